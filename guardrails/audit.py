@@ -1,0 +1,53 @@
+"""Audit records: one JSON line per decision, never the raw text.
+
+A record holds the action, categories, scores, detector timings, spans as offsets and
+a salted hash of the text (so equal texts can be correlated without being stored).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import secrets
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from guardrails.types import Decision
+
+logger = logging.getLogger("guardrails.audit")
+
+_PROCESS_SALT = secrets.token_bytes(16)
+
+
+def resolve_salt(env_var: str = "GUARDRAILS_AUDIT_SALT") -> bytes:
+    """The hashing salt: from ``env_var`` when set (stable across processes), else random per process."""
+    value = os.environ.get(env_var)
+    return value.encode("utf-8") if value else _PROCESS_SALT
+
+
+def salted_hash(text: str, salt: bytes) -> str:
+    """A keyed BLAKE2b digest of ``text`` (32 hex characters)."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), key=salt[:64], digest_size=16).hexdigest()
+
+
+class AuditLog:
+    """Writes one JSON line per decision to a file, or to the ``guardrails.audit`` logger."""
+
+    def __init__(self, *, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else None
+        self._lock = threading.Lock()
+
+    def record(self, decision: Decision, **context: Any) -> dict[str, Any]:
+        """Write and return the record. ``context`` must hold ids only (run id, conversation id hash)."""
+        entry = {"ts": round(time.time(), 3), **decision.to_dict(), **context}
+        line = json.dumps(entry, sort_keys=True, ensure_ascii=True)
+        if self.path is None:
+            logger.info(line)
+        else:
+            with self._lock, self.path.open("a", encoding="utf-8") as fh:
+                fh.write(line + "\n")
+        return entry

@@ -1,0 +1,108 @@
+"""Command line: ``guardrails check | profiles | eval | models``.
+
+Exit codes: 0 allowed/ok, 1 blocked or referred (``check``), 2 usage or input error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from guardrails.errors import GuardrailsError
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="guardrails", description="Usage-policy guardrails for LangChain chat apps.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    check = sub.add_parser("check", help="check one text and print the decision")
+    check.add_argument("text", help="the text to check, or - to read stdin")
+    check.add_argument("--profile", default="general", help="built-in profile name or YAML path (default: general)")
+    check.add_argument("--stage", choices=("input", "output"), default="input")
+    check.add_argument("--locale", default=None, help="BCP 47 locale for crisis resources, e.g. en-GB")
+    check.add_argument("--json", action="store_true", help="print the decision as JSON (no raw text)")
+
+    profiles = sub.add_parser("profiles", help="list or validate profiles")
+    psub = profiles.add_subparsers(dest="profiles_command", required=True)
+    psub.add_parser("list", help="list the built-in profiles")
+    validate = psub.add_parser("validate", help="validate a profile file")
+    validate.add_argument("file")
+
+    sub.add_parser("eval", help="evaluate on a JSONL file (see `guardrails eval --help`)", add_help=False)
+    sub.add_parser("models", help="which models are present; prepare offline folders", add_help=False)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list and args_list[0] == "eval":
+        from guardrails.evaluation.cli import main as eval_main
+
+        return eval_main(args_list[1:])
+    if args_list and args_list[0] == "models":
+        from guardrails.models import main as models_main
+
+        return models_main(args_list[1:])
+    args = _parser().parse_args(args_list)
+    try:
+        if args.command == "check":
+            return _check(args)
+        if args.command == "profiles":
+            return _profiles(args)
+    except GuardrailsError as exc:
+        print(f"guardrails: error: {exc}", file=sys.stderr)
+        return 2
+    return 2
+
+
+def _check(args: argparse.Namespace) -> int:
+    from guardrails.guard import Guard
+
+    if args.text == "-":
+        raw = sys.stdin.buffer.read()
+        text = raw.decode("utf-8", errors="replace")
+    else:
+        text = args.text
+    guard = Guard.from_profile(args.profile)
+    decision = guard.check(text, args.stage, locale=args.locale)
+    if args.json:
+        print(json.dumps(decision.to_dict(), indent=2, sort_keys=True))
+    else:
+        cats = ", ".join(decision.categories) or "-"
+        print(f"action: {decision.action}  categories: {cats}")
+        print(f"why: {decision.explanation}")
+        shown = decision.response_text()
+        if shown:
+            print("\n" + shown)
+        elif decision.text != text:
+            print("\nredacted: " + decision.text)
+        for d in decision.disclaimers:
+            print("\ndisclaimer: " + d)
+        for f in decision.failures:
+            print(f"detector failure: {f.detector}: {f.message}")
+    return 1 if decision.action.name in ("BLOCK", "REFER") else 0
+
+
+def _profiles(args: argparse.Namespace) -> int:
+    from guardrails.profiles import builtin_profiles, load_profile
+
+    if args.profiles_command == "list":
+        for name in builtin_profiles():
+            profile = load_profile(name)
+            detectors = ", ".join(profile.detectors_for("input")) or "-"
+            print(f"{name:12s} {profile.description}  [input detectors: {detectors}]")
+        return 0
+    profile = load_profile(args.file)
+    print(f"ok: {args.file} (profile {profile.name!r}, detectors: {', '.join(profile.detectors) or '-'})")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

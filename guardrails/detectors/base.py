@@ -1,0 +1,87 @@
+"""The Detector contract: detectors find, the policy decides.
+
+A detector turns a text into Findings. It holds no thresholds or actions of the
+policy (a detector may still drop hits below its own noise floor). Heavy models
+load lazily, once, on first use or on ``warmup()``.
+
+Sync and async share one implementation: ``adetect`` runs ``detect`` in a worker
+thread, so CPU-heavy work never blocks the event loop. Detectors that batch
+(embedding models, spaCy) override ``detect_batch``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from guardrails.types import Finding, Stage
+
+
+@dataclass(frozen=True)
+class DetectContext:
+    """What a detector may know about the text besides the text itself.
+
+    ``history`` holds earlier user turns (oldest first, already redacted) for
+    multi-turn judgement. ``views`` are normalized views of the text (name, text),
+    raw first, computed once per check and shared by all detectors. ``cache`` is a
+    per-check scratch space that detectors use to share work (one embedding of the
+    text shared by the policy, crisis and domain heads, say). ``conversation_id``
+    keys per-conversation state (the PII vault).
+    """
+
+    stage: Stage = Stage.INPUT
+    history: tuple[str, ...] = ()
+    views: tuple[tuple[str, str], ...] = ()
+    locale: str | None = None
+    conversation_id: str | None = None
+    cache: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+@runtime_checkable
+class Detector(Protocol):
+    """What the Guard needs of a detector."""
+
+    name: str
+
+    def detect(self, text: str, ctx: DetectContext) -> list[Finding]: ...
+
+    async def adetect(self, text: str, ctx: DetectContext) -> list[Finding]: ...
+
+    def detect_batch(self, texts: Sequence[str], ctxs: Sequence[DetectContext]) -> list[list[Finding]]: ...
+
+    def warmup(self) -> None: ...
+
+
+class BaseDetector:
+    """Convenience base: async and batch in terms of ``detect``.
+
+    Subclasses set ``name`` and ``categories`` (the ids they may emit, checked by the
+    profile loader against the taxonomy) and implement ``detect``.
+    """
+
+    name: ClassVar[str] = "base"
+    #: category ids this detector may emit; () for detectors that only emit entity findings
+    categories: tuple[str, ...] = ()
+    #: True for detectors whose entity findings are redacted (PII): the guard also runs
+    #: them alone on earlier turns, tool results and tool-call arguments
+    redacts: ClassVar[bool] = False
+
+    def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
+        raise NotImplementedError
+
+    async def adetect(self, text: str, ctx: DetectContext) -> list[Finding]:
+        return await asyncio.to_thread(self.detect, text, ctx)
+
+    def detect_batch(self, texts: Sequence[str], ctxs: Sequence[DetectContext]) -> list[list[Finding]]:
+        if len(texts) != len(ctxs):
+            raise ValueError(f"detect_batch got {len(texts)} texts but {len(ctxs)} contexts")
+        return [self.detect(t, c) for t, c in zip(texts, ctxs, strict=True)]
+
+    def warmup(self) -> None:
+        """Load models now instead of on the first call (no-op by default)."""
+
+    def describe(self) -> Mapping[str, Any]:
+        """A JSON-safe description for `guardrails profiles show` and audits."""
+        return {"name": self.name, "categories": list(self.categories)}

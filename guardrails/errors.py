@@ -1,0 +1,52 @@
+"""Exception hierarchy. Verdicts are values (Decision); these are for misuse and failures."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from guardrails.types import Decision
+
+
+class GuardrailsError(Exception):
+    """Base class of every error this library raises."""
+
+
+class ProfileError(GuardrailsError, ValueError):
+    """A profile could not be loaded: names the file, the field path and the bad value."""
+
+    def __init__(self, message: str, *, source: str = "<profile>", field: str = "", value: object = None) -> None:
+        self.source = source
+        self.field = field
+        self.value = value
+        where = f"{source}: {field}: " if field else f"{source}: "
+        super().__init__(where + message)
+
+
+class TaxonomyError(GuardrailsError, ValueError):
+    """An unknown category id, or a broken taxonomy file."""
+
+
+class DetectorError(GuardrailsError):
+    """A detector failed while checking a text. Never carries raw user text."""
+
+    def __init__(self, message: str, *, detector: str = "") -> None:
+        self.detector = detector
+        super().__init__(f"{detector}: {message}" if detector else message)
+
+
+class DetectorUnavailable(DetectorError):
+    """A detector's model or dependency is not present on this machine."""
+
+
+class InputError(GuardrailsError, TypeError):
+    """The text or the chain input given to the guard has a shape it cannot judge."""
+
+
+class GuardrailViolation(GuardrailsError):
+    """Raised by adapters (the callback handler, ``raise_on_block``) when a turn is stopped."""
+
+    def __init__(self, decision: Decision) -> None:
+        self.decision = decision
+        cats = ", ".join(decision.categories) or "none"
+        super().__init__(f"guardrails stopped the {decision.stage} ({decision.action}; categories: {cats})")

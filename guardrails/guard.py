@@ -1,0 +1,433 @@
+"""Guard: runs the profile's detectors on a text and applies the policy.
+
+Sync and async share one implementation: ``_prepare`` validates the text and builds
+the context, detectors run (``detect`` in sync paths; ``adetect``, which runs off the
+event loop, in async paths), and ``_finish`` turns the findings into a Decision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from guardrails.audit import AuditLog, resolve_salt, salted_hash
+from guardrails.detectors.base import DetectContext, Detector
+from guardrails.errors import DetectorError, DetectorUnavailable, InputError
+from guardrails.policy import Policy, Verdict
+from guardrails.profiles import Profile, load_profile
+from guardrails.types import Action, Decision, DetectorFailure, Finding, Stage
+
+if TYPE_CHECKING:
+    from guardrails.redaction import Redactor
+
+#: crisis kinds in the order their referral takes precedence (emergency number first)
+_CRISIS_ORDER = ("crisis_medical_emergency", "crisis_danger", "crisis_self_harm")
+
+
+@dataclass
+class _Request:
+    text: str
+    stage: Stage
+    ctx: DetectContext
+    detectors: list[Detector]
+    failures: list[DetectorFailure] = field(default_factory=list)
+    early: Decision | None = None
+    started: float = field(default_factory=time.perf_counter)
+
+
+class Guard:
+    """Checks texts against a profile. Thread-safe; build once and share.
+
+    >>> guard = Guard.from_profile("general")
+    >>> guard.check("How do I bake bread?").action
+    <Action.ALLOW: 0>
+    """
+
+    def __init__(
+        self,
+        profile: Profile,
+        *,
+        detectors: Mapping[str, Detector] | None = None,
+        salt: bytes | None = None,
+        audit: AuditLog | None = None,
+    ) -> None:
+        if not isinstance(profile, Profile):
+            raise TypeError(f"Guard needs a Profile (use Guard.from_profile), got {type(profile).__name__}")
+        self.profile = profile
+        self.taxonomy = profile.taxonomy()
+        self.policy = Policy(profile=profile, taxonomy=self.taxonomy)
+        self._salt = salt if salt is not None else resolve_salt(profile.audit.salt_env)
+        self._injected = dict(detectors or {})
+        self._built: dict[str, Detector] = {}
+        self._build_errors: dict[str, DetectorFailure] = {}
+        self._lock = threading.Lock()
+        self._redactor: Redactor | None = None
+        if audit is None and profile.audit.enabled:
+            audit = AuditLog(path=profile.audit.path)
+        self.audit = audit
+        self._disclaimed: OrderedDict[str, set[str]] = OrderedDict()
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_profile(cls, profile: str | Path | Profile = "general", **kwargs: Any) -> Guard:
+        """Build a guard from a built-in profile name, a YAML path, or a Profile."""
+        if not isinstance(profile, Profile):
+            profile = load_profile(profile)
+        return cls(profile, **kwargs)
+
+    def detector(self, name: str) -> Detector:
+        """The detector ``name``, built on first use (raises DetectorError if it cannot be built)."""
+        if name in self._injected:
+            return self._injected[name]
+        with self._lock:
+            if name in self._built:
+                return self._built[name]
+            from guardrails.detectors import detector_class
+
+            cls = detector_class(name)
+            spec = self.profile.detectors[name]
+            options = cls.Options.model_validate(spec.options)
+            det: Detector = cls.from_options(options, taxonomy=self.taxonomy)
+            self._built[name] = det
+            return det
+
+    @property
+    def redactor(self) -> Redactor:
+        """The profile's redactor (built on first PII finding)."""
+        if self._redactor is None:
+            with self._lock:
+                if self._redactor is None:
+                    from guardrails.redaction import RedactionConfig, Redactor
+
+                    config = RedactionConfig.model_validate(self.profile.redaction)
+                    self._redactor = Redactor(config=config, salt=self._salt)
+        return self._redactor
+
+    def _names_for(self, stage: Stage) -> list[str]:
+        """Detectors for a stage: the profile's, plus injected ones it does not list (both stages)."""
+        names = list(self.profile.detectors_for(str(stage)))
+        names += [n for n in self._injected if n not in self.profile.detectors]
+        return names
+
+    def warmup(self) -> None:
+        """Build every enabled detector and load its models now, not on the first request."""
+        for name in dict.fromkeys([*self._names_for(Stage.INPUT), *self._names_for(Stage.OUTPUT)]):
+            self.detector(name).warmup()
+
+    def wrap(self, runnable: Any, **kwargs: Any) -> Any:
+        """Wrap a LangChain Runnable so every turn passes this guard (see GuardedRunnable)."""
+        from guardrails.integrations.langchain.runnable import GuardedRunnable
+
+        return GuardedRunnable(runnable, self, **kwargs)
+
+    # ------------------------------------------------------------------ checks
+    def check(
+        self,
+        text: str,
+        stage: str | Stage = "input",
+        *,
+        history: Sequence[str] = (),
+        locale: str | None = None,
+        conversation_id: str | None = None,
+    ) -> Decision:
+        """Check one text; returns a Decision (never raises for a verdict)."""
+        req = self._prepare(text, stage, history, locale, conversation_id)
+        if req.early is not None:
+            return req.early
+        findings: list[Finding] = []
+        timings: dict[str, float] = {}
+        for det in req.detectors:
+            t0 = time.perf_counter()
+            try:
+                findings.extend(det.detect(req.text, req.ctx))
+            except Exception as exc:  # noqa: BLE001 - any detector failure is recorded and fails closed
+                req.failures.append(_failure(det.name, exc))
+            timings[det.name] = (time.perf_counter() - t0) * 1000
+        return self._finish(req, findings, timings)
+
+    async def acheck(
+        self,
+        text: str,
+        stage: str | Stage = "input",
+        *,
+        history: Sequence[str] = (),
+        locale: str | None = None,
+        conversation_id: str | None = None,
+    ) -> Decision:
+        """Async ``check``: detectors run concurrently, off the event loop."""
+        req = self._prepare(text, stage, history, locale, conversation_id)
+        if req.early is not None:
+            return req.early
+
+        async def run(det: Detector) -> tuple[str, list[Finding], float, DetectorFailure | None]:
+            t0 = time.perf_counter()
+            try:
+                found = await det.adetect(req.text, req.ctx)
+                return det.name, found, (time.perf_counter() - t0) * 1000, None
+            except Exception as exc:  # noqa: BLE001
+                return det.name, [], (time.perf_counter() - t0) * 1000, _failure(det.name, exc)
+
+        results = await asyncio.gather(*(run(d) for d in req.detectors))
+        findings: list[Finding] = []
+        timings: dict[str, float] = {}
+        for name, found, ms, failure in results:
+            findings.extend(found)
+            timings[name] = ms
+            if failure is not None:
+                req.failures.append(failure)
+        return self._finish(req, findings, timings)
+
+    def check_batch(
+        self,
+        texts: Sequence[str],
+        stage: str | Stage = "input",
+        *,
+        locale: str | None = None,
+        conversation_ids: Sequence[str | None] | None = None,
+    ) -> list[Decision]:
+        """Check many texts; detectors that batch (embeddings, spaCy) see them together."""
+        if isinstance(texts, (str, bytes)):
+            raise InputError("check_batch expects a sequence of texts, not a single string")
+        conv = list(conversation_ids) if conversation_ids is not None else [None] * len(texts)
+        if len(conv) != len(texts):
+            raise InputError(f"check_batch got {len(texts)} texts but {len(conv)} conversation ids")
+        reqs = [self._prepare(t, stage, (), locale, c) for t, c in zip(texts, conv, strict=True)]
+        live = [i for i, r in enumerate(reqs) if r.early is None]
+        findings: dict[int, list[Finding]] = {i: [] for i in live}
+        timings: dict[int, dict[str, float]] = {i: {} for i in live}
+        names: dict[str, Detector] = {}
+        for i in live:
+            for det in reqs[i].detectors:
+                names.setdefault(det.name, det)
+        for name, det in names.items():
+            idx = [i for i in live if any(d.name == name for d in reqs[i].detectors)]
+            t0 = time.perf_counter()
+            try:
+                out = det.detect_batch([reqs[i].text for i in idx], [reqs[i].ctx for i in idx])
+            except Exception as exc:  # noqa: BLE001
+                for i in idx:
+                    reqs[i].failures.append(_failure(name, exc))
+                out = [[] for _ in idx]
+            per = (time.perf_counter() - t0) * 1000 / max(1, len(idx))
+            for i, found in zip(idx, out, strict=True):
+                findings[i].extend(found)
+                timings[i][name] = per
+        return [r.early if r.early is not None else self._finish(r, findings[i], timings[i]) for i, r in enumerate(reqs)]
+
+    async def acheck_batch(
+        self,
+        texts: Sequence[str],
+        stage: str | Stage = "input",
+        *,
+        locale: str | None = None,
+        conversation_ids: Sequence[str | None] | None = None,
+    ) -> list[Decision]:
+        """Async ``check_batch`` (runs the batch in a worker thread)."""
+        return await asyncio.to_thread(
+            self.check_batch, texts, stage, locale=locale, conversation_ids=conversation_ids
+        )
+
+    # ------------------------------------------------------------------ redaction helpers for adapters
+    def redact(self, text: str, stage: str | Stage = "input", *, conversation_id: str | None = None) -> str:
+        """Only redact ``text`` (no policy categories): runs the profile's redacting detectors.
+
+        Used for earlier turns, tool results and tool-call arguments. A failing redacting
+        detector raises DetectorError: callers must not pass the text on unredacted.
+        """
+        stage = Stage.parse(stage)
+        clean = _coerce_text(text)
+        if not clean.strip():
+            return clean
+        ctx = DetectContext(stage=stage, views=(("raw", clean),), conversation_id=conversation_id)
+        entities: list[Finding] = []
+        for name in self._names_for(stage):
+            det = self.detector(name)
+            if getattr(det, "redacts", False):
+                entities.extend(f for f in det.detect(clean, ctx) if f.category is None and f.start is not None and f.label)
+        if not entities:
+            return clean
+        result = self.redactor.redact(clean, entities, stage=stage, conversation_id=conversation_id)
+        return result.text
+
+    @property
+    def reversible(self) -> bool:
+        """True when the profile restores the user's own values in answers."""
+        return bool(self.profile.redaction.get("reversible", False))
+
+    def restore(self, text: str, *, conversation_id: str | None) -> str:
+        """Put the user's own values back in place of placeholders (reversible mode only)."""
+        if not self.reversible or self._redactor is None:
+            return text
+        return self._redactor.restore(text, conversation_id=conversation_id)
+
+    def partial_placeholder(self, text: str) -> int:
+        """Length of an incomplete placeholder at the end of ``text`` (held back when streaming)."""
+        if self._redactor is None:
+            return 0
+        return self._redactor.placeholder_prefix_len(text)
+
+    # ------------------------------------------------------------------ disclaimers per conversation
+    def select_disclaimers(self, categories: Iterable[str], *, conversation_id: str | None) -> tuple[str, ...]:
+        """Disclaimer texts to show now for these domain categories, honouring the profile's frequency.
+
+        With ``frequency: first`` a domain's disclaimer is shown on the first answer of a
+        conversation only (per conversation id; always shown when there is no id).
+        """
+        pairs = self.policy.disclaimer_texts(categories)
+        if self.profile.disclaimers.frequency == "every" or conversation_id is None:
+            return tuple(t for _, t in pairs)
+        with self._lock:
+            seen = self._disclaimed.setdefault(conversation_id, set())
+            self._disclaimed.move_to_end(conversation_id)
+            while len(self._disclaimed) > 10_000:
+                self._disclaimed.popitem(last=False)
+            fresh = [(c, t) for c, t in pairs if c not in seen]
+            seen.update(c for c, _ in fresh)
+        return tuple(t for _, t in fresh)
+
+    def referral_for(self, categories: Iterable[str], *, locale: str | None) -> str | None:
+        """The crisis referral text for the most urgent crisis category, for a locale."""
+        cats = set(categories)
+        for cat in _CRISIS_ORDER:
+            if cat in cats:
+                from guardrails.resources import ResourceDirectory, render_referral
+
+                ref = ResourceDirectory.load().lookup(cat, locale if locale is not None else self.profile.locale)
+                return render_referral(ref, category=cat, markdown=self.profile.disclaimers.format == "markdown")
+        return None
+
+    # ------------------------------------------------------------------ internals
+    def _prepare(
+        self,
+        text: object,
+        stage: str | Stage,
+        history: Sequence[str],
+        locale: str | None,
+        conversation_id: str | None,
+    ) -> _Request:
+        stage = Stage.parse(stage)
+        clean = _coerce_text(text)
+        hist = tuple(_coerce_text(h) for h in history[-self.profile.history_window :]) if self.profile.history_window else ()
+        from guardrails.normalize import views
+
+        detectors: list[Detector] = []
+        failures: list[DetectorFailure] = []
+        for name in self._names_for(stage):
+            try:
+                detectors.append(self.detector(name))
+            except Exception as exc:  # noqa: BLE001 - a detector that cannot be built fails like one that errors
+                failures.append(_failure(name, exc))
+        ctx = DetectContext(
+            stage=stage,
+            history=hist,
+            views=views(clean) if clean.strip() else (("raw", clean),),
+            locale=locale,
+            conversation_id=conversation_id,
+        )
+        req = _Request(text=clean, stage=stage, ctx=ctx, detectors=detectors, failures=failures)
+        if not clean.strip():
+            req.detectors = []
+            req.failures = []
+            req.early = self._finish(req, [], {}, note="empty text")
+        elif len(clean) > self.profile.max_text_chars:
+            req.early = self._too_long(req)
+        return req
+
+    def _finish(
+        self, req: _Request, findings: list[Finding], timings: dict[str, float], *, note: str = ""
+    ) -> Decision:
+        text = req.text
+        blocked_entities: tuple[str, ...] = ()
+        entities = [f for f in findings if f.category is None and f.start is not None and f.label]
+        redacted = False
+        if entities:
+            try:
+                result = self.redactor.redact(text, entities, stage=req.stage, conversation_id=req.ctx.conversation_id)
+                text, blocked_entities, redacted = result.text, result.blocked_entities, result.replaced > 0
+            except Exception as exc:  # noqa: BLE001 - a redaction failure must not leak the text
+                req.failures.append(_failure("redaction", exc))
+        verdict = self.policy.decide(
+            stage=req.stage, findings=findings, failures=req.failures, blocked_entities=blocked_entities, redacted=redacted
+        )
+        referral = None
+        if verdict.action is Action.REFER or (verdict.crisis and self.profile.crisis_mode == "refer_and_continue"):
+            try:
+                referral = self.referral_for(verdict.crisis, locale=req.ctx.locale)
+            except Exception as exc:  # noqa: BLE001 - never leave a person in crisis without an answer
+                req.failures.append(_failure("resources", exc))
+                referral = _FALLBACK_REFERRAL
+        disclaimer_pairs = self.policy.disclaimer_texts(verdict.domains) if verdict.action < Action.REFER else ()
+        timings["total"] = (time.perf_counter() - req.started) * 1000
+        decision = Decision(
+            action=verdict.action,
+            stage=req.stage,
+            text=text,
+            findings=tuple(findings),
+            categories=verdict.categories,
+            referral=referral,
+            refusal=self.policy.refusal_text(verdict, blocked_entities=blocked_entities),
+            disclaimers=tuple(t for _, t in disclaimer_pairs),
+            disclaimer_categories=tuple(c for c, _ in disclaimer_pairs),
+            explanation=(note + "; " if note else "") + verdict.explanation,
+            profile=self.profile.name,
+            text_hash=salted_hash(req.text, self._salt),
+            timings_ms=timings,
+            failures=tuple(req.failures),
+            language=verdict.language,
+        )
+        if self.audit is not None:
+            self.audit.record(decision)
+        return decision
+
+    def _too_long(self, req: _Request) -> Decision:
+        from guardrails import responses
+
+        verdict = Verdict(
+            action=Action.BLOCK, categories=(), blocking=(), crisis=(), domains=(),
+            explanation=f"text of {len(req.text)} characters exceeds max_text_chars={self.profile.max_text_chars}",
+        )
+        decision = Decision(
+            action=verdict.action, stage=req.stage, text="", refusal=responses.special_refusal("too_long"),
+            explanation=verdict.explanation, profile=self.profile.name, text_hash=salted_hash(req.text, self._salt),
+        )
+        if self.audit is not None:
+            self.audit.record(decision)
+        return decision
+
+
+_FALLBACK_REFERRAL = (
+    "I'm really sorry you're going through this. I can't help with this here, but you don't have to face it alone: "
+    "please call your local emergency number now if you are in danger, or find a crisis line near you at "
+    "https://findahelpline.com."
+)
+
+
+def _coerce_text(text: object) -> str:
+    if isinstance(text, str):
+        # lone surrogates (from broken decoders) cannot be encoded: replace them
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return text.encode("utf-8", "replace").decode("utf-8")
+        return text
+    if isinstance(text, (bytes, bytearray)):
+        return bytes(text).decode("utf-8", errors="replace")
+    if text is None:
+        raise InputError("text must be a str, got None")
+    raise InputError(f"text must be a str, got {type(text).__name__}")
+
+
+def _failure(name: str, exc: BaseException) -> DetectorFailure:
+    unavailable = isinstance(exc, DetectorUnavailable)
+    if isinstance(exc, DetectorError):
+        message = str(exc)
+    else:
+        # exception messages of third-party code may quote the input: keep only the type
+        message = f"{type(exc).__name__} raised inside the detector"
+    return DetectorFailure(detector=name, error=type(exc).__name__, message=message[:500], unavailable=unavailable)

@@ -1,0 +1,481 @@
+"""The Runnable wrapper: ``guard.wrap(chain)`` or ``with_guardrails(chain, profile="healthcare")``.
+
+One turn: screen the user's text -> on BLOCK/REFER answer without calling the chain
+-> else call the chain on the redacted input -> screen the answer (on the fly when
+streaming) -> restore the user's own values (reversible mode) -> attach disclaimers
+and the decisions (``response_metadata["guardrails"]``).
+
+Tracing: the wrapper's own run records no raw input (``{"input": "<withheld by
+guardrails>"}``) and the screened answer as output; the checks appear as child runs
+``guardrails.input_check`` / ``guardrails.output_check`` whose inputs and outputs are
+decision summaries (ids, categories, scores, offsets, hashes). The wrapped chain is
+traced as usual, and sees only redacted text.
+
+Per-request settings come from ``config["configurable"]``: ``locale`` (BCP 47, e.g.
+``en-GB``), ``conversation_id`` (falling back to LangGraph's ``thread_id``) and
+``guardrails_profile`` (a built-in name or path).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.callbacks import AsyncCallbackManagerForChainRun, CallbackManagerForChainRun
+from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.runnables.config import (
+    ensure_config,
+    get_async_callback_manager_for_config,
+    get_callback_manager_for_config,
+    patch_config,
+)
+
+from guardrails.errors import GuardrailViolation
+from guardrails.guard import Guard
+from guardrails.integrations.langchain import shapes
+from guardrails.streaming import StreamScreen
+from guardrails.types import Action, Decision, Finding, Stage
+
+WITHHELD = {"input": "<withheld by guardrails>"}
+
+NO_TRIAGE_INSTRUCTION = (
+    "The user may be in crisis. Do not triage, diagnose, assess risk or discuss methods. "
+    "Respond briefly and warmly, encourage them to contact the emergency number or crisis line "
+    "already shown to them, and do not replace that referral."
+)
+
+
+@dataclass
+class _Turn:
+    """Per-invocation state; the pure logic shared by the sync and async drivers."""
+
+    wrapper: GuardedRunnable
+    guard: Guard
+    locale: str | None
+    conversation_id: str | None
+    kind: str
+    d_in: Decision | None = None
+    d_out: Decision | None = None
+    shown_disclaimers: tuple[str, ...] = ()
+    output_domains: list[str] = field(default_factory=list)
+
+    # ---- input
+    def turns(self, value: Any) -> shapes.Turns:
+        return shapes.extract_turns(value, input_keys=self.wrapper.input_keys)
+
+    def stops_chain(self, d_in: Decision) -> bool:
+        if d_in.action is Action.BLOCK:
+            return True
+        if d_in.action is Action.REFER:
+            return self.guard.profile.crisis_mode == "refer"
+        return False
+
+    def rewritten_input(self, value: Any, turns: shapes.Turns, d_in: Decision) -> Any:
+        latest, redacted = turns.latest, d_in.text
+        conv = self.conversation_id
+
+        def fn(text: str) -> str:
+            if text == latest and turns.has_user_turn:
+                return redacted
+            return self.guard.redact(text, "input", conversation_id=conv)
+
+        instruction = NO_TRIAGE_INSTRUCTION if d_in.referral is not None else None
+        return shapes.rewrite_input(value, fn, input_keys=self.wrapper.input_keys, system_instruction=instruction)
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "input": self.d_in.to_dict() if self.d_in is not None else None,
+            "output": self.d_out.to_dict() if self.d_out is not None else None,
+            "disclaimers": list(self.shown_disclaimers),
+            "referral": self.d_in is not None and self.d_in.referral is not None,
+        }
+
+    def early_answer(self, d_in: Decision, *, chunk: bool) -> Any:
+        self.notify(d_in)
+        if d_in.blocked and self.wrapper.raise_on_block:
+            raise GuardrailViolation(d_in)
+        text = d_in.response_text() or ""
+        return shapes.make_output(self.kind, text, output_key=self.wrapper.output_key, metadata=self.metadata(), chunk=chunk)
+
+    # ---- output
+    def final_text(self, text: str, d_out: Decision) -> str:
+        """The answer the user sees for a non-streamed output."""
+        if d_out.blocked:
+            if self.wrapper.raise_on_block:
+                raise GuardrailViolation(d_out)
+            body = d_out.refusal or ""
+        else:
+            body = self.guard.restore(d_out.text, conversation_id=self.conversation_id)
+        disclaimers = self.take_disclaimers(d_out.disclaimer_categories) if not d_out.blocked else ()
+        settings = self.guard.profile.disclaimers
+        parts = list(disclaimers) + [body] if settings.placement == "prepend" else [body, *disclaimers]
+        if self.d_in is not None and self.d_in.referral is not None:
+            parts.insert(0, self.d_in.referral)
+        return "\n\n".join(p for p in parts if p)
+
+    def take_disclaimers(self, extra: Sequence[str] = ()) -> tuple[str, ...]:
+        cats = [*(self.d_in.disclaimer_categories if self.d_in else ()), *extra]
+        fresh = self.guard.select_disclaimers(cats, conversation_id=self.conversation_id)
+        fresh = tuple(t for t in fresh if t not in self.shown_disclaimers)
+        self.shown_disclaimers += fresh
+        return fresh
+
+    def finish(self, output: Any, d_out: Decision | None) -> Any:
+        """A non-streamed output with screened text, disclaimers and metadata."""
+        self.d_out = d_out
+        key = self.wrapper.output_key
+        text = shapes.output_text(output, output_key=key)
+        if d_out is None or text is None:
+            return output
+        self.notify(d_out)
+        new_text = self.final_text(text, d_out)
+        return shapes.replace_output_text(output, new_text, output_key=key, metadata=self.metadata())
+
+    def screen(self) -> StreamScreen:
+        guard, conv = self.guard, self.conversation_id
+        settings = guard.profile.streaming
+
+        def check(window: str) -> Decision:
+            d = guard.check(window, Stage.OUTPUT, conversation_id=conv)
+            self.output_domains.extend(c for c in d.disclaimer_categories if c not in self.output_domains)
+            return d
+
+        def transform(segment: str, entities: list[Finding]) -> str:
+            if entities:
+                segment = guard.redactor.redact(segment, entities, stage=Stage.OUTPUT, conversation_id=conv).text
+            return guard.restore(segment, conversation_id=conv)
+
+        return StreamScreen(
+            check=check,
+            transform=transform,
+            partial_placeholder=guard.partial_placeholder,
+            holdback_chars=settings.holdback_chars,
+            check_every_chars=settings.check_every_chars,
+            window_chars=settings.window_chars,
+        )
+
+    def notify(self, decision: Decision) -> None:
+        if self.wrapper.on_decision is not None:
+            self.wrapper.on_decision(decision)
+
+    def stream_chunk(self, sample: Any, text: str) -> Any:
+        if sample is None:
+            return shapes.make_output(self.kind, text, output_key=self.wrapper.output_key, metadata={}, chunk=True)
+        return shapes.chunk_like(sample, text)
+
+    def stream_tail(self, screen: StreamScreen, sample: Any, released_any: bool) -> list[Any]:
+        """Chunks after the model's stream ended (or was stopped by a BLOCK)."""
+        out: list[Any] = []
+        self.d_out = screen.blocked or screen.last
+        if screen.blocked is not None:
+            self.notify(screen.blocked)
+            if self.wrapper.raise_on_block:
+                raise GuardrailViolation(screen.blocked)
+            refusal = screen.blocked.refusal or ""
+            out.append(self.stream_chunk(sample, ("\n\n" if released_any else "") + refusal))
+        else:
+            if self.d_out is not None:
+                self.notify(self.d_out)
+            late = self.take_disclaimers(self.output_domains)
+            if late:
+                out.append(self.stream_chunk(sample, "\n\n" + "\n\n".join(late)))
+        if self.kind == "message":
+            out.append(AIMessageChunk(content="", response_metadata={"guardrails": self.metadata()}))
+        return out
+
+    def stream_head(self, sample_kind_chunk: bool = True) -> list[Any]:
+        """Chunks before the model's first chunk: referral (refer_and_continue), input disclaimers."""
+        head: list[str] = []
+        if self.d_in is not None and self.d_in.referral is not None:
+            head.append(self.d_in.referral)
+        head.extend(self.take_disclaimers())
+        if not head:
+            return []
+        return [self.stream_chunk(None, "\n\n".join(head) + "\n\n")]
+
+
+def _chunk_text(chunk: Any, output_key: str) -> str | None:
+    if isinstance(chunk, BaseMessage):
+        return chunk.content if isinstance(chunk.content, str) else shapes.output_text(chunk, output_key=output_key)
+    if isinstance(chunk, str):
+        return chunk
+    if isinstance(chunk, Mapping) and isinstance(chunk.get(output_key), str):
+        return str(chunk[output_key])
+    return None
+
+
+class GuardedRunnable(Runnable[Any, Any]):
+    """A runnable that screens the input and output of another runnable."""
+
+    def __init__(
+        self,
+        bound: Runnable[Any, Any],
+        guard: Guard,
+        *,
+        input_keys: Sequence[str] = shapes.DEFAULT_INPUT_KEYS,
+        output_key: str = "output",
+        output: str = "auto",
+        raise_on_block: bool = False,
+        on_decision: Callable[[Decision], None] | None = None,
+    ) -> None:
+        if not isinstance(bound, Runnable):
+            raise TypeError(f"wrap() needs a LangChain Runnable, got {type(bound).__name__}")
+        if output not in shapes.OUTPUT_KINDS:
+            raise ValueError(f"output={output!r}; expected one of {shapes.OUTPUT_KINDS}")
+        if isinstance(input_keys, str) or not input_keys:
+            raise ValueError(f"input_keys must be a non-empty sequence of keys, got {input_keys!r}")
+        self.bound = bound
+        self.guard = guard
+        self.input_keys = tuple(input_keys)
+        self.output_key = output_key
+        self.output_kind = shapes.infer_output_kind(bound) if output == "auto" else output
+        self.raise_on_block = raise_on_block
+        self.on_decision = on_decision
+        self._profile_guards: dict[str, Guard] = {}
+
+    def get_name(self, suffix: str | None = None, *, name: str | None = None) -> str:
+        base = name or f"Guarded{self.bound.get_name()}"
+        return f"{base}{suffix or ''}"
+
+    @property
+    def InputType(self) -> Any:  # noqa: N802 - LangChain's name
+        return self.bound.InputType
+
+    @property
+    def OutputType(self) -> Any:  # noqa: N802
+        return self.bound.OutputType
+
+    # ------------------------------------------------------------------ per-request settings
+    def _turn(self, config: RunnableConfig) -> _Turn:
+        conf = config.get("configurable") or {}
+        guard = self.guard
+        profile = conf.get("guardrails_profile")
+        if profile:
+            if profile not in self._profile_guards:
+                self._profile_guards[str(profile)] = Guard.from_profile(str(profile))
+            guard = self._profile_guards[str(profile)]
+        conv = conf.get("conversation_id") or conf.get("thread_id")
+        return _Turn(
+            wrapper=self,
+            guard=guard,
+            locale=conf.get("locale"),
+            conversation_id=str(conv) if conv is not None else None,
+            kind=self.output_kind,
+        )
+
+    @staticmethod
+    def _step(run: CallbackManagerForChainRun, stage: str, fn: Callable[[], Decision]) -> Decision:
+        step = run.get_child().on_chain_start(None, {"stage": stage}, name=f"guardrails.{stage}_check")
+        try:
+            decision = fn()
+        except BaseException as exc:
+            step.on_chain_error(exc)
+            raise
+        step.on_chain_end(decision.to_dict())
+        return decision
+
+    @staticmethod
+    def _record(run: CallbackManagerForChainRun, stage: str, decision: Decision | None) -> None:
+        """A finished check (the streamed answer's last screening) as a child run."""
+        if decision is not None:
+            step = run.get_child().on_chain_start(None, {"stage": stage}, name=f"guardrails.{stage}_check")
+            step.on_chain_end(decision.to_dict())
+
+    @staticmethod
+    async def _arecord(run: AsyncCallbackManagerForChainRun, stage: str, decision: Decision | None) -> None:
+        if decision is not None:
+            step = await run.get_child().on_chain_start(None, {"stage": stage}, name=f"guardrails.{stage}_check")
+            await step.on_chain_end(decision.to_dict())
+
+    @staticmethod
+    async def _astep(run: AsyncCallbackManagerForChainRun, stage: str, fn: Callable[[], Any]) -> Decision:
+        step = await run.get_child().on_chain_start(None, {"stage": stage}, name=f"guardrails.{stage}_check")
+        try:
+            decision: Decision = await fn()
+        except BaseException as exc:
+            await step.on_chain_error(exc)
+            raise
+        await step.on_chain_end(decision.to_dict())
+        return decision
+
+    def _input_check(self, turn: _Turn, turns: shapes.Turns) -> Callable[[], Decision]:
+        return lambda: turn.guard.check(
+            turns.latest, Stage.INPUT, history=turns.history, locale=turn.locale, conversation_id=turn.conversation_id
+        )
+
+    def _ainput_check(self, turn: _Turn, turns: shapes.Turns) -> Callable[[], Any]:
+        return lambda: turn.guard.acheck(
+            turns.latest, Stage.INPUT, history=turns.history, locale=turn.locale, conversation_id=turn.conversation_id
+        )
+
+    def _output_text(self, output: Any) -> str | None:
+        text = shapes.output_text(output, output_key=self.output_key)
+        calls = shapes.tool_call_text(output)
+        if calls:
+            return f"{text or ''}\n{calls}".strip()
+        return text
+
+    # ------------------------------------------------------------------ invoke
+    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:  # noqa: A002
+        config = ensure_config(config)
+        run = get_callback_manager_for_config(config).on_chain_start(
+            None, WITHHELD, run_id=config.pop("run_id", None), name=config.get("run_name") or self.get_name()
+        )
+        try:
+            turn = self._turn(config)
+            turns = turn.turns(input)
+            turn.d_in = self._step(run, "input", self._input_check(turn, turns))
+            if turn.stops_chain(turn.d_in):
+                result = turn.early_answer(turn.d_in, chunk=False)
+            else:
+                new_input = turn.rewritten_input(input, turns, turn.d_in)
+                output = self.bound.invoke(new_input, patch_config(config, callbacks=run.get_child()), **kwargs)
+                text = self._output_text(output)
+                d_out = None
+                if text is not None and text.strip():
+                    d_out = self._step(run, "output", lambda: turn.guard.check(text, Stage.OUTPUT, conversation_id=turn.conversation_id))
+                result = turn.finish(output, d_out)
+        except BaseException as exc:
+            run.on_chain_error(exc)
+            raise
+        run.on_chain_end({"guardrails": turn.metadata()})
+        return result
+
+    async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:  # noqa: A002
+        config = ensure_config(config)
+        run = await get_async_callback_manager_for_config(config).on_chain_start(
+            None, WITHHELD, run_id=config.pop("run_id", None), name=config.get("run_name") or self.get_name()
+        )
+        try:
+            turn = self._turn(config)
+            turns = turn.turns(input)
+            turn.d_in = await self._astep(run, "input", self._ainput_check(turn, turns))
+            if turn.stops_chain(turn.d_in):
+                result = turn.early_answer(turn.d_in, chunk=False)
+            else:
+                new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, turn.d_in)
+                output = await self.bound.ainvoke(new_input, patch_config(config, callbacks=run.get_child()), **kwargs)
+                text = self._output_text(output)
+                d_out = None
+                if text is not None and text.strip():
+                    d_out = await self._astep(
+                        run, "output", lambda: turn.guard.acheck(text, Stage.OUTPUT, conversation_id=turn.conversation_id)
+                    )
+                result = turn.finish(output, d_out)
+        except BaseException as exc:
+            await run.on_chain_error(exc)
+            raise
+        await run.on_chain_end({"guardrails": turn.metadata()})
+        return result
+
+    # ------------------------------------------------------------------ stream
+    def stream(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Iterator[Any]:  # noqa: A002
+        config = ensure_config(config)
+        run = get_callback_manager_for_config(config).on_chain_start(
+            None, WITHHELD, run_id=config.pop("run_id", None), name=config.get("run_name") or self.get_name()
+        )
+        try:
+            turn = self._turn(config)
+            turns = turn.turns(input)
+            turn.d_in = self._step(run, "input", self._input_check(turn, turns))
+            if turn.stops_chain(turn.d_in):
+                yield turn.early_answer(turn.d_in, chunk=True)
+            else:
+                yield from turn.stream_head()
+                new_input = turn.rewritten_input(input, turns, turn.d_in)
+                screen = turn.screen()
+                sample: Any = None
+                released = False
+                inner = self.bound.stream(new_input, patch_config(config, callbacks=run.get_child()), **kwargs)
+                try:
+                    for chunk in inner:
+                        sample = chunk if sample is None else sample
+                        text = _chunk_text(chunk, self.output_key)
+                        if text is None or (text == "" and not isinstance(chunk, str)):
+                            yield chunk  # tool-call chunks, metadata chunks: nothing to screen
+                            continue
+                        out = screen.feed(text)
+                        if out:
+                            released = True
+                            yield turn.stream_chunk(chunk, out)
+                        if screen.blocked is not None:
+                            break
+                finally:
+                    close = getattr(inner, "close", None)
+                    if close is not None:
+                        close()
+                rest = screen.flush()
+                if rest:
+                    released = True
+                    yield turn.stream_chunk(sample, rest)
+                tail = turn.stream_tail(screen, sample, released)
+                self._record(run, "output", turn.d_out)
+                yield from tail
+        except BaseException as exc:
+            run.on_chain_error(exc)
+            raise
+        run.on_chain_end({"guardrails": turn.metadata()})
+
+    async def astream(  # noqa: C901 - mirrors stream() step by step
+        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any  # noqa: A002
+    ) -> AsyncIterator[Any]:
+        config = ensure_config(config)
+        run = await get_async_callback_manager_for_config(config).on_chain_start(
+            None, WITHHELD, run_id=config.pop("run_id", None), name=config.get("run_name") or self.get_name()
+        )
+        try:
+            turn = self._turn(config)
+            turns = turn.turns(input)
+            turn.d_in = await self._astep(run, "input", self._ainput_check(turn, turns))
+            if turn.stops_chain(turn.d_in):
+                yield turn.early_answer(turn.d_in, chunk=True)
+            else:
+                for head in turn.stream_head():
+                    yield head
+                new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, turn.d_in)
+                screen = turn.screen()
+                sample: Any = None
+                released = False
+                inner = self.bound.astream(new_input, patch_config(config, callbacks=run.get_child()), **kwargs)
+                try:
+                    async for chunk in inner:
+                        sample = chunk if sample is None else sample
+                        text = _chunk_text(chunk, self.output_key)
+                        if text is None or (text == "" and not isinstance(chunk, str)):
+                            yield chunk
+                            continue
+                        out = await asyncio.to_thread(screen.feed, text)
+                        if out:
+                            released = True
+                            yield turn.stream_chunk(chunk, out)
+                        if screen.blocked is not None:
+                            break
+                finally:
+                    aclose = getattr(inner, "aclose", None)
+                    if aclose is not None:
+                        await aclose()
+                rest = await asyncio.to_thread(screen.flush)
+                if rest:
+                    released = True
+                    yield turn.stream_chunk(sample, rest)
+                tail = turn.stream_tail(screen, sample, released)
+                await self._arecord(run, "output", turn.d_out)
+                for item in tail:
+                    yield item
+        except BaseException as exc:
+            await run.on_chain_error(exc)
+            raise
+        await run.on_chain_end({"guardrails": turn.metadata()})
+
+
+def with_guardrails(
+    runnable: Runnable[Any, Any],
+    profile: str | Guard = "general",
+    **kwargs: Any,
+) -> GuardedRunnable:
+    """Wrap ``runnable`` with a guard built from ``profile`` (a built-in name, a path, or a Guard)."""
+    guard = profile if isinstance(profile, Guard) else Guard.from_profile(profile)
+    return GuardedRunnable(runnable, guard, **kwargs)

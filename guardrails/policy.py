@@ -1,0 +1,145 @@
+"""The policy: findings in, one Decision out, driven by the profile.
+
+Rules, in order:
+
+1. A finding counts for its category when its score reaches the category's threshold
+   and the category applies on this stage (crisis categories: input only by default).
+2. Each counted category maps to an action (the profile's override, else its kind's
+   default: prohibited -> BLOCK, crisis -> REFER, domain -> DISCLAIM).
+3. PII entity findings mean REDACT; an entity whose operator is ``block`` means BLOCK.
+4. A failed detector applies its ``on_error`` (the profile's ``on_detector_error``
+   unless the detector overrides it): ``block`` fails closed, ``allow`` records it.
+5. The most severe action wins, except that a crisis on the input is answered with a
+   referral rather than a bare refusal (``crisis_overrides_block``): the chain is not
+   called either way, and a person in crisis gets resources instead of a "no".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from guardrails import responses
+from guardrails.profiles import Profile
+from guardrails.taxonomy import Taxonomy
+from guardrails.types import Action, DetectorFailure, Finding, Stage
+
+#: label prefix of the language finding emitted by the semantic detector
+LANGUAGE_LABEL = "language:"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the policy concluded, before texts for the user are attached."""
+
+    action: Action
+    categories: tuple[str, ...]
+    blocking: tuple[str, ...]
+    crisis: tuple[str, ...]
+    domains: tuple[str, ...]
+    explanation: str
+    refusal_key: str | None = None
+    language: str | None = None
+
+
+class Policy:
+    """Turns findings into a Verdict according to a profile."""
+
+    def __init__(self, *, profile: Profile, taxonomy: Taxonomy, supported_languages: Iterable[str] = ("en",)) -> None:
+        self.profile = profile
+        self.taxonomy = taxonomy
+        self.supported_languages = frozenset(supported_languages)
+
+    def counts(self, finding: Finding, stage: Stage) -> bool:
+        """Whether a category finding counts on this stage under the profile."""
+        if finding.category is None:
+            return False
+        cat = self.taxonomy.get(finding.category)
+        if cat is None:
+            return False
+        rule = self.profile.rule(finding.category)
+        stages = rule.stages if rule.stages is not None else (("input",) if cat.kind == "crisis" else ("input", "output"))
+        if str(stage) not in stages:
+            return False
+        return finding.score >= self.profile.threshold_for(finding.category)
+
+    def decide(
+        self,
+        *,
+        stage: Stage,
+        findings: Sequence[Finding],
+        failures: Sequence[DetectorFailure] = (),
+        blocked_entities: Sequence[str] = (),
+        redacted: bool = False,
+    ) -> Verdict:
+        counted = [f for f in findings if self.counts(f, stage)]
+        categories = tuple(c for c in self.taxonomy if any(f.category == c for f in counted))
+        actions = {c: self.profile.action_for(c, self.taxonomy[c].kind) for c in categories}
+        action = max(actions.values(), default=Action.ALLOW)
+        reasons: list[str] = []
+        for c in categories:
+            score = max(f.score for f in counted if f.category == c)
+            reasons.append(f"{c} {score:.2f}>={self.profile.threshold_for(c):.2f} -> {actions[c]}")
+        refusal_key: str | None = None
+        if redacted and action < Action.REDACT:
+            action = Action.REDACT
+        if blocked_entities:
+            action = Action.BLOCK
+            refusal_key = "pii_blocked"
+            reasons.append("pii operator block: " + ", ".join(sorted(set(blocked_entities))))
+        language = _language(findings)
+        if language is not None and language not in self.supported_languages:
+            mode = self.profile.unsupported_language
+            reasons.append(f"unsupported language {language} -> {mode}")
+            if mode == "block" and action < Action.BLOCK:
+                action, refusal_key = Action.BLOCK, "unsupported_language"
+        for failure in failures:
+            mode = self.profile.on_error_for(failure.detector)
+            reasons.append(f"detector {failure.detector} failed ({failure.error}) -> {mode}")
+            if mode == "block" and action < Action.BLOCK:
+                action, refusal_key = Action.BLOCK, "detector_error"
+        crisis = tuple(c for c in categories if self.taxonomy[c].kind == "crisis" and actions[c] is Action.REFER)
+        if crisis and stage is Stage.INPUT and self.profile.crisis_overrides_block and refusal_key is None:
+            action = Action.REFER
+        if (self.profile.disclaimers.always or any(a is Action.DISCLAIM for a in actions.values())) and action < Action.DISCLAIM:
+            action = Action.DISCLAIM
+        blocking = tuple(c for c in categories if actions[c] is Action.BLOCK)
+        domains = tuple(c for c in categories if actions[c] is Action.DISCLAIM or self.taxonomy[c].kind == "domain")
+        return Verdict(
+            action=action,
+            categories=categories,
+            blocking=blocking,
+            crisis=crisis,
+            domains=domains,
+            explanation="; ".join(reasons) or "no category reached its threshold",
+            refusal_key=refusal_key,
+            language=language,
+        )
+
+    def refusal_text(self, verdict: Verdict, *, blocked_entities: Sequence[str] = ()) -> str | None:
+        """The refusal for a BLOCK verdict (None otherwise)."""
+        if verdict.action is not Action.BLOCK:
+            return None
+        if verdict.refusal_key == "pii_blocked":
+            return responses.special_refusal("pii_blocked", entities=", ".join(sorted(set(blocked_entities))))
+        if verdict.refusal_key is not None:
+            return responses.special_refusal(verdict.refusal_key)
+        return responses.refusal(verdict.blocking, taxonomy=self.taxonomy, overrides=self.profile.refusals)
+
+    def disclaimer_texts(self, domains: Iterable[str]) -> tuple[tuple[str, str], ...]:
+        """(category, text) of the disclaimers to attach: found domains plus the profile's ``always``."""
+        settings = self.profile.disclaimers
+        wanted = [*settings.always, *domains]
+        out: list[tuple[str, str]] = []
+        for cat in dict.fromkeys(wanted):
+            text = responses.disclaimer(cat, language=settings.language, markdown=settings.format == "markdown")
+            if text is not None:
+                out.append((cat, text))
+        return tuple(out)
+
+
+def _language(findings: Sequence[Finding]) -> str | None:
+    for f in findings:
+        if f.category is None and f.label and f.label.startswith(LANGUAGE_LABEL):
+            return f.label[len(LANGUAGE_LABEL) :]
+    return None

@@ -1,0 +1,297 @@
+"""YAML domain profiles, validated by pydantic.
+
+A profile says which detectors run on which stage, what each category's threshold
+and action are, how to redact, refer and disclaim. Unknown keys, out-of-range
+thresholds and unknown category ids fail at load with a ProfileError naming the
+file, the field path and the bad value. ``extends:`` inherits from a built-in
+profile or another file (mappings merge key by key; lists are replaced).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from guardrails._paths import configs_dir
+from guardrails.errors import ProfileError
+from guardrails.taxonomy import Category, Taxonomy, load_taxonomy
+from guardrails.types import Action
+
+ActionName = Literal["allow", "disclaim", "redact", "refer", "block"]
+StageName = Literal["input", "output"]
+
+_ID = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CategoryRule(_Strict):
+    """Per-category overrides: the action taken and the score threshold."""
+
+    action: ActionName | None = None
+    threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    stages: tuple[StageName, ...] | None = None
+
+
+class DetectorSpec(_Strict):
+    """Whether a detector runs, on which stages, with which options."""
+
+    enabled: bool = True
+    stages: tuple[StageName, ...] = ("input", "output")
+    #: what a failure of this detector does: the profile's ``on_detector_error`` (inherit), or its own
+    on_error: Literal["inherit", "block", "allow"] = "inherit"
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class CustomCategory(_Strict):
+    """A category a profile adds on top of the taxonomy."""
+
+    id: str
+    kind: Literal["prohibited", "crisis", "domain"]
+    clause: str = Field(min_length=3)
+
+    @field_validator("id")
+    @classmethod
+    def _valid_id(cls, v: str) -> str:
+        if not _ID.match(v):
+            raise ValueError(f"category id {v!r} must be lower_snake_case (a-z, 0-9, _)")
+        return v
+
+
+class DisclaimerSettings(_Strict):
+    """How AI-use disclaimers are attached to answers."""
+
+    placement: Literal["prepend", "append"] = "append"
+    frequency: Literal["every", "first"] = "every"
+    format: Literal["plain", "markdown"] = "plain"
+    language: str = "en"
+    always: tuple[str, ...] = ()
+
+
+class AuditSettings(_Strict):
+    """One JSON line per decision; never the raw text."""
+
+    enabled: bool = False
+    path: str | None = None
+    salt_env: str = "GUARDRAILS_AUDIT_SALT"
+
+
+class StreamingSettings(_Strict):
+    """Output screening while streaming.
+
+    ``holdback_chars`` is the look-back buffer: at most that many characters of the
+    streamed answer are held back from the caller until they have been screened in
+    context (a PII value or a placeholder split across chunks is never released
+    half-checked). ``check_every_chars`` sets how often the accumulated answer is
+    screened; ``window_chars`` bounds how much of it each screening sees.
+    """
+
+    holdback_chars: int = Field(default=96, ge=8, le=8192)
+    check_every_chars: int = Field(default=160, ge=1, le=65536)
+    window_chars: int = Field(default=2000, ge=256, le=200_000)
+
+
+class Profile(_Strict):
+    """A validated profile. Build it with :func:`load_profile`."""
+
+    name: str
+    description: str = ""
+    extends: str | None = None
+    locale: str | None = None
+    on_detector_error: Literal["block", "allow"] = "block"
+    unsupported_language: Literal["allow", "flag", "block"] = "flag"
+    crisis_mode: Literal["refer", "refer_and_continue"] = "refer"
+    crisis_overrides_block: bool = True
+    default_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    history_window: int = Field(default=3, ge=0, le=50)
+    max_text_chars: int = Field(default=2_000_000, ge=1)
+    detectors: dict[str, DetectorSpec] = Field(default_factory=dict)
+    categories: dict[str, CategoryRule] = Field(default_factory=dict)
+    custom_categories: tuple[CustomCategory, ...] = ()
+    disclaimers: DisclaimerSettings = DisclaimerSettings()
+    refusals: dict[str, str] = Field(default_factory=dict)
+    redaction: dict[str, Any] = Field(default_factory=dict)
+    audit: AuditSettings = AuditSettings()
+    streaming: StreamingSettings = StreamingSettings()
+    source: str = Field(default="<memory>", exclude=True)
+
+    def taxonomy(self) -> Taxonomy:
+        """The shipped taxonomy plus this profile's custom categories."""
+        base = load_taxonomy()
+        return base.extended(Category(id=c.id, kind=c.kind, clause=c.clause) for c in self.custom_categories)
+
+    def rule(self, category: str) -> CategoryRule:
+        return self.categories.get(category, CategoryRule())
+
+    def action_for(self, category: str, kind: str) -> Action:
+        """The action for a category: the profile's override or the kind's default."""
+        rule = self.rule(category)
+        if rule.action is not None:
+            return Action.parse(rule.action)
+        return _KIND_ACTION[kind]
+
+    def threshold_for(self, category: str) -> float:
+        rule = self.rule(category)
+        return self.default_threshold if rule.threshold is None else rule.threshold
+
+    def on_error_for(self, detector: str) -> Literal["block", "allow"]:
+        """The failure policy of one detector (its own, or the profile's)."""
+        spec = self.detectors.get(detector)
+        if spec is None or spec.on_error == "inherit":
+            return self.on_detector_error
+        return spec.on_error
+
+    def detectors_for(self, stage: str) -> tuple[str, ...]:
+        return tuple(n for n, s in self.detectors.items() if s.enabled and stage in s.stages)
+
+
+_KIND_ACTION: dict[str, Action] = {"prohibited": Action.BLOCK, "crisis": Action.REFER, "domain": Action.DISCLAIM}
+
+
+def profiles_dir() -> Path:
+    return configs_dir() / "profiles"
+
+
+def builtin_profiles() -> tuple[str, ...]:
+    """Names of the profiles shipped in configs/profiles/."""
+    return tuple(sorted(p.stem for p in profiles_dir().glob("*.yaml")))
+
+
+def load_profile(name_or_path: str | Path) -> Profile:
+    """Load a built-in profile by name, or a YAML file by path, with inheritance resolved."""
+    if not isinstance(name_or_path, (str, Path)):
+        raise ProfileError(f"expected a profile name or path, got {type(name_or_path).__name__}", value=name_or_path)
+    path = _resolve(str(name_or_path), base=None)
+    raw = _load_chain(path, seen=())
+    return _validate(raw, source=str(path))
+
+
+def validate_profile_mapping(data: Mapping[str, Any], *, source: str = "<memory>") -> Profile:
+    """Validate an already-parsed profile mapping (``extends`` resolved against built-ins)."""
+    raw = dict(data)
+    parent = raw.get("extends")
+    if parent:
+        raw = _merge(_load_chain(_resolve(str(parent), base=None), seen=()), raw)
+    return _validate(raw, source=source)
+
+
+def _resolve(ref: str, *, base: Path | None) -> Path:
+    if not ref.strip():
+        raise ProfileError("empty profile name", value=ref)
+    looks_like_path = ref.endswith((".yaml", ".yml")) or "/" in ref or "\\" in ref
+    if looks_like_path:
+        p = Path(ref)
+        if not p.is_absolute() and base is not None:
+            p = base / p
+        if not p.is_file():
+            raise ProfileError("profile file does not exist", source=str(p), value=ref)
+        return p
+    builtin = profiles_dir() / f"{ref}.yaml"
+    if builtin.is_file():
+        return builtin
+    known = ", ".join(builtin_profiles())
+    raise ProfileError(f"unknown profile {ref!r}; built-in profiles: {known}", value=ref)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ProfileError(f"not UTF-8 text: {exc.reason}", source=str(path)) from None
+    except OSError as exc:
+        raise ProfileError(f"cannot read: {exc.strerror}", source=str(path)) from None
+    except yaml.YAMLError as exc:
+        raise ProfileError(f"invalid YAML: {exc}", source=str(path)) from None
+    if not isinstance(data, dict):
+        raise ProfileError(f"a profile must be a YAML mapping, got {type(data).__name__}", source=str(path), value=data)
+    return data
+
+
+def _load_chain(path: Path, *, seen: tuple[Path, ...]) -> dict[str, Any]:
+    resolved = path.resolve()
+    if resolved in seen:
+        chain = " -> ".join(str(p) for p in (*seen, resolved))
+        raise ProfileError(f"circular 'extends': {chain}", source=str(path), field="extends")
+    data = _read_yaml(path)
+    parent = data.get("extends")
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ProfileError("'extends' must be a profile name or path", source=str(path), field="extends", value=parent)
+    parent_data = _load_chain(_resolve(parent, base=path.parent), seen=(*seen, resolved))
+    return _merge(parent_data, data)
+
+
+def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _validate(raw: dict[str, Any], *, source: str) -> Profile:
+    try:
+        profile = Profile.model_validate({**raw, "source": source})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        raise ProfileError(f"{err['msg']} (got {err.get('input')!r})", source=source, field=field, value=err.get("input")) from None
+    _check_ids(profile, source=source)
+    _check_detectors(profile, source=source)
+    return profile
+
+
+def _check_ids(profile: Profile, *, source: str) -> None:
+    try:
+        taxonomy = profile.taxonomy()
+    except ValueError as exc:
+        raise ProfileError(str(exc), source=source, field="custom_categories") from None
+    for cat_id in profile.categories:
+        if cat_id not in taxonomy:
+            raise ProfileError(
+                f"unknown category id {cat_id!r} (not in the taxonomy; declare new ones under custom_categories)",
+                source=source,
+                field=f"categories.{cat_id}",
+                value=cat_id,
+            )
+    for key in profile.refusals:
+        if key != "default" and key not in taxonomy:
+            raise ProfileError(f"unknown category id {key!r}", source=source, field=f"refusals.{key}", value=key)
+    for i, cat_id in enumerate(profile.disclaimers.always):
+        if cat_id not in taxonomy or taxonomy[cat_id].kind != "domain":
+            raise ProfileError(
+                f"{cat_id!r} is not a domain category", source=source, field=f"disclaimers.always.{i}", value=cat_id
+            )
+
+
+def _check_detectors(profile: Profile, *, source: str) -> None:
+    from guardrails.detectors import REGISTRY, detector_class
+
+    taxonomy = profile.taxonomy()
+    for name, spec in profile.detectors.items():
+        if name not in REGISTRY:
+            known = ", ".join(sorted(REGISTRY))
+            raise ProfileError(f"unknown detector {name!r}; known: {known}", source=source, field=f"detectors.{name}", value=name)
+        cls = detector_class(name)
+        try:
+            options = cls.Options.model_validate(spec.options)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = ".".join(str(p) for p in ("detectors", name, "options", *err["loc"]))
+            raise ProfileError(f"{err['msg']} (got {err.get('input')!r})", source=source, field=field, value=err.get("input")) from None
+        check = getattr(cls, "check_options", None)
+        if check is not None:
+            try:
+                check(options, taxonomy=taxonomy)
+            except ValueError as exc:
+                raise ProfileError(str(exc), source=source, field=f"detectors.{name}.options") from None

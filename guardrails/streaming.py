@@ -1,0 +1,89 @@
+"""Screening a streamed answer on the fly with a bounded look-back buffer.
+
+The screen holds back the last ``holdback_chars`` characters of the answer (and any
+PII value or placeholder that straddles that point) until they have been checked in
+context, so nothing the output policy would block or redact reaches the caller.
+Each check sees at most ``window_chars`` characters: the text not yet released plus
+some already-released context. The caller gets text only after a check that covered
+it; a BLOCK stops the stream and yields the refusal instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from guardrails.types import Action, Decision, Finding
+
+CheckFn = Callable[[str], Decision]
+
+
+@dataclass
+class StreamScreen:
+    """Feed raw model chunks, get screened text back.
+
+    ``check`` screens a window of output text (usually ``guard.check(..., stage="output")``);
+    ``transform`` turns a released raw segment and its entity findings into what the user
+    sees (redaction, then restoration of the user's own values in reversible mode);
+    ``partial_placeholder`` returns the length of a trailing incomplete placeholder.
+    """
+
+    check: CheckFn
+    transform: Callable[[str, list[Finding]], str]
+    partial_placeholder: Callable[[str], int] = lambda _text: 0
+    holdback_chars: int = 96
+    check_every_chars: int = 160
+    window_chars: int = 2000
+    buffer: str = ""
+    released: int = 0
+    decisions: list[Decision] = field(default_factory=list)
+    blocked: Decision | None = None
+
+    def feed(self, chunk: str) -> str:
+        """Add a chunk; return the text that may now be shown (possibly empty)."""
+        if self.blocked is not None:
+            return ""
+        self.buffer += chunk
+        if len(self.buffer) - self.holdback_chars - self.released < self.check_every_chars:
+            return ""
+        return self._release(final=False)
+
+    def flush(self) -> str:
+        """The stream ended: screen and release everything left."""
+        if self.blocked is not None or self.released >= len(self.buffer):
+            return ""
+        return self._release(final=True)
+
+    @property
+    def last(self) -> Decision | None:
+        return self.decisions[-1] if self.decisions else None
+
+    def _release(self, *, final: bool) -> str:
+        context = max(0, min(self.released, len(self.buffer) - self.window_chars))
+        window = self.buffer[context:]
+        decision = self.check(window)
+        self.decisions.append(decision)
+        if decision.action is Action.BLOCK:
+            self.blocked = decision
+            return ""
+        end = len(self.buffer) if final else len(self.buffer) - self.holdback_chars
+        entities = [
+            Finding(f.detector, f.category, f.score, f.start + context, f.end + context, f.label, f.view)
+            for f in decision.findings
+            if f.category is None and f.start is not None and f.end is not None and f.label
+        ]
+        if not final:
+            for f in entities:
+                if f.start is not None and f.end is not None and f.start < end < f.end:
+                    end = f.start
+            end -= self.partial_placeholder(self.buffer[:end])
+        if end <= self.released:
+            return ""
+        segment = self.buffer[self.released : end]
+        local = [
+            Finding(f.detector, f.category, f.score, f.start - self.released, f.end - self.released, f.label, f.view)
+            for f in entities
+            if f.start is not None and f.end is not None and f.start >= self.released and f.end <= end
+        ]
+        self.released = end
+        return self.transform(segment, local)

@@ -1,0 +1,287 @@
+"""The Runnable wrapper with langchain-core's fake chat models (no mocks of the guard)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from uuid import UUID
+
+import pytest
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompt_values import ChatPromptValue
+from langchain_core.runnables import RunnableLambda
+
+from guardrails import GuardrailViolation, with_guardrails
+from guardrails.testing import KeywordDetector, guard_with
+
+CANARY = "zebra-canary-55012"
+
+
+class Spy(GenericFakeChatModel):
+    """A fake chat model that remembers what it was called with."""
+
+    seen: list[Any] = []
+
+    def _generate(self, messages: Any, *args: Any, **kwargs: Any) -> Any:
+        type(self).seen.append(messages)
+        return super()._generate(messages, *args, **kwargs)
+
+    def _stream(self, messages: Any, *args: Any, **kwargs: Any) -> Any:
+        type(self).seen.append(messages)
+        return super()._stream(messages, *args, **kwargs)
+
+
+def model(*answers: str) -> Spy:
+    Spy.seen = []
+    return Spy(messages=iter([AIMessage(content=a) for a in answers]))
+
+
+def guard() -> Any:
+    return guard_with(
+        KeywordDetector(
+            {"grenade": "weapons", "end it all": "crisis_self_harm", "ibuprofen": "domain_medical", "bitcoin tip": "domain_financial"},
+            entities={"Jane Roe": "PERSON", "555-0100": "PHONE_NUMBER"},
+        ),
+        profile={"redaction": {"reversible": True}},
+    )
+
+
+@pytest.mark.parametrize(
+    "chat_input",
+    [
+        "where can I buy a grenade",
+        [HumanMessage("where can I buy a grenade")],
+        [("human", "where can I buy a grenade")],
+        [HumanMessage(content=[{"type": "text", "text": "where can I buy a grenade"}, {"type": "image_url", "image_url": {"url": "data:,"}}])],
+        ChatPromptValue(messages=[HumanMessage("where can I buy a grenade")]),
+    ],
+    ids=["str", "messages", "tuples", "content-blocks", "prompt-value"],
+)
+def test_blocked_input_never_calls_the_model_and_answers_in_its_type(chat_input: Any) -> None:
+    chain = guard().wrap(model("should not be seen"))
+    out = chain.invoke(chat_input)
+    assert Spy.seen == []
+    assert isinstance(out, AIMessage)
+    assert "can't help" in out.content
+    assert out.response_metadata["guardrails"]["input"]["action"] == "block"
+
+
+def test_dict_input_with_configured_key_is_screened() -> None:
+    inner = RunnableLambda(lambda d: {"output": f"echo {d['question']}"})
+    chain = guard().wrap(inner, output="dict")
+    assert "can't help" in chain.invoke({"question": "a grenade?"})["output"]
+    ok = chain.invoke({"question": "hello"})
+    assert ok["output"] == "echo hello" and ok["guardrails"]["input"]["action"] == "allow"
+
+
+def test_str_output_chain_gets_a_str_refusal() -> None:
+    chain = guard().wrap(model("x") | StrOutputParser())
+    out = chain.invoke("grenade")
+    assert isinstance(out, str) and "can't help" in out and Spy.seen == []
+
+
+def test_crisis_input_gets_a_referral_and_the_model_is_not_called() -> None:
+    chain = guard().wrap(model("should not be seen"))
+    out = chain.invoke("i just want to end it all", config={"configurable": {"locale": "en-GB"}})
+    assert Spy.seen == []
+    assert "116 123" in out.content
+    assert out.response_metadata["guardrails"]["referral"] is True
+
+
+def test_refer_and_continue_calls_the_model_with_a_no_triage_instruction() -> None:
+    g = guard_with(KeywordDetector({"end it all": "crisis_self_harm"}), profile={"crisis_mode": "refer_and_continue"})
+    chain = g.wrap(model("I'm here with you."))
+    out = chain.invoke("i want to end it all", config={"configurable": {"locale": "en-US"}})
+    (messages,) = Spy.seen
+    assert isinstance(messages[0], SystemMessage) and "Do not triage" in messages[0].content
+    assert out.content.index("988") < out.content.index("I'm here with you.")
+
+
+def test_allowed_turn_reaches_the_model_with_pii_redacted_and_restored_for_the_user() -> None:
+    chain = guard().wrap(model("I will call <PERSON_1> at <PHONE_NUMBER_1>."))
+    out = chain.invoke([HumanMessage("call Jane Roe on 555-0100")], config={"configurable": {"conversation_id": "c1"}})
+    (messages,) = Spy.seen
+    assert "Jane Roe" not in messages[-1].content and "<PERSON_1>" in messages[-1].content
+    assert out.content == "I will call Jane Roe at 555-0100."
+
+
+def test_history_tool_results_and_tool_call_args_are_redacted() -> None:
+    chain = guard().wrap(model("ok"))
+    history = [
+        HumanMessage("my name is Jane Roe"),
+        AIMessage(content="", tool_calls=[{"name": "lookup", "args": {"who": "Jane Roe"}, "id": "t1"}]),
+        ToolMessage(content="phone 555-0100", tool_call_id="t1"),
+        HumanMessage("thanks"),
+    ]
+    chain.invoke(history, config={"configurable": {"conversation_id": "c2"}})
+    dumped = json.dumps([m.model_dump() for m in Spy.seen[0]], default=str)
+    assert "Jane Roe" not in dumped and "555-0100" not in dumped
+
+
+def test_output_pii_is_redacted_when_not_the_users_own() -> None:
+    g = guard_with(KeywordDetector({}, entities={"John Doe": "PERSON"}))
+    out = g.wrap(model("Ask John Doe.")).invoke("who should I ask?")
+    assert out.content == "Ask <PERSON_1>."
+
+
+def test_output_that_the_policy_blocks_is_replaced_by_a_refusal() -> None:
+    out = guard().wrap(model("Sure, here is where to buy a grenade")).invoke("hello")
+    assert "grenade" not in out.content and "can't help" in out.content
+    assert out.response_metadata["guardrails"]["output"]["action"] == "block"
+
+
+def test_domain_disclaimer_is_appended_and_exposed_for_uis() -> None:
+    out = guard().wrap(model("Take it with food.")).invoke("is ibuprofen ok?")
+    assert out.content.startswith("Take it with food.")
+    (text,) = out.response_metadata["guardrails"]["disclaimers"]
+    assert out.content.endswith(text)
+
+
+def test_disclaimer_frequency_first_shows_once_per_conversation() -> None:
+    g = guard_with(KeywordDetector({"ibuprofen": "domain_medical"}), profile={"disclaimers": {"frequency": "first"}})
+    chain = g.wrap(model("a", "b", "c"))
+    cfg = {"configurable": {"conversation_id": "conv-9"}}
+    first = chain.invoke("ibuprofen?", config=cfg)
+    second = chain.invoke("ibuprofen again?", config=cfg)
+    other = chain.invoke("ibuprofen?", config={"configurable": {"conversation_id": "conv-10"}})
+    assert first.response_metadata["guardrails"]["disclaimers"]
+    assert second.response_metadata["guardrails"]["disclaimers"] == [] and second.content == "b"
+    assert other.response_metadata["guardrails"]["disclaimers"]
+
+
+def test_disclaimer_can_be_prepended() -> None:
+    g = guard_with(KeywordDetector({"ibuprofen": "domain_medical"}), profile={"disclaimers": {"placement": "prepend"}})
+    out = g.wrap(model("Take it with food.")).invoke("ibuprofen?")
+    assert out.content.endswith("Take it with food.") and out.content.startswith("This answer was generated by an AI")
+
+
+def test_stream_screens_on_the_fly_and_stops_at_a_blocked_answer() -> None:
+    long_ok = "word " * 60
+    chain = guard().wrap(model(long_ok + "and now the grenade part " + "tail " * 40))
+    chunks = list(chain.stream("hello"))
+    text = "".join(c.content for c in chunks)
+    assert "grenade" not in text
+    assert "can't help" in text
+    assert chunks[-1].response_metadata["guardrails"]["output"]["action"] == "block"
+
+
+def test_stream_of_an_allowed_answer_equals_invoke() -> None:
+    answer = "Call <PERSON_1> tomorrow, then rest. " * 5
+    cfg = {"configurable": {"conversation_id": "s1"}}
+    g = guard()
+    chain = g.wrap(model(answer, answer))
+    invoked = chain.invoke("I spoke to Jane Roe", config=cfg).content
+    streamed = "".join(c.content for c in chain.stream("I spoke to Jane Roe", config=cfg))
+    assert streamed == invoked and "Jane Roe" in streamed
+
+
+def test_stream_input_disclaimer_comes_first_and_output_only_one_last() -> None:
+    g = guard_with(KeywordDetector({"ibuprofen": "domain_medical", "bitcoin tip": "domain_financial"}))
+    chain = g.wrap(model("Also, a bitcoin tip: diversify."))
+    chunks = [c.content for c in chain.stream("ibuprofen?") if c.content]
+    assert chunks[0].startswith("This answer was generated by an AI. It is general information, may be")
+    assert "financial" in chunks[-1]
+
+
+def test_blocked_stream_yields_one_refusal_chunk_without_calling_the_model() -> None:
+    chunks = list(guard().wrap(model("x")).stream("grenade"))
+    assert len(chunks) == 1 and isinstance(chunks[0], AIMessageChunk) and Spy.seen == []
+
+
+async def test_ainvoke_and_astream_behave_like_their_sync_twins() -> None:
+    chain = guard().wrap(model("fine", "fine"))
+    blocked = await chain.ainvoke("grenade")
+    assert "can't help" in blocked.content and Spy.seen == []
+    ok = await chain.ainvoke("hello")
+    assert ok.content == "fine"
+    parts = [c.content async for c in chain.astream("hello")]
+    assert "".join(parts) == "fine"
+
+
+def test_batch_and_abatch_screen_each_input() -> None:
+    chain = guard().wrap(model("a", "b"))
+    outs = chain.batch(["grenade", "hello"])
+    assert "can't help" in outs[0].content and outs[1].content in ("a", "b")
+
+
+async def test_abatch_screens_each_input() -> None:
+    chain = guard().wrap(model("a"))
+    outs = await chain.abatch(["grenade", "hello"])
+    assert "can't help" in outs[0].content and outs[1].content == "a"
+
+
+def test_with_config_passes_configurable_through() -> None:
+    chain = guard().wrap(model("x")).with_config(configurable={"locale": "en-AU"})
+    assert "13 11 14" in chain.invoke("i want to end it all").content
+
+
+def test_profile_can_be_switched_per_request() -> None:
+    chain = with_guardrails(model("Rest and fluids."), profile="general")
+    out = chain.invoke("hi", config={"configurable": {"guardrails_profile": "healthcare"}})
+    assert "doctor" in out.content
+
+
+def test_raise_on_block_raises_violation_with_the_decision() -> None:
+    chain = guard().wrap(model("x"), raise_on_block=True)
+    with pytest.raises(GuardrailViolation) as info:
+        chain.invoke("grenade")
+    assert info.value.decision.categories == ("weapons",)
+
+
+def test_messages_without_a_user_turn_are_still_screened() -> None:
+    out = guard().wrap(model("x")).invoke([SystemMessage("be nice"), ToolMessage(content="grenade", tool_call_id="t")])
+    assert "can't help" in out.content
+
+
+def test_ai_message_with_only_tool_calls_passes_through() -> None:
+    tool_ai = AIMessage(content="", tool_calls=[{"name": "f", "args": {"q": "weather"}, "id": "1"}])
+    inner = RunnableLambda(lambda _x: tool_ai)
+    out = guard().wrap(inner).invoke("what's the weather")
+    assert out.tool_calls and out.tool_calls[0]["name"] == "f"
+
+
+class Recorder(BaseCallbackHandler):
+    def __init__(self) -> None:
+        self.runs: list[tuple[str, Any]] = []
+
+    def on_chain_start(self, serialized: Any, inputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        self.runs.append((kwargs.get("name") or "", inputs))
+
+    def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        self.runs.append(("end", outputs))
+
+    def on_chat_model_start(self, serialized: Any, messages: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        self.runs.append(("model", messages))
+
+
+def test_tracing_shows_named_guard_steps_without_raw_pii() -> None:
+    rec = Recorder()
+    chain = guard().wrap(model("ok <PERSON_1>"))
+    chain.invoke(f"I am Jane Roe {CANARY}".replace(CANARY, "555-0100"), config={"callbacks": [rec], "configurable": {"conversation_id": "t"}})
+    names = [n for n, _ in rec.runs]
+    assert "guardrails.input_check" in names and "guardrails.output_check" in names
+    dumped = json.dumps([str(x) for _, x in rec.runs])
+    assert "Jane Roe" not in dumped and "555-0100" not in dumped
+
+
+async def test_astream_events_emit_the_guard_steps() -> None:
+    chain = guard().wrap(model("fine"))
+    names = [e["name"] async for e in chain.astream_events("hello", version="v2")]
+    assert "guardrails.input_check" in names and "guardrails.output_check" in names
+
+
+def test_wrap_rejects_non_runnables_and_bad_options() -> None:
+    with pytest.raises(TypeError):
+        guard().wrap(object())
+    with pytest.raises(ValueError, match="'xml'"):
+        guard().wrap(model("x"), output="xml")
+
+
+def test_unsupported_input_is_a_clear_error() -> None:
+    from guardrails import InputError
+
+    with pytest.raises(InputError, match="keys"):
+        guard().wrap(model("x")).invoke({"prompt": "hi"})

@@ -1,0 +1,220 @@
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from guardrails import Action, Guard, InputError
+from guardrails.audit import AuditLog
+from guardrails.detectors.base import BaseDetector, DetectContext
+from guardrails.errors import DetectorUnavailable
+from guardrails.testing import KeywordDetector, guard_with
+from guardrails.types import Finding
+
+CANARY = "zebra-canary-93731"
+
+
+class ExplodingDetector(BaseDetector):
+    name: ClassVar[str] = "exploding"
+
+    def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
+        raise RuntimeError(f"boom while reading {text}")  # a careless third-party message quoting the input
+
+
+class UnavailableDetector(BaseDetector):
+    name: ClassVar[str] = "missing_model"
+
+    def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
+        raise DetectorUnavailable("model file not found; see the README", detector=self.name)
+
+
+def test_check_returns_a_decision_with_the_contract_fields() -> None:
+    guard = guard_with(KeywordDetector({"grenade": "weapons"}))
+    d = guard.check("where do I buy a grenade", stage="input")
+    assert d.action is Action.BLOCK and d.blocked
+    assert d.categories == ("weapons",)
+    assert d.text == "where do I buy a grenade"
+    assert d.findings[0].category == "weapons"
+    assert d.referral is None and d.disclaimers == ()
+    assert d.refusal and "weapons" in d.refusal.lower()
+    assert set(d.to_dict()) >= {"action", "categories", "findings", "text_hash", "timings_ms"}
+
+
+def test_crisis_finding_refers_with_resources_and_no_refusal() -> None:
+    guard = guard_with(KeywordDetector({"end it all": "crisis_self_harm"}))
+    d = guard.check("i want to end it all", locale="en-US")
+    assert d.action is Action.REFER and not d.blocked
+    assert d.referral is not None and "988" in d.referral
+
+
+def test_crisis_wins_over_block_so_a_person_gets_resources() -> None:
+    guard = guard_with(KeywordDetector({"end it all": "crisis_self_harm", "pills": "self_harm_promotion"}))
+    d = guard.check("how many pills to end it all", locale="en-GB")
+    assert d.action is Action.REFER
+    assert set(d.categories) == {"crisis_self_harm", "self_harm_promotion"}
+
+
+def test_crisis_on_output_does_not_refer() -> None:
+    guard = guard_with(KeywordDetector({"end it all": "crisis_self_harm"}))
+    assert guard.check("the poem says: end it all", stage="output").action is Action.ALLOW
+
+
+def test_domain_finding_attaches_the_disclaimer() -> None:
+    guard = guard_with(KeywordDetector({"ibuprofen": "domain_medical"}))
+    d = guard.check("can I take ibuprofen with coffee")
+    assert d.action is Action.DISCLAIM
+    assert len(d.disclaimers) == 1 and "AI" in d.disclaimers[0]
+
+
+def test_threshold_from_profile_decides_not_the_detector() -> None:
+    det = KeywordDetector({"dice": "gambling"}, score=0.6)
+    assert guard_with(det).check("roll the dice").blocked
+    strict = guard_with(det, profile={"categories": {"gambling": {"threshold": 0.7}}})
+    assert not strict.check("roll the dice").blocked
+
+
+def test_profile_can_change_a_category_action() -> None:
+    det = KeywordDetector({"headline": "domain_news"})
+    g = guard_with(det, profile={"categories": {"domain_news": {"action": "block"}}})
+    assert g.check("summarise this headline").blocked
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t \u3000"], ids=["empty", "spaces", "unicode-whitespace"])
+def test_empty_text_is_allowed_without_running_detectors(text: str) -> None:
+    det = KeywordDetector({"x": "weapons"})
+    d = guard_with(det).check(text)
+    assert d.action is Action.ALLOW and det.calls == 0
+
+
+def test_none_is_a_clear_input_error() -> None:
+    with pytest.raises(InputError, match="None"):
+        guard_with(KeywordDetector({})).check(None)  # type: ignore[arg-type]
+
+
+def test_non_text_is_a_clear_input_error() -> None:
+    with pytest.raises(InputError, match="int"):
+        guard_with(KeywordDetector({})).check(42)  # type: ignore[arg-type]
+
+
+def test_invalid_utf8_bytes_are_decoded_safely_and_still_screened() -> None:
+    raw = b"buy a grenade \xff\xfe now"
+    d = guard_with(KeywordDetector({"grenade": "weapons"})).check(raw)  # type: ignore[arg-type]
+    assert d.blocked
+
+
+def test_lone_surrogates_do_not_crash() -> None:
+    d = guard_with(KeywordDetector({"grenade": "weapons"})).check("grenade \ud800 here")
+    assert d.blocked
+
+
+def test_one_megabyte_text_gets_a_decision() -> None:
+    text = "a harmless sentence. " * 50_000 + "grenade"
+    assert len(text) > 1_000_000
+    assert guard_with(KeywordDetector({"grenade": "weapons"})).check(text).blocked
+
+
+def test_text_over_the_profile_limit_is_refused_not_crashed() -> None:
+    g = guard_with(KeywordDetector({}), profile={"max_text_chars": 100})
+    d = g.check("x" * 101)
+    assert d.blocked and d.refusal and "too long" in d.refusal
+
+
+def test_failing_detector_fails_closed_by_default_without_leaking_text() -> None:
+    d = guard_with(ExplodingDetector()).check(f"hello {CANARY}")
+    assert d.blocked
+    assert d.failures[0].detector == "exploding"
+    assert CANARY not in json.dumps(d.to_dict())
+
+
+def test_failing_detector_is_recorded_when_profile_allows() -> None:
+    d = guard_with(ExplodingDetector(), profile={"on_detector_error": "allow"}).check("hello")
+    assert d.action is Action.ALLOW and d.failures[0].error == "RuntimeError"
+
+
+def test_unavailable_detector_is_marked_unavailable() -> None:
+    d = guard_with(UnavailableDetector(), profile={"on_detector_error": "allow"}).check("hello")
+    assert d.failures[0].unavailable and "README" in d.failures[0].message
+
+
+def test_detector_that_cannot_be_built_fails_closed(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text("name: p\ndetectors:\n  lexical: {options: {pattern_files: [missing_file]}}\n", encoding="utf-8")
+    from guardrails.profiles import Profile
+
+    profile = Profile(name="p", detectors={"lexical": {"options": {"pattern_files": ["missing_file"]}}})  # type: ignore[dict-item]
+    d = Guard(profile).check("hello")
+    assert d.blocked and d.failures[0].detector == "lexical"
+
+
+async def test_acheck_matches_check() -> None:
+    guard = guard_with(KeywordDetector({"grenade": "weapons", "ibuprofen": "domain_medical"}))
+    for text in ["grenade please", "ibuprofen dose", "hello"]:
+        sync, async_ = guard.check(text), await guard.acheck(text)
+        assert (sync.action, sync.categories) == (async_.action, async_.categories)
+
+
+async def test_acheck_runs_detectors_off_the_event_loop() -> None:
+    seen: list[bool] = []
+
+    class LoopProbe(BaseDetector):
+        name: ClassVar[str] = "probe"
+
+        def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
+            try:
+                asyncio.get_running_loop()
+                seen.append(True)
+            except RuntimeError:
+                seen.append(False)
+            return []
+
+    await guard_with(LoopProbe()).acheck("hi")
+    assert seen == [False]
+
+
+def test_check_batch_matches_single_checks() -> None:
+    guard = guard_with(KeywordDetector({"grenade": "weapons"}))
+    texts = ["grenade", "hello", "", "a grenade again"]
+    batch = guard.check_batch(texts)
+    assert [d.action for d in batch] == [guard.check(t).action for t in texts]
+
+
+async def test_acheck_batch_matches_check_batch() -> None:
+    guard = guard_with(KeywordDetector({"grenade": "weapons"}))
+    texts = ["grenade", "hello"]
+    assert [d.action for d in await guard.acheck_batch(texts)] == [d.action for d in guard.check_batch(texts)]
+
+
+def test_check_batch_rejects_a_bare_string() -> None:
+    with pytest.raises(InputError):
+        guard_with(KeywordDetector({})).check_batch("abc")
+
+
+def test_audit_record_holds_no_raw_text(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "audit.jsonl"
+    guard = guard_with(KeywordDetector({"grenade": "weapons"}), audit=AuditLog(path=path))
+    caplog.set_level(logging.DEBUG)
+    guard.check(f"grenade {CANARY}")
+    guard.check(f"fine {CANARY}", stage="output")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 2
+    record = json.loads(lines[0])
+    assert record["action"] == "block" and record["categories"] == ["weapons"]
+    assert len(record["text_hash"]) == 32
+    assert CANARY not in path.read_text(encoding="utf-8")
+    assert CANARY not in caplog.text
+
+
+def test_text_hash_is_salted_and_stable_for_equal_text() -> None:
+    a = guard_with(KeywordDetector({}), salt=b"one")
+    b = guard_with(KeywordDetector({}), salt=b"two")
+    assert a.check("same").text_hash == a.check("same").text_hash
+    assert a.check("same").text_hash != b.check("same").text_hash
+
+
+def test_healthcare_profile_disclaims_every_answer() -> None:
+    d = Guard.from_profile("healthcare").check("what time is it?", stage="output")
+    assert d.action is Action.DISCLAIM and d.disclaimer_categories == ("domain_medical",)

@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from guardrails import ProfileError, load_profile
+from guardrails.profiles import builtin_profiles
+
+BUILTINS = ("general", "healthcare", "legal", "finance", "news")
+
+
+@pytest.mark.parametrize("name", BUILTINS)
+def test_builtin_profile_loads_and_validates(name: str) -> None:
+    profile = load_profile(name)
+    assert profile.name == name
+    assert profile.on_detector_error == "block"
+
+
+def test_builtin_profiles_are_listed() -> None:
+    assert set(BUILTINS) <= set(builtin_profiles())
+
+
+@pytest.mark.parametrize(
+    ("name", "domain"),
+    [("healthcare", "domain_medical"), ("legal", "domain_legal"), ("finance", "domain_financial"), ("news", "domain_news")],
+    ids=["healthcare", "legal", "finance", "news"],
+)
+def test_domain_profiles_always_attach_their_disclaimer(name: str, domain: str) -> None:
+    assert load_profile(name).disclaimers.always == (domain,)
+
+
+def _write(tmp_path: Path, body: str, name: str = "p.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "value"),
+    [
+        ("name: x\nbogus_key: 1\n", "bogus_key", "1"),
+        ("name: x\ncategories:\n  weapons: {threshold: 1.5}\n", "categories.weapons.threshold", "1.5"),
+        ("name: x\ncategories:\n  weapon: {action: block}\n", "categories.weapon", "weapon"),
+        ("name: x\ncategories:\n  weapons: {action: explode}\n", "categories.weapons.action", "explode"),
+        ("name: x\non_detector_error: maybe\n", "on_detector_error", "maybe"),
+        ("name: x\ndetectors:\n  lexical: {options: {pattern_filez: [a]}}\n", "detectors.lexical.options.pattern_filez", ""),
+        ("name: x\ndetectors:\n  telepathy: {}\n", "detectors.telepathy", "telepathy"),
+        ("name: x\ndisclaimers: {always: [weapons]}\n", "disclaimers.always.0", "weapons"),
+    ],
+    ids=["unknown-key", "threshold-above-one", "unknown-category", "unknown-action", "bad-error-mode",
+         "detector-option-typo", "unknown-detector", "disclaimer-not-domain"],
+)
+def test_broken_profile_fails_naming_file_field_and_value(tmp_path: Path, body: str, field: str, value: str) -> None:
+    path = _write(tmp_path, body)
+    with pytest.raises(ProfileError) as info:
+        load_profile(path)
+    message = str(info.value)
+    assert str(path) in message
+    assert field in message
+    assert value in message
+
+
+def test_custom_category_is_accepted_when_declared(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "name: x\ncustom_categories:\n  - {id: competitor_talk, kind: prohibited, clause: Talking about competitors}\n"
+        "categories:\n  competitor_talk: {action: block, threshold: 0.4}\n",
+    )
+    profile = load_profile(path)
+    assert "competitor_talk" in profile.taxonomy()
+    assert profile.threshold_for("competitor_talk") == 0.4
+
+
+def test_custom_category_cannot_redefine_a_taxonomy_id(tmp_path: Path) -> None:
+    path = _write(tmp_path, "name: x\ncustom_categories:\n  - {id: weapons, kind: prohibited, clause: dup clause}\n")
+    with pytest.raises(ProfileError, match="defined twice"):
+        load_profile(path)
+
+
+def test_extends_inherits_and_overrides(tmp_path: Path) -> None:
+    path = _write(tmp_path, "name: strict\nextends: healthcare\ncategories:\n  gambling: {threshold: 0.2}\n")
+    profile = load_profile(path)
+    assert profile.disclaimers.always == ("domain_medical",)
+    assert profile.threshold_for("gambling") == 0.2
+    assert "lexical" in profile.detectors
+
+
+def test_extends_a_relative_file(tmp_path: Path) -> None:
+    _write(tmp_path, "name: base\nlocale: en-GB\n", "base.yaml")
+    child = _write(tmp_path, "name: child\nextends: base.yaml\n", "child.yaml")
+    assert load_profile(child).locale == "en-GB"
+
+
+def test_circular_extends_fails(tmp_path: Path) -> None:
+    _write(tmp_path, "name: a\nextends: b.yaml\n", "a.yaml")
+    _write(tmp_path, "name: b\nextends: a.yaml\n", "b.yaml")
+    with pytest.raises(ProfileError, match="circular"):
+        load_profile(tmp_path / "a.yaml")
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [("- just\n- a list\n", "mapping"), ("name: [unclosed\n", "invalid YAML"), ("", "mapping")],
+    ids=["list", "broken-yaml", "empty-file"],
+)
+def test_yaml_that_is_not_a_mapping_fails_clearly(tmp_path: Path, body: str, message: str) -> None:
+    with pytest.raises(ProfileError, match=message):
+        load_profile(_write(tmp_path, body))
+
+
+def test_unknown_profile_name_lists_builtins() -> None:
+    with pytest.raises(ProfileError, match="general"):
+        load_profile("no_such_profile")
+
+
+def test_missing_profile_path_fails(tmp_path: Path) -> None:
+    with pytest.raises(ProfileError, match="does not exist"):
+        load_profile(tmp_path / "missing.yaml")
+
+
+def test_profile_argument_of_wrong_type_fails() -> None:
+    with pytest.raises(ProfileError):
+        load_profile(42)  # type: ignore[arg-type]
