@@ -56,7 +56,10 @@ def main() -> None:
     print(f"detectors: {', '.join(guard.profile.detectors_for('input'))}")
     print(f"bare fake chain      p50 {statistics.median(base):7.3f} ms  p95 {_pct(base, 0.95):7.3f} ms")
     print(f"wrapped fake chain   p50 {statistics.median(guarded):7.3f} ms  p95 {_pct(guarded, 0.95):7.3f} ms")
-    print(f"added per turn       p50 {statistics.median(added):7.3f} ms  p95 {_pct(added, 0.95):7.3f} ms  (target p50 <= 1 ms)")
+    print(
+        f"added per turn       p50 {statistics.median(added):7.3f} ms  p95 {_pct(added, 0.95):7.3f} ms"
+        "  (target p50 <= 1 ms)"
+    )
     imports = []
     for _ in range(5):
         t0 = time.perf_counter()
@@ -68,8 +71,10 @@ def main() -> None:
         subprocess.run([sys.executable, "-c", "pass"], check=True)
         nothing.append(time.perf_counter() - t0)
     imp = statistics.median(imports) - statistics.median(nothing)
-    print(f"python -c 'import guardrails': median {statistics.median(imports):.3f} s, "
-          f"{imp:.3f} s over a bare interpreter (target <= 0.3 s)")
+    print(
+        f"python -c 'import guardrails': median {statistics.median(imports):.3f} s, "
+        f"{imp:.3f} s over a bare interpreter (target <= 0.3 s)"
+    )
 
 
 if __name__ == "__main__":

@@ -146,7 +146,7 @@ class Guard:
             t0 = time.perf_counter()
             try:
                 findings.extend(det.detect(req.text, req.ctx))
-            except Exception as exc:  # noqa: BLE001 - any detector failure is recorded and fails closed
+            except Exception as exc:
                 req.failures.append(_failure(det.name, exc))
             timings[det.name] = (time.perf_counter() - t0) * 1000
         return self._finish(req, findings, timings)
@@ -170,7 +170,7 @@ class Guard:
             try:
                 found = await det.adetect(req.text, req.ctx)
                 return det.name, found, (time.perf_counter() - t0) * 1000, None
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 return det.name, [], (time.perf_counter() - t0) * 1000, _failure(det.name, exc)
 
         results = await asyncio.gather(*(run(d) for d in req.detectors))
@@ -210,7 +210,7 @@ class Guard:
             t0 = time.perf_counter()
             try:
                 out = det.detect_batch([reqs[i].text for i in idx], [reqs[i].ctx for i in idx])
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 for i in idx:
                     reqs[i].failures.append(_failure(name, exc))
                 out = [[] for _ in idx]
@@ -218,7 +218,9 @@ class Guard:
             for i, found in zip(idx, out, strict=True):
                 findings[i].extend(found)
                 timings[i][name] = per
-        return [r.early if r.early is not None else self._finish(r, findings[i], timings[i]) for i, r in enumerate(reqs)]
+        return [
+            r.early if r.early is not None else self._finish(r, findings[i], timings[i]) for i, r in enumerate(reqs)
+        ]
 
     async def acheck_batch(
         self,
@@ -229,9 +231,7 @@ class Guard:
         conversation_ids: Sequence[str | None] | None = None,
     ) -> list[Decision]:
         """Async ``check_batch`` (runs the batch in a worker thread)."""
-        return await asyncio.to_thread(
-            self.check_batch, texts, stage, locale=locale, conversation_ids=conversation_ids
-        )
+        return await asyncio.to_thread(self.check_batch, texts, stage, locale=locale, conversation_ids=conversation_ids)
 
     # ------------------------------------------------------------------ redaction helpers for adapters
     def redact(self, text: str, stage: str | Stage = "input", *, conversation_id: str | None = None) -> str:
@@ -249,7 +249,9 @@ class Guard:
         for name in self._names_for(stage):
             det = self.detector(name)
             if getattr(det, "redacts", False):
-                entities.extend(f for f in det.detect(clean, ctx) if f.category is None and f.start is not None and f.label)
+                entities.extend(
+                    f for f in det.detect(clean, ctx) if f.category is None and f.start is not None and f.label
+                )
         if not entities:
             return clean
         result = self.redactor.redact(clean, entities, stage=stage, conversation_id=conversation_id)
@@ -273,13 +275,15 @@ class Guard:
         return self._redactor.placeholder_prefix_len(text)
 
     # ------------------------------------------------------------------ disclaimers per conversation
-    def select_disclaimers(self, categories: Iterable[str], *, conversation_id: str | None) -> tuple[str, ...]:
+    def select_disclaimers(
+        self, categories: Iterable[str], *, conversation_id: str | None, locale: str | None = None
+    ) -> tuple[str, ...]:
         """Disclaimer texts to show now for these domain categories, honouring the profile's frequency.
 
         With ``frequency: first`` a domain's disclaimer is shown on the first answer of a
         conversation only (per conversation id; always shown when there is no id).
         """
-        pairs = self.policy.disclaimer_texts(categories)
+        pairs = self.policy.disclaimer_texts(categories, locale=locale)
         if self.profile.disclaimers.frequency == "every" or conversation_id is None:
             return tuple(t for _, t in pairs)
         with self._lock:
@@ -313,7 +317,11 @@ class Guard:
     ) -> _Request:
         stage = Stage.parse(stage)
         clean = _coerce_text(text)
-        hist = tuple(_coerce_text(h) for h in history[-self.profile.history_window :]) if self.profile.history_window else ()
+        hist = (
+            tuple(_coerce_text(h) for h in history[-self.profile.history_window :])
+            if self.profile.history_window
+            else ()
+        )
         from guardrails.normalize import views
 
         detectors: list[Detector] = []
@@ -321,7 +329,7 @@ class Guard:
         for name in self._names_for(stage):
             try:
                 detectors.append(self.detector(name))
-            except Exception as exc:  # noqa: BLE001 - a detector that cannot be built fails like one that errors
+            except Exception as exc:
                 failures.append(_failure(name, exc))
         ctx = DetectContext(
             stage=stage,
@@ -339,9 +347,7 @@ class Guard:
             req.early = self._too_long(req)
         return req
 
-    def _finish(
-        self, req: _Request, findings: list[Finding], timings: dict[str, float], *, note: str = ""
-    ) -> Decision:
+    def _finish(self, req: _Request, findings: list[Finding], timings: dict[str, float], *, note: str = "") -> Decision:
         text = req.text
         blocked_entities: tuple[str, ...] = ()
         entities = [f for f in findings if f.category is None and f.start is not None and f.label]
@@ -350,19 +356,27 @@ class Guard:
             try:
                 result = self.redactor.redact(text, entities, stage=req.stage, conversation_id=req.ctx.conversation_id)
                 text, blocked_entities, redacted = result.text, result.blocked_entities, result.replaced > 0
-            except Exception as exc:  # noqa: BLE001 - a redaction failure must not leak the text
+            except Exception as exc:
                 req.failures.append(_failure("redaction", exc))
         verdict = self.policy.decide(
-            stage=req.stage, findings=findings, failures=req.failures, blocked_entities=blocked_entities, redacted=redacted
+            stage=req.stage,
+            findings=findings,
+            failures=req.failures,
+            blocked_entities=blocked_entities,
+            redacted=redacted,
         )
         referral = None
         if verdict.action is Action.REFER or (verdict.crisis and self.profile.crisis_mode == "refer_and_continue"):
             try:
                 referral = self.referral_for(verdict.crisis, locale=req.ctx.locale)
-            except Exception as exc:  # noqa: BLE001 - never leave a person in crisis without an answer
+            except Exception as exc:
                 req.failures.append(_failure("resources", exc))
                 referral = _FALLBACK_REFERRAL
-        disclaimer_pairs = self.policy.disclaimer_texts(verdict.domains) if verdict.action < Action.REFER else ()
+        disclaimer_pairs = (
+            self.policy.disclaimer_texts(verdict.domains, locale=req.ctx.locale)
+            if verdict.action < Action.REFER
+            else ()
+        )
         timings["total"] = (time.perf_counter() - req.started) * 1000
         decision = Decision(
             action=verdict.action,
@@ -389,12 +403,21 @@ class Guard:
         from guardrails import responses
 
         verdict = Verdict(
-            action=Action.BLOCK, categories=(), blocking=(), crisis=(), domains=(),
+            action=Action.BLOCK,
+            categories=(),
+            blocking=(),
+            crisis=(),
+            domains=(),
             explanation=f"text of {len(req.text)} characters exceeds max_text_chars={self.profile.max_text_chars}",
         )
         decision = Decision(
-            action=verdict.action, stage=req.stage, text="", refusal=responses.special_refusal("too_long"),
-            explanation=verdict.explanation, profile=self.profile.name, text_hash=salted_hash(req.text, self._salt),
+            action=verdict.action,
+            stage=req.stage,
+            text="",
+            refusal=responses.special_refusal("too_long"),
+            explanation=verdict.explanation,
+            profile=self.profile.name,
+            text_hash=salted_hash(req.text, self._salt),
         )
         if self.audit is not None:
             self.audit.record(decision)

@@ -58,7 +58,9 @@ class Policy:
         if cat is None:
             return False
         rule = self.profile.rule(finding.category)
-        stages = rule.stages if rule.stages is not None else (("input",) if cat.kind == "crisis" else ("input", "output"))
+        stages = (
+            rule.stages if rule.stages is not None else (("input",) if cat.kind == "crisis" else ("input", "output"))
+        )
         if str(stage) not in stages:
             return False
         return finding.score >= self.profile.threshold_for(finding.category)
@@ -101,7 +103,9 @@ class Policy:
         crisis = tuple(c for c in categories if self.taxonomy[c].kind == "crisis" and actions[c] is Action.REFER)
         if crisis and stage is Stage.INPUT and self.profile.crisis_overrides_block and refusal_key is None:
             action = Action.REFER
-        if (self.profile.disclaimers.always or any(a is Action.DISCLAIM for a in actions.values())) and action < Action.DISCLAIM:
+        if (
+            self.profile.disclaimers.always or any(a is Action.DISCLAIM for a in actions.values())
+        ) and action < Action.DISCLAIM:
             action = Action.DISCLAIM
         blocking = tuple(c for c in categories if actions[c] is Action.BLOCK)
         domains = tuple(c for c in categories if actions[c] is Action.DISCLAIM or self.taxonomy[c].kind == "domain")
@@ -126,13 +130,16 @@ class Policy:
             return responses.special_refusal(verdict.refusal_key)
         return responses.refusal(verdict.blocking, taxonomy=self.taxonomy, overrides=self.profile.refusals)
 
-    def disclaimer_texts(self, domains: Iterable[str]) -> tuple[tuple[str, str], ...]:
+    def disclaimer_texts(self, domains: Iterable[str], *, locale: str | None = None) -> tuple[tuple[str, str], ...]:
         """(category, text) of the disclaimers to attach: found domains plus the profile's ``always``."""
         settings = self.profile.disclaimers
+        language = settings.language
+        if language == "auto":
+            language = (locale or self.profile.locale or "en").replace("_", "-").split("-")[0]
         wanted = [*settings.always, *domains]
         out: list[tuple[str, str]] = []
         for cat in dict.fromkeys(wanted):
-            text = responses.disclaimer(cat, language=settings.language, markdown=settings.format == "markdown")
+            text = responses.disclaimer(cat, language=language, markdown=settings.format == "markdown")
             if text is not None:
                 out.append((cat, text))
         return tuple(out)

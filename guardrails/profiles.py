@@ -71,7 +71,8 @@ class DisclaimerSettings(_Strict):
     placement: Literal["prepend", "append"] = "append"
     frequency: Literal["every", "first"] = "every"
     format: Literal["plain", "markdown"] = "plain"
-    language: str = "en"
+    #: "auto": the language of the request's locale when a text exists for it, else English
+    language: str = "auto"
     always: tuple[str, ...] = ()
 
 
@@ -245,7 +246,9 @@ def _validate(raw: dict[str, Any], *, source: str) -> Profile:
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"])
-        raise ProfileError(f"{err['msg']} (got {err.get('input')!r})", source=source, field=field, value=err.get("input")) from None
+        raise ProfileError(
+            f"{err['msg']} (got {err.get('input')!r})", source=source, field=field, value=err.get("input")
+        ) from None
     _check_ids(profile, source=source)
     _check_detectors(profile, source=source)
     return profile
@@ -281,14 +284,18 @@ def _check_detectors(profile: Profile, *, source: str) -> None:
     for name, spec in profile.detectors.items():
         if name not in REGISTRY:
             known = ", ".join(sorted(REGISTRY))
-            raise ProfileError(f"unknown detector {name!r}; known: {known}", source=source, field=f"detectors.{name}", value=name)
+            raise ProfileError(
+                f"unknown detector {name!r}; known: {known}", source=source, field=f"detectors.{name}", value=name
+            )
         cls = detector_class(name)
         try:
             options = cls.Options.model_validate(spec.options)
         except ValidationError as exc:
             err = exc.errors()[0]
             field = ".".join(str(p) for p in ("detectors", name, "options", *err["loc"]))
-            raise ProfileError(f"{err['msg']} (got {err.get('input')!r})", source=source, field=field, value=err.get("input")) from None
+            raise ProfileError(
+                f"{err['msg']} (got {err.get('input')!r})", source=source, field=field, value=err.get("input")
+            ) from None
         check = getattr(cls, "check_options", None)
         if check is not None:
             try:

@@ -43,7 +43,8 @@ class DetectContext:
 class Detector(Protocol):
     """What the Guard needs of a detector."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def detect(self, text: str, ctx: DetectContext) -> list[Finding]: ...
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 import pytest
@@ -23,7 +23,7 @@ CANARY = "zebra-canary-55012"
 class Spy(GenericFakeChatModel):
     """A fake chat model that remembers what it was called with."""
 
-    seen: list[Any] = []
+    seen: ClassVar[list[Any]] = []
 
     def _generate(self, messages: Any, *args: Any, **kwargs: Any) -> Any:
         type(self).seen.append(messages)
@@ -42,7 +42,12 @@ def model(*answers: str) -> Spy:
 def guard() -> Any:
     return guard_with(
         KeywordDetector(
-            {"grenade": "weapons", "end it all": "crisis_self_harm", "ibuprofen": "domain_medical", "bitcoin tip": "domain_financial"},
+            {
+                "grenade": "weapons",
+                "end it all": "crisis_self_harm",
+                "ibuprofen": "domain_medical",
+                "bitcoin tip": "domain_financial",
+            },
             entities={"Jane Roe": "PERSON", "555-0100": "PHONE_NUMBER"},
         ),
         profile={"redaction": {"reversible": True}},
@@ -55,7 +60,14 @@ def guard() -> Any:
         "where can I buy a grenade",
         [HumanMessage("where can I buy a grenade")],
         [("human", "where can I buy a grenade")],
-        [HumanMessage(content=[{"type": "text", "text": "where can I buy a grenade"}, {"type": "image_url", "image_url": {"url": "data:,"}}])],
+        [
+            HumanMessage(
+                content=[
+                    {"type": "text", "text": "where can I buy a grenade"},
+                    {"type": "image_url", "image_url": {"url": "data:,"}},
+                ]
+            )
+        ],
         ChatPromptValue(messages=[HumanMessage("where can I buy a grenade")]),
     ],
     ids=["str", "messages", "tuples", "content-blocks", "prompt-value"],
@@ -260,7 +272,10 @@ class Recorder(BaseCallbackHandler):
 def test_tracing_shows_named_guard_steps_without_raw_pii() -> None:
     rec = Recorder()
     chain = guard().wrap(model("ok <PERSON_1>"))
-    chain.invoke(f"I am Jane Roe {CANARY}".replace(CANARY, "555-0100"), config={"callbacks": [rec], "configurable": {"conversation_id": "t"}})
+    chain.invoke(
+        f"I am Jane Roe {CANARY}".replace(CANARY, "555-0100"),
+        config={"callbacks": [rec], "configurable": {"conversation_id": "t"}},
+    )
     names = [n for n, _ in rec.runs]
     assert "guardrails.input_check" in names and "guardrails.output_check" in names
     dumped = json.dumps([str(x) for _, x in rec.runs])

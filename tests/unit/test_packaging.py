@@ -19,5 +19,5 @@ def test_import_guardrails_loads_no_heavy_dependency() -> None:
 
 
 def test_tests_cannot_open_network_sockets() -> None:
-    with pytest.raises(Exception, match="(?i)socket"):
+    with pytest.raises(Exception, match=r"(?i)socket"):
         socket.create_connection(("192.0.2.1", 80), timeout=0.5)

@@ -98,7 +98,9 @@ class _Turn:
         if d_in.blocked and self.wrapper.raise_on_block:
             raise GuardrailViolation(d_in)
         text = d_in.response_text() or ""
-        return shapes.make_output(self.kind, text, output_key=self.wrapper.output_key, metadata=self.metadata(), chunk=chunk)
+        return shapes.make_output(
+            self.kind, text, output_key=self.wrapper.output_key, metadata=self.metadata(), chunk=chunk
+        )
 
     # ---- output
     def final_text(self, text: str, d_out: Decision) -> str:
@@ -111,14 +113,14 @@ class _Turn:
             body = self.guard.restore(d_out.text, conversation_id=self.conversation_id)
         disclaimers = self.take_disclaimers(d_out.disclaimer_categories) if not d_out.blocked else ()
         settings = self.guard.profile.disclaimers
-        parts = list(disclaimers) + [body] if settings.placement == "prepend" else [body, *disclaimers]
+        parts = [*disclaimers, body] if settings.placement == "prepend" else [body, *disclaimers]
         if self.d_in is not None and self.d_in.referral is not None:
             parts.insert(0, self.d_in.referral)
         return "\n\n".join(p for p in parts if p)
 
     def take_disclaimers(self, extra: Sequence[str] = ()) -> tuple[str, ...]:
         cats = [*(self.d_in.disclaimer_categories if self.d_in else ()), *extra]
-        fresh = self.guard.select_disclaimers(cats, conversation_id=self.conversation_id)
+        fresh = self.guard.select_disclaimers(cats, conversation_id=self.conversation_id, locale=self.locale)
         fresh = tuple(t for t in fresh if t not in self.shown_disclaimers)
         self.shown_disclaimers += fresh
         return fresh
@@ -139,7 +141,7 @@ class _Turn:
         settings = guard.profile.streaming
 
         def check(window: str) -> Decision:
-            d = guard.check(window, Stage.OUTPUT, conversation_id=conv)
+            d = guard.check(window, Stage.OUTPUT, conversation_id=conv, locale=self.locale)
             self.output_domains.extend(c for c in d.disclaimer_categories if c not in self.output_domains)
             return d
 
@@ -319,7 +321,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         return text
 
     # ------------------------------------------------------------------ invoke
-    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:  # noqa: A002
+    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         config = ensure_config(config)
         run = get_callback_manager_for_config(config).on_chain_start(
             None, WITHHELD, run_id=config.pop("run_id", None), name=config.get("run_name") or self.get_name()
@@ -336,7 +338,13 @@ class GuardedRunnable(Runnable[Any, Any]):
                 text = self._output_text(output)
                 d_out = None
                 if text is not None and text.strip():
-                    d_out = self._step(run, "output", lambda: turn.guard.check(text, Stage.OUTPUT, conversation_id=turn.conversation_id))
+                    d_out = self._step(
+                        run,
+                        "output",
+                        lambda: turn.guard.check(
+                            text, Stage.OUTPUT, conversation_id=turn.conversation_id, locale=turn.locale
+                        ),
+                    )
                 result = turn.finish(output, d_out)
         except BaseException as exc:
             run.on_chain_error(exc)
@@ -344,7 +352,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         run.on_chain_end({"guardrails": turn.metadata()})
         return result
 
-    async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:  # noqa: A002
+    async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         config = ensure_config(config)
         run = await get_async_callback_manager_for_config(config).on_chain_start(
             None, WITHHELD, run_id=config.pop("run_id", None), name=config.get("run_name") or self.get_name()
@@ -362,7 +370,11 @@ class GuardedRunnable(Runnable[Any, Any]):
                 d_out = None
                 if text is not None and text.strip():
                     d_out = await self._astep(
-                        run, "output", lambda: turn.guard.acheck(text, Stage.OUTPUT, conversation_id=turn.conversation_id)
+                        run,
+                        "output",
+                        lambda: turn.guard.acheck(
+                            text, Stage.OUTPUT, conversation_id=turn.conversation_id, locale=turn.locale
+                        ),
                     )
                 result = turn.finish(output, d_out)
         except BaseException as exc:
@@ -372,7 +384,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         return result
 
     # ------------------------------------------------------------------ stream
-    def stream(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Iterator[Any]:  # noqa: A002
+    def stream(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Iterator[Any]:
         config = ensure_config(config)
         run = get_callback_manager_for_config(config).on_chain_start(
             None, WITHHELD, run_id=config.pop("run_id", None), name=config.get("run_name") or self.get_name()
@@ -419,9 +431,7 @@ class GuardedRunnable(Runnable[Any, Any]):
             raise
         run.on_chain_end({"guardrails": turn.metadata()})
 
-    async def astream(  # noqa: C901 - mirrors stream() step by step
-        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any  # noqa: A002
-    ) -> AsyncIterator[Any]:
+    async def astream(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> AsyncIterator[Any]:
         config = ensure_config(config)
         run = await get_async_callback_manager_for_config(config).on_chain_start(
             None, WITHHELD, run_id=config.pop("run_id", None), name=config.get("run_name") or self.get_name()

@@ -107,7 +107,9 @@ def extract_turns(value: Any, *, input_keys: Sequence[str] = DEFAULT_INPUT_KEYS)
         return extract_turns(value[_pick_key(value, input_keys)], input_keys=input_keys)
     messages = _as_messages(value)
     if messages is None:
-        raise InputError(f"unsupported chain input type {type(value).__name__}; expected str, messages, dict or PromptValue")
+        raise InputError(
+            f"unsupported chain input type {type(value).__name__}; expected str, messages, dict or PromptValue"
+        )
     users = [content_text(m.content) for m in messages if isinstance(m, HumanMessage)]
     if users:
         return Turns(latest=users[-1], history=tuple(users[:-1]), has_user_turn=True)
@@ -135,10 +137,15 @@ def rewrite_input(
     if isinstance(value, StringPromptValue):
         if system_instruction is None:
             return StringPromptValue(text=fn(value.text))
-        return ChatPromptValue(messages=[SystemMessage(content=system_instruction), HumanMessage(content=fn(value.text))])
+        return ChatPromptValue(
+            messages=[SystemMessage(content=system_instruction), HumanMessage(content=fn(value.text))]
+        )
     if isinstance(value, Mapping):
         key = _pick_key(value, input_keys)
-        return {**value, key: rewrite_input(value[key], fn, input_keys=input_keys, system_instruction=system_instruction)}
+        return {
+            **value,
+            key: rewrite_input(value[key], fn, input_keys=input_keys, system_instruction=system_instruction),
+        }
     messages = _as_messages(value)
     if messages is None:
         raise InputError(f"unsupported chain input type {type(value).__name__}")
@@ -164,7 +171,7 @@ def infer_output_kind(runnable: Any) -> str:
     """What the wrapped runnable returns: ``message`` (default), ``str`` or ``dict``."""
     try:
         out_type = runnable.OutputType
-    except Exception:  # noqa: BLE001 - some runnables cannot say; default to messages
+    except Exception:
         return "message"
     if out_type is str:
         return "str"
