@@ -68,7 +68,7 @@ __all__ = [
     "ProfileError",
     "Stage",
     "TaxonomyError",
+    "__version__",
     "load_profile",
     "with_guardrails",
-    "__version__",
 ]

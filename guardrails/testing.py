@@ -1,7 +1,7 @@
 """Helpers for your own tests: a keyword detector and a chain spy.
 
-    from guardrails.testing import KeywordDetector, guard_with
-    guard = guard_with(KeywordDetector({"forbidden": "weapons"}))
+from guardrails.testing import KeywordDetector, guard_with
+guard = guard_with(KeywordDetector({"forbidden": "weapons"}))
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ class KeywordDetector(BaseDetector):
 
     name: ClassVar[str] = "keyword"
 
-    def __init__(self, keywords: Mapping[str, str], *, score: float = 0.99, entities: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, keywords: Mapping[str, str], *, score: float = 0.99, entities: Mapping[str, str] | None = None
+    ) -> None:
         self.keywords = {k.lower(): v for k, v in keywords.items()}
         self.entities = dict(entities or {})
         self.score = score

@@ -69,7 +69,9 @@ def test_raw_view_finding_carries_the_span(detector: LexicalDetector) -> None:
 
 def test_pattern_with_unknown_category_fails_at_construction() -> None:
     with pytest.raises(TaxonomyError, match="weapon_s"):
-        LexicalDetector(patterns=(PatternSpec(id="x", category="weapon_s", phrases=("abc",)),), taxonomy=load_taxonomy())
+        LexicalDetector(
+            patterns=(PatternSpec(id="x", category="weapon_s", phrases=("abc",)),), taxonomy=load_taxonomy()
+        )
 
 
 def test_pattern_with_bad_regex_fails_naming_it() -> None:

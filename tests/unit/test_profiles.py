@@ -23,7 +23,12 @@ def test_builtin_profiles_are_listed() -> None:
 
 @pytest.mark.parametrize(
     ("name", "domain"),
-    [("healthcare", "domain_medical"), ("legal", "domain_legal"), ("finance", "domain_financial"), ("news", "domain_news")],
+    [
+        ("healthcare", "domain_medical"),
+        ("legal", "domain_legal"),
+        ("finance", "domain_financial"),
+        ("news", "domain_news"),
+    ],
     ids=["healthcare", "legal", "finance", "news"],
 )
 def test_domain_profiles_always_attach_their_disclaimer(name: str, domain: str) -> None:
@@ -44,12 +49,24 @@ def _write(tmp_path: Path, body: str, name: str = "p.yaml") -> Path:
         ("name: x\ncategories:\n  weapon: {action: block}\n", "categories.weapon", "weapon"),
         ("name: x\ncategories:\n  weapons: {action: explode}\n", "categories.weapons.action", "explode"),
         ("name: x\non_detector_error: maybe\n", "on_detector_error", "maybe"),
-        ("name: x\ndetectors:\n  lexical: {options: {pattern_filez: [a]}}\n", "detectors.lexical.options.pattern_filez", ""),
+        (
+            "name: x\ndetectors:\n  lexical: {options: {pattern_filez: [a]}}\n",
+            "detectors.lexical.options.pattern_filez",
+            "",
+        ),
         ("name: x\ndetectors:\n  telepathy: {}\n", "detectors.telepathy", "telepathy"),
         ("name: x\ndisclaimers: {always: [weapons]}\n", "disclaimers.always.0", "weapons"),
     ],
-    ids=["unknown-key", "threshold-above-one", "unknown-category", "unknown-action", "bad-error-mode",
-         "detector-option-typo", "unknown-detector", "disclaimer-not-domain"],
+    ids=[
+        "unknown-key",
+        "threshold-above-one",
+        "unknown-category",
+        "unknown-action",
+        "bad-error-mode",
+        "detector-option-typo",
+        "unknown-detector",
+        "disclaimer-not-domain",
+    ],
 )
 def test_broken_profile_fails_naming_file_field_and_value(tmp_path: Path, body: str, field: str, value: str) -> None:
     path = _write(tmp_path, body)

@@ -52,5 +52,12 @@ def test_decision_to_dict_is_json_and_holds_no_text() -> None:
     )
     dumped = json.dumps(d.to_dict())
     assert "4111" not in dumped and "my card" not in dumped and secret not in dumped
-    assert d.to_dict()["findings"][0] == {"detector": "pii", "category": None, "score": 0.9, "label": "CREDIT_CARD", "start": 11, "end": 30}
+    assert d.to_dict()["findings"][0] == {
+        "detector": "pii",
+        "category": None,
+        "score": 0.9,
+        "label": "CREDIT_CARD",
+        "start": 11,
+        "end": 30,
+    }
     assert not d.blocked and d.served
