@@ -529,6 +529,8 @@ class ToxicityDetector(BaseDetector):
 
     def _load(self) -> _Loaded:
         o = self.options
+        # find the checkpoint before importing torch: a missing model is reported in microseconds
+        path, trusted = self._resolve_checkpoint()
         try:
             import torch
             import transformers
@@ -539,7 +541,6 @@ class ToxicityDetector(BaseDetector):
                 detector=self.name,
             ) from None
         _configure_torch_threads(torch, o.torch_threads)
-        path, trusted = self._resolve_checkpoint()
         loaded = read_checkpoint(path, trusted=trusted)
         arch = _checkpoint_arch(loaded, path)
         classes = [_CLASS_RENAMES.get(c, c) for c in loaded["config"]["dataset"]["args"]["classes"]]
