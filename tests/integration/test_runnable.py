@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar
+from typing import Any
 from uuid import UUID
 
 import pytest
 from langchain_core.callbacks import BaseCallbackHandler
-from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompt_values import ChatPromptValue
@@ -16,27 +15,13 @@ from langchain_core.runnables import RunnableLambda
 
 from guardrails import GuardrailViolation, with_guardrails
 from guardrails.testing import KeywordDetector, guard_with
+from tests.helpers.spy import SpyChatModel, spy_model
 
 CANARY = "zebra-canary-55012"
 
 
-class Spy(GenericFakeChatModel):
-    """A fake chat model that remembers what it was called with."""
-
-    seen: ClassVar[list[Any]] = []
-
-    def _generate(self, messages: Any, *args: Any, **kwargs: Any) -> Any:
-        type(self).seen.append(messages)
-        return super()._generate(messages, *args, **kwargs)
-
-    def _stream(self, messages: Any, *args: Any, **kwargs: Any) -> Any:
-        type(self).seen.append(messages)
-        return super()._stream(messages, *args, **kwargs)
-
-
-def model(*answers: str) -> Spy:
-    Spy.seen = []
-    return Spy(messages=iter([AIMessage(content=a) for a in answers]))
+def model(*answers: str) -> SpyChatModel:
+    return spy_model(*answers)
 
 
 def guard() -> Any:
@@ -75,7 +60,7 @@ def guard() -> Any:
 def test_blocked_input_never_calls_the_model_and_answers_in_its_type(chat_input: Any) -> None:
     chain = guard().wrap(model("should not be seen"))
     out = chain.invoke(chat_input)
-    assert Spy.seen == []
+    assert SpyChatModel.calls == []
     assert isinstance(out, AIMessage)
     assert "can't help" in out.content
     assert out.response_metadata["guardrails"]["input"]["action"] == "block"
@@ -92,13 +77,13 @@ def test_dict_input_with_configured_key_is_screened() -> None:
 def test_str_output_chain_gets_a_str_refusal() -> None:
     chain = guard().wrap(model("x") | StrOutputParser())
     out = chain.invoke("grenade")
-    assert isinstance(out, str) and "can't help" in out and Spy.seen == []
+    assert isinstance(out, str) and "can't help" in out and SpyChatModel.calls == []
 
 
 def test_crisis_input_gets_a_referral_and_the_model_is_not_called() -> None:
     chain = guard().wrap(model("should not be seen"))
     out = chain.invoke("i just want to end it all", config={"configurable": {"locale": "en-GB"}})
-    assert Spy.seen == []
+    assert SpyChatModel.calls == []
     assert "116 123" in out.content
     assert out.response_metadata["guardrails"]["referral"] is True
 
@@ -107,7 +92,7 @@ def test_refer_and_continue_calls_the_model_with_a_no_triage_instruction() -> No
     g = guard_with(KeywordDetector({"end it all": "crisis_self_harm"}), profile={"crisis_mode": "refer_and_continue"})
     chain = g.wrap(model("I'm here with you."))
     out = chain.invoke("i want to end it all", config={"configurable": {"locale": "en-US"}})
-    (messages,) = Spy.seen
+    (messages,) = SpyChatModel.calls
     assert isinstance(messages[0], SystemMessage) and "Do not triage" in messages[0].content
     assert out.content.index("988") < out.content.index("I'm here with you.")
 
@@ -115,7 +100,7 @@ def test_refer_and_continue_calls_the_model_with_a_no_triage_instruction() -> No
 def test_allowed_turn_reaches_the_model_with_pii_redacted_and_restored_for_the_user() -> None:
     chain = guard().wrap(model("I will call <PERSON_1> at <PHONE_NUMBER_1>."))
     out = chain.invoke([HumanMessage("call Jane Roe on 555-0100")], config={"configurable": {"conversation_id": "c1"}})
-    (messages,) = Spy.seen
+    (messages,) = SpyChatModel.calls
     assert "Jane Roe" not in messages[-1].content and "<PERSON_1>" in messages[-1].content
     assert out.content == "I will call Jane Roe at 555-0100."
 
@@ -129,7 +114,7 @@ def test_history_tool_results_and_tool_call_args_are_redacted() -> None:
         HumanMessage("thanks"),
     ]
     chain.invoke(history, config={"configurable": {"conversation_id": "c2"}})
-    dumped = json.dumps([m.model_dump() for m in Spy.seen[0]], default=str)
+    dumped = json.dumps([m.model_dump() for m in SpyChatModel.calls[0]], default=str)
     assert "Jane Roe" not in dumped and "555-0100" not in dumped
 
 
@@ -200,13 +185,13 @@ def test_stream_input_disclaimer_comes_first_and_output_only_one_last() -> None:
 
 def test_blocked_stream_yields_one_refusal_chunk_without_calling_the_model() -> None:
     chunks = list(guard().wrap(model("x")).stream("grenade"))
-    assert len(chunks) == 1 and isinstance(chunks[0], AIMessageChunk) and Spy.seen == []
+    assert len(chunks) == 1 and isinstance(chunks[0], AIMessageChunk) and SpyChatModel.calls == []
 
 
 async def test_ainvoke_and_astream_behave_like_their_sync_twins() -> None:
     chain = guard().wrap(model("fine", "fine"))
     blocked = await chain.ainvoke("grenade")
-    assert "can't help" in blocked.content and Spy.seen == []
+    assert "can't help" in blocked.content and SpyChatModel.calls == []
     ok = await chain.ainvoke("hello")
     assert ok.content == "fine"
     parts = [c.content async for c in chain.astream("hello")]

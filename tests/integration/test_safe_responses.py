@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
-from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage, SystemMessage
+from langchain_core.messages import SystemMessage
 
 from guardrails.guard import Guard
 from guardrails.taxonomy import load_taxonomy
 from guardrails.testing import KeywordDetector, guard_with
+from tests.helpers.spy import SpyChatModel, spy_model
 
 CRISIS_WORDS = {
     "unbearable pain inside": "crisis_self_harm",
@@ -21,21 +21,8 @@ CRISIS_WORDS = {
 PROHIBITED = load_taxonomy().ids("prohibited")
 
 
-class Spy(GenericFakeChatModel):
-    calls: ClassVar[list[Any]] = []
-
-    def _generate(self, messages: Any, *args: Any, **kwargs: Any) -> Any:
-        type(self).calls.append(messages)
-        return super()._generate(messages, *args, **kwargs)
-
-    def _stream(self, messages: Any, *args: Any, **kwargs: Any) -> Any:
-        type(self).calls.append(messages)
-        return super()._stream(messages, *args, **kwargs)
-
-
-def spy(*answers: str) -> Spy:
-    Spy.calls = []
-    return Spy(messages=iter([AIMessage(content=a) for a in answers or ("model answer",)]))
+def spy(*answers: str) -> SpyChatModel:
+    return spy_model(*answers)
 
 
 def crisis_guard(**profile: Any) -> Guard:
@@ -69,14 +56,16 @@ def test_crisis_gets_the_locale_resource_and_the_model_is_not_called(
 ) -> None:
     trigger = next(w for w, c in CRISIS_WORDS.items() if c == kind)
     out = crisis_guard().wrap(spy()).invoke(trigger, config={"configurable": {"locale": locale}})
-    assert Spy.calls == []
+    assert SpyChatModel.calls == []
     assert resource in out.content
     if first is not None:
         numbers = re.findall(r"\d[\d -]{1,14}\d|\b\d{3}\b", out.content)
         assert numbers and numbers[0].strip() == first
 
 
-@pytest.mark.parametrize("locale", [None, "xx-ZZ", "fr", "es-419"], ids=["none", "unknown", "language-only", "un-region"])
+@pytest.mark.parametrize(
+    "locale", [None, "xx-ZZ", "fr", "es-419"], ids=["none", "unknown", "language-only", "un-region"]
+)
 def test_unknown_locale_gets_the_international_directory_and_no_country_number(locale: str | None) -> None:
     out = crisis_guard().wrap(spy()).invoke("unbearable pain inside", config={"configurable": {"locale": locale}})
     assert "findahelpline.com" in out.content.lower()
@@ -104,7 +93,7 @@ def test_referral_is_warm_and_does_not_triage_or_mention_methods() -> None:
 def test_refer_and_continue_shows_the_referral_first_then_the_model_under_instruction() -> None:
     chain = crisis_guard(crisis_mode="refer_and_continue").wrap(spy("I'm listening."))
     out = chain.invoke("unbearable pain inside", config={"configurable": {"locale": "en-CA"}})
-    (messages,) = Spy.calls
+    (messages,) = SpyChatModel.calls
     assert isinstance(messages[0], SystemMessage) and "not triage" in messages[0].content.lower()
     assert out.content.index("9-8-8") < out.content.index("I'm listening.")
 
@@ -114,14 +103,16 @@ def test_each_prohibited_category_gets_its_refusal_without_repeating_the_request
     secret_detail = f"zq{category}detail"
     g = guard_with(KeywordDetector({secret_detail: category}))
     out = g.wrap(spy()).invoke(f"please do {secret_detail} now")
-    assert Spy.calls == []
+    assert SpyChatModel.calls == []
     assert secret_detail not in out.content
     assert "can't" in out.content
     assert len(re.findall(r"[.!?](\s|$)", out.content)) <= 2
 
 
 def test_profile_can_override_a_refusal() -> None:
-    g = guard_with(KeywordDetector({"roulette": "gambling"}), profile={"refusals": {"gambling": "No betting help here."}})
+    g = guard_with(
+        KeywordDetector({"roulette": "gambling"}), profile={"refusals": {"gambling": "No betting help here."}}
+    )
     assert g.check("roulette system").refusal == "No betting help here."
 
 

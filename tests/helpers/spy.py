@@ -1,0 +1,28 @@
+"""A fake chat model that records every call: proves when the wrapped chain is (not) called."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+
+
+class SpyChatModel(GenericFakeChatModel):
+    """GenericFakeChatModel that appends the messages of each call to ``SpyChatModel.calls``."""
+
+    calls: ClassVar[list[Any]] = []
+
+    def _generate(self, messages: Any, *args: Any, **kwargs: Any) -> Any:
+        type(self).calls.append(messages)
+        return super()._generate(messages, *args, **kwargs)
+
+    def _stream(self, messages: Any, *args: Any, **kwargs: Any) -> Any:
+        type(self).calls.append(messages)
+        return super()._stream(messages, *args, **kwargs)
+
+
+def spy_model(*answers: str) -> SpyChatModel:
+    """A fresh spy (its call list emptied) that answers with ``answers`` in turn."""
+    SpyChatModel.calls = []
+    return SpyChatModel(messages=iter([AIMessage(content=a) for a in answers or ("model answer",)]))
