@@ -26,7 +26,9 @@ import unicodedata
 __all__ = ["basic", "views"]
 
 # zero-width, invisible and bidirectional control characters
-_INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufe00-\ufe0f]")
+_INVISIBLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufe00-\ufe0f]"
+)
 
 # Cyrillic and Greek letters that look like Latin ones
 _HOMOGLYPHS = {
@@ -67,13 +69,16 @@ _HEX_STRIP = re.compile(r"\\x|0x|[\s:,]")
 
 _WORD = re.compile(r"[A-Za-z]+")
 _COMMON = frozenset(
-    """the be to of and a in that have i it for not on with he as you do at this but his by from they we say her
-    she or an will my one all would there their what so up out if about who get which go me when make can like time
-    no just him know take people into year your good some could them see other than then now look only come its over
-    think also back after use two how our work first well way even new want because any these give day most us is are
-    was were been has had did does how why where tell write explain list give make help need should please steps
-    step guide instructions someone something thing things best way ways using kill steal build bomb hack money
-    without get make into person people way teach show find buy sell free code script create""".split()
+    """
+    the be to of and a in that have i it for not on with he as you do at this but his by from they we say her
+    she or an will my one all would there their what so up out if about who get which go me when make can like
+    time no just him know take people into year your good some could them see other than then now look only come
+    its over think also back after use two how our work first well way even new want because any these give day
+    most us is are was were been has had did does how why where tell write explain list give make help need
+    should please steps step guide instructions someone something thing things best way ways using kill steal
+    build bomb hack money without get make into person people way teach show find buy sell free code script
+    create
+    """.split()  # noqa: SIM905 - a readable word list
 )
 
 #: segments of a huge text considered for decoding, and the longest segment decoded

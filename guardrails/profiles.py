@@ -251,7 +251,21 @@ def _validate(raw: dict[str, Any], *, source: str) -> Profile:
         ) from None
     _check_ids(profile, source=source)
     _check_detectors(profile, source=source)
+    _check_redaction(profile, source=source)
     return profile
+
+
+def _check_redaction(profile: Profile, *, source: str) -> None:
+    from guardrails.redaction import RedactionConfig
+
+    try:
+        RedactionConfig.model_validate(profile.redaction)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in ("redaction", *err["loc"]))
+        raise ProfileError(
+            f"{err['msg']} (got {err.get('input')!r})", source=source, field=field, value=err.get("input")
+        ) from None
 
 
 def _check_ids(profile: Profile, *, source: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, AIMessageChunk
 
 
 class SpyChatModel(GenericFakeChatModel):
@@ -26,3 +26,20 @@ def spy_model(*answers: str) -> SpyChatModel:
     """A fresh spy (its call list emptied) that answers with ``answers`` in turn."""
     SpyChatModel.calls = []
     return SpyChatModel(messages=iter([AIMessage(content=a) for a in answers or ("model answer",)]))
+
+
+class ChunkedChatModel(GenericFakeChatModel):
+    """Streams an answer in exactly the chunks given (``chunks``), for split-boundary tests."""
+
+    chunks: list[str]
+
+    def _stream(self, messages: Any, *args: Any, **kwargs: Any) -> Any:
+        from langchain_core.outputs import ChatGenerationChunk
+
+        for piece in self.chunks:
+            yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
+
+
+def chunked_model(chunks: list[str]) -> ChunkedChatModel:
+    """A model whose invoke answers ``"".join(chunks)`` and whose stream yields ``chunks``."""
+    return ChunkedChatModel(messages=iter([AIMessage(content="".join(chunks))]), chunks=list(chunks))

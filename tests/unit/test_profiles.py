@@ -139,3 +139,10 @@ def test_missing_profile_path_fails(tmp_path: Path) -> None:
 def test_profile_argument_of_wrong_type_fails() -> None:
     with pytest.raises(ProfileError):
         load_profile(42)  # type: ignore[arg-type]
+
+
+def test_redaction_block_is_validated_at_load(tmp_path: Path) -> None:
+    path = _write(tmp_path, "name: x\nredaction:\n  input: {CREDIT_CARD: shred}\n")
+    with pytest.raises(ProfileError) as info:
+        load_profile(path)
+    assert "redaction.input" in str(info.value) and "shred" in str(info.value)

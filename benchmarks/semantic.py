@@ -1,0 +1,101 @@
+"""Benchmark the semantic detector: ms per 60-word message and check_batch throughput.
+
+Prints a table of medians (no assertions). Baselines measured in the same run: the
+bare encoder on the same message, and (with --torch) the torch fallback encoder.
+
+    python benchmarks/semantic.py [--repeat 50] [--batch 256] [--profile general] [--torch]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+MESSAGE = (
+    "I have been planning a small vegetable garden for the spring and I would like some advice on which plants "
+    "grow well together, how much sunlight tomatoes and peppers really need each day, whether raised beds are "
+    "worth the extra cost, and how often I should water the seedlings during a dry and windy week in April"
+)
+
+TOPICS = ["gardening", "tax forms", "a birthday party", "learning Spanish", "fixing a bicycle", "a job interview",
+          "baking sourdough", "a trip to Lisbon", "training a puppy", "saving for a house", "writing a poem",
+          "a chemistry exam", "repainting a kitchen", "running a 10k", "a broken laptop", "a book club"]
+
+
+def batch_texts(n: int) -> list[str]:
+    """``n`` distinct ordinary messages of 20-60 words."""
+    out = []
+    for i in range(n):
+        topic = TOPICS[i % len(TOPICS)]
+        words = " ".join(["and some more detail about it"] * (i % 7))
+        out.append(f"Message {i}: could you help me think through {topic}? I want practical steps {words}.")
+    return out
+
+
+def median_ms(fn: Callable[[], object], repeat: int) -> float:
+    fn()  # warm
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000.0)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--profile", default=None, help="also time Guard.check/check_batch with this profile")
+    parser.add_argument("--torch", action="store_true", help="also time the torch fallback encoder")
+    args = parser.parse_args()
+
+    from guardrails.detectors.base import DetectContext
+    from guardrails.detectors.semantic import SemanticDetector
+    from guardrails.embeddings import Encoder, get_encoder
+    from guardrails.normalize import views
+
+    print(f"message: {len(MESSAGE.split())} words")
+    enc = get_encoder().load()
+    det = SemanticDetector()
+    det.warmup()
+    rows: list[tuple[str, float, str]] = []
+    base = median_ms(lambda: enc.encode([MESSAGE]), args.repeat)
+    rows.append((f"encoder.encode, 1 text ({enc.backend})", base, "ms p50"))
+    rows.append(("normalize.views, 1 text", median_ms(lambda: views(MESSAGE), args.repeat), "ms p50"))
+    det_ms = median_ms(lambda: det.detect(MESSAGE, DetectContext(views=views(MESSAGE))), args.repeat)
+    rows.append(("SemanticDetector.detect, 1 text", det_ms, "ms p50"))
+    texts = batch_texts(args.batch)
+    ctxs = [DetectContext(views=views(t)) for t in texts]
+    t0 = time.perf_counter()
+    det.detect_batch(texts, ctxs)
+    rows.append((f"SemanticDetector.detect_batch, {args.batch} texts", args.batch / (time.perf_counter() - t0),
+                 "texts/s"))
+    if args.torch:
+        tenc = Encoder(backend="torch").load()
+        rows.append(("torch encoder.encode, 1 text (baseline)", median_ms(lambda: tenc.encode([MESSAGE]), args.repeat),
+                     "ms p50"))
+    if args.profile:
+        from guardrails.guard import Guard
+
+        guard = Guard.from_profile(args.profile)
+        try:
+            guard.warmup()
+        except Exception as exc:
+            print(f"warmup: {type(exc).__name__}")
+        rows.append((f"Guard.check ({args.profile}), 1 text", median_ms(lambda: guard.check(MESSAGE), args.repeat),
+                     "ms p50"))
+        t0 = time.perf_counter()
+        guard.check_batch(texts)
+        rows.append((f"Guard.check_batch ({args.profile}), {args.batch} texts",
+                     args.batch / (time.perf_counter() - t0), "texts/s"))
+    width = max(len(r[0]) for r in rows)
+    for name, value, unit in rows:
+        print(f"{name:{width}s}  {value:9.2f} {unit}")
+    print(f"detector overhead over the bare encoder: {det_ms / base:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

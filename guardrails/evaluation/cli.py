@@ -1,0 +1,371 @@
+"""``guardrails eval FILE``: measure a profile on a labelled JSON Lines file.
+
+Rows are ``{"id", "text", "label", "category"}``. Tasks and labels:
+
+* ``policy``: ``unsafe``/``safe``; a row is caught when the decision blocks or refers it;
+* ``crisis``: ``crisis``/``safe``; a row is caught when a crisis category is found;
+* ``domain``: ``medical``/``legal``/``financial``/``news``/``none``; the prediction is the
+  highest-scoring domain category of the decision (or none);
+* ``pii``: delegated to :mod:`guardrails.evaluation.pii`.
+
+Every row runs through ``Guard.from_profile(profile).check(text, stage="input")``. The
+report gives recall/precision/F1, the rate of safe rows flagged, recall by the file's
+own ``category``, flags by our taxonomy ids, a confusion summary and p50/p95 latency.
+It never prints row texts: only ids, categories and numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from guardrails.types import Action, Decision
+
+TASKS = ("policy", "crisis", "domain", "pii")
+DOMAIN_LABELS = ("medical", "legal", "financial", "news", "none")
+_POSITIVE = {"policy": "unsafe", "crisis": "crisis"}
+_NEGATIVE = {"policy": "safe", "crisis": "safe"}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One labelled row of the evaluation file."""
+
+    id: str
+    text: str
+    label: str
+    category: str | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the guard decided for one row (no text)."""
+
+    row: Row
+    action: Action
+    categories: tuple[str, ...]
+    scores: dict[str, float]
+    latency_ms: float
+
+
+def read_rows(path: Path, *, task: str, limit: int | None = None) -> list[Row]:
+    """Read and validate the JSONL rows; errors name the line and the bad value."""
+    allowed = {"policy": ("unsafe", "safe"), "crisis": ("crisis", "safe"), "domain": DOMAIN_LABELS}[task]
+    rows: list[Row] = []
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{n}: not JSON ({exc.msg})") from None
+            if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+                raise ValueError(f"{path}:{n}: a row needs a string 'text'")
+            label = str(obj.get("label", "")).strip().lower()
+            if label not in allowed:
+                raise ValueError(f"{path}:{n}: label {obj.get('label')!r} is not one of {', '.join(allowed)} "
+                                 f"(task {task})")
+            cat = obj.get("category")
+            rows.append(Row(str(obj.get("id", n)), obj["text"], label, None if cat is None else str(cat)))
+            if limit is not None and len(rows) >= limit:
+                break
+    return rows
+
+
+class _Progress:
+    """A progress bar on stderr when it is a terminal; silent otherwise."""
+
+    def __init__(self, total: int, stream: TextIO | None = None) -> None:
+        self.total = total
+        self.stream = stream or sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.done = 0
+        self._last = 0.0
+
+    def step(self) -> None:
+        self.done += 1
+        if not self.tty:
+            return
+        now = time.monotonic()
+        if self.done < self.total and now - self._last < 0.1:
+            return
+        self._last = now
+        width = 30
+        filled = int(width * self.done / max(1, self.total))
+        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}")
+        if self.done >= self.total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+Checker = Callable[[str], Decision]
+
+
+def _guard_checker(profile: str) -> Checker:
+    from guardrails.errors import DetectorError
+    from guardrails.guard import Guard
+
+    guard = Guard.from_profile(profile)
+    try:
+        guard.warmup()
+    except DetectorError as exc:  # the profile's on_error policy applies during the checks
+        print(f"guardrails eval: warning: {exc}", file=sys.stderr)
+
+    def check(text: str) -> Decision:
+        return guard.check(text, stage="input")
+
+    return check
+
+
+def run(rows: Sequence[Row], check: Checker, *, progress: bool = True) -> list[Outcome]:
+    """Check every row; return the outcomes with per-row latency."""
+    bar = _Progress(len(rows)) if progress else None
+    out: list[Outcome] = []
+    for row in rows:
+        t0 = time.perf_counter()
+        d = check(row.text)
+        ms = (time.perf_counter() - t0) * 1000.0
+        scores: dict[str, float] = {}
+        for f in d.findings:
+            if f.category is not None:
+                scores[f.category] = max(scores.get(f.category, 0.0), float(f.score))
+        out.append(Outcome(row, d.action, tuple(d.categories), scores, ms))
+        if bar is not None:
+            bar.step()
+    return out
+
+
+def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4)}
+
+
+def _latency(outcomes: Sequence[Outcome]) -> dict[str, float]:
+    lat = sorted(o.latency_ms for o in outcomes)
+    if not lat:
+        return {"p50": 0.0, "p95": 0.0}
+    return {"p50": round(statistics.median(lat), 2), "p95": round(lat[min(len(lat) - 1, int(0.95 * len(lat)))], 2)}
+
+
+def _kind_of() -> dict[str, str]:
+    from guardrails.taxonomy import load_taxonomy
+
+    return {c.id: c.kind for c in load_taxonomy().values()}
+
+
+def binary_report(outcomes: Sequence[Outcome], *, task: str) -> dict[str, Any]:
+    """Report for the policy and crisis tasks."""
+    kinds = _kind_of()
+    pos_label = _POSITIVE[task]
+
+    def caught(o: Outcome) -> bool:
+        if task == "policy":
+            return o.action >= Action.REFER
+        return any(kinds.get(c) == "crisis" for c in o.categories)
+
+    tp = sum(1 for o in outcomes if o.row.label == pos_label and caught(o))
+    fn = sum(1 for o in outcomes if o.row.label == pos_label and not caught(o))
+    fp = sum(1 for o in outcomes if o.row.label != pos_label and caught(o))
+    tn = sum(1 for o in outcomes if o.row.label != pos_label and not caught(o))
+    by_cat: dict[str, dict[str, Any]] = {}
+    groups: dict[tuple[str, str], list[Outcome]] = defaultdict(list)
+    for o in outcomes:
+        groups[(o.row.category or "(none)", o.row.label)].append(o)
+    for (cat, label), items in sorted(groups.items()):
+        hit = sum(1 for o in items if caught(o))
+        key = f"{cat} [{label}]"
+        by_cat[key] = {"label": label, "n": len(items), "caught": hit, "rate": round(hit / len(items), 4)}
+    flags: dict[str, dict[str, Any]] = {}
+    for o in outcomes:
+        if not caught(o):
+            continue
+        for c in o.categories:
+            if task == "crisis" and kinds.get(c) != "crisis":
+                continue
+            if task == "policy" and kinds.get(c) == "domain":
+                continue
+            e = flags.setdefault(c, {"flagged": 0, "on_positive": 0})
+            e["flagged"] += 1
+            e["on_positive"] += int(o.row.label == pos_label)
+    for e in flags.values():
+        e["precision"] = round(e["on_positive"] / e["flagged"], 4)
+    n_pos, n_neg = tp + fn, fp + tn
+    return {
+        "task": task,
+        "rows": len(outcomes),
+        "positives": n_pos,
+        "negatives": n_neg,
+        **_prf(tp, fp, fn),
+        "safe_flagged_rate": round(fp / n_neg, 4) if n_neg else None,
+        "confusion": {"tp": tp, "fn": fn, "fp": fp, "tn": tn},
+        "by_file_category": by_cat,
+        "flags_by_taxonomy_id": dict(sorted(flags.items(), key=lambda kv: -kv[1]["flagged"])),
+        "actions": dict(Counter(str(o.action) for o in outcomes)),
+        "missed_ids": [o.row.id for o in outcomes if o.row.label == pos_label and not caught(o)][:50],
+        "false_flag_ids": [o.row.id for o in outcomes if o.row.label != pos_label and caught(o)][:50],
+        "latency_ms": _latency(outcomes),
+    }
+
+
+def _domain_prediction(o: Outcome, kinds: dict[str, str]) -> str:
+    found = [(o.scores.get(c, 0.0), c) for c in o.categories if kinds.get(c) == "domain"]
+    if not found:
+        return "none"
+    return max(found)[1].removeprefix("domain_")
+
+
+def domain_report(outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    """Report for the domain task: accuracy, per-label P/R/F1 and a confusion matrix."""
+    kinds = _kind_of()
+    preds = [_domain_prediction(o, kinds) for o in outcomes]
+    confusion: dict[str, dict[str, int]] = {g: dict.fromkeys(DOMAIN_LABELS, 0) for g in DOMAIN_LABELS}
+    for o, p in zip(outcomes, preds, strict=True):
+        confusion[o.row.label][p] += 1
+    per_label = {}
+    for lab in DOMAIN_LABELS:
+        tp = confusion[lab][lab]
+        fp = sum(confusion[g][lab] for g in DOMAIN_LABELS if g != lab)
+        fn = sum(confusion[lab][p] for p in DOMAIN_LABELS if p != lab)
+        per_label[lab] = {"n": sum(confusion[lab].values()), **_prf(tp, fp, fn)}
+    correct = sum(confusion[g][g] for g in DOMAIN_LABELS)
+    none_rows = sum(confusion["none"].values())
+    return {
+        "task": "domain",
+        "rows": len(outcomes),
+        "accuracy": round(correct / len(outcomes), 4) if outcomes else 0.0,
+        "per_label": per_label,
+        "safe_flagged_rate": round(1 - confusion["none"]["none"] / none_rows, 4) if none_rows else None,
+        "confusion": confusion,
+        "actions": dict(Counter(str(o.action) for o in outcomes)),
+        "latency_ms": _latency(outcomes),
+    }
+
+
+def format_report(rep: dict[str, Any]) -> str:
+    """A plain-text table of a report."""
+    lines = [
+        f"task: {rep['task']}   rows: {rep['rows']}   profile: {rep.get('profile', '?')}   file: {rep.get('file', '?')}"
+    ]
+    if rep["task"] == "domain":
+        lines.append(f"accuracy: {rep['accuracy']:.3f}   rows with no domain flagged: {rep['safe_flagged_rate']}")
+        lines.append(f"{'label':12s} {'n':>5s} {'prec':>6s} {'recall':>6s} {'f1':>6s}")
+        for lab, m in rep["per_label"].items():
+            lines.append(f"{lab:12s} {m['n']:5d} {m['precision']:6.3f} {m['recall']:6.3f} {m['f1']:6.3f}")
+        lines.append("confusion (rows: true label, columns: predicted)")
+        lines.append(" " * 12 + "".join(f"{p:>10s}" for p in DOMAIN_LABELS))
+        for g, row in rep["confusion"].items():
+            lines.append(f"{g:12s}" + "".join(f"{row[p]:10d}" for p in DOMAIN_LABELS))
+    else:
+        sfr = rep["safe_flagged_rate"]
+        lines.append(
+            f"recall: {rep['recall']:.3f}   precision: {rep['precision']:.3f}   f1: {rep['f1']:.3f}   "
+            f"safe flagged: {'n/a' if sfr is None else f'{sfr:.3f}'}"
+        )
+        c = rep["confusion"]
+        lines.append(f"confusion: caught {_POSITIVE[rep['task']]} {c['tp']}, missed {c['fn']}, "
+                     f"flagged safe {c['fp']}, passed safe {c['tn']}")
+        lines.append("by the file's category (rate = recall for positive rows, flag rate for safe rows):")
+        lines.append(f"  {'category':48s} {'n':>5s} {'caught':>7s} {'rate':>6s}")
+        for key, m in rep["by_file_category"].items():
+            lines.append(f"  {key[:48]:48s} {m['n']:5d} {m['caught']:7d} {m['rate']:6.3f}")
+        if rep["flags_by_taxonomy_id"]:
+            lines.append("flags by taxonomy id (precision = share of flagged rows that are positive):")
+            for cid, m in rep["flags_by_taxonomy_id"].items():
+                lines.append(f"  {cid:40s} {m['flagged']:5d} {m['precision']:7.3f}")
+        lines.append(f"actions: {rep['actions']}")
+    lat = rep["latency_ms"]
+    lines.append(f"latency per check: p50 {lat['p50']:.2f} ms   p95 {lat['p95']:.2f} ms")
+    return "\n".join(lines)
+
+
+def plot_report(rep: dict[str, Any], out: Path) -> None:
+    """Write a PNG of per-category rates (policy/crisis) or per-label F1 (domain)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if rep["task"] == "domain":
+        names = list(rep["per_label"])
+        values = [rep["per_label"][n]["f1"] for n in names]
+        colors = ["tab:blue"] * len(names)
+        title, ylabel = f"domain accuracy {rep['accuracy']:.3f}", "F1"
+    else:
+        items = list(rep["by_file_category"].items())
+        names = [k for k, _ in items]
+        values = [m["rate"] for _, m in items]
+        colors = ["tab:green" if m["label"] == _POSITIVE[rep["task"]] else "tab:red" for _, m in items]
+        title = f"{rep['task']}: recall {rep['recall']:.3f}, safe flagged {rep['safe_flagged_rate'] or 0:.3f}"
+        ylabel = "caught (green: recall; red: safe rows flagged)"
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * len(names) + 2), 5))
+    ax.bar(range(len(names)), values, color=colors)
+    ax.set_xticks(range(len(names)))
+    ax.set_xticklabels(names, rotation=60, ha="right", fontsize=7)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def evaluate(path: Path, *, task: str, profile: str, limit: int | None = None, check: Checker | None = None,
+             progress: bool = True) -> dict[str, Any]:
+    """Run the evaluation and return the report (``check`` defaults to the profile's Guard)."""
+    rows = read_rows(path, task=task, limit=limit)
+    checker = check or _guard_checker(profile)
+    outcomes = run(rows, checker, progress=progress)
+    rep = domain_report(outcomes) if task == "domain" else binary_report(outcomes, task=task)
+    rep["file"] = str(path)
+    rep["profile"] = profile
+    return rep
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="guardrails eval", description="Evaluate a profile on a labelled JSONL file.")
+    p.add_argument("file", type=Path, help="JSON Lines rows {id, text, label, category}")
+    p.add_argument("--task", choices=TASKS, default="policy", help="what the labels mean (default: policy)")
+    p.add_argument("--profile", default="general", help="built-in profile name or YAML path (default: general)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--plot", type=Path, default=None, metavar="OUT.png", help="write a bar chart PNG")
+    p.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N rows")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    """Entry point of ``guardrails eval``; returns the exit code (2 for usage or input errors)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.limit is not None and args.limit < 1:
+        parser.error(f"--limit must be >= 1, got {args.limit}")
+    if not args.file.is_file():
+        print(f"guardrails eval: error: {args.file} does not exist", file=sys.stderr)
+        return 2
+    if args.task == "pii":
+        if args.plot is not None or args.limit is not None:
+            print("guardrails eval: --plot and --limit are not supported with --task pii", file=sys.stderr)
+        from guardrails.evaluation.pii import run_pii_eval
+
+        return run_pii_eval(args.file, profile=args.profile, as_json=args.json)
+    from guardrails.errors import GuardrailsError
+
+    try:
+        rep = evaluate(args.file, task=args.task, profile=args.profile, limit=args.limit)
+    except (ValueError, GuardrailsError) as exc:
+        print(f"guardrails eval: error: {exc}", file=sys.stderr)
+        return 2
+    if args.plot is not None:
+        plot_report(rep, args.plot)
+    print(json.dumps(rep, indent=2) if args.json else format_report(rep))
+    return 0

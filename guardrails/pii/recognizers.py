@@ -1,0 +1,1017 @@
+"""Recognizers that improve on Presidio's defaults: more recall where they miss, fewer false positives.
+
+Each recognizer is a Presidio ``LocalRecognizer`` that scores its own context (so Presidio's
+context enhancer leaves its scores alone) and validates what it matches:
+
+* ``EmailRecognizerPlus``: plain addresses and spoken/obfuscated ones ("jane dot doe at example dot com").
+* ``CreditCardRecognizerPlus``: 12-19 digits, contiguous, grouped with one consistent separator
+  (space, dash, dot) or single-spaced digit by digit; Luhn checksum and a known issuer prefix
+  (Visa, Mastercard 51-55 and 2221-2720, Amex, Discover, Diners, JCB, UnionPay, Maestro, Mir, UATP).
+* ``IbanRecognizerPlus``: IBANs of 70+ countries, with or without spaces, length per country and
+  the ISO 7064 mod-97 checksum.
+* ``SsnRecognizerPlus``: US SSNs with separators, and a bare 9-digit SSN only with a context word
+  ("SSN", "social security") nearby; impossible SSNs (000, 666, 9xx areas, 00 group, 0000 serial) dropped.
+* ``PhoneRecognizerPlus``: phone-shaped strings parsed with ``phonenumbers`` for international
+  (+44, +49, +91, +33, 00-prefixed ...) and national formats of many regions; short local numbers
+  count only with a context word. Dates, year ranges, ZIP+4 codes and card numbers are not phones.
+* ``DriverLicenseRecognizer``: US driver licence numbers only next to a licence context word (Presidio's
+  default also fires on capitalised words).
+* ``PersonRecognizer`` and ``LocationRecognizer``: spaCy NER filtered and completed with a census name
+  gazetteer (a capitalised "First Last" that the model missed or called an organisation), honorifics
+  ("Dr. Okafor") and name cues ("my name is ..."); LOCATION only for street addresses and places that
+  are someone's address ("I live in ..."), never "U.S." or a bare country in an ordinary question.
+
+Importing this module imports Presidio: only :mod:`guardrails.detectors.pii` imports it, lazily.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+
+import phonenumbers
+from presidio_analyzer import AnalysisExplanation, LocalRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
+
+from guardrails._paths import configs_dir
+
+__all__ = [
+    "CreditCardRecognizerPlus",
+    "DriverLicenseRecognizer",
+    "EmailRecognizerPlus",
+    "IbanRecognizerPlus",
+    "IpRecognizerPlus",
+    "LocationRecognizer",
+    "NameGazetteer",
+    "PersonRecognizer",
+    "PhoneRecognizerPlus",
+    "SsnRecognizerPlus",
+    "iban_is_valid",
+    "luhn_ok",
+]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _wordset(text: str) -> frozenset[str]:
+    """The whitespace-separated words of ``text`` as a set."""
+    return frozenset(text.split())
+
+
+def _words(*words: str) -> re.Pattern[str]:
+    """A case-insensitive regex matching any of ``words`` as whole words (spaces match any separator)."""
+    alts = "|".join(re.escape(w).replace(r"\ ", r"[\s_.\-]*") for w in sorted(words, key=len, reverse=True))
+    return re.compile(rf"(?<![A-Za-z])(?:{alts})(?![A-Za-z])", re.IGNORECASE)
+
+
+def _near(text: str, start: int, end: int, rx: re.Pattern[str], *, before: int = 48, after: int = 24) -> bool:
+    """True when ``rx`` matches in the ``before`` characters before or the ``after`` characters after a span."""
+    return bool(rx.search(text, max(0, start - before), start)) or bool(
+        rx.search(text, end, min(len(text), end + after))
+    )
+
+
+class _OwnScoring(LocalRecognizer):
+    """A recognizer that computes its final score itself (context included)."""
+
+    ENTITY = ""
+
+    def __init__(self, *, supported_language: str = "en", entity: str | None = None) -> None:
+        super().__init__(
+            supported_entities=[entity or self.ENTITY],
+            supported_language=supported_language,
+            name=type(self).__name__,
+        )
+
+    def load(self) -> None:
+        """Nothing to load."""
+
+    def _result(self, start: int, end: int, score: float, why: str, entity: str | None = None) -> RecognizerResult:
+        return RecognizerResult(
+            entity_type=entity or self.supported_entities[0],
+            start=start,
+            end=end,
+            score=min(1.0, max(0.0, score)),
+            analysis_explanation=AnalysisExplanation(
+                recognizer=type(self).__name__, original_score=score, textual_explanation=why
+            ),
+            recognition_metadata={
+                RecognizerResult.RECOGNIZER_NAME_KEY: type(self).__name__,
+                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+                RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY: True,
+            },
+        )
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        if not any(e in self.supported_entities for e in entities):
+            return []
+        return list(self.find(text, nlp_artifacts))
+
+    def find(self, text: str, nlp_artifacts: NlpArtifacts | None) -> Iterable[RecognizerResult]:
+        raise NotImplementedError
+
+
+# --------------------------------------------------------------------------- email
+
+_TLDS = (
+    "com|org|net|edu|gov|mil|int|info|biz|io|co|ai|app|dev|me|us|uk|de|fr|es|it|nl|be|ch|at|se|no|dk|fi|ie|pt|pl|cz|"
+    "ru|ua|in|cn|jp|kr|au|nz|ca|br|mx|ar|za|ng|ke|il|tr|gr|hu|ro|sg|hk|tw|ph|id|my|th|vn|pk|eu|online|site|email|mail"
+)
+_AT = r"\s*(?:@|[\[\(\{<]\s*(?:at|@)\s*[\]\)\}>]|\s(?:at|AT)\s)\s*"
+_DOT = r"\s*(?:\.|[\[\(\{<]\s*(?:dot|\.)\s*[\]\)\}>]|\s(?:dot|DOT)\s)\s*"
+_LOCAL_ATOM = r"[A-Za-z0-9_%+\-]+"
+_DOMAIN_ATOM = r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?"
+_PLAIN_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9\-])"
+)
+_SPOKEN_EMAIL = re.compile(
+    rf"(?<![A-Za-z0-9])(?:{_LOCAL_ATOM}(?:{_DOT}{_LOCAL_ATOM}){{0,3}}){_AT}"
+    rf"(?:{_DOMAIN_ATOM}{_DOT}){{1,3}}(?:{_TLDS})(?![A-Za-z0-9])",
+    re.IGNORECASE,
+)
+
+
+class EmailRecognizerPlus(_OwnScoring):
+    """Email addresses, including spelled-out and bracketed obfuscations."""
+
+    ENTITY = "EMAIL_ADDRESS"
+
+    def find(self, text: str, nlp_artifacts: NlpArtifacts | None) -> Iterable[RecognizerResult]:
+        if "@" in text:
+            for m in _PLAIN_EMAIL.finditer(text):
+                yield self._result(m.start(), m.end(), 0.95, "email address")
+        for m in _SPOKEN_EMAIL.finditer(text):
+            if "@" in m.group(0) and _PLAIN_EMAIL.fullmatch(m.group(0)):
+                continue
+            yield self._result(m.start(), m.end(), 0.85, "obfuscated email address")
+
+
+# --------------------------------------------------------------------------- credit cards
+
+
+def luhn_ok(digits: str) -> bool:
+    """True when a digit string passes the Luhn checksum."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def _card_issuer_ok(d: str) -> bool:
+    n = len(d)
+    p2, p3, p4, p6 = int(d[:2]), int(d[:3]), int(d[:4]), int(d[:6])
+    if d[0] == "4":
+        return n in (13, 16, 19)
+    if 51 <= p2 <= 55 or 2221 <= p4 <= 2720:
+        return n == 16
+    if p2 in (34, 37):
+        return n == 15
+    if 2200 <= p4 <= 2204:  # Mir
+        return 16 <= n <= 19
+    if d.startswith("6011") or 644 <= p3 <= 649 or p2 == 65 or 622126 <= p6 <= 622925:
+        return 16 <= n <= 19
+    if 300 <= p3 <= 305 or p2 in (36, 38, 39) or d.startswith("3095"):
+        return 14 <= n <= 19
+    if p2 == 35:  # JCB
+        return 16 <= n <= 19
+    if p2 == 62 or p2 == 81:  # UnionPay
+        return 16 <= n <= 19
+    if (
+        p2 in (50, 56, 57, 58)
+        or p2 in (63, 67, 68, 69)
+        or d.startswith("6304")
+        or d.startswith("6759")
+        or d.startswith("676")
+    ):
+        return 12 <= n <= 19  # Maestro and other debit ranges
+    if d.startswith("0604"):  # legacy Maestro range
+        return 12 <= n <= 19
+    if d[0] == "1":  # UATP
+        return n == 15
+    if d.startswith(("2131", "1800")):
+        return n == 15
+    return False
+
+
+_CARD_CANDIDATE = re.compile(
+    r"(?<![\d.,\-])(?:"
+    r"\d{12,19}"  # contiguous
+    r"|\d{3,6}(?P<sep>[ .\-])\d{3,7}(?:(?P=sep)\d{1,7}){1,4}"  # grouped with one separator
+    r"|\d(?: \d){11,18}"  # single-spaced digits
+    r")(?![\d]|[.,\-]\d)"
+)
+_CARD_CONTEXT = _words(
+    "card",
+    "credit",
+    "debit",
+    "visa",
+    "mastercard",
+    "master card",
+    "amex",
+    "american express",
+    "discover",
+    "diners",
+    "jcb",
+    "maestro",
+    "unionpay",
+    "cc",
+    "ccn",
+    "pan",
+    "payment",
+    "pay",
+    "charge",
+    "expiry",
+    "cvv",
+)
+
+
+class CreditCardRecognizerPlus(_OwnScoring):
+    """Payment card numbers (Luhn + issuer prefix), in any common grouping."""
+
+    ENTITY = "CREDIT_CARD"
+
+    def find(self, text: str, nlp_artifacts: NlpArtifacts | None) -> Iterable[RecognizerResult]:
+        for m in _CARD_CANDIDATE.finditer(text):
+            digits = re.sub(r"\D", "", m.group(0))
+            if not 12 <= len(digits) <= 19 or not luhn_ok(digits) or not _card_issuer_ok(digits):
+                continue
+            if len(set(digits)) == 1:
+                continue
+            context = _near(text, m.start(), m.end(), _CARD_CONTEXT, before=64, after=32)
+            score = 0.75 if len(digits) >= 14 else 0.5
+            if context:
+                score += 0.2
+            yield self._result(m.start(), m.end(), score, "card number (Luhn, issuer prefix)")
+
+
+# --------------------------------------------------------------------------- IBAN
+
+_IBAN_LENGTHS: dict[str, int] = {
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BR": 29, "BY": 28,
+    "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24, "FI": 18,
+    "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22,
+    "IL": 23, "IQ": 23, "IS": 26, "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32, "LI": 21, "LT": 20,
+    "LU": 20, "LV": 21, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30, "NL": 18, "NO": 15,
+    "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24, "SC": 31, "SE": 24, "SI": 19,
+    "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
+}  # fmt: skip
+_IBAN_START = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{2})(\d{2})")
+
+
+def iban_is_valid(value: str) -> bool:
+    """True when ``value`` (spaces allowed) is an IBAN of a known country length with a valid checksum."""
+    s = re.sub(r"[\s\-]", "", value).upper()
+    if len(s) < 15 or _IBAN_LENGTHS.get(s[:2]) != len(s) or not s.isalnum():
+        return False
+    moved = s[4:] + s[:4]
+    number = "".join(str(int(ch, 36)) for ch in moved)
+    return int(number) % 97 == 1
+
+
+class IbanRecognizerPlus(_OwnScoring):
+    """IBANs: country code, check digits and BBAN, grouped or not, checksum-validated."""
+
+    ENTITY = "IBAN_CODE"
+
+    def find(self, text: str, nlp_artifacts: NlpArtifacts | None) -> Iterable[RecognizerResult]:
+        for m in _IBAN_START.finditer(text):
+            length = _IBAN_LENGTHS.get(m.group(1).upper())
+            if length is None:
+                continue
+            # consume alphanumerics, allowing single spaces/dashes between them, up to the country length
+            count, i, end = 4, m.end(), m.end()
+            while i < len(text) and count < length:
+                ch = text[i]
+                if ch.isascii() and ch.isalnum():
+                    count += 1
+                    i += 1
+                    end = i
+                elif (
+                    ch in " -"
+                    and i + 1 < len(text)
+                    and text[i + 1].isascii()
+                    and text[i + 1].isalnum()
+                    and text[i - 1] not in " -"
+                ):
+                    i += 1
+                else:
+                    break
+            if count != length:
+                continue
+            if end < len(text) and text[end].isascii() and text[end].isalnum():
+                continue  # longer token: not this IBAN
+            if iban_is_valid(text[m.start() : end]):
+                yield self._result(m.start(), end, 0.95, "IBAN (country length, mod-97 checksum)")
+
+
+# --------------------------------------------------------------------------- IP addresses
+
+_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d]|\.\d)")
+_IPV6 = re.compile(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])")
+_VERSION_BEFORE = re.compile(r"(?:\bv|version|ver\.?|release|build)\s*$", re.IGNORECASE)
+_IP_CONTEXT = _words(
+    "ip", "ip address", "address", "server", "host", "ping", "connect", "from", "login", "router", "gateway"
+)
+
+
+class IpRecognizerPlus(_OwnScoring):
+    """IPv4 and IPv6 addresses validated with :mod:`ipaddress`; version strings are not addresses."""
+
+    ENTITY = "IP_ADDRESS"
+
+    def find(self, text: str, nlp_artifacts: NlpArtifacts | None) -> Iterable[RecognizerResult]:
+        if "." in text:
+            for m in _IPV4.finditer(text):
+                try:
+                    ipaddress.IPv4Address(m.group(0))
+                except ValueError:
+                    continue
+                if _VERSION_BEFORE.search(text, max(0, m.start() - 10), m.start()):
+                    continue
+                score = 0.85 if _near(text, m.start(), m.end(), _IP_CONTEXT) else 0.7
+                yield self._result(m.start(), m.end(), score, "IPv4 address")
+        if "::" in text or text.count(":") >= 3:
+            for m in _IPV6.finditer(text):
+                value = m.group(0)
+                if value.count(":") < 2 or len(value) < 6:
+                    continue
+                try:
+                    ipaddress.IPv6Address(value)
+                except ValueError:
+                    continue
+                yield self._result(m.start(), m.end(), 0.85, "IPv6 address")
+
+
+# --------------------------------------------------------------------------- SSN
+
+_SSN_SEPARATED = re.compile(r"(?<![\d\-.])(\d{3})([\- .])(\d{2})\2(\d{4})(?![\d]|[\-.]\d)")
+_SSN_BARE = re.compile(r"(?<![\d\-.])(\d{3})(\d{2})(\d{4})(?![\d]|[\-.]\d)")
+_SSN_CONTEXT = _words(
+    "ssn", "ssns", "ss#", "ss #", "ss no", "social security", "social sec", "socsec", "soc sec", "ssa"
+)
+
+
+def _ssn_plausible(area: str, group: str, serial: str) -> bool:
+    if area in ("000", "666") or area[0] == "9" or group == "00" or serial == "0000":
+        return False
+    digits = area + group + serial
+    return len(set(digits)) > 1 and digits not in ("123456789", "987654321")
+
+
+class SsnRecognizerPlus(_OwnScoring):
+    """US Social Security numbers; a bare 9-digit number only with an SSN context word nearby."""
+
+    ENTITY = "US_SSN"
+
+    def find(self, text: str, nlp_artifacts: NlpArtifacts | None) -> Iterable[RecognizerResult]:
+        for m in _SSN_SEPARATED.finditer(text):
+            if not _ssn_plausible(m.group(1), m.group(3), m.group(4)):
+                continue
+            context = _near(text, m.start(), m.end(), _SSN_CONTEXT, before=64, after=32)
+            base = 0.6 if m.group(2) == "-" else 0.35
+            yield self._result(m.start(), m.end(), base + (0.3 if context else 0.0), "US SSN (separated)")
+        for m in _SSN_BARE.finditer(text):
+            if _ssn_plausible(m.group(1), m.group(2), m.group(3)) and _near(
+                text, m.start(), m.end(), _SSN_CONTEXT, before=64, after=32
+            ):
+                yield self._result(m.start(), m.end(), 0.8, "US SSN (9 digits, context word)")
+
+
+# --------------------------------------------------------------------------- phones
+
+_PHONE_CANDIDATE = re.compile(
+    r"(?<![\w+\-./])"
+    r"(?:(?:\+|00)\d{1,3}[\s.\-]?|\+?\(\+?\d{1,4}\)[\s.\-]?)?"  # country code
+    r"(?:\(\d{1,5}\)[\s.\-]?)?"  # area code in parentheses
+    r"\d(?:[\d.\-/]|[ \t](?=[\d(]|[ \t]\d)){4,18}\d"  # the number (no line breaks inside)
+    r"(?:\s*(?:x|ext\.?|extension)\s*\d{1,6})?"
+    r"(?!\w|[\-.]\d|/\d)",
+    re.IGNORECASE,
+)
+_PHONE_CONTEXT = _words(
+    "phone",
+    "phones",
+    "telephone",
+    "tel",
+    "cell",
+    "cellphone",
+    "mobile",
+    "mob",
+    "call",
+    "called",
+    "calling",
+    "ring",
+    "fax",
+    "contact",
+    "reach",
+    "reached",
+    "text",
+    "sms",
+    "whatsapp",
+    "dial",
+    "dialed",
+    "dialled",
+    "ph",
+    "tel no",
+    "cell no",
+    "landline",
+    "hotline",
+    "answer",
+    "answering",
+    "voicemail",
+    "message",
+    "messaged",
+    "registered",
+    "phoned",
+    "rang",
+    "office",
+    "home",
+    "work",
+    "extension",
+    "ext",
+    "line",
+    "helpline",
+    "callback",
+)
+_PHONE_REGIONS = (
+    "US", "GB", "DE", "FR", "IN", "IT", "ES", "NL", "BE", "CH", "AT", "IE", "SE", "NO", "DK", "FI", "PL", "PT", "AU",
+    "NZ", "CA", "BR", "MX", "IL", "ZA", "SG", "JP", "CN", "RU", "TR",
+)  # fmt: skip
+_DATE_SHAPE = re.compile(r"^(?:\d{1,2}[./\-]\d{1,2}[./\-](?:\d{2}|\d{4})|\d{4}[./\-]\d{1,2}[./\-]\d{1,2})$")
+_YEAR_RANGE = re.compile(r"^(?:1[6-9]|20)\d{2}\s?[\-/]\s?(?:(?:1[6-9]|20)\d{2}|\d{2})$")
+_ZIP4 = re.compile(r"^\d{5}-\d{4}$")
+_SSN_SHAPE = re.compile(r"^\d{3}([- ])\d{2}\1\d{4}$")
+_POSTAL = re.compile(r"^(?:\d{4,5}-\d{3}|\d{2}-\d{3})$")
+_DATE_PREFIX = re.compile(r"^(?:\d{4}[./\-]\d{1,2}[./\-]\d{1,2}|\d{1,2}[./\-]\d{1,2}[./\-]\d{4})(?:\D|$)")
+_ADDRESS_BEFORE = re.compile(
+    r"\b(?:apt|apartment|suite|ste|unit|flat|floor|fl|no|box|street|st|avenue|ave|road|rd|lane|ln|drive|dr|blvd|"
+    r"way|strasse|straße|str|rue|via|calle|platz|weg|gasse|plaza)\.?\s*,?\s*$",
+    re.IGNORECASE,
+)
+_THOUSANDS = re.compile(r"^(?:\d{1,3}(?:[,.]\d{3})+|\d(?: \d{3})+)$")
+_IPV4_SHAPE = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+
+
+def _own_line(text: str, start: int, end: int) -> bool:
+    """True when the span stands on its own line of a multi-line block (a contact card, a signature)."""
+    if text.count("\n") < 2:
+        return False
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end < 0 else line_end
+    return not text[line_start:start].strip(" \t:-") and not text[end:line_end].strip(" \t.,;")
+
+
+_DECIMAL = re.compile(r"^\d+\.\d+$")
+_NOT_PHONE = (_DATE_SHAPE, _YEAR_RANGE, _ZIP4, _DECIMAL, _SSN_SHAPE, _THOUSANDS, _IPV4_SHAPE)
+
+
+@lru_cache(maxsize=4096)
+def _phone_validity(candidate: str) -> tuple[bool, bool]:
+    """(valid somewhere, possible somewhere) for a phone-shaped string."""
+    possible = False
+    regions: Sequence[str | None] = (None,) if candidate.startswith("+") else _PHONE_REGIONS
+    for region in regions:
+        try:
+            num = phonenumbers.parse(candidate, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(num):
+            return True, True
+        possible = possible or phonenumbers.is_possible_number(num)
+    return False, possible
+
+
+class PhoneRecognizerPlus(_OwnScoring):
+    """Phone numbers in international and national formats of many regions.
+
+    Scores: valid with a country code 0.85; valid national number of 9+ digits 0.6 when grouped;
+    phone-shaped groups 0.45 (3+ groups, or 10+ digits, or an area code in parentheses); other
+    candidates 0.35; a phone context word nearby adds 0.3, a line of its own in a multi-line
+    block (a contact card) 0.15. Dates, year ranges, ZIP+4, SSN shapes, thousands, IPv4,
+    postcodes, card numbers and numbers after an address word are not phones.
+    """
+
+    ENTITY = "PHONE_NUMBER"
+
+    def find(self, text: str, nlp_artifacts: NlpArtifacts | None) -> Iterable[RecognizerResult]:
+        for m in _PHONE_CANDIDATE.finditer(text):
+            raw = m.group(0).rstrip(" .-/")
+            start, end = m.start(), m.start() + len(raw)
+            digits = re.sub(r"\D", "", raw)
+            if not 7 <= len(digits) <= 15:
+                continue
+            core = raw.strip()
+            if any(rx.match(core) for rx in _NOT_PHONE):
+                continue
+            if _POSTAL.match(core) or _DATE_PREFIX.match(core) or text[end : end + 1] == ":":
+                continue
+            if _near(text, start, end, _DL_CONTEXT, before=40, after=8) and not _near(
+                text, start, end, _PHONE_CONTEXT, before=16, after=0
+            ):
+                continue  # a licence number
+            if _ADDRESS_BEFORE.search(text, max(0, start - 24), start) and not _near(text, start, end, _PHONE_CONTEXT):
+                continue  # a house number and a postcode
+            if (
+                len(digits) >= 12
+                and luhn_ok(digits)
+                and _card_issuer_ok(digits)
+                and not core.startswith(("+", "00", "("))
+            ):
+                continue  # a card number
+            international = core.startswith(("+", "00", "(+"))
+            groups = len(re.findall(r"\d+", core))
+            parse_form = "+" + core[2:] if core.startswith("00") else core
+            valid, possible = _phone_validity(re.sub(r"\s*(?:x|ext\.?|extension)\s*\d+$", "", parse_form, flags=re.I))
+            if international and (valid or possible):
+                score = 0.85 if valid else 0.6
+            elif valid and len(digits) >= 9:
+                score = 0.6 if groups >= 2 else 0.35
+            elif groups >= 3 or (groups >= 2 and (len(digits) >= 10 or core.startswith("("))):
+                score = 0.45
+            elif groups >= 2 or possible:
+                score = 0.35
+            else:
+                continue
+            if _near(text, start, end, _PHONE_CONTEXT, before=40, after=16):
+                score += 0.3
+            elif _own_line(text, start, end):
+                score += 0.15
+            yield self._result(start, end, score, "phone number")
+
+
+# --------------------------------------------------------------------------- US driver licence
+
+_DL_CANDIDATE = re.compile(
+    r"(?<![\w\-])(?:[A-Za-z]{1,2}\d{4,14}|\d{7,12}|[A-Za-z]\d{3}[\- ]?\d{3,4}[\- ]?\d{3,4})(?![\w\-])"
+)
+_DL_CONTEXT = _words("driver", "drivers", "driver's", "driving", "license", "licence", "dl", "dln", "dl#", "permit")
+
+
+class DriverLicenseRecognizer(_OwnScoring):
+    """US driver licence numbers: licence-shaped tokens next to a licence context word only."""
+
+    ENTITY = "US_DRIVER_LICENSE"
+
+    def find(self, text: str, nlp_artifacts: NlpArtifacts | None) -> Iterable[RecognizerResult]:
+        for m in _DL_CANDIDATE.finditer(text):
+            if not any(ch.isdigit() for ch in m.group(0)):
+                continue
+            if _near(text, m.start(), m.end(), _DL_CONTEXT, before=40, after=16):
+                yield self._result(m.start(), m.end(), 0.65, "driver licence number with context")
+
+
+# --------------------------------------------------------------------------- names and places
+
+
+@dataclass(frozen=True)
+class NameGazetteer:
+    """Census first names and surnames, and the ambiguous words never taken alone for a name."""
+
+    first: frozenset[str]
+    last: frozenset[str]
+    ambiguous: frozenset[str]
+
+    @classmethod
+    def load(cls, folder: Path | None = None) -> NameGazetteer:
+        """Load the lists shipped in configs/pii/names/ (or another folder with the same files)."""
+        return _load_gazetteer(str(folder or configs_dir() / "pii" / "names"))
+
+
+@lru_cache(maxsize=4)
+def _load_gazetteer(folder: str) -> NameGazetteer:
+    def read(name: str) -> frozenset[str]:
+        path = Path(folder) / name
+        lines = path.read_text(encoding="utf-8").splitlines()
+        return frozenset(w.strip().lower() for w in lines if w.strip() and not w.startswith("#"))
+
+    first = read("first_names.txt") | (
+        read("first_names_intl.txt") if (Path(folder) / "first_names_intl.txt").is_file() else frozenset()
+    )
+    last = read("surnames.txt") | (
+        read("surnames_intl.txt") if (Path(folder) / "surnames_intl.txt").is_file() else frozenset()
+    )
+    return NameGazetteer(first=first, last=last, ambiguous=read("ambiguous.txt"))
+
+
+_HONORIFIC = re.compile(
+    r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Professor|Sir|Dame|Madam|Mme|Mlle|Herr|Frau|Sr|Sra|Fr|Rev|Capt|Lt|Sgt)\.?\s+"
+    r"((?:[A-Z][a-z'\-]+|[A-Z]\.)(?:\s+(?:[A-Z][a-z'\-]+|[A-Z]\.)){0,3})"
+)
+#: words right before a capitalised word that make it a name, whatever the word
+_NAME_CUE = re.compile(
+    r"(?:\b(?:my|his|her|their|your|the\s+patient's|the\s+client's|the\s+customer's)\s+"
+    r"(?:full\s+|first\s+|last\s+|legal\s+|maiden\s+|middle\s+)?name\s+(?:is|was|=|:)"
+    r"|\b(?:name|surname|last\s+name|first\s+name|full\s+name|maiden\s+name)\s*(?:[:=?]|is)"
+    r"|\b(?:named|called|call\s+me|signed|regards|sincerely|dear|yours)\b[,:]?)"
+    r"\s*$",
+    re.IGNORECASE,
+)
+#: weaker cues: the capitalised word must also be a known or surname-shaped name
+_WEAK_NAME_CUE = re.compile(
+    r"\b(?:I\s+am|I'm|this\s+is|meet|ask\s+for|speak\s+to|talk\s+to|thanks|cheers|hi|hello|hey|with|and|to|from|by|"
+    r"contact|cc|email|text|tell|ask|met|son|daughter|wife|husband|mother|father|brother|sister|friend|colleague|"
+    r"manager|boss|neighbor|neighbour|kid|child|patient|client|customer)\b[,:]?\s*$",
+    re.IGNORECASE,
+)
+_LOCATION_CUE = re.compile(
+    r"\b(?:live|lives|lived|living|reside|resides|resided|residing|address|moved|relocated|home|located|born|"
+    r"staying|stays|ship|shipped|deliver|delivered|mail|mailed|apartment|zip|postcode|postal)\b",
+    re.IGNORECASE,
+)
+_STREET_SUFFIX = (
+    "street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|place|pl|square|sq|terrace|ter|way|"
+    "parkway|pkwy|highway|hwy|circle|cir|trail|trl|crescent|close|row|alley|plaza|route|rte|strasse|straße|"
+    "rue|via|calle|avenida|gardens|grove|hill|hills|park|walk|mews|green|view|heights|ridge|point|run|path|loop|"
+    "crossing|xing|pike|expressway|expy|freeway|fwy|turnpike|tpke|manor|mall|center|centre|estates"
+)
+_STREET_ADDRESS = re.compile(
+    r"(?<![\w\-])\d{1,6}[A-Za-z]?(?:-\d{1,5})?[ \t]+(?:[NSEW]\.?[ \t]+|North[ \t]+|South[ \t]+|East[ \t]+|West[ \t]+)?"
+    r"(?:(?:[A-Z][\w'\-]*|\d{1,3}(?:st|nd|rd|th))\.?[ \t]+){1,4}"  # capitalised street name words
+    rf"(?i:{_STREET_SUFFIX})\b\.?"
+    r"(?:,?[ \t]+(?i:apt|apartment|suite|ste|unit|flat|#|no\.?)[ \t]*\d[\w\-]{0,5})?"
+    r"(?:,[ \t]*[A-Z][\w'\-.]*(?:[ \t]+[A-Z][\w'\-.]*){0,3})?"
+    r"(?:,?[ \t]+[A-Z]{2}(?=[\s,]|$))?"
+    r"(?:,?[ \t]+\d{5}(?:-\d{4})?)?"
+)
+#: what stands between two coordinated names: ", ", " and ", " & "
+_COORD_GAP = re.compile(r"\s*(?:,\s*(?:and\s+)?|and\s+|&\s*)$")
+#: European order: street name with its suffix, then the house number ("Villacher Strasse 89", "Piroska u. 97."),
+#: and post office boxes
+_STREET_NUMBER_AFTER = re.compile(
+    r"(?<![\w\-])(?:(?:[A-Z][\w'\-]*[ \t]+){0,3}[A-Z]?[\w'\-]*"
+    r"(?:strasse|straße|str\.|weg|gasse|platz|allee|utca|u\.|kapu|ulica|ul\.|straat|laan|gatan|vägen|vej|veien|katu|tie)"
+    r"|(?:Rue|Via|Calle|Avenida|Rua|Viale|Piazza|Plaza|Paseo|Carrer|Ulica|Vicolo|Corso)(?:[ \t]+[A-Za-z][\w'\-]*){1,4})"
+    r"[ \t]+\d{1,5}[a-zA-Z]?\b\.?"
+    r"|\bP\.?[ \t]?O\.?[ \t]+Box[ \t]+\d{1,6}\b"
+)
+_BLOCK_LINE = re.compile(r"[ \t]*(?:,[ \t]*)?(?:[A-Z0-9][\w'\-.]*|#)(?:[ \t,]+[\w'\-.#]+){0,5}[ \t]*$")
+
+
+def _extend_address_block(text: str, end: int, *, max_lines: int = 4) -> int:
+    """Extend an address to the short lines that continue it ("Suite 245", "LONDON", "Austria 25173")."""
+    for _ in range(max_lines):
+        if not text.startswith("\n", end):
+            return end
+        nxt = text.find("\n", end + 1)
+        line_end = len(text) if nxt < 0 else nxt
+        line = text[end + 1 : line_end]
+        if not line.strip() or len(line) > 48 or not _BLOCK_LINE.match(line):
+            return end
+        end = line_end
+    return end
+
+
+_PLACE_OR_THING_BEFORE = re.compile(
+    r"\b(?:in|at|from|to|near|of|on|into|via|visit|visiting|the|a|an|this|that|our|your|their)\s*$", re.IGNORECASE
+)
+#: words after a sentence-initial capitalised word that make it a question or a phrase, not a name
+_NOT_AFTER_NAME = _wordset(
+    """
+    you i we he she they it this that these those there my your our their his her its the a an me us
+    them not n't of and or to
+    """
+)
+_HONORIFIC_BEFORE = re.compile(
+    r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Professor|Sir|Dame|Madam|Aunt|Uncle|Coach|Grandpa|Grandma)\.?\s*$"
+)
+#: a last word that makes a capitalised phrase an organisation, place or thing rather than a person
+_NOT_A_NAME_LAST = _wordset(
+    """
+    inc inc. corp corp. co co. ltd ltd. llc plc gmbh ag sa group labs lab industries enterprises systems
+    solutions technologies tech bank hospital clinic university college school academy institute
+    foundation church museum park lake river mountain street avenue road airport station hotel cafe café
+    restaurant bar coffee studio studios gardens garden center centre mall market empire kingdom
+    republic ring sword book books press times news county city town island islands beach bay valley
+    streets square squares union pass strasse straße str extensions extension orchestra associates
+    investments partners day royal pleasures stripes tales love salesperson award awards united states
+    kingdom plan wall act treaty war revolution america africa europe asia airport heathrow carta
+    charter doctrine deal
+    """
+)
+_NOT_A_NAME_WORD = _wordset(
+    """
+    python java javascript docker kubernetes linux windows excel outlook jira safari chrome firefox
+    google microsoft amazon apple netflix slack zoom github gitlab aws azure pokémon pokemon crispr
+    covid email convert promise dyson tesla ford dell boeing porsche ferrari disney nike adidas gucci
+    chanel prada hilton marriott kellogg hoover gillette boston mars jupiter saturn mercury pluto earth
+    """
+)
+_SURNAME_ENDING = re.compile(
+    r"(?:sson|ssen|sen|son|ski|ska|sky|ová|ova|ov|ev|eva|ić|vić|enko|escu|dóttir|dottir|poulos|akis|oglu|oğlu|"
+    r"yan|chuk|wicz|czyk|berg|stein|mann|ez|elli|etti|ucci|ieri|quist|ström|strom|gaard|aert|ault|eaux)$"
+)
+_UPPER_WORD = re.compile(r"^[A-Z][a-z]+(?:[\-'][A-Z]?[a-z]+)*$")
+_INITIAL = re.compile(r"^[A-Z]\.?$")
+_SENTENCE_END = {".", "!", "?", ":", ";", "\n", '"', "“", "”", "(", "-", "—", "–"}
+
+
+def _title_word(tok: str) -> bool:
+    """A capitalised word: "Smith", "O'Brien", "Kónya", "Al-Sayed" (not "NASA", not "iPhone")."""
+    if len(tok) < 2 or not tok[0].isupper():
+        return False
+    rest = tok[1:].replace("-", "").replace("'", "").replace("’", "")
+    return rest.isalpha() and not rest.isupper() and sum(ch.isupper() for ch in rest) <= 2
+
+
+def _surname_shaped(word: str) -> bool:
+    """A capitalised word with a common surname ending (-son, -sen, -ski, -ová, -ić, -enko, -dóttir ...)."""
+    return _title_word(word) and bool(_SURNAME_ENDING.search(word))
+
+
+class PersonRecognizer(_OwnScoring):
+    """PERSON from spaCy NER, completed by a census name gazetteer, honorifics and name cues.
+
+    Scores: spaCy PERSON 0.85 (0.6 without any capitalised word); honorific + name or
+    name cue 0.85; "First Last" from the gazetteer 0.75 (also when spaCy called it an
+    organisation or a place); a single known first name not at a sentence start 0.55.
+    """
+
+    ENTITY = "PERSON"
+
+    def __init__(self, *, gazetteer: NameGazetteer, supported_language: str = "en") -> None:
+        super().__init__(supported_language=supported_language)
+        self.gazetteer = gazetteer
+
+    def find(self, text: str, nlp_artifacts: NlpArtifacts | None) -> Iterable[RecognizerResult]:
+        out: list[RecognizerResult] = []
+        for m in _HONORIFIC.finditer(text):
+            out.append(self._result(m.start(), m.end(1), 0.85, "honorific and name"))
+        if nlp_artifacts is None or nlp_artifacts.tokens is None:
+            return out
+        doc = nlp_artifacts.tokens
+        taken: list[tuple[int, int]] = []
+        for ent in nlp_artifacts.entities:
+            if ent.label_ != "PERSON":
+                continue
+            span = self._trim(text, ent.start_char, ent.end_char)
+            if span is None:
+                continue
+            s, e = span
+            value = text[s:e]
+            if any(ch.isdigit() for ch in value) or "@" in value:
+                continue
+            words = value.split()
+            g = self.gazetteer
+            known = any(w.lower().strip(".,") in g.first or w.lower().strip(".,") in g.last for w in words)
+            cue = bool(_NAME_CUE.search(text, max(0, s - 40), s)) or bool(
+                _HONORIFIC_BEFORE.search(text, max(0, s - 12), s)
+            )
+            if words[-1].lower() in _NOT_A_NAME_LAST or any(w.lower() in _NOT_A_NAME_WORD for w in words):
+                continue
+            if len(words) == 1:
+                ambiguous = words[0].lower() in g.ambiguous
+                if not (known or cue) or (ambiguous and not cue):
+                    continue
+                if not (_title_word(words[0]) or cue):
+                    continue
+                score = 0.85
+            else:
+                score = 0.85 if all(w[:1].isupper() for w in words) else 0.6
+                if not known and not cue:
+                    score = 0.6
+            out.append(self._result(s, e, score, "spaCy PERSON"))
+            taken.append((s, e))
+        other = {(ent.start, ent.end): ent.label_ for ent in nlp_artifacts.entities if ent.label_ != "PERSON"}
+        ent_of_token: dict[int, str] = {}
+        for (a, b), label in other.items():
+            for i in range(a, b):
+                ent_of_token[i] = label
+        out.extend(self._lowercase_names(text, doc, taken))
+        # runs of capitalised words (with initials), not already a spaCy PERSON
+        i, n = 0, len(doc)
+        g = self.gazetteer
+        while i < n:
+            tok = doc[i]
+            if not _title_word(tok.text) or tok.is_stop:
+                i += 1
+                continue
+            j = i + 1
+            while (
+                j < n
+                and j - i < 4
+                and not doc[j].is_stop
+                and (
+                    _title_word(doc[j].text)
+                    or (_INITIAL.match(doc[j].text) and j + 1 < n and _title_word(doc[j + 1].text))
+                )
+            ):
+                j += 1
+            run = [doc[k] for k in range(i, j)]
+            i = j
+            sentence_start = run[0].i == 0 or doc[run[0].i - 1].text in _SENTENCE_END
+            if sentence_start and len(run) >= 2 and run[0].text.lower() not in g.first:
+                run = run[1:]  # "Explain Einstein's ...": an imperative verb, capitalised by position
+            s, e = run[0].idx, run[-1].idx + len(run[-1].text)
+            if any(a < e and s < b for a, b in taken):
+                continue
+            words = [t.text for t in run if not _INITIAL.match(t.text)]
+            first, last = words[0].lower(), words[-1].lower()
+            labels = {ent_of_token.get(t.i) for t in run}
+            cue = bool(_NAME_CUE.search(text, max(0, s - 40), s))
+            weak_cue = bool(_WEAK_NAME_CUE.search(text, max(0, s - 24), s))
+            if len(words) >= 2 and (
+                words[-1].lower() in _NOT_A_NAME_LAST or any(w.lower() in _NOT_A_NAME_WORD for w in words)
+            ):
+                continue
+            if (
+                labels & {"LOCATION", "MISC_NAME"}
+                and not cue
+                and not (first in g.first and (last in g.last or last in g.first) and len(words) >= 2)
+            ):
+                continue  # spaCy calls it a place, a work, a law ...: only a clear "First Last" overrides
+            if cue:
+                out.append(self._result(s, e, 0.8, "capitalised name after a name cue"))
+            elif (
+                len(words) >= 2
+                and first in g.first
+                and (last in g.last or last in g.first or _surname_shaped(words[-1]))
+            ):
+                out.append(self._result(s, e, 0.75, "gazetteer first + last name"))
+            elif len(words) >= 2 and first in g.first and first not in g.ambiguous:
+                out.append(self._result(s, e, 0.6, "gazetteer first name + capitalised word"))
+            elif (
+                2 <= len(words) <= 3
+                and (_surname_shaped(words[-1]) or last in g.last)
+                and (first in g.last or _surname_shaped(words[0]) or first in g.first)
+                and first not in g.ambiguous
+            ):
+                out.append(self._result(s, e, 0.55, "capitalised words ending in a surname"))
+            elif re.search(r"\d[\s,]*$", text[max(0, s - 4) : s]) or ("LOCATION" in labels and first not in g.first):
+                continue  # "159 Eleftheriou Venizelou": a street after a house number; a place
+            elif (
+                weak_cue
+                and first not in g.ambiguous
+                and (first in g.first or first in g.last or _surname_shaped(words[0]))
+            ):
+                out.append(self._result(s, e, 0.6, "known or surname-shaped name after a weak name cue"))
+            elif (
+                len(words) == 1
+                and (first in g.first or (_surname_shaped(words[0]) and first in g.last))
+                and first not in g.ambiguous
+                and first not in _NOT_A_NAME_WORD
+            ):
+                before = text[max(0, s - 16) : s]
+                if _PLACE_OR_THING_BEFORE.search(before):
+                    continue  # "from Atlanta", "on Safari", "the Apollo": a place or a thing
+                prev = doc[run[0].i - 1].text if run[0].i > 0 else "\n"
+                nxt = doc[run[-1].i + 1].text if run[-1].i + 1 < n else ""
+                if prev in _SENTENCE_END or run[0].is_sent_start:
+                    # a sentence-initial word is capitalised anyway: a name when addressed, possessive,
+                    # speaking ("Ana: ...") or followed by a verb-like lowercase word ("Ana called")
+                    verb_like = nxt[:1].islower() and nxt.lower() not in _NOT_AFTER_NAME
+                    if not (verb_like or nxt in {",", "'s", "’s", ":"}):
+                        continue
+                    out.append(self._result(s, e, 0.5, "gazetteer first name at sentence start"))
+                else:
+                    out.append(self._result(s, e, 0.55, "gazetteer first name"))
+        return self._propagate(text, doc, out)
+
+    def _propagate(self, text: str, doc: Any, out: list[RecognizerResult]) -> list[RecognizerResult]:
+        """Spread found names: other mentions of a found name's words, and names coordinated with one.
+
+        "Kónya, Becker and Vasquez" with one of them found makes the others names too; a
+        name found once ("Hakuba said ...") is a name wherever else it appears in the text.
+        """
+        found = [(r.start, r.end) for r in out if r.score >= 0.5]
+        if not found:
+            return out
+        g = self.gazetteer
+        words = set()
+        for a, b in found:
+            for w in text[a:b].split():
+                w = w.strip(".,")
+                if _title_word(w) and w.lower() not in g.ambiguous and w.lower() not in _NOT_A_NAME_WORD:
+                    words.add(w)
+        starts = {a for a, _ in found}
+        ends = {b for _, b in found}
+        candidates = [
+            t
+            for t in doc
+            if _title_word(t.text) and t.text.lower() not in g.ambiguous and t.text.lower() not in _NOT_A_NAME_WORD
+        ]
+        extra: list[RecognizerResult] = []
+        taken = {
+            (t.idx, t.idx + len(t.text))
+            for t in candidates
+            if any(a < t.idx + len(t.text) and t.idx < b for a, b in found)
+        }
+        for _ in range(3):  # a few passes let a list "A, B, C and D" fill in from one found name
+            added = False
+            for tok in candidates:
+                s, e = tok.idx, tok.idx + len(tok.text)
+                if (s, e) in taken:
+                    continue
+                coordinated = any(b in ends and _COORD_GAP.match(text, b, s) for b in range(max(0, s - 7), s)) or any(
+                    a in starts and _COORD_GAP.match(text, e, a) for a in range(e + 1, min(len(text), e + 8))
+                )
+                if tok.text in words or coordinated:
+                    extra.append(self._result(s, e, 0.6, "mention of a found name, or coordinated with one"))
+                    taken.add((s, e))
+                    starts.add(s)
+                    ends.add(e)
+                    added = True
+            if not added:
+                break
+        return out + extra
+
+    def _lowercase_names(self, text: str, doc: Any, taken: list[tuple[int, int]]) -> list[RecognizerResult]:
+        """'maria lopez' typed in lower case: a known first name followed by a known surname."""
+        g = self.gazetteer
+        out = []
+        for i in range(len(doc) - 1):
+            a, b = doc[i].text, doc[i + 1].text
+            if not (a.isalpha() and b.isalpha() and a.islower() and b.islower() and len(a) > 2 and len(b) > 2):
+                continue
+            if a in g.ambiguous or b in g.ambiguous or a in _NOT_AFTER_NAME or doc[i].is_stop or doc[i + 1].is_stop:
+                continue
+            if a in g.first and b in g.last and b not in g.first:
+                s, e = doc[i].idx, doc[i + 1].idx + len(b)
+                before = text[max(0, s - 40) : s]
+                line_start = not before.rsplit("\n", 1)[-1].strip(" \t>-*\"'")
+                if not (line_start or _NAME_CUE.search(before) or _WEAK_NAME_CUE.search(before)):
+                    continue  # lower-case words are names only after a cue or at the start of a line
+                if not any(x < e and s < y for x, y in taken):
+                    out.append(self._result(s, e, 0.5, "lower-case first + last name"))
+        return out
+
+    @staticmethod
+    def _trim(text: str, s: int, e: int) -> tuple[int, int] | None:
+        value = text[s:e]
+        for suffix in ("'s", "’s", "'"):
+            if value.endswith(suffix):
+                e -= len(suffix)
+                value = text[s:e]
+        stripped = value.strip(" \t\n,.;:!?\"'()[]")
+        if not stripped:
+            return None
+        s += value.index(stripped)
+        return s, s + len(stripped)
+
+
+class LocationRecognizer(_OwnScoring):
+    """LOCATION that identifies where a person is: street addresses, and places in an address context.
+
+    A place name alone ("U.S.", "France" in a question about France) is not PII; spaCy's
+    GPE/LOC/FAC entities count only after a residence cue ("I live in", "my address",
+    "ship to"), next to a street address or in a "City, ST 12345" line.
+    """
+
+    ENTITY = "LOCATION"
+
+    def find(self, text: str, nlp_artifacts: NlpArtifacts | None) -> Iterable[RecognizerResult]:
+        out: list[RecognizerResult] = []
+        addresses: list[tuple[int, int]] = []
+        for m in _STREET_ADDRESS.finditer(text):
+            value = m.group(0).rstrip(" ,.")
+            if re.fullmatch(
+                r"\d+\s+(?:st|rd|dr|ct|pl|way|run|point|view|green|park|close|row|path|loop)\.?", value, re.I
+            ):
+                continue  # "21 st", "3 dr": ordinal or unit, not an address
+            end = _extend_address_block(text, m.start() + len(value))
+            addresses.append((m.start(), end))
+            out.append(self._result(m.start(), end, 0.75, "street address"))
+        for m in _STREET_NUMBER_AFTER.finditer(text):
+            if any(a < m.end() and m.start() < b for a, b in addresses):
+                continue
+            end = _extend_address_block(text, m.end())
+            addresses.append((m.start(), end))
+            out.append(self._result(m.start(), end, 0.7, "street name and house number"))
+        if nlp_artifacts is None:
+            return out
+        for ent in nlp_artifacts.entities:
+            if ent.label_ != "LOCATION":
+                continue
+            s, e = ent.start_char, ent.end_char
+            value = text[s:e]
+            if not any(ch.isalpha() for ch in value) or re.fullmatch(
+                r"(?:the\s+)?(?:U\.?S\.?A?\.?|U\.?K\.?|E\.?U\.?)", value, re.I
+            ):
+                continue
+            near_address = any(abs(s - b) <= 3 or abs(a - e) <= 3 for a, b in addresses)
+            cue = bool(_LOCATION_CUE.search(text, max(0, s - 40), s))
+            zip_after = bool(re.match(r",?\s*(?:[A-Z]{2}\s+)?\d{5}\b", text[e : e + 12]))
+            if near_address or cue or zip_after:
+                out.append(self._result(s, e, 0.7, "place in an address context"))
+        return out
+
+
+def gazetteer() -> NameGazetteer:
+    """The shipped name gazetteer (cached)."""
+    return NameGazetteer.load()

@@ -1,0 +1,72 @@
+"""Streaming through the wrapper: chunk boundaries never leak what the output policy redacts or blocks."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from guardrails.testing import KeywordDetector, guard_with
+from tests.helpers.spy import chunked_model
+
+SECRET_NAME = "Jane Roe"
+SECRET_PHONE = "555-0100"
+SAMPLES = [
+    f"Sure. You can reach {SECRET_NAME} at {SECRET_PHONE} after five.",
+    f"{SECRET_PHONE} is the number; {SECRET_NAME} answers it.",
+    f"Ask {SECRET_NAME}",
+    "Nothing personal in this answer at all, just a plain sentence.",
+]
+
+
+def _guard(**profile: object) -> object:
+    return guard_with(
+        KeywordDetector({"grenade": "weapons"}, entities={SECRET_NAME: "PERSON", SECRET_PHONE: "PHONE_NUMBER"}),
+        profile={"streaming": {"holdback_chars": 16, "check_every_chars": 1}, **profile},
+    )
+
+
+def _stream(text_chunks: list[str], **profile: object) -> tuple[list[str], str]:
+    guard = _guard(**profile)
+    chain = guard.wrap(chunked_model(text_chunks))  # type: ignore[attr-defined]
+    out = [c.content for c in chain.stream("hi", config={"configurable": {"conversation_id": "s"}}) if c.content]
+    invoked = _guard(**profile).wrap(chunked_model(text_chunks)).invoke("hi").content  # type: ignore[attr-defined]
+    return out, invoked
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=["name-then-phone", "phone-first", "name-at-end", "no-pii"])
+def test_every_two_chunk_split_streams_the_same_redacted_answer(sample: str) -> None:
+    for cut in range(1, len(sample)):
+        chunks, invoked = _stream([sample[:cut], sample[cut:]])
+        assert "".join(chunks) == invoked, cut
+        for piece in chunks:
+            assert SECRET_NAME not in piece and SECRET_PHONE not in piece
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_random_chunkings_into_up_to_ten_chunks_stream_the_same_answer(seed: int) -> None:
+    rng = random.Random(seed)
+    sample = rng.choice(SAMPLES)
+    cuts = sorted(rng.sample(range(1, len(sample)), k=min(len(sample) - 1, rng.randint(1, 9))))
+    pieces = [sample[a:b] for a, b in zip([0, *cuts], [*cuts, len(sample)], strict=True)]
+    chunks, invoked = _stream(pieces)
+    assert "".join(chunks) == invoked
+    assert all(SECRET_NAME not in c and SECRET_PHONE not in c for c in chunks)
+
+
+def test_blocked_content_split_across_chunks_never_reaches_the_caller() -> None:
+    answer = "Here is a long and harmless preamble that goes on. Then the gre" + "nade part follows here."
+    for cut in range(1, len(answer)):
+        chunks, _ = _stream([answer[:cut], answer[cut:]])
+        joined = "".join(chunks)
+        assert "grenade" not in joined and "nade part" not in joined
+        assert "can't help" in joined
+
+
+def test_reversible_mode_restores_a_placeholder_split_across_chunks() -> None:
+    guard = _guard(redaction={"reversible": True})
+    chain = guard.wrap(chunked_model(["Call <PER", "SON_1> now"]))  # type: ignore[attr-defined]
+    cfg = {"configurable": {"conversation_id": "r"}}
+    # the user's turn puts Jane Roe in this conversation's vault as <PERSON_1>
+    out = "".join(c.content for c in chain.stream(f"my friend is {SECRET_NAME}", config=cfg))
+    assert out == f"Call {SECRET_NAME} now"

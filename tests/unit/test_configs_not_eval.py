@@ -1,0 +1,62 @@
+"""No text shipped in configs/ may equal (after normalization) a text of the evaluation data."""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+EVAL_DIR = ROOT.parent / "shared" / "eval"
+_NON_ALNUM = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def normalize(text: str) -> str:
+    """NFKC, lowercase, every run of non-alphanumerics collapsed to one space."""
+    return _NON_ALNUM.sub(" ", unicodedata.normalize("NFKC", text).lower()).strip()
+
+
+def _strings(obj: object) -> Iterator[str]:
+    if isinstance(obj, str):
+        yield obj
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from _strings(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _strings(v)
+
+
+def _config_texts() -> Iterator[tuple[str, str]]:
+    for path in sorted((ROOT / "configs").rglob("*")):
+        if path.suffix == ".jsonl":
+            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+                if line.strip():
+                    for s in _strings(json.loads(line)):
+                        yield f"{path.relative_to(ROOT)}:{n}", s
+        elif path.suffix in (".yaml", ".yml"):
+            for s in _strings(yaml.safe_load(path.read_text(encoding="utf-8"))):
+                yield str(path.relative_to(ROOT)), s
+
+
+def test_normalization_folds_case_width_and_punctuation() -> None:
+    assert normalize("How do I  make—a ＢＯＭＢ?!") == "how do i make a bomb"
+
+
+@pytest.mark.skipif(not EVAL_DIR.is_dir(), reason="../shared/eval is not present")
+def test_no_config_text_equals_an_evaluation_text() -> None:
+    eval_texts: set[str] = set()
+    for path in sorted(EVAL_DIR.glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                text = json.loads(line).get("text")
+                if isinstance(text, str) and normalize(text):
+                    eval_texts.add(normalize(text))
+    assert eval_texts
+    clashes = [where for where, s in _config_texts() if normalize(s) in eval_texts]
+    assert clashes == [], f"config texts equal to evaluation texts at: {clashes[:20]}"

@@ -1,0 +1,133 @@
+"""The optional LLM judge: prompt, robust parsing, failures as DetectorError (with LangChain fake models)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, ClassVar
+
+import pytest
+from langchain_core.language_models.fake_chat_models import FakeListChatModel, GenericFakeChatModel
+from langchain_core.messages import AIMessage
+
+from guardrails.detectors.base import DetectContext
+from guardrails.detectors.llm_judge import LLMJudgeDetector, LLMJudgeOptions, build_prompt, parse_verdict
+from guardrails.errors import DetectorError, DetectorUnavailable
+from guardrails.taxonomy import load_taxonomy
+from guardrails.types import Stage
+
+IDS = load_taxonomy().ids()
+
+
+class _RecordingModel(FakeListChatModel):
+    """A fake chat model that remembers the prompts it was sent."""
+
+    prompts: ClassVar[list[str]] = []
+
+    def invoke(self, input: Any, *args: Any, **kwargs: Any) -> Any:
+        self.prompts.append(str(input))
+        return super().invoke(input, *args, **kwargs)
+
+
+class _BrokenModel(FakeListChatModel):
+    def invoke(self, input: Any, *args: Any, **kwargs: Any) -> Any:
+        raise TimeoutError("model timed out")
+
+    async def ainvoke(self, input: Any, *args: Any, **kwargs: Any) -> Any:
+        raise TimeoutError("model timed out")
+
+
+def test_prompt_lists_every_clause_with_a_code_and_the_conversation() -> None:
+    tax = load_taxonomy()
+    prompt = build_prompt("latest", history=("earlier",), categories=[(c, tax[c].clause) for c in IDS],
+                          stage=Stage.INPUT)
+    assert "S1: illegal_activity: Engaging in illegal activities" in prompt
+    assert f"S{len(IDS)}: {IDS[-1]}:" in prompt
+    assert "User (earlier turn): earlier" in prompt and "User: latest" in prompt
+
+
+def test_flagged_json_verdict_becomes_findings_with_confidence() -> None:
+    model = FakeListChatModel(responses=['{"safe": false, "categories": [{"id": "weapons", "confidence": 0.8}]}'])
+    judge = LLMJudgeDetector(model=model)
+    findings = judge.detect("some text", DetectContext())
+    assert [(f.detector, f.category, f.score) for f in findings] == [("llm_judge", "weapons", 0.8)]
+
+
+def test_safe_verdict_gives_no_findings() -> None:
+    judge = LLMJudgeDetector(model=FakeListChatModel(responses=['{"safe": true, "categories": []}']))
+    assert judge.detect("hello", DetectContext()) == []
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        pytest.param('```json\n{"safe": false, "categories": ["malware"]}\n```', {"malware": 0.9}, id="code-fence"),
+        pytest.param('Here is my verdict: {"safe": false, "categories": [{"id": "S5"}]} Hope it helps.',
+                     {IDS[4]: 0.9}, id="prose-around-json-and-s-code"),
+        pytest.param("unsafe\nS1,S3", {IDS[0]: 0.9, IDS[2]: 0.9}, id="llama-guard-format"),
+        pytest.param("safe", {}, id="llama-guard-safe"),
+        pytest.param('{"safe": false, "categories": [{"id": "spam", "confidence": 7}]}', {"spam": 1.0},
+                     id="confidence-clipped"),
+        pytest.param('{"safe": false, "categories": [{"id": "nonsense"}, {"id": "gambling"}]}', {"gambling": 0.9},
+                     id="unknown-id-dropped"),
+    ],
+)
+def test_replies_are_parsed_robustly(reply: str, expected: dict[str, float]) -> None:
+    assert parse_verdict(reply, categories=IDS) == expected
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        pytest.param("I cannot help with that.", id="prose-only"),
+        pytest.param('{"safe": false, "categories": []}', id="unsafe-without-category"),
+        pytest.param("unsafe", id="llama-guard-unsafe-without-code"),
+    ],
+)
+def test_unreadable_reply_raises_detector_error(reply: str) -> None:
+    judge = LLMJudgeDetector(model=FakeListChatModel(responses=[reply]))
+    with pytest.raises(DetectorError, match="llm_judge"):
+        judge.detect("text", DetectContext())
+
+
+def test_model_failure_raises_detector_error_without_the_text() -> None:
+    judge = LLMJudgeDetector(model=_BrokenModel(responses=["x"]))
+    with pytest.raises(DetectorError) as info:
+        judge.detect("my secret message", DetectContext())
+    assert "TimeoutError" in str(info.value) and "secret" not in str(info.value)
+    with pytest.raises(DetectorError):
+        asyncio.run(judge.adetect("my secret message", DetectContext()))
+
+
+def test_async_path_uses_the_model_and_streams_from_generic_fake() -> None:
+    reply = AIMessage(content='{"safe": false, "categories": [{"id": "crisis_self_harm", "confidence": 0.95}]}')
+    judge = LLMJudgeDetector(model=GenericFakeChatModel(messages=iter([reply])))
+    findings = asyncio.run(judge.adetect("text", DetectContext()))
+    assert [(f.category, f.score) for f in findings] == [("crisis_self_harm", 0.95)]
+
+
+def test_history_is_sent_unless_disabled() -> None:
+    model = _RecordingModel(responses=['{"safe": true}', '{"safe": true}'])
+    model.prompts.clear()
+    ctx = DetectContext(history=("first turn",))
+    LLMJudgeDetector(model=model).detect("second", ctx)
+    LLMJudgeDetector(model=model, options=LLMJudgeOptions(include_history=False)).detect("second", ctx)
+    assert "first turn" in model.prompts[0] and "first turn" not in model.prompts[1]
+
+
+def test_model_is_imported_from_an_import_path(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "judge_model_mod.py").write_text(
+        "from langchain_core.language_models.fake_chat_models import FakeListChatModel\n"
+        "def make():\n    return FakeListChatModel(responses=['{\"safe\": false, \"categories\": [\"spam\"]}'])\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    judge = LLMJudgeDetector.from_options(LLMJudgeOptions(model="judge_model_mod:make"), taxonomy=load_taxonomy())
+    assert [f.category for f in judge.detect("buy now", DetectContext())] == ["spam"]
+
+
+def test_missing_model_is_unavailable_and_bad_options_are_rejected() -> None:
+    with pytest.raises(DetectorUnavailable):
+        LLMJudgeDetector().detect("x", DetectContext())
+    with pytest.raises(ValueError, match="module:attr"):
+        LLMJudgeOptions(model="no_colon_here")
+    with pytest.raises(ValueError, match="not_a_category"):
+        LLMJudgeDetector.check_options(LLMJudgeOptions(categories=("not_a_category",)), taxonomy=load_taxonomy())

@@ -1,0 +1,260 @@
+"""The PII detector: options, the shared engine, batches, windows and bad input."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+
+import pytest
+from pydantic import ValidationError
+
+from guardrails.detectors import detector_class
+from guardrails.detectors.base import DetectContext
+from guardrails.detectors.pii import PIIDetector, PIIOptions, _get_engine, windows
+from guardrails.errors import DetectorUnavailable
+from guardrails.taxonomy import load_taxonomy
+from guardrails.types import Finding
+
+CTX = DetectContext()
+SAMPLE = "Hi, I'm Oksana Kowalczyk, mail oksana.k@example.com or call +44 20 7946 0958."
+
+
+@pytest.fixture(scope="module")
+def detector() -> PIIDetector:
+    d = PIIDetector()
+    d.warmup()
+    return d
+
+
+@pytest.fixture(scope="module")
+def patterns() -> PIIDetector:
+    return PIIDetector(options=PIIOptions(pattern_only=True))
+
+
+def spans(text: str, findings: list[Finding]) -> list[tuple[str, str]]:
+    return [(f.label or "", text[f.start or 0 : f.end or 0]) for f in findings]
+
+
+def test_registry_name_pii_resolves_to_the_detector() -> None:
+    cls = detector_class("pii")
+    assert cls is PIIDetector
+    assert cls.name == "pii" and cls.categories == ()
+    det = cls.from_options(cls.Options(), taxonomy=load_taxonomy())
+    assert isinstance(det, PIIDetector)
+
+
+def test_findings_are_pii_entities_with_spans_and_no_category(detector: PIIDetector) -> None:
+    found = detector.detect(SAMPLE, CTX)
+    assert found
+    for f in found:
+        assert f.detector == "pii" and f.category is None and f.label
+        assert f.start is not None and f.end is not None and 0 <= f.start < f.end <= len(SAMPLE)
+    assert ("EMAIL_ADDRESS", "oksana.k@example.com") in spans(SAMPLE, found)
+    assert ("PHONE_NUMBER", "+44 20 7946 0958") in spans(SAMPLE, found)
+    assert ("PERSON", "Oksana Kowalczyk") in spans(SAMPLE, found)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("   \n\t ", id="whitespace"),
+        pytest.param("\u2028\u3000\u00a0", id="unicode-spaces"),
+    ],
+)
+def test_empty_or_blank_text_has_no_findings(detector: PIIDetector, text: str) -> None:
+    assert detector.detect(text, CTX) == []
+
+
+def test_control_characters_do_not_crash_and_offsets_stay_true(detector: PIIDetector) -> None:
+    text = "\x00\x07bell\x1b[0m mail\u200b\ufeff bob@example.com \x7f\u2029 end \ud800"
+    found = detector.detect(text, CTX)
+    assert ("EMAIL_ADDRESS", "bob@example.com") in spans(text, found)
+
+
+def test_pattern_only_mode_runs_no_ner_model(patterns: PIIDetector) -> None:
+    found = spans(SAMPLE, patterns.detect(SAMPLE, CTX))
+    assert ("EMAIL_ADDRESS", "oksana.k@example.com") in found
+    engine = _get_engine(patterns.config)
+    assert engine.has_ner is False and "ner" not in engine.nlp.pipe_names
+    assert patterns.describe()["ner_model"] is None
+    # names are still found by their cues ("my name is", honorifics), not by a model
+    assert ("PERSON", "Dr. Okafor") in spans("ask Dr. Okafor", patterns.detect("ask Dr. Okafor", CTX))
+
+
+def test_organisations_dates_and_nationalities_are_not_pii_by_default(detector: PIIDetector) -> None:
+    text = "Microsoft and the ATM team met in 2019; the French delegation arrived on March 3rd."
+    assert detector.detect(text, CTX) == []
+
+
+def test_they_are_reported_when_a_profile_asks_for_them() -> None:
+    det = PIIDetector(options=PIIOptions(entities=("ORGANIZATION", "DATE_TIME")))
+    labels = {f.label for f in det.detect("Microsoft opened an office on March 3rd, 2021.", CTX)}
+    assert labels == {"ORGANIZATION", "DATE_TIME"}
+
+
+def test_allow_listed_terms_are_never_reported() -> None:
+    det = PIIDetector(options=PIIOptions(allow_list=("support@example.com",), pattern_only=True))
+    text = "Write to support@example.com or to ana@example.com."
+    assert spans(text, det.detect(text, CTX)) == [("EMAIL_ADDRESS", "ana@example.com")]
+
+
+def test_per_entity_threshold_is_a_noise_floor() -> None:
+    text = "phone: 555 0142"
+    low = PIIDetector(options=PIIOptions(pattern_only=True))
+    high = PIIDetector(options=PIIOptions(pattern_only=True, thresholds={"PHONE_NUMBER": 0.95}))
+    assert [f.label for f in low.detect(text, CTX)] == ["PHONE_NUMBER"]
+    assert high.detect(text, CTX) == []
+
+
+def test_custom_yaml_recognizers_regex_with_context_and_deny_list() -> None:
+    opts = PIIOptions.model_validate(
+        {
+            "pattern_only": True,
+            "recognizers": [
+                {
+                    "name": "employee",
+                    "entity": "EMPLOYEE_ID",
+                    "patterns": [{"regex": r"\bEMP-\d{6}\b", "score": 0.4}],
+                    "context": ["employee"],
+                },
+                {"name": "codenames", "entity": "CODENAME", "deny_list": ["Nightjar"]},
+            ],
+        }
+    )
+    det = PIIDetector(options=opts)
+    with_context = "The employee badge EMP-123456 opens Nightjar."
+    without = "Ticket EMP-123456 is closed."
+    assert sorted(spans(with_context, det.detect(with_context, CTX))) == [
+        ("CODENAME", "Nightjar"),
+        ("EMPLOYEE_ID", "EMP-123456"),
+    ]
+    assert det.detect(without, CTX) == []  # 0.4 without its context word is under the 0.5 floor
+
+
+def test_recognizer_file_from_configs_loads(tmp_path: object) -> None:
+    from guardrails._paths import configs_dir
+
+    path = configs_dir() / "pii" / "examples" / "custom_recognizers.yaml"
+    det = PIIDetector(options=PIIOptions(pattern_only=True, recognizer_files=(str(path),)))
+    assert "EMPLOYEE_ID" in det.entities and "CODENAME" in det.entities
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        pytest.param({"entities": ["PERSON", "SHOE_SIZE"]}, "SHOE_SIZE", id="unknown-entity"),
+        pytest.param({"preset": "nope"}, "nope", id="unknown-preset"),
+        pytest.param({"thresholds": {"ORGANIZATION": 0.5}}, "ORGANIZATION", id="threshold-for-absent-entity"),
+    ],
+)
+def test_semantic_option_errors_name_the_bad_value(options: dict[str, object], message: str) -> None:
+    opts = PIIOptions.model_validate(options)
+    with pytest.raises(ValueError, match=message):
+        PIIDetector.check_options(opts, taxonomy=load_taxonomy())
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        pytest.param({"entitys": ["PERSON"]}, id="unknown-key"),
+        pytest.param({"thresholds": {"PERSON": 1.5}}, id="threshold-out-of-range"),
+        pytest.param(
+            {"recognizers": [{"name": "x", "entity": "lower_case", "deny_list": ["a"]}]}, id="bad-entity-name"
+        ),
+        pytest.param({"recognizers": [{"name": "x", "entity": "X_ID", "patterns": [{"regex": "("}]}]}, id="bad-regex"),
+        pytest.param({"recognizers": [{"name": "x", "entity": "X_ID"}]}, id="nothing-to-match"),
+    ],
+)
+def test_invalid_options_are_rejected(options: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        PIIOptions.model_validate(options)
+
+
+def test_a_missing_ner_model_is_reported_as_unavailable() -> None:
+    det = PIIDetector(options=PIIOptions(ner_model="no_such_spacy_model_xyz"))
+    with pytest.raises(DetectorUnavailable, match="no_such_spacy_model_xyz"):
+        det.detect("Hello Maria Lopez", CTX)
+
+
+def test_the_engine_is_built_once_per_configuration(detector: PIIDetector) -> None:
+    other = PIIDetector()
+    assert _get_engine(other.config) is _get_engine(detector.config)
+    patterns = PIIDetector(options=PIIOptions(pattern_only=True))
+    assert _get_engine(patterns.config) is not _get_engine(detector.config)
+
+
+def test_threads_share_the_detector_and_get_the_same_answers(detector: PIIDetector) -> None:
+    texts = [SAMPLE, "card 4111 1111 1111 1111 for Maria Lopez", "nothing here", "IBAN GB29 NWBK 6016 1331 9268 19"] * 4
+    expected = [detector.detect(t, CTX) for t in texts]
+    results: dict[int, list[Finding]] = {}
+
+    def work(i: int) -> None:
+        results[i] = detector.detect(texts[i], CTX)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(texts))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [results[i] for i in range(len(texts))] == expected
+
+
+def test_detect_batch_equals_detect_one_by_one(detector: PIIDetector) -> None:
+    texts = [SAMPLE, "", "Dr. Okafor lives at 12 Baker Street, London.", "no pii at all", "SSN 536-22-8745"]
+    batch = detector.detect_batch(texts, [CTX] * len(texts))
+    assert batch == [detector.detect(t, CTX) for t in texts]
+
+
+def test_detect_batch_rejects_mismatched_contexts(detector: PIIDetector) -> None:
+    with pytest.raises(ValueError, match="2 texts but 1 contexts"):
+        detector.detect_batch(["a", "b"], [CTX])
+
+
+def test_windows_overlap_and_cover_the_text() -> None:
+    text = ("word " * 1000).strip()
+    cuts = windows(text, 1000, 100)
+    assert cuts[0][0] == 0 and cuts[-1][1] == len(text)
+    for (s1, e1), (s2, _e2) in itertools.pairwise(cuts):
+        assert s2 < e1 and e1 - s2 >= 100 and e1 - s1 <= 1000
+
+
+def test_no_entity_is_lost_at_a_window_edge() -> None:
+    det = PIIDetector(options=PIIOptions(pattern_only=True, window_chars=1_000, window_overlap=128))
+    filler = "lorem ipsum dolor sit amet " * 10
+    emails = [f"user{i}.name@example.com" for i in range(60)]
+    # every email lands at a different offset, many across window boundaries
+    text = " ".join(f"{filler[: (i * 37) % len(filler)]} {e}" for i, e in enumerate(emails))
+    found = {text[f.start or 0 : f.end or 0] for f in det.detect(text, CTX) if f.label == "EMAIL_ADDRESS"}
+    assert found == set(emails)
+
+
+def test_a_text_over_one_million_characters_is_analysed_without_crashing(detector: PIIDetector) -> None:
+    block = "The quick brown fox jumps over the lazy dog. " * 200
+    text = block * 120 + " contact: tail.person@example.com " + block
+    assert len(text) > 1_000_000
+    found = detector.detect(text, CTX)
+    assert [text[f.start or 0 : f.end or 0] for f in found if f.label == "EMAIL_ADDRESS"] == ["tail.person@example.com"]
+
+
+def test_describe_reports_settings_but_not_allow_list_terms() -> None:
+    det = PIIDetector(options=PIIOptions(allow_list=("secret-term",), pattern_only=True))
+    described = det.describe()
+    assert described["name"] == "pii" and described["allow_list_size"] == 1
+    assert "secret-term" not in repr(described)
+
+
+async def test_adetect_matches_detect(detector: PIIDetector) -> None:
+    assert await detector.adetect(SAMPLE, CTX) == detector.detect(SAMPLE, CTX)
+
+
+def test_importing_the_detector_module_loads_no_heavy_library() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, guardrails.detectors.pii, guardrails.redaction, guardrails.pii.streaming;"
+        "print(sorted(m for m in ('presidio_analyzer', 'spacy', 'phonenumbers', 'torch') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"

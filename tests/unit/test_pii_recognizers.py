@@ -1,0 +1,240 @@
+"""The PII recognizers: where Presidio's defaults miss, and where they over-fire.
+
+All strings here are written for these tests (none comes from an evaluation set).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from guardrails.detectors.base import DetectContext
+from guardrails.detectors.pii import PIIDetector
+from guardrails.pii.recognizers import iban_is_valid, luhn_ok
+
+
+def with_luhn(body: str) -> str:
+    """Append the Luhn check digit to a digit string."""
+    for d in "0123456789":
+        if luhn_ok(body + d):
+            return body + d
+    raise AssertionError("unreachable")
+
+
+def spaced(digits: str, groups: tuple[int, ...], sep: str) -> str:
+    out, i = [], 0
+    for g in groups:
+        out.append(digits[i : i + g])
+        i += g
+    return sep.join(out)
+
+
+@pytest.fixture(scope="module")
+def detector() -> PIIDetector:
+    d = PIIDetector()
+    d.warmup()
+    return d
+
+
+def labels_of(detector: PIIDetector, text: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for f in detector.detect(text, DetectContext()):
+        assert f.start is not None and f.end is not None and f.label is not None
+        out.setdefault(f.label, []).append(text[f.start : f.end])
+    return out
+
+
+VISA16 = with_luhn("411100001234567")
+MC2 = with_luhn("222300004567123")
+VISA19 = with_luhn("412345678901234567")
+MAESTRO12 = with_luhn("50180000123")
+DISCOVER19 = with_luhn("601100009876543210")
+
+FOUND = [
+    pytest.param(
+        "EMAIL_ADDRESS",
+        "write to jane dot doe at example dot com please",
+        "jane dot doe at example dot com",
+        id="email-spoken-dot-at",
+    ),
+    pytest.param(
+        "EMAIL_ADDRESS",
+        "reach me: jane.doe [at] example [dot] org",
+        "jane.doe [at] example [dot] org",
+        id="email-bracketed",
+    ),
+    pytest.param(
+        "EMAIL_ADDRESS",
+        "mail bob (at) mail (dot) co (dot) uk today",
+        "bob (at) mail (dot) co (dot) uk",
+        id="email-parenthesised",
+    ),
+    pytest.param(
+        "EMAIL_ADDRESS", "ping o.brien+news@sub.example.io now", "o.brien+news@sub.example.io", id="email-plain"
+    ),
+    pytest.param(
+        "CREDIT_CARD",
+        f"card {spaced(VISA16, (4, 4, 4, 4), '.')} thanks",
+        spaced(VISA16, (4, 4, 4, 4), "."),
+        id="card-dots",
+    ),
+    pytest.param("CREDIT_CARD", f"my card is {' '.join(VISA16)} ok", " ".join(VISA16), id="card-single-spaced-digits"),
+    pytest.param(
+        "CREDIT_CARD",
+        f"Mastercard {spaced(MC2, (4, 4, 4, 4), ' ')}",
+        spaced(MC2, (4, 4, 4, 4), " "),
+        id="card-mastercard-2-series",
+    ),
+    pytest.param("CREDIT_CARD", f"visa {VISA19} expires 09/29", VISA19, id="card-visa-19-digits"),
+    pytest.param(
+        "CREDIT_CARD",
+        f"discover card {spaced(DISCOVER19, (4, 4, 4, 4, 3), '-')}",
+        spaced(DISCOVER19, (4, 4, 4, 4, 3), "-"),
+        id="card-19-dashes",
+    ),
+    pytest.param("CREDIT_CARD", f"debit card number {MAESTRO12}", MAESTRO12, id="card-maestro-12-with-context"),
+    pytest.param("CREDIT_CARD", "amex 3782 822463 10005 on file", "3782 822463 10005", id="card-amex-4-6-5"),
+    pytest.param("US_SSN", "my SSN is 536228745 if needed", "536228745", id="ssn-bare-with-context"),
+    pytest.param("US_SSN", "social security number: 536 22 8745", "536 22 8745", id="ssn-spaced-with-context"),
+    pytest.param("US_SSN", "it is 536-22-8745", "536-22-8745", id="ssn-dashed"),
+    pytest.param("PHONE_NUMBER", "call +44 20 7946 0958 after six", "+44 20 7946 0958", id="phone-uk"),
+    pytest.param("PHONE_NUMBER", "Telefon +49 30 12345678 bitte", "+49 30 12345678", id="phone-de"),
+    pytest.param("PHONE_NUMBER", "whatsapp +91 98765 43210", "+91 98765 43210", id="phone-in"),
+    pytest.param("PHONE_NUMBER", "bureau +33 1 42 68 53 00 demain", "+33 1 42 68 53 00", id="phone-fr"),
+    pytest.param("PHONE_NUMBER", "dial 0044 161 496 0000 from abroad", "0044 161 496 0000", id="phone-00-prefix"),
+    pytest.param("PHONE_NUMBER", "my cell is (415) 555-2671", "(415) 555-2671", id="phone-us-parens"),
+    pytest.param("PHONE_NUMBER", "phone: 555 0142 after lunch", "555 0142", id="phone-local-with-context"),
+    pytest.param("IBAN_CODE", "IBAN DE89 3704 0044 0532 0130 00.", "DE89 3704 0044 0532 0130 00", id="iban-de-spaced"),
+    pytest.param(
+        "IBAN_CODE", "send it to GB29NWBK60161331926819 today", "GB29NWBK60161331926819", id="iban-gb-compact"
+    ),
+    pytest.param(
+        "IBAN_CODE", "FR14 2004 1010 0505 0001 3M02 606 is mine", "FR14 2004 1010 0505 0001 3M02 606", id="iban-fr"
+    ),
+    pytest.param("IBAN_CODE", "cuenta ES91 2100 0418 4502 0005 1332", "ES91 2100 0418 4502 0005 1332", id="iban-es"),
+    pytest.param("IBAN_CODE", "rekening NL91ABNA0417164300", "NL91ABNA0417164300", id="iban-nl"),
+    pytest.param(
+        "IBAN_CODE", "conto IT60 X054 2811 1010 0000 0123 456", "IT60 X054 2811 1010 0000 0123 456", id="iban-it"
+    ),
+    pytest.param(
+        "IBAN_CODE", "konto PL61 1090 1014 0000 0712 1981 2874", "PL61 1090 1014 0000 0712 1981 2874", id="iban-pl"
+    ),
+    pytest.param("IP_ADDRESS", "the server at 203.0.113.77 is down", "203.0.113.77", id="ip-v4"),
+    pytest.param("IP_ADDRESS", "from 2001:db8:85a3::8a2e:370:7334 we saw", "2001:db8:85a3::8a2e:370:7334", id="ip-v6"),
+    pytest.param("US_DRIVER_LICENSE", "driver license D1234567 expired", "D1234567", id="driver-licence-with-context"),
+    pytest.param(
+        "PERSON", "Hello, my name is Oksana Kowalczyk and I need help.", "Oksana Kowalczyk", id="person-name-cue"
+    ),
+    pytest.param("PERSON", "Please forward this to Dr. Okafor before noon.", "Dr. Okafor", id="person-honorific"),
+    pytest.param(
+        "PERSON", "I met Margaret Ellison yesterday at the office.", "Margaret Ellison", id="person-first-last"
+    ),
+    pytest.param(
+        "LOCATION",
+        "Ship it to Lindenallee 14, please.",
+        "Lindenallee 14",
+        id="location-street-then-number",
+    ),
+    pytest.param(
+        "LOCATION",
+        "Address:\n12 Harbour Road\nSuite 4\nPORTSMOUTH\nUnited Kingdom\n\nThanks",
+        "12 Harbour Road\nSuite 4\nPORTSMOUTH\nUnited Kingdom",
+        id="location-multi-line-block",
+    ),
+    pytest.param(
+        "LOCATION",
+        "I live at 742 Evergreen Terrace, Springfield.",
+        "742 Evergreen Terrace, Springfield",
+        id="location-street-address",
+    ),
+]
+
+
+@pytest.mark.parametrize(("label", "text", "value"), FOUND)
+def test_recognizers_find_what_presidio_defaults_miss(detector: PIIDetector, label: str, text: str, value: str) -> None:
+    found = labels_of(detector, text)
+    assert label in found, found
+    assert any(value in v or v in value for v in found[label]), found[label]
+
+
+NOT_FOUND = [
+    pytest.param("What are the best DDoS protections for an ATM network?", id="ddos-atm-not-organisation"),
+    pytest.param("Is Amazon cheaper than Walmart for groceries?", id="brands-not-pii"),
+    pytest.param("How does the U.S. Senate pass a bill?", id="us-not-location"),
+    pytest.param("Summarise the history of France in 2019 and 2020.", id="country-and-years-not-pii"),
+    pytest.param("Explain Docker, Kubernetes and Python to a beginner.", id="tech-words-not-person"),
+    pytest.param("Why did the Roman Empire fall?", id="capitalised-phrase-not-person"),
+    pytest.param("The invoice total is 1,250,000 dollars for 2023-2024.", id="numbers-and-year-range"),
+    pytest.param("Upgrade Python to 3.12.1 and Node to v20.11.0 today.", id="versions-not-phone"),
+    pytest.param("The meeting is on 2024-05-12 at 10:30.", id="iso-date-not-phone"),
+    pytest.param("Order 4111111111111112 failed the checksum.", id="luhn-invalid-not-card"),
+    pytest.param("A ZIP+4 code looks like 94105-1234.", id="zip-plus-4-not-phone"),
+    pytest.param("The reference number is 536228745.", id="bare-9-digits-without-ssn-context"),
+    pytest.param("IBAN DE89 3704 0044 0532 0130 01 has a typo.", id="iban-bad-checksum"),
+    pytest.param("Take Exit 42 North And Turn Left Onto The Highway.", id="capitalised-words-not-driver-licence"),
+    pytest.param("", id="empty"),
+]
+
+
+@pytest.mark.parametrize("text", NOT_FOUND)
+def test_ordinary_text_is_left_alone(detector: PIIDetector, text: str) -> None:
+    found = labels_of(detector, text)
+    assert not found, found
+
+
+@pytest.mark.parametrize(
+    ("area", "group", "serial"),
+    [
+        pytest.param("000", "12", "3456", id="area-000"),
+        pytest.param("666", "12", "3456", id="area-666"),
+        pytest.param("912", "12", "3456", id="area-9xx"),
+        pytest.param("536", "00", "3456", id="group-00"),
+        pytest.param("536", "12", "0000", id="serial-0000"),
+    ],
+)
+def test_impossible_ssns_are_not_ssns(detector: PIIDetector, area: str, group: str, serial: str) -> None:
+    found = labels_of(detector, f"my SSN is {area}-{group}-{serial}")
+    assert "US_SSN" not in found
+
+
+def test_iban_checksum_rejects_a_changed_digit() -> None:
+    assert iban_is_valid("GB29 NWBK 6016 1331 9268 19")
+    assert not iban_is_valid("GB29 NWBK 6016 1331 9268 18")
+    assert not iban_is_valid("GB29 NWBK 6016 1331 9268")  # wrong length for GB
+
+
+def test_card_digits_are_not_also_reported_as_dates_or_phones(detector: PIIDetector) -> None:
+    text = f"card {spaced(VISA16, (4, 4, 4, 4), '-')} please"
+    found = labels_of(detector, text)
+    assert set(found) == {"CREDIT_CARD"}
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        pytest.param(
+            "The founders were Anneli Virtanen, Okonkwo and Szabo.", {"Okonkwo", "Szabo"}, id="coordinated-names"
+        ),
+        pytest.param("Tomasz Wrobel called. Later Wrobel wrote again.", {"Wrobel"}, id="second-mention"),
+        pytest.param("follow up with maria lopez tomorrow", {"maria lopez"}, id="lower-case-after-cue"),
+    ],
+)
+def test_names_spread_to_coordinated_and_repeated_mentions(detector: PIIDetector, text: str, names: set[str]) -> None:
+    found = set(labels_of(detector, text).get("PERSON", []))
+    assert all(any(n in f for f in found) for n in names), found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("Explain Einstein's theory of relativity.", id="surname-after-a-verb"),
+        pytest.param("What did Marie Curie discover?", id="scientist"),
+        pytest.param("What's the plot of the first Harry Potter book?", id="fictional-character"),
+    ],
+)
+def test_public_figures_are_not_redacted_by_the_general_preset(detector: PIIDetector, text: str) -> None:
+    assert "PERSON" not in labels_of(detector, text)
+
+
+def test_a_private_person_sharing_a_famous_surname_is_still_a_person(detector: PIIDetector) -> None:
+    found = labels_of(detector, "Please call Sarah Lincoln about the lease.")
+    assert any("Sarah Lincoln" in v for v in found.get("PERSON", []))

@@ -1,0 +1,299 @@
+"""Redaction operators, the reversible per-conversation vault, and placeholder streaming helpers."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from pydantic import ValidationError
+
+from guardrails.pii.vault import Secret, Vault
+from guardrails.redaction import RedactionConfig, RedactionResult, Redactor
+from guardrails.types import Finding, Stage
+
+TEXT = "Maria Lopez paid with 4111 1111 1111 1111; mail maria@example.com. Maria Lopez again."
+
+
+def find(text: str, value: str, label: str, score: float = 0.9, nth: int = 0) -> Finding:
+    start = -1
+    for _ in range(nth + 1):
+        start = text.index(value, start + 1)
+    return Finding(detector="pii", category=None, score=score, start=start, end=start + len(value), label=label)
+
+
+FINDINGS = [
+    find(TEXT, "Maria Lopez", "PERSON"),
+    find(TEXT, "4111 1111 1111 1111", "CREDIT_CARD"),
+    find(TEXT, "maria@example.com", "EMAIL_ADDRESS"),
+    find(TEXT, "Maria Lopez", "PERSON", nth=1),
+]
+
+
+def redactor(**config: object) -> Redactor:
+    return Redactor(config=RedactionConfig.model_validate(config), salt=b"test-salt")
+
+
+def test_default_is_replace_with_typed_placeholders_on_both_stages() -> None:
+    r = redactor()
+    for stage in (Stage.INPUT, Stage.OUTPUT):
+        result = r.redact(TEXT, FINDINGS, stage=stage, conversation_id=None)
+        assert result == RedactionResult(
+            text="<PERSON_1> paid with <CREDIT_CARD_1>; mail <EMAIL_ADDRESS_1>. <PERSON_1> again.",
+            blocked_entities=(),
+            replaced=4,
+        )
+
+
+def test_placeholders_are_stable_within_a_conversation_and_separate_across_conversations() -> None:
+    r = redactor()
+    a1 = r.redact("Call Ann Lee", [find("Call Ann Lee", "Ann Lee", "PERSON")], stage=Stage.INPUT, conversation_id="a")
+    a2 = r.redact(
+        "Bo Chen and Ann Lee",
+        [find("Bo Chen and Ann Lee", "Bo Chen", "PERSON"), find("Bo Chen and Ann Lee", "Ann Lee", "PERSON")],
+        stage=Stage.INPUT,
+        conversation_id="a",
+    )
+    b1 = r.redact("Bo Chen", [find("Bo Chen", "Bo Chen", "PERSON")], stage=Stage.INPUT, conversation_id="b")
+    assert a1.text == "Call <PERSON_1>"
+    assert a2.text == "<PERSON_2> and <PERSON_1>"
+    assert b1.text == "<PERSON_1>"
+
+
+def test_formatting_variants_of_a_number_share_a_placeholder() -> None:
+    r = redactor()
+    t = "4111 1111 1111 1111 or 4111-1111-1111-1111"
+    result = r.redact(
+        t,
+        [find(t, "4111 1111 1111 1111", "CREDIT_CARD"), find(t, "4111-1111-1111-1111", "CREDIT_CARD")],
+        stage=Stage.INPUT,
+        conversation_id=None,
+    )
+    assert result.text == "<CREDIT_CARD_1> or <CREDIT_CARD_1>"
+
+
+def test_mask_keeps_the_last_four_digits_and_the_separators() -> None:
+    r = redactor(input={"CREDIT_CARD": {"operator": "mask", "keep_last": 4}})
+    result = r.redact(TEXT, FINDINGS, stage=Stage.INPUT, conversation_id=None)
+    assert "**** **** **** 1111" in result.text
+    assert "4111 1111 1111 1111" not in result.text
+
+
+def test_hash_is_salted_stable_and_does_not_contain_the_value() -> None:
+    cfg = {"input": {"EMAIL_ADDRESS": "hash"}}
+    one = redactor(**cfg).redact(TEXT, FINDINGS, stage=Stage.INPUT, conversation_id=None).text
+    again = redactor(**cfg).redact(TEXT, FINDINGS, stage=Stage.INPUT, conversation_id=None).text
+    other_salt = Redactor(config=RedactionConfig.model_validate(cfg), salt=b"another").redact(
+        TEXT, FINDINGS, stage=Stage.INPUT, conversation_id=None
+    )
+    assert one == again and one != other_salt.text
+    assert "maria@example.com" not in one and "<EMAIL_ADDRESS:" in one
+
+
+def test_redact_removes_the_value() -> None:
+    r = redactor(output={"default": "redact"})
+    result = r.redact(TEXT, FINDINGS, stage=Stage.OUTPUT, conversation_id=None)
+    assert result.text == " paid with ; mail .  again."
+    assert result.replaced == 4
+
+
+def test_block_reports_the_entity_and_still_hides_the_value() -> None:
+    r = redactor(input={"CREDIT_CARD": "block"})
+    result = r.redact(TEXT, FINDINGS, stage=Stage.INPUT, conversation_id=None)
+    assert result.blocked_entities == ("CREDIT_CARD",)
+    assert "4111" not in result.text
+
+
+def test_stage_specific_operators_apply_only_to_their_stage() -> None:
+    r = redactor(input={"PERSON": "redact"})
+    assert "<PERSON_1>" in r.redact(TEXT, FINDINGS, stage=Stage.OUTPUT, conversation_id=None).text
+    assert "PERSON" not in r.redact(TEXT, FINDINGS, stage=Stage.INPUT, conversation_id=None).text
+
+
+def test_overlapping_findings_are_resolved_so_no_part_of_a_value_stays() -> None:
+    t = "Visit 12 Baker Street, London soon"
+    inner = find(t, "London", "LOCATION", score=0.95)
+    outer = find(t, "12 Baker Street, London", "LOCATION", score=0.7)
+    person = find(t, "Baker", "PERSON", score=0.99)
+    result = redactor().redact(t, [inner, person, outer], stage=Stage.INPUT, conversation_id=None)
+    assert result.text == "Visit <LOCATION_1> soon"
+
+
+def test_findings_without_spans_or_labels_are_ignored() -> None:
+    fs = [
+        Finding(detector="pii", category=None, score=0.9),
+        Finding(detector="x", category="c", score=0.9, start=0, end=3),
+    ]
+    assert redactor().redact("abc def", fs, stage=Stage.INPUT, conversation_id=None).replaced == 0
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        pytest.param({"inputs": {}}, "inputs", id="unknown-key"),
+        pytest.param({"input": {"PERSON": "scramble"}}, "scramble", id="unknown-operator"),
+        pytest.param({"input": {"person": "replace"}}, "person", id="lower-case-entity"),
+        pytest.param({"input": {"PERSON": {"operator": "mask", "keep_last": -1}}}, "keep_last", id="negative-keep"),
+        pytest.param({"vault": {"ttl_seconds": 0}}, "ttl_seconds", id="zero-ttl"),
+    ],
+)
+def test_invalid_redaction_config_names_the_bad_value(config: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        RedactionConfig.model_validate(config)
+
+
+# ---------------------------------------------------------------- reversible mode
+
+
+def test_reversible_mode_restores_the_users_values_in_that_conversation_only() -> None:
+    r = redactor(reversible=True)
+    sent = r.redact(TEXT, FINDINGS, stage=Stage.INPUT, conversation_id="conv-1").text
+    assert "Maria" not in sent
+    answer = "Thanks <PERSON_1>, your receipt goes to <EMAIL_ADDRESS_1>."
+    assert r.restore(answer, conversation_id="conv-1") == "Thanks Maria Lopez, your receipt goes to maria@example.com."
+    assert r.restore(answer, conversation_id="conv-2") == answer
+    assert r.restore(answer, conversation_id=None) == answer
+
+
+def test_without_reversible_mode_nothing_is_restored_or_stored() -> None:
+    r = redactor()
+    r.redact(TEXT, FINDINGS, stage=Stage.INPUT, conversation_id="c")
+    assert r.restore("<PERSON_1>", conversation_id="c") == "<PERSON_1>"
+    assert r.vault.lookup("c", "<PERSON_1>") is None
+
+
+def test_values_the_model_produced_are_never_restored() -> None:
+    r = redactor(reversible=True)
+    out = "Call Dr. Evil at +1 202 555 0101"
+    result = r.redact(
+        out,
+        [find(out, "Dr. Evil", "PERSON"), find(out, "+1 202 555 0101", "PHONE_NUMBER")],
+        stage=Stage.OUTPUT,
+        conversation_id="c",
+    )
+    assert result.text == "Call <PERSON_1> at <PHONE_NUMBER_1>"
+    assert r.restore(result.text, conversation_id="c") == result.text
+
+
+def test_unknown_placeholders_stay_as_they_are() -> None:
+    r = redactor(reversible=True)
+    r.redact(TEXT, FINDINGS, stage=Stage.INPUT, conversation_id="c")
+    assert r.restore("<PERSON_9> and <IBAN_CODE_1>", conversation_id="c") == "<PERSON_9> and <IBAN_CODE_1>"
+
+
+def test_restoring_a_placeholder_streamed_in_pieces_gives_the_same_text() -> None:
+    r = redactor(reversible=True)
+    r.redact(TEXT, FINDINGS, stage=Stage.INPUT, conversation_id="c")
+    answer = "Dear <PERSON_1>, we wrote to <EMAIL_ADDRESS_1> about 3 < 4."
+    expected = r.restore(answer, conversation_id="c")
+    for cut_a in range(1, len(answer)):
+        for cut_b in (cut_a + 1, cut_a + 5):
+            chunks = [answer[:cut_a], answer[cut_a:cut_b], answer[cut_b:]]
+            pending, shown = "", []
+            for chunk in chunks:
+                pending += chunk
+                hold = r.placeholder_prefix_len(pending)
+                ready, pending = pending[: len(pending) - hold], pending[len(pending) - hold :]
+                shown.append(r.restore(ready, conversation_id="c"))
+            shown.append(r.restore(pending, conversation_id="c"))
+            assert "".join(shown) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "held"),
+    [
+        pytest.param("Hello <", 1, id="bracket"),
+        pytest.param("Hello <PERS", 5, id="partial-type"),
+        pytest.param("Hello <PERSON_", 8, id="type-and-underscore"),
+        pytest.param("Hello <PERSON_12", 10, id="partial-number"),
+        pytest.param("Hello <PERSON_1>", 0, id="complete"),
+        pytest.param("a < b", 0, id="less-than-sign"),
+        pytest.param("no placeholder", 0, id="plain"),
+    ],
+)
+def test_placeholder_prefix_len_reports_a_trailing_partial_placeholder(text: str, held: int) -> None:
+    assert redactor().placeholder_prefix_len(text) == held
+
+
+# ---------------------------------------------------------------- the vault
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_vault_entries_expire_after_the_ttl() -> None:
+    clock = FakeClock()
+    v = Vault(ttl_seconds=60, clock=clock)
+    ph = v.placeholder("c", "PERSON", "k1", "Ann", restorable=True)
+    clock.now = 59
+    assert v.lookup("c", ph) == "Ann"
+    clock.now = 59 + 61
+    assert v.lookup("c", ph) is None
+    assert len(v) == 0
+
+
+def test_vault_keeps_at_most_max_conversations_least_recently_used_out_first() -> None:
+    v = Vault(max_conversations=2)
+    for cid in ("a", "b"):
+        v.placeholder(cid, "PERSON", "k", cid.upper(), restorable=True)
+    v.lookup("a", "<PERSON_1>")  # a is now the most recent
+    v.placeholder("c", "PERSON", "k", "C", restorable=True)
+    assert v.lookup("b", "<PERSON_1>") is None
+    assert v.lookup("a", "<PERSON_1>") == "A" and v.lookup("c", "<PERSON_1>") == "C"
+
+
+def test_vault_keeps_at_most_max_entries_per_conversation_without_reusing_numbers() -> None:
+    v = Vault(max_entries=2)
+    phs = [v.placeholder("c", "PERSON", f"k{i}", f"name{i}", restorable=True) for i in range(3)]
+    assert phs == ["<PERSON_1>", "<PERSON_2>", "<PERSON_3>"]
+    assert v.lookup("c", "<PERSON_1>") is None
+    assert v.lookup("c", "<PERSON_3>") == "name2"
+
+
+def test_vault_and_redactor_never_show_values_in_their_repr() -> None:
+    r = redactor(reversible=True)
+    r.redact(TEXT, FINDINGS, stage=Stage.INPUT, conversation_id="c")
+    assert "Maria" not in repr(r) and "Maria" not in repr(r.vault)
+    assert "Maria" not in repr(Secret("Maria")) and "Maria" not in str(Secret("Maria"))
+    assert "Maria" not in repr(r.vault.__dict__)
+
+
+def test_concurrent_redaction_in_one_conversation_numbers_each_value_once() -> None:
+    r = redactor(reversible=True)
+    names = [f"Person{i} Example" for i in range(20)]
+    out: list[str] = []
+    lock = threading.Lock()
+
+    def work(name: str) -> None:
+        t = f"hello {name}"
+        text = r.redact(t, [find(t, name, "PERSON")], stage=Stage.INPUT, conversation_id="shared").text
+        with lock:
+            out.append(text)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in names * 3]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    placeholders = {o.removeprefix("hello ") for o in out}
+    assert placeholders == {f"<PERSON_{i}>" for i in range(1, 21)}
+    restored = {r.restore(p, conversation_id="shared") for p in placeholders}
+    assert restored == set(names)
+
+
+def test_resolve_overlaps_keeps_containers_then_scores_and_is_sorted() -> None:
+    from guardrails.pii.spans import resolve_overlaps
+
+    def f(s: int, e: int, score: float, label: str = "X") -> Finding:
+        return Finding(detector="pii", category=None, score=score, start=s, end=e, label=label)
+
+    # (5, 20) contains (10, 14) but also clashes with the higher-scored (18, 25): it loses to both
+    kept = resolve_overlaps([f(10, 14, 0.9), f(5, 20, 0.5), f(18, 25, 0.8), f(30, 35, 0.4), f(0, 2, 0.1)])
+    assert [(k.start, k.end) for k in kept] == [(0, 2), (10, 14), (18, 25), (30, 35)]
+    # a container of lower score wins over everything it contains
+    kept = resolve_overlaps([f(10, 14, 0.9), f(15, 18, 0.8), f(5, 20, 0.5)])
+    assert [(k.start, k.end) for k in kept] == [(5, 20)]
