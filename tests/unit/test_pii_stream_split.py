@@ -1,8 +1,9 @@
-"""Stream safety: PII split across chunk boundaries never reaches the caller.
+"""Stream safety through the wrapper: PII split across chunk boundaries never reaches the caller.
 
 For each sample (written for this test), every two-chunk split and seeded random chunkings
-into up to 10 chunks are fed through :class:`StreamRedactor`; the concatenated output must
-equal the non-streamed redaction and must not contain any raw PII value.
+into up to 10 chunks are streamed by a fake model through ``guard.wrap(model).stream`` with
+the real PII detector; the concatenated stream must equal the non-streamed answer
+(``invoke``) and no released prefix may contain a raw PII value.
 """
 
 from __future__ import annotations
@@ -11,11 +12,9 @@ import random
 
 import pytest
 
-from guardrails.detectors.base import DetectContext
-from guardrails.detectors.pii import PIIDetector
-from guardrails.pii.streaming import StreamRedactor
-from guardrails.redaction import RedactionConfig, Redactor
-from guardrails.types import Stage
+from guardrails import Guard
+from guardrails.profiles import DetectorSpec, load_profile
+from tests.helpers.spy import chunked_model
 
 SAMPLES = [
     pytest.param(
@@ -48,75 +47,60 @@ HOLDBACK = 64
 
 
 @pytest.fixture(scope="module")
-def detector() -> PIIDetector:
-    d = PIIDetector()
-    d.warmup()
-    return d
+def guard() -> Guard:
+    profile = load_profile("general").model_copy(
+        update={
+            "detectors": {"pii": DetectorSpec()},
+            "streaming": load_profile("general").streaming.model_copy(
+                update={"holdback_chars": HOLDBACK, "check_every_chars": 1}
+            ),
+        }
+    )
+    g = Guard(profile)
+    g.warmup()
+    return g
 
 
-@pytest.fixture
-def redactor() -> Redactor:
-    return Redactor(config=RedactionConfig(), salt=b"stream-test")
+def reference(guard: Guard, text: str, conv: str) -> str:
+    out = guard.wrap(chunked_model([text])).invoke("hi", config={"configurable": {"conversation_id": conv}})
+    return str(out.content)
 
 
-def reference(detector: PIIDetector, redactor: Redactor, text: str, conv: str) -> str:
-    findings = detector.detect(text, DetectContext(stage=Stage.OUTPUT))
-    return redactor.redact(text, findings, stage=Stage.OUTPUT, conversation_id=conv).text
-
-
-def stream(detector: PIIDetector, redactor: Redactor, chunks: list[str], conv: str) -> list[str]:
-    s = StreamRedactor(detector=detector, redactor=redactor, conversation_id=conv, holdback=HOLDBACK)
-    out = [s.feed(c) for c in chunks]
-    out.append(s.flush())
-    return out
+def stream(guard: Guard, chunks: list[str], conv: str) -> list[str]:
+    chain = guard.wrap(chunked_model(chunks))
+    return [str(c.content) for c in chain.stream("hi", config={"configurable": {"conversation_id": conv}})]
 
 
 @pytest.mark.parametrize(("text", "values"), SAMPLES)
-def test_every_two_chunk_split_streams_the_same_redaction(
-    detector: PIIDetector, redactor: Redactor, text: str, values: tuple[str, ...]
-) -> None:
-    expected = reference(detector, redactor, text, "ref-two")
+def test_every_two_chunk_split_streams_the_same_redaction(guard: Guard, text: str, values: tuple[str, ...]) -> None:
+    tag = str(abs(hash(text)))
+    expected = reference(guard, text, f"ref-two-{tag}")
     for v in values:
         assert v not in expected, "the sample's PII must be redacted in the non-streamed answer"
     for cut in range(1, len(text)):
-        pieces = stream(detector, redactor, [text[:cut], text[cut:]], f"two-{cut}")
+        pieces = stream(guard, [text[:cut], text[cut:]], f"two-{tag}-{cut}")
         joined = "".join(pieces)
         assert joined == expected, f"split at {cut}"
-        assert not any(v in joined for v in values)
-
-
-@pytest.mark.parametrize(("text", "values"), SAMPLES)
-def test_random_chunkings_into_up_to_ten_chunks_stream_the_same_redaction(
-    detector: PIIDetector, redactor: Redactor, text: str, values: tuple[str, ...]
-) -> None:
-    expected = reference(detector, redactor, text, "ref-random")
-    rng = random.Random(f"{len(text)}-{text[:12]}")
-    for trial in range(25):
-        n_cuts = rng.randint(1, 9)
-        cuts = sorted(rng.sample(range(1, len(text)), n_cuts))
-        chunks = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)]
-        pieces = stream(detector, redactor, chunks, f"random-{trial}")
-        assert "".join(pieces) == expected, f"cuts {cuts}"
-        # no released piece ever carries a raw value (nor does any prefix of the stream)
         released = ""
         for piece in pieces:
             released += piece
             assert not any(v in released for v in values)
 
 
-def test_the_stream_holds_back_at_most_the_holdback_plus_a_straddling_entity(
-    detector: PIIDetector, redactor: Redactor
+@pytest.mark.parametrize(("text", "values"), SAMPLES)
+def test_random_chunkings_into_up_to_ten_chunks_stream_the_same_redaction(
+    guard: Guard, text: str, values: tuple[str, ...]
 ) -> None:
-    text = "plain words only here " * 20
-    s = StreamRedactor(detector=detector, redactor=redactor, holdback=HOLDBACK)
-    released = ""
-    for i in range(0, len(text), 7):
-        released += s.feed(text[i : i + 7])
-        fed = min(len(text), i + 7)
-        assert fed - len(released) <= HOLDBACK + len("words ")
-    assert released + s.flush() == text
-
-
-def test_stream_redactor_rejects_a_window_smaller_than_the_holdback(detector: PIIDetector, redactor: Redactor) -> None:
-    with pytest.raises(ValueError, match="holdback"):
-        StreamRedactor(detector=detector, redactor=redactor, holdback=100, window=50)
+    tag = str(abs(hash(text)))
+    expected = reference(guard, text, f"ref-random-{tag}")
+    rng = random.Random(f"{len(text)}-{text[:12]}")
+    for trial in range(25):
+        n_cuts = rng.randint(1, 9)
+        cuts = sorted(rng.sample(range(1, len(text)), n_cuts))
+        chunks = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)]
+        pieces = stream(guard, chunks, f"random-{tag}-{trial}")
+        assert "".join(pieces) == expected, f"cuts {cuts}"
+        released = ""
+        for piece in pieces:
+            released += piece
+            assert not any(v in released for v in values)

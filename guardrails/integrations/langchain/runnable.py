@@ -141,7 +141,9 @@ class _Turn:
         settings = guard.profile.streaming
 
         def check(window: str) -> Decision:
-            d = guard.check(window, Stage.OUTPUT, conversation_id=conv, locale=self.locale)
+            # no conversation id here: a window may hold a partial value, which must not take a
+            # placeholder number in the conversation; released segments are redacted in `transform`
+            d = guard.check(window, Stage.OUTPUT, conversation_id=None, locale=self.locale)
             self.output_domains.extend(c for c in d.disclaimer_categories if c not in self.output_domains)
             return d
 
