@@ -19,9 +19,24 @@ MESSAGE = (
     "worth the extra cost, and how often I should water the seedlings during a dry and windy week in April"
 )
 
-TOPICS = ["gardening", "tax forms", "a birthday party", "learning Spanish", "fixing a bicycle", "a job interview",
-          "baking sourdough", "a trip to Lisbon", "training a puppy", "saving for a house", "writing a poem",
-          "a chemistry exam", "repainting a kitchen", "running a 10k", "a broken laptop", "a book club"]
+TOPICS = [
+    "gardening",
+    "tax forms",
+    "a birthday party",
+    "learning Spanish",
+    "fixing a bicycle",
+    "a job interview",
+    "baking sourdough",
+    "a trip to Lisbon",
+    "training a puppy",
+    "saving for a house",
+    "writing a poem",
+    "a chemistry exam",
+    "repainting a kitchen",
+    "running a 10k",
+    "a broken laptop",
+    "a book club",
+]
 
 
 def batch_texts(n: int) -> list[str]:
@@ -71,12 +86,18 @@ def main() -> None:
     ctxs = [DetectContext(views=views(t)) for t in texts]
     t0 = time.perf_counter()
     det.detect_batch(texts, ctxs)
-    rows.append((f"SemanticDetector.detect_batch, {args.batch} texts", args.batch / (time.perf_counter() - t0),
-                 "texts/s"))
+    rows.append(
+        (f"SemanticDetector.detect_batch, {args.batch} texts", args.batch / (time.perf_counter() - t0), "texts/s")
+    )
     if args.torch:
         tenc = Encoder(backend="torch").load()
-        rows.append(("torch encoder.encode, 1 text (baseline)", median_ms(lambda: tenc.encode([MESSAGE]), args.repeat),
-                     "ms p50"))
+        rows.append(
+            (
+                "torch encoder.encode, 1 text (baseline)",
+                median_ms(lambda: tenc.encode([MESSAGE]), args.repeat),
+                "ms p50",
+            )
+        )
     if args.profile:
         from guardrails.guard import Guard
 
@@ -85,12 +106,18 @@ def main() -> None:
             guard.warmup()
         except Exception as exc:
             print(f"warmup: {type(exc).__name__}")
-        rows.append((f"Guard.check ({args.profile}), 1 text", median_ms(lambda: guard.check(MESSAGE), args.repeat),
-                     "ms p50"))
+        rows.append(
+            (f"Guard.check ({args.profile}), 1 text", median_ms(lambda: guard.check(MESSAGE), args.repeat), "ms p50")
+        )
         t0 = time.perf_counter()
         guard.check_batch(texts)
-        rows.append((f"Guard.check_batch ({args.profile}), {args.batch} texts",
-                     args.batch / (time.perf_counter() - t0), "texts/s"))
+        rows.append(
+            (
+                f"Guard.check_batch ({args.profile}), {args.batch} texts",
+                args.batch / (time.perf_counter() - t0),
+                "texts/s",
+            )
+        )
     width = max(len(r[0]) for r in rows)
     for name, value, unit in rows:
         print(f"{name:{width}s}  {value:9.2f} {unit}")

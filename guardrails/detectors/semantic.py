@@ -92,8 +92,9 @@ class SemanticDetector(BaseDetector):
     categories: tuple[str, ...] = _all_ids()
     Options: ClassVar[type[SemanticOptions]] = SemanticOptions
 
-    def __init__(self, *, options: SemanticOptions | None = None, taxonomy: Taxonomy | None = None,
-                 encoder: Any = None) -> None:
+    def __init__(
+        self, *, options: SemanticOptions | None = None, taxonomy: Taxonomy | None = None, encoder: Any = None
+    ) -> None:
         self.options = options or SemanticOptions()
         self.taxonomy = taxonomy or load_taxonomy()
         if self.options.categories is not None:
@@ -141,8 +142,9 @@ class SemanticDetector(BaseDetector):
                 raise DetectorError(f"broken classifier artefact: {exc}", detector=self.name) from None
             unknown = [c for c in model.categories if c not in self.taxonomy]
             if unknown:
-                raise DetectorError(f"classifier artefact has categories not in the taxonomy: {unknown}",
-                                    detector=self.name)
+                raise DetectorError(
+                    f"classifier artefact has categories not in the taxonomy: {unknown}", detector=self.name
+                )
             if self.options.categories is None:
                 self.categories = tuple(model.categories)  # custom categories of a re-fitted artefact too
             wanted = set(self.categories)
@@ -220,8 +222,9 @@ class SemanticDetector(BaseDetector):
         scores = self._model.scores(mat)
         return np.asarray(scores.max(axis=0))  # the worst window wins
 
-    def _judge(self, text: str, ctx: DetectContext, plan: dict[str, list[tuple[str, str]]],
-               mats: dict[str, np.ndarray]) -> list[Finding]:
+    def _judge(
+        self, text: str, ctx: DetectContext, plan: dict[str, list[tuple[str, str]]], mats: dict[str, np.ndarray]
+    ) -> list[Finding]:
         findings: list[Finding] = []
         lang = self._language(text)
         if lang is not None:
@@ -259,8 +262,11 @@ class SemanticDetector(BaseDetector):
 
     def describe(self) -> dict[str, Any]:
         """Options and, once loaded, the artefact's hash and encoder backend."""
-        out: dict[str, Any] = {"name": self.name, "categories": list(self.categories),
-                               "options": self.options.model_dump()}
+        out: dict[str, Any] = {
+            "name": self.name,
+            "categories": list(self.categories),
+            "options": self.options.model_dump(),
+        }
         if self._model is not None:
             out["model_sha256"] = self._model.meta.get("loaded_sha256")
             out["backend"] = getattr(self._encoder, "backend", None)

@@ -72,8 +72,9 @@ def read_rows(path: Path, *, task: str, limit: int | None = None) -> list[Row]:
                 raise ValueError(f"{path}:{n}: a row needs a string 'text'")
             label = str(obj.get("label", "")).strip().lower()
             if label not in allowed:
-                raise ValueError(f"{path}:{n}: label {obj.get('label')!r} is not one of {', '.join(allowed)} "
-                                 f"(task {task})")
+                raise ValueError(
+                    f"{path}:{n}: label {obj.get('label')!r} is not one of {', '.join(allowed)} (task {task})"
+                )
             cat = obj.get("category")
             rows.append(Row(str(obj.get("id", n)), obj["text"], label, None if cat is None else str(cat)))
             if limit is not None and len(rows) >= limit:
@@ -273,8 +274,10 @@ def format_report(rep: dict[str, Any]) -> str:
             f"safe flagged: {'n/a' if sfr is None else f'{sfr:.3f}'}"
         )
         c = rep["confusion"]
-        lines.append(f"confusion: caught {_POSITIVE[rep['task']]} {c['tp']}, missed {c['fn']}, "
-                     f"flagged safe {c['fp']}, passed safe {c['tn']}")
+        lines.append(
+            f"confusion: caught {_POSITIVE[rep['task']]} {c['tp']}, missed {c['fn']}, "
+            f"flagged safe {c['fp']}, passed safe {c['tn']}"
+        )
         lines.append("by the file's category (rate = recall for positive rows, flag rate for safe rows):")
         lines.append(f"  {'category':48s} {'n':>5s} {'caught':>7s} {'rate':>6s}")
         for key, m in rep["by_file_category"].items():
@@ -320,8 +323,15 @@ def plot_report(rep: dict[str, Any], out: Path) -> None:
     plt.close(fig)
 
 
-def evaluate(path: Path, *, task: str, profile: str, limit: int | None = None, check: Checker | None = None,
-             progress: bool = True) -> dict[str, Any]:
+def evaluate(
+    path: Path,
+    *,
+    task: str,
+    profile: str,
+    limit: int | None = None,
+    check: Checker | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
     """Run the evaluation and return the report (``check`` defaults to the profile's Guard)."""
     rows = read_rows(path, task=task, limit=limit)
     checker = check or _guard_checker(profile)

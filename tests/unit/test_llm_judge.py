@@ -38,8 +38,9 @@ class _BrokenModel(FakeListChatModel):
 
 def test_prompt_lists_every_clause_with_a_code_and_the_conversation() -> None:
     tax = load_taxonomy()
-    prompt = build_prompt("latest", history=("earlier",), categories=[(c, tax[c].clause) for c in IDS],
-                          stage=Stage.INPUT)
+    prompt = build_prompt(
+        "latest", history=("earlier",), categories=[(c, tax[c].clause) for c in IDS], stage=Stage.INPUT
+    )
     assert "S1: illegal_activity: Engaging in illegal activities" in prompt
     assert f"S{len(IDS)}: {IDS[-1]}:" in prompt
     assert "User (earlier turn): earlier" in prompt and "User: latest" in prompt
@@ -61,14 +62,21 @@ def test_safe_verdict_gives_no_findings() -> None:
     ("reply", "expected"),
     [
         pytest.param('```json\n{"safe": false, "categories": ["malware"]}\n```', {"malware": 0.9}, id="code-fence"),
-        pytest.param('Here is my verdict: {"safe": false, "categories": [{"id": "S5"}]} Hope it helps.',
-                     {IDS[4]: 0.9}, id="prose-around-json-and-s-code"),
+        pytest.param(
+            'Here is my verdict: {"safe": false, "categories": [{"id": "S5"}]} Hope it helps.',
+            {IDS[4]: 0.9},
+            id="prose-around-json-and-s-code",
+        ),
         pytest.param("unsafe\nS1,S3", {IDS[0]: 0.9, IDS[2]: 0.9}, id="llama-guard-format"),
         pytest.param("safe", {}, id="llama-guard-safe"),
-        pytest.param('{"safe": false, "categories": [{"id": "spam", "confidence": 7}]}', {"spam": 1.0},
-                     id="confidence-clipped"),
-        pytest.param('{"safe": false, "categories": [{"id": "nonsense"}, {"id": "gambling"}]}', {"gambling": 0.9},
-                     id="unknown-id-dropped"),
+        pytest.param(
+            '{"safe": false, "categories": [{"id": "spam", "confidence": 7}]}', {"spam": 1.0}, id="confidence-clipped"
+        ),
+        pytest.param(
+            '{"safe": false, "categories": [{"id": "nonsense"}, {"id": "gambling"}]}',
+            {"gambling": 0.9},
+            id="unknown-id-dropped",
+        ),
     ],
 )
 def test_replies_are_parsed_robustly(reply: str, expected: dict[str, float]) -> None:
@@ -117,7 +125,7 @@ def test_history_is_sent_unless_disabled() -> None:
 def test_model_is_imported_from_an_import_path(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "judge_model_mod.py").write_text(
         "from langchain_core.language_models.fake_chat_models import FakeListChatModel\n"
-        "def make():\n    return FakeListChatModel(responses=['{\"safe\": false, \"categories\": [\"spam\"]}'])\n"
+        'def make():\n    return FakeListChatModel(responses=[\'{"safe": false, "categories": ["spam"]}\'])\n'
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     judge = LLMJudgeDetector.from_options(LLMJudgeOptions(model="judge_model_mod:make"), taxonomy=load_taxonomy())

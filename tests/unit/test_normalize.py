@@ -26,8 +26,12 @@ def test_raw_view_comes_first_and_ordinary_text_has_no_other_view() -> None:
         pytest.param("how to make a b o m b", "joined", "how to make a bomb", id="spaced-letters"),
         pytest.param("b.o.m.b making", "joined", "bomb making", id="dotted-letters"),
         pytest.param("k-i-l-l him", "joined", "kill him", id="dashed-letters"),
-        pytest.param("\u041d\u043ew t\u043e m\u0430k\u0435 \u0430 b\u043emb", "homoglyph", "How to make a bomb",
-                     id="cyrillic-homoglyphs"),
+        pytest.param(
+            "\u041d\u043ew t\u043e m\u0430k\u0435 \u0430 b\u043emb",
+            "homoglyph",
+            "How to make a bomb",
+            id="cyrillic-homoglyphs",
+        ),
         pytest.param("m\u03b5th recipe", "homoglyph", "meth recipe", id="greek-homoglyph"),
         pytest.param("bo\u200bmb\u202e", "basic", "bomb", id="zero-width-and-bidi"),
         pytest.param("\uff42\uff4f\uff4d\uff42", "basic", "bomb", id="fullwidth-nfkc"),
@@ -62,8 +66,10 @@ def test_rot13_view_appears_only_when_it_reads_as_english() -> None:
         pytest.param("Call me at 2025550123 4567 8901", id="digits-not-hex"),
         pytest.param("Top 10 tips for 2024 and mp3 files", id="numbers-not-leet"),
         pytest.param("I love my cat!!", id="exclamation-not-leet"),
-        pytest.param("\u041f\u0440\u0438\u0432\u0435\u0442, \u043a\u0430\u043a \u0434\u0435\u043b\u0430?",
-                     id="russian-not-folded"),
+        pytest.param(
+            "\u041f\u0440\u0438\u0432\u0435\u0442, \u043a\u0430\u043a \u0434\u0435\u043b\u0430?",
+            id="russian-not-folded",
+        ),
     ],
 )
 def test_ordinary_text_gets_no_spurious_view(text: str) -> None:
@@ -93,4 +99,3 @@ def test_huge_text_is_handled_in_bounded_work() -> None:
 def test_empty_and_emoji_only_text_have_only_the_raw_view() -> None:
     assert views("") == (("raw", ""),)
     assert views("\U0001f600\U0001f600") == (("raw", "\U0001f600\U0001f600"),)
-
