@@ -6,6 +6,7 @@ chain (a fake model stands in for your LLM, so the demo needs no API key).
 
 from __future__ import annotations
 
+import logging
 import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -33,6 +34,32 @@ def _cli_part() -> None:
         cli(args)
 
 
+def _pii_part() -> None:
+    print("\n" + RULE + "\n3. PII: redacted before the model sees it, restored for the user (reversible mode)\n" + RULE)
+    from guardrails.profiles import validate_profile_mapping
+
+    profile = validate_profile_mapping(
+        {"name": "demo_reversible", "extends": "general", "redaction": {"reversible": True}}
+    )
+    seen: list[str] = []
+
+    def model_sees(messages: object) -> object:
+        text = str(getattr(messages, "to_string", lambda: messages)())
+        seen.append(text)
+        return AIMessage(
+            content="Dear hiring team, I would love to join your bakery. Kind regards, <PERSON_1>, <EMAIL_ADDRESS_1>"
+        )
+
+    from langchain_core.runnables import RunnableLambda
+
+    chain = Guard(profile).wrap(RunnableLambda(model_sees))
+    user = (
+        "Hi, I am Maria Lopez. Can you help me write a cover letter for a bakery job? Reply-to: maria.lopez@example.com"
+    )
+    reply = chain.invoke(user, config={"configurable": {"conversation_id": "demo-pii"}})
+    print(f"\nuser:        {user}\nmodel saw:   {seen[0]}\nassistant:   {reply.content}")
+
+
 def _chain_part() -> None:
     print("\n" + RULE + "\n2. A wrapped chat chain (healthcare profile)\n" + RULE)
     answers = iter([AIMessage(content="Rest, fluids, and paracetamol as directed on the pack can help.")] * 3)
@@ -48,8 +75,10 @@ def _chain_part() -> None:
 
 
 def main() -> None:
+    logging.getLogger("guardrails").setLevel(logging.ERROR)  # the demo shows decisions, not model-loading logs
     _cli_part()
     _chain_part()
+    _pii_part()
 
 
 if __name__ == "__main__":

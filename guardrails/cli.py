@@ -86,7 +86,10 @@ def _check(args: argparse.Namespace) -> int:
         for d in decision.disclaimers:
             print("\ndisclaimer: " + d)
         for f in decision.failures:
-            print(f"detector failure: {f.detector}: {f.message}")
+            if f.unavailable:
+                print(f"detector unavailable: {f.detector} (`guardrails models check` says how to provide it)")
+            else:
+                print(f"detector failure: {f.detector}: {f.message}")
     return 1 if decision.action.name in ("BLOCK", "REFER") else 0
 
 
