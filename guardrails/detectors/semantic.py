@@ -53,6 +53,34 @@ _EN_WORDS = frozenset(
 )
 
 
+#: redaction placeholders (``<PERSON_1>``, hashed ``<PERSON:3fa2c1>``) produced by this library
+_PLACEHOLDER = re.compile(r"<([A-Z][A-Z_]*?)(?:_\d+|:[0-9a-f]{4,64})>")
+#: what a placeholder stands for when the text is classified: an ordinary value of that type,
+#: so that an answer addressed to "<PERSON_1>" reads like one addressed to a person
+_SURROGATES = {
+    "PERSON": "Alex",
+    "EMAIL_ADDRESS": "alex@example.com",
+    "PHONE_NUMBER": "555 0100",
+    "LOCATION": "Main Street",
+    "CREDIT_CARD": "my card",
+    "IBAN_CODE": "my account",
+    "US_SSN": "my number",
+    "DATE_TIME": "Monday",
+    "IP_ADDRESS": "the server",
+}
+
+
+def neutralize_placeholders(text: str) -> str:
+    """Replace redaction placeholders by ordinary values of their type before classification.
+
+    Placeholders are an artefact of this library's own redaction; left in place they make
+    harmless answers ("Kind regards, <PERSON_1>") look unusual to the classifier.
+    """
+    if "<" not in text:
+        return text
+    return _PLACEHOLDER.sub(lambda m: _SURROGATES.get(m.group(1), "it"), text)
+
+
 class SemanticOptions(BaseModel):
     """Options of the semantic detector (``detectors.semantic.options`` in a profile)."""
 
@@ -196,21 +224,22 @@ class SemanticDetector(BaseDetector):
         plan: dict[str, list[tuple[str, str]]] = {"views": [], "history": []}
         if not _ALNUM.search(text):
             return plan  # empty or emoji-only: nothing to classify
+        neutral = neutralize_placeholders(text)
         if self.options.views == "raw":
-            views: tuple[tuple[str, str], ...] = (("raw", text),)
+            views: tuple[tuple[str, str], ...] = (("raw", neutral),)
         else:
-            if ctx.views:
+            if ctx.views and neutral == text:
                 views = ctx.views
             else:
                 from guardrails.normalize import views as make_views
 
-                views = make_views(text, max_views=self.options.max_views)
+                views = make_views(neutral, max_views=self.options.max_views)
             views = views[: self.options.max_views]
         plan["views"] = [(n, v) for n, v in views if _ALNUM.search(v)]
-        history = [h for h in ctx.history if h and _ALNUM.search(h)]
+        history = [neutralize_placeholders(h) for h in ctx.history if h and _ALNUM.search(h)]
         if self.options.history and history:
             earlier = "\n".join(history)
-            plan["history"] = [(HISTORY_VIEW, earlier + "\n" + text), (HISTORY_VIEW + "_only", earlier)]
+            plan["history"] = [(HISTORY_VIEW, earlier + "\n" + neutral), (HISTORY_VIEW + "_only", earlier)]
         return plan
 
     def _window_scores(self, ctx: DetectContext, name: str, s: str, mats: dict[str, np.ndarray]) -> np.ndarray:

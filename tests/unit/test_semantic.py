@@ -156,3 +156,25 @@ def test_encoder_vectors_are_unit_length_and_deterministic() -> None:
     b = enc.encode(["hello world"])
     assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-4)
     assert np.allclose(a[0], b[0], atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Kind regards, <PERSON_1>", "Kind regards, Alex"),
+        ("write to <EMAIL_ADDRESS_2> or call <PHONE_NUMBER_1>", "write to alex@example.com or call 555 0100"),
+        ("hashed <PERSON:3fa2c1> and unknown <THING_4>", "hashed Alex and unknown it"),
+        ("html <b>bold</b> and a < b", "html <b>bold</b> and a < b"),
+    ],
+    ids=["person", "email-phone", "hashed-and-unknown", "not-a-placeholder"],
+)
+def test_redaction_placeholders_are_read_as_ordinary_values(text: str, expected: str) -> None:
+    from guardrails.detectors.semantic import neutralize_placeholders
+
+    assert neutralize_placeholders(text) == expected
+
+
+def test_an_answer_with_placeholders_is_judged_like_one_with_plain_values(detector: SemanticDetector) -> None:
+    with_placeholders = "Thanks <PERSON_1>, the invoice went to <EMAIL_ADDRESS_1> this morning."
+    with_values = "Thanks Alex, the invoice went to alex@example.com this morning."
+    assert _flagged(detector, with_placeholders) == _flagged(detector, with_values)
