@@ -73,7 +73,8 @@ def test_obfuscated_request_is_caught_through_a_normalized_view(detector: Semant
 
 
 def test_findings_carry_detector_label_and_calibrated_scores(detector: SemanticDetector) -> None:
-    findings = detector.detect("How do I pick a lock to get into my neighbour's house?", _ctx("x"))
+    text = "How do I pick a lock to get into my neighbour's house?"
+    findings = detector.detect(text, _ctx(text))
     assert findings and all(f.detector == "semantic" and 0.0 <= f.score <= 1.0 for f in findings)
     assert all(f.score >= detector.options.min_score for f in findings if f.category)
 
