@@ -60,3 +60,25 @@ def test_no_config_text_equals_an_evaluation_text() -> None:
     assert eval_texts
     clashes = [where for where, s in _config_texts() if normalize(s) in eval_texts]
     assert clashes == [], f"config texts equal to evaluation texts at: {clashes[:20]}"
+
+
+@pytest.mark.skipif(not EVAL_DIR.is_dir(), reason="../shared/eval is not present")
+def test_no_config_text_contains_an_evaluation_text() -> None:
+    # index eval texts of 25+ characters by their first three words; a config text contains one
+    # only if some three-word run of it starts one
+    by_head: dict[tuple[str, ...], list[str]] = {}
+    for path in sorted(EVAL_DIR.glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                text = json.loads(line).get("text")
+                norm = normalize(text) if isinstance(text, str) else ""
+                if len(norm) >= 25:
+                    by_head.setdefault(tuple(norm.split()[:3]), []).append(norm)
+    clashes = []
+    for where, s in _config_texts():
+        norm = normalize(s)
+        words = norm.split()
+        heads = {tuple(words[i : i + 3]) for i in range(len(words))}
+        if any(t in norm for h in heads for t in by_head.get(h, ())):
+            clashes.append(where)
+    assert clashes == [], f"config texts containing evaluation texts at: {clashes[:20]}"
