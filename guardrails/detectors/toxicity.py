@@ -55,6 +55,7 @@ from typing import Any, ClassVar, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from guardrails._files import file_sha256
 from guardrails._paths import configs_dir
 from guardrails._threads import default_threads
 from guardrails.detectors.base import BaseDetector, DetectContext
@@ -772,14 +773,6 @@ def release_hash_matches(release: DetoxifyRelease, path: Path) -> bool:
     if prefix is None or not path.is_file():
         return False
     return file_sha256(path).startswith(prefix)
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def download_release(release: DetoxifyRelease, dest_dir: Path, *, timeout: float = 30.0) -> Path:
