@@ -259,6 +259,11 @@ class Encoder:
         torch.set_num_threads(self._threads)
         return self._pooled_module(path, adapter)
 
+    @property
+    def quantized(self) -> bool:
+        """True when the loaded model runs int8 matrix products (ONNX with ``quantize``)."""
+        return self._session is not None and self._quantize
+
     # ------------------------------------------------------------------ encoding
     def _windows(self, texts: Sequence[str]) -> tuple[list[list[int]], np.ndarray]:
         """Token id windows (with [CLS]/[SEP]) and, for each, the index of its text.
@@ -341,8 +346,15 @@ class Encoder:
         if not texts:
             return np.zeros((0, DIM), dtype=np.float32), np.zeros((0,), dtype=np.int64)
         windows, owner = self._windows(texts)
-        order = sorted(range(len(windows)), key=lambda k: len(windows[k]))
         out = np.empty((len(windows), DIM), dtype=np.float32)
+        if self.quantized:
+            # int8 dynamic quantization scales activations per tensor, so a window's vector would
+            # depend on its batch neighbours and their padding: each window runs alone (no padding
+            # either), and a text embeds the same in check() and check_batch(), at fit and at run time
+            for k, w in enumerate(windows):
+                out[k] = self._run([w])[0]
+            return out, owner
+        order = sorted(range(len(windows)), key=lambda k: len(windows[k]))
         for b in range(0, len(order), batch_size):
             idx = order[b : b + batch_size]
             out[idx] = self._run([windows[k] for k in idx])

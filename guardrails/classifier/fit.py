@@ -205,7 +205,8 @@ def embed_rows(texts: Sequence[str], *, adapter: Path | None = None) -> np.ndarr
     from guardrails.embeddings import EXPORT_VERSION, cache_dir, get_encoder
 
     enc = get_encoder(adapter=adapter).load()
-    h = hashlib.sha256(f"{enc.weights_sha256}:{enc.adapter_sha256}:{enc.backend}:{EXPORT_VERSION}".encode())
+    mode = "int8-one-window-per-run" if enc.quantized else "batched"
+    h = hashlib.sha256(f"{enc.weights_sha256}:{enc.adapter_sha256}:{enc.backend}:{EXPORT_VERSION}:{mode}".encode())
     for t in texts:
         h.update(t.encode("utf-8") + b"\0")
     path = cache_dir() / f"fit-emb-{h.hexdigest()[:20]}.npy"
