@@ -20,6 +20,22 @@ bounded, overlapping windows cut at whitespace (an entity shorter than the overl
 always whole in some window, so none is lost at an edge, and spaCy's 1,000,000-character
 limit is never reached); NER runs on the first ``ner_max_chars`` characters of a text and
 the pattern recognizers on all of it.
+
+Batches of ``parallel_min_batch`` texts or more are split across a pool of worker
+processes (``batch_workers``; ``"auto"`` is one per CPU, at most 4, and none on a single
+CPU), because spaCy and Presidio hold the GIL and threads do not help. The pool
+(:mod:`guardrails.pii.workers`) is process-wide, started on the first large batch or by
+``start_batch_workers()`` (not by ``warmup()``: a service that never batches never spawns
+processes), uses
+the ``spawn`` start method, and builds the same engine in each worker from the detector's
+resolved configuration; results are identical to in-process ones and come back in order.
+It is thread-safe: threads share the pool and their chunks queue in it. If the pool breaks
+(a worker dies, a pickling error, a deadline passes) the batch is computed in-process and
+a warning without any text is logged; the pool is rebuilt on a later batch, a few times at
+most. Smaller batches and single ``detect`` calls always run in-process. As with any
+``spawn`` use, a script that reaches a large batch at import time needs an
+``if __name__ == "__main__":`` guard (a worker that finds itself re-running such a script
+stops, and the batch runs in-process); ``batch_workers: 0`` turns the pool off.
 """
 
 from __future__ import annotations
@@ -29,7 +45,7 @@ import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -98,6 +114,8 @@ _SPACY_TO_PRESIDIO = {
 _SPACY_IGNORED = (
     "CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT", "MISC",
 )  # fmt: skip
+#: upper bound of the ``batch_workers`` option
+MAX_BATCH_WORKERS = 64
 #: spaCy components NER never needs
 _NOT_FOR_NER = ("parser", "tagger", "attribute_ruler", "lemmatizer", "senter", "morphologizer", "trainable_lemmatizer")
 
@@ -108,6 +126,7 @@ class PIIOptions(BaseModel):
     ``preset`` names a default set in configs/pii/ (``general``, ``healthcare``, ...) or a
     YAML path; ``entities`` replaces its entity list, ``thresholds`` (entity -> noise floor,
     key ``default`` for the rest), ``allow_list`` and ``recognizers`` add to it.
+    ``batch_workers`` and ``parallel_min_batch`` set the worker processes for large batches.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -126,6 +145,17 @@ class PIIOptions(BaseModel):
     window_overlap: int = Field(default=256, ge=64, le=4_096)
     ner_max_chars: int | None = Field(default=50_000, ge=1_000)
     batch_size: int = Field(default=64, ge=1, le=4_096)
+    #: worker processes for large ``detect_batch`` calls: "auto" (one per CPU, at most 4), or 0/1 for in-process
+    batch_workers: int | Literal["auto"] = "auto"
+    #: batches smaller than this run in-process
+    parallel_min_batch: int = Field(default=32, ge=2, le=1_000_000)
+
+    @field_validator("batch_workers", mode="before")
+    @classmethod
+    def _workers_valid(cls, v: object) -> object:
+        if v == "auto" or (isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_BATCH_WORKERS):
+            return v
+        raise ValueError(f"batch_workers must be 'auto' or a whole number from 0 to {MAX_BATCH_WORKERS}, got {v!r}")
 
     @field_validator("thresholds")
     @classmethod
@@ -429,12 +459,24 @@ class PIIDetector(BaseDetector):
     redacts: ClassVar[bool] = True
 
     def __init__(self, *, options: PIIOptions | None = None) -> None:
-        self.options = options or PIIOptions()
+        options = options or PIIOptions()
         try:
-            self.config = resolve_options(self.options)
+            config = resolve_options(options)
         except ValueError as exc:
             raise ValueError(f"detectors.pii.options: {exc}") from None
+        self._setup(options, config)
+
+    def _setup(self, options: PIIOptions, config: ResolvedConfig) -> None:
+        self.options = options
+        self.config = config
         self._default_floor = float(self.config.thresholds.get("default", 0.5))
+
+    @classmethod
+    def from_resolved(cls, *, options: PIIOptions, config: ResolvedConfig) -> PIIDetector:
+        """A detector from options already merged with their preset (how batch workers rebuild one)."""
+        det = cls.__new__(cls)
+        det._setup(options, config)
+        return det
 
     @classmethod
     def from_options(cls, options: PIIOptions, *, taxonomy: Taxonomy) -> PIIDetector:
@@ -453,20 +495,50 @@ class PIIDetector(BaseDetector):
         """The entity types this detector looks for."""
         return self.config.entities
 
+    @property
+    def batch_workers(self) -> int:
+        """Worker processes that large ``detect_batch`` calls use (0: in-process)."""
+        from guardrails.pii.workers import resolve_workers
+
+        return resolve_workers(self.options.batch_workers)
+
     def warmup(self) -> None:
-        """Build (or fetch) the shared engine and run it once."""
+        """Build (or fetch) the shared engine and run it once (batch workers start on the first large batch)."""
         self.detect("warm up", DetectContext())
+
+    def start_batch_workers(self) -> bool:
+        """Start and warm the batch worker processes now (a service that batches can call this at start-up).
+
+        Returns False when this detector has none (``batch_workers`` 0/1, or one CPU) or they failed to start.
+        """
+        if not self.batch_workers:
+            return False
+        from guardrails.pii import workers
+
+        return workers.start(self)
 
     def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
         """PII entity findings in ``text`` (offsets into ``text``)."""
         return self.detect_batch([text], [ctx])[0]
 
     def detect_batch(self, texts: Sequence[str], ctxs: Sequence[DetectContext]) -> list[list[Finding]]:
-        """Findings for many texts; spaCy runs once over all of them (``nlp.pipe``)."""
+        """Findings for many texts; spaCy runs once over all of them (``nlp.pipe``).
+
+        Batches of ``parallel_min_batch`` texts or more run in the worker processes, if any.
+        """
         if len(texts) != len(ctxs):
             raise ValueError(f"detect_batch got {len(texts)} texts but {len(ctxs)} contexts")
         if not any(t and not t.isspace() for t in texts):
             return [[] for _ in texts]
+        if len(texts) >= self.options.parallel_min_batch and self.batch_workers:
+            from guardrails.pii import workers
+
+            found = workers.detect_parallel(self, texts)
+            if found is not None:
+                return found
+        return self._detect_local(texts)
+
+    def _detect_local(self, texts: Sequence[str]) -> list[list[Finding]]:
         engine = _get_engine(self.config)
         opts = self.options
         jobs: list[tuple[int, int, str, bool]] = []  # (text index, offset, window text, with NER)
@@ -495,6 +567,7 @@ class PIIDetector(BaseDetector):
             "ner_model": None if self.config.pattern_only else self.config.ner_model,
             "pattern_only": self.config.pattern_only,
             "language": self.config.language,
+            "batch_workers": self.batch_workers,
         }
 
     # -- internals
