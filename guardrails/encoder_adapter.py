@@ -14,8 +14,6 @@ File format (``.npz``, no pickles): ``A.<layer>.<target>`` of shape ``(rank, in)
 
 from __future__ import annotations
 
-import hashlib
-import io
 import zipfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -52,17 +50,9 @@ def iter_targets(bert: Any) -> Iterator[tuple[str, Any, Any, str]]:
 
 def save_adapter(arrays: Mapping[str, np.ndarray], path: str | Path) -> str:
     """Write an adapter with deterministic bytes; return the file's sha256."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name in sorted(arrays):
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=(2020, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            b = io.BytesIO()
-            np.lib.format.write_array(b, np.asarray(arrays[name]), allow_pickle=False)
-            zf.writestr(info, b.getvalue())
-    data = buf.getvalue()
-    Path(path).write_bytes(data)
-    return hashlib.sha256(data).hexdigest()
+    from guardrails._files import write_npz
+
+    return write_npz(arrays, path)
 
 
 def load_adapter(path: str | Path) -> dict[str, np.ndarray]:

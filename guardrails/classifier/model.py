@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -141,17 +140,9 @@ class ClassifierModel:
 
     def save(self, path: str | Path) -> str:
         """Write the arrays to ``path`` with deterministic bytes; return their sha256."""
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            for name in self.ARRAYS:
-                info = zipfile.ZipInfo(f"{name}.npy", date_time=(2020, 1, 1, 0, 0, 0))
-                info.compress_type = zipfile.ZIP_DEFLATED
-                b = io.BytesIO()
-                np.lib.format.write_array(b, np.asarray(self.arrays[name]), allow_pickle=False)
-                zf.writestr(info, b.getvalue())
-        data = buf.getvalue()
-        Path(path).write_bytes(data)
-        return hashlib.sha256(data).hexdigest()
+        from guardrails._files import write_npz
+
+        return write_npz(self.arrays, path, order=self.ARRAYS)
 
     # ------------------------------------------------------------------ scoring
     def class_probabilities(self, embeddings: np.ndarray) -> np.ndarray:
