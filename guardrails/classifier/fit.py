@@ -293,8 +293,9 @@ def fit(
     adapter_path: Path | None = None
     tuning: dict[str, Any] | None = None
     held: np.ndarray | None = None
-    tune_part, split_held = _holdout(y)
-    split_sha = _rows_sha([f"{r.label}\t{r.text}" for r in (rows[i] for i in tune_part)])
+    if adapter != "none":  # the split is only needed (and only has to be possible) with an adapter
+        tune_part, split_held = _holdout(y)
+        split_sha = _rows_sha([f"{r.label}\t{r.text}" for r in (rows[i] for i in tune_part)])
     if adapter == "train":
         from guardrails.classifier.tune import TuneSettings, tune_adapter
         from guardrails.encoder_adapter import save_adapter
@@ -314,8 +315,6 @@ def fit(
         from guardrails.encoder_adapter import load_adapter
 
         src = Path(adapter)
-        if not src.is_file():
-            raise ValueError(f"adapter: {adapter!r} is neither 'train', 'none' nor an adapter file")
         reused = load_adapter(src)
         out.parent.mkdir(parents=True, exist_ok=True)
         if src.resolve() != adapter_out.resolve():

@@ -99,3 +99,13 @@ def test_an_adapter_argument_that_is_not_a_file_is_rejected(tmp_path: Path) -> N
         fit(out=tmp_path / "m.npz", quiet=True, mined="none", exemplar_dirs=[tmp_path], adapter="nope")
     with pytest.raises(SystemExit):
         main(["--folds", "1"])
+
+
+def test_the_frozen_encoder_fit_calibrates_by_cross_validation_and_ships_no_adapter(
+    fitted: tuple[Path, dict[str, object], Path], tmp_path: Path
+) -> None:
+    _, _, rows = fitted
+    meta = fit(out=tmp_path / "model.npz", quiet=True, mined="none", exemplar_dirs=[rows], adapter="none", folds=3)
+    assert meta["adapter"] is None and meta["calibration"] == "3-fold CV"
+    assert not (tmp_path / "model-adapter.npz").exists()
+    assert ClassifierModel.load(tmp_path / "model.npz").adapter is None
