@@ -113,6 +113,10 @@ class ClassifierModel:
         self._prohibited = np.array([k == "prohibited" for k in self.kinds])
         self._crisis = np.array([k == "crisis" for k in self.kinds])
         self._domain = [i for i, k in enumerate(self.kinds) if k == "domain"]
+        self._domain_idx = np.array(self._domain, dtype=np.int64)
+        self._domain_logit_t = np.array(
+            [float(_logit(self.thresholds.get(self.classes[i], 0.5))) for i in self._domain], dtype=np.float64
+        )
         for g in ("prohibited", "crisis"):
             if g not in self.thresholds:
                 raise ValueError(f"classifier artefact lacks the {g!r} group threshold")
@@ -180,7 +184,6 @@ class ClassifierModel:
             rel[share < MIN_SHARE] = 0.0
             rel[share == top] = 1.0
             out[:, mask] = calibrated[:, None] * rel
-        for i in self._domain:
-            t = self.thresholds.get(self.classes[i], 0.5)
-            out[:, i] = _sigmoid(_logit(probs[:, i]) - _logit(t))
+        if len(self._domain_idx):
+            out[:, self._domain_idx] = _sigmoid(_logit(probs[:, self._domain_idx]) - self._domain_logit_t)
         return out[:, 1:]
