@@ -58,12 +58,15 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from guardrails.classifier.data import Exemplar, data_files, exemplar_dir, file_hashes, load_exemplars, mined_dir
 from guardrails.classifier.model import BENIGN, ClassifierModel, default_model_path
+
+if TYPE_CHECKING:
+    from guardrails.classifier.tune import TuneSettings
 
 COMMAND = "python -m guardrails.classifier.fit"
 SEED = 0
@@ -243,7 +246,7 @@ def fit(
     extra_dirs: Sequence[Path] = (),
     adapter: str = "train",
     exemplar_dirs: Sequence[Path] | None = None,
-    tune_settings: Any = None,
+    tune_settings: TuneSettings | None = None,
 ) -> dict[str, Any]:
     """Fit the model, calibrate on held-out rows, write the artefacts; return model.json's content.
 
