@@ -50,6 +50,8 @@ _SENTENCE_SPLIT = re.compile(r"(?<=[.!?;])\s+|\n+")
 #: a text never yields more distinct windows than this (about 200k characters of prose); the rest is not embedded
 MAX_WINDOWS_PER_TEXT = 4096
 DIM = 384
+#: a quantized batch of at least this many windows is spread over one single-thread session per CPU
+PARALLEL_MIN_WINDOWS = 8
 
 
 def cache_dir() -> Path:
@@ -109,6 +111,9 @@ class Encoder:
         self._lock = threading.Lock()
         self._tokenizer: Any = None
         self._session: Any = None
+        self._onnx_file: Path | None = None
+        self._lanes: list[Any] | None = None
+        self._lane_pool: Any = None
         self._torch_model: Any = None
         self.backend: str | None = None
         self.weights_sha256: str | None = None
@@ -174,13 +179,20 @@ class Encoder:
         return root / f"minilm-l6-v2-{sha[:16]}{adapted}-{kind}-v{EXPORT_VERSION}.onnx"
 
     def _load_onnx(self, path: Path, sha: str, adapter: dict[str, np.ndarray] | None) -> Any:
-        import onnxruntime as ort
+        import onnxruntime  # noqa: F401  (fail before the costly export when ONNX Runtime is missing)
 
         target = self._onnx_path(sha)
         if not target.is_file():
             self._export_onnx(path, target, adapter)
+        self._onnx_file = target
+        return self._onnx_session(target, self._threads)
+
+    @staticmethod
+    def _onnx_session(target: Path, threads: int) -> Any:
+        import onnxruntime as ort
+
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = self._threads
+        opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # no busy-waiting between ops: on a shared 2-core machine spinning threads slow everyone down
@@ -314,7 +326,47 @@ class Encoder:
             pieces.append(pending)
         return pieces[:MAX_WINDOWS_PER_TEXT]
 
-    def _run(self, batch: list[list[int]]) -> np.ndarray:
+    def _batch_lanes(self) -> tuple[list[Any], Any] | None:
+        """One single-thread ONNX session per CPU and a thread pool to drive them (built once).
+
+        ``None`` when the encoder has one thread or no ONNX session. ONNX Runtime releases
+        the GIL while it runs, so N one-window runs proceed in parallel; for one-window
+        inputs this beats one session with N intra-op threads, whose threads mostly wait
+        on each other. The sessions load the same file, so every lane computes the same
+        vector for a window as the main session (checked by the tests).
+        """
+        if self._threads < 2 or self._session is None or self._onnx_file is None:
+            return None
+        if self._lanes is None:
+            with self._lock:
+                if self._lanes is None:
+                    from concurrent.futures import ThreadPoolExecutor
+
+                    lanes = [self._onnx_session(self._onnx_file, 1) for _ in range(self._threads)]
+                    self._lane_pool = ThreadPoolExecutor(
+                        max_workers=self._threads, thread_name_prefix="guardrails-encoder"
+                    )
+                    self._lanes = lanes
+        return self._lanes, self._lane_pool
+
+    def _run_alone(self, windows: list[list[int]], out: np.ndarray) -> None:
+        """Embed each window in a batch of its own (quantized models; see :meth:`encode_windows`)."""
+        lanes = self._batch_lanes() if len(windows) >= PARALLEL_MIN_WINDOWS else None
+        if lanes is None:
+            for k, w in enumerate(windows):
+                out[k] = self._run([w])[0]
+            return
+        sessions, pool = lanes
+        n = len(sessions)
+
+        def lane(j: int) -> None:
+            for k in range(j, len(windows), n):
+                out[k] = self._run([windows[k]], session=sessions[j])[0]
+
+        for done in [pool.submit(lane, j) for j in range(n)]:
+            done.result()
+
+    def _run(self, batch: list[list[int]], session: Any = None) -> np.ndarray:
         width = max(len(w) for w in batch)
         ids = np.zeros((len(batch), width), dtype=np.int64)
         mask = np.zeros((len(batch), width), dtype=np.int64)
@@ -322,8 +374,9 @@ class Encoder:
             ids[r, : len(w)] = w
             mask[r, : len(w)] = 1
         types = np.zeros_like(ids)
-        if self._session is not None:
-            out = self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
+        session = session if session is not None else self._session
+        if session is not None:
+            out = session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
             return np.asarray(out, dtype=np.float32)
         import torch
 
@@ -351,8 +404,7 @@ class Encoder:
             # int8 dynamic quantization scales activations per tensor, so a window's vector would
             # depend on its batch neighbours and their padding: each window runs alone (no padding
             # either), and a text embeds the same in check() and check_batch(), at fit and at run time
-            for k, w in enumerate(windows):
-                out[k] = self._run([w])[0]
+            self._run_alone(windows, out)
             return out, owner
         order = sorted(range(len(windows)), key=lambda k: len(windows[k]))
         for b in range(0, len(order), batch_size):

@@ -214,6 +214,7 @@ class SemanticDetector(BaseDetector):
                     wanted.setdefault(s, None)
         uniq = list(wanted)
         mats: dict[str, np.ndarray] = {}
+        best: dict[str, np.ndarray] = {}
         if uniq:
             try:
                 vecs, owner = self._encoder.encode_windows(uniq, batch_size=self.options.batch_size)
@@ -221,11 +222,15 @@ class SemanticDetector(BaseDetector):
                 raise
             except Exception as exc:
                 raise DetectorError(f"encoder failed: {type(exc).__name__}", detector=self.name) from exc
+            # one scoring pass over every window of the batch; the worst window of each string wins
+            window_scores = self._model.scores(vecs) if len(vecs) else np.zeros((0, len(self._model.categories)))
             for k, s in enumerate(uniq):
-                mats[s] = vecs[owner == k]
+                rows = owner == k
+                mats[s] = vecs[rows]
+                best[s] = np.asarray(window_scores[rows].max(axis=0))
         out: list[list[Finding]] = []
         for text, ctx, plan in zip(texts, ctxs, plans, strict=True):
-            out.append(self._judge(text, ctx, plan, mats))
+            out.append(self._judge(text, ctx, plan, mats, best))
         return out
 
     def _plan(self, text: str, ctx: DetectContext) -> dict[str, list[tuple[str, str]]]:
@@ -250,17 +255,23 @@ class SemanticDetector(BaseDetector):
             plan["history"] = [(HISTORY_VIEW, earlier + "\n" + neutral), (HISTORY_VIEW + "_only", earlier)]
         return plan
 
-    def _window_scores(self, ctx: DetectContext, name: str, s: str, mats: dict[str, np.ndarray]) -> np.ndarray:
+    def _window_scores(
+        self, ctx: DetectContext, name: str, s: str, mats: dict[str, np.ndarray], best: dict[str, np.ndarray]
+    ) -> np.ndarray:
         key = f"embedding:{name}"
         mat = ctx.cache.get(key)
         if mat is None:
-            mat = mats[s]
-            ctx.cache[key] = mat
-        scores = self._model.scores(mat)
-        return np.asarray(scores.max(axis=0))  # the worst window wins
+            ctx.cache[key] = mats[s]
+            return best[s]
+        return np.asarray(self._model.scores(mat).max(axis=0))  # the worst window wins
 
     def _judge(
-        self, text: str, ctx: DetectContext, plan: dict[str, list[tuple[str, str]]], mats: dict[str, np.ndarray]
+        self,
+        text: str,
+        ctx: DetectContext,
+        plan: dict[str, list[tuple[str, str]]],
+        mats: dict[str, np.ndarray],
+        scored: dict[str, np.ndarray],
     ) -> list[Finding]:
         findings: list[Finding] = []
         lang = self._language(text)
@@ -272,14 +283,14 @@ class SemanticDetector(BaseDetector):
         best = np.zeros(n)
         best_view = np.array(["raw"] * n, dtype=object)
         for name, s in plan["views"]:
-            sc = self._window_scores(ctx, name, s, mats)
+            sc = self._window_scores(ctx, name, s, mats, scored)
             better = sc > best
             best[better] = sc[better]
             best_view[better] = name
         if plan["history"]:
             (hname, joined), (oname, earlier) = plan["history"]
-            joined_sc = self._window_scores(ctx, hname, joined, mats)
-            earlier_sc = self._window_scores(ctx, oname, earlier, mats)
+            joined_sc = self._window_scores(ctx, hname, joined, mats, scored)
+            earlier_sc = self._window_scores(ctx, oname, earlier, mats, scored)
             counts = (joined_sc > earlier_sc + self.options.history_margin) & (joined_sc > best)
             best[counts] = joined_sc[counts]
             best_view[counts] = HISTORY_VIEW
