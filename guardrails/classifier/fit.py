@@ -475,6 +475,17 @@ def _cv_report(
         "domain_rows_flagged_any_policy": _rate(policy[label_kind == "domain"]),
         "crisis_look_alikes_flagged_crisis": _rate(any_crisis[(label_kind == "benign") & np.isin(near, crisis_ids)]),
     }
+    # domain accuracy as `guardrails eval --task domain` counts it: the highest flagged domain, else none;
+    # over the domain rows, their look-alikes and the general-chat rows
+    dom_cols = np.flatnonzero(kind_arr == "domain")
+    if len(dom_cols):
+        dom_ids = [cats[j] for j in dom_cols]
+        dom_scores = np.where(flagged[:, dom_cols], scores[:, dom_cols], -1.0)
+        pred = np.where(dom_scores.max(axis=1) >= 0.5, np.array(dom_ids)[dom_scores.argmax(axis=1)], "none")
+        truth = np.array([classes[yy] if label_kind[i] == "domain" else "none" for i, yy in enumerate(y)])
+        judged = (label_kind == "domain") | ((label_kind == "benign") & (np.isin(near, dom_ids) | (near == "general")))
+        summary["domain_accuracy"] = _rate(pred[judged] == truth[judged])
+        summary["general_rows_given_a_domain"] = _rate(pred[near == "general"] != "none")
     return metrics, summary
 
 
