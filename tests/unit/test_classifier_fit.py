@@ -109,3 +109,27 @@ def test_the_frozen_encoder_fit_calibrates_by_cross_validation_and_ships_no_adap
     assert meta["adapter"] is None and meta["calibration"] == "3-fold CV"
     assert not (tmp_path / "model-adapter.npz").exists()
     assert ClassifierModel.load(tmp_path / "model.npz").adapter is None
+
+
+def test_held_out_domain_accuracy_counts_the_top_flagged_domain_or_none() -> None:
+    import numpy as np
+
+    from guardrails.classifier.data import Exemplar
+    from guardrails.classifier.fit import _cv_report
+
+    classes = ["benign", "weapons", "domain_medical", "domain_legal"]
+    kinds = ["benign", "prohibited", "domain", "domain"]
+    rows = [
+        Exemplar(text="a", label="domain_medical", near="domain_medical", source="t"),  # right: medical on top
+        Exemplar(text="b", label="domain_legal", near="domain_legal", source="t"),  # wrong: nothing flagged
+        Exemplar(text="c", label="none", near="domain_legal", source="t"),  # wrong: legal flagged
+        Exemplar(text="d", label="safe", near="general", source="t"),  # right: nothing flagged
+        Exemplar(text="e", label="weapons", near="weapons", source="t"),  # not judged for domains
+    ]
+    y = np.array([2, 3, 0, 0, 1])
+    scores = np.array(
+        [[0.0, 0.9, 0.7], [0.0, 0.1, 0.4], [0.0, 0.2, 0.6], [0.0, 0.1, 0.1], [0.9, 0.8, 0.0]], dtype=np.float64
+    )
+    _, summary = _cv_report(rows, y, classes, kinds, scores)
+    assert summary["domain_accuracy"] == 0.5
+    assert summary["general_rows_given_a_domain"] == 0.0
