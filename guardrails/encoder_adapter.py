@@ -15,13 +15,21 @@ File format (``.npz``, no pickles): ``A.<layer>.<target>`` of shape ``(rank, in)
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["TARGETS", "AdapterError", "iter_targets", "load_adapter", "merge_adapter", "save_adapter"]
+__all__ = [
+    "TARGETS",
+    "AdapterError",
+    "average_adapters",
+    "iter_targets",
+    "load_adapter",
+    "merge_adapter",
+    "save_adapter",
+]
 
 #: the linear layers of a BERT block that get an adapter, by short name
 TARGETS: tuple[str, ...] = ("query", "key", "value", "attn_out", "ffn_in", "ffn_out")
@@ -69,6 +77,36 @@ def load_adapter(path: str | Path) -> dict[str, np.ndarray]:
         if name.startswith(("A.", "B.")) and not np.all(np.isfinite(arrays[name])):
             raise AdapterError(f"encoder adapter {str(p)!r}: array {name!r} has non-finite values")
     return arrays
+
+
+def average_adapters(adapters: Sequence[Mapping[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """One adapter whose update is the mean of the given adapters' updates (a "model soup").
+
+    ``mean_i(scale * B_i @ A_i)`` is itself low-rank: the A matrices are stacked and the
+    B matrices concatenated and divided by their number, so the result is an ordinary
+    adapter of the summed rank and merges like any other. The adapters must share their
+    scale, base weights and layers. Adapters tuned from the same base with different
+    seeds agree on the task but differ in their noise; their mean keeps the first and
+    averages out part of the second.
+    """
+    if not adapters:
+        raise AdapterError("average_adapters needs at least one adapter")
+    first = adapters[0]
+    keys = sorted(k for k in first if k.startswith("A."))
+    for other in adapters[1:]:
+        if float(other["scale"]) != float(first["scale"]) or str(other["base_sha256"]) != str(first["base_sha256"]):
+            raise AdapterError("adapters to average must share their scale and base weights")
+        if sorted(k for k in other if k.startswith("A.")) != keys:
+            raise AdapterError("adapters to average must adapt the same layers")
+    n = len(adapters)
+    out: dict[str, np.ndarray] = {"scale": np.asarray(first["scale"]), "base_sha256": np.asarray(first["base_sha256"])}
+    for a_key in keys:
+        b_key = "B." + a_key[2:]
+        out[a_key] = np.concatenate([np.asarray(ad[a_key], dtype=np.float32) for ad in adapters], axis=0)
+        out[b_key] = (np.concatenate([np.asarray(ad[b_key], dtype=np.float32) for ad in adapters], axis=1) / n).astype(
+            np.float32
+        )
+    return out
 
 
 def merge_adapter(bert: Any, arrays: Mapping[str, np.ndarray], *, base_sha256: str | None = None) -> int:

@@ -302,13 +302,22 @@ def fit(
         split_sha = _rows_sha([f"{r.label}\t{r.text}" for r in (rows[i] for i in tune_part)])
     if adapter == "train":
         from guardrails.classifier.tune import TuneSettings, tune_adapter
-        from guardrails.encoder_adapter import save_adapter
+        from guardrails.encoder_adapter import average_adapters, save_adapter
 
         held = split_held
         settings = tune_settings or TuneSettings()
-        arrays = tune_adapter(
-            [texts[i] for i in tune_part], y[tune_part], sw[tune_part], len(classes), settings=settings, quiet=quiet
-        )
+        runs = [
+            tune_adapter(
+                [texts[i] for i in tune_part],
+                y[tune_part],
+                sw[tune_part],
+                len(classes),
+                settings=settings.with_seed(settings.seed + k),
+                quiet=quiet,
+            )
+            for k in range(settings.soup)
+        ]
+        arrays = runs[0] if len(runs) == 1 else average_adapters(runs)
         arrays["tuning_rows_sha256"] = np.array(split_sha)
         arrays["tuning_settings"] = np.array(json.dumps(settings.as_dict(), sort_keys=True))
         out.parent.mkdir(parents=True, exist_ok=True)

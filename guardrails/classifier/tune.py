@@ -40,6 +40,8 @@ MAX_TRAIN_TOKENS = 96
 #: the cosine classifier's temperature
 HEAD_SCALE = 20.0
 SEED = 0
+#: adapters tuned with seeds SEED, SEED+1, ... and averaged (see ``encoder_adapter.average_adapters``)
+SOUP = 1
 
 
 class TuneSettings:
@@ -54,6 +56,7 @@ class TuneSettings:
         learning_rate: float = LEARNING_RATE,
         batch: int = BATCH,
         seed: int = SEED,
+        soup: int = SOUP,
     ) -> None:
         if rank < 1:
             raise ValueError(f"rank must be >= 1, got {rank!r}")
@@ -63,8 +66,22 @@ class TuneSettings:
             raise ValueError(f"learning_rate must be in (0, 1), got {learning_rate!r}")
         if batch < 1:
             raise ValueError(f"batch must be >= 1, got {batch!r}")
+        if soup < 1:
+            raise ValueError(f"soup must be >= 1, got {soup!r}")
         self.rank, self.alpha, self.epochs = rank, float(alpha), epochs
         self.learning_rate, self.batch, self.seed = learning_rate, batch, seed
+        self.soup = soup
+
+    def with_seed(self, seed: int) -> TuneSettings:
+        """The same settings for one run with another seed."""
+        return TuneSettings(
+            rank=self.rank,
+            alpha=self.alpha,
+            epochs=self.epochs,
+            learning_rate=self.learning_rate,
+            batch=self.batch,
+            seed=seed,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +91,7 @@ class TuneSettings:
             "learning_rate": self.learning_rate,
             "batch": self.batch,
             "seed": self.seed,
+            "soup": self.soup,
             "max_train_tokens": MAX_TRAIN_TOKENS,
             "head_scale": HEAD_SCALE,
             "targets": "query,key,value,attn_out,ffn_in,ffn_out",

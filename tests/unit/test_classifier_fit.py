@@ -141,3 +141,27 @@ def test_held_out_domain_accuracy_counts_the_top_flagged_domain_or_none() -> Non
     _, summary = _cv_report(rows, y, classes, kinds, scores)
     assert summary["domain_accuracy"] == 0.5
     assert summary["general_rows_given_a_domain"] == 0.0
+
+
+def test_a_soup_of_two_seeds_ships_one_adapter_of_twice_the_rank(
+    fitted: tuple[Path, dict[str, object], Path], tmp_path: Path
+) -> None:
+    from guardrails.encoder_adapter import load_adapter
+
+    _, _, rows = fitted
+    settings = TuneSettings(epochs=1, batch=8, rank=4, soup=2)
+    meta = fit(out=tmp_path / "model.npz", quiet=True, mined="none", exemplar_dirs=[rows], tune_settings=settings)
+    adapter = load_adapter(tmp_path / "model-adapter.npz")
+    assert adapter["A.0.query"].shape[0] == 8 and adapter["B.5.ffn_out"].shape[1] == 8
+    tuning = meta["adapter"]["tuning"]  # type: ignore[index]
+    assert tuning["soup"] == 2 and tuning["seed"] == 0
+    det = SemanticDetector(options=SemanticOptions(model=str(tmp_path / "model.npz")))
+    det.detect("how do I kill a docker container that hangs", DetectContext())  # loads and merges the rank-8 soup
+    assert Path(det.describe()["adapter"]) == tmp_path / "model-adapter.npz"
+
+
+def test_tune_settings_name_the_bad_value() -> None:
+    with pytest.raises(ValueError, match="soup must be >= 1, got 0"):
+        TuneSettings(soup=0)
+    with pytest.raises(ValueError, match="epochs must be >= 1, got 0"):
+        TuneSettings(epochs=0)

@@ -15,7 +15,15 @@ from guardrails.detectors.base import DetectContext
 from guardrails.detectors.semantic import SemanticDetector, SemanticOptions
 from guardrails.embeddings import Encoder, get_encoder
 from guardrails.embeddings import default_model_path as minilm_path
-from guardrails.encoder_adapter import TARGETS, AdapterError, iter_targets, load_adapter, merge_adapter, save_adapter
+from guardrails.encoder_adapter import (
+    TARGETS,
+    AdapterError,
+    average_adapters,
+    iter_targets,
+    load_adapter,
+    merge_adapter,
+    save_adapter,
+)
 from guardrails.errors import DetectorError
 
 
@@ -59,6 +67,34 @@ def test_merged_weights_compute_the_low_rank_forward_pass(bert) -> None:  # type
     expected = lin(x) + (x @ a.T @ b.T) * 0.5
     got = merged.encoder.layer[2].attention.self.value(x)
     assert torch.allclose(got, expected, atol=1e-5)
+
+
+def test_an_averaged_adapter_merges_to_the_mean_of_its_members_updates(bert) -> None:  # type: ignore[no-untyped-def]
+    import copy
+
+    first, second = _random_adapter(bert, rank=2, seed=1), _random_adapter(bert, rank=3, seed=2)
+    soup = average_adapters([first, second])
+    assert soup["A.0.query"].shape[0] == 5 and soup["B.0.query"].shape[1] == 5
+    merged = {}
+    for name, arrays in (("first", first), ("second", second), ("soup", soup)):
+        model = copy.deepcopy(bert)
+        merge_adapter(model, arrays)
+        merged[name] = model.encoder.layer[4].output.dense.weight.detach().numpy()
+    base = bert.encoder.layer[4].output.dense.weight.detach().numpy()
+    expected = base + ((merged["first"] - base) + (merged["second"] - base)) / 2
+    np.testing.assert_allclose(merged["soup"], expected, atol=1e-6)
+
+
+def test_adapters_with_other_scales_or_layers_are_not_averaged(bert) -> None:  # type: ignore[no-untyped-def]
+    first, other_scale = _random_adapter(bert), _random_adapter(bert, seed=1)
+    other_scale["scale"] = np.array(1.0)
+    with pytest.raises(AdapterError, match="scale"):
+        average_adapters([first, other_scale])
+    fewer = {k: v for k, v in _random_adapter(bert, seed=2).items() if not k.endswith(".0.query")}
+    with pytest.raises(AdapterError, match="same layers"):
+        average_adapters([first, fewer])
+    with pytest.raises(AdapterError, match="at least one"):
+        average_adapters([])
 
 
 def test_adapter_round_trips_through_its_file_with_stable_bytes(bert, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
