@@ -41,7 +41,7 @@ MAX_TRAIN_TOKENS = 96
 HEAD_SCALE = 20.0
 SEED = 0
 #: adapters tuned with seeds SEED, SEED+1, ... and averaged (see ``encoder_adapter.average_adapters``)
-SOUP = 1
+SOUP = 2
 
 
 class TuneSettings:
