@@ -56,7 +56,7 @@ import hashlib
 import json
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -362,11 +362,11 @@ def fit(
     y = all_y[evaluated]
 
     groups = probe.group_scores(oof)
-    thresholds = _calibrate(groups, y, rows, kinds, cats, kind_of, index)
+    thresholds = _calibrate(groups, y, rows, classes, kinds)
     calibrated = _model(classes, kinds, params, thresholds)
     cv_scores = calibrated.scores_from_probabilities(oof)
     metrics, summary = _cv_report(rows, y, classes, kinds, cv_scores)
-    honest = _cross_calibrated_summary(params, groups, oof, y, rows, classes, kinds, kind_of, index)
+    honest = _cross_calibrated_summary(params, groups, oof, y, rows, classes, kinds)
     if not quiet:
         for c, m in metrics.items():
             print(f"{c:34s} " + " ".join(f"{k}={v}" for k, v in m.items()), file=sys.stderr)
@@ -432,15 +432,11 @@ def fit(
 
 
 def _calibrate(
-    groups: dict[str, np.ndarray],
-    y: np.ndarray,
-    rows: Sequence[Exemplar],
-    kinds: list[str],
-    cats: list[str],
-    kind_of: Mapping[str, str],
-    index: dict[str, int],
+    groups: dict[str, np.ndarray], y: np.ndarray, rows: Sequence[Exemplar], classes: list[str], kinds: list[str]
 ) -> dict[str, float]:
     """Group and domain thresholds from held-out group probabilities (see :func:`choose_threshold`)."""
+    cats, kind_of = classes[1:], dict(zip(classes, kinds, strict=True))
+    index = {c: i for i, c in enumerate(classes)}
     label_kind = np.array(["benign" if yy == 0 else kinds[yy] for yy in y])
     benign = label_kind == "benign"
     thresholds: dict[str, float] = {}
@@ -470,8 +466,6 @@ def _cross_calibrated_summary(
     rows: Sequence[Exemplar],
     classes: list[str],
     kinds: list[str],
-    kind_of: Mapping[str, str],
-    index: dict[str, int],
 ) -> dict[str, float]:
     """The summary with thresholds chosen on one half of the held-out rows and measured on the other.
 
@@ -481,12 +475,11 @@ def _cross_calibrated_summary(
     """
     from sklearn.model_selection import StratifiedKFold
 
-    cats = classes[1:]
     halves = list(StratifiedKFold(n_splits=2, shuffle=True, random_state=SEED).split(np.zeros(len(y)), y))
     parts: list[dict[str, float]] = []
     for fit_idx, test_idx in halves:
         sub = {g: v[fit_idx] for g, v in groups.items()}
-        th = _calibrate(sub, y[fit_idx], [rows[i] for i in fit_idx], kinds, cats, kind_of, index)
+        th = _calibrate(sub, y[fit_idx], [rows[i] for i in fit_idx], classes, kinds)
         model = _model(classes, kinds, params, th)
         scores = model.scores_from_probabilities(probs[test_idx])
         _, summ = _cv_report([rows[i] for i in test_idx], y[test_idx], classes, kinds, scores)
