@@ -214,7 +214,7 @@ class SemanticDetector(BaseDetector):
                     wanted.setdefault(s, None)
         uniq = list(wanted)
         mats: dict[str, np.ndarray] = {}
-        best: dict[str, np.ndarray] = {}
+        scored: dict[str, np.ndarray] = {}
         if uniq:
             try:
                 vecs, owner = self._encoder.encode_windows(uniq, batch_size=self.options.batch_size)
@@ -227,10 +227,10 @@ class SemanticDetector(BaseDetector):
             for k, s in enumerate(uniq):
                 rows = owner == k
                 mats[s] = vecs[rows]
-                best[s] = np.asarray(window_scores[rows].max(axis=0))
+                scored[s] = np.asarray(window_scores[rows].max(axis=0))
         out: list[list[Finding]] = []
         for text, ctx, plan in zip(texts, ctxs, plans, strict=True):
-            out.append(self._judge(text, ctx, plan, mats, best))
+            out.append(self._judge(text, ctx, plan, mats, scored))
         return out
 
     def _plan(self, text: str, ctx: DetectContext) -> dict[str, list[tuple[str, str]]]:
@@ -256,13 +256,13 @@ class SemanticDetector(BaseDetector):
         return plan
 
     def _window_scores(
-        self, ctx: DetectContext, name: str, s: str, mats: dict[str, np.ndarray], best: dict[str, np.ndarray]
+        self, ctx: DetectContext, name: str, s: str, mats: dict[str, np.ndarray], scored: dict[str, np.ndarray]
     ) -> np.ndarray:
         key = f"embedding:{name}"
         mat = ctx.cache.get(key)
         if mat is None:
             ctx.cache[key] = mats[s]
-            return best[s]
+            return scored[s]
         return np.asarray(self._model.scores(mat).max(axis=0))  # the worst window wins
 
     def _judge(
