@@ -16,6 +16,7 @@ differ across CPUs, so the shipped artefact is stored with its hash.
 
 from __future__ import annotations
 
+import copy
 import math
 import sys
 import time
@@ -73,15 +74,10 @@ class TuneSettings:
         self.soup = soup
 
     def with_seed(self, seed: int) -> TuneSettings:
-        """The same settings for one run with another seed."""
-        return TuneSettings(
-            rank=self.rank,
-            alpha=self.alpha,
-            epochs=self.epochs,
-            learning_rate=self.learning_rate,
-            batch=self.batch,
-            seed=seed,
-        )
+        """The same settings for one run (no soup) with another seed."""
+        run = copy.copy(self)
+        run.seed, run.soup = seed, 1
+        return run
 
     def as_dict(self) -> dict[str, Any]:
         return {

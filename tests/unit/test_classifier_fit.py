@@ -165,3 +165,10 @@ def test_tune_settings_name_the_bad_value() -> None:
         TuneSettings(soup=0)
     with pytest.raises(ValueError, match="epochs must be >= 1, got 0"):
         TuneSettings(epochs=0)
+
+
+def test_one_run_of_a_soup_keeps_every_setting_but_the_seed() -> None:
+    settings = TuneSettings(rank=8, alpha=16.0, epochs=2, learning_rate=5e-4, batch=16, seed=3, soup=2)
+    run = settings.with_seed(4)
+    assert run.as_dict() == {**settings.as_dict(), "seed": 4, "soup": 1}
+    assert settings.seed == 3 and settings.soup == 2  # the original is untouched
