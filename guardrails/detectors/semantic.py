@@ -344,17 +344,20 @@ def detect_language(text: str, identifier: Any, *, min_confidence: float = 0.9) 
     model's own, possibly lower, confidence).
     """
     sample = text[:2000]
-    letters = [c for c in sample if c.isalpha()]
-    if len(letters) < 8:
+    n_letters = sum(map(str.isalpha, sample))
+    if n_letters < 8:
         return None
-    latin = sum(1 for c in letters if c.isascii() or "\u00c0" <= c <= "\u024f")
+    if sample.isascii():
+        latin = n_letters
+    else:
+        latin = sum(1 for c in sample if c.isalpha() and (c.isascii() or "\u00c0" <= c <= "\u024f"))
     words: list[str] = []
-    if latin >= 0.5 * len(letters):
+    if latin >= 0.5 * n_letters:
         words = [w.lower() for w in _WORD.findall(sample)]
         if len(words) < 3 or sum(1 for w in words if w in _EN_WORDS) >= 0.2 * len(words):
             return None  # decided without the n-gram model (the common case: about 0.3 ms saved)
     code, prob = identifier.classify(sample)
-    if latin < 0.5 * len(letters):
+    if latin < 0.5 * n_letters:
         return (code, max(float(prob), min_confidence)) if code != "en" else None
     if code == "en":
         return None
