@@ -1,8 +1,8 @@
 """Fit the usage-policy classifier: ``python -m guardrails.classifier.fit``.
 
-Two stages. **Stage 1** (:mod:`guardrails.classifier.tune`, about 10 minutes on 2
-cores) adapts the encoder to the task with low-rank adapters trained on a stratified
-80% of the rows (the *tuning part*) and writes them next to the artefact
+Two stages. **Stage 1** (:mod:`guardrails.classifier.tune`, about 25 minutes on 2
+cores: two adapter seeds, averaged) adapts the encoder to the task with low-rank
+adapters trained on a stratified 80% of the rows (the *tuning part*) and writes them next to the artefact
 (``model-adapter.npz``). **Stage 2** embeds every row with the adapted encoder,
 exactly as at run time (int8 ONNX), and fits the heads below.
 
@@ -22,12 +22,12 @@ rules:
 
 * prohibited (``sum of P(prohibited c)``) and crisis (``sum of P(crisis c)``): aim at
   >= 95% recall of the group's rows with <= 6% (prohibited) / 4% (crisis) of the
-  benign rows flagged; when both cannot hold, maximise recall - 2 x flag rate (an
-  optional stricter crisis rule on its own look-alikes is off, see CRISIS_LOOK_ALIKE_FLAG);
+  benign rows flagged; when both cannot hold, maximise recall - 2 x flag rate (a
+  stricter crisis rule also caps the crisis look-alikes flagged at 5%, see CRISIS_LOOK_ALIKE_FLAG);
 * each domain: >= 95% recall with <= 2% of the other rows flagged, same rule.
 
 Because every benign look-alike competes with every category in one softmax, the
-rate at which benign rows are flagged by *any* category is what is calibrated (26
+rate at which benign rows are flagged by *any* category is what is calibrated (29
 independent heads at 3% each would flag far more).
 
 Writes ``configs/classifier/model.npz`` (arrays, deterministic bytes),
@@ -46,7 +46,7 @@ A custom category: declare it under ``custom_categories`` in a profile, write it
 a folder, and run ``python -m guardrails.classifier.fit --profile P --exemplars DIR --out
 my_model.npz``; then point ``detectors.semantic.options.model`` of that profile at it.
 ``--adapter configs/classifier/model-adapter.npz`` reuses the shipped adapter and skips
-stage 1 (a minute instead of ten; the new category then rests on the heads alone).
+stage 1 (about 2 minutes instead of about 25; the new category then rests on the heads alone).
 """
 
 from __future__ import annotations
