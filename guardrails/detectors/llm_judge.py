@@ -11,6 +11,10 @@ cannot be parsed) raises :class:`~guardrails.errors.DetectorError`, and the prof
 The model comes from ``options.model`` (``"package.module:attr"``, where ``attr`` is a
 chat model instance or a zero-argument factory returning one) or is passed to the
 constructor. ``langchain_core`` is imported only when the judge runs.
+
+The judge is sent the text as the detectors see it (before redaction), so its call is
+kept out of every callback handler and tracer: it runs with no callbacks, outside
+any LangSmith or ``tracing_v2_enabled`` context, whatever run it happens inside.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ import importlib
 import json
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -28,6 +33,24 @@ from guardrails.detectors.base import BaseDetector, DetectContext
 from guardrails.errors import DetectorError, DetectorUnavailable
 from guardrails.taxonomy import Taxonomy, load_taxonomy
 from guardrails.types import Finding, Stage
+
+#: the judge's run config: no inherited callbacks (they would record the unredacted prompt)
+_JUDGE_RUN: dict[str, Any] = {"callbacks": [], "run_name": "guardrails.llm_judge"}
+
+
+@contextmanager
+def _untraced() -> Iterator[None]:
+    """No tracer for the judge's call: neither LangSmith's context or environment nor ``tracing_v2_enabled``."""
+    from langchain_core.tracers.context import tracing_v2_callback_var
+    from langsmith.run_helpers import tracing_context
+
+    token = tracing_v2_callback_var.set(None)
+    try:
+        with tracing_context(enabled=False):
+            yield
+    finally:
+        tracing_v2_callback_var.reset(token)
+
 
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL | re.IGNORECASE)
 _SCODE = re.compile(r"\bS(\d{1,3})\b")
@@ -266,7 +289,8 @@ class LLMJudgeDetector(BaseDetector):
         """Ask the judge about ``text``; raises DetectorError when the model fails or its reply is unreadable."""
         model = self._chat_model()
         try:
-            reply = model.invoke(self._prompt(text, ctx))
+            with _untraced():
+                reply = model.invoke(self._prompt(text, ctx), config=_JUDGE_RUN)
         except Exception as exc:
             raise DetectorError(f"the judge model failed ({type(exc).__name__})", detector=self.name) from exc
         return self._findings(reply)
@@ -275,7 +299,8 @@ class LLMJudgeDetector(BaseDetector):
         """Async ``detect`` through the model's own ``ainvoke``."""
         model = self._chat_model()
         try:
-            reply = await model.ainvoke(self._prompt(text, ctx))
+            with _untraced():
+                reply = await model.ainvoke(self._prompt(text, ctx), config=_JUDGE_RUN)
         except Exception as exc:
             raise DetectorError(f"the judge model failed ({type(exc).__name__})", detector=self.name) from exc
         return self._findings(reply)

@@ -6,8 +6,10 @@ import asyncio
 from typing import Any, ClassVar
 
 import pytest
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models.fake_chat_models import FakeListChatModel, GenericFakeChatModel
 from langchain_core.messages import AIMessage
+from langchain_core.runnables import RunnableLambda
 
 from guardrails.detectors.base import DetectContext
 from guardrails.detectors.llm_judge import LLMJudgeDetector, LLMJudgeOptions, build_prompt, parse_verdict
@@ -139,3 +141,65 @@ def test_missing_model_is_unavailable_and_bad_options_are_rejected() -> None:
         LLMJudgeOptions(model="no_colon_here")
     with pytest.raises(ValueError, match="not_a_category"):
         LLMJudgeDetector.check_options(LLMJudgeOptions(categories=("not_a_category",)), taxonomy=load_taxonomy())
+
+
+class _Spy(BaseCallbackHandler):
+    """Records what a tracer or callback handler of the surrounding run would see."""
+
+    def __init__(self) -> None:
+        self.chains = 0
+        self.model_inputs: list[str] = []
+
+    def on_chain_start(self, serialized: Any, inputs: Any, **kwargs: Any) -> None:
+        self.chains += 1
+
+    def on_chat_model_start(self, serialized: Any, messages: Any, **kwargs: Any) -> None:
+        self.model_inputs += [str(m.content) for batch in messages for m in batch]
+
+    def on_llm_start(self, serialized: Any, prompts: Any, **kwargs: Any) -> None:
+        self.model_inputs += list(prompts)
+
+
+def test_the_judge_call_is_invisible_to_the_callbacks_of_the_run_it_happens_in() -> None:
+    judge = LLMJudgeDetector(model=FakeListChatModel(responses=['{"safe": true, "categories": []}'] * 2))
+    spy = _Spy()
+    step = RunnableLambda(lambda t: judge.detect(t, DetectContext()))
+    step.invoke("my card is 4111 1111 1111 1111", config={"callbacks": [spy]})
+
+    async def run() -> None:
+        async def check(t: str) -> Any:
+            return await judge.adetect(t, DetectContext())
+
+        await RunnableLambda(check).ainvoke("my card is 4111 1111 1111 1111", config={"callbacks": [spy]})
+
+    asyncio.run(run())
+    assert spy.chains == 2  # the handler is live for the surrounding runs ...
+    assert spy.model_inputs == []  # ... but never sees the judge's prompt
+
+
+class _TracingProbe(FakeListChatModel):
+    """Records whether any tracer would be attached while the judge model runs."""
+
+    seen: ClassVar[list[object]] = []
+
+    def invoke(self, input: Any, *args: Any, **kwargs: Any) -> Any:
+        from langchain_core.tracers.context import _tracing_v2_is_enabled
+
+        self.seen.append(_tracing_v2_is_enabled())
+        return super().invoke(input, *args, **kwargs)
+
+
+def test_the_judge_call_is_not_traced_even_with_langsmith_tracing_switched_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    from langchain_core.tracers.context import _tracing_v2_is_enabled
+    from langsmith.utils import get_env_var
+
+    monkeypatch.setenv("LANGSMITH_TRACING", "true")
+    get_env_var.cache_clear()  # langsmith caches what it read from the environment
+    try:
+        assert _tracing_v2_is_enabled()  # the environment does switch tracing on here ...
+        judge = LLMJudgeDetector(model=_TracingProbe(responses=['{"safe": true, "categories": []}']))
+        judge.detect("my card is 4111 1111 1111 1111", DetectContext())
+    finally:
+        monkeypatch.delenv("LANGSMITH_TRACING")
+        get_env_var.cache_clear()
+    assert _TracingProbe.seen == [False]  # ... but not for the judge's call
