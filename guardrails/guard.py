@@ -64,6 +64,8 @@ class Guard:
         self.policy = Policy(profile=profile, taxonomy=self.taxonomy)
         self._salt = salt if salt is not None else resolve_salt(profile.audit.salt_env)
         self._injected = dict(detectors or {})
+        for key, det in self._injected.items():
+            _check_detector(key, det)
         self._built: dict[str, Detector] = {}
         self._build_errors: dict[str, DetectorFailure] = {}
         self._lock = threading.Lock()
@@ -132,11 +134,16 @@ class Guard:
         text: str,
         stage: str | Stage = "input",
         *,
-        history: Sequence[str] = (),
+        history: Iterable[str] | None = (),
         locale: str | None = None,
         conversation_id: str | None = None,
     ) -> Decision:
-        """Check one text; returns a Decision (never raises for a verdict)."""
+        """Check one text; returns a Decision (never raises for a verdict).
+
+        ``history`` holds earlier user turns, oldest first (None for none); the last
+        ``history_window`` of them reach the detectors. A bad ``text``, ``history``,
+        ``locale`` or ``conversation_id`` raises InputError naming its type.
+        """
         req = self._prepare(text, stage, history, locale, conversation_id)
         if req.early is not None:
             return req.early
@@ -156,7 +163,7 @@ class Guard:
         text: str,
         stage: str | Stage = "input",
         *,
-        history: Sequence[str] = (),
+        history: Iterable[str] | None = (),
         locale: str | None = None,
         conversation_id: str | None = None,
     ) -> Decision:
@@ -296,32 +303,58 @@ class Guard:
         return tuple(t for _, t in fresh)
 
     def referral_for(self, categories: Iterable[str], *, locale: str | None) -> str | None:
-        """The crisis referral text for the most urgent crisis category, for a locale."""
+        """The crisis referral text for the most urgent crisis category, for a locale.
+
+        A built-in crisis kind gets its own message; any other crisis category of the
+        taxonomy (a profile's custom one) gets the general crisis referral for the
+        country. None when no category is a crisis.
+        """
         cats = set(categories)
         for cat in _CRISIS_ORDER:
             if cat in cats:
-                from guardrails.resources import ResourceDirectory, render_referral
-
-                ref = ResourceDirectory.load().lookup(cat, locale if locale is not None else self.profile.locale)
-                return render_referral(ref, category=cat, markdown=self.profile.disclaimers.format == "markdown")
+                return self._render_referral(cat, locale)
+        if any((c := self.taxonomy.get(cat)) is not None and c.kind == "crisis" for cat in cats):
+            return self._render_referral(None, locale)
         return None
+
+    def _render_referral(self, category: str | None, locale: str | None) -> str:
+        """The referral for a built-in crisis kind, or the general one (``category=None``)."""
+        from guardrails.resources import ResourceDirectory, render_general_referral, render_referral
+
+        where = locale if locale is not None else self.profile.locale
+        markdown = self.profile.disclaimers.format == "markdown"
+        directory = ResourceDirectory.load()
+        if category is None:
+            return render_general_referral(directory.lookup_general(where), markdown=markdown)
+        return render_referral(directory.lookup(category, where), category=category, markdown=markdown)
+
+    def _referral(self, req: _Request, verdict: Verdict) -> str:
+        """The referral to attach to a decision; never empty (falls back to a fixed text)."""
+        try:
+            referral = self.referral_for(verdict.crisis, locale=req.ctx.locale)
+            if referral is None:  # REFER from a non-crisis category the profile maps to refer
+                referral = self._render_referral(None, req.ctx.locale)
+            return referral
+        except Exception as exc:
+            req.failures.append(_failure("resources", exc))
+            return _FALLBACK_REFERRAL
 
     # ------------------------------------------------------------------ internals
     def _prepare(
         self,
         text: object,
         stage: str | Stage,
-        history: Sequence[str],
-        locale: str | None,
-        conversation_id: str | None,
+        history: object,
+        locale: object,
+        conversation_id: object,
     ) -> _Request:
         stage = Stage.parse(stage)
         clean = _coerce_text(text)
-        hist = (
-            tuple(_coerce_text(h) for h in history[-self.profile.history_window :])
-            if self.profile.history_window
-            else ()
-        )
+        turns = _coerce_history(history)
+        window = self.profile.history_window
+        hist = tuple(_coerce_text(h) for h in turns[-window:]) if window else ()
+        loc = _optional_str("locale", locale)
+        conv = _optional_str("conversation_id", conversation_id)
         from guardrails.normalize import views
 
         detectors: list[Detector] = []
@@ -335,8 +368,8 @@ class Guard:
             stage=stage,
             history=hist,
             views=views(clean) if clean.strip() else (("raw", clean),),
-            locale=locale,
-            conversation_id=conversation_id,
+            locale=loc,
+            conversation_id=conv,
         )
         req = _Request(text=clean, stage=stage, ctx=ctx, detectors=detectors, failures=failures)
         if not clean.strip():
@@ -365,13 +398,12 @@ class Guard:
             blocked_entities=blocked_entities,
             redacted=redacted,
         )
-        referral = None
-        if verdict.action is Action.REFER or (verdict.crisis and self.profile.crisis_mode == "refer_and_continue"):
-            try:
-                referral = self.referral_for(verdict.crisis, locale=req.ctx.locale)
-            except Exception as exc:
-                req.failures.append(_failure("resources", exc))
-                referral = _FALLBACK_REFERRAL
+        # a counted crisis always carries its referral, whatever the action; REFER always has one
+        referral = self._referral(req, verdict) if verdict.crisis or verdict.action is Action.REFER else None
+        refusal = self.policy.refusal_text(verdict, blocked_entities=blocked_entities)
+        if refusal is not None and referral is not None and req.stage is Stage.INPUT:
+            # a BLOCKed turn that shows a crisis: the person sees the referral first, never only a "no"
+            refusal = f"{referral}\n\n{refusal}"
         disclaimer_pairs = (
             self.policy.disclaimer_texts(verdict.domains, locale=req.ctx.locale)
             if verdict.action < Action.REFER
@@ -385,7 +417,7 @@ class Guard:
             findings=tuple(findings),
             categories=verdict.categories,
             referral=referral,
-            refusal=self.policy.refusal_text(verdict, blocked_entities=blocked_entities),
+            refusal=refusal,
             disclaimers=tuple(t for _, t in disclaimer_pairs),
             disclaimer_categories=tuple(c for c, _ in disclaimer_pairs),
             explanation=(note + "; " if note else "") + verdict.explanation,
@@ -444,6 +476,45 @@ def _coerce_text(text: object) -> str:
     if text is None:
         raise InputError("text must be a str, got None")
     raise InputError(f"text must be a str, got {type(text).__name__}")
+
+
+def _coerce_history(history: object) -> list[str]:
+    """Earlier user turns as a list of str; InputError (naming types only) for anything else."""
+    if history is None:
+        return []
+    if isinstance(history, (str, bytes, bytearray)) or not isinstance(history, Iterable):
+        raise InputError(
+            f"history must be an iterable of str (earlier user turns) or None, got {type(history).__name__}"
+        )
+    turns = list(history)
+    for index, turn in enumerate(turns):
+        if not isinstance(turn, str):
+            raise InputError(f"history items must be str, got {type(turn).__name__} at index {index}")
+    return turns
+
+
+def _optional_str(what: str, value: object) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise InputError(f"{what} must be a str or None, got {type(value).__name__}")
+
+
+#: what the guard calls on a detector (the Detector protocol of guardrails.detectors.base)
+_DETECTOR_METHODS = ("detect", "adetect", "detect_batch", "warmup")
+
+
+def _check_detector(key: str, det: object) -> None:
+    """Reject an injected detector that does not meet the Detector contract, naming what it lacks."""
+    missing = [m for m in _DETECTOR_METHODS if not callable(getattr(det, m, None))]
+    name = getattr(det, "name", None)
+    if not isinstance(name, str) or not name:
+        missing.insert(0, "name (a str)")
+    if missing:
+        raise TypeError(
+            f"detector {key!r} ({type(det).__name__}) does not meet the Detector contract: missing "
+            + ", ".join(missing)
+            + "; subclass guardrails.detectors.base.BaseDetector and implement detect()"
+        )
 
 
 def _failure(name: str, exc: BaseException) -> DetectorFailure:

@@ -10,8 +10,12 @@ Rules, in order:
 4. A failed detector applies its ``on_error`` (the profile's ``on_detector_error``
    unless the detector overrides it): ``block`` fails closed, ``allow`` records it.
 5. The most severe action wins, except that a crisis on the input is answered with a
-   referral rather than a bare refusal (``crisis_overrides_block``): the chain is not
-   called either way, and a person in crisis gets resources instead of a "no".
+   referral rather than a bare refusal: the chain is not called either way, and a person
+   in crisis gets resources instead of a "no". A failed detector or a PII ``block``
+   operator never takes the referral away; a prohibited category yields to the crisis
+   under ``crisis_overrides_block``. When the turn stays BLOCKed (``refer_and_continue``,
+   whose REFER calls the chain, or ``crisis_overrides_block: false``) the guard still
+   attaches the referral and shows it ahead of the refusal.
 """
 
 from __future__ import annotations
@@ -101,8 +105,9 @@ class Policy:
             if mode == "block" and action < Action.BLOCK:
                 action, refusal_key = Action.BLOCK, "detector_error"
         crisis = tuple(c for c in categories if self.taxonomy[c].kind == "crisis" and actions[c] is Action.REFER)
-        if crisis and stage is Stage.INPUT and self.profile.crisis_overrides_block and refusal_key is None:
-            action = Action.REFER
+        if crisis and stage is Stage.INPUT and action is Action.BLOCK and self._crisis_overrides(actions):
+            action, refusal_key = Action.REFER, None
+            reasons.append("crisis on input -> refer instead of block (the chain is not called)")
         if (
             self.profile.disclaimers.always or any(a is Action.DISCLAIM for a in actions.values())
         ) and action < Action.DISCLAIM:
@@ -119,6 +124,20 @@ class Policy:
             refusal_key=refusal_key,
             language=language,
         )
+
+    def _crisis_overrides(self, actions: dict[str, Action]) -> bool:
+        """Whether a crisis on the input turns a BLOCK into REFER.
+
+        A failed detector, a PII ``block`` operator or an unsupported language never take
+        a person's referral away: REFER does not call the chain either (``crisis_mode:
+        refer``). A counted prohibited category yields only under
+        ``crisis_overrides_block``. With ``crisis_mode: refer_and_continue`` REFER would
+        call the chain, so the turn stays BLOCKed and the guard puts the referral into
+        the refusal instead.
+        """
+        if self.profile.crisis_mode != "refer":
+            return False
+        return self.profile.crisis_overrides_block or not any(a is Action.BLOCK for a in actions.values())
 
     def refusal_text(self, verdict: Verdict, *, blocked_entities: Sequence[str] = ()) -> str | None:
         """The refusal for a BLOCK verdict (None otherwise)."""

@@ -46,6 +46,7 @@ from guardrails.errors import GuardrailsError
 
 __all__ = [
     "CRISIS_CATEGORIES",
+    "GENERAL_MESSAGE",
     "CountryResources",
     "CrisisCategory",
     "InternationalDirectory",
@@ -58,6 +59,7 @@ __all__ = [
     "default_directory",
     "default_messages",
     "load_messages",
+    "render_general_referral",
     "render_referral",
 ]
 
@@ -527,6 +529,27 @@ class ReferralMessages(_Strict):
         return template
 
 
+#: the referral for a crisis kind without its own template (a profile's custom crisis
+#: category): acknowledgement, the general emergency number, the helpline directories
+GENERAL_MESSAGE: Final[MessageTemplate] = MessageTemplate(
+    order=("opening", "emergency", "lines", "closing"),
+    opening=(
+        "I'm really sorry you're going through this. You don't have to face it alone, "
+        "and there are people who want to help you right now."
+    ),
+    emergency="If you or someone else is in danger or not safe right now, please call {emergency} now.",
+    emergency_unknown=(
+        "If you or someone else is in danger or not safe right now, please call your local emergency number now."
+    ),
+    lines_heading="You can talk to someone now. These services are free and confidential:",
+    directory_heading="You can find a free, confidential helpline where you are here:",
+    closing=(
+        "If you can, reach out to someone you trust and tell them what is happening. "
+        "Asking for help is a strong step, and support can make a real difference."
+    ),
+)
+
+
 # --------------------------------------------------------------------------- loading
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -724,6 +747,27 @@ class ResourceDirectory:
             country_name=country.country_name,
         )
 
+    def lookup_general(self, locale: str | None) -> Referral:
+        """A general crisis referral for a locale: the country's general emergency number
+        and the international directories, for crisis kinds without their own data (a
+        profile's custom crisis category). Country lines are left out: they serve one
+        built-in kind each, and the directories find the right service for any crisis.
+        """
+        verified = tuple(r for r in self._international.resources if r.verified)
+        general = tuple(r for r in verified if all(r.serves(c) for c in CRISIS_CATEGORIES)) or verified
+        region = _region_of(locale)
+        country = self._countries.get(region) if region is not None else None
+        if country is None:
+            return Referral(country=None, emergency_number=None, resources=(), fallback=general)
+        return Referral(
+            country=country.country,
+            emergency_number=country.emergency_number,
+            resources=(),
+            fallback=general,
+            emergency_alternates=country.emergency_alternates,
+            country_name=country.country_name,
+        )
+
 
 @lru_cache(maxsize=1)
 def default_directory() -> ResourceDirectory:
@@ -822,6 +866,18 @@ def render_referral(
     international directories only. ``markdown=True`` bolds numbers and links names.
     """
     template = (messages or default_messages()).for_category(category)
+    return _render(referral, template, category, markdown)
+
+
+def render_general_referral(referral: Referral, *, markdown: bool = False) -> str:
+    """Render the general crisis referral (:data:`GENERAL_MESSAGE`) for a crisis kind
+    without its own template, e.g. a profile's custom crisis category. Pair it with
+    :meth:`ResourceDirectory.lookup_general`.
+    """
+    return _render(referral, GENERAL_MESSAGE, "general", markdown)
+
+
+def _render(referral: Referral, template: MessageTemplate, category: str, markdown: bool) -> str:
     known = referral.emergency_number is not None
     blocks: list[str] = []
     for section in template.order:
