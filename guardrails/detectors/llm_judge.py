@@ -19,6 +19,7 @@ any LangSmith or ``tracing_v2_enabled`` context, whatever run it happens inside.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import json
 import re
@@ -71,6 +72,8 @@ class LLMJudgeOptions(BaseModel):
     max_chars: int = Field(default=8000, ge=100, le=200_000)
     #: score of a flagged category when the model gives no confidence
     default_confidence: float = Field(default=0.9, ge=0.0, le=1.0)
+    #: seconds to wait for the judge's reply; then the call counts as failed (``on_error`` applies)
+    timeout_s: float = Field(default=30.0, gt=0.0, le=600.0)
 
     @field_validator("model")
     @classmethod
@@ -288,19 +291,41 @@ class LLMJudgeDetector(BaseDetector):
     def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
         """Ask the judge about ``text``; raises DetectorError when the model fails or its reply is unreadable."""
         model = self._chat_model()
-        try:
-            with _untraced():
-                reply = model.invoke(self._prompt(text, ctx), config=_JUDGE_RUN)
-        except Exception as exc:
+        prompt = self._prompt(text, ctx)
+        box: dict[str, Any] = {}
+
+        def call() -> None:
+            try:
+                with _untraced():
+                    box["reply"] = model.invoke(prompt, config=_JUDGE_RUN)
+            except BaseException as exc:  # handed over to the calling thread
+                box["error"] = exc
+
+        # a daemon thread, so that a judge that never answers can neither hang the check nor the exit
+        worker = threading.Thread(target=call, name="guardrails-llm-judge", daemon=True)
+        worker.start()
+        worker.join(self.options.timeout_s)
+        if worker.is_alive():
+            raise DetectorError(
+                f"the judge model gave no reply within {self.options.timeout_s:g} s", detector=self.name
+            )
+        if "error" in box:
+            exc = box["error"]
             raise DetectorError(f"the judge model failed ({type(exc).__name__})", detector=self.name) from exc
-        return self._findings(reply)
+        return self._findings(box["reply"])
 
     async def adetect(self, text: str, ctx: DetectContext) -> list[Finding]:
         """Async ``detect`` through the model's own ``ainvoke``."""
         model = self._chat_model()
         try:
             with _untraced():
-                reply = await model.ainvoke(self._prompt(text, ctx), config=_JUDGE_RUN)
+                reply = await asyncio.wait_for(
+                    model.ainvoke(self._prompt(text, ctx), config=_JUDGE_RUN), timeout=self.options.timeout_s
+                )
+        except TimeoutError:
+            raise DetectorError(
+                f"the judge model gave no reply within {self.options.timeout_s:g} s", detector=self.name
+            ) from None
         except Exception as exc:
             raise DetectorError(f"the judge model failed ({type(exc).__name__})", detector=self.name) from exc
         return self._findings(reply)

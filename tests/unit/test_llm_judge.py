@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from typing import Any, ClassVar
 
 import pytest
@@ -203,3 +205,35 @@ def test_the_judge_call_is_not_traced_even_with_langsmith_tracing_switched_on(mo
         monkeypatch.delenv("LANGSMITH_TRACING")
         get_env_var.cache_clear()
     assert _TracingProbe.seen == [False]  # ... but not for the judge's call
+
+
+class _HangingModel(FakeListChatModel):
+    """A judge that does not answer until released."""
+
+    release: ClassVar[threading.Event] = threading.Event()
+
+    def invoke(self, input: Any, *args: Any, **kwargs: Any) -> Any:
+        self.release.wait(10)
+        return super().invoke(input, *args, **kwargs)
+
+    async def ainvoke(self, input: Any, *args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(10)
+        return await super().ainvoke(input, *args, **kwargs)
+
+
+def test_a_judge_that_does_not_answer_in_time_fails_as_a_detector_error_sync_and_async() -> None:
+    judge = LLMJudgeDetector(
+        model=_HangingModel(responses=['{"safe": true, "categories": []}'] * 2),
+        options=LLMJudgeOptions(timeout_s=0.2),
+    )
+    try:
+        t0 = time.perf_counter()
+        with pytest.raises(DetectorError, match=r"no reply within 0\.2 s"):
+            judge.detect("hello", DetectContext())
+        with pytest.raises(DetectorError, match=r"no reply within 0\.2 s"):
+            asyncio.run(judge.adetect("hello", DetectContext()))
+        assert time.perf_counter() - t0 < 5  # neither call waited for the model
+    finally:
+        _HangingModel.release.set()
+    with pytest.raises(ValueError, match="timeout_s"):
+        LLMJudgeOptions(timeout_s=0)
