@@ -1,9 +1,10 @@
 """The Runnable wrapper: ``guard.wrap(chain)`` or ``with_guardrails(chain, profile="healthcare")``.
 
 One turn: screen the user's text -> on BLOCK/REFER answer without calling the chain
--> else call the chain on the redacted input -> screen the answer (on the fly when
-streaming) -> restore the user's own values (reversible mode) -> attach disclaimers
-and the decisions (``response_metadata["guardrails"]``).
+-> else call the chain on the redacted input (earlier answers, tool results and tool-call
+arguments redacted too) -> screen the answer, tool calls included (text on the fly when
+streaming, tool calls held until checked whole) -> restore the user's own values
+(reversible mode) -> attach disclaimers and the decisions (``response_metadata["guardrails"]``).
 
 Tracing: the wrapper's own run records no raw input (``{"input": "<withheld by
 guardrails>"}``) and the screened answer as output; the checks appear as child runs
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForChainRun, CallbackManagerForChainRun
-from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.messages import AIMessageChunk
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.runnables.config import (
     ensure_config,
@@ -103,14 +104,11 @@ class _Turn:
         )
 
     # ---- output
-    def final_text(self, text: str, d_out: Decision) -> str:
-        """The answer the user sees for a non-streamed output."""
-        if d_out.blocked:
-            if self.wrapper.raise_on_block:
-                raise GuardrailViolation(d_out)
-            body = d_out.refusal or ""
-        else:
-            body = self.guard.restore(d_out.text, conversation_id=self.conversation_id)
+    def read(self, output: Any, *, calls: bool = True) -> shapes.OutputText:
+        return shapes.read_output(output, output_key=self.wrapper.output_key, calls=calls)
+
+    def compose(self, body: str, d_out: Decision) -> str:
+        """The answer text the user sees: ``body`` with the referral and (unless blocked) disclaimers."""
         disclaimers = self.take_disclaimers(d_out.disclaimer_categories) if not d_out.blocked else ()
         settings = self.guard.profile.disclaimers
         parts = [*disclaimers, body] if settings.placement == "prepend" else [body, *disclaimers]
@@ -125,16 +123,40 @@ class _Turn:
         self.shown_disclaimers += fresh
         return fresh
 
-    def finish(self, output: Any, d_out: Decision | None) -> Any:
-        """A non-streamed output with screened text, disclaimers and metadata."""
+    def screened(self, read: shapes.OutputText, d_out: Decision) -> dict[shapes.Path, str]:
+        """Each text slot as the user sees it: redacted by the check's findings, the user's own values restored.
+
+        Tool-call arguments are treated like the answer text, so in reversible mode a tool gets the
+        user's own values back (never values the model produced).
+        """
+        guard, conv = self.guard, self.conversation_id
+        texts = {p.path: p.text for p in read.pieces}
+        if any(f.category is None and f.start is not None and f.label for f in d_out.findings):
+            texts = read.redacted(
+                d_out.findings,
+                lambda text, entities: (
+                    guard.redactor.redact(text, entities, stage=Stage.OUTPUT, conversation_id=conv).text
+                ),
+            )
+        return {path: guard.restore(text, conversation_id=conv) for path, text in texts.items()}
+
+    def finish(self, output: Any, read: shapes.OutputText, d_out: Decision | None) -> Any:
+        """A non-streamed output after its check: refused (no tool calls, nothing else kept) or with every
+        text slot screened, plus disclaimers and metadata."""
         self.d_out = d_out
-        key = self.wrapper.output_key
-        text = shapes.output_text(output, output_key=key)
-        if d_out is None or text is None:
+        if d_out is None:
             return output
         self.notify(d_out)
-        new_text = self.final_text(text, d_out)
-        return shapes.replace_output_text(output, new_text, output_key=key, metadata=self.metadata())
+        key = self.wrapper.output_key
+        if d_out.blocked:
+            if self.wrapper.raise_on_block:
+                raise GuardrailViolation(d_out)
+            text = self.compose(d_out.refusal or "", d_out)
+            return shapes.blocked_output(output, text, kind=self.kind, output_key=key, metadata=self.metadata())
+        texts = self.screened(read, d_out)
+        if read.primary is not None:
+            texts[read.primary] = self.compose(texts[read.primary], d_out)
+        return shapes.rebuild_output(output, texts, output_key=key, metadata=self.metadata())
 
     def screen(self) -> StreamScreen:
         guard, conv = self.guard, self.conversation_id
@@ -168,29 +190,9 @@ class _Turn:
     def stream_chunk(self, sample: Any, text: str) -> Any:
         if sample is None:
             return shapes.make_output(self.kind, text, output_key=self.wrapper.output_key, metadata={}, chunk=True)
-        return shapes.chunk_like(sample, text)
+        return shapes.chunk_like(sample, text, output_key=self.wrapper.output_key)
 
-    def stream_tail(self, screen: StreamScreen, sample: Any, released_any: bool) -> list[Any]:
-        """Chunks after the model's stream ended (or was stopped by a BLOCK)."""
-        out: list[Any] = []
-        self.d_out = screen.blocked or screen.last
-        if screen.blocked is not None:
-            self.notify(screen.blocked)
-            if self.wrapper.raise_on_block:
-                raise GuardrailViolation(screen.blocked)
-            refusal = screen.blocked.refusal or ""
-            out.append(self.stream_chunk(sample, ("\n\n" if released_any else "") + refusal))
-        else:
-            if self.d_out is not None:
-                self.notify(self.d_out)
-            late = self.take_disclaimers(self.output_domains)
-            if late:
-                out.append(self.stream_chunk(sample, "\n\n" + "\n\n".join(late)))
-        if self.kind == "message":
-            out.append(AIMessageChunk(content="", response_metadata={"guardrails": self.metadata()}))
-        return out
-
-    def stream_head(self, sample_kind_chunk: bool = True) -> list[Any]:
+    def stream_head(self) -> list[Any]:
         """Chunks before the model's first chunk: referral (refer_and_continue), input disclaimers."""
         head: list[str] = []
         if self.d_in is not None and self.d_in.referral is not None:
@@ -201,14 +203,155 @@ class _Turn:
         return [self.stream_chunk(None, "\n\n".join(head) + "\n\n")]
 
 
-def _chunk_text(chunk: Any, output_key: str) -> str | None:
-    if isinstance(chunk, BaseMessage):
-        return chunk.content if isinstance(chunk.content, str) else shapes.output_text(chunk, output_key=output_key)
-    if isinstance(chunk, str):
-        return chunk
-    if isinstance(chunk, Mapping) and isinstance(chunk.get(output_key), str):
-        return str(chunk[output_key])
-    return None
+#: lane key of a stream whose chunks are not dicts
+_WHOLE = object()
+
+
+@dataclass
+class _Lane:
+    """One streamed answer: the whole stream, or one key of a stream of dicts (each key is screened apart)."""
+
+    screen: StreamScreen
+    container: Mapping[Any, Any] | None  # the first dict chunk (rebuilds dicts of its type); None: whole stream
+    sample: Any = None  # the first value with text (or tool calls): the shape of the chunks the guard writes
+    released: bool = False
+    calls: AIMessageChunk | None = None  # tool-call chunks held until the whole call has been checked
+    calls_sample: Any = None
+
+
+@dataclass
+class _Stream:
+    """A streamed answer under screening; the pure logic shared by ``stream`` and ``astream``.
+
+    Text (from str chunks, message chunks, and str / message values of dict chunks) goes through a
+    StreamScreen per lane. Tool-call chunks are held back: when the model's stream ends, the
+    accumulated calls are checked as a whole; a BLOCK releases none of them (the stream ends with the
+    refusal), PII is released redacted (the user's own values restored in reversible mode), like
+    the arguments of a non-streamed answer.
+    """
+
+    turn: _Turn
+    lanes: dict[Any, _Lane] = field(default_factory=dict)
+    call_decisions: list[tuple[Any, Decision]] = field(default_factory=list)
+
+    @property
+    def blocked(self) -> tuple[Any, Decision] | None:
+        for key, lane in self.lanes.items():
+            if lane.screen.blocked is not None:
+                return key, lane.screen.blocked
+        return next(((key, d) for key, d in self.call_decisions if d.blocked), None)
+
+    def feed(self, chunk: Any) -> list[Any]:
+        """What to yield for one chunk of the wrapped runnable's stream."""
+        parts = list(chunk.items()) if isinstance(chunk, Mapping) else [(_WHOLE, chunk)]
+        out: dict[Any, Any] = {}
+        for key, value in parts:
+            if key == shapes.META_KEY and isinstance(value, Mapping):
+                out[key] = value  # decisions of a nested guard: no text
+                continue
+            text = "".join(p.text for p in self.turn.read(value, calls=False).pieces)
+            calls = shapes.held_calls(value)
+            if not text and calls is None:
+                if not (isinstance(value, str) and not value):
+                    out[key] = value  # metadata chunks (usage, ids): nothing to screen
+                continue
+            lane = self.lanes.get(key)
+            if lane is None:
+                container = chunk if key is not _WHOLE else None
+                lane = self.lanes[key] = _Lane(screen=self.turn.screen(), container=container)
+            if calls is not None:
+                lane.calls = calls if lane.calls is None else lane.calls + calls
+                lane.calls_sample = value if lane.calls_sample is None else lane.calls_sample
+            if text:
+                lane.sample = value if lane.sample is None else lane.sample
+                released = lane.screen.feed(text)
+                if released:
+                    lane.released = True
+                    out[key] = shapes.chunk_like(value, released, output_key=self.turn.wrapper.output_key)
+                if lane.screen.blocked is not None:
+                    break
+        if not out:
+            return []
+        return [out[_WHOLE] if _WHOLE in out else shapes.remap(chunk, out)]
+
+    def end(self) -> list[Any]:
+        """What to yield after the wrapped stream ended (or was stopped by a BLOCK)."""
+        out: list[Any] = []
+        for key, lane in self.lanes.items():
+            if self.blocked is not None:
+                break
+            rest = lane.screen.flush()
+            if rest:
+                lane.released = True
+                out.append(self.emit(key, lane, rest))
+        for key, lane in self.lanes.items():
+            if self.blocked is not None:
+                break
+            if lane.calls is not None:
+                calls = self.checked_calls(key, lane.calls)
+                if calls is not None:
+                    sample = lane.calls_sample
+                    value = shapes.chunk_like(sample, "", output_key=self.turn.wrapper.output_key, calls=calls)
+                    out.append(self.wrap(key, lane, value))
+        return out + self.tail()
+
+    def checked_calls(self, key: Any, calls: AIMessageChunk) -> AIMessageChunk | None:
+        """The held tool calls as they may be released (None when blocked)."""
+        turn = self.turn
+        read = turn.read(calls)
+        if not read.text.strip():
+            return calls
+        d = turn.guard.check(read.text, Stage.OUTPUT, conversation_id=turn.conversation_id, locale=turn.locale)
+        turn.output_domains.extend(c for c in d.disclaimer_categories if c not in turn.output_domains)
+        self.call_decisions.append((key, d))
+        if d.blocked:
+            return None
+        texts = turn.screened(read, d)
+        rebuilt: AIMessageChunk = shapes.rebuild_output(calls, texts, output_key="", metadata=None)
+        return rebuilt
+
+    def wrap(self, key: Any, lane: _Lane, value: Any) -> Any:
+        return value if lane.container is None else shapes.remap(lane.container, {key: value})
+
+    def emit(self, key: Any, lane: _Lane | None, text: str) -> Any:
+        """A chunk the guard writes (rest of the screened text, refusal, disclaimers) in the lane's shape."""
+        sample = None if lane is None else (lane.sample if lane.sample is not None else lane.calls_sample)
+        value = self.turn.stream_chunk(sample, text)
+        return value if lane is None else self.wrap(key, lane, value)
+
+    def primary(self) -> tuple[Any, _Lane | None]:
+        key = self.turn.wrapper.output_key
+        if key in self.lanes:
+            return key, self.lanes[key]
+        for k, lane in self.lanes.items():
+            if lane.released:
+                return k, lane
+        return next(iter(self.lanes.items()), (_WHOLE, None))
+
+    def tail(self) -> list[Any]:
+        turn = self.turn
+        decisions = [lane.screen.blocked or lane.screen.last for lane in self.lanes.values()]
+        decisions += [d for _, d in self.call_decisions]
+        blocked = self.blocked
+        found = [d for d in decisions if d is not None]
+        turn.d_out = blocked[1] if blocked is not None else max(found, key=lambda d: d.action, default=None)
+        out: list[Any] = []
+        if blocked is not None:
+            key, decision = blocked
+            turn.notify(decision)
+            if turn.wrapper.raise_on_block:
+                raise GuardrailViolation(decision)
+            lane = self.lanes[key]
+            out.append(self.emit(key, lane, ("\n\n" if lane.released else "") + (decision.refusal or "")))
+        else:
+            if turn.d_out is not None:
+                turn.notify(turn.d_out)
+            late = turn.take_disclaimers(turn.output_domains)
+            if late:
+                out.append(self.emit(*self.primary(), "\n\n" + "\n\n".join(late)))
+        if turn.kind == "message":
+            out.append(AIMessageChunk(content="", response_metadata={shapes.META_KEY: turn.metadata()}))
+        return out
 
 
 class GuardedRunnable(Runnable[Any, Any]):
@@ -315,13 +458,6 @@ class GuardedRunnable(Runnable[Any, Any]):
             turns.latest, Stage.INPUT, history=turns.history, locale=turn.locale, conversation_id=turn.conversation_id
         )
 
-    def _output_text(self, output: Any) -> str | None:
-        text = shapes.output_text(output, output_key=self.output_key)
-        calls = shapes.tool_call_text(output)
-        if calls:
-            return f"{text or ''}\n{calls}".strip()
-        return text
-
     # ------------------------------------------------------------------ invoke
     def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         config = ensure_config(config)
@@ -337,17 +473,17 @@ class GuardedRunnable(Runnable[Any, Any]):
             else:
                 new_input = turn.rewritten_input(input, turns, turn.d_in)
                 output = self.bound.invoke(new_input, patch_config(config, callbacks=run.get_child()), **kwargs)
-                text = self._output_text(output)
+                read = turn.read(output)
                 d_out = None
-                if text is not None and text.strip():
+                if read.text.strip():
                     d_out = self._step(
                         run,
                         "output",
                         lambda: turn.guard.check(
-                            text, Stage.OUTPUT, conversation_id=turn.conversation_id, locale=turn.locale
+                            read.text, Stage.OUTPUT, conversation_id=turn.conversation_id, locale=turn.locale
                         ),
                     )
-                result = turn.finish(output, d_out)
+                result = turn.finish(output, read, d_out)
         except BaseException as exc:
             run.on_chain_error(exc)
             raise
@@ -368,17 +504,17 @@ class GuardedRunnable(Runnable[Any, Any]):
             else:
                 new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, turn.d_in)
                 output = await self.bound.ainvoke(new_input, patch_config(config, callbacks=run.get_child()), **kwargs)
-                text = self._output_text(output)
+                read = turn.read(output)
                 d_out = None
-                if text is not None and text.strip():
+                if read.text.strip():
                     d_out = await self._astep(
                         run,
                         "output",
                         lambda: turn.guard.acheck(
-                            text, Stage.OUTPUT, conversation_id=turn.conversation_id, locale=turn.locale
+                            read.text, Stage.OUTPUT, conversation_id=turn.conversation_id, locale=turn.locale
                         ),
                     )
-                result = turn.finish(output, d_out)
+                result = turn.finish(output, read, d_out)
         except BaseException as exc:
             await run.on_chain_error(exc)
             raise
@@ -400,32 +536,18 @@ class GuardedRunnable(Runnable[Any, Any]):
             else:
                 yield from turn.stream_head()
                 new_input = turn.rewritten_input(input, turns, turn.d_in)
-                screen = turn.screen()
-                sample: Any = None
-                released = False
+                screen = _Stream(turn)
                 inner = self.bound.stream(new_input, patch_config(config, callbacks=run.get_child()), **kwargs)
                 try:
                     for chunk in inner:
-                        sample = chunk if sample is None else sample
-                        text = _chunk_text(chunk, self.output_key)
-                        if text is None or (text == "" and not isinstance(chunk, str)):
-                            yield chunk  # tool-call chunks, metadata chunks: nothing to screen
-                            continue
-                        out = screen.feed(text)
-                        if out:
-                            released = True
-                            yield turn.stream_chunk(chunk, out)
+                        yield from screen.feed(chunk)
                         if screen.blocked is not None:
                             break
                 finally:
                     close = getattr(inner, "close", None)
                     if close is not None:
                         close()
-                rest = screen.flush()
-                if rest:
-                    released = True
-                    yield turn.stream_chunk(sample, rest)
-                tail = turn.stream_tail(screen, sample, released)
+                tail = screen.end()
                 self._record(run, "output", turn.d_out)
                 yield from tail
         except BaseException as exc:
@@ -448,32 +570,19 @@ class GuardedRunnable(Runnable[Any, Any]):
                 for head in turn.stream_head():
                     yield head
                 new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, turn.d_in)
-                screen = turn.screen()
-                sample: Any = None
-                released = False
+                screen = _Stream(turn)
                 inner = self.bound.astream(new_input, patch_config(config, callbacks=run.get_child()), **kwargs)
                 try:
                     async for chunk in inner:
-                        sample = chunk if sample is None else sample
-                        text = _chunk_text(chunk, self.output_key)
-                        if text is None or (text == "" and not isinstance(chunk, str)):
-                            yield chunk
-                            continue
-                        out = await asyncio.to_thread(screen.feed, text)
-                        if out:
-                            released = True
-                            yield turn.stream_chunk(chunk, out)
+                        for item in await asyncio.to_thread(screen.feed, chunk):
+                            yield item
                         if screen.blocked is not None:
                             break
                 finally:
                     aclose = getattr(inner, "aclose", None)
                     if aclose is not None:
                         await aclose()
-                rest = await asyncio.to_thread(screen.flush)
-                if rest:
-                    released = True
-                    yield turn.stream_chunk(sample, rest)
-                tail = turn.stream_tail(screen, sample, released)
+                tail = await asyncio.to_thread(screen.end)
                 await self._arecord(run, "output", turn.d_out)
                 for item in tail:
                     yield item

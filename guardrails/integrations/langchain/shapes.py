@@ -3,15 +3,26 @@
 Inputs accepted: ``str``; a list of messages (or message-like tuples/dicts) whose
 content is a str or a list of content blocks (non-text blocks pass through untouched);
 a dict whose ``messages``/``input``/``question`` key (configurable) holds either; a
-PromptValue. Outputs mirror what the wrapped runnable returns.
+PromptValue. Any content block with a str ``text`` counts as text.
+
+Outputs mirror what the wrapped runnable returns. Their text is read from every str,
+message content and tool call (parsed arguments, invalid calls, streamed tool-call
+chunks, provider-format ``additional_kwargs``) anywhere inside dicts, lists, tuples and
+pydantic models; each slot is written back in place (redacted), so the output keeps its
+structure. An output holding a value whose text cannot be read raises ``InputError``:
+nothing is returned unscreened. A refused output keeps only its answer slot.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from enum import Enum
+from typing import Any, cast
+from uuid import UUID
 
 from langchain_core.messages import (
     AIMessage,
@@ -22,9 +33,12 @@ from langchain_core.messages import (
     ToolMessage,
     convert_to_messages,
 )
+from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.prompt_values import ChatPromptValue, PromptValue, StringPromptValue
+from pydantic import BaseModel
 
-from guardrails.errors import InputError
+from guardrails.errors import GuardrailsError, InputError
+from guardrails.types import Finding
 
 DEFAULT_INPUT_KEYS = ("messages", "input", "question")
 Rewrite = Callable[[str], str]
@@ -40,6 +54,7 @@ class Turns:
 
 
 def content_text(content: Any) -> str:
+    """The text of a message's content: the str itself, or every str block and every block's ``text``."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
@@ -47,13 +62,14 @@ def content_text(content: Any) -> str:
         for block in content:
             if isinstance(block, str):
                 parts.append(block)
-            elif isinstance(block, Mapping) and block.get("type") == "text" and isinstance(block.get("text"), str):
+            elif isinstance(block, Mapping) and isinstance(block.get("text"), str):
                 parts.append(block["text"])
         return "\n".join(parts)
     return ""
 
 
 def _rewrite_content(content: Any, fn: Rewrite) -> Any:
+    """Content with every text (any block's ``text``) and tool-call argument block passed through ``fn``."""
     if isinstance(content, str):
         return fn(content)
     if isinstance(content, list):
@@ -61,8 +77,14 @@ def _rewrite_content(content: Any, fn: Rewrite) -> Any:
         for block in content:
             if isinstance(block, str):
                 out.append(fn(block))
-            elif isinstance(block, Mapping) and block.get("type") == "text" and isinstance(block.get("text"), str):
-                out.append({**block, "text": fn(block["text"])})
+            elif isinstance(block, Mapping):
+                new = dict(block)
+                if isinstance(block.get("text"), str):
+                    new["text"] = fn(block["text"])
+                for key in ("input", "args"):  # tool_use / tool_call blocks
+                    if isinstance(block.get(key), (Mapping, list)):
+                        new[key] = _rewrite_json(block[key], fn)
+                out.append(new)
             else:
                 out.append(block)
         return out
@@ -74,7 +96,7 @@ def _rewrite_json(value: Any, fn: Rewrite) -> Any:
         return fn(value)
     if isinstance(value, list):
         return [_rewrite_json(v, fn) for v in value]
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return {k: _rewrite_json(v, fn) for k, v in value.items()}
     return value
 
@@ -85,8 +107,14 @@ def _as_messages(value: Any) -> list[BaseMessage] | None:
     if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
         try:
             return convert_to_messages(value)
-        except (ValueError, TypeError, NotImplementedError) as exc:
-            raise InputError(f"cannot read the chain input as messages: {exc}") from None
+        except Exception as exc:
+            # LangChain's coercion errors quote the offending message: name only the types
+            kinds = sorted({type(item).__name__ for item in value})
+            raise InputError(
+                f"cannot read the chain input ({type(value).__name__} of {', '.join(kinds) or 'nothing'}) as messages "
+                f"({type(exc).__name__}): each item must be a message, a (role, content) pair, or a dict with "
+                "'role' and 'content'"
+            ) from None
     return None
 
 
@@ -153,9 +181,11 @@ def rewrite_input(
     for m in messages:
         if isinstance(m, (HumanMessage, ToolMessage)):
             out.append(m.model_copy(update={"content": _rewrite_content(m.content, fn)}))
-        elif isinstance(m, AIMessage) and m.tool_calls:
-            calls = [{**c, "args": _rewrite_json(c["args"], fn)} for c in m.tool_calls]
-            out.append(m.model_copy(update={"tool_calls": calls}))
+        elif isinstance(m, AIMessage):
+            # earlier answers too: in reversible mode they hold the user's restored values
+            update = _Walk(lambda _path, _label, text: fn(text), output_key="").calls_update(m, ())
+            update["content"] = _rewrite_content(m.content, fn)
+            out.append(m.model_copy(update=update))
         else:
             out.append(m)
     if isinstance(value, PromptValue):
@@ -180,37 +210,143 @@ def infer_output_kind(runnable: Any) -> str:
     return "message"
 
 
-def output_text(output: Any, *, output_key: str) -> str | None:
-    """The answer text inside an output, or None when it carries none we can screen."""
-    if isinstance(output, BaseMessage):
-        return content_text(output.content)
-    if isinstance(output, str):
-        return output
-    if isinstance(output, Mapping):
-        value = output.get(output_key)
-        if isinstance(value, (str, BaseMessage)):
-            return output_text(value, output_key=output_key)
-    return None
+#: the key under which the guard's decisions are attached to dict outputs (never screened)
+META_KEY = "guardrails"
+#: additional_kwargs entries that hold provider-format tool calls (raw JSON arguments)
+_CALL_KWARGS = ("tool_calls", "function_call")
+#: values that carry no text: passed through unscreened
+_INERT = (bool, int, float, complex, Decimal, datetime.date, datetime.time, datetime.timedelta, UUID, Enum)
+
+Path = tuple[Any, ...]
+#: called for each text slot of an output: (where it is, context label for the guard, text) -> text to put back
+Visit = Callable[[Path, str, str], str]
 
 
-def tool_call_text(output: Any) -> str:
-    """Tool-call arguments of an AI message, as text to screen (empty when none)."""
-    if isinstance(output, AIMessage) and output.tool_calls:
-        return "\n".join(json.dumps(c.get("args", {}), ensure_ascii=False) for c in output.tool_calls)
-    return ""
+@dataclass(frozen=True)
+class Piece:
+    """One text slot of an output: the answer text, a dict value, a tool-call argument."""
+
+    path: Path
+    label: str
+    text: str
 
 
-def replace_output_text(output: Any, text: str, *, output_key: str, metadata: Mapping[str, Any]) -> Any:
-    """The same output with its answer text replaced and the guard's metadata attached."""
-    if isinstance(output, BaseMessage):
-        meta = {**output.response_metadata, "guardrails": dict(metadata)}
-        return output.model_copy(update={"content": text, "response_metadata": meta})
-    if isinstance(output, str):
+@dataclass(frozen=True)
+class OutputText:
+    """Every text slot of an output, in a fixed order, and the slot the answer (and refusal) goes to."""
+
+    pieces: tuple[Piece, ...]
+    primary: Path | None
+
+    @property
+    def text(self) -> str:
+        """What the guard checks: each non-blank slot on its own line, tool arguments labelled."""
+        return "\n".join(p.label + p.text for p in self.pieces if p.text.strip())
+
+    def redacted(self, findings: Sequence[Finding], redact: Callable[[str, list[Finding]], str]) -> dict[Path, str]:
+        """Each slot's text after redaction, given the findings of a check of :attr:`text`.
+
+        The slots are redacted in one ``redact`` call (so placeholders number consistently),
+        joined by a separator none of them contains; entity findings are clipped to the slots.
+        """
+        live = [p for p in self.pieces if p.text.strip()]
+        sep = _separator("".join(p.text for p in live))
+        mapped: list[Finding] = []
+        checked = joined = 0  # where the slot starts in `self.text` / in the joined slots
+        for p in live:
+            start = checked + len(p.label)
+            end = start + len(p.text)
+            for f in findings:
+                if f.category is None and f.start is not None and f.end is not None and f.label:
+                    lo, hi = max(f.start, start), min(f.end, end)
+                    if lo < hi:
+                        mapped.append(replace(f, start=lo - start + joined, end=hi - start + joined))
+            checked = end + 1
+            joined += len(p.text) + len(sep)
+        parts = redact(sep.join(p.text for p in live), mapped).split(sep)
+        if len(parts) != len(live):
+            raise GuardrailsError("redaction changed the layout of the chain's output; it cannot be returned")
+        out = {p.path: p.text for p in self.pieces}
+        out.update((p.path, t) for p, t in zip(live, parts, strict=True))
+        return out
+
+
+def _separator(text: str) -> str:
+    for cp in range(0xE000, 0xF900):  # private use area: never in a placeholder or mask
+        if chr(cp) not in text:
+            return chr(cp)
+    raise GuardrailsError("the chain's output uses every private-use character; it cannot be screened")
+
+
+def read_output(output: Any, *, output_key: str, calls: bool = True) -> OutputText:
+    """The text slots of an output (``calls=False``: leave tool calls out).
+
+    Text is found in str values, message contents and tool calls, anywhere inside dicts,
+    lists, tuples and pydantic models. Any other value (not a number, date, id or enum)
+    raises :class:`InputError`: an output the guard cannot read is never passed unscreened.
+    """
+    pieces: list[Piece] = []
+
+    def visit(path: Path, label: str, text: str) -> str:
+        pieces.append(Piece(path, label, text))
         return text
+
+    _Walk(visit, output_key=output_key, calls=calls).value(output, ())
+    return OutputText(tuple(pieces), _primary(output, output_key, ()))
+
+
+def rebuild_output(
+    output: Any, texts: Mapping[Path, str], *, output_key: str, metadata: Mapping[str, Any] | None
+) -> Any:
+    """The same output with each slot's text replaced by ``texts[path]`` and the guard's metadata attached."""
+    new = _Walk(lambda path, _label, text: texts.get(path, text), output_key=output_key).value(output, ())
+    return new if metadata is None else _attach(new, metadata, output_key)
+
+
+def blocked_output(output: Any, text: str, *, kind: str, output_key: str, metadata: Mapping[str, Any]) -> Any:
+    """The refusal in the output's shape: only the answer slot is kept (with ``text``); no tool calls, no other
+    values. Shapes with no such slot (a pydantic model) become the wrapper's own answer of ``kind``."""
+    path = _primary(output, output_key, ())
+    if path is None or _lands_in_model(output, path):
+        return make_output(kind, text, output_key=output_key, metadata=metadata)
+    return _attach(_only(output, path, text), metadata, output_key)
+
+
+def _lands_in_model(value: Any, path: Path) -> bool:
+    """True when the path to the answer slot passes through a pydantic model (not a message)."""
+    for key in path:
+        if isinstance(value, BaseMessage):
+            return False
+        if isinstance(value, BaseModel):
+            return True
+        value = value[key]
+    return False
+
+
+def _only(value: Any, path: Path, text: str) -> Any:
+    if isinstance(value, BaseMessage):
+        update: dict[str, Any] = {"content": text}
+        if isinstance(value, AIMessage):
+            update.update(_drop_calls(value))
+        return value.model_copy(update=update)
+    if not path:
+        return text
+    key, rest = path[0], path[1:]
+    if isinstance(value, Mapping):
+        return remap(value, {key: _only(value[key], rest, text)})
+    return [_only(value[key], rest, text)]
+
+
+def _attach(output: Any, metadata: Mapping[str, Any], output_key: str) -> Any:
+    if isinstance(output, BaseMessage):
+        meta = {**output.response_metadata, META_KEY: dict(metadata)}
+        return output.model_copy(update={"response_metadata": meta})
     if isinstance(output, Mapping):
-        value = output.get(output_key)
-        new_value = replace_output_text(value, text, output_key=output_key, metadata=metadata)
-        return {**output, output_key: new_value, "guardrails": dict(metadata)}
+        out = dict(output)
+        if isinstance(out.get(output_key), BaseMessage):
+            out[output_key] = _attach(out[output_key], metadata, output_key)
+        out[META_KEY] = dict(metadata)
+        return remap(output, out)
     return output
 
 
@@ -219,17 +355,241 @@ def make_output(kind: str, text: str, *, output_key: str, metadata: Mapping[str,
     if kind == "str":
         return text
     if kind == "dict":
-        return {output_key: text, "guardrails": dict(metadata)}
+        return {output_key: text, META_KEY: dict(metadata)}
     cls = AIMessageChunk if chunk else AIMessage
-    return cls(content=text, response_metadata={"guardrails": dict(metadata)})
+    return cls(content=text, response_metadata={META_KEY: dict(metadata)})
 
 
-def chunk_like(sample: Any, text: str) -> Any:
-    """A streamed chunk of the same kind as ``sample`` carrying ``text``."""
-    if isinstance(sample, AIMessageChunk):
-        return AIMessageChunk(content=text, id=sample.id)
-    if isinstance(sample, BaseMessage):
-        return AIMessageChunk(content=text)
-    if isinstance(sample, Mapping):
-        return {k: (text if isinstance(v, str) else v) for k, v in sample.items()}
-    return text
+# ---------------------------------------------------------------------- streamed outputs
+def chunk_like(sample: Any, text: str, *, output_key: str, calls: AIMessageChunk | None = None) -> Any:
+    """A streamed chunk shaped like ``sample``: ``text`` in its answer slot, its other text emptied,
+    messages as fresh ``AIMessageChunk``s (no tool calls, no usage) and ``calls`` (screened tool-call
+    chunks) on its first message."""
+    primary = _primary(sample, output_key, ())
+    walk = _Walk(
+        lambda path, _label, _text: text if path == primary else "",
+        output_key=output_key,
+        calls=False,
+        fresh=True,
+        attach=calls,
+    )
+    return walk.value(sample, ())
+
+
+def held_calls(value: Any) -> AIMessageChunk | None:
+    """The tool-call parts of the messages in a streamed value, as one content-less chunk (None when none)."""
+    found: AIMessageChunk | None = None
+    for m in _messages(value):
+        part = _calls_chunk(m)
+        if part is not None:
+            found = part if found is None else found + part
+    return found
+
+
+def _messages(value: Any) -> Iterator[BaseMessage]:
+    if isinstance(value, BaseMessage):
+        yield value
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            if k != META_KEY:
+                yield from _messages(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _messages(v)
+
+
+def _calls_chunk(m: BaseMessage) -> AIMessageChunk | None:
+    if not isinstance(m, AIMessage):
+        return None
+    kwargs = {k: m.additional_kwargs[k] for k in _CALL_KWARGS if k in m.additional_kwargs}
+    if isinstance(m, AIMessageChunk):
+        chunks = list(m.tool_call_chunks)
+    else:
+        chunks = [
+            tool_call_chunk(name=c["name"], args=json.dumps(c["args"], ensure_ascii=False), id=c.get("id"), index=i)
+            for i, c in enumerate(m.tool_calls)
+        ]
+        chunks += [
+            tool_call_chunk(name=c.get("name"), args=c.get("args"), id=c.get("id"), index=len(chunks) + i)
+            for i, c in enumerate(m.invalid_tool_calls)
+        ]
+    if not chunks and not kwargs:
+        return None
+    return AIMessageChunk(content="", tool_call_chunks=chunks, additional_kwargs=kwargs, id=m.id)
+
+
+# ---------------------------------------------------------------------- one pass over an output
+def _primary(value: Any, output_key: str, path: Path) -> Path | None:
+    """Where the answer text is: a str, a message's content, ``output_key`` of a dict (else its first value
+    with text), the last item of a list with text, the first field of a model with text."""
+    if isinstance(value, str):
+        return path
+    if isinstance(value, BaseMessage):
+        return (*path, "content")
+    found: Path | None
+    if isinstance(value, Mapping):
+        keys = [k for k in value if k != META_KEY]
+        if output_key in value:
+            keys = [output_key, *(k for k in keys if k != output_key)]
+        for k in keys:
+            if (found := _primary(value[k], output_key, (*path, k))) is not None:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for i in reversed(range(len(value))):
+            if (found := _primary(value[i], output_key, (*path, i))) is not None:
+                return found
+    elif isinstance(value, BaseModel):
+        for name in [*type(value).model_fields, *(value.model_extra or {})]:
+            if (found := _primary(getattr(value, name), output_key, (*path, name))) is not None:
+                return found
+    return None
+
+
+def remap(original: Mapping[Any, Any], items: Mapping[Any, Any]) -> Any:
+    """``items`` in the mapping type of ``original`` when it can be rebuilt (AddableDict), else a dict."""
+    if type(original) is not dict:
+        try:
+            return cast(Any, type(original))(items)
+        except Exception:
+            pass
+    return dict(items)
+
+
+def _drop_calls(m: AIMessage) -> dict[str, Any]:
+    update: dict[str, Any] = {}
+    if m.tool_calls or m.invalid_tool_calls:
+        update.update(tool_calls=[], invalid_tool_calls=[])
+    if isinstance(m, AIMessageChunk) and m.tool_call_chunks:
+        update["tool_call_chunks"] = []
+    if any(k in m.additional_kwargs for k in _CALL_KWARGS):
+        update["additional_kwargs"] = {k: v for k, v in m.additional_kwargs.items() if k not in _CALL_KWARGS}
+    return update
+
+
+class _Walk:
+    """Visits every text slot of a value in a fixed order and rebuilds the value from what ``visit`` returns.
+
+    ``calls=False`` leaves tool calls out (not visited, kept as they are, or dropped when ``fresh``).
+    ``fresh`` rebuilds messages as bare ``AIMessageChunk``s for streaming, ``attach`` adding tool-call
+    chunks to the first one.
+    """
+
+    def __init__(
+        self,
+        visit: Visit,
+        *,
+        output_key: str,
+        calls: bool = True,
+        fresh: bool = False,
+        attach: AIMessageChunk | None = None,
+    ) -> None:
+        self.visit = visit
+        self.output_key = output_key
+        self.calls = calls
+        self.fresh = fresh
+        self.attach = attach
+
+    def value(self, value: Any, path: Path, tool: tuple[str, int] | None = None) -> Any:
+        if isinstance(value, str):
+            label = f"{tool[0]} {'.'.join(map(str, path[tool[1] :]))}: " if tool else ""
+            return self.visit(path, label, value)
+        if isinstance(value, BaseMessage):
+            return self.message(value, path)
+        if isinstance(value, Mapping):
+            items = {
+                k: v if k == META_KEY and isinstance(v, Mapping) else self.value(v, (*path, k), tool)
+                for k, v in value.items()
+            }
+            return remap(value, items)
+        if isinstance(value, (list, tuple)):
+            out = [self.value(v, (*path, i), tool) for i, v in enumerate(value)]
+            return out if isinstance(value, list) else tuple(out)
+        if isinstance(value, BaseModel):
+            names = [*type(value).model_fields, *(value.model_extra or {})]
+            update = {n: self.value(getattr(value, n), (*path, n), tool) for n in names}
+            return value.model_copy(update=update)
+        if value is None or isinstance(value, _INERT):
+            return value
+        raise InputError(
+            f"cannot screen the chain's output: it holds a value of type {type(value).__name__}, whose text the "
+            "guard cannot read; return str, messages, or dicts, lists or pydantic models of them"
+        )
+
+    def message(self, m: BaseMessage, path: Path) -> BaseMessage:
+        old = content_text(m.content)
+        new = self.visit((*path, "content"), "", old)
+        if self.fresh:
+            chunk = AIMessageChunk(content=new, id=m.id)
+            if self.attach is not None:
+                chunk = AIMessageChunk(
+                    content=new,
+                    id=m.id,
+                    tool_call_chunks=list(self.attach.tool_call_chunks),
+                    additional_kwargs=dict(self.attach.additional_kwargs),
+                )
+                self.attach = None
+            return chunk
+        update = self.calls_update(m, path) if self.calls and isinstance(m, AIMessage) else {}
+        if new != old or (update and isinstance(m.content, list)):
+            update["content"] = new  # content blocks are flattened once anything in the message changed
+        return m.model_copy(update=update) if update else m
+
+    def calls_update(self, m: AIMessage, path: Path) -> dict[str, Any]:
+        """Changed tool-call fields of ``m``: parsed calls (each str argument), then the raw JSON forms."""
+        update: dict[str, Any] = {}
+        replaced: dict[str, str] = {}  # call id -> new raw arguments, for the raw forms of the same call
+        calls = []
+        for i, c in enumerate(m.tool_calls):
+            base = (*path, "tool_calls", i, "args")
+            args = self.value(c["args"], base, (c["name"], len(base)))
+            calls.append({**c, "args": args})
+            if args != c["args"] and c.get("id"):
+                replaced[str(c["id"])] = json.dumps(args, ensure_ascii=False)
+        invalid = []
+        for i, ic in enumerate(m.invalid_tool_calls):
+            raw = ic.get("args")
+            if isinstance(raw, str):
+                new = self.visit((*path, "invalid_tool_calls", i), f"{ic.get('name') or 'tool'} arguments: ", raw)
+                if new != raw and ic.get("id"):
+                    replaced[str(ic["id"])] = new
+                ic = {**ic, "args": new}
+            invalid.append(ic)
+        known = {str(c["id"]) for c in [*m.tool_calls, *m.invalid_tool_calls] if c.get("id")}
+
+        def raw_args(where: Path, call_id: Any, name: Any, raw: str) -> str:
+            if call_id is not None and str(call_id) in known:
+                return replaced.get(str(call_id), raw)
+            return self.visit(where, f"{name or 'tool'} arguments: ", raw)
+
+        if calls != m.tool_calls:
+            update["tool_calls"] = calls
+        if invalid != m.invalid_tool_calls:
+            update["invalid_tool_calls"] = invalid
+        if isinstance(m, AIMessageChunk):
+            chunks = []
+            for i, tc in enumerate(m.tool_call_chunks):
+                raw = tc.get("args")
+                if isinstance(raw, str):
+                    tc = {**tc, "args": raw_args((*path, "tool_call_chunks", i), tc.get("id"), tc.get("name"), raw)}
+                chunks.append(tc)
+            if chunks != m.tool_call_chunks:
+                update["tool_call_chunks"] = chunks
+        kwargs = dict(m.additional_kwargs)
+        raw_calls = kwargs.get("tool_calls")
+        if isinstance(raw_calls, list):  # OpenAI format: {"id", "function": {"name", "arguments"}}
+            new_calls = []
+            for i, rc in enumerate(raw_calls):
+                fn = rc.get("function") if isinstance(rc, Mapping) else None
+                if isinstance(fn, Mapping) and isinstance(fn.get("arguments"), str):
+                    where = (*path, "additional_kwargs", "tool_calls", i)
+                    args = raw_args(where, rc.get("id"), fn.get("name"), fn["arguments"])
+                    rc = {**rc, "function": {**fn, "arguments": args}}
+                new_calls.append(rc)
+            kwargs["tool_calls"] = new_calls
+        fc = kwargs.get("function_call")
+        if isinstance(fc, Mapping) and isinstance(fc.get("arguments"), str):
+            where = (*path, "additional_kwargs", "function_call")
+            kwargs["function_call"] = {**fc, "arguments": raw_args(where, None, fc.get("name"), fc["arguments"])}
+        if kwargs != m.additional_kwargs:
+            update["additional_kwargs"] = kwargs
+        return update

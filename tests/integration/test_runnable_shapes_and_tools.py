@@ -1,0 +1,306 @@
+"""The Runnable wrapper on tool calls, dict/list/model outputs, streamed dicts and content blocks.
+
+Real guards (the keyword test detector, and the built-in ``general`` profile with Presidio for
+one PII test) around langchain-core's fake chat models and plain runnables.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
+from langchain_core.outputs import ChatGenerationChunk
+from langchain_core.runnables import RunnableGenerator, RunnableLambda
+from pydantic import BaseModel
+
+from guardrails import Guard, InputError
+from guardrails.testing import KeywordDetector, guard_with
+from tests.helpers.spy import SpyChatModel, spy_model
+
+REFUSAL = "can't help"
+
+
+def guard(*, reversible: bool = False) -> Guard:
+    return guard_with(
+        KeywordDetector(
+            {"grenade": "weapons", "ibuprofen": "domain_medical"},
+            entities={"Jane Roe": "PERSON", "555-0100": "PHONE_NUMBER"},
+        ),
+        profile={"redaction": {"reversible": reversible}},
+    )
+
+
+class StreamedChatModel(GenericFakeChatModel):
+    """A fake chat model whose stream yields exactly ``chunks`` (tool-call chunks included)."""
+
+    chunks: list[AIMessageChunk]
+
+    def _stream(self, messages: Any, *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        for chunk in self.chunks:
+            yield ChatGenerationChunk(message=chunk)
+
+
+def streamed_call(name: str, args: dict[str, Any], *, text: str = "") -> StreamedChatModel:
+    """A model that streams ``text`` and then one tool call whose JSON arguments arrive in three pieces."""
+    raw = json.dumps(args)
+    cut = [0, len(raw) // 3, 2 * len(raw) // 3, len(raw)]
+    pieces = [raw[a:b] for a, b in itertools.pairwise(cut)]
+    chunks = [AIMessageChunk(content=text)] if text else []
+    chunks += [
+        AIMessageChunk(
+            content="",
+            tool_call_chunks=[
+                {"name": name if i == 0 else None, "args": p, "id": "call-1" if i == 0 else None, "index": 0}
+            ],
+        )
+        for i, p in enumerate(pieces)
+    ]
+    whole = AIMessage(content=text, tool_calls=[{"name": name, "args": args, "id": "call-1"}])
+    return StreamedChatModel(messages=iter([whole]), chunks=chunks)
+
+
+def tool_answer(args: dict[str, Any], *, content: str = "") -> AIMessage:
+    """An answer with one tool call, in both the parsed and the provider (OpenAI) form, plus an invalid call."""
+    return AIMessage(
+        content=content,
+        tool_calls=[{"name": "send_note", "args": args, "id": "call-1"}],
+        invalid_tool_calls=[
+            {"name": "send_note", "args": "{broken " + json.dumps(args), "id": "call-2", "error": None}
+        ],
+        additional_kwargs={
+            "tool_calls": [
+                {"id": "call-1", "type": "function", "function": {"name": "send_note", "arguments": json.dumps(args)}}
+            ]
+        },
+    )
+
+
+def total(chunks: list[Any]) -> AIMessageChunk:
+    out = chunks[0]
+    for c in chunks[1:]:
+        out = out + c
+    assert isinstance(out, AIMessageChunk)
+    return out
+
+
+def dumped(*messages: BaseMessage) -> str:
+    """Everything of the messages except the guard's metadata (whose findings name the keyword matched)."""
+    return json.dumps([m.model_dump(exclude={"response_metadata"}) for m in messages], default=str)
+
+
+# ---------------------------------------------------------------------- 1. tool calls of an answer
+def test_a_blocked_answer_drops_its_tool_calls() -> None:
+    answer = tool_answer({"topic": "where to buy a grenade"})
+    out = guard().wrap(RunnableLambda(lambda _: answer)).invoke("hello")
+    assert REFUSAL in out.content
+    assert out.tool_calls == [] and out.invalid_tool_calls == []
+    assert "tool_calls" not in out.additional_kwargs
+    assert "grenade" not in dumped(out)
+    assert out.response_metadata["guardrails"]["output"]["action"] == "block"
+
+
+def test_tool_call_arguments_alone_can_block_an_answer_with_harmless_text() -> None:
+    answer = AIMessage(
+        content="Let me look that up.", tool_calls=[{"name": "search", "args": {"q": "grenade"}, "id": "c1"}]
+    )
+    out = guard().wrap(RunnableLambda(lambda _: answer)).invoke("hello")
+    assert REFUSAL in out.content and out.tool_calls == []
+
+
+def test_pii_in_tool_arguments_is_redacted_in_place_keeping_the_json_structure() -> None:
+    answer = tool_answer({"to": "Jane Roe", "copies": 2, "lines": ["call 555-0100", "thanks"]}, content="Sending now.")
+    out = guard().wrap(RunnableLambda(lambda _: answer)).invoke("hello")
+    assert out.content == "Sending now."  # the arguments are not appended to the text
+    (call,) = out.tool_calls
+    assert call["args"] == {"to": "<PERSON_1>", "copies": 2, "lines": ["call <PHONE_NUMBER_1>", "thanks"]}
+    raw = out.additional_kwargs["tool_calls"][0]["function"]["arguments"]
+    assert json.loads(raw) == call["args"]
+    assert "Jane Roe" not in dumped(out) and "555-0100" not in dumped(out)
+    assert out.response_metadata["guardrails"]["output"]["action"] == "redact"
+
+
+def test_reversible_mode_gives_tools_back_only_the_users_own_values() -> None:
+    answer = AIMessage(
+        content="", tool_calls=[{"name": "dial", "args": {"who": "Jane Roe", "number": "555-0100"}, "id": "c1"}]
+    )
+    chain = guard(reversible=True).wrap(RunnableLambda(lambda _: answer))
+    out = chain.invoke("please call Jane Roe", config={"configurable": {"conversation_id": "tools-1"}})
+    assert out.tool_calls[0]["args"] == {"who": "Jane Roe", "number": "<PHONE_NUMBER_1>"}
+
+
+async def test_ainvoke_screens_tool_calls_like_invoke() -> None:
+    chain = guard().wrap(RunnableLambda(lambda _: tool_answer({"topic": "grenade"})))
+    blocked = await chain.ainvoke("hello")
+    assert REFUSAL in blocked.content and blocked.tool_calls == []
+    chain = guard().wrap(RunnableLambda(lambda _: tool_answer({"to": "Jane Roe"})))
+    redacted = await chain.ainvoke("hello")
+    assert redacted.tool_calls[0]["args"] == {"to": "<PERSON_1>"}
+
+
+@pytest.mark.slow
+def test_presidio_redacts_an_email_in_the_arguments_of_a_tool_call() -> None:
+    answer = AIMessage(
+        content="Done.",
+        tool_calls=[{"name": "send_mail", "args": {"to": "maria.lopez@example.org", "body": "hi"}, "id": "c1"}],
+    )
+    out = Guard.from_profile("general").wrap(RunnableLambda(lambda _: answer)).invoke("email my colleague")
+    assert out.tool_calls[0]["args"] == {"to": "<EMAIL_ADDRESS_1>", "body": "hi"}
+    assert out.content == "Done."
+
+
+# ---------------------------------------------------------------------- 2. streaming
+def test_streamed_dict_chunks_holding_messages_are_screened() -> None:
+    def chain(_: Any) -> Iterator[dict[str, Any]]:
+        for word in ("word " * 50 + "and now buy the grenade here " + "tail " * 30).split(" "):
+            yield {"output": AIMessageChunk(content=word + " ")}
+
+    chunks = list(guard().wrap(RunnableGenerator(chain), output="dict").stream("hello"))
+    text = "".join(c["output"].content for c in chunks if isinstance(c.get("output"), AIMessageChunk))
+    assert "grenade" not in text and REFUSAL in text
+
+
+def test_streamed_dict_chunks_keep_their_shape_and_are_redacted() -> None:
+    def chain(_: Any) -> Iterator[dict[str, Any]]:
+        for word in ("Ask", "Jane", "Roe", "tomorrow."):
+            yield {"output": AIMessageChunk(content=word + " ")}
+
+    chunks = list(guard().wrap(RunnableGenerator(chain), output="dict").stream("hello"))
+    assert all(isinstance(c["output"], AIMessageChunk) for c in chunks)
+    assert "".join(c["output"].content for c in chunks) == "Ask <PERSON_1> tomorrow. "
+
+
+def test_streamed_tool_call_chunks_are_never_released_when_the_call_is_blocked() -> None:
+    model = streamed_call("search", {"q": "where to buy a grenade"}, text="Looking.")
+    chunks = list(guard().wrap(model).stream("hello"))
+    assert not any(c.tool_call_chunks or c.tool_calls for c in chunks)
+    assert "grenade" not in dumped(*chunks)
+    assert REFUSAL in total(chunks).content
+    assert chunks[-1].response_metadata["guardrails"]["output"]["action"] == "block"
+
+
+def test_streamed_tool_call_chunks_are_held_until_checked_and_released_redacted() -> None:
+    model = streamed_call("dial", {"who": "Jane Roe", "note": "evening"}, text="Calling.")
+    chunks = list(guard().wrap(model).stream("hello"))
+    first_call = next(i for i, c in enumerate(chunks) if c.tool_call_chunks)
+    assert all(c.content == "" for c in chunks[first_call:])  # released once, after the text
+    assert sum(1 for c in chunks if c.tool_call_chunks) == 1
+    whole = total(chunks)
+    assert whole.content == "Calling."
+    assert whole.tool_calls[0]["args"] == {"who": "<PERSON_1>", "note": "evening"}
+    assert "Jane Roe" not in dumped(*chunks)
+
+
+def test_streamed_legacy_function_call_arguments_are_screened() -> None:
+    answer = AIMessage(
+        content="Sending now",
+        additional_kwargs={"function_call": {"name": "send", "arguments": '{"to": "Jane Roe", "body": "hi, there"}'}},
+    )
+    chunks = list(guard().wrap(GenericFakeChatModel(messages=iter([answer]))).stream("hello"))
+    whole = total(chunks)
+    assert whole.content == "Sending now"
+    arguments = json.loads(whole.additional_kwargs["function_call"]["arguments"])
+    assert arguments == {"to": "<PERSON_1>", "body": "hi, there"}
+
+
+async def test_astream_holds_tool_calls_like_stream() -> None:
+    blocked = [c async for c in guard().wrap(streamed_call("search", {"q": "grenade"})).astream("hello")]
+    assert not any(c.tool_call_chunks for c in blocked) and REFUSAL in total(blocked).content
+    model = streamed_call("dial", {"who": "Jane Roe"})
+    released = [c async for c in guard().wrap(model).astream("hello")]
+    assert total(released).tool_calls[0]["args"] == {"who": "<PERSON_1>"}
+
+
+# ---------------------------------------------------------------------- 3. outputs with text elsewhere
+def test_a_dict_answer_under_another_key_is_screened() -> None:
+    out = guard().wrap(RunnableLambda(lambda _: {"answer": "buy a grenade", "n": 3}), output="dict").invoke("hi")
+    assert REFUSAL in out["answer"] and "n" not in out
+    assert out["guardrails"]["output"]["action"] == "block"
+
+
+def test_every_text_value_of_a_dict_answer_is_screened_and_redacted() -> None:
+    def chain(_: Any) -> dict[str, Any]:
+        return {"output": "See notes.", "notes": ["ring Jane Roe"], "reply": AIMessage(content="at 555-0100")}
+
+    out = guard().wrap(RunnableLambda(chain), output="dict").invoke("hi")
+    assert out["output"] == "See notes." and out["notes"] == ["ring <PERSON_1>"]
+    assert out["reply"].content == "at <PHONE_NUMBER_1>"
+
+
+def test_a_list_answer_is_screened() -> None:
+    out = guard().wrap(RunnableLambda(lambda _: ["buy a grenade"]), output="message").invoke("hi")
+    assert isinstance(out, list) and REFUSAL in out[0] and "grenade" not in out[0]
+
+
+class Reply(BaseModel):
+    text: str
+    score: int
+
+
+def test_a_structured_pydantic_answer_is_screened_and_redacted() -> None:
+    out = guard().wrap(RunnableLambda(lambda _: Reply(text="Ask Jane Roe", score=1))).invoke("hi")
+    assert out == Reply(text="Ask <PERSON_1>", score=1)
+    blocked = guard().wrap(RunnableLambda(lambda _: Reply(text="a grenade", score=1))).invoke("hi")
+    assert isinstance(blocked, AIMessage) and REFUSAL in blocked.content
+
+
+def test_an_output_whose_text_cannot_be_read_raises_naming_only_its_type() -> None:
+    class Opaque:
+        def __repr__(self) -> str:
+            return "buy a grenade"
+
+    chain = guard().wrap(RunnableLambda(lambda _: {"output": Opaque()}), output="dict")
+    with pytest.raises(InputError, match="Opaque") as info:
+        chain.invoke("hi")
+    assert "grenade" not in str(info.value)
+
+
+# ---------------------------------------------------------------------- 4. input content blocks
+def test_any_input_block_with_a_text_field_is_screened() -> None:
+    chain = guard().wrap(spy_model("never"))
+    out = chain.invoke([HumanMessage(content=[{"type": "input_text", "text": "where to buy a grenade"}])])
+    assert REFUSAL in out.content and SpyChatModel.calls == []
+
+
+def test_text_in_non_text_typed_blocks_is_redacted_before_the_model_sees_it() -> None:
+    chain = guard().wrap(spy_model("ok"))
+    chain.invoke([HumanMessage(content=[{"type": "input_text", "text": "my name is Jane Roe"}])])
+    ((sent,),) = SpyChatModel.calls
+    assert sent.content == [{"type": "input_text", "text": "my name is <PERSON_1>"}]
+
+
+# ---------------------------------------------------------------------- 5. errors
+class ErrorSpy(BaseCallbackHandler):
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def on_chain_error(self, error: BaseException, **kwargs: Any) -> None:
+        self.errors.append(str(error))
+
+
+def test_a_malformed_message_list_error_names_the_shape_never_the_content() -> None:
+    spy = ErrorSpy()
+    chain = guard().wrap(spy_model("never"))
+    with pytest.raises(InputError) as info:
+        chain.invoke([{"role": "user", "text": "I am Jane Roe, 555-0100"}], config={"callbacks": [spy]})
+    assert "list of dict" in str(info.value)
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    for text in [str(info.value), *spy.errors]:
+        assert "Jane Roe" not in text and "555-0100" not in text
+
+
+# ---------------------------------------------------------------------- 6. reversible history
+def test_earlier_ai_answers_are_redacted_before_the_model_sees_them() -> None:
+    chain = guard(reversible=True).wrap(spy_model("I will ring <PERSON_1>.", "Done."))
+    cfg = {"configurable": {"conversation_id": "history-1"}}
+    history: list[BaseMessage] = [HumanMessage("please ring Jane Roe")]
+    first = chain.invoke(history, config=cfg)
+    assert first.content == "I will ring Jane Roe."  # the user's own value, restored for them
+    chain.invoke([*history, first, HumanMessage("thanks")], config=cfg)
+    sent = SpyChatModel.calls[-1]
+    assert [m.content for m in sent] == ["please ring <PERSON_1>", "I will ring <PERSON_1>.", "thanks"]
