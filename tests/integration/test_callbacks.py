@@ -49,6 +49,15 @@ def test_blocked_output_raises_after_the_call(tmp_path: Path) -> None:
     assert str(info.value.decision.stage) == "output"
 
 
+def test_a_tool_call_in_the_answer_is_screened_so_a_blocked_one_never_reaches_the_tool(tmp_path: Path) -> None:
+    call = {"name": "shop", "args": {"item": "grenade", "qty": 2}, "id": "call-1", "type": "tool_call"}
+    model = GenericFakeChatModel(messages=iter([AIMessage(content="", tool_calls=[call])]))
+    with pytest.raises(GuardrailViolation) as info:
+        model.invoke("hi", config={"callbacks": [handler(tmp_path)]})
+    assert str(info.value.decision.stage) == "output"
+    assert info.value.decision.categories == ("weapons",)
+
+
 def test_handler_needs_a_guard() -> None:
     with pytest.raises(TypeError):
         GuardrailsCallbackHandler("general")  # type: ignore[arg-type]

@@ -2,8 +2,8 @@
 
 ``GuardrailsCallbackHandler(guard)`` screens prompts in ``on_chat_model_start`` /
 ``on_llm_start`` and stops the call by raising GuardrailViolation (LangChain
-re-raises it because ``raise_error = True``); it screens answers in ``on_llm_end``
-and emits one audit record per decision.
+re-raises it because ``raise_error = True``); it screens answers, tool calls included,
+in ``on_llm_end`` and emits one audit record per decision.
 
 What it cannot do: callbacks are observers. It cannot rewrite the prompt (so it
 cannot redact PII before the model sees it), cannot replace an answer with a
@@ -24,7 +24,7 @@ from langchain_core.outputs import LLMResult
 from guardrails.audit import AuditLog
 from guardrails.errors import GuardrailViolation
 from guardrails.guard import Guard
-from guardrails.integrations.langchain.shapes import content_text
+from guardrails.integrations.langchain.shapes import content_text, read_output
 from guardrails.types import Action, Decision, Stage
 
 
@@ -75,6 +75,7 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
         for generations in response.generations:
             for gen in generations:
                 message = getattr(gen, "message", None)
-                text = content_text(message.content) if message is not None else gen.text
+                # a chat answer is judged with its tool calls: raising here keeps an agent from running them
+                text = read_output(message, output_key="").text if message is not None else gen.text
                 if text.strip():
                     self._judge(text, Stage.OUTPUT, (), run_id)
