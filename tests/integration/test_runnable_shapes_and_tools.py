@@ -223,6 +223,25 @@ def test_a_dict_answer_under_another_key_is_screened() -> None:
     assert out["guardrails"]["output"]["action"] == "block"
 
 
+def test_a_refusal_and_a_disclaimer_go_to_the_answer_key_even_when_other_keys_come_first() -> None:
+    def rag(text: str) -> dict[str, Any]:  # the key order of RunnablePassthrough.assign(answer=...)
+        answer = "buy a grenade" if "weapon" in text else "take ibuprofen with food"
+        return {"question": "q", "context": ["a page"], "answer": answer}
+
+    wrapped = guard().wrap(RunnableLambda(rag), output="dict")
+    blocked = wrapped.invoke("a weapon please")
+    assert REFUSAL in blocked["answer"] and "question" not in blocked
+    served = wrapped.invoke("a headache")
+    assert served["question"] == "q" and served["answer"].startswith("take ibuprofen with food")
+    assert len(served["answer"]) > len("take ibuprofen with food")  # the medical disclaimer is on the answer
+
+
+def test_text_under_a_nested_guardrails_key_is_still_screened() -> None:
+    chain = RunnableLambda(lambda _: {"output": "ok", "data": {"guardrails": {"note": "buy a grenade"}}})
+    out = guard().wrap(chain, output="dict").invoke("hi")
+    assert out["guardrails"]["output"]["action"] == "block" and "data" not in out
+
+
 def test_every_text_value_of_a_dict_answer_is_screened_and_redacted() -> None:
     def chain(_: Any) -> dict[str, Any]:
         return {"output": "See notes.", "notes": ["ring Jane Roe"], "reply": AIMessage(content="at 555-0100")}

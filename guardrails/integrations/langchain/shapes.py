@@ -210,8 +210,11 @@ def infer_output_kind(runnable: Any) -> str:
     return "message"
 
 
-#: the key under which the guard's decisions are attached to dict outputs (never screened)
+#: the key under which the guard's decisions are attached to dict outputs (never screened at the top level)
 META_KEY = "guardrails"
+#: keys a dict output conventionally holds its answer under (after ``output_key``): the refusal and
+#: disclaimers go there, e.g. ``RunnablePassthrough.assign(answer=...)`` returns question, context, answer
+ANSWER_KEYS = ("answer", "output", "result", "response", "text", "content", "generation")
 #: additional_kwargs entries that hold provider-format tool calls (raw JSON arguments)
 _CALL_KWARGS = ("tool_calls", "function_call")
 #: values that carry no text: passed through unscreened
@@ -292,7 +295,10 @@ def read_output(output: Any, *, output_key: str, calls: bool = True) -> OutputTe
         return text
 
     _Walk(visit, output_key=output_key, calls=calls).value(output, ())
-    return OutputText(tuple(pieces), _primary(output, output_key, ()))
+    primary = _primary(output, output_key, ())
+    # the answer first: a detector that reads only the start of a very long text still sees it whole
+    pieces.sort(key=lambda p: p.path != primary)
+    return OutputText(tuple(pieces), primary)
 
 
 def rebuild_output(
@@ -428,9 +434,10 @@ def _primary(value: Any, output_key: str, path: Path) -> Path | None:
         return (*path, "content")
     found: Path | None
     if isinstance(value, Mapping):
-        keys = [k for k in value if k != META_KEY]
-        if output_key in value:
-            keys = [output_key, *(k for k in keys if k != output_key)]
+        keys = [k for k in value if not (k == META_KEY and not path)]
+        # the configured key, then the keys chains conventionally answer under, then the rest in order
+        preferred = [k for k in (output_key, *ANSWER_KEYS) if k in value]
+        keys = [*preferred, *(k for k in keys if k not in preferred)]
         for k in keys:
             if (found := _primary(value[k], output_key, (*path, k))) is not None:
                 return found
@@ -497,7 +504,8 @@ class _Walk:
             return self.message(value, path)
         if isinstance(value, Mapping):
             items = {
-                k: v if k == META_KEY and isinstance(v, Mapping) else self.value(v, (*path, k), tool)
+                # only the guard's own decisions at the top of an output are not text to screen
+                k: v if k == META_KEY and not path and isinstance(v, Mapping) else self.value(v, (*path, k), tool)
                 for k, v in value.items()
             }
             return remap(value, items)
