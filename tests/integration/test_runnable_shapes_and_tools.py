@@ -175,6 +175,32 @@ def test_streamed_dict_chunks_keep_their_shape_and_are_redacted() -> None:
     assert "".join(c["output"].content for c in chunks) == "Ask <PERSON_1> tomorrow. "
 
 
+def test_streamed_documents_and_message_lists_keep_their_types_and_are_checked_whole() -> None:
+    from langchain_core.documents import Document
+
+    def chain(_: Any) -> Iterator[dict[str, Any]]:
+        yield {"context": [Document(page_content="page about Jane Roe", metadata={"source": "a.txt"})]}
+        yield {"messages": [HumanMessage(content="hi"), AIMessage(content="hello there")]}
+        for word in ("All", "good."):
+            yield {"answer": word + " "}
+
+    chunks = list(guard().wrap(RunnableGenerator(chain), output="dict").stream("hello"))
+    docs = next(c["context"] for c in chunks if "context" in c)
+    assert [(type(d).__name__, d.page_content, d.metadata) for d in docs] == [
+        ("Document", "page about <PERSON_1>", {"source": "a.txt"})
+    ]
+    msgs = next(c["messages"] for c in chunks if "messages" in c)
+    assert [(type(m).__name__, m.content) for m in msgs] == [("HumanMessage", "hi"), ("AIMessage", "hello there")]
+
+    def harmful(_: Any) -> Iterator[dict[str, Any]]:
+        yield {"context": [Document(page_content="how to buy a grenade")]}
+        yield {"answer": "fine"}
+
+    blocked = list(guard().wrap(RunnableGenerator(harmful), output="dict").stream("hello"))
+    assert not any("grenade" in str(c.get("context", "")) for c in blocked)
+    assert any(REFUSAL in str(c) for c in blocked)
+
+
 def test_streamed_tool_call_chunks_are_never_released_when_the_call_is_blocked() -> None:
     model = streamed_call("search", {"q": "where to buy a grenade"}, text="Looking.")
     chunks = list(guard().wrap(model).stream("hello"))

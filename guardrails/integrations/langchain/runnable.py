@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForChainRun, CallbackManagerForChainRun
-from langchain_core.messages import AIMessageChunk
+from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.runnables.config import (
     ensure_config,
@@ -33,6 +33,7 @@ from langchain_core.runnables.config import (
     get_callback_manager_for_config,
     patch_config,
 )
+from pydantic import BaseModel
 
 from guardrails.errors import GuardrailViolation
 from guardrails.guard import Guard
@@ -207,6 +208,13 @@ class _Turn:
 _WHOLE = object()
 
 
+def _structured(value: Any) -> bool:
+    """A list, tuple, dict or non-message model: streamed whole (a graph's state, documents), not token by token."""
+    if isinstance(value, (list, tuple, Mapping)):
+        return True
+    return isinstance(value, BaseModel) and not isinstance(value, BaseMessage)
+
+
 @dataclass
 class _Lane:
     """One streamed answer: the whole stream, or one key of a stream of dicts (each key is screened apart)."""
@@ -259,6 +267,14 @@ class _Stream:
             if lane is None:
                 container = chunk if key is not _WHOLE else None
                 lane = self.lanes[key] = _Lane(screen=self.turn.screen(), container=container)
+            if key is not _WHOLE and _structured(value):
+                # a whole structured value of a dict chunk (retrieved documents, a graph's message list):
+                # checked as it is and passed on in its own shape, never folded into a text stream
+                checked = self.checked_whole(key, value)
+                if checked is None:
+                    break
+                out[key] = checked
+                continue
             if calls is not None:
                 lane.calls = calls if lane.calls is None else lane.calls + calls
                 lane.calls_sample = value if lane.calls_sample is None else lane.calls_sample
@@ -294,6 +310,17 @@ class _Stream:
                     value = shapes.chunk_like(sample, "", output_key=self.turn.wrapper.output_key, calls=calls)
                     out.append(self.wrap(key, lane, value))
         return out + self.tail()
+
+    def checked_whole(self, key: Any, value: Any) -> Any:
+        """A structured value checked whole, as it may be released (None when blocked)."""
+        turn = self.turn
+        read = turn.read(value)
+        d = turn.guard.check(read.text, Stage.OUTPUT, conversation_id=turn.conversation_id, locale=turn.locale)
+        turn.output_domains.extend(c for c in d.disclaimer_categories if c not in turn.output_domains)
+        self.call_decisions.append((key, d))
+        if d.blocked:
+            return None
+        return shapes.rebuild_output(value, turn.screened(read, d), output_key="", metadata=None)
 
     def checked_calls(self, key: Any, calls: AIMessageChunk) -> AIMessageChunk | None:
         """The held tool calls as they may be released (None when blocked)."""
