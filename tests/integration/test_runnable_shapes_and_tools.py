@@ -201,6 +201,16 @@ def test_streamed_documents_and_message_lists_keep_their_types_and_are_checked_w
     assert any(REFUSAL in str(c) for c in blocked)
 
 
+def test_a_nested_dict_of_streamed_tokens_is_still_screened_as_one_text() -> None:
+    def chain(_: Any) -> Iterator[dict[str, Any]]:
+        for word in ("word " * 50 + "now buy the gre" + "nade here " + "tail " * 30).split(" "):
+            yield {"outer": {"inner": word + " "}}
+
+    chunks = list(guard().wrap(RunnableGenerator(chain), output="dict").stream("hello"))
+    text = "".join(str(c.get("outer", {}).get("inner", "")) for c in chunks if isinstance(c.get("outer"), dict))
+    assert "grenade" not in text.replace(" ", "") and any(REFUSAL in str(c) for c in chunks)
+
+
 def test_streamed_tool_call_chunks_are_never_released_when_the_call_is_blocked() -> None:
     model = streamed_call("search", {"q": "where to buy a grenade"}, text="Looking.")
     chunks = list(guard().wrap(model).stream("hello"))

@@ -209,9 +209,11 @@ _WHOLE = object()
 
 
 def _structured(value: Any) -> bool:
-    """A list, tuple, dict or non-message model: streamed whole (a graph's state, documents), not token by token."""
-    if isinstance(value, (list, tuple, Mapping)):
+    """A list, tuple, non-message model or dict holding one: streamed whole (a graph's state, documents)."""
+    if isinstance(value, (list, tuple)):
         return True
+    if isinstance(value, Mapping):  # a graph's update ({"messages": [...]}), not a nested stream of str tokens
+        return any(_structured(v) for v in value.values())
     return isinstance(value, BaseModel) and not isinstance(value, BaseMessage)
 
 
