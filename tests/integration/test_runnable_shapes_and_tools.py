@@ -203,8 +203,9 @@ def test_streamed_documents_and_message_lists_keep_their_types_and_are_checked_w
 
 def test_a_nested_dict_of_streamed_tokens_is_still_screened_as_one_text() -> None:
     def chain(_: Any) -> Iterator[dict[str, Any]]:
-        for word in ("word " * 50 + "now buy the gre" + "nade here " + "tail " * 30).split(" "):
-            yield {"outer": {"inner": word + " "}}
+        tokens = [*("word " * 50).split(), "now buy the gre", "nade here", *("tail " * 30).split()]
+        for token in tokens:  # "grenade" arrives in two chunks
+            yield {"outer": {"inner": token if token.endswith("gre") else token + " "}}
 
     chunks = list(guard().wrap(RunnableGenerator(chain), output="dict").stream("hello"))
     text = "".join(str(c.get("outer", {}).get("inner", "")) for c in chunks if isinstance(c.get("outer"), dict))
