@@ -105,8 +105,12 @@ class _Turn:
         )
 
     # ---- output
-    def read(self, output: Any, *, calls: bool = True) -> shapes.OutputText:
-        return shapes.read_output(output, output_key=self.wrapper.output_key, calls=calls)
+    def read(self, output: Any, *, streamed: bool = False) -> shapes.OutputText:
+        """The text slots of an output; a streamed chunk's text leaves out tool calls (held apart) and reasoning
+        (withheld)."""
+        return shapes.read_output(
+            output, output_key=self.wrapper.output_key, calls=not streamed, reasoning=not streamed
+        )
 
     def compose(self, body: str, d_out: Decision) -> str:
         """The answer text the user sees: ``body`` with the referral and (unless blocked) disclaimers."""
@@ -259,11 +263,11 @@ class _Stream:
             if key == shapes.META_KEY and isinstance(value, Mapping):
                 out[key] = value  # decisions of a nested guard: no text
                 continue
-            text = "".join(p.text for p in self.turn.read(value, calls=False).pieces)
+            text = "".join(p.text for p in self.turn.read(value, streamed=True).pieces)
             calls = shapes.held_calls(value)
             if not text and calls is None:
                 if not (isinstance(value, str) and not value):
-                    out[key] = value  # metadata chunks (usage, ids): nothing to screen
+                    out[key] = shapes.without_reasoning(value)  # metadata chunks (usage, ids): nothing to screen
                 continue
             lane = self.lanes.get(key)
             if lane is None:

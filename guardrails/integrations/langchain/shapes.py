@@ -7,8 +7,8 @@ PromptValue. Any content block with a str ``text`` counts as text.
 
 Outputs mirror what the wrapped runnable returns. Their text is read from every str,
 message content and tool call (parsed arguments, invalid calls, streamed tool-call
-chunks, provider-format ``additional_kwargs``) anywhere inside dicts, lists, tuples and
-pydantic models; each slot is written back in place (redacted), so the output keeps its
+chunks, provider-format ``additional_kwargs``) and reasoning (``thinking``/``reasoning``
+blocks, ``reasoning_content``) anywhere inside dicts, lists, tuples and pydantic models; each slot is written back in place (redacted), so the output keeps its
 structure. An output holding a value whose text cannot be read raises ``InputError``:
 nothing is returned unscreened. A refused output keeps only its answer slot.
 """
@@ -42,6 +42,7 @@ from guardrails.types import Finding
 
 DEFAULT_INPUT_KEYS = ("messages", "input", "question")
 Rewrite = Callable[[str], str]
+Path = tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,23 @@ class Turns:
     has_user_turn: bool
 
 
+#: content-block types that hold a model's reasoning (Anthropic and Google ``thinking``, LangChain and
+#: OpenAI ``reasoning``): screened as their own slots, never read as the answer
+REASONING_BLOCKS = frozenset({"thinking", "reasoning"})
+#: ``additional_kwargs`` entries that hold reasoning (DeepSeek, Qwen, Ollama ``reasoning_content``;
+#: OpenAI ``reasoning`` summaries)
+REASONING_KWARGS = ("reasoning_content", "reasoning")
+#: keys of a reasoning block or entry that are not text (ids, provider signatures, encrypted payloads)
+_NOT_TEXT = frozenset({"type", "id", "index", "signature", "status", "encrypted_content", "data", "format"})
+
+
+def _is_reasoning_block(block: Any) -> bool:
+    return isinstance(block, Mapping) and block.get("type") in REASONING_BLOCKS
+
+
 def content_text(content: Any) -> str:
-    """The text of a message's content: the str itself, or every str block and every block's ``text``."""
+    """The text of a message's content: the str itself, or every str block and every block's ``text``
+    (reasoning blocks excluded)."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
@@ -62,10 +78,77 @@ def content_text(content: Any) -> str:
         for block in content:
             if isinstance(block, str):
                 parts.append(block)
-            elif isinstance(block, Mapping) and isinstance(block.get("text"), str):
+            elif isinstance(block, Mapping) and isinstance(block.get("text"), str) and not _is_reasoning_block(block):
                 parts.append(block["text"])
         return "\n".join(parts)
     return ""
+
+
+def _leaves(value: Any, where: Path) -> Iterator[tuple[Path, str]]:
+    if isinstance(value, str):
+        yield where, value
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            if k not in _NOT_TEXT:
+                yield from _leaves(v, (*where, k))
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            yield from _leaves(v, (*where, i))
+
+
+def reasoning_slots(m: BaseMessage) -> list[tuple[Path, str]]:
+    """Every reasoning text of a message, with its path inside the message (``content``/``additional_kwargs``)."""
+    slots: list[tuple[Path, str]] = []
+    if isinstance(m.content, list):
+        for i, block in enumerate(m.content):
+            if _is_reasoning_block(block):
+                slots.extend(_leaves(block, ("content", i)))
+    for key in REASONING_KWARGS:
+        if key in m.additional_kwargs:
+            slots.extend(_leaves(m.additional_kwargs[key], ("additional_kwargs", key)))
+    return slots
+
+
+def _put(value: Any, where: Path, new: Any) -> Any:
+    """A copy of ``value`` with the item at ``where`` replaced by ``new``."""
+    if not where:
+        return new
+    key, rest = where[0], where[1:]
+    if isinstance(value, Mapping):
+        return {**value, key: _put(value[key], rest, new)}
+    items = list(value)
+    items[key] = _put(items[key], rest, new)
+    return items if isinstance(value, list) else tuple(items)
+
+
+def with_reasoning(fields: dict[str, Any], texts: Mapping[Path, str]) -> dict[str, Any]:
+    """``fields`` (a message's ``content`` and ``additional_kwargs``) with reasoning texts replaced by path."""
+    for where, text in texts.items():
+        fields = _put(fields, where, text)
+    return fields
+
+
+def without_reasoning(value: Any) -> Any:
+    """``value`` with the reasoning of every message in it removed (streamed reasoning is withheld)."""
+    if isinstance(value, BaseMessage):
+        if not reasoning_slots(value) and not any(_is_reasoning_block(b) for b in _blocks(value.content)):
+            return value
+        update: dict[str, Any] = {
+            "additional_kwargs": {k: v for k, v in value.additional_kwargs.items() if k not in REASONING_KWARGS}
+        }
+        if isinstance(value.content, list):
+            update["content"] = [b for b in value.content if not _is_reasoning_block(b)]
+        return value.model_copy(update=update)
+    if isinstance(value, Mapping):
+        return remap(value, {k: without_reasoning(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        out = [without_reasoning(v) for v in value]
+        return out if isinstance(value, list) else tuple(out)
+    return value
+
+
+def _blocks(content: Any) -> list[Any]:
+    return content if isinstance(content, list) else []
 
 
 def _rewrite_content(content: Any, fn: Rewrite) -> Any:
@@ -77,7 +160,7 @@ def _rewrite_content(content: Any, fn: Rewrite) -> Any:
         for block in content:
             if isinstance(block, str):
                 out.append(fn(block))
-            elif isinstance(block, Mapping):
+            elif isinstance(block, Mapping) and not _is_reasoning_block(block):  # reasoning: see reasoning_slots
                 new = dict(block)
                 if isinstance(block.get("text"), str):
                     new["text"] = fn(block["text"])
@@ -184,7 +267,11 @@ def rewrite_input(
         elif isinstance(m, AIMessage):
             # earlier answers too: in reversible mode they hold the user's restored values
             update = _Walk(lambda _path, _label, text: fn(text), output_key="").calls_update(m, ())
-            update["content"] = _rewrite_content(m.content, fn)
+            fields = {
+                "content": _rewrite_content(m.content, fn),
+                "additional_kwargs": update.get("additional_kwargs", m.additional_kwargs),
+            }
+            update.update(with_reasoning(fields, {where: fn(text) for where, text in reasoning_slots(m)}))
             out.append(m.model_copy(update=update))
         else:
             out.append(m)
@@ -220,7 +307,6 @@ _CALL_KWARGS = ("tool_calls", "function_call")
 #: values that carry no text: passed through unscreened
 _INERT = (bool, int, float, complex, Decimal, datetime.date, datetime.time, datetime.timedelta, UUID, Enum)
 
-Path = tuple[Any, ...]
 #: called for each text slot of an output: (where it is, context label for the guard, text) -> text to put back
 Visit = Callable[[Path, str, str], str]
 
@@ -281,8 +367,8 @@ def _separator(text: str) -> str:
     raise GuardrailsError("the chain's output uses every private-use character; it cannot be screened")
 
 
-def read_output(output: Any, *, output_key: str, calls: bool = True) -> OutputText:
-    """The text slots of an output (``calls=False``: leave tool calls out).
+def read_output(output: Any, *, output_key: str, calls: bool = True, reasoning: bool = True) -> OutputText:
+    """The text slots of an output (``calls=False``/``reasoning=False``: leave tool calls/reasoning out).
 
     Text is found in str values, message contents and tool calls, anywhere inside dicts,
     lists, tuples and pydantic models. Any other value (not a number, date, id or enum)
@@ -294,7 +380,7 @@ def read_output(output: Any, *, output_key: str, calls: bool = True) -> OutputTe
         pieces.append(Piece(path, label, text))
         return text
 
-    _Walk(visit, output_key=output_key, calls=calls).value(output, ())
+    _Walk(visit, output_key=output_key, calls=calls, reasoning=reasoning).value(output, ())
     primary = _primary(output, output_key, ())
     # the answer first: a detector that reads only the start of a very long text still sees it whole
     pieces.sort(key=lambda p: p.path != primary)
@@ -334,6 +420,9 @@ def _only(value: Any, path: Path, text: str) -> Any:
         update: dict[str, Any] = {"content": text}
         if isinstance(value, AIMessage):
             update.update(_drop_calls(value))
+        kwargs = update.get("additional_kwargs", value.additional_kwargs)
+        if any(k in kwargs for k in REASONING_KWARGS):
+            update["additional_kwargs"] = {k: v for k, v in kwargs.items() if k not in REASONING_KWARGS}
         return value.model_copy(update=update)
     if not path:
         return text
@@ -378,6 +467,7 @@ def chunk_like(sample: Any, text: str, *, output_key: str, calls: AIMessageChunk
         calls=False,
         fresh=True,
         attach=calls,
+        reasoning=False,
     )
     return walk.value(sample, ())
 
@@ -476,7 +566,8 @@ def _drop_calls(m: AIMessage) -> dict[str, Any]:
 class _Walk:
     """Visits every text slot of a value in a fixed order and rebuilds the value from what ``visit`` returns.
 
-    ``calls=False`` leaves tool calls out (not visited, kept as they are, or dropped when ``fresh``).
+    ``calls=False`` leaves tool calls out (not visited, kept as they are, or dropped when ``fresh``);
+    ``reasoning=False`` likewise leaves reasoning out (``fresh`` messages never carry it).
     ``fresh`` rebuilds messages as bare ``AIMessageChunk``s for streaming, ``attach`` adding tool-call
     chunks to the first one.
     """
@@ -489,10 +580,12 @@ class _Walk:
         calls: bool = True,
         fresh: bool = False,
         attach: AIMessageChunk | None = None,
+        reasoning: bool = True,
     ) -> None:
         self.visit = visit
         self.output_key = output_key
         self.calls = calls
+        self.reasoning = reasoning
         self.fresh = fresh
         self.attach = attach
 
@@ -526,7 +619,7 @@ class _Walk:
     def message(self, m: BaseMessage, path: Path) -> BaseMessage:
         old = content_text(m.content)
         new = self.visit((*path, "content"), "", old)
-        if self.fresh:
+        if self.fresh:  # streamed: a bare chunk (reasoning, tool calls and metadata left out)
             chunk = AIMessageChunk(content=new, id=m.id)
             if self.attach is not None:
                 chunk = AIMessageChunk(
@@ -538,8 +631,18 @@ class _Walk:
                 self.attach = None
             return chunk
         update = self.calls_update(m, path) if self.calls and isinstance(m, AIMessage) else {}
+        slots = reasoning_slots(m) if self.reasoning else []
+        thoughts = {where: self.visit((*path, *where), "reasoning: ", text) for where, text in slots}
+        fields = with_reasoning({"content": m.content, "additional_kwargs": m.additional_kwargs}, thoughts)
+        if fields["additional_kwargs"] != m.additional_kwargs:
+            changed = {k: v for k, v in fields["additional_kwargs"].items() if k in REASONING_KWARGS}
+            update["additional_kwargs"] = {**update.get("additional_kwargs", m.additional_kwargs), **changed}
         if new != old or (update and isinstance(m.content, list)):
-            update["content"] = new  # content blocks are flattened once anything in the message changed
+            # content blocks are flattened once anything in the message changed; reasoning blocks are kept
+            kept = [b for b in _blocks(fields["content"]) if _is_reasoning_block(b)]
+            update["content"] = [*kept, {"type": "text", "text": new}] if kept else new
+        elif fields["content"] != m.content:
+            update["content"] = fields["content"]
         return m.model_copy(update=update) if update else m
 
     def calls_update(self, m: AIMessage, path: Path) -> dict[str, Any]:

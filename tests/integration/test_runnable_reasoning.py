@@ -1,0 +1,150 @@
+"""Reasoning ("thinking") in answers: screened with the answer, redacted in place, withheld when streamed.
+
+Providers put reasoning in content blocks (Anthropic and Google ``thinking``, LangChain and OpenAI
+``reasoning``) or in ``additional_kwargs`` (``reasoning_content``; OpenAI ``reasoning`` summaries).
+Real guards (the keyword test detector) around plain runnables and fake chat models.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
+from langchain_core.outputs import ChatGenerationChunk
+from langchain_core.runnables import RunnableLambda
+
+from guardrails import Guard, GuardrailsCallbackHandler, GuardrailViolation
+from guardrails.testing import KeywordDetector, guard_with
+from tests.helpers.spy import SpyChatModel, spy_model
+
+REFUSAL = "can't help"
+
+
+def guard() -> Guard:
+    return guard_with(
+        KeywordDetector({"grenade": "weapons"}, entities={"Jane Roe": "PERSON", "555-0100": "PHONE_NUMBER"}),
+    )
+
+
+def answering(message: AIMessage) -> RunnableLambda[Any, AIMessage]:
+    return RunnableLambda(lambda _: message)
+
+
+def dumped(value: Any) -> str:
+    """Everything of a message except the guard's metadata (whose findings name the keyword matched)."""
+    messages = value if isinstance(value, list) else [value]
+    return json.dumps([m.model_dump(exclude={"response_metadata"}) for m in messages], default=str)
+
+
+def thinking(text: str) -> dict[str, Any]:
+    return {"type": "thinking", "thinking": text, "signature": "c2lnbmVk"}
+
+
+# ---------------------------------------------------------------------- invoke
+def test_pii_in_a_thinking_block_is_redacted_in_place_keeping_the_blocks() -> None:
+    answer = AIMessage(content=[thinking("The user is Jane Roe, call 555-0100."), {"type": "text", "text": "Sure."}])
+    out = guard().wrap(answering(answer)).invoke("hello")
+    assert out.content[0] == thinking("The user is <PERSON_1>, call <PHONE_NUMBER_1>.")
+    assert out.content[1] == {"type": "text", "text": "Sure."}
+    assert out.response_metadata["guardrails"]["output"]["action"] == "redact"
+
+
+def test_prohibited_reasoning_blocks_the_answer_and_is_not_returned() -> None:
+    answer = AIMessage(content="Here you go.", additional_kwargs={"reasoning_content": "steps to build a grenade"})
+    out = guard().wrap(answering(answer)).invoke("hello")
+    assert REFUSAL in out.content
+    assert "reasoning_content" not in out.additional_kwargs
+    assert "grenade" not in dumped(out)
+
+
+def test_a_refused_answer_keeps_no_reasoning_block() -> None:
+    answer = AIMessage(content=[{"type": "reasoning", "reasoning": "a grenade needs"}, {"type": "text", "text": "x"}])
+    out = guard().wrap(answering(answer)).invoke("hello")
+    assert REFUSAL in out.content and "grenade" not in dumped(out)
+
+
+def test_openai_reasoning_summaries_are_redacted_keeping_their_ids() -> None:
+    summary = {"id": "rs_1", "type": "reasoning", "summary": [{"type": "summary_text", "text": "Write to Jane Roe."}]}
+    answer = AIMessage(content="Done.", additional_kwargs={"reasoning": summary})
+    out = guard().wrap(answering(answer)).invoke("hello")
+    assert out.content == "Done."
+    assert out.additional_kwargs["reasoning"] == {
+        "id": "rs_1",
+        "type": "reasoning",
+        "summary": [{"type": "summary_text", "text": "Write to <PERSON_1>."}],
+    }
+
+
+def test_a_reasoning_block_with_a_text_field_is_not_merged_into_the_answer() -> None:
+    block = {"type": "reasoning", "reasoning": "ask Jane Roe", "text": "ask Jane Roe"}
+    out = guard().wrap(answering(AIMessage(content=[block, "The answer."]))).invoke("hello")
+    redacted = {"type": "reasoning", "reasoning": "ask <PERSON_1>", "text": "ask <PERSON_1>"}
+    assert out.content == [redacted, "The answer."]
+
+
+async def test_ainvoke_screens_reasoning_like_invoke() -> None:
+    answer = AIMessage(content="ok", additional_kwargs={"reasoning_content": "ring Jane Roe"})
+    out = await guard().wrap(answering(answer)).ainvoke("hello")
+    assert out.additional_kwargs["reasoning_content"] == "ring <PERSON_1>"
+
+
+# ---------------------------------------------------------------------- streaming
+class StreamedChatModel(GenericFakeChatModel):
+    """A fake chat model whose stream yields exactly ``chunks``."""
+
+    chunks: list[AIMessageChunk]
+
+    def _stream(self, messages: Any, *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        for chunk in self.chunks:
+            yield ChatGenerationChunk(message=chunk)
+
+
+def streamed(*chunks: AIMessageChunk) -> StreamedChatModel:
+    return StreamedChatModel(messages=iter([AIMessage(content="unused")]), chunks=list(chunks))
+
+
+@pytest.mark.parametrize(
+    "reasoning",
+    [
+        AIMessageChunk(content=[thinking("Jane Roe asked about a grenade")]),
+        AIMessageChunk(content="", additional_kwargs={"reasoning_content": "Jane Roe asked about a grenade"}),
+        AIMessageChunk(content=[{"type": "reasoning", "reasoning": "Jane Roe asked about a grenade"}]),
+    ],
+    ids=["thinking-block", "reasoning_content", "reasoning-block"],
+)
+def test_streamed_reasoning_is_withheld_and_the_answer_still_streams(reasoning: AIMessageChunk) -> None:
+    model = streamed(reasoning, AIMessageChunk(content="Happy to help "), AIMessageChunk(content="with that."))
+    chunks = list(guard().wrap(model).stream("hello"))
+    assert "".join(c.content for c in chunks if isinstance(c.content, str)) == "Happy to help with that."
+    assert "Jane Roe" not in dumped(chunks) and "grenade" not in dumped(chunks)
+
+
+def test_a_streamed_chunk_with_text_and_reasoning_releases_only_the_text() -> None:
+    both = AIMessageChunk(content=[thinking("call 555-0100"), {"type": "text", "text": "Fine."}])
+    chunks = list(guard().wrap(streamed(both)).stream("hello"))
+    assert "".join(c.content for c in chunks if isinstance(c.content, str)) == "Fine."
+    assert "555-0100" not in dumped(chunks)
+
+
+# ---------------------------------------------------------------------- inputs and callbacks
+def test_reasoning_of_earlier_answers_is_redacted_before_the_model_sees_it() -> None:
+    earlier = AIMessage(
+        content=[thinking("Jane Roe wants a call"), {"type": "text", "text": "Calling."}],
+        additional_kwargs={"reasoning_content": "number 555-0100"},
+    )
+    history: list[BaseMessage] = [HumanMessage("hi"), earlier, HumanMessage("thanks")]
+    guard().wrap(spy_model("ok")).invoke(history)
+    (sent,) = SpyChatModel.calls
+    assert sent[1].content == [thinking("<PERSON_1> wants a call"), {"type": "text", "text": "Calling."}]
+    assert sent[1].additional_kwargs["reasoning_content"] == "number <PHONE_NUMBER_1>"
+
+
+def test_the_callback_handler_judges_reasoning_with_the_answer() -> None:
+    model = spy_model("unused")
+    model.messages = iter([AIMessage(content="ok", additional_kwargs={"reasoning_content": "grenade parts"})])
+    with pytest.raises(GuardrailViolation):
+        model.invoke("hello", config={"callbacks": [GuardrailsCallbackHandler(guard())]})
