@@ -66,7 +66,9 @@ class _Turn:
 
     # ---- input
     def turns(self, value: Any) -> shapes.Turns:
-        return shapes.extract_turns(value, input_keys=self.wrapper.input_keys)
+        return shapes.extract_turns(
+            value, input_keys=self.wrapper.input_keys, passthrough_keys=self.wrapper.passthrough_keys
+        )
 
     def stops_chain(self, d_in: Decision) -> bool:
         if d_in.action is Action.BLOCK:
@@ -85,7 +87,13 @@ class _Turn:
             return self.guard.redact(text, "input", conversation_id=conv)
 
         instruction = NO_TRIAGE_INSTRUCTION if d_in.referral is not None else None
-        return shapes.rewrite_input(value, fn, input_keys=self.wrapper.input_keys, system_instruction=instruction)
+        return shapes.rewrite_input(
+            value,
+            fn,
+            input_keys=self.wrapper.input_keys,
+            passthrough_keys=self.wrapper.passthrough_keys,
+            system_instruction=instruction,
+        )
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -396,6 +404,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         guard: Guard,
         *,
         input_keys: Sequence[str] = shapes.DEFAULT_INPUT_KEYS,
+        passthrough_keys: Sequence[str] = (),
         output_key: str = "output",
         output: str = "auto",
         raise_on_block: bool = False,
@@ -407,9 +416,20 @@ class GuardedRunnable(Runnable[Any, Any]):
             raise ValueError(f"output={output!r}; expected one of {shapes.OUTPUT_KINDS}")
         if isinstance(input_keys, str) or not input_keys:
             raise ValueError(f"input_keys must be a non-empty sequence of keys, got {input_keys!r}")
+        if (
+            isinstance(passthrough_keys, str)
+            or not isinstance(passthrough_keys, (Sequence, set, frozenset))
+            or not all(isinstance(k, str) for k in passthrough_keys)
+        ):
+            raise ValueError(f"passthrough_keys must be a sequence of str keys, got {passthrough_keys!r}")
+        if clash := sorted(set(passthrough_keys) & set(input_keys)):
+            raise ValueError(
+                f"passthrough_keys {clash} are also input_keys; the user's turn is always screened (narrow input_keys)"
+            )
         self.bound = bound
         self.guard = guard
         self.input_keys = tuple(input_keys)
+        self.passthrough_keys = tuple(passthrough_keys)
         self.output_key = output_key
         self.output_kind = shapes.infer_output_kind(bound) if output == "auto" else output
         self.raise_on_block = raise_on_block

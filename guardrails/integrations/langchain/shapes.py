@@ -3,14 +3,17 @@
 Inputs accepted: ``str``; a list of messages (or message-like tuples/dicts) whose
 content is a str or a list of content blocks (non-text blocks pass through untouched);
 a dict whose ``messages``/``input``/``question`` key (configurable) holds either; a
-PromptValue. Any content block with a str ``text`` counts as text.
+PromptValue. Any content block with a str ``text`` counts as text. The other keys of a
+dict input are redacted too (unless passed through), and their message lists count as
+earlier turns.
 
 Outputs mirror what the wrapped runnable returns. Their text is read from every str,
-message content and tool call (parsed arguments, invalid calls, streamed tool-call
-chunks, provider-format ``additional_kwargs``) and reasoning (``thinking``/``reasoning``
-blocks, ``reasoning_content``) anywhere inside dicts, lists, tuples and pydantic models; each slot is written back in place (redacted), so the output keeps its
-structure. An output holding a value whose text cannot be read raises ``InputError``:
-nothing is returned unscreened. A refused output keeps only its answer slot.
+message content, tool call (parsed arguments, invalid calls, streamed tool-call chunks,
+provider-format ``additional_kwargs``) and reasoning (``thinking``/``reasoning`` blocks,
+``reasoning_content``) anywhere inside dicts, lists, tuples and pydantic models; each
+slot is written back in place (redacted), so the output keeps its structure. An output
+holding a value whose text cannot be read raises ``InputError``: nothing is returned
+unscreened. A refused output keeps only its answer slot.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from enum import Enum
 from typing import Any, cast
 from uuid import UUID
 
+from langchain_core.documents import Document
 from langchain_core.messages import (
     AIMessage,
     AIMessageChunk,
@@ -208,14 +212,29 @@ def _pick_key(data: Mapping[str, Any], keys: Sequence[str]) -> str:
     raise InputError(f"the chain input dict has none of the keys {list(keys)}; set input_keys= on wrap()")
 
 
-def extract_turns(value: Any, *, input_keys: Sequence[str] = DEFAULT_INPUT_KEYS) -> Turns:
-    """The user text the guard must judge, from any supported input shape."""
+def extract_turns(
+    value: Any, *, input_keys: Sequence[str] = DEFAULT_INPUT_KEYS, passthrough_keys: Sequence[str] = ()
+) -> Turns:
+    """The user text the guard must judge, from any supported input shape.
+
+    In a dict, the user turns of message lists under other keys (a separate ``chat_history``)
+    count as earlier turns, before those of the input key itself.
+    """
     if isinstance(value, str):
         return Turns(latest=value, history=(), has_user_turn=True)
     if isinstance(value, StringPromptValue):
         return Turns(latest=value.text, history=(), has_user_turn=True)
     if isinstance(value, Mapping):
-        return extract_turns(value[_pick_key(value, input_keys)], input_keys=input_keys)
+        key = _pick_key(value, input_keys)
+        turns = extract_turns(value[key], input_keys=input_keys)
+        earlier = [
+            content_text(m.content)
+            for k, v in value.items()
+            if k != key and k not in passthrough_keys and _is_message_list(v)
+            for m in v
+            if isinstance(m, HumanMessage)
+        ]
+        return replace(turns, history=(*earlier, *turns.history)) if earlier else turns
     messages = _as_messages(value)
     if messages is None:
         raise InputError(
@@ -229,17 +248,43 @@ def extract_turns(value: Any, *, input_keys: Sequence[str] = DEFAULT_INPUT_KEYS)
     return Turns(latest="\n".join(t for t in others if t), history=(), has_user_turn=False)
 
 
+def _is_message_list(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and bool(value) and all(isinstance(v, BaseMessage) for v in value)
+
+
+def _rewrite_other(value: Any, fn: Rewrite) -> Any:
+    """A value under another key of a dict input with its text passed through ``fn``: strings, messages,
+    prompt values and documents, inside dicts, lists and tuples. Anything else passes as it is."""
+    if isinstance(value, str):
+        return fn(value)
+    if isinstance(value, BaseMessage):
+        return _rewrite_messages([value], fn)[0]
+    if isinstance(value, PromptValue):
+        return rewrite_input(value, fn)
+    if isinstance(value, Document):
+        return value.model_copy(update={"page_content": fn(value.page_content)})
+    if isinstance(value, Mapping):
+        return remap(value, {k: _rewrite_other(v, fn) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        out = [_rewrite_other(v, fn) for v in value]
+        return out if isinstance(value, list) else tuple(out)
+    return value
+
+
 def rewrite_input(
     value: Any,
     fn: Rewrite,
     *,
     input_keys: Sequence[str] = DEFAULT_INPUT_KEYS,
+    passthrough_keys: Sequence[str] = (),
     system_instruction: str | None = None,
 ) -> Any:
     """The same input with every user turn, tool result and tool-call argument passed through ``fn``.
 
-    ``system_instruction`` (for ``crisis_mode: refer_and_continue``) is added as a leading
-    system message; a str input becomes a message list for that.
+    In a dict, every other key's text (strings, messages, documents; see ``_rewrite_other``) is
+    passed through ``fn`` too, except under ``passthrough_keys``. ``system_instruction`` (for
+    ``crisis_mode: refer_and_continue``) is added as a leading system message; a str input
+    becomes a message list for that.
     """
     if isinstance(value, str):
         if system_instruction is None:
@@ -254,13 +299,27 @@ def rewrite_input(
     if isinstance(value, Mapping):
         key = _pick_key(value, input_keys)
         return {
-            **value,
-            key: rewrite_input(value[key], fn, input_keys=input_keys, system_instruction=system_instruction),
+            k: (
+                rewrite_input(v, fn, input_keys=input_keys, system_instruction=system_instruction)
+                if k == key
+                else v
+                if k in passthrough_keys
+                else _rewrite_other(v, fn)
+            )
+            for k, v in value.items()
         }
     messages = _as_messages(value)
     if messages is None:
         raise InputError(f"unsupported chain input type {type(value).__name__}")
-    out: list[BaseMessage] = [SystemMessage(content=system_instruction)] if system_instruction else []
+    head: list[BaseMessage] = [SystemMessage(content=system_instruction)] if system_instruction else []
+    out = head + _rewrite_messages(messages, fn)
+    if isinstance(value, PromptValue):
+        return ChatPromptValue(messages=out)
+    return out
+
+
+def _rewrite_messages(messages: Sequence[BaseMessage], fn: Rewrite) -> list[BaseMessage]:
+    out: list[BaseMessage] = []
     for m in messages:
         if isinstance(m, (HumanMessage, ToolMessage)):
             out.append(m.model_copy(update={"content": _rewrite_content(m.content, fn)}))
@@ -275,8 +334,6 @@ def rewrite_input(
             out.append(m.model_copy(update=update))
         else:
             out.append(m)
-    if isinstance(value, PromptValue):
-        return ChatPromptValue(messages=out)
     return out
 
 
