@@ -7,11 +7,12 @@ test detector) around a runnable that records what it received.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from typing import Any
 
 import pytest
 from langchain_core.documents import Document
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.messages import AIMessage, BaseMessage, ChatMessage, HumanMessage
 from langchain_core.prompt_values import ChatPromptValue
 from langchain_core.runnables import RunnableLambda
 
@@ -127,3 +128,56 @@ def test_presidio_redacts_an_email_in_a_separate_chat_history() -> None:
     history = [HumanMessage("my address is maria.lopez@example.org"), AIMessage("Noted.")]
     Guard.from_profile("general").wrap(chain).invoke({"input": "thanks", "chat_history": history})
     assert seen[0]["chat_history"][0].content == "my address is <EMAIL_ADDRESS_1>"
+
+
+@pytest.mark.parametrize(
+    "history",
+    [
+        [("human", "first"), ("ai", "answer"), ("human", "second")],
+        [
+            {"role": "user", "content": "first"},
+            {"role": "assistant", "content": "a"},
+            {"role": "user", "content": "second"},
+        ],
+        [ChatMessage(role="user", content="first"), AIMessage("answer"), HumanMessage("second")],
+    ],
+    ids=["pairs", "role-dicts", "chat-messages"],
+)
+def test_a_chat_history_of_pairs_role_dicts_or_chat_messages_counts_as_earlier_turns(history: list[Any]) -> None:
+    detector = HistoryRecorder()
+    chain, _ = recording_chain()
+    guard(detector).wrap(chain).invoke({"input": "third", "chat_history": history})
+    assert detector.histories[0] == ("first", "second")
+
+
+def test_a_plain_list_of_strings_under_another_key_is_not_a_chat_history() -> None:
+    detector = HistoryRecorder()
+    chain, seen = recording_chain()
+    guard(detector).wrap(chain).invoke({"input": "hi", "tags": ["first", "Jane Roe"]})
+    assert detector.histories[0] == () and seen[0]["tags"] == ["first", "<PERSON_1>"]
+
+
+def test_user_chat_messages_are_redacted_wherever_they_are() -> None:
+    chain, seen = recording_chain()
+    guard().wrap(chain).invoke(
+        {
+            "messages": [ChatMessage(role="user", content="I am Jane Roe")],
+            "old": [ChatMessage(role="user", content="555-0100")],
+        }
+    )
+    assert seen[0]["messages"][0].content == "I am <PERSON_1>"
+    assert seen[0]["old"][0].content == "<PHONE_NUMBER_1>"
+
+
+Pair = namedtuple("Pair", "count name")
+
+
+def test_containers_under_other_keys_keep_their_types_and_are_redacted() -> None:
+    chain, seen = recording_chain()
+    guard().wrap(chain).invoke(
+        {"input": "hi", "pair": Pair(3, "Jane Roe"), "names": {"Jane Roe"}, "frozen": frozenset({"call 555-0100"})}
+    )
+    sent = seen[0]
+    assert sent["pair"] == Pair(3, "<PERSON_1>") and isinstance(sent["pair"], Pair)
+    assert sent["names"] == {"<PERSON_1>"}
+    assert sent["frozen"] == frozenset({"call <PHONE_NUMBER_1>"})

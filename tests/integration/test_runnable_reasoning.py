@@ -17,7 +17,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Huma
 from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.runnables import RunnableLambda
 
-from guardrails import Guard, GuardrailsCallbackHandler, GuardrailViolation
+from guardrails import Guard, GuardrailsCallbackHandler, GuardrailViolation, InputError
 from guardrails.testing import KeywordDetector, guard_with
 from tests.helpers.spy import SpyChatModel, spy_model
 
@@ -148,3 +148,46 @@ def test_the_callback_handler_judges_reasoning_with_the_answer() -> None:
     model.messages = iter([AIMessage(content="ok", additional_kwargs={"reasoning_content": "grenade parts"})])
     with pytest.raises(GuardrailViolation):
         model.invoke("hello", config={"callbacks": [GuardrailsCallbackHandler(guard())]})
+
+
+# ---------------------------------------------------------------------- shapes found in review
+def test_a_stream_opening_with_reasoning_still_adds_up_to_the_answer() -> None:
+    model = streamed(
+        AIMessageChunk(content=[{"type": "thinking", "thinking": "plan", "index": 0}]),
+        AIMessageChunk(content="Happy "),
+        AIMessageChunk(content="day"),
+    )
+    chunks = [c for c in guard().wrap(model).stream("hello") if isinstance(c, AIMessageChunk)]
+    summed = chunks[0]
+    for c in chunks[1:]:
+        summed = summed + c
+    assert summed.content == "Happy day"
+
+
+def test_bedrock_reasoning_content_blocks_are_screened() -> None:
+    block = {"type": "reasoning_content", "reasoning_content": {"text": "ask Jane Roe", "signature": "s"}}
+    out = guard().wrap(answering(AIMessage(content=[block, {"type": "text", "text": "ok"}]))).invoke("hello")
+    assert out.content[0] == {
+        "type": "reasoning_content",
+        "reasoning_content": {"text": "ask <PERSON_1>", "signature": "s"},
+    }
+    blocked = AIMessage(content=[{**block, "reasoning_content": {"text": "grenade"}}, {"type": "text", "text": "ok"}])
+    assert REFUSAL in guard().wrap(answering(blocked)).invoke("hello").content
+
+
+def test_redacting_only_the_reasoning_keeps_the_content_blocks() -> None:
+    content = [{"type": "text", "text": "See"}, {"type": "image_url", "image_url": {"url": "http://x.test/a.png"}}]
+    answer = AIMessage(content=content, additional_kwargs={"reasoning_content": "Jane Roe"})
+    out = guard().wrap(answering(answer)).invoke("hello")
+    assert out.content == content and out.additional_kwargs["reasoning_content"] == "<PERSON_1>"
+
+
+def test_a_block_with_an_odd_type_field_is_read_as_text_not_a_crash() -> None:
+    out = guard().wrap(answering(AIMessage(content=[{"type": ["x"], "text": "a grenade"}]))).invoke("hello")
+    assert REFUSAL in out.content
+
+
+def test_reasoning_holding_an_unreadable_object_raises_naming_its_type() -> None:
+    answer = AIMessage(content="ok", additional_kwargs={"reasoning_content": object()})
+    with pytest.raises(InputError, match="object"):
+        guard().wrap(answering(answer)).invoke("hello")

@@ -18,13 +18,13 @@ from typing import Any
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
-from langchain_core.messages import BaseMessage, HumanMessage
+from langchain_core.messages import BaseMessage
 from langchain_core.outputs import LLMResult
 
 from guardrails.audit import AuditLog
 from guardrails.errors import GuardrailViolation
 from guardrails.guard import Guard
-from guardrails.integrations.langchain.shapes import content_text, read_output
+from guardrails.integrations.langchain.shapes import content_text, is_user_message, read_output
 from guardrails.types import Action, Decision, Stage
 
 
@@ -61,7 +61,7 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
         self, serialized: dict[str, Any], messages: list[list[BaseMessage]], *, run_id: UUID, **kwargs: Any
     ) -> None:
         for conversation in messages:
-            users = [content_text(m.content) for m in conversation if isinstance(m, HumanMessage)]
+            users = [content_text(m.content) for m in conversation if is_user_message(m)]
             if users:
                 self._judge(users[-1], Stage.INPUT, users[:-1], run_id)
 

@@ -20,7 +20,7 @@ Per-request settings come from ``config["configurable"]``: ``locale`` (BCP 47, e
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -404,7 +404,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         guard: Guard,
         *,
         input_keys: Sequence[str] = shapes.DEFAULT_INPUT_KEYS,
-        passthrough_keys: Sequence[str] = (),
+        passthrough_keys: Collection[str] = (),
         output_key: str = "output",
         output: str = "auto",
         raise_on_block: bool = False,
@@ -418,7 +418,7 @@ class GuardedRunnable(Runnable[Any, Any]):
             raise ValueError(f"input_keys must be a non-empty sequence of keys, got {input_keys!r}")
         if (
             isinstance(passthrough_keys, str)
-            or not isinstance(passthrough_keys, (Sequence, set, frozenset))
+            or not isinstance(passthrough_keys, Collection)
             or not all(isinstance(k, str) for k in passthrough_keys)
         ):
             raise ValueError(f"passthrough_keys must be a sequence of str keys, got {passthrough_keys!r}")

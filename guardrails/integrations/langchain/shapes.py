@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import Enum
@@ -32,6 +32,7 @@ from langchain_core.messages import (
     AIMessage,
     AIMessageChunk,
     BaseMessage,
+    ChatMessage,
     HumanMessage,
     SystemMessage,
     ToolMessage,
@@ -59,8 +60,8 @@ class Turns:
 
 
 #: content-block types that hold a model's reasoning (Anthropic and Google ``thinking``, LangChain and
-#: OpenAI ``reasoning``): screened as their own slots, never read as the answer
-REASONING_BLOCKS = frozenset({"thinking", "reasoning"})
+#: OpenAI ``reasoning``, Bedrock ``reasoning_content``): screened as their own slots, never read as the answer
+REASONING_BLOCKS = frozenset({"thinking", "reasoning", "reasoning_content"})  # the last: Bedrock Converse
 #: ``additional_kwargs`` entries that hold reasoning (DeepSeek, Qwen, Ollama ``reasoning_content``;
 #: OpenAI ``reasoning`` summaries)
 REASONING_KWARGS = ("reasoning_content", "reasoning")
@@ -69,7 +70,15 @@ _NOT_TEXT = frozenset({"type", "id", "index", "signature", "status", "encrypted_
 
 
 def _is_reasoning_block(block: Any) -> bool:
-    return isinstance(block, Mapping) and block.get("type") in REASONING_BLOCKS
+    if not isinstance(block, Mapping):
+        return False
+    kind = block.get("type")
+    return isinstance(kind, str) and kind in REASONING_BLOCKS
+
+
+def is_user_message(m: BaseMessage) -> bool:
+    """A user turn: a HumanMessage, or a generic ChatMessage in the user's role."""
+    return isinstance(m, HumanMessage) or (isinstance(m, ChatMessage) and m.role in ("user", "human"))
 
 
 def content_text(content: Any) -> str:
@@ -89,6 +98,7 @@ def content_text(content: Any) -> str:
 
 
 def _leaves(value: Any, where: Path) -> Iterator[tuple[Path, str]]:
+    """The str leaves of reasoning (dicts and lists of them); anything else with possible text is refused."""
     if isinstance(value, str):
         yield where, value
     elif isinstance(value, Mapping):
@@ -98,6 +108,8 @@ def _leaves(value: Any, where: Path) -> Iterator[tuple[Path, str]]:
     elif isinstance(value, (list, tuple)):
         for i, v in enumerate(value):
             yield from _leaves(v, (*where, i))
+    elif value is not None and not isinstance(value, _INERT):
+        raise InputError(f"cannot screen a message's reasoning: it holds a value of type {type(value).__name__}")
 
 
 def reasoning_slots(m: BaseMessage) -> list[tuple[Path, str]]:
@@ -141,7 +153,8 @@ def without_reasoning(value: Any) -> Any:
             "additional_kwargs": {k: v for k, v in value.additional_kwargs.items() if k not in REASONING_KWARGS}
         }
         if isinstance(value.content, list):
-            update["content"] = [b for b in value.content if not _is_reasoning_block(b)]
+            # an emptied list would swallow the text of the chunks added to it: LangChain merges [] + "x" into []
+            update["content"] = [b for b in value.content if not _is_reasoning_block(b)] or ""
         return value.model_copy(update=update)
     if isinstance(value, Mapping):
         return remap(value, {k: without_reasoning(v) for k, v in value.items()})
@@ -213,7 +226,7 @@ def _pick_key(data: Mapping[str, Any], keys: Sequence[str]) -> str:
 
 
 def extract_turns(
-    value: Any, *, input_keys: Sequence[str] = DEFAULT_INPUT_KEYS, passthrough_keys: Sequence[str] = ()
+    value: Any, *, input_keys: Sequence[str] = DEFAULT_INPUT_KEYS, passthrough_keys: Collection[str] = ()
 ) -> Turns:
     """The user text the guard must judge, from any supported input shape.
 
@@ -230,9 +243,9 @@ def extract_turns(
         earlier = [
             content_text(m.content)
             for k, v in value.items()
-            if k != key and k not in passthrough_keys and _is_message_list(v)
-            for m in v
-            if isinstance(m, HumanMessage)
+            if k != key and k not in passthrough_keys
+            for m in _message_list(v)
+            if is_user_message(m)
         ]
         return replace(turns, history=(*earlier, *turns.history)) if earlier else turns
     messages = _as_messages(value)
@@ -240,7 +253,7 @@ def extract_turns(
         raise InputError(
             f"unsupported chain input type {type(value).__name__}; expected str, messages, dict or PromptValue"
         )
-    users = [content_text(m.content) for m in messages if isinstance(m, HumanMessage)]
+    users = [content_text(m.content) for m in messages if is_user_message(m)]
     if users:
         return Turns(latest=users[-1], history=tuple(users[:-1]), has_user_turn=True)
     # no user turn: judge what the chain would read (tool results, other non-system text)
@@ -248,8 +261,22 @@ def extract_turns(
     return Turns(latest="\n".join(t for t in others if t), history=(), has_user_turn=False)
 
 
-def _is_message_list(value: Any) -> bool:
-    return isinstance(value, (list, tuple)) and bool(value) and all(isinstance(v, BaseMessage) for v in value)
+def _message_like(item: Any) -> bool:
+    if isinstance(item, BaseMessage):
+        return True
+    if isinstance(item, tuple):
+        return len(item) == 2 and isinstance(item[0], str)
+    return isinstance(item, Mapping) and "role" in item and "content" in item
+
+
+def _message_list(value: Any) -> list[BaseMessage]:
+    """The messages of a chat history under another key (messages, (role, content) pairs, role dicts), else []."""
+    if not isinstance(value, (list, tuple)) or not value or not all(_message_like(v) for v in value):
+        return []
+    try:
+        return convert_to_messages(value)
+    except Exception:
+        return []
 
 
 def _rewrite_other(value: Any, fn: Rewrite) -> Any:
@@ -265,10 +292,26 @@ def _rewrite_other(value: Any, fn: Rewrite) -> Any:
         return value.model_copy(update={"page_content": fn(value.page_content)})
     if isinstance(value, Mapping):
         return remap(value, {k: _rewrite_other(v, fn) for k, v in value.items()})
-    if isinstance(value, (list, tuple)):
-        out = [_rewrite_other(v, fn) for v in value]
-        return out if isinstance(value, list) else tuple(out)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return _same_sequence(value, [_rewrite_other(v, fn) for v in value])
     return value
+
+
+def _same_sequence(original: Any, items: list[Any]) -> Any:
+    """``items`` in the container type of ``original`` (list, tuple, namedtuple, set, frozenset)."""
+    if isinstance(original, list):
+        return items
+    if isinstance(original, tuple) and hasattr(original, "_fields"):
+        return type(original)(*items)
+    if isinstance(original, (set, frozenset)):
+        try:
+            return type(original)(items)
+        except Exception:
+            return set(items) if isinstance(original, set) else frozenset(items)
+    try:
+        return type(original)(items)
+    except Exception:
+        return tuple(items)
 
 
 def rewrite_input(
@@ -276,7 +319,7 @@ def rewrite_input(
     fn: Rewrite,
     *,
     input_keys: Sequence[str] = DEFAULT_INPUT_KEYS,
-    passthrough_keys: Sequence[str] = (),
+    passthrough_keys: Collection[str] = (),
     system_instruction: str | None = None,
 ) -> Any:
     """The same input with every user turn, tool result and tool-call argument passed through ``fn``.
@@ -321,7 +364,7 @@ def rewrite_input(
 def _rewrite_messages(messages: Sequence[BaseMessage], fn: Rewrite) -> list[BaseMessage]:
     out: list[BaseMessage] = []
     for m in messages:
-        if isinstance(m, (HumanMessage, ToolMessage)):
+        if isinstance(m, (HumanMessage, ToolMessage)) or (isinstance(m, ChatMessage) and m.role != "system"):
             out.append(m.model_copy(update={"content": _rewrite_content(m.content, fn)}))
         elif isinstance(m, AIMessage):
             # earlier answers too: in reversible mode they hold the user's restored values
@@ -688,13 +731,14 @@ class _Walk:
                 self.attach = None
             return chunk
         update = self.calls_update(m, path) if self.calls and isinstance(m, AIMessage) else {}
+        calls_changed = bool(update)
         slots = reasoning_slots(m) if self.reasoning else []
         thoughts = {where: self.visit((*path, *where), "reasoning: ", text) for where, text in slots}
         fields = with_reasoning({"content": m.content, "additional_kwargs": m.additional_kwargs}, thoughts)
         if fields["additional_kwargs"] != m.additional_kwargs:
             changed = {k: v for k, v in fields["additional_kwargs"].items() if k in REASONING_KWARGS}
             update["additional_kwargs"] = {**update.get("additional_kwargs", m.additional_kwargs), **changed}
-        if new != old or (update and isinstance(m.content, list)):
+        if new != old or (calls_changed and isinstance(m.content, list)):
             # content blocks are flattened once anything in the message changed; reasoning blocks are kept
             kept = [b for b in _blocks(fields["content"]) if _is_reasoning_block(b)]
             update["content"] = [*kept, {"type": "text", "text": new}] if kept else new
