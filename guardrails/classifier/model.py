@@ -10,6 +10,17 @@ averaged. Scores are then read by group:
 * **crisis**: the same with ``crisis = sum of P(c) over crisis c`` and ``t_crisis``;
 * **domain**: each domain on its own, ``sigmoid(logit(P(c)) - logit(t_c))``.
 
+With a neighbour index (the embeddings of the training rows, int8, and their classes),
+the class probabilities are a blend: ``(1 - w) * heads + w * neighbours``, where
+``neighbours`` is the class share among the ``k`` most similar training rows, weighted
+by ``exp((cosine - best cosine) / tau)``. The heads draw one smooth boundary per class;
+the neighbours keep the fine local structure of minimal pairs ("kill a process" next
+to "kill a person") that a linear boundary smooths over. The search is two-stage, to
+read 8x fewer bytes per query: the rows projected on their top 48 singular directions
+pick 256 candidates, whose exact cosines (from the int8 rows) pick the neighbours (on our
+held-out rows, 99.6% of the exact 10 nearest are among the candidates, and the calibrated
+held-out results equal those of the exact search but for one row).
+
 Each ``t`` is calibrated by cross-validation at fit time, so a score of 0.5 sits on
 the calibrated threshold and a profile's default threshold (0.5) applies as is.
 """
@@ -89,10 +100,22 @@ class ClassifierModel:
         "group_thresholds",
     )
 
+    #: the optional neighbour index: int8 rows, their float32 scales, their class ids, the projection of the
+    #: candidate search, and (k, tau, weight, candidates)
+    INDEX_ARRAYS = ("knn_rows", "knn_scales", "knn_classes", "knn_basis", "knn_settings")
+    #: dimensions of the candidate search
+    INDEX_DIMS = 48
+    #: up to this many queries, the candidate search runs in numpy's own loops, not BLAS: a multi-threaded
+    #: BLAS call right after the encoder's ONNX run costs more than it saves for one text
+    SMALL_QUERY = 8
+
     def __init__(self, arrays: dict[str, np.ndarray], meta: dict[str, Any] | None = None) -> None:
         missing = [k for k in self.ARRAYS if k not in arrays]
         if missing:
             raise ValueError(f"classifier artefact lacks arrays: {', '.join(missing)}")
+        has_index = [k in arrays for k in self.INDEX_ARRAYS]
+        if any(has_index) and not all(has_index):
+            raise ValueError(f"classifier artefact: its neighbour index needs all of {', '.join(self.INDEX_ARRAYS)}")
         self.arrays = arrays
         self.classes = [str(c) for c in arrays["classes"]]
         self.kinds = [str(k) for k in arrays["kinds"]]
@@ -120,6 +143,34 @@ class ClassifierModel:
         for g in ("prohibited", "crisis"):
             if g not in self.thresholds:
                 raise ValueError(f"classifier artefact lacks the {g!r} group threshold")
+        self._index: np.ndarray | None = None
+        if all(has_index):
+            rows, scales, basis = arrays["knn_rows"], arrays["knn_scales"], arrays["knn_basis"]
+            labels = arrays["knn_classes"].astype(np.int64)
+            if rows.ndim != 2 or len(scales) != len(rows) or len(labels) != len(rows) or len(rows) < 1:
+                raise ValueError("classifier artefact: the neighbour index arrays do not match in length")
+            if basis.ndim != 2 or basis.shape[0] != rows.shape[1] or basis.shape[0] != self._lr_coef.shape[1]:
+                raise ValueError("classifier artefact: the neighbour index does not match the embedding size")
+            if labels.min() < 0 or labels.max() >= len(self.classes):
+                raise ValueError("classifier artefact: the neighbour index names a class it does not have")
+            settings = [float(v) for v in arrays["knn_settings"]]
+            if len(settings) != 4:
+                raise ValueError("classifier artefact: knn_settings must hold k, tau, weight and candidates")
+            k, tau, weight, candidates = settings
+            if not (k >= 1 and tau > 0 and 0.0 <= weight <= 1.0 and candidates >= k):
+                raise ValueError(
+                    f"classifier artefact: bad neighbour settings k={k}, tau={tau}, weight={weight}, "
+                    f"candidates={candidates}"
+                )
+            self._rows = np.ascontiguousarray(rows, dtype=np.int8)
+            self._scales = scales.astype(np.float32)
+            self._basis = np.ascontiguousarray(basis, dtype=np.float32)
+            self._index = np.ascontiguousarray((rows.astype(np.float32) * self._scales[:, None]) @ self._basis)
+            self._labels = labels
+            self._k = min(int(k), len(rows))
+            self._candidates = min(int(candidates), len(rows))
+            self._tau = tau
+            self._weight = weight
 
     # ------------------------------------------------------------------ io
     @classmethod
@@ -146,7 +197,35 @@ class ClassifierModel:
         """Write the arrays to ``path`` with deterministic bytes; return their sha256."""
         from guardrails._files import write_npz
 
-        return write_npz(self.arrays, path, order=self.ARRAYS)
+        order = [*self.ARRAYS, *(k for k in self.INDEX_ARRAYS if k in self.arrays)]
+        return write_npz(self.arrays, path, order=order)
+
+    @staticmethod
+    def index_arrays(
+        embeddings: np.ndarray, classes: np.ndarray, *, k: int, tau: float, weight: float, candidates: int = 256
+    ) -> dict[str, Any]:
+        """The arrays of a neighbour index over ``embeddings`` (rows quantized to int8 with one scale each,
+        and the top singular directions of the rows for the candidate search)."""
+        x = np.asarray(embeddings, dtype=np.float32)
+        scales = (np.maximum(np.abs(x).max(axis=1), 1e-12) / 127.0).astype(np.float32)
+        rows = np.round(x / scales[:, None]).astype(np.int8)
+        restored = rows.astype(np.float64) * scales[:, None]
+        _, _, vt = np.linalg.svd(restored, full_matrices=False)
+        dims = min(ClassifierModel.INDEX_DIMS, vt.shape[0])
+        basis = np.zeros((x.shape[1], ClassifierModel.INDEX_DIMS), dtype=np.float32)
+        basis[:, :dims] = vt[:dims].T
+        return {
+            "knn_rows": rows,
+            "knn_scales": scales,
+            "knn_classes": np.asarray(classes, dtype=np.int16),
+            "knn_basis": basis,
+            "knn_settings": np.array([k, tau, weight, max(k, candidates)], dtype=np.float64),
+        }
+
+    @property
+    def has_index(self) -> bool:
+        """True when class probabilities blend in the neighbour index."""
+        return self._index is not None
 
     # ------------------------------------------------------------------ scoring
     def class_probabilities(self, embeddings: np.ndarray) -> np.ndarray:
@@ -156,6 +235,24 @@ class ClassifierModel:
         h = np.maximum(x @ self._w1 + self._b1, 0.0)
         p_mlp = _softmax(h @ self._w2 + self._b2)
         out: np.ndarray = (p_lr + p_mlp) / 2.0
+        if self._index is not None and len(x):
+            out = (1.0 - self._weight) * out + self._weight * self._neighbours(x)
+        return out
+
+    def _neighbours(self, x: np.ndarray) -> np.ndarray:
+        """Class shares among the ``k`` nearest index rows (cosine; the embeddings are unit length)."""
+        assert self._index is not None
+        q = x @ self._basis
+        rough = np.einsum("nd,md->nm", q, self._index) if len(x) <= self.SMALL_QUERY else q @ self._index.T
+        c, k = self._candidates, self._k
+        cands = np.argpartition(rough, -c, axis=1)[:, -c:] if c < rough.shape[1] else np.argsort(rough, axis=1)
+        out = np.zeros((len(x), len(self.classes)), dtype=np.float32)
+        for i, cand in enumerate(cands):
+            exact = (self._rows[cand].astype(np.float32) @ x[i]) * self._scales[cand]
+            best = np.argpartition(exact, -k)[-k:] if k < len(exact) else np.arange(len(exact))
+            near = exact[best]
+            w = np.exp((near - near.max()) / self._tau)
+            out[i] = np.bincount(self._labels[cand[best]], weights=w / w.sum(), minlength=len(self.classes))
         return out
 
     def group_scores(self, probs: np.ndarray) -> dict[str, np.ndarray]:

@@ -75,6 +75,8 @@ def test_fit_writes_the_heads_the_adapter_and_a_manifest_with_both_hashes(
     assert model.adapter == adapter
     assert set(model.categories) == {"weapons", "scams_fraud", "crisis_self_harm"}
     assert meta["npz_sha256"] == model.meta["loaded_sha256"]
+    # the neighbour index holds every row the heads were fitted on
+    assert model.has_index and len(model.arrays["knn_rows"]) == len(WEAPONS + SCAMS + CRISIS + SAFE)
 
 
 def test_a_detector_pointed_at_the_fitted_model_uses_its_adapter(
