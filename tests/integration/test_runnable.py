@@ -273,11 +273,45 @@ async def test_astream_events_emit_the_guard_steps() -> None:
     assert "guardrails.input_check" in names and "guardrails.output_check" in names
 
 
+def event_guard() -> Any:
+    return guard_with(KeywordDetector({"grenade": "weapons"}, entities={"Jane Roe": "PERSON"}))
+
+
+def raw_answer() -> Any:
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+
+    return GenericFakeChatModel(messages=iter([AIMessage(content="word " * 40 + "ask Jane Roe for the grenade")]))
+
+
+async def test_astream_events_never_carry_the_inner_models_raw_tokens() -> None:
+    events = [e async for e in event_guard().wrap(raw_answer()).astream_events("hello", version="v2")]
+    kinds = {e["event"] for e in events}
+    assert "on_chat_model_stream" not in kinds and "on_chat_model_end" not in kinds
+    assert "on_chain_stream" in kinds  # the wrapper's own screened chunks
+    assert not any("Jane Roe" in json.dumps(e["data"], default=str) for e in events)
+    streamed = "".join(e["data"]["chunk"].content for e in events if e["event"] == "on_chain_stream")
+    assert "can't help" in streamed and "grenade" not in streamed
+
+
+@pytest.mark.filterwarnings("ignore:astream_log is deprecated")
+async def test_astream_log_never_carries_the_inner_models_raw_tokens() -> None:
+    patches = [p async for p in event_guard().wrap(raw_answer()).astream_log("hello")]
+    assert not any("Jane Roe" in json.dumps(p.ops, default=str) for p in patches)
+
+
+async def test_inner_events_true_hands_back_the_inner_runs_events_as_they_are() -> None:
+    chain = event_guard().wrap(raw_answer(), inner_events=True)
+    kinds = {e["event"] async for e in chain.astream_events("hello", version="v2")}
+    assert "on_chat_model_stream" in kinds
+
+
 def test_wrap_rejects_non_runnables_and_bad_options() -> None:
     with pytest.raises(TypeError):
         guard().wrap(object())
     with pytest.raises(ValueError, match="'xml'"):
         guard().wrap(model("x"), output="xml")
+    with pytest.raises(ValueError, match=r"inner_events.*'yes'"):
+        guard().wrap(model("x"), inner_events="yes")
 
 
 def test_unsupported_input_is_a_clear_error() -> None:

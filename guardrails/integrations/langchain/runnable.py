@@ -10,7 +10,8 @@ Tracing: the wrapper's own run records no raw input (``{"input": "<withheld by
 guardrails>"}``) and the screened answer as output; the checks appear as child runs
 ``guardrails.input_check`` / ``guardrails.output_check`` whose inputs and outputs are
 decision summaries (ids, categories, scores, offsets, hashes). The wrapped chain is
-traced as usual, and sees only redacted text.
+traced as usual, and sees only redacted text. ``astream_events``/``astream_log`` carry the
+wrapper's screened chunks, not the wrapped chain's raw events (``inner_events=True`` to keep them).
 
 Per-request settings come from ``config["configurable"]``: ``locale`` (BCP 47, e.g.
 ``en-GB``), ``conversation_id`` (falling back to LangGraph's ``thread_id``) and
@@ -409,6 +410,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         output: str = "auto",
         raise_on_block: bool = False,
         on_decision: Callable[[Decision], None] | None = None,
+        inner_events: bool = False,
     ) -> None:
         if not isinstance(bound, Runnable):
             raise TypeError(f"wrap() needs a LangChain Runnable, got {type(bound).__name__}")
@@ -434,6 +436,9 @@ class GuardedRunnable(Runnable[Any, Any]):
         self.output_kind = shapes.infer_output_kind(bound) if output == "auto" else output
         self.raise_on_block = raise_on_block
         self.on_decision = on_decision
+        if not isinstance(inner_events, bool):
+            raise ValueError(f"inner_events must be True or False, got {inner_events!r}")
+        self.inner_events = inner_events
         self._profile_guards: dict[str, Guard] = {}
 
     def get_name(self, suffix: str | None = None, *, name: str | None = None) -> str:
@@ -465,6 +470,17 @@ class GuardedRunnable(Runnable[Any, Any]):
             conversation_id=str(conv) if conv is not None else None,
             kind=self.output_kind,
         )
+
+    def _inner_callbacks(self, run: Any) -> Any:
+        """The callbacks the wrapped chain runs with: tracing as usual, but (unless ``inner_events``) without the
+        handlers behind ``astream_events``/``astream_log``, which would hand the caller the inner model's raw,
+        unscreened tokens; the wrapper's own screened chunks still stream as its ``on_chain_stream`` events."""
+        child = run.get_child()
+        if not self.inner_events:
+            for handler in list(child.handlers):
+                if _streams_events(handler):
+                    child.remove_handler(handler)
+        return child
 
     @staticmethod
     def _step(run: CallbackManagerForChainRun, stage: str, fn: Callable[[], Decision]) -> Decision:
@@ -525,7 +541,9 @@ class GuardedRunnable(Runnable[Any, Any]):
                 result = turn.early_answer(turn.d_in, chunk=False)
             else:
                 new_input = turn.rewritten_input(input, turns, turn.d_in)
-                output = self.bound.invoke(new_input, patch_config(config, callbacks=run.get_child()), **kwargs)
+                output = self.bound.invoke(
+                    new_input, patch_config(config, callbacks=self._inner_callbacks(run)), **kwargs
+                )
                 read = turn.read(output)
                 d_out = None
                 if read.text.strip():
@@ -556,7 +574,9 @@ class GuardedRunnable(Runnable[Any, Any]):
                 result = turn.early_answer(turn.d_in, chunk=False)
             else:
                 new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, turn.d_in)
-                output = await self.bound.ainvoke(new_input, patch_config(config, callbacks=run.get_child()), **kwargs)
+                output = await self.bound.ainvoke(
+                    new_input, patch_config(config, callbacks=self._inner_callbacks(run)), **kwargs
+                )
                 read = turn.read(output)
                 d_out = None
                 if read.text.strip():
@@ -590,7 +610,9 @@ class GuardedRunnable(Runnable[Any, Any]):
                 yield from turn.stream_head()
                 new_input = turn.rewritten_input(input, turns, turn.d_in)
                 screen = _Stream(turn)
-                inner = self.bound.stream(new_input, patch_config(config, callbacks=run.get_child()), **kwargs)
+                inner = self.bound.stream(
+                    new_input, patch_config(config, callbacks=self._inner_callbacks(run)), **kwargs
+                )
                 try:
                     for chunk in inner:
                         yield from screen.feed(chunk)
@@ -624,7 +646,9 @@ class GuardedRunnable(Runnable[Any, Any]):
                     yield head
                 new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, turn.d_in)
                 screen = _Stream(turn)
-                inner = self.bound.astream(new_input, patch_config(config, callbacks=run.get_child()), **kwargs)
+                inner = self.bound.astream(
+                    new_input, patch_config(config, callbacks=self._inner_callbacks(run)), **kwargs
+                )
                 try:
                     async for chunk in inner:
                         for item in await asyncio.to_thread(screen.feed, chunk):
@@ -643,6 +667,14 @@ class GuardedRunnable(Runnable[Any, Any]):
             await run.on_chain_error(exc)
             raise
         await run.on_chain_end({"guardrails": turn.metadata()})
+
+
+#: the callback handlers behind ``astream_events`` (v2) and ``astream_log``/``astream_events`` (v1)
+_EVENT_HANDLERS = frozenset({"_AstreamEventsCallbackHandler", "LogStreamCallbackHandler"})
+
+
+def _streams_events(handler: Any) -> bool:
+    return any(cls.__name__ in _EVENT_HANDLERS for cls in type(handler).__mro__)
 
 
 def with_guardrails(
