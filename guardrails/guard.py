@@ -117,10 +117,23 @@ class Guard:
         names += [n for n in self._injected if n not in self.profile.detectors]
         return names
 
-    def warmup(self) -> None:
-        """Build every enabled detector and load its models now, not on the first request."""
+    def warmup(self) -> list[DetectorFailure]:
+        """Build every enabled detector and load its models now, not on the first request.
+
+        A detector that cannot load raises here when its failures block (``on_error: block``, the
+        default): every request would be refused, so a deployment should find out at start-up. One
+        whose failures are allowed (``on_error: allow``) is skipped, as every check will skip it:
+        its failure is returned (and recorded in each decision), never raised.
+        """
+        skipped: list[DetectorFailure] = []
         for name in dict.fromkeys([*self._names_for(Stage.INPUT), *self._names_for(Stage.OUTPUT)]):
-            self.detector(name).warmup()
+            try:
+                self.detector(name).warmup()
+            except Exception as exc:
+                if self.profile.on_error_for(name) == "block":
+                    raise
+                skipped.append(_failure(name, exc))
+        return skipped
 
     def wrap(self, runnable: Any, **kwargs: Any) -> Any:
         """Wrap a LangChain Runnable so every turn passes this guard (see GuardedRunnable)."""

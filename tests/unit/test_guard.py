@@ -140,6 +140,36 @@ def test_unavailable_detector_is_marked_unavailable() -> None:
     assert d.failures[0].unavailable and "README" in d.failures[0].message
 
 
+class UnloadableDetector(UnavailableDetector):
+    name: ClassVar[str] = "unloadable"
+
+    def warmup(self) -> None:
+        raise DetectorUnavailable("model file not found; see the README", detector=self.name)
+
+
+def test_warmup_raises_when_a_detector_whose_failures_block_cannot_load() -> None:
+    with pytest.raises(DetectorUnavailable):
+        guard_with(UnloadableDetector()).warmup()
+
+
+def test_warmup_returns_instead_of_raising_when_the_detectors_failures_are_allowed() -> None:
+    guard = guard_with(
+        UnloadableDetector(), KeywordDetector({"grenade": "weapons"}), profile={"on_detector_error": "allow"}
+    )
+    (failure,) = guard.warmup()
+    assert failure.detector == "unloadable" and failure.unavailable
+    assert guard.check("a grenade").blocked  # the guard keeps serving with the other detectors
+
+
+def test_warmup_of_the_general_profile_follows_each_detectors_own_failure_policy() -> None:
+    from guardrails.profiles import load_profile
+
+    profile = load_profile("general")
+    assert profile.on_error_for("toxicity") == "allow"  # a missing Detoxify checkpoint must not stop start-up
+    guard = Guard(profile, detectors={"toxicity": UnloadableDetector()})
+    assert [f.detector for f in guard.warmup()] == ["toxicity"]  # the others load, nothing is raised
+
+
 def test_detector_that_cannot_be_built_fails_closed(tmp_path: Path) -> None:
     path = tmp_path / "p.yaml"
     path.write_text("name: p\ndetectors:\n  lexical: {options: {pattern_files: [missing_file]}}\n", encoding="utf-8")
