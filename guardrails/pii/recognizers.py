@@ -130,13 +130,15 @@ _TLDS = (
 )
 _AT = r"\s*(?:@|[\[\(\{<]\s*(?:at|@)\s*[\]\)\}>]|\s(?:at|AT)\s)\s*"
 _DOT = r"\s*(?:\.|[\[\(\{<]\s*(?:dot|\.)\s*[\]\)\}>]|\s(?:dot|DOT)\s)\s*"
-_LOCAL_ATOM = r"[A-Za-z0-9_%+\-]+"
+_LOCAL_ATOM = r"[A-Za-z0-9_%+\-]{1,64}"
 _DOMAIN_ATOM = r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?"
 _PLAIN_EMAIL = re.compile(
     r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9\-])"
 )
 _SPOKEN_EMAIL = re.compile(
-    rf"(?<![A-Za-z0-9])(?:{_LOCAL_ATOM}(?:{_DOT}{_LOCAL_ATOM}){{0,3}}){_AT}"
+    # the look-behind covers every character an atom may hold: a match can only start where an atom starts,
+    # so a long run of them ("a-a-a-...") is tried once, not once per character (which was quadratic)
+    rf"(?<![A-Za-z0-9_%+\-])(?:{_LOCAL_ATOM}(?:{_DOT}{_LOCAL_ATOM}){{0,3}}){_AT}"
     rf"(?:{_DOMAIN_ATOM}{_DOT}){{1,3}}(?:{_TLDS})(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
@@ -907,10 +909,18 @@ class PersonRecognizer(_OwnScoring):
             if _title_word(t.text) and t.text.lower() not in g.ambiguous and t.text.lower() not in _NOT_A_NAME_WORD
         ]
         extra: list[RecognizerResult] = []
+        # covered[i]: how many characters before i lie inside a found name (one pass, not found x candidates)
+        inside = [0] * (len(text) + 1)
+        for a, b in found:
+            inside[a] += 1
+            inside[b] -= 1
+        covered = [0] * (len(text) + 1)
+        depth = 0
+        for i in range(len(text)):
+            depth += inside[i]
+            covered[i + 1] = covered[i] + (depth > 0)
         taken = {
-            (t.idx, t.idx + len(t.text))
-            for t in candidates
-            if any(a < t.idx + len(t.text) and t.idx < b for a, b in found)
+            (t.idx, t.idx + len(t.text)) for t in candidates if covered[t.idx + len(t.text)] - covered[t.idx] > 0
         }
         for _ in range(3):  # a few passes let a list "A, B, C and D" fill in from one found name
             added = False

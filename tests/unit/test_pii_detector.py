@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from guardrails.detectors import detector_class
 from guardrails.detectors.base import DetectContext
-from guardrails.detectors.pii import PIIDetector, PIIOptions, _get_engine, windows
+from guardrails.detectors.pii import LONG_RUN, PIIDetector, PIIOptions, _get_engine, windows
 from guardrails.errors import DetectorUnavailable
 from guardrails.taxonomy import load_taxonomy
 from guardrails.types import Finding
@@ -217,6 +217,27 @@ def test_windows_overlap_and_cover_the_text() -> None:
     assert cuts[0][0] == 0 and cuts[-1][1] == len(text)
     for (s1, e1), (s2, _e2) in itertools.pairwise(cuts):
         assert s2 < e1 and e1 - s2 >= 100 and e1 - s1 <= 1000
+
+
+def test_a_long_stretch_without_whitespace_is_cut_into_short_overlapping_windows() -> None:
+    text = "intro words " + "x:1:" * 5_000 + " tail words"  # 20,000 characters in one stretch
+    cuts = windows(text, 20_000, 256)
+    assert len(cuts) > 1 and cuts[0][0] == 0 and cuts[-1][1] == len(text)
+    for start, end in cuts:
+        assert max(len(run) for run in text[start:end].split()) <= LONG_RUN
+    for (_s1, e1), (s2, _e2) in itertools.pairwise(cuts):
+        assert e1 - s2 >= 256
+
+
+def test_ordinary_text_of_one_window_stays_one_window() -> None:
+    text = "a normal sentence with spaces " * 600
+    assert windows(text, 20_000, 256) == [(0, len(text))]
+
+
+def test_an_email_inside_a_long_stretch_without_whitespace_is_still_found(patterns: PIIDetector) -> None:
+    text = "-" * 3_000 + "&write.to.me@example.org&" + "-" * 3_000
+    found = [text[f.start or 0 : f.end or 0] for f in patterns.detect(text, CTX) if f.label == "EMAIL_ADDRESS"]
+    assert found == ["write.to.me@example.org"]
 
 
 def test_no_entity_is_lost_at_a_window_edge() -> None:

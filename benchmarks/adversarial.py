@@ -1,0 +1,57 @@
+"""Benchmark the guard on long, repetitive inputs built to make pattern matching slow.
+
+Each input repeats a short unit ("a-", "12-", "Ab ", ...) to a small and a 4x larger size and
+times ``guard.check`` on both (median of ``--repeat`` runs). Linear work grows about 4x; a
+ratio near 16x means quadratic work (as the spelled-out email pattern and the name
+propagation once did: 25 s for 48,000 characters of "12-"). Prints a table; no assertions.
+
+    python benchmarks/adversarial.py [--profile general] [--size 12000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+UNITS = (
+    "a-", "12-", "1 ", "a.", "a@", "+1 (", "DE89 ", "Ab ", "Jo ", "x:1:", "1-2 ", "a at ", "a dot ",
+    "http://a.", "k i l l ", "a\u200b", "QUJD", "123 Main St. ",
+)  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--profile", default="general")
+    parser.add_argument("--size", type=int, default=12_000, help="characters of the small input (the large is 4x)")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    from guardrails import Guard
+
+    guard = Guard.from_profile(args.profile)
+    guard.warmup()
+    guard.check("warm up the code paths once")
+
+    def timed(text: str) -> tuple[float, dict[str, float]]:
+        runs, timings = [], {}
+        for _ in range(args.repeat):
+            t0 = time.perf_counter()
+            decision = guard.check(text)
+            runs.append(time.perf_counter() - t0)
+            timings = decision.timings_ms
+        return statistics.median(runs) * 1000, timings
+
+    print(f"profile {args.profile}; sizes {args.size:,} and {4 * args.size:,} characters; median of {args.repeat}")
+    print(f"{'unit':>16s} {'small ms':>9s} {'large ms':>9s} {'ratio':>6s}  slowest detector (large)")
+    for unit in UNITS:
+        small, _ = timed(unit * (args.size // len(unit)))
+        large, timings = timed(unit * (4 * args.size // len(unit)))
+        slowest = max(((k, v) for k, v in timings.items() if k != "total"), key=lambda kv: kv[1], default=("-", 0.0))
+        flag = "  <- superlinear" if large > 8 * max(small, 1.0) else ""
+        ratio = large / max(small, 1e-9)
+        print(f"{unit!r:>16s} {small:9.0f} {large:9.0f} {ratio:6.1f}  {slowest[0]} {slowest[1]:.0f} ms{flag}")
+
+
+if __name__ == "__main__":
+    main()
