@@ -919,9 +919,7 @@ class PersonRecognizer(_OwnScoring):
         for i in range(len(text)):
             depth += inside[i]
             covered[i + 1] = covered[i] + (depth > 0)
-        taken = {
-            (t.idx, t.idx + len(t.text)) for t in candidates if covered[t.idx + len(t.text)] - covered[t.idx] > 0
-        }
+        taken = {(t.idx, t.idx + len(t.text)) for t in candidates if covered[t.idx + len(t.text)] - covered[t.idx] > 0}
         for _ in range(3):  # a few passes let a list "A, B, C and D" fill in from one found name
             added = False
             for tok in candidates:
