@@ -191,3 +191,23 @@ def test_reasoning_holding_an_unreadable_object_raises_naming_its_type() -> None
     answer = AIMessage(content="ok", additional_kwargs={"reasoning_content": object()})
     with pytest.raises(InputError, match="object"):
         guard().wrap(answering(answer)).invoke("hello")
+
+
+# ---------------------------------------------------------------------- metadata of streamed text chunks
+def test_token_usage_on_streamed_text_chunks_still_adds_up() -> None:
+    def usage(n: int) -> Any:
+        return {"input_tokens": 0, "output_tokens": n, "total_tokens": n}
+
+    model = streamed(
+        AIMessageChunk(content="Happy to ", usage_metadata={"input_tokens": 7, "output_tokens": 3, "total_tokens": 10}),
+        AIMessageChunk(content="help you ", usage_metadata=usage(2)),
+        AIMessageChunk(content="today.", usage_metadata=usage(1), response_metadata={"finish_reason": "stop"}),
+    )
+    chunks = [c for c in guard().wrap(model).stream("hello") if isinstance(c, AIMessageChunk)]
+    summed = chunks[0]
+    for c in chunks[1:]:
+        summed = summed + c
+    assert summed.content == "Happy to help you today."
+    assert summed.usage_metadata is not None
+    assert (summed.usage_metadata["input_tokens"], summed.usage_metadata["output_tokens"]) == (7, 6)
+    assert summed.response_metadata["finish_reason"] == "stop"

@@ -268,6 +268,7 @@ class _Stream:
         """What to yield for one chunk of the wrapped runnable's stream."""
         parts = list(chunk.items()) if isinstance(chunk, Mapping) else [(_WHOLE, chunk)]
         out: dict[Any, Any] = {}
+        usage: list[tuple[Any, AIMessageChunk]] = []  # token counts riding on text chunks: passed on apart
         for key, value in parts:
             if key == shapes.META_KEY and isinstance(value, Mapping):
                 out[key] = value  # decisions of a nested guard: no text
@@ -294,6 +295,9 @@ class _Stream:
                 lane.calls = calls if lane.calls is None else lane.calls + calls
                 lane.calls_sample = value if lane.calls_sample is None else lane.calls_sample
             if text:
+                meta = shapes.metadata_only(value)
+                if meta is not None:
+                    usage.append((key, meta))
                 lane.sample = value if lane.sample is None else lane.sample
                 released = lane.screen.feed(text)
                 if released:
@@ -301,9 +305,9 @@ class _Stream:
                     out[key] = shapes.chunk_like(value, released, output_key=self.turn.wrapper.output_key)
                 if lane.screen.blocked is not None:
                     break
-        if not out:
-            return []
-        return [out[_WHOLE] if _WHOLE in out else shapes.remap(chunk, out)]
+        items = [] if not out else [out[_WHOLE] if _WHOLE in out else shapes.remap(chunk, out)]
+        items += [meta if key is _WHOLE else shapes.remap(chunk, {key: meta}) for key, meta in usage]
+        return items
 
     def end(self) -> list[Any]:
         """What to yield after the wrapped stream ended (or was stopped by a BLOCK)."""

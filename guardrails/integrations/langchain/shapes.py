@@ -558,8 +558,8 @@ def make_output(kind: str, text: str, *, output_key: str, metadata: Mapping[str,
 # ---------------------------------------------------------------------- streamed outputs
 def chunk_like(sample: Any, text: str, *, output_key: str, calls: AIMessageChunk | None = None) -> Any:
     """A streamed chunk shaped like ``sample``: ``text`` in its answer slot, its other text emptied,
-    messages as fresh ``AIMessageChunk``s (no tool calls, no usage) and ``calls`` (screened tool-call
-    chunks) on its first message."""
+    messages as fresh ``AIMessageChunk``s (no tool calls; usage travels apart, see ``metadata_only``)
+    and ``calls`` (screened tool-call chunks) on its first message."""
     primary = _primary(sample, output_key, ())
     walk = _Walk(
         lambda path, _label, _text: text if path == primary else "",
@@ -570,6 +570,24 @@ def chunk_like(sample: Any, text: str, *, output_key: str, calls: AIMessageChunk
         reasoning=False,
     )
     return walk.value(sample, ())
+
+
+#: response_metadata entries that carry no text (streamed on their own, apart from the screened text)
+_PLAIN_RESPONSE_METADATA = (
+    "finish_reason", "stop_reason", "model_name", "model", "model_provider", "system_fingerprint", "service_tier",
+)  # fmt: skip
+
+
+def metadata_only(value: Any) -> AIMessageChunk | None:
+    """A content-less chunk with the token usage (and plain response metadata) of a streamed message chunk that
+    also carries text, or None. Streamed text is re-chunked by the screen, so its counts travel apart and
+    still add up (``AIMessageChunk`` addition sums usage)."""
+    if not isinstance(value, AIMessageChunk):
+        return None
+    plain = {k: value.response_metadata[k] for k in _PLAIN_RESPONSE_METADATA if k in value.response_metadata}
+    if value.usage_metadata is None and not plain:
+        return None
+    return AIMessageChunk(content="", usage_metadata=value.usage_metadata, response_metadata=plain, id=value.id)
 
 
 def held_calls(value: Any) -> AIMessageChunk | None:
