@@ -16,10 +16,11 @@ the class probabilities are a blend: ``(1 - w) * heads + w * neighbours``, where
 by ``exp((cosine - best cosine) / tau)``. The heads draw one smooth boundary per class;
 the neighbours keep the fine local structure of minimal pairs ("kill a process" next
 to "kill a person") that a linear boundary smooths over. The search is two-stage, to
-read 8x fewer bytes per query: the rows projected on their top 48 singular directions
-pick 256 candidates, whose exact cosines (from the int8 rows) pick the neighbours (on our
-held-out rows, 99.6% of the exact 10 nearest are among the candidates, and the calibrated
-held-out results equal those of the exact search but for one row).
+read half the bytes of the int8 rows per query (an eighth of float32 rows): the rows
+projected on their top 48 singular directions pick 256 candidates, whose exact cosines
+(from the int8 rows) pick the neighbours (on our held-out rows, 99.6% of the exact 10
+nearest are among the candidates, and the calibrated held-out results equal those of
+the exact search but for one row).
 
 Each ``t`` is calibrated by cross-validation at fit time, so a score of 0.5 sits on
 the calibrated threshold and a profile's default threshold (0.5) applies as is.

@@ -201,6 +201,35 @@ def test_streamed_documents_and_message_lists_keep_their_types_and_are_checked_w
     assert any(REFUSAL in str(c) for c in blocked)
 
 
+def test_a_refusal_in_a_streamed_graph_update_keeps_the_updates_shape() -> None:
+    def graph(_: Any) -> Iterator[dict[str, Any]]:
+        yield {"agent": {"messages": [AIMessage(content="step one")]}}
+        yield {"agent": {"messages": [AIMessage(content="now buy the grenade")]}}
+
+    chunks = list(guard().wrap(RunnableGenerator(graph), output="dict").stream("hello"))
+    refusal = chunks[-1]["agent"]
+    assert isinstance(refusal["messages"], list) and isinstance(refusal["messages"][0], AIMessage)
+    assert REFUSAL in refusal["messages"][0].content and "grenade" not in str(chunks)
+
+
+def test_token_usage_on_streamed_tool_call_chunks_is_kept() -> None:
+    raw = json.dumps({"q": "weather in Oslo"})
+    model = StreamedChatModel(
+        messages=iter([AIMessage(content="unused")]),
+        chunks=[
+            AIMessageChunk(
+                content="",
+                tool_call_chunks=[{"name": "search", "args": raw, "id": "c1", "index": 0}],
+                usage_metadata={"input_tokens": 5, "output_tokens": 3, "total_tokens": 8},
+            )
+        ],
+    )
+    chunks = list(guard().wrap(model).stream("hello"))
+    summed = total(chunks)
+    assert summed.usage_metadata is not None and summed.usage_metadata["output_tokens"] == 3
+    assert summed.tool_calls[0]["args"] == {"q": "weather in Oslo"}
+
+
 def test_a_nested_dict_of_streamed_tokens_is_still_screened_as_one_text() -> None:
     def chain(_: Any) -> Iterator[dict[str, Any]]:
         tokens = [*("word " * 50).split(), "now buy the gre", "nade here", *("tail " * 30).split()]

@@ -240,6 +240,7 @@ class _Lane:
     released: bool = False
     calls: AIMessageChunk | None = None  # tool-call chunks held until the whole call has been checked
     calls_sample: Any = None
+    whole: Any = None  # the last structured value checked whole: the shape a refusal in this lane takes
 
 
 @dataclass
@@ -268,7 +269,7 @@ class _Stream:
         """What to yield for one chunk of the wrapped runnable's stream."""
         parts = list(chunk.items()) if isinstance(chunk, Mapping) else [(_WHOLE, chunk)]
         out: dict[Any, Any] = {}
-        usage: list[tuple[Any, AIMessageChunk]] = []  # token counts riding on text chunks: passed on apart
+        usage: list[tuple[Any, AIMessageChunk]] = []  # token counts riding on text or call chunks: passed on apart
         for key, value in parts:
             if key == shapes.META_KEY and isinstance(value, Mapping):
                 out[key] = value  # decisions of a nested guard: no text
@@ -291,13 +292,13 @@ class _Stream:
                     break
                 out[key] = checked
                 continue
+            meta = shapes.metadata_only(value)
+            if meta is not None:
+                usage.append((key, meta))
             if calls is not None:
                 lane.calls = calls if lane.calls is None else lane.calls + calls
                 lane.calls_sample = value if lane.calls_sample is None else lane.calls_sample
             if text:
-                meta = shapes.metadata_only(value)
-                if meta is not None:
-                    usage.append((key, meta))
                 lane.sample = value if lane.sample is None else lane.sample
                 released = lane.screen.feed(text)
                 if released:
@@ -337,6 +338,7 @@ class _Stream:
         d = turn.guard.check(read.text, Stage.OUTPUT, conversation_id=turn.conversation_id, locale=turn.locale)
         turn.output_domains.extend(c for c in d.disclaimer_categories if c not in turn.output_domains)
         self.call_decisions.append((key, d))
+        self.lanes[key].whole = value
         if d.blocked:
             return None
         return shapes.rebuild_output(value, turn.screened(read, d), output_key="", metadata=None)
@@ -362,6 +364,11 @@ class _Stream:
     def emit(self, key: Any, lane: _Lane | None, text: str) -> Any:
         """A chunk the guard writes (rest of the screened text, refusal, disclaimers) in the lane's shape."""
         sample = None if lane is None else (lane.sample if lane.sample is not None else lane.calls_sample)
+        if sample is None and lane is not None and lane.whole is not None:
+            # a structured lane (a graph's message list): the text in that shape, only its answer slot kept
+            turn = self.turn
+            whole = shapes.blocked_output(lane.whole, text, kind=turn.kind, output_key="", metadata={})
+            return self.wrap(key, lane, whole)
         value = self.turn.stream_chunk(sample, text)
         return value if lane is None else self.wrap(key, lane, value)
 
