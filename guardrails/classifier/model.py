@@ -22,7 +22,7 @@ projected on their top 48 singular directions pick 256 candidates, whose exact c
 nearest are among the candidates, and the calibrated held-out results equal those of
 the exact search but for one row).
 
-Each ``t`` is calibrated by cross-validation at fit time, so a score of 0.5 sits on
+Each ``t`` is calibrated on held-out rows at fit time, so a score of 0.5 sits on
 the calibrated threshold and a profile's default threshold (0.5) applies as is.
 """
 
