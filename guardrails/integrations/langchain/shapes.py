@@ -298,20 +298,15 @@ def _rewrite_other(value: Any, fn: Rewrite) -> Any:
 
 
 def _same_sequence(original: Any, items: list[Any]) -> Any:
-    """``items`` in the container type of ``original`` (list, tuple, namedtuple, set, frozenset)."""
+    """``items`` in the container type of ``original`` (list, tuple, namedtuple, set, frozenset or a subclass)."""
     if isinstance(original, list):
         return items
-    if isinstance(original, tuple) and hasattr(original, "_fields"):
+    if hasattr(original, "_fields"):  # a namedtuple takes its fields as arguments
         return type(original)(*items)
-    if isinstance(original, (set, frozenset)):
-        try:
-            return type(original)(items)
-        except Exception:
-            return set(items) if isinstance(original, set) else frozenset(items)
     try:
         return type(original)(items)
-    except Exception:
-        return tuple(items)
+    except Exception:  # a subclass with another constructor: the plain container
+        return (frozenset if isinstance(original, frozenset) else set if isinstance(original, set) else tuple)(items)
 
 
 def rewrite_input(
