@@ -144,7 +144,7 @@ class ClassifierModel:
         for g in ("prohibited", "crisis"):
             if g not in self.thresholds:
                 raise ValueError(f"classifier artefact lacks the {g!r} group threshold")
-        self._index: np.ndarray | None = None
+        self._projected: np.ndarray | None = None
         if all(has_index):
             rows, scales, basis = arrays["knn_rows"], arrays["knn_scales"], arrays["knn_basis"]
             labels = arrays["knn_classes"].astype(np.int64)
@@ -166,7 +166,8 @@ class ClassifierModel:
             self._rows = np.ascontiguousarray(rows, dtype=np.int8)
             self._scales = scales.astype(np.float32)
             self._basis = np.ascontiguousarray(basis, dtype=np.float32)
-            self._index = np.ascontiguousarray((rows.astype(np.float32) * self._scales[:, None]) @ self._basis)
+            # the rows on the candidate search's directions (float32, 4 bytes x INDEX_DIMS each)
+            self._projected = np.ascontiguousarray((rows.astype(np.float32) * self._scales[:, None]) @ self._basis)
             self._labels = labels
             self._k = min(int(k), len(rows))
             self._candidates = min(int(candidates), len(rows))
@@ -226,7 +227,7 @@ class ClassifierModel:
     @property
     def has_index(self) -> bool:
         """True when class probabilities blend in the neighbour index."""
-        return self._index is not None
+        return self._projected is not None
 
     # ------------------------------------------------------------------ scoring
     def class_probabilities(self, embeddings: np.ndarray) -> np.ndarray:
@@ -236,15 +237,15 @@ class ClassifierModel:
         h = np.maximum(x @ self._w1 + self._b1, 0.0)
         p_mlp = _softmax(h @ self._w2 + self._b2)
         out: np.ndarray = (p_lr + p_mlp) / 2.0
-        if self._index is not None and len(x):
+        if self._projected is not None and len(x):
             out = (1.0 - self._weight) * out + self._weight * self._neighbours(x)
         return out
 
     def _neighbours(self, x: np.ndarray) -> np.ndarray:
         """Class shares among the ``k`` nearest index rows (cosine; the embeddings are unit length)."""
-        assert self._index is not None
+        assert self._projected is not None
         q = x @ self._basis
-        rough = np.einsum("nd,md->nm", q, self._index) if len(x) <= self.SMALL_QUERY else q @ self._index.T
+        rough = np.einsum("nd,md->nm", q, self._projected) if len(x) <= self.SMALL_QUERY else q @ self._projected.T
         c, k = self._candidates, self._k
         cands = np.argpartition(rough, -c, axis=1)[:, -c:] if c < rough.shape[1] else np.argsort(rough, axis=1)
         out = np.zeros((len(x), len(self.classes)), dtype=np.float32)

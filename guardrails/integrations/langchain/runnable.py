@@ -482,16 +482,16 @@ class GuardedRunnable(Runnable[Any, Any]):
             kind=self.output_kind,
         )
 
-    def _inner_callbacks(self, run: Any) -> Any:
-        """The callbacks the wrapped chain runs with: tracing as usual, but (unless ``inner_events``) without the
-        handlers behind ``astream_events``/``astream_log``, which would hand the caller the inner model's raw,
-        unscreened tokens; the wrapper's own screened chunks still stream as its ``on_chain_stream`` events."""
+    def _inner_config(self, config: RunnableConfig, run: Any) -> RunnableConfig:
+        """The config the wrapped chain runs with: its callbacks trace as usual, but (unless ``inner_events``)
+        lack the handlers behind ``astream_events``/``astream_log``, which would hand the caller the inner
+        model's raw, unscreened tokens; the wrapper's own screened chunks still stream as its events."""
         child = run.get_child()
         if not self.inner_events:
             for handler in list(child.handlers):
                 if _streams_events(handler):
                     child.remove_handler(handler)
-        return child
+        return patch_config(config, callbacks=child)
 
     @staticmethod
     def _step(run: CallbackManagerForChainRun, stage: str, fn: Callable[[], Decision]) -> Decision:
@@ -552,9 +552,7 @@ class GuardedRunnable(Runnable[Any, Any]):
                 result = turn.early_answer(turn.d_in, chunk=False)
             else:
                 new_input = turn.rewritten_input(input, turns, turn.d_in)
-                output = self.bound.invoke(
-                    new_input, patch_config(config, callbacks=self._inner_callbacks(run)), **kwargs
-                )
+                output = self.bound.invoke(new_input, self._inner_config(config, run), **kwargs)
                 read = turn.read(output)
                 d_out = None
                 if read.text.strip():
@@ -585,9 +583,7 @@ class GuardedRunnable(Runnable[Any, Any]):
                 result = turn.early_answer(turn.d_in, chunk=False)
             else:
                 new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, turn.d_in)
-                output = await self.bound.ainvoke(
-                    new_input, patch_config(config, callbacks=self._inner_callbacks(run)), **kwargs
-                )
+                output = await self.bound.ainvoke(new_input, self._inner_config(config, run), **kwargs)
                 read = turn.read(output)
                 d_out = None
                 if read.text.strip():
@@ -621,9 +617,7 @@ class GuardedRunnable(Runnable[Any, Any]):
                 yield from turn.stream_head()
                 new_input = turn.rewritten_input(input, turns, turn.d_in)
                 screen = _Stream(turn)
-                inner = self.bound.stream(
-                    new_input, patch_config(config, callbacks=self._inner_callbacks(run)), **kwargs
-                )
+                inner = self.bound.stream(new_input, self._inner_config(config, run), **kwargs)
                 try:
                     for chunk in inner:
                         yield from screen.feed(chunk)
@@ -657,9 +651,7 @@ class GuardedRunnable(Runnable[Any, Any]):
                     yield head
                 new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, turn.d_in)
                 screen = _Stream(turn)
-                inner = self.bound.astream(
-                    new_input, patch_config(config, callbacks=self._inner_callbacks(run)), **kwargs
-                )
+                inner = self.bound.astream(new_input, self._inner_config(config, run), **kwargs)
                 try:
                     async for chunk in inner:
                         for item in await asyncio.to_thread(screen.feed, chunk):
