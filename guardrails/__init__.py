@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from guardrails.errors import (
     DetectorError,
+    DetectorTimeout,
     DetectorUnavailable,
     GuardrailsError,
     GuardrailViolation,
@@ -56,6 +57,7 @@ __all__ = [
     "Decision",
     "DetectorError",
     "DetectorFailure",
+    "DetectorTimeout",
     "DetectorUnavailable",
     "Finding",
     "Guard",

@@ -39,6 +39,10 @@ class DetectorUnavailable(DetectorError):
     """A detector's model or dependency is not present on this machine."""
 
 
+class DetectorTimeout(DetectorError):
+    """A detector gave no result within its time limit (``timeout_s`` in the profile)."""
+
+
 class InputError(GuardrailsError, TypeError):
     """The text or the chain input given to the guard has a shape it cannot judge."""
 

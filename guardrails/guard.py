@@ -2,7 +2,8 @@
 
 Sync and async share one implementation: ``_prepare`` validates the text and builds
 the context, detectors run (``detect`` in sync paths; ``adetect``, which runs off the
-event loop, in async paths), and ``_finish`` turns the findings into a Decision.
+event loop, in async paths), and ``_finish`` turns the findings into a Decision. A detector with a
+time limit (``timeout_s``) runs each call on a worker of its :class:`~guardrails.deadlines.TimeLimit`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from guardrails.audit import AuditLog, resolve_salt, salted_hash
-from guardrails.detectors.base import DetectContext, Detector
+from guardrails.deadlines import TimeLimit
+from guardrails.detectors.base import BaseDetector, DetectContext, Detector
 from guardrails.errors import DetectorError, DetectorUnavailable, InputError
 from guardrails.policy import Policy, Verdict
 from guardrails.profiles import Profile, load_profile
@@ -74,6 +76,8 @@ class Guard:
             audit = AuditLog(path=profile.audit.path)
         self.audit = audit
         self._disclaimed: OrderedDict[str, set[str]] = OrderedDict()
+        self._limits: dict[str, TimeLimit | None] = {}
+        self._warm: set[str] = set()
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -128,12 +132,59 @@ class Guard:
         skipped: list[DetectorFailure] = []
         for name in dict.fromkeys([*self._names_for(Stage.INPUT), *self._names_for(Stage.OUTPUT)]):
             try:
-                self.detector(name).warmup()
+                det = self.detector(name)
+                det.warmup()
             except Exception as exc:
                 if self.profile.on_error_for(name) == "block":
                     raise
                 skipped.append(_failure(name, exc))
+            else:
+                with self._lock:
+                    self._warm.add(det.name)
         return skipped
+
+    # ------------------------------------------------------------------ time limits
+    def _limit(self, det: Detector) -> TimeLimit | None:
+        """The detector's time limit (``timeout_s``), None when it has none."""
+        try:
+            return self._limits[det.name]
+        except KeyError:
+            pass
+        seconds = self.profile.timeout_for(det.name)
+        with self._lock:
+            return self._limits.setdefault(det.name, None if seconds is None else TimeLimit(det.name, seconds))
+
+    def _warm_up(self, det: Detector) -> None:
+        """Load a time-limited detector's models before its first timed call: the clock is for the check."""
+        if det.name in self._warm:
+            return
+        det.warmup()
+        with self._lock:
+            self._warm.add(det.name)
+
+    def _detect(self, det: Detector, text: str, ctx: DetectContext) -> list[Finding]:
+        limit = self._limit(det)
+        if limit is None:
+            return det.detect(text, ctx)
+        self._warm_up(det)
+        return limit.run(det.detect, text, ctx)
+
+    async def _adetect(self, det: Detector, text: str, ctx: DetectContext) -> list[Finding]:
+        limit = self._limit(det)
+        if limit is None:
+            return await det.adetect(text, ctx)
+        if det.name not in self._warm:
+            await asyncio.to_thread(self._warm_up, det)
+        if _threaded_adetect(det):  # adetect would only run detect on a thread: run it on the limit's own
+            return await limit.arun(det.detect, text, ctx)
+        return await limit.await_(lambda: det.adetect(text, ctx))
+
+    def _detect_batch(self, det: Detector, texts: list[str], ctxs: list[DetectContext]) -> list[list[Finding]]:
+        limit = self._limit(det)
+        if limit is None:
+            return det.detect_batch(texts, ctxs)
+        self._warm_up(det)
+        return limit.run(det.detect_batch, texts, ctxs, scale=len(texts))
 
     def wrap(self, runnable: Any, **kwargs: Any) -> Any:
         """Wrap a LangChain Runnable so every turn passes this guard (see GuardedRunnable)."""
@@ -165,7 +216,7 @@ class Guard:
         for det in req.detectors:
             t0 = time.perf_counter()
             try:
-                findings.extend(det.detect(req.text, req.ctx))
+                findings.extend(self._detect(det, req.text, req.ctx))
             except Exception as exc:
                 req.failures.append(_failure(det.name, exc))
             timings[det.name] = (time.perf_counter() - t0) * 1000
@@ -188,7 +239,7 @@ class Guard:
         async def run(det: Detector) -> tuple[str, list[Finding], float, DetectorFailure | None]:
             t0 = time.perf_counter()
             try:
-                found = await det.adetect(req.text, req.ctx)
+                found = await self._adetect(det, req.text, req.ctx)
                 return det.name, found, (time.perf_counter() - t0) * 1000, None
             except Exception as exc:
                 return det.name, [], (time.perf_counter() - t0) * 1000, _failure(det.name, exc)
@@ -229,7 +280,7 @@ class Guard:
             idx = [i for i in live if any(d.name == name for d in reqs[i].detectors)]
             t0 = time.perf_counter()
             try:
-                out = det.detect_batch([reqs[i].text for i in idx], [reqs[i].ctx for i in idx])
+                out = self._detect_batch(det, [reqs[i].text for i in idx], [reqs[i].ctx for i in idx])
             except Exception as exc:
                 for i in idx:
                     reqs[i].failures.append(_failure(name, exc))
@@ -270,7 +321,7 @@ class Guard:
             det = self.detector(name)
             if getattr(det, "redacts", False):
                 entities.extend(
-                    f for f in det.detect(clean, ctx) if f.category is None and f.start is not None and f.label
+                    f for f in self._detect(det, clean, ctx) if f.category is None and f.start is not None and f.label
                 )
         if not entities:
             return clean
@@ -528,6 +579,11 @@ def _check_detector(key: str, det: object) -> None:
             + ", ".join(missing)
             + "; subclass guardrails.detectors.base.BaseDetector and implement detect()"
         )
+
+
+def _threaded_adetect(det: Detector) -> bool:
+    """True when ``det.adetect`` is BaseDetector's: ``detect`` on a worker thread, nothing of its own."""
+    return getattr(type(det), "adetect", None) is BaseDetector.adetect
 
 
 def _failure(name: str, exc: BaseException) -> DetectorFailure:

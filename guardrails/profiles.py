@@ -47,7 +47,18 @@ class DetectorSpec(_Strict):
     stages: tuple[StageName, ...] = ("input", "output")
     #: what a failure of this detector does: the profile's ``on_detector_error`` (inherit), or its own
     on_error: Literal["inherit", "block", "allow"] = "inherit"
+    #: the most seconds one call may take: the profile's ``detector_timeout_s`` (inherit), none (null), or its own
+    timeout_s: float | Literal["inherit"] | None = "inherit"
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("timeout_s", mode="before")
+    @classmethod
+    def _valid_timeout(cls, v: object) -> object:
+        if v is None or v == "inherit":
+            return v
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 3600:
+            raise ValueError("timeout_s must be a number of seconds in (0, 3600], null (no limit) or 'inherit'")
+        return float(v)
 
 
 class CustomCategory(_Strict):
@@ -107,6 +118,8 @@ class Profile(_Strict):
     extends: str | None = None
     locale: str | None = None
     on_detector_error: Literal["block", "allow"] = "block"
+    #: the most seconds one detector call may take (per text; null: no limit); past it the call is a failure
+    detector_timeout_s: float | None = Field(default=None, gt=0.0, le=3600.0)
     unsupported_language: Literal["allow", "flag", "block"] = "flag"
     crisis_mode: Literal["refer", "refer_and_continue"] = "refer"
     crisis_overrides_block: bool = True
@@ -148,6 +161,13 @@ class Profile(_Strict):
         if spec is None or spec.on_error == "inherit":
             return self.on_detector_error
         return spec.on_error
+
+    def timeout_for(self, detector: str) -> float | None:
+        """The time limit of one detector in seconds (its own, or the profile's); None for no limit."""
+        spec = self.detectors.get(detector)
+        if spec is None or spec.timeout_s == "inherit":
+            return self.detector_timeout_s
+        return spec.timeout_s
 
     def detectors_for(self, stage: str) -> tuple[str, ...]:
         return tuple(n for n, s in self.detectors.items() if s.enabled and stage in s.stages)
