@@ -8,7 +8,8 @@ Rows are ``{"id", "text", "label", "category"}``. Tasks and labels:
   highest-scoring domain category of the decision (or none);
 * ``pii``: delegated to :mod:`guardrails.evaluation.pii`.
 
-Every row runs through ``Guard.from_profile(profile).check(text, stage="input")``. The
+Every row runs through ``Guard.from_profile(profile).check(text, stage=stage)`` (``--stage``:
+``input``, the default, judges rows as user turns; ``output`` as the model's answers). The
 report gives recall/precision/F1, the rate of safe rows flagged, recall by the file's
 own ``category``, flags by our taxonomy ids, a confusion summary and p50/p95 latency.
 It never prints row texts: only ids, categories and numbers.
@@ -30,6 +31,7 @@ from typing import Any, TextIO
 from guardrails.types import Action, Decision
 
 TASKS = ("policy", "crisis", "domain", "pii")
+STAGES = ("input", "output")
 DOMAIN_LABELS = ("medical", "legal", "financial", "news", "none")
 _POSITIVE = {"policy": "unsafe", "crisis": "crisis"}
 _NEGATIVE = {"policy": "safe", "crisis": "safe"}
@@ -111,7 +113,7 @@ class _Progress:
 Checker = Callable[[str], Decision]
 
 
-def _guard_checker(profile: str) -> Checker:
+def _guard_checker(profile: str, stage: str = "input") -> Checker:
     from guardrails.errors import DetectorError
     from guardrails.guard import Guard
 
@@ -122,7 +124,7 @@ def _guard_checker(profile: str) -> Checker:
         print(f"guardrails eval: warning: {exc}", file=sys.stderr)
 
     def check(text: str) -> Decision:
-        return guard.check(text, stage="input")
+        return guard.check(text, stage=stage)
 
     return check
 
@@ -256,7 +258,8 @@ def domain_report(outcomes: Sequence[Outcome]) -> dict[str, Any]:
 def format_report(rep: dict[str, Any]) -> str:
     """A plain-text table of a report."""
     lines = [
-        f"task: {rep['task']}   rows: {rep['rows']}   profile: {rep.get('profile', '?')}   file: {rep.get('file', '?')}"
+        f"task: {rep['task']}   rows: {rep['rows']}   profile: {rep.get('profile', '?')}   "
+        f"stage: {rep.get('stage', 'input')}   file: {rep.get('file', '?')}"
     ]
     if rep["task"] == "domain":
         lines.append(f"accuracy: {rep['accuracy']:.3f}   rows with no domain flagged: {rep['safe_flagged_rate']}")
@@ -328,17 +331,21 @@ def evaluate(
     *,
     task: str,
     profile: str,
+    stage: str = "input",
     limit: int | None = None,
     check: Checker | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Run the evaluation and return the report (``check`` defaults to the profile's Guard)."""
+    """Run the evaluation and return the report (``check`` defaults to the profile's Guard at ``stage``)."""
+    if stage not in STAGES:
+        raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
     rows = read_rows(path, task=task, limit=limit)
-    checker = check or _guard_checker(profile)
+    checker = check or _guard_checker(profile, stage)
     outcomes = run(rows, checker, progress=progress)
     rep = domain_report(outcomes) if task == "domain" else binary_report(outcomes, task=task)
     rep["file"] = str(path)
     rep["profile"] = profile
+    rep["stage"] = stage
     return rep
 
 
@@ -347,6 +354,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path, help="JSON Lines rows {id, text, label, category}")
     p.add_argument("--task", choices=TASKS, default="policy", help="what the labels mean (default: policy)")
     p.add_argument("--profile", default="general", help="built-in profile name or YAML path (default: general)")
+    p.add_argument(
+        "--stage", choices=STAGES, default="input", help="judge rows as user turns or model answers (default: input)"
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--plot", type=Path, default=None, metavar="OUT.png", help="write a bar chart PNG")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N rows")
@@ -371,7 +381,7 @@ def main(argv: list[str]) -> int:
     from guardrails.errors import GuardrailsError
 
     try:
-        rep = evaluate(args.file, task=args.task, profile=args.profile, limit=args.limit)
+        rep = evaluate(args.file, task=args.task, profile=args.profile, stage=args.stage, limit=args.limit)
     except (ValueError, GuardrailsError) as exc:
         print(f"guardrails eval: error: {exc}", file=sys.stderr)
         return 2

@@ -157,3 +157,19 @@ def test_main_prints_a_table_and_rejects_missing_files(tmp_path: Path, capsys: p
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "x", "label": "maybe"}\n', encoding="utf-8")
     assert main([str(bad)]) == 2
+
+
+def test_stage_output_judges_rows_as_answers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # crisis categories are judged on user turns only: an answer is never sent a referral
+    f = _write(
+        tmp_path / "c.jsonl",
+        [{"id": "c1", "text": "I am going to kill myself tonight, I have the pills ready", "label": "crisis"}],
+    )
+    assert main([str(f), "--task", "crisis", "--json"]) == 0
+    as_input = json.loads(capsys.readouterr().out)
+    assert main([str(f), "--task", "crisis", "--stage", "output", "--json"]) == 0
+    as_output = json.loads(capsys.readouterr().out)
+    assert (as_input["stage"], as_input["recall"]) == ("input", 1.0)
+    assert (as_output["stage"], as_output["recall"]) == ("output", 0.0)
+    with pytest.raises(SystemExit):
+        main([str(f), "--stage", "answer"])
