@@ -40,6 +40,7 @@ class _Request:
     detectors: list[Detector]
     failures: list[DetectorFailure] = field(default_factory=list)
     early: Decision | None = None
+    redact_only: bool = False
     started: float = field(default_factory=time.perf_counter)
 
 
@@ -201,14 +202,18 @@ class Guard:
         history: Iterable[str] | None = (),
         locale: str | None = None,
         conversation_id: str | None = None,
+        redact_only: bool = False,
     ) -> Decision:
         """Check one text; returns a Decision (never raises for a verdict).
 
         ``history`` holds earlier user turns, oldest first (None for none); the last
         ``history_window`` of them reach the detectors. A bad ``text``, ``history``,
         ``locale`` or ``conversation_id`` raises InputError naming its type.
+        ``redact_only=True`` runs only the redacting detectors (PII): the decision redacts (or
+        blocks an entity the profile blocks), it finds no category. For text that is not anyone's
+        request or answer, such as the documents a retrieval chain returns.
         """
-        req = self._prepare(text, stage, history, locale, conversation_id)
+        req = self._prepare(text, stage, history, locale, conversation_id, redact_only=redact_only)
         if req.early is not None:
             return req.early
         findings: list[Finding] = []
@@ -230,9 +235,10 @@ class Guard:
         history: Iterable[str] | None = (),
         locale: str | None = None,
         conversation_id: str | None = None,
+        redact_only: bool = False,
     ) -> Decision:
         """Async ``check``: detectors run concurrently, off the event loop."""
-        req = self._prepare(text, stage, history, locale, conversation_id)
+        req = self._prepare(text, stage, history, locale, conversation_id, redact_only=redact_only)
         if req.early is not None:
             return req.early
 
@@ -411,6 +417,8 @@ class Guard:
         history: object,
         locale: object,
         conversation_id: object,
+        *,
+        redact_only: bool = False,
     ) -> _Request:
         stage = Stage.parse(stage)
         clean = _coerce_text(text)
@@ -425,9 +433,12 @@ class Guard:
         failures: list[DetectorFailure] = []
         for name in self._names_for(stage):
             try:
-                detectors.append(self.detector(name))
+                det = self.detector(name)
             except Exception as exc:
                 failures.append(_failure(name, exc))
+                continue
+            if not redact_only or getattr(det, "redacts", False):
+                detectors.append(det)
         ctx = DetectContext(
             stage=stage,
             history=hist,
@@ -435,7 +446,9 @@ class Guard:
             locale=loc,
             conversation_id=conv,
         )
-        req = _Request(text=clean, stage=stage, ctx=ctx, detectors=detectors, failures=failures)
+        req = _Request(
+            text=clean, stage=stage, ctx=ctx, detectors=detectors, failures=failures, redact_only=redact_only
+        )
         if not clean.strip():
             req.detectors = []
             req.failures = []
@@ -445,6 +458,8 @@ class Guard:
         return req
 
     def _finish(self, req: _Request, findings: list[Finding], timings: dict[str, float], *, note: str = "") -> Decision:
+        if req.redact_only:  # entities only: a redacting detector's categories are not asked for here
+            findings = [f for f in findings if f.category is None and f.start is not None and f.label]
         text = req.text
         blocked_entities: tuple[str, ...] = ()
         entities = [f for f in findings if f.category is None and f.start is not None and f.label]

@@ -193,11 +193,11 @@ def test_streamed_documents_and_message_lists_keep_their_types_and_are_checked_w
     assert [(type(m).__name__, m.content) for m in msgs] == [("HumanMessage", "hi"), ("AIMessage", "hello there")]
 
     def harmful(_: Any) -> Iterator[dict[str, Any]]:
-        yield {"context": [Document(page_content="how to buy a grenade")]}
+        yield {"pages": [Document(page_content="how to buy a grenade")]}
         yield {"answer": "fine"}
 
     blocked = list(guard().wrap(RunnableGenerator(harmful), output="dict").stream("hello"))
-    assert not any("grenade" in str(c.get("context", "")) for c in blocked)
+    assert not any("grenade" in str(c.get("pages", "")) for c in blocked)
     assert any(REFUSAL in str(c) for c in blocked)
 
 

@@ -248,3 +248,16 @@ def test_text_hash_is_salted_and_stable_for_equal_text() -> None:
 def test_healthcare_profile_disclaims_every_answer() -> None:
     d = Guard.from_profile("healthcare").check("what time is it?", stage="output")
     assert d.action is Action.DISCLAIM and d.disclaimer_categories == ("domain_medical",)
+
+
+def test_a_redact_only_check_finds_entities_and_no_categories() -> None:
+    redacting = KeywordDetector({"grenade": "weapons"}, entities={"Jane Roe": "PERSON"})
+    judging = KeywordDetector({"grenade": "weapons"})
+    judging.name = "judging"  # type: ignore[misc]
+    guard = guard_with(redacting, judging)
+    d = guard.check("a grenade report about Jane Roe", stage="output", redact_only=True)
+    assert d.action is Action.REDACT and d.categories == ()
+    assert d.text == "a grenade report about <PERSON_1>"
+    assert judging.calls == 0  # a detector that only judges is not run at all
+    full = guard.check("a grenade report about Jane Roe", stage="output")
+    assert full.blocked and full.categories == ("weapons",)

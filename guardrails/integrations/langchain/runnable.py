@@ -62,6 +62,7 @@ class _Turn:
     kind: str
     d_in: Decision | None = None
     d_out: Decision | None = None
+    d_ctx: Decision | None = None  # the redaction check of the output's context slots (retrieved documents)
     shown_disclaimers: tuple[str, ...] = ()
     output_domains: list[str] = field(default_factory=list)
 
@@ -97,12 +98,15 @@ class _Turn:
         )
 
     def metadata(self) -> dict[str, Any]:
-        return {
+        meta = {
             "input": self.d_in.to_dict() if self.d_in is not None else None,
             "output": self.d_out.to_dict() if self.d_out is not None else None,
             "disclaimers": list(self.shown_disclaimers),
             "referral": self.d_in is not None and self.d_in.referral is not None,
         }
+        if self.d_ctx is not None:
+            meta["context"] = self.d_ctx.to_dict()
+        return meta
 
     def early_answer(self, d_in: Decision, *, chunk: bool) -> Any:
         self.notify(d_in)
@@ -118,7 +122,22 @@ class _Turn:
         """The text slots of an output; a streamed chunk's text leaves out tool calls (held apart) and reasoning
         (withheld)."""
         return shapes.read_output(
-            output, output_key=self.wrapper.output_key, calls=not streamed, reasoning=not streamed
+            output,
+            output_key=self.wrapper.output_key,
+            calls=not streamed,
+            reasoning=not streamed,
+            context_keys=self.wrapper.context_keys,
+        )
+
+    def context_check(self, read: shapes.OutputText) -> Callable[[], Decision]:
+        """The check of an output's context slots: their entities only (they are not the model's words)."""
+        return lambda: self.guard.check(
+            read.context_text, Stage.OUTPUT, conversation_id=self.conversation_id, locale=self.locale, redact_only=True
+        )
+
+    def acontext_check(self, read: shapes.OutputText) -> Callable[[], Any]:
+        return lambda: self.guard.acheck(
+            read.context_text, Stage.OUTPUT, conversation_id=self.conversation_id, locale=self.locale, redact_only=True
         )
 
     def compose(self, body: str, d_out: Decision) -> str:
@@ -137,7 +156,7 @@ class _Turn:
         self.shown_disclaimers += fresh
         return fresh
 
-    def screened(self, read: shapes.OutputText, d_out: Decision) -> dict[shapes.Path, str]:
+    def screened(self, read: shapes.OutputText, d_out: Decision | None) -> dict[shapes.Path, str]:
         """Each text slot as the user sees it: redacted by the check's findings, the user's own values restored.
 
         Tool-call arguments are treated like the answer text, so in reversible mode a tool gets the
@@ -145,12 +164,15 @@ class _Turn:
         """
         guard, conv = self.guard, self.conversation_id
         texts = {p.path: p.text for p in read.pieces}
-        if any(f.category is None and f.start is not None and f.label for f in d_out.findings):
+        answer = d_out.findings if d_out is not None else ()
+        context = self.d_ctx.findings if self.d_ctx is not None else ()
+        if any(f.category is None and f.start is not None and f.label for f in (*answer, *context)):
             texts = read.redacted(
-                d_out.findings,
+                answer,
                 lambda text, entities: (
                     guard.redactor.redact(text, entities, stage=Stage.OUTPUT, conversation_id=conv).text
                 ),
+                context,
             )
         return {path: guard.restore(text, conversation_id=conv) for path, text in texts.items()}
 
@@ -158,28 +180,32 @@ class _Turn:
         """A non-streamed output after its check: refused (no tool calls, nothing else kept) or with every
         text slot screened, plus disclaimers and metadata."""
         self.d_out = d_out
-        if d_out is None:
+        checked = [d for d in (d_out, self.d_ctx) if d is not None]
+        if not checked:
             return output
-        self.notify(d_out)
+        for d in checked:
+            self.notify(d)
         key = self.wrapper.output_key
-        if d_out.blocked:
+        stop = next((d for d in checked if d.blocked), None)
+        if stop is not None:
             if self.wrapper.raise_on_block:
-                raise GuardrailViolation(d_out)
-            text = self.compose(d_out.refusal or "", d_out)
+                raise GuardrailViolation(stop)
+            text = self.compose(stop.refusal or "", stop)
             return shapes.blocked_output(output, text, kind=self.kind, output_key=key, metadata=self.metadata())
         texts = self.screened(read, d_out)
-        if read.primary is not None:
+        if read.primary is not None and d_out is not None:
             texts[read.primary] = self.compose(texts[read.primary], d_out)
         return shapes.rebuild_output(output, texts, output_key=key, metadata=self.metadata())
 
-    def screen(self) -> StreamScreen:
+    def screen(self, *, context: bool = False) -> StreamScreen:
+        """The screen of one streamed lane (``context``: a context key's lane, only redacted)."""
         guard, conv = self.guard, self.conversation_id
         settings = guard.profile.streaming
 
         def check(window: str) -> Decision:
             # no conversation id here: a window may hold a partial value, which must not take a
             # placeholder number in the conversation; released segments are redacted in `transform`
-            d = guard.check(window, Stage.OUTPUT, conversation_id=None, locale=self.locale)
+            d = guard.check(window, Stage.OUTPUT, conversation_id=None, locale=self.locale, redact_only=context)
             self.output_domains.extend(c for c in d.disclaimer_categories if c not in self.output_domains)
             return d
 
@@ -283,7 +309,8 @@ class _Stream:
             lane = self.lanes.get(key)
             if lane is None:
                 container = chunk if key is not _WHOLE else None
-                lane = self.lanes[key] = _Lane(screen=self.turn.screen(), container=container)
+                context = key is not _WHOLE and key in self.turn.wrapper.context_keys
+                lane = self.lanes[key] = _Lane(screen=self.turn.screen(context=context), container=container)
             if key is not _WHOLE and _structured(value):
                 # a whole structured value of a dict chunk (retrieved documents, a graph's message list):
                 # checked as it is and passed on in its own shape, never folded into a text stream
@@ -335,7 +362,10 @@ class _Stream:
         """A structured value checked whole, as it may be released (None when blocked)."""
         turn = self.turn
         read = turn.read(value)
-        d = turn.guard.check(read.text, Stage.OUTPUT, conversation_id=turn.conversation_id, locale=turn.locale)
+        context = key in turn.wrapper.context_keys  # retrieved documents: only redacted
+        d = turn.guard.check(
+            read.text, Stage.OUTPUT, conversation_id=turn.conversation_id, locale=turn.locale, redact_only=context
+        )
         turn.output_domains.extend(c for c in d.disclaimer_categories if c not in turn.output_domains)
         self.call_decisions.append((key, d))
         self.lanes[key].whole = value
@@ -377,17 +407,24 @@ class _Stream:
         if key in self.lanes:
             return key, self.lanes[key]
         for k, lane in self.lanes.items():
-            if lane.released:
+            if lane.released and (k is _WHOLE or k not in self.turn.wrapper.context_keys):
                 return k, lane
         return next(iter(self.lanes.items()), (_WHOLE, None))
 
     def tail(self) -> list[Any]:
         turn = self.turn
-        decisions = [lane.screen.blocked or lane.screen.last for lane in self.lanes.values()]
-        decisions += [d for _, d in self.call_decisions]
+        context_keys = turn.wrapper.context_keys
+        answer: list[Decision] = []
+        context: list[Decision] = []  # the context keys' lanes: redaction checks, not judgements
+        for key, d in [
+            *((k, lane.screen.blocked or lane.screen.last) for k, lane in self.lanes.items()),
+            *self.call_decisions,
+        ]:
+            if d is not None:
+                (context if key is not _WHOLE and key in context_keys else answer).append(d)
         blocked = self.blocked
-        found = [d for d in decisions if d is not None]
-        turn.d_out = blocked[1] if blocked is not None else max(found, key=lambda d: d.action, default=None)
+        turn.d_out = blocked[1] if blocked is not None else max(answer, key=lambda d: d.action, default=None)
+        turn.d_ctx = max(context, key=lambda d: d.action, default=None)
         out: list[Any] = []
         if blocked is not None:
             key, decision = blocked
@@ -417,6 +454,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         *,
         input_keys: Sequence[str] = shapes.DEFAULT_INPUT_KEYS,
         passthrough_keys: Collection[str] = (),
+        context_keys: Collection[str] = shapes.DEFAULT_CONTEXT_KEYS,
         output_key: str = "output",
         output: str = "auto",
         raise_on_block: bool = False,
@@ -435,6 +473,14 @@ class GuardedRunnable(Runnable[Any, Any]):
             or not all(isinstance(k, str) for k in passthrough_keys)
         ):
             raise ValueError(f"passthrough_keys must be a sequence of str keys, got {passthrough_keys!r}")
+        if (
+            isinstance(context_keys, str)
+            or not isinstance(context_keys, Collection)
+            or not all(isinstance(k, str) for k in context_keys)
+        ):
+            raise ValueError(f"context_keys must be a sequence of str keys, got {context_keys!r}")
+        if output_key in context_keys:
+            raise ValueError(f"output_key {output_key!r} is also a context key; the answer is always judged")
         if clash := sorted(set(passthrough_keys) & set(input_keys)):
             raise ValueError(
                 f"passthrough_keys {clash} are also input_keys; the user's turn is always screened (narrow input_keys)"
@@ -443,6 +489,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         self.guard = guard
         self.input_keys = tuple(input_keys)
         self.passthrough_keys = tuple(passthrough_keys)
+        self.context_keys = frozenset(context_keys)
         self.output_key = output_key
         self.output_kind = shapes.infer_output_kind(bound) if output == "auto" else output
         self.raise_on_block = raise_on_block
@@ -554,6 +601,8 @@ class GuardedRunnable(Runnable[Any, Any]):
                 new_input = turn.rewritten_input(input, turns, turn.d_in)
                 output = self.bound.invoke(new_input, self._inner_config(config, run), **kwargs)
                 read = turn.read(output)
+                if read.context_text.strip():
+                    turn.d_ctx = self._step(run, "context", turn.context_check(read))
                 d_out = None
                 if read.text.strip():
                     d_out = self._step(
@@ -585,6 +634,8 @@ class GuardedRunnable(Runnable[Any, Any]):
                 new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, turn.d_in)
                 output = await self.bound.ainvoke(new_input, self._inner_config(config, run), **kwargs)
                 read = turn.read(output)
+                if read.context_text.strip():
+                    turn.d_ctx = await self._astep(run, "context", turn.acontext_check(read))
                 d_out = None
                 if read.text.strip():
                     d_out = await self._astep(

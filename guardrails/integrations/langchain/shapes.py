@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import Enum
@@ -46,6 +46,8 @@ from guardrails.errors import GuardrailsError, InputError
 from guardrails.types import Finding
 
 DEFAULT_INPUT_KEYS = ("messages", "input", "question")
+#: keys under which retrieval chains return their documents (``create_retrieval_chain``, ``RetrievalQA``)
+DEFAULT_CONTEXT_KEYS = ("context", "source_documents")
 Rewrite = Callable[[str], str]
 Path = tuple[Any, ...]
 
@@ -408,11 +410,16 @@ Visit = Callable[[Path, str, str], str]
 
 @dataclass(frozen=True)
 class Piece:
-    """One text slot of an output: the answer text, a dict value, a tool-call argument."""
+    """One text slot of an output: the answer text, a dict value, a tool-call argument.
+
+    ``context`` marks a slot under one of the wrapper's ``context_keys`` (retrieved documents, say):
+    redacted like the rest, but not judged as the model's words.
+    """
 
     path: Path
     label: str
     text: str
+    context: bool = False
 
 
 @dataclass(frozen=True)
@@ -424,11 +431,22 @@ class OutputText:
 
     @property
     def text(self) -> str:
-        """What the guard checks: each non-blank slot on its own line, tool arguments labelled."""
-        return "\n".join(p.label + p.text for p in self.pieces if p.text.strip())
+        """What the guard judges: each non-blank slot but context ones on its own line, tool arguments labelled."""
+        return _joined(p for p in self.pieces if not p.context)
 
-    def redacted(self, findings: Sequence[Finding], redact: Callable[[str, list[Finding]], str]) -> dict[Path, str]:
-        """Each slot's text after redaction, given the findings of a check of :attr:`text`.
+    @property
+    def context_text(self) -> str:
+        """The context slots, joined like :attr:`text`: only redacted (their entities found), never judged."""
+        return _joined(p for p in self.pieces if p.context)
+
+    def redacted(
+        self,
+        findings: Sequence[Finding],
+        redact: Callable[[str, list[Finding]], str],
+        context_findings: Sequence[Finding] = (),
+    ) -> dict[Path, str]:
+        """Each slot's text after redaction, given the findings of a check of :attr:`text` (and of a
+        check of :attr:`context_text`).
 
         The slots are redacted in one ``redact`` call (so placeholders number consistently),
         joined by a separator none of them contains; entity findings are clipped to the slots.
@@ -436,16 +454,17 @@ class OutputText:
         live = [p for p in self.pieces if p.text.strip()]
         sep = _separator("".join(p.text for p in live))
         mapped: list[Finding] = []
-        checked = joined = 0  # where the slot starts in `self.text` / in the joined slots
+        joined = 0  # where the slot starts in the joined slots
+        checked = {False: 0, True: 0}  # where the slot starts in `self.text` / in `self.context_text`
         for p in live:
-            start = checked + len(p.label)
+            start = checked[p.context] + len(p.label)
             end = start + len(p.text)
-            for f in findings:
+            for f in context_findings if p.context else findings:
                 if f.category is None and f.start is not None and f.end is not None and f.label:
                     lo, hi = max(f.start, start), min(f.end, end)
                     if lo < hi:
                         mapped.append(replace(f, start=lo - start + joined, end=hi - start + joined))
-            checked = end + 1
+            checked[p.context] = end + 1
             joined += len(p.text) + len(sep)
         parts = redact(sep.join(p.text for p in live), mapped).split(sep)
         if len(parts) != len(live):
@@ -455,6 +474,10 @@ class OutputText:
         return out
 
 
+def _joined(pieces: Iterable[Piece]) -> str:
+    return "\n".join(p.label + p.text for p in pieces if p.text.strip())
+
+
 def _separator(text: str) -> str:
     for cp in range(0xE000, 0xF900):  # private use area: never in a placeholder or mask
         if chr(cp) not in text:
@@ -462,8 +485,17 @@ def _separator(text: str) -> str:
     raise GuardrailsError("the chain's output uses every private-use character; it cannot be screened")
 
 
-def read_output(output: Any, *, output_key: str, calls: bool = True, reasoning: bool = True) -> OutputText:
+def read_output(
+    output: Any,
+    *,
+    output_key: str,
+    calls: bool = True,
+    reasoning: bool = True,
+    context_keys: Collection[str] = (),
+) -> OutputText:
     """The text slots of an output (``calls=False``/``reasoning=False``: leave tool calls/reasoning out).
+
+    The slots under a key of ``context_keys`` of a dict output are marked ``context``.
 
     Text is found in str values, message contents and tool calls, anywhere inside dicts,
     lists, tuples and pydantic models. Any other value (not a number, date, id or enum)
@@ -471,8 +503,10 @@ def read_output(output: Any, *, output_key: str, calls: bool = True, reasoning: 
     """
     pieces: list[Piece] = []
 
+    top = isinstance(output, Mapping)
+
     def visit(path: Path, label: str, text: str) -> str:
-        pieces.append(Piece(path, label, text))
+        pieces.append(Piece(path, label, text, context=top and bool(path) and path[0] in context_keys))
         return text
 
     _Walk(visit, output_key=output_key, calls=calls, reasoning=reasoning).value(output, ())
