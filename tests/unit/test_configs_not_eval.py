@@ -82,3 +82,21 @@ def test_no_config_text_contains_an_evaluation_text() -> None:
         if any(t in norm for h in heads for t in by_head.get(h, ())):
             clashes.append(where)
     assert clashes == [], f"config texts containing evaluation texts at: {clashes[:20]}"
+
+
+def test_our_own_evaluation_rows_are_never_training_rows() -> None:
+    """configs/classifier/eval/ measures the classifier: the fit never reads it, and no row of it is a training row."""
+    from guardrails.classifier.data import data_files, exemplar_dir, mined_dir
+
+    ours = ROOT / "configs" / "classifier" / "eval"
+    training = data_files([exemplar_dir(), mined_dir()])
+    assert training and not any(ours in p.parents for p in training)
+    held = {normalize(json.loads(line)["text"]) for p in ours.glob("*.jsonl") for line in p.open() if line.strip()}
+    assert held
+    clashes = [
+        f"{p.name}:{n}"
+        for p in training
+        for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1)
+        if line.strip() and normalize(json.loads(line)["text"]) in held
+    ]
+    assert clashes == []
