@@ -10,7 +10,9 @@ left-over work from piling up (an attacker sending text that is slow to scan, sa
 has at most ``max_running`` worker threads; a call waits in a queue for a free one, and the wait
 counts against its limit (a call whose caller gave up is dropped from the queue unrun). Past
 ``max_waiting`` queued calls, new calls fail at once. Workers are daemon threads, started on
-demand and kept: a call that never returns cannot hold up the interpreter's exit.
+demand and ended after ``IDLE_WORKER_S`` idle: a call that never returns cannot hold up the
+interpreter's exit. A detector with an async ``adetect`` of its own is awaited under
+``asyncio.wait_for`` instead (cancelled past the limit; no worker, no bound).
 
 Sync and async share one implementation: a call is a :class:`_Job` that a worker runs; ``run``
 waits for it on the calling thread, ``arun`` awaits it from the event loop.
@@ -30,7 +32,10 @@ from guardrails.errors import DetectorTimeout
 
 T = TypeVar("T")
 
-__all__ = ["TimeLimit"]
+__all__ = ["IDLE_WORKER_S", "TimeLimit"]
+
+#: a worker thread with no call to run for this many seconds ends (a new one starts on demand)
+IDLE_WORKER_S = 10.0
 
 
 class _Job(Generic[T]):
@@ -94,8 +99,7 @@ class TimeLimit:
         self.max_waiting = max_waiting
         self._queue: queue.SimpleQueue[_Job[Any]] = queue.SimpleQueue()
         self._lock = threading.Lock()
-        self._workers = 0
-        self._idle = 0
+        self._workers = 0  # worker threads alive (each runs one call at a time, or waits for one)
         self._pending = 0  # calls queued or running, abandoned ones included
 
     def _timeout(self, seconds: float, why: str = "") -> DetectorTimeout:
@@ -110,21 +114,30 @@ class TimeLimit:
                     seconds, f"{self._pending} earlier calls are still running or waiting (the slow ones time out)"
                 )
             self._pending += 1
-            start = self._idle == 0 and self._workers < self.max_running
+            self._queue.put(job)
+            # a call no worker can take now gets a new worker, up to max_running
+            start = self._pending > self._workers and self._workers < self.max_running
             if start:
                 self._workers += 1
-        self._queue.put(job)
         if start:
-            threading.Thread(target=self._work, name=f"guardrails-{self.name}", daemon=True).start()
+            try:
+                threading.Thread(target=self._work, name=f"guardrails-{self.name}", daemon=True).start()
+            except BaseException:
+                with self._lock:
+                    self._workers -= 1
+                raise
         return job
 
     def _work(self) -> None:
         while True:
-            with self._lock:
-                self._idle += 1
-            job = self._queue.get()
-            with self._lock:
-                self._idle -= 1
+            try:
+                job = self._queue.get(timeout=IDLE_WORKER_S)
+            except queue.Empty:
+                with self._lock:  # a call put while we waited is ours to run; else this worker ends
+                    if self._queue.empty():
+                        self._workers -= 1
+                        return
+                continue
             try:
                 if job.abandoned:
                     job.finish(None, self._timeout(self.seconds, "dropped before it started"))
@@ -138,7 +151,12 @@ class TimeLimit:
         """``fn(*args)`` within ``seconds * scale`` (``scale``: the number of texts of a batch call)."""
         seconds = self.seconds * max(1, scale)
         job = self._submit(fn, args, seconds)
-        if not job.wait(seconds):
+        try:
+            done = job.wait(seconds)
+        except BaseException:  # the caller is interrupted: its call must not run later
+            job.abandoned = True
+            raise
+        if not done:
             job.abandoned = True
             raise self._timeout(seconds)
         return job.result()
@@ -161,16 +179,19 @@ class TimeLimit:
         job.notify(wake_from_worker)
         try:
             await asyncio.wait_for(done, seconds)
-        except TimeoutError:
+        except (asyncio.TimeoutError, TimeoutError):  # distinct classes before Python 3.11
             job.abandoned = True
             raise self._timeout(seconds) from None
+        except BaseException:  # the caller is cancelled: its call must not run later
+            job.abandoned = True
+            raise
         return job.result()
 
     async def await_(self, make: Callable[[], Awaitable[T]]) -> T:
         """Await a detector's own coroutine (a native ``adetect``) within the limit; cancelled past it."""
         try:
             return await asyncio.wait_for(make(), self.seconds)
-        except TimeoutError:
+        except (asyncio.TimeoutError, TimeoutError):
             raise self._timeout(self.seconds) from None
 
     def __repr__(self) -> str:

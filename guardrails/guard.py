@@ -9,6 +9,7 @@ time limit (``timeout_s``) runs each call on a worker of its :class:`~guardrails
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -27,6 +28,8 @@ from guardrails.types import Action, Decision, DetectorFailure, Finding, Stage
 
 if TYPE_CHECKING:
     from guardrails.redaction import Redactor
+
+_log = logging.getLogger("guardrails")
 
 #: crisis kinds in the order their referral takes precedence (emergency number first)
 _CRISIS_ORDER = ("crisis_medical_emergency", "crisis_danger", "crisis_self_harm")
@@ -314,8 +317,9 @@ class Guard:
     def redact(self, text: str, stage: str | Stage = "input", *, conversation_id: str | None = None) -> str:
         """Only redact ``text`` (no policy categories): runs the profile's redacting detectors.
 
-        Used for earlier turns, tool results and tool-call arguments. A failing redacting
-        detector raises DetectorError: callers must not pass the text on unredacted.
+        Used for earlier turns, tool results and tool-call arguments. A redacting detector that
+        fails (or runs out of time) follows its ``on_error``: ``block`` raises DetectorError, as
+        callers must not pass the text on unredacted; ``allow`` skips it, as ``check`` would.
         """
         stage = Stage.parse(stage)
         clean = _coerce_text(text)
@@ -325,10 +329,19 @@ class Guard:
         entities: list[Finding] = []
         for name in self._names_for(stage):
             det = self.detector(name)
-            if getattr(det, "redacts", False):
-                entities.extend(
-                    f for f in self._detect(det, clean, ctx) if f.category is None and f.start is not None and f.label
-                )
+            if not getattr(det, "redacts", False):
+                continue
+            try:
+                found = self._detect(det, clean, ctx)
+            except Exception as exc:
+                failure = _failure(det.name, exc)
+                if self.profile.on_error_for(det.name) == "allow":
+                    _log.warning("detector %s failed while redacting (%s); on_error: allow", det.name, failure.error)
+                    continue
+                if isinstance(exc, DetectorError):
+                    raise
+                raise DetectorError(failure.message, detector=det.name) from exc
+            entities.extend(f for f in found if f.category is None and f.start is not None and f.label)
         if not entities:
             return clean
         result = self.redactor.redact(clean, entities, stage=stage, conversation_id=conversation_id)

@@ -38,7 +38,7 @@ import os
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -135,6 +135,14 @@ class RedactionResult:
     replaced: int
 
 
+@dataclass
+class Numbering:
+    """Placeholder numbers shared by several redactions with no conversation id (one answer's pieces)."""
+
+    placeholders: dict[tuple[str, str], str] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
 class Redactor:
     """Applies the profile's operators to PII findings; holds the conversation vault.
 
@@ -155,12 +163,20 @@ class Redactor:
         return f"Redactor(reversible={self.config.reversible}, vault={self.vault!r})"
 
     def redact(
-        self, text: str, findings: Sequence[Finding], *, stage: Stage, conversation_id: str | None
+        self,
+        text: str,
+        findings: Sequence[Finding],
+        *,
+        stage: Stage,
+        conversation_id: str | None,
+        numbering: Numbering | None = None,
     ) -> RedactionResult:
         """Apply the operators to the PII entity findings of ``text``.
 
         Only findings with a span and a label count; overlapping spans are resolved first
-        (a containing span wins, then the higher score, then the longer span).
+        (a containing span wins, then the higher score, then the longer span). Without a
+        conversation id, placeholders are numbered within this call, or within ``numbering``
+        when given (so that the pieces of one streamed answer number alike).
         """
         stage = Stage.parse(stage)
         spans = resolve_overlaps(
@@ -170,8 +186,8 @@ class Redactor:
         )
         if not spans:
             return RedactionResult(text=text, blocked_entities=(), replaced=0)
-        local: dict[tuple[str, str], str] = {}
-        local_counts: dict[str, int] = {}
+        scope = numbering if numbering is not None else Numbering()
+        local, local_counts = scope.placeholders, scope.counts
         blocked: list[str] = []
         parts: list[str] = []
         pos = 0

@@ -117,3 +117,48 @@ def test_streamed_text_under_a_context_key_is_redacted_not_judged() -> None:
 def test_bad_context_keys_are_rejected_naming_the_value(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         guard().wrap(RunnableLambda(lambda _: "x"), **kwargs)
+
+
+def test_a_disclaimer_goes_to_the_answer_even_when_the_documents_come_first() -> None:
+    g = guard_with(KeywordDetector({"ibuprofen": "domain_medical"}))
+
+    def chain(_: Any) -> dict[str, Any]:  # no conventional answer key: the answer is "summary"
+        return {"context": [Document(page_content="A leaflet.", metadata={"source": "leaflet.pdf"})], "summary": "ok"}
+
+    out = g.wrap(RunnableLambda(chain), output="dict").invoke("how much ibuprofen?")
+    assert out["context"][0].metadata == {"source": "leaflet.pdf"}
+    assert out["context"][0].page_content == "A leaflet."
+    assert out["summary"].startswith("ok") and len(out["summary"]) > len("ok")  # the medical disclaimer
+
+
+def test_a_refusal_for_an_output_with_only_documents_is_the_wrappers_own_answer() -> None:
+    g = guard(redaction={"output": {"PHONE_NUMBER": "block"}})
+    chain = RunnableLambda(lambda _: {"context": [Document(page_content="Call 555-0100.")]})
+    out = g.wrap(chain, output="dict").invoke("hi")
+    assert "555-0100" not in str(out) and "context" not in out
+    assert REFUSAL in out["output"] or "can't" in out["output"]
+
+
+def test_streamed_documents_and_answer_number_their_placeholders_alike() -> None:
+    def chain(_: Any) -> Iterator[dict[str, Any]]:
+        yield {"context": [Document(page_content="Jane Roe met John Doe.")]}
+        for word in ("Ask", "John", "Doe."):
+            yield {"answer": word + " "}
+
+    g = guard_with(KeywordDetector({}, entities={"Jane Roe": "PERSON", "John Doe": "PERSON"}))
+    chunks = list(g.wrap(RunnableGenerator(chain), output="dict").stream("hello"))
+    docs = next(c["context"] for c in chunks if "context" in c)
+    assert docs[0].page_content == "<PERSON_1> met <PERSON_2>."
+    assert "".join(c.get("answer", "") for c in chunks) == "Ask <PERSON_2>. "  # the same person, the same number
+
+
+def test_a_streamed_document_with_a_blocked_entity_ends_the_answer_with_the_refusal() -> None:
+    def chain(_: Any) -> Iterator[dict[str, Any]]:
+        yield {"context": [Document(page_content="Call 555-0100.")]}
+        yield {"answer": "fine"}
+
+    g = guard(redaction={"output": {"PHONE_NUMBER": "block"}})
+    chunks = list(g.wrap(RunnableGenerator(chain), output="dict").stream("hi"))
+    assert "555-0100" not in str(chunks)
+    assert not any("context" in c for c in chunks)  # no document chunk, and no refusal in its place
+    assert any("can't" in str(c.get("answer", "")) or "can't" in str(c.get("output", "")) for c in chunks)

@@ -238,3 +238,92 @@ def test_a_bad_time_limit_is_refused_naming_its_field(data: dict[str, object], f
     with pytest.raises(ProfileError) as err:
         validate_profile_mapping({"name": "p", "extends": "general", **data})
     assert err.value.field == field
+
+
+def test_concurrent_calls_each_get_a_worker_up_to_max_running() -> None:
+    meet = threading.Barrier(3, timeout=5)  # passes only when three calls run at the same time
+
+    def call() -> str:
+        meet.wait()
+        return "met"
+
+    limit = TimeLimit("together", NEVER, max_running=4)
+    assert limit.run(lambda: "warm") == "warm"  # one worker now idles: the next calls must not all queue on it
+    results: list[str] = []
+    threads = [threading.Thread(target=lambda: results.append(limit.run(call))) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(NEVER)
+    assert results == ["met", "met", "met"]
+
+
+async def test_acheck_runs_concurrent_checks_side_by_side() -> None:
+    meet = threading.Barrier(3, timeout=5)
+
+    class Meeting(BaseDetector):
+        name: ClassVar[str] = "meeting"
+
+        def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
+            if text != "warm up":
+                meet.wait()
+            return []
+
+    guard = guard_with(Meeting(), profile={"detector_timeout_s": NEVER})
+    assert (await guard.acheck("warm up")).failures == ()  # leaves one idle worker behind
+    decisions = await asyncio.gather(*(guard.acheck(f"text {i}") for i in range(3)))
+    assert [d.failures for d in decisions] == [(), (), ()]
+
+
+async def test_a_call_whose_caller_was_cancelled_never_runs(stuck: Stuck) -> None:
+    limit = TimeLimit("stuck", NEVER, max_running=1)
+    ran: list[str] = []
+    first = asyncio.create_task(limit.arun(stuck.detect, "text", DetectContext()))
+    second = asyncio.create_task(limit.arun(lambda: ran.append("second")))
+    await asyncio.sleep(0.1)  # the first holds the only worker; the second waits in the queue
+    second.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await second
+    stuck.release.set()
+    await first
+    await asyncio.sleep(0.2)  # the worker has moved on past the dropped call
+    assert ran == []
+
+
+def test_idle_workers_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    from guardrails import deadlines
+
+    monkeypatch.setattr(deadlines, "IDLE_WORKER_S", 0.05)
+    limit = TimeLimit("short_lived", NEVER)
+    assert limit.run(lambda: 1) == 1
+
+    def alive() -> int:
+        return sum(t.name == "guardrails-short_lived" for t in threading.enumerate())
+
+    deadline = time.monotonic() + 5
+    while alive() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert alive() == 0
+    assert limit.run(lambda: 2) == 2  # a new worker starts on demand
+
+
+def test_redacting_follows_the_detectors_on_error_like_a_check_does(stuck: Stuck) -> None:
+    profile = {"detector_timeout_s": 0.2, "on_detector_error": "allow"}
+    guard = guard_with(stuck, KeywordDetector({"zzz": "weapons"}, entities={"Jane Roe": "PERSON"}), profile=profile)
+    # the stuck detector is skipped, the other one still redacts
+    assert guard.redact("ask Jane Roe") == "ask <PERSON_1>"
+
+
+def test_redacting_never_passes_on_a_detector_error_that_quotes_the_text() -> None:
+    class Careless(BaseDetector):
+        name: ClassVar[str] = "careless"
+        redacts: ClassVar[bool] = True
+
+        def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
+            raise RuntimeError(f"could not parse {text}")
+
+    from guardrails import DetectorError
+
+    with pytest.raises(DetectorError) as err:
+        guard_with(Careless()).redact("my secret is zebra-canary")
+    assert "zebra-canary" not in str(err.value) and "RuntimeError" in str(err.value)

@@ -39,6 +39,7 @@ from pydantic import BaseModel
 from guardrails.errors import GuardrailViolation
 from guardrails.guard import Guard
 from guardrails.integrations.langchain import shapes
+from guardrails.redaction import Numbering
 from guardrails.streaming import StreamScreen
 from guardrails.types import Action, Decision, Finding, Stage
 
@@ -64,6 +65,8 @@ class _Turn:
     d_out: Decision | None = None
     d_ctx: Decision | None = None  # the redaction check of the output's context slots (retrieved documents)
     shown_disclaimers: tuple[str, ...] = ()
+    #: placeholder numbers of this answer's redactions when there is no conversation id (streamed pieces alike)
+    numbering: Numbering = field(default_factory=Numbering)
     output_domains: list[str] = field(default_factory=list)
 
     # ---- input
@@ -170,7 +173,9 @@ class _Turn:
             texts = read.redacted(
                 answer,
                 lambda text, entities: (
-                    guard.redactor.redact(text, entities, stage=Stage.OUTPUT, conversation_id=conv).text
+                    guard.redactor.redact(
+                        text, entities, stage=Stage.OUTPUT, conversation_id=conv, numbering=self.numbering
+                    ).text
                 ),
                 context,
             )
@@ -191,7 +196,14 @@ class _Turn:
             if self.wrapper.raise_on_block:
                 raise GuardrailViolation(stop)
             text = self.compose(stop.refusal or "", stop)
-            return shapes.blocked_output(output, text, kind=self.kind, output_key=key, metadata=self.metadata())
+            return shapes.blocked_output(
+                output,
+                text,
+                kind=self.kind,
+                output_key=key,
+                metadata=self.metadata(),
+                context_keys=self.wrapper.context_keys,
+            )
         texts = self.screened(read, d_out)
         if read.primary is not None and d_out is not None:
             texts[read.primary] = self.compose(texts[read.primary], d_out)
@@ -211,7 +223,9 @@ class _Turn:
 
         def transform(segment: str, entities: list[Finding]) -> str:
             if entities:
-                segment = guard.redactor.redact(segment, entities, stage=Stage.OUTPUT, conversation_id=conv).text
+                segment = guard.redactor.redact(
+                    segment, entities, stage=Stage.OUTPUT, conversation_id=conv, numbering=self.numbering
+                ).text
             return guard.restore(segment, conversation_id=conv)
 
         return StreamScreen(
@@ -402,18 +416,21 @@ class _Stream:
         value = self.turn.stream_chunk(sample, text)
         return value if lane is None else self.wrap(key, lane, value)
 
+    def _context(self, key: Any) -> bool:
+        """True for the lane of a context key (retrieved documents: redacted, not judged)."""
+        return key is not _WHOLE and key in self.turn.wrapper.context_keys
+
     def primary(self) -> tuple[Any, _Lane | None]:
+        """The lane the answer streams in: where a refusal or a late disclaimer goes (never a context lane)."""
         key = self.turn.wrapper.output_key
         if key in self.lanes:
             return key, self.lanes[key]
-        for k, lane in self.lanes.items():
-            if lane.released and (k is _WHOLE or k not in self.turn.wrapper.context_keys):
-                return k, lane
-        return next(iter(self.lanes.items()), (_WHOLE, None))
+        answer = [(k, lane) for k, lane in self.lanes.items() if not self._context(k)]
+        released = [(k, lane) for k, lane in answer if lane.released]
+        return next(iter(released or answer), (key if self.lanes else _WHOLE, None))
 
     def tail(self) -> list[Any]:
         turn = self.turn
-        context_keys = turn.wrapper.context_keys
         answer: list[Decision] = []
         context: list[Decision] = []  # the context keys' lanes: redaction checks, not judgements
         for key, d in [
@@ -421,18 +438,26 @@ class _Stream:
             *self.call_decisions,
         ]:
             if d is not None:
-                (context if key is not _WHOLE and key in context_keys else answer).append(d)
+                (context if self._context(key) else answer).append(d)
         blocked = self.blocked
-        turn.d_out = blocked[1] if blocked is not None else max(answer, key=lambda d: d.action, default=None)
+        by_context = blocked is not None and self._context(blocked[0])
+        turn.d_out = max(answer, key=lambda d: d.action, default=None)
         turn.d_ctx = max(context, key=lambda d: d.action, default=None)
+        if blocked is not None:
+            if by_context:
+                turn.d_ctx = blocked[1]
+            else:
+                turn.d_out = blocked[1]
         out: list[Any] = []
         if blocked is not None:
             key, decision = blocked
             turn.notify(decision)
             if turn.wrapper.raise_on_block:
                 raise GuardrailViolation(decision)
-            lane = self.lanes[key]
-            out.append(self.emit(key, lane, ("\n\n" if lane.released else "") + (decision.refusal or "")))
+            where: tuple[Any, _Lane | None] = self.primary() if by_context else (key, self.lanes[key])
+            lane = where[1]
+            gap = "\n\n" if lane is not None and lane.released else ""
+            out.append(self.emit(where[0], lane, gap + (decision.refusal or "")))
         else:
             if turn.d_out is not None:
                 turn.notify(turn.d_out)

@@ -510,7 +510,7 @@ def read_output(
         return text
 
     _Walk(visit, output_key=output_key, calls=calls, reasoning=reasoning).value(output, ())
-    primary = _primary(output, output_key, ())
+    primary = _primary(output, output_key, (), skip=context_keys)
     # the answer first: a detector that reads only the start of a very long text still sees it whole
     pieces.sort(key=lambda p: p.path != primary)
     return OutputText(tuple(pieces), primary)
@@ -524,10 +524,19 @@ def rebuild_output(
     return new if metadata is None else _attach(new, metadata, output_key)
 
 
-def blocked_output(output: Any, text: str, *, kind: str, output_key: str, metadata: Mapping[str, Any]) -> Any:
+def blocked_output(
+    output: Any,
+    text: str,
+    *,
+    kind: str,
+    output_key: str,
+    metadata: Mapping[str, Any],
+    context_keys: Collection[str] = (),
+) -> Any:
     """The refusal in the output's shape: only the answer slot is kept (with ``text``); no tool calls, no other
-    values. Shapes with no such slot (a pydantic model) become the wrapper's own answer of ``kind``."""
-    path = _primary(output, output_key, ())
+    values. Shapes with no such slot (a pydantic model, only context) become the wrapper's own answer of
+    ``kind``."""
+    path = _primary(output, output_key, (), skip=context_keys)
     if path is None or _lands_in_model(output, path):
         return make_output(kind, text, output_key=output_key, metadata=metadata)
     return _attach(_only(output, path, text), metadata, output_key)
@@ -662,18 +671,19 @@ def _calls_chunk(m: BaseMessage) -> AIMessageChunk | None:
 
 
 # ---------------------------------------------------------------------- one pass over an output
-def _primary(value: Any, output_key: str, path: Path) -> Path | None:
+def _primary(value: Any, output_key: str, path: Path, *, skip: Collection[str] = ()) -> Path | None:
     """Where the answer text is: a str, a message's content, ``output_key`` of a dict (else its first value
-    with text), the last item of a list with text, the first field of a model with text."""
+    with text), the last item of a list with text, the first field of a model with text. The top-level keys
+    in ``skip`` (context keys: documents, not the answer) are never it."""
     if isinstance(value, str):
         return path
     if isinstance(value, BaseMessage):
         return (*path, "content")
     found: Path | None
     if isinstance(value, Mapping):
-        keys = [k for k in value if not (k == META_KEY and not path)]
+        keys = [k for k in value if not (not path and (k == META_KEY or k in skip))]
         # the configured key, then the keys chains conventionally answer under, then the rest in order
-        preferred = [k for k in (output_key, *ANSWER_KEYS) if k in value]
+        preferred = [k for k in (output_key, *ANSWER_KEYS) if k in keys]
         keys = [*preferred, *(k for k in keys if k not in preferred)]
         for k in keys:
             if (found := _primary(value[k], output_key, (*path, k))) is not None:
