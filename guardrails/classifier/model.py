@@ -45,8 +45,13 @@ _EPS = 1e-6
 
 
 def default_model_path() -> Path:
-    """configs/classifier/model.npz."""
+    """configs/classifier/model.npz: the shipped artefact (it judges user turns)."""
     return configs_dir() / "classifier" / "model.npz"
+
+
+def default_output_model_path() -> Path:
+    """configs/classifier/output-model.npz: the shipped artefact that judges the model's answers."""
+    return configs_dir() / "classifier" / "output-model.npz"
 
 
 def _logit(p: np.ndarray | float) -> np.ndarray:

@@ -15,6 +15,10 @@ fitted threshold maps to 0.5 (the profiles' default threshold).
 * **Language**: a text that is confidently not English yields a finding with
   ``category=None`` and ``label="language:<ISO 639-1 code>"`` (score = confidence)
   so the policy can apply ``unsupported_language``.
+* **Stages**: user turns and the model's answers are judged by separate artefacts when the
+  profile says so (``output_model``; by default the shipped ``output-model.npz``, fitted with
+  answer-register rows, judges answers): a news report of an attack is an ordinary answer,
+  while a request to write one may be disinformation.
 * **Sharing**: each embedded view is stored in ``DetectContext.cache`` under
   ``"embedding:<view>"`` (a float32 ``(windows, 384)`` matrix) for other heads.
 
@@ -26,6 +30,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -35,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from guardrails.detectors.base import BaseDetector, DetectContext
 from guardrails.errors import DetectorError, DetectorUnavailable
 from guardrails.taxonomy import Taxonomy, load_taxonomy
-from guardrails.types import Finding
+from guardrails.types import Finding, Stage
 
 #: the view name of the latest turn joined with the history window
 HISTORY_VIEW = "history"
@@ -92,6 +97,9 @@ class SemanticOptions(BaseModel):
 
     #: classifier artefact (default: the shipped configs/classifier/model.npz)
     model: str | None = None
+    #: artefact for the output stage (the model's answers): "same" as ``model``, or a path. Default: the shipped
+    #: configs/classifier/output-model.npz when ``model`` is the default too, else ``model``
+    output_model: str | None = None
     #: emit only these category ids (default: every category the artefact knows)
     categories: tuple[str, ...] | None = None
     #: judge the raw text only, or the raw text and its normalized views
@@ -131,10 +139,10 @@ class SemanticDetector(BaseDetector):
         self.taxonomy = taxonomy or load_taxonomy()
         if self.options.categories is not None:
             self.categories = tuple(self.options.categories)
-        self._encoder = encoder
-        self._model: Any = None
-        self._emit: np.ndarray | None = None
+        self._injected_encoder = encoder
+        self._heads: dict[str, _Head] = {}  # by artefact path: the input head, and the output one when it differs
         self._lang: Any = None
+        self._langid_loaded = False
         self._lock = threading.Lock()
 
     @classmethod
@@ -150,54 +158,81 @@ class SemanticDetector(BaseDetector):
                 raise ValueError(f"categories: unknown category id {cid!r}")
         if options.model is not None and not Path(options.model).expanduser().is_file():
             raise ValueError(f"model: classifier artefact {options.model!r} does not exist")
+        out = options.output_model
+        if out is not None and out != "same" and not Path(out).expanduser().is_file():
+            raise ValueError(f"output_model: classifier artefact {out!r} does not exist")
 
     # ------------------------------------------------------------------ loading
     def warmup(self) -> None:
-        """Load the encoder, the classifier and the language model now."""
-        self._ensure()
-        self._encoder.encode_windows(["warm up"])
+        """Load the encoders, the classifiers (both stages) and the language model now."""
+        for stage in (Stage.INPUT, Stage.OUTPUT):
+            self._head(stage).encoder.encode_windows(["warm up"])
 
-    def _ensure(self) -> None:
-        if self._model is not None:
-            return
+    def _artefact(self, stage: Stage) -> Path:
+        """The artefact that judges ``stage`` (see ``SemanticOptions.output_model``)."""
+        from guardrails.classifier.model import default_model_path, default_output_model_path
+
+        model = Path(self.options.model).expanduser() if self.options.model else None
+        if stage is Stage.OUTPUT:
+            out = self.options.output_model
+            if out is not None and out != "same":
+                return Path(out).expanduser()
+            if out is None and model is None and default_output_model_path().is_file():
+                return default_output_model_path()
+        return model if model is not None else default_model_path()
+
+    def _head(self, stage: Stage) -> _Head:
+        path = self._artefact(stage)
+        key = str(path)
+        head = self._heads.get(key)
+        if head is not None:
+            return head
         with self._lock:
-            if self._model is not None:
-                return
-            from guardrails.classifier.model import ClassifierModel
+            head = self._heads.get(key)
+            if head is None:
+                head = self._heads[key] = self._load_head(path, first=not self._heads)
+            return head
 
-            try:
-                path = Path(self.options.model).expanduser() if self.options.model else None
-                model = ClassifierModel.load(path)
-            except FileNotFoundError as exc:
-                raise DetectorUnavailable(str(exc), detector=self.name) from None
-            except (ValueError, KeyError, OSError) as exc:
-                raise DetectorError(f"broken classifier artefact: {exc}", detector=self.name) from None
-            unknown = [c for c in model.categories if c not in self.taxonomy]
-            if unknown:
-                raise DetectorError(
-                    f"classifier artefact has categories not in the taxonomy: {unknown}", detector=self.name
-                )
-            if self.options.categories is None:
-                self.categories = tuple(model.categories)  # custom categories of a re-fitted artefact too
-            wanted = set(self.categories)
-            self._emit = np.array([c in wanted for c in model.categories])
-            if self._encoder is None:
-                from guardrails.embeddings import Encoder, get_encoder
+    def _load_head(self, path: Path, *, first: bool) -> _Head:
+        from guardrails.classifier.model import ClassifierModel
 
-                backend = self.options.backend
-                adapter = model.adapter
-                self._encoder = (
-                    get_encoder(adapter=adapter) if backend == "auto" else Encoder(backend=backend, adapter=adapter)
-                )
-            try:
-                self._encoder.load()
-            except (DetectorError, DetectorUnavailable):
-                raise
-            except ValueError as exc:  # a malformed adapter, or one for other base weights
-                raise DetectorError(f"encoder: {exc}", detector=self.name) from None
-            if self.options.language:
-                self._lang = _load_langid()
-            self._model = model
+        try:
+            model = ClassifierModel.load(path)
+        except FileNotFoundError as exc:
+            raise DetectorUnavailable(str(exc), detector=self.name) from None
+        except (ValueError, KeyError, OSError) as exc:
+            raise DetectorError(f"broken classifier artefact: {exc}", detector=self.name) from None
+        unknown = [c for c in model.categories if c not in self.taxonomy]
+        if unknown:
+            raise DetectorError(
+                f"classifier artefact has categories not in the taxonomy: {unknown}", detector=self.name
+            )
+        if first and self.options.categories is None:
+            self.categories = tuple(model.categories)  # custom categories of a re-fitted artefact too
+        elif self._heads and set(model.categories) != set(next(iter(self._heads.values())).model.categories):
+            raise DetectorError(
+                f"the artefacts of the input and output stages know different categories ({path.name})",
+                detector=self.name,
+            )
+        wanted = set(self.categories)
+        emit = np.array([c in wanted for c in model.categories])
+        encoder = self._injected_encoder
+        if encoder is None:
+            from guardrails.embeddings import Encoder, get_encoder
+
+            backend = self.options.backend
+            adapter = model.adapter
+            encoder = get_encoder(adapter=adapter) if backend == "auto" else Encoder(backend=backend, adapter=adapter)
+        try:
+            encoder.load()
+        except (DetectorError, DetectorUnavailable):
+            raise
+        except ValueError as exc:  # a malformed adapter, or one for other base weights
+            raise DetectorError(f"encoder: {exc}", detector=self.name) from None
+        if self.options.language and not self._langid_loaded:
+            self._lang = _load_langid()
+            self._langid_loaded = True
+        return _Head(model=model, encoder=encoder, emit=emit)
 
     # ------------------------------------------------------------------ detection
     def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
@@ -205,10 +240,18 @@ class SemanticDetector(BaseDetector):
         return self.detect_batch([text], [ctx])[0]
 
     def detect_batch(self, texts: Sequence[str], ctxs: Sequence[DetectContext]) -> list[list[Finding]]:
-        """Findings per text; every view of every text is embedded in one batched pass."""
+        """Findings per text; every view of every text is embedded in one batched pass per stage."""
         if len(texts) != len(ctxs):
             raise ValueError(f"detect_batch got {len(texts)} texts but {len(ctxs)} contexts")
-        self._ensure()
+        out: list[list[Finding]] = [[] for _ in texts]
+        for stage in dict.fromkeys(c.stage for c in ctxs):
+            idx = [i for i, c in enumerate(ctxs) if c.stage == stage]
+            found = self._detect_with(self._head(stage), [texts[i] for i in idx], [ctxs[i] for i in idx])
+            for i, f in zip(idx, found, strict=True):
+                out[i] = f
+        return out
+
+    def _detect_with(self, head: _Head, texts: Sequence[str], ctxs: Sequence[DetectContext]) -> list[list[Finding]]:
         plans = [self._plan(t, c) for t, c in zip(texts, ctxs, strict=True)]
         # embed every distinct string once
         wanted: dict[str, None] = {}
@@ -221,21 +264,20 @@ class SemanticDetector(BaseDetector):
         scored: dict[str, np.ndarray] = {}
         if uniq:
             try:
-                vecs, owner = self._encoder.encode_windows(uniq, batch_size=self.options.batch_size)
+                vecs, owner = head.encoder.encode_windows(uniq, batch_size=self.options.batch_size)
             except DetectorError:
                 raise
             except Exception as exc:
                 raise DetectorError(f"encoder failed: {type(exc).__name__}", detector=self.name) from exc
             # one scoring pass over every window of the batch; the worst window of each string wins
-            window_scores = self._model.scores(vecs) if len(vecs) else np.zeros((0, len(self._model.categories)))
+            window_scores = head.model.scores(vecs) if len(vecs) else np.zeros((0, len(head.model.categories)))
             for k, s in enumerate(uniq):
                 rows = owner == k
                 mats[s] = vecs[rows]
                 scored[s] = np.asarray(window_scores[rows].max(axis=0))
-        out: list[list[Finding]] = []
-        for text, ctx, plan in zip(texts, ctxs, plans, strict=True):
-            out.append(self._judge(text, ctx, plan, mats, scored))
-        return out
+        return [
+            self._judge(head, text, ctx, plan, mats, scored) for text, ctx, plan in zip(texts, ctxs, plans, strict=True)
+        ]
 
     def _plan(self, text: str, ctx: DetectContext) -> dict[str, list[tuple[str, str]]]:
         plan: dict[str, list[tuple[str, str]]] = {"views": [], "history": []}
@@ -259,18 +301,20 @@ class SemanticDetector(BaseDetector):
             plan["history"] = [(HISTORY_VIEW, earlier + "\n" + neutral), (HISTORY_VIEW + "_only", earlier)]
         return plan
 
+    @staticmethod
     def _window_scores(
-        self, ctx: DetectContext, name: str, s: str, mats: dict[str, np.ndarray], scored: dict[str, np.ndarray]
+        head: _Head, ctx: DetectContext, name: str, s: str, mats: dict[str, np.ndarray], scored: dict[str, np.ndarray]
     ) -> np.ndarray:
-        key = f"embedding:{name}"
+        key = f"embedding:{name}"  # one stage per check, so one head's embeddings
         mat = ctx.cache.get(key)
         if mat is None:
             ctx.cache[key] = mats[s]
             return scored[s]
-        return np.asarray(self._model.scores(mat).max(axis=0))  # the worst window wins
+        return np.asarray(head.model.scores(mat).max(axis=0))  # the worst window wins
 
     def _judge(
         self,
+        head: _Head,
         text: str,
         ctx: DetectContext,
         plan: dict[str, list[tuple[str, str]]],
@@ -283,25 +327,24 @@ class SemanticDetector(BaseDetector):
             findings.append(Finding(self.name, None, round(lang[1], 4), label=LANGUAGE_LABEL + lang[0]))
         if not plan["views"]:
             return findings
-        n = len(self._model.categories)
+        n = len(head.model.categories)
         best = np.zeros(n)
         best_view = np.array(["raw"] * n, dtype=object)
         for name, s in plan["views"]:
-            sc = self._window_scores(ctx, name, s, mats, scored)
+            sc = self._window_scores(head, ctx, name, s, mats, scored)
             better = sc > best
             best[better] = sc[better]
             best_view[better] = name
         if plan["history"]:
             (hname, joined), (oname, earlier) = plan["history"]
-            joined_sc = self._window_scores(ctx, hname, joined, mats, scored)
-            earlier_sc = self._window_scores(ctx, oname, earlier, mats, scored)
+            joined_sc = self._window_scores(head, ctx, hname, joined, mats, scored)
+            earlier_sc = self._window_scores(head, ctx, oname, earlier, mats, scored)
             counts = (joined_sc > earlier_sc + self.options.history_margin) & (joined_sc > best)
             best[counts] = joined_sc[counts]
             best_view[counts] = HISTORY_VIEW
-        assert self._emit is not None
-        for j, cid in enumerate(self._model.categories):
+        for j, cid in enumerate(head.model.categories):
             score = float(best[j])
-            if not self._emit[j] or score < self.options.min_score:
+            if not head.emit[j] or score < self.options.min_score:
                 continue
             view = str(best_view[j])
             findings.append(Finding(self.name, cid, min(1.0, round(score, 4)), label=f"view:{view}", view=view))
@@ -313,17 +356,30 @@ class SemanticDetector(BaseDetector):
         return detect_language(text, self._lang, min_confidence=self.options.language_min_confidence)
 
     def describe(self) -> dict[str, Any]:
-        """Options and, once loaded, the artefact's hash and encoder backend."""
+        """Options and, once loaded, each stage's artefact hash, adapter and encoder backend."""
         out: dict[str, Any] = {
             "name": self.name,
             "categories": list(self.categories),
             "options": self.options.model_dump(),
         }
-        if self._model is not None:
-            out["model_sha256"] = self._model.meta.get("loaded_sha256")
-            out["adapter"] = str(self._model.adapter) if self._model.adapter is not None else None
-            out["backend"] = getattr(self._encoder, "backend", None)
+        for stage in (Stage.INPUT, Stage.OUTPUT):
+            head = self._heads.get(str(self._artefact(stage)))
+            if head is not None:
+                out[f"{stage}_model"] = {
+                    "sha256": head.model.meta.get("loaded_sha256"),
+                    "adapter": str(head.model.adapter) if head.model.adapter is not None else None,
+                    "backend": getattr(head.encoder, "backend", None),
+                }
         return out
+
+
+@dataclass(frozen=True)
+class _Head:
+    """One artefact ready to judge: the classifier, its adapted encoder, which of its categories to emit."""
+
+    model: Any
+    encoder: Any
+    emit: np.ndarray
 
 
 def _load_langid() -> Any:

@@ -85,7 +85,7 @@ def test_a_detector_pointed_at_the_fitted_model_uses_its_adapter(
     out, _, _ = fitted
     det = SemanticDetector(options=SemanticOptions(model=str(out), language=False))
     findings = det.detect("where can I buy a handgun without a background check", DetectContext())
-    assert det.describe()["adapter"] == str(out.with_name("model-adapter.npz"))
+    assert det.describe()["input_model"]["adapter"] == str(out.with_name("model-adapter.npz"))
     assert {f.category for f in findings} <= {"weapons", "scams_fraud", "crisis_self_harm"}
 
 
@@ -159,7 +159,7 @@ def test_a_soup_of_two_seeds_ships_one_adapter_of_twice_the_rank(
     assert tuning["soup"] == 2 and tuning["seed"] == 0
     det = SemanticDetector(options=SemanticOptions(model=str(tmp_path / "model.npz")))
     det.detect("how do I kill a docker container that hangs", DetectContext())  # loads and merges the rank-8 soup
-    assert Path(det.describe()["adapter"]) == tmp_path / "model-adapter.npz"
+    assert Path(det.describe()["input_model"]["adapter"]) == tmp_path / "model-adapter.npz"
 
 
 def test_tune_settings_name_the_bad_value() -> None:
@@ -174,3 +174,44 @@ def test_one_run_of_a_soup_keeps_every_setting_but_the_seed() -> None:
     run = settings.with_seed(4)
     assert run.as_dict() == {**settings.as_dict(), "seed": 4, "soup": 1}
     assert settings.seed == 3 and settings.soup == 2  # the original is untouched
+
+
+def test_the_output_stage_is_judged_by_its_own_artefact_when_the_profile_names_one(
+    fitted: tuple[Path, dict[str, object], Path], tmp_path: Path
+) -> None:
+    import shutil
+
+    from guardrails.types import Stage
+
+    out, _, _ = fitted
+    answers = tmp_path / "answers"
+    answers.mkdir()
+    for name in ("model.npz", "model.json", "model-adapter.npz"):
+        shutil.copy(out.with_name(name), answers / name)
+    det = SemanticDetector(
+        options=SemanticOptions(model=str(out), output_model=str(answers / "model.npz"), language=False)
+    )
+    text = "where can I buy a handgun without a background check"
+    as_input = det.detect(text, DetectContext(stage=Stage.INPUT))
+    assert "output_model" not in det.describe()  # loaded lazily, per stage
+    as_output = det.detect(text, DetectContext(stage=Stage.OUTPUT))
+    described = det.describe()
+    assert described["input_model"]["adapter"] == str(out.with_name("model-adapter.npz"))
+    assert described["output_model"]["adapter"] == str(answers / "model-adapter.npz")
+    assert [(f.category, f.score) for f in as_input] == [(f.category, f.score) for f in as_output]  # same weights
+    same = SemanticDetector(options=SemanticOptions(model=str(out), output_model="same", language=False))
+    same.detect(text, DetectContext(stage=Stage.OUTPUT))
+    assert "input_model" in same.describe() and same.describe()["output_model"] == same.describe()["input_model"]
+
+
+def test_artefacts_of_the_two_stages_must_know_the_same_categories(
+    fitted: tuple[Path, dict[str, object], Path],
+) -> None:
+    from guardrails.errors import DetectorError
+    from guardrails.types import Stage
+
+    out, _, _ = fitted
+    det = SemanticDetector(options=SemanticOptions(output_model=str(out), language=False))  # input: the shipped one
+    det.detect("hello there", DetectContext(stage=Stage.INPUT))
+    with pytest.raises(DetectorError, match="different categories"):
+        det.detect("hello there", DetectContext(stage=Stage.OUTPUT))

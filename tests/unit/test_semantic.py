@@ -149,7 +149,7 @@ def test_detect_batch_matches_detect(detector: SemanticDetector) -> None:
 def test_a_large_batch_embeds_every_text_exactly_as_it_embeds_alone(detector: SemanticDetector) -> None:
     from guardrails.embeddings import PARALLEL_MIN_WINDOWS
 
-    adapter = detector.describe()["adapter"]
+    adapter = detector.describe()["input_model"]["adapter"]
     enc = get_encoder(adapter=adapter).load()
     texts = [
         f"Question {i}: how many {w} fit in a {c}?"
@@ -179,6 +179,11 @@ def test_missing_artefact_is_reported_as_unavailable(tmp_path: Path) -> None:
         det.detect("hello there", DetectContext())
     with pytest.raises(ValueError, match="does not exist"):
         SemanticDetector.check_options(SemanticOptions(model=str(tmp_path / "absent.npz")), taxonomy=load_taxonomy())
+    with pytest.raises(ValueError, match="output_model: classifier artefact"):
+        SemanticDetector.check_options(
+            SemanticOptions(output_model=str(tmp_path / "absent.npz")), taxonomy=load_taxonomy()
+        )
+    SemanticDetector.check_options(SemanticOptions(output_model="same"), taxonomy=load_taxonomy())
 
 
 def test_shipped_artefact_matches_its_recorded_hash_and_taxonomy() -> None:
