@@ -43,6 +43,10 @@ Usage::
                                         [--mined none|negatives|all] [--profile P] [--exemplars DIR]...
                                         [--adapter train|none|PATH]
 
+The artefact that judges the model's answers (``configs/classifier/output-model.npz``) is the same fit with
+the answer-register rows added: ``python -m guardrails.classifier.fit --exemplars configs/classifier/answers
+--out configs/classifier/output-model.npz``.
+
 A custom category: declare it under ``custom_categories`` in a profile, write its rows
 (``{"text", "label": "<id>", "near": "<id>"}`` plus ``"label": "safe"`` look-alikes) into
 a folder, and run ``python -m guardrails.classifier.fit --profile P --exemplars DIR --out
@@ -56,6 +60,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -269,8 +274,11 @@ def fit(
     adapter: str = "train",
     exemplar_dirs: Sequence[Path] | None = None,
     tune_settings: TuneSettings | None = None,
+    command: str = COMMAND,
 ) -> dict[str, Any]:
     """Fit the model, calibrate on held-out rows, write the artefacts; return model.json's content.
+
+    ``command`` is recorded in model.json as the command that rebuilds the artefact.
 
     ``profile`` adds that profile's ``custom_categories`` to the taxonomy; ``extra_dirs``
     are more folders of ``*.jsonl`` exemplars (a custom category's rows, say);
@@ -403,7 +411,7 @@ def fit(
 
     meta = {
         "format": 2,
-        "command": COMMAND,
+        "command": command,
         "npz": out.name,
         "npz_sha256": sha,
         "encoder": {
@@ -608,6 +616,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         profile=args.profile,
         extra_dirs=args.exemplars,
         adapter=args.adapter,
+        command=" ".join([COMMAND, *(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))]),
     )
     return 0
 

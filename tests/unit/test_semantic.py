@@ -192,6 +192,22 @@ def test_shipped_artefact_matches_its_recorded_hash_and_taxonomy() -> None:
     assert set(model.categories) <= set(load_taxonomy().ids())
 
 
+@pytest.mark.parametrize(("artefact", "extra"), [("model.npz", ()), ("output-model.npz", ("answers",))])
+def test_each_shipped_artefact_was_fitted_on_exactly_the_training_files_on_disk(
+    artefact: str, extra: tuple[str, ...]
+) -> None:
+    """Editing a training file without re-fitting (or shipping an artefact fitted on other rows) fails here."""
+    from guardrails._paths import configs_dir
+    from guardrails.classifier.data import data_files, exemplar_dir, file_hashes, mined_dir
+
+    root = configs_dir() / "classifier"
+    model = ClassifierModel.load(root / artefact)
+    assert model.meta["npz_sha256"] == model.meta["loaded_sha256"]
+    files = data_files([exemplar_dir(), *(root / d for d in extra), mined_dir()])
+    assert model.meta["data_files"] == file_hashes(files)
+    assert model.meta.get("extra_exemplar_dirs", []) == [f"configs/classifier/{d}" for d in extra]
+
+
 def test_encoder_vectors_are_unit_length_and_deterministic() -> None:
     enc = get_encoder()
     a = enc.encode(["hello world", "a second sentence"])
