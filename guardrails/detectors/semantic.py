@@ -141,6 +141,7 @@ class SemanticDetector(BaseDetector):
             self.categories = tuple(self.options.categories)
         self._injected_encoder = encoder
         self._heads: dict[str, _Head] = {}  # by artefact path: the input head, and the output one when it differs
+        self._by_stage: dict[Stage, _Head] = {}
         self._lang: Any = None
         self._langid_loaded = False
         self._lock = threading.Lock()
@@ -182,15 +183,16 @@ class SemanticDetector(BaseDetector):
         return model if model is not None else default_model_path()
 
     def _head(self, stage: Stage) -> _Head:
-        path = self._artefact(stage)
-        key = str(path)
-        head = self._heads.get(key)
+        head = self._by_stage.get(stage)
         if head is not None:
             return head
+        path = self._artefact(stage)
+        key = str(path)
         with self._lock:
             head = self._heads.get(key)
             if head is None:
                 head = self._heads[key] = self._load_head(path, first=not self._heads)
+            self._by_stage[stage] = head
             return head
 
     def _load_head(self, path: Path, *, first: bool) -> _Head:
