@@ -323,8 +323,7 @@ class _Stream:
             lane = self.lanes.get(key)
             if lane is None:
                 container = chunk if key is not _WHOLE else None
-                context = key is not _WHOLE and key in self.turn.wrapper.context_keys
-                lane = self.lanes[key] = _Lane(screen=self.turn.screen(context=context), container=container)
+                lane = self.lanes[key] = _Lane(screen=self.turn.screen(context=self._context(key)), container=container)
             if key is not _WHOLE and _structured(value):
                 # a whole structured value of a dict chunk (retrieved documents, a graph's message list):
                 # checked as it is and passed on in its own shape, never folded into a text stream
@@ -376,9 +375,12 @@ class _Stream:
         """A structured value checked whole, as it may be released (None when blocked)."""
         turn = self.turn
         read = turn.read(value)
-        context = key in turn.wrapper.context_keys  # retrieved documents: only redacted
         d = turn.guard.check(
-            read.text, Stage.OUTPUT, conversation_id=turn.conversation_id, locale=turn.locale, redact_only=context
+            read.text,
+            Stage.OUTPUT,
+            conversation_id=turn.conversation_id,
+            locale=turn.locale,
+            redact_only=self._context(key),  # retrieved documents: only redacted
         )
         turn.output_domains.extend(c for c in d.disclaimer_categories if c not in turn.output_domains)
         self.call_decisions.append((key, d))
@@ -469,6 +471,11 @@ class _Stream:
         return out
 
 
+def _check_str_keys(what: str, keys: object) -> None:
+    if isinstance(keys, str) or not isinstance(keys, Collection) or not all(isinstance(k, str) for k in keys):
+        raise ValueError(f"{what} must be a sequence of str keys, got {keys!r}")
+
+
 class GuardedRunnable(Runnable[Any, Any]):
     """A runnable that screens the input and output of another runnable."""
 
@@ -492,18 +499,8 @@ class GuardedRunnable(Runnable[Any, Any]):
             raise ValueError(f"output={output!r}; expected one of {shapes.OUTPUT_KINDS}")
         if isinstance(input_keys, str) or not input_keys:
             raise ValueError(f"input_keys must be a non-empty sequence of keys, got {input_keys!r}")
-        if (
-            isinstance(passthrough_keys, str)
-            or not isinstance(passthrough_keys, Collection)
-            or not all(isinstance(k, str) for k in passthrough_keys)
-        ):
-            raise ValueError(f"passthrough_keys must be a sequence of str keys, got {passthrough_keys!r}")
-        if (
-            isinstance(context_keys, str)
-            or not isinstance(context_keys, Collection)
-            or not all(isinstance(k, str) for k in context_keys)
-        ):
-            raise ValueError(f"context_keys must be a sequence of str keys, got {context_keys!r}")
+        _check_str_keys("passthrough_keys", passthrough_keys)
+        _check_str_keys("context_keys", context_keys)
         if output_key in context_keys:
             raise ValueError(f"output_key {output_key!r} is also a context key; the answer is always judged")
         if clash := sorted(set(passthrough_keys) & set(input_keys)):
