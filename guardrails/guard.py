@@ -471,11 +471,11 @@ class Guard:
         return req
 
     def _finish(self, req: _Request, findings: list[Finding], timings: dict[str, float], *, note: str = "") -> Decision:
-        if req.redact_only:  # entities only: a redacting detector's categories are not asked for here
-            findings = [f for f in findings if f.category is None and f.start is not None and f.label]
         text = req.text
         blocked_entities: tuple[str, ...] = ()
         entities = [f for f in findings if f.category is None and f.start is not None and f.label]
+        if req.redact_only:  # entities only: a redacting detector's categories are not asked for here
+            findings = entities
         redacted = False
         if entities:
             try:
