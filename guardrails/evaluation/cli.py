@@ -12,6 +12,9 @@ Every row runs through ``Guard.from_profile(profile).check(text, stage=stage)`` 
 ``input``, the default, judges rows as user turns; ``output`` as the model's answers). The
 report gives recall/precision/F1, the rate of safe rows flagged, recall by the file's
 own ``category``, flags by our taxonomy ids, a confusion summary and p50/p95 latency.
+For the policy and crisis tasks on a file with both labels it adds a score curve: the
+ROC AUC of each row's highest finding score, and recall and safe rows flagged when every
+category had the same threshold ``t`` (the profile's own thresholds and actions aside).
 It never prints row texts: only ids, categories and numbers.
 """
 
@@ -35,6 +38,8 @@ STAGES = ("input", "output")
 DOMAIN_LABELS = ("medical", "legal", "financial", "news", "none")
 _POSITIVE = {"policy": "unsafe", "crisis": "crisis"}
 _NEGATIVE = {"policy": "safe", "crisis": "safe"}
+#: the uniform thresholds of the score curve
+CURVE_THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 @dataclass(frozen=True)
@@ -217,8 +222,61 @@ def binary_report(outcomes: Sequence[Outcome], *, task: str) -> dict[str, Any]:
         "actions": dict(Counter(str(o.action) for o in outcomes)),
         "missed_ids": [o.row.id for o in outcomes if o.row.label == pos_label and not caught(o)][:50],
         "false_flag_ids": [o.row.id for o in outcomes if o.row.label != pos_label and caught(o)][:50],
+        "score_curve": score_curve(outcomes, task=task),
         "latency_ms": _latency(outcomes),
     }
+
+
+def _row_score(o: Outcome, *, task: str, kinds: dict[str, str]) -> float:
+    """The row's highest finding score among the categories the task counts (0.0 when none was found).
+
+    Policy counts every category but the domains (a profile's custom categories included);
+    crisis counts the crisis ids.
+    """
+    if task == "crisis":
+        found = [s for c, s in o.scores.items() if kinds.get(c) == "crisis"]
+    else:
+        found = [s for c, s in o.scores.items() if kinds.get(c) != "domain"]
+    return max(found, default=0.0)
+
+
+def roc_auc(positives: Sequence[float], negatives: Sequence[float]) -> float:
+    """The probability that a positive row scores above a negative one (ties count half)."""
+    if not positives or not negatives:
+        raise ValueError("roc_auc needs at least one positive and one negative score")
+    import numpy as np
+
+    scores = np.asarray([*positives, *negatives], dtype=np.float64)
+    _, inverse, counts = np.unique(scores, return_inverse=True, return_counts=True)
+    # the mean rank (1-based) of each distinct value, so tied scores share their rank
+    mean_rank = np.cumsum(counts) - (counts - 1) / 2.0
+    ranks = mean_rank[inverse]
+    n_pos, n_neg = len(positives), len(negatives)
+    return float((ranks[:n_pos].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def score_curve(outcomes: Sequence[Outcome], *, task: str) -> dict[str, Any] | None:
+    """Threshold-free view of a policy or crisis run (None unless both labels occur).
+
+    A finding below the detector's reporting floor counts as score 0; the curve treats a row
+    as caught when its highest counted score is at least ``t``, whatever the profile's
+    per-category thresholds, allow-lists and actions would decide.
+    """
+    kinds = _kind_of()
+    pos_label = _POSITIVE[task]
+    pos = [_row_score(o, task=task, kinds=kinds) for o in outcomes if o.row.label == pos_label]
+    neg = [_row_score(o, task=task, kinds=kinds) for o in outcomes if o.row.label != pos_label]
+    if not pos or not neg:
+        return None
+    points = [
+        {
+            "threshold": t,
+            "recall": round(sum(s >= t for s in pos) / len(pos), 4),
+            "safe_flagged": round(sum(s >= t for s in neg) / len(neg), 4),
+        }
+        for t in CURVE_THRESHOLDS
+    ]
+    return {"auc": round(roc_auc(pos, neg), 4), "points": points}
 
 
 def _domain_prediction(o: Outcome, kinds: dict[str, str]) -> str:
@@ -290,13 +348,21 @@ def format_report(rep: dict[str, Any]) -> str:
             for cid, m in rep["flags_by_taxonomy_id"].items():
                 lines.append(f"  {cid:40s} {m['flagged']:5d} {m['precision']:7.3f}")
         lines.append(f"actions: {rep['actions']}")
+        curve = rep.get("score_curve")
+        if curve:
+            lines.append(
+                f"score curve: AUC {curve['auc']:.3f}; caught when a score >= t, the profile's thresholds aside:"
+            )
+            lines.append("  " + " ".join(f"{p['threshold']:>5.1f}" for p in curve["points"]) + "   t")
+            lines.append("  " + " ".join(f"{p['recall']:5.2f}" for p in curve["points"]) + "   recall")
+            lines.append("  " + " ".join(f"{p['safe_flagged']:5.2f}" for p in curve["points"]) + "   safe flagged")
     lat = rep["latency_ms"]
     lines.append(f"latency per check: p50 {lat['p50']:.2f} ms   p95 {lat['p95']:.2f} ms")
     return "\n".join(lines)
 
 
 def plot_report(rep: dict[str, Any], out: Path) -> None:
-    """Write a PNG of per-category rates (policy/crisis) or per-label F1 (domain)."""
+    """Write a PNG of per-category rates (policy/crisis) or per-label F1 (domain), and the score curve if any."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -314,13 +380,26 @@ def plot_report(rep: dict[str, Any], out: Path) -> None:
         colors = ["tab:green" if m["label"] == _POSITIVE[rep["task"]] else "tab:red" for _, m in items]
         title = f"{rep['task']}: recall {rep['recall']:.3f}, safe flagged {rep['safe_flagged_rate'] or 0:.3f}"
         ylabel = "caught (green: recall; red: safe rows flagged)"
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * len(names) + 2), 5))
+    curve = rep.get("score_curve")
+    width = max(6.0, 0.45 * len(names) + 2)
+    if curve:
+        fig, (ax, cax) = plt.subplots(1, 2, figsize=(width + 5.0, 5), gridspec_kw={"width_ratios": [width, 5.0]})
+    else:
+        fig, ax = plt.subplots(figsize=(width, 5))
     ax.bar(range(len(names)), values, color=colors)
     ax.set_xticks(range(len(names)))
     ax.set_xticklabels(names, rotation=60, ha="right", fontsize=7)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
+    if curve:
+        ts = [p["threshold"] for p in curve["points"]]
+        cax.plot(ts, [p["recall"] for p in curve["points"]], marker="o", color="tab:green", label="recall")
+        cax.plot(ts, [p["safe_flagged"] for p in curve["points"]], marker="o", color="tab:red", label="safe flagged")
+        cax.set_xlabel("uniform threshold t")
+        cax.set_ylim(0, 1.05)
+        cax.set_title(f"score curve, AUC {curve['auc']:.3f}")
+        cax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)

@@ -7,7 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from guardrails.evaluation.cli import Row, binary_report, domain_report, evaluate, main, read_rows, run
+from guardrails.evaluation.cli import (
+    Row,
+    binary_report,
+    domain_report,
+    evaluate,
+    format_report,
+    main,
+    read_rows,
+    roc_auc,
+    run,
+)
 from guardrails.types import Action, Decision, Finding, Stage
 
 
@@ -92,6 +102,65 @@ def test_domain_report_takes_the_top_scoring_domain(tmp_path: Path) -> None:
     assert rep["per_label"]["legal"]["precision"] == 1.0
 
 
+def test_score_curve_ranks_rows_by_their_highest_policy_score_and_ignores_domains(tmp_path: Path) -> None:
+    f = _write(
+        tmp_path / "p.jsonl",
+        [
+            {"id": "1", "text": "bad one", "label": "unsafe"},  # weapons 0.9
+            {"id": "2", "text": "bad two", "label": "unsafe"},  # nothing found: 0
+            {"id": "3", "text": "help me", "label": "unsafe"},  # crisis 0.95 (a referral is caught)
+            {"id": "4", "text": "fine one", "label": "safe"},  # 0
+            {"id": "5", "text": "fine two", "label": "safe"},  # illegal_activity 0.7
+            {"id": "6", "text": "dose", "label": "safe"},  # domains only: 0 for the policy task
+        ],
+    )
+    curve = evaluate(f, task="policy", profile="general", check=_check, progress=False)["score_curve"]
+    # pairs (positive, safe): 0.9 and 0.95 beat all three; 0 ties two zeros and loses to 0.7 -> 7 of 9
+    assert curve["auc"] == pytest.approx(7 / 9, abs=1e-4)
+    at = {p["threshold"]: p for p in curve["points"]}
+    assert at[0.5]["recall"] == pytest.approx(2 / 3, abs=1e-4)
+    assert at[0.5]["safe_flagged"] == pytest.approx(1 / 3, abs=1e-4)
+    assert at[0.8]["safe_flagged"] == 0.0 and at[0.9]["recall"] == pytest.approx(2 / 3, abs=1e-4)
+
+
+def test_score_curve_of_the_crisis_task_counts_only_crisis_ids(tmp_path: Path) -> None:
+    f = _write(
+        tmp_path / "c.jsonl",
+        [
+            {"id": "1", "text": "help me", "label": "crisis"},
+            {"id": "2", "text": "bad one", "label": "safe"},  # weapons 0.9 is not a crisis score
+        ],
+    )
+    curve = evaluate(f, task="crisis", profile="general", check=_check, progress=False)["score_curve"]
+    assert curve["auc"] == 1.0
+    assert all(p["safe_flagged"] == 0.0 for p in curve["points"])
+
+
+def test_score_curve_is_absent_when_the_file_has_one_label(tmp_path: Path) -> None:
+    f = _write(tmp_path / "u.jsonl", [{"id": "1", "text": "bad one", "label": "unsafe"}])
+    rep = evaluate(f, task="policy", profile="general", check=_check, progress=False)
+    assert rep["score_curve"] is None
+    assert "score curve" not in format_report(rep)
+
+
+@pytest.mark.parametrize(
+    ("pos", "neg", "auc"),
+    [
+        pytest.param([0.9, 0.8], [0.1, 0.2], 1.0, id="separated"),
+        pytest.param([0.1], [0.9], 0.0, id="reversed"),
+        pytest.param([0.5, 0.5], [0.5], 0.5, id="all-tied"),
+        pytest.param([0.6, 0.2], [0.4, 0.2], 0.625, id="one-tie"),
+    ],
+)
+def test_roc_auc_counts_ties_as_half(pos: list[float], neg: list[float], auc: float) -> None:
+    assert roc_auc(pos, neg) == pytest.approx(auc)
+
+
+def test_roc_auc_needs_both_labels() -> None:
+    with pytest.raises(ValueError, match="at least one positive and one negative"):
+        roc_auc([0.5], [])
+
+
 @pytest.mark.parametrize(
     ("line", "message"),
     [
@@ -119,7 +188,13 @@ def test_plot_writes_a_png(tmp_path: Path) -> None:
     outcomes = run([Row("1", "bad one", "unsafe", "a"), Row("2", "fine one", "safe", "c")], _check, progress=False)
     rep = binary_report(outcomes, task="policy")
     plot_report(rep, tmp_path / "out.png")
-    assert (tmp_path / "out.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    png = (tmp_path / "out.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "score curve: AUC 1.000" in format_report({**rep, "profile": "general", "file": "x"})
+    # with both labels the curve gets a panel of its own: wider than the bars alone
+    plot_report({**rep, "score_curve": None}, tmp_path / "bars.png")
+    width = int.from_bytes(png[16:20], "big")
+    assert width > int.from_bytes((tmp_path / "bars.png").read_bytes()[16:20], "big")
     dom = domain_report(run([Row("1", "dose", "medical", None)], _check, progress=False))
     plot_report(dom, tmp_path / "dom.png")
     assert (tmp_path / "dom.png").stat().st_size > 0
