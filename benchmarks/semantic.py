@@ -4,7 +4,9 @@ Prints a table of medians (no assertions). Baselines measured in the same run: t
 bare encoder the detector uses (int8 ONNX with the classifier's adapter merged), the
 same encoder in float32 ONNX, and (with --torch) the torch fallback encoder.
 
-    python benchmarks/semantic.py [--repeat 50] [--batch 256] [--profile general] [--torch]
+    python benchmarks/semantic.py [--repeat 50] [--batch 256] [--profile general] [--torch] [--model PATH]
+
+``--model`` times another classifier artefact (a candidate fit, say).
 """
 
 from __future__ import annotations
@@ -66,17 +68,19 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--profile", default=None, help="also time Guard.check/check_batch with this profile")
     parser.add_argument("--torch", action="store_true", help="also time the torch fallback encoder")
+    parser.add_argument("--model", default=None, help="classifier artefact to time (default: the shipped one)")
     args = parser.parse_args()
 
     from guardrails.detectors.base import DetectContext
-    from guardrails.detectors.semantic import SemanticDetector
+    from guardrails.detectors.semantic import SemanticDetector, SemanticOptions
     from guardrails.embeddings import Encoder, get_encoder
     from guardrails.normalize import views
 
     print(f"message: {len(MESSAGE.split())} words")
-    det = SemanticDetector()
+    det = SemanticDetector(options=SemanticOptions(model=args.model))
     det.warmup()
-    adapter = det.describe().get("adapter")
+    adapter = det.describe()["input_model"]["adapter"]
+    print(f"classifier: {args.model or 'shipped'}")
     enc = get_encoder(adapter=adapter).load()
     fp32 = Encoder(adapter=adapter, quantize=False).load()
     rows: list[tuple[str, float, str]] = []
