@@ -19,7 +19,7 @@ from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.runnables import RunnableGenerator, RunnableLambda
 from pydantic import BaseModel
 
-from guardrails import Guard, InputError
+from guardrails import Guard, GuardrailViolation, InputError
 from guardrails.testing import KeywordDetector, guard_with
 from tests.helpers.spy import SpyChatModel, spy_model
 
@@ -330,8 +330,48 @@ class Reply(BaseModel):
 def test_a_structured_pydantic_answer_is_screened_and_redacted() -> None:
     out = guard().wrap(RunnableLambda(lambda _: Reply(text="Ask Jane Roe", score=1))).invoke("hi")
     assert out == Reply(text="Ask <PERSON_1>", score=1)
-    blocked = guard().wrap(RunnableLambda(lambda _: Reply(text="a grenade", score=1))).invoke("hi")
-    assert isinstance(blocked, AIMessage) and REFUSAL in blocked.content
+
+
+def test_a_blocked_pydantic_answer_raises_the_violation_since_the_model_cannot_hold_the_refusal() -> None:
+    chain = guard().wrap(RunnableLambda(lambda _: Reply(text="a grenade", score=1)))
+    with pytest.raises(GuardrailViolation) as info:
+        chain.invoke("hi")
+    assert info.value.decision.stage == "output" and "weapons" in info.value.decision.categories
+    assert REFUSAL in (info.value.decision.response_text() or "")
+    assert "grenade" not in str(info.value)
+    # a caller who names an output kind gets the refusal in it instead
+    forced = guard().wrap(RunnableLambda(lambda _: Reply(text="a grenade", score=1)), output="message").invoke("hi")
+    assert isinstance(forced, AIMessage) and REFUSAL in forced.content
+
+
+def _crisis_guard() -> Guard:
+    return guard_with(KeywordDetector({"grenade": "weapons", "end my life": "crisis_self_harm"}))
+
+
+def test_a_chain_declaring_a_pydantic_output_gets_input_refusals_and_referrals_raised_before_the_model_runs() -> None:
+    from langchain_core.output_parsers import PydanticOutputParser
+
+    chain = spy_model('{"text": "ok", "score": 1}') | PydanticOutputParser(pydantic_object=Reply)
+    guarded = _crisis_guard().wrap(chain)
+    assert guarded.output_kind == "raise"
+    with pytest.raises(GuardrailViolation) as blocked:
+        guarded.invoke("where to buy a grenade")
+    assert blocked.value.decision.blocked and REFUSAL in (blocked.value.decision.response_text() or "")
+    with pytest.raises(GuardrailViolation) as referred:
+        guarded.invoke("I want to end my life")
+    assert referred.value.decision.referral and referred.value.decision.response_text() == (
+        referred.value.decision.referral
+    )
+    assert SpyChatModel.calls == []
+    assert guarded.invoke("hello there") == Reply(text="ok", score=1)
+
+
+def test_output_raise_is_a_kind_a_caller_can_choose_and_bad_kinds_are_named() -> None:
+    guarded = guard().wrap(spy_model("never"), output="raise")
+    with pytest.raises(GuardrailViolation):
+        guarded.invoke("where to buy a grenade")
+    with pytest.raises(ValueError, match="output='pydantic'"):
+        guard().wrap(spy_model("never"), output="pydantic")
 
 
 def test_an_output_whose_text_cannot_be_read_raises_naming_only_its_type() -> None:

@@ -113,8 +113,8 @@ class _Turn:
 
     def early_answer(self, d_in: Decision, *, chunk: bool) -> Any:
         self.notify(d_in)
-        if d_in.blocked and self.wrapper.raise_on_block:
-            raise GuardrailViolation(d_in)
+        if (d_in.blocked and self.wrapper.raise_on_block) or self.kind == "raise":
+            raise GuardrailViolation(d_in)  # "raise": a pydantic output type cannot hold the refusal or referral
         text = d_in.response_text() or ""
         return shapes.make_output(
             self.kind, text, output_key=self.wrapper.output_key, metadata=self.metadata(), chunk=chunk
@@ -193,7 +193,7 @@ class _Turn:
         key = self.wrapper.output_key
         stop = next((d for d in checked if d.blocked), None)
         if stop is not None:
-            if self.wrapper.raise_on_block:
+            if self.wrapper.raise_on_block or self.kind == "raise" or self._model_without_slot(output):
                 raise GuardrailViolation(stop)
             text = self.compose(stop.refusal or "", stop)
             return shapes.blocked_output(
@@ -208,6 +208,12 @@ class _Turn:
         if read.primary is not None and d_out is not None:
             texts[read.primary] = self.compose(texts[read.primary], d_out)
         return shapes.rebuild_output(output, texts, output_key=key, metadata=self.metadata())
+
+    def _model_without_slot(self, output: Any) -> bool:
+        """A pydantic answer the refusal cannot go into (unless the caller chose an ``output=`` kind)."""
+        if self.wrapper.output_forced:
+            return False
+        return shapes.answers_as_model(output, self.wrapper.output_key, skip=self.wrapper.context_keys)
 
     def screen(self, *, context: bool = False) -> StreamScreen:
         """The screen of one streamed lane (``context``: a context key's lane, only redacted)."""
@@ -454,7 +460,7 @@ class _Stream:
         if blocked is not None:
             key, decision = blocked
             turn.notify(decision)
-            if turn.wrapper.raise_on_block:
+            if turn.wrapper.raise_on_block or turn.kind == "raise":
                 raise GuardrailViolation(decision)
             where: tuple[Any, _Lane | None] = self.primary() if by_context else (key, self.lanes[key])
             lane = where[1]
@@ -514,6 +520,8 @@ class GuardedRunnable(Runnable[Any, Any]):
         self.context_keys = frozenset(context_keys)
         self.output_key = output_key
         self.output_kind = shapes.infer_output_kind(bound) if output == "auto" else output
+        #: the caller chose the kind (``output=``): a pydantic answer is then refused in that kind, never raised
+        self.output_forced = output != "auto"
         self.raise_on_block = raise_on_block
         self.on_decision = on_decision
         if not isinstance(inner_events, bool):

@@ -378,11 +378,14 @@ def _rewrite_messages(messages: Sequence[BaseMessage], fn: Rewrite) -> list[Base
 
 
 # ---------------------------------------------------------------------- outputs
-OUTPUT_KINDS = ("auto", "message", "str", "dict")
+#: ``raise``: the guard's own answer (a refusal, a referral) is raised as ``GuardrailViolation``, for chains whose
+#: output type cannot carry it (a pydantic model)
+OUTPUT_KINDS = ("auto", "message", "str", "dict", "raise")
 
 
 def infer_output_kind(runnable: Any) -> str:
-    """What the wrapped runnable returns: ``message`` (default), ``str`` or ``dict``."""
+    """What the wrapped runnable returns: ``message`` (default), ``str``, ``dict``, or ``raise`` for a pydantic
+    model (which cannot hold a refusal)."""
     try:
         out_type = runnable.OutputType
     except Exception:
@@ -391,7 +394,18 @@ def infer_output_kind(runnable: Any) -> str:
         return "str"
     if out_type is dict or getattr(out_type, "__origin__", None) is dict:
         return "dict"
+    if isinstance(out_type, type) and issubclass(out_type, BaseModel) and not issubclass(out_type, BaseMessage):
+        return "raise"
     return "message"
+
+
+def answers_as_model(output: Any, output_key: str, *, skip: Collection[str] = ()) -> bool:
+    """True when a refusal has no place in ``output``: it is a pydantic model (not a message), or its answer
+    slot lies inside one."""
+    if isinstance(output, BaseModel) and not isinstance(output, BaseMessage):
+        return True
+    path = _primary(output, output_key, (), skip=skip)
+    return path is not None and _lands_in_model(output, path)
 
 
 #: the key under which the guard's decisions are attached to dict outputs (never screened at the top level)
@@ -584,7 +598,8 @@ def _attach(output: Any, metadata: Mapping[str, Any], output_key: str) -> Any:
 
 
 def make_output(kind: str, text: str, *, output_key: str, metadata: Mapping[str, Any], chunk: bool = False) -> Any:
-    """An answer of the given kind that the guard wrote itself (refusal, referral)."""
+    """An answer of the given kind that the guard wrote itself (refusal, referral); ``raise`` is the caller's to
+    handle (an ``AIMessage`` here)."""
     if kind == "str":
         return text
     if kind == "dict":
