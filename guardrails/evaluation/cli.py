@@ -220,6 +220,16 @@ def binary_report(outcomes: Sequence[Outcome], *, task: str) -> dict[str, Any]:
         "by_file_category": by_cat,
         "flags_by_taxonomy_id": dict(sorted(flags.items(), key=lambda kv: -kv[1]["flagged"])),
         "actions": dict(Counter(str(o.action) for o in outcomes)),
+        "actions_by_label": {
+            label: dict(Counter(str(o.action) for o in outcomes if o.row.label == label))
+            for label in sorted({o.row.label for o in outcomes})
+        },
+        # a crisis referral sent to someone who is not in crisis: the false alarm that costs the most trust
+        "safe_referred_rate": (
+            round(sum(1 for o in outcomes if o.row.label != pos_label and o.action == Action.REFER) / n_neg, 4)
+            if n_neg
+            else None
+        ),
         "missed_ids": [o.row.id for o in outcomes if o.row.label == pos_label and not caught(o)][:50],
         "false_flag_ids": [o.row.id for o in outcomes if o.row.label != pos_label and caught(o)][:50],
         "score_curve": score_curve(outcomes, task=task),
@@ -348,6 +358,10 @@ def format_report(rep: dict[str, Any]) -> str:
             for cid, m in rep["flags_by_taxonomy_id"].items():
                 lines.append(f"  {cid:40s} {m['flagged']:5d} {m['precision']:7.3f}")
         lines.append(f"actions: {rep['actions']}")
+        for label, acts in rep.get("actions_by_label", {}).items():
+            lines.append(f"  on {label} rows: {acts}")
+        if rep.get("safe_referred_rate") is not None:
+            lines.append(f"safe rows sent a crisis referral: {rep['safe_referred_rate']:.3f}")
         curve = rep.get("score_curve")
         if curve:
             lines.append(
