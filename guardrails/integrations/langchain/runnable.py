@@ -211,9 +211,7 @@ class _Turn:
 
     def _model_without_slot(self, output: Any) -> bool:
         """A pydantic answer the refusal cannot go into (unless the caller chose an ``output=`` kind)."""
-        if self.wrapper.output_forced:
-            return False
-        return shapes.answers_as_model(output, self.wrapper.output_key, skip=self.wrapper.context_keys)
+        return not self.wrapper.output_forced and shapes.is_model_output(output)
 
     def screen(self, *, context: bool = False) -> StreamScreen:
         """The screen of one streamed lane (``context``: a context key's lane, only redacted)."""

@@ -399,13 +399,9 @@ def infer_output_kind(runnable: Any) -> str:
     return "message"
 
 
-def answers_as_model(output: Any, output_key: str, *, skip: Collection[str] = ()) -> bool:
-    """True when a refusal has no place in ``output``: it is a pydantic model (not a message), or its answer
-    slot lies inside one."""
-    if isinstance(output, BaseModel) and not isinstance(output, BaseMessage):
-        return True
-    path = _primary(output, output_key, (), skip=skip)
-    return path is not None and _lands_in_model(output, path)
+def is_model_output(output: Any) -> bool:
+    """True when ``output`` is a pydantic model (not a message): a refusal has no place in it."""
+    return isinstance(output, BaseModel) and not isinstance(output, BaseMessage)
 
 
 #: the key under which the guard's decisions are attached to dict outputs (never screened at the top level)
