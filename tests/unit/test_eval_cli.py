@@ -74,16 +74,12 @@ def test_policy_report_counts_block_and_refer_as_caught(tmp_path: Path) -> None:
 
 
 def test_policy_report_splits_actions_by_label_and_counts_safe_rows_sent_a_referral(tmp_path: Path) -> None:
-    f = _write(
-        tmp_path / "p.jsonl",
-        [
-            {"id": "1", "text": "bad one", "label": "unsafe", "category": "a"},
-            {"id": "2", "text": "help me", "label": "safe", "category": "venting"},
-            {"id": "3", "text": "fine one", "label": "safe", "category": "c"},
-            {"id": "4", "text": "fine two", "label": "safe", "category": "c"},
-        ],
-    )
-    rep = evaluate(f, task="policy", profile="general", check=_check, progress=False)
+    # "help me" is referred; here it is a safe row, so the referral is a false alarm
+    texts = [("bad one", "unsafe"), ("help me", "safe"), ("fine one", "safe"), ("fine two", "safe")]
+    rows: list[dict[str, object]] = [
+        {"id": str(i), "text": t, "label": lab, "category": "c"} for i, (t, lab) in enumerate(texts)
+    ]
+    rep = evaluate(_write(tmp_path / "p.jsonl", rows), task="policy", profile="general", check=_check, progress=False)
     assert rep["actions_by_label"] == {"safe": {"refer": 1, "allow": 1, "block": 1}, "unsafe": {"block": 1}}
     assert rep["safe_referred_rate"] == pytest.approx(1 / 3, abs=1e-3)
     text = format_report(rep)
