@@ -26,6 +26,8 @@ rules:
   >= 95% recall of the group's rows with <= 6% (prohibited) / 4% (crisis) of the
   benign rows flagged; when both cannot hold, maximise recall - 2 x flag rate (a
   stricter crisis rule also caps the crisis look-alikes flagged at 5%, see CRISIS_LOOK_ALIKE_FLAG);
+  last, a recall floor (RECALL_FLOOR) lowers the threshold when harder benign rows would
+  otherwise buy fewer false flags with missed harmful requests;
 * each domain: >= 95% recall with <= 2% of the other rows flagged, same rule.
 
 Because every benign look-alike competes with every category in one softmax, the
@@ -88,6 +90,12 @@ TARGET_FLAG = {"prohibited": 0.06, "crisis": 0.04, "domain": 0.02}
 #: crisis recall 0.98 with 7.4% of look-alikes referred; with 0.05, recall 0.96 and 4.9%. (With the
 #: frozen encoder the same cap cost too much recall: 0.97 -> 0.92.)
 CRISIS_LOOK_ALIKE_FLAG: float | None = 0.05
+#: a group's threshold never takes its held-out recall under this floor, however hard the benign rows are
+#: (applied last, so it also overrides the crisis look-alike cap: a missed crisis costs more than a false
+#: referral). Without it, harder benign rows in the data moved the threshold up and cost recall on plainly
+#: harmful requests (0.24 -> 0.37 with 1,780 fresh rows added; see the README). 0.965 is the shipped
+#: model's cross-calibrated prohibited recall before the floor existed.
+RECALL_FLOOR: dict[str, float] = {"prohibited": 0.965, "crisis": 0.97}
 MIN_POSITIVES = 8
 #: hand-written look-alikes of a category teach the boundary: they count double
 LOOK_ALIKE_WEIGHT = 2.0
@@ -133,6 +141,16 @@ def choose_threshold(pos: np.ndarray, neg: np.ndarray, *, target_flag: float) ->
         if j > best_j:
             best, best_j = float(t), j
     return best
+
+
+def floor_threshold(pos: np.ndarray, *, recall: float) -> float:
+    """The highest threshold that keeps at least ``recall`` of the positives' scores at or above it."""
+    if not 0.0 < recall <= 1.0:
+        raise ValueError(f"recall must be in (0, 1], got {recall!r}")
+    if not len(pos):
+        return 1.0
+    ranked = np.sort(np.asarray(pos, dtype=np.float64))[::-1]
+    return float(ranked[int(np.ceil(recall * len(ranked))) - 1])
 
 
 def _train(x: np.ndarray, y: np.ndarray, n_classes: int, w: np.ndarray) -> dict[str, np.ndarray]:
@@ -445,6 +463,7 @@ def fit(
             "target_recall": TARGET_RECALL,
             "target_flag_rate": TARGET_FLAG,
             "crisis_look_alike_flag_rate": CRISIS_LOOK_ALIKE_FLAG,
+            "recall_floor": RECALL_FLOOR,
             "min_positives": MIN_POSITIVES,
             "look_alike_weight": LOOK_ALIKE_WEIGHT,
             "mined_weight": MINED_WEIGHT,
@@ -484,6 +503,8 @@ def _calibrate(
             look = groups[g][benign & np.isin(near_arr, [c for c in cats if kind_of[c] == "crisis"])]
             if len(look):
                 thresholds[g] = max(thresholds[g], choose_threshold(pos, look, target_flag=CRISIS_LOOK_ALIKE_FLAG))
+        if g in RECALL_FLOOR and len(pos):
+            thresholds[g] = min(thresholds[g], floor_threshold(pos, recall=RECALL_FLOOR[g]))
     for c in cats:
         if kind_of[c] == "domain":
             pos = groups[c][y == index[c]]

@@ -215,3 +215,42 @@ def test_artefacts_of_the_two_stages_must_know_the_same_categories(
     det.detect("hello there", DetectContext(stage=Stage.INPUT))
     with pytest.raises(DetectorError, match="different categories"):
         det.detect("hello there", DetectContext(stage=Stage.OUTPUT))
+
+
+def test_the_recall_floor_keeps_the_threshold_low_enough_however_hard_the_benign_rows() -> None:
+    import numpy as np
+
+    from guardrails.classifier.data import Exemplar
+    from guardrails.classifier.fit import RECALL_FLOOR, _calibrate, floor_threshold
+
+    rng = np.random.default_rng(0)
+    classes = ["benign", "weapons", "crisis_self_harm", "domain_medical"]
+    kinds = ["benign", "prohibited", "crisis", "domain"]
+    # harmful rows score 0.2-1.0; the benign rows overlap them heavily (hard look-alikes)
+    harmful = rng.uniform(0.2, 1.0, 400)
+    benign = rng.uniform(0.0, 0.9, 400)
+    y = np.array([1] * 400 + [0] * 400)
+    rows = [Exemplar(text=str(i), label="weapons", near="weapons", source="t") for i in range(400)]
+    rows += [Exemplar(text=str(i), label="safe", near="weapons", source="t") for i in range(400)]
+    groups = {
+        "prohibited": np.concatenate([harmful, benign]),
+        "crisis": np.zeros(800),
+        "domain_medical": np.zeros(800),
+    }
+    threshold = _calibrate(groups, y, rows, classes, kinds)["prohibited"]
+    assert (harmful >= threshold).mean() >= RECALL_FLOOR["prohibited"]
+    # without the floor the flag-rate rule would have chosen a stricter threshold here
+    assert threshold == floor_threshold(harmful, recall=RECALL_FLOOR["prohibited"])
+
+
+def test_the_floor_threshold_is_the_highest_that_keeps_the_recall() -> None:
+    import numpy as np
+
+    from guardrails.classifier.fit import floor_threshold
+
+    scores = np.array([0.9, 0.1, 0.5, 0.7, 0.3])
+    assert floor_threshold(scores, recall=0.6) == 0.5  # 3 of 5 at or above it
+    assert floor_threshold(scores, recall=1.0) == 0.1
+    assert floor_threshold(np.array([]), recall=0.9) == 1.0
+    with pytest.raises(ValueError, match="recall must be in"):
+        floor_threshold(scores, recall=1.5)
