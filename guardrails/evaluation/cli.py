@@ -10,7 +10,8 @@ Rows are ``{"id", "text", "label", "category"}``. Tasks and labels:
 
 Every row runs through ``Guard.from_profile(profile).check(text, stage=stage)`` (``--stage``:
 ``input``, the default, judges rows as user turns; ``output`` as the model's answers). The
-report gives recall/precision/F1, the rate of safe rows flagged, recall by the file's
+report gives recall/precision/F1, the rate of safe rows flagged (both, and the domain
+accuracy, with their 95% Wilson interval: see :mod:`guardrails.evaluation.intervals`), recall by the file's
 own ``category``, flags by our taxonomy ids, a confusion summary and p50/p95 latency.
 For the policy and crisis tasks on a file with both labels it adds a score curve: the
 ROC AUC of each row's highest finding score, and recall and safe rows flagged when every
@@ -31,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from guardrails.evaluation.intervals import wilson_interval
 from guardrails.types import Action, Decision
 
 TASKS = ("policy", "crisis", "domain", "pii")
@@ -216,6 +218,9 @@ def binary_report(outcomes: Sequence[Outcome], *, task: str) -> dict[str, Any]:
         "negatives": n_neg,
         **_prf(tp, fp, fn),
         "safe_flagged_rate": round(fp / n_neg, 4) if n_neg else None,
+        # 95% Wilson intervals: how far the two rates could be from the truth, given the rows measured
+        "recall_ci95": list(wilson_interval(tp, n_pos)) if n_pos else None,
+        "safe_flagged_rate_ci95": list(wilson_interval(fp, n_neg)) if n_neg else None,
         "confusion": {"tp": tp, "fn": fn, "fp": fp, "tn": tn},
         "by_file_category": by_cat,
         "flags_by_taxonomy_id": dict(sorted(flags.items(), key=lambda kv: -kv[1]["flagged"])),
@@ -315,6 +320,7 @@ def domain_report(outcomes: Sequence[Outcome]) -> dict[str, Any]:
         "task": "domain",
         "rows": len(outcomes),
         "accuracy": round(correct / len(outcomes), 4) if outcomes else 0.0,
+        "accuracy_ci95": list(wilson_interval(correct, len(outcomes))) if outcomes else None,
         "per_label": per_label,
         "safe_flagged_rate": round(1 - confusion["none"]["none"] / none_rows, 4) if none_rows else None,
         "confusion": confusion,
@@ -330,7 +336,10 @@ def format_report(rep: dict[str, Any]) -> str:
         f"stage: {rep.get('stage', 'input')}   file: {rep.get('file', '?')}"
     ]
     if rep["task"] == "domain":
-        lines.append(f"accuracy: {rep['accuracy']:.3f}   rows with no domain flagged: {rep['safe_flagged_rate']}")
+        lines.append(
+            f"accuracy: {rep['accuracy']:.3f}{_ci(rep.get('accuracy_ci95'))}   "
+            f"rows with no domain flagged: {rep['safe_flagged_rate']}"
+        )
         lines.append(f"{'label':12s} {'n':>5s} {'prec':>6s} {'recall':>6s} {'f1':>6s}")
         for lab, m in rep["per_label"].items():
             lines.append(f"{lab:12s} {m['n']:5d} {m['precision']:6.3f} {m['recall']:6.3f} {m['f1']:6.3f}")
@@ -341,8 +350,9 @@ def format_report(rep: dict[str, Any]) -> str:
     else:
         sfr = rep["safe_flagged_rate"]
         lines.append(
-            f"recall: {rep['recall']:.3f}   precision: {rep['precision']:.3f}   f1: {rep['f1']:.3f}   "
-            f"safe flagged: {'n/a' if sfr is None else f'{sfr:.3f}'}"
+            f"recall: {rep['recall']:.3f}{_ci(rep.get('recall_ci95'))}   precision: {rep['precision']:.3f}   "
+            f"f1: {rep['f1']:.3f}   safe flagged: {'n/a' if sfr is None else f'{sfr:.3f}'}"
+            f"{_ci(rep.get('safe_flagged_rate_ci95'))}"
         )
         c = rep["confusion"]
         lines.append(
@@ -370,9 +380,15 @@ def format_report(rep: dict[str, Any]) -> str:
             lines.append("  " + " ".join(f"{p['threshold']:>5.1f}" for p in curve["points"]) + "   t")
             lines.append("  " + " ".join(f"{p['recall']:5.2f}" for p in curve["points"]) + "   recall")
             lines.append("  " + " ".join(f"{p['safe_flagged']:5.2f}" for p in curve["points"]) + "   safe flagged")
+    if any(rep.get(k) for k in ("recall_ci95", "safe_flagged_rate_ci95", "accuracy_ci95")):
+        lines.append("[lo-hi]: 95% Wilson interval of the rate, from the number of rows measured")
     lat = rep["latency_ms"]
     lines.append(f"latency per check: p50 {lat['p50']:.2f} ms   p95 {lat['p95']:.2f} ms")
     return "\n".join(lines)
+
+
+def _ci(interval: Sequence[float] | None) -> str:
+    return "" if not interval else f" [{interval[0]:.3f}-{interval[1]:.3f}]"
 
 
 def plot_report(rep: dict[str, Any], out: Path) -> None:

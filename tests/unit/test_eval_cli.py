@@ -73,6 +73,19 @@ def test_policy_report_counts_block_and_refer_as_caught(tmp_path: Path) -> None:
     assert set(rep["latency_ms"]) == {"p50", "p95"}
 
 
+def test_policy_report_gives_each_rate_its_95_percent_interval(tmp_path: Path) -> None:
+    rows: list[dict[str, object]] = [{"id": "1", "text": "bad one", "label": "unsafe", "category": "a"}]
+    rows += [{"id": f"s{i}", "text": "fine one", "label": "safe", "category": "c"} for i in range(9)]
+    rows += [{"id": "s9", "text": "fine two", "label": "safe", "category": "c"}]
+    rep = evaluate(_write(tmp_path / "p.jsonl", rows), task="policy", profile="general", check=_check, progress=False)
+    # 1 of 1 caught says little; 1 of 10 safe rows flagged, a little more
+    assert rep["recall_ci95"] == pytest.approx([0.2065, 1.0], abs=1e-4)
+    assert rep["safe_flagged_rate_ci95"] == pytest.approx([0.0179, 0.4042], abs=1e-4)
+    text = format_report({**rep, "profile": "general", "file": "x"})
+    assert "recall: 1.000 [0.206-1.000]" in text and "safe flagged: 0.100 [0.018-0.404]" in text
+    assert "95% Wilson interval" in text
+
+
 def test_policy_report_splits_actions_by_label_and_counts_safe_rows_sent_a_referral(tmp_path: Path) -> None:
     # "help me" is referred; here it is a safe row, so the referral is a false alarm
     texts = [("bad one", "unsafe"), ("help me", "safe"), ("fine one", "safe"), ("fine two", "safe")]
