@@ -15,6 +15,7 @@ import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
+from langchain_core.output_parsers import JsonOutputParser
 from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.runnables import RunnableGenerator, RunnableLambda
 from pydantic import BaseModel
@@ -364,6 +365,57 @@ def test_a_chain_declaring_a_pydantic_output_gets_input_refusals_and_referrals_r
     )
     assert SpyChatModel.calls == []
     assert guarded.invoke("hello there") == Reply(text="ok", score=1)
+
+
+class _ToolCallingSpy(SpyChatModel):
+    """A spy that accepts tools, so ``with_structured_output`` builds its real chain around it."""
+
+    def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
+        return self
+
+
+def _structured(*, include_raw: bool = False, schema: Any = Reply) -> Any:
+    SpyChatModel.calls = []
+    call = {"name": "Reply", "args": {"text": "ok", "score": 1}, "id": "call_1"}
+    model = _ToolCallingSpy(messages=iter([AIMessage(content="", tool_calls=[call])]))
+    return model.with_structured_output(schema, include_raw=include_raw)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda: _structured(), id="pydantic-schema"),
+        pytest.param(lambda: _structured(schema=Reply.model_json_schema()), id="json-schema"),
+        pytest.param(lambda: _structured(include_raw=True), id="include-raw"),
+        pytest.param(lambda: _structured().with_retry(stop_after_attempt=2), id="with-retry"),
+        pytest.param(lambda: spy_model('{"text": "ok"}') | JsonOutputParser(), id="json-output-parser"),
+    ],
+)
+def test_a_structured_output_chain_gets_input_refusals_raised_since_no_schema_holds_them(make: Any) -> None:
+    guarded = _crisis_guard().wrap(make())
+    assert guarded.output_kind == "raise"
+    with pytest.raises(GuardrailViolation) as blocked:
+        guarded.invoke("where to buy a grenade")
+    assert blocked.value.decision.blocked and REFUSAL in (blocked.value.decision.response_text() or "")
+    with pytest.raises(GuardrailViolation) as referred:
+        guarded.invoke("I want to end my life")
+    assert referred.value.decision.referral is not None
+    assert SpyChatModel.calls == []
+
+
+def test_a_structured_output_chain_still_returns_its_parsed_answer_when_nothing_is_found() -> None:
+    assert _crisis_guard().wrap(_structured()).invoke("hello there") == Reply(text="ok", score=1)
+    raw = _crisis_guard().wrap(_structured(include_raw=True)).invoke("hello there")
+    assert raw["parsed"] == Reply(text="ok", score=1) and raw["parsing_error"] is None
+
+
+def test_chains_that_end_in_text_keep_their_own_output_kind() -> None:
+    from langchain_core.output_parsers import StrOutputParser
+    from langchain_core.runnables import RunnablePassthrough
+
+    assert guard().wrap(spy_model("x") | StrOutputParser()).output_kind == "str"
+    assert guard().wrap(RunnablePassthrough.assign(answer=spy_model("x") | StrOutputParser())).output_kind == "dict"
+    assert guard().wrap(spy_model("x")).output_kind == "message"
 
 
 def test_output_raise_is_a_kind_a_caller_can_choose_and_bad_kinds_are_named() -> None:

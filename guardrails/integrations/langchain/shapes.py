@@ -383,9 +383,47 @@ def _rewrite_messages(messages: Sequence[BaseMessage], fn: Rewrite) -> list[Base
 OUTPUT_KINDS = ("auto", "message", "str", "dict", "raise")
 
 
+def _tail(runnable: Any) -> Any:
+    """The step that produces a runnable's output: the last step of a sequence, through bindings
+    (``with_config``, ``with_retry``) and fallbacks."""
+    from langchain_core.runnables import RunnableSequence, RunnableWithFallbacks
+    from langchain_core.runnables.base import RunnableBindingBase
+
+    for _ in range(16):  # nesting is shallow in practice; the bound only guards against cycles
+        if isinstance(runnable, RunnableSequence):
+            runnable = runnable.last
+        elif isinstance(runnable, RunnableBindingBase):
+            runnable = runnable.bound
+        elif isinstance(runnable, RunnableWithFallbacks):
+            runnable = runnable.runnable
+        else:
+            break
+    return runnable
+
+
+def ends_in_schema_parser(runnable: Any, *, _depth: int = 0) -> bool:
+    """True when the runnable's output is parsed into the caller's own schema: it ends in a JSON or tool-call
+    parser, as ``with_structured_output`` chains do (they declare no output type), or it is a dict one of whose
+    values is so parsed (``include_raw=True`` puts it under ``parsed``). A refusal fits no such schema."""
+    from langchain_core.output_parsers import JsonOutputParser
+    from langchain_core.output_parsers.openai_tools import JsonOutputToolsParser
+    from langchain_core.runnables import RunnableParallel
+    from langchain_core.runnables.passthrough import RunnableAssign
+
+    tail = _tail(runnable)
+    if isinstance(tail, (JsonOutputParser, JsonOutputToolsParser)):
+        return True
+    branches = tail.mapper if isinstance(tail, RunnableAssign) else tail
+    if isinstance(branches, RunnableParallel) and _depth < 4:
+        return any(ends_in_schema_parser(b, _depth=_depth + 1) for b in branches.steps__.values())
+    return False
+
+
 def infer_output_kind(runnable: Any) -> str:
     """What the wrapped runnable returns: ``message`` (default), ``str``, ``dict``, or ``raise`` for a pydantic
-    model (which cannot hold a refusal)."""
+    model or a schema parsed from the model's reply (neither can hold a refusal)."""
+    if ends_in_schema_parser(runnable):
+        return "raise"
     try:
         out_type = runnable.OutputType
     except Exception:
