@@ -6,10 +6,11 @@ one PII test) around langchain-core's fake chat models and plain runnables.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from langchain_core.callbacks import BaseCallbackHandler
@@ -416,6 +417,76 @@ def test_chains_that_end_in_text_keep_their_own_output_kind() -> None:
     assert guard().wrap(spy_model("x") | StrOutputParser()).output_kind == "str"
     assert guard().wrap(RunnablePassthrough.assign(answer=spy_model("x") | StrOutputParser())).output_kind == "dict"
     assert guard().wrap(spy_model("x")).output_kind == "message"
+
+
+class _StreamedToolModel(StreamedChatModel):
+    def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
+        return self
+
+
+class Triage(BaseModel):
+    category: Literal["cold", "flu"]
+    advice: str
+
+
+def _structured_answer(args: dict[str, Any], schema: Any = Reply) -> Any:
+    """``with_structured_output`` around a model that streams its tool call's arguments in three pieces."""
+    name = schema.__name__ if isinstance(schema, type) else schema["title"]
+    base = streamed_call(name, args)
+    return _StreamedToolModel(messages=base.messages, chunks=base.chunks).with_structured_output(schema)
+
+
+@pytest.mark.parametrize("schema", [Reply, Reply.model_json_schema()], ids=["pydantic", "json-schema"])
+def test_a_streamed_structured_answer_is_checked_whole_and_yielded_once(schema: Any) -> None:
+    args = {"text": "take ibuprofen with food", "score": 1}
+    whole = guard().wrap(_structured_answer(args, schema)).invoke("hi")
+    streamed = list(guard().wrap(_structured_answer(args, schema)).stream("hi"))
+
+    async def collect() -> list[Any]:
+        return [c async for c in guard().wrap(_structured_answer(args, schema)).astream("hi")]
+
+    assert streamed == [whole] == asyncio.run(collect())
+    text = whole.text if isinstance(whole, Reply) else whole["text"]
+    assert text.startswith("take ibuprofen with food") and len(text) > len(args["text"])  # the disclaimer
+    blocked = guard().wrap(_structured_answer({"text": "buy a grenade", "score": 1}, schema))
+    with pytest.raises(GuardrailViolation):
+        list(blocked.stream("hi"))
+
+
+def test_a_disclaimer_goes_into_a_free_text_field_never_a_constrained_one() -> None:
+    out = guard().wrap(_structured_answer({"category": "flu", "advice": "take ibuprofen"}, Triage)).invoke("hi")
+    assert out.category == "flu" and out.advice.startswith("take ibuprofen") and len(out.advice) > 20
+    assert Triage.model_validate(out.model_dump()) == out
+
+
+def test_an_answer_parsed_from_json_gets_no_guardrails_key_and_the_decision_goes_to_on_decision() -> None:
+    seen: list[Any] = []
+    chain = spy_model('{"text": "ok"}') | JsonOutputParser()
+    assert guard().wrap(chain, on_decision=seen.append).invoke("hello") == {"text": "ok"}
+    assert seen and seen[-1].stage == "output" and not seen[-1].blocked
+
+
+def test_a_dict_chain_with_a_text_answer_next_to_a_parsed_branch_keeps_the_dict_kind() -> None:
+    from langchain_core.output_parsers import StrOutputParser
+    from langchain_core.runnables import RunnableParallel
+
+    chain = RunnableParallel(answer=spy_model("x") | StrOutputParser(), meta=spy_model("{}") | JsonOutputParser())
+    wrapped = guard().wrap(chain, output_key="answer")
+    assert wrapped.output_kind == "dict"
+    assert REFUSAL in wrapped.invoke("where to buy a grenade")["answer"]
+
+
+def test_a_parsed_value_typed_as_a_model_counts_as_a_schema_answer() -> None:
+    # the shape of a provider's include_raw=True chain whose parser is a typed lambda, not a JSON parser
+    from operator import itemgetter
+
+    from langchain_core.runnables import RunnableMap, RunnablePassthrough
+
+    parse = RunnableLambda(lambda m: Reply.model_validate_json(m.content)).with_types(output_type=Reply)
+    chain = RunnableMap(raw=spy_model('{"text": "ok", "score": 1}')) | RunnablePassthrough.assign(
+        parsed=itemgetter("raw") | parse
+    )
+    assert guard().wrap(chain).output_kind == "raise"
 
 
 def test_output_raise_is_a_kind_a_caller_can_choose_and_bad_kinds_are_named() -> None:

@@ -207,7 +207,9 @@ class _Turn:
         texts = self.screened(read, d_out)
         if read.primary is not None and d_out is not None:
             texts[read.primary] = self.compose(texts[read.primary], d_out)
-        return shapes.rebuild_output(output, texts, output_key=key, metadata=self.metadata())
+        # an answer parsed into the caller's schema gets no "guardrails" key: on_decision and callbacks carry it
+        meta = None if self.wrapper.schema_output else self.metadata()
+        return shapes.rebuild_output(output, texts, output_key=key, metadata=meta)
 
     def _model_without_slot(self, output: Any) -> bool:
         """A pydantic answer the refusal cannot go into (unless the caller chose an ``output=`` kind)."""
@@ -517,6 +519,9 @@ class GuardedRunnable(Runnable[Any, Any]):
         self.passthrough_keys = tuple(passthrough_keys)
         self.context_keys = frozenset(context_keys)
         self.output_key = output_key
+        #: the answer is parsed into the caller's schema (a pydantic model, a parsed JSON object): streamed
+        #: snapshots of it are not text deltas, so a stream checks it whole and yields it once
+        self.schema_output = shapes.infer_output_kind(bound) == "raise"
         self.output_kind = shapes.infer_output_kind(bound) if output == "auto" else output
         #: the caller chose the kind (``output=``): a pydantic answer is then refused in that kind, never raised
         self.output_forced = output != "auto"
@@ -620,32 +625,35 @@ class GuardedRunnable(Runnable[Any, Any]):
             None, WITHHELD, run_id=config.pop("run_id", None), name=config.get("run_name") or self.get_name()
         )
         try:
-            turn = self._turn(config)
-            turns = turn.turns(input)
-            turn.d_in = self._step(run, "input", self._input_check(turn, turns))
-            if turn.stops_chain(turn.d_in):
-                result = turn.early_answer(turn.d_in, chunk=False)
-            else:
-                new_input = turn.rewritten_input(input, turns, turn.d_in)
-                output = self.bound.invoke(new_input, self._inner_config(config, run), **kwargs)
-                read = turn.read(output)
-                if read.context_text.strip():
-                    turn.d_ctx = self._step(run, "context", turn.context_check(read))
-                d_out = None
-                if read.text.strip():
-                    d_out = self._step(
-                        run,
-                        "output",
-                        lambda: turn.guard.check(
-                            read.text, Stage.OUTPUT, conversation_id=turn.conversation_id, locale=turn.locale
-                        ),
-                    )
-                result = turn.finish(output, read, d_out)
+            turn, result = self._answer(run, config, input, **kwargs)
         except BaseException as exc:
             run.on_chain_error(exc)
             raise
         run.on_chain_end({"guardrails": turn.metadata()})
         return result
+
+    def _answer(self, run: CallbackManagerForChainRun, config: RunnableConfig, input: Any, **kwargs: Any) -> Any:
+        """One checked, non-streamed answer within ``run``: (the turn, the answer)."""
+        turn = self._turn(config)
+        turns = turn.turns(input)
+        turn.d_in = self._step(run, "input", self._input_check(turn, turns))
+        if turn.stops_chain(turn.d_in):
+            return turn, turn.early_answer(turn.d_in, chunk=False)
+        new_input = turn.rewritten_input(input, turns, turn.d_in)
+        output = self.bound.invoke(new_input, self._inner_config(config, run), **kwargs)
+        read = turn.read(output)
+        if read.context_text.strip():
+            turn.d_ctx = self._step(run, "context", turn.context_check(read))
+        d_out = None
+        if read.text.strip():
+            d_out = self._step(
+                run,
+                "output",
+                lambda: turn.guard.check(
+                    read.text, Stage.OUTPUT, conversation_id=turn.conversation_id, locale=turn.locale
+                ),
+            )
+        return turn, turn.finish(output, read, d_out)
 
     async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         config = ensure_config(config)
@@ -653,32 +661,37 @@ class GuardedRunnable(Runnable[Any, Any]):
             None, WITHHELD, run_id=config.pop("run_id", None), name=config.get("run_name") or self.get_name()
         )
         try:
-            turn = self._turn(config)
-            turns = turn.turns(input)
-            turn.d_in = await self._astep(run, "input", self._ainput_check(turn, turns))
-            if turn.stops_chain(turn.d_in):
-                result = turn.early_answer(turn.d_in, chunk=False)
-            else:
-                new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, turn.d_in)
-                output = await self.bound.ainvoke(new_input, self._inner_config(config, run), **kwargs)
-                read = turn.read(output)
-                if read.context_text.strip():
-                    turn.d_ctx = await self._astep(run, "context", turn.acontext_check(read))
-                d_out = None
-                if read.text.strip():
-                    d_out = await self._astep(
-                        run,
-                        "output",
-                        lambda: turn.guard.acheck(
-                            read.text, Stage.OUTPUT, conversation_id=turn.conversation_id, locale=turn.locale
-                        ),
-                    )
-                result = turn.finish(output, read, d_out)
+            turn, result = await self._aanswer(run, config, input, **kwargs)
         except BaseException as exc:
             await run.on_chain_error(exc)
             raise
         await run.on_chain_end({"guardrails": turn.metadata()})
         return result
+
+    async def _aanswer(
+        self, run: AsyncCallbackManagerForChainRun, config: RunnableConfig, input: Any, **kwargs: Any
+    ) -> Any:
+        """The async twin of :meth:`_answer`."""
+        turn = self._turn(config)
+        turns = turn.turns(input)
+        turn.d_in = await self._astep(run, "input", self._ainput_check(turn, turns))
+        if turn.stops_chain(turn.d_in):
+            return turn, turn.early_answer(turn.d_in, chunk=False)
+        new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, turn.d_in)
+        output = await self.bound.ainvoke(new_input, self._inner_config(config, run), **kwargs)
+        read = turn.read(output)
+        if read.context_text.strip():
+            turn.d_ctx = await self._astep(run, "context", turn.acontext_check(read))
+        d_out = None
+        if read.text.strip():
+            d_out = await self._astep(
+                run,
+                "output",
+                lambda: turn.guard.acheck(
+                    read.text, Stage.OUTPUT, conversation_id=turn.conversation_id, locale=turn.locale
+                ),
+            )
+        return turn, turn.finish(output, read, d_out)
 
     # ------------------------------------------------------------------ stream
     def stream(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Iterator[Any]:
@@ -687,6 +700,11 @@ class GuardedRunnable(Runnable[Any, Any]):
             None, WITHHELD, run_id=config.pop("run_id", None), name=config.get("run_name") or self.get_name()
         )
         try:
+            if self.schema_output:  # checked whole, yielded once (see ``schema_output``)
+                turn, whole = self._answer(run, config, input, **kwargs)
+                yield whole
+                run.on_chain_end({"guardrails": turn.metadata()})
+                return
             turn = self._turn(config)
             turns = turn.turns(input)
             turn.d_in = self._step(run, "input", self._input_check(turn, turns))
@@ -720,6 +738,11 @@ class GuardedRunnable(Runnable[Any, Any]):
             None, WITHHELD, run_id=config.pop("run_id", None), name=config.get("run_name") or self.get_name()
         )
         try:
+            if self.schema_output:  # checked whole, yielded once (see ``schema_output``)
+                turn, whole = await self._aanswer(run, config, input, **kwargs)
+                yield whole
+                await run.on_chain_end({"guardrails": turn.metadata()})
+                return
             turn = self._turn(config)
             turns = turn.turns(input)
             turn.d_in = await self._astep(run, "input", self._ainput_check(turn, turns))

@@ -401,10 +401,14 @@ def _tail(runnable: Any) -> Any:
     return runnable
 
 
-def ends_in_schema_parser(runnable: Any, *, _depth: int = 0) -> bool:
-    """True when the runnable's output is parsed into the caller's own schema: it ends in a JSON or tool-call
-    parser, as ``with_structured_output`` chains do (they declare no output type), or it is a dict one of whose
-    values is so parsed (``include_raw=True`` puts it under ``parsed``). A refusal fits no such schema."""
+def ends_in_schema_parser(runnable: Any) -> bool:
+    """True when the runnable's answer is parsed into the caller's own schema, which no refusal fits: it ends in
+    a JSON or tool-call parser (``with_structured_output`` chains do, and declare no output type), or it is a
+    dict whose ``parsed`` value is so parsed (``include_raw=True``), or one every value of which is."""
+    return _schema_parsed(runnable, 0)
+
+
+def _schema_parsed(runnable: Any, depth: int) -> bool:
     from langchain_core.output_parsers import JsonOutputParser
     from langchain_core.output_parsers.openai_tools import JsonOutputToolsParser
     from langchain_core.runnables import RunnableParallel
@@ -414,15 +418,31 @@ def ends_in_schema_parser(runnable: Any, *, _depth: int = 0) -> bool:
     if isinstance(tail, (JsonOutputParser, JsonOutputToolsParser)):
         return True
     branches = tail.mapper if isinstance(tail, RunnableAssign) else tail
-    if isinstance(branches, RunnableParallel) and _depth < 4:
-        return any(ends_in_schema_parser(b, _depth=_depth + 1) for b in branches.steps__.values())
-    return False
+    if not isinstance(branches, RunnableParallel) or depth >= 4 or not branches.steps__:
+        return False
+    steps = branches.steps__
+
+    def parsed(branch: Any) -> bool:
+        return _declares_model(branch) or _schema_parsed(branch, depth + 1)
+
+    if "parsed" in steps:  # with_structured_output(include_raw=True): {"raw", "parsed", "parsing_error"}
+        return parsed(steps["parsed"])
+    return all(parsed(b) for b in steps.values())
+
+
+def _declares_model(runnable: Any) -> bool:
+    """True when the runnable declares a pydantic model (not a message) as its output type."""
+    try:
+        out_type = runnable.OutputType
+    except Exception:
+        return False
+    return isinstance(out_type, type) and issubclass(out_type, BaseModel) and not issubclass(out_type, BaseMessage)
 
 
 def infer_output_kind(runnable: Any) -> str:
     """What the wrapped runnable returns: ``message`` (default), ``str``, ``dict``, or ``raise`` for a pydantic
     model or a schema parsed from the model's reply (neither can hold a refusal)."""
-    if ends_in_schema_parser(runnable):
+    if _declares_model(runnable) or ends_in_schema_parser(runnable):
         return "raise"
     try:
         out_type = runnable.OutputType
@@ -432,8 +452,6 @@ def infer_output_kind(runnable: Any) -> str:
         return "str"
     if out_type is dict or getattr(out_type, "__origin__", None) is dict:
         return "dict"
-    if isinstance(out_type, type) and issubclass(out_type, BaseModel) and not issubclass(out_type, BaseMessage):
-        return "raise"
     return "message"
 
 
@@ -742,10 +760,25 @@ def _primary(value: Any, output_key: str, path: Path, *, skip: Collection[str] =
             if (found := _primary(value[i], output_key, (*path, i))) is not None:
                 return found
     elif isinstance(value, BaseModel):
-        for name in [*type(value).model_fields, *(value.model_extra or {})]:
+        names = [n for n in [*type(value).model_fields, *(value.model_extra or {})] if _free_text(value, n)]
+        preferred = [n for n in (output_key, *ANSWER_KEYS) if n in names]
+        for name in [*preferred, *(n for n in names if n not in preferred)]:
             if (found := _primary(getattr(value, name), output_key, (*path, name))) is not None:
                 return found
     return None
+
+
+def _free_text(model: BaseModel, name: str) -> bool:
+    """True when a model's field can take the guard's text (a disclaimer, a referral) and stay valid: a plain
+    ``str`` (or optional ``str``) with no constraints, or a nested value; never a ``Literal``, an enum or a
+    length- or pattern-constrained string."""
+    field = type(model).model_fields.get(name)
+    if field is None:  # an extra field of a model that allows them
+        return True
+    ann = field.annotation
+    if ann is str or ann == str | None:  # typing.Optional[str] compares equal too
+        return not field.metadata
+    return not isinstance(getattr(model, name), str)
 
 
 def remap(original: Mapping[Any, Any], items: Mapping[Any, Any]) -> Any:
