@@ -459,6 +459,25 @@ def test_a_disclaimer_goes_into_a_free_text_field_never_a_constrained_one() -> N
     assert Triage.model_validate(out.model_dump()) == out
 
 
+def test_a_referral_that_no_field_of_the_answer_can_carry_is_raised_not_dropped() -> None:
+    class Label(BaseModel):
+        label: Literal["cold", "flu"]
+
+    detector = KeywordDetector({"end my life": "crisis_self_harm"})
+    wrapped = guard_with(detector, profile={"crisis_mode": "refer_and_continue"}).wrap(
+        _structured_answer({"label": "flu"}, Label)
+    )
+    with pytest.raises(GuardrailViolation) as info:
+        wrapped.invoke("I want to end my life")
+    assert info.value.decision.referral and info.value.decision.response_text() == info.value.decision.referral
+    # with a free-text field the referral goes in front of the answer instead
+    kept = guard_with(detector, profile={"crisis_mode": "refer_and_continue"}).wrap(
+        _structured_answer({"category": "flu", "advice": "rest"}, Triage)
+    )
+    out = kept.invoke("I want to end my life")
+    assert out.category == "flu" and out.advice.endswith("rest") and len(out.advice) > 40
+
+
 def test_an_answer_parsed_from_json_gets_no_guardrails_key_and_the_decision_goes_to_on_decision() -> None:
     seen: list[Any] = []
     chain = spy_model('{"text": "ok"}') | JsonOutputParser()

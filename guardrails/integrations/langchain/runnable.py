@@ -185,6 +185,10 @@ class _Turn:
         """A non-streamed output after its check: refused (no tool calls, nothing else kept) or with every
         text slot screened, plus disclaimers and metadata."""
         self.d_out = d_out
+        if read.primary is None and self.d_in is not None and self.d_in.referral is not None:
+            # a referral must be seen, and an answer with no free-text field (a classification, say) cannot
+            # carry it: the caller gets it raised, as for a refusal
+            raise GuardrailViolation(self.d_in)
         checked = [d for d in (d_out, self.d_ctx) if d is not None]
         if not checked:
             return output
