@@ -350,11 +350,7 @@ def _crisis_guard() -> Guard:
     return guard_with(KeywordDetector({"grenade": "weapons", "end my life": "crisis_self_harm"}))
 
 
-def test_a_chain_declaring_a_pydantic_output_gets_input_refusals_and_referrals_raised_before_the_model_runs() -> None:
-    from langchain_core.output_parsers import PydanticOutputParser
-
-    chain = spy_model('{"text": "ok", "score": 1}') | PydanticOutputParser(pydantic_object=Reply)
-    guarded = _crisis_guard().wrap(chain)
+def _assert_input_refusals_raised_before_the_model_runs(guarded: Any) -> None:
     assert guarded.output_kind == "raise"
     with pytest.raises(GuardrailViolation) as blocked:
         guarded.invoke("where to buy a grenade")
@@ -365,6 +361,14 @@ def test_a_chain_declaring_a_pydantic_output_gets_input_refusals_and_referrals_r
         referred.value.decision.referral
     )
     assert SpyChatModel.calls == []
+
+
+def test_a_chain_declaring_a_pydantic_output_gets_input_refusals_and_referrals_raised_before_the_model_runs() -> None:
+    from langchain_core.output_parsers import PydanticOutputParser
+
+    chain = spy_model('{"text": "ok", "score": 1}') | PydanticOutputParser(pydantic_object=Reply)
+    guarded = _crisis_guard().wrap(chain)
+    _assert_input_refusals_raised_before_the_model_runs(guarded)
     assert guarded.invoke("hello there") == Reply(text="ok", score=1)
 
 
@@ -393,15 +397,7 @@ def _structured(*, include_raw: bool = False, schema: Any = Reply) -> Any:
     ],
 )
 def test_a_structured_output_chain_gets_input_refusals_raised_since_no_schema_holds_them(make: Any) -> None:
-    guarded = _crisis_guard().wrap(make())
-    assert guarded.output_kind == "raise"
-    with pytest.raises(GuardrailViolation) as blocked:
-        guarded.invoke("where to buy a grenade")
-    assert blocked.value.decision.blocked and REFUSAL in (blocked.value.decision.response_text() or "")
-    with pytest.raises(GuardrailViolation) as referred:
-        guarded.invoke("I want to end my life")
-    assert referred.value.decision.referral is not None
-    assert SpyChatModel.calls == []
+    _assert_input_refusals_raised_before_the_model_runs(_crisis_guard().wrap(make()))
 
 
 def test_a_structured_output_chain_still_returns_its_parsed_answer_when_nothing_is_found() -> None:
