@@ -61,3 +61,39 @@ def test_a_tool_call_in_the_answer_is_screened_so_a_blocked_one_never_reaches_th
 def test_handler_needs_a_guard() -> None:
     with pytest.raises(TypeError):
         GuardrailsCallbackHandler("general")  # type: ignore[arg-type]
+
+
+def _referral(h: GuardrailsCallbackHandler, config: dict[str, object]) -> str:
+    model = GenericFakeChatModel(messages=iter([AIMessage(content="never")]))
+    with pytest.raises(GuardrailViolation) as info:
+        model.invoke("i want to end it all", config={**config, "callbacks": [h]})  # type: ignore[arg-type]
+    return info.value.decision.response_text() or ""
+
+
+def test_a_crisis_referral_follows_the_locale_of_the_handler_or_of_the_request(tmp_path: Path) -> None:
+    uk_line = "116 123"  # Samaritans, in configs/resources
+    assert uk_line not in _referral(handler(tmp_path), {})
+    assert uk_line in _referral(handler(tmp_path), {"metadata": {"locale": "en-GB"}})
+    guard = guard_with(KeywordDetector({"end it all": "crisis_self_harm"}))
+    assert uk_line in _referral(GuardrailsCallbackHandler(guard, locale="en-GB"), {})
+
+
+def test_each_decision_reaches_on_decision_and_no_list_of_them_is_kept(tmp_path: Path) -> None:
+    seen: list[str] = []
+    guard = guard_with(KeywordDetector({"grenade": "weapons"}))
+    h = GuardrailsCallbackHandler(
+        guard, audit=AuditLog(path=tmp_path / "a.jsonl"), on_decision=lambda d: seen.append(str(d.stage))
+    )
+    GenericFakeChatModel(messages=iter([AIMessage(content="hello")])).invoke("hi", config={"callbacks": [h]})
+    assert seen == ["input", "output"]
+    assert not hasattr(h, "decisions")  # a shared handler must not hoard users' texts
+
+
+def test_an_audit_log_next_to_the_guards_own_is_refused_rather_than_ignored(tmp_path: Path) -> None:
+    guard = guard_with(
+        KeywordDetector({"grenade": "weapons"}), profile={"audit": {"enabled": True, "path": str(tmp_path / "g.jsonl")}}
+    )
+    with pytest.raises(ValueError, match="already writes its own audit log"):
+        GuardrailsCallbackHandler(guard, audit=AuditLog(path=tmp_path / "h.jsonl"))
+    with pytest.raises(ValueError, match="locale must be"):
+        GuardrailsCallbackHandler(guard_with(KeywordDetector({})), locale=44)  # type: ignore[arg-type]

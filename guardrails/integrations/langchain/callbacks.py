@@ -13,7 +13,7 @@ refusal, referral or disclaimer, and cannot stop a streamed answer mid-way. Use
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -40,20 +40,37 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
         audit: AuditLog | None = None,
         stop_on: Action = Action.REFER,
         screen_output: bool = True,
+        locale: str | None = None,
+        on_decision: Callable[[Decision], None] | None = None,
     ) -> None:
         if not isinstance(guard, Guard):
             raise TypeError(f"GuardrailsCallbackHandler needs a Guard, got {type(guard).__name__}")
+        if audit is not None and guard.audit is not None and audit is not guard.audit:
+            raise ValueError(
+                "audit= was given, but the guard already writes its own audit log (its profile enables audit); "
+                "pass audit= only with a guard that has none, so each decision is recorded once"
+            )
+        if locale is not None and not isinstance(locale, str):
+            raise ValueError(f"locale must be a BCP 47 string such as 'en-GB', got {locale!r}")
+        if on_decision is not None and not callable(on_decision):
+            raise ValueError(f"on_decision must be callable, got {type(on_decision).__name__}")
         self.guard = guard
         self.audit = audit if audit is not None else (guard.audit or AuditLog())
         self.stop_on = Action.parse(stop_on)
         self.screen_output = screen_output
-        self.decisions: list[Decision] = []
+        self.locale = locale
+        self.on_decision = on_decision
 
-    def _judge(self, text: str, stage: Stage, history: Sequence[str] = (), run_id: UUID | None = None) -> None:
-        decision = self.guard.check(text, stage, history=history)
-        self.decisions.append(decision)
+    def _judge(
+        self, text: str, stage: Stage, history: Sequence[str], run_id: UUID | None, metadata: Any = None
+    ) -> None:
+        # per request: config={"metadata": {"locale": "en-GB"}} (callbacks never see config["configurable"])
+        requested = metadata.get("locale") if isinstance(metadata, dict) else None
+        decision = self.guard.check(text, stage, history=history, locale=requested or self.locale)
         if self.guard.audit is None:
             self.audit.record(decision, run_id=str(run_id) if run_id else None)
+        if self.on_decision is not None:
+            self.on_decision(decision)
         if decision.action >= self.stop_on:
             raise GuardrailViolation(decision)
 
@@ -63,11 +80,11 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
         for conversation in messages:
             users = [content_text(m.content) for m in conversation if is_user_message(m)]
             if users:
-                self._judge(users[-1], Stage.INPUT, users[:-1], run_id)
+                self._judge(users[-1], Stage.INPUT, users[:-1], run_id, kwargs.get("metadata"))
 
     def on_llm_start(self, serialized: dict[str, Any], prompts: list[str], *, run_id: UUID, **kwargs: Any) -> None:
         for prompt in prompts:
-            self._judge(prompt, Stage.INPUT, (), run_id)
+            self._judge(prompt, Stage.INPUT, (), run_id, kwargs.get("metadata"))
 
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
         if not self.screen_output:
@@ -78,4 +95,4 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
                 # a chat answer is judged with its tool calls: raising here keeps an agent from running them
                 text = read_output(message, output_key="").text if message is not None else gen.text
                 if text.strip():
-                    self._judge(text, Stage.OUTPUT, (), run_id)
+                    self._judge(text, Stage.OUTPUT, (), run_id, kwargs.get("metadata"))
