@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from guardrails._paths import configs_dir
+from guardrails._yaml import describe_yaml_error
 from guardrails.errors import ProfileError
 from guardrails.taxonomy import Category, Taxonomy, load_taxonomy
 from guardrails.types import Action
@@ -221,6 +222,18 @@ def _resolve(ref: str, *, base: Path | None) -> Path:
     raise ProfileError(f"unknown profile {ref!r}; built-in profiles: {known}", value=ref)
 
 
+def _brief(value: object) -> str:
+    """A bad value for an error message: short, and a mapping or list by its shape (a wrong path may point at
+    a file of user data, whose text must not be echoed)."""
+    if isinstance(value, dict):
+        keys = ", ".join(map(str, list(value)[:5]))
+        return f"a mapping with keys {keys}" + (", ..." if len(value) > 5 else "")
+    if isinstance(value, (list, tuple)):
+        return f"a list of {len(value)} items"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -229,7 +242,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ProfileError(f"cannot read: {exc.strerror}", source=str(path)) from None
     except yaml.YAMLError as exc:
-        raise ProfileError(f"invalid YAML: {exc}", source=str(path)) from None
+        raise ProfileError(describe_yaml_error(exc), source=str(path)) from None
     if not isinstance(data, dict):
         raise ProfileError(f"a profile must be a YAML mapping, got {type(data).__name__}", source=str(path), value=data)
     return data
@@ -267,7 +280,7 @@ def _validate(raw: dict[str, Any], *, source: str) -> Profile:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"])
         raise ProfileError(
-            f"{err['msg']} (got {err.get('input')!r})", source=source, field=field, value=err.get("input")
+            f"{err['msg']} (got {_brief(err.get('input'))})", source=source, field=field, value=err.get("input")
         ) from None
     _check_ids(profile, source=source)
     _check_detectors(profile, source=source)
@@ -284,7 +297,7 @@ def _check_redaction(profile: Profile, *, source: str) -> None:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in ("redaction", *err["loc"]))
         raise ProfileError(
-            f"{err['msg']} (got {err.get('input')!r})", source=source, field=field, value=err.get("input")
+            f"{err['msg']} (got {_brief(err.get('input'))})", source=source, field=field, value=err.get("input")
         ) from None
 
 
@@ -328,7 +341,7 @@ def _check_detectors(profile: Profile, *, source: str) -> None:
             err = exc.errors()[0]
             field = ".".join(str(p) for p in ("detectors", name, "options", *err["loc"]))
             raise ProfileError(
-                f"{err['msg']} (got {err.get('input')!r})", source=source, field=field, value=err.get("input")
+                f"{err['msg']} (got {_brief(err.get('input'))})", source=source, field=field, value=err.get("input")
             ) from None
         check = getattr(cls, "check_options", None)
         if check is not None:

@@ -42,6 +42,7 @@ from pydantic import (
 )
 
 from guardrails._paths import configs_dir
+from guardrails._yaml import describe_yaml_error
 from guardrails.errors import GuardrailsError
 
 __all__ = [
@@ -563,7 +564,7 @@ def _read_yaml(path: Path) -> Any:
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ResourceError(f"invalid YAML: {exc}", source=str(path)) from exc
+        raise ResourceError(describe_yaml_error(exc), source=str(path)) from None
 
 
 def _validate(model: type[_M], data: Any, path: Path) -> _M:

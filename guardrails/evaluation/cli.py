@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from guardrails.evaluation.intervals import wilson_interval
+from guardrails.evaluation.jsonl import jsonl_objects, shown
 from guardrails.types import Action, Decision
 
 TASKS = ("policy", "crisis", "domain", "pii")
@@ -69,25 +70,25 @@ def read_rows(path: Path, *, task: str, limit: int | None = None) -> list[Row]:
     """Read and validate the JSONL rows; errors name the line and the bad value."""
     allowed = {"policy": ("unsafe", "safe"), "crisis": ("crisis", "safe"), "domain": DOMAIN_LABELS}[task]
     rows: list[Row] = []
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{n}: not JSON ({exc.msg})") from None
-            if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-                raise ValueError(f"{path}:{n}: a row needs a string 'text'")
-            label = str(obj.get("label", "")).strip().lower()
-            if label not in allowed:
-                raise ValueError(
-                    f"{path}:{n}: label {obj.get('label')!r} is not one of {', '.join(allowed)} (task {task})"
-                )
-            cat = obj.get("category")
-            rows.append(Row(str(obj.get("id", n)), obj["text"], label, None if cat is None else str(cat)))
-            if limit is not None and len(rows) >= limit:
-                break
+    seen: dict[str, int] = {}
+    for n, obj in jsonl_objects(path):
+        if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+            raise ValueError(f"{path}:{n}: a row needs a string 'text'")
+        label = str(obj.get("label", "")).strip().lower()
+        if label not in allowed:
+            raise ValueError(
+                f"{path}:{n}: label {shown(obj.get('label'))} is not one of {', '.join(allowed)} (task {task})"
+            )
+        row_id = str(obj.get("id", n))
+        if row_id in seen:
+            raise ValueError(f"{path}:{n}: id {shown(row_id)} is also on line {seen[row_id]}; ids must be unique")
+        seen[row_id] = n
+        cat = obj.get("category")
+        rows.append(Row(row_id, obj["text"], label, None if cat is None else str(cat)))
+        if limit is not None and len(rows) >= limit:
+            break
+    if not rows:
+        raise ValueError(f"{path}: no rows (every line is blank)")
     return rows
 
 
@@ -154,11 +155,12 @@ def run(rows: Sequence[Row], check: Checker, *, progress: bool = True) -> list[O
     return out
 
 
-def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
-    p = tp / (tp + fp) if tp + fp else 0.0
-    r = tp / (tp + fn) if tp + fn else 0.0
-    f = 2 * p * r / (p + r) if p + r else 0.0
-    return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4)}
+def _prf(tp: int, fp: int, fn: int) -> dict[str, float | None]:
+    """Precision, recall and F1; None where a rate has nothing to count (no rows flagged, no positive rows)."""
+    p = tp / (tp + fp) if tp + fp else None
+    r = tp / (tp + fn) if tp + fn else None
+    f = (2 * p * r / (p + r) if p + r else 0.0) if p is not None and r is not None else None
+    return {k: None if v is None else round(v, 4) for k, v in (("precision", p), ("recall", r), ("f1", f))}
 
 
 def _latency(outcomes: Sequence[Outcome]) -> dict[str, float]:
@@ -322,7 +324,11 @@ def domain_report(outcomes: Sequence[Outcome]) -> dict[str, Any]:
         "accuracy": round(correct / len(outcomes), 4) if outcomes else 0.0,
         "accuracy_ci95": list(wilson_interval(correct, len(outcomes))) if outcomes else None,
         "per_label": per_label,
+        # the share of rows labelled none that were given a domain (a disclaimer they did not need)
         "safe_flagged_rate": round(1 - confusion["none"]["none"] / none_rows, 4) if none_rows else None,
+        "safe_flagged_rate_ci95": (
+            list(wilson_interval(none_rows - confusion["none"]["none"], none_rows)) if none_rows else None
+        ),
         "confusion": confusion,
         "actions": dict(Counter(str(o.action) for o in outcomes)),
         "latency_ms": _latency(outcomes),
@@ -338,11 +344,14 @@ def format_report(rep: dict[str, Any]) -> str:
     if rep["task"] == "domain":
         lines.append(
             f"accuracy: {rep['accuracy']:.3f}{_ci(rep.get('accuracy_ci95'))}   "
-            f"rows with no domain flagged: {rep['safe_flagged_rate']}"
+            f"rows labelled none given a domain: {_rate(rep['safe_flagged_rate'])}"
+            f"{_ci(rep.get('safe_flagged_rate_ci95'))}"
         )
         lines.append(f"{'label':12s} {'n':>5s} {'prec':>6s} {'recall':>6s} {'f1':>6s}")
         for lab, m in rep["per_label"].items():
-            lines.append(f"{lab:12s} {m['n']:5d} {m['precision']:6.3f} {m['recall']:6.3f} {m['f1']:6.3f}")
+            lines.append(
+                f"{lab:12s} {m['n']:5d} {_rate(m['precision']):>6s} {_rate(m['recall']):>6s} {_rate(m['f1']):>6s}"
+            )
         lines.append("confusion (rows: true label, columns: predicted)")
         lines.append(" " * 12 + "".join(f"{p:>10s}" for p in DOMAIN_LABELS))
         for g, row in rep["confusion"].items():
@@ -350,8 +359,8 @@ def format_report(rep: dict[str, Any]) -> str:
     else:
         sfr = rep["safe_flagged_rate"]
         lines.append(
-            f"recall: {rep['recall']:.3f}{_ci(rep.get('recall_ci95'))}   precision: {rep['precision']:.3f}   "
-            f"f1: {rep['f1']:.3f}   safe flagged: {'n/a' if sfr is None else f'{sfr:.3f}'}"
+            f"recall: {_rate(rep['recall'])}{_ci(rep.get('recall_ci95'))}   precision: {_rate(rep['precision'])}   "
+            f"f1: {_rate(rep['f1'])}   safe flagged: {_rate(sfr)}"
             f"{_ci(rep.get('safe_flagged_rate_ci95'))}"
         )
         c = rep["confusion"]
@@ -387,6 +396,10 @@ def format_report(rep: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _rate(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
 def _ci(interval: Sequence[float] | None) -> str:
     return "" if not interval else f" [{interval[0]:.3f}-{interval[1]:.3f}]"
 
@@ -400,7 +413,7 @@ def plot_report(rep: dict[str, Any], out: Path) -> None:
 
     if rep["task"] == "domain":
         names = list(rep["per_label"])
-        values = [rep["per_label"][n]["f1"] for n in names]
+        values = [rep["per_label"][n]["f1"] or 0.0 for n in names]  # a label with no rows: an empty bar
         colors = ["tab:blue"] * len(names)
         title, ylabel = f"domain accuracy {rep['accuracy']:.3f}", "F1"
     else:
@@ -408,7 +421,7 @@ def plot_report(rep: dict[str, Any], out: Path) -> None:
         names = [k for k, _ in items]
         values = [m["rate"] for _, m in items]
         colors = ["tab:green" if m["label"] == _POSITIVE[rep["task"]] else "tab:red" for _, m in items]
-        title = f"{rep['task']}: recall {rep['recall']:.3f}, safe flagged {rep['safe_flagged_rate'] or 0:.3f}"
+        title = f"{rep['task']}: recall {_rate(rep['recall'])}, safe flagged {_rate(rep['safe_flagged_rate'])}"
         ylabel = "caught (green: recall; red: safe rows flagged)"
     curve = rep.get("score_curve")
     width = max(6.0, 0.45 * len(names) + 2)
@@ -478,23 +491,38 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.limit is not None and args.limit < 1:
         parser.error(f"--limit must be >= 1, got {args.limit}")
+    if not args.file.exists():
+        return _fail(f"{args.file} does not exist")
     if not args.file.is_file():
-        print(f"guardrails eval: error: {args.file} does not exist", file=sys.stderr)
-        return 2
-    if args.task == "pii":
-        if args.plot is not None or args.limit is not None:
-            print("guardrails eval: --plot and --limit are not supported with --task pii", file=sys.stderr)
-        from guardrails.evaluation.pii import run_pii_eval
-
-        return run_pii_eval(args.file, profile=args.profile, as_json=args.json)
+        return _fail(f"{args.file} is not a file")
+    if args.plot is not None:
+        if args.task == "pii":
+            return _fail("--plot is not supported with --task pii")
+        if args.plot.suffix.lower() != ".png":
+            return _fail(f"--plot {args.plot} must name a .png file")
+        if not args.plot.parent.is_dir():
+            return _fail(f"--plot {args.plot}: folder {args.plot.parent} does not exist")
     from guardrails.errors import GuardrailsError
 
     try:
+        if args.task == "pii":
+            if args.limit is not None or args.stage != "input":
+                return _fail("--limit and --stage are not supported with --task pii")
+            from guardrails.evaluation.pii import run_pii_eval
+
+            return run_pii_eval(args.file, profile=args.profile, as_json=args.json)
         rep = evaluate(args.file, task=args.task, profile=args.profile, stage=args.stage, limit=args.limit)
     except (ValueError, GuardrailsError) as exc:
-        print(f"guardrails eval: error: {exc}", file=sys.stderr)
-        return 2
-    if args.plot is not None:
-        plot_report(rep, args.plot)
+        return _fail(str(exc))
     print(json.dumps(rep, indent=2) if args.json else format_report(rep))
+    if args.plot is not None:
+        try:
+            plot_report(rep, args.plot)
+        except (OSError, ValueError) as exc:
+            return _fail(f"--plot {args.plot}: {type(exc).__name__}: {exc}")
     return 0
+
+
+def _fail(message: str) -> int:
+    print(f"guardrails eval: error: {message}", file=sys.stderr)
+    return 2

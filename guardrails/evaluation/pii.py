@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from guardrails._paths import configs_dir
+from guardrails.evaluation.jsonl import jsonl_objects, shown
 
 TYPE_MAP: dict[str, str] = {
     "PERSON": "PERSON",
@@ -112,13 +113,35 @@ def _detector_for(profile: str) -> Any:
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     rows = []
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise ValueError(f"{path}:{n}: not JSON ({exc.msg})") from None
+    for n, obj in jsonl_objects(path):
+        if not isinstance(obj, dict):
+            raise ValueError(f"{path}:{n}: a row must be a JSON object")
+        rows.append(obj)
+    return rows
+
+
+def _read_pii_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of a PII evaluation file, validated: a string ``text`` and well-formed ``spans``."""
+    rows = _read_jsonl(path)
+    if not rows:
+        raise ValueError(f"{path}: no rows (every line is blank)")
+    for n, row in enumerate(rows, start=1):
+        where = f"{path}: row {n}"
+        text = row.get("text")
+        if not isinstance(text, str):
+            raise ValueError(f"{where}: a row needs a string 'text'")
+        spans = row.get("spans", [])
+        if not isinstance(spans, list):
+            raise ValueError(f"{where}: 'spans' must be a list, got {type(spans).__name__}")
+        for span in spans:
+            if not isinstance(span, dict) or not isinstance(span.get("entity_type"), str):
+                raise ValueError(f"{where}: each span needs a string 'entity_type'")
+            start, end = span.get("start"), span.get("end")
+            if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
+                raise ValueError(
+                    f"{where}: span {shown(span.get('entity_type'))} needs integer offsets with "
+                    f"0 <= start < end <= {len(text)}, got start={shown(start)}, end={shown(end)}"
+                )
     return rows
 
 
@@ -200,7 +223,7 @@ def run_pii_eval(path: Path, *, profile: str = "general", as_json: bool = False)
     """Evaluate the profile's PII detector on ``path``; print a table (or JSON). Returns 0 when the run completes."""
     from guardrails.detectors.base import DetectContext
 
-    rows = _read_jsonl(Path(path))
+    rows = _read_pii_rows(Path(path))
     detector = _detector_for(profile)
     detector.warmup()
     latencies: list[float] = []

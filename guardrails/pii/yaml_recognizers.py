@@ -27,6 +27,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from guardrails._paths import configs_dir
+from guardrails._yaml import describe_yaml_error
 
 if TYPE_CHECKING:
     from presidio_analyzer import PatternRecognizer
@@ -145,8 +146,10 @@ def load_recognizer_file(path: str | Path) -> tuple[RecognizerSpec, ...]:
 def _read_mapping(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ValueError(f"{path}: cannot read YAML: {exc}") from None
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read YAML: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: {describe_yaml_error(exc)}") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a YAML mapping")
     return data

@@ -127,6 +127,8 @@ def test_domain_report_takes_the_top_scoring_domain(tmp_path: Path) -> None:
     assert rep["accuracy"] == 0.75
     assert rep["confusion"]["financial"]["none"] == 1 and rep["confusion"]["medical"]["medical"] == 1
     assert rep["per_label"]["legal"]["precision"] == 1.0
+    assert rep["safe_flagged_rate"] == 0.0 and rep["safe_flagged_rate_ci95"] == [0.0, 0.7935]
+    assert "rows labelled none given a domain: 0.000 [0.000-0.793]" in format_report(rep)
 
 
 def test_score_curve_ranks_rows_by_their_highest_policy_score_and_ignores_domains(tmp_path: Path) -> None:
@@ -194,6 +196,11 @@ def test_roc_auc_needs_both_labels() -> None:
         pytest.param("not json", "not JSON", id="not-json"),
         pytest.param('{"id": 1, "label": "safe"}', "string 'text'", id="no-text"),
         pytest.param('{"id": 1, "text": "x", "label": "maybe"}', "'maybe'", id="bad-label"),
+        pytest.param(
+            '{"id": 1, "text": "x", "label": "safe"}\n{"id": 1, "text": "y", "label": "safe"}',
+            "also on line 1",
+            id="duplicate-id",
+        ),
     ],
 )
 def test_bad_rows_are_rejected_naming_the_line(tmp_path: Path, line: str, message: str) -> None:
@@ -201,7 +208,39 @@ def test_bad_rows_are_rejected_naming_the_line(tmp_path: Path, line: str, messag
     f.write_text(line + "\n", encoding="utf-8")
     with pytest.raises(ValueError, match=message) as info:
         read_rows(f, task="policy")
-    assert "bad.jsonl:1" in str(info.value)
+    assert "bad.jsonl:" in str(info.value)
+
+
+def test_a_file_with_no_rows_is_an_error_not_an_empty_report(tmp_path: Path) -> None:
+    f = tmp_path / "blank.jsonl"
+    f.write_text("\n  \n", encoding="utf-8")
+    with pytest.raises(ValueError, match="no rows"):
+        read_rows(f, task="policy")
+
+
+def test_bytes_that_are_not_utf8_are_named_by_line_and_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    f = tmp_path / "latin1.jsonl"
+    f.write_bytes(b'{"text": "ok", "label": "safe"}\n{"text": "caf\xe9", "label": "safe"}\n')
+    with pytest.raises(ValueError, match=r"latin1.jsonl:2: not UTF-8"):
+        read_rows(f, task="policy")
+    bom = tmp_path / "bom.jsonl"
+    bom.write_bytes(b'\xef\xbb\xbf{"text": "ok", "label": "safe"}\n')
+    assert [r.text for r in read_rows(bom, task="policy")] == ["ok"]
+
+
+def test_a_misplaced_text_in_an_error_is_cut_short(tmp_path: Path) -> None:
+    f = tmp_path / "swapped.jsonl"
+    f.write_text(json.dumps({"text": "safe", "label": "a private sentence the user typed"}) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError) as info:
+        read_rows(f, task="policy")
+    assert "the user typed" not in str(info.value)
+
+
+def test_a_report_with_no_positive_rows_says_recall_is_not_applicable(tmp_path: Path) -> None:
+    rows: list[dict[str, object]] = [{"id": "1", "text": "fine one", "label": "safe"}]
+    rep = evaluate(_write(tmp_path / "s.jsonl", rows), task="policy", profile="general", check=_check, progress=False)
+    assert rep["recall"] is None and rep["f1"] is None and rep["precision"] is None
+    assert "recall: n/a" in format_report({**rep, "profile": "general", "file": "x"})
 
 
 def test_limit_reads_only_the_first_rows(tmp_path: Path) -> None:
@@ -256,6 +295,11 @@ def test_main_prints_a_table_and_rejects_missing_files(tmp_path: Path, capsys: p
     out = capsys.readouterr().out
     assert "recall:" in out and "latency per check" in out
     assert main([str(tmp_path / "absent.jsonl")]) == 2
+    assert main([str(tmp_path)]) == 2 and "is not a file" in capsys.readouterr().err
+    # a plot that cannot be written is refused before the run, not after it
+    assert main([str(f), "--plot", str(tmp_path / "chart.svg")]) == 2
+    assert main([str(f), "--plot", str(tmp_path / "absent" / "chart.png")]) == 2
+    assert "must name a .png" in capsys.readouterr().err
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "x", "label": "maybe"}\n', encoding="utf-8")
     assert main([str(bad)]) == 2
@@ -275,3 +319,40 @@ def test_stage_output_judges_rows_as_answers(tmp_path: Path, capsys: pytest.Capt
     assert (as_output["stage"], as_output["recall"]) == ("output", 0.0)
     with pytest.raises(SystemExit):
         main([str(f), "--stage", "answer"])
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        pytest.param({"spans": []}, "string 'text'", id="no-text"),
+        pytest.param({"text": "a@b.io", "spans": "EMAIL"}, "'spans' must be a list", id="spans-not-a-list"),
+        pytest.param(
+            {"text": "a@b.io", "spans": [{"entity_type": "EMAIL_ADDRESS", "start": 0}]}, "integer offsets", id="no-end"
+        ),
+        pytest.param(
+            {"text": "a@b.io", "spans": [{"entity_type": "EMAIL_ADDRESS", "start": 5, "end": 2}]},
+            "0 <= start < end <= 6",
+            id="reversed",
+        ),
+        pytest.param({"text": "a@b.io", "spans": [{"start": 0, "end": 6}]}, "'entity_type'", id="no-type"),
+    ],
+)
+def test_a_bad_pii_row_is_an_error_naming_the_row_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], row: dict[str, object], message: str
+) -> None:
+    f = tmp_path / "pii.jsonl"
+    f.write_text(json.dumps({"text": "ok", "spans": []}) + "\n" + json.dumps(row) + "\n", encoding="utf-8")
+    assert main([str(f), "--task", "pii"]) == 2
+    err = capsys.readouterr().err
+    assert "row 2" in err and message in err
+
+
+def test_pii_scores_count_a_span_found_when_a_finding_of_its_type_overlaps_it() -> None:
+    from guardrails.evaluation.pii import score_records
+    from guardrails.types import Finding
+
+    rows = [{"text": "mail a@b.io now", "spans": [{"entity_type": "EMAIL_ADDRESS", "start": 5, "end": 11}]}]
+    found = [[Finding("pii", None, 1.0, start=5, end=11, label="EMAIL_ADDRESS")]]
+    missed: list[list[Finding]] = [[]]
+    assert score_records(rows, found)["EMAIL_ADDRESS"]["recall"] == 1.0
+    assert score_records(rows, missed)["EMAIL_ADDRESS"]["leaked"] == 1

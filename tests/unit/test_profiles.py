@@ -146,3 +146,16 @@ def test_redaction_block_is_validated_at_load(tmp_path: Path) -> None:
     with pytest.raises(ProfileError) as info:
         load_profile(path)
     assert "redaction.input" in str(info.value) and "shred" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param('text: "the private words a user typed", label: [unclosed\n', id="broken-yaml"),
+        pytest.param('{"id": "1", "text": "the private words a user typed"}\n', id="a-jsonl-row-given-as-profile"),
+    ],
+)
+def test_a_profile_error_points_at_the_place_without_quoting_the_file(tmp_path: Path, body: str) -> None:
+    with pytest.raises(ProfileError) as info:
+        load_profile(_write(tmp_path, body))
+    assert "private words" not in str(info.value)
