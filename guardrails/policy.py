@@ -89,6 +89,9 @@ class Policy:
         refusal_key: str | None = None
         if redacted and action < Action.REDACT:
             action = Action.REDACT
+        if redacted:
+            kinds = sorted({f.label for f in findings if f.category is None and f.start is not None and f.label})
+            reasons.append("personal data redacted: " + (", ".join(kinds) or "entities"))
         if blocked_entities:
             action = Action.BLOCK
             refusal_key = "pii_blocked"

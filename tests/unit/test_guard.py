@@ -261,3 +261,10 @@ def test_a_redact_only_check_finds_entities_and_no_categories() -> None:
     assert judging.calls == 0  # a detector that only judges is not run at all
     full = guard.check("a grenade report about Jane Roe", stage="output")
     assert full.blocked and full.categories == ("weapons",)
+
+
+def test_the_explanation_says_which_kinds_of_personal_data_were_redacted_never_their_values() -> None:
+    guard = guard_with(KeywordDetector({}, entities={"Jane Roe": "PERSON"}))
+    d = guard.check("write to Jane Roe")
+    assert d.action is Action.REDACT
+    assert "personal data redacted: PERSON" in d.explanation and "Jane" not in d.explanation
