@@ -525,8 +525,9 @@ class GuardedRunnable(Runnable[Any, Any]):
         self.output_key = output_key
         #: the answer is parsed into the caller's schema (a pydantic model, a parsed JSON object): streamed
         #: snapshots of it are not text deltas, so a stream checks it whole and yields it once
-        self.schema_output = shapes.infer_output_kind(bound) == "raise"
-        self.output_kind = shapes.infer_output_kind(bound) if output == "auto" else output
+        inferred = shapes.infer_output_kind(bound)
+        self.schema_output = inferred == "raise"
+        self.output_kind = inferred if output == "auto" else output
         #: the caller chose the kind (``output=``): a pydantic answer is then refused in that kind, never raised
         self.output_forced = output != "auto"
         self.raise_on_block = raise_on_block
@@ -636,7 +637,9 @@ class GuardedRunnable(Runnable[Any, Any]):
         run.on_chain_end({"guardrails": turn.metadata()})
         return result
 
-    def _answer(self, run: CallbackManagerForChainRun, config: RunnableConfig, input: Any, **kwargs: Any) -> Any:
+    def _answer(
+        self, run: CallbackManagerForChainRun, config: RunnableConfig, input: Any, **kwargs: Any
+    ) -> tuple[_Turn, Any]:
         """One checked, non-streamed answer within ``run``: (the turn, the answer)."""
         turn = self._turn(config)
         turns = turn.turns(input)
@@ -674,7 +677,7 @@ class GuardedRunnable(Runnable[Any, Any]):
 
     async def _aanswer(
         self, run: AsyncCallbackManagerForChainRun, config: RunnableConfig, input: Any, **kwargs: Any
-    ) -> Any:
+    ) -> tuple[_Turn, Any]:
         """The async twin of :meth:`_answer`."""
         turn = self._turn(config)
         turns = turn.turns(input)
