@@ -129,7 +129,7 @@ class Decision:
 
     action: Action
     stage: Stage
-    text: str
+    text: str = field(repr=False)  # repr(decision) may end up in a log line: it never shows the text
     findings: tuple[Finding, ...] = ()
     categories: tuple[str, ...] = ()
     referral: str | None = None

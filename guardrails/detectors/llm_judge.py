@@ -20,8 +20,10 @@ any LangSmith or ``tracing_v2_enabled`` context, whatever run it happens inside.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import importlib
 import json
+import math
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -52,6 +54,11 @@ def _untraced() -> Iterator[None]:
     finally:
         tracing_v2_callback_var.reset(token)
 
+
+#: sync judge calls still running past their time limit (threads cannot be stopped), and the most allowed
+_PENDING = [0]
+_PENDING_LOCK = threading.Lock()
+MAX_PENDING = 16
 
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL | re.IGNORECASE)
 _SCODE = re.compile(r"\bS(\d{1,3})\b")
@@ -111,6 +118,8 @@ def parse_verdict(reply: str, *, categories: Sequence[str], default_confidence: 
     """Category id -> confidence from a judge reply; raises ValueError when the reply cannot be read."""
     known = list(categories)
     text = reply.strip()
+    if len(text) > MAX_REPLY_CHARS:
+        raise ValueError(f"the judge reply has {len(text)} characters, more than {MAX_REPLY_CHARS}")
     fenced = _FENCE.search(text)
     if fenced:
         text = fenced.group(1).strip()
@@ -136,33 +145,25 @@ def parse_verdict(reply: str, *, categories: Sequence[str], default_confidence: 
     raise ValueError("the judge reply is neither JSON nor a safe/unsafe verdict")
 
 
+#: a reply longer than this is not read (a verdict is a few hundred characters; parsing cost must stay bounded)
+MAX_REPLY_CHARS = 20_000
+#: at most this many "{" positions are tried as the start of the verdict
+_MAX_JSON_STARTS = 64
+
+
 def _first_json_object(text: str) -> Any:
+    """The first JSON object in ``text`` (prose around it allowed); None when there is none."""
+    decoder = json.JSONDecoder()
     start = text.find("{")
-    while start != -1:
-        depth = 0
-        in_str = False
-        esc = False
-        for i in range(start, len(text)):
-            ch = text[i]
-            if in_str:
-                if esc:
-                    esc = False
-                elif ch == "\\":
-                    esc = True
-                elif ch == '"':
-                    in_str = False
-            elif ch == '"':
-                in_str = True
-            elif ch == "{":
-                depth += 1
-            elif ch == "}":
-                depth -= 1
-                if depth == 0:
-                    try:
-                        return json.loads(text[start : i + 1])
-                    except json.JSONDecodeError:
-                        break
-        start = text.find("{", start + 1)
+    for _ in range(_MAX_JSON_STARTS):
+        if start == -1:
+            return None
+        try:
+            obj, _end = decoder.raw_decode(text, start)
+        except (json.JSONDecodeError, RecursionError):
+            start = text.find("{", start + 1)
+            continue
+        return obj
     return None
 
 
@@ -178,8 +179,14 @@ def _resolve_id(raw: Any, known: list[str]) -> str | None:
 
 
 def _from_json(obj: Any, known: list[str], default_confidence: float) -> dict[str, float]:
+    """Read ``{"safe": bool, "categories": [...]}``; anything else is unreadable (and so fails closed)."""
     if not isinstance(obj, dict):
         raise ValueError("the judge reply is not a JSON object")
+    safe = obj.get("safe")
+    if safe is not None and not isinstance(safe, bool):
+        raise ValueError(f"'safe' is not true or false but a {type(safe).__name__}")
+    if safe is None and "categories" not in obj:
+        raise ValueError("the judge reply has neither 'safe' nor 'categories'")
     cats = obj.get("categories", [])
     if isinstance(cats, (str, dict)):
         cats = [cats]
@@ -198,10 +205,11 @@ def _from_json(obj: Any, known: list[str], default_confidence: float) -> dict[st
             c = float(conf)
         except (TypeError, ValueError):
             c = default_confidence
+        if not math.isfinite(c):
+            raise ValueError(f"confidence of {cid} is not a finite number")
         out[cid] = max(out.get(cid, 0.0), min(1.0, max(0.0, c)))
-    safe = obj.get("safe")
-    if safe is False and not out:
-        raise ValueError("the judge said unsafe but named no known category")
+    if not out and (safe is False or cats):
+        raise ValueError("the judge flagged the text but named no known category")
     return out
 
 
@@ -263,8 +271,14 @@ class LLMJudgeDetector(BaseDetector):
                     raise DetectorUnavailable(
                         f"cannot import the judge model {self.options.model!r}: {exc}", detector=self.name
                     ) from None
-                if callable(obj) and not hasattr(obj, "invoke"):
-                    obj = obj()
+                if isinstance(obj, type) or (callable(obj) and not hasattr(obj, "invoke")):
+                    try:
+                        obj = obj()  # a class or a zero-argument factory
+                    except Exception as exc:
+                        raise DetectorUnavailable(
+                            f"cannot build the judge model {self.options.model!r} ({type(exc).__name__})",
+                            detector=self.name,
+                        ) from None
                 if not hasattr(obj, "invoke"):
                     raise DetectorUnavailable(f"{self.options.model!r} is not a chat model", detector=self.name)
                 self._model = obj
@@ -301,8 +315,23 @@ class LLMJudgeDetector(BaseDetector):
             except BaseException as exc:  # handed over to the calling thread
                 box["error"] = exc
 
-        # a daemon thread, so that a judge that never answers can neither hang the check nor the exit
-        worker = threading.Thread(target=call, name="guardrails-llm-judge", daemon=True)
+        # a daemon thread, so that a judge that never answers can neither hang the check nor the exit; calls that
+        # outlive their time limit are counted, and past MAX_PENDING the judge refuses new work (fails closed)
+        with _PENDING_LOCK:
+            if _PENDING[0] >= MAX_PENDING:
+                raise DetectorError(
+                    f"{_PENDING[0]} earlier judge calls are still running past their time limit", detector=self.name
+                )
+            _PENDING[0] += 1
+
+        def counted() -> None:
+            try:
+                call()
+            finally:
+                with _PENDING_LOCK:
+                    _PENDING[0] -= 1
+
+        worker = threading.Thread(target=counted, name="guardrails-llm-judge", daemon=True)
         worker.start()
         worker.join(self.options.timeout_s)
         if worker.is_alive():
@@ -311,23 +340,29 @@ class LLMJudgeDetector(BaseDetector):
             )
         if "error" in box:
             exc = box["error"]
-            raise DetectorError(f"the judge model failed ({type(exc).__name__})", detector=self.name) from exc
+            raise DetectorError(f"the judge model failed ({type(exc).__name__})", detector=self.name) from None
         return self._findings(box["reply"])
 
     async def adetect(self, text: str, ctx: DetectContext) -> list[Finding]:
         """Async ``detect`` through the model's own ``ainvoke``."""
         model = self._chat_model()
-        try:
+        prompt = self._prompt(text, ctx)
+
+        async def ask() -> Any:
             with _untraced():
-                reply = await asyncio.wait_for(
-                    model.ainvoke(self._prompt(text, ctx), config=_JUDGE_RUN), timeout=self.options.timeout_s
-                )
+                return await model.ainvoke(prompt, config=_JUDGE_RUN)
+
+        # an empty context: no tracer or run collector of the caller (configure hooks live in context variables)
+        # sees the unredacted prompt; a thread started for ``detect`` begins with an empty context the same way
+        task = asyncio.get_running_loop().create_task(ask(), context=contextvars.Context())
+        try:
+            reply = await asyncio.wait_for(task, timeout=self.options.timeout_s)
         except TimeoutError:
             raise DetectorError(
                 f"the judge model gave no reply within {self.options.timeout_s:g} s", detector=self.name
             ) from None
         except Exception as exc:
-            raise DetectorError(f"the judge model failed ({type(exc).__name__})", detector=self.name) from exc
+            raise DetectorError(f"the judge model failed ({type(exc).__name__})", detector=self.name) from None
         return self._findings(reply)
 
 

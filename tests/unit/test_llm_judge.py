@@ -93,6 +93,12 @@ def test_replies_are_parsed_robustly(reply: str, expected: dict[str, float]) -> 
         pytest.param("I cannot help with that.", id="prose-only"),
         pytest.param('{"safe": false, "categories": []}', id="unsafe-without-category"),
         pytest.param("unsafe", id="llama-guard-unsafe-without-code"),
+        pytest.param('{"verdict": {"safe": false, "categories": [{"id": "weapons"}]}}', id="nested-verdict"),
+        pytest.param('[{"id": "weapons", "confidence": 0.97}]', id="a-list-not-a-verdict"),
+        pytest.param('{"safe": "false", "categories": [{"id": "weapons"}]}', id="safe-as-a-string"),
+        pytest.param('{"categories": [{"id": "bioweapons"}]}', id="only-unknown-ids"),
+        pytest.param('{"safe": false, "categories": [{"id": "weapons", "confidence": NaN}]}', id="nan-confidence"),
+        pytest.param("{" * 30_000, id="too-long"),
     ],
 )
 def test_unreadable_reply_raises_detector_error(reply: str) -> None:
@@ -237,3 +243,47 @@ def test_a_judge_that_does_not_answer_in_time_fails_as_a_detector_error_sync_and
         _HangingModel.release.set()
     with pytest.raises(ValueError, match="timeout_s"):
         LLMJudgeOptions(timeout_s=0)
+
+
+def test_a_judge_reply_full_of_braces_is_refused_quickly() -> None:
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError):
+        parse_verdict("{" * 15_000 + "}", categories=IDS)
+    assert time.perf_counter() - t0 < 2  # was quadratic: seconds for a reply this size
+
+
+def test_the_async_judge_call_is_invisible_to_a_run_collector_around_it() -> None:
+    from langchain_core.tracers.context import collect_runs
+
+    judge = LLMJudgeDetector(model=FakeListChatModel(responses=['{"safe": true, "categories": []}']))
+    with collect_runs() as collected:
+        asyncio.run(judge.adetect("my card is 4111 1111 1111 1111", DetectContext()))
+    assert collected.traced_runs == []
+
+
+class _ClassJudge(FakeListChatModel):
+    responses: list[str] = ['{"safe": false, "categories": ["spam"]}']  # noqa: RUF012 - pydantic copies it
+
+
+def test_an_import_path_may_name_a_chat_model_class() -> None:
+    judge = LLMJudgeDetector.from_options(LLMJudgeOptions(model=f"{__name__}:_ClassJudge"), taxonomy=load_taxonomy())
+    assert [f.category for f in judge.detect("buy now", DetectContext())] == ["spam"]
+
+
+def test_judge_calls_stuck_past_their_time_limit_are_capped_and_then_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    import guardrails.detectors.llm_judge as module
+
+    monkeypatch.setattr(module, "MAX_PENDING", 2)
+    judge = LLMJudgeDetector(
+        model=_HangingModel(responses=['{"safe": true, "categories": []}'] * 4),
+        options=LLMJudgeOptions(timeout_s=0.05),
+    )
+    _HangingModel.release.clear()
+    try:
+        for _ in range(2):
+            with pytest.raises(DetectorError, match="no reply within"):
+                judge.detect("hello", DetectContext())
+        with pytest.raises(DetectorError, match="still running past their time limit"):
+            judge.detect("hello", DetectContext())
+    finally:
+        _HangingModel.release.set()
