@@ -243,6 +243,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         raise ProfileError(f"cannot read: {exc.strerror}", source=str(path)) from None
     except yaml.YAMLError as exc:
         raise ProfileError(describe_yaml_error(exc), source=str(path)) from None
+    except RecursionError:
+        raise ProfileError("invalid YAML: nested too deeply", source=str(path)) from None
     if not isinstance(data, dict):
         raise ProfileError(f"a profile must be a YAML mapping, got {type(data).__name__}", source=str(path), value=data)
     return data

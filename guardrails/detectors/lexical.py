@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from guardrails._paths import configs_dir
 from guardrails.detectors.base import BaseDetector, DetectContext
@@ -37,7 +37,13 @@ class PatternSpec(BaseModel):
     score: float = Field(default=0.9, ge=0.0, le=1.0)
     regex: str | None = None
     phrases: tuple[str, ...] = ()
-    stages: tuple[str, ...] = ("input", "output")
+    stages: tuple[Literal["input", "output"], ...] = ("input", "output")
+
+    @model_validator(mode="after")
+    def _matches_something(self) -> PatternSpec:
+        if not self.regex and not any(p.split() for p in self.phrases):
+            raise ValueError(f"pattern {self.id!r} has neither a regex nor a non-empty phrase")
+        return self
 
     @field_validator("regex")
     @classmethod

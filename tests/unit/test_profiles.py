@@ -56,6 +56,17 @@ def _write(tmp_path: Path, body: str, name: str = "p.yaml") -> Path:
         ),
         ("name: x\ndetectors:\n  telepathy: {}\n", "detectors.telepathy", "telepathy"),
         ("name: x\ndisclaimers: {always: [weapons]}\n", "disclaimers.always.0", "weapons"),
+        (
+            "name: x\ndetectors:\n  lexical: {options: {patterns: [{id: p1, category: gambling}]}}\n",
+            "detectors.lexical.options.patterns.0",
+            "neither a regex nor",
+        ),
+        (
+            "name: x\ndetectors:\n  lexical: {options: {patterns: [{id: p1, category: gambling, phrases: [bet], "
+            "stages: [inptu]}]}}\n",
+            "detectors.lexical.options.patterns.0.stages.0",
+            "inptu",
+        ),
     ],
     ids=[
         "unknown-key",
@@ -66,6 +77,8 @@ def _write(tmp_path: Path, body: str, name: str = "p.yaml") -> Path:
         "detector-option-typo",
         "unknown-detector",
         "disclaimer-not-domain",
+        "pattern-that-matches-nothing",
+        "pattern-stage-typo",
     ],
 )
 def test_broken_profile_fails_naming_file_field_and_value(tmp_path: Path, body: str, field: str, value: str) -> None:
@@ -159,3 +172,8 @@ def test_a_profile_error_points_at_the_place_without_quoting_the_file(tmp_path: 
     with pytest.raises(ProfileError) as info:
         load_profile(_write(tmp_path, body))
     assert "private words" not in str(info.value)
+
+
+def test_yaml_nested_too_deeply_is_a_profile_error_not_a_crash(tmp_path: Path) -> None:
+    with pytest.raises(ProfileError, match="nested too deeply"):
+        load_profile(_write(tmp_path, "name: x\nextra: " + "[" * 2000 + "]" * 2000 + "\n"))
