@@ -80,10 +80,20 @@ class StreamScreen:
         if end <= self.released:
             return ""
         segment = self.buffer[self.released : end]
+        # a value longer than the look-back may have had its head released before it could be recognised:
+        # its unreleased rest is still redacted (clipped to this segment), never passed on raw
         local = [
-            Finding(f.detector, f.category, f.score, f.start - self.released, f.end - self.released, f.label, f.view)
+            Finding(
+                f.detector,
+                f.category,
+                f.score,
+                max(f.start, self.released) - self.released,
+                min(f.end, end) - self.released,
+                f.label,
+                f.view,
+            )
             for f in entities
-            if f.start is not None and f.end is not None and f.start >= self.released and f.end <= end
+            if f.start is not None and f.end is not None and f.end > self.released and f.start < end
         ]
         self.released = end
         return self.transform(segment, local)

@@ -1,0 +1,36 @@
+"""The streaming screen on its own: what it releases, and when."""
+
+from __future__ import annotations
+
+import re
+
+from guardrails.streaming import StreamScreen
+from guardrails.types import Action, Decision, Finding, Stage
+
+_EMPLOYEE_ID = re.compile(r"EMP-\d{6}")
+
+
+def _check(window: str) -> Decision:
+    spans = [Finding("pii", None, 1.0, m.start(), m.end(), label="EMPLOYEE_ID") for m in _EMPLOYEE_ID.finditer(window)]
+    return Decision(action=Action.REDACT if spans else Action.ALLOW, stage=Stage.OUTPUT, text="", findings=tuple(spans))
+
+
+def _redact(segment: str, entities: list[Finding]) -> str:
+    for f in sorted(entities, key=lambda f: -(f.start or 0)):
+        segment = segment[: f.start] + "<EMPLOYEE_ID>" + segment[f.end :]
+    return segment
+
+
+def test_a_value_longer_than_the_look_back_never_streams_out_whole() -> None:
+    answer = "Your badge number is EMP-123456, keep it safe."
+    screen = StreamScreen(check=_check, transform=_redact, holdback_chars=4, check_every_chars=1)
+    shown = "".join(screen.feed(ch) for ch in answer) + screen.flush()
+    assert "EMP-123456" not in shown and "3456" not in shown  # at most the head that preceded recognition
+    assert shown.endswith("<EMPLOYEE_ID>, keep it safe.")
+
+
+def test_a_value_inside_the_look_back_is_redacted_whole() -> None:
+    answer = "Your badge number is EMP-123456, keep it safe."
+    screen = StreamScreen(check=_check, transform=_redact, holdback_chars=16, check_every_chars=1)
+    shown = "".join(screen.feed(ch) for ch in answer) + screen.flush()
+    assert shown == "Your badge number is <EMPLOYEE_ID>, keep it safe."
