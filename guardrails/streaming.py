@@ -10,12 +10,18 @@ it; a BLOCK stops the stream and yields the refusal instead.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from guardrails.types import Action, Decision, Finding
 
 CheckFn = Callable[[str], Decision]
+_T = TypeVar("_T")
+
+
+def _union(items: Iterable[_T]) -> tuple[_T, ...]:
+    return tuple(dict.fromkeys(items))
 
 
 @dataclass
@@ -57,6 +63,28 @@ class StreamScreen:
     @property
     def last(self) -> Decision | None:
         return self.decisions[-1] if self.decisions else None
+
+    @property
+    def summary(self) -> Decision | None:
+        """One decision for the whole streamed answer: the block if any, else the most severe check with the
+        categories, domains, findings and failures of every check (a finding's offsets are dropped when the
+        checks saw different windows: they would point into one window only)."""
+        if self.blocked is not None or len(self.decisions) <= 1:
+            return self.blocked or self.last
+        top = max(self.decisions, key=lambda d: d.action)
+        best: dict[tuple[str, str | None, str | None], Finding] = {}
+        for d in self.decisions:
+            for f in d.findings:
+                key = (f.detector, f.category, f.label)
+                if key not in best or f.score > best[key].score:
+                    best[key] = replace(f, start=None, end=None)
+        return replace(
+            top,
+            categories=_union(c for d in self.decisions for c in d.categories),
+            disclaimer_categories=_union(c for d in self.decisions for c in d.disclaimer_categories),
+            findings=tuple(best.values()),
+            failures=_union(x for d in self.decisions for x in d.failures),
+        )
 
     def _release(self, *, final: bool) -> str:
         context = max(0, min(self.released, len(self.buffer) - self.window_chars))

@@ -34,3 +34,28 @@ def test_a_value_inside_the_look_back_is_redacted_whole() -> None:
     screen = StreamScreen(check=_check, transform=_redact, holdback_chars=16, check_every_chars=1)
     shown = "".join(screen.feed(ch) for ch in answer) + screen.flush()
     assert shown == "Your badge number is <EMPLOYEE_ID>, keep it safe."
+
+
+def test_the_streamed_answer_is_summed_up_by_every_check_not_only_the_last() -> None:
+    def check(window: str) -> Decision:
+        found = _check(window).findings
+        medical = "ibuprofen" in window
+        return Decision(
+            action=Action.REDACT if found else (Action.DISCLAIM if medical else Action.ALLOW),
+            stage=Stage.OUTPUT,
+            text="",
+            findings=found,
+            categories=("domain_medical",) if medical else (),
+            disclaimer_categories=("domain_medical",) if medical else (),
+        )
+
+    answer = "EMP-123456 may take ibuprofen. " + "Then rest for a while. " * 20
+    screen = StreamScreen(check=check, transform=_redact, holdback_chars=8, check_every_chars=16, window_chars=64)
+    for ch in answer:
+        screen.feed(ch)
+    screen.flush()
+    assert screen.last is not None and screen.last.action is Action.ALLOW  # the last window saw neither
+    summary = screen.summary
+    assert summary is not None and summary.action is Action.REDACT
+    assert summary.categories == ("domain_medical",) and summary.disclaimer_categories == ("domain_medical",)
+    assert [(f.label, f.start) for f in summary.findings] == [("EMPLOYEE_ID", None)]

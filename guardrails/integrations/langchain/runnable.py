@@ -446,7 +446,7 @@ class _Stream:
         answer: list[Decision] = []
         context: list[Decision] = []  # the context keys' lanes: redaction checks, not judgements
         for key, d in [
-            *((k, lane.screen.blocked or lane.screen.last) for k, lane in self.lanes.items()),
+            *((k, lane.screen.summary) for k, lane in self.lanes.items()),
             *self.call_decisions,
         ]:
             if d is not None:
