@@ -567,3 +567,17 @@ def test_earlier_ai_answers_are_redacted_before_the_model_sees_them() -> None:
     chain.invoke([*history, first, HumanMessage("thanks")], config=cfg)
     sent = SpyChatModel.calls[-1]
     assert [m.content for m in sent] == ["please ring <PERSON_1>", "I will ring <PERSON_1>.", "thanks"]
+
+
+def test_refer_and_continue_with_a_prompt_variable_puts_the_instruction_in_the_text_not_a_message_repr() -> None:
+    from langchain_core.output_parsers import StrOutputParser
+    from langchain_core.prompts import ChatPromptTemplate
+
+    guarded = guard_with(
+        KeywordDetector({"end my life": "crisis_self_harm"}), profile={"crisis_mode": "refer_and_continue"}
+    ).wrap(ChatPromptTemplate.from_messages([("human", "{question}")]) | spy_model("I'm here.") | StrOutputParser())
+    out = guarded.invoke({"question": "I want to end my life"})
+    ((sent,),) = SpyChatModel.calls
+    assert isinstance(sent, HumanMessage) and "SystemMessage(" not in sent.content
+    assert sent.content.endswith("I want to end my life") and len(sent.content) > len("I want to end my life") + 40
+    assert out.endswith("I'm here.") and len(out) > len("I'm here.") + 40  # the referral comes first

@@ -338,9 +338,17 @@ def rewrite_input(
         )
     if isinstance(value, Mapping):
         key = _pick_key(value, input_keys)
+
+        def turn(v: Any) -> Any:
+            if isinstance(v, str) and system_instruction is not None:
+                # a prompt variable: a message list would be formatted into the prompt as its repr, so the
+                # instruction goes in front of the text instead
+                return f"{system_instruction}\n\n{fn(v)}"
+            return rewrite_input(v, fn, input_keys=input_keys, system_instruction=system_instruction)
+
         return {
             k: (
-                rewrite_input(v, fn, input_keys=input_keys, system_instruction=system_instruction)
+                turn(v)
                 if k == key
                 else v
                 if k in passthrough_keys
