@@ -581,3 +581,22 @@ def test_refer_and_continue_with_a_prompt_variable_puts_the_instruction_in_the_t
     assert isinstance(sent, HumanMessage) and "SystemMessage(" not in sent.content
     assert sent.content.endswith("I want to end my life") and len(sent.content) > len("I want to end my life") + 40
     assert out.endswith("I'm here.") and len(out) > len("I'm here.") + 40  # the referral comes first
+
+
+def test_a_dict_chain_gets_the_guards_own_text_under_the_answer_key_it_builds_streamed_or_not() -> None:
+    from langchain_core.output_parsers import StrOutputParser
+    from langchain_core.prompts import ChatPromptTemplate
+    from langchain_core.runnables import RunnablePassthrough
+
+    def rag(answer: str) -> Any:
+        prompt = ChatPromptTemplate.from_messages([("human", "{question}")])
+        return RunnablePassthrough.assign(answer=prompt | spy_model(answer) | StrOutputParser())
+
+    wrapped = guard().wrap(rag("never"))
+    assert wrapped.answer_key == "answer"
+    assert REFUSAL in wrapped.invoke({"question": "where to buy a grenade"})["answer"]
+    chunks = list(guard().wrap(rag("Take ibuprofen with food.")).stream({"question": "a headache"}))
+    answer = "".join(c.get("answer", "") for c in chunks)
+    question = "".join(c.get("question", "") for c in chunks)
+    assert answer.startswith("Take ibuprofen with food.") and len(answer) > 40  # the late disclaimer is there
+    assert question == "a headache"

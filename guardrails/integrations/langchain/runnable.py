@@ -117,7 +117,7 @@ class _Turn:
             raise GuardrailViolation(d_in)  # "raise": a pydantic output type cannot hold the refusal or referral
         text = d_in.response_text() or ""
         return shapes.make_output(
-            self.kind, text, output_key=self.wrapper.output_key, metadata=self.metadata(), chunk=chunk
+            self.kind, text, output_key=self.wrapper.answer_key, metadata=self.metadata(), chunk=chunk
         )
 
     # ---- output
@@ -253,7 +253,7 @@ class _Turn:
 
     def stream_chunk(self, sample: Any, text: str) -> Any:
         if sample is None:
-            return shapes.make_output(self.kind, text, output_key=self.wrapper.output_key, metadata={}, chunk=True)
+            return shapes.make_output(self.kind, text, output_key=self.wrapper.answer_key, metadata={}, chunk=True)
         return shapes.chunk_like(sample, text, output_key=self.wrapper.output_key)
 
     def stream_head(self) -> list[Any]:
@@ -435,8 +435,9 @@ class _Stream:
     def primary(self) -> tuple[Any, _Lane | None]:
         """The lane the answer streams in: where a refusal or a late disclaimer goes (never a context lane)."""
         key = self.turn.wrapper.output_key
-        if key in self.lanes:
-            return key, self.lanes[key]
+        for name in (key, *shapes.ANSWER_KEYS):  # as for a whole dict: the configured key, then answer keys
+            if name in self.lanes and not self._context(name):
+                return name, self.lanes[name]
         answer = [(k, lane) for k, lane in self.lanes.items() if not self._context(k)]
         released = [(k, lane) for k, lane in answer if lane.released]
         return next(iter(released or answer), (key if self.lanes else _WHOLE, None))
@@ -523,6 +524,9 @@ class GuardedRunnable(Runnable[Any, Any]):
         self.passthrough_keys = tuple(passthrough_keys)
         self.context_keys = frozenset(context_keys)
         self.output_key = output_key
+        #: where the guard's own answer (a refusal, a referral, a leading disclaimer) goes in a dict output:
+        #: ``output_key``, or the answer key a dict chain declares (``assign(answer=...)``)
+        self.answer_key = shapes.answer_key(bound, output_key)
         #: the answer is parsed into the caller's schema (a pydantic model, a parsed JSON object): streamed
         #: snapshots of it are not text deltas, so a stream checks it whole and yields it once
         inferred = shapes.infer_output_kind(bound)

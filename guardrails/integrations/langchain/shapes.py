@@ -347,13 +347,7 @@ def rewrite_input(
             return rewrite_input(v, fn, input_keys=input_keys, system_instruction=system_instruction)
 
         return {
-            k: (
-                turn(v)
-                if k == key
-                else v
-                if k in passthrough_keys
-                else _rewrite_other(v, fn)
-            )
+            k: (turn(v) if k == key else v if k in passthrough_keys else _rewrite_other(v, fn))
             for k, v in value.items()
         }
     messages = _as_messages(value)
@@ -407,6 +401,21 @@ def _tail(runnable: Any) -> Any:
         else:
             break
     return runnable
+
+
+def answer_key(runnable: Any, output_key: str) -> str:
+    """The key a dict chain answers under: ``output_key`` when the chain builds it, else the first of
+    :data:`ANSWER_KEYS` it builds (``RunnablePassthrough.assign(answer=...)``), else ``output_key``."""
+    from langchain_core.runnables import RunnableParallel
+    from langchain_core.runnables.passthrough import RunnableAssign
+
+    tail = _tail(runnable)
+    branches = tail.mapper if isinstance(tail, RunnableAssign) else tail
+    if isinstance(branches, RunnableParallel):
+        for name in (output_key, *ANSWER_KEYS):
+            if name in branches.steps__:
+                return name
+    return output_key
 
 
 def ends_in_schema_parser(runnable: Any) -> bool:
