@@ -600,3 +600,19 @@ def test_a_dict_chain_gets_the_guards_own_text_under_the_answer_key_it_builds_st
     question = "".join(c.get("question", "") for c in chunks)
     assert answer.startswith("Take ibuprofen with food.") and len(answer) > 40  # the late disclaimer is there
     assert question == "a headache"
+
+
+def test_the_end_of_stream_chunk_comes_after_the_last_text_and_the_disclaimer() -> None:
+    end = AIMessageChunk(
+        content="",
+        chunk_position="last",
+        response_metadata={"finish_reason": "stop"},
+        usage_metadata={"input_tokens": 5, "output_tokens": 9, "total_tokens": 14},
+    )
+    pieces = [AIMessageChunk(content=p) for p in ("Take ibupro", "fen with food ", "and rest.")]
+    model = StreamedChatModel(messages=iter([AIMessage(content="")]), chunks=[*pieces, end])
+    chunks = list(guard().wrap(model).stream("hi"))
+    last_text = max(i for i, c in enumerate(chunks) if c.content)
+    marker = next(i for i, c in enumerate(chunks) if c.response_metadata.get("finish_reason") == "stop")
+    assert marker > last_text and chunks[last_text].content.startswith("\n\n")  # after the disclaimer
+    assert total(chunks).usage_metadata == end.usage_metadata

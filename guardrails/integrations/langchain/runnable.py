@@ -307,6 +307,9 @@ class _Stream:
     turn: _Turn
     lanes: dict[Any, _Lane] = field(default_factory=dict)
     call_decisions: list[tuple[Any, Decision]] = field(default_factory=list)
+    #: content-less chunks (usage, finish_reason, LangChain's end marker): passed on after the last text, since
+    #: the screen may still hold text back when they arrive and a consumer may stop reading at them
+    held: list[tuple[Any, Any, Any]] = field(default_factory=list)
 
     @property
     def blocked(self) -> tuple[Any, Decision] | None:
@@ -319,7 +322,6 @@ class _Stream:
         """What to yield for one chunk of the wrapped runnable's stream."""
         parts = list(chunk.items()) if isinstance(chunk, Mapping) else [(_WHOLE, chunk)]
         out: dict[Any, Any] = {}
-        usage: list[tuple[Any, AIMessageChunk]] = []  # token counts riding on text or call chunks: passed on apart
         for key, value in parts:
             if key == shapes.META_KEY and isinstance(value, Mapping):
                 out[key] = value  # decisions of a nested guard: no text
@@ -328,7 +330,7 @@ class _Stream:
             calls = shapes.held_calls(value)
             if not text and calls is None:
                 if not (isinstance(value, str) and not value):
-                    out[key] = shapes.without_reasoning(value)  # metadata chunks (usage, ids): nothing to screen
+                    self.held.append((key, chunk, shapes.without_reasoning(value)))  # nothing to screen
                 continue
             lane = self.lanes.get(key)
             if lane is None:
@@ -344,7 +346,7 @@ class _Stream:
                 continue
             meta = shapes.metadata_only(value)
             if meta is not None:
-                usage.append((key, meta))
+                self.held.append((key, chunk, meta))
             if calls is not None:
                 lane.calls = calls if lane.calls is None else lane.calls + calls
                 lane.calls_sample = value if lane.calls_sample is None else lane.calls_sample
@@ -356,9 +358,7 @@ class _Stream:
                     out[key] = shapes.chunk_like(value, released, output_key=self.turn.wrapper.output_key)
                 if lane.screen.blocked is not None:
                     break
-        items = [] if not out else [out[_WHOLE] if _WHOLE in out else shapes.remap(chunk, out)]
-        items += [meta if key is _WHOLE else shapes.remap(chunk, {key: meta}) for key, meta in usage]
-        return items
+        return [] if not out else [out[_WHOLE] if _WHOLE in out else shapes.remap(chunk, out)]
 
     def end(self) -> list[Any]:
         """What to yield after the wrapped stream ended (or was stopped by a BLOCK)."""
@@ -477,7 +477,8 @@ class _Stream:
             late = turn.take_disclaimers(turn.output_domains)
             if late:
                 out.append(self.emit(*self.primary(), "\n\n" + "\n\n".join(late)))
-        if turn.kind == "message":
+        out += [value if key is _WHOLE else shapes.remap(chunk, {key: value}) for key, chunk, value in self.held]
+        if turn.kind == "message":  # the decision last, as before any held metadata was passed on here
             out.append(AIMessageChunk(content="", response_metadata={shapes.META_KEY: turn.metadata()}))
         return out
 
