@@ -255,7 +255,7 @@ def _load_chain(path: Path, *, seen: tuple[Path, ...]) -> dict[str, Any]:
     if resolved in seen:
         chain = " -> ".join(str(p) for p in (*seen, resolved))
         raise ProfileError(f"circular 'extends': {chain}", source=str(path), field="extends")
-    data = _read_yaml(path)
+    data = _anchor_paths(_read_yaml(path), path.parent)
     parent = data.get("extends")
     if parent is None:
         return data
@@ -263,6 +263,43 @@ def _load_chain(path: Path, *, seen: tuple[Path, ...]) -> dict[str, Any]:
         raise ProfileError("'extends' must be a profile name or path", source=str(path), field="extends", value=parent)
     parent_data = _load_chain(_resolve(parent, base=path.parent), seen=(*seen, resolved))
     return _merge(parent_data, data)
+
+
+#: detector options that name files; a relative one is found next to the profile that sets it (as ``extends:``)
+_PATH_OPTIONS = frozenset(
+    {
+        ("pii", "recognizer_files"),
+        ("lexical", "pattern_files"),
+        ("semantic", "model"),
+        ("semantic", "output_model"),
+        ("toxicity", "checkpoint"),
+        ("toxicity", "huggingface_config_path"),
+        ("toxicity", "mapping"),
+    }
+)
+
+
+def _anchor_paths(data: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """Point relative file options at the profile's folder when the file is there (else they stay as given:
+    a built-in name such as ``default``, or a path relative to the working directory)."""
+    detectors = data.get("detectors")
+    if not isinstance(detectors, dict):
+        return data
+
+    def anchored(value: Any) -> Any:
+        if not isinstance(value, str) or not value or Path(value).is_absolute():
+            return value
+        candidate = folder / value
+        return str(candidate) if candidate.is_file() or candidate.is_dir() else value
+
+    for name, spec in detectors.items():
+        options = spec.get("options") if isinstance(spec, dict) else None
+        if not isinstance(options, dict):
+            continue
+        for key, value in options.items():
+            if (name, key) in _PATH_OPTIONS:
+                options[key] = [anchored(v) for v in value] if isinstance(value, list) else anchored(value)
+    return data
 
 
 def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

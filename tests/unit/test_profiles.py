@@ -177,3 +177,18 @@ def test_a_profile_error_points_at_the_place_without_quoting_the_file(tmp_path: 
 def test_yaml_nested_too_deeply_is_a_profile_error_not_a_crash(tmp_path: Path) -> None:
     with pytest.raises(ProfileError, match="nested too deeply"):
         load_profile(_write(tmp_path, "name: x\nextra: " + "[" * 2000 + "]" * 2000 + "\n"))
+
+
+def test_a_relative_file_option_is_found_next_to_the_profile_whatever_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    (folder / "my_patterns.yaml").write_text(
+        "patterns:\n  - {id: p1, category: gambling, phrases: [place a bet]}\n", encoding="utf-8"
+    )
+    body = "name: x\nextends: general\ndetectors:\n  lexical: {options: {pattern_files: [default, my_patterns.yaml]}}\n"
+    path = _write(folder, body)
+    monkeypatch.chdir(tmp_path)  # not the profile's folder
+    options = load_profile(path).detectors["lexical"].options
+    assert options["pattern_files"] == ["default", str(folder / "my_patterns.yaml")]
