@@ -331,13 +331,29 @@ def _check_redaction(profile: Profile, *, source: str) -> None:
     from guardrails.redaction import RedactionConfig
 
     try:
-        RedactionConfig.model_validate(profile.redaction)
+        config = RedactionConfig.model_validate(profile.redaction)
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in ("redaction", *err["loc"]))
         raise ProfileError(
             f"{err['msg']} (got {_brief(err.get('input'))})", source=source, field=field, value=err.get("input")
         ) from None
+    spec = profile.detectors.get("pii")
+    if spec is None or not spec.enabled:
+        return  # another detector (a custom one) may name its own entities
+    from guardrails.detectors.pii import PIIOptions, resolve_options
+
+    entities = set(resolve_options(PIIOptions.model_validate(spec.options or {})).entities)
+    for stage in ("input", "output"):
+        for key in getattr(config, stage):
+            if key != "default" and key not in entities:
+                raise ProfileError(
+                    f"{key!r} is not an entity the pii detector finds (a typo?); it finds: "
+                    + ", ".join(sorted(entities)),
+                    source=source,
+                    field=f"redaction.{stage}.{key}",
+                    value=key,
+                )
 
 
 def _check_ids(profile: Profile, *, source: str) -> None:
