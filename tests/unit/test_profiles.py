@@ -197,7 +197,7 @@ def test_a_relative_file_option_is_found_next_to_the_profile_whatever_the_workin
 def test_a_redaction_rule_for_an_entity_the_pii_detector_never_finds_is_refused_as_a_likely_typo(
     tmp_path: Path,
 ) -> None:
-    with pytest.raises(ProfileError, match="redaction.input.US_SNN") as info:
+    with pytest.raises(ProfileError, match=r"redaction\.input\.US_SNN") as info:
         load_profile(_write(tmp_path, "name: x\nextends: general\nredaction:\n  input: {US_SNN: block}\n"))
     assert "US_SSN" in str(info.value)  # the list it finds, to spot the typo
     assert load_profile(_write(tmp_path, "name: x\nextends: general\nredaction:\n  input: {US_SSN: block}\n"))
