@@ -1,16 +1,41 @@
-"""YAML read errors that point at the place, not at the content (a mistyped path may name a file of user data)."""
+"""YAML for hand-written config: errors that point at the place, not at the content, and no silent duplicates."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import yaml
 
-__all__ = ["describe_yaml_error"]
+__all__ = ["describe_yaml_error", "load_strict"]
 
 
 def describe_yaml_error(exc: yaml.YAMLError) -> str:
-    """``invalid YAML at line L, column C: <problem>``, without PyYAML's quote of the offending text."""
+    """``invalid YAML at line L, column C: <problem>``, without PyYAML's quote of the offending text (a mistyped
+    path may name a file of user data)."""
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or type(exc).__name__
     if mark is None:
         return f"invalid YAML: {problem}"
     return f"invalid YAML at line {mark.line + 1}, column {mark.column + 1}: {problem}"
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """A safe loader that refuses a key given twice in one mapping (plain YAML keeps the last one silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _value in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # "<<: *base": its keys may be overridden on purpose
+                continue
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} appears twice in one mapping", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_strict(text: str) -> Any:
+    """``yaml.safe_load`` that also refuses duplicate keys."""
+    return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass: no arbitrary objects

@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from guardrails._paths import configs_dir
-from guardrails._yaml import describe_yaml_error
+from guardrails._yaml import describe_yaml_error, load_strict
 from guardrails.errors import ProfileError
 from guardrails.taxonomy import Category, Taxonomy, load_taxonomy
 from guardrails.types import Action
@@ -236,7 +236,7 @@ def _brief(value: object) -> str:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_strict(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
         raise ProfileError(f"not UTF-8 text: {exc.reason}", source=str(path)) from None
     except OSError as exc:

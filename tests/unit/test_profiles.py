@@ -201,3 +201,13 @@ def test_a_redaction_rule_for_an_entity_the_pii_detector_never_finds_is_refused_
         load_profile(_write(tmp_path, "name: x\nextends: general\nredaction:\n  input: {US_SNN: block}\n"))
     assert "US_SSN" in str(info.value)  # the list it finds, to spot the typo
     assert load_profile(_write(tmp_path, "name: x\nextends: general\nredaction:\n  input: {US_SSN: block}\n"))
+
+
+def test_a_key_given_twice_is_an_error_not_a_silent_override(tmp_path: Path) -> None:
+    body = "name: x\ncategories:\n  weapons: {action: block}\ncategories:\n  gambling: {action: block}\n"
+    with pytest.raises(ProfileError, match=r"line 4, column 1: the key 'categories' appears twice"):
+        load_profile(_write(tmp_path, body))
+    # a merge key that a later key overrides is plain YAML, not a duplicate
+    merged = "name: x\nbase: &b {threshold: 0.5}\ncategories:\n  weapons: {<<: *b, threshold: 0.7}\n"
+    with pytest.raises(ProfileError, match="base"):  # 'base' is no profile field: the merge itself was read
+        load_profile(_write(tmp_path, merged))
