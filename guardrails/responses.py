@@ -76,11 +76,18 @@ def special_refusal(key: str, **fields: str) -> str:
 
 
 def disclaimer(category: str, *, language: str = "en", markdown: bool = False) -> str | None:
-    """The AI-use disclaimer for a domain category, in ``language`` (falling back to English)."""
+    """The AI-use disclaimer for a category, in ``language`` (falling back to English); a category with no text
+    of its own (a custom domain, a category whose action is ``disclaim``) gets the ``default`` one, so a DISCLAIM
+    decision always carries a disclaimer."""
     data = _disclaimers()
     by_lang = data.get("disclaimers", {})
     lang = (language or "en").split("-")[0].lower()
-    text = by_lang.get(lang, {}).get(category) or by_lang.get("en", {}).get(category)
+    text = (
+        by_lang.get(lang, {}).get(category)
+        or by_lang.get("en", {}).get(category)
+        or by_lang.get(lang, {}).get("default")
+        or by_lang.get("en", {}).get("default")
+    )
     if text is None:
         return None
     if markdown:
