@@ -82,6 +82,7 @@ class StreamScreen:
             top,
             categories=_union(c for d in self.decisions for c in d.categories),
             disclaimer_categories=_union(c for d in self.decisions for c in d.disclaimer_categories),
+            disclaimers=_union(t for d in self.decisions for t in d.disclaimers),
             findings=tuple(best.values()),
             failures=_union(x for d in self.decisions for x in d.failures),
         )

@@ -47,6 +47,7 @@ def test_the_streamed_answer_is_summed_up_by_every_check_not_only_the_last() -> 
             findings=found,
             categories=("domain_medical",) if medical else (),
             disclaimer_categories=("domain_medical",) if medical else (),
+            disclaimers=("AI-generated; not medical advice.",) if medical else (),
         )
 
     answer = "EMP-123456 may take ibuprofen. " + "Then rest for a while. " * 20
@@ -58,4 +59,5 @@ def test_the_streamed_answer_is_summed_up_by_every_check_not_only_the_last() -> 
     summary = screen.summary
     assert summary is not None and summary.action is Action.REDACT
     assert summary.categories == ("domain_medical",) and summary.disclaimer_categories == ("domain_medical",)
+    assert summary.disclaimers == ("AI-generated; not medical advice.",)
     assert [(f.label, f.start) for f in summary.findings] == [("EMPLOYEE_ID", None)]
