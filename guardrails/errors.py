@@ -8,6 +8,18 @@ if TYPE_CHECKING:
     from guardrails.types import Decision
 
 
+def brief(value: object, limit: int = 40) -> str:
+    """A bad value for an error message: short, and a mapping or list by its shape (a misplaced field or a
+    mistyped path may hold a user's text, which an error must not echo)."""
+    if isinstance(value, dict):
+        keys = ", ".join(map(str, list(value)[:5]))
+        return f"a mapping with keys {keys}" + (", ..." if len(value) > 5 else "")
+    if isinstance(value, (list, tuple)):
+        return f"a list of {len(value)} items"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 class GuardrailsError(Exception):
     """Base class of every error this library raises."""
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from guardrails._paths import configs_dir
 from guardrails._yaml import describe_yaml_error, load_strict
-from guardrails.errors import ProfileError
+from guardrails.errors import ProfileError, brief
 from guardrails.taxonomy import Category, Taxonomy, load_taxonomy
 from guardrails.types import Action
 
@@ -222,18 +222,6 @@ def _resolve(ref: str, *, base: Path | None) -> Path:
     raise ProfileError(f"unknown profile {ref!r}; built-in profiles: {known}", value=ref)
 
 
-def _brief(value: object) -> str:
-    """A bad value for an error message: short, and a mapping or list by its shape (a wrong path may point at
-    a file of user data, whose text must not be echoed)."""
-    if isinstance(value, dict):
-        keys = ", ".join(map(str, list(value)[:5]))
-        return f"a mapping with keys {keys}" + (", ..." if len(value) > 5 else "")
-    if isinstance(value, (list, tuple)):
-        return f"a list of {len(value)} items"
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = load_strict(path.read_text(encoding="utf-8"))
@@ -319,7 +307,7 @@ def _validate(raw: dict[str, Any], *, source: str) -> Profile:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"])
         raise ProfileError(
-            f"{err['msg']} (got {_brief(err.get('input'))})", source=source, field=field, value=err.get("input")
+            f"{err['msg']} (got {brief(err.get('input'))})", source=source, field=field, value=err.get("input")
         ) from None
     _check_ids(profile, source=source)
     _check_detectors(profile, source=source)
@@ -336,7 +324,7 @@ def _check_redaction(profile: Profile, *, source: str) -> None:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in ("redaction", *err["loc"]))
         raise ProfileError(
-            f"{err['msg']} (got {_brief(err.get('input'))})", source=source, field=field, value=err.get("input")
+            f"{err['msg']} (got {brief(err.get('input'))})", source=source, field=field, value=err.get("input")
         ) from None
     spec = profile.detectors.get("pii")
     if spec is None or not spec.enabled:
@@ -396,7 +384,7 @@ def _check_detectors(profile: Profile, *, source: str) -> None:
             err = exc.errors()[0]
             field = ".".join(str(p) for p in ("detectors", name, "options", *err["loc"]))
             raise ProfileError(
-                f"{err['msg']} (got {_brief(err.get('input'))})", source=source, field=field, value=err.get("input")
+                f"{err['msg']} (got {brief(err.get('input'))})", source=source, field=field, value=err.get("input")
             ) from None
         check = getattr(cls, "check_options", None)
         if check is not None:

@@ -32,8 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from guardrails.errors import brief
 from guardrails.evaluation.intervals import wilson_interval
-from guardrails.evaluation.jsonl import jsonl_objects, shown
+from guardrails.evaluation.jsonl import jsonl_objects
 from guardrails.types import Action, Decision
 
 TASKS = ("policy", "crisis", "domain", "pii")
@@ -77,11 +78,11 @@ def read_rows(path: Path, *, task: str, limit: int | None = None) -> list[Row]:
         label = str(obj.get("label", "")).strip().lower()
         if label not in allowed:
             raise ValueError(
-                f"{path}:{n}: label {shown(obj.get('label'))} is not one of {', '.join(allowed)} (task {task})"
+                f"{path}:{n}: label {brief(obj.get('label'), 24)} is not one of {', '.join(allowed)} (task {task})"
             )
         row_id = str(obj.get("id", n))
         if row_id in seen:
-            raise ValueError(f"{path}:{n}: id {shown(row_id)} is also on line {seen[row_id]}; ids must be unique")
+            raise ValueError(f"{path}:{n}: id {brief(row_id, 24)} is also on line {seen[row_id]}; ids must be unique")
         seen[row_id] = n
         cat = obj.get("category")
         rows.append(Row(row_id, obj["text"], label, None if cat is None else str(cat)))

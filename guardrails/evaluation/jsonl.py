@@ -7,13 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["jsonl_objects", "shown"]
-
-
-def shown(value: object, limit: int = 24) -> str:
-    """A bad value for an error message, cut short: a misplaced field may hold a row's text."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+__all__ = ["jsonl_objects"]
 
 
 def jsonl_objects(path: Path) -> Iterator[tuple[int, Any]]:

@@ -40,7 +40,8 @@ from pathlib import Path
 from typing import Any
 
 from guardrails._paths import configs_dir
-from guardrails.evaluation.jsonl import jsonl_objects, shown
+from guardrails.errors import brief
+from guardrails.evaluation.jsonl import jsonl_objects
 
 TYPE_MAP: dict[str, str] = {
     "PERSON": "PERSON",
@@ -139,8 +140,8 @@ def _read_pii_rows(path: Path) -> list[dict[str, Any]]:
             start, end = span.get("start"), span.get("end")
             if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
                 raise ValueError(
-                    f"{where}: span {shown(span.get('entity_type'))} needs integer offsets with "
-                    f"0 <= start < end <= {len(text)}, got start={shown(start)}, end={shown(end)}"
+                    f"{where}: span {brief(span.get('entity_type'), 24)} needs integer offsets with "
+                    f"0 <= start < end <= {len(text)}, got start={brief(start, 24)}, end={brief(end, 24)}"
                 )
     return rows
 
