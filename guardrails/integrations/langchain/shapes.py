@@ -406,16 +406,20 @@ def _tail(runnable: Any) -> Any:
 def answer_key(runnable: Any, output_key: str) -> str:
     """The key a dict chain answers under: ``output_key`` when the chain builds it, else the first of
     :data:`ANSWER_KEYS` it builds (``RunnablePassthrough.assign(answer=...)``), else ``output_key``."""
+    for name in (output_key, *ANSWER_KEYS):
+        if name in _branches(runnable):
+            return name
+    return output_key
+
+
+def _branches(runnable: Any) -> Mapping[str, Any]:
+    """The named branches of a dict chain (``RunnableParallel``, ``RunnablePassthrough.assign``); else none."""
     from langchain_core.runnables import RunnableParallel
     from langchain_core.runnables.passthrough import RunnableAssign
 
     tail = _tail(runnable)
     branches = tail.mapper if isinstance(tail, RunnableAssign) else tail
-    if isinstance(branches, RunnableParallel):
-        for name in (output_key, *ANSWER_KEYS):
-            if name in branches.steps__:
-                return name
-    return output_key
+    return branches.steps__ if isinstance(branches, RunnableParallel) else {}
 
 
 def ends_in_schema_parser(runnable: Any) -> bool:
@@ -428,16 +432,12 @@ def ends_in_schema_parser(runnable: Any) -> bool:
 def _schema_parsed(runnable: Any, depth: int) -> bool:
     from langchain_core.output_parsers import JsonOutputParser
     from langchain_core.output_parsers.openai_tools import JsonOutputToolsParser
-    from langchain_core.runnables import RunnableParallel
-    from langchain_core.runnables.passthrough import RunnableAssign
 
-    tail = _tail(runnable)
-    if isinstance(tail, (JsonOutputParser, JsonOutputToolsParser)):
+    if isinstance(_tail(runnable), (JsonOutputParser, JsonOutputToolsParser)):
         return True
-    branches = tail.mapper if isinstance(tail, RunnableAssign) else tail
-    if not isinstance(branches, RunnableParallel) or depth >= 4 or not branches.steps__:
+    steps = _branches(runnable)
+    if depth >= 4 or not steps:
         return False
-    steps = branches.steps__
 
     def parsed(branch: Any) -> bool:
         return _declares_model(branch) or _schema_parsed(branch, depth + 1)
