@@ -3,23 +3,29 @@
 A profile says which detectors run on which stage, what each category's threshold
 and action are, how to redact, refer and disclaim. Unknown keys, out-of-range
 thresholds and unknown category ids fail at load with a ProfileError naming the
-file, the field path and the bad value. ``extends:`` inherits from a built-in
-profile or another file (mappings merge key by key; lists are replaced).
+file, the field path and the bad value; so do values that would otherwise be coerced
+or fall back silently: a boolean or a quoted number for a number (or the reverse), a
+locale whose country is not an ISO 3166-1 code, a blank refusal text, a category
+``action: redact`` (redaction is per PII entity, under ``redaction:``) and a file over
+:data:`MAX_PROFILE_BYTES`. ``extends:`` inherits from a built-in profile or another
+file (mappings merge key by key; lists are replaced).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from enum import Enum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from guardrails._paths import configs_dir
 from guardrails._yaml import describe_yaml_error, load_strict
 from guardrails.errors import ProfileError, brief
+from guardrails.resources import _ISO_639_1
 from guardrails.taxonomy import Category, Taxonomy, load_taxonomy
 from guardrails.types import Action
 
@@ -27,6 +33,109 @@ ActionName = Literal["allow", "disclaim", "redact", "refer", "block"]
 StageName = Literal["input", "output"]
 
 _ID = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
+
+#: the largest profile file read, in bytes (a profile is a few KiB); a larger one is refused before it is read
+MAX_PROFILE_BYTES: Final = 1024 * 1024
+
+#: ISO 3166-1 alpha-2: the 249 officially assigned country codes (as in the IANA time zone database's
+#: iso3166.tab; a unit test compares the two where that file is installed). "UK", "EU" and the like are not.
+ISO_3166_ALPHA2: Final = frozenset(
+    """
+    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY
+    BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK
+    FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR
+    IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK
+    ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM
+    PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF
+    TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
+    """.split()  # noqa: SIM905 - a readable code list
+)
+#: user-assigned codes in general use for a country (Kosovo); like any country without resource data, its
+#: crisis referrals use the international directory
+_USER_ASSIGNED_COUNTRIES: Final = frozenset({"XK"})
+#: the UN M.49 area codes of the IANA language subtag registry ("es-419": Latin American Spanish); they name
+#: no country, so crisis referrals use the international directory
+_UN_M49_AREAS: Final = frozenset(
+    """
+    001 002 003 005 009 011 013 014 015 017 018 019 021 029 030 034 035 039 053 054 057 061 142 143 145 150 151 154
+    155 202 419
+    """.split()  # noqa: SIM905 - a readable code list
+)
+#: country codes people write for another one
+_COUNTRY_MEANT: Final = {"UK": "GB", "EL": "GR"}
+#: withdrawn ISO 639 language codes and their current ones
+_LANGUAGE_MEANT: Final = {"in": "id", "iw": "he", "ji": "yi", "jw": "jv", "mo": "ro"}
+
+# A BCP 47 language tag (language, extended languages, script, region, variants, extensions, private use), the
+# form of ``guardrails.resources`` after it has dropped a POSIX name's ".charset" and "@modifier" and read "_"
+# as "-" (en_GB.UTF-8 -> en-GB).
+_LOCALE_TAG = re.compile(
+    r"(?P<language>[A-Za-z]{2,3})(?:-[A-Za-z]{3}){0,3}(?:-[A-Za-z]{4})?(?:-(?P<region>[A-Za-z]{2}|[0-9]{3}))?"
+    r"(?:-(?:[A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*(?:-[0-9A-WYZa-wyz](?:-[A-Za-z0-9]{2,8})+)*"
+    r"(?:-[Xx](?:-[A-Za-z0-9]{1,8})+)?"
+)
+#: a POSIX locale name: the tag, then an optional ".charset" and "@modifier" (dropped, as at run time)
+_POSIX = re.compile(r"(?P<tag>[^.@]*)(?:\.[A-Za-z0-9_-]+)?(?:@[A-Za-z0-9_-]+)?")
+
+
+def _parse_locale(value: str) -> tuple[str, str | None]:
+    """(language, region) of a locale read as ``guardrails.resources`` reads it; language "" for a bare country.
+
+    Raises ValueError unless the tag is well formed, a two-letter language is an ISO 639-1 code and the region,
+    if any, is an ISO 3166-1 country (or Kosovo's XK) or a UN M.49 area. A country without resource data
+    ("fr-CI") is fine: its referrals use the international directory by design.
+    """
+    posix = _POSIX.fullmatch(value)
+    match = _LOCALE_TAG.fullmatch(posix["tag"].replace("_", "-")) if posix else None
+    if match is None:
+        raise ValueError(
+            "not a locale: expected a BCP 47 tag such as 'en-GB' or 'zh-Hant-TW', or a POSIX name such as 'en_GB.UTF-8'"
+        )
+    language, region = match["language"], match["region"]
+    if region is None and len(language) == 2 and not (language.islower() and language in _ISO_639_1):
+        # a bare two-letter tag is a country unless it is a lower-case language code, as at run time ("GB", "fr")
+        language, region = "", language
+    if len(language) == 2 and language.lower() not in _ISO_639_1:
+        meant = _LANGUAGE_MEANT.get(language.lower())
+        hint = f"; did you mean {meant!r}?" if meant else ""
+        raise ValueError(f"{language!r} is not an ISO 639-1 language code{hint}")
+    if region is None:
+        return language, None
+    if region.isdigit():
+        if region not in _UN_M49_AREAS:
+            raise ValueError(f"{region!r} is not a UN M.49 area of the language subtag registry (such as 419)")
+        return language, region
+    code = region.upper()
+    if code in ISO_3166_ALPHA2 or code in _USER_ASSIGNED_COUNTRIES:
+        return language, code
+    if code in _COUNTRY_MEANT:
+        hint = f"; did you mean {_COUNTRY_MEANT[code]!r}?"
+    elif code.lower() in _ISO_639_1:
+        hint = f" ({code.lower()!r} is a language code)"
+    else:
+        hint = ""
+    raise ValueError(f"{code!r} is not an ISO 3166-1 country code{hint}")
+
+
+def _check_locale(value: str) -> str:
+    _parse_locale(value)
+    return value
+
+
+def _check_language(value: str) -> str:
+    if value != "auto" and not _parse_locale(value)[0]:
+        raise ValueError("expected 'auto' or a language code such as 'es'")
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty or only whitespace")
+    return value
+
+
+#: a text a user is shown, or a name: never empty
+_Text = Annotated[str, AfterValidator(_not_blank)]
 
 
 class _Strict(BaseModel):
@@ -38,7 +147,19 @@ class CategoryRule(_Strict):
 
     action: ActionName | None = None
     threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    #: the stages on which the category counts (null: its kind's default; []: it never counts, a way to turn it off)
     stages: tuple[StageName, ...] | None = None
+
+    @field_validator("action")
+    @classmethod
+    def _not_redact(cls, v: ActionName | None) -> ActionName | None:
+        if v == "redact":  # the policy would label the turn REDACT and pass its text on unchanged
+            raise ValueError(
+                "'redact' is not an action for a category: redaction replaces the personal data the pii detector "
+                "finds and is set per entity type under `redaction:` (e.g. redaction: {input: {default: mask}}); "
+                "a category's action is allow, disclaim, refer or block"
+            )
+        return v
 
 
 class DetectorSpec(_Strict):
@@ -51,6 +172,13 @@ class DetectorSpec(_Strict):
     #: the most seconds one call may take: the profile's ``detector_timeout_s`` (inherit), none (null), or its own
     timeout_s: float | Literal["inherit"] | None = "inherit"
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("stages")
+    @classmethod
+    def _some_stage(cls, v: tuple[StageName, ...]) -> tuple[StageName, ...]:
+        if not v:
+            raise ValueError("a detector with no stages never runs; to turn it off, write enabled: false")
+        return v
 
     @field_validator("timeout_s", mode="before")
     @classmethod
@@ -84,7 +212,7 @@ class DisclaimerSettings(_Strict):
     frequency: Literal["every", "first"] = "every"
     format: Literal["plain", "markdown"] = "plain"
     #: "auto": the language of the request's locale when a text exists for it, else English
-    language: str = "auto"
+    language: Annotated[str, AfterValidator(_check_language)] = "auto"
     always: tuple[str, ...] = ()
 
 
@@ -114,10 +242,11 @@ class StreamingSettings(_Strict):
 class Profile(_Strict):
     """A validated profile. Build it with :func:`load_profile`."""
 
-    name: str
+    name: _Text
     description: str = ""
     extends: str | None = None
-    locale: str | None = None
+    #: a BCP 47 tag or POSIX name whose country, if any, is an ISO 3166-1 code ("en-GB", "en_GB.UTF-8", "fr")
+    locale: Annotated[str, AfterValidator(_check_locale)] | None = None
     on_detector_error: Literal["block", "allow"] = "block"
     #: the most seconds one detector call may take (per text; null: no limit); past it the call is a failure
     detector_timeout_s: float | None = Field(default=None, gt=0.0, le=3600.0)
@@ -131,7 +260,7 @@ class Profile(_Strict):
     categories: dict[str, CategoryRule] = Field(default_factory=dict)
     custom_categories: tuple[CustomCategory, ...] = ()
     disclaimers: DisclaimerSettings = DisclaimerSettings()
-    refusals: dict[str, str] = Field(default_factory=dict)
+    refusals: dict[str, _Text] = Field(default_factory=dict)
     redaction: dict[str, Any] = Field(default_factory=dict)
     audit: AuditSettings = AuditSettings()
     streaming: StreamingSettings = StreamingSettings()
@@ -190,7 +319,7 @@ def load_profile(name_or_path: str | Path) -> Profile:
     """Load a built-in profile by name, or a YAML file by path, with inheritance resolved."""
     if not isinstance(name_or_path, (str, Path)):
         raise ProfileError(f"expected a profile name or path, got {type(name_or_path).__name__}", value=name_or_path)
-    path = _resolve(str(name_or_path), base=None)
+    path = _resolve(str(name_or_path), base=None, referrer=None)
     raw = _load_chain(path, seen=())
     return _validate(raw, source=str(path))
 
@@ -199,32 +328,57 @@ def validate_profile_mapping(data: Mapping[str, Any], *, source: str = "<memory>
     """Validate an already-parsed profile mapping (``extends`` resolved against built-ins)."""
     raw = dict(data)
     parent = raw.get("extends")
-    if parent:
-        raw = _merge(_load_chain(_resolve(str(parent), base=None), seen=()), raw)
+    if parent is not None:
+        if not isinstance(parent, str):
+            raise ProfileError(
+                f"'extends' must be a profile name or path (got {brief(parent)})",
+                source=source,
+                field="extends",
+                value=parent,
+            )
+        raw = _merge(_load_chain(_resolve(parent, base=None, referrer=source), seen=()), raw)
     return _validate(raw, source=source)
 
 
-def _resolve(ref: str, *, base: Path | None) -> Path:
+def _resolve(ref: str, *, base: Path | None, referrer: str | None) -> Path:
+    """The file of a profile name or path; ``referrer`` is the profile whose ``extends:`` gave it (errors name it)."""
+
+    def error(message: str, source: str) -> ProfileError:
+        if referrer is None:  # the name or path given to load_profile
+            return ProfileError(message, source=source, value=ref)
+        return ProfileError(message, source=referrer, field="extends", value=ref)
+
     if not ref.strip():
-        raise ProfileError("empty profile name", value=ref)
+        raise error("empty profile name", "<profile>")
     looks_like_path = ref.endswith((".yaml", ".yml")) or "/" in ref or "\\" in ref
     if looks_like_path:
         p = Path(ref)
         if not p.is_absolute() and base is not None:
             p = base / p
         if not p.is_file():
-            raise ProfileError("profile file does not exist", source=str(p), value=ref)
+            if referrer is None:
+                raise error("profile file does not exist", str(p))
+            raise error(f"the parent profile file does not exist: {p}", str(p))
         return p
     builtin = profiles_dir() / f"{ref}.yaml"
     if builtin.is_file():
         return builtin
     known = ", ".join(builtin_profiles())
-    raise ProfileError(f"unknown profile {ref!r}; built-in profiles: {known}", value=ref)
+    raise error(f"unknown profile {ref!r}; built-in profiles: {known}", "<profile>")
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = load_strict(path.read_text(encoding="utf-8"))
+        size = path.stat().st_size
+        if size > MAX_PROFILE_BYTES:
+            raise ProfileError(
+                f"the file is {size} bytes, over the {MAX_PROFILE_BYTES} bytes a profile may have", source=str(path)
+            )
+        with path.open("rb") as fh:
+            data_bytes = fh.read(MAX_PROFILE_BYTES + 1)  # it may have grown since the stat
+        if len(data_bytes) > MAX_PROFILE_BYTES:
+            raise ProfileError(f"the file is over the {MAX_PROFILE_BYTES} bytes a profile may have", source=str(path))
+        data = load_strict(data_bytes.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise ProfileError(f"not UTF-8 text: {exc.reason}", source=str(path)) from None
     except OSError as exc:
@@ -240,17 +394,23 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 def _load_chain(path: Path, *, seen: tuple[Path, ...]) -> dict[str, Any]:
     resolved = path.resolve()
-    if resolved in seen:
-        chain = " -> ".join(str(p) for p in (*seen, resolved))
-        raise ProfileError(f"circular 'extends': {chain}", source=str(path), field="extends")
     data = _anchor_paths(_read_yaml(path), path.parent)
     parent = data.get("extends")
     if parent is None:
         return data
     if not isinstance(parent, str):
-        raise ProfileError("'extends' must be a profile name or path", source=str(path), field="extends", value=parent)
-    parent_data = _load_chain(_resolve(parent, base=path.parent), seen=(*seen, resolved))
-    return _merge(parent_data, data)
+        raise ProfileError(
+            f"'extends' must be a profile name or path (got {brief(parent)})",
+            source=str(path),
+            field="extends",
+            value=parent,
+        )
+    parent_path = _resolve(parent, base=path.parent, referrer=str(path))
+    chain = (*seen, resolved)
+    if parent_path.resolve() in chain:
+        loop = " -> ".join(str(p) for p in (*chain, parent_path.resolve()))
+        raise ProfileError(f"circular 'extends': {loop}", source=str(path), field="extends", value=parent)
+    return _merge(_load_chain(parent_path, seen=chain), data)
 
 
 #: detector options that name files; a relative one is found next to the profile that sets it (as ``extends:``)
@@ -301,6 +461,13 @@ def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, An
 
 
 def _validate(raw: dict[str, Any], *, source: str) -> Profile:
+    if "source" in raw:  # a field of the loaded profile, not a setting: a file's own would be overwritten silently
+        raise ProfileError(
+            "Extra inputs are not permitted ('source' is the file a profile was read from, set by the loader)",
+            source=source,
+            field="source",
+            value=raw["source"],
+        )
     try:
         profile = Profile.model_validate({**raw, "source": source})
     except ValidationError as exc:
@@ -309,6 +476,7 @@ def _validate(raw: dict[str, Any], *, source: str) -> Profile:
         raise ProfileError(
             f"{err['msg']} (got {brief(err.get('input'))})", source=source, field=field, value=err.get("input")
         ) from None
+    _check_no_coercion(raw, profile, source=source, path=())
     _check_ids(profile, source=source)
     _check_detectors(profile, source=source)
     _check_redaction(profile, source=source)
@@ -326,6 +494,7 @@ def _check_redaction(profile: Profile, *, source: str) -> None:
         raise ProfileError(
             f"{err['msg']} (got {brief(err.get('input'))})", source=source, field=field, value=err.get("input")
         ) from None
+    _check_no_coercion(profile.redaction, config, source=source, path=("redaction",))
     spec = profile.detectors.get("pii")
     if spec is None or not spec.enabled:
         return  # another detector (a custom one) may name its own entities
@@ -386,9 +555,47 @@ def _check_detectors(profile: Profile, *, source: str) -> None:
             raise ProfileError(
                 f"{err['msg']} (got {brief(err.get('input'))})", source=source, field=field, value=err.get("input")
             ) from None
+        _check_no_coercion(spec.options, options, source=source, path=("detectors", name, "options"))
         check = getattr(cls, "check_options", None)
         if check is not None:
             try:
                 check(options, taxonomy=taxonomy)
             except ValueError as exc:
                 raise ProfileError(str(exc), source=source, field=f"detectors.{name}.options") from None
+
+
+def _check_no_coercion(raw: object, validated: object, *, source: str, path: tuple[str | int, ...]) -> None:
+    """Refuse what pydantic's lax mode would have converted: a boolean or a string given for a number (YAML
+    reads ``yes`` as true, which would become 1), or a number or a string given for true/false.
+
+    Walks the raw mapping alongside the validated model; a field a validator rebuilt is simply not compared.
+    """
+    if isinstance(raw, (bool, str, int, float)):
+        problem = _coerced(raw, validated)
+        if problem is not None:
+            raise ProfileError(
+                f"{problem} (got {brief(raw)})", source=source, field=".".join(map(str, path)), value=raw
+            )
+        return
+    if isinstance(raw, Mapping):
+        for key, value in raw.items():
+            if isinstance(validated, BaseModel):
+                if isinstance(key, str) and key in type(validated).model_fields:
+                    _check_no_coercion(value, getattr(validated, key), source=source, path=(*path, key))
+            elif isinstance(validated, Mapping) and key in validated:
+                _check_no_coercion(value, validated[key], source=source, path=(*path, str(key)))
+    elif isinstance(raw, (list, tuple)) and isinstance(validated, (list, tuple)) and len(raw) == len(validated):
+        for i, (item, checked) in enumerate(zip(raw, validated, strict=True)):
+            _check_no_coercion(item, checked, source=source, path=(*path, i))
+
+
+def _coerced(raw: bool | str | int | float, validated: object) -> str | None:
+    if isinstance(validated, bool):
+        return None if isinstance(raw, bool) else "expected true or false"
+    if not isinstance(validated, (int, float)) or isinstance(validated, Enum):  # an IntEnum is read from its name
+        return None
+    if isinstance(raw, bool):
+        return "expected a number, not a boolean (YAML reads yes/no, on/off and true/false as booleans)"
+    if isinstance(raw, str):
+        return "expected a number, not a string (write it without quotes)"
+    return None

@@ -1,0 +1,227 @@
+"""Profile values that used to be accepted and then converted or ignored at run time are refused at load,
+naming the file, the field and the value."""
+
+from __future__ import annotations
+
+import os
+from importlib import resources as importlib_resources
+from pathlib import Path
+
+import pytest
+
+from guardrails import ProfileError, load_profile
+from guardrails.profiles import validate_profile_mapping
+from guardrails.resources import default_directory
+
+
+def _write(tmp_path: Path, body: str, name: str = "p.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def _refused(path: Path) -> ProfileError:
+    with pytest.raises(ProfileError) as info:
+        load_profile(path)
+    return info.value
+
+
+@pytest.mark.parametrize(
+    ("bad", "hint", "good", "country"),
+    [
+        ("en-UK", "did you mean 'GB'?", "en-GB", "GB"),
+        ("UK", "did you mean 'GB'?", "GB", "GB"),
+        ("en_UK.UTF-8", "did you mean 'GB'?", "en_GB.UTF-8", "GB"),
+        ("el-EL", "did you mean 'GR'?", "el-GR", "GR"),
+        ("en-EN", "'en' is a language code", "en", None),
+        ("fr-ZZ", "not an ISO 3166-1 country code", "fr-CI", "CI"),  # a country without resource data is fine
+        ("es-999", "UN M.49", "es-419", None),
+        ("iw-IL", "did you mean 'he'?", "he-IL", "IL"),
+        ("english", "not a locale", "en", None),
+    ],
+    ids=["en-UK", "bare-UK", "posix-en_UK", "el-EL", "en-EN", "private-use-ZZ", "m49-999", "iw-IL", "a-word"],
+)
+def test_a_locale_that_names_no_real_country_is_refused_with_a_hint_and_its_corrected_form_loads(
+    tmp_path: Path, bad: str, hint: str, good: str, country: str | None
+) -> None:
+    path = _write(tmp_path, f"name: x\nlocale: {bad}\n")
+    error = _refused(path)
+    assert (error.source, error.field, error.value) == (str(path), "locale", bad)
+    assert hint in str(error) and repr(bad) in str(error)
+    profile = load_profile(_write(tmp_path, f"name: x\nlocale: {good}\n"))
+    assert profile.locale == good
+    assert default_directory().country_for_locale(profile.locale) == country  # read the same way at run time
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "kind"),
+    [
+        ("default_threshold: yes\n", "default_threshold", "boolean"),
+        ("categories:\n  weapons: {threshold: yes}\n", "categories.weapons.threshold", "boolean"),
+        ("history_window: on\n", "history_window", "boolean"),
+        ("max_text_chars: true\n", "max_text_chars", "boolean"),
+        ("streaming: {check_every_chars: yes}\n", "streaming.check_every_chars", "boolean"),
+        ("detector_timeout_s: yes\n", "detector_timeout_s", "boolean"),
+        ("detectors:\n  semantic: {options: {min_score: yes}}\n", "detectors.semantic.options.min_score", "boolean"),
+        (
+            "detectors:\n  lexical: {options: {patterns: [{id: p1, category: gambling, phrases: [bet], "
+            "score: yes}]}}\n",
+            "detectors.lexical.options.patterns.0.score",
+            "boolean",
+        ),
+        (
+            "redaction:\n  input: {default: {operator: mask, keep_last: yes}}\n",
+            "redaction.input.default.keep_last",
+            "boolean",
+        ),
+        ('default_threshold: "0.5"\n', "default_threshold", "string"),
+        ('history_window: "3"\n', "history_window", "string"),
+    ],
+    ids=[
+        "default-threshold",
+        "category-threshold",
+        "history-window",
+        "max-text-chars",
+        "streaming-int",
+        "detector-timeout",
+        "detector-option",
+        "pattern-score",
+        "redaction-operator-int",
+        "quoted-float",
+        "quoted-int",
+    ],
+)
+def test_a_boolean_or_a_quoted_number_given_for_a_number_is_refused_not_converted(
+    tmp_path: Path, body: str, field: str, kind: str
+) -> None:
+    path = _write(tmp_path, "name: x\n" + body)
+    error = _refused(path)
+    assert (error.source, error.field) == (str(path), field)
+    assert f"expected a number, not a {kind}" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "value"),
+    [
+        ("crisis_overrides_block: 0\n", "crisis_overrides_block", 0),
+        ('detectors:\n  lexical: {enabled: "no"}\n', "detectors.lexical.enabled", "no"),
+        ("audit: {enabled: 1}\n", "audit.enabled", 1),
+    ],
+    ids=["number", "quoted-no", "audit-number"],
+)
+def test_a_number_or_a_string_given_for_true_or_false_is_refused_not_converted(
+    tmp_path: Path, body: str, field: str, value: object
+) -> None:
+    path = _write(tmp_path, "name: x\n" + body)
+    error = _refused(path)
+    assert (error.source, error.field, error.value) == (str(path), field, value)
+    assert "expected true or false" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ('name: x\nrefusals: {weapons: ""}\n', "refusals.weapons"),
+        ('name: x\nrefusals: {default: "   "}\n', "refusals.default"),
+        ('name: " "\n', "name"),
+    ],
+    ids=["empty-refusal", "whitespace-refusal", "blank-name"],
+)
+def test_a_blank_refusal_text_or_profile_name_is_refused(tmp_path: Path, body: str, field: str) -> None:
+    path = _write(tmp_path, body)
+    error = _refused(path)
+    assert (error.source, error.field) == (str(path), field)
+    assert "empty or only whitespace" in str(error)
+
+
+def test_a_category_action_redact_is_refused_pointing_to_the_redaction_block(tmp_path: Path) -> None:
+    # the policy would label such a turn REDACT and pass its text on unchanged
+    path = _write(tmp_path, "name: x\ncategories:\n  weapons: {action: redact}\n")
+    error = _refused(path)
+    assert (error.source, error.field, error.value) == (str(path), "categories.weapons.action", "redact")
+    assert "redaction:" in str(error)
+
+
+def test_a_detector_with_no_stages_is_refused_in_favour_of_enabled_false(tmp_path: Path) -> None:
+    path = _write(tmp_path, "name: x\ndetectors:\n  lexical: {stages: []}\n")
+    error = _refused(path)
+    assert (error.source, error.field) == (str(path), "detectors.lexical.stages")
+    assert "enabled: false" in str(error)
+
+
+def test_a_disclaimer_language_is_auto_or_a_language_code(tmp_path: Path) -> None:
+    for bad in ("spanish", "GB"):
+        path = _write(tmp_path, f"name: x\ndisclaimers: {{language: {bad}}}\n")
+        error = _refused(path)
+        assert (error.source, error.field, error.value) == (str(path), "disclaimers.language", bad)
+    assert load_profile(_write(tmp_path, "name: x\ndisclaimers: {language: es}\n")).disclaimers.language == "es"
+
+
+def test_a_source_key_in_a_profile_is_refused_not_silently_overwritten(tmp_path: Path) -> None:
+    path = _write(tmp_path, "name: x\nsource: elsewhere.yaml\n")
+    error = _refused(path)
+    assert (error.source, error.field, error.value) == (str(path), "source", "elsewhere.yaml")
+
+
+@pytest.mark.parametrize(
+    ("parent", "message"),
+    [
+        ("no_such_profile", "unknown profile 'no_such_profile'"),
+        ("missing_parent.yaml", "does not exist"),
+        ('""', "empty profile name"),
+    ],
+    ids=["unknown-name", "missing-file", "empty"],
+)
+def test_an_extends_error_names_the_file_that_refers_to_the_parent(tmp_path: Path, parent: str, message: str) -> None:
+    child = _write(tmp_path, f"name: child\nextends: {parent}\n", "child.yaml")
+    error = _refused(child)
+    assert (error.source, error.field) == (str(child), "extends")
+    assert message in str(error)
+
+
+def test_a_circular_extends_names_the_file_that_closes_the_loop(tmp_path: Path) -> None:
+    first = _write(tmp_path, "name: a\nextends: b.yaml\n", "a.yaml")
+    second = _write(tmp_path, "name: b\nextends: a.yaml\n", "b.yaml")
+    error = _refused(first)
+    assert (error.source, error.field, error.value) == (str(second), "extends", "a.yaml")
+    assert "circular" in str(error)
+
+
+def test_an_extends_error_in_a_mapping_names_its_source_and_an_empty_extends_is_not_ignored() -> None:
+    for parent in ("no_such_profile", "", 5):
+        with pytest.raises(ProfileError) as info:
+            validate_profile_mapping({"name": "x", "extends": parent}, source="mine.yaml")
+        assert (info.value.source, info.value.field) == ("mine.yaml", "extends")
+
+
+def test_a_profile_file_over_the_size_limit_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
+    from guardrails.profiles import MAX_PROFILE_BYTES
+
+    huge = _write(tmp_path, "name: x\n", "huge.yaml")
+    os.truncate(huge, MAX_PROFILE_BYTES + 1)  # NUL bytes: parsing them would fail with a YAML error instead
+    error = _refused(huge)
+    assert error.source == str(huge)
+    assert f"{MAX_PROFILE_BYTES + 1} bytes" in str(error) and f"{MAX_PROFILE_BYTES} bytes" in str(error)
+    head = "name: x\n#"
+    at_limit = _write(tmp_path, head + "." * (MAX_PROFILE_BYTES - len(head) - 1) + "\n", "at_limit.yaml")
+    assert at_limit.stat().st_size == MAX_PROFILE_BYTES
+    assert load_profile(at_limit).name == "x"
+
+
+def _tz_iso3166_table() -> str | None:
+    try:
+        return importlib_resources.files("tzdata").joinpath("zoneinfo", "iso3166.tab").read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError):
+        system = Path("/usr/share/zoneinfo/iso3166.tab")
+        return system.read_text(encoding="utf-8") if system.is_file() else None
+
+
+def test_the_country_codes_a_locale_may_name_are_the_iso_3166_list_of_the_time_zone_database() -> None:
+    from guardrails.profiles import ISO_3166_ALPHA2
+
+    table = _tz_iso3166_table()
+    if table is None:
+        pytest.skip("no iso3166.tab (tzdata) on this machine")
+    codes = {line.split("\t", 1)[0] for line in table.splitlines() if line and not line.startswith("#")}
+    assert codes == ISO_3166_ALPHA2
+    assert "UK" not in ISO_3166_ALPHA2 and "GB" in ISO_3166_ALPHA2
