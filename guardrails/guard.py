@@ -4,6 +4,7 @@ Sync and async share one implementation: ``_prepare`` validates the text and bui
 the context, detectors run (``detect`` in sync paths; ``adetect``, which runs off the
 event loop, in async paths), and ``_finish`` turns the findings into a Decision. A detector with a
 time limit (``timeout_s``) runs each call on a worker of its :class:`~guardrails.deadlines.TimeLimit`.
+``evaluate`` stops there; ``check`` also writes the decision's audit record (``record``), one per call.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -207,7 +208,7 @@ class Guard:
         conversation_id: str | None = None,
         redact_only: bool = False,
     ) -> Decision:
-        """Check one text; returns a Decision (never raises for a verdict).
+        """Check one text; returns a Decision (never raises for a verdict) and writes its audit record.
 
         ``history`` holds earlier user turns, oldest first (None for none); the last
         ``history_window`` of them reach the detectors. A bad ``text``, ``history``,
@@ -216,6 +217,52 @@ class Guard:
         blocks an entity the profile blocks), it finds no category. For text that is not anyone's
         request or answer, such as the documents a retrieval chain returns.
         """
+        decision = self.evaluate(
+            text, stage, history=history, locale=locale, conversation_id=conversation_id, redact_only=redact_only
+        )
+        return self.record(decision)
+
+    async def acheck(
+        self,
+        text: str,
+        stage: str | Stage = "input",
+        *,
+        history: Iterable[str] | None = (),
+        locale: str | None = None,
+        conversation_id: str | None = None,
+        redact_only: bool = False,
+    ) -> Decision:
+        """Async ``check``: detectors run concurrently, off the event loop."""
+        decision = await self.aevaluate(
+            text, stage, history=history, locale=locale, conversation_id=conversation_id, redact_only=redact_only
+        )
+        return self.record(decision)
+
+    def record(self, decision: Decision, *, text: str | None = None) -> Decision:
+        """Write ``decision``'s audit record (when this guard keeps an audit log); returns it as recorded.
+
+        ``check`` records each of its decisions. A caller that screens one text in several
+        ``evaluate`` calls (a streamed answer, checked in windows) records once the decision that
+        sums them up, with ``text`` the whole text screened: the decision then carries that text's
+        salted hash as ``text_hash`` instead of one part's (the text itself is never stored).
+        """
+        if text is not None:
+            decision = replace(decision, text_hash=salted_hash(text, self._salt))
+        if self.audit is not None:
+            self.audit.record(decision)
+        return decision
+
+    def evaluate(
+        self,
+        text: str,
+        stage: str | Stage = "input",
+        *,
+        history: Iterable[str] | None = (),
+        locale: str | None = None,
+        conversation_id: str | None = None,
+        redact_only: bool = False,
+    ) -> Decision:
+        """``check`` without the audit record: for one part of a text screened in parts (see ``record``)."""
         req = self._prepare(text, stage, history, locale, conversation_id, redact_only=redact_only)
         if req.early is not None:
             return req.early
@@ -230,7 +277,7 @@ class Guard:
             timings[det.name] = (time.perf_counter() - t0) * 1000
         return self._finish(req, findings, timings)
 
-    async def acheck(
+    async def aevaluate(
         self,
         text: str,
         stage: str | Stage = "input",
@@ -240,7 +287,7 @@ class Guard:
         conversation_id: str | None = None,
         redact_only: bool = False,
     ) -> Decision:
-        """Async ``check``: detectors run concurrently, off the event loop."""
+        """Async ``evaluate``: detectors run concurrently, off the event loop; no audit record."""
         req = self._prepare(text, stage, history, locale, conversation_id, redact_only=redact_only)
         if req.early is not None:
             return req.early
@@ -299,7 +346,8 @@ class Guard:
                 findings[i].extend(found)
                 timings[i][name] = per
         return [
-            r.early if r.early is not None else self._finish(r, findings[i], timings[i]) for i, r in enumerate(reqs)
+            self.record(r.early if r.early is not None else self._finish(r, findings[i], timings[i]))
+            for i, r in enumerate(reqs)
         ]
 
     async def acheck_batch(
@@ -502,7 +550,7 @@ class Guard:
             else ()
         )
         timings["total"] = (time.perf_counter() - req.started) * 1000
-        decision = Decision(
+        return Decision(
             action=verdict.action,
             stage=req.stage,
             text=text,
@@ -519,9 +567,6 @@ class Guard:
             failures=tuple(req.failures),
             language=verdict.language,
         )
-        if self.audit is not None:
-            self.audit.record(decision)
-        return decision
 
     def _too_long(self, req: _Request) -> Decision:
         from guardrails import responses
@@ -534,7 +579,7 @@ class Guard:
             domains=(),
             explanation=f"text of {len(req.text)} characters exceeds max_text_chars={self.profile.max_text_chars}",
         )
-        decision = Decision(
+        return Decision(
             action=verdict.action,
             stage=req.stage,
             text="",
@@ -543,9 +588,6 @@ class Guard:
             profile=self.profile.name,
             text_hash=salted_hash(req.text, self._salt),
         )
-        if self.audit is not None:
-            self.audit.record(decision)
-        return decision
 
 
 _FALLBACK_REFERRAL = (

@@ -6,6 +6,10 @@ context, so nothing the output policy would block or redact reaches the caller.
 Each check sees at most ``window_chars`` characters: the text not yet released plus
 some already-released context. The caller gets text only after a check that covered
 it; a BLOCK stops the stream and yields the refusal instead.
+
+The checks are parts of one screening: ``check`` should not write an audit record of its own
+(``guard.evaluate``); the caller records :attr:`StreamScreen.summary` once, for the whole
+:attr:`StreamScreen.checked_text` (``guard.record(summary, text=checked_text)``).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ def _union(items: Iterable[_T]) -> tuple[_T, ...]:
 class StreamScreen:
     """Feed raw model chunks, get screened text back.
 
-    ``check`` screens a window of output text (usually ``guard.check(..., stage="output")``);
+    ``check`` screens a window of output text (usually ``guard.evaluate(..., stage="output")``);
     ``transform`` turns a released raw segment and its entity findings into what the user
     sees (redaction, then restoration of the user's own values in reversible mode);
     ``partial_placeholder`` returns the length of a trailing incomplete placeholder.
@@ -42,6 +46,8 @@ class StreamScreen:
     window_chars: int = 2000
     buffer: str = ""
     released: int = 0
+    #: how much of ``buffer`` the checks have seen (the checks end where the buffer ended)
+    checked: int = 0
     decisions: list[Decision] = field(default_factory=list)
     blocked: Decision | None = None
 
@@ -63,6 +69,11 @@ class StreamScreen:
     @property
     def last(self) -> Decision | None:
         return self.decisions[-1] if self.decisions else None
+
+    @property
+    def checked_text(self) -> str:
+        """The raw answer as far as the checks have seen it: all of it once flushed, less when stopped early."""
+        return self.buffer[: self.checked]
 
     @property
     def summary(self) -> Decision | None:
@@ -92,6 +103,7 @@ class StreamScreen:
         window = self.buffer[context:]
         decision = self.check(window)
         self.decisions.append(decision)
+        self.checked = len(self.buffer)
         if decision.action is Action.BLOCK:
             self.blocked = decision
             return ""

@@ -61,3 +61,24 @@ def test_the_streamed_answer_is_summed_up_by_every_check_not_only_the_last() -> 
     assert summary.categories == ("domain_medical",) and summary.disclaimer_categories == ("domain_medical",)
     assert summary.disclaimers == ("AI-generated; not medical advice.",)
     assert [(f.label, f.start) for f in summary.findings] == [("EMPLOYEE_ID", None)]
+
+
+def test_the_checked_text_is_the_whole_answer_once_flushed_and_ends_where_a_block_stopped_the_checks() -> None:
+    answer = "Your badge number is EMP-123456, keep it safe."
+    screen = StreamScreen(check=_check, transform=_redact, holdback_chars=8, check_every_chars=4)
+    for ch in answer[:30]:
+        screen.feed(ch)
+    assert answer.startswith(screen.checked_text) and 0 < len(screen.checked_text) <= 30  # what the checks saw
+    for ch in answer[30:]:
+        screen.feed(ch)
+    screen.flush()
+    assert screen.checked_text == answer
+
+    def blocking(window: str) -> Decision:
+        return Decision(action=Action.BLOCK if "EMP" in window else Action.ALLOW, stage=Stage.OUTPUT, text="")
+
+    stopped = StreamScreen(check=blocking, transform=_redact, holdback_chars=8, check_every_chars=4)
+    for ch in answer:
+        stopped.feed(ch)
+    stopped.flush()
+    assert stopped.blocked is not None and "EMP" in stopped.checked_text and not answer.endswith(stopped.checked_text)

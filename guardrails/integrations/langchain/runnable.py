@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -226,8 +227,9 @@ class _Turn:
 
         def check(window: str) -> Decision:
             # no conversation id here: a window may hold a partial value, which must not take a
-            # placeholder number in the conversation; released segments are redacted in `transform`
-            d = guard.check(window, Stage.OUTPUT, conversation_id=None, locale=self.locale, redact_only=context)
+            # placeholder number in the conversation; released segments are redacted in `transform`.
+            # No audit record either: the lane records its summary once (`_Stream.recorded`)
+            d = guard.evaluate(window, Stage.OUTPUT, conversation_id=None, locale=self.locale, redact_only=context)
             self.output_domains.extend(c for c in d.disclaimer_categories if c not in self.output_domains)
             return d
 
@@ -291,6 +293,7 @@ class _Lane:
     calls: AIMessageChunk | None = None  # tool-call chunks held until the whole call has been checked
     calls_sample: Any = None
     whole: Any = None  # the last structured value checked whole: the shape a refusal in this lane takes
+    decision: Decision | None = None  # the screen's summary once recorded in the audit log (see _Stream.recorded)
 
 
 @dataclass
@@ -302,6 +305,9 @@ class _Stream:
     accumulated calls are checked as a whole; a BLOCK releases none of them (the stream ends with the
     refusal), PII is released redacted (the user's own values restored in reversible mode), like
     the arguments of a non-streamed answer.
+
+    A lane's text is checked in windows that write no audit record; the lane writes one, of its screen's
+    summary, when it finishes (:meth:`recorded`), or when the stream stops early (:meth:`close`).
     """
 
     turn: _Turn
@@ -310,6 +316,20 @@ class _Stream:
     #: content-less chunks (usage, finish_reason, LangChain's end marker): passed on after the last text, since
     #: the screen may still hold text back when they arrive and a consumer may stop reading at them
     held: list[tuple[Any, Any, Any]] = field(default_factory=list)
+
+    def recorded(self, lane: _Lane) -> Decision | None:
+        """The lane's one decision: its screen's summary of every window, with the salted hash of all the text
+        checked, written to the audit log the first time it is asked for (when the lane has finished). None
+        when nothing of the lane was checked. The windows themselves are not recorded."""
+        if lane.decision is None and (summary := lane.screen.summary) is not None:
+            lane.decision = self.turn.guard.record(summary, text=lane.screen.checked_text)
+        return lane.decision
+
+    def close(self) -> None:
+        """Record every lane not yet recorded: what was checked of a stream that ended early (the caller
+        stopped reading, the model failed). The text not yet checked was never shown."""
+        for lane in self.lanes.values():
+            self.recorded(lane)
 
     @property
     def blocked(self) -> tuple[Any, Decision] | None:
@@ -447,12 +467,15 @@ class _Stream:
         answer: list[Decision] = []
         context: list[Decision] = []  # the context keys' lanes: redaction checks, not judgements
         for key, d in [
-            *((k, lane.screen.summary) for k, lane in self.lanes.items()),
+            *((k, self.recorded(lane)) for k, lane in self.lanes.items()),
             *self.call_decisions,
         ]:
             if d is not None:
                 (context if self._context(key) else answer).append(d)
         blocked = self.blocked
+        stopped = self.lanes.get(blocked[0]) if blocked is not None else None
+        if blocked is not None and stopped is not None and stopped.screen.blocked is not None:
+            blocked = blocked[0], self.recorded(stopped) or blocked[1]  # the block as recorded: of the whole lane
         by_context = blocked is not None and self._context(blocked[0])
         turn.d_out = max(answer, key=lambda d: d.action, default=None)
         turn.d_ctx = max(context, key=lambda d: d.action, default=None)
@@ -725,20 +748,21 @@ class GuardedRunnable(Runnable[Any, Any]):
             else:
                 yield from turn.stream_head()
                 new_input = turn.rewritten_input(input, turns, turn.d_in)
-                screen = _Stream(turn)
                 inner = self.bound.stream(new_input, self._inner_config(config, run), **kwargs)
-                try:
-                    for chunk in inner:
-                        yield from screen.feed(chunk)
-                        if screen.blocked is not None:
-                            break
-                finally:
-                    close = getattr(inner, "close", None)
-                    if close is not None:
-                        close()
-                tail = screen.end()
-                self._record(run, "output", turn.d_out)
-                yield from tail
+                # whatever ends the stream (its end, a block, the caller, an error), each lane is audited once
+                with closing(_Stream(turn)) as screen:
+                    try:
+                        for chunk in inner:
+                            yield from screen.feed(chunk)
+                            if screen.blocked is not None:
+                                break
+                    finally:
+                        close = getattr(inner, "close", None)
+                        if close is not None:
+                            close()
+                    tail = screen.end()
+                    self._record(run, "output", turn.d_out)
+                    yield from tail
         except BaseException as exc:
             run.on_chain_error(exc)
             raise
@@ -764,22 +788,22 @@ class GuardedRunnable(Runnable[Any, Any]):
                 for head in turn.stream_head():
                     yield head
                 new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, turn.d_in)
-                screen = _Stream(turn)
                 inner = self.bound.astream(new_input, self._inner_config(config, run), **kwargs)
-                try:
-                    async for chunk in inner:
-                        for item in await asyncio.to_thread(screen.feed, chunk):
-                            yield item
-                        if screen.blocked is not None:
-                            break
-                finally:
-                    aclose = getattr(inner, "aclose", None)
-                    if aclose is not None:
-                        await aclose()
-                tail = await asyncio.to_thread(screen.end)
-                await self._arecord(run, "output", turn.d_out)
-                for item in tail:
-                    yield item
+                with closing(_Stream(turn)) as screen:  # each lane audited once, as in ``stream``
+                    try:
+                        async for chunk in inner:
+                            for item in await asyncio.to_thread(screen.feed, chunk):
+                                yield item
+                            if screen.blocked is not None:
+                                break
+                    finally:
+                        aclose = getattr(inner, "aclose", None)
+                        if aclose is not None:
+                            await aclose()
+                    tail = await asyncio.to_thread(screen.end)
+                    await self._arecord(run, "output", turn.d_out)
+                    for item in tail:
+                        yield item
         except BaseException as exc:
             await run.on_chain_error(exc)
             raise

@@ -1,0 +1,243 @@
+"""Auditing a streamed answer: one output record per screened lane, as invoke writes for the same answer.
+
+The stream is checked in windows; the audit log gets one record per lane, summing up every window,
+written when the lane finishes: at the end, at a block, or when the stream stops early.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda
+
+from guardrails import Guard
+from guardrails.audit import AuditLog, salted_hash
+from guardrails.testing import KeywordDetector, guard_with
+from tests.helpers.spy import chunked_model
+
+SALT = b"stream-audit-salt"
+SECRET_NAME = "Jane Roe"
+STREAMING = {"streaming": {"holdback_chars": 16, "check_every_chars": 24, "window_chars": 256}}
+#: a long answer: checked in many windows when streamed
+ANSWER = f"Ask {SECRET_NAME} about ibuprofen. " + "Rest, drink water and keep warm for a while. " * 40
+MODES = ["stream", "astream"]
+
+
+def _guard(path: Path, **profile: Any) -> Guard:
+    detector = KeywordDetector({"ibuprofen": "domain_medical", "grenade": "weapons"}, entities={SECRET_NAME: "PERSON"})
+    return guard_with(detector, profile={**STREAMING, **profile}, salt=SALT, audit=AuditLog(path=path))
+
+
+def _records(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+
+
+def _pieces(text: str, size: int = 7) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+def _collect(chain: Runnable[Any, Any], value: Any, mode: str, config: Any = None) -> list[Any]:
+    if mode == "stream":
+        return list(chain.stream(value, config=config))
+
+    async def collect() -> list[Any]:
+        return [chunk async for chunk in chain.astream(value, config=config)]
+
+    return asyncio.run(collect())
+
+
+def _text(chunks: list[Any]) -> str:
+    return "".join(c if isinstance(c, str) else str(c.content) for c in chunks)
+
+
+def _verdict(record: dict[str, Any]) -> tuple[Any, ...]:
+    """What an audit consumer compares between two runs of a turn."""
+    return record["stage"], record["action"], record["categories"], record["disclaimer_categories"], record["text_hash"]
+
+
+def _summary(record: dict[str, Any]) -> tuple[Any, ...]:
+    """The verdict and what was found (not the offsets: a window's point into that window)."""
+    return (
+        *_verdict(record),
+        sorted({(f["detector"], f["category"], f["label"]) for f in record["findings"]}, key=str),
+    )
+
+
+def test_a_text_screened_in_parts_is_audited_once_with_the_hash_of_the_whole_text(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    guard = _guard(path)
+    head, rest = ANSWER[:40], ANSWER[40:]
+    parts = [guard.evaluate(part, "output") for part in (head, rest)]
+    assert _records(path) == []  # evaluate writes no record
+    recorded = guard.record(max(parts, key=lambda d: d.action), text=ANSWER)
+    (record,) = _records(path)
+    assert record["text_hash"] == recorded.text_hash == guard.check(ANSWER, "output").text_hash
+    assert record["action"] == "redact" and SECRET_NAME not in path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_long_streamed_answer_leaves_the_same_audit_records_as_invoke(tmp_path: Path, mode: str) -> None:
+    streamed, invoked = tmp_path / "streamed.jsonl", tmp_path / "invoked.jsonl"
+    shown = _collect(_guard(streamed).wrap(chunked_model(_pieces(ANSWER))), "hi", mode)
+    _guard(invoked).wrap(chunked_model(_pieces(ANSWER))).invoke("hi")
+    assert SECRET_NAME not in _text(shown)
+    records = _records(streamed)
+    assert [r["stage"] for r in records] == ["input", "output"]
+    assert [_summary(r) for r in records] == [_summary(r) for r in _records(invoked)]
+    output = records[1]
+    assert output["action"] == "redact" and output["categories"] == ["domain_medical"]  # the first windows' finds
+    assert output["text_hash"] == salted_hash(ANSWER, SALT)  # the whole answer, not the last window
+    assert SECRET_NAME not in streamed.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_streamed_answers_metadata_carries_the_decision_the_audit_log_records(tmp_path: Path, mode: str) -> None:
+    path = tmp_path / "audit.jsonl"
+    seen: list[str] = []
+    chain = _guard(path).wrap(chunked_model(_pieces(ANSWER)), on_decision=lambda d: seen.append(d.text_hash))
+    shown = _collect(chain, "hi", mode)
+    meta = shown[-1].response_metadata["guardrails"]["output"]
+    output = _records(path)[-1]
+    assert meta["text_hash"] == output["text_hash"] == salted_hash(ANSWER, SALT)
+    assert seen[-1] == output["text_hash"]
+    assert meta["categories"] == output["categories"] and meta["action"] == output["action"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_blocked_stream_leaves_one_output_record_holding_the_block(tmp_path: Path, mode: str) -> None:
+    path = tmp_path / "audit.jsonl"
+    answer = "Here is a long and harmless preamble. " * 10 + "Then the grenade part follows. " + "More. " * 30
+    shown = _text(_collect(_guard(path).wrap(chunked_model(_pieces(answer))), "hi", mode))
+    assert "grenade" not in shown and "can't help" in shown
+    records = _records(path)
+    assert [(r["stage"], r["action"]) for r in records] == [("input", "allow"), ("output", "block")]
+    assert records[1]["categories"] == ["weapons"]
+    checked = answer[: answer.index("grenade") + 64]  # the block stopped the stream: the text checked so far
+    assert any(records[1]["text_hash"] == salted_hash(checked[:n], SALT) for n in range(len(checked) + 1))
+
+
+def test_a_stream_the_caller_stops_reading_still_records_what_was_checked(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    answer = "Rest, drink water and keep warm for a while. " * 40
+    stream = _guard(path).wrap(chunked_model(_pieces(answer))).stream("hi")
+    shown = ""
+    for chunk in stream:
+        shown += str(chunk.content)
+        if len(shown) > 100:
+            break
+    stream.close()
+    records = _records(path)
+    assert [(r["stage"], r["action"]) for r in records] == [("input", "allow"), ("output", "allow")]
+    # the hash of the answer's head that the checks covered: at least all that was shown, not the whole answer
+    covered = [n for n in range(len(shown), len(answer)) if salted_hash(answer[:n], SALT) == records[1]["text_hash"]]
+    assert len(covered) == 1
+
+
+async def test_an_async_stream_the_caller_stops_reading_still_records_what_was_checked(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    answer = "Rest, drink water and keep warm for a while. " * 40
+    stream = _guard(path).wrap(chunked_model(_pieces(answer))).astream("hi")
+    shown = ""
+    async for chunk in stream:
+        shown += str(chunk.content)
+        if len(shown) > 100:
+            break
+    await stream.aclose()
+    records = _records(path)
+    assert [(r["stage"], r["action"]) for r in records] == [("input", "allow"), ("output", "allow")]
+    covered = [n for n in range(len(shown), len(answer)) if salted_hash(answer[:n], SALT) == records[1]["text_hash"]]
+    assert len(covered) == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_model_failing_mid_stream_still_leaves_a_record_of_what_was_checked(tmp_path: Path, mode: str) -> None:
+    path = tmp_path / "audit.jsonl"
+    answer = "Rest, drink water and keep warm for a while. " * 10
+
+    def failing(_: Iterator[Any]) -> Iterator[str]:
+        yield from _pieces(answer)
+        raise RuntimeError("the model went away")
+
+    async def afailing(_: AsyncIterator[Any]) -> AsyncIterator[str]:
+        for piece in _pieces(answer):
+            yield piece
+        raise RuntimeError("the model went away")
+
+    chain = _guard(path).wrap(RunnableGenerator(failing, afailing))
+    with pytest.raises(RuntimeError, match="went away"):
+        _collect(chain, "hi", mode)
+    records = _records(path)
+    assert [(r["stage"], r["action"]) for r in records] == [("input", "allow"), ("output", "allow")]
+    assert any(records[1]["text_hash"] == salted_hash(answer[:n], SALT) for n in range(1, len(answer) + 1))
+
+
+def _lanes(answer: str, notes: str, context: str) -> tuple[RunnableGenerator[Any, Any], dict[str, str]]:
+    """A dict chain streaming three keys word by word, interleaved; and the whole dict invoke gets."""
+    words = {k: v.split(" ") for k, v in {"answer": answer, "notes": notes, "context": context}.items()}
+
+    def chunks() -> Iterator[dict[str, str]]:
+        for i in range(max(len(w) for w in words.values())):
+            for key, ws in words.items():
+                if i < len(ws):
+                    yield {key: ws[i] + (" " if i < len(ws) - 1 else "")}
+
+    def gen(_: Iterator[Any]) -> Iterator[dict[str, str]]:
+        yield from chunks()
+
+    async def agen(_: AsyncIterator[Any]) -> AsyncIterator[dict[str, str]]:
+        for chunk in chunks():
+            yield chunk
+
+    return RunnableGenerator(gen, agen), {"answer": answer, "notes": notes, "context": context}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_each_streamed_key_of_a_dict_answer_leaves_one_record(tmp_path: Path, mode: str) -> None:
+    path = tmp_path / "audit.jsonl"
+    answer = "Take ibuprofen with food and rest well. " * 8
+    notes = "Nothing to add here, just plain notes for later. " * 8
+    context = f"A grenade report about {SECRET_NAME}, archived. " * 8
+    chain, _ = _lanes(answer, notes, context)
+    chunks = _collect(_guard(path).wrap(chain, output="dict"), "hi", mode)
+    assert SECRET_NAME not in str(chunks) and "can't help" not in str(chunks)
+    records = _records(path)
+    by_hash = {r["text_hash"]: r for r in records[1:]}
+    assert [r["stage"] for r in records] == ["input", "output", "output", "output"]
+    assert set(by_hash) == {salted_hash(t, SALT) for t in (answer, notes, context)}
+    assert by_hash[salted_hash(answer, SALT)]["categories"] == ["domain_medical"]
+    assert by_hash[salted_hash(notes, SALT)]["action"] == "allow"
+    # the documents' lane is only redacted, as invoke checks context keys: no category, though it names one
+    documents = by_hash[salted_hash(context, SALT)]
+    assert documents["action"] == "redact" and documents["categories"] == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_streamed_answer_next_to_documents_is_audited_like_invoke(tmp_path: Path, mode: str) -> None:
+    streamed, invoked = tmp_path / "streamed.jsonl", tmp_path / "invoked.jsonl"
+    answer = "Take ibuprofen with food and rest well. " * 8
+    context = f"A grenade report about {SECRET_NAME}, archived. " * 8
+    chain, whole = _lanes(answer, "", context)
+    _collect(_guard(streamed).wrap(chain, output="dict"), "hi", mode)
+    whole.pop("notes")
+    _guard(invoked).wrap(RunnableLambda(lambda _: dict(whole)), output="dict").invoke("hi")
+    assert sorted(map(_summary, _records(streamed)), key=str) == sorted(map(_summary, _records(invoked)), key=str)
+    assert len(_records(streamed)) == 3  # input, documents (redacted only), answer
+
+
+def test_a_long_answer_streamed_through_the_general_profile_leaves_one_output_record(tmp_path: Path) -> None:
+    streamed, invoked = tmp_path / "streamed.jsonl", tmp_path / "invoked.jsonl"
+    answer = ("Mix flour, water, salt and yeast; knead the dough well and let it rise. " * 60)[:4000]
+    Guard.from_profile("general", audit=AuditLog(path=invoked), salt=SALT).wrap(
+        chunked_model(_pieces(answer, 20))
+    ).invoke("How do I bake bread?")
+    guard = Guard.from_profile("general", audit=AuditLog(path=streamed), salt=SALT)
+    for _ in guard.wrap(chunked_model(_pieces(answer, 20))).stream("How do I bake bread?"):
+        pass
+    assert [r["stage"] for r in _records(streamed)] == ["input", "output"]
+    # the findings may differ: a semantic detector scores each window apart, below its threshold here
+    assert [_verdict(r) for r in _records(streamed)] == [_verdict(r) for r in _records(invoked)]
