@@ -1,15 +1,26 @@
 from __future__ import annotations
 
+import gc
+import itertools
 import json
+import re
+import types
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
+from langchain_core.language_models.fake import FakeListLLM
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
+from langchain_core.tools import tool
 
-from guardrails import GuardrailsCallbackHandler, GuardrailViolation
+from guardrails import Guard, GuardrailsCallbackHandler, GuardrailViolation
 from guardrails.audit import AuditLog
+from guardrails.detectors.base import BaseDetector, DetectContext
+from guardrails.errors import DetectorTimeout, DetectorUnavailable
 from guardrails.testing import KeywordDetector, guard_with
+from guardrails.types import Finding
 
 CANARY = "zebra-canary-11873"
 
@@ -97,3 +108,248 @@ def test_an_audit_log_next_to_the_guards_own_is_refused_rather_than_ignored(tmp_
         GuardrailsCallbackHandler(guard, audit=AuditLog(path=tmp_path / "h.jsonl"))
     with pytest.raises(ValueError, match="locale must be"):
         GuardrailsCallbackHandler(guard_with(KeywordDetector({})), locale=44)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------- one judgment per user turn
+
+
+class FlakyDetector(BaseDetector):
+    """Runs out of time on its first ``failures`` calls, then finds nothing: a transient failure."""
+
+    name: ClassVar[str] = "flaky"
+
+    def __init__(self, failures: int = 1) -> None:
+        self.failures = failures
+        self.calls = 0
+
+    def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise DetectorTimeout("no result within 0.1 s", detector=self.name)
+        return []
+
+
+class MissingDetector(BaseDetector):
+    """A detector whose model is not on this machine: every call fails the same way."""
+
+    name: ClassVar[str] = "missing"
+
+    def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
+        raise DetectorUnavailable("its model is not on this machine", detector=self.name)
+
+
+@tool
+def weather(city: str) -> str:
+    """The weather in a city."""
+    return f"sunny in {city}"
+
+
+def _tool_calling_model(steps: int) -> GenericFakeChatModel:
+    """A chat model that calls the weather tool ``steps`` times, then answers."""
+    calls = [
+        AIMessage(content="", tool_calls=[{"name": "weather", "args": {"city": f"city {i}"}, "id": f"call-{i}"}])
+        for i in range(steps)
+    ]
+    return GenericFakeChatModel(messages=iter([*calls, AIMessage(content="it is sunny everywhere")]))
+
+
+def _agent_turn(model: GenericFakeChatModel, messages: list[BaseMessage], config: RunnableConfig) -> list[BaseMessage]:
+    """An agent loop: call the model, run the tools it asks for, call it again until it answers."""
+    while True:
+        answer = model.invoke(messages, config=config)
+        messages = [*messages, answer]
+        if not isinstance(answer, AIMessage) or not answer.tool_calls:
+            return messages
+        messages += [weather.invoke(call) for call in answer.tool_calls]
+
+
+async def _aagent_turn(
+    model: GenericFakeChatModel, messages: list[BaseMessage], config: RunnableConfig
+) -> list[BaseMessage]:
+    while True:
+        answer = await model.ainvoke(messages, config=config)
+        messages = [*messages, answer]
+        if not isinstance(answer, AIMessage) or not answer.tool_calls:
+            return messages
+        messages += [await weather.ainvoke(call) for call in answer.tool_calls]
+
+
+def _records(tmp_path: Path, name: str = "audit.jsonl") -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (tmp_path / name).read_text().splitlines()]
+
+
+def _stages(tmp_path: Path, name: str = "audit.jsonl") -> list[str]:
+    return [r["stage"] for r in _records(tmp_path, name)]
+
+
+def _texts_held_by(h: GuardrailsCallbackHandler) -> list[str]:
+    """Every str reachable from the handler's own state (its guard and audit log aside)."""
+    skip = {id(h.guard), id(h.audit)}
+    opaque = (type, types.ModuleType, types.FunctionType, types.MethodType, types.BuiltinFunctionType)
+    seen: set[int] = set()
+    found: list[str] = []
+    stack: list[object] = [vars(h)]
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen or id(obj) in skip or isinstance(obj, opaque):
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, str):
+            found.append(obj)
+        else:
+            stack.extend(gc.get_referents(obj))
+    return found
+
+
+def test_an_agent_loop_judges_its_user_turn_once_and_screens_every_answer(tmp_path: Path) -> None:
+    h = handler(tmp_path)
+    turn = _agent_turn(_tool_calling_model(2), [HumanMessage(f"weather please {CANARY}")], {"callbacks": [h]})
+    assert [type(m).__name__ for m in turn][-3:] == ["AIMessage", "ToolMessage", "AIMessage"]
+    assert _stages(tmp_path) == ["input", "output", "output", "output"]
+    assert not any(CANARY in text for text in _texts_held_by(h))
+
+
+async def test_an_async_agent_loop_judges_its_user_turn_once(tmp_path: Path) -> None:
+    seen: list[str] = []
+    h = GuardrailsCallbackHandler(
+        guard_with(KeywordDetector({"grenade": "weapons"})), on_decision=lambda d: seen.append(str(d.stage))
+    )
+    await _aagent_turn(_tool_calling_model(2), [HumanMessage("weather please")], {"callbacks": [h]})
+    assert seen == ["input", "output", "output", "output"]
+
+
+def test_the_next_user_turn_of_an_agent_conversation_is_judged_and_a_blocked_one_stops_the_loop(
+    tmp_path: Path,
+) -> None:
+    h = handler(tmp_path)
+    turn = _agent_turn(_tool_calling_model(1), [HumanMessage("weather please")], {"callbacks": [h]})
+    with pytest.raises(GuardrailViolation) as info:
+        _agent_turn(_tool_calling_model(1), [*turn, HumanMessage("now sell me a grenade")], {"callbacks": [h]})
+    assert info.value.decision.categories == ("weapons",)
+    assert _stages(tmp_path) == ["input", "output", "output", "input"]
+
+
+def test_a_repeated_stopped_turn_is_stopped_again_unjudged_and_each_attempt_is_recorded(tmp_path: Path) -> None:
+    detector = KeywordDetector({"grenade": "weapons"})
+    h = GuardrailsCallbackHandler(guard_with(detector), audit=AuditLog(path=tmp_path / "audit.jsonl"))
+    stops = []
+    for _ in range(2):  # the same request again, or the same text in another conversation
+        with pytest.raises(GuardrailViolation) as info:
+            _agent_turn(_tool_calling_model(0), [HumanMessage(f"grenade {CANARY}")], {"callbacks": [h]})
+        stops.append(info.value.decision)
+    assert [d.categories for d in stops] == [("weapons",), ("weapons",)]
+    assert stops[1].refusal == stops[0].refusal
+    assert stops[1].text == ""  # the repeat carries no user text
+    assert detector.calls == 1
+    records = _records(tmp_path)
+    assert [(r["stage"], r.get("reused", False)) for r in records] == [("input", False), ("input", True)]
+    assert records[0]["text_hash"] == records[1]["text_hash"]
+    assert not any(CANARY in text for text in _texts_held_by(h))
+
+
+def test_a_turn_is_judged_again_after_different_earlier_turns_or_in_another_locale(tmp_path: Path) -> None:
+    seen: list[str] = []
+    guard = guard_with(KeywordDetector({"end it all": "crisis_self_harm"}))
+    h = GuardrailsCallbackHandler(guard, on_decision=lambda d: seen.append(str(d.stage)))
+    model = GenericFakeChatModel(messages=itertools.cycle([AIMessage(content="ok")]))
+    model.invoke([HumanMessage("hello")], config={"callbacks": [h]})
+    model.invoke([HumanMessage("hello")], config={"callbacks": [h]})  # the same turn: not judged again
+    model.invoke([HumanMessage("earlier"), AIMessage("ok"), HumanMessage("hello")], config={"callbacks": [h]})
+    model.invoke([HumanMessage("hello")], config={"callbacks": [h], "metadata": {"locale": "en-GB"}})
+    assert seen.count("input") == 3
+    assert seen.count("output") == 4  # every answer is screened
+    uk_line = "116 123"
+    assert uk_line in _referral(h, {"metadata": {"locale": "en-GB"}})
+    assert uk_line not in _referral(h, {})
+    assert uk_line in _referral(h, {"metadata": {"locale": "en-GB"}})
+    assert seen.count("input") == 5
+
+
+def test_a_decision_with_a_transient_detector_failure_is_not_kept_so_the_next_call_retries() -> None:
+    seen: list[str] = []
+    h = GuardrailsCallbackHandler(guard_with(FlakyDetector()), on_decision=lambda d: seen.append(str(d.stage)))
+    model = GenericFakeChatModel(messages=itertools.cycle([AIMessage(content="ok")]))
+    with pytest.raises(GuardrailViolation) as info:  # the profile fails closed
+        model.invoke("hello", config={"callbacks": [h]})
+    assert [f.error for f in info.value.decision.failures] == ["DetectorTimeout"]
+    model.invoke("hello", config={"callbacks": [h]})  # judged again: the detector answers now
+    model.invoke("hello", config={"callbacks": [h]})  # a clean decision is kept
+    assert seen == ["input", "input", "output", "output"]
+
+
+def test_a_decision_with_an_unavailable_detector_is_kept_as_retrying_cannot_change_it() -> None:
+    seen: list[str] = []
+    guard = guard_with(MissingDetector(), profile={"on_detector_error": "allow"})
+    h = GuardrailsCallbackHandler(guard, on_decision=lambda d: seen.append(str(d.stage)))
+    model = GenericFakeChatModel(messages=itertools.cycle([AIMessage(content="ok")]))
+    for _ in range(2):
+        model.invoke("hello", config={"callbacks": [h]})
+    assert seen == ["input", "output", "output"]
+
+
+def test_the_cache_keeps_the_most_recently_used_turns_up_to_cache_size() -> None:
+    judged: list[str] = []
+    guard = guard_with(KeywordDetector({"grenade": "weapons"}))
+    h = GuardrailsCallbackHandler(guard, cache_size=2, screen_output=False, on_decision=lambda d: judged.append(d.text))
+    model = GenericFakeChatModel(messages=itertools.cycle([AIMessage(content="ok")]))
+    for text in ["a", "b", "a", "c", "a", "b"]:  # "c" evicts "b", the least recently used
+        model.invoke(text, config={"callbacks": [h]})
+    assert judged == ["a", "b", "c", "b"]
+
+
+def test_cache_size_zero_judges_every_call() -> None:
+    seen: list[str] = []
+    h = GuardrailsCallbackHandler(
+        guard_with(KeywordDetector({})), cache_size=0, on_decision=lambda d: seen.append(str(d.stage))
+    )
+    _agent_turn(_tool_calling_model(1), [HumanMessage("weather please")], {"callbacks": [h]})
+    assert seen == ["input", "output", "input", "output"]
+
+
+@pytest.mark.parametrize("bad", [True, -1, 2.5, "512", None])
+def test_cache_size_must_be_a_whole_number_of_entries_naming_the_bad_value(bad: object) -> None:
+    with pytest.raises(ValueError, match=f"cache_size must be .*got {re.escape(repr(bad))}"):
+        GuardrailsCallbackHandler(guard_with(KeywordDetector({})), cache_size=bad)  # type: ignore[arg-type]
+
+
+def test_a_batch_shares_the_kept_decisions_across_threads(tmp_path: Path) -> None:
+    h = handler(tmp_path)
+    model = GenericFakeChatModel(messages=itertools.cycle([AIMessage(content="ok")]))
+    prompts = [f"question {i % 3}" for i in range(12)]
+    config: RunnableConfig = {"callbacks": [h], "max_concurrency": 4}
+    assert len(model.batch(prompts, config=config)) == 12
+    judged = _stages(tmp_path).count("input")
+    assert 3 <= judged <= 12  # concurrent first calls of one turn may each judge it
+    model.batch(prompts, config=config)
+    assert _stages(tmp_path).count("input") == judged
+    assert _stages(tmp_path).count("output") == 24
+
+
+def test_a_repeated_plain_prompt_is_judged_once(tmp_path: Path) -> None:
+    h = handler(tmp_path)
+    llm = FakeListLLM(responses=["fine", "fine"])
+    for _ in range(2):
+        llm.invoke("Question: what is 2 + 2?\nAnswer:", config={"callbacks": [h]})
+    assert _stages(tmp_path) == ["input", "output", "output"]
+
+
+def test_a_repeated_stopped_turn_lands_in_the_guards_own_audit_log_once_per_attempt(tmp_path: Path) -> None:
+    guard = guard_with(
+        KeywordDetector({"grenade": "weapons"}), profile={"audit": {"enabled": True, "path": str(tmp_path / "g.jsonl")}}
+    )
+    h = GuardrailsCallbackHandler(guard)
+    model = GenericFakeChatModel(messages=itertools.cycle([AIMessage(content="ok")]))
+    for _ in range(2):
+        with pytest.raises(GuardrailViolation):
+            model.invoke("sell me a grenade", config={"callbacks": [h]})
+    records = _records(tmp_path, "g.jsonl")
+    assert [(r["stage"], r.get("reused", False)) for r in records] == [("input", False), ("input", True)]
+
+
+@pytest.mark.slow
+def test_with_the_general_profile_an_agent_loop_judges_its_user_turn_once(tmp_path: Path) -> None:
+    seen: list[str] = []
+    guard = Guard.from_profile("general")
+    h = GuardrailsCallbackHandler(guard, on_decision=lambda d: seen.append(str(d.stage)))
+    _agent_turn(_tool_calling_model(2), [HumanMessage("What's the weather in Paris?")], {"callbacks": [h]})
+    assert seen == ["input", "output", "output", "output"]

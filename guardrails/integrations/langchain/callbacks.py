@@ -3,7 +3,9 @@
 ``GuardrailsCallbackHandler(guard)`` screens prompts in ``on_chat_model_start`` /
 ``on_llm_start`` and stops the call by raising GuardrailViolation (LangChain
 re-raises it because ``raise_error = True``); it screens answers, tool calls included,
-in ``on_llm_end`` and emits one audit record per decision.
+in ``on_llm_end`` and emits one audit record per judgment. A user turn is judged once:
+the model calls of an agent's tool loop repeat it, and the handler keeps its decision
+(see :class:`GuardrailsCallbackHandler`).
 
 What it cannot do: callbacks are observers. It cannot rewrite the prompt (so it
 cannot redact PII before the model sees it), cannot replace an answer with a
@@ -13,7 +15,12 @@ refusal, referral or disclaimer, and cannot stop a streamed answer mid-way. Use
 
 from __future__ import annotations
 
+import json
+import secrets
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -21,15 +28,86 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import LLMResult
 
-from guardrails.audit import AuditLog
-from guardrails.errors import GuardrailViolation
+from guardrails.audit import AuditLog, salted_hash
+from guardrails.errors import GuardrailViolation, brief
 from guardrails.guard import Guard
 from guardrails.integrations.langchain.shapes import content_text, is_user_message, read_output
 from guardrails.types import Action, Decision, Stage
 
+#: how many judged prompts a handler keeps by default (``cache_size=``)
+DEFAULT_CACHE_SIZE = 512
+
+
+class _Judged:
+    """Prompt decisions already judged: a bounded LRU map, safe to share between threads.
+
+    Keys are salted hashes of everything an input decision depends on (see ``key``), under a
+    random salt of this map's own (the keys never leave memory, so nothing needs to match them
+    across processes). Values are decisions without their text. No user text is kept.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._salt = secrets.token_bytes(16)
+        self._entries: OrderedDict[str, Decision] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def key(self, text: str, history: Sequence[str], locale: str | None) -> str:
+        # the stage is part of the key too: a prompt's decision must never answer for an answer
+        parts = [str(Stage.INPUT), locale, text, list(history)]
+        return salted_hash(json.dumps(parts, ensure_ascii=True), self._salt)
+
+    def get(self, key: str) -> Decision | None:
+        with self._lock:
+            decision = self._entries.get(key)
+            if decision is not None:
+                self._entries.move_to_end(key)
+            return decision
+
+    def put(self, key: str, decision: Decision) -> None:
+        with self._lock:
+            self._entries[key] = replace(decision, text="")
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+def _keepable(decision: Decision) -> bool:
+    """True when judging the same prompt again would give the same decision: no detector failed, or each
+    failed one is unavailable (its model or dependency is not on this machine, which a retry cannot change).
+    A timeout or an error may pass, so a decision with one is judged again next time."""
+    return all(f.unavailable for f in decision.failures)
+
 
 class GuardrailsCallbackHandler(BaseCallbackHandler):
-    """Screens LLM prompts and answers; raises GuardrailViolation to stop a call."""
+    """Screens LLM prompts and answers; raises GuardrailViolation to stop a call.
+
+    **One judgment per user turn.** In an agent or tool-calling loop the model is called
+    several times within one user turn (the user's message, then the model's tool call, the
+    tool's result, the model again...), and each call shows the handler the same latest user
+    turn. The handler keeps the decision on a prompt and reuses it when the same prompt comes
+    again: the same latest user turn after the same earlier user turns (its history), in the
+    same locale (the handler's ``locale=`` or the request's), or the same plain prompt for
+    ``on_llm_start``. For a given guard that decision depends on nothing else (the handler
+    passes the guard no conversation id), so a repeat in another conversation reuses it too.
+
+    * A kept decision that stopped the call stops a repeat too: it raises GuardrailViolation
+      again, with the kept decision, whose ``text`` is empty (refusal and referral are kept).
+    * The audit record and ``on_decision`` come once per judgment, not per reuse: a repeated
+      prompt, an agent's later steps included, writes no second record and makes no second call;
+      except that a reuse which stops the call is recorded again, marked ``"reused": true``, so
+      every refused attempt is on record.
+    * A decision with a detector failure that a retry could change (a timeout, an error) is
+      not kept: the next call judges the prompt again. A failure of an unavailable detector
+      (its model is not on this machine) is kept, as a retry gives the same decision.
+    * Answers (``on_llm_end``) are judged every time: each answer is new.
+
+    The decisions are kept in a bounded LRU map of ``cache_size`` entries (512 by default; 0
+    keeps none), keyed by salted hashes and holding each decision without its text, so the
+    handler keeps no user text. It is guarded by a lock: one handler can serve threads
+    (``batch``) and async calls (LangChain runs this sync handler off the event loop). Two
+    concurrent first calls with the same prompt may each judge it.
+    """
 
     raise_error = True
 
@@ -42,6 +120,7 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
         screen_output: bool = True,
         locale: str | None = None,
         on_decision: Callable[[Decision], None] | None = None,
+        cache_size: int = DEFAULT_CACHE_SIZE,
     ) -> None:
         if not isinstance(guard, Guard):
             raise TypeError(f"GuardrailsCallbackHandler needs a Guard, got {type(guard).__name__}")
@@ -54,23 +133,43 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
             raise ValueError(f"locale must be a BCP 47 string such as 'en-GB', got {locale!r}")
         if on_decision is not None and not callable(on_decision):
             raise ValueError(f"on_decision must be callable, got {type(on_decision).__name__}")
+        if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 0:
+            raise ValueError(
+                f"cache_size must be a whole number of entries, 0 or more (0 keeps none), got {brief(cache_size)}"
+            )
         self.guard = guard
         self.audit = audit if audit is not None else (guard.audit or AuditLog())
         self.stop_on = Action.parse(stop_on)
         self.screen_output = screen_output
         self.locale = locale
         self.on_decision = on_decision
+        self.cache_size = cache_size
+        self._judged = _Judged(cache_size) if cache_size else None
 
     def _judge(
         self, text: str, stage: Stage, history: Sequence[str], run_id: UUID | None, metadata: Any = None
     ) -> None:
         # per request: config={"metadata": {"locale": "en-GB"}} (callbacks never see config["configurable"])
         requested = metadata.get("locale") if isinstance(metadata, dict) else None
-        decision = self.guard.check(text, stage, history=history, locale=requested or self.locale)
-        if self.guard.audit is None:
-            self.audit.record(decision, run_id=str(run_id) if run_id else None)
-        if self.on_decision is not None:
-            self.on_decision(decision)
+        locale = requested or self.locale
+        # answers differ, so each one is judged; a text or locale of another type is left to the guard's check,
+        # which names it
+        keep = stage is Stage.INPUT and isinstance(text, str) and (locale is None or isinstance(locale, str))
+        judged = self._judged if keep else None
+        key = judged.key(text, history, locale) if judged is not None else ""
+        decision = judged.get(key) if judged is not None else None
+        run = str(run_id) if run_id else None
+        if decision is None:
+            decision = self.guard.check(text, stage, history=history, locale=locale)
+            if self.guard.audit is None:
+                self.audit.record(decision, run_id=run)
+            if self.on_decision is not None:
+                self.on_decision(decision)
+            if judged is not None and _keepable(decision):
+                judged.put(key, decision)
+        elif decision.action >= self.stop_on:
+            # each stopped attempt is on record, marked as a reuse: a refused request sent again is a new attempt
+            self.audit.record(decision, run_id=run, reused=True)
         if decision.action >= self.stop_on:
             raise GuardrailViolation(decision)
 
