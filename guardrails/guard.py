@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from guardrails.audit import AuditLog, resolve_salt, salted_hash
 from guardrails.deadlines import TimeLimit
 from guardrails.detectors.base import BaseDetector, DetectContext, Detector
-from guardrails.errors import DetectorError, DetectorUnavailable, InputError
+from guardrails.errors import DetectorError, DetectorUnavailable, InputError, brief
 from guardrails.policy import Policy, Verdict
 from guardrails.profiles import Profile, load_profile
 from guardrails.types import Action, Decision, DetectorFailure, Finding, Stage
@@ -76,6 +76,7 @@ class Guard:
         self._built: dict[str, Detector] = {}
         self._build_errors: dict[str, DetectorFailure] = {}
         self._lock = threading.Lock()
+        self._warned_locales: set[str] = set()  # request locales that named no country, already logged
         self._redactor: Redactor | None = None
         if audit is None and profile.audit.enabled:
             audit = AuditLog(path=profile.audit.path)
@@ -453,11 +454,30 @@ class Guard:
         from guardrails.resources import ResourceDirectory, render_general_referral, render_referral
 
         where = locale if locale is not None else self.profile.locale
+        if where is not None:
+            self._warn_bad_locale(where)
         markdown = self.profile.disclaimers.format == "markdown"
         directory = ResourceDirectory.load()
         if category is None:
             return render_general_referral(directory.lookup_general(where), markdown=markdown)
         return render_referral(directory.lookup(category, where), category=category, markdown=markdown)
+
+    def _warn_bad_locale(self, locale: str) -> None:
+        """Log once per value when a request's locale names no real country ("en-UK"): its referral uses the
+        international directory, which is safe but likely not what the caller meant. (A profile's locale is
+        refused at load for this; a request's is the caller's data, so it gets a safe answer and a log line.)"""
+        from guardrails.locales import parse_locale
+
+        try:
+            parse_locale(locale)
+        except ValueError as exc:
+            with self._lock:
+                if locale in self._warned_locales or len(self._warned_locales) >= _MAX_WARNED_LOCALES:
+                    return
+                self._warned_locales.add(locale)
+            _log.warning(
+                "locale %s is not usable (%s): crisis referrals use the international directory", brief(locale), exc
+            )
 
     def _referral(self, req: _Request, verdict: Verdict) -> str:
         """The referral to attach to a decision; never empty (falls back to a fixed text)."""
@@ -588,6 +608,10 @@ class Guard:
             profile=self.profile.name,
             text_hash=salted_hash(req.text, self._salt),
         )
+
+
+#: a guard warns about this many distinct unusable request locales at most (a caller passing many gets the first few)
+_MAX_WARNED_LOCALES = 64
 
 
 _FALLBACK_REFERRAL = (

@@ -25,7 +25,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from guardrails._paths import configs_dir
 from guardrails._yaml import describe_yaml_error, load_strict
 from guardrails.errors import ProfileError, brief
-from guardrails.resources import _ISO_639_1
+from guardrails.locales import parse_locale
 from guardrails.taxonomy import Category, Taxonomy, load_taxonomy
 from guardrails.types import Action
 
@@ -37,93 +37,14 @@ _ID = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 #: the largest profile file read, in bytes (a profile is a few KiB); a larger one is refused before it is read
 MAX_PROFILE_BYTES: Final = 1024 * 1024
 
-#: ISO 3166-1 alpha-2: the 249 officially assigned country codes (as in the IANA time zone database's
-#: iso3166.tab; a unit test compares the two where that file is installed). "UK", "EU" and the like are not.
-ISO_3166_ALPHA2: Final = frozenset(
-    """
-    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY
-    BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK
-    FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR
-    IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK
-    ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM
-    PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF
-    TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
-    """.split()  # noqa: SIM905 - a readable code list
-)
-#: user-assigned codes in general use for a country (Kosovo); like any country without resource data, its
-#: crisis referrals use the international directory
-_USER_ASSIGNED_COUNTRIES: Final = frozenset({"XK"})
-#: the UN M.49 area codes of the IANA language subtag registry ("es-419": Latin American Spanish); they name
-#: no country, so crisis referrals use the international directory
-_UN_M49_AREAS: Final = frozenset(
-    """
-    001 002 003 005 009 011 013 014 015 017 018 019 021 029 030 034 035 039 053 054 057 061 142 143 145 150 151 154
-    155 202 419
-    """.split()  # noqa: SIM905 - a readable code list
-)
-#: country codes people write for another one
-_COUNTRY_MEANT: Final = {"UK": "GB", "EL": "GR"}
-#: withdrawn ISO 639 language codes and their current ones
-_LANGUAGE_MEANT: Final = {"in": "id", "iw": "he", "ji": "yi", "jw": "jv", "mo": "ro"}
-
-# A BCP 47 language tag (language, extended languages, script, region, variants, extensions, private use), the
-# form of ``guardrails.resources`` after it has dropped a POSIX name's ".charset" and "@modifier" and read "_"
-# as "-" (en_GB.UTF-8 -> en-GB).
-_LOCALE_TAG = re.compile(
-    r"(?P<language>[A-Za-z]{2,3})(?:-[A-Za-z]{3}){0,3}(?:-[A-Za-z]{4})?(?:-(?P<region>[A-Za-z]{2}|[0-9]{3}))?"
-    r"(?:-(?:[A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*(?:-[0-9A-WYZa-wyz](?:-[A-Za-z0-9]{2,8})+)*"
-    r"(?:-[Xx](?:-[A-Za-z0-9]{1,8})+)?"
-)
-#: a POSIX locale name: the tag, then an optional ".charset" and "@modifier" (dropped, as at run time)
-_POSIX = re.compile(r"(?P<tag>[^.@]*)(?:\.[A-Za-z0-9_-]+)?(?:@[A-Za-z0-9_-]+)?")
-
-
-def _parse_locale(value: str) -> tuple[str, str | None]:
-    """(language, region) of a locale read as ``guardrails.resources`` reads it; language "" for a bare country.
-
-    Raises ValueError unless the tag is well formed, a two-letter language is an ISO 639-1 code and the region,
-    if any, is an ISO 3166-1 country (or Kosovo's XK) or a UN M.49 area. A country without resource data
-    ("fr-CI") is fine: its referrals use the international directory by design.
-    """
-    posix = _POSIX.fullmatch(value)
-    match = _LOCALE_TAG.fullmatch(posix["tag"].replace("_", "-")) if posix else None
-    if match is None:
-        raise ValueError(
-            "not a locale: expected a BCP 47 tag such as 'en-GB' or 'zh-Hant-TW', or a POSIX name such as 'en_GB.UTF-8'"
-        )
-    language, region = match["language"], match["region"]
-    if region is None and len(language) == 2 and not (language.islower() and language in _ISO_639_1):
-        # a bare two-letter tag is a country unless it is a lower-case language code, as at run time ("GB", "fr")
-        language, region = "", language
-    if len(language) == 2 and language.lower() not in _ISO_639_1:
-        meant = _LANGUAGE_MEANT.get(language.lower())
-        hint = f"; did you mean {meant!r}?" if meant else ""
-        raise ValueError(f"{language!r} is not an ISO 639-1 language code{hint}")
-    if region is None:
-        return language, None
-    if region.isdigit():
-        if region not in _UN_M49_AREAS:
-            raise ValueError(f"{region!r} is not a UN M.49 area of the language subtag registry (such as 419)")
-        return language, region
-    code = region.upper()
-    if code in ISO_3166_ALPHA2 or code in _USER_ASSIGNED_COUNTRIES:
-        return language, code
-    if code in _COUNTRY_MEANT:
-        hint = f"; did you mean {_COUNTRY_MEANT[code]!r}?"
-    elif code.lower() in _ISO_639_1:
-        hint = f" ({code.lower()!r} is a language code)"
-    else:
-        hint = ""
-    raise ValueError(f"{code!r} is not an ISO 3166-1 country code{hint}")
-
 
 def _check_locale(value: str) -> str:
-    _parse_locale(value)
+    parse_locale(value)
     return value
 
 
 def _check_language(value: str) -> str:
-    if value != "auto" and not _parse_locale(value)[0]:
+    if value != "auto" and not parse_locale(value)[0]:
         raise ValueError("expected 'auto' or a language code such as 'es'")
     return value
 

@@ -51,6 +51,22 @@ def test_crisis_finding_refers_with_resources_and_no_refusal() -> None:
     assert d.referral is not None and "988" in d.referral
 
 
+def test_a_request_locale_naming_no_country_gets_the_international_referral_and_one_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    guard = guard_with(KeywordDetector({"end it all": "crisis_self_harm"}))
+    with caplog.at_level(logging.WARNING, logger="guardrails"):
+        uk = guard.check("i want to end it all", locale="en-UK")
+        guard.check("i want to end it all", locale="en-UK")
+        gb = guard.check("i want to end it all", locale="en-GB")
+    assert uk.referral is not None and gb.referral is not None
+    assert "116 123" in gb.referral and "116 123" not in uk.referral  # safe, but not what the caller meant
+    warnings = [r.getMessage() for r in caplog.records if "locale" in r.getMessage()]
+    assert len(warnings) == 1  # once per value, not once per turn
+    assert "'en-UK'" in warnings[0] and "'GB'" in warnings[0]
+    assert "end it all" not in caplog.text
+
+
 def test_crisis_wins_over_block_so_a_person_gets_resources() -> None:
     guard = guard_with(KeywordDetector({"end it all": "crisis_self_harm", "pills": "self_harm_promotion"}))
     d = guard.check("how many pills to end it all", locale="en-GB")

@@ -217,7 +217,7 @@ def _tz_iso3166_table() -> str | None:
 
 
 def test_the_country_codes_a_locale_may_name_are_the_iso_3166_list_of_the_time_zone_database() -> None:
-    from guardrails.profiles import ISO_3166_ALPHA2
+    from guardrails.locales import ISO_3166_ALPHA2
 
     table = _tz_iso3166_table()
     if table is None:
