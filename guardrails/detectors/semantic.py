@@ -8,10 +8,17 @@ fitted threshold maps to 0.5 (the profiles' default threshold).
 * **Views**: the raw text and each normalized view (``DetectContext.views``, else
   :func:`guardrails.normalize.views`) are judged; per category the most severe wins.
 * **Long texts** are embedded in 256-token windows; the worst window wins.
-* **Multi-turn**: with history, the latest turn joined with the earlier user turns
-  is judged too, and counts only where it scores higher than the earlier turns
-  alone, so intent spread over turns is caught while an earlier turn that was
-  already handled does not re-trigger on its own.
+* **Multi-turn**: with history, the latest turn is also judged joined with each suffix of
+  the earlier user turns (the last one, the last two, ...: a benign turn in between does
+  not dilute the turns that carry the intent). For a category, a joined text counts only
+  where it scores above the latest turn alone, each of its earlier turns alone and those
+  earlier turns joined, and where none of those earlier turns (alone or joined) already
+  reached ``history_handled_score``: that turn was judged, and refused, referred or
+  disclaimed, when it was the latest, so it does not re-trigger on its own (a benign
+  follow-up to a refused request is judged as itself). Each turn is read in its most
+  de-obfuscated view, and only its last (the latest turn: first) ``HISTORY_TURN_CHARS``
+  characters join. Scores of earlier turns are kept in a small LRU keyed by salted
+  hashes, so a conversation's turns are not embedded again at every step.
 * **Language**: a text that is confidently not English yields a finding with
   ``category=None`` and ``label="language:<ISO 639-1 code>"`` (score = confidence)
   so the policy can apply ``unsupported_language``.
@@ -28,15 +35,18 @@ Heavy modules (onnxruntime, tokenizers, torch) load lazily on first use.
 from __future__ import annotations
 
 import re
+import secrets
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from guardrails.audit import salted_hash
 from guardrails.detectors.base import BaseDetector, DetectContext
 from guardrails.errors import DetectorError, DetectorUnavailable
 from guardrails.taxonomy import Taxonomy, load_taxonomy
@@ -44,6 +54,12 @@ from guardrails.types import Finding, Stage
 
 #: the view name of the latest turn joined with the history window
 HISTORY_VIEW = "history"
+#: how much of each turn joins the others in a history view: the end of an earlier turn, the start of the latest
+HISTORY_TURN_CHARS = 2000
+#: how many score vectors of earlier turns (and of their joins) a detector keeps, per artefact
+HISTORY_CACHE_SIZE = 4096
+#: the views that stand for the text decoded; preferred, in this order, as a turn's readable form
+_DECODED_VIEWS = ("base64", "hex", "rot13")
 LANGUAGE_LABEL = "language:"
 _ALNUM = re.compile(r"[^\W_]", re.UNICODE)
 _WORD = re.compile(r"[A-Za-z]+")
@@ -107,8 +123,14 @@ class SemanticOptions(BaseModel):
     max_views: int = Field(default=8, ge=1, le=8)
     #: judge the latest turn joined with the history window as well
     history: bool = True
-    #: the joined turns must beat the earlier turns alone by at least this much
+    #: a joined text must beat the latest turn alone and its earlier turns (alone and joined) by at least this much
     history_margin: float = Field(default=0.0, ge=0.0, le=1.0)
+    #: an earlier turn (or join of earlier turns) scoring at least this for a category was judged for it already
+    #: (0.5 is each category's calibrated threshold); it does not make a later turn count for that category
+    history_handled_score: float = Field(default=0.5, gt=0.0, le=1.0)
+    #: kinds an earlier turn keeps in force while it is in the window, whatever the latest turn says: by default a
+    #: crisis, so a follow-up ("what's the quickest way?") is never handed to the model as if it stood alone
+    history_persistent_kinds: tuple[Literal["prohibited", "crisis", "domain"], ...] = ("crisis",)
     #: noise floor: scores below it are not reported
     min_score: float = Field(default=0.05, ge=0.0, le=1.0)
     #: detect non-English text and report it as a ``language:<code>`` finding
@@ -145,6 +167,9 @@ class SemanticDetector(BaseDetector):
         self._lang: Any = None
         self._langid_loaded = False
         self._lock = threading.Lock()
+        # score vectors of history strings by (artefact, salted hash): no text is kept
+        self._history_scores: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._history_salt = secrets.token_bytes(16)
 
     @classmethod
     def from_options(cls, options: SemanticOptions, *, taxonomy: Taxonomy) -> SemanticDetector:
@@ -255,12 +280,23 @@ class SemanticDetector(BaseDetector):
 
     def _detect_with(self, head: _Head, texts: Sequence[str], ctxs: Sequence[DetectContext]) -> list[list[Finding]]:
         plans = [self._plan(t, c) for t, c in zip(texts, ctxs, strict=True)]
-        # embed every distinct string once
+        artefact = str(head.model.meta.get("loaded_sha256") or id(head))
+        # embed every distinct string once; earlier turns (and their joins) come from the LRU when kept there
         wanted: dict[str, None] = {}
+        known: dict[str, np.ndarray] = {}
         for plan, ctx in zip(plans, ctxs, strict=True):
-            for name, s in plan["views"] + plan["history"]:
+            for name, s in plan.views:
                 if f"embedding:{name}" not in ctx.cache:
                     wanted.setdefault(s, None)
+            for s in plan.earlier():
+                if s not in known:
+                    kept = self._kept_scores(artefact, s)
+                    if kept is None:
+                        wanted.setdefault(s, None)
+                    else:
+                        known[s] = kept
+            for s in plan.joined():
+                wanted.setdefault(s, None)
         uniq = list(wanted)
         mats: dict[str, np.ndarray] = {}
         scored: dict[str, np.ndarray] = {}
@@ -277,14 +313,45 @@ class SemanticDetector(BaseDetector):
                 rows = owner == k
                 mats[s] = vecs[rows]
                 scored[s] = np.asarray(window_scores[rows].max(axis=0))
+        for plan in plans:
+            for s in plan.earlier():
+                if s not in known:
+                    known[s] = scored[s]
+                    self._keep_scores(artefact, s, scored[s])
+        scored.update(known)
         return [
             self._judge(head, text, ctx, plan, mats, scored) for text, ctx, plan in zip(texts, ctxs, plans, strict=True)
         ]
 
-    def _plan(self, text: str, ctx: DetectContext) -> dict[str, list[tuple[str, str]]]:
-        plan: dict[str, list[tuple[str, str]]] = {"views": [], "history": []}
-        if not _ALNUM.search(text):
-            return plan  # empty or emoji-only: nothing to classify
+    def _kept_scores(self, artefact: str, s: str) -> np.ndarray | None:
+        key = (artefact, salted_hash(s, self._history_salt))
+        with self._lock:
+            vec = self._history_scores.get(key)
+            if vec is not None:
+                self._history_scores.move_to_end(key)
+            return vec
+
+    def _keep_scores(self, artefact: str, s: str, vec: np.ndarray) -> None:
+        key = (artefact, salted_hash(s, self._history_salt))
+        with self._lock:
+            self._history_scores[key] = vec
+            self._history_scores.move_to_end(key)
+            while len(self._history_scores) > HISTORY_CACHE_SIZE:
+                self._history_scores.popitem(last=False)
+
+    def _readable(self, text: str) -> str:
+        """A turn in its most de-obfuscated view: decoded when a decoder read it, else the last fold."""
+        if self.options.views == "raw":
+            return text
+        from guardrails.normalize import views as make_views
+
+        found = dict(make_views(text))
+        for name in _DECODED_VIEWS:
+            if name in found:
+                return found[name]
+        return list(found.values())[-1]
+
+    def _plan(self, text: str, ctx: DetectContext) -> _Plan:
         neutral = neutralize_placeholders(text)
         if self.options.views == "raw":
             views: tuple[tuple[str, str], ...] = (("raw", neutral),)
@@ -296,11 +363,13 @@ class SemanticDetector(BaseDetector):
 
                 views = make_views(neutral, max_views=self.options.max_views)
             views = views[: self.options.max_views]
-        plan["views"] = [(n, v) for n, v in views if _ALNUM.search(v)]
-        history = [neutralize_placeholders(h) for h in ctx.history if h and _ALNUM.search(h)]
-        if self.options.history and history:
-            earlier = "\n".join(history)
-            plan["history"] = [(HISTORY_VIEW, earlier + "\n" + neutral), (HISTORY_VIEW + "_only", earlier)]
+        # the gate is on each view, not the raw text: NFKC makes circled or full-width letters readable
+        plan = _Plan(views=[(n, v) for n, v in views if _ALNUM.search(v)])
+        if not self.options.history or not ctx.history or not plan.views:
+            return plan
+        turns = [self._readable(neutralize_placeholders(h[-HISTORY_TURN_CHARS * 4 :])) for h in ctx.history if h]
+        plan.turns = [t[-HISTORY_TURN_CHARS:] for t in turns if _ALNUM.search(t)]
+        plan.latest = self._readable(neutral[: HISTORY_TURN_CHARS * 4])[:HISTORY_TURN_CHARS]
         return plan
 
     @staticmethod
@@ -319,7 +388,7 @@ class SemanticDetector(BaseDetector):
         head: _Head,
         text: str,
         ctx: DetectContext,
-        plan: dict[str, list[tuple[str, str]]],
+        plan: _Plan,
         mats: dict[str, np.ndarray],
         scored: dict[str, np.ndarray],
     ) -> list[Finding]:
@@ -327,22 +396,32 @@ class SemanticDetector(BaseDetector):
         lang = self._language(text)
         if lang is not None:
             findings.append(Finding(self.name, None, round(lang[1], 4), label=LANGUAGE_LABEL + lang[0]))
-        if not plan["views"]:
+        if not plan.views:
             return findings
         n = len(head.model.categories)
         best = np.zeros(n)
         best_view = np.array(["raw"] * n, dtype=object)
-        for name, s in plan["views"]:
+        for name, s in plan.views:
             sc = self._window_scores(head, ctx, name, s, mats, scored)
             better = sc > best
             best[better] = sc[better]
             best_view[better] = name
-        if plan["history"]:
-            (hname, joined), (oname, earlier) = plan["history"]
-            joined_sc = self._window_scores(head, ctx, hname, joined, mats, scored)
-            earlier_sc = self._window_scores(head, ctx, oname, earlier, mats, scored)
-            counts = (joined_sc > earlier_sc + self.options.history_margin) & (joined_sc > best)
-            best[counts] = joined_sc[counts]
+        latest = best.copy()
+        margin, handled_at = self.options.history_margin, self.options.history_handled_score
+        persistent = np.array([self._kind(c) in self.options.history_persistent_kinds for c in head.model.categories])
+        for group in plan.groups():
+            # the group's earlier turns: each alone, and (two or more) joined without the latest turn
+            parts = [scored[t] for t in group]
+            if len(group) >= 2:
+                parts.append(scored["\n".join(group)])
+            earlier = np.max(parts, axis=0)
+            handled = earlier >= handled_at
+            joined = scored[plan.join(group)]
+            adds = (joined > np.maximum(latest, earlier) + margin) & ~handled
+            # a persistent kind (a crisis) already shown stays in force while its turn is in the window
+            stays = persistent & handled & (joined >= handled_at)
+            counts = (adds | stays) & (joined > best)
+            best[counts] = joined[counts]
             best_view[counts] = HISTORY_VIEW
         for j, cid in enumerate(head.model.categories):
             score = float(best[j])
@@ -351,6 +430,10 @@ class SemanticDetector(BaseDetector):
             view = str(best_view[j])
             findings.append(Finding(self.name, cid, min(1.0, round(score, 4)), label=f"view:{view}", view=view))
         return findings
+
+    def _kind(self, category: str) -> str:
+        cat = self.taxonomy.get(category)
+        return cat.kind if cat is not None else ""
 
     def _language(self, text: str) -> tuple[str, float] | None:
         if self._lang is None:
@@ -382,6 +465,38 @@ class _Head:
     model: Any
     encoder: Any
     emit: np.ndarray
+
+
+@dataclass
+class _Plan:
+    """What one check embeds: the latest turn's views and, with history, its readable earlier turns.
+
+    The latest turn joins each earlier turn alone (intent split over two turns, whatever came
+    between them) and, with two or more, all of them (intent spread over the whole window).
+    """
+
+    views: list[tuple[str, str]]
+    #: the earlier turns to join (oldest first), each its readable view's last HISTORY_TURN_CHARS characters
+    turns: list[str] = field(default_factory=list)
+    #: the start of the latest turn's readable view
+    latest: str = ""
+
+    def groups(self) -> list[tuple[str, ...]]:
+        """The groups of earlier turns the latest turn joins: each turn, then all of them."""
+        out: list[tuple[str, ...]] = [(t,) for t in dict.fromkeys(self.turns)]
+        if len(self.turns) >= 2:
+            out.append(tuple(self.turns))
+        return out
+
+    def earlier(self) -> list[str]:
+        """Every string of earlier turns only: each turn alone, and all of them joined."""
+        return [*dict.fromkeys(self.turns), *("\n".join(g) for g in self.groups() if len(g) >= 2)]
+
+    def joined(self) -> list[str]:
+        return [self.join(g) for g in self.groups()]
+
+    def join(self, group: tuple[str, ...]) -> str:
+        return "\n".join((*group, self.latest))
 
 
 def _load_langid() -> Any:
