@@ -49,6 +49,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from guardrails.audit import salted_hash
 from guardrails.detectors.base import BaseDetector, DetectContext
 from guardrails.errors import DetectorError, DetectorUnavailable
+from guardrails.language import detect_language, load_identifier
 from guardrails.taxonomy import Taxonomy, load_taxonomy
 from guardrails.types import Finding, Stage
 
@@ -62,20 +63,6 @@ HISTORY_CACHE_SIZE = 4096
 _DECODED_VIEWS = ("base64", "hex", "rot13")
 LANGUAGE_LABEL = "language:"
 _ALNUM = re.compile(r"[^\W_]", re.UNICODE)
-_WORD = re.compile(r"[A-Za-z]+")
-#: a Latin-script text of at least this many words and no common English word ...
-NO_ENGLISH_MIN_WORDS = 5
-#: ... is reported as the n-gram model's language when the model gives it at least this probability
-NO_ENGLISH_MIN_PROB = 0.5
-_EN_WORDS = frozenset(
-    """
-    the a an and or but if of to in on at by for with from about into over after before is are was were be been
-    am do does did have has had can could would should will shall may might must i you he she it we they me my
-    your his her its our their this that these those what which who whom whose when where why how not no yes
-    please tell give make write explain show help find get use need want know think like just some any all more
-    most there here than then so very also only as up out one two new good best way
-    """.split()  # noqa: SIM905 - a readable word list
-)
 
 
 #: redaction placeholders (``<PERSON_1>``, hashed ``<PERSON:3fa2c1>``) produced by this library
@@ -257,7 +244,7 @@ class SemanticDetector(BaseDetector):
         except ValueError as exc:  # a malformed adapter, or one for other base weights
             raise DetectorError(f"encoder: {exc}", detector=self.name) from None
         if self.options.language and not self._langid_loaded:
-            self._lang = _load_langid()
+            self._lang = load_identifier()
             self._langid_loaded = True
         return _Head(model=model, encoder=encoder, emit=emit)
 
@@ -499,48 +486,4 @@ class _Plan:
         return "\n".join((*group, self.latest))
 
 
-def _load_langid() -> Any:
-    try:
-        from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
-    except ImportError:
-        return None
-    return LanguageIdentifier.from_modelpath(Path(MODEL_DIR) / MODEL_FILE, norm_probs=True)
-
-
-def detect_language(text: str, identifier: Any, *, min_confidence: float = 0.9) -> tuple[str, float] | None:
-    """``(code, confidence)`` when ``text`` is confidently not English, else None.
-
-    Short English prompts fool character n-gram models, so Latin-script text with a
-    fair share of common English words counts as English; text in another script is
-    not English whatever the model's confidence, and neither is Latin-script text of
-    five or more words without a single common English word (reported with the
-    model's own, possibly lower, confidence).
-    """
-    sample = text[:2000]
-    n_letters = sum(map(str.isalpha, sample))
-    if n_letters < 8:
-        return None
-    if sample.isascii():
-        latin = n_letters
-    else:
-        latin = sum(1 for c in sample if c.isalpha() and (c.isascii() or "\u00c0" <= c <= "\u024f"))
-    words: list[str] = []
-    if latin >= 0.5 * n_letters:
-        words = [w.lower() for w in _WORD.findall(sample)]
-        if len(words) < 3 or sum(1 for w in words if w in _EN_WORDS) >= 0.2 * len(words):
-            return None  # decided without the n-gram model (the common case: about 0.3 ms saved)
-    code, prob = identifier.classify(sample)
-    if latin < 0.5 * n_letters:
-        return (code, max(float(prob), min_confidence)) if code != "en" else None
-    if code == "en":
-        return None
-    if float(prob) >= min_confidence:
-        return code, float(prob)
-    # five or more Latin words without one common English word are not English, even when the
-    # n-gram model is unsure which language they are (short Spanish prompts score 0.6-0.75)
-    if len(words) >= NO_ENGLISH_MIN_WORDS and not any(w in _EN_WORDS for w in words) and prob >= NO_ENGLISH_MIN_PROB:
-        return code, float(prob)
-    return None
-
-
-__all__ = ["HISTORY_VIEW", "LANGUAGE_LABEL", "SemanticDetector", "SemanticOptions", "detect_language"]
+__all__ = ["HISTORY_VIEW", "LANGUAGE_LABEL", "SemanticDetector", "SemanticOptions"]
