@@ -5,6 +5,12 @@ the context, detectors run (``detect`` in sync paths; ``adetect``, which runs of
 event loop, in async paths), and ``_finish`` turns the findings into a Decision. A detector with a
 time limit (``timeout_s``) runs each call on a worker of its :class:`~guardrails.deadlines.TimeLimit`.
 ``evaluate`` stops there; ``check`` also writes the decision's audit record (``record``), one per call.
+
+Detectors that send text off the machine (``needs_redacted_text``: the LLM judge) run in a second
+pass, only when the profile has one: ``_second_pass`` redacts the text with the first pass's PII
+findings (the very redaction ``_finish`` then puts in the decision) and the earlier turns as
+``redact`` does, and they see only that. If a redacting detector or the redaction failed, they are
+not run and count as failed: the text they would get might still hold personal data.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from guardrails.profiles import Profile, load_profile
 from guardrails.types import Action, Decision, DetectorFailure, Finding, Stage
 
 if TYPE_CHECKING:
-    from guardrails.redaction import Redactor
+    from guardrails.redaction import RedactionResult, Redactor
 
 _log = logging.getLogger("guardrails")
 
@@ -46,6 +52,24 @@ class _Request:
     early: Decision | None = None
     redact_only: bool = False
     started: float = field(default_factory=time.perf_counter)
+    #: detectors that must see only redacted text (``needs_redacted_text``): the second pass
+    later: list[Detector] = field(default_factory=list)
+    #: names of this check's redacting detectors (built or not): if one fails, ``later`` is not run
+    redactors: frozenset[str] = frozenset()
+    #: the entity findings ``text`` was redacted by and the result (None: the redactor failed), made once
+    redaction: tuple[tuple[Finding, ...], RedactionResult | None] | None = None
+
+
+@dataclass
+class _Pass:
+    """Some detectors run on one text: what they are sent, and where their findings and timings go."""
+
+    req: _Request
+    text: str
+    ctx: DetectContext
+    detectors: list[Detector]
+    findings: list[Finding] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 class Guard:
@@ -106,6 +130,7 @@ class Guard:
             spec = self.profile.detectors[name]
             options = cls.Options.model_validate(spec.options)
             det: Detector = cls.from_options(options, taxonomy=self.taxonomy)
+            _check_detector(name, det)
             self._built[name] = det
             return det
 
@@ -267,16 +292,14 @@ class Guard:
         req = self._prepare(text, stage, history, locale, conversation_id, redact_only=redact_only)
         if req.early is not None:
             return req.early
-        findings: list[Finding] = []
-        timings: dict[str, float] = {}
-        for det in req.detectors:
-            t0 = time.perf_counter()
-            try:
-                findings.extend(self._detect(det, req.text, req.ctx))
-            except Exception as exc:
-                req.failures.append(_failure(det.name, exc))
-            timings[det.name] = (time.perf_counter() - t0) * 1000
-        return self._finish(req, findings, timings)
+        first = _Pass(req, req.text, req.ctx, req.detectors)
+        self._run(first)
+        if req.later:  # only profiles with a detector that needs redacted text pay for a second pass
+            second = self._second_pass(first)
+            if second is not None:
+                self._run(second)
+                _merge(first, second)
+        return self._finish(req, first.findings, first.timings)
 
     async def aevaluate(
         self,
@@ -292,24 +315,14 @@ class Guard:
         req = self._prepare(text, stage, history, locale, conversation_id, redact_only=redact_only)
         if req.early is not None:
             return req.early
-
-        async def run(det: Detector) -> tuple[str, list[Finding], float, DetectorFailure | None]:
-            t0 = time.perf_counter()
-            try:
-                found = await self._adetect(det, req.text, req.ctx)
-                return det.name, found, (time.perf_counter() - t0) * 1000, None
-            except Exception as exc:
-                return det.name, [], (time.perf_counter() - t0) * 1000, _failure(det.name, exc)
-
-        results = await asyncio.gather(*(run(d) for d in req.detectors))
-        findings: list[Finding] = []
-        timings: dict[str, float] = {}
-        for name, found, ms, failure in results:
-            findings.extend(found)
-            timings[name] = ms
-            if failure is not None:
-                req.failures.append(failure)
-        return self._finish(req, findings, timings)
+        first = _Pass(req, req.text, req.ctx, req.detectors)
+        await self._arun(first)
+        if req.later:  # as in evaluate; redacting earlier turns runs detectors, so that goes off the event loop
+            second = await asyncio.to_thread(self._second_pass, first) if req.ctx.history else self._second_pass(first)
+            if second is not None:
+                await self._arun(second)
+                _merge(first, second)
+        return self._finish(req, first.findings, first.timings)
 
     def check_batch(
         self,
@@ -326,28 +339,15 @@ class Guard:
         if len(conv) != len(texts):
             raise InputError(f"check_batch got {len(texts)} texts but {len(conv)} conversation ids")
         reqs = [self._prepare(t, stage, (), locale, c) for t, c in zip(texts, conv, strict=True)]
-        live = [i for i, r in enumerate(reqs) if r.early is None]
-        findings: dict[int, list[Finding]] = {i: [] for i in live}
-        timings: dict[int, dict[str, float]] = {i: {} for i in live}
-        names: dict[str, Detector] = {}
-        for i in live:
-            for det in reqs[i].detectors:
-                names.setdefault(det.name, det)
-        for name, det in names.items():
-            idx = [i for i in live if any(d.name == name for d in reqs[i].detectors)]
-            t0 = time.perf_counter()
-            try:
-                out = self._detect_batch(det, [reqs[i].text for i in idx], [reqs[i].ctx for i in idx])
-            except Exception as exc:
-                for i in idx:
-                    reqs[i].failures.append(_failure(name, exc))
-                out = [[] for _ in idx]
-            per = (time.perf_counter() - t0) * 1000 / max(1, len(idx))
-            for i, found in zip(idx, out, strict=True):
-                findings[i].extend(found)
-                timings[i][name] = per
+        firsts = {i: _Pass(r, r.text, r.ctx, r.detectors) for i, r in enumerate(reqs) if r.early is None}
+        self._run_batch(list(firsts.values()))
+        pairs = [(p, s) for p in firsts.values() if p.req.later and (s := self._second_pass(p)) is not None]
+        if pairs:
+            self._run_batch([s for _, s in pairs])
+            for p, s in pairs:
+                _merge(p, s)
         return [
-            self.record(r.early if r.early is not None else self._finish(r, findings[i], timings[i]))
+            self.record(r.early if r.early is not None else self._finish(r, firsts[i].findings, firsts[i].timings))
             for i, r in enumerate(reqs)
         ]
 
@@ -374,27 +374,65 @@ class Guard:
         clean = _coerce_text(text)
         if not clean.strip():
             return clean
-        ctx = DetectContext(stage=stage, views=(("raw", clean),), conversation_id=conversation_id)
-        entities: list[Finding] = []
-        for name in self._names_for(stage):
-            det = self.detector(name)
+        (redacted,), errors = self._redact_texts([clean], stage, conversation_id)
+        for name, exc in errors:
+            failure = _failure(name, exc)
+            if self.profile.on_error_for(name) == "allow":
+                _log.warning("detector %s failed while redacting (%s); on_error: allow", name, failure.error)
+                continue
+            if isinstance(exc, DetectorError):
+                raise exc
+            raise DetectorError(failure.message, detector=name) from exc
+        return redacted
+
+    def _redact_texts(
+        self, texts: Sequence[str], stage: Stage, conversation_id: str | None
+    ) -> tuple[list[str], list[tuple[str, Exception]]]:
+        """``texts`` redacted by the stage's redacting detectors, and the (name, error) of each that failed.
+
+        A failed detector's entities are missing from the texts: the caller decides what that means
+        (``redact`` applies its ``on_error``; the second pass of a check does not run). A detector that
+        cannot be built counts as failed when it would redact (or that is unknown), else it is no concern here.
+        """
+        entities: list[list[Finding]] = [[] for _ in texts]
+        errors: list[tuple[str, Exception]] = []
+        live = [i for i, t in enumerate(texts) if t.strip()]
+        ctxs = [DetectContext(stage=stage, views=(("raw", texts[i]),), conversation_id=conversation_id) for i in live]
+        for name in self._names_for(stage) if live else ():
+            try:
+                det = self.detector(name)
+            except Exception as exc:
+                if self._may_redact(name):
+                    errors.append((name, exc))
+                continue
             if not getattr(det, "redacts", False):
                 continue
             try:
-                found = self._detect(det, clean, ctx)
+                if len(live) == 1:
+                    found = [self._detect(det, texts[live[0]], ctxs[0])]
+                else:
+                    found = self._detect_batch(det, [texts[i] for i in live], ctxs)
             except Exception as exc:
-                failure = _failure(det.name, exc)
-                if self.profile.on_error_for(det.name) == "allow":
-                    _log.warning("detector %s failed while redacting (%s); on_error: allow", det.name, failure.error)
-                    continue
-                if isinstance(exc, DetectorError):
-                    raise
-                raise DetectorError(failure.message, detector=det.name) from exc
-            entities.extend(f for f in found if f.category is None and f.start is not None and f.label)
-        if not entities:
-            return clean
-        result = self.redactor.redact(clean, entities, stage=stage, conversation_id=conversation_id)
-        return result.text
+                errors.append((det.name, exc))
+                continue
+            for i, part in zip(live, found, strict=True):
+                entities[i].extend(_entities(part))
+        out = [
+            self.redactor.redact(t, ents, stage=stage, conversation_id=conversation_id).text if ents else t
+            for t, ents in zip(texts, entities, strict=True)
+        ]
+        return out, errors
+
+    def _may_redact(self, name: str) -> bool:
+        """Whether the detector ``name``, which could not be built, would redact (True when that is unknown)."""
+        if name in self._injected:
+            return bool(getattr(self._injected[name], "redacts", False))
+        try:
+            from guardrails.detectors import detector_class
+
+            return bool(getattr(detector_class(name), "redacts", False))
+        except Exception:
+            return True
 
     @property
     def reversible(self) -> bool:
@@ -511,15 +549,23 @@ class Guard:
         from guardrails.normalize import views
 
         detectors: list[Detector] = []
+        later: list[Detector] = []
+        redactors: set[str] = set()
         failures: list[DetectorFailure] = []
         for name in self._names_for(stage):
             try:
                 det = self.detector(name)
             except Exception as exc:
                 failures.append(_failure(name, exc))
+                if self._may_redact(name):
+                    redactors.add(name)
                 continue
-            if not redact_only or getattr(det, "redacts", False):
-                detectors.append(det)
+            redacts = bool(getattr(det, "redacts", False))
+            if redacts:
+                redactors.add(det.name)
+            elif redact_only:
+                continue
+            (later if getattr(det, "needs_redacted_text", False) else detectors).append(det)
         ctx = DetectContext(
             stage=stage,
             history=hist,
@@ -528,29 +574,146 @@ class Guard:
             conversation_id=conv,
         )
         req = _Request(
-            text=clean, stage=stage, ctx=ctx, detectors=detectors, failures=failures, redact_only=redact_only
+            text=clean,
+            stage=stage,
+            ctx=ctx,
+            detectors=detectors,
+            failures=failures,
+            redact_only=redact_only,
+            later=later,
+            redactors=frozenset(redactors),
         )
         if not clean.strip():
             req.detectors = []
+            req.later = []
             req.failures = []
             req.early = self._finish(req, [], {}, note="empty text")
         elif len(clean) > self.profile.max_text_chars:
             req.early = self._too_long(req)
         return req
 
+    def _run(self, p: _Pass) -> None:
+        """Run the pass's detectors one after the other; a failure is recorded, never raised."""
+        for det in p.detectors:
+            t0 = time.perf_counter()
+            try:
+                p.findings.extend(self._detect(det, p.text, p.ctx))
+            except Exception as exc:
+                p.req.failures.append(_failure(det.name, exc))
+            p.timings[det.name] = (time.perf_counter() - t0) * 1000
+
+    async def _arun(self, p: _Pass) -> None:
+        """Async ``_run``: the pass's detectors run concurrently, off the event loop."""
+
+        async def run(det: Detector) -> tuple[str, list[Finding], float, DetectorFailure | None]:
+            t0 = time.perf_counter()
+            try:
+                found = await self._adetect(det, p.text, p.ctx)
+                return det.name, found, (time.perf_counter() - t0) * 1000, None
+            except Exception as exc:
+                return det.name, [], (time.perf_counter() - t0) * 1000, _failure(det.name, exc)
+
+        for name, found, ms, failure in await asyncio.gather(*(run(d) for d in p.detectors)):
+            p.findings.extend(found)
+            p.timings[name] = ms
+            if failure is not None:
+                p.req.failures.append(failure)
+
+    def _run_batch(self, passes: Sequence[_Pass]) -> None:
+        """``_run`` for many passes: each detector sees the texts of every pass that runs it together."""
+        names: dict[str, Detector] = {}
+        for p in passes:
+            for det in p.detectors:
+                names.setdefault(det.name, det)
+        for name, det in names.items():
+            group = [p for p in passes if any(d.name == name for d in p.detectors)]
+            t0 = time.perf_counter()
+            try:
+                out = self._detect_batch(det, [p.text for p in group], [p.ctx for p in group])
+            except Exception as exc:
+                for p in group:
+                    p.req.failures.append(_failure(name, exc))
+                out = [[] for _ in group]
+            per = (time.perf_counter() - t0) * 1000 / max(1, len(group))
+            for p, found in zip(group, out, strict=True):
+                p.findings.extend(found)
+                p.timings[name] = per
+
+    def _second_pass(self, first: _Pass) -> _Pass | None:
+        """The pass of the detectors that need redacted text, once the first pass has run.
+
+        They are sent the text redacted by the first pass's entity findings (the redaction the
+        decision carries) and the earlier turns redacted as ``redact`` does for the chain (input
+        operators, same conversation), with views of the redacted text and a fresh cache. When a
+        redacting detector failed (on the text or an earlier turn) or the redaction did, there is
+        no text fit to send: each of them is recorded as failed (its ``on_error`` decides) and None
+        is returned, whatever the failed detector's own ``on_error``.
+        """
+        req = first.req
+        why = next((f"{f.detector} failed" for f in req.failures if f.detector in req.redactors), None)
+        text = req.text
+        entities = _entities(first.findings)
+        if why is None and entities:
+            result = self._redaction(req, entities)
+            if result is None:
+                why = "the redaction failed"
+            else:
+                text = result.text
+        history = req.ctx.history
+        if why is None and history:
+            t0 = time.perf_counter()
+            try:
+                turns, errors = self._redact_texts(history, Stage.INPUT, req.ctx.conversation_id)
+            except Exception as exc:
+                req.failures.append(_failure("redaction", exc))
+                why = "the redaction of an earlier turn failed"
+            else:
+                history = tuple(turns)
+                for name, error in errors:  # the redacting detector's on_error applies, as on the text itself
+                    req.failures.append(_failure(name, error))
+                if errors:
+                    why = f"{errors[0][0]} failed on an earlier turn"
+            first.timings["redaction:history"] = (time.perf_counter() - t0) * 1000
+        if why is not None:
+            for det in req.later:
+                reason = f"not run: {why}, and it is only ever sent redacted text"
+                req.failures.append(_failure(det.name, DetectorError(reason, detector=det.name)))
+            return None
+        from guardrails.normalize import views
+
+        ctx = DetectContext(
+            stage=req.stage,
+            history=history,
+            views=views(text) if text.strip() else (("raw", text),),
+            locale=req.ctx.locale,
+            conversation_id=req.ctx.conversation_id,
+        )
+        return _Pass(req, text, ctx, req.later, timings=first.timings)
+
+    def _redaction(self, req: _Request, entities: list[Finding]) -> RedactionResult | None:
+        """``req.text`` redacted by these entity findings, made once per check (the second pass and the
+        decision share it); None when the redactor failed (recorded once, as the failure of ``redaction``)."""
+        key = tuple(entities)
+        if req.redaction is None or req.redaction[0] != key:
+            try:
+                result: RedactionResult | None = self.redactor.redact(
+                    req.text, entities, stage=req.stage, conversation_id=req.ctx.conversation_id
+                )
+            except Exception as exc:
+                req.failures.append(_failure("redaction", exc))
+                result = None
+            req.redaction = (key, result)
+        return req.redaction[1]
+
     def _finish(self, req: _Request, findings: list[Finding], timings: dict[str, float], *, note: str = "") -> Decision:
         text = req.text
         blocked_entities: tuple[str, ...] = ()
-        entities = [f for f in findings if f.category is None and f.start is not None and f.label]
+        entities = _entities(findings)
         if req.redact_only:  # entities only: a redacting detector's categories are not asked for here
             findings = entities
         redacted = False
-        if entities:
-            try:
-                result = self.redactor.redact(text, entities, stage=req.stage, conversation_id=req.ctx.conversation_id)
-                text, blocked_entities, redacted = result.text, result.blocked_entities, result.replaced > 0
-            except Exception as exc:
-                req.failures.append(_failure("redaction", exc))
+        if entities and (result := self._redaction(req, entities)) is not None:
+            text, blocked_entities, redacted = result.text, result.blocked_entities, result.replaced > 0
         verdict = self.policy.decide(
             stage=req.stage,
             findings=findings,
@@ -673,6 +836,22 @@ def _check_detector(key: str, det: object) -> None:
             + ", ".join(missing)
             + "; subclass guardrails.detectors.base.BaseDetector and implement detect()"
         )
+    if getattr(det, "redacts", False) and getattr(det, "needs_redacted_text", False):
+        raise TypeError(
+            f"detector {key!r} ({type(det).__name__}) sets both redacts and needs_redacted_text: a detector that "
+            "redacts reads the raw text, one that needs redacted text never does"
+        )
+
+
+def _entities(findings: Iterable[Finding]) -> list[Finding]:
+    """The entity findings the redactor acts on: no category, a span and a label (PII)."""
+    return [f for f in findings if f.category is None and f.start is not None and f.label]
+
+
+def _merge(first: _Pass, second: _Pass) -> None:
+    """Add the second pass's findings to the check's, without their spans: those point into the redacted
+    text, not the checked one, so nothing may map them onto it (a second-pass detector finds categories)."""
+    first.findings.extend(f if f.start is None else replace(f, start=None, end=None) for f in second.findings)
 
 
 def _threaded_adetect(det: Detector) -> bool:

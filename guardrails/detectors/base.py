@@ -7,6 +7,19 @@ load lazily, once, on first use or on ``warmup()``.
 Sync and async share one implementation: ``adetect`` runs ``detect`` in a worker
 thread, so CPU-heavy work never blocks the event loop. Detectors that batch
 (embedding models, spaCy) override ``detect_batch``.
+
+Two class flags tell the guard how to run a detector (it reads them with ``getattr``,
+so a detector that does not subclass :class:`BaseDetector` may set them too):
+
+* ``redacts``: its entity findings are redacted (PII). The guard also runs it alone on
+  earlier turns, tool results and tool-call arguments.
+* ``needs_redacted_text``: it sends the text off the machine (the LLM judge, a hosted
+  API), so it must never see personal data. The guard runs it after the others, on the
+  text redacted exactly as the decision's ``text`` is, with earlier turns redacted too
+  and views computed from the redacted text. Its findings' offsets would point into
+  that redacted text, so the guard drops them: such a detector finds categories. When
+  a redacting detector (or the redaction) fails, it is not run at all and counts as
+  failed (its ``on_error`` applies). A detector cannot set both flags.
 """
 
 from __future__ import annotations
@@ -23,8 +36,9 @@ from guardrails.types import Finding, Stage
 class DetectContext:
     """What a detector may know about the text besides the text itself.
 
-    ``history`` holds earlier user turns (oldest first, already redacted) for
-    multi-turn judgement. ``views`` are normalized views of the text (name, text),
+    ``history`` holds earlier user turns (oldest first) for multi-turn judgement: as
+    the caller gave them, except for a detector that ``needs_redacted_text``, which
+    gets them redacted. ``views`` are normalized views of the text (name, text),
     raw first, computed once per check and shared by all detectors. ``cache`` is a
     per-check scratch space that detectors use to share work (one embedding of the
     text shared by the policy, crisis and domain heads, say). ``conversation_id``
@@ -41,7 +55,7 @@ class DetectContext:
 
 @runtime_checkable
 class Detector(Protocol):
-    """What the Guard needs of a detector."""
+    """What the Guard needs of a detector (plus the optional ``redacts`` and ``needs_redacted_text`` flags)."""
 
     @property
     def name(self) -> str: ...
@@ -68,6 +82,9 @@ class BaseDetector:
     #: True for detectors whose entity findings are redacted (PII): the guard also runs
     #: them alone on earlier turns, tool results and tool-call arguments
     redacts: ClassVar[bool] = False
+    #: True for detectors that send the text off the machine (the LLM judge): the guard gives
+    #: them only redacted text and history, after the redacting detectors ran (see the module docstring)
+    needs_redacted_text: ClassVar[bool] = False
 
     def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
         raise NotImplementedError

@@ -12,9 +12,19 @@ The model comes from ``options.model`` (``"package.module:attr"``, where ``attr`
 chat model instance or a zero-argument factory returning one) or is passed to the
 constructor. ``langchain_core`` is imported only when the judge runs.
 
-The judge is sent the text as the detectors see it (before redaction), so its call is
-kept out of every callback handler and tracer: it runs with no callbacks, outside
-any LangSmith or ``tracing_v2_enabled`` context, whatever run it happens inside.
+The judge usually sends the text off the machine (a hosted model), so it declares
+``needs_redacted_text``: the guard runs it after the redacting detectors (PII), on the
+text redacted exactly as the decision's ``text`` (placeholders such as
+``<EMAIL_ADDRESS_1>``, what the chain's model gets), with the earlier turns redacted
+too. If a redacting detector or the redaction fails, whatever that detector's
+``on_error``, the guard does not call the judge at all: it records the judge as failed
+and the judge's own ``on_error`` decides (skipping it is the safe choice; judging the
+unredacted text would send the very data the redaction exists to keep). Called
+directly, ``detect`` sends what it is given.
+
+Its call is also kept out of every callback handler and tracer (it is the guard's
+call, not the user's run): it runs with no callbacks, outside any LangSmith or
+``tracing_v2_enabled`` context, whatever run it happens inside.
 """
 
 from __future__ import annotations
@@ -37,7 +47,7 @@ from guardrails.errors import DetectorError, DetectorUnavailable
 from guardrails.taxonomy import Taxonomy, load_taxonomy
 from guardrails.types import Finding, Stage
 
-#: the judge's run config: no inherited callbacks (they would record the unredacted prompt)
+#: the judge's run config: no inherited callbacks (the judge's prompt is no part of the user's run)
 _JUDGE_RUN: dict[str, Any] = {"callbacks": [], "run_name": "guardrails.llm_judge"}
 
 
@@ -229,6 +239,8 @@ class LLMJudgeDetector(BaseDetector):
     name: ClassVar[str] = "llm_judge"
     categories: tuple[str, ...] = load_taxonomy().ids()
     Options: ClassVar[type[LLMJudgeOptions]] = LLMJudgeOptions
+    #: the prompt leaves the machine: the guard gives the judge only redacted text and history
+    needs_redacted_text: ClassVar[bool] = True
 
     def __init__(
         self, *, model: Any = None, options: LLMJudgeOptions | None = None, taxonomy: Taxonomy | None = None
@@ -353,7 +365,7 @@ class LLMJudgeDetector(BaseDetector):
                 return await model.ainvoke(prompt, config=_JUDGE_RUN)
 
         # an empty context: no tracer or run collector of the caller (configure hooks live in context variables)
-        # sees the unredacted prompt; a thread started for ``detect`` begins with an empty context the same way
+        # sees the judge's prompt; a thread started for ``detect`` begins with an empty context the same way
         task = asyncio.get_running_loop().create_task(ask(), context=contextvars.Context())
         try:
             reply = await asyncio.wait_for(task, timeout=self.options.timeout_s)

@@ -13,7 +13,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel, G
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableLambda
 
-from guardrails.detectors.base import DetectContext
+from guardrails.detectors.base import BaseDetector, DetectContext
 from guardrails.detectors.llm_judge import LLMJudgeDetector, LLMJudgeOptions, build_prompt, parse_verdict
 from guardrails.errors import DetectorError, DetectorUnavailable
 from guardrails.taxonomy import load_taxonomy
@@ -121,6 +121,13 @@ def test_async_path_uses_the_model_and_streams_from_generic_fake() -> None:
     judge = LLMJudgeDetector(model=GenericFakeChatModel(messages=iter([reply])))
     findings = asyncio.run(judge.adetect("text", DetectContext()))
     assert [(f.category, f.score) for f in findings] == [("crisis_self_harm", 0.95)]
+
+
+def test_the_judge_declares_that_the_guard_may_send_it_only_redacted_text() -> None:
+    # its prompt may leave the machine: the guard runs it after PII redaction (tests/unit/test_judge_redaction.py)
+    assert LLMJudgeDetector.needs_redacted_text is True
+    assert LLMJudgeDetector(model=FakeListChatModel(responses=["safe"])).needs_redacted_text is True
+    assert BaseDetector.needs_redacted_text is False
 
 
 def test_history_is_sent_unless_disabled() -> None:
