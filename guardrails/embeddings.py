@@ -14,6 +14,11 @@ is not available, the encoder falls back to torch (float32, same merged weights)
 Texts longer than the model's 256-token window are split into overlapping
 windows; :meth:`Encoder.encode_windows` returns one vector per window and the
 index of the text it came from, so a classifier can let the worst window win.
+Every window of a text is embedded or none is: a text that needs more than
+:data:`MAX_WINDOWS_PER_TEXT` windows is refused with a
+:class:`~guardrails.errors.DetectorError` (the guard then fails closed), never
+judged in part. A window shared by several texts of one call (the normalized views
+of a long text differ in a few windows) is run through the model once.
 
 Nothing heavy is imported at module import time.
 """
@@ -47,8 +52,12 @@ WINDOW_OVERLAP = 16
 #: a sentence shorter than this is merged with the next one
 MIN_SENTENCE_TOKENS = 6
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?;])\s+|\n+")
-#: a text never yields more distinct windows than this (about 200k characters of prose); the rest is not embedded
-MAX_WINDOWS_PER_TEXT = 4096
+#: the most distinct windows one text may need; :meth:`Encoder.encode_windows` refuses a text that needs more
+#: (a DetectorError, never a partial judgment). 200,000 characters (the profiles' default ``max_text_chars``) need
+#: 2,000-4,300 windows of prose or code and 6,000-10,700 of short lines (chat logs, CSV rows); only a text denser
+#: than one window per 12 characters reaches the cap at that length. At 1.2-1.8 ms per window on 2 cores, a text
+#: at the cap takes 20-30 s to embed.
+MAX_WINDOWS_PER_TEXT = 16384
 DIM = 384
 #: a quantized batch of at least this many windows is spread over one single-thread session per CPU
 PARALLEL_MIN_WINDOWS = 8
@@ -283,31 +292,61 @@ class Encoder:
         A text that fits the model is one window. A longer text is judged sentence by
         sentence (short sentences merged with the next, long ones cut into overlapping
         48-token pieces), so one harmful sentence in pages of filler keeps its meaning.
+        Raises :class:`~guardrails.errors.DetectorError` when a text needs more than
+        :data:`MAX_WINDOWS_PER_TEXT` windows: no part of a text is left out silently.
         """
         tok = self._tokenizer
         cls_id = tok.token_to_id("[CLS]")
         sep_id = tok.token_to_id("[SEP]")
-        inner = self.max_tokens - 2
         windows: list[list[int]] = []
         owner: list[int] = []
-        encs = tok.encode_batch([t if t.strip() else "" for t in texts], add_special_tokens=False)
-        for i, enc in enumerate(encs):
-            if len(enc.ids) <= inner:
-                windows.append([cls_id, *enc.ids, sep_id])
-                owner.append(i)
-                continue
-            for piece in self._long_text_pieces(texts[i]):
+        for i, pieces in enumerate(self._pieces(texts)):
+            if len(pieces) > MAX_WINDOWS_PER_TEXT:
+                from guardrails.errors import DetectorError
+
+                raise DetectorError(
+                    f"text {i + 1} of {len(texts)} ({len(texts[i])} characters) needs {len(pieces)} windows, "
+                    f"more than the encoder's cap of {MAX_WINDOWS_PER_TEXT}; it is not judged in part "
+                    "(lower max_text_chars so that such texts are refused as too long)",
+                    detector="semantic",
+                )
+            for piece in pieces:
                 windows.append([cls_id, *piece, sep_id])
                 owner.append(i)
         return windows, np.asarray(owner, dtype=np.int64)
 
+    def _pieces(self, texts: Sequence[str]) -> list[list[list[int]]]:
+        """Per text, the token ids of each of its windows (without [CLS]/[SEP])."""
+        inner = self.max_tokens - 2
+        encs = self._tokenizer.encode_batch([t if t.strip() else "" for t in texts], add_special_tokens=False)
+        return [
+            [list(enc.ids)] if len(enc.ids) <= inner else self._long_text_pieces(text)
+            for text, enc in zip(texts, encs, strict=True)
+        ]
+
+    def count_windows(self, texts: Sequence[str]) -> list[int]:
+        """How many windows :meth:`encode_windows` embeds for each text (tokenization only, no model run).
+
+        A count above :data:`MAX_WINDOWS_PER_TEXT` is a text that :meth:`encode_windows` refuses.
+        """
+        self.load()
+        return [len(p) for p in self._pieces(texts)]
+
     def _long_text_pieces(self, text: str) -> list[list[int]]:
+        """Every distinct window of a long text, in order (nothing is cut off here; see :meth:`_windows`)."""
         sentences = [s for s in _SENTENCE_SPLIT.split(text) if s.strip()]
         encs = self._tokenizer.encode_batch(sentences, add_special_tokens=False)
         pieces: list[list[int]] = []
         seen: set[tuple[int, ...]] = set()
         pending: list[int] = []
         stride = LONG_TEXT_WINDOW - WINDOW_OVERLAP
+
+        def add(piece: list[int]) -> None:
+            key = tuple(piece)
+            if key not in seen:  # repeated sentences are embedded once
+                seen.add(key)
+                pieces.append(piece)
+
         for enc in encs:
             ids = pending + enc.ids
             if len(ids) < MIN_SENTENCE_TOKENS:
@@ -315,16 +354,10 @@ class Encoder:
                 continue
             pending = []
             for start in range(0, max(1, len(ids) - WINDOW_OVERLAP), stride):
-                piece = ids[start : start + LONG_TEXT_WINDOW]
-                key = tuple(piece)
-                if key not in seen:  # repeated sentences are embedded once
-                    seen.add(key)
-                    pieces.append(piece)
-            if len(pieces) >= MAX_WINDOWS_PER_TEXT:
-                return pieces[:MAX_WINDOWS_PER_TEXT]
+                add(ids[start : start + LONG_TEXT_WINDOW])
         if pending:
-            pieces.append(pending)
-        return pieces[:MAX_WINDOWS_PER_TEXT]
+            add(pending)
+        return pieces
 
     def _batch_lanes(self) -> tuple[list[Any], Any] | None:
         """One single-thread ONNX session per CPU and a thread pool to drive them (built once).
@@ -391,7 +424,10 @@ class Encoder:
         Returns ``(vectors, owner)``: a float32 ``(n_windows, 384)`` matrix of unit
         vectors and, per row, the index in ``texts`` it belongs to. A text of at most
         254 tokens has exactly one window; a longer one has one window per sentence
-        (identical ones once, at most 4096); an empty text embeds as ``[CLS][SEP]``.
+        (identical ones once); an empty text embeds as ``[CLS][SEP]``. A text that needs
+        more than :data:`MAX_WINDOWS_PER_TEXT` windows raises
+        :class:`~guardrails.errors.DetectorError` before anything is embedded. Windows that
+        several texts share are run through the model once and their vector is repeated.
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
@@ -399,18 +435,19 @@ class Encoder:
         if not texts:
             return np.zeros((0, DIM), dtype=np.float32), np.zeros((0,), dtype=np.int64)
         windows, owner = self._windows(texts)
-        out = np.empty((len(windows), DIM), dtype=np.float32)
+        distinct, index = _distinct(windows)
+        out = np.empty((len(distinct), DIM), dtype=np.float32)
         if self.quantized:
             # int8 dynamic quantization scales activations per tensor, so a window's vector would
             # depend on its batch neighbours and their padding: each window runs alone (no padding
             # either), and a text embeds the same in check() and check_batch(), at fit and at run time
-            self._run_alone(windows, out)
-            return out, owner
-        order = sorted(range(len(windows)), key=lambda k: len(windows[k]))
-        for b in range(0, len(order), batch_size):
-            idx = order[b : b + batch_size]
-            out[idx] = self._run([windows[k] for k in idx])
-        return out, owner
+            self._run_alone(distinct, out)
+        else:
+            order = sorted(range(len(distinct)), key=lambda k: len(distinct[k]))
+            for b in range(0, len(order), batch_size):
+                idx = order[b : b + batch_size]
+                out[idx] = self._run([distinct[k] for k in idx])
+        return (out if index is None else out[index]), owner
 
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """One unit vector per text (float32, shape ``(len(texts), 384)``).
@@ -426,6 +463,18 @@ class Encoder:
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         unit: np.ndarray = (out / np.maximum(norms, 1e-12)).astype(np.float32)
         return unit
+
+
+def _distinct(windows: list[list[int]]) -> tuple[list[list[int]], np.ndarray | None]:
+    """The distinct windows (first occurrences, in order) and, per window, the row of its twin.
+
+    The index is None when every window is distinct (the common case of a batch of short texts).
+    """
+    rows: dict[tuple[int, ...], int] = {}
+    index = np.fromiter((rows.setdefault(tuple(w), len(rows)) for w in windows), dtype=np.int64, count=len(windows))
+    if len(rows) == len(windows):
+        return windows, None
+    return [list(key) for key in rows], index
 
 
 def _fuse_for_cpu(path: str) -> None:

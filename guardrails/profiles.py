@@ -176,7 +176,13 @@ class Profile(_Strict):
     crisis_overrides_block: bool = True
     default_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     history_window: int = Field(default=3, ge=0, le=50)
-    max_text_chars: int = Field(default=2_000_000, ge=1)
+    #: a longer text is refused as too long, unread. The default is what the detectors judge in full in seconds: the
+    #: semantic classifier embeds every window of a text or refuses it (``embeddings.MAX_WINDOWS_PER_TEXT``, 16,384),
+    #: and 200,000 characters of prose or code need 2,000-4,300 windows (5-10 s per check on 2 cores), of short
+    #: lines such as CSV rows 9,000-10,700 (12-28 s). A larger value is allowed: a text that needs more windows
+    #: than the cap is then a semantic failure, handled by ``on_detector_error`` (block by default), never judged
+    #: in part
+    max_text_chars: int = Field(default=200_000, ge=1)
     detectors: dict[str, DetectorSpec] = Field(default_factory=dict)
     categories: dict[str, CategoryRule] = Field(default_factory=dict)
     custom_categories: tuple[CustomCategory, ...] = ()

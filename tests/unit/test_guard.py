@@ -130,7 +130,9 @@ def test_lone_surrogates_do_not_crash() -> None:
 def test_one_megabyte_text_gets_a_decision() -> None:
     text = "a harmless sentence. " * 50_000 + "grenade"
     assert len(text) > 1_000_000
-    assert guard_with(KeywordDetector({"grenade": "weapons"})).check(text).blocked
+    guard = guard_with(KeywordDetector({"grenade": "weapons"}), profile={"max_text_chars": 2_000_000})
+    decision = guard.check(text)
+    assert decision.blocked and decision.categories == ("weapons",)  # judged, not refused as too long
 
 
 def test_text_over_the_profile_limit_is_refused_not_crashed() -> None:
