@@ -3,16 +3,23 @@
 :func:`views` returns ``(name, text)`` pairs, the raw text first, then each
 transformation that changed something, applied cumulatively:
 
-``basic``      NFKC, zero-width and bidi control characters removed
-``homoglyph``  Cyrillic/Greek look-alike letters folded to Latin (in mostly-Latin text)
-``leet``       leetspeak folded inside words (``b0mb`` -> ``bomb``, ``h@ck`` -> ``hack``)
-``joined``     spaced or punctuated letters joined (``b o m b``, ``b.o.m.b`` -> ``bomb``)
+``basic``      zero-width, bidi, tag and other format (Cf) characters removed, then NFKC
+``homoglyph``  Cyrillic/Greek/Armenian look-alike letters folded to Latin (in mostly-Latin text, else
+               inside mixed-script words), small capitals (``ʙᴏᴍʙ``) always
+``leet``       leetspeak folded inside words (``b0mb`` -> ``bomb``, ``h@ck`` -> ``hack``, ``ki11`` -> ``kill``,
+               ``$teal`` -> ``steal``); numbers, versions, units and identifiers (``k8s``, ``i18n``, ``s3``,
+               ``python3``, ``$this``, hashes) are left alone
+``joined``     spaced or punctuated letters joined (``b o m b``, ``b.o.m.b`` -> ``bomb``); a longer or
+               different separator is a word boundary (``p.i.p.e b.o.m.b`` -> ``pipe bomb``), a run with
+               none is split into words when it reads as common English; leet folded again after joining
 ``base64``     base64 segments decoded in place (only when they decode to printable text)
 ``hex``        hex segments decoded in place (same rule)
-``rot13``      the text rot13-decoded (only when that yields more common English words)
+``rot13``      rot13 runs decoded in place: maximal runs of words that are not English but read as
+               English under rot13 (or the whole text, when that yields more common English words)
 
 Identical views are dropped. Pure Python, linear in the text length; decoding
-work is bounded for huge texts.
+work is bounded for huge texts (by the characters examined, and the first
+``_MAX_SEGMENT_CHARS`` of an overlong segment are decoded).
 """
 
 from __future__ import annotations
@@ -22,77 +29,205 @@ import binascii
 import codecs
 import re
 import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterable
+from itertools import accumulate, islice
 
-__all__ = ["basic", "views"]
+__all__ = ["ENCODED_MARKER", "basic", "views"]
 
-# zero-width, invisible and bidirectional control characters
+#: what stands in for a decoded segment in the undecoded views, with ``views(..., mask_encoded=True)``
+ENCODED_MARKER = "[encoded text]"
+
+# Removed by basic(): every format (Cf) character of Unicode 15 -- soft hyphen, Arabic/Syriac number
+# signs, zero-width space/joiners, bidi marks/embeddings/isolates, word joiner and invisible operators,
+# BOM, interlinear annotation, Egyptian/shorthand/musical format controls, tag characters -- plus the
+# invisible characters of other categories: combining grapheme joiner, Hangul and braille fillers,
+# Khmer inherent vowels, Mongolian free variation selectors, variation selectors (and supplement).
 _INVISIBLE = re.compile(
-    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufe00-\ufe0f]"
+    "["
+    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0000-\U000e007f"  # Cf
+    "\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180d\u180f\u2800\u3164\uffa0\ufe00-\ufe0f\U000e0100-\U000e01ef"
+    "]"
 )
 
-# Cyrillic and Greek letters that look like Latin ones
+# Letters of other scripts that look like Latin ones (after the UTS #39 confusables), folded in
+# mostly-Latin text and inside words that mix scripts -- never in a text written in that script.
 _HOMOGLYPHS = {
     # Cyrillic lowercase
     "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c",
     "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ї": "i", "ј": "j", "һ": "h", "ԁ": "d", "ԛ": "q",
-    "ԝ": "w", "ɡ": "g", "ӏ": "l", "ց": "g", "ո": "n", "ս": "u",
+    "ԝ": "w", "ӏ": "l", "ү": "y", "ѡ": "w", "ҽ": "e",
     # Cyrillic uppercase
     "А": "A", "В": "B", "Е": "E", "Ё": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C",
     "Т": "T", "У": "Y", "Х": "X", "Ѕ": "S", "І": "I", "Ї": "I", "Ј": "J", "Һ": "H", "Ԁ": "D", "Ԛ": "Q",
-    "Ԝ": "W", "Ӏ": "I",
+    "Ԝ": "W", "Ӏ": "I", "Ү": "Y", "Ԍ": "G",
     # Greek
     "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t",
-    "υ": "u", "χ": "x", "γ": "y", "ω": "w", "ѵ": "v",
+    "υ": "u", "χ": "x", "γ": "y", "ω": "w", "ѵ": "v", "ϲ": "c", "ϳ": "j",
     "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N", "Ο": "O",
-    "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X",
+    "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X", "Ϲ": "C", "Ϳ": "J",
+    # Armenian
+    "ա": "w", "գ": "q", "զ": "q", "հ": "h", "ո": "n", "ռ": "n", "ս": "u", "ց": "g", "ք": "f", "օ": "o",
+    "Ս": "U", "Տ": "S", "Օ": "O",
+}  # fmt: skip
+# Latin letters that read as other Latin letters whatever the text: small capitals and the script g
+# (folded to the lowercase letter: ``ʜᴏᴡ ᴛᴏ`` reads "how to").
+_LATIN_LOOKALIKES = {
+    "ᴀ": "a", "ʙ": "b", "ᴄ": "c", "ᴅ": "d", "ᴇ": "e", "ꜰ": "f", "ɢ": "g", "ʜ": "h", "ɪ": "i", "ᴊ": "j",
+    "ᴋ": "k", "ʟ": "l", "ᴍ": "m", "ɴ": "n", "ᴏ": "o", "ᴘ": "p", "ꞯ": "q", "ʀ": "r", "ꜱ": "s", "ᴛ": "t",
+    "ᴜ": "u", "ᴠ": "v", "ᴡ": "w", "ʏ": "y", "ᴢ": "z", "ɡ": "g", "ɑ": "a",
 }  # fmt: skip
 _HOMOGLYPH_TABLE = str.maketrans(_HOMOGLYPHS)
-_CYR_GREEK = re.compile("[\u0370-\u03ff\u0400-\u052f\u0561-\u0586\u0261]")
+_LATIN_LOOKALIKE_TABLE = str.maketrans(_LATIN_LOOKALIKES)
+_LATIN_LOOKALIKE = re.compile("[" + "".join(_LATIN_LOOKALIKES) + "]")
+# letters of the scripts above (Greek, Cyrillic, Armenian): what decides whether a text is mostly Latin
+_CYR_GREEK = re.compile("[\u0370-\u03ff\u0400-\u052f\u0531-\u0556\u0561-\u0587]")
 _LATIN = re.compile("[A-Za-z]")
 
 _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g", "@": "a", "$": "s",
          "!": "i", "|": "l", "+": "t", "€": "e", "£": "l"}  # fmt: skip
 _LEET_TABLE = str.maketrans(_LEET)
+_LEET_TABLE_L = str.maketrans({**_LEET, "1": "l"})
 # a "word" of letters and leet characters holding at least one letter and one leet character
-_LEET_WORD = re.compile(r"(?<![\w@$!|+€£])[\w@$!|+€£]*[A-Za-z][\w@$!|+€£]*(?![\w@$!|+€£])")
+# (and not in random case -- base64, keys: a check _fold_leet_word makes, done here in C)
+_LEET_CLASS = r"[\w@$!|+€£]"
+_LEET_SPLIT = re.compile(
+    rf"(?<!{_LEET_CLASS})(?={_LEET_CLASS}*?[01345789@$!|+€£])(?={_LEET_CLASS}*?[A-Za-z])"
+    rf"(?!{_LEET_CLASS}*?[a-z][A-Z]{_LEET_CLASS}*?[a-z][A-Z])({_LEET_CLASS}+)"
+)
 _LEET_CHARS = re.compile(r"[01345789@$!|+€£]")
-# a leet character between two letters: the mark of leetspeak rather than a number or a version
-_LEET_INNER = re.compile(r"[A-Za-z][01345789@$!|+€£]+[A-Za-z]")
+# a leet character (other than the punctuation-like + and |) between two letters: the mark of leetspeak
+_LEET_INNER = re.compile(r"[A-Za-z][01345789@$!|+€£]*[01345789@$!€£][01345789@$!|+€£]*[A-Za-z]")
+# identifiers that look like leet but are not, folded only when they fold to an English word: hex strings
+# (a3f5b9c, e89b), long digit runs, variables ($this), numeronyms and short tech names whose digits are
+# not one repeated vowel-like digit (k8s, i18n, l10n -- but b0mb, h4ck, d1d, g00d are leet)
+_IDENTIFIER = re.compile(
+    r"[0-9a-fA-F]*[0-9][0-9a-fA-F]*[0-9][0-9a-fA-F]*"
+    r"|.*[0-9]{3}.*"
+    r"|\$[A-Za-z]+"
+    r"|[A-Za-z](?=[0-9]+[A-Za-z]{1,2}$)(?:[0-9]*[25-9]|([0-9])\1*(?!\1)[0-9])[0-9]*[A-Za-z]{1,2}"
+)
+# ordinals and decades ("80th", "90s") are numbers
+_ORDINAL = re.compile(r"[0-9]+(?:st|nd|rd|th|s)", re.IGNORECASE)
+# a letter and a digit before an English word is a name ("w3schools"), not leet
+_NAME_PREFIX = re.compile(r"[A-Za-z][0-9]([A-Za-z]{4,})")
+_CASE_FLIPS = re.compile(r"[a-z][A-Z].*[a-z][A-Z]")
+_ONES = re.compile(r"1{2,}")
+_MAX_LEET_WORD = 24
+_MAX_LEET_WORDS = 100_000
 
-# three or more single letters/digits separated by one consistent separator run
-_SPACED = re.compile(r"(?<![\w])(?:[A-Za-z0-9][ .\-_*|/\\,:;~'`^]{1,3}){2,}[A-Za-z0-9](?![\w])")
+# three or more single letters/digits separated by separator runs of one to three characters
+_SPACED = re.compile(r"(?<![\w@$])(?:[A-Za-z0-9@$][ .\-_*|/\\,:;~'`^]{1,3}){2,}[A-Za-z0-9@$](?![\w@$])")
 _SEP = re.compile(r"[ .\-_*|/\\,:;~'`^]+")
+_SEP_SPLIT = re.compile(r"([ .\-_*|/\\,:;~'`^]+)")
+#: joined words up to this length are split into English words, up to this many characters in a text
+_MAX_SPLIT_WORD = 64
+_MAX_SPLIT_CHARS = 20_000
+_MAX_VOCAB_WORD = 16
 
 _B64 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{16,}={0,2}(?![A-Za-z0-9+/=_-])")
-_HEX = re.compile(r"(?<![0-9A-Fa-f])(?:(?:\\x|0x)?[0-9A-Fa-f]{2}[\s:,]?){8,}(?![0-9A-Fa-f])")
+_HEX = re.compile(r"(?=[0-9A-Fa-f\\])(?<![0-9A-Fa-f])(?:(?:\\x|0x)?[0-9A-Fa-f]{2}[\s:,]?){8,}(?![0-9A-Fa-f])")
 _HEX_STRIP = re.compile(r"\\x|0x|[\s:,]")
+_LOWER = re.compile(r"[a-z]")
+_UPPER_OR_DIGIT = re.compile(r"[A-Z0-9]")
 
 _WORD = re.compile(r"[A-Za-z]+")
-_COMMON = frozenset(
-    """
-    the be to of and a in that have i it for not on with he as you do at this but his by from they we say her
-    she or an will my one all would there their what so up out if about who get which go me when make can like
-    time no just him know take people into year your good some could them see other than then now look only come
-    its over think also back after use two how our work first well way even new want because any these give day
-    most us is are was were been has had did does how why where tell write explain list give make help need
-    should please steps step guide instructions someone something thing things best way ways using kill steal
-    build bomb hack money without get make into person people way teach show find buy sell free code script
-    create
-    """.split()  # noqa: SIM905 - a readable word list
+_LETTER = re.compile(r"[^\W\d_]")
+_SPACE_SPLIT = re.compile(r"(\s+)")
+_VOWELS = re.compile("[aeiouyAEIOUY]")
+_TOKEN_PUNCT = "\"'()[]{}<>.,;:!?*_-"
+_ROT13_TABLE = str.maketrans(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", "NOPQRSTUVWXYZABCDEFGHIJKLMnopqrstuvwxyzabcdefghijklm"
 )
 
-#: segments of a huge text considered for decoding, and the longest segment decoded
-_MAX_SEGMENTS = 8
+# Common English words (and the words of the requests the policy is about): what leet folding, word
+# splitting and rot13 detection read as English. Lowercase; the plural in "s" of a word of three letters
+# or more is also accepted.
+_VOCAB = frozenset(
+    """
+    a ab about above abuse across act action actually add addict address after again against age ago agree air
+    all almost alone along already also although always am ammo ammunition among amount an and anger angry
+    animal another answer anthrax any anyone anything anyway apart app are area arm army around arrest arson art
+    article as ask asked asking assault at attack attacks aunt away baby back bad bag ball bank bar base
+    bathroom be beat beautiful became because become bed been before began begin behind being believe below best
+    better between big bill bit black blackmail bleach blood blow blue board boat body bomb bombing bombs bone
+    book border born boss both bottle box boy brain break breath bridge bring brother brought bs build building
+    built bullet bullets burglary burn bus business but buy by bypass call called came camera can cannabis car
+    card care carry case cash cat catch cause cell chance change cheap check chemical chemicals child children
+    choose church cipher city class clean clear close cocaine code cold college color come comes coming company
+    computer cook cool cop cops copy cost could counterfeit country couple course court cover crack crash crazy
+    create credit crime criminal cry cut cyanide dad danger dangerous dark data date daughter day days dead deal
+    dear death decide decode decoded deep deny did die died different difficult dinner do doctor does dog doing
+    dollar done door down drink drive drop drown drug drugs drunk during each early easy eat ecstasy either else
+    email encode encoded end enemy enough even evening event ever every everyone everything evil exactly example
+    explain explode exploit explosion explosive explosives extort eye eyes face fact fail fake fall false family
+    far fast father fear feel feeling fentanyl fertilizer few fight file find fine fire firearm first fish five
+    food for force forge forget form found four fraud free friend friends from front full fun fund fur future
+    game gang gas gave gel get gets getting girl give given glass go god goes going gone good got government
+    great green grenade ground group grow gun guns guy hack hacked hacker hacking had hair half hand hands hang
+    happen happy harass hard harm has hate have having he head health hear heard heart hello help her here
+    heroin herself hey hi hidden hide high him himself his history hit hold home hope horse hospital hostage hot
+    hour hours house how however human hundred hurt husband i idea if ill illegal important in inside instead
+    instructions into is it its itself job join just keep kept key keys kid kidnap kidnapping kids kill killed
+    killing kind knew knife know known lab lady land language large last late later launder laundering law learn
+    least leave left leg legal less let lethal letter life light like line list listen little live lives living
+    lock long look looking lose lost lot love low mad made mail make making malware man many map marijuana mark
+    market massacre matter may maybe me mean meet men message met meth methamphetamine method might mind mine
+    minute miss molotov mom money month more morning most mother move much murder music must my myself name nazi
+    near need needs neighbor neighbour never new news next nice night nitrate no nobody none not note nothing
+    now nude number of off office often oh oil ok okay old on once one only open opioid or order other others
+    our out outside over overdose own page pain paper parent parents part party pass password passwords past pay
+    people person phishing phone pick picture piece pill pills pipe pistol place plan plant play please png
+    point poison poisoned poisoning police poor porn possible power press pretty price private problem program
+    public pull put puzzle question quick quickly quite race ransom ransomware rape rather read ready real
+    really reason red remember rest rich ricin rifle right river road rob rock room rule run safe said same saw
+    say says scam school science second secret see seem seen self sell send sense set seven sex sha shall she
+    ship shoot shooter shooting shop shoplift short shot should show shut sick side sign simple since sister sit
+    six skill skin sleep small smell smuggle so some someone something sometimes son soon sorry sound speak
+    special spend stab stalk stalking stand start state stay steal stealing step steps still stole stolen stop
+    store story strangle street strong student study stuff such suicidal suicide sure system table take taken
+    talk tax teach teacher tell ten terra terror terrorist test than thank thanks that the theft their them then
+    there these they thief thing things think third this those though thought three through throw time tired to
+    today together told tomorrow too took top toward town toxic trade traffick trafficking train translate tree
+    trip true trust truth try turn two under understand until up upon ur us use used user using usually very
+    view virus visit voice wait walk wall want wanted war was watch water way ways we weapon weapons weed week
+    weight well went were what when where whether which while white who whole whom whose why wife will win
+    window wish with within without woman women word words work world worry would wrist write wrong yeah year
+    years yes yesterday yet you young your yours yourself
+    """.split()  # noqa: SIM905 - a readable word list
+)
+_WORDS = _VOCAB | frozenset(w + "s" for w in _VOCAB if len(w) > 2)  # with plurals
+_ROT13_WORDS = frozenset(w.translate(_ROT13_TABLE) for w in _WORDS)  # words that are English under rot13
+
+#: decoding work per decoder (characters of candidate segments examined), decoded segments kept per
+#: decoder, and how much of an overlong segment is decoded (a multiple of 4, so of 2)
+_MAX_DECODE_CHARS = 1_000_000
+_MAX_DECODED = 64
 _MAX_SEGMENT_CHARS = 20_000
 _ROT13_SAMPLE = 5_000
+#: a rot13 run needs this many (two-letter or longer) words that read as English only under rot13
+_ROT13_MIN_WORDS = 3
+# a stretch of words with no English-only word (E) holding at least _ROT13_MIN_WORDS rot13-English ones (R)
+_ROT13_RUN = re.compile("(?<![RrAU])" + "[rAU]*R" * _ROT13_MIN_WORDS + "[RrAU]*")
+
+_Segment = tuple[int, int, str]  # start, end, replacement
+_UTF8 = codecs.getincrementaldecoder("utf-8")
 
 
 def basic(text: str) -> str:
-    """NFKC-normalise ``text`` and remove zero-width and bidi control characters."""
-    return _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+    """Remove zero-width, bidi, tag and other invisible format characters, then NFKC-normalise ``text``."""
+    return unicodedata.normalize("NFKC", _INVISIBLE.sub("", text))
+
+
+def _is_word(word: str) -> bool:
+    return word.lower() in _WORDS
 
 
 def _fold_homoglyphs(text: str) -> str:
+    if _LATIN_LOOKALIKE.search(text):
+        text = text.translate(_LATIN_LOOKALIKE_TABLE)
     if not _CYR_GREEK.search(text):
         return text
     latin = len(_LATIN.findall(text))
@@ -100,7 +235,7 @@ def _fold_homoglyphs(text: str) -> str:
     if latin >= foreign:
         return text.translate(_HOMOGLYPH_TABLE)
 
-    # mostly Cyrillic/Greek: fold only inside words that mix scripts
+    # mostly Cyrillic/Greek/Armenian: fold only inside words that mix scripts
     def mixed(m: re.Match[str]) -> str:
         w = m.group(0)
         return w.translate(_HOMOGLYPH_TABLE) if _LATIN.search(w) else w
@@ -108,134 +243,401 @@ def _fold_homoglyphs(text: str) -> str:
     return re.sub(r"\w+", mixed, text)
 
 
+def _fold_leet_word(word: str, *, in_leet_text: bool = False) -> str:
+    """``word`` with its leet characters folded, or unchanged when it is no leet word.
+
+    A word folds when a leet character stands between two letters (``b0mb``, ``h@ck``, ``g4m3``:
+    trailing digits then fold too), unless it looks like an identifier (``k8s``, ``a3f5b9c``,
+    ``$this``) or a name (``w3schools``); any word folds when it folds to an English word and is not a
+    lone letter beside a digit (``th3``, ``s33``, ``ki11``, ``$teal``, but not ``s3``, ``i5``), which
+    folds only ``in_leet_text``, among other leet words (``h0w t0`` -> ``how to``).
+    Ordinals and decades (``80th``, ``90s``) never fold. "1" reads "i", or "l" where that makes a
+    word or where it is doubled (``ki11`` -> ``kill``).
+    """
+    core, lead, tail = word, "", ""
+    if word[-1] in "!|+" or word[0] in "!|+":  # punctuation: "stop!", "c++", "!important"
+        core = word.rstrip("!|+")
+        tail = word[len(core) :]
+        stripped = core.lstrip("!|+")
+        lead, core = core[: len(core) - len(stripped)], stripped
+        if not _LEET_CHARS.search(core):
+            return word
+    if len(core) > _MAX_LEET_WORD or _CASE_FLIPS.search(core) or _ORDINAL.fullmatch(core):
+        return word  # too long, random case (base64, keys), or a number
+    letters = len(_LATIN.findall(core))
+    if not letters:
+        return word
+    folded = core.translate(_LEET_TABLE)
+    variants = [folded]
+    if "1" in core:
+        variants.append(core.translate(_LEET_TABLE_L))
+        variants.append(_ONES.sub(lambda m: "l" * len(m.group(0)), core).translate(_LEET_TABLE))
+    known = next((v for v in variants if v.lower() in _WORDS), None)
+    if known is not None and (in_leet_text or letters >= 2 or len(_LEET_CHARS.findall(core)) >= 2):
+        folded = known
+    elif (
+        _LEET_INNER.search(core) is None
+        or _IDENTIFIER.fullmatch(core)
+        or ((name := _NAME_PREFIX.fullmatch(core)) and name.group(1).lower() in _WORDS)
+    ):
+        return word
+    else:
+        folded = variants[-1]
+    if core.upper() == core:  # "H4CK" -> "HACK"
+        folded = folded.upper()
+    return lead + folded + tail
+
+
 def _fold_leet(text: str) -> str:
     if not _LEET_CHARS.search(text):
         return text
+    parts = _LEET_SPLIT.split(text)  # text and candidate words alternate; word i is parts[2i+1]
+    words = parts[1::2]
+    # an e-mail address ("john@example.com") is not "johnaexample.com"
+    emails: set[str] = set()
+    if "@" in text:
+        emails = {w for i, w in enumerate(words) if "@" in w and parts[2 * i + 2].startswith(".")}
+    # distinct words, in order of appearance; past _MAX_LEET_WORDS of them (a huge text of distinct
+    # leet-like tokens), the rest stay as they are
+    folded = {w: w if w in emails else _fold_leet_word(w) for w in islice(dict.fromkeys(words), _MAX_LEET_WORDS)}
+    unchanged = [w for w, f in folded.items() if w == f and w not in emails]
+    if len(unchanged) == len(folded):
+        return text
+    for w in unchanged:  # among leet words, a lone letter beside a digit reads as a word too: "t0" -> "to"
+        if len(w) <= 4:
+            folded[w] = _fold_leet_word(w, in_leet_text=True)
+    parts[1::2] = map(folded.get, words, words)
+    return "".join(parts)
 
-    def fold(m: re.Match[str]) -> str:
-        w = m.group(0)
-        # trailing punctuation ("stop!") and version digits ("mp3", "win10") are not leet
-        core = w.rstrip("!$|+0123456789")
-        if len(core) > 24 or not _LEET_INNER.search(core):
-            return w
-        return core.translate(_LEET_TABLE) + w[len(core) :]
 
-    return _LEET_WORD.sub(fold, text)
+def _split_words(word: str) -> str | None:
+    """``word`` split into English words (fewest words wins), or None when it does not read as English."""
+    n = len(word)
+    low = word.lower()
+    unreachable = n + 1
+    best = [0] + [unreachable] * n  # best[i]: fewest words spelling word[:i]
+    back = [0] * (n + 1)
+    for i in range(1, n + 1):
+        for j in range(max(0, i - _MAX_VOCAB_WORD), i):
+            if best[j] + 1 < best[i] and (i - j > 1 or low[j] in "ai") and low[j:i] in _WORDS:
+                best[i], back[i] = best[j] + 1, j
+    if best[n] == unreachable:
+        return None
+    parts: list[str] = []
+    i = n
+    while i > 0:
+        parts.append(word[back[i] : i])
+        i = back[i]
+    return " ".join(reversed(parts))
+
+
+def _uniform_letters(seg: str) -> tuple[str, str] | None:
+    """The letters of ``seg`` and its separator when one separator parts all of them (``b.o.m.b``)."""
+    sep = _SEP.match(seg, 1)
+    if sep is None:
+        return None
+    step = sep.end()  # a letter and its separator
+    n = len(seg) // step
+    if len(seg) % step != 1 or any(seg[i::step] != c * n for i, c in enumerate(sep.group(0), 1)):
+        return None
+    return seg[::step], sep.group(0)
 
 
 def _join_spaced(text: str) -> str:
+    budget = [_MAX_SPLIT_CHARS]
+    cache: dict[str, str] = {}
+
+    def word_of(joined: str) -> str:
+        """A run joined into one word: leet folded, split into English words when it reads so."""
+        out = cache.get(joined)
+        if out is not None:
+            return out
+        out = word = _fold_leet_word(joined)
+        if 4 <= len(word) <= _MAX_SPLIT_WORD and budget[0] > 0 and not _is_word(word):
+            budget[0] -= len(word)
+            out = _split_words(word) or word
+        cache[joined] = out
+        return out
+
     def join(m: re.Match[str]) -> str:
         seg = m.group(0)
-        seps = set(_SEP.findall(seg))
-        if len(seps) != 1:
+        uniform = _uniform_letters(seg)
+        if uniform is not None:
+            letters, sep = uniform
+            # "make a b o m b": the article stays a word of its own
+            if sep == " " and len(letters) >= 4 and letters[0] in "aIA":
+                return letters[0] + " " + word_of(letters[1:])
+            return word_of(letters)
+        pieces = _SEP_SPLIT.split(seg)  # letters and separators alternate
+        seps = pieces[1::2]
+        # the letter separator is the commonest one (the shortest among equals); any other is a word
+        # boundary: "h o w  d o", "p.i.p.e b.o.m.b"
+        counts = Counter(seps)
+        letter_sep = min(counts, key=lambda s: (-counts[s], len(s)))
+        if counts[letter_sep] < 2 or 2 * counts[letter_sep] < len(seps):
             return seg
-        parts = _SEP.split(seg)
-        # "make a b o m b": the article stays a word of its own
-        if seps == {" "} and len(parts) >= 4 and parts[0] in ("a", "I", "A"):
-            return parts[0] + " " + "".join(parts[1:])
-        return "".join(parts)
+        glue = dict.fromkeys(counts, " ")
+        glue[letter_sep] = ""
+        pieces[1::2] = map(glue.__getitem__, seps)
+        joined = "".join(pieces)
+        if max(map(len, joined.split(" "))) < 3:  # "I'm 5'8": no word was spelled out
+            return seg
+        return _fold_leet(joined)
 
     return _SPACED.sub(join, text)
 
 
-def _printable_text(raw: bytes) -> str | None:
+def _printable_text(raw: bytes, *, truncated: bool = False) -> str | None:
     if len(raw) < 4:
         return None
     try:
-        out = raw.decode("utf-8")
+        # a truncated segment may end inside a character
+        out = _UTF8(errors="strict").decode(raw, final=False) if truncated else raw.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    good = sum(1 for c in out if c.isprintable() or c in "\n\r\t")
-    letters = sum(1 for c in out if c.isalpha())
-    if good < 0.95 * len(out) or letters < 0.5 * len(out.replace(" ", "")):
+    visible = out.replace("\n", "").replace("\r", "").replace("\t", "")
+    if not visible.isprintable():
+        good = sum(1 for c in out if c.isprintable() or c in "\n\r\t")
+        if good < 0.95 * len(out):
+            return None
+    dense = out.replace(" ", "")
+    letters = sum(map(str.isalpha, dense))
+    if letters < 0.5 * len(dense):
         return None
+    if len(dense) < 16 and sum(map(str.isalnum, dense)) < 0.8 * len(dense):
+        return None  # a few random bytes that happen to be printable
     return out
 
 
 def _decode_b64(seg: str) -> str | None:
     s = seg.rstrip("=")
-    if len(s) > _MAX_SEGMENT_CHARS or not (re.search(r"[a-z]", s) and re.search(r"[A-Z0-9]", s)):
+    truncated = len(s) > _MAX_SEGMENT_CHARS
+    s = s[:_MAX_SEGMENT_CHARS]  # a multiple of 4: whole base64 quanta
+    if not (_LOWER.search(s) and _UPPER_OR_DIGIT.search(s)):
         return None
     s = s.replace("-", "+").replace("_", "/")
     try:
         raw = base64.b64decode(s + "=" * (-len(s) % 4), validate=True)
     except (binascii.Error, ValueError):
         return None
-    return _printable_text(raw)
+    return _printable_text(raw, truncated=truncated)
 
 
 def _decode_hex(seg: str) -> str | None:
     s = _HEX_STRIP.sub("", seg)
-    if len(s) % 2 or len(s) > _MAX_SEGMENT_CHARS:
+    truncated = len(s) > _MAX_SEGMENT_CHARS
+    if truncated:
+        s = s[:_MAX_SEGMENT_CHARS]  # even: whole bytes
+    elif len(s) % 2:
         return None
     try:
         raw = bytes.fromhex(s)
     except ValueError:
         return None
-    return _printable_text(raw)
+    return _printable_text(raw, truncated=truncated)
 
 
-def _replace_segments(text: str, pattern: re.Pattern[str], decode: object) -> str:
+def _decoded_segments(text: str, pattern: re.Pattern[str], decode: Callable[[str], str | None]) -> list[_Segment]:
+    """The segments of ``text`` matching ``pattern`` that decode, with their decoded text.
+
+    Work is bounded by the characters examined (``_MAX_DECODE_CHARS``), not by the number of
+    candidates, so undecodable look-alikes (paths, identifiers) cannot crowd out a real payload.
+    """
+    out: list[_Segment] = []
+    budget = _MAX_DECODE_CHARS
+    for m in pattern.finditer(text):
+        if budget <= 0 or len(out) >= _MAX_DECODED:
+            break
+        budget -= min(m.end() - m.start(), _MAX_SEGMENT_CHARS)
+        decoded = decode(m.group(0))
+        if decoded is not None and decoded.strip():
+            out.append((m.start(), m.end(), " " + decoded.strip() + " "))
+    return out
+
+
+def _replace(text: str, segments: Iterable[_Segment]) -> str:
     out: list[str] = []
     last = 0
-    changed = False
-    for n, m in enumerate(pattern.finditer(text)):
-        if n >= _MAX_SEGMENTS:
-            break
-        decoded = decode(m.group(0))  # type: ignore[operator]
-        if decoded is None:
-            continue
-        out.append(text[last : m.start()])
-        out.append(" " + decoded.strip() + " ")
-        last = m.end()
-        changed = True
-    if not changed:
-        return text
+    for start, end, replacement in segments:
+        out.append(text[last:start])
+        out.append(replacement)
+        last = end
     out.append(text[last:])
-    return "".join(out).strip()
+    return "".join(out)
 
 
 def _english_words(text: str) -> int:
-    return sum(1 for w in _WORD.findall(text[:_ROT13_SAMPLE]) if w.lower() in _COMMON)
+    return sum(1 for w in _WORD.findall(text[:_ROT13_SAMPLE]) if _is_word(w))
 
 
-def _rot13(text: str) -> str | None:
+def _rot13_label(token: str) -> str:
+    """E: an English word; R: English only under rot13 (r: a single letter); A: both, or no letters
+    (numbers, punctuation); U: anything else."""
+    word = token.strip(_TOKEN_PUNCT).replace("'", "").lower()
+    if not (word.isascii() and word.isalpha()):
+        return "U" if _LATIN.search(token) else "A"
+    english, rotated = word in _WORDS, word in _ROT13_WORDS
+    if english:
+        return "A" if rotated else "E"
+    if rotated:
+        return "R" if len(word) > 1 else "r"
+    return "U"
+
+
+def _reads_better_rotated(token: str) -> bool:
+    """An unknown word reads better under rot13 when that gives it more vowels (``pnxr`` -> ``cake``)."""
+    return len(_VOWELS.findall(token.translate(_ROT13_TABLE))) > len(_VOWELS.findall(token))
+
+
+def _rot13_runs(text: str) -> list[_Segment]:
+    """Maximal runs of words that read as English under rot13 (and not as they are), decoded.
+
+    Each whitespace-separated token is labelled by :func:`_rot13_label`. A run is a stretch of
+    tokens holding no E token, with at least ``_ROT13_MIN_WORDS`` R tokens and no more U tokens
+    than R and r ones; at its edges it keeps only the tokens that read better under rot13.
+    """
+    parts = _SPACE_SPLIT.split(text)  # tokens and whitespace alternate; token i is parts[2i]
+    tokens = parts[::2]
+    uniq = set(tokens)
+    rot = {t.strip(_TOKEN_PUNCT).lower() for t in uniq} & _ROT13_WORDS  # a cheap first look
+    if sum(len(w) > 1 for w in rot - _WORDS) < 2:
+        return []
+    label_of = {t: _rot13_label(t) for t in uniq}
+    labels = "".join(map(label_of.__getitem__, tokens))
+    runs = [m for m in _ROT13_RUN.finditer(labels) if m.group(0).count("U") <= sum(map(m.group(0).count, "Rr"))]
+    if not runs:
+        return []
+    ends = list(accumulate(map(len, parts)))  # ends[k]: end offset of parts[k]
+    out: list[_Segment] = []
+    for m in runs:
+        first, last = m.start(), m.end() - 1
+        # the edges keep only the words that read better under rot13 ("pnxr?" -> "cake?")
+        while labels[first] not in "Rr" and not _reads_better_rotated(tokens[first]):
+            first += 1
+        while labels[last] not in "Rr" and not _reads_better_rotated(tokens[last]):
+            last -= 1
+        start, end = ends[2 * first] - len(tokens[first]), ends[2 * last]
+        out.append((start, end, text[start:end].translate(_ROT13_TABLE)))
+    return out
+
+
+def _rot13_segments(text: str) -> list[_Segment]:
+    runs = _rot13_runs(text)
+    if runs:
+        return runs
     if not _WORD.search(text):
-        return None
-    decoded = codecs.encode(text, "rot13")
+        return []
+    decoded = text.translate(_ROT13_TABLE)
     before, after = _english_words(text), _english_words(decoded)
     if after >= 2 and after > 2 * before:
-        return decoded
-    return None
+        return [(0, len(text), decoded)]
+    return []
 
 
-def views(text: str, *, max_views: int = 8) -> tuple[tuple[str, str], ...]:
+_DECODERS: tuple[tuple[str, Callable[[str], list[_Segment]]], ...] = (
+    ("base64", lambda t: _decoded_segments(t, _B64, _decode_b64)),
+    ("hex", lambda t: _decoded_segments(t, _HEX, _decode_hex)),
+    ("rot13", _rot13_segments),
+)
+
+
+def _mask(text: str, spans: list[tuple[int, int]]) -> str:
+    return _replace(text, ((s, e, ENCODED_MARKER) for s, e in spans))
+
+
+def _merge(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for s, e in sorted(spans):
+        if out and s <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], e))
+        else:
+            out.append((s, e))
+    return out
+
+
+def _masked_raw(text: str, plain: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` with the segments decoded in ``plain`` (its basic form) masked."""
+    if text == plain:
+        masked = _mask(text, spans)
+    else:  # find each segment verbatim in the raw text; else mask the basic text
+        raw_spans: list[tuple[int, int]] = []
+        pos = 0
+        for s, e in spans:
+            at = text.find(plain[s:e], pos)
+            if at < 0:
+                raw_spans = []
+                text = plain
+                break
+            raw_spans.append((at, at + e - s))
+            pos = at + e - s
+        masked = _mask(text, raw_spans or spans)
+    if not _LETTER.search(masked.replace(ENCODED_MARKER, "")):
+        return ENCODED_MARKER
+    return masked
+
+
+def _undecoded_views(plain: str) -> list[tuple[str, str]]:
+    out = [("basic", plain)]
+    cur = _fold_homoglyphs(plain)
+    out.append(("homoglyph", cur))
+    cur = _fold_leet(cur)
+    out.append(("leet", cur))
+    out.append(("joined", _join_spaced(cur)))
+    return out
+
+
+def views(text: str, *, max_views: int = 8, mask_encoded: bool = False) -> tuple[tuple[str, str], ...]:
     """The raw text and its distinct normalized views, as ``(name, text)`` pairs (raw first).
 
-    At most ``max_views`` views are returned; identical views are dropped.
+    At most ``max_views`` views are returned; identical views are dropped. Views come in the order
+    raw, basic, homoglyph, leet, joined, base64, hex, rot13.
+
+    With ``mask_encoded=True``, the views that do not decode (raw, basic, homoglyph, leet, joined)
+    show each segment decoded by a returned decoded view (base64, hex, rot13) as
+    :data:`ENCODED_MARKER` instead of its undecoded gibberish; the raw view is just the marker when
+    nothing readable is left around the segments (a text entirely in rot13, say). The decoded views
+    are then kept before the undecoded ones when ``max_views`` cannot hold them all (a segment is
+    masked only where a returned view decodes it). The first view is still named ``raw``.
+    The default (``False``) shows every view unmasked.
     """
     if max_views < 1:
         raise ValueError(f"max_views must be >= 1, got {max_views!r}")
-    out: list[tuple[str, str]] = [("raw", text)]
-    seen = {text}
+    plain = basic(text)
+    decoded: list[tuple[str, str, list[_Segment]]] = []
+    for name, find in _DECODERS:
+        segments = find(plain)
+        if segments:
+            value = _replace(plain, segments)
+            decoded.append((name, value if name == "rot13" else value.strip(), segments))
+
+    kept: list[tuple[str, str]] = []  # the decoded views returned
+    spans: list[tuple[int, int]] = []  # and the segments they decode
+    if mask_encoded:
+        seen = {text}
+        for name, value, segments in decoded:
+            if value and value not in seen and len(kept) < max_views - 1:
+                seen.add(value)
+                kept.append((name, value))
+                spans.extend((s, e) for s, e, _ in segments)
+        decoded = []
+    raw = text
+    undecoded = plain
+    if spans:
+        spans = _merge(spans)
+        raw = _masked_raw(text, plain, spans)
+        undecoded = raw if raw == ENCODED_MARKER else _masked_raw(plain, plain, spans)
+
+    out: list[tuple[str, str]] = [("raw", raw)]
+    seen = {raw, *(value for _, value in kept)}
+    limit = max_views - len(kept)
 
     def add(name: str, value: str) -> None:
-        if value and value not in seen and len(out) < max_views:
+        if value and value not in seen and len(out) < limit:
             seen.add(value)
             out.append((name, value))
 
-    cur = basic(text)
-    add("basic", cur)
-    cur = _fold_homoglyphs(cur)
-    add("homoglyph", cur)
-    cur = _fold_leet(cur)
-    add("leet", cur)
-    cur = _join_spaced(cur)
-    add("joined", cur)
-    plain = basic(text)
-    for name, pattern, decoder in (("base64", _B64, _decode_b64), ("hex", _HEX, _decode_hex)):
-        add(name, _replace_segments(plain, pattern, decoder))
-    rot = _rot13(plain)
-    if rot is not None:
-        add("rot13", rot)
-    return tuple(out)
+    for name, value in _undecoded_views(undecoded):
+        add(name, value)
+    for name, value, _ in decoded:
+        add(name, value)
+    return (*out, *kept)
