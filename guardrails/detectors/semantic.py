@@ -5,8 +5,10 @@ taxonomy with the artefact built by ``python -m guardrails.classifier.fit``
 (configs/classifier/model.npz). Scores are calibrated so that a category's
 fitted threshold maps to 0.5 (the profiles' default threshold).
 
-* **Views**: the raw text and each normalized view (``DetectContext.views``, else
-  :func:`guardrails.normalize.views`) are judged; per category the most severe wins.
+* **Views**: the raw text and each normalized view (:func:`guardrails.normalize.views`) are
+  judged; per category the most severe wins. A segment that a decoder read (base64, hex,
+  rot13) is judged in its decoded view and masked (``[encoded text]``) in the others: the
+  classifier reads undecoded gibberish as anything but harmless.
 * **Long texts** are embedded in 256-token windows; the worst window wins.
 * **Multi-turn**: with history, the latest turn is also judged joined with each suffix of
   the earlier user turns (the last one, the last two, ...: a benign turn in between does
@@ -343,13 +345,11 @@ class SemanticDetector(BaseDetector):
         if self.options.views == "raw":
             views: tuple[tuple[str, str], ...] = (("raw", neutral),)
         else:
-            if ctx.views and neutral == text:
-                views = ctx.views
-            else:
-                from guardrails.normalize import views as make_views
+            from guardrails.normalize import views as make_views
 
-                views = make_views(neutral, max_views=self.options.max_views)
-            views = views[: self.options.max_views]
+            # its own views, not the shared ones: a segment a decoder read is masked in the other views, as the
+            # classifier reads undecoded base64, hex or rot13 as anything but harmless
+            views = make_views(neutral, max_views=self.options.max_views, mask_encoded=True)
         # the gate is on each view, not the raw text: NFKC makes circled or full-width letters readable
         plan = _Plan(views=[(n, v) for n, v in views if _ALNUM.search(v)])
         if not self.options.history or not ctx.history or not plan.views:
