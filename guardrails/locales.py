@@ -239,6 +239,8 @@ _LOCALE_TAG = re.compile(
     r"(?:-[Xx](?:-[A-Za-z0-9]{1,8})+)?"
 )
 #: a POSIX locale name: the tag, then an optional ".charset" and "@modifier" (dropped, as at run time)
+#: POSIX names of the C locale, with or without a charset ("C.UTF-8", common in containers)
+_NO_COUNTRY_POSIX: Final = frozenset({"C", "POSIX"})
 _POSIX = re.compile(r"(?P<tag>[^.@]*)(?:\.[A-Za-z0-9_-]+)?(?:@[A-Za-z0-9_-]+)?")
 
 
@@ -249,7 +251,10 @@ def parse_locale(value: str) -> tuple[str, str | None]:
     if any, is an ISO 3166-1 country (or Kosovo's XK) or a UN M.49 area. A country without resource data
     ("fr-CI") is fine: its referrals use the international directory by design.
     """
+    value = value.strip()  # as at run time
     posix = _POSIX.fullmatch(value)
+    if posix is not None and posix["tag"] in _NO_COUNTRY_POSIX:
+        return "", None  # the C locale: no language, no country (referrals use the international directory)
     match = _LOCALE_TAG.fullmatch(posix["tag"].replace("_", "-")) if posix else None
     if match is None:
         raise ValueError(

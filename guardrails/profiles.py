@@ -44,9 +44,13 @@ def _check_locale(value: str) -> str:
 
 
 def _check_language(value: str) -> str:
-    if value != "auto" and not parse_locale(value)[0]:
+    """'auto', or the language code of a tag or POSIX name ('es_ES.UTF-8' -> 'es'): what the disclaimers look up."""
+    if value == "auto":
+        return value
+    language = parse_locale(value)[0]
+    if not language:
         raise ValueError("expected 'auto' or a language code such as 'es'")
-    return value
+    return language.lower()
 
 
 def _not_blank(value: str) -> str:

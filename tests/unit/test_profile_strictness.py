@@ -157,6 +157,24 @@ def test_a_disclaimer_language_is_auto_or_a_language_code(tmp_path: Path) -> Non
     assert load_profile(_write(tmp_path, "name: x\ndisclaimers: {language: es}\n")).disclaimers.language == "es"
 
 
+def test_a_disclaimer_language_in_posix_or_region_form_is_kept_as_its_language_code(tmp_path: Path) -> None:
+    for given in ("es_ES.UTF-8", "es-ES", "ES-es"):
+        profile = load_profile(_write(tmp_path, f"name: x\ndisclaimers: {{language: {given}}}\n"))
+        assert profile.disclaimers.language == "es", given
+
+
+def test_numbers_in_exponent_form_are_numbers_not_refused_strings(tmp_path: Path) -> None:
+    body = "name: x\ndefault_threshold: 5e-1\ndetector_timeout_s: 1e1\ncategories:\n  gambling: {threshold: 4e-1}\n"
+    profile = load_profile(_write(tmp_path, body))
+    assert (profile.default_threshold, profile.detector_timeout_s) == (0.5, 10.0)
+    assert profile.threshold_for("gambling") == 0.4
+
+
+@pytest.mark.parametrize("locale", ["C", "C.UTF-8", "POSIX", " en-GB "])
+def test_the_c_locale_and_a_padded_tag_are_accepted(tmp_path: Path, locale: str) -> None:
+    assert load_profile(_write(tmp_path, f"name: x\nlocale: '{locale}'\n")).locale == locale
+
+
 def test_a_source_key_in_a_profile_is_refused_not_silently_overwritten(tmp_path: Path) -> None:
     path = _write(tmp_path, "name: x\nsource: elsewhere.yaml\n")
     error = _refused(path)
