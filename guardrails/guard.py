@@ -152,6 +152,25 @@ class Guard:
         names += [n for n in self._injected if n not in self.profile.detectors]
         return names
 
+    def needs_whole_text(self, stage: str | Stage) -> bool:
+        """True when a detector of ``stage`` may be sent only redacted text (``needs_redacted_text``: the LLM
+        judge). Such a stage must be checked on whole texts: a streamed window cut in the middle of a value
+        (``jane.doe@exa``) is not recognised as PII, so it would reach that detector unredacted."""
+        stage = Stage.parse(stage)
+        for name in self._names_for(stage):
+            if name in self._injected:
+                det: object = self._injected[name]
+            else:
+                from guardrails.detectors import detector_class
+
+                try:
+                    det = detector_class(name)
+                except Exception:
+                    continue
+            if getattr(det, "needs_redacted_text", False):
+                return True
+        return False
+
     def warmup(self) -> list[DetectorFailure]:
         """Build every enabled detector and load its models now, not on the first request.
 

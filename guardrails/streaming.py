@@ -77,23 +77,25 @@ class StreamScreen:
 
     @property
     def summary(self) -> Decision | None:
-        """One decision for the whole streamed answer: the block if any, else the most severe check with the
+        """One decision for the whole streamed answer: the block if any, else the most severe check, with the
         categories, domains, findings and failures of every check (a finding's offsets are dropped when the
         checks saw different windows: they would point into one window only)."""
-        if self.blocked is not None or len(self.decisions) <= 1:
+        if len(self.decisions) <= 1:
             return self.blocked or self.last
-        top = max(self.decisions, key=lambda d: d.action)
+        top = self.blocked or max(self.decisions, key=lambda d: d.action)
         best: dict[tuple[str, str | None, str | None], Finding] = {}
         for d in self.decisions:
             for f in d.findings:
                 key = (f.detector, f.category, f.label)
                 if key not in best or f.score > best[key].score:
                     best[key] = replace(f, start=None, end=None)
+        # a referred or blocked answer carries no disclaimer (as a single check would not)
+        disclaiming = self.decisions if top.action < Action.REFER else [top]
         return replace(
             top,
             categories=_union(c for d in self.decisions for c in d.categories),
-            disclaimer_categories=_union(c for d in self.decisions for c in d.disclaimer_categories),
-            disclaimers=_union(t for d in self.decisions for t in d.disclaimers),
+            disclaimer_categories=_union(c for d in disclaiming for c in d.disclaimer_categories),
+            disclaimers=_union(t for d in disclaiming for t in d.disclaimers),
             findings=tuple(best.values()),
             failures=_union(x for d in self.decisions for x in d.failures),
         )

@@ -253,3 +253,26 @@ def test_a_detector_may_not_both_redact_and_need_redacted_text() -> None:
 
     with pytest.raises(TypeError, match="both redacts and needs_redacted_text"):
         guard_with(Confused({}, entities={"Jane Roe": "PERSON"}))
+
+
+@pytest.mark.parametrize("mode", ["stream", "astream"])
+def test_a_streamed_answer_reaches_the_judge_whole_and_redacted_never_a_window_cutting_a_value(
+    pii: PIIDetector, mode: str
+) -> None:
+    from tests.helpers.spy import chunked_model
+
+    model = RecordingJudgeModel()
+    filler = "Here is some general advice about staying organised at work and at home. " * 4
+    answer = f"{filler}You can write to {EMAIL} for the details, or ask {NAME} in person."
+    chain = judged_guard(pii, model).wrap(chunked_model([answer[i : i + 5] for i in range(0, len(answer), 5)]))
+
+    async def astream() -> list[Any]:
+        return [c async for c in chain.astream("hi")]
+
+    chunks = list(chain.stream("hi")) if mode == "stream" else asyncio.run(astream())
+    shown = "".join(str(getattr(c, "content", c)) for c in chunks)
+    outputs = [p for p in model.sent if filler[:40] in p]
+    assert len(outputs) == 1  # the answer is judged once, whole
+    assert EMAIL[:10] not in outputs[0] and NAME.split()[0] not in outputs[0]  # not even a fragment of a value
+    assert "<EMAIL_ADDRESS_1>" in outputs[0]
+    assert EMAIL not in shown and "You can write to" in shown

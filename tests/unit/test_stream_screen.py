@@ -82,3 +82,31 @@ def test_the_checked_text_is_the_whole_answer_once_flushed_and_ends_where_a_bloc
         stopped.feed(ch)
     stopped.flush()
     assert stopped.blocked is not None and "EMP" in stopped.checked_text and not answer.endswith(stopped.checked_text)
+
+
+def test_a_blocked_answer_is_summed_up_with_every_windows_categories_and_no_window_offsets() -> None:
+    def check(window: str) -> Decision:
+        medical, weapon = "ibuprofen" in window, "grenade" in window
+        findings = tuple(Finding("kw", "weapons", 1.0, window.index("grenade"), window.index("grenade") + 7)
+                         for _ in [0] if weapon)  # fmt: skip
+        return Decision(
+            action=Action.BLOCK if weapon else (Action.DISCLAIM if medical else Action.ALLOW),
+            stage=Stage.OUTPUT,
+            text="",
+            findings=findings,
+            categories=("weapons",) if weapon else (("domain_medical",) if medical else ()),
+            disclaimer_categories=("domain_medical",) if medical and not weapon else (),
+            disclaimers=("AI-generated; not medical advice.",) if medical and not weapon else (),
+            refusal="no" if weapon else None,
+        )
+
+    answer = "Take ibuprofen. " + "Then rest for a while. " * 10 + "Now the grenade part."
+    screen = StreamScreen(check=check, transform=_redact, holdback_chars=8, check_every_chars=16, window_chars=64)
+    for ch in answer:
+        screen.feed(ch)
+    screen.flush()
+    summary = screen.summary
+    assert summary is not None and summary.action is Action.BLOCK and summary.refusal == "no"
+    assert set(summary.categories) == {"domain_medical", "weapons"}  # the earlier window's category is kept
+    assert summary.disclaimers == ()  # a blocked answer carries no disclaimer
+    assert [(f.category, f.start) for f in summary.findings] == [("weapons", None)]  # offsets into one window only

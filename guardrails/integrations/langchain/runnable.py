@@ -21,6 +21,8 @@ Per-request settings come from ``config["configurable"]``: ``locale`` (BCP 47, e
 from __future__ import annotations
 
 import asyncio
+import sys
+import threading
 from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -240,11 +242,14 @@ class _Turn:
                 ).text
             return guard.restore(segment, conversation_id=conv)
 
+        # a detector sent only redacted text (the LLM judge) must never see a window that cuts a value in two:
+        # then the whole answer is held back and checked once, at its end
+        whole = not context and guard.needs_whole_text(Stage.OUTPUT)
         return StreamScreen(
             check=check,
             transform=transform,
             partial_placeholder=guard.partial_placeholder,
-            holdback_chars=settings.holdback_chars,
+            holdback_chars=sys.maxsize if whole else settings.holdback_chars,
             check_every_chars=settings.check_every_chars,
             window_chars=settings.window_chars,
         )
@@ -316,14 +321,17 @@ class _Stream:
     #: content-less chunks (usage, finish_reason, LangChain's end marker): passed on after the last text, since
     #: the screen may still hold text back when they arrive and a consumer may stop reading at them
     held: list[tuple[Any, Any, Any]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def recorded(self, lane: _Lane) -> Decision | None:
         """The lane's one decision: its screen's summary of every window, with the salted hash of all the text
         checked, written to the audit log the first time it is asked for (when the lane has finished). None
-        when nothing of the lane was checked. The windows themselves are not recorded."""
-        if lane.decision is None and (summary := lane.screen.summary) is not None:
-            lane.decision = self.turn.guard.record(summary, text=lane.screen.checked_text)
-        return lane.decision
+        when nothing of the lane was checked. The windows themselves are not recorded. Locked: an async
+        stream cancelled while a worker thread ends it closes it on the event loop at the same time."""
+        with self.lock:
+            if lane.decision is None and (summary := lane.screen.summary) is not None:
+                lane.decision = self.turn.guard.record(summary, text=lane.screen.checked_text)
+            return lane.decision
 
     def close(self) -> None:
         """Record every lane not yet recorded: what was checked of a stream that ended early (the caller
