@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from guardrails.audit import AuditLog, resolve_salt, salted_hash
 from guardrails.deadlines import TimeLimit
 from guardrails.detectors.base import BaseDetector, DetectContext, Detector
-from guardrails.errors import DetectorError, DetectorUnavailable, InputError, brief
+from guardrails.errors import DetectorError, DetectorTimeout, DetectorUnavailable, InputError, brief
 from guardrails.policy import Policy, Verdict
 from guardrails.profiles import Profile, load_profile
 from guardrails.types import Action, Decision, DetectorFailure, Finding, Stage
@@ -650,13 +650,25 @@ class Guard:
             try:
                 out = self._detect_batch(det, [p.text for p in group], [p.ctx for p in group])
             except Exception as exc:
-                for p in group:
-                    p.req.failures.append(_failure(name, exc))
-                out = [[] for _ in group]
+                if len(group) == 1 or isinstance(exc, (DetectorTimeout, DetectorUnavailable)):
+                    for p in group:
+                        p.req.failures.append(_failure(name, exc))
+                    out = [[] for _ in group]
+                else:
+                    # one text may have failed the whole call (too many windows, say): each text on its own,
+                    # so only the texts that fail alone count as failed
+                    out = [self._detect_alone(det, p) for p in group]
             per = (time.perf_counter() - t0) * 1000 / max(1, len(group))
             for p, found in zip(group, out, strict=True):
                 p.findings.extend(found)
                 p.timings[name] = per
+
+    def _detect_alone(self, det: Detector, p: _Pass) -> list[Finding]:
+        try:
+            return self._detect(det, p.text, p.ctx)
+        except Exception as exc:
+            p.req.failures.append(_failure(det.name, exc))
+            return []
 
     def _second_pass(self, first: _Pass) -> _Pass | None:
         """The pass of the detectors that need redacted text, once the first pass has run.
