@@ -40,6 +40,7 @@ Dialect codes of the model are reported as their ISO 639-1 macrolanguage (``arz`
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -152,6 +153,20 @@ _WORD = re.compile(f"{_LETTER}+(?:'{_LETTER}+)*")
 _UNSPACED = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
+#: Hangul syllables: a syllable block holds two or three letters
+_HANGUL = re.compile(r"[\uac00-\ud7af]")
+
+
+def _letter_weight(word: str) -> int:
+    """How many letters a word counts for MIN_LETTERS: a character of a script written without spaces (Chinese,
+    Japanese, Thai...) stands for a word, so it counts four; a Hangul syllable block counts two."""
+    if _UNSPACED.search(word):
+        return 4 * len(word)
+    if _HANGUL.search(word):
+        return 2 * len(word)
+    return len(word)
+
+
 def load_identifier() -> Any:
     """The py3langid n-gram model (probabilities normalised), or None when py3langid is not installed."""
     try:
@@ -207,9 +222,10 @@ def detect_language(text: str, identifier: Any, *, min_confidence: float = 0.9) 
     code (ISO 639-1 where one exists), never English and never a code meaning "no language".
     See the module docstring for the rules.
     """
-    kept = _language_text(text[:_SAMPLE_CHARS])
+    # NFKC first: full-width letters ("ｈｏｗ ｄｏ ｉ") are Latin letters, not Chinese or Japanese text
+    kept = _language_text(unicodedata.normalize("NFKC", text[:_SAMPLE_CHARS]))
     words = _words(kept)
-    if sum(map(len, words)) < MIN_LETTERS:
+    if sum(map(_letter_weight, words)) < MIN_LETTERS:
         return None
     n_words = 0
     other_script = 0

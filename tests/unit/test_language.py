@@ -276,3 +276,17 @@ def test_common_english_prompts_are_decided_without_the_ngram_model(identifier: 
     for text in prompts:
         assert detect_language(text, Counting()) is None
     assert calls == []
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [("我想回家了", "zh"), ("今日は雨です", "ja"), ("오늘 비가 와요", "ko"), ("你好", "zh")],
+)
+def test_a_short_message_in_a_script_written_without_spaces_is_reported(identifier: Any, text: str, code: str) -> None:
+    found = detect_language(text, identifier)
+    assert found is not None and found[0] == code
+
+
+@pytest.mark.parametrize("text", ["ｈｏｗ ｄｏ ｉ ｆｉｘ ｍｙ ｃｏｄｅ", "Ｃａｎ ｙｏｕ ｒｅａｄ ｉｔ？"])
+def test_english_in_full_width_letters_is_english(identifier: Any, text: str) -> None:
+    assert detect_language(text, identifier) is None
