@@ -10,9 +10,9 @@ fitted threshold maps to 0.5 (the profiles' default threshold).
   rot13) is judged in its decoded view and masked (``[encoded text]``) in the others: the
   classifier reads undecoded gibberish as anything but harmless.
 * **Long texts** are embedded in 256-token windows; the worst window wins.
-* **Multi-turn**: with history, the latest turn is also judged joined with each suffix of
-  the earlier user turns (the last one, the last two, ...: a benign turn in between does
-  not dilute the turns that carry the intent). For a category, a joined text counts only
+* **Multi-turn**: with history, the latest turn is also judged joined with each earlier user
+  turn alone (a benign turn in between does not dilute the turn that carries the intent) and
+  with all of them (intent spread over the whole window). For a category, a joined text counts only
   where it scores above the latest turn alone, each of its earlier turns alone and those
   earlier turns joined, and where none of those earlier turns (alone or joined) already
   reached ``history_handled_score``: that turn was judged, and refused, referred or
