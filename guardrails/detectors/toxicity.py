@@ -15,10 +15,28 @@ character windows (``window_chars``, ``window_overlap``; boundaries snap to whit
 each window is scored, and each label takes its maximum over the windows. Any span of up to
 ``window_overlap // 2`` characters lies whole inside some window. A window that still
 tokenizes longer than the model accepts (emoji- or symbol-dense text) is split again, so no
-window is silently truncated. Identical windows are scored once. At most ``max_windows``
-windows are scored per text: beyond that, windows are taken evenly spaced over the text
-(always the first and the last), which bounds the time for a 1 MB text at the price of not
-reading all of it (the default 32 windows of 1,000 characters read about 32 KB).
+window is silently truncated (at most four rounds of splitting, and four times ``max_windows``
+pieces per text). Identical windows are scored once. At most ``max_windows`` windows are
+scored per text: beyond that, windows are taken evenly spaced over the text (always the first
+and the last), which bounds the time for a 1 MB text at the price of not reading all of it
+(the default 32 windows of 1,000 characters, 200 overlap, read a text of up to 25,800
+characters whole; of a 200,000-character text, which needs 250 windows, they read about 16%).
+
+**A text not read whole says so.** When a text needs more windows than ``max_windows``, or a
+piece the model still truncates after the split budget is spent, its findings carry a note:
+category ``None``, no span, label ``window_limit:<windows read whole>/<windows needed>``, score
+= the share of the text outside every window read whole. The policy ignores it; the decision,
+its trace and the audit record show it (counts only, never text). ``on_partial: fail`` raises a
+:class:`~guardrails.errors.DetectorError` instead (before the model runs when the window count
+is the reason), so the detector's ``on_error`` decides: ``block`` refuses such texts,
+``allow`` serves them without any toxicity finding, even ones the sampled windows would have made.
+
+**Symbols glued to words.** BERT's WordPiece (the ``original`` model) splits words at
+whitespace and punctuation but not at symbols (Unicode categories S*: emoji, ``™``, ``€``), and a
+word with any piece outside its vocabulary becomes one ``[UNK]``: "idiot😡" would lose
+"idiot". Before tokenizing, each run of non-ASCII symbol characters (with the joiners and
+variation selectors inside an emoji) gets a space on either side (:func:`separate_symbols`).
+Toxicity findings have no spans, so the shifted offsets matter nowhere.
 
 **Loading.** Nothing is imported or loaded until the first non-empty text or
 :meth:`ToxicityDetector.warmup`. The checkpoint is ``options.checkpoint``, else the named
@@ -45,6 +63,7 @@ import logging
 import os
 import re
 import threading
+import unicodedata
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -66,6 +85,10 @@ from guardrails.types import Finding
 logger = logging.getLogger(__name__)
 
 DETECTOR = "toxicity"
+#: the label prefix of the note on a text not read whole (see the module docstring)
+WINDOW_LIMIT_LABEL = "window_limit"
+#: rounds of splitting a window that tokenizes longer than the model accepts
+_SPLIT_ROUNDS = 4
 
 ModelName = Literal["original", "unbiased", "multilingual", "original-small", "unbiased-small"]
 
@@ -204,8 +227,13 @@ class ToxicityOptions(BaseModel):
     labels: dict[str, LabelRule] = Field(default_factory=dict)
     window_chars: int = Field(default=1000, ge=64, le=100_000)
     window_overlap: int = Field(default=200, ge=0)
-    #: windows scored per text at most; more are sampled evenly (bounded time for huge texts)
+    #: windows scored per text at most; more are sampled evenly (bounded time for huge texts) and noted.
+    #: Not derived from the profile's max_text_chars: reading 200,000 characters whole needs 250 windows, about
+    #: eight times the default's time (see README "Toxicity")
     max_windows: int = Field(default=32, ge=1, le=4096)
+    #: a text not read whole: ``note`` scores the windows it can and adds a window_limit note to the findings;
+    #: ``fail`` raises a DetectorError (the detector's on_error decides: block refuses the text)
+    on_partial: Literal["note", "fail"] = "note"
     #: windows per forward pass
     batch_size: int = Field(default=16, ge=1, le=1024)
     #: torch intra-op threads, set once when the model loads (process-wide); None: $GUARDRAILS_THREADS or min(4, CPUs)
@@ -285,9 +313,18 @@ def plan_windows(text: str, *, window_chars: int, overlap: int, max_windows: int
     one window. Longer texts get windows of ``window_chars`` advancing by
     ``window_chars - overlap``, the last one aligned to the end; inner boundaries move to the
     nearest whitespace within ``overlap // 4`` characters. Windows that are whitespace only are
-    dropped. When there are more than ``max_windows``, evenly spaced ones are kept (always
-    the first and the last).
+    dropped. When more than ``max_windows`` remain (:func:`count_windows`), evenly spaced ones
+    are kept (always the first and the last).
     """
+    return _sample(_all_windows(text, window_chars=window_chars, overlap=overlap), max_windows)
+
+
+def count_windows(text: str, *, window_chars: int, overlap: int) -> int:
+    """How many windows reading ``text`` whole takes (what :func:`plan_windows` keeps at most ``max_windows`` of)."""
+    return len(_all_windows(text, window_chars=window_chars, overlap=overlap))
+
+
+def _all_windows(text: str, *, window_chars: int, overlap: int) -> list[tuple[int, int]]:
     n = len(text)
     if not text.strip():
         return []
@@ -296,12 +333,6 @@ def plan_windows(text: str, *, window_chars: int, overlap: int, max_windows: int
     step = window_chars - overlap
     count = -(-(n - window_chars) // step) + 1
     starts = [i * step for i in range(count - 1)] + [n - window_chars]
-    if count > max_windows:
-        if max_windows == 1:
-            picked = [0]
-        else:
-            picked = sorted({round(k * (count - 1) / (max_windows - 1)) for k in range(max_windows)})
-        starts = [starts[i] for i in picked]
     snap = overlap // 4
     spans: list[tuple[int, int]] = []
     for s in starts:
@@ -309,9 +340,29 @@ def plan_windows(text: str, *, window_chars: int, overlap: int, max_windows: int
         s2, e2 = _snap_start(text, s, snap), _snap_end(text, e, snap)
         if e2 <= s2:
             s2, e2 = s, e
-        if text[s2:e2].strip():
+        if not text[s2:e2].isspace():
             spans.append((s2, e2))
     return spans
+
+
+def _covered(spans: Sequence[tuple[int, int]]) -> int:
+    """How many characters the (sorted, possibly overlapping) spans cover together."""
+    total, reach = 0, 0
+    for s, e in spans:
+        if e > reach:
+            total += e - max(s, reach)
+            reach = e
+    return total
+
+
+def _sample(spans: list[tuple[int, int]], max_windows: int) -> list[tuple[int, int]]:
+    count = len(spans)
+    if count <= max_windows:
+        return spans
+    if max_windows == 1:
+        return spans[:1]
+    picked = sorted({round(k * (count - 1) / (max_windows - 1)) for k in range(max_windows)})
+    return [spans[i] for i in picked]
 
 
 def _snap_start(text: str, s: int, limit: int) -> int:
@@ -330,6 +381,38 @@ def _snap_end(text: str, e: int, limit: int) -> int:
         if text[i].isspace():
             return i
     return e
+
+
+#: characters that belong to the symbol before them (zero-width joiner, variation selectors, combining keycap)
+_SYMBOL_JOINERS = frozenset("\u200d\ufe0e\ufe0f\u20e3")
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+
+
+def separate_symbols(text: str) -> str:
+    """``text`` with a space on either side of each run of non-ASCII symbol characters (Unicode S*).
+
+    BERT's WordPiece splits at whitespace and punctuation, not at symbols, and turns a word
+    with a piece outside its vocabulary into one ``[UNK]``, so "idiot😡" would hide "idiot".
+    ASCII symbols are split as punctuation already; emoji sequences (joiners, variation
+    selectors, skin tones) stay together. Offsets change: only for texts whose findings have no span.
+    """
+    if text.isascii():
+        return text
+    return _NON_ASCII_RUN.sub(_space_symbol_runs, text)
+
+
+def _space_symbol_runs(match: re.Match[str]) -> str:
+    out: list[str] = []
+    in_symbols = False
+    for c in match.group():
+        symbol = unicodedata.category(c)[0] == "S" or (in_symbols and c in _SYMBOL_JOINERS)
+        if symbol != in_symbols:
+            out.append(" ")
+            in_symbols = symbol
+        out.append(c)
+    if in_symbols:
+        out.append(" ")
+    return "".join(out)
 
 
 # --------------------------------------------------------------------------- detector
@@ -401,29 +484,50 @@ class ToxicityDetector(BaseDetector):
         for t in texts:
             if not isinstance(t, str):
                 raise TypeError(f"toxicity detector expects str texts, got {type(t).__name__}")
-        plans = [self.windows(t) for t in texts]
+        o = self.options
+        # per text: the windows reading it whole takes, and those scored (all, or an even sample)
+        needed = [_all_windows(t, window_chars=o.window_chars, overlap=o.window_overlap) for t in texts]
+        plans = [_sample(spans, o.max_windows) for spans in needed]
+        if o.on_partial == "fail":  # before the model loads or runs: refused texts cost no scoring
+            for i, (spans, all_spans) in enumerate(zip(plans, needed, strict=True)):
+                if len(spans) < len(all_spans):
+                    why = f"needs {len(all_spans)} windows, more than max_windows={o.max_windows}"
+                    raise self._partial_error(i, texts, why, len(spans), len(all_spans))
         if not any(plans):
             return [[] for _ in texts]
         loaded = self._model()
-        windows_per_text = [self._fit(text, spans, loaded) for text, spans in zip(texts, plans, strict=True)]
+        fitted = [self._fit(text, spans, loaded) for text, spans in zip(texts, plans, strict=True)]
+        if o.on_partial == "fail":
+            for i, (spans, all_spans, (_, truncated)) in enumerate(zip(plans, needed, fitted, strict=True)):
+                if truncated:
+                    why = (
+                        f"has {len(truncated)} window(s) longer than the model's {loaded.max_tokens} tokens after "
+                        f"splitting ({4 * o.max_windows} pieces at most)"
+                    )
+                    raise self._partial_error(i, texts, why, len(spans) - len(truncated), len(all_spans))
         unique: dict[str, int] = {}
-        for ws in windows_per_text:
+        for ws, _ in fitted:
             for w in ws:
                 unique.setdefault(w, len(unique))
         scores = self._predict(list(unique), loaded)
         out: list[list[Finding]] = []
-        for ws in windows_per_text:
-            if not ws:
-                out.append([])
-                continue
-            rows = [scores[unique[w]] for w in ws]
-            best = {label: max(r[label] for r in rows) for label in loaded.labels}
-            out.append(self._findings(best))
+        for (ws, truncated), spans, all_spans in zip(fitted, plans, needed, strict=True):
+            found: list[Finding] = []
+            if ws:
+                rows = [scores[unique[w]] for w in ws]
+                found = self._findings({label: max(r[label] for r in rows) for label in loaded.labels})
+            whole = [sp for k, sp in enumerate(spans) if k not in truncated]
+            if len(whole) < len(all_spans):
+                found.append(self._window_note(whole, all_spans))
+            out.append(found)
         return out
 
     def score_windows(self, windows: Sequence[str]) -> list[dict[str, float]]:
-        """Detoxify's scores for each given window text, unmapped (for audits, tests and benchmarks)."""
-        return self._predict(list(windows), self._model())
+        """Detoxify's scores for each given window text (symbols spaced as in :meth:`detect`), unmapped.
+
+        For audits, tests and benchmarks: a window longer than the model accepts is truncated here.
+        """
+        return self._predict([separate_symbols(w) for w in windows], self._model())
 
     def describe(self) -> Mapping[str, Any]:
         o = self.options
@@ -436,6 +540,7 @@ class ToxicityDetector(BaseDetector):
             "window_chars": o.window_chars,
             "window_overlap": o.window_overlap,
             "max_windows": o.max_windows,
+            "on_partial": o.on_partial,
             "loaded": self._loaded is not None,
         }
         if self._loaded is not None:
@@ -458,31 +563,63 @@ class ToxicityDetector(BaseDetector):
                 found.append(Finding(detector=self.name, category=rule.category, score=score, label=label))
         return found
 
-    def _fit(self, text: str, spans: Sequence[tuple[int, int]], loaded: _Loaded) -> list[str]:
-        """Window texts, split further where a window tokenizes longer than the model accepts."""
-        pending = [text[s:e] for s, e in spans]
+    def _window_note(self, whole: Sequence[tuple[int, int]], needed: Sequence[tuple[int, int]]) -> Finding:
+        """The note on a text of which only the windows ``whole`` of those ``needed`` were read whole.
+
+        Label: the two counts; score: the share of the characters in the needed windows outside every
+        window read whole (a truncated window's characters count as unread, though its start was read).
+        """
+        unread = 1.0 - _covered(whole) / _covered(needed)
+        return Finding(
+            detector=self.name,
+            category=None,
+            score=min(1.0, max(0.0, unread)),
+            label=f"{WINDOW_LIMIT_LABEL}:{len(whole)}/{len(needed)}",
+        )
+
+    def _partial_error(self, i: int, texts: Sequence[str], why: str, whole: int, needed: int) -> DetectorError:
+        return DetectorError(
+            f"text {i + 1} of {len(texts)} ({len(texts[i])} characters) {why}: {whole} of {needed} windows would be "
+            "read whole, and on_partial: fail does not judge a text in part (raise max_windows, or set "
+            "on_partial: note to score a sample and note it)",
+            detector=self.name,
+        )
+
+    def _fit(self, text: str, spans: Sequence[tuple[int, int]], loaded: _Loaded) -> tuple[list[str], set[int]]:
+        """Window texts, split further where a window tokenizes longer than the model accepts, and the indices
+        of the ``spans`` that keep a piece the model will truncate (split budget spent)."""
+        pending = [(k, separate_symbols(text[s:e])) for k, (s, e) in enumerate(spans)]
         done: list[str] = []
+        truncated: set[int] = set()
         budget = 4 * self.options.max_windows  # splitting never more than quadruples the work per text
-        for _ in range(4):
+        for round_ in range(_SPLIT_ROUNDS + 1):  # the last round only measures the last split's pieces
             if not pending:
                 break
-            lengths = self._token_lengths(pending, loaded)
-            again: list[str] = []
-            for i, (w, n) in enumerate(zip(pending, lengths, strict=True)):
+            lengths = self._token_lengths([w for _, w in pending], loaded)
+            again: list[tuple[int, str]] = []
+            for i, ((k, w), n) in enumerate(zip(pending, lengths, strict=True)):
+                if n <= loaded.max_tokens:
+                    done.append(w)
+                    continue
                 room = budget - len(done) - len(again) - (len(pending) - i)
-                if n <= loaded.max_tokens or len(w) < 16 or room < 1:
-                    done.append(w)  # over budget: Detoxify truncates this one
+                if round_ == _SPLIT_ROUNDS or len(w) < 16 or room < 1:
+                    done.append(w)  # Detoxify truncates this one
+                    truncated.add(k)
                 else:
                     half, pad = len(w) // 2, min(len(w) // 8, self.options.window_overlap // 2)
-                    again.extend([w[: half + pad], w[half - pad :]])
+                    again.extend([(k, w[: half + pad]), (k, w[half - pad :])])
             pending = again
-        return done + pending
+        return done, truncated
 
     def _token_lengths(self, windows: list[str], loaded: _Loaded) -> list[int]:
         tok = loaded.detoxify.tokenizer
-        with self._predict_lock, warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            enc = tok(windows, add_special_tokens=True, truncation=False, padding=False)
+        try:
+            with self._predict_lock, warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                enc = tok(windows, add_special_tokens=True, truncation=False, padding=False)
+        except Exception as exc:
+            # its message or a chained cause may quote the input: keep only the type
+            raise DetectorError(f"tokenizing failed ({type(exc).__name__})", detector=self.name) from None
         return [len(ids) for ids in enc["input_ids"]]
 
     def _predict(self, windows: list[str], loaded: _Loaded) -> list[dict[str, float]]:
@@ -498,7 +635,8 @@ class ToxicityDetector(BaseDetector):
                 with self._predict_lock:
                     raw = loaded.detoxify.predict(batch)
             except Exception as exc:
-                raise DetectorError(f"Detoxify prediction failed ({type(exc).__name__})", detector=self.name) from exc
+                # its message or a chained cause may quote the input: keep only the type
+                raise DetectorError(f"Detoxify prediction failed ({type(exc).__name__})", detector=self.name) from None
             for label in loaded.labels:
                 values = raw[label]
                 if not isinstance(values, list):
@@ -875,13 +1013,16 @@ def _first_line(exc: BaseException, limit: int = 160) -> str:
 __all__ = [
     "KNOWN_LABELS",
     "RELEASES",
+    "WINDOW_LIMIT_LABEL",
     "DetoxifyRelease",
     "LabelRule",
     "ToxicityDetector",
     "ToxicityOptions",
+    "count_windows",
     "load_label_mapping",
     "offline_howto",
     "plan_windows",
     "read_checkpoint",
+    "separate_symbols",
     "torch_hub_checkpoints_dir",
 ]

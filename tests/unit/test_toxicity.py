@@ -12,6 +12,8 @@ import asyncio
 import io
 import itertools
 import os
+import random
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,8 +23,10 @@ import pytest
 
 from guardrails.detectors.base import DetectContext
 from guardrails.detectors.toxicity import (
+    WINDOW_LIMIT_LABEL,
     ToxicityDetector,
     ToxicityOptions,
+    count_windows,
     plan_windows,
 )
 from guardrails.errors import DetectorError, DetectorUnavailable, ProfileError
@@ -274,6 +278,142 @@ def test_max_windows_samples_evenly_across_the_text() -> None:
     assert max(gaps) - min(gaps) < 1500
 
 
+# --------------------------------------------------------------------------- partial coverage
+
+
+def notes(findings: list[Any]) -> list[Any]:
+    return [f for f in findings if (f.label or "").startswith(f"{WINDOW_LIMIT_LABEL}:")]
+
+
+def with_triggers(n_chars: int, count: int, *, seed: int) -> str:
+    """Filler of about ``n_chars`` with ``count`` " zorp" triggers inserted at random word boundaries."""
+    text = filler_text(n_chars, seed=seed)
+    rng = random.Random(seed)
+    for p in sorted(rng.sample(range(1, len(text)), count), reverse=True):
+        q = max(0, text.rfind(" ", 0, p))
+        text = text[:q] + " zorp" + text[q:]
+    return text
+
+
+def test_a_200k_text_with_unread_triggers_is_noted_with_windows_read_and_needed_and_no_text(tiny: TinyDetoxify) -> None:
+    # the reviewer's case: 40 triggers at random in 200,000 characters, default options (32 windows of 1,000)
+    text = with_triggers(200_000, 40, seed=11)
+    det = make(tiny)
+    spans = det.windows(text)
+    triggers = [m.start() + 1 for m in re.finditer(" zorp", text)]
+    unread = [t for t in triggers if not any(s <= t and t + 4 <= e for s, e in spans)]
+    assert len(triggers) == 40 and len(unread) > 20
+    needed = count_windows(text, window_chars=1000, overlap=200)
+    assert needed == 250
+    [note] = notes(det.detect(text, CTX))
+    assert note.label == f"{WINDOW_LIMIT_LABEL}:32/250"
+    assert note.category is None and note.detector == "toxicity"
+    assert note.start is None and note.end is None
+    assert note.score == pytest.approx(1 - sum(e - s for s, e in spans) / len(text))  # share not read, about 84%
+
+
+def test_the_window_note_appears_exactly_when_a_text_needs_more_windows_than_max_windows(tiny: TinyDetoxify) -> None:
+    text = filler_text(3000, seed=8) + " zorp"
+    needed = count_windows(text, window_chars=400, overlap=100)
+    assert notes(make(tiny, window_chars=400, window_overlap=100, max_windows=needed).detect(text, CTX)) == []
+    found = make(tiny, window_chars=400, window_overlap=100, max_windows=needed - 1).detect(text, CTX)
+    assert [f.label for f in notes(found)] == [f"{WINDOW_LIMIT_LABEL}:{needed - 1}/{needed}"]
+    assert by_label(found)["threat"].score > 0.9  # the sampled windows' findings are kept beside the note
+
+
+def test_a_window_the_model_still_truncates_once_the_split_budget_is_spent_is_noted_as_not_read_whole(
+    tiny: TinyDetoxify,
+) -> None:
+    # "the," is two tokens per four characters: one 965-character window of about 480 tokens, but with
+    # max_windows=1 splitting stops at 4 pieces of about 150 tokens, over the model's 128
+    text = "the," * 240 + " zorp"
+    det = make(tiny, window_chars=1000, window_overlap=200, max_windows=1)
+    assert len(det.windows(text)) == 1
+    found = det.detect(text, CTX)
+    assert "threat" not in by_label(found)  # the trigger sits in the truncated tail
+    [note] = notes(found)
+    assert note.label == f"{WINDOW_LIMIT_LABEL}:0/1" and note.score == 1.0
+    with pytest.raises(DetectorError, match="after splitting"):
+        make(tiny, window_chars=1000, window_overlap=200, max_windows=1, on_partial="fail").detect(text, CTX)
+
+
+def test_on_partial_fail_raises_a_detector_error_with_the_counts_and_no_text_before_loading(
+    tiny: TinyDetoxify,
+) -> None:
+    text = filler_text(3000, seed=9) + " secretword"
+    det = make(tiny, window_chars=400, window_overlap=100, max_windows=4, on_partial="fail")
+    needed = count_windows(text, window_chars=400, overlap=100)
+    with pytest.raises(DetectorError) as info:
+        det.detect_batch(["zorp", text], [CTX, CTX])
+    message = str(info.value)
+    assert f"text 2 of 2 ({len(text)} characters) needs {needed} windows" in message
+    assert "max_windows=4" in message and f"4 of {needed} windows" in message
+    assert "secretword" not in message and "lorem" not in message
+    assert det.describe()["loaded"] is False  # refused before the model loads or runs
+    assert by_label(det.detect("you are zorp", CTX))["threat"].score > 0.9  # texts read whole are judged
+
+
+def _guard(toxicity: dict[str, Any], **profile: Any) -> Any:
+    from guardrails.guard import Guard
+    from guardrails.profiles import validate_profile_mapping
+
+    return Guard(validate_profile_mapping({"name": "tox", "detectors": {"toxicity": toxicity}, **profile}))
+
+
+def test_the_window_note_changes_no_decision_and_is_shown_in_the_decision_record(tiny: TinyDetoxify) -> None:
+    guard = _guard({"options": {"checkpoint": str(tiny.checkpoint), "window_chars": 400, "window_overlap": 100}})
+    text = filler_text(20_000, seed=10)
+    decision = guard.check(text)
+    assert decision.served and decision.categories == () and decision.failures == ()
+    recorded = [f for f in decision.to_dict()["findings"] if f["detector"] == "toxicity"]
+    assert [f["label"] for f in recorded] == [
+        f"{WINDOW_LIMIT_LABEL}:32/{count_windows(text, window_chars=400, overlap=100)}"
+    ]
+    assert recorded[0]["category"] is None and "start" not in recorded[0]
+
+
+@pytest.mark.parametrize(
+    ("on_error", "served"),
+    [
+        pytest.param("allow", True, id="on_error-allow-serves"),
+        pytest.param("block", False, id="on_error-block-refuses"),
+    ],
+)
+def test_on_partial_fail_hands_a_text_not_read_whole_to_on_error(
+    tiny: TinyDetoxify, on_error: str, served: bool
+) -> None:
+    options = {"checkpoint": str(tiny.checkpoint), "window_chars": 400, "window_overlap": 100, "on_partial": "fail"}
+    guard = _guard({"on_error": on_error, "options": options})
+    text = filler_text(20_000, seed=12)
+    decision = guard.check(text)
+    assert decision.served is served
+    [failure] = decision.failures
+    assert failure.detector == "toxicity" and not failure.unavailable
+    assert "max_windows=32" in failure.message and text[:40] not in failure.message
+    assert guard.check("hello world").failures == ()
+
+
+# --------------------------------------------------------------------------- symbols glued to words
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("you are zorp😡", id="emoji-after"),
+        pytest.param("😡zorp", id="emoji-before"),
+        pytest.param("zorp™", id="trademark-sign"),
+        pytest.param("zorp❤️", id="emoji-with-variation-selector"),
+        pytest.param("zorp👍🏽", id="emoji-with-skin-tone"),
+        pytest.param("zorp👨\u200d👩\u200d👧", id="zwj-sequence"),
+    ],
+)
+def test_a_word_with_a_symbol_glued_to_it_is_still_read(detector: ToxicityDetector, text: str) -> None:
+    # WordPiece turns "zorp😡" into a single [UNK]: the detector spaces symbols off first
+    found = by_label(detector.detect(text, CTX))
+    assert found["threat"].score > 0.9
+    assert found["threat"].start is None and found["threat"].end is None  # no spans, so no offsets to shift
+
+
 # --------------------------------------------------------------------------- bad input
 
 
@@ -299,6 +439,30 @@ def test_emoji_and_symbol_only_text_is_scored_without_error(detector: ToxicityDe
 def test_non_string_text_is_a_type_error(detector: ToxicityDetector) -> None:
     with pytest.raises(TypeError, match="bytes"):
         detector.detect(b"zorp", CTX)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("where", ["tokenizer", "model"])
+def test_a_tokenizer_or_model_error_is_a_detector_error_naming_only_its_type_with_no_chained_cause(
+    tiny: TinyDetoxify, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    from detoxify import detoxify as detoxify_module
+    from transformers import PreTrainedTokenizerBase
+
+    det = make(tiny)
+    det.warmup()
+
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        raise ValueError("cannot handle 'my secret sentence'")
+
+    if where == "model":
+        monkeypatch.setattr(detoxify_module.Detoxify, "predict", boom)
+    else:
+        monkeypatch.setattr(PreTrainedTokenizerBase, "__call__", boom)
+    with pytest.raises(DetectorError) as info:
+        det.detect("my secret sentence", CTX)
+    assert type(info.value) is DetectorError
+    assert "ValueError" in str(info.value) and "secret" not in str(info.value)
+    assert info.value.__cause__ is None and info.value.__suppress_context__
 
 
 def _torch_save(obj: Any) -> bytes:
@@ -545,13 +709,6 @@ def test_models_fetch_without_network_fails_cleanly(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- through the Guard
-
-
-def _guard(toxicity: dict[str, Any], **profile: Any) -> Any:
-    from guardrails.guard import Guard
-    from guardrails.profiles import validate_profile_mapping
-
-    return Guard(validate_profile_mapping({"name": "tox", "detectors": {"toxicity": toxicity}, **profile}))
 
 
 @pytest.mark.parametrize(
