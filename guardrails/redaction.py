@@ -5,7 +5,8 @@ Operators, chosen per entity in the profile's ``redaction:`` block:
 * ``replace``: a typed placeholder ``<PERSON_1>``; the same value gets the same placeholder
   within a text and, with a conversation id, within the conversation (the default);
 * ``mask``: keep the last ``keep_last`` (and first ``keep_first``) letters/digits, mask the
-  others with ``mask_char``, keep separators (``**** **** **** 1111``);
+  others with ``mask_char``, keep separators (``**** **** **** 1111``); fewer than half of a
+  value's letters/digits ever stay visible (``keep_last: 4`` shows ``*** **ith`` of "Bob Smith");
 * ``hash``: ``<EMAIL_ADDRESS:9f2c1a0b4d3e5f67>``, an HMAC-SHA256 of the normalised value with
   the redactor's salt (stable across turns and, with a fixed salt, across processes);
 * ``redact``: remove the value;
@@ -22,12 +23,19 @@ Profile example::
         US_SSN: block
       output:
         default: replace
-      vault: {max_conversations: 10000, max_entries: 1000, ttl_seconds: 3600}
+      vault: {max_conversations: 10000, max_entries: 500, max_total_entries: 100000,
+              max_new_entries_per_request: 100, ttl_seconds: 3600}
 
 In reversible mode the model sees placeholders, and :meth:`Redactor.restore` puts back the
-values the user gave in that conversation (never a value the model produced, never another
-conversation's). Values live only in the in-memory :class:`~guardrails.pii.vault.Vault`;
-nothing here logs them.
+values the user gave in that conversation (never a value the model produced, a tool returned
+or a document held, never another conversation's), through the output stage's operator of
+the entity (``mask`` masks the restored value; ``block`` keeps the placeholder). Values live
+only in the in-memory :class:`~guardrails.pii.vault.Vault`; without reversible mode it keeps
+no values, only salted hashes for stable numbering. Nothing here logs them.
+
+A caller that redacts several texts of one request (an adapter: the user's turn, the history,
+tool results) numbers them alike by passing one :class:`Numbering`, or by redacting them
+within :func:`redaction_scope`, which also says whether their values are the user's own.
 """
 
 from __future__ import annotations
@@ -37,7 +45,9 @@ import hmac
 import os
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -47,7 +57,15 @@ from guardrails.pii.spans import resolve_overlaps
 from guardrails.pii.vault import Vault
 from guardrails.types import Finding, Stage
 
-__all__ = ["OperatorSpec", "RedactionConfig", "RedactionResult", "Redactor", "VaultSettings"]
+__all__ = [
+    "Numbering",
+    "OperatorSpec",
+    "RedactionConfig",
+    "RedactionResult",
+    "Redactor",
+    "VaultSettings",
+    "redaction_scope",
+]
 
 OperatorName = Literal["replace", "mask", "hash", "redact", "block"]
 _ENTITY_KEY = re.compile(r"^(?:default|[A-Z][A-Z0-9_]{1,63})$")
@@ -55,6 +73,11 @@ _ENTITY_KEY = re.compile(r"^(?:default|[A-Z][A-Z0-9_]{1,63})$")
 PLACEHOLDER = re.compile(r"<([A-Z][A-Z0-9_]*)_(\d{1,9})>")
 _PARTIAL_PLACEHOLDER = re.compile(r"<(?:[A-Z][A-Z0-9_]*(?::[0-9a-f]*)?)?$")
 _MAX_PLACEHOLDER = 80
+#: a placeholder number found in a text seeds the numbering only up to this (a typed "<PERSON_999999999>" must
+#: not push the next numbers past what PLACEHOLDER matches)
+_MAX_SEED = 100_000
+#: hex characters of the value hash that key the vault (128 bits)
+_VAULT_KEY_CHARS = 32
 #: entities whose values are compared without separators and case ("4111 1111" == "4111-1111")
 _COMPACT = frozenset({"CREDIT_CARD", "PHONE_NUMBER", "US_SSN", "IBAN_CODE", "US_BANK_NUMBER", "US_ITIN", "US_PASSPORT"})
 
@@ -82,10 +105,19 @@ def _spec(value: OperatorName | OperatorSpec | dict[str, object]) -> OperatorSpe
 
 
 class VaultSettings(_Strict):
-    """Bounds of the per-conversation vault."""
+    """Bounds of the per-conversation vault (clients choose conversation ids: every bound counts).
+
+    ``max_entries`` per conversation, ``max_total_entries`` across all of them (least recently used
+    conversations are evicted whole), ``max_conversations``, ``ttl_seconds`` after a conversation's
+    last use. ``max_new_entries_per_request``: the values one request (a guarded turn, or one
+    redaction with no turn around it) may add; the values past it are still replaced, but with
+    numbers the vault does not keep (not restorable, not numbered alike on later turns).
+    """
 
     max_conversations: int = Field(default=10_000, ge=1, le=10_000_000)
-    max_entries: int = Field(default=1_000, ge=1, le=1_000_000)
+    max_entries: int = Field(default=500, ge=1, le=1_000_000)
+    max_total_entries: int = Field(default=100_000, ge=1, le=100_000_000)
+    max_new_entries_per_request: int = Field(default=100, ge=0, le=1_000_000)
     ttl_seconds: float = Field(default=3_600.0, gt=0, le=30 * 24 * 3_600)
 
 
@@ -137,10 +169,52 @@ class RedactionResult:
 
 @dataclass
 class Numbering:
-    """Placeholder numbers shared by several redactions with no conversation id (one answer's pieces)."""
+    """The placeholder numbers of one request, shared by its redactions (a turn: its input, history,
+    tool results and answer pieces).
+
+    With no conversation id it holds the numbers themselves (``placeholders``, ``counts``). With
+    one, the conversation's vault does, and this holds only the request's count of new vault
+    entries and the numbers given to the values past ``max_new_entries_per_request``
+    (``reserved``). Not thread-safe: one request redacts in turn.
+    """
 
     placeholders: dict[tuple[str, str], str] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    new_entries: int = 0
+    reserved: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def bump(self, label: str, number: int) -> None:
+        """Make the next number given for ``label`` greater than ``number``."""
+        if number > self.counts.get(label, 0):
+            self.counts[label] = number
+
+
+@dataclass(frozen=True)
+class _Scope:
+    numbering: Numbering
+    restorable: bool
+    provisional: bool
+
+
+_SCOPE: ContextVar[_Scope | None] = ContextVar("guardrails_redaction_scope", default=None)
+
+
+@contextmanager
+def redaction_scope(numbering: Numbering, *, restorable: bool = True, provisional: bool = False) -> Iterator[None]:
+    """Within this block (this thread or task, and what it starts), redactions given no ``numbering`` use
+    ``numbering``, and those given no ``restorable`` use ``restorable``.
+
+    For callers that redact through code they do not control (``Guard.redact``, ``Guard.check``).
+    ``restorable=False``: the values are not the user's own (tool results, earlier answers,
+    documents), so reversible mode never shows them in an answer. ``provisional=True``: the
+    redactions number values as the vault and ``numbering`` would, but change neither (a check whose
+    placeholders only a judge sees, made before the request's texts are numbered in order).
+    """
+    token = _SCOPE.set(_Scope(numbering=numbering, restorable=restorable, provisional=provisional))
+    try:
+        yield
+    finally:
+        _SCOPE.reset(token)
 
 
 class Redactor:
@@ -157,7 +231,12 @@ class Redactor:
         self.config = config
         self._salt = salt if salt else os.urandom(32)
         v = config.vault
-        self.vault = Vault(max_conversations=v.max_conversations, max_entries=v.max_entries, ttl_seconds=v.ttl_seconds)
+        self.vault = Vault(
+            max_conversations=v.max_conversations,
+            max_entries=v.max_entries,
+            max_total_entries=v.max_total_entries,
+            ttl_seconds=v.ttl_seconds,
+        )
 
     def __repr__(self) -> str:
         return f"Redactor(reversible={self.config.reversible}, vault={self.vault!r})"
@@ -170,15 +249,19 @@ class Redactor:
         stage: Stage,
         conversation_id: str | None,
         numbering: Numbering | None = None,
+        restorable: bool | None = None,
     ) -> RedactionResult:
         """Apply the operators to the PII entity findings of ``text``.
 
         Only findings with a span and a label count; overlapping spans are resolved first
         (a containing span wins, then the higher score, then the longer span). Without a
         conversation id, placeholders are numbered within this call, or within ``numbering``
-        when given (so that the pieces of one streamed answer number alike).
+        when given (so that the pieces of one answer number alike). ``restorable`` (default
+        True): whether the values are the user's own, kept for :meth:`restore` in reversible
+        mode; only input-stage values ever are. :func:`redaction_scope` supplies both when omitted.
         """
         stage = Stage.parse(stage)
+        scope = _SCOPE.get()
         spans = resolve_overlaps(
             f
             for f in findings
@@ -186,12 +269,15 @@ class Redactor:
         )
         if not spans:
             return RedactionResult(text=text, blocked_entities=(), replaced=0)
-        scope = numbering if numbering is not None else Numbering()
-        local, local_counts = scope.placeholders, scope.counts
+        if numbering is None:
+            numbering = scope.numbering if scope is not None else Numbering()
+        if restorable is None:
+            restorable = scope.restorable if scope is not None else True
+        keep = restorable and self.config.reversible and stage is Stage.INPUT
+        provisional = scope is not None and scope.provisional
         blocked: list[str] = []
         parts: list[str] = []
         pos = 0
-        restorable = self.config.reversible and stage is Stage.INPUT
         for f in spans:
             assert f.start is not None and f.end is not None and f.label is not None
             value = text[f.start : f.end]
@@ -200,24 +286,43 @@ class Redactor:
             if spec.operator == "block":
                 if f.label not in blocked:
                     blocked.append(f.label)
-                parts.append(self._placeholder(f.label, value, conversation_id, local, local_counts, restorable=False))
+                parts.append(
+                    self._placeholder(f.label, value, conversation_id, numbering, keep=False, provisional=provisional)
+                )
             elif spec.operator == "replace":
                 parts.append(
-                    self._placeholder(f.label, value, conversation_id, local, local_counts, restorable=restorable)
+                    self._placeholder(f.label, value, conversation_id, numbering, keep=keep, provisional=provisional)
                 )
             elif spec.operator == "mask":
                 parts.append(_mask(value, spec))
             elif spec.operator == "hash":
-                parts.append(f"<{f.label}:{self._digest(f.label, value)[: spec.hash_chars]}>")
+                parts.append(self._hashed(f.label, value, spec))
             # "redact": nothing
             pos = f.end
         parts.append(text[pos:])
         return RedactionResult(text="".join(parts), blocked_entities=tuple(blocked), replaced=len(spans))
 
-    def restore(self, text: str, *, conversation_id: str | None) -> str:
-        """Replace placeholders by the user's own values of that conversation (reversible mode only).
+    def seed(self, text: str, *, conversation_id: str | None, numbering: Numbering) -> None:
+        """Number new values after the placeholders already in ``text`` (an earlier turn or answer of the
+        history, which a vault that forgot the conversation no longer knows), so no new value takes the
+        placeholder of another. A caller redacting a history in order calls this for each text first."""
+        for m in PLACEHOLDER.finditer(text):
+            label, number = m.group(1), int(m.group(2))
+            if number > _MAX_SEED:
+                continue
+            if conversation_id:
+                self.vault.seed(conversation_id, label, number)
+            else:
+                numbering.bump(label, number)
 
-        Unknown placeholders, placeholders of values the model produced, and everything
+    def restore(self, text: str, *, conversation_id: str | None) -> str:
+        """Put the user's own values of that conversation back in place of placeholders (reversible mode only),
+        each through the output stage's operator of its entity, as a value the model wrote would be.
+
+        ``replace`` shows the value; ``mask`` and ``hash`` show it masked or hashed; ``redact``
+        removes the placeholder; ``block`` keeps the placeholder (the value must not reach an
+        answer; the model named it only by its placeholder, so the answer is not refused).
+        Unknown placeholders, placeholders of values that are not the user's own, and everything
         when the mode is not reversible or there is no conversation id, stay as they are.
         """
         if not self.config.reversible or not conversation_id or "<" not in text:
@@ -225,7 +330,19 @@ class Redactor:
 
         def swap(m: re.Match[str]) -> str:
             value = self.vault.lookup(conversation_id, m.group(0))
-            return m.group(0) if value is None else value
+            if value is None:
+                return m.group(0)
+            label = m.group(1)
+            spec = self.config.operator_for(Stage.OUTPUT, label)
+            if spec.operator == "replace":
+                return value
+            if spec.operator == "mask":
+                return _mask(value, spec)
+            if spec.operator == "hash":
+                return self._hashed(label, value, spec)
+            if spec.operator == "redact":
+                return ""
+            return m.group(0)  # block
 
         return PLACEHOLDER.sub(swap, text)
 
@@ -254,20 +371,41 @@ class Redactor:
         label: str,
         value: str,
         conversation_id: str | None,
-        local: dict[tuple[str, str], str],
-        local_counts: dict[str, int],
+        numbering: Numbering,
         *,
-        restorable: bool,
+        keep: bool,
+        provisional: bool,
     ) -> str:
         key = self._digest(label, value)
-        if conversation_id:
-            return self.vault.placeholder(conversation_id, label, key, value, restorable=restorable)
-        found = local.get((label, key))
-        if found is None:
-            n = local_counts.get(label, 0) + 1
-            local_counts[label] = n
-            found = local[(label, key)] = f"<{label}_{n}>"
-        return found
+        if conversation_id and not provisional:
+            placeholder = numbering.reserved.get((label, key))
+            if placeholder is not None:
+                return placeholder
+            allowed = numbering.new_entries < self.config.vault.max_new_entries_per_request
+            placeholder, how = self.vault.assign(
+                conversation_id, label, key[:_VAULT_KEY_CHARS], value, restorable=keep, create=allowed
+            )
+            if how == "stored":
+                numbering.new_entries += 1
+            elif how == "reserved":
+                numbering.reserved[(label, key)] = placeholder
+            return placeholder
+        local = numbering.placeholders.get((label, key))
+        if local is not None:
+            return local
+        last = numbering.counts.get(label, 0)
+        if conversation_id:  # provisional: the vault's placeholder if it has one, else the number it would give
+            known, given = self.vault.peek(conversation_id, label, key[:_VAULT_KEY_CHARS])
+            if known is not None:
+                numbering.placeholders[(label, key)] = known
+                return known
+            last = max(last, given)
+        numbering.counts[label] = last + 1
+        placeholder = numbering.placeholders[(label, key)] = f"<{label}_{last + 1}>"
+        return placeholder
+
+    def _hashed(self, label: str, value: str, spec: OperatorSpec) -> str:
+        return f"<{label}:{self._digest(label, value)[: spec.hash_chars]}>"
 
     def _digest(self, label: str, value: str) -> str:
         norm = unicodedata.normalize("NFKC", value).strip().casefold()
@@ -279,10 +417,11 @@ class Redactor:
 
 
 def _mask(value: str, spec: OperatorSpec) -> str:
+    """``value`` with its letters/digits masked but the first ``keep_first`` and last ``keep_last``, and always
+    fewer than half of them visible (the last ones first): "Bob Smith" -> "*** **ith", "Alice" -> "***ce"."""
     positions = [i for i, ch in enumerate(value) if ch.isalnum()]
-    keep = set(positions[: spec.keep_first]) | set(
-        positions[len(positions) - spec.keep_last :] if spec.keep_last else []
-    )
-    if len(keep) >= len(positions):  # too short to keep anything visible
-        keep = set()
+    budget = max(0, (len(positions) - 1) // 2)
+    last = min(spec.keep_last, budget)
+    first = min(spec.keep_first, budget - last)
+    keep = set(positions[:first]) | set(positions[len(positions) - last :] if last else [])
     return "".join(spec.mask_char if (ch.isalnum() and i not in keep) else ch for i, ch in enumerate(value))

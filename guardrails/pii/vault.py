@@ -2,15 +2,24 @@
 
 For every conversation id it remembers which placeholder (``<PERSON_1>``) stands for which
 value, keyed by a salted hash of the normalised value, so the same person gets the same
-placeholder on every turn. In reversible mode it also keeps the user's own values (only
-those first seen on the input side) so answers can be restored; values the model produced
-itself are never restorable.
+placeholder on every turn. That is all it keeps unless the mode is reversible: then it also
+keeps the user's own values (only those the caller marks restorable: the user's turns) so
+answers can be restored; values from tool results, earlier answers, documents or the model
+itself are never restorable until the user gives the same value themselves.
 
-Bounded in size (``max_conversations``, least recently used evicted first;
-``max_entries`` per conversation, oldest evicted first) and in time (a conversation
-expires ``ttl_seconds`` after its last use). Thread-safe: one lock guards all state.
-Values are never logged: the vault has no logging, its ``repr`` shows counts only, and
-stored values are wrapped in :class:`Secret`, whose ``repr``/``str`` hide them.
+Bounded in size and time, since callers choose the conversation ids:
+
+* ``max_entries`` per conversation (oldest entry evicted first; its number is not reused);
+* ``max_total_entries`` across all conversations (least recently used conversations evicted
+  whole, never the one being written);
+* ``max_conversations`` (least recently used evicted first);
+* a conversation expires ``ttl_seconds`` after its last use.
+
+An entry takes about 320 bytes, plus its value in reversible mode (about 110 bytes for a
+25-character value), so the default bounds (100,000 entries) hold the vault near 45 MB.
+Thread-safe: one lock guards all state. Values are never logged: the vault has no logging, its
+``repr`` shows counts only, and stored values are wrapped in :class:`Secret`, whose
+``repr``/``str`` hide them.
 """
 
 from __future__ import annotations
@@ -20,8 +29,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
-__all__ = ["Secret", "Vault"]
+__all__ = ["Assigned", "Secret", "Vault"]
+
+#: how :meth:`Vault.assign` answered: an existing entry, a new entry, or a number given without an entry
+Assigned = Literal["found", "stored", "reserved"]
 
 
 class Secret:
@@ -42,16 +55,16 @@ class Secret:
     __str__ = __repr__
 
 
-@dataclass
+@dataclass(slots=True)
 class _Entry:
     placeholder: str
-    value: Secret | None  # kept only in reversible mode, for values first seen on input
+    value: Secret | None  # kept only in reversible mode, for values the caller marked restorable
 
 
-@dataclass
+@dataclass(slots=True)
 class _Conversation:
     last_used: float
-    by_key: OrderedDict[tuple[str, str], _Entry] = field(default_factory=OrderedDict)
+    by_key: OrderedDict[str, _Entry] = field(default_factory=OrderedDict)  # _key(label, value hash)
     by_placeholder: dict[str, _Entry] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
 
@@ -63,57 +76,114 @@ class Vault:
         self,
         *,
         max_conversations: int = 10_000,
-        max_entries: int = 1_000,
+        max_entries: int = 500,
+        max_total_entries: int = 100_000,
         ttl_seconds: float = 3_600.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if max_conversations < 1 or max_entries < 1 or ttl_seconds <= 0:
+        if max_conversations < 1 or max_entries < 1 or max_total_entries < 1 or ttl_seconds <= 0:
             raise ValueError(
                 f"vault bounds must be positive (max_conversations={max_conversations!r}, "
-                f"max_entries={max_entries!r}, ttl_seconds={ttl_seconds!r})"
+                f"max_entries={max_entries!r}, max_total_entries={max_total_entries!r}, ttl_seconds={ttl_seconds!r})"
             )
         self.max_conversations = max_conversations
         self.max_entries = max_entries
+        self.max_total_entries = max_total_entries
         self.ttl_seconds = ttl_seconds
         self._clock = clock
         self._lock = threading.Lock()
         self._convs: OrderedDict[str, _Conversation] = OrderedDict()
+        self._total = 0  # entries across all conversations
+        # one conversation never holds more than the whole vault may
+        self._per_conversation = min(max_entries, max_total_entries)
 
     def __repr__(self) -> str:
-        return f"Vault(conversations={len(self._convs)}, max_conversations={self.max_conversations})"
+        return (
+            f"Vault(conversations={len(self._convs)}, entries={self._total}, "
+            f"max_conversations={self.max_conversations}, max_total_entries={self.max_total_entries})"
+        )
 
     def __len__(self) -> int:
+        """The number of live conversations."""
         with self._lock:
             self._sweep(self._clock())
             return len(self._convs)
+
+    @property
+    def total_entries(self) -> int:
+        """The number of entries across all live conversations."""
+        with self._lock:
+            self._sweep(self._clock())
+            return self._total
 
     def placeholder(self, conversation_id: str, label: str, key: str, value: str | None, *, restorable: bool) -> str:
         """The placeholder for ``(label, key)`` in a conversation, assigning the next number if new.
 
         ``key`` is a salted hash of the normalised value. ``value`` is stored only when
-        ``restorable`` (reversible mode, input side): a value the model produced is never
-        restorable until the user gives the same value themselves.
+        ``restorable`` (reversible mode, the user's own turn): a value from anywhere else is
+        never restorable until the user gives the same value themselves.
+        """
+        return self.assign(conversation_id, label, key, value, restorable=restorable)[0]
+
+    def assign(
+        self,
+        conversation_id: str,
+        label: str,
+        key: str,
+        value: str | None,
+        *,
+        restorable: bool,
+        create: bool = True,
+    ) -> tuple[str, Assigned]:
+        """As :meth:`placeholder`, saying how: ``found`` (an existing entry), ``stored`` (a new entry) or,
+        with ``create=False`` and no entry, ``reserved``: the next number, taken (never given again in
+        the conversation) but not remembered, so the value is neither restorable nor numbered alike later.
         """
         with self._lock:
             now = self._clock()
             conv = self._conversation(conversation_id, now)
-            entry = conv.by_key.get((label, key))
+            k = _key(label, key)
+            entry = conv.by_key.get(k)
             if entry is not None:
-                conv.by_key.move_to_end((label, key))
+                conv.by_key.move_to_end(k)
                 if restorable and value is not None and entry.value is None:
                     entry.value = Secret(value)
-                return entry.placeholder
+                return entry.placeholder, "found"
             n = conv.counters.get(label, 0) + 1
             conv.counters[label] = n
-            entry = _Entry(
-                placeholder=f"<{label}_{n}>", value=Secret(value) if restorable and value is not None else None
-            )
-            conv.by_key[(label, key)] = entry
-            conv.by_placeholder[entry.placeholder] = entry
-            while len(conv.by_key) > self.max_entries:
+            placeholder = f"<{label}_{n}>"
+            if not create:
+                return placeholder, "reserved"
+            entry = _Entry(placeholder=placeholder, value=Secret(value) if restorable and value is not None else None)
+            conv.by_key[k] = entry
+            conv.by_placeholder[placeholder] = entry
+            self._total += 1
+            while len(conv.by_key) > self._per_conversation:
                 _, old = conv.by_key.popitem(last=False)
                 conv.by_placeholder.pop(old.placeholder, None)
-            return entry.placeholder
+                self._total -= 1
+            # whole conversations out, least recently used first (this one was just moved to the end)
+            while self._total > self.max_total_entries and len(self._convs) > 1:
+                self._drop(next(iter(self._convs)))
+            return placeholder, "stored"
+
+    def peek(self, conversation_id: str, label: str, key: str) -> tuple[str | None, int]:
+        """The placeholder of ``(label, key)`` if known, and the last number given for ``label``; changes nothing."""
+        with self._lock:
+            self._sweep(self._clock())
+            conv = self._convs.get(conversation_id)
+            if conv is None:
+                return None, 0
+            entry = conv.by_key.get(_key(label, key))
+            return (None if entry is None else entry.placeholder), conv.counters.get(label, 0)
+
+    def seed(self, conversation_id: str, label: str, number: int) -> None:
+        """Make the next number given for ``label`` in the conversation greater than ``number`` (a placeholder
+        already in its history, whose entry this vault no longer has)."""
+        with self._lock:
+            conv = self._conversation(conversation_id, self._clock())
+            if number > conv.counters.get(label, 0):
+                conv.counters[label] = number
 
     def lookup(self, conversation_id: str, placeholder: str) -> str | None:
         """The user's value behind a placeholder, or None (unknown, expired, or not restorable)."""
@@ -131,14 +201,20 @@ class Vault:
     def forget(self, conversation_id: str) -> None:
         """Drop everything remembered for a conversation."""
         with self._lock:
-            self._convs.pop(conversation_id, None)
+            self._drop(conversation_id)
 
     def clear(self) -> None:
         """Drop every conversation."""
         with self._lock:
             self._convs.clear()
+            self._total = 0
 
     # -- internals (lock held)
+
+    def _drop(self, conversation_id: str) -> None:
+        conv = self._convs.pop(conversation_id, None)
+        if conv is not None:
+            self._total -= len(conv.by_key)
 
     def _conversation(self, conversation_id: str, now: float) -> _Conversation:
         self._sweep(now)
@@ -147,7 +223,7 @@ class Vault:
             conv = _Conversation(last_used=now)
             self._convs[conversation_id] = conv
             while len(self._convs) > self.max_conversations:
-                self._convs.popitem(last=False)
+                self._drop(next(iter(self._convs)))
         else:
             conv.last_used = now
             self._convs.move_to_end(conversation_id)
@@ -159,4 +235,9 @@ class Vault:
             cid, conv = next(iter(self._convs.items()))
             if now - conv.last_used <= self.ttl_seconds:
                 break
-            del self._convs[cid]
+            self._drop(cid)
+
+
+def _key(label: str, key: str) -> str:
+    # one str, not a tuple of two: about 70 bytes less per entry
+    return f"{label}\x00{key}"

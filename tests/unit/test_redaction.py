@@ -297,3 +297,149 @@ def test_resolve_overlaps_keeps_containers_then_scores_and_is_sorted() -> None:
     # a container of lower score wins over everything it contains
     kept = resolve_overlaps([f(10, 14, 0.9), f(15, 18, 0.8), f(5, 20, 0.5)])
     assert [(k.start, k.end) for k in kept] == [(5, 20)]
+
+
+# ---------------------------------------------------------------- restoring through the output operators
+
+
+def test_restored_values_are_masked_when_the_output_stage_masks_the_entity() -> None:
+    r = redactor(reversible=True, output={"CREDIT_CARD": {"operator": "mask", "keep_last": 4}})
+    r.redact(TEXT, FINDINGS, stage=Stage.INPUT, conversation_id="c")
+    shown = r.restore("Your card <CREDIT_CARD_1> is saved, <PERSON_1>.", conversation_id="c")
+    assert shown == "Your card **** **** **** 1111 is saved, Maria Lopez."
+
+
+def test_restored_values_are_hashed_or_removed_when_the_output_stage_says_so() -> None:
+    r = redactor(reversible=True, output={"EMAIL_ADDRESS": {"operator": "hash", "hash_chars": 8}, "PERSON": "redact"})
+    r.redact(TEXT, FINDINGS, stage=Stage.INPUT, conversation_id="c")
+    model_wrote = "maria@example.com"
+    hashed = r.redact(
+        model_wrote, [find(model_wrote, model_wrote, "EMAIL_ADDRESS")], stage=Stage.OUTPUT, conversation_id=None
+    )
+    assert r.restore("Hi <PERSON_1>, mail to <EMAIL_ADDRESS_1>", conversation_id="c") == f"Hi , mail to {hashed.text}"
+
+
+def test_an_entity_the_output_stage_blocks_keeps_its_placeholder_instead_of_being_restored() -> None:
+    r = redactor(reversible=True, output={"CREDIT_CARD": "block"})
+    r.redact(TEXT, FINDINGS, stage=Stage.INPUT, conversation_id="c")
+    shown = r.restore("Your card <CREDIT_CARD_1> is saved, <PERSON_1>.", conversation_id="c")
+    assert shown == "Your card <CREDIT_CARD_1> is saved, Maria Lopez."
+
+
+# ---------------------------------------------------------------- whose values are restorable
+
+
+def test_values_that_are_not_the_users_own_are_never_restored() -> None:
+    r = redactor(reversible=True)
+    tool = "Customer 42: Maria Lopez"
+    sent = r.redact(
+        tool, [find(tool, "Maria Lopez", "PERSON")], stage=Stage.INPUT, conversation_id="c", restorable=False
+    )
+    assert sent.text == "Customer 42: <PERSON_1>"
+    assert r.restore("<PERSON_1>", conversation_id="c") == "<PERSON_1>"
+
+
+def test_a_value_becomes_restorable_once_the_user_gives_it_themselves() -> None:
+    r = redactor(reversible=True)
+    tool = "Customer 42: Maria Lopez"
+    r.redact(tool, [find(tool, "Maria Lopez", "PERSON")], stage=Stage.INPUT, conversation_id="c", restorable=False)
+    r.redact(TEXT, FINDINGS, stage=Stage.INPUT, conversation_id="c")
+    assert r.restore("<PERSON_1>", conversation_id="c") == "Maria Lopez"
+
+
+def test_redactions_within_a_scope_share_its_numbering_and_restorability() -> None:
+    from guardrails.redaction import Numbering, redaction_scope
+
+    r = redactor(reversible=True)
+    one, two = "Ann Lee called", "Bo Chen called"
+    turn = Numbering()
+    with redaction_scope(turn, restorable=False):
+        first = r.redact(one, [find(one, "Ann Lee", "PERSON")], stage=Stage.INPUT, conversation_id=None)
+        second = r.redact(two, [find(two, "Bo Chen", "PERSON")], stage=Stage.INPUT, conversation_id=None)
+        kept = r.redact(two, [find(two, "Bo Chen", "PERSON")], stage=Stage.INPUT, conversation_id="c")
+    assert (first.text, second.text) == ("<PERSON_1> called", "<PERSON_2> called")
+    assert kept.text == "<PERSON_1> called" and r.restore("<PERSON_1>", conversation_id="c") == "<PERSON_1>"
+
+
+def test_a_provisional_scope_numbers_as_the_vault_would_but_keeps_nothing() -> None:
+    from guardrails.redaction import Numbering, redaction_scope
+
+    r = redactor(reversible=True)
+    r.redact("Ann Lee", [find("Ann Lee", "Ann Lee", "PERSON")], stage=Stage.INPUT, conversation_id="c")
+    t = "Bo Chen and Ann Lee"
+    both = [find(t, "Bo Chen", "PERSON"), find(t, "Ann Lee", "PERSON")]
+    with redaction_scope(Numbering(), provisional=True):
+        provisional = r.redact(t, both, stage=Stage.INPUT, conversation_id="c")
+    assert provisional.text == "<PERSON_2> and <PERSON_1>"
+    assert r.vault.total_entries == 1 and r.restore("<PERSON_2>", conversation_id="c") == "<PERSON_2>"
+    assert r.redact(t, both, stage=Stage.INPUT, conversation_id="c").text == "<PERSON_2> and <PERSON_1>"
+
+
+@pytest.mark.parametrize("conversation_id", ["c", None], ids=["vault", "no-conversation"])
+def test_new_values_are_numbered_after_placeholders_already_in_the_history(conversation_id: str | None) -> None:
+    from guardrails.redaction import Numbering
+
+    r = redactor()
+    turn = Numbering()
+    r.seed("Earlier answer: call <PERSON_2> or <EMAIL_ADDRESS_1>.", conversation_id=conversation_id, numbering=turn)
+    t = "my friend is Ann Lee"
+    result = r.redact(
+        t, [find(t, "Ann Lee", "PERSON")], stage=Stage.INPUT, conversation_id=conversation_id, numbering=turn
+    )
+    assert result.text == "my friend is <PERSON_3>"
+
+
+# ---------------------------------------------------------------- bounds
+
+
+def test_default_vault_bounds_hold_at_most_a_hundred_thousand_entries_in_all() -> None:
+    settings = RedactionConfig().vault
+    assert settings.max_total_entries <= 100_000 and settings.max_entries <= 500
+    assert redactor().vault.max_total_entries == settings.max_total_entries
+
+
+def test_vault_keeps_at_most_max_total_entries_evicting_least_recently_used_conversations_whole() -> None:
+    v = Vault(max_total_entries=4)
+    for cid in ("a", "b"):
+        for i in range(2):
+            v.placeholder(cid, "PERSON", f"k{i}", f"{cid}{i}", restorable=True)
+    v.lookup("a", "<PERSON_1>")  # b is now the least recently used
+    v.placeholder("c", "PERSON", "k0", "c0", restorable=True)
+    assert v.total_entries == 3 and len(v) == 2
+    assert v.lookup("b", "<PERSON_1>") is None and v.lookup("b", "<PERSON_2>") is None
+    assert v.lookup("a", "<PERSON_2>") == "a1" and v.lookup("c", "<PERSON_1>") == "c0"
+
+
+def test_a_request_adds_at_most_max_new_entries_per_request_values_and_still_replaces_the_rest() -> None:
+    r = redactor(reversible=True, vault={"max_new_entries_per_request": 2})
+    t = "Ann Lee, Bo Chen, Cy Diaz and Ann Lee"
+    names = [find(t, n, "PERSON") for n in ("Ann Lee", "Bo Chen", "Cy Diaz")] + [find(t, "Ann Lee", "PERSON", nth=1)]
+    sent = r.redact(t, names, stage=Stage.INPUT, conversation_id="c")
+    assert sent.text == "<PERSON_1>, <PERSON_2>, <PERSON_3> and <PERSON_1>"
+    assert r.vault.total_entries == 2
+    assert r.restore(sent.text, conversation_id="c") == "Ann Lee, Bo Chen, <PERSON_3> and Ann Lee"
+    again = r.redact("Cy Diaz", [find("Cy Diaz", "Cy Diaz", "PERSON")], stage=Stage.INPUT, conversation_id="c")
+    assert again.text == "<PERSON_4>"  # a new request; the number given past the cap is never given again
+
+
+def test_mask_never_shows_half_or_more_of_the_letters_and_digits() -> None:
+    r = redactor(input={"default": {"operator": "mask", "keep_last": 4}})
+    shown = {
+        value: r.redact(value, [find(value, value, label)], stage=Stage.INPUT, conversation_id=None).text
+        for value, label in [
+            ("Bob Smith", "PERSON"),
+            ("jane@x.io", "EMAIL_ADDRESS"),
+            ("Alice", "PERSON"),
+            ("Al", "PERSON"),
+            ("4111 1111 1111 1111", "CREDIT_CARD"),
+            ("536-22-1234", "US_SSN"),
+        ]
+    }
+    assert shown == {
+        "Bob Smith": "*** **ith",
+        "jane@x.io": "****@x.io",
+        "Alice": "***ce",
+        "Al": "**",
+        "4111 1111 1111 1111": "**** **** **** 1111",
+        "536-22-1234": "***-**-1234",
+    }

@@ -2,9 +2,10 @@
 
 One turn: screen the user's text -> on BLOCK/REFER answer without calling the chain
 -> else call the chain on the redacted input (earlier answers, tool results and tool-call
-arguments redacted too) -> screen the answer, tool calls included (text on the fly when
-streaming, tool calls held until checked whole) -> restore the user's own values
-(reversible mode) -> attach disclaimers and the decisions (``response_metadata["guardrails"]``).
+arguments redacted too, in the order written, with one numbering for the whole turn) -> screen
+the answer, tool calls included (text on the fly when streaming, tool calls held until checked
+whole) -> restore the values of the user's own turns (reversible mode) -> attach disclaimers and
+the decisions (``response_metadata["guardrails"]``).
 
 Tracing: the wrapper's own run records no raw input (``{"input": "<withheld by
 guardrails>"}``) and the screened answer as output; the checks appear as child runs
@@ -29,7 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForChainRun, CallbackManagerForChainRun
-from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.messages import AIMessageChunk, BaseMessage, convert_to_messages
+from langchain_core.prompt_values import PromptValue, StringPromptValue
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.runnables.config import (
     ensure_config,
@@ -42,7 +44,7 @@ from pydantic import BaseModel
 from guardrails.errors import GuardrailViolation
 from guardrails.guard import Guard
 from guardrails.integrations.langchain import shapes
-from guardrails.redaction import Numbering
+from guardrails.redaction import PLACEHOLDER, Numbering, redaction_scope
 from guardrails.streaming import StreamScreen
 from guardrails.types import Action, Decision, Finding, Stage
 
@@ -68,7 +70,9 @@ class _Turn:
     d_out: Decision | None = None
     d_ctx: Decision | None = None  # the redaction check of the output's context slots (retrieved documents)
     shown_disclaimers: tuple[str, ...] = ()
-    #: placeholder numbers of this answer's redactions when there is no conversation id (streamed pieces alike)
+    #: the placeholder numbers of this turn, shared by the chain's input (the user's turn, the history, tool
+    #: results) and the answer (streamed pieces alike): kept here when there is no conversation id, in the
+    #: vault when there is (then this counts the turn's new vault entries)
     numbering: Numbering = field(default_factory=Numbering)
     output_domains: list[str] = field(default_factory=list)
 
@@ -86,22 +90,45 @@ class _Turn:
         return False
 
     def rewritten_input(self, value: Any, turns: shapes.Turns, d_in: Decision) -> Any:
-        latest, redacted = turns.latest, d_in.text
-        conv = self.conversation_id
+        """The chain's input with every text redacted, numbered in the turn's numbering in the order the texts
+        were written (earlier turns first: a vault that forgot the conversation numbers its values as it
+        did). The user's turn reuses the input check's findings. Only the user's turns are restorable:
+        values from tool results, earlier answers and documents never reach an answer in reversible mode."""
+        keys, passthrough = self.wrapper.input_keys, self.wrapper.passthrough_keys
+        latest = turns.latest if turns.has_user_turn else None
+        users = _user_texts(value, input_keys=keys, passthrough_keys=passthrough)
+        done: dict[str, str] = {}
 
         def fn(text: str) -> str:
-            if text == latest and turns.has_user_turn:
-                return redacted
-            return self.guard.redact(text, "input", conversation_id=conv)
+            if text not in done:
+                done[text] = self._redacted(text, user=text in users, d_in=d_in if text == latest else None)
+            return done[text]
 
+        if isinstance(value, Mapping):  # the other keys (a separate chat history) hold earlier turns: first
+            key = next((k for k in keys if k in value), None)
+            if key is not None:
+                first = {**{k: v for k, v in value.items() if k != key}, key: value[key]}
+                shapes.rewrite_input(first, fn, input_keys=keys, passthrough_keys=passthrough)
         instruction = NO_TRIAGE_INSTRUCTION if d_in.referral is not None else None
         return shapes.rewrite_input(
-            value,
-            fn,
-            input_keys=self.wrapper.input_keys,
-            passthrough_keys=self.wrapper.passthrough_keys,
-            system_instruction=instruction,
+            value, fn, input_keys=keys, passthrough_keys=passthrough, system_instruction=instruction
         )
+
+    def _redacted(self, text: str, *, user: bool, d_in: Decision | None) -> str:
+        """One text of the chain's input redacted in the turn's numbering (``d_in``: the user's turn, checked)."""
+        guard, conv = self.guard, self.conversation_id
+        clean = _clean(text)
+        if "<" in clean and PLACEHOLDER.search(clean):
+            guard.redactor.seed(clean, conversation_id=conv, numbering=self.numbering)
+        if d_in is None:
+            with redaction_scope(self.numbering, restorable=user):
+                return guard.redact(text, "input", conversation_id=conv)
+        entities = [f for f in d_in.findings if f.category is None and f.start is not None and f.label]
+        if not entities:
+            return clean
+        return guard.redactor.redact(
+            clean, entities, stage=Stage.INPUT, conversation_id=conv, numbering=self.numbering, restorable=True
+        ).text
 
     def metadata(self) -> dict[str, Any]:
         meta = {
@@ -137,14 +164,39 @@ class _Turn:
 
     def context_check(self, read: shapes.OutputText) -> Callable[[], Decision]:
         """The check of an output's context slots: their entities only (they are not the model's words)."""
-        return lambda: self.guard.check(
-            read.context_text, Stage.OUTPUT, conversation_id=self.conversation_id, locale=self.locale, redact_only=True
-        )
+        return self.output_check(read.context_text, redact_only=True)
 
     def acontext_check(self, read: shapes.OutputText) -> Callable[[], Any]:
-        return lambda: self.guard.acheck(
-            read.context_text, Stage.OUTPUT, conversation_id=self.conversation_id, locale=self.locale, redact_only=True
-        )
+        return self.aoutput_check(read.context_text, redact_only=True)
+
+    def output_check(self, text: str, *, redact_only: bool = False) -> Callable[[], Decision]:
+        """The check of a whole output text, numbering its values in the turn's numbering (and counting its new
+        vault entries with the turn's). Not for a streamed window, which may cut a value in two."""
+
+        def check() -> Decision:
+            with redaction_scope(self.numbering, restorable=False):
+                return self.guard.check(
+                    text,
+                    Stage.OUTPUT,
+                    conversation_id=self.conversation_id,
+                    locale=self.locale,
+                    redact_only=redact_only,
+                )
+
+        return check
+
+    def aoutput_check(self, text: str, *, redact_only: bool = False) -> Callable[[], Any]:
+        async def check() -> Decision:
+            with redaction_scope(self.numbering, restorable=False):
+                return await self.guard.acheck(
+                    text,
+                    Stage.OUTPUT,
+                    conversation_id=self.conversation_id,
+                    locale=self.locale,
+                    redact_only=redact_only,
+                )
+
+        return check
 
     def compose(self, body: str, d_out: Decision) -> str:
         """The answer text the user sees: ``body`` with the referral and (unless blocked) disclaimers."""
@@ -413,13 +465,7 @@ class _Stream:
         """A structured value checked whole, as it may be released (None when blocked)."""
         turn = self.turn
         read = turn.read(value)
-        d = turn.guard.check(
-            read.text,
-            Stage.OUTPUT,
-            conversation_id=turn.conversation_id,
-            locale=turn.locale,
-            redact_only=self._context(key),  # retrieved documents: only redacted
-        )
+        d = turn.output_check(read.text, redact_only=self._context(key))()  # retrieved documents: only redacted
         turn.output_domains.extend(c for c in d.disclaimer_categories if c not in turn.output_domains)
         self.call_decisions.append((key, d))
         self.lanes[key].whole = value
@@ -433,7 +479,7 @@ class _Stream:
         read = turn.read(calls)
         if not read.text.strip():
             return calls
-        d = turn.guard.check(read.text, Stage.OUTPUT, conversation_id=turn.conversation_id, locale=turn.locale)
+        d = turn.output_check(read.text)()
         turn.output_domains.extend(c for c in d.disclaimer_categories if c not in turn.output_domains)
         self.call_decisions.append((key, d))
         if d.blocked:
@@ -512,6 +558,73 @@ class _Stream:
         if turn.kind == "message":  # the decision last, as before any held metadata was passed on here
             out.append(AIMessageChunk(content="", response_metadata={shapes.META_KEY: turn.metadata()}))
         return out
+
+
+def _clean(text: str) -> str:
+    """``text`` as a check reads it (lone surrogates replaced, one for one): the offsets of its findings fit."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
+def _user_texts(value: Any, *, input_keys: Sequence[str], passthrough_keys: Collection[str]) -> frozenset[str]:
+    """The texts of an input the user wrote, as ``shapes.extract_turns`` reads its user turns: a str input, the
+    input key's str, and every text (content, str blocks, blocks' ``text``) of a user message under the input key
+    or in a message list under another key."""
+    if isinstance(value, str):
+        return frozenset((value,))
+    if isinstance(value, StringPromptValue):
+        return frozenset((value.text,))
+    if not isinstance(value, Mapping):
+        return _user_message_texts(_messages(value))
+    key = next((k for k in input_keys if k in value), None)
+    out: set[str] = set()
+    if key is not None:
+        out |= _user_texts(value[key], input_keys=input_keys, passthrough_keys=())
+    for k, v in value.items():
+        if k != key and k not in passthrough_keys and _message_like_list(v):
+            out |= _user_message_texts(_messages(v))
+    return frozenset(out)
+
+
+def _user_message_texts(messages: Sequence[BaseMessage]) -> frozenset[str]:
+    out: set[str] = set()
+    for m in messages:
+        if shapes.is_user_message(m):
+            for block in m.content if isinstance(m.content, list) else [m.content]:
+                if isinstance(block, str):
+                    out.add(block)
+                elif isinstance(block, Mapping) and isinstance(block.get("text"), str):
+                    out.add(block["text"])
+    return frozenset(out)
+
+
+def _messages(value: Any) -> list[BaseMessage]:
+    """The messages of a prompt value or a sequence of message-likes, else []."""
+    if isinstance(value, PromptValue):
+        return value.to_messages()
+    if not isinstance(value, Sequence) or isinstance(value, (str, bytes)):
+        return []
+    try:
+        return convert_to_messages(value)
+    except Exception:
+        return []
+
+
+def _message_like_list(value: Any) -> bool:
+    """A chat history under another key: messages, (role, content) pairs or role dicts (not a list of str)."""
+    return (
+        isinstance(value, (list, tuple))
+        and bool(value)
+        and all(
+            isinstance(v, BaseMessage)
+            or (isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str))
+            or (isinstance(v, Mapping) and "role" in v and "content" in v)
+            for v in value
+        )
+    )
 
 
 def _check_str_keys(what: str, keys: object) -> None:
@@ -650,14 +763,33 @@ class GuardedRunnable(Runnable[Any, Any]):
         return decision
 
     def _input_check(self, turn: _Turn, turns: shapes.Turns) -> Callable[[], Decision]:
-        return lambda: turn.guard.check(
-            turns.latest, Stage.INPUT, history=turns.history, locale=turn.locale, conversation_id=turn.conversation_id
-        )
+        """The check of the user's turn. Its redaction is provisional (only a judge sees it): the turn's values
+        are numbered and stored when the chain's input is redacted, in order (``_Turn.rewritten_input``)."""
+
+        def check() -> Decision:
+            with redaction_scope(Numbering(), provisional=True):
+                return turn.guard.check(
+                    turns.latest,
+                    Stage.INPUT,
+                    history=turns.history,
+                    locale=turn.locale,
+                    conversation_id=turn.conversation_id,
+                )
+
+        return check
 
     def _ainput_check(self, turn: _Turn, turns: shapes.Turns) -> Callable[[], Any]:
-        return lambda: turn.guard.acheck(
-            turns.latest, Stage.INPUT, history=turns.history, locale=turn.locale, conversation_id=turn.conversation_id
-        )
+        async def check() -> Decision:
+            with redaction_scope(Numbering(), provisional=True):
+                return await turn.guard.acheck(
+                    turns.latest,
+                    Stage.INPUT,
+                    history=turns.history,
+                    locale=turn.locale,
+                    conversation_id=turn.conversation_id,
+                )
+
+        return check
 
     # ------------------------------------------------------------------ invoke
     def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
@@ -689,13 +821,7 @@ class GuardedRunnable(Runnable[Any, Any]):
             turn.d_ctx = self._step(run, "context", turn.context_check(read))
         d_out = None
         if read.text.strip():
-            d_out = self._step(
-                run,
-                "output",
-                lambda: turn.guard.check(
-                    read.text, Stage.OUTPUT, conversation_id=turn.conversation_id, locale=turn.locale
-                ),
-            )
+            d_out = self._step(run, "output", turn.output_check(read.text))
         return turn, turn.finish(output, read, d_out)
 
     async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
@@ -727,13 +853,7 @@ class GuardedRunnable(Runnable[Any, Any]):
             turn.d_ctx = await self._astep(run, "context", turn.acontext_check(read))
         d_out = None
         if read.text.strip():
-            d_out = await self._astep(
-                run,
-                "output",
-                lambda: turn.guard.acheck(
-                    read.text, Stage.OUTPUT, conversation_id=turn.conversation_id, locale=turn.locale
-                ),
-            )
+            d_out = await self._astep(run, "output", turn.aoutput_check(read.text))
         return turn, turn.finish(output, read, d_out)
 
     # ------------------------------------------------------------------ stream
