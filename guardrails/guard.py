@@ -101,6 +101,7 @@ class Guard:
         self._build_errors: dict[str, DetectorFailure] = {}
         self._lock = threading.Lock()
         self._warned_locales: set[str] = set()  # request locales that named no country, already logged
+        self._refused: OrderedDict[str, None] = OrderedDict()  # salted hashes of user turns refused as prohibited
         self._redactor: Redactor | None = None
         if audit is None and profile.audit.enabled:
             audit = AuditLog(path=profile.audit.path)
@@ -295,7 +296,26 @@ class Guard:
             decision = replace(decision, text_hash=salted_hash(text, self._salt))
         if self.audit is not None:
             self.audit.record(decision)
+        if decision.stage is Stage.INPUT and decision.action is Action.BLOCK and decision.text_hash:
+            self._remember_refused(decision)
         return decision
+
+    def _remember_refused(self, decision: Decision) -> None:
+        if not any((c := self.taxonomy.get(cat)) is not None and c.kind == "prohibited" for cat in decision.categories):
+            return  # refused for another reason (a blocked entity, a failed detector, too long): not a request
+        with self._lock:
+            self._refused[decision.text_hash] = None
+            self._refused.move_to_end(decision.text_hash)
+            while len(self._refused) > REFUSED_KEPT:
+                self._refused.popitem(last=False)
+
+    def was_refused(self, text: str) -> bool:
+        """True when this guard refused ``text`` as a user turn for a prohibited category (kept as a salted hash,
+        the last ``REFUSED_KEPT`` of them): an adapter withholds such an earlier turn from the model, so that a
+        follow-up ("go on", "give me the exact steps") has nothing to continue."""
+        key = salted_hash(_coerce_text(text), self._salt)
+        with self._lock:
+            return key in self._refused
 
     def evaluate(
         self,
@@ -806,6 +826,8 @@ class Guard:
 
 #: a guard warns about this many distinct unusable request locales at most (a caller passing many gets the first few)
 _MAX_WARNED_LOCALES = 64
+#: how many refused user turns a guard remembers (as salted hashes) to withhold them from later model calls
+REFUSED_KEPT = 10_000
 
 
 _FALLBACK_REFERRAL = (

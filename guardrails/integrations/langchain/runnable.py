@@ -50,6 +50,8 @@ from guardrails.types import Action, Decision, Finding, Stage
 
 WITHHELD = {"input": "<withheld by guardrails>"}
 
+#: what the model sees instead of an earlier user turn the guard refused as prohibited
+WITHHELD_TURN = "[An earlier request, refused under the usage policy, is withheld.]"
 NO_TRIAGE_INSTRUCTION = (
     "The user may be in crisis. Do not triage, diagnose, assess risk or discuss methods. "
     "Respond briefly and warmly, encourage them to contact the emergency number or crisis line "
@@ -117,6 +119,8 @@ class _Turn:
     def _redacted(self, text: str, *, user: bool, d_in: Decision | None) -> str:
         """One text of the chain's input redacted in the turn's numbering (``d_in``: the user's turn, checked)."""
         guard, conv = self.guard, self.conversation_id
+        if user and d_in is None and guard.was_refused(text):
+            return WITHHELD_TURN  # an earlier request refused as prohibited: a follow-up has nothing to continue
         clean = _clean(text)
         if "<" in clean and PLACEHOLDER.search(clean):
             guard.redactor.seed(clean, conversation_id=conv, numbering=self.numbering)
