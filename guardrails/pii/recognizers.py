@@ -7,6 +7,8 @@ context enhancer leaves its scores alone) and validates what it matches:
 * ``CreditCardRecognizerPlus``: 12-19 digits, contiguous, grouped with one consistent separator
   (space, dash, dot) or single-spaced digit by digit; Luhn checksum and a known issuer prefix
   (Visa, Mastercard 51-55 and 2221-2720, Amex, Discover, Diners, JCB, UnionPay, Maestro, Mir, UATP).
+  A card followed by its CVV or expiry ("4111 1111 1111 1111 123", "... 12/26") is found without
+  them; other groups around it are left out only with a card word nearby.
 * ``IbanRecognizerPlus``: IBANs of 70+ countries, with or without spaces, length per country and
   the ISO 7064 mod-97 checksum.
 * ``SsnRecognizerPlus``: US SSNs with separators, and a bare 9-digit SSN only with a context word
@@ -20,20 +22,27 @@ context enhancer leaves its scores alone) and validates what it matches:
   gazetteer (a capitalised "First Last" that the model missed or called an organisation), honorifics
   ("Dr. Okafor") and name cues ("my name is ..."); LOCATION only for street addresses and places that
   are someone's address ("I live in ..."), never "U.S." or a bare country in an ordinary question.
+  All-caps names count after a name cue ("NAME: JOHN SMITH"); UK postcodes end a street address.
+
+The pattern recognizers read the text without invisible characters (zero-width space, joiners,
+soft hyphen ...) and with full-width forms and other scripts' digits as ASCII; their spans are
+mapped back to the original text, where a value with an invisible character inside is one span.
 
 Importing this module imports Presidio: only :mod:`guardrails.detectors.pii` imports it, lazily.
 """
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import os
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
@@ -80,10 +89,67 @@ def _near(text: str, start: int, end: int, rx: re.Pattern[str], *, before: int =
     )
 
 
+#: invisible characters a value may hide behind ("jane.doe@exa\u200bmple.com"): soft hyphen, zero-width
+#: space / non-joiner / joiner, word joiner, invisible operators, BOM, Mongolian vowel separator
+_INVISIBLE = "\u00ad\u180e\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff"
+_INVISIBLE_RX = re.compile(f"[{_INVISIBLE}]")
+#: full-width ASCII forms (U+FF01-FF5E) and decimal digits of other scripts: folded one for one to ASCII
+_WIDE_RX = re.compile(r"[\uff01-\uff5e]|(?![0-9])\d")
+
+
+def _fold_char(m: re.Match[str]) -> str:
+    ch = m.group(0)
+    code = ord(ch)
+    return chr(code - 0xFEE0) if 0xFF01 <= code <= 0xFF5E else str(unicodedata.decimal(ch))
+
+
+@dataclass(frozen=True)
+class _FoldedText:
+    """A text as the pattern recognizers read it, and the way back to the original offsets.
+
+    Invisible characters are removed and full-width forms and other scripts' digits become
+    ASCII ("\uff14\uff11\uff11\uff11" -> "4111"), so a value written with them is found; offsets
+    found in ``text`` map back to the original with :meth:`span`, and a value with an invisible
+    character inside is a span of the original that contains it.
+    """
+
+    text: str
+    #: ``removed[m]``: where the m-th removed character would have stood in ``text``, ascending
+    removed: tuple[int, ...] = ()
+
+    @classmethod
+    def of(cls, original: str) -> _FoldedText:
+        """Fold ``original`` (the same string back, with nothing removed, when there is nothing to fold)."""
+        if original.isascii():
+            return cls(original)
+        text = _WIDE_RX.sub(_fold_char, original)
+        gone = [m.start() for m in _INVISIBLE_RX.finditer(text)]
+        if not gone:
+            return cls(text)
+        return cls(_INVISIBLE_RX.sub("", text), tuple(pos - k for k, pos in enumerate(gone)))
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """The original offsets of the folded span ``[start, end)`` (``end > start``)."""
+        if not self.removed:
+            return start, end
+        return start + bisect.bisect_right(self.removed, start), end + bisect.bisect_right(self.removed, end - 1)
+
+
+@lru_cache(maxsize=8)
+def _folded(text: str) -> _FoldedText:
+    """:meth:`_FoldedText.of`, once per text for all the pattern recognizers."""
+    return _FoldedText.of(text)
+
+
 class _OwnScoring(LocalRecognizer):
-    """A recognizer that computes its final score itself (context included)."""
+    """A recognizer that computes its final score itself (context included).
+
+    With ``FOLDS`` (the pattern recognizers), ``find`` reads the :class:`_FoldedText` of the text
+    (no invisible characters, ASCII digits) and its spans are mapped back to the original.
+    """
 
     ENTITY = ""
+    FOLDS: ClassVar[bool] = True
 
     def __init__(self, *, supported_language: str = "en", entity: str | None = None) -> None:
         super().__init__(
@@ -116,7 +182,13 @@ class _OwnScoring(LocalRecognizer):
     ) -> list[RecognizerResult]:
         if not any(e in self.supported_entities for e in entities):
             return []
-        return list(self.find(text, nlp_artifacts))
+        folded = _folded(text) if self.FOLDS else None
+        if folded is None or folded.text == text:
+            return list(self.find(text, nlp_artifacts))
+        results = list(self.find(folded.text, None))  # NLP artifacts hold offsets into the original
+        for r in results:
+            r.start, r.end = folded.span(r.start, r.end)
+        return results
 
     def find(self, text: str, nlp_artifacts: NlpArtifacts | None) -> Iterable[RecognizerResult]:
         raise NotImplementedError
@@ -163,7 +235,11 @@ class EmailRecognizerPlus(_OwnScoring):
 
 
 def luhn_ok(digits: str) -> bool:
-    """True when a digit string passes the Luhn checksum."""
+    """True when a digit string passes the Luhn checksum (any script's decimal digits, e.g. full-width)."""
+    if digits and not (digits.isascii() and digits.isdigit()):
+        if not digits.isdecimal():
+            return False  # not a digit string
+        digits = "".join(str(unicodedata.decimal(ch)) for ch in digits)
     total = 0
     for i, ch in enumerate(reversed(digits)):
         d = ord(ch) - 48
@@ -211,13 +287,9 @@ def _card_issuer_ok(d: str) -> bool:
     return False
 
 
-_CARD_CANDIDATE = re.compile(
-    r"(?<![\d.,\-])(?:"
-    r"\d{12,19}"  # contiguous
-    r"|\d{3,6}(?P<sep>[ .\-])\d{3,7}(?:(?P=sep)\d{1,7}){1,4}"  # grouped with one separator
-    r"|\d(?: \d){11,18}"  # single-spaced digits
-    r")(?![\d]|[.,\-]\d)"
-)
+#: a run of digit groups, each separated from the next by one space, dot or dash; a card is a part of it
+_CARD_RUN = re.compile(r"(?<![\d.,\-])\d+(?:[ .\-]\d+)*")
+_CARD_GROUP = re.compile(r"\d+")
 _CARD_CONTEXT = _words(
     "card",
     "credit",
@@ -243,23 +315,94 @@ _CARD_CONTEXT = _words(
 )
 
 
+def _card_shaped(groups: Sequence[str], sep: str) -> bool:
+    """True for the digit groupings a card number is written in (``groups`` joined by ``sep``).
+
+    Contiguous (one group of 12-19 digits), single-spaced digit by digit, or 2-5 groups: the
+    first two of 3-8 digits, the others of 1-8 (4-4-4-4, 4-6-5, 4-4-4-4-3 ...; 8 allows for
+    a separator that was an invisible character, "4111\u200b1111 1111 1111").
+    """
+    k = len(groups)
+    if k == 1:
+        return 12 <= len(groups[0]) <= 19
+    if all(len(g) == 1 for g in groups):
+        return sep == " " and 12 <= k <= 19
+    return k <= 5 and 3 <= len(groups[0]) <= 8 and 3 <= len(groups[1]) <= 8 and all(len(g) <= 8 for g in groups[2:])
+
+
+def _card_valid(digits: str) -> bool:
+    return 12 <= len(digits) <= 19 and len(set(digits)) > 1 and luhn_ok(digits) and _card_issuer_ok(digits)
+
+
+#: digits of a run of groups that may lie outside the card in it (a CVV and an expiry, a short reference)
+_CARD_EXTRA_DIGITS = 8
+#: a group after a card that reads as its CVV or expiry: 3 digits, MM, YY, or MMYY
+_CARD_EXTRA_GROUP = re.compile(r"\d{3}|\d{2}|(?:0[1-9]|1[0-2])\d{2}")
+
+
+def _card_spans(text: str, start: int, end: int, *, context: bool) -> list[tuple[int, int]]:
+    """The card number in one run of digit groups ``text[start:end]``, as a list of 0 or 1 ``(start, end)``.
+
+    The whole run is a card when it is card-shaped and valid. Otherwise the run without some
+    groups at its end or start, at most ``_CARD_EXTRA_DIGITS`` digits of them, with one
+    separator throughout, is tried, the longest first: "4111 1111 1111 1111 123" holds the card
+    "4111 1111 1111 1111", so do "... 1111 12/26" and "5500-0000-0000-0004-0425". Without a card
+    ``context`` word nearby only groups after the card that read as a CVV or an expiry may be left
+    out (a random number after 16 digits is not enough). A longer run (a table, a list of numbers)
+    holds no card.
+    """
+    groups = [(m.start(), m.end()) for m in _CARD_GROUP.finditer(text, start, end)]
+    total = sum(b - a for a, b in groups)
+    if total > 19 + _CARD_EXTRA_DIGITS:
+        return []
+    n = len(groups)
+    # "... 1,250": the last group belongs to a number with thousands separators, no part may hold it
+    usable = n - 1 if text[end : end + 1] == "," and text[end + 1 : end + 2].isdigit() else n
+    # without context, a part may end before group j + 1 only when all the groups after it read as CVV / expiry
+    extra_from = 0 if context else n
+    while extra_from > 0 and _CARD_EXTRA_GROUP.fullmatch(text, *groups[extra_from - 1]):
+        extra_from -= 1
+    best: tuple[int, int, int] | None = None  # (digit count, first group, last group)
+    for i in range(usable if context else min(usable, 1)):
+        count = 0
+        sep = text[groups[i][1] : groups[i][1] + 1] if i + 1 < n else ""
+        for j in range(i, usable):
+            if j > i and text[groups[j - 1][1]] != sep:
+                break  # a part has one separator throughout
+            count += groups[j][1] - groups[j][0]
+            if count > 19:
+                break
+            if count < 12 or total - count > _CARD_EXTRA_DIGITS or (best is not None and count <= best[0]):
+                continue
+            if j + 1 < n and j + 1 < extra_from:
+                continue
+            own = sep if j > i else ""
+            if (i > 0 and text[groups[i - 1][1]] not in (" ", own)) or (
+                j + 1 < n and text[groups[j][1]] not in (" ", own)
+            ):
+                continue  # not cut out of "0.5500000000000004": a part ends at a space or at its own separator
+            parts = [text[a:b] for a, b in groups[i : j + 1]]
+            if _card_shaped(parts, sep) and _card_valid("".join(parts)):
+                best = (count, i, j)
+    return [] if best is None else [(groups[best[1]][0], groups[best[2]][1])]
+
+
 class CreditCardRecognizerPlus(_OwnScoring):
-    """Payment card numbers (Luhn + issuer prefix), in any common grouping."""
+    """Payment card numbers (Luhn + issuer prefix), in any common grouping, also before a CVV or an expiry."""
 
     ENTITY = "CREDIT_CARD"
 
     def find(self, text: str, nlp_artifacts: NlpArtifacts | None) -> Iterable[RecognizerResult]:
-        for m in _CARD_CANDIDATE.finditer(text):
-            digits = re.sub(r"\D", "", m.group(0))
-            if not 12 <= len(digits) <= 19 or not luhn_ok(digits) or not _card_issuer_ok(digits):
-                continue
-            if len(set(digits)) == 1:
+        for m in _CARD_RUN.finditer(text):
+            if m.end() - m.start() < 12:
                 continue
             context = _near(text, m.start(), m.end(), _CARD_CONTEXT, before=64, after=32)
-            score = 0.75 if len(digits) >= 14 else 0.5
-            if context:
-                score += 0.2
-            yield self._result(m.start(), m.end(), score, "card number (Luhn, issuer prefix)")
+            for s, e in _card_spans(text, m.start(), m.end(), context=context):
+                digits = re.sub(r"\D", "", text[s:e])
+                score = 0.75 if len(digits) >= 14 else 0.5
+                if context:
+                    score += 0.2
+                yield self._result(s, e, score, "card number (Luhn, issuer prefix)")
 
 
 # --------------------------------------------------------------------------- IBAN
@@ -614,8 +757,8 @@ def _load_gazetteer(folder: str) -> NameGazetteer:
 
 _HONORIFIC = re.compile(
     r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Professor|Sir|Dame|Madam|Mme|Mlle|Herr|Frau|Sr|Sra|Fr|Rev|Capt|Lt|Sgt)\.?\s+"
-    r"((?:[A-Z][a-z'\-]+|[A-Z]\.)(?:\s+(?:[A-Z][a-z'\-]+|[A-Z]\.)){0,3})"
-)
+    r"((?:[A-Z][a-z']+(?:-[A-Z]?[a-z']+)*|[A-Z]\.)(?:[ \t]+(?:[A-Z][a-z']+(?:-[A-Z]?[a-z']+)*|[A-Z]\.)){0,3})"
+)  # a name is on one line: "Dr. Okafor\nP.O. Box 4471" is a name and an address; "Ms. Jo Wu-Chen" one name
 #: words right before a capitalised word that make it a name, whatever the word
 _NAME_CUE = re.compile(
     r"(?:\b(?:my|his|her|their|your|the\s+patient's|the\s+client's|the\s+customer's)\s+"
@@ -625,6 +768,9 @@ _NAME_CUE = re.compile(
     r"\s*$",
     re.IGNORECASE,
 )
+#: an all-caps word of two letters or more ("JOHN", "O'NEIL", "WU-CHEN")
+_CAPS_WORD = re.compile(r"(?<![\w'’\-])[A-Z][A-Z'’]*[A-Z](?:-[A-Z]+)*(?![\w'’\-])")
+_BLANKS = re.compile(r"[ \t]+")
 #: weaker cues: the capitalised word must also be a known or surname-shaped name
 _WEAK_NAME_CUE = re.compile(
     r"\b(?:I\s+am|I'm|this\s+is|meet|ask\s+for|speak\s+to|talk\s+to|thanks|cheers|hi|hello|hey|with|and|to|from|by|"
@@ -643,22 +789,26 @@ _STREET_SUFFIX = (
     "rue|via|calle|avenida|gardens|grove|hill|hills|park|walk|mews|green|view|heights|ridge|point|run|path|loop|"
     "crossing|xing|pike|expressway|expy|freeway|fwy|turnpike|tpke|manor|mall|center|centre|estates"
 )
+#: a UK postcode ("SW1A 2AA", "M1 1AE", "EC1A1BB"): one value, never cut in two
+_UK_POSTCODE = r"[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[ABD-HJLNP-UW-Z]{2}\b"
 _STREET_ADDRESS = re.compile(
     r"(?<![\w\-])\d{1,6}[A-Za-z]?(?:-\d{1,5})?[ \t]+(?:[NSEW]\.?[ \t]+|North[ \t]+|South[ \t]+|East[ \t]+|West[ \t]+)?"
     r"(?:(?:[A-Z][\w'\-]*|\d{1,3}(?:st|nd|rd|th))\.?[ \t]+){1,4}"  # capitalised street name words
     rf"(?i:{_STREET_SUFFIX})\b\.?"
     r"(?:,?[ \t]+(?i:apt|apartment|suite|ste|unit|flat|#|no\.?)[ \t]*\d[\w\-]{0,5})?"
-    r"(?:,[ \t]*[A-Z][\w'\-.]*(?:[ \t]+[A-Z][\w'\-.]*){0,3})?"
+    rf"(?:,[ \t]*(?!{_UK_POSTCODE})[A-Z][\w'\-.]*(?:[ \t]+(?!{_UK_POSTCODE})[A-Z][\w'\-.]*){{0,3}})?"
     r"(?:,?[ \t]+[A-Z]{2}(?=[\s,]|$))?"
-    r"(?:,?[ \t]+\d{5}(?:-\d{4})?)?"
+    rf"(?:,?[ \t]+(?:\d{{5}}(?:-\d{{4}})?|{_UK_POSTCODE}))?"
 )
-#: what stands between two coordinated names: ", ", " and ", " & "
-_COORD_GAP = re.compile(r"\s*(?:,\s*(?:and\s+)?|and\s+|&\s*)$")
-#: European order: street name with its suffix, then the house number ("Villacher Strasse 89", "Piroska u. 97."),
+#: what stands between two coordinated names on one line: ", ", " and ", " & " ("Regards,\nDr. Okafor" is not a list)
+_COORD_GAP = re.compile(r"[ \t]*(?:,[ \t]*(?:and[ \t]+)?|and[ \t]+|&[ \t]*)\Z")
+#: European order: street name with its suffix, then the house number ("Lindenallee 14", "Villacher Strasse 89",
+#: "Piroska u. 97."),
 #: and post office boxes
 _STREET_NUMBER_AFTER = re.compile(
     r"(?<![\w\-])(?:(?:[A-Z][\w'\-]*[ \t]+){0,3}[A-Z]?[\w'\-]*"
     r"(?:strasse|straße|str\.|weg|gasse|platz|allee|utca|u\.|kapu|ulica|ul\.|straat|laan|gatan|vägen|vej|veien|katu|tie)"
+    r"|(?:[A-Z][\w'\-]*[ \t]+){1,3}(?:Strasse|Straße|Str\.|Gasse|Platz|Allee|Straat|Laan|Gatan|Vej|Utca|Ulica)"
     r"|(?:Rue|Via|Calle|Avenida|Rua|Viale|Piazza|Plaza|Paseo|Carrer|Ulica|Vicolo|Corso)(?:[ \t]+[A-Za-z][\w'\-]*){1,4})"
     r"[ \t]+\d{1,5}[a-zA-Z]?\b\.?"
     r"|\bP\.?[ \t]?O\.?[ \t]+Box[ \t]+\d{1,6}\b"
@@ -741,11 +891,13 @@ class PersonRecognizer(_OwnScoring):
     """PERSON from spaCy NER, completed by a census name gazetteer, honorifics and name cues.
 
     Scores: spaCy PERSON 0.85 (0.6 without any capitalised word); honorific + name or
-    name cue 0.85; "First Last" from the gazetteer 0.75 (also when spaCy called it an
-    organisation or a place); a single known first name not at a sentence start 0.55.
+    name cue 0.85; all-caps known names after a name cue 0.8; "First Last" from the gazetteer
+    0.75 (also when spaCy called it an organisation or a place); a single known first name not
+    at a sentence start 0.55.
     """
 
     ENTITY = "PERSON"
+    FOLDS = False  # reads spaCy's offsets
 
     def __init__(self, *, gazetteer: NameGazetteer, supported_language: str = "en") -> None:
         super().__init__(supported_language=supported_language)
@@ -755,6 +907,7 @@ class PersonRecognizer(_OwnScoring):
         out: list[RecognizerResult] = []
         for m in _HONORIFIC.finditer(text):
             out.append(self._result(m.start(), m.end(1), 0.85, "honorific and name"))
+        out.extend(self._all_caps_names(text))
         if nlp_artifacts is None or nlp_artifacts.tokens is None:
             return out
         doc = nlp_artifacts.tokens
@@ -939,6 +1092,49 @@ class PersonRecognizer(_OwnScoring):
                 break
         return out + extra
 
+    def _all_caps_names(self, text: str) -> list[RecognizerResult]:
+        """'NAME: JOHN SMITH': all-caps words right after a name cue, each a known first name or surname.
+
+        One of them must be a first name; a single word must be an unambiguous first name ("DEAR MARIA").
+        """
+        out: list[RecognizerResult] = []
+        g = self.gazetteer
+        words = list(_CAPS_WORD.finditer(text))
+        i = 0
+        while i < len(words):
+            w = words[i]
+            if not self._known_caps(w.group(0)) or not _NAME_CUE.search(text, max(0, w.start() - 40), w.start()):
+                i += 1
+                continue
+            j = i + 1
+            while (
+                j < len(words)
+                and j - i < 4
+                and _BLANKS.fullmatch(text, words[j - 1].end(), words[j].start())
+                and self._known_caps(words[j].group(0))
+            ):
+                j += 1
+            run = [words[k].group(0).lower() for k in range(i, j)]
+            firsts = [part in g.first for word in run for part in word.split("-")]
+            if (
+                any(firsts)
+                and run[-1] not in _NOT_A_NAME_LAST
+                and not any(word in _NOT_AFTER_NAME for word in run)
+                and (len(run) > 1 or (all(firsts) and run[0] not in g.ambiguous))
+            ):
+                out.append(self._result(w.start(), words[j - 1].end(), 0.8, "all-caps known name after a name cue"))
+            i = j
+        return out
+
+    def _known_caps(self, word: str) -> bool:
+        """An all-caps word that is a known first name or surname ("MARIA", "LOPEZ", "WU-CHEN")."""
+        g = self.gazetteer
+        parts = word.lower().replace("’", "'").split("-")
+        return all(
+            any(form in g.first or form in g.last for form in (p, p.replace("'", ""))) and p not in _NOT_A_NAME_WORD
+            for p in parts
+        )
+
     def _lowercase_names(self, text: str, doc: Any, taken: list[tuple[int, int]]) -> list[RecognizerResult]:
         """'maria lopez' typed in lower case: a known first name followed by a known surname."""
         g = self.gazetteer
@@ -982,6 +1178,7 @@ class LocationRecognizer(_OwnScoring):
     """
 
     ENTITY = "LOCATION"
+    FOLDS = False  # reads spaCy's offsets
 
     def find(self, text: str, nlp_artifacts: NlpArtifacts | None) -> Iterable[RecognizerResult]:
         out: list[RecognizerResult] = []
@@ -996,8 +1193,8 @@ class LocationRecognizer(_OwnScoring):
             addresses.append((m.start(), end))
             out.append(self._result(m.start(), end, 0.75, "street address"))
         for m in _STREET_NUMBER_AFTER.finditer(text):
-            if any(a < m.end() and m.start() < b for a, b in addresses):
-                continue
+            if any(a <= m.start() and m.end() <= b for a, b in addresses):
+                continue  # a part of an address found (one it only overlaps is merged with it later)
             end = _extend_address_block(text, m.end())
             addresses.append((m.start(), end))
             out.append(self._result(m.start(), end, 0.7, "street name and house number"))

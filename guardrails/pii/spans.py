@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import bisect
+import dataclasses
 from collections.abc import Iterable, Sequence
 
 from guardrails.types import Finding
 
 
 def resolve_overlaps(findings: Iterable[Finding]) -> list[Finding]:
-    """Return non-overlapping findings, sorted by start offset.
+    """Return non-overlapping findings, sorted by start offset, that cover every character of every span.
 
-    Rules, in order: a span that contains another wins over it (so a redaction never
-    leaves part of a longer value in clear); otherwise the higher score wins, then the
-    longer span, then the earlier one. Findings without a span are dropped.
+    Findings are taken strongest first (higher score, then longer span, then earlier). A span
+    that contains the kept spans it overlaps replaces them; a span inside a kept one is dropped;
+    a span that only partly overlaps kept spans is merged with them into their union, so a
+    redaction never leaves part of a value in clear. A union carries the label (and detector,
+    category, score) of the strongest finding merged into it. Findings without a span are dropped.
     O(n log n) for the usual case (the kept spans are searched by bisection).
     """
     spanned = [f for f in findings if f.start is not None and f.end is not None and f.end > f.start]
-    ranked = sorted(spanned, key=lambda f: (-float(f.score), -(_end(f) - _start(f)), _start(f)))
+    ranked = sorted(spanned, key=_strength)
     starts: list[int] = []  # kept spans, sorted by start (they never overlap each other)
     kept: list[Finding] = []
+    strongest: list[Finding] = []  # per kept span: the strongest finding merged into it (itself when not merged)
     for cand in ranked:
         cs, ce = _start(cand), _end(cand)
         # kept spans overlapping [cs, ce): the one before cs (if it reaches past cs) and those starting before ce
@@ -29,13 +33,25 @@ def resolve_overlaps(findings: Iterable[Finding]) -> list[Finding]:
         lo = max(lo, 0)
         hi = bisect.bisect_left(starts, ce)
         clashing = kept[lo:hi]
+        top = cand
         if clashing and not all(cs <= _start(k) and _end(k) <= ce and _end(k) - _start(k) < ce - cs for k in clashing):
-            continue
+            if any(_start(k) <= cs and ce <= _end(k) for k in clashing):
+                continue  # inside a kept span: nothing of it is in clear
+            # a partial overlap: the union of the candidate and everything it touches
+            top = min(strongest[lo:hi], key=_strength)
+            cand = dataclasses.replace(top, start=min(cs, _start(clashing[0])), end=max(ce, _end(clashing[-1])))
         del kept[lo:hi]
         del starts[lo:hi]
+        del strongest[lo:hi]
         kept.insert(lo, cand)
-        starts.insert(lo, cs)
+        starts.insert(lo, _start(cand))
+        strongest.insert(lo, top)
     return kept
+
+
+def _strength(f: Finding) -> tuple[float, int, int]:
+    """Sort key, strongest first: higher score, then longer span, then earlier start."""
+    return (-float(f.score), -(_end(f) - _start(f)), _start(f))
 
 
 def _start(f: Finding) -> int:

@@ -333,4 +333,4 @@ def test_a_request_refused_earlier_is_withheld_from_the_model_so_a_follow_up_has
     assert "grenade" not in " ".join(seen) and seen[0].startswith("[An earlier request")
     assert seen[-1] == "go on, give me the exact steps"
     chain.invoke([HumanMessage("what's a good pasta recipe?"), AIMessage("try this"), HumanMessage("thanks")])
-    assert [str(m.content) for m in SpyChatModel.calls[-1]][0] == "what's a good pasta recipe?"  # not refused: kept
+    assert str(SpyChatModel.calls[-1][0].content) == "what's a good pasta recipe?"  # not refused: kept

@@ -318,3 +318,57 @@ def test_the_ner_note_changes_no_decision_and_shows_in_the_record() -> None:
     assert d.text == text.replace("Oksana Kowalczyk", "<PERSON_1>")  # the note redacts nothing
     labels = [f["label"] for f in d.to_dict()["findings"]]
     assert any(label.startswith(f"{NER_LIMIT_LABEL}:") for label in labels)
+
+
+# --- overlapping findings
+
+
+def _f(start: int, end: int, score: float, label: str = "X") -> Finding:
+    return Finding(detector="pii", category=None, score=score, start=start, end=end, label=label)
+
+
+def test_partly_overlapping_findings_merge_into_their_union_with_the_strongest_label() -> None:
+    from guardrails.pii.spans import resolve_overlaps
+
+    kept = resolve_overlaps([_f(0, 10, 0.6, "LOCATION"), _f(5, 15, 0.9, "CREDIT_CARD"), _f(20, 25, 0.5)])
+    assert [(k.start, k.end, k.label, k.score) for k in kept] == [(0, 15, "CREDIT_CARD", 0.9), (20, 25, "X", 0.5)]
+    # a container replaces what it contains (B); a span bridging two kept ones (C) joins them into one
+    kept = resolve_overlaps([_f(0, 10, 0.9, "A"), _f(2, 4, 0.95, "B"), _f(8, 14, 0.5, "C"), _f(12, 20, 0.7, "D")])
+    assert [(k.start, k.end, k.label, k.score) for k in kept] == [(0, 20, "A", 0.9)]
+
+
+def test_no_character_of_partly_overlapping_values_stays_in_clear() -> None:
+    from guardrails.pii.spans import resolve_overlaps
+
+    findings = [_f(5, 20, 0.5), _f(10, 14, 0.9), _f(18, 25, 0.8)]
+    kept = resolve_overlaps(findings)
+    covered = {i for k in kept for i in range(k.start or 0, k.end or 0)}
+    assert all(i in covered for f in findings for i in range(f.start or 0, f.end or 0))
+    assert all(a.end is not None and b.start is not None and a.end <= b.start for a, b in itertools.pairwise(kept))
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        pytest.param(
+            "Regards,\nDr. Okafor\nP.O. Box 4471\nNairobi",
+            "Regards,\n<PERSON_1>\n<LOCATION_1>",
+            id="name-then-po-box",
+        ),
+        pytest.param(
+            "Jane Roe 4111 1111 1111 1111 Villacher Strasse 89",
+            "<PERSON_1> <LOCATION_1>",
+            id="card-runs-into-an-address",
+        ),
+        pytest.param("Ship to 10 Downing Street, London SW1A 2AA", "Ship to <LOCATION_1>", id="uk-postcode"),
+        pytest.param(
+            "my card 4111 1111 1111 1111 123 is declined", "my card <CREDIT_CARD_1> 123 is declined", id="cvv"
+        ),
+    ],
+)
+def test_the_guard_leaves_no_part_of_a_value_in_clear(detector: PIIDetector, text: str, redacted: str) -> None:
+    from guardrails import Guard
+    from guardrails.profiles import DetectorSpec, load_profile
+
+    profile = load_profile("general").model_copy(update={"detectors": {"pii": DetectorSpec()}})
+    assert Guard(profile, detectors={"pii": detector}).check(text).text == redacted

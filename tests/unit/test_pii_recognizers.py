@@ -9,7 +9,7 @@ import pytest
 
 from guardrails.detectors.base import DetectContext
 from guardrails.detectors.pii import PIIDetector
-from guardrails.pii.recognizers import iban_is_valid, luhn_ok
+from guardrails.pii.recognizers import PersonRecognizer, gazetteer, iban_is_valid, luhn_ok
 
 
 def with_luhn(body: str) -> str:
@@ -238,3 +238,126 @@ def test_public_figures_are_not_redacted_by_the_general_preset(detector: PIIDete
 def test_a_private_person_sharing_a_famous_surname_is_still_a_person(detector: PIIDetector) -> None:
     found = labels_of(detector, "Please call Sarah Lincoln about the lease.")
     assert any("Sarah Lincoln" in v for v in found.get("PERSON", []))
+
+
+# --- a card next to other digit groups, invisible characters, names in capitals, addresses
+
+
+@pytest.mark.parametrize(
+    ("text", "card"),
+    [
+        pytest.param("my card 4111 1111 1111 1111 123 is declined", "4111 1111 1111 1111", id="cvv-after"),
+        pytest.param("4111 1111 1111 1111 12/26", "4111 1111 1111 1111", id="expiry-after"),
+        pytest.param("pay with 5500 0000 0000 0004 0425", "5500 0000 0000 0004", id="mmyy-after"),
+        pytest.param("4111-1111-1111-1111-0425", "4111-1111-1111-1111", id="dashed-group-after"),
+        pytest.param("card 3782 822463 10005 1234", "3782 822463 10005", id="amex-then-group"),
+        pytest.param("card no. 123 4111 1111 1111 1111 exp 09/27", "4111 1111 1111 1111", id="group-before"),
+    ],
+)
+def test_a_card_followed_or_preceded_by_a_cvv_expiry_or_other_group_is_found_without_it(
+    detector: PIIDetector, text: str, card: str
+) -> None:
+    assert labels_of(detector, text).get("CREDIT_CARD") == [card]
+
+
+def test_a_card_is_cut_from_a_longer_run_only_before_a_cvv_or_expiry_unless_a_card_word_is_near(
+    detector: PIIDetector,
+) -> None:
+    assert labels_of(detector, "ref 4111 1111 1111 1111 0925").get("CREDIT_CARD") == ["4111 1111 1111 1111"]
+    # no card word: a group after 16 digits that is no CVV or MMYY expiry, a number before them, a decimal
+    assert "CREDIT_CARD" not in labels_of(detector, "ref 4111 1111 1111 1111 7777")
+    assert "CREDIT_CARD" not in labels_of(detector, "ref 7777 4111 1111 1111 1111")
+    assert "CREDIT_CARD" not in labels_of(detector, "the float printed as 0.5500000000000004 today")
+    # a long run of groups (a table, a list) holds no card
+    assert "CREDIT_CARD" not in labels_of(detector, "card 1234 4111 1111 1111 1111 5678 9012 3456 in the table")
+
+
+@pytest.mark.parametrize(
+    ("label", "text", "value"),
+    [
+        pytest.param(
+            "EMAIL_ADDRESS", "email jane.doe@exa\u200bmple.com", "jane.doe@exa\u200bmple.com", id="zero-width-email"
+        ),
+        pytest.param(
+            "CREDIT_CARD", "card 4111\u200b1111 1111 1111", "4111\u200b1111 1111 1111", id="zero-width-in-card"
+        ),
+        pytest.param(
+            "CREDIT_CARD",
+            "card \uff14\uff11\uff11\uff11 \uff11\uff11\uff11\uff11 \uff11\uff11\uff11\uff11 \uff11\uff11\uff11\uff11",
+            "\uff14\uff11\uff11\uff11 \uff11\uff11\uff11\uff11 \uff11\uff11\uff11\uff11 \uff11\uff11\uff11\uff11",
+            id="full-width-card",
+        ),
+        pytest.param(
+            "PHONE_NUMBER",
+            "call +44\u200b20 7946\u2060 0958 today",
+            "+44\u200b20 7946\u2060 0958",
+            id="zero-width-phone",
+        ),
+    ],
+)
+def test_invisible_characters_and_full_width_digits_do_not_hide_a_value_and_it_is_found_whole(
+    detector: PIIDetector, label: str, text: str, value: str
+) -> None:
+    assert labels_of(detector, text).get(label) == [value]
+
+
+def test_luhn_reads_full_width_digits_as_digits() -> None:
+    assert luhn_ok("\uff15\uff15\uff10\uff10" + "\uff10" * 11 + "\uff14")  # 5500 0000 0000 0004
+    assert not luhn_ok("\uff15\uff15\uff10\uff10" + "\uff10" * 11 + "\uff15")
+    assert not luhn_ok("41a1")
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        pytest.param("NAME: JOHN SMITH", "JOHN SMITH", id="form-field"),
+        pytest.param("Patient name: MARIA LOPEZ, DOB 1975", "MARIA LOPEZ", id="patient-name"),
+        pytest.param("Signed: MARY-JANE O'NEIL", "MARY-JANE O'NEIL", id="hyphen-and-apostrophe"),
+    ],
+)
+def test_an_all_caps_name_after_a_name_cue_is_a_person(detector: PIIDetector, text: str, name: str) -> None:
+    assert name in labels_of(detector, text).get("PERSON", [])
+
+
+def test_all_caps_words_after_a_name_cue_that_are_no_known_first_name_are_left_alone() -> None:
+    person = PersonRecognizer(gazetteer=gazetteer())
+    assert [r.start for r in person.analyze("NAME: JOHN SMITH", ["PERSON"], None)] == [6]
+    for text in (
+        "Dear CUSTOMER, your order shipped",
+        "PLEASE CALL ME BACK ASAP",
+        "Regards, THE TEAM",
+        "named CHASE BANK",
+    ):
+        assert person.analyze(text, ["PERSON"], None) == [], text
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        pytest.param("Ms. Jo Wu-Chen is here", "Ms. Jo Wu-Chen", id="hyphenated-surname"),
+        pytest.param("Regards,\nDr. Okafor\nP.O. Box 4471\nNairobi", "Dr. Okafor", id="stops-at-the-line-end"),
+    ],
+)
+def test_a_title_and_name_is_the_whole_name_on_its_line(text: str, name: str) -> None:
+    person = PersonRecognizer(gazetteer=gazetteer())
+    assert [text[r.start : r.end] for r in person.analyze(text, ["PERSON"], None)] == [name]
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        pytest.param(
+            "Ship to 10 Downing Street, London SW1A 2AA", "10 Downing Street, London SW1A 2AA", id="uk-postcode"
+        ),
+        pytest.param(
+            "Ship to 221B Baker Street, London, NW1 6XE please",
+            "221B Baker Street, London, NW1 6XE",
+            id="comma-postcode",
+        ),
+        pytest.param("I live at Villacher Strasse 89, Vienna", "Villacher Strasse 89", id="street-word-then-number"),
+    ],
+)
+def test_a_street_address_is_found_with_its_house_number_and_uk_postcode(
+    detector: PIIDetector, text: str, address: str
+) -> None:
+    assert address in labels_of(detector, text).get("LOCATION", [])

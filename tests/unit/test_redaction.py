@@ -291,9 +291,9 @@ def test_resolve_overlaps_keeps_containers_then_scores_and_is_sorted() -> None:
     def f(s: int, e: int, score: float, label: str = "X") -> Finding:
         return Finding(detector="pii", category=None, score=score, start=s, end=e, label=label)
 
-    # (5, 20) contains (10, 14) but also clashes with the higher-scored (18, 25): it loses to both
+    # (5, 20) contains (10, 14) and partly overlaps (18, 25): the three become their union, nothing left in clear
     kept = resolve_overlaps([f(10, 14, 0.9), f(5, 20, 0.5), f(18, 25, 0.8), f(30, 35, 0.4), f(0, 2, 0.1)])
-    assert [(k.start, k.end) for k in kept] == [(0, 2), (10, 14), (18, 25), (30, 35)]
+    assert [(k.start, k.end) for k in kept] == [(0, 2), (5, 25), (30, 35)]
     # a container of lower score wins over everything it contains
     kept = resolve_overlaps([f(10, 14, 0.9), f(15, 18, 0.8), f(5, 20, 0.5)])
     assert [(k.start, k.end) for k in kept] == [(5, 20)]
