@@ -13,20 +13,22 @@ transformation that changed something, applied cumulatively:
                different separator is a word boundary (``p.i.p.e b.o.m.b`` -> ``pipe bomb``), a run with
                none is split into words when it reads as common English; leet folded again after joining
 ``base64``     base64 segments decoded in place (only when they decode to printable text)
-``hex``        hex segments decoded in place (same rule)
-``rot13``      rot13 runs decoded in place: maximal runs of words that are not English but read as
-               English under rot13 (or the whole text, when that yields more common English words)
+``hex``        hex segments decoded in place (same rule; not inside a word: "decode", "be", "cafe")
+``rot13``      rot13 runs decoded in place: maximal runs of words that read as English under rot13
+               and not as they are (no plain word joins a run); else, as a guess that masks nothing,
+               the whole text when it reads as English under rot13
 
 Identical views are dropped. Pure Python, linear in the text length; decoding
-work is bounded for huge texts (by the characters examined, and the first
-``_MAX_SEGMENT_CHARS`` of an overlong segment are decoded).
+work is bounded for huge texts by the characters examined (not by the number of
+segments), and of an overlong segment the first and last ``_MAX_SEGMENT_CHARS``
+are decoded (its middle stays as it is, unmasked).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import codecs
+import math
 import re
 import unicodedata
 from collections import Counter
@@ -122,21 +124,30 @@ _MAX_LEET_WORDS = 100_000
 _SPACED = re.compile(r"(?<![\w@$])(?:[A-Za-z0-9@$][ .\-_*|/\\,:;~'`^]{1,3}){2,}[A-Za-z0-9@$](?![\w@$])")
 _SEP = re.compile(r"[ .\-_*|/\\,:;~'`^]+")
 _SEP_SPLIT = re.compile(r"([ .\-_*|/\\,:;~'`^]+)")
+# consonant pairs that begin English words
+_ONSETS = frozenset({
+    "bl", "br", "ch", "cl", "cr", "dr", "dw", "fl", "fr", "gh", "gl", "gn", "gr", "kl", "kn", "kr", "ph", "pl", "pn",
+    "pr", "ps", "qu", "rh", "sc", "sh", "sk", "sl", "sm", "sn", "sp", "sq", "st", "sw", "th", "tr", "ts", "tw", "wh",
+    "wr",
+})  # fmt: skip
 #: joined words up to this length are split into English words, up to this many characters in a text
 _MAX_SPLIT_WORD = 64
 _MAX_SPLIT_CHARS = 20_000
 _MAX_VOCAB_WORD = 16
 
 _B64 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{16,}={0,2}(?![A-Za-z0-9+/=_-])")
-_HEX = re.compile(r"(?=[0-9A-Fa-f\\])(?<![0-9A-Fa-f])(?:(?:\\x|0x)?[0-9A-Fa-f]{2}[\s:,]?){8,}(?![0-9A-Fa-f])")
+# not inside a word ("decode 68..." is no hex "de 68..."), nor ending inside one
+_HEX = re.compile(
+    r"(?=[0-9A-Fa-f\\])(?<![0-9A-Za-z])(?:(?:\\x|0x)?[0-9A-Fa-f]{2}[\s:,]?){8,}(?<![\s:,])(?![0-9A-Za-z])"
+)
 _HEX_STRIP = re.compile(r"\\x|0x|[\s:,]")
+_NOT_HEX = re.compile(r"[^0-9A-Fa-f]")
 _LOWER = re.compile(r"[a-z]")
 _UPPER_OR_DIGIT = re.compile(r"[A-Z0-9]")
 
 _WORD = re.compile(r"[A-Za-z]+")
 _LETTER = re.compile(r"[^\W\d_]")
 _SPACE_SPLIT = re.compile(r"(\s+)")
-_VOWELS = re.compile("[aeiouyAEIOUY]")
 _TOKEN_PUNCT = "\"'()[]{}<>.,;:!?*_-"
 _ROT13_TABLE = str.maketrans(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", "NOPQRSTUVWXYZABCDEFGHIJKLMnopqrstuvwxyzabcdefghijklm"
@@ -201,19 +212,46 @@ _VOCAB = frozenset(
 _WORDS = _VOCAB | frozenset(w + "s" for w in _VOCAB if len(w) > 2)  # with plurals
 _ROT13_WORDS = frozenset(w.translate(_ROT13_TABLE) for w in _WORDS)  # words that are English under rot13
 
-#: decoding work per decoder (characters of candidate segments examined), decoded segments kept per
-#: decoder, and how much of an overlong segment is decoded (a multiple of 4, so of 2)
+#: decoding work per decoder (characters of candidate segments examined), and how much of each end of
+#: an overlong segment is decoded (a multiple of 4, so of 2)
 _MAX_DECODE_CHARS = 1_000_000
-_MAX_DECODED = 64
 _MAX_SEGMENT_CHARS = 20_000
+#: bytes a decoded hex segment may lose at either end (a word like "be" or "cafe" read as hex beside it,
+#: a character cut at the end of an overlong segment's decoded part)
+_MAX_LOOSE_BYTES = 4
 _ROT13_SAMPLE = 5_000
-#: a rot13 run needs this many (two-letter or longer) words that read as English only under rot13
+#: a rot13 run needs this many words of two letters or more that read as rot13, one of them a common
+#: English word of three letters or more under rot13
 _ROT13_MIN_WORDS = 3
-# a stretch of words with no English-only word (E) holding at least _ROT13_MIN_WORDS rot13-English ones (R)
-_ROT13_RUN = re.compile("(?<![RrAU])" + "[rAU]*R" * _ROT13_MIN_WORDS + "[RrAU]*")
+#: how much better (log-probability, in nats) a word outside the vocabulary must read under rot13 than
+#: as it is to join a rot13 run; any other such word reads as plain text and ends a run
+_ROT13_MARGIN = 1.5
+#: letters of a word judged for that (a longer word is judged by its start)
+_MAX_SCORED_LETTERS = 32
+# a stretch of tokens with no word that reads as plain text (E, P): a rot13 run when its labels allow
+_ROT13_STRETCH = re.compile("[ARTrU]+")
+
+
+def _rot13_plainness() -> dict[str, float]:
+    """For each letter pair (``^`` starts a word, ``$`` ends it), how much likelier it is in the common
+    words than its rot13 (log-probability ratio): summed over a word, how much better it reads as it
+    is than under rot13."""
+    pairs: Counter[str] = Counter()
+    for w in _VOCAB:
+        marked = f"^{w}$"
+        pairs.update(map(str.__add__, marked, marked[1:]))
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    logp: dict[str, float] = {}
+    for a in "^" + letters:
+        total = sum(pairs[a + b] for b in letters + "$")
+        for b in letters + "$":  # add-one-half smoothing: no pair is impossible
+            logp[a + b] = math.log((pairs[a + b] + 0.5) / (total + 0.5 * 27))
+    return {pair: p - logp[pair.translate(_ROT13_TABLE)] for pair, p in logp.items()}
+
+
+_PAIR_PLAINNESS = _rot13_plainness()
 
 _Segment = tuple[int, int, str]  # start, end, replacement
-_UTF8 = codecs.getincrementaldecoder("utf-8")
 
 
 def basic(text: str) -> str:
@@ -343,6 +381,15 @@ def _uniform_letters(seg: str) -> tuple[str, str] | None:
     return seg[::step], sep.group(0)
 
 
+def _starts_a_word(letters: str, *, after_i: bool) -> bool:
+    """Whether ``letters`` may begin an English word after the article "a" (a consonant, then a vowel or
+    a consonant cluster such as "bl", "str") or after "I" (also a vowel)."""
+    low = letters[:2].lower()
+    if low[0] in "aeiou":
+        return after_i
+    return low[1] in "aeiouy" or low in _ONSETS
+
+
 def _join_spaced(text: str) -> str:
     budget = [_MAX_SPLIT_CHARS]
     cache: dict[str, str] = {}
@@ -364,10 +411,19 @@ def _join_spaced(text: str) -> str:
         uniform = _uniform_letters(seg)
         if uniform is not None:
             letters, sep = uniform
-            # "make a b o m b": the article stays a word of its own
-            if sep == " " and len(letters) >= 4 and letters[0] in "aIA":
+            whole = word_of(letters)
+            # "make a b o m b": the article stays a word of its own, unless the letters spell a word
+            # ("a n t h r a x", "a r s o n") or what follows the article cannot begin one ("a m m o n i a")
+            if (
+                sep == " "
+                and len(letters) >= 4
+                and letters[0] in "aIA"
+                and " " not in whole
+                and not _is_word(whole)
+                and _starts_a_word(letters[1:], after_i=letters[0] == "I")
+            ):
                 return letters[0] + " " + word_of(letters[1:])
-            return word_of(letters)
+            return whole
         pieces = _SEP_SPLIT.split(seg)  # letters and separators alternate
         seps = pieces[1::2]
         # the letter separator is the commonest one (the shortest among equals); any other is a word
@@ -387,13 +443,29 @@ def _join_spaced(text: str) -> str:
     return _SPACED.sub(join, text)
 
 
-def _printable_text(raw: bytes, *, truncated: bool = False) -> str | None:
+def _utf8_text(raw: bytes, *, loose_start: bool, loose_end: bool) -> str | None:
+    """``raw`` read as UTF-8, or None; a loose end may lose up to ``_MAX_LOOSE_BYTES`` bytes that are no
+    UTF-8 (a character cut in two, a stray byte such as the word "be" read as hex)."""
+    start, end = 0, len(raw)
+    while True:
+        try:
+            return raw[start:end].decode("utf-8")
+        except UnicodeDecodeError as e:
+            bad = start + e.start
+            if loose_start and bad < _MAX_LOOSE_BYTES:
+                start += e.end
+            elif loose_end and bad >= len(raw) - _MAX_LOOSE_BYTES:
+                end = bad
+            else:
+                return None
+
+
+def _printable_text(raw: bytes, *, loose_start: bool = False, loose_end: bool = False) -> str | None:
+    """``raw`` as text when it reads as text (printable, mostly letters), else None."""
     if len(raw) < 4:
         return None
-    try:
-        # a truncated segment may end inside a character
-        out = _UTF8(errors="strict").decode(raw, final=False) if truncated else raw.decode("utf-8")
-    except UnicodeDecodeError:
+    out = _utf8_text(raw, loose_start=loose_start, loose_end=loose_end)
+    if out is None:
         return None
     visible = out.replace("\n", "").replace("\r", "").replace("\t", "")
     if not visible.isprintable():
@@ -409,50 +481,77 @@ def _printable_text(raw: bytes, *, truncated: bool = False) -> str | None:
     return out
 
 
-def _decode_b64(seg: str) -> str | None:
-    s = seg.rstrip("=")
-    truncated = len(s) > _MAX_SEGMENT_CHARS
-    s = s[:_MAX_SEGMENT_CHARS]  # a multiple of 4: whole base64 quanta
-    if not (_LOWER.search(s) and _UPPER_OR_DIGIT.search(s)):
-        return None
-    s = s.replace("-", "+").replace("_", "/")
+def _b64_text(s: str, *, cut_start: bool = False, cut_end: bool = False) -> str | None:
     try:
         raw = base64.b64decode(s + "=" * (-len(s) % 4), validate=True)
     except (binascii.Error, ValueError):
         return None
-    return _printable_text(raw, truncated=truncated)
+    return _printable_text(raw, loose_start=cut_start, loose_end=cut_end)
 
 
-def _decode_hex(seg: str) -> str | None:
+def _decode_b64(seg: str) -> list[_Segment]:
+    """The text a base64 segment decodes to, at its offsets in ``seg``: the whole segment, or the
+    first and last ``_MAX_SEGMENT_CHARS`` of an overlong one (its middle stays as it is)."""
+    s = seg.rstrip("=")
+    if not (_LOWER.search(s) and _UPPER_OR_DIGIT.search(s)):
+        return []
+    s = s.replace("-", "+").replace("_", "/")
+    n = _MAX_SEGMENT_CHARS
+    if len(s) <= 2 * n:
+        text = _b64_text(s)
+        return [(0, len(seg), text)] if text else []
+    tail = len(s) - n + (-(len(s) - n) % 4)  # whole base64 quanta, counted from the start
+    ends = ((0, n, _b64_text(s[:n], cut_end=True)), (tail, len(seg), _b64_text(s[tail:], cut_start=True)))
+    return [(start, end, text) for start, end, text in ends if text]
+
+
+def _hex_text(seg: str, *, cut_start: bool = False, cut_end: bool = False) -> str | None:
     s = _HEX_STRIP.sub("", seg)
-    truncated = len(s) > _MAX_SEGMENT_CHARS
-    if truncated:
-        s = s[:_MAX_SEGMENT_CHARS]  # even: whole bytes
+    if cut_start or cut_end:
+        s = _NOT_HEX.sub("", s)  # a prefix (\x, 0x) cut in two
+        if len(s) % 2:  # whole bytes, counted from the end of the segment for its end
+            s = s[1:] if cut_start else s[:-1]
     elif len(s) % 2:
         return None
     try:
         raw = bytes.fromhex(s)
     except ValueError:
         return None
-    return _printable_text(raw, truncated=truncated)
+    # either end may hold a word read as hex ("be", "cafe" beside the segment)
+    return _printable_text(raw, loose_start=True, loose_end=True)
 
 
-def _decoded_segments(text: str, pattern: re.Pattern[str], decode: Callable[[str], str | None]) -> list[_Segment]:
-    """The segments of ``text`` matching ``pattern`` that decode, with their decoded text.
+def _decode_hex(seg: str) -> list[_Segment]:
+    """The text a hex segment decodes to, at its offsets in ``seg`` (see :func:`_decode_b64`)."""
+    n = _MAX_SEGMENT_CHARS
+    if len(seg) <= 2 * n:
+        text = _hex_text(seg)
+        return [(0, len(seg), text)] if text else []
+    tail = len(seg) - n
+    ends = ((0, n, _hex_text(seg[:n], cut_end=True)), (tail, len(seg), _hex_text(seg[tail:], cut_start=True)))
+    return [(start, end, text) for start, end, text in ends if text]
+
+
+def _decoded_segments(
+    text: str, pattern: re.Pattern[str], decode: Callable[[str], list[_Segment]]
+) -> tuple[list[_Segment], bool]:
+    """The segments of ``text`` matching ``pattern`` that decode, with their decoded text (to be masked).
 
     Work is bounded by the characters examined (``_MAX_DECODE_CHARS``), not by the number of
-    candidates, so undecodable look-alikes (paths, identifiers) cannot crowd out a real payload.
+    candidates or of decoded segments, so undecodable look-alikes (paths, identifiers) or harmless
+    decoded segments cannot crowd out a real payload.
     """
     out: list[_Segment] = []
     budget = _MAX_DECODE_CHARS
     for m in pattern.finditer(text):
-        if budget <= 0 or len(out) >= _MAX_DECODED:
+        if budget <= 0:
             break
-        budget -= min(m.end() - m.start(), _MAX_SEGMENT_CHARS)
-        decoded = decode(m.group(0))
-        if decoded is not None and decoded.strip():
-            out.append((m.start(), m.end(), " " + decoded.strip() + " "))
-    return out
+        budget -= min(m.end() - m.start(), 2 * _MAX_SEGMENT_CHARS)
+        at = m.start()
+        for start, end, decoded in decode(m.group(0)):
+            if decoded.strip():
+                out.append((at + start, at + end, " " + decoded.strip() + " "))
+    return out, True
 
 
 def _replace(text: str, segments: Iterable[_Segment]) -> str:
@@ -466,79 +565,149 @@ def _replace(text: str, segments: Iterable[_Segment]) -> str:
     return "".join(out)
 
 
-def _english_words(text: str) -> int:
-    return sum(1 for w in _WORD.findall(text[:_ROT13_SAMPLE]) if _is_word(w))
+def _plainness(word: str) -> float:
+    """How much better the letters of ``word`` (lowercase) read as they are than under rot13 (negative:
+    worse), judged by their pairs."""
+    if not (word.isascii() and word.isalpha()):
+        return sum(map(_plainness, _WORD.findall(word)))
+    return sum(map(_PAIR_PLAINNESS.__getitem__, map(str.__add__, "^" + word, word + "$")))
+
+
+def _rot13_word_label(token: str) -> str:
+    """The label of a token for rot13 runs, or ``?`` when its letters are to be judged.
+
+    E: an English word; R: English only under rot13 (T: of two letters, r: of one); A: English both
+    ways, or no letters (numbers, punctuation); ``?``: a word English neither way.
+    """
+    word = token.strip(_TOKEN_PUNCT).replace("'", "").lower()
+    if word.isascii() and word.isalpha():
+        english, rotated = word in _WORDS, word in _ROT13_WORDS
+        if english:
+            return "A" if rotated else "E"
+        if rotated:
+            return "R" if len(word) > 2 else "T" if len(word) == 2 else "r"
+    elif not _LATIN.search(word):
+        return "A"
+    return "?"
+
+
+def _rot13_look(token: str) -> str:
+    """The label of a word English neither way, by its letter pairs: U when it reads better under rot13
+    (by ``_ROT13_MARGIN``), else P (a plain word: a name, a term outside the vocabulary, or a word that
+    reads no better either way)."""
+    word = token.strip(_TOKEN_PUNCT).replace("'", "").lower()[:_MAX_SCORED_LETTERS]
+    return "U" if _plainness(word) < -_ROT13_MARGIN else "P"
 
 
 def _rot13_label(token: str) -> str:
-    """E: an English word; R: English only under rot13 (r: a single letter); A: both, or no letters
-    (numbers, punctuation); U: anything else."""
-    word = token.strip(_TOKEN_PUNCT).replace("'", "").lower()
-    if not (word.isascii() and word.isalpha()):
-        return "U" if _LATIN.search(token) else "A"
-    english, rotated = word in _WORDS, word in _ROT13_WORDS
-    if english:
-        return "A" if rotated else "E"
-    if rotated:
-        return "R" if len(word) > 1 else "r"
-    return "U"
+    """The label of a token for rot13 runs: :func:`_rot13_word_label`, then :func:`_rot13_look`."""
+    label = _rot13_word_label(token)
+    return _rot13_look(token) if label == "?" else label
 
 
-def _reads_better_rotated(token: str) -> bool:
-    """An unknown word reads better under rot13 when that gives it more vowels (``pnxr`` -> ``cake``)."""
-    return len(_VOWELS.findall(token.translate(_ROT13_TABLE))) > len(_VOWELS.findall(token))
+def _rot13_labels(tokens: list[str]) -> str:
+    """The labels of ``tokens`` (:func:`_rot13_label`), judging the letters of a word only where it may
+    join a run: next to a rot13-English word (R) with no plain word (E, P) between (else it is P)."""
+    word_label = {t: _rot13_word_label(t) for t in set(tokens)}
+    labels = list(map(word_label.__getitem__, tokens))
+    looks: dict[str, str] = {}
+
+    def breaks(i: int) -> bool:  # whether token i reads as plain text, judging it if need be
+        if labels[i] == "?":
+            token = tokens[i]
+            look = looks.get(token)
+            if look is None:
+                look = looks[token] = _rot13_look(token)
+            labels[i] = look
+        return labels[i] in "EP"
+
+    first_look = "".join(labels)
+    reached = 0  # the tokens before this one were judged, or need not be
+    i = first_look.find("R")
+    while i >= 0:
+        j = i - 1
+        while j >= reached and not breaks(j):
+            j -= 1
+        j = i + 1
+        while j < len(labels) and not breaks(j):
+            j += 1
+        reached = j + 1
+        i = first_look.find("R", reached)
+    return "".join(labels).replace("?", "P")
 
 
 def _rot13_runs(text: str) -> list[_Segment]:
     """Maximal runs of words that read as English under rot13 (and not as they are), decoded.
 
-    Each whitespace-separated token is labelled by :func:`_rot13_label`. A run is a stretch of
-    tokens holding no E token, with at least ``_ROT13_MIN_WORDS`` R tokens and no more U tokens
-    than R and r ones; at its edges it keeps only the tokens that read better under rot13.
+    Each whitespace-separated token is labelled by :func:`_rot13_label`. A run is a stretch of tokens
+    holding no word that reads as plain text (E, P), with at least ``_ROT13_MIN_WORDS`` words of two
+    letters or more that read as rot13 (R, T, U), one of them a common English word of three letters
+    or more under rot13 (R: two-letter ones such as "uv" -> "hi" are too easily typed); its edges are
+    trimmed to words that read as rot13 (R, T, r, U). So a plain word -- within or beside a run --
+    never joins it, and is never masked as encoded.
     """
     parts = _SPACE_SPLIT.split(text)  # tokens and whitespace alternate; token i is parts[2i]
     tokens = parts[::2]
-    uniq = set(tokens)
-    rot = {t.strip(_TOKEN_PUNCT).lower() for t in uniq} & _ROT13_WORDS  # a cheap first look
-    if sum(len(w) > 1 for w in rot - _WORDS) < 2:
+    rot = ({t.strip(_TOKEN_PUNCT).lower() for t in set(tokens)} & _ROT13_WORDS) - _WORDS  # a cheap first look
+    if not any(len(w) > 2 for w in rot):
         return []
-    label_of = {t: _rot13_label(t) for t in uniq}
-    labels = "".join(map(label_of.__getitem__, tokens))
-    runs = [m for m in _ROT13_RUN.finditer(labels) if m.group(0).count("U") <= sum(map(m.group(0).count, "Rr"))]
-    if not runs:
-        return []
-    ends = list(accumulate(map(len, parts)))  # ends[k]: end offset of parts[k]
+    labels = _rot13_labels(tokens)
     out: list[_Segment] = []
-    for m in runs:
+    ends: list[int] = []
+    for m in _ROT13_STRETCH.finditer(labels):
+        stretch = m.group(0)
+        long_words = stretch.count("R")
+        rotated = long_words + stretch.count("T") + stretch.count("U")
+        if not long_words or rotated < _ROT13_MIN_WORDS:
+            continue
         first, last = m.start(), m.end() - 1
-        # the edges keep only the words that read better under rot13 ("pnxr?" -> "cake?")
-        while labels[first] not in "Rr" and not _reads_better_rotated(tokens[first]):
+        while labels[first] not in "RTrU":
             first += 1
-        while labels[last] not in "Rr" and not _reads_better_rotated(tokens[last]):
+        while labels[last] not in "RTrU":
             last -= 1
+        if not ends:
+            ends = list(accumulate(map(len, parts)))  # ends[k]: end offset of parts[k]
         start, end = ends[2 * first] - len(tokens[first]), ends[2 * last]
         out.append((start, end, text[start:end].translate(_ROT13_TABLE)))
     return out
 
 
-def _rot13_segments(text: str) -> list[_Segment]:
+def _reads_as_rot13(text: str) -> bool:
+    """Whether ``text`` as a whole reads as English under rot13 (judged on its start).
+
+    Its words must be mostly English under rot13: those that read so (R, T, U: :func:`_rot13_label`)
+    must outnumber twice over those that read as plain text (E, P); and the decoded text must hold
+    at least two common English words of three letters or more, over twice as many as ``text``.
+    Shorter words are not counted there ("n", "v", "uv", "bx" are "a", "i", "hi", "ok" under rot13),
+    so a few of them cannot make a plain text read as rot13.
+    """
+    sample = text[:_ROT13_SAMPLE]
+    labels = Counter(map(_rot13_label, sample.split()))
+    if labels["R"] + labels["T"] + labels["U"] <= 2 * (labels["E"] + labels["P"]):
+        return False
+    before = sum(1 for w in _WORD.findall(sample) if len(w) > 2 and _is_word(w))
+    after = sum(1 for w in _WORD.findall(sample.translate(_ROT13_TABLE)) if len(w) > 2 and _is_word(w))
+    return after >= 2 and after > 2 * before
+
+
+def _rot13_segments(text: str) -> tuple[list[_Segment], bool]:
+    """The rot13 runs of ``text`` decoded (to be masked); else the whole text decoded, not to be masked
+    (a guess: the other views keep the text as it is), when it reads as rot13."""
     runs = _rot13_runs(text)
     if runs:
-        return runs
-    if not _WORD.search(text):
-        return []
-    decoded = text.translate(_ROT13_TABLE)
-    before, after = _english_words(text), _english_words(decoded)
-    if after >= 2 and after > 2 * before:
-        return [(0, len(text), decoded)]
-    return []
+        return runs, True
+    if _WORD.search(text) and _reads_as_rot13(text):
+        return [(0, len(text), text.translate(_ROT13_TABLE))], False
+    return [], False
 
 
-_DECODERS: tuple[tuple[str, Callable[[str], list[_Segment]]], ...] = (
+#: the decoders: each gives the segments it decoded, and whether they are masked in the other views
+_DECODERS: tuple[tuple[str, Callable[[str], tuple[list[_Segment], bool]]], ...] = (
     ("base64", lambda t: _decoded_segments(t, _B64, _decode_b64)),
     ("hex", lambda t: _decoded_segments(t, _HEX, _decode_hex)),
     ("rot13", _rot13_segments),
 )
+_DECODER_ORDER = {name: i for i, (name, _) in enumerate(_DECODERS)}
 
 
 def _mask(text: str, spans: list[tuple[int, int]]) -> str:
@@ -595,31 +764,32 @@ def views(text: str, *, max_views: int = 8, mask_encoded: bool = False) -> tuple
     With ``mask_encoded=True``, the views that do not decode (raw, basic, homoglyph, leet, joined)
     show each segment decoded by a returned decoded view (base64, hex, rot13) as
     :data:`ENCODED_MARKER` instead of its undecoded gibberish; the raw view is just the marker when
-    nothing readable is left around the segments (a text entirely in rot13, say). The decoded views
-    are then kept before the undecoded ones when ``max_views`` cannot hold them all (a segment is
-    masked only where a returned view decodes it). The first view is still named ``raw``.
-    The default (``False``) shows every view unmasked.
+    nothing readable is left around the segments (a text entirely in rot13 runs, say). Those decoded
+    views are then kept before the undecoded ones when ``max_views`` cannot hold them all (a segment
+    is masked only where a returned view decodes it). A whole-text rot13 guess (no run found, the text
+    as a whole reads as rot13) masks nothing and comes after the undecoded views, like them. The first
+    view is still named ``raw``. The default (``False``) shows every view unmasked.
     """
     if max_views < 1:
         raise ValueError(f"max_views must be >= 1, got {max_views!r}")
     plain = basic(text)
-    decoded: list[tuple[str, str, list[_Segment]]] = []
+    decoded: list[tuple[str, str, list[_Segment], bool]] = []
     for name, find in _DECODERS:
-        segments = find(plain)
+        segments, masked = find(plain)
         if segments:
             value = _replace(plain, segments)
-            decoded.append((name, value if name == "rot13" else value.strip(), segments))
+            decoded.append((name, value if name == "rot13" else value.strip(), segments, masked))
 
-    kept: list[tuple[str, str]] = []  # the decoded views returned
-    spans: list[tuple[int, int]] = []  # and the segments they decode
+    kept: list[tuple[str, str]] = []  # the decoded views returned whose segments are masked
+    spans: list[tuple[int, int]] = []  # and those segments
     if mask_encoded:
         seen = {text}
-        for name, value, segments in decoded:
-            if value and value not in seen and len(kept) < max_views - 1:
+        for name, value, segments, masked in decoded:
+            if masked and value and value not in seen and len(kept) < max_views - 1:
                 seen.add(value)
                 kept.append((name, value))
                 spans.extend((s, e) for s, e, _ in segments)
-        decoded = []
+        decoded = [d for d in decoded if not d[3]]  # a guess (whole-text rot13) is a view like the others
     raw = text
     undecoded = plain
     if spans:
@@ -638,6 +808,11 @@ def views(text: str, *, max_views: int = 8, mask_encoded: bool = False) -> tuple
 
     for name, value in _undecoded_views(undecoded):
         add(name, value)
-    for name, value, _ in decoded:
+    for name, value, _, _ in decoded:
         add(name, value)
-    return (*out, *kept)
+    if not kept:
+        return tuple(out)
+    # the decoded views last, in the decoders' order
+    undecoded_views = [v for v in out if v[0] not in _DECODER_ORDER]
+    decoded_views = sorted([*(v for v in out if v[0] in _DECODER_ORDER), *kept], key=lambda v: _DECODER_ORDER[v[0]])
+    return (*undecoded_views, *decoded_views)
