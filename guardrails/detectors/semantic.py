@@ -329,16 +329,18 @@ class SemanticDetector(BaseDetector):
                 self._history_scores.popitem(last=False)
 
     def _readable(self, text: str) -> str:
-        """A turn in its most de-obfuscated view: decoded when a decoder read it, else the last fold."""
+        """A turn in its most de-obfuscated view: decoded when a decoder read part of it, else the last fold."""
         if self.options.views == "raw":
             return text
+        from guardrails.normalize import ENCODED_MARKER
         from guardrails.normalize import views as make_views
 
-        found = dict(make_views(text))
-        for name in _DECODED_VIEWS:
-            if name in found:
-                return found[name]
-        return list(found.values())[-1]
+        found = dict(make_views(text, mask_encoded=True))
+        if ENCODED_MARKER in found["raw"]:  # a decoder read a segment for sure (a whole-text rot13 guess masks nothing)
+            for name in _DECODED_VIEWS:
+                if name in found:
+                    return found[name]
+        return [v for n, v in found.items() if n not in _DECODED_VIEWS][-1]
 
     def _plan(self, text: str, ctx: DetectContext) -> _Plan:
         neutral = neutralize_placeholders(text)
