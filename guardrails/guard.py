@@ -19,6 +19,7 @@ import asyncio
 import logging
 import threading
 import time
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -266,7 +267,7 @@ class Guard:
         decision = self.evaluate(
             text, stage, history=history, locale=locale, conversation_id=conversation_id, redact_only=redact_only
         )
-        return self.record(decision)
+        return self._remember_refused(self.record(decision), text)
 
     async def acheck(
         self,
@@ -282,7 +283,7 @@ class Guard:
         decision = await self.aevaluate(
             text, stage, history=history, locale=locale, conversation_id=conversation_id, redact_only=redact_only
         )
-        return self.record(decision)
+        return self._remember_refused(self.record(decision), text)
 
     def record(self, decision: Decision, *, text: str | None = None) -> Decision:
         """Write ``decision``'s audit record (when this guard keeps an audit log); returns it as recorded.
@@ -296,24 +297,36 @@ class Guard:
             decision = replace(decision, text_hash=salted_hash(text, self._salt))
         if self.audit is not None:
             self.audit.record(decision)
-        if decision.stage is Stage.INPUT and decision.action is Action.BLOCK and decision.text_hash:
-            self._remember_refused(decision)
         return decision
 
-    def _remember_refused(self, decision: Decision) -> None:
-        if not any((c := self.taxonomy.get(cat)) is not None and c.kind == "prohibited" for cat in decision.categories):
-            return  # refused for another reason (a blocked entity, a failed detector, too long): not a request
+    def _remember_refused(self, decision: Decision, text: object) -> Decision:
+        """Keep (a salted hash of) a user turn refused for a prohibited category found in the turn itself; see
+        :meth:`was_refused`. A turn refused only through its history (the category found in the joined turns)
+        is not kept: the same words may be harmless after other turns."""
+        if decision.stage is not Stage.INPUT or decision.action is not Action.BLOCK or not isinstance(text, str):
+            return decision
+        prohibited = {
+            c for c in decision.categories if (k := self.taxonomy.get(c)) is not None and k.kind == "prohibited"
+        }
+        if not any(f.category in prohibited and f.view != "history" for f in decision.findings):
+            return decision  # a blocked entity, a failed detector, a too-long text, or a refusal through history
+        key = self._refused_key(text)
         with self._lock:
-            self._refused[decision.text_hash] = None
-            self._refused.move_to_end(decision.text_hash)
+            self._refused[key] = None
+            self._refused.move_to_end(key)
             while len(self._refused) > REFUSED_KEPT:
                 self._refused.popitem(last=False)
+        return decision
+
+    def _refused_key(self, text: str) -> str:
+        # NFKC and runs of whitespace collapsed: a turn stored with a trailing space or a newline is the same turn
+        return salted_hash(" ".join(unicodedata.normalize("NFKC", text).split()), self._salt)
 
     def was_refused(self, text: str) -> bool:
-        """True when this guard refused ``text`` as a user turn for a prohibited category (kept as a salted hash,
-        the last ``REFUSED_KEPT`` of them): an adapter withholds such an earlier turn from the model, so that a
-        follow-up ("go on", "give me the exact steps") has nothing to continue."""
-        key = salted_hash(_coerce_text(text), self._salt)
+        """True when this guard refused ``text`` as a user turn for a prohibited category found in the turn itself
+        (kept as a salted hash, the last ``REFUSED_KEPT`` of them): an adapter withholds such an earlier turn from
+        the model, so that a follow-up ("go on", "give me the exact steps") has nothing to continue."""
+        key = self._refused_key(_coerce_text(text))
         with self._lock:
             return key in self._refused
 
@@ -386,7 +399,10 @@ class Guard:
             for p, s in pairs:
                 _merge(p, s)
         return [
-            self.record(r.early if r.early is not None else self._finish(r, firsts[i].findings, firsts[i].timings))
+            self._remember_refused(
+                self.record(r.early if r.early is not None else self._finish(r, firsts[i].findings, firsts[i].timings)),
+                texts[i],
+            )
             for i, r in enumerate(reqs)
         ]
 

@@ -99,7 +99,9 @@ class _Turn:
         keys, passthrough = self.wrapper.input_keys, self.wrapper.passthrough_keys
         latest = turns.latest if turns.has_user_turn else None
         users = _user_texts(value, input_keys=keys, passthrough_keys=passthrough)
-        done: dict[str, str] = {}
+        # earlier user messages the guard refused (judged whole, as the input check read them): each of their
+        # text blocks is withheld, the first replaced by WITHHELD_TURN
+        done: dict[str, str] = self._withheld(value, latest)
 
         def fn(text: str) -> str:
             if text not in done:
@@ -115,6 +117,19 @@ class _Turn:
         return shapes.rewrite_input(
             value, fn, input_keys=keys, passthrough_keys=passthrough, system_instruction=instruction
         )
+
+    def _withheld(self, value: Any, latest: str | None) -> dict[str, str]:
+        keys, passthrough = self.wrapper.input_keys, self.wrapper.passthrough_keys
+        out: dict[str, str] = {}
+        for m in _user_messages(value, input_keys=keys, passthrough_keys=passthrough):
+            whole = shapes.content_text(m.content)
+            if whole == latest or not self.guard.was_refused(whole):
+                continue
+            blocks = _user_message_texts([m])
+            texts = [m.content] if isinstance(m.content, str) else [b for b in _block_texts(m.content) if b in blocks]
+            for i, text in enumerate(texts):
+                out[text] = WITHHELD_TURN if i == 0 else ""
+        return out
 
     def _redacted(self, text: str, *, user: bool, d_in: Decision | None) -> str:
         """One text of the chain's input redacted in the turn's numbering (``d_in``: the user's turn, checked)."""
@@ -591,6 +606,28 @@ def _user_texts(value: Any, *, input_keys: Sequence[str], passthrough_keys: Coll
         if k != key and k not in passthrough_keys and _message_like_list(v):
             out |= _user_message_texts(_messages(v))
     return frozenset(out)
+
+
+def _user_messages(value: Any, *, input_keys: Sequence[str], passthrough_keys: Collection[str]) -> list[BaseMessage]:
+    """The user messages of an input, where ``_user_texts`` finds user texts."""
+    if isinstance(value, (str, StringPromptValue)):
+        return []
+    if not isinstance(value, Mapping):
+        return [m for m in _messages(value) if shapes.is_user_message(m)]
+    key = next((k for k in input_keys if k in value), None)
+    out = _user_messages(value[key], input_keys=input_keys, passthrough_keys=()) if key is not None else []
+    for k, v in value.items():
+        if k != key and k not in passthrough_keys and _message_like_list(v):
+            out += [m for m in _messages(v) if shapes.is_user_message(m)]
+    return out
+
+
+def _block_texts(content: list[Any]) -> list[str]:
+    return [
+        b if isinstance(b, str) else b["text"]
+        for b in content
+        if isinstance(b, str) or (isinstance(b, Mapping) and isinstance(b.get("text"), str))
+    ]
 
 
 def _user_message_texts(messages: Sequence[BaseMessage]) -> frozenset[str]:
