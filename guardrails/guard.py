@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from guardrails._lru import LRU
 from guardrails.audit import AuditLog, resolve_salt, salted_hash
 from guardrails.deadlines import TimeLimit
 from guardrails.detectors.base import BaseDetector, DetectContext, Detector
@@ -102,7 +103,7 @@ class Guard:
         self._build_errors: dict[str, DetectorFailure] = {}
         self._lock = threading.Lock()
         self._warned_locales: set[str] = set()  # request locales that named no country, already logged
-        self._refused: OrderedDict[str, None] = OrderedDict()  # salted hashes of user turns refused as prohibited
+        self._refused: LRU[str, bool] = LRU(REFUSED_KEPT)  # salted hashes of user turns refused as prohibited
         self._redactor: Redactor | None = None
         if audit is None and profile.audit.enabled:
             audit = AuditLog(path=profile.audit.path)
@@ -158,20 +159,22 @@ class Guard:
         """True when a detector of ``stage`` may be sent only redacted text (``needs_redacted_text``: the LLM
         judge). Such a stage must be checked on whole texts: a streamed window cut in the middle of a value
         (``jane.doe@exa``) is not recognised as PII, so it would reach that detector unredacted."""
-        stage = Stage.parse(stage)
-        for name in self._names_for(stage):
-            if name in self._injected:
-                det: object = self._injected[name]
-            else:
-                from guardrails.detectors import detector_class
+        return any(
+            getattr(self._declared(name), "needs_redacted_text", False) for name in self._names_for(Stage.parse(stage))
+        )
 
-                try:
-                    det = detector_class(name)
-                except Exception:
-                    continue
-            if getattr(det, "needs_redacted_text", False):
-                return True
-        return False
+    def _declared(self, name: str) -> object | None:
+        """What says how the detector ``name`` behaves without building it: the injected instance, or the
+        registered class; None when the name is unknown."""
+        if name in self._injected:
+            return self._injected[name]
+        from guardrails.detectors import detector_class
+
+        try:
+            cls: object = detector_class(name)
+        except Exception:
+            return None
+        return cls
 
     def warmup(self) -> list[DetectorFailure]:
         """Build every enabled detector and load its models now, not on the first request.
@@ -310,12 +313,7 @@ class Guard:
         }
         if not any(f.category in prohibited and f.view != "history" for f in decision.findings):
             return decision  # a blocked entity, a failed detector, a too-long text, or a refusal through history
-        key = self._refused_key(text)
-        with self._lock:
-            self._refused[key] = None
-            self._refused.move_to_end(key)
-            while len(self._refused) > REFUSED_KEPT:
-                self._refused.popitem(last=False)
+        self._refused.put(self._refused_key(text), True)
         return decision
 
     def _refused_key(self, text: str) -> str:
@@ -326,9 +324,7 @@ class Guard:
         """True when this guard refused ``text`` as a user turn for a prohibited category found in the turn itself
         (kept as a salted hash, the last ``REFUSED_KEPT`` of them): an adapter withholds such an earlier turn from
         the model, so that a follow-up ("go on", "give me the exact steps") has nothing to continue."""
-        key = self._refused_key(_coerce_text(text))
-        with self._lock:
-            return key in self._refused
+        return self._refused_key(_coerce_text(text)) in self._refused
 
     def evaluate(
         self,
@@ -480,14 +476,8 @@ class Guard:
 
     def _may_redact(self, name: str) -> bool:
         """Whether the detector ``name``, which could not be built, would redact (True when that is unknown)."""
-        if name in self._injected:
-            return bool(getattr(self._injected[name], "redacts", False))
-        try:
-            from guardrails.detectors import detector_class
-
-            return bool(getattr(detector_class(name), "redacts", False))
-        except Exception:
-            return True
+        declared = self._declared(name)
+        return declared is None or bool(getattr(declared, "redacts", False))
 
     @property
     def reversible(self) -> bool:

@@ -39,7 +39,6 @@ from __future__ import annotations
 import re
 import secrets
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +47,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from guardrails._lru import LRU
 from guardrails.audit import salted_hash
 from guardrails.detectors.base import BaseDetector, DetectContext
 from guardrails.errors import DetectorError, DetectorUnavailable
@@ -157,7 +157,7 @@ class SemanticDetector(BaseDetector):
         self._langid_loaded = False
         self._lock = threading.Lock()
         # score vectors of history strings by (artefact, salted hash): no text is kept
-        self._history_scores: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._history_scores: LRU[tuple[str, str], np.ndarray] = LRU(HISTORY_CACHE_SIZE)
         self._history_salt = secrets.token_bytes(16)
 
     @classmethod
@@ -313,20 +313,10 @@ class SemanticDetector(BaseDetector):
         ]
 
     def _kept_scores(self, artefact: str, s: str) -> np.ndarray | None:
-        key = (artefact, salted_hash(s, self._history_salt))
-        with self._lock:
-            vec = self._history_scores.get(key)
-            if vec is not None:
-                self._history_scores.move_to_end(key)
-            return vec
+        return self._history_scores.get((artefact, salted_hash(s, self._history_salt)))
 
     def _keep_scores(self, artefact: str, s: str, vec: np.ndarray) -> None:
-        key = (artefact, salted_hash(s, self._history_salt))
-        with self._lock:
-            self._history_scores[key] = vec
-            self._history_scores.move_to_end(key)
-            while len(self._history_scores) > HISTORY_CACHE_SIZE:
-                self._history_scores.popitem(last=False)
+        self._history_scores.put((artefact, salted_hash(s, self._history_salt)), vec)
 
     def _readable(self, text: str) -> str:
         """A turn in its most de-obfuscated view: decoded when a decoder read part of it, else the last fold."""

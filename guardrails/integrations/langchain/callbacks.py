@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -28,6 +26,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import LLMResult
 
+from guardrails._lru import LRU
 from guardrails.audit import AuditLog, salted_hash
 from guardrails.errors import GuardrailViolation, brief
 from guardrails.guard import Guard
@@ -47,10 +46,8 @@ class _Judged:
     """
 
     def __init__(self, size: int) -> None:
-        self.size = size
         self._salt = secrets.token_bytes(16)
-        self._entries: OrderedDict[str, Decision] = OrderedDict()
-        self._lock = threading.Lock()
+        self._entries: LRU[str, Decision] = LRU(size)
 
     def key(self, text: str, history: Sequence[str], locale: str | None) -> str:
         # the stage is part of the key too: a prompt's decision must never answer for an answer
@@ -58,18 +55,10 @@ class _Judged:
         return salted_hash(json.dumps(parts, ensure_ascii=True), self._salt)
 
     def get(self, key: str) -> Decision | None:
-        with self._lock:
-            decision = self._entries.get(key)
-            if decision is not None:
-                self._entries.move_to_end(key)
-            return decision
+        return self._entries.get(key)
 
     def put(self, key: str, decision: Decision) -> None:
-        with self._lock:
-            self._entries[key] = replace(decision, text="")
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+        self._entries.put(key, replace(decision, text=""))
 
 
 def _keepable(decision: Decision) -> bool:
