@@ -125,9 +125,7 @@ class _Turn:
             whole = shapes.content_text(m.content)
             if whole == latest or not self.guard.was_refused(whole):
                 continue
-            blocks = _user_message_texts([m])
-            texts = [m.content] if isinstance(m.content, str) else [b for b in _block_texts(m.content) if b in blocks]
-            for i, text in enumerate(texts):
+            for i, text in enumerate(_texts(m)):
                 out[text] = WITHHELD_TURN if i == 0 else ""
         return out
 
@@ -596,20 +594,18 @@ def _user_texts(value: Any, *, input_keys: Sequence[str], passthrough_keys: Coll
         return frozenset((value,))
     if isinstance(value, StringPromptValue):
         return frozenset((value.text,))
-    if not isinstance(value, Mapping):
-        return _user_message_texts(_messages(value))
-    key = next((k for k in input_keys if k in value), None)
-    out: set[str] = set()
-    if key is not None:
-        out |= _user_texts(value[key], input_keys=input_keys, passthrough_keys=())
-    for k, v in value.items():
-        if k != key and k not in passthrough_keys and _message_like_list(v):
-            out |= _user_message_texts(_messages(v))
+    out = {
+        t for m in _user_messages(value, input_keys=input_keys, passthrough_keys=passthrough_keys) for t in _texts(m)
+    }
+    if isinstance(value, Mapping):
+        key = next((k for k in input_keys if k in value), None)
+        if key is not None and isinstance(value[key], (str, StringPromptValue)):
+            out |= _user_texts(value[key], input_keys=input_keys, passthrough_keys=())
     return frozenset(out)
 
 
 def _user_messages(value: Any, *, input_keys: Sequence[str], passthrough_keys: Collection[str]) -> list[BaseMessage]:
-    """The user messages of an input, where ``_user_texts`` finds user texts."""
+    """The user messages of an input: under the input key, and in a message list under another key."""
     if isinstance(value, (str, StringPromptValue)):
         return []
     if not isinstance(value, Mapping):
@@ -622,24 +618,15 @@ def _user_messages(value: Any, *, input_keys: Sequence[str], passthrough_keys: C
     return out
 
 
-def _block_texts(content: list[Any]) -> list[str]:
+def _texts(m: BaseMessage) -> list[str]:
+    """A message's texts: its str content, or its str blocks and blocks' ``text``, in order."""
+    if isinstance(m.content, str):
+        return [m.content]
     return [
         b if isinstance(b, str) else b["text"]
-        for b in content
+        for b in m.content
         if isinstance(b, str) or (isinstance(b, Mapping) and isinstance(b.get("text"), str))
     ]
-
-
-def _user_message_texts(messages: Sequence[BaseMessage]) -> frozenset[str]:
-    out: set[str] = set()
-    for m in messages:
-        if shapes.is_user_message(m):
-            for block in m.content if isinstance(m.content, list) else [m.content]:
-                if isinstance(block, str):
-                    out.add(block)
-                elif isinstance(block, Mapping) and isinstance(block.get("text"), str):
-                    out.add(block["text"])
-    return frozenset(out)
 
 
 def _messages(value: Any) -> list[BaseMessage]:
