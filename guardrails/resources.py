@@ -44,7 +44,7 @@ from pydantic import (
 from guardrails._paths import configs_dir
 from guardrails._yaml import describe_yaml_error
 from guardrails.errors import GuardrailsError
-from guardrails.locales import ISO_639_1
+from guardrails.locales import parse_locale
 
 __all__ = [
     "CRISIS_CATEGORIES",
@@ -587,37 +587,17 @@ def default_directory() -> ResourceDirectory:
 
 
 def _region_of(locale: str | None) -> str | None:
+    """The country a locale names, read by :func:`guardrails.locales.parse_locale`; None for no country, an area
+    ("es-419"), a user-assigned code ("XK") or a locale that is not one (the referral is then international)."""
     if locale is None:
         return None
-    tag = locale.strip().split(".", 1)[0].split("@", 1)[0].replace("_", "-")
-    parts = [p for p in tag.split("-") if p]
-    if not parts or not all(p.isascii() and p.isalnum() for p in parts):
+    try:
+        region = parse_locale(locale)[1]
+    except ValueError:
         return None
-    if len(parts) == 1:
-        only = parts[0]
-        if len(only) != 2 or not only.isalpha():
-            return None
-        if not only.isupper() and only.lower() in ISO_639_1:
-            return None  # a language ("fr"), not a region: do not guess
-        return _country_code(only.upper())
-    first = parts[0]
-    if not (first.isalpha() and 2 <= len(first) <= 8):
-        return None  # "x-private", "i-klingon" and the like
-    for sub in parts[1:]:
-        if len(sub) == 1:
-            return None  # extension or private-use singleton: no region before it
-        if len(sub) == 3 and sub.isalpha():
-            continue  # extended language subtag ("zh-yue-HK")
-        if len(sub) == 4 and sub.isalpha():
-            continue  # script ("Hant")
-        if len(sub) == 2 and sub.isalpha():
-            return _country_code(sub.upper())
-        return None  # numeric region ("419"), a variant, or noise
-    return None
-
-
-def _country_code(code: str) -> str | None:
-    return None if code in _NON_COUNTRY_REGIONS else code
+    if region is None or not region.isalpha() or region in _NON_COUNTRY_REGIONS:
+        return None
+    return region
 
 
 # --------------------------------------------------------------------------- rendering
