@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar
 
 import pytest
@@ -28,8 +28,8 @@ TEXT = f"Hi, I'm {NAME}, mail {EMAIL} or call {PHONE}. Is it safe to mix bleach 
 EARLIER = "My colleague Marek Nowak (marek.nowak@example.org) said it was fine."
 RAW_VALUES = (NAME, EMAIL, PHONE, "Marek Nowak", "marek.nowak@example.org")
 SAFE = '{"safe": true, "categories": []}'
-#: shorter than any Presidio call can take: the real PII detector fails with DetectorTimeout every time
-NO_TIME = 1e-6
+#: the time limit of the late PII detector, which cannot answer before the test has its decision
+LIMIT_S = 0.05
 
 
 class RecordingJudgeModel(FakeListChatModel):
@@ -68,6 +68,39 @@ def pii() -> PIIDetector:
     detector = PIIDetector()
     detector.warmup()
     return detector
+
+
+class LatePIIDetector(PIIDetector):
+    """The real PII detector, held back after its warm-up until the test releases it: its time limit
+    always passes first.
+
+    (A limit shorter than any Presidio call is not enough: a worker that gets the interpreter first can
+    finish before the waiting caller even starts its clock.)
+    """
+
+    def __init__(self, release: threading.Event) -> None:
+        super().__init__()
+        self._release = release
+        self._held = False
+
+    def warmup(self) -> None:  # the guard warms a time-limited detector up (again) before its clock starts
+        self._held = False
+        super().warmup()
+        self._held = True
+
+    def detect_batch(self, texts: Sequence[str], ctxs: Sequence[DetectContext]) -> list[list[Finding]]:
+        if self._held:
+            self._release.wait(30)
+        return super().detect_batch(texts, ctxs)
+
+
+@pytest.fixture
+def late_pii(pii: PIIDetector) -> Iterator[PIIDetector]:
+    release = threading.Event()
+    detector = LatePIIDetector(release)
+    detector.warmup()
+    yield detector
+    release.set()  # the abandoned calls finish on their worker threads
 
 
 def judged_guard(
@@ -146,10 +179,10 @@ def test_earlier_turns_reach_the_judge_redacted_with_the_conversations_placehold
 
 @pytest.mark.parametrize("run", EVERY_ENTRY)
 def test_a_pii_failure_that_blocks_fails_the_turn_closed_and_the_judge_is_never_called(
-    pii: PIIDetector, run: Run
+    late_pii: PIIDetector, run: Run
 ) -> None:
     model = RecordingJudgeModel()
-    guard = judged_guard(pii, model, pii_spec=DetectorSpec(on_error="block", timeout_s=NO_TIME))
+    guard = judged_guard(late_pii, model, pii_spec=DetectorSpec(on_error="block", timeout_s=LIMIT_S))
     decision = run(guard, TEXT)
     assert decision.action is Action.BLOCK
     assert model.sent == []
@@ -164,13 +197,13 @@ def test_a_pii_failure_that_blocks_fails_the_turn_closed_and_the_judge_is_never_
 )
 @pytest.mark.parametrize("run", SYNC_AND_ASYNC)
 def test_a_pii_failure_that_is_allowed_still_keeps_the_raw_text_from_the_judge_whose_on_error_decides(
-    pii: PIIDetector, run: Run, judge_on_error: Any, action: Action
+    late_pii: PIIDetector, run: Run, judge_on_error: Any, action: Action
 ) -> None:
     model = RecordingJudgeModel()
     guard = judged_guard(
-        pii,
+        late_pii,
         model,
-        pii_spec=DetectorSpec(on_error="allow", timeout_s=NO_TIME),
+        pii_spec=DetectorSpec(on_error="allow", timeout_s=LIMIT_S),
         judge_spec=DetectorSpec(on_error=judge_on_error),
     )
     decision = run(guard, TEXT)
