@@ -9,7 +9,9 @@ it; a BLOCK stops the stream and yields the refusal instead.
 
 The checks are parts of one screening: ``check`` should not write an audit record of its own
 (``guard.evaluate``); the caller records :attr:`StreamScreen.summary` once, for the whole
-:attr:`StreamScreen.checked_text` (``guard.record(summary, text=checked_text)``).
+:attr:`StreamScreen.checked_text` (``guard.record(summary, text=checked_text)``). A part of the
+same answer that is not streamed text (the tool calls held back until the model has finished) is
+checked whole by :meth:`StreamScreen.check_apart`, as one more check of the same screening.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ class StreamScreen:
     checked: int = 0
     decisions: list[Decision] = field(default_factory=list)
     blocked: Decision | None = None
+    #: the texts checked whole apart from the streamed text (``check_apart``), in the order checked
+    parts: list[str] = field(default_factory=list)
 
     def feed(self, chunk: str) -> str:
         """Add a chunk; return the text that may now be shown (possibly empty)."""
@@ -72,8 +76,22 @@ class StreamScreen:
 
     @property
     def checked_text(self) -> str:
-        """The raw answer as far as the checks have seen it: all of it once flushed, less when stopped early."""
-        return self.buffer[: self.checked]
+        """The raw answer as far as the checks have seen it: all of it once flushed, less when stopped early;
+        then each part checked apart, on its own line (as a whole answer's slots are joined when checked at once)."""
+        text = self.buffer[: self.checked]
+        if not self.parts:
+            return text
+        return "\n".join(t for t in (text, *self.parts) if t.strip())
+
+    def check_apart(self, text: str, check: Callable[[], Decision]) -> Decision:
+        """Check ``text``, a part of the answer that is not streamed (held tool calls), whole with ``check``: its
+        decision joins the screening's (a BLOCK stops it) and ``text`` joins :attr:`checked_text`."""
+        decision = check()
+        self.decisions.append(decision)
+        self.parts.append(text)
+        if decision.action is Action.BLOCK and self.blocked is None:
+            self.blocked = decision
+        return decision
 
     @property
     def summary(self) -> Decision | None:

@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda
 
 from guardrails import Guard
@@ -241,3 +244,60 @@ def test_a_long_answer_streamed_through_the_general_profile_leaves_one_output_re
     assert [r["stage"] for r in _records(streamed)] == ["input", "output"]
     # the findings may differ: a semantic detector scores each window apart, below its threshold here
     assert [_verdict(r) for r in _records(streamed)] == [_verdict(r) for r in _records(invoked)]
+
+
+# ---------------------------------------------------------------------- an answer with text and a tool call
+class StreamedChatModel(GenericFakeChatModel):
+    """A fake chat model whose stream yields exactly ``chunks`` (tool-call chunks included)."""
+
+    chunks: list[AIMessageChunk]
+
+    def _stream(self, messages: Any, *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        for chunk in self.chunks:
+            yield ChatGenerationChunk(message=chunk)
+
+
+def _text_and_call(text: str, name: str, args: dict[str, Any]) -> StreamedChatModel:
+    """Streams ``text`` word by word, then one tool call whose JSON arguments arrive in pieces; invoke gets both."""
+    words = text.split(" ")
+    chunks = [AIMessageChunk(content=w + (" " if i < len(words) - 1 else "")) for i, w in enumerate(words)]
+    raw = json.dumps(args)
+    chunks += [
+        AIMessageChunk(
+            content="",
+            tool_call_chunks=[
+                {"name": None, "args": raw[i : i + 20], "id": None, "index": 0}
+                if i
+                else {"name": name, "args": raw[:20], "id": "call-1", "index": 0}
+            ],
+        )
+        for i in range(0, len(raw), 20)
+    ]
+    whole = AIMessage(content=text, tool_calls=[{"name": name, "args": args, "id": "call-1"}])
+    return StreamedChatModel(messages=iter([whole]), chunks=chunks)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", MODES)
+def test_a_streamed_answer_with_text_and_a_tool_call_leaves_one_output_record_covering_both_like_invoke(
+    tmp_path: Path, mode: str
+) -> None:
+    streamed, invoked = tmp_path / "streamed.jsonl", tmp_path / "invoked.jsonl"
+    text = "Take ibuprofen with food and rest well; I will email your doctor the dosage note now."
+    args = {"to": "jane.doe@example.com", "body": "The dosage note for Thursday."}
+    prompt = "How should I take ibuprofen? Then email my doctor the note."
+    Guard.from_profile("general", audit=AuditLog(path=invoked), salt=SALT).wrap(
+        _text_and_call(text, "send_email", args)
+    ).invoke(prompt)
+    guard = Guard.from_profile("general", audit=AuditLog(path=streamed), salt=SALT)
+    shown = _collect(guard.wrap(_text_and_call(text, "send_email", args)), prompt, mode)
+    assert "jane.doe@example.com" not in str(shown)
+    records = _records(streamed)
+    assert [r["stage"] for r in records] == [r["stage"] for r in _records(invoked)] == ["input", "output"]
+    output = records[1]
+    # one record for the text (a medical answer) and the call's arguments (an address) together, hashed as invoke
+    # hashes the answer it checks whole
+    assert _verdict(output) == _verdict(_records(invoked)[1])
+    assert output["action"] == "redact" and output["categories"] == ["domain_medical"]
+    assert "EMAIL_ADDRESS" in {f.get("label") for f in output["findings"]}
+    assert "jane.doe@example.com" not in streamed.read_text(encoding="utf-8")

@@ -186,13 +186,15 @@ class _Turn:
     def acontext_check(self, read: shapes.OutputText) -> Callable[[], Any]:
         return self.aoutput_check(read.context_text, redact_only=True)
 
-    def output_check(self, text: str, *, redact_only: bool = False) -> Callable[[], Decision]:
+    def output_check(self, text: str, *, redact_only: bool = False, record: bool = True) -> Callable[[], Decision]:
         """The check of a whole output text, numbering its values in the turn's numbering (and counting its new
-        vault entries with the turn's). Not for a streamed window, which may cut a value in two."""
+        vault entries with the turn's). Not for a streamed window, which may cut a value in two. ``record=False``:
+        no audit record of its own, for a part of an answer whose screening is recorded once (a stream's lane)."""
 
         def check() -> Decision:
+            judge = self.guard.check if record else self.guard.evaluate
             with redaction_scope(self.numbering, restorable=False):
-                return self.guard.check(
+                return judge(
                     text,
                     Stage.OUTPUT,
                     conversation_id=self.conversation_id,
@@ -380,13 +382,15 @@ class _Stream:
     refusal), PII is released redacted (the user's own values restored in reversible mode), like
     the arguments of a non-streamed answer.
 
-    A lane's text is checked in windows that write no audit record; the lane writes one, of its screen's
-    summary, when it finishes (:meth:`recorded`), or when the stream stops early (:meth:`close`).
+    A lane's text is checked in windows, and its tool calls whole, by checks that write no audit record; the
+    lane writes one, of its screen's summary (text and tool calls, as invoke records the same answer once), when
+    it finishes (:meth:`recorded`), or when the stream stops early (:meth:`close`).
     """
 
     turn: _Turn
     lanes: dict[Any, _Lane] = field(default_factory=dict)
-    call_decisions: list[tuple[Any, Decision]] = field(default_factory=list)
+    #: the decisions of structured values checked whole (``checked_whole``), each recorded by its own check
+    whole_decisions: list[tuple[Any, Decision]] = field(default_factory=list)
     #: content-less chunks (usage, finish_reason, LangChain's end marker): passed on after the last text, since
     #: the screen may still hold text back when they arrive and a consumer may stop reading at them
     held: list[tuple[Any, Any, Any]] = field(default_factory=list)
@@ -413,7 +417,7 @@ class _Stream:
         for key, lane in self.lanes.items():
             if lane.screen.blocked is not None:
                 return key, lane.screen.blocked
-        return next(((key, d) for key, d in self.call_decisions if d.blocked), None)
+        return next(((key, d) for key, d in self.whole_decisions if d.blocked), None)
 
     def feed(self, chunk: Any) -> list[Any]:
         """What to yield for one chunk of the wrapped runnable's stream."""
@@ -471,7 +475,7 @@ class _Stream:
             if self.blocked is not None:
                 break
             if lane.calls is not None:
-                calls = self.checked_calls(key, lane.calls)
+                calls = self.checked_calls(lane, lane.calls)
                 if calls is not None:
                     sample = lane.calls_sample
                     value = shapes.chunk_like(sample, "", output_key=self.turn.wrapper.output_key, calls=calls)
@@ -484,21 +488,21 @@ class _Stream:
         read = turn.read(value)
         d = turn.output_check(read.text, redact_only=self._context(key))()  # retrieved documents: only redacted
         turn.output_domains.extend(c for c in d.disclaimer_categories if c not in turn.output_domains)
-        self.call_decisions.append((key, d))
+        self.whole_decisions.append((key, d))
         self.lanes[key].whole = value
         if d.blocked:
             return None
         return shapes.rebuild_output(value, turn.screened(read, d), output_key="", metadata=None)
 
-    def checked_calls(self, key: Any, calls: AIMessageChunk) -> AIMessageChunk | None:
-        """The held tool calls as they may be released (None when blocked)."""
+    def checked_calls(self, lane: _Lane, calls: AIMessageChunk) -> AIMessageChunk | None:
+        """The held tool calls as they may be released (None when blocked). They are checked whole, as one more
+        check of the lane's screening: the lane's one audit record covers its text and its calls."""
         turn = self.turn
         read = turn.read(calls)
         if not read.text.strip():
             return calls
-        d = turn.output_check(read.text)()
+        d = lane.screen.check_apart(read.text, turn.output_check(read.text, record=False))
         turn.output_domains.extend(c for c in d.disclaimer_categories if c not in turn.output_domains)
-        self.call_decisions.append((key, d))
         if d.blocked:
             return None
         texts = turn.screened(read, d)
@@ -539,7 +543,7 @@ class _Stream:
         context: list[Decision] = []  # the context keys' lanes: redaction checks, not judgements
         for key, d in [
             *((k, self.recorded(lane)) for k, lane in self.lanes.items()),
-            *self.call_decisions,
+            *self.whole_decisions,
         ]:
             if d is not None:
                 (context if self._context(key) else answer).append(d)
