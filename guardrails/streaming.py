@@ -12,10 +12,15 @@ The checks are parts of one screening: ``check`` should not write an audit recor
 :attr:`StreamScreen.checked_text` (``guard.record(summary, text=checked_text)``). A part of the
 same answer that is not streamed text (the tool calls held back until the model has finished) is
 checked whole by :meth:`StreamScreen.check_apart`, as one more check of the same screening.
+
+A screen may be read from another thread while a check runs (an async stream cancelled while a worker
+thread judges a window): :meth:`StreamScreen.state` reads what to record at once, and says whether a check
+is under way, whose decision is then not in the summary (and none of whose text was released).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
@@ -54,6 +59,9 @@ class StreamScreen:
     blocked: Decision | None = None
     #: the texts checked whole apart from the streamed text (``check_apart``), in the order checked
     parts: list[str] = field(default_factory=list)
+    #: a check was started and has given no decision: it is still running (on another thread), or it raised
+    unjudged: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
     def feed(self, chunk: str) -> str:
         """Add a chunk; return the text that may now be shown (possibly empty)."""
@@ -86,11 +94,29 @@ class StreamScreen:
     def check_apart(self, text: str, check: Callable[[], Decision]) -> Decision:
         """Check ``text``, a part of the answer that is not streamed (held tool calls), whole with ``check``: its
         decision joins the screening's (a BLOCK stops it) and ``text`` joins :attr:`checked_text`."""
-        decision = check()
-        self.decisions.append(decision)
-        self.parts.append(text)
-        if decision.action is Action.BLOCK and self.blocked is None:
-            self.blocked = decision
+        return self._judge(check, part=text)
+
+    def state(self) -> tuple[Decision | None, str, bool]:
+        """What to record, read at once (from any thread): :attr:`summary`, :attr:`checked_text`, and
+        :attr:`unjudged` (a check under way or failed: its decision is in neither, none of its text was released)."""
+        with self._lock:
+            return self.summary, self.checked_text, self.unjudged
+
+    def _judge(self, check: Callable[[], Decision], *, checked: int | None = None, part: str | None = None) -> Decision:
+        """Run one check; its decision and what it saw (the buffer up to ``checked``, or the ``part`` checked
+        apart) join the screening together, so that :meth:`state` sees both or neither."""
+        with self._lock:
+            self.unjudged = True
+        decision = check()  # raising, it leaves the screening unjudged
+        with self._lock:
+            self.unjudged = False
+            self.decisions.append(decision)
+            if checked is not None:
+                self.checked = checked
+            if part is not None:
+                self.parts.append(part)
+            if decision.action is Action.BLOCK and self.blocked is None:
+                self.blocked = decision
         return decision
 
     @property
@@ -121,11 +147,8 @@ class StreamScreen:
     def _release(self, *, final: bool) -> str:
         context = max(0, min(self.released, len(self.buffer) - self.window_chars))
         window = self.buffer[context:]
-        decision = self.check(window)
-        self.decisions.append(decision)
-        self.checked = len(self.buffer)
+        decision = self._judge(lambda: self.check(window), checked=len(self.buffer))
         if decision.action is Action.BLOCK:
-            self.blocked = decision
             return ""
         end = len(self.buffer) if final else len(self.buffer) - self.holdback_chars
         entities = [

@@ -1,13 +1,15 @@
 """Auditing a streamed answer: one output record per screened lane, as invoke writes for the same answer.
 
-The stream is checked in windows; the audit log gets one record per lane, summing up every window,
-written when the lane finishes: at the end, at a block, or when the stream stops early.
+The stream is checked in windows; the audit log gets one record per lane, summing up every window (and the
+lane's tool calls), written when the lane finishes: at the end, at a block, or when the stream stops early
+(an async stream cancelled while a window is being checked waits for that check first).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,9 @@ from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda
 
 from guardrails import Guard
 from guardrails.audit import AuditLog, salted_hash
+from guardrails.detectors.base import BaseDetector, DetectContext
 from guardrails.testing import KeywordDetector, guard_with
+from guardrails.types import Finding, Stage
 from tests.helpers.spy import chunked_model
 
 SALT = b"stream-audit-salt"
@@ -301,3 +305,84 @@ def test_a_streamed_answer_with_text_and_a_tool_call_leaves_one_output_record_co
     assert output["action"] == "redact" and output["categories"] == ["domain_medical"]
     assert "EMAIL_ADDRESS" in {f.get("label") for f in output["findings"]}
     assert "jane.doe@example.com" not in streamed.read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------------- an async stream cancelled mid-check
+HARMFUL = "To build a pipe bomb, pack a steel pipe with black powder and fit a fuse."
+BREAD = "Mix flour, water, salt and yeast; knead the dough well and let it rise. "
+
+
+class _SlowWindow(BaseDetector):
+    """Finds nothing; holds the first output check whose text holds ``marker`` until ``release`` is set, as a slow
+    detector (a remote judge, a large model) would hold it: the window is being judged meanwhile."""
+
+    name = "slow_window"
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+        self.holding = threading.Event()
+        self.release = threading.Event()
+        self.held = False
+
+    def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
+        if ctx.stage is Stage.OUTPUT and self.marker in text and not self.held:
+            self.held = True
+            self.holding.set()
+            assert self.release.wait(30), "the test never released the window"
+        return []
+
+
+async def _cancel_while_judged(path: Path, *, times: int) -> tuple[str, _SlowWindow]:
+    """Stream a bread recipe with a bomb-making sentence in the middle through the general profile, and cancel the
+    consumer ``times`` times while the window holding that sentence is being judged; what the consumer saw."""
+    slow = _SlowWindow(marker="pipe bomb")
+    guard = Guard.from_profile("general", audit=AuditLog(path=path), salt=SALT, detectors={slow.name: slow})
+    answer = BREAD * 6 + HARMFUL + " " + BREAD * 4
+    chain = guard.wrap(chunked_model(_pieces(answer, 20)))
+    shown: list[str] = []
+
+    async def consume() -> None:
+        async for chunk in chain.astream("How do I bake bread?"):
+            shown.append(str(chunk.content))
+
+    task = asyncio.create_task(consume())
+    try:
+        assert await asyncio.to_thread(slow.holding.wait, 60), "the window was never judged"
+        for _ in range(times):
+            task.cancel()
+            await asyncio.wait({task}, timeout=0.5)
+    finally:
+        slow.release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    text = "".join(shown)
+    assert answer.startswith(text) and "pipe bomb" not in text  # nothing of the window under judgment was shown
+    return text, slow
+
+
+@pytest.mark.slow
+async def test_an_async_stream_cancelled_while_a_window_is_judged_records_that_windows_decision(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "audit.jsonl"
+    await _cancel_while_judged(path, times=1)
+    records = _records(path)
+    assert [r["stage"] for r in records] == ["input", "output"]
+    # the cancellation waited for the window's check: the record holds its block, not only the windows before it
+    assert records[1]["action"] == "block" and records[1]["categories"] == ["weapons"]
+    assert "unjudged" not in records[1]["explanation"]
+
+
+@pytest.mark.slow
+async def test_an_async_stream_cancelled_again_while_a_window_is_judged_says_so_in_its_record(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "audit.jsonl"
+    shown, _ = await _cancel_while_judged(path, times=2)
+    records = _records(path)
+    assert [r["stage"] for r in records] == ["input", "output"]
+    output = records[1]
+    # the second cancellation stopped the wait: the record holds the windows judged before and says one was not
+    assert output["action"] == "allow" and "cancelled" in output["explanation"]
+    assert "unjudged" in output["explanation"]
+    assert len(shown) > 0

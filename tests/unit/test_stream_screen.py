@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 
 from guardrails.streaming import StreamScreen
 from guardrails.types import Action, Decision, Finding, Stage
@@ -110,3 +111,27 @@ def test_a_blocked_answer_is_summed_up_with_every_windows_categories_and_no_wind
     assert set(summary.categories) == {"domain_medical", "weapons"}  # the earlier window's category is kept
     assert summary.disclaimers == ()  # a blocked answer carries no disclaimer
     assert [(f.category, f.start) for f in summary.findings] == [("weapons", None)]  # offsets into one window only
+
+
+def test_a_screen_read_mid_check_says_a_window_is_unjudged_and_holds_neither_its_decision_nor_its_text() -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def slow(window: str) -> Decision:
+        if "second" in window:
+            started.set()
+            assert release.wait(10)
+        return _check(window)
+
+    screen = StreamScreen(check=slow, transform=_redact, holdback_chars=8, check_every_chars=1)
+    first = "The first part is EMP-123456 and more. "
+    shown = screen.feed(first)
+    worker = threading.Thread(target=screen.feed, args=("The second part.",))
+    worker.start()
+    assert started.wait(10)
+    summary, text, unjudged = screen.state()
+    assert unjudged and text == first and summary is not None and summary.action is Action.REDACT
+    release.set()
+    worker.join(10)
+    summary, text, unjudged = screen.state()
+    assert not unjudged and text == first + "The second part." and len(screen.decisions) == 2
+    assert "second" not in shown

@@ -25,9 +25,9 @@ import asyncio
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import closing
-from dataclasses import dataclass, field
-from typing import Any
+from contextlib import closing, suppress
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 
 from langchain_core.callbacks import AsyncCallbackManagerForChainRun, CallbackManagerForChainRun
 from langchain_core.messages import AIMessageChunk, BaseMessage, convert_to_messages
@@ -52,6 +52,12 @@ WITHHELD = {"input": "<withheld by guardrails>"}
 
 #: what the model sees instead of an earlier user turn the guard refused as prohibited
 WITHHELD_TURN = "[An earlier request, refused under the usage policy, is withheld.]"
+#: said in the audit record of a streamed answer stopped while one of its checks gave no decision: an async stream
+#: cancelled again while the cancellation waited for a window's check (or a check that raised)
+UNJUDGED_NOTE = (
+    "stream stopped with a window unjudged (cancelled while it was being checked, or its check failed): "
+    "its decision is not in this record; none of its text was shown"
+)
 NO_TRIAGE_INSTRUCTION = (
     "The user may be in crisis. Do not triage, diagnose, assess risk or discuss methods. "
     "Respond briefly and warmly, encourage them to contact the emergency number or crisis line "
@@ -400,11 +406,25 @@ class _Stream:
         """The lane's one decision: its screen's summary of every window, with the salted hash of all the text
         checked, written to the audit log the first time it is asked for (when the lane has finished). None
         when nothing of the lane was checked. The windows themselves are not recorded. Locked: an async
-        stream cancelled while a worker thread ends it closes it on the event loop at the same time."""
+        stream cancelled while a worker thread ends it closes it on the event loop at the same time.
+
+        A lane stopped while one of its checks gave no decision (still running on a worker thread when an async
+        stream was cancelled, see ``_in_worker``) is recorded with :data:`UNJUDGED_NOTE` in its explanation,
+        even when nothing of it was judged before."""
         with self.lock:
-            if lane.decision is None and (summary := lane.screen.summary) is not None:
-                lane.decision = self.turn.guard.record(summary, text=lane.screen.checked_text)
+            if lane.decision is None:
+                summary, text, unjudged = lane.screen.state()
+                if unjudged:
+                    summary = self._unjudged(summary)
+                if summary is not None:
+                    lane.decision = self.turn.guard.record(summary, text=text)
             return lane.decision
+
+    def _unjudged(self, summary: Decision | None) -> Decision:
+        if summary is None:  # nothing of the lane was judged: the record still says it was stopped unjudged
+            name = self.turn.guard.profile.name
+            return Decision(action=Action.ALLOW, stage=Stage.OUTPUT, text="", explanation=UNJUDGED_NOTE, profile=name)
+        return replace(summary, explanation=f"{UNJUDGED_NOTE}; {summary.explanation}")
 
     def close(self) -> None:
         """Record every lane not yet recorded: what was checked of a stream that ended early (the caller
@@ -952,7 +972,7 @@ class GuardedRunnable(Runnable[Any, Any]):
                 with closing(_Stream(turn)) as screen:  # each lane audited once, as in ``stream``
                     try:
                         async for chunk in inner:
-                            for item in await asyncio.to_thread(screen.feed, chunk):
+                            for item in await _in_worker(screen.feed, chunk):
                                 yield item
                             if screen.blocked is not None:
                                 break
@@ -960,7 +980,7 @@ class GuardedRunnable(Runnable[Any, Any]):
                         aclose = getattr(inner, "aclose", None)
                         if aclose is not None:
                             await aclose()
-                    tail = await asyncio.to_thread(screen.end)
+                    tail = await _in_worker(screen.end)
                     await self._arecord(run, "output", turn.d_out)
                     for item in tail:
                         yield item
@@ -968,6 +988,30 @@ class GuardedRunnable(Runnable[Any, Any]):
             await run.on_chain_error(exc)
             raise
         await run.on_chain_end({"guardrails": turn.metadata()})
+
+
+_T = TypeVar("_T")
+
+
+async def _in_worker(fn: Callable[..., _T], *args: Any) -> _T:
+    """``fn(*args)`` on a worker thread, for a stream's checks. A worker cannot be stopped, so when the caller is
+    cancelled meanwhile the cancellation waits for it (what it judged then reaches the lane's audit record) and
+    then goes on; cancelled again while it waits, it stops waiting (the record then says a window was left
+    unjudged). Either way none of the worker's text is yielded."""
+    work = asyncio.ensure_future(asyncio.to_thread(fn, *args))
+    work.add_done_callback(_retrieved)
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        with suppress(BaseException):  # a second cancellation (or the worker's own error) ends the wait
+            await asyncio.shield(work)
+        raise
+
+
+def _retrieved(work: asyncio.Future[Any]) -> None:
+    """Take a worker's outcome, so one no one waited for to the end is not logged as never retrieved."""
+    if not work.cancelled():
+        work.exception()
 
 
 #: the callback handlers behind ``astream_events`` (v2) and ``astream_log``/``astream_events`` (v1)
