@@ -228,6 +228,25 @@ def _holdout(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.sort(tune_part), np.sort(held)
 
 
+def _holdout_without(y: np.ndarray, is_added: Sequence[bool], added: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_holdout` of the rows not from the ``added`` files (the split a reused adapter was tuned with),
+    with a fifth of the added rows (stratified where every class allows it) joining the held-out part."""
+    flags = np.asarray(is_added, dtype=bool)
+    if not flags.any():
+        if added:
+            raise ValueError(f"added: no exemplar rows come from {sorted(added)!r}")
+        return _holdout(y)
+    base, new = np.flatnonzero(~flags), np.flatnonzero(flags)
+    tune_base, held_base = _holdout(y[base])
+    from sklearn.model_selection import train_test_split
+
+    counts = np.bincount(y[new])
+    stratify = y[new] if counts[counts > 0].min() >= 2 else None
+    _, held_new = train_test_split(np.arange(len(new)), test_size=HOLDOUT, stratify=stratify, random_state=SEED)
+    held = np.sort(np.concatenate([base[held_base], new[held_new]]))
+    return base[tune_base], held
+
+
 def _folds(y: np.ndarray, k: int) -> list[np.ndarray]:
     from sklearn.model_selection import StratifiedKFold
 
@@ -290,6 +309,7 @@ def fit(
     profile: str | None = None,
     extra_dirs: Sequence[Path] = (),
     adapter: str = "train",
+    added: Sequence[str] = (),
     exemplar_dirs: Sequence[Path] | None = None,
     tune_settings: TuneSettings | None = None,
     command: str = COMMAND,
@@ -301,7 +321,11 @@ def fit(
     ``profile`` adds that profile's ``custom_categories`` to the taxonomy; ``extra_dirs``
     are more folders of ``*.jsonl`` exemplars (a custom category's rows, say);
     ``adapter`` is ``"train"`` (stage 1), ``"none"`` (the frozen encoder) or the path
-    of an adapter file to reuse; ``exemplar_dirs`` replaces the shipped exemplar folder
+    of an adapter file to reuse; ``added`` names exemplar files (by file name) added since
+    that reused adapter was tuned: the rows it was tuned on are found again without them, and
+    the held-out part is the rows it never saw (its own held-out rows and a stratified fifth
+    of the added rows), so the thresholds are still calibrated on unseen rows; ``exemplar_dirs``
+    replaces the shipped exemplar folder
     (tests fit tiny data sets this way); ``tune_settings`` a
     :class:`~guardrails.classifier.tune.TuneSettings` for stage 1.
     """
@@ -319,6 +343,8 @@ def fit(
         raise ValueError(f"mined must be one of {MINED_MODES}, got {mined!r}")
     if adapter not in ("train", "none") and not Path(adapter).is_file():
         raise ValueError(f"adapter: {adapter!r} is neither 'train', 'none' nor an adapter file")
+    if added and adapter in ("train", "none"):
+        raise ValueError(f"added: {list(added)!r} needs a reused adapter file (adapter={adapter!r})")
     base_dirs = list(exemplar_dirs) if exemplar_dirs is not None else [exemplar_dir()]
     files = data_files([*base_dirs, *extra_dirs] + ([mined_dir()] if mined != "none" else []))
     rows = load_exemplars(files, known=kind_of)
@@ -345,7 +371,7 @@ def fit(
     tuning: dict[str, Any] | None = None
     held: np.ndarray | None = None
     if adapter != "none":  # the split is only needed (and only has to be possible) with an adapter
-        tune_part, split_held = _holdout(y)
+        tune_part, split_held = _holdout_without(y, [r.source in added for r in rows], added)
         split_sha = _rows_sha([f"{r.label}\t{r.text}" for r in (rows[i] for i in tune_part)])
     if adapter == "train":
         from guardrails.classifier.tune import TuneSettings, tune_adapter
@@ -384,6 +410,13 @@ def fit(
         if str(reused.get("tuning_rows_sha256", "")) == split_sha:
             held = split_held
             tuning = {**json.loads(str(reused["tuning_settings"])), "rows": len(tune_part), "held_out_rows": len(held)}
+            if added:
+                tuning["added_files"] = sorted(added)
+        elif added:
+            raise ValueError(
+                f"adapter {src.name!r} was not tuned on these rows without {sorted(added)!r}: "
+                "its unseen rows cannot be found (name every file added since it was tuned, or tune anew)"
+            )
         else:
             tuning = {"reused": src.name}
         tuning["reused_file"] = src.name
@@ -623,6 +656,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="train|none|PATH",
         help="train the encoder adapter (default), use the frozen encoder, or reuse an adapter file",
     )
+    parser.add_argument(
+        "--added",
+        action="append",
+        default=[],
+        metavar="FILE.jsonl",
+        help="with --adapter PATH: an exemplar file added since that adapter was tuned (repeatable); "
+        "thresholds are then calibrated on rows the adapter never saw",
+    )
     args = parser.parse_args(argv)
     for d in args.exemplars:
         if not d.is_dir():
@@ -637,6 +678,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         profile=args.profile,
         extra_dirs=args.exemplars,
         adapter=args.adapter,
+        added=args.added,
         command=" ".join([COMMAND, *(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))]),
     )
     return 0

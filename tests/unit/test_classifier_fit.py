@@ -104,6 +104,79 @@ def test_refitting_with_the_reused_adapter_reproduces_the_heads_byte_for_byte(
     assert again["npz_sha256"] == meta["npz_sha256"]
 
 
+MORE_SAFE = [f"what time does the {w} open on sundays" for w in ("library", "bakery", "museum", "pool", "market")]
+
+
+def _with_added_file(rows: Path, folder: Path) -> Path:
+    folder.mkdir()
+    for f in rows.glob("*.jsonl"):
+        (folder / f.name).write_bytes(f.read_bytes())
+    lines = [json.dumps({"text": t, "label": "safe", "near": "general"}) for t in MORE_SAFE]
+    (folder / "added_rows.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+def test_rows_added_since_the_reused_adapter_was_tuned_are_held_out_with_the_rows_it_never_saw(
+    fitted: tuple[Path, dict[str, object], Path], tmp_path: Path
+) -> None:
+    out, meta, rows = fitted
+    folder = _with_added_file(rows, tmp_path / "rows")
+    adapter = str(out.with_name("model-adapter.npz"))
+    old_held = meta["adapter"]["tuning"]["held_out_rows"]  # type: ignore[index]
+    again = fit(
+        out=tmp_path / "m.npz",
+        quiet=True,
+        mined="none",
+        exemplar_dirs=[folder],
+        adapter=adapter,
+        added=["added_rows.jsonl"],
+    )
+    tuning = again["adapter"]["tuning"]
+    assert again["calibration"].startswith("held-out")
+    assert tuning["added_files"] == ["added_rows.jsonl"]
+    # its own held-out rows, plus a fifth of the added ones; the rows it was tuned on stay out
+    assert tuning["held_out_rows"] == old_held + 1
+    assert tuning["rows"] == meta["adapter"]["tuning"]["rows"]  # type: ignore[index]
+    # without naming the file, the split no longer matches and the fit falls back to folds over every row
+    plain = fit(out=tmp_path / "p.npz", quiet=True, mined="none", exemplar_dirs=[folder], adapter=adapter)
+    assert plain["adapter"]["tuning"] == {"reused": "model-adapter.npz", "reused_file": "model-adapter.npz"}
+
+
+def test_added_files_that_do_not_explain_the_reused_adapters_rows_are_refused(
+    fitted: tuple[Path, dict[str, object], Path], tmp_path: Path
+) -> None:
+    out, _, rows = fitted
+    folder = _with_added_file(rows, tmp_path / "rows")
+    adapter = str(out.with_name("model-adapter.npz"))
+    with pytest.raises(ValueError, match="was not tuned on these rows without"):
+        fit(
+            out=tmp_path / "m.npz",
+            quiet=True,
+            mined="none",
+            exemplar_dirs=[folder],
+            adapter=adapter,
+            added=["weapons.jsonl"],
+        )
+    with pytest.raises(ValueError, match="no exemplar rows come from"):
+        fit(
+            out=tmp_path / "m.npz",
+            quiet=True,
+            mined="none",
+            exemplar_dirs=[rows],
+            adapter=adapter,
+            added=["nothing.jsonl"],
+        )
+    with pytest.raises(ValueError, match="needs a reused adapter file"):
+        fit(
+            out=tmp_path / "m.npz",
+            quiet=True,
+            mined="none",
+            exemplar_dirs=[rows],
+            adapter="none",
+            added=["weapons.jsonl"],
+        )
+
+
 def test_an_adapter_argument_that_is_not_a_file_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="neither"):
         fit(out=tmp_path / "m.npz", quiet=True, mined="none", exemplar_dirs=[tmp_path], adapter="nope")
