@@ -8,7 +8,8 @@ or fall back silently: a boolean or a quoted number for a number (or the reverse
 locale whose country is not an ISO 3166-1 code, a blank refusal text, a category
 ``action: redact`` (redaction is per PII entity, under ``redaction:``) and a file over
 :data:`MAX_PROFILE_BYTES`. ``extends:`` inherits from a built-in profile or another
-file (mappings merge key by key; lists are replaced).
+file (mappings merge key by key; lists are replaced); an error in an inherited value names
+the file that holds it and the ``extends:`` chain that reached it.
 """
 
 from __future__ import annotations
@@ -251,8 +252,7 @@ def load_profile(name_or_path: str | Path) -> Profile:
     if not isinstance(name_or_path, (str, Path)):
         raise ProfileError(f"expected a profile name or path, got {type(name_or_path).__name__}", value=name_or_path)
     path = _resolve(str(name_or_path), base=None, referrer=None)
-    raw = _load_chain(path, seen=())
-    return _validate(raw, source=str(path))
+    return _validate_layers(_load_chain(path, seen=()))
 
 
 def validate_profile_mapping(data: Mapping[str, Any], *, source: str = "<memory>") -> Profile:
@@ -267,8 +267,8 @@ def validate_profile_mapping(data: Mapping[str, Any], *, source: str = "<memory>
                 field="extends",
                 value=parent,
             )
-        raw = _merge(_load_chain(_resolve(parent, base=None, referrer=source), seen=()), raw)
-    return _validate(raw, source=source)
+        return _validate_layers(((source, raw), *_load_chain(_resolve(parent, base=None, referrer=source), seen=())))
+    return _validate_layers(((source, raw),))
 
 
 def _resolve(ref: str, *, base: Path | None, referrer: str | None) -> Path:
@@ -323,25 +323,56 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def _load_chain(path: Path, *, seen: tuple[Path, ...]) -> dict[str, Any]:
+#: one file of an ``extends:`` chain: its name (as errors show it) and its mapping
+_Layer = tuple[str, dict[str, Any]]
+
+
+def _load_chain(path: Path, *, seen: tuple[Path, ...]) -> tuple[_Layer, ...]:
+    """The files of a profile's ``extends:`` chain, the profile itself first and its farthest ancestor last.
+
+    ``seen`` is the chain of files that led here; an error in this file says it was reached from them.
+    """
     resolved = path.resolve()
-    data = _anchor_paths(_read_yaml(path), path.parent)
-    parent = data.get("extends")
-    if parent is None:
-        return data
-    if not isinstance(parent, str):
-        raise ProfileError(
-            f"'extends' must be a profile name or path (got {brief(parent)})",
-            source=str(path),
-            field="extends",
-            value=parent,
-        )
-    parent_path = _resolve(parent, base=path.parent, referrer=str(path))
-    chain = (*seen, resolved)
-    if parent_path.resolve() in chain:
-        loop = " -> ".join(str(p) for p in (*chain, parent_path.resolve()))
-        raise ProfileError(f"circular 'extends': {loop}", source=str(path), field="extends", value=parent)
-    return _merge(_load_chain(parent_path, seen=chain), data)
+    try:
+        data = _anchor_paths(_read_yaml(path), path.parent)
+        parent = data.get("extends")
+        if parent is None:
+            return ((str(path), data),)
+        if not isinstance(parent, str):
+            raise ProfileError(
+                f"'extends' must be a profile name or path (got {brief(parent)})",
+                source=str(path),
+                field="extends",
+                value=parent,
+            )
+        parent_path = _resolve(parent, base=path.parent, referrer=str(path))
+        chain = (*(p.resolve() for p in seen), resolved)
+        if parent_path.resolve() in chain:
+            loop = " -> ".join(str(p) for p in (*chain, parent_path.resolve()))
+            raise ProfileError(f"circular 'extends': {loop}", source=str(path), field="extends", value=parent)
+    except ProfileError as exc:
+        if not seen or exc.source != str(path):
+            raise
+        raise _reached_through(exc, (*(str(p) for p in seen), str(path))) from None
+    return ((str(path), data), *_load_chain(parent_path, seen=(*seen, path)))
+
+
+def _message(exc: ProfileError) -> str:
+    """A ProfileError's message without the ``source: field:`` it starts with."""
+    text = str(exc)
+    where = f"{exc.source}: {exc.field}: " if exc.field else f"{exc.source}: "
+    return text[len(where) :] if text.startswith(where) else text
+
+
+def _reached_through(exc: ProfileError, chain: tuple[str, ...], note: str = "") -> ProfileError:
+    """``exc``, an error in the file ``chain[-1]`` (an ancestor of ``chain[0]``), saying how it was reached."""
+    route = " -> ".join(chain)
+    return ProfileError(
+        f"{_message(exc)}{note} (reached from {chain[0]} through extends: {route})",
+        source=chain[-1],
+        field=exc.field,
+        value=exc.value,
+    )
 
 
 #: detector options that name files; a relative one is found next to the profile that sets it (as ``extends:``)
@@ -381,14 +412,65 @@ def _anchor_paths(data: dict[str, Any], folder: Path) -> dict[str, Any]:
     return data
 
 
-def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
+def _merge_layers(layers: tuple[_Layer, ...]) -> tuple[dict[str, Any], dict[tuple[str, ...], list[str]]]:
+    """The merged profile of a chain (its farthest ancestor first: mappings merge key by key, anything else
+    replaces), and for each key path of it the files whose values it holds (a mapping's: every file that
+    contributed a key; anything else's: the one file that set it)."""
+    merged: dict[str, Any] = {}
+    origins: dict[tuple[str, ...], list[str]] = {}
+
+    def merge(into: dict[Any, Any], override: Mapping[Any, Any], source: str, path: tuple[str, ...]) -> None:
+        for key, value in override.items():
+            here = (*path, str(key))
+            if isinstance(value, Mapping) and isinstance(into.get(key), dict):
+                origins[here].append(source)
+                merge(into[key], value, source, here)
+                continue
+            for stale in [p for p in origins if p[: len(here)] == here]:
+                del origins[stale]
+            origins[here] = [source]
+            if isinstance(value, Mapping):
+                into[key] = {}
+                merge(into[key], value, source, here)
+            else:
+                into[key] = value
+
+    for source, data in reversed(layers):
+        merge(merged, data, source, ())
+    return merged, origins
+
+
+def _validate_layers(layers: tuple[_Layer, ...]) -> Profile:
+    """Merge and validate a chain (the profile first); an error is reported against the file that holds the
+    bad value, saying through which ``extends:`` it was reached."""
+    raw, origins = _merge_layers(layers)
+    source = layers[0][0]
+    try:
+        return _validate(raw, source=source)
+    except ProfileError as exc:
+        if len(layers) == 1 or exc.source != source or not exc.field:
+            raise
+        holders = _holders(origins, exc.field)
+        if not holders or holders == [source]:
+            raise
+        order = [name for name, _ in layers]
+        culprit = min(holders, key=order.index)  # the nearest file to the profile whose value is there
+        others = [h for h in sorted(holders, key=order.index) if h != culprit]
+        note = f" (merged with the values of {', '.join(others)})" if others else ""
+        moved = ProfileError(_message(exc), source=culprit, field=exc.field, value=exc.value)
+        if culprit == source:
+            raise ProfileError(_message(exc) + note, source=source, field=exc.field, value=exc.value) from None
+        raise _reached_through(moved, tuple(order[: order.index(culprit) + 1]), note) from None
+
+
+def _holders(origins: Mapping[tuple[str, ...], list[str]], field: str) -> list[str]:
+    """The files that set the value at ``field`` (a dotted path), or at its nearest enclosing key that was set."""
+    best: tuple[str, ...] = ()
+    for path in origins:
+        joined = ".".join(path)
+        if (field == joined or field.startswith(joined + ".")) and len(joined) > len(".".join(best)):
+            best = path
+    return list(origins[best]) if best else []
 
 
 def _validate(raw: dict[str, Any], *, source: str) -> Profile:

@@ -243,3 +243,115 @@ def test_the_country_codes_a_locale_may_name_are_the_iso_3166_list_of_the_time_z
     codes = {line.split("\t", 1)[0] for line in table.splitlines() if line and not line.startswith("#")}
     assert codes == ISO_3166_ALPHA2
     assert "UK" not in ISO_3166_ALPHA2 and "GB" in ISO_3166_ALPHA2
+
+
+# A bad value in a parent profile: the error names the file that holds it and the chain that reached it.
+_BAD_IN_PARENT = [
+    ("foo: 2\n", "foo", 2, "Extra inputs are not permitted"),
+    ("locale: en-UK\n", "locale", "en-UK", "did you mean 'GB'?"),
+    ("categories:\n  weapons: {threshold: 1.5}\n", "categories.weapons.threshold", 1.5, "less than or equal to 1"),
+    ("categories:\n  weapons: {threshold: yes}\n", "categories.weapons.threshold", True, "not a boolean"),
+    ("detectors:\n  toxcity: {stages: [input]}\n", "detectors.toxcity", "toxcity", "unknown detector 'toxcity'"),
+    (
+        "detectors:\n  pii: {options: {ner_max_chars: 5}}\n",
+        "detectors.pii.options.ner_max_chars",
+        5,
+        "greater than or equal to 1000",
+    ),
+    (
+        "detectors:\n  lexical: {options: {patterns: [{id: p1, category: gambling, phrases: [bet], score: yes}]}}\n",
+        "detectors.lexical.options.patterns.0.score",
+        True,
+        "not a boolean",
+    ),
+    ("redaction:\n  input: {US_SNN: block}\n", "redaction.input.US_SNN", "US_SNN", "not an entity the pii detector"),
+]
+_BAD_IDS = [
+    "unknown-field",
+    "locale",
+    "category-threshold",
+    "category-threshold-boolean",
+    "unknown-detector",
+    "pii-option",
+    "lexical-pattern-score",
+    "redaction-entity",
+]
+# the files between them set keys of the same mappings, so the bad value is merged with theirs
+_SIBLINGS = "categories:\n  gambling: {threshold: 0.3}\ndetectors:\n  pii: {stages: [input, output]}\n"
+
+
+@pytest.mark.parametrize(("bad", "field", "value", "message"), _BAD_IN_PARENT, ids=_BAD_IDS)
+@pytest.mark.parametrize("depth", [2, 3, 4])
+def test_a_bad_value_in_a_parent_profile_is_reported_against_that_file_reached_from_the_child(
+    tmp_path: Path, bad: str, field: str, value: object, message: str, depth: int
+) -> None:
+    # chain: f0.yaml (loaded) -> f1.yaml -> ... -> f{depth-1}.yaml (holds the bad value) -> general
+    files = [tmp_path / f"f{i}.yaml" for i in range(depth)]
+    for i, path in enumerate(files[:-1]):
+        _write(tmp_path, f"name: f{i}\nextends: {files[i + 1].name}\n" + _SIBLINGS, path.name)
+    culprit = _write(tmp_path, "extends: general\n" + bad, files[-1].name)
+    error = _refused(files[0])
+    assert (error.source, error.field, error.value) == (str(culprit), field, value)
+    text = str(error)
+    assert text.startswith(f"{culprit}: {field}: ") and message in text
+    route = " -> ".join(map(str, files))
+    assert text.endswith(f"(reached from {files[0]} through extends: {route})")
+    # the same value in the loaded file itself is reported there, with no route
+    own = _write(tmp_path, "name: own\nextends: general\n" + bad, "own.yaml")
+    error = _refused(own)
+    assert (error.source, error.field, error.value) == (str(own), field, value)
+    assert "reached from" not in str(error)
+
+
+def test_a_bad_parent_value_that_a_child_overrides_is_never_seen_and_a_bad_child_value_names_the_child(
+    tmp_path: Path,
+) -> None:
+    parent = _write(tmp_path, "extends: general\ncategories:\n  weapons: {threshold: 1.5}\n", "parent.yaml")
+    fixed = _write(tmp_path, "name: fixed\nextends: parent.yaml\ncategories:\n  weapons: {threshold: 0.4}\n", "c.yaml")
+    assert load_profile(fixed).threshold_for("weapons") == 0.4
+    _write(tmp_path, "extends: general\ncategories:\n  weapons: {threshold: 0.4}\n", parent.name)
+    child = _write(tmp_path, "name: c\nextends: parent.yaml\ncategories:\n  weapons: {threshold: 2}\n", "c.yaml")
+    error = _refused(child)
+    assert (error.source, error.field, error.value) == (str(child), "categories.weapons.threshold", 2)
+    assert "reached from" not in str(error)
+
+
+def test_an_error_about_options_merged_from_several_files_names_the_nearest_and_the_others(tmp_path: Path) -> None:
+    parent = _write(
+        tmp_path, "extends: general\ndetectors:\n  pii: {options: {thresholds: {EMAIL_ADDRESS: 0.5}}}\n", "parent.yaml"
+    )
+    middle = _write(tmp_path, "extends: parent.yaml\ndetectors:\n  pii: {options: {entities: [PERSON]}}\n", "mid.yaml")
+    child = _write(tmp_path, "name: c\nextends: mid.yaml\n", "c.yaml")
+    error = _refused(child)
+    assert (error.source, error.field) == (str(middle), "detectors.pii.options")
+    text = str(error)
+    assert "'EMAIL_ADDRESS'" in text and f"merged with the values of {parent}" in text
+    assert text.endswith(f"(reached from {child} through extends: {child} -> {middle})")
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ("extends: no_such.yaml\n", "extends", "does not exist"),
+        ("extends: [general]\n", "extends", "must be a profile name or path"),
+        ("extends: general\nfoo: [\n", "", "invalid YAML at line"),
+    ],
+    ids=["missing-grandparent", "extends-not-a-string", "invalid-yaml"],
+)
+def test_an_error_reading_an_ancestor_names_it_and_the_chain_that_reached_it(
+    tmp_path: Path, body: str, field: str, message: str
+) -> None:
+    child = _write(tmp_path, "name: c\nextends: mid.yaml\n", "c.yaml")
+    middle = _write(tmp_path, "extends: top.yaml\n", "mid.yaml")
+    top = _write(tmp_path, body, "top.yaml")
+    error = _refused(child)
+    assert (error.source, error.field) == (str(top), field)
+    assert message in str(error)
+    assert str(error).endswith(f"(reached from {child} through extends: {child} -> {middle} -> {top})")
+
+
+def test_an_error_in_a_profile_mapping_over_a_builtin_parent_names_the_mapping() -> None:
+    with pytest.raises(ProfileError) as info:
+        validate_profile_mapping({"name": "x", "extends": "general", "foo": 2}, source="mine.yaml")
+    assert (info.value.source, info.value.field, info.value.value) == ("mine.yaml", "foo", 2)
+    assert "reached from" not in str(info.value)
