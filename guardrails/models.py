@@ -238,17 +238,33 @@ def _set_num_labels(config_json: Path, classes: list[str]) -> None:
 
 
 def profile_snippet(model: str, checkpoint: Path, hf_dir: Path) -> str:
-    """The YAML to paste into a profile to use a fetched model offline."""
+    """The YAML to paste into a profile to use a fetched model offline: a complete toxicity detector entry (README
+    "Toxicity" shows it for DIR = /models/detoxify; a test keeps the two the same and loads it)."""
     return (
         "detectors:\n"
         "  toxicity:\n"
         "    stages: [input, output]\n"
+        "    on_error: allow            # or block, to fail closed when the model is missing\n"
         "    options:\n"
         f"      model: {model}\n"
-        f"      checkpoint: {checkpoint}\n"
-        f"      huggingface_config_path: {hf_dir}\n"
-        "      download: false\n"
+        f"      checkpoint: {_yaml_scalar(str(checkpoint))}\n"
+        f"      huggingface_config_path: {_yaml_scalar(str(hf_dir))}\n"
     )
+
+
+def _yaml_scalar(value: str) -> str:
+    """``value`` as YAML reads it back: as it is when that is already so, else double-quoted (a path with ``: `` or
+    `` #`` in it, or one that YAML would read as a number or a boolean)."""
+    import yaml
+
+    from guardrails._yaml import load_strict
+
+    try:
+        if load_strict(f"k: {value}\n") == {"k": value}:
+            return value
+    except yaml.YAMLError:
+        pass
+    return json.dumps(value)  # a JSON string is a YAML double-quoted scalar
 
 
 def _cmd_fetch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -269,7 +285,11 @@ def _cmd_fetch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             )
             return 1
         print(f"fetched {name}: {ckpt}\n  config and tokenizer: {hf_dir}\n", file=out)
-        print("# add to your profile:\n" + profile_snippet(name, ckpt, hf_dir), file=out)
+        print(
+            f"# add to your profile (into its detectors: mapping, if it has one); copy {dest} to the same path on "
+            "machines without network, or change the paths:\n" + profile_snippet(name, ckpt, hf_dir),
+            file=out,
+        )
     return 0
 
 

@@ -40,15 +40,16 @@ Toxicity findings have no spans, so the shifted offsets matter nowhere.
 
 **Loading.** Nothing is imported or loaded until the first non-empty text or
 :meth:`ToxicityDetector.warmup`. The checkpoint is ``options.checkpoint``, else the named
-model's release file in the torch hub cache, else (``download: true`` and a network) it is
-downloaded there. The checkpoint is read with ``torch.load(weights_only=True)``; a file that
-holds other Python objects is unpickled only when trusted (``trust_checkpoint: true``, or an
-official release file whose sha256 matches its name). Detoxify's checkpoint names a Hugging
-Face hub model (``bert-base-uncased``...) for the config and tokenizer, which ``transformers``
-would fetch from the network: the detector resolves it to a local folder first
-(``huggingface_config_path``, the folder itself, or the Hugging Face cache) and hands
-Detoxify's own ``get_model_and_tokenizer`` that folder. Prediction is Detoxify's
-``Detoxify.predict``.
+model's release file in the torch hub cache, else, only when the profile asks for it
+(``download: true``; off by default, so nothing is downloaded at run time unless asked) and
+there is a network, it is downloaded there. The checkpoint is read with
+``torch.load(weights_only=True)``; a file that holds other Python objects is unpickled only
+when trusted (``trust_checkpoint: true``, or an official release file whose sha256 matches
+its name). Detoxify's checkpoint names a Hugging Face hub model (``bert-base-uncased``...)
+for the config and tokenizer, which ``transformers`` would fetch from the network: the
+detector resolves it to a local folder first (``huggingface_config_path``, the folder
+itself, or the Hugging Face cache) and hands Detoxify's own ``get_model_and_tokenizer`` that
+folder. Prediction is Detoxify's ``Detoxify.predict``.
 
 When the model cannot be obtained the detector raises
 :class:`~guardrails.errors.DetectorUnavailable` with a message saying how to provide it;
@@ -173,6 +174,10 @@ def offline_howto(model: str = "original", *, verbose: bool = False) -> str:
     return text
 
 
+#: how a profile opts in to downloading at run time (said where a missing model is reported with download off)
+_DOWNLOAD_OPT_IN = "Or opt in with download: true, which fetches it on first use (needs network)."
+
+
 def torch_hub_checkpoints_dir() -> Path:
     """Where torch hub (and so Detoxify) keeps downloaded checkpoints, without importing torch."""
     env_torch_home = os.environ.get("TORCH_HOME")
@@ -238,8 +243,9 @@ class ToxicityOptions(BaseModel):
     batch_size: int = Field(default=16, ge=1, le=1024)
     #: torch intra-op threads, set once when the model loads (process-wide); None: $GUARDRAILS_THREADS or min(4, CPUs)
     torch_threads: int | None = Field(default=None, ge=1, le=256)
-    #: download the named model on first use when it is not on this machine (needs network)
-    download: bool = True
+    #: download the named model (and its config and tokenizer) on first use when it is not on this machine. Off by
+    #: default: the library never downloads at run time unless a profile asks for it (and there is a network)
+    download: bool = False
     #: unpickle a checkpoint that holds Python objects besides tensors (only for files you trust)
     trust_checkpoint: bool = False
 
@@ -746,8 +752,8 @@ class ToxicityDetector(BaseDetector):
         if not cached.is_file():
             if not o.download:
                 raise DetectorUnavailable(
-                    f"the Detoxify {o.model!r} checkpoint is not on this machine ({cached} is missing) and "
-                    f"download is off. {offline_howto(o.model)}",
+                    f"the Detoxify {o.model!r} checkpoint is not in {cached.parent} and download is off. "
+                    f"{offline_howto(o.model)} {_DOWNLOAD_OPT_IN}",
                     detector=self.name,
                 )
             try:
@@ -789,7 +795,8 @@ class ToxicityDetector(BaseDetector):
         raise DetectorUnavailable(
             f"checkpoint {checkpoint} names the hub model {model_type!r} for its config and tokenizer, which is not "
             f"in the local Hugging Face cache ({reason}). Set huggingface_config_path to a local folder with that "
-            "model's config and tokenizer files (`guardrails models fetch` prepares one)",
+            "model's config and tokenizer files (`guardrails models fetch` prepares one)"
+            + ("" if o.download else f". {_DOWNLOAD_OPT_IN}"),
             detector=self.name,
         )
 

@@ -599,6 +599,39 @@ def test_a_checkpoint_naming_a_hub_model_without_a_local_folder_is_unavailable_a
     with pytest.raises(DetectorUnavailable, match="huggingface_config_path") as info:
         det.warmup()
     assert "'bert-base-uncased'" in str(info.value)
+    assert "download is off" in str(info.value) and "opt in with download: true" in str(info.value)
+
+
+def test_download_is_off_unless_a_profile_asks_so_an_own_profile_never_fetches_and_says_how_to_provide_the_model(
+    isolated_caches: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import guardrails.detectors.toxicity as toxicity
+
+    assert ToxicityOptions().download is False
+    fetched: list[str] = []
+
+    def no_download(*args: Any, **kwargs: Any) -> Any:
+        fetched.append(repr(args))
+        raise OSError("no network in this test")
+
+    monkeypatch.setattr(toxicity, "download_release", no_download)
+    # a profile of its own (extending no built-in one) that never mentions download
+    guard = _guard({"on_error": "allow", "options": {"model": "original"}})
+    assert guard.profile.detectors["toxicity"].options == {"model": "original"}
+    [failure] = guard.check("hello there").failures
+    assert failure.detector == "toxicity" and failure.unavailable
+    assert fetched == []  # not even attempted
+    message = failure.message
+    assert "download is off" in message
+    assert "guardrails models fetch --model original --to DIR" in message  # how to provide it offline
+    assert "checkpoint: DIR/original/toxic_original-c1212f89.ckpt" in message
+    assert "huggingface_config_path: DIR/original/hf" in message
+    assert "opt in with download: true" in message
+    assert len(message) <= 500  # a Decision keeps the first 500 characters of a failure message
+    # a profile that asks for it does try (and, offline, says so)
+    asking = _guard({"on_error": "allow", "options": {"model": "original", "download": True}})
+    [failure] = asking.check("hello there").failures
+    assert failure.unavailable and "could not be downloaded" in failure.message and len(fetched) == 1
 
 
 def test_a_config_folder_without_config_json_is_unavailable(tiny: TinyDetoxify, tmp_path: Path) -> None:
@@ -695,6 +728,55 @@ def test_models_check_reports_paths_a_profile_configures(tiny: TinyDetoxify, tmp
     rows = {r["model"]: r for r in json.loads(out.getvalue())}
     assert rows["checkpoint configured by profile p"]["present"] is True
     assert rows["huggingface_config_path configured by profile p"]["present"] is False
+
+
+def _readme_fetch_snippet() -> str:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("`guardrails models fetch --model original --to DIR`") :]
+    return section[section.index("```yaml\n") + len("```yaml\n") : section.index("```\n", section.index("```yaml"))]
+
+
+def _fetched_dir(tiny: TinyDetoxify, root: Path) -> tuple[Path, Path]:
+    """What `guardrails models fetch --to root` leaves (the tiny model in the original's file names)."""
+    import shutil
+
+    folder = root / "original"
+    folder.mkdir(parents=True)
+    ckpt = folder / "toxic_original-c1212f89.ckpt"
+    shutil.copyfile(tiny.checkpoint, ckpt)
+    shutil.copytree(tiny.config_dir, folder / "hf")
+    return ckpt, folder / "hf"
+
+
+def test_models_fetch_prints_the_readme_snippet_and_it_loads_as_a_complete_detector_entry(
+    tiny: TinyDetoxify, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import guardrails.models as models
+    from guardrails.guard import Guard
+
+    readme = _readme_fetch_snippet()
+    example = Path("/models/detoxify/original")
+    assert readme == models.profile_snippet("original", example / "toxic_original-c1212f89.ckpt", example / "hf")
+
+    root = tmp_path / "fetched dir #1"  # a space and a '#': the printed paths are quoted where YAML needs it
+    ckpt, hf_dir = _fetched_dir(tiny, root)
+    monkeypatch.setattr(models, "fetch_model", lambda release, dest, *, timeout: (ckpt, hf_dir))
+    out = io.StringIO()
+    assert models.main(["fetch", "--to", str(root)], out=out, err=io.StringIO()) == 0
+    printed = out.getvalue()
+    snippet = models.profile_snippet("original", ckpt, hf_dir)
+    assert snippet in printed
+    # the README's snippet with DIR substituted, and the printed one, each a whole detector entry of a profile
+    plain_root = tmp_path / "plain"
+    _fetched_dir(tiny, plain_root)
+    for body in (readme.replace("/models/detoxify", str(plain_root)), snippet):
+        path = tmp_path / "fetched.yaml"
+        path.write_text("name: fetched\n" + body, encoding="utf-8")
+        guard = Guard.from_profile(path)
+        options = ToxicityOptions.model_validate(guard.profile.detectors["toxicity"].options)
+        assert options.checkpoint is not None and options.checkpoint.is_file()
+        decision = guard.check("you are zorp")
+        assert decision.failures == () and decision.blocked and "hate_harassment" in decision.categories
 
 
 def test_models_fetch_without_network_fails_cleanly(tmp_path: Path) -> None:
