@@ -13,16 +13,17 @@ concurrently; the spaCy pipeline call is serialised by a per-engine lock because
 not promise thread-safety for a shared ``Language`` (its string store grows as it meets
 new words). ``adetect`` runs ``detect`` in a worker thread.
 
-Speed: spaCy runs only the components NER needs (no tagger, parser, lemmatizer or
-attribute ruler; lemmas for Presidio's context words are the lower-cased tokens);
-``detect_batch`` runs ``nlp.pipe`` over all texts at once. Long texts are analysed in
-bounded, overlapping windows cut at whitespace (an entity shorter than the overlap is
-always whole in some window, so none is lost at an edge, and spaCy's 1,000,000-character
-limit is never reached); NER runs on the first ``ner_max_chars`` characters of a text and
-the pattern recognizers on all of it. A text NER did not read to its end says so: its
-findings carry a note (category ``None``, no span, label ``ner_limit:<offset NER read to>``,
-score = the share of the text NER did not read), which the policy ignores and the decision,
-its trace and the audit record show.
+Speed: spaCy runs only the components NER needs (no tagger, parser, lemmatizer or attribute
+ruler; lemmas for Presidio's context words are the lower-cased tokens); ``detect_batch``
+runs ``nlp.pipe`` over all texts at once. Long texts are analysed in bounded, overlapping
+windows cut at whitespace (an entity shorter than the overlap is always whole in some
+window, so none is lost at an edge, and spaCy's 1,000,000-character limit is never reached);
+NER reads at most the first ``ner_max_chars`` characters of a text (up to the last
+whitespace before that point: :func:`ner_cut`; the window the limit falls in is cut there)
+and the pattern recognizers all of it. A text longer than ``ner_max_chars``, so not read to
+its end by NER, says so: its findings carry a note (category ``None``, no span, label
+``ner_limit:<offset NER read to>``, score = the share of the text NER did not read), which
+the policy ignores and the decision, its trace and the audit record show.
 
 Batches of ``parallel_min_batch`` texts or more are split across a pool of worker
 processes (``batch_workers``; ``"auto"`` is one per CPU, at most 4, and none on a single
@@ -148,6 +149,7 @@ class PIIOptions(BaseModel):
     pattern_only: bool = False
     window_chars: int = Field(default=20_000, ge=1_000, le=500_000)
     window_overlap: int = Field(default=256, ge=64, le=4_096)
+    #: NER reads at most this many characters of a text (a longer text carries a ner_limit note); None: all of it
     ner_max_chars: int | None = Field(default=50_000, ge=1_000)
     batch_size: int = Field(default=64, ge=1, le=4_096)
     #: worker processes for large ``detect_batch`` calls: "auto" (one per CPU, at most 4), or 0/1 for in-process
@@ -461,6 +463,19 @@ def windows(text: str, size: int, overlap: int) -> list[tuple[int, int]]:
         start = max(end - overlap, start + 1)
 
 
+def ner_cut(text: str, ner_max_chars: int | None) -> int:
+    """Where NER stops reading ``text``: its end when it is at most ``ner_max_chars`` long (or there is no limit),
+    else at most ``ner_max_chars``, moved back to the last whitespace in the last quarter of the limit (within
+    1,024 characters) so the last word NER reads is whole."""
+    if ner_max_chars is None or len(text) <= ner_max_chars:
+        return len(text)
+    floor = ner_max_chars - min(ner_max_chars // 4, 1_024)
+    for i in range(ner_max_chars, floor, -1):  # text[i] whitespace: text[:i] ends at a word's end
+        if text[i].isspace():
+            return i
+    return ner_max_chars
+
+
 # --------------------------------------------------------------------------- the detector
 
 
@@ -562,13 +577,18 @@ class PIIDetector(BaseDetector):
         for ti, text in enumerate(clean_texts):
             if not text or text.isspace():
                 continue
-            ner_end = 0
+            cut = ner_cut(text, opts.ner_max_chars) if engine.has_ner else 0  # NER reads text[:cut]
             for s, e in windows(text, opts.window_chars, opts.window_overlap):
-                ner = engine.has_ner and (opts.ner_max_chars is None or s < opts.ner_max_chars)
-                jobs.append((ti, s, text[s:e], ner))
-                ner_end = e if ner else ner_end
-            if engine.has_ner and ner_end < len(text):
-                read_to[ti] = ner_end
+                if e <= cut:
+                    jobs.append((ti, s, text[s:e], True))
+                    continue
+                rest = s
+                if s < cut:  # the window the limit falls in: NER up to it, the pattern recognizers beyond it
+                    jobs.append((ti, s, text[s:cut], True))
+                    rest = max(s, cut - opts.window_overlap)  # an entity shorter than the overlap is whole on a side
+                jobs.append((ti, rest, text[rest:e], False))
+            if engine.has_ner and cut < len(text):
+                read_to[ti] = cut
         docs = self._docs(engine, jobs)
         per_text: list[list[Finding]] = [[] for _ in texts]
         for (ti, offset, window, _), doc in zip(jobs, docs, strict=True):

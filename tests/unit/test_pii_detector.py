@@ -270,9 +270,83 @@ def test_a_text_longer_than_the_ner_limit_carries_a_note_where_ner_stopped() -> 
     assert len(notes) == 1
     note = notes[0]
     read_to = int((note.label or "").split(":")[1])
-    assert 1_000 <= read_to < text.index("Maria Lopez")
+    assert 1_000 - 250 <= read_to <= 1_000  # at most ner_max_chars, at a word's end
     assert note.category is None and note.start is None
     assert note.score == pytest.approx((len(text) - read_to) / len(text), abs=1e-4)
+
+
+def _persons(text: str, found: list[Finding]) -> list[tuple[int, str]]:
+    return [(f.start or 0, text[f.start or 0 : f.end or 0]) for f in found if f.label == "PERSON"]
+
+
+def _ner_note(found: list[Finding]) -> Finding | None:
+    notes = [f for f in found if (f.label or "").startswith(f"{NER_LIMIT_LABEL}:")]
+    assert len(notes) <= 1
+    return notes[0] if notes else None
+
+
+# a name only NER finds (the name lists find a common one such as "Maria Lopez" without it, past the limit too)
+NER_ONLY = "Oksana Kowalczyk"
+
+
+def test_ner_reads_no_further_than_ner_max_chars_so_a_longer_text_always_carries_the_note(
+    detector: PIIDetector,
+) -> None:
+    # the README's numbers: ner_max_chars 50,000, windows of 20,000 characters; a window starting before the limit
+    # used to be read whole by NER (to about 59,700), so a 58,542-character text carried no note
+    filler = "The weather report said rain again today. "
+    text = f"{NER_ONLY} asked about the weather. " + filler * 1_300 + f"Yesterday {NER_ONLY} replied. " + filler * 91
+    text += " " * (58_542 - len(text) - 25) + "Mail maria.l@example.com."
+    later = text.index(NER_ONLY, 1)
+    assert len(text) == 58_542 and 50_000 < later < 59_000
+    assert (later - 54_600, NER_ONLY) in _persons(text[54_600:], detector.detect(text[54_600:], CTX))  # NER finds it
+    found = detector.detect(text, CTX)
+    note = _ner_note(found)
+    assert note is not None
+    read_to = int((note.label or "").split(":")[1])
+    assert 50_000 - 1_024 <= read_to <= 50_000
+    assert note.score == pytest.approx((len(text) - read_to) / len(text), abs=1e-4)
+    assert _persons(text, found) == [(0, NER_ONLY)]  # the later one is past the limit: NER did not read it
+    assert [text[f.start or 0 : f.end or 0] for f in found if f.label == "EMAIL_ADDRESS"] == ["maria.l@example.com"]
+
+
+def test_the_ner_limit_at_its_boundary() -> None:
+    det = PIIDetector(options=PIIOptions(ner_max_chars=1_000, window_chars=1_000, window_overlap=128))
+    filler = "It may rain again later today. "  # 31 characters
+    tail = f"{NER_ONLY} asked about the weather."
+    at_limit = filler * 30  # 930 characters
+    at_limit += " " * (1_000 - len(at_limit) - len(tail)) + tail
+    assert len(at_limit) == 1_000
+    found = det.detect(at_limit, CTX)
+    assert _ner_note(found) is None  # read whole, to its last word
+    assert _persons(at_limit, found) == [(at_limit.index(NER_ONLY), NER_ONLY)]
+    note = _ner_note(det.detect(at_limit + "!", CTX))
+    assert note is not None and int((note.label or "").split(":")[1]) <= 1_000
+    # a name past the limit, in the window the limit falls in (windows start at 0 and about 870)
+    later = filler * 35 + f"Yesterday {NER_ONLY} replied to the letter. " + filler * 15
+    assert later.index(NER_ONLY) > 1_000 and len(later) < 1_870
+    unlimited = PIIDetector(options=PIIOptions(ner_max_chars=None, window_chars=1_000, window_overlap=128))
+    assert _persons(later, unlimited.detect(later, CTX)) == [(later.index(NER_ONLY), NER_ONLY)]
+    found = det.detect(later, CTX)
+    note = _ner_note(found)
+    assert note is not None and int((note.label or "").split(":")[1]) <= 1_000
+    assert _persons(later, found) == []
+    # pattern entities are found everywhere, also one across the limit
+    email = "maria.lopez@example.com"
+    across = (filler * 40)[: 1_000 - 10] + " " + email + " " + filler * 5
+    assert across.index(email) < 1_000 < across.index(email) + len(email)
+    found = det.detect(across, CTX)
+    assert [across[f.start or 0 : f.end or 0] for f in found if f.label == "EMAIL_ADDRESS"] == [email]
+
+
+def test_ner_cut_is_at_most_the_limit_and_at_a_word_end() -> None:
+    from guardrails.detectors.pii import ner_cut
+
+    words = "alpha beta gamma " * 200
+    assert ner_cut(words[:1_000], 1_000) == 1_000 and ner_cut(words, None) == len(words)
+    cut = ner_cut(words, 1_000)
+    assert 750 <= cut <= 1_000 and words[cut].isspace() and not words[cut - 1].isspace()
+    assert ner_cut("x" * 5_000, 1_000) == 1_000  # no whitespace to stop at
 
 
 def test_no_ner_note_when_ner_read_everything_or_does_not_run(detector: PIIDetector, patterns: PIIDetector) -> None:
