@@ -24,8 +24,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-lint: $(STAMP)
+lint: typecheck
 	$(BIN)/ruff check guardrails tests demos benchmarks
+
+typecheck: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
