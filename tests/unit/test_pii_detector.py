@@ -446,3 +446,49 @@ def test_the_guard_leaves_no_part_of_a_value_in_clear(detector: PIIDetector, tex
 
     profile = load_profile("general").model_copy(update={"detectors": {"pii": DetectorSpec()}})
     assert Guard(profile, detectors={"pii": detector}).check(text).text == redacted
+
+
+# --- what each preset redacts, as README says
+
+
+def _readme_preset_table() -> dict[str, tuple[set[str], set[str]]]:
+    """README's table: preset -> (the profiles said to use it, the entities said to be redacted)."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## PII redaction") :]
+    rows: dict[str, tuple[set[str], set[str]]] = {}
+    for line in section[section.index("| preset | used by the profiles |") :].splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        preset, profiles, entities = (cell.strip() for cell in line.strip("|").split("|"))
+        rows[preset.strip("`")] = (
+            {p.strip(" `") for p in profiles.split(",")},
+            {e.strip() for e in entities.split(",")},
+        )
+    return rows
+
+
+def test_readme_says_exactly_what_each_preset_redacts_and_which_profiles_use_it() -> None:
+    from guardrails.detectors.pii import resolve_options
+    from guardrails.profiles import builtin_profiles, load_profile
+
+    table = _readme_preset_table()
+    assert set(table) == {"general", "finance", "healthcare"}
+    for preset, (_, entities) in table.items():
+        assert entities == set(resolve_options(PIIOptions(preset=preset)).entities), preset
+    users: dict[str, set[str]] = {}
+    for name in builtin_profiles():
+        options = load_profile(name).detectors["pii"].options
+        users.setdefault(options.get("preset", "general"), set()).add(name)
+    assert {preset: profiles for preset, (profiles, _) in table.items()} == users
+    # dates are PHI: only the healthcare preset redacts them; it redacts everything the general one does
+    assert "DATE_TIME" in table["healthcare"][1] and "DATE_TIME" not in table["general"][1] | table["finance"][1]
+    assert table["general"][1] <= table["healthcare"][1] and table["general"][1] <= table["finance"][1]
+
+
+def test_the_healthcare_preset_redacts_a_date_of_birth_and_the_general_one_leaves_it(detector: PIIDetector) -> None:
+    text = "Jane was born on 12 March 1980 and admitted on 3/4/2024."
+    dated = PIIDetector(options=PIIOptions(preset="healthcare")).detect(text, CTX)
+    assert {text[f.start or 0 : f.end or 0] for f in dated if f.label == "DATE_TIME"} == {"12 March 1980", "3/4/2024"}
+    assert not any(f.label == "DATE_TIME" for f in detector.detect(text, CTX))  # the general preset
