@@ -115,10 +115,9 @@ class _Turn:
             return done[text]
 
         if isinstance(value, Mapping):  # the other keys (a separate chat history) hold earlier turns: first
-            key = next((k for k in keys if k in value), None)
-            if key is not None:
-                first = {**{k: v for k, v in value.items() if k != key}, key: value[key]}
-                shapes.rewrite_input(first, fn, input_keys=keys, passthrough_keys=passthrough)
+            turn = shapes.turn_keys(value, keys)
+            first = {**{k: v for k, v in value.items() if k not in turn}, **{k: value[k] for k in turn}}
+            shapes.rewrite_input(first, fn, input_keys=keys, passthrough_keys=passthrough)
         instruction = NO_TRIAGE_INSTRUCTION if d_in.referral is not None else None
         return shapes.rewrite_input(
             value, fn, input_keys=keys, passthrough_keys=passthrough, system_instruction=instruction
@@ -612,7 +611,7 @@ def _clean(text: str) -> str:
 
 def _user_texts(value: Any, *, input_keys: Sequence[str], passthrough_keys: Collection[str]) -> frozenset[str]:
     """The texts of an input the user wrote, as ``shapes.extract_turns`` reads its user turns: a str input, the
-    input key's str, and every text (content, str blocks, blocks' ``text``) of a user message under the input key
+    turn keys' strs, and every text (content, str blocks, blocks' ``text``) of a user message under the input key
     or in a message list under another key."""
     if isinstance(value, str):
         return frozenset((value,))
@@ -622,22 +621,23 @@ def _user_texts(value: Any, *, input_keys: Sequence[str], passthrough_keys: Coll
         t for m in _user_messages(value, input_keys=input_keys, passthrough_keys=passthrough_keys) for t in _texts(m)
     }
     if isinstance(value, Mapping):
-        key = next((k for k in input_keys if k in value), None)
-        if key is not None and isinstance(value[key], (str, StringPromptValue)):
-            out |= _user_texts(value[key], input_keys=input_keys, passthrough_keys=())
+        for key in shapes.turn_keys(value, input_keys):
+            if isinstance(value[key], (str, StringPromptValue)):
+                out |= _user_texts(value[key], input_keys=input_keys, passthrough_keys=())
     return frozenset(out)
 
 
 def _user_messages(value: Any, *, input_keys: Sequence[str], passthrough_keys: Collection[str]) -> list[BaseMessage]:
-    """The user messages of an input: under the input key, and in a message list under another key."""
+    """The user messages of an input: under the turn's key (``shapes.turn_keys``), and in a message list under another
+    key."""
     if isinstance(value, (str, StringPromptValue)):
         return []
     if not isinstance(value, Mapping):
         return [m for m in _messages(value) if shapes.is_user_message(m)]
-    key = next((k for k in input_keys if k in value), None)
-    out = _user_messages(value[key], input_keys=input_keys, passthrough_keys=()) if key is not None else []
+    keys = shapes.turn_keys(value, input_keys)
+    out = [m for k in keys for m in _user_messages(value[k], input_keys=input_keys, passthrough_keys=())]
     for k, v in value.items():
-        if k != key and k not in passthrough_keys and _message_like_list(v):
+        if k not in keys and k not in passthrough_keys and _message_like_list(v):
             out += [m for m in _messages(v) if shapes.is_user_message(m)]
     return out
 

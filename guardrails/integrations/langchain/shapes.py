@@ -2,8 +2,9 @@
 
 Inputs accepted: ``str``; a list of messages (or message-like tuples/dicts) whose
 content is a str or a list of content blocks (non-text blocks pass through untouched);
-a dict whose ``messages``/``input``/``question`` key (configurable) holds either; a
-PromptValue. Any content block with a str ``text`` counts as text. The other keys of a
+a dict whose ``input``/``question``/``query``/``messages`` keys (configurable) hold either
+(a string turn is the latest turn, a message list beside it its history; see ``turn_keys``);
+a PromptValue. Any content block with a str ``text`` counts as text. The other keys of a
 dict input are redacted too (unless passed through), and their message lists count as
 earlier turns.
 
@@ -45,7 +46,8 @@ from pydantic import BaseModel
 from guardrails.errors import GuardrailsError, InputError
 from guardrails.types import Finding
 
-DEFAULT_INPUT_KEYS = ("messages", "input", "question")
+#: the keys of a dict input that may hold the user's turn (see ``turn_keys``: a string turn comes before a message list)
+DEFAULT_INPUT_KEYS = ("input", "question", "query", "messages")
 #: keys under which retrieval chains return their documents (``create_retrieval_chain``, ``RetrievalQA``)
 DEFAULT_CONTEXT_KEYS = ("context", "source_documents")
 Rewrite = Callable[[str], str]
@@ -220,11 +222,47 @@ def _as_messages(value: Any) -> list[BaseMessage] | None:
     return None
 
 
-def _pick_key(data: Mapping[str, Any], keys: Sequence[str]) -> str:
-    for key in keys:
-        if key in data:
-            return key
-    raise InputError(f"the chain input dict has none of the keys {list(keys)}; set input_keys= on wrap()")
+def _is_text(value: Any) -> bool:
+    return isinstance(value, (str, StringPromptValue))
+
+
+def _text(value: str | StringPromptValue) -> str:
+    return value if isinstance(value, str) else value.text
+
+
+def turn_keys(data: Mapping[str, Any], keys: Sequence[str]) -> tuple[str, ...]:
+    """The keys of a dict input that hold the user's latest turn.
+
+    Every key of ``keys`` holding a non-blank string (or string prompt value): the turn is their texts, in the
+    order of ``keys``; else the first key of ``keys`` whose messages include a user message (a LangGraph state, a
+    chat model's input). A key that holds no user turn (an empty history, a blank string, only AI or tool
+    messages) is never the turn: when a dict holds a string turn and a message list, the string is the turn and
+    the list its history. A dict with no user turn under any of ``keys`` raises :class:`InputError` (there is
+    nothing the guard could judge as the user's request).
+    """
+    present = [k for k in keys if k in data]
+    if not present:
+        raise InputError(f"the chain input dict has none of the keys {list(keys)}; set input_keys= on wrap()")
+    texts = tuple(k for k in present if _is_text(data[k]) and _text(data[k]).strip())
+    if texts:
+        return texts
+    for key in present:
+        value = data[key]
+        if _is_text(value):
+            continue
+        messages = _as_messages(value)
+        if messages is None:
+            raise InputError(
+                f"unsupported value of type {type(value).__name__} under the input key {key!r}; expected str, "
+                "messages or PromptValue"
+            )
+        if any(is_user_message(m) for m in messages):
+            return (key,)
+    raise InputError(
+        f"the chain input dict holds no user turn under its input keys {present} (blank text, or messages "
+        "without a user message): there is nothing to judge as the user's request; put the turn under one of "
+        "them or set input_keys= on wrap()"
+    )
 
 
 def extract_turns(
@@ -232,20 +270,24 @@ def extract_turns(
 ) -> Turns:
     """The user text the guard must judge, from any supported input shape.
 
-    In a dict, the user turns of message lists under other keys (a separate ``chat_history``)
-    count as earlier turns, before those of the input key itself.
+    In a dict (see :func:`turn_keys`), the user turns of message lists under the other keys (a
+    separate ``chat_history``) count as earlier turns, before those of the turn's own message list.
+    Several string turn keys are judged as one turn, their texts joined in the order of ``input_keys``.
     """
     if isinstance(value, str):
         return Turns(latest=value, history=(), has_user_turn=True)
     if isinstance(value, StringPromptValue):
         return Turns(latest=value.text, history=(), has_user_turn=True)
     if isinstance(value, Mapping):
-        key = _pick_key(value, input_keys)
-        turns = extract_turns(value[key], input_keys=input_keys)
+        keys = turn_keys(value, input_keys)
+        if _is_text(value[keys[0]]):
+            turns = Turns(latest="\n".join(_text(value[k]) for k in keys), history=(), has_user_turn=True)
+        else:
+            turns = extract_turns(value[keys[0]], input_keys=input_keys)
         earlier = [
             content_text(m.content)
             for k, v in value.items()
-            if k != key and k not in passthrough_keys
+            if k not in keys and k not in passthrough_keys
             for m in _message_list(v)
             if is_user_message(m)
         ]
@@ -337,17 +379,23 @@ def rewrite_input(
             messages=[SystemMessage(content=system_instruction), HumanMessage(content=fn(value.text))]
         )
     if isinstance(value, Mapping):
-        key = _pick_key(value, input_keys)
+        keys = turn_keys(value, input_keys)
 
-        def turn(v: Any) -> Any:
-            if isinstance(v, str) and system_instruction is not None:
+        def turn(v: Any, instruction: str | None) -> Any:
+            if isinstance(v, str) and instruction is not None:
                 # a prompt variable: a message list would be formatted into the prompt as its repr, so the
                 # instruction goes in front of the text instead
-                return f"{system_instruction}\n\n{fn(v)}"
-            return rewrite_input(v, fn, input_keys=input_keys, system_instruction=system_instruction)
+                return f"{instruction}\n\n{fn(v)}"
+            return rewrite_input(v, fn, input_keys=input_keys, system_instruction=instruction)
 
         return {
-            k: (turn(v) if k == key else v if k in passthrough_keys else _rewrite_other(v, fn))
+            k: (
+                turn(v, system_instruction if k == keys[0] else None)
+                if k in keys
+                else v
+                if k in passthrough_keys
+                else _rewrite_other(v, fn)
+            )
             for k, v in value.items()
         }
     messages = _as_messages(value)
