@@ -7,15 +7,19 @@ the answer, tool calls included (text on the fly when streaming, tool calls held
 whole) -> restore the values of the user's own turns (reversible mode) -> attach disclaimers and
 the decisions (``response_metadata["guardrails"]``).
 
-Tracing: the wrapper's own run records no raw input (``{"input": "<withheld by
-guardrails>"}``) and the screened answer as output; the checks appear as child runs
+Tracing: the wrapper's own run records no raw input: it starts with ``{"input": "<withheld by
+guardrails>"}`` and ends with the input as the wrapped chain received it (redacted; the user's turn withheld
+when the chain was not called), and the screened answer as output (``_Turn.traced_output``; the user's own
+values restored in reversible mode recorded as their placeholders). ``RunnableWithMessageHistory`` around
+the wrapper saves its history from these (its root listener reads this run). The checks appear as child runs
 ``guardrails.input_check`` / ``guardrails.output_check`` whose inputs and outputs are
 decision summaries (ids, categories, scores, offsets, hashes). The wrapped chain is
 traced as usual, and sees only redacted text. ``astream_events``/``astream_log`` carry the
 wrapper's screened chunks, not the wrapped chain's raw events (``inner_events=True`` to keep them).
 
 Per-request settings come from ``config["configurable"]``: ``locale`` (BCP 47, e.g.
-``en-GB``), ``conversation_id`` (falling back to LangGraph's ``thread_id``) and
+``en-GB``), ``conversation_id`` (falling back to LangGraph's ``thread_id``, then to
+``RunnableWithMessageHistory``'s ``session_id``) and
 ``guardrails_profile`` (a built-in name or path).
 """
 
@@ -24,7 +28,16 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
-from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Callable,
+    Collection,
+    Generator,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from contextlib import closing, suppress
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
@@ -50,8 +63,11 @@ from guardrails.types import Action, Decision, Finding, Stage
 
 WITHHELD = {"input": "<withheld by guardrails>"}
 
-#: what the model sees instead of an earlier user turn the guard refused as prohibited
+#: what the model sees instead of an earlier user turn the guard refused as prohibited; also what the wrapper's run
+#: records as a refused turn (so a chat history saved from the run, ``RunnableWithMessageHistory``, holds this)
 WITHHELD_TURN = "[An earlier request, refused under the usage policy, is withheld.]"
+#: what the wrapper's run records as a turn answered with a crisis referral without calling the chain
+WITHHELD_REFERRED = "[An earlier message, answered with a referral to crisis resources, is withheld.]"
 #: said in the audit record of a streamed answer stopped while one of its checks gave no decision: an async stream
 #: cancelled again while the cancellation waited for a window's check (or a check that raised)
 UNJUDGED_NOTE = (
@@ -83,6 +99,12 @@ class _Turn:
     #: vault when there is (then this counts the turn's new vault entries)
     numbering: Numbering = field(default_factory=Numbering)
     output_domains: list[str] = field(default_factory=list)
+    #: the input as the wrapper's run records it when it ends: as the chain received it (redacted, without the
+    #: no-triage instruction), or with the turn withheld when the chain was not called; None: not read yet
+    traced_input: Any = None
+    #: the user's own values this turn restored in the answer (reversible mode), with their placeholders: the run
+    #: records the answer with the placeholders, never the values
+    restored: dict[str, str] = field(default_factory=dict)
 
     # ---- input
     def turns(self, value: Any) -> shapes.Turns:
@@ -118,9 +140,24 @@ class _Turn:
             turn = shapes.turn_keys(value, keys)
             first = {**{k: v for k, v in value.items() if k not in turn}, **{k: value[k] for k in turn}}
             shapes.rewrite_input(first, fn, input_keys=keys, passthrough_keys=passthrough)
-        instruction = NO_TRIAGE_INSTRUCTION if d_in.referral is not None else None
+        self.traced_input = shapes.rewrite_input(value, fn, input_keys=keys, passthrough_keys=passthrough)
+        if d_in.referral is None:
+            return self.traced_input
         return shapes.rewrite_input(
-            value, fn, input_keys=keys, passthrough_keys=passthrough, system_instruction=instruction
+            value, fn, input_keys=keys, passthrough_keys=passthrough, system_instruction=NO_TRIAGE_INSTRUCTION
+        )
+
+    def withheld_input(self, value: Any, d_in: Decision) -> Any:
+        """The input as the run records it when the chain is not called: the user's turn replaced by
+        :data:`WITHHELD_TURN` (or :data:`WITHHELD_REFERRED`), every other text by ``<withheld by guardrails>``."""
+        keys, passthrough = self.wrapper.input_keys, self.wrapper.passthrough_keys
+        latest = _latest_texts(value, input_keys=keys)
+        marker = WITHHELD_TURN if d_in.blocked else WITHHELD_REFERRED
+        return shapes.rewrite_input(
+            value,
+            lambda text: marker if text in latest else WITHHELD["input"],
+            input_keys=keys,
+            passthrough_keys=passthrough,
         )
 
     def _withheld(self, value: Any, latest: str | None) -> dict[str, str]:
@@ -162,6 +199,34 @@ class _Turn:
         if self.d_ctx is not None:
             meta["context"] = self.d_ctx.to_dict()
         return meta
+
+    def restore(self, text: str) -> str:
+        """``text`` with the user's own values put back (reversible mode), noting each value restored."""
+        guard, conv = self.guard, self.conversation_id
+        out = guard.restore(text, conversation_id=conv)
+        if out != text:
+            for m in PLACEHOLDER.finditer(text):
+                value = guard.restore(m.group(0), conversation_id=conv)
+                if value and value != m.group(0):
+                    self.restored[value] = m.group(0)
+        return out
+
+    def traced_output(self, answer: Any) -> dict[str, Any]:
+        """The outputs the wrapper's run records: the answer as the user got it (a dict answer as it is, any other
+        under ``output``, with the decisions under ``guardrails``), except that the user's own values restored in
+        it (reversible mode) are recorded as their placeholders."""
+        if self.restored:
+            pairs = sorted(self.restored.items(), key=lambda pair: -len(pair[0]))
+
+            def hide(text: str) -> str:
+                for value, placeholder in pairs:
+                    text = text.replace(value, placeholder)
+                return text
+
+            answer = shapes.map_texts(answer, hide)
+        if isinstance(answer, Mapping):
+            return dict(answer)
+        return {"output": answer, shapes.META_KEY: self.metadata()}
 
     def early_answer(self, d_in: Decision, *, chunk: bool) -> Any:
         self.notify(d_in)
@@ -258,7 +323,7 @@ class _Turn:
                 ),
                 context,
             )
-        return {path: guard.restore(text, conversation_id=conv) for path, text in texts.items()}
+        return {path: self.restore(text) for path, text in texts.items()}
 
     def finish(self, output: Any, read: shapes.OutputText, d_out: Decision | None) -> Any:
         """A non-streamed output after its check: refused (no tool calls, nothing else kept) or with every
@@ -316,7 +381,7 @@ class _Turn:
                 segment = guard.redactor.redact(
                     segment, entities, stage=Stage.OUTPUT, conversation_id=conv, numbering=self.numbering
                 ).text
-            return guard.restore(segment, conversation_id=conv)
+            return self.restore(segment)
 
         # a detector sent only redacted text (the LLM judge) must never see a window that cuts a value in two:
         # then the whole answer is held back and checked once, at its end
@@ -627,6 +692,20 @@ def _user_texts(value: Any, *, input_keys: Sequence[str], passthrough_keys: Coll
     return frozenset(out)
 
 
+def _latest_texts(value: Any, *, input_keys: Sequence[str]) -> frozenset[str]:
+    """The texts of the user's latest turn, as ``shapes.extract_turns`` reads it: a str input, the turn keys' strs,
+    or every text of the last user message of the turn's messages (none when there is no user message)."""
+    if isinstance(value, str):
+        return frozenset((value,))
+    if isinstance(value, StringPromptValue):
+        return frozenset((value.text,))
+    if isinstance(value, Mapping):
+        keys = shapes.turn_keys(value, input_keys)
+        return frozenset(t for k in keys for t in _latest_texts(value[k], input_keys=input_keys))
+    users = [m for m in _messages(value) if shapes.is_user_message(m)]
+    return frozenset(_texts(users[-1])) if users else frozenset()
+
+
 def _user_messages(value: Any, *, input_keys: Sequence[str], passthrough_keys: Collection[str]) -> list[BaseMessage]:
     """The user messages of an input: under the turn's key (``shapes.turn_keys``), and in a message list under another
     key."""
@@ -759,7 +838,8 @@ class GuardedRunnable(Runnable[Any, Any]):
             if profile not in self._profile_guards:
                 self._profile_guards[str(profile)] = Guard.from_profile(str(profile))
             guard = self._profile_guards[str(profile)]
-        conv = conf.get("conversation_id") or conf.get("thread_id")
+        # LangGraph's thread_id, RunnableWithMessageHistory's session_id: the same conversation
+        conv = conf.get("conversation_id") or conf.get("thread_id") or conf.get("session_id")
         return _Turn(
             wrapper=self,
             guard=guard,
@@ -849,23 +929,24 @@ class GuardedRunnable(Runnable[Any, Any]):
         run = get_callback_manager_for_config(config).on_chain_start(
             None, WITHHELD, run_id=config.pop("run_id", None), name=config.get("run_name") or self.get_name()
         )
+        turn = self._turn(config)
         try:
-            turn, result = self._answer(run, config, input, **kwargs)
+            result = self._answer(run, config, input, turn, **kwargs)
         except BaseException as exc:
             run.on_chain_error(exc)
             raise
-        run.on_chain_end({"guardrails": turn.metadata()})
+        run.on_chain_end(turn.traced_output(result), inputs=turn.traced_input)
         return result
 
     def _answer(
-        self, run: CallbackManagerForChainRun, config: RunnableConfig, input: Any, **kwargs: Any
-    ) -> tuple[_Turn, Any]:
-        """One checked, non-streamed answer within ``run``: (the turn, the answer)."""
-        turn = self._turn(config)
+        self, run: CallbackManagerForChainRun, config: RunnableConfig, input: Any, turn: _Turn, **kwargs: Any
+    ) -> Any:
+        """One checked, non-streamed answer of ``turn`` within ``run``."""
         turns = turn.turns(input)
         turn.d_in = self._step(run, "input", self._input_check(turn, turns))
         if turn.stops_chain(turn.d_in):
-            return turn, turn.early_answer(turn.d_in, chunk=False)
+            turn.traced_input = turn.withheld_input(input, turn.d_in)
+            return turn.early_answer(turn.d_in, chunk=False)
         new_input = turn.rewritten_input(input, turns, turn.d_in)
         output = self.bound.invoke(new_input, self._inner_config(config, run), **kwargs)
         read = turn.read(output)
@@ -874,30 +955,31 @@ class GuardedRunnable(Runnable[Any, Any]):
         d_out = None
         if read.text.strip():
             d_out = self._step(run, "output", turn.output_check(read.text))
-        return turn, turn.finish(output, read, d_out)
+        return turn.finish(output, read, d_out)
 
     async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         config = ensure_config(config)
         run = await get_async_callback_manager_for_config(config).on_chain_start(
             None, WITHHELD, run_id=config.pop("run_id", None), name=config.get("run_name") or self.get_name()
         )
+        turn = self._turn(config)
         try:
-            turn, result = await self._aanswer(run, config, input, **kwargs)
+            result = await self._aanswer(run, config, input, turn, **kwargs)
         except BaseException as exc:
             await run.on_chain_error(exc)
             raise
-        await run.on_chain_end({"guardrails": turn.metadata()})
+        await run.on_chain_end(turn.traced_output(result), inputs=turn.traced_input)
         return result
 
     async def _aanswer(
-        self, run: AsyncCallbackManagerForChainRun, config: RunnableConfig, input: Any, **kwargs: Any
-    ) -> tuple[_Turn, Any]:
+        self, run: AsyncCallbackManagerForChainRun, config: RunnableConfig, input: Any, turn: _Turn, **kwargs: Any
+    ) -> Any:
         """The async twin of :meth:`_answer`."""
-        turn = self._turn(config)
         turns = turn.turns(input)
         turn.d_in = await self._astep(run, "input", self._ainput_check(turn, turns))
         if turn.stops_chain(turn.d_in):
-            return turn, turn.early_answer(turn.d_in, chunk=False)
+            turn.traced_input = turn.withheld_input(input, turn.d_in)
+            return turn.early_answer(turn.d_in, chunk=False)
         new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, turn.d_in)
         output = await self.bound.ainvoke(new_input, self._inner_config(config, run), **kwargs)
         read = turn.read(output)
@@ -906,7 +988,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         d_out = None
         if read.text.strip():
             d_out = await self._astep(run, "output", turn.aoutput_check(read.text))
-        return turn, turn.finish(output, read, d_out)
+        return turn.finish(output, read, d_out)
 
     # ------------------------------------------------------------------ stream
     def stream(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Iterator[Any]:
@@ -914,80 +996,108 @@ class GuardedRunnable(Runnable[Any, Any]):
         run = get_callback_manager_for_config(config).on_chain_start(
             None, WITHHELD, run_id=config.pop("run_id", None), name=config.get("run_name") or self.get_name()
         )
+        turn = self._turn(config)
+        shown: Any = None  # what the caller was given: the chunks added up, as LangChain records a stream's output
         try:
-            if self.schema_output:  # checked whole, yielded once (see ``schema_output``)
-                turn, whole = self._answer(run, config, input, **kwargs)
-                yield whole
-                run.on_chain_end({"guardrails": turn.metadata()})
-                return
-            turn = self._turn(config)
-            turns = turn.turns(input)
-            turn.d_in = self._step(run, "input", self._input_check(turn, turns))
-            if turn.stops_chain(turn.d_in):
-                yield turn.early_answer(turn.d_in, chunk=True)
-            else:
-                yield from turn.stream_head()
-                new_input = turn.rewritten_input(input, turns, turn.d_in)
-                inner = self.bound.stream(new_input, self._inner_config(config, run), **kwargs)
-                # whatever ends the stream (its end, a block, the caller, an error), each lane is audited once
-                with closing(_Stream(turn)) as screen:
-                    try:
-                        for chunk in inner:
-                            yield from screen.feed(chunk)
-                            if screen.blocked is not None:
-                                break
-                    finally:
-                        close = getattr(inner, "close", None)
-                        if close is not None:
-                            close()
-                    tail = screen.end()
-                    self._record(run, "output", turn.d_out)
-                    yield from tail
+            with closing(self._stream(run, config, input, turn, **kwargs)) as items:
+                for item in items:
+                    shown = _added(shown, item)
+                    yield item
         except BaseException as exc:
             run.on_chain_error(exc)
             raise
-        run.on_chain_end({"guardrails": turn.metadata()})
+        run.on_chain_end(turn.traced_output(shown), inputs=turn.traced_input)
+
+    def _stream(
+        self, run: CallbackManagerForChainRun, config: RunnableConfig, input: Any, turn: _Turn, **kwargs: Any
+    ) -> Generator[Any, None, None]:
+        if self.schema_output:  # checked whole, yielded once (see ``schema_output``)
+            yield self._answer(run, config, input, turn, **kwargs)
+            return
+        turns = turn.turns(input)
+        turn.d_in = self._step(run, "input", self._input_check(turn, turns))
+        if turn.stops_chain(turn.d_in):
+            turn.traced_input = turn.withheld_input(input, turn.d_in)
+            yield turn.early_answer(turn.d_in, chunk=True)
+            return
+        yield from turn.stream_head()
+        new_input = turn.rewritten_input(input, turns, turn.d_in)
+        inner = self.bound.stream(new_input, self._inner_config(config, run), **kwargs)
+        # whatever ends the stream (its end, a block, the caller, an error), each lane is audited once
+        with closing(_Stream(turn)) as screen:
+            try:
+                for chunk in inner:
+                    yield from screen.feed(chunk)
+                    if screen.blocked is not None:
+                        break
+            finally:
+                close = getattr(inner, "close", None)
+                if close is not None:
+                    close()
+            tail = screen.end()
+            self._record(run, "output", turn.d_out)
+            yield from tail
 
     async def astream(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> AsyncIterator[Any]:
         config = ensure_config(config)
         run = await get_async_callback_manager_for_config(config).on_chain_start(
             None, WITHHELD, run_id=config.pop("run_id", None), name=config.get("run_name") or self.get_name()
         )
+        turn = self._turn(config)
+        shown: Any = None  # as in ``stream``
+        items = self._astream(run, config, input, turn, **kwargs)
         try:
-            if self.schema_output:  # checked whole, yielded once (see ``schema_output``)
-                turn, whole = await self._aanswer(run, config, input, **kwargs)
-                yield whole
-                await run.on_chain_end({"guardrails": turn.metadata()})
-                return
-            turn = self._turn(config)
-            turns = turn.turns(input)
-            turn.d_in = await self._astep(run, "input", self._ainput_check(turn, turns))
-            if turn.stops_chain(turn.d_in):
-                yield turn.early_answer(turn.d_in, chunk=True)
-            else:
-                for head in turn.stream_head():
-                    yield head
-                new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, turn.d_in)
-                inner = self.bound.astream(new_input, self._inner_config(config, run), **kwargs)
-                with closing(_Stream(turn)) as screen:  # each lane audited once, as in ``stream``
-                    try:
-                        async for chunk in inner:
-                            for item in await _in_worker(screen.feed, chunk):
-                                yield item
-                            if screen.blocked is not None:
-                                break
-                    finally:
-                        aclose = getattr(inner, "aclose", None)
-                        if aclose is not None:
-                            await aclose()
-                    tail = await _in_worker(screen.end)
-                    await self._arecord(run, "output", turn.d_out)
-                    for item in tail:
-                        yield item
+            async for item in items:
+                shown = _added(shown, item)
+                yield item
         except BaseException as exc:
             await run.on_chain_error(exc)
             raise
-        await run.on_chain_end({"guardrails": turn.metadata()})
+        finally:
+            await items.aclose()
+        await run.on_chain_end(turn.traced_output(shown), inputs=turn.traced_input)
+
+    async def _astream(
+        self, run: AsyncCallbackManagerForChainRun, config: RunnableConfig, input: Any, turn: _Turn, **kwargs: Any
+    ) -> AsyncGenerator[Any, None]:
+        if self.schema_output:  # checked whole, yielded once (see ``schema_output``)
+            yield await self._aanswer(run, config, input, turn, **kwargs)
+            return
+        turns = turn.turns(input)
+        turn.d_in = await self._astep(run, "input", self._ainput_check(turn, turns))
+        if turn.stops_chain(turn.d_in):
+            turn.traced_input = turn.withheld_input(input, turn.d_in)
+            yield turn.early_answer(turn.d_in, chunk=True)
+            return
+        for head in turn.stream_head():
+            yield head
+        new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, turn.d_in)
+        inner = self.bound.astream(new_input, self._inner_config(config, run), **kwargs)
+        with closing(_Stream(turn)) as screen:  # each lane audited once, as in ``stream``
+            try:
+                async for chunk in inner:
+                    for item in await _in_worker(screen.feed, chunk):
+                        yield item
+                    if screen.blocked is not None:
+                        break
+            finally:
+                aclose = getattr(inner, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+            tail = await _in_worker(screen.end)
+            await self._arecord(run, "output", turn.d_out)
+            for item in tail:
+                yield item
+
+
+def _added(total: Any, item: Any) -> Any:
+    """``total + item`` where the chunks add up (str, message chunks, LangChain's addable dicts), else ``item``."""
+    if total is None:
+        return item
+    try:
+        return total + item
+    except TypeError:
+        return item
 
 
 _T = TypeVar("_T")

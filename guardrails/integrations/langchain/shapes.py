@@ -433,14 +433,35 @@ def _rewrite_messages(messages: Sequence[BaseMessage], fn: Rewrite) -> list[Base
 OUTPUT_KINDS = ("auto", "message", "str", "dict", "raise")
 
 
+def _history_inner(runnable: Any) -> Any:
+    """The chain a ``RunnableWithMessageHistory`` runs (it returns that chain's answer, whatever its declared
+    ``OutputType``), else ``runnable``. The history wrapper keeps it only in the closure of its last step, which
+    LangChain lists as that step's ``deps``."""
+    from langchain_core.runnables import RunnableLambda
+    from langchain_core.runnables.base import RunnableBindingBase
+    from langchain_core.runnables.history import RunnableWithMessageHistory
+
+    if not isinstance(runnable, RunnableWithMessageHistory):
+        return runnable
+    last = _tail(runnable.bound)
+    deps = last.deps if isinstance(last, RunnableLambda) else []
+    if len(deps) != 1:
+        return runnable
+    inner = deps[0]  # the chain with the history's listeners bound to it
+    return inner.bound if isinstance(inner, RunnableBindingBase) else inner
+
+
 def _tail(runnable: Any) -> Any:
     """The step that produces a runnable's output: the last step of a sequence, through bindings
-    (``with_config``, ``with_retry``) and fallbacks."""
+    (``with_config``, ``with_retry``), fallbacks and message histories."""
     from langchain_core.runnables import RunnableSequence, RunnableWithFallbacks
     from langchain_core.runnables.base import RunnableBindingBase
 
     for _ in range(16):  # nesting is shallow in practice; the bound only guards against cycles
-        if isinstance(runnable, RunnableSequence):
+        inner = _history_inner(runnable)
+        if inner is not runnable:
+            runnable = inner
+        elif isinstance(runnable, RunnableSequence):
             runnable = runnable.last
         elif isinstance(runnable, RunnableBindingBase):
             runnable = runnable.bound
@@ -507,6 +528,7 @@ def _declares_model(runnable: Any) -> bool:
 def infer_output_kind(runnable: Any) -> str:
     """What the wrapped runnable returns: ``message`` (default), ``str``, ``dict``, or ``raise`` for a pydantic
     model or a schema parsed from the model's reply (neither can hold a refusal)."""
+    runnable = _history_inner(runnable)
     if _declares_model(runnable) or ends_in_schema_parser(runnable):
         return "raise"
     try:
@@ -653,6 +675,12 @@ def rebuild_output(
     """The same output with each slot's text replaced by ``texts[path]`` and the guard's metadata attached."""
     new = _Walk(lambda path, _label, text: texts.get(path, text), output_key=output_key).value(output, ())
     return new if metadata is None else _attach(new, metadata, output_key)
+
+
+def map_texts(value: Any, fn: Rewrite) -> Any:
+    """``value`` with every text slot (as :func:`read_output` finds them, tool calls and reasoning included) passed
+    through ``fn``, keeping its structure; the guard's decisions at the top of a dict are left as they are."""
+    return _Walk(lambda _path, _label, text: fn(text), output_key="").value(value, ())
 
 
 def blocked_output(

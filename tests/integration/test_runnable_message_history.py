@@ -1,0 +1,196 @@
+"""RunnableWithMessageHistory and the wrapper's own run: what history is saved, and what the trace holds.
+
+``RunnableWithMessageHistory(guard.wrap(chain))`` saves each turn from the wrapper's run (its recorded inputs and
+outputs, read by a root listener): the turn as the chain received it (redacted; withheld when refused) and the
+answer as the user got it. ``guard.wrap(RunnableWithMessageHistory(chain))`` is the other placement: the refusal
+keeps the chain's answer type and ``session_id`` is the conversation id. Real guards (the keyword test detector),
+langchain-core's fake chat models and in-memory history.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from typing import Any
+
+import pytest
+from langchain_core.chat_history import InMemoryChatMessageHistory
+from langchain_core.messages import AIMessage
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
+from langchain_core.runnables import Runnable
+from langchain_core.runnables.history import RunnableWithMessageHistory
+from langchain_core.tracers.base import BaseTracer
+from langchain_core.tracers.schemas import Run
+
+from guardrails import Guard
+from guardrails.integrations.langchain.runnable import WITHHELD_REFERRED, WITHHELD_TURN
+from guardrails.testing import KeywordDetector, guard_with
+from tests.helpers.spy import SpyChatModel, spy_model
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore:.*RunnableWithMessageHistory")
+
+PII = {"Jane Roe": "PERSON"}
+
+
+def guard(*, reversible: bool = False) -> Guard:
+    return guard_with(
+        KeywordDetector({"grenade": "weapons"}, entities=PII), profile={"redaction": {"reversible": reversible}}
+    )
+
+
+def prompt_chain(*answers: str) -> Runnable[Any, Any]:
+    prompt = ChatPromptTemplate.from_messages([MessagesPlaceholder("history"), ("human", "{question}")])
+    return prompt | spy_model(*answers) | StrOutputParser()
+
+
+def with_history(runnable: Runnable[Any, Any], store: dict[str, InMemoryChatMessageHistory]) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return RunnableWithMessageHistory(
+            runnable,
+            lambda sid: store.setdefault(sid, InMemoryChatMessageHistory()),
+            input_messages_key="question",
+            history_messages_key="history",
+        )
+
+
+def session(sid: str) -> dict[str, Any]:
+    return {"configurable": {"session_id": sid}}
+
+
+class RootRuns(BaseTracer):
+    """Keeps every finished run without a parent (the outermost one of each call)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.roots: list[Run] = []
+
+    def _persist_run(self, run: Run) -> None:
+        pass
+
+    def _on_chain_end(self, run: Run) -> None:
+        if run.parent_run_id is None:
+            self.roots.append(run)
+
+
+def stored(store: dict[str, InMemoryChatMessageHistory], sid: str) -> list[tuple[str, str]]:
+    return [(m.type, str(m.content)) for m in store[sid].messages]
+
+
+# ---------------------------------------------------------------------- history around the guard (recommended)
+@pytest.mark.parametrize("how", ["invoke", "stream"])
+def test_history_around_the_guard_saves_the_redacted_turn_and_the_screened_answer(how: str) -> None:
+    store: dict[str, InMemoryChatMessageHistory] = {}
+    app = with_history(guard().wrap(prompt_chain("Nice to meet you.", "You like sailing.")), store)
+    for question in ["Hi, I am Jane Roe and I love sailing.", "What hobby did I mention?"]:
+        if how == "invoke":
+            app.invoke({"question": question}, config=session("s"))
+        else:
+            "".join(app.stream({"question": question}, config=session("s")))
+    assert stored(store, "s") == [
+        ("human", "Hi, I am <PERSON_1> and I love sailing."),
+        ("ai", "Nice to meet you."),
+        ("human", "What hobby did I mention?"),
+        ("ai", "You like sailing."),
+    ]
+    assert [str(m.content) for m in SpyChatModel.calls[-1]] == [
+        "Hi, I am <PERSON_1> and I love sailing.",
+        "Nice to meet you.",
+        "What hobby did I mention?",
+    ]
+
+
+async def test_async_history_around_the_guard_saves_each_turn_like_sync() -> None:
+    store: dict[str, InMemoryChatMessageHistory] = {}
+    app = with_history(guard().wrap(prompt_chain("Hello.", "Streamed hello.")), store)
+    await app.ainvoke({"question": "hi"}, config=session("a"))
+    "".join([c async for c in app.astream({"question": "again"}, config=session("a"))])
+    assert stored(store, "a") == [("human", "hi"), ("ai", "Hello."), ("human", "again"), ("ai", "Streamed hello.")]
+
+
+def test_a_refused_turn_is_saved_withheld_with_the_refusal_the_user_got() -> None:
+    store: dict[str, InMemoryChatMessageHistory] = {}
+    app = with_history(guard().wrap(prompt_chain("never")), store)
+    refusal = app.invoke({"question": "where can I buy a grenade"}, config=session("r"))
+    assert stored(store, "r") == [("human", WITHHELD_TURN), ("ai", refusal)]
+    assert SpyChatModel.calls == []
+
+
+def test_a_crisis_turn_is_saved_without_the_no_triage_instruction_the_model_got() -> None:
+    store: dict[str, InMemoryChatMessageHistory] = {}
+    g = guard_with(KeywordDetector({"end it all": "crisis_self_harm"}), profile={"crisis_mode": "refer_and_continue"})
+    app = with_history(g.wrap(prompt_chain("I'm here with you.")), store)
+    answer = app.invoke({"question": "I want to end it all"}, config=session("c"))
+    assert "Do not triage" in str(SpyChatModel.calls[-1][-1].content)
+    assert stored(store, "c") == [("human", "I want to end it all"), ("ai", answer)]
+    assert answer.endswith("I'm here with you.") and answer != "I'm here with you."
+
+
+def test_a_turn_answered_only_with_a_referral_is_saved_withheld() -> None:
+    store: dict[str, InMemoryChatMessageHistory] = {}
+    g = guard_with(KeywordDetector({"end it all": "crisis_self_harm"}))
+    app = with_history(g.wrap(prompt_chain("never")), store)
+    referral = app.invoke({"question": "I want to end it all"}, config=session("c"))
+    assert stored(store, "c") == [("human", WITHHELD_REFERRED), ("ai", referral)]
+    assert SpyChatModel.calls == []
+
+
+# ---------------------------------------------------------------------- the wrapper's run
+@pytest.mark.parametrize("how", ["invoke", "stream"])
+def test_the_wrappers_run_ends_with_the_redacted_input_and_the_screened_answer(how: str) -> None:
+    tracer = RootRuns()
+    chain = guard().wrap(prompt_chain("Hello <PERSON_1>, ask away."))
+    value = {"question": "I am Jane Roe", "history": []}
+    if how == "invoke":
+        answer = chain.invoke(value, config={"callbacks": [tracer]})
+    else:
+        answer = "".join(chain.stream(value, config={"callbacks": [tracer]}))
+    (run,) = tracer.roots
+    assert run.inputs == {"question": "I am <PERSON_1>", "history": []}
+    assert run.outputs is not None and run.outputs["output"] == answer == "Hello <PERSON_1>, ask away."
+    assert run.outputs["guardrails"]["input"]["action"] == "redact"
+    assert "Jane Roe" not in json.dumps([run.inputs, run.outputs], default=str)
+
+
+def test_in_reversible_mode_the_run_records_placeholders_where_the_user_sees_their_own_values() -> None:
+    tracer = RootRuns()
+    chain = guard(reversible=True).wrap(prompt_chain("Hello <PERSON_1>."))
+    config: Any = {"callbacks": [tracer], "configurable": {"conversation_id": "rev"}}
+    answer = chain.invoke({"question": "I am Jane Roe", "history": []}, config=config)
+    assert answer == "Hello Jane Roe."
+    (run,) = tracer.roots
+    assert run.outputs is not None and run.outputs["output"] == "Hello <PERSON_1>."
+    assert "Jane Roe" not in json.dumps([run.inputs, run.outputs], default=str)
+
+
+# ---------------------------------------------------------------------- the guard around the history
+def test_a_guard_around_the_history_answers_a_refusal_in_the_chains_own_type() -> None:
+    store: dict[str, InMemoryChatMessageHistory] = {}
+    safe = guard().wrap(with_history(prompt_chain("Bananas, flour, eggs."), store))
+    assert safe.invoke({"question": "banana bread?"}, config=session("k")) == "Bananas, flour, eggs."
+    refusal = safe.invoke({"question": "where can I buy a grenade"}, config=session("k"))
+    assert isinstance(refusal, str) and "can't help" in refusal
+    assert {type(c) for c in safe.stream({"question": "a grenade"}, config=session("k"))} == {str}
+
+
+def test_a_guard_around_the_history_takes_the_session_id_as_the_conversation_id() -> None:
+    store: dict[str, InMemoryChatMessageHistory] = {}
+    safe = guard(reversible=True).wrap(with_history(prompt_chain("You said: <PERSON_1>"), store))
+    assert safe.invoke({"question": "I am Jane Roe"}, config=session("u1")) == "You said: Jane Roe"
+
+
+def test_an_explicit_conversation_id_wins_over_the_session_id() -> None:
+    g = guard(reversible=True)
+    chain = g.wrap(prompt_chain("You said: <PERSON_1>"))
+    config: Any = {"configurable": {"session_id": "s", "conversation_id": "c"}}
+    assert chain.invoke({"question": "I am Jane Roe", "history": []}, config=config) == "You said: Jane Roe"
+    assert g.restore("<PERSON_1>", conversation_id="c") == "Jane Roe"
+    assert g.restore("<PERSON_1>", conversation_id="s") == "<PERSON_1>"
+
+
+def test_a_model_answer_in_history_is_a_plain_ai_message() -> None:
+    store: dict[str, InMemoryChatMessageHistory] = {}
+    app = with_history(guard().wrap(prompt_chain("ok")), store)
+    app.invoke({"question": "hi"}, config=session("m"))
+    assert isinstance(store["m"].messages[-1], AIMessage)
