@@ -328,6 +328,7 @@ class _Turn:
     def finish(self, output: Any, read: shapes.OutputText, d_out: Decision | None) -> Any:
         """A non-streamed output after its check: refused (no tool calls, nothing else kept) or with every
         text slot screened, plus disclaimers and metadata."""
+        self.wrapper.learn(output)
         self.d_out = d_out
         if read.primary is None and self.d_in is not None and self.d_in.referral is not None:
             # a referral must be seen, and an answer with no free-text field (a classification, say) cannot
@@ -404,15 +405,13 @@ class _Turn:
             return shapes.make_output(self.kind, text, output_key=self.wrapper.answer_key, metadata={}, chunk=True)
         return shapes.chunk_like(sample, text, output_key=self.wrapper.output_key)
 
-    def stream_head(self) -> list[Any]:
-        """Chunks before the model's first chunk: referral (refer_and_continue), input disclaimers."""
+    def stream_head(self) -> str:
+        """The text before the model's first chunk: referral (refer_and_continue), input disclaimers ("": none)."""
         head: list[str] = []
         if self.d_in is not None and self.d_in.referral is not None:
             head.append(self.d_in.referral)
         head.extend(self.take_disclaimers())
-        if not head:
-            return []
-        return [self.stream_chunk(None, "\n\n".join(head) + "\n\n")]
+        return "\n\n".join(head) + "\n\n" if head else ""
 
 
 #: lane key of a stream whose chunks are not dicts
@@ -465,6 +464,31 @@ class _Stream:
     #: the screen may still hold text back when they arrive and a consumer may stop reading at them
     held: list[tuple[Any, Any, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    #: the text to show before the answer (``_Turn.stream_head``): yielded at once when the kind of the chain's
+    #: chunks is known, else with the first chunk, in its type (see :meth:`start`)
+    head: str = ""
+    #: the chain has yielded a chunk; its chunks are messages (then the decision ends the stream in one)
+    fed: bool = False
+    messages: bool = False
+
+    def start(self) -> list[Any]:
+        """What to yield before the chain's first chunk: the head, when the kind of the chunks is known."""
+        if not self.head or not self.turn.wrapper.kind_known:
+            return []
+        head, self.head = self.head, ""
+        return [self.turn.stream_chunk(None, head)]
+
+    def _first(self, chunk: Any) -> list[Any]:
+        """The chain's first chunk: its kind is learned, and a head not yet shown goes before it, in its type."""
+        self.fed = True
+        self.messages = isinstance(chunk, BaseMessage)
+        self.turn.wrapper.learn(chunk)
+        if not self.head:
+            return []
+        head, self.head = self.head, ""
+        kind = shapes.kind_of(chunk) or self.turn.kind
+        wrapper = self.turn.wrapper
+        return [shapes.make_output(kind, head, output_key=wrapper.answer_key, metadata={}, chunk=True)]
 
     def recorded(self, lane: _Lane) -> Decision | None:
         """The lane's one decision: its screen's summary of every window, with the salted hash of all the text
@@ -505,6 +529,10 @@ class _Stream:
 
     def feed(self, chunk: Any) -> list[Any]:
         """What to yield for one chunk of the wrapped runnable's stream."""
+        first = [] if self.fed else self._first(chunk)
+        return first + self._feed(chunk)
+
+    def _feed(self, chunk: Any) -> list[Any]:
         parts = list(chunk.items()) if isinstance(chunk, Mapping) else [(_WHOLE, chunk)]
         out: dict[Any, Any] = {}
         for key, value in parts:
@@ -548,6 +576,9 @@ class _Stream:
     def end(self) -> list[Any]:
         """What to yield after the wrapped stream ended (or was stopped by a BLOCK)."""
         out: list[Any] = []
+        if self.head:  # the chain yielded nothing: the head in the kind its answers take
+            out.append(self.turn.stream_chunk(None, self.head))
+            self.head = ""
         for key, lane in self.lanes.items():
             if self.blocked is not None:
                 break
@@ -660,7 +691,9 @@ class _Stream:
             if late:
                 out.append(self.emit(*self.primary(), "\n\n" + "\n\n".join(late)))
         out += [value if key is _WHOLE else shapes.remap(chunk, {key: value}) for key, chunk, value in self.held]
-        if turn.kind == "message":  # the decision last, as before any held metadata was passed on here
+        # the decision last (as before any held metadata was passed on here), in a chunk of the stream's own type:
+        # only a stream of messages gets one (others have on_decision, the audit log and the run's outputs)
+        if self.messages or (not self.fed and turn.kind == "message"):
             out.append(AIMessageChunk(content="", response_metadata={shapes.META_KEY: turn.metadata()}))
         return out
 
@@ -805,9 +838,12 @@ class GuardedRunnable(Runnable[Any, Any]):
         self.answer_key = shapes.answer_key(bound, output_key)
         #: the answer is parsed into the caller's schema (a pydantic model, a parsed JSON object): streamed
         #: snapshots of it are not text deltas, so a stream checks it whole and yields it once
-        inferred = shapes.infer_output_kind(bound)
-        self.schema_output = inferred == "raise"
-        self.output_kind = inferred if output == "auto" else output
+        declared = shapes.declared_output_kind(bound)
+        self.schema_output = declared == "raise"
+        #: the kind of the guard's own answers when known: chosen (``output=``) or declared by the chain; None:
+        #: the chain declares none, and ``output_kind`` is the kind it last returned (``learn``)
+        self._known_kind = declared if output == "auto" else output
+        self._returned_kind: str | None = None
         #: the caller chose the kind (``output=``): a pydantic answer is then refused in that kind, never raised
         self.output_forced = output != "auto"
         self.raise_on_block = raise_on_block
@@ -816,6 +852,22 @@ class GuardedRunnable(Runnable[Any, Any]):
             raise ValueError(f"inner_events must be True or False, got {inner_events!r}")
         self.inner_events = inner_events
         self._profile_guards: dict[str, Guard] = {}
+
+    @property
+    def output_kind(self) -> str:
+        """The kind of the guard's own answers (a refusal, a referral): chosen, else declared by the chain, else
+        the kind the chain last returned, else :data:`shapes.UNDECLARED_OUTPUT_KIND`."""
+        return self._known_kind or self._returned_kind or shapes.UNDECLARED_OUTPUT_KIND
+
+    @property
+    def kind_known(self) -> bool:
+        """True when the kind of the chain's answers is known (chosen, declared, or seen in an answer)."""
+        return (self._known_kind or self._returned_kind) is not None
+
+    def learn(self, value: Any) -> None:
+        """Note the kind of an answer (or streamed chunk) of a chain that declares none: later refusals take it."""
+        if self._known_kind is None:
+            self._returned_kind = shapes.kind_of(value) or self._returned_kind
 
     def get_name(self, suffix: str | None = None, *, name: str | None = None) -> str:
         base = name or f"Guarded{self.bound.get_name()}"
@@ -1020,11 +1072,12 @@ class GuardedRunnable(Runnable[Any, Any]):
             turn.traced_input = turn.withheld_input(input, turn.d_in)
             yield turn.early_answer(turn.d_in, chunk=True)
             return
-        yield from turn.stream_head()
+        screen = _Stream(turn, head=turn.stream_head())
+        yield from screen.start()
         new_input = turn.rewritten_input(input, turns, turn.d_in)
         inner = self.bound.stream(new_input, self._inner_config(config, run), **kwargs)
         # whatever ends the stream (its end, a block, the caller, an error), each lane is audited once
-        with closing(_Stream(turn)) as screen:
+        with closing(screen):
             try:
                 for chunk in inner:
                     yield from screen.feed(chunk)
@@ -1069,11 +1122,12 @@ class GuardedRunnable(Runnable[Any, Any]):
             turn.traced_input = turn.withheld_input(input, turn.d_in)
             yield turn.early_answer(turn.d_in, chunk=True)
             return
-        for head in turn.stream_head():
+        screen = _Stream(turn, head=turn.stream_head())
+        for head in screen.start():
             yield head
         new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, turn.d_in)
         inner = self.bound.astream(new_input, self._inner_config(config, run), **kwargs)
-        with closing(_Stream(turn)) as screen:  # each lane audited once, as in ``stream``
+        with closing(screen):  # each lane audited once, as in ``stream``
             try:
                 async for chunk in inner:
                     for item in await _in_worker(screen.feed, chunk):

@@ -525,21 +525,48 @@ def _declares_model(runnable: Any) -> bool:
     return isinstance(out_type, type) and issubclass(out_type, BaseModel) and not issubclass(out_type, BaseMessage)
 
 
-def infer_output_kind(runnable: Any) -> str:
-    """What the wrapped runnable returns: ``message`` (default), ``str``, ``dict``, or ``raise`` for a pydantic
-    model or a schema parsed from the model's reply (neither can hold a refusal)."""
+#: the kind of the guard's own answer for a chain that declares no output type (an unannotated function at its end)
+#: and has not answered yet: such a last step most often turns text or a message into text (``m.content``,
+#: ``s.strip()``); once the chain has answered, the wrapper uses the kind it returned (:func:`kind_of`)
+UNDECLARED_OUTPUT_KIND = "str"
+
+
+def declared_output_kind(runnable: Any) -> str | None:
+    """What the wrapped runnable declares it returns: ``message``, ``str``, ``dict``, or ``raise`` for a pydantic
+    model or a schema parsed from the model's reply (neither can hold a refusal); None when it declares nothing
+    (``Any``: a function without a return annotation at its end, a runnable whose type cannot be inferred)."""
     runnable = _history_inner(runnable)
     if _declares_model(runnable) or ends_in_schema_parser(runnable):
         return "raise"
     try:
         out_type = runnable.OutputType
     except Exception:
-        return "message"
+        return None
+    if out_type is Any or out_type is object:
+        return None
     if out_type is str:
         return "str"
     if out_type is dict or getattr(out_type, "__origin__", None) is dict:
         return "dict"
     return "message"
+
+
+def infer_output_kind(runnable: Any) -> str:
+    """The kind of the guard's own answers for ``runnable``: what it declares (:func:`declared_output_kind`), else
+    :data:`UNDECLARED_OUTPUT_KIND`."""
+    declared = declared_output_kind(runnable)
+    return declared if declared is not None else UNDECLARED_OUTPUT_KIND
+
+
+def kind_of(value: Any) -> str | None:
+    """The kind of an answer (or streamed chunk) a chain returned: ``str``, ``message`` or ``dict``; else None."""
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, BaseMessage):
+        return "message"
+    if isinstance(value, Mapping):
+        return "dict"
+    return None
 
 
 def is_model_output(output: Any) -> bool:
