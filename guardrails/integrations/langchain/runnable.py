@@ -228,8 +228,14 @@ class _Turn:
             return dict(answer)
         return {"output": answer, shapes.META_KEY: self.metadata()}
 
-    def early_answer(self, d_in: Decision, *, chunk: bool) -> Any:
+    def judged(self, d_in: Decision) -> Decision:
+        """The input check's decision: kept for the turn and passed to ``on_decision`` (once per turn, whatever it
+        is; the answer's decisions follow)."""
+        self.d_in = d_in
         self.notify(d_in)
+        return d_in
+
+    def early_answer(self, d_in: Decision, *, chunk: bool) -> Any:
         if (d_in.blocked and self.wrapper.raise_on_block) or self.kind == "raise":
             raise GuardrailViolation(d_in)  # "raise": a pydantic output type cannot hold the refusal or referral
         text = d_in.response_text() or ""
@@ -995,11 +1001,11 @@ class GuardedRunnable(Runnable[Any, Any]):
     ) -> Any:
         """One checked, non-streamed answer of ``turn`` within ``run``."""
         turns = turn.turns(input)
-        turn.d_in = self._step(run, "input", self._input_check(turn, turns))
-        if turn.stops_chain(turn.d_in):
-            turn.traced_input = turn.withheld_input(input, turn.d_in)
-            return turn.early_answer(turn.d_in, chunk=False)
-        new_input = turn.rewritten_input(input, turns, turn.d_in)
+        d_in = turn.judged(self._step(run, "input", self._input_check(turn, turns)))
+        if turn.stops_chain(d_in):
+            turn.traced_input = turn.withheld_input(input, d_in)
+            return turn.early_answer(d_in, chunk=False)
+        new_input = turn.rewritten_input(input, turns, d_in)
         output = self.bound.invoke(new_input, self._inner_config(config, run), **kwargs)
         read = turn.read(output)
         if read.context_text.strip():
@@ -1028,11 +1034,11 @@ class GuardedRunnable(Runnable[Any, Any]):
     ) -> Any:
         """The async twin of :meth:`_answer`."""
         turns = turn.turns(input)
-        turn.d_in = await self._astep(run, "input", self._ainput_check(turn, turns))
-        if turn.stops_chain(turn.d_in):
-            turn.traced_input = turn.withheld_input(input, turn.d_in)
-            return turn.early_answer(turn.d_in, chunk=False)
-        new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, turn.d_in)
+        d_in = turn.judged(await self._astep(run, "input", self._ainput_check(turn, turns)))
+        if turn.stops_chain(d_in):
+            turn.traced_input = turn.withheld_input(input, d_in)
+            return turn.early_answer(d_in, chunk=False)
+        new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, d_in)
         output = await self.bound.ainvoke(new_input, self._inner_config(config, run), **kwargs)
         read = turn.read(output)
         if read.context_text.strip():
@@ -1067,14 +1073,14 @@ class GuardedRunnable(Runnable[Any, Any]):
             yield self._answer(run, config, input, turn, **kwargs)
             return
         turns = turn.turns(input)
-        turn.d_in = self._step(run, "input", self._input_check(turn, turns))
-        if turn.stops_chain(turn.d_in):
-            turn.traced_input = turn.withheld_input(input, turn.d_in)
-            yield turn.early_answer(turn.d_in, chunk=True)
+        d_in = turn.judged(self._step(run, "input", self._input_check(turn, turns)))
+        if turn.stops_chain(d_in):
+            turn.traced_input = turn.withheld_input(input, d_in)
+            yield turn.early_answer(d_in, chunk=True)
             return
         screen = _Stream(turn, head=turn.stream_head())
         yield from screen.start()
-        new_input = turn.rewritten_input(input, turns, turn.d_in)
+        new_input = turn.rewritten_input(input, turns, d_in)
         inner = self.bound.stream(new_input, self._inner_config(config, run), **kwargs)
         # whatever ends the stream (its end, a block, the caller, an error), each lane is audited once
         with closing(screen):
@@ -1117,15 +1123,15 @@ class GuardedRunnable(Runnable[Any, Any]):
             yield await self._aanswer(run, config, input, turn, **kwargs)
             return
         turns = turn.turns(input)
-        turn.d_in = await self._astep(run, "input", self._ainput_check(turn, turns))
-        if turn.stops_chain(turn.d_in):
-            turn.traced_input = turn.withheld_input(input, turn.d_in)
-            yield turn.early_answer(turn.d_in, chunk=True)
+        d_in = turn.judged(await self._astep(run, "input", self._ainput_check(turn, turns)))
+        if turn.stops_chain(d_in):
+            turn.traced_input = turn.withheld_input(input, d_in)
+            yield turn.early_answer(d_in, chunk=True)
             return
         screen = _Stream(turn, head=turn.stream_head())
         for head in screen.start():
             yield head
-        new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, turn.d_in)
+        new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, d_in)
         inner = self.bound.astream(new_input, self._inner_config(config, run), **kwargs)
         with closing(screen):  # each lane audited once, as in ``stream``
             try:
