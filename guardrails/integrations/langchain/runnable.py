@@ -20,7 +20,7 @@ wrapper's screened chunks, not the wrapped chain's raw events (``inner_events=Tr
 Per-request settings come from ``config["configurable"]``: ``locale`` (BCP 47, e.g.
 ``en-GB``), ``conversation_id`` (falling back to LangGraph's ``thread_id``, then to
 ``RunnableWithMessageHistory``'s ``session_id``) and
-``guardrails_profile`` (a built-in name or path).
+``guardrails_profile`` (a built-in name, or a name given to ``wrap(profiles=...)``; never a path).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from collections.abc import (
 )
 from contextlib import closing, suppress
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, TypeVar
 
 from langchain_core.callbacks import AsyncCallbackManagerForChainRun, CallbackManagerForChainRun
@@ -54,9 +55,10 @@ from langchain_core.runnables.config import (
 )
 from pydantic import BaseModel
 
-from guardrails.errors import GuardrailViolation
+from guardrails.errors import GuardrailViolation, ProfileError, brief
 from guardrails.guard import Guard
 from guardrails.integrations.langchain import shapes
+from guardrails.profiles import Profile, builtin_profiles, load_profile
 from guardrails.redaction import PLACEHOLDER, Numbering, redaction_scope
 from guardrails.streaming import StreamScreen
 from guardrails.types import Action, Decision, Finding, Stage
@@ -165,7 +167,7 @@ class _Turn:
         out: dict[str, str] = {}
         for m in _user_messages(value, input_keys=keys, passthrough_keys=passthrough):
             whole = shapes.content_text(m.content)
-            if whole == latest or not self.guard.was_refused(whole):
+            if whole == latest or not self.wrapper.was_refused(whole):
                 continue
             for i, text in enumerate(_texts(m)):
                 out[text] = WITHHELD_TURN if i == 0 else ""
@@ -174,7 +176,7 @@ class _Turn:
     def _redacted(self, text: str, *, user: bool, d_in: Decision | None) -> str:
         """One text of the chain's input redacted in the turn's numbering (``d_in``: the user's turn, checked)."""
         guard, conv = self.guard, self.conversation_id
-        if user and d_in is None and guard.was_refused(text):
+        if user and d_in is None and self.wrapper.was_refused(text):
             return WITHHELD_TURN  # an earlier request refused as prohibited: a follow-up has nothing to continue
         clean = _clean(text)
         if "<" in clean and PLACEHOLDER.search(clean):
@@ -797,6 +799,30 @@ def _message_like_list(value: Any) -> bool:
     )
 
 
+def _request_profiles(profiles: object) -> dict[str, Profile]:
+    """The profiles given to ``wrap(profiles=...)`` by name, each loaded now (a built-in name, a YAML path or a
+    Profile); a bad name or value raises ``ValueError`` naming it (``ProfileError`` for a file)."""
+    if profiles is None:
+        return {}
+    if not isinstance(profiles, Mapping):
+        raise ValueError(
+            f"profiles must map names to profiles (a built-in name, a YAML path or a Profile), got {brief(profiles)}"
+        )
+    out: dict[str, Profile] = {}
+    for name, source in profiles.items():
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f"profiles: each name must be a non-empty str, got {brief(name)}")
+        if isinstance(source, Profile):
+            out[name] = source
+        elif isinstance(source, (str, Path)):
+            out[name] = load_profile(source)
+        else:
+            raise ValueError(
+                f"profiles[{name!r}] must be a built-in profile name, a YAML path or a Profile, got {brief(source)}"
+            )
+    return out
+
+
 def _check_str_keys(what: str, keys: object) -> None:
     if isinstance(keys, str) or not isinstance(keys, Collection) or not all(isinstance(k, str) for k in keys):
         raise ValueError(f"{what} must be a sequence of str keys, got {keys!r}")
@@ -818,6 +844,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         raise_on_block: bool = False,
         on_decision: Callable[[Decision], None] | None = None,
         inner_events: bool = False,
+        profiles: Mapping[str, str | Path | Profile] | None = None,
     ) -> None:
         if not isinstance(bound, Runnable):
             raise TypeError(f"wrap() needs a LangChain Runnable, got {type(bound).__name__}")
@@ -857,7 +884,14 @@ class GuardedRunnable(Runnable[Any, Any]):
         if not isinstance(inner_events, bool):
             raise ValueError(f"inner_events must be True or False, got {inner_events!r}")
         self.inner_events = inner_events
-        self._profile_guards: dict[str, Guard] = {}
+        #: the profiles a request may name besides the built-in ones (``profiles=``), read once here
+        self.profiles = _request_profiles(profiles)
+        self._builtin_profiles = frozenset(builtin_profiles())
+        #: the guard built for each profile a request named (once, under the lock), and every guard of this
+        #: wrapper (its own first): a turn refused by one is withheld under all (``was_refused``)
+        self._request_guards: dict[str, Guard] = {}
+        self._guards: tuple[Guard, ...] = (guard,)
+        self._guards_lock = threading.Lock()
 
     @property
     def output_kind(self) -> str:
@@ -888,14 +922,43 @@ class GuardedRunnable(Runnable[Any, Any]):
         return self.bound.OutputType
 
     # ------------------------------------------------------------------ per-request settings
+    def guard_for(self, profile: object) -> Guard:
+        """The guard of a request naming ``profile`` (``guardrails_profile``; None or "": the wrapper's own).
+
+        A request may name a built-in profile or one given to ``wrap(profiles=...)``, never a file of its own
+        choosing (a ``ProfileError`` names the value, and nothing is read). Each is built once per wrapper, under a
+        lock, and writes to the wrapper guard's audit log (when it has one; else as its profile says)."""
+        if profile is None or profile == "":
+            return self.guard
+        if not isinstance(profile, str) or (profile not in self.profiles and profile not in self._builtin_profiles):
+            given = ", ".join(sorted(self.profiles)) or "none"
+            raise ProfileError(
+                f"guardrails_profile {brief(profile)} is not a profile this wrapper may use: a request may name a "
+                f"built-in profile ({', '.join(sorted(self._builtin_profiles))}) or one given to wrap(profiles=...) "
+                f"({given})",
+                source="<request>",
+                value=profile,
+            )
+        with self._guards_lock:
+            guard = self._request_guards.get(profile)
+            if guard is None:
+                source = self.profiles.get(profile) or load_profile(profile)
+                if source == self.guard.profile:  # the wrapper's own profile: its own guard
+                    guard = self.guard
+                else:
+                    guard = Guard(source, audit=self.guard.audit)
+                    self._guards = (*self._guards, guard)
+                self._request_guards[profile] = guard
+            return guard
+
+    def was_refused(self, text: str) -> bool:
+        """True when one of this wrapper's guards (its own, or one a request's profile named) refused ``text`` as a
+        user turn (see ``Guard.was_refused``): a turn refused under one profile is withheld under every other."""
+        return any(g.was_refused(text) for g in self._guards)
+
     def _turn(self, config: RunnableConfig) -> _Turn:
         conf = config.get("configurable") or {}
-        guard = self.guard
-        profile = conf.get("guardrails_profile")
-        if profile:
-            if profile not in self._profile_guards:
-                self._profile_guards[str(profile)] = Guard.from_profile(str(profile))
-            guard = self._profile_guards[str(profile)]
+        guard = self.guard_for(conf.get("guardrails_profile"))
         # LangGraph's thread_id, RunnableWithMessageHistory's session_id: the same conversation
         conv = conf.get("conversation_id") or conf.get("thread_id") or conf.get("session_id")
         return _Turn(
