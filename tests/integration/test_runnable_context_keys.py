@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from uuid import UUID
 
 import pytest
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.documents import Document
 from langchain_core.runnables import RunnableGenerator, RunnableLambda
 
@@ -162,3 +164,38 @@ def test_a_streamed_document_with_a_blocked_entity_ends_the_answer_with_the_refu
     assert "555-0100" not in str(chunks)
     assert not any("context" in c for c in chunks)  # no document chunk, and no refusal in its place
     assert any("can't" in str(c.get("answer", "")) or "can't" in str(c.get("output", "")) for c in chunks)
+
+
+class CheckRuns(BaseCallbackHandler):
+    """The names of the guard's check runs, and what each recorded as its output."""
+
+    def __init__(self) -> None:
+        self.names: dict[UUID, str] = {}
+        self.ended: list[tuple[str, Any]] = []
+
+    def on_chain_start(self, serialized: Any, inputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        self.names[run_id] = kwargs.get("name") or ""
+
+    def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        name = self.names.get(run_id, "")
+        if name.startswith("guardrails."):
+            self.ended.append((name, outputs))
+
+
+@pytest.mark.parametrize("how", ["invoke", "stream", "ainvoke", "astream"])
+async def test_every_way_of_running_a_retrieval_chain_traces_its_context_check(how: str) -> None:
+    runs = CheckRuns()
+    chain = guard().wrap(rag("Call <PERSON_1>.", "Jane Roe's phone is 555-0100."), output="dict")
+    config: Any = {"callbacks": [runs]}
+    if how == "invoke":
+        chain.invoke("who do I call?", config=config)
+    elif how == "stream":
+        list(chain.stream("who do I call?", config=config))
+    elif how == "ainvoke":
+        await chain.ainvoke("who do I call?", config=config)
+    else:
+        [c async for c in chain.astream("who do I call?", config=config)]
+    checks = dict(runs.ended)
+    assert sorted(checks) == ["guardrails.context_check", "guardrails.input_check", "guardrails.output_check"]
+    assert checks["guardrails.context_check"]["action"] == "redact"
+    assert "Jane Roe" not in repr(runs.ended) and "555-0100" not in repr(runs.ended)

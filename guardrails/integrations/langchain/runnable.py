@@ -1157,6 +1157,7 @@ class GuardedRunnable(Runnable[Any, Any]):
                 if close is not None:
                     close()
             tail = screen.end()
+            self._record(run, "context", turn.d_ctx)  # as invoke traces them: the documents' check, the answer's
             self._record(run, "output", turn.d_out)
             yield from tail
 
@@ -1208,6 +1209,7 @@ class GuardedRunnable(Runnable[Any, Any]):
                 if aclose is not None:
                     await aclose()
             tail = await _in_worker(screen.end)
+            await self._arecord(run, "context", turn.d_ctx)
             await self._arecord(run, "output", turn.d_out)
             for item in tail:
                 yield item
