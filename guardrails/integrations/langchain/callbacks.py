@@ -49,9 +49,10 @@ class _Judged:
         self._salt = secrets.token_bytes(16)
         self._entries: LRU[str, Decision] = LRU(size)
 
-    def key(self, text: str, history: Sequence[str], locale: str | None) -> str:
+    def key(self, text: str, history: Sequence[str], locale: str | None, *context: str) -> str:
+        """The key of a prompt's decision; ``context``: anything else it depends on (the wrapper's conversation)."""
         # the stage is part of the key too: a prompt's decision must never answer for an answer
-        parts = [str(Stage.INPUT), locale, text, list(history)]
+        parts = [str(Stage.INPUT), locale, text, list(history), *context]
         return salted_hash(json.dumps(parts, ensure_ascii=True), self._salt)
 
     def get(self, key: str) -> Decision | None:

@@ -58,6 +58,7 @@ from pydantic import BaseModel
 from guardrails.errors import GuardrailViolation, ProfileError, brief
 from guardrails.guard import Guard
 from guardrails.integrations.langchain import shapes
+from guardrails.integrations.langchain.callbacks import DEFAULT_CACHE_SIZE, _Judged, _keepable
 from guardrails.profiles import Profile, builtin_profiles, load_profile
 from guardrails.redaction import PLACEHOLDER, Numbering, redaction_scope
 from guardrails.streaming import StreamScreen
@@ -230,12 +231,36 @@ class _Turn:
             return dict(answer)
         return {"output": answer, shapes.META_KEY: self.metadata()}
 
-    def judged(self, d_in: Decision) -> Decision:
+    def judged(self, d_in: Decision, turns: shapes.Turns) -> Decision:
         """The input check's decision: kept for the turn and passed to ``on_decision`` (once per turn, whatever it
-        is; the answer's decisions follow)."""
+        is; the answer's decisions follow), and kept (without its text) for the later steps of an agent's loop
+        within the same turn (``reused``)."""
         self.d_in = d_in
         self.notify(d_in)
+        if _keepable(d_in):
+            self.wrapper.judged.put(self._judged_key(turns), d_in)
         return d_in
+
+    def reused(self, turns: shapes.Turns) -> Decision | None:
+        """The decision on this user turn when a step of an agent's loop brings it again (tool results follow it)
+        and this wrapper judged it already, in the same conversation, locale and profile: the later steps write no
+        second audit record and make no second ``on_decision`` call. A reused decision that stops the chain is
+        recorded again, marked ``"reused": true`` (every stopped attempt is on record). None: judge it."""
+        if not turns.continued:
+            return None  # a user turn that is the last message is a new request, judged every time
+        d_in = self.wrapper.judged.get(self._judged_key(turns))
+        if d_in is None:
+            return None
+        self.d_in = d_in
+        if self.stops_chain(d_in) and self.guard.audit is not None:
+            self.guard.audit.record(d_in, reused=True)
+        return d_in
+
+    def _judged_key(self, turns: shapes.Turns) -> str:
+        # a salted hash of everything the decision depends on: the turn, its history, the locale, the conversation,
+        # and the guard (the profile a request named); no text is kept
+        context = (self.conversation_id or "", str(id(self.guard)))
+        return self.wrapper.judged.key(turns.latest, turns.history, self.locale, *context)
 
     def early_answer(self, d_in: Decision, *, chunk: bool) -> Any:
         if (d_in.blocked and self.wrapper.raise_on_block) or self.kind == "raise":
@@ -362,7 +387,9 @@ class _Turn:
                 context_keys=self.wrapper.context_keys,
             )
         texts = self.screened(read, d_out)
-        if read.primary is not None and d_out is not None:
+        # a tool-calling step of an agent's loop gets no disclaimer or referral: the final answer does (the model
+        # would read them again in its next step)
+        if read.primary is not None and d_out is not None and not shapes.calls_tools(output, read.primary):
             texts[read.primary] = self.compose(texts[read.primary], d_out)
         # an answer parsed into the caller's schema gets no "guardrails" key: on_decision and callbacks carry it
         meta = None if self.wrapper.schema_output else self.metadata()
@@ -472,31 +499,38 @@ class _Stream:
     #: the screen may still hold text back when they arrive and a consumer may stop reading at them
     held: list[tuple[Any, Any, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    #: the text to show before the answer (``_Turn.stream_head``): yielded at once when the kind of the chain's
-    #: chunks is known, else with the first chunk, in its type (see :meth:`start`)
-    head: str = ""
+    #: the text to show before the answer (``_Turn.stream_head``: a ``refer_and_continue`` referral, the input's
+    #: disclaimers) is still to come: it goes before the chain's first chunk with text, in that chunk's type, and
+    #: is held for the final answer when the first chunk holds only tool calls (a tool-calling step of an agent)
+    head_due: bool = True
     #: the chain has yielded a chunk; its chunks are messages (then the decision ends the stream in one)
     fed: bool = False
     messages: bool = False
 
-    def start(self) -> list[Any]:
-        """What to yield before the chain's first chunk: the head, when the kind of the chunks is known."""
-        if not self.head or not self.turn.wrapper.kind_known:
+    def _head(self, chunk: Any) -> list[Any]:
+        """The head before ``chunk`` when it is the chain's first with text or tool calls (see ``head_due``)."""
+        turn = self.turn
+        text = any(p.text for p in turn.read(chunk, streamed=True).pieces)
+        if not text and shapes.held_calls(chunk) is None:
             return []
-        head, self.head = self.head, ""
-        return [self.turn.stream_chunk(None, head)]
+        self.head_due = False
+        head = turn.stream_head() if text else ""
+        if not head:
+            return []
+        # in the type of the chain's chunks (a chain that declares no output type streams what it streams)
+        kind = turn.kind if turn.wrapper.output_forced else shapes.kind_of(chunk) or turn.kind
+        return [shapes.make_output(kind, head, output_key=turn.wrapper.answer_key, metadata={}, chunk=True)]
 
-    def _first(self, chunk: Any) -> list[Any]:
-        """The chain's first chunk: its kind is learned, and a head not yet shown goes before it, in its type."""
+    def _first(self, chunk: Any) -> None:
+        """The chain's first chunk: the kind of its answers is learned."""
         self.fed = True
         self.messages = isinstance(chunk, BaseMessage)
         self.turn.wrapper.learn(chunk)
-        if not self.head:
-            return []
-        head, self.head = self.head, ""
-        kind = shapes.kind_of(chunk) or self.turn.kind
-        wrapper = self.turn.wrapper
-        return [shapes.make_output(kind, head, output_key=wrapper.answer_key, metadata={}, chunk=True)]
+
+    @property
+    def tool_step(self) -> bool:
+        """The answer holds tool calls: a step of an agent's loop, whose final answer gets the disclaimers."""
+        return any(lane.calls is not None for lane in self.lanes.values())
 
     def recorded(self, lane: _Lane) -> Decision | None:
         """The lane's one decision: its screen's summary of every window, with the salted hash of all the text
@@ -537,8 +571,10 @@ class _Stream:
 
     def feed(self, chunk: Any) -> list[Any]:
         """What to yield for one chunk of the wrapped runnable's stream."""
-        first = [] if self.fed else self._first(chunk)
-        return first + self._feed(chunk)
+        if not self.fed:
+            self._first(chunk)
+        head = self._head(chunk) if self.head_due else []
+        return head + self._feed(chunk)
 
     def _feed(self, chunk: Any) -> list[Any]:
         parts = list(chunk.items()) if isinstance(chunk, Mapping) else [(_WHOLE, chunk)]
@@ -584,9 +620,11 @@ class _Stream:
     def end(self) -> list[Any]:
         """What to yield after the wrapped stream ended (or was stopped by a BLOCK)."""
         out: list[Any] = []
-        if self.head:  # the chain yielded nothing: the head in the kind its answers take
-            out.append(self.turn.stream_chunk(None, self.head))
-            self.head = ""
+        if self.head_due:  # the chain yielded no text or tool call: the head in the kind its answers take
+            self.head_due = False
+            head = self.turn.stream_head()
+            if head:
+                out.append(self.turn.stream_chunk(None, head))
         for key, lane in self.lanes.items():
             if self.blocked is not None:
                 break
@@ -695,7 +733,7 @@ class _Stream:
         else:
             if turn.d_out is not None:
                 turn.notify(turn.d_out)
-            late = turn.take_disclaimers(turn.output_domains)
+            late = () if self.tool_step else turn.take_disclaimers(turn.output_domains)
             if late:
                 out.append(self.emit(*self.primary(), "\n\n" + "\n\n".join(late)))
         out += [value if key is _WHOLE else shapes.remap(chunk, {key: value}) for key, chunk, value in self.held]
@@ -884,6 +922,9 @@ class GuardedRunnable(Runnable[Any, Any]):
         if not isinstance(inner_events, bool):
             raise ValueError(f"inner_events must be True or False, got {inner_events!r}")
         self.inner_events = inner_events
+        #: decisions on user turns, for the later steps of an agent's loop (see ``_Turn.reused``): salted hashes and
+        #: decisions without their text, as the callback handler keeps them
+        self.judged = _Judged(DEFAULT_CACHE_SIZE)
         #: the profiles a request may name besides the built-in ones (``profiles=``), read once here
         self.profiles = _request_profiles(profiles)
         self._builtin_profiles = frozenset(builtin_profiles())
@@ -992,17 +1033,37 @@ class GuardedRunnable(Runnable[Any, Any]):
         return decision
 
     @staticmethod
-    def _record(run: CallbackManagerForChainRun, stage: str, decision: Decision | None) -> None:
-        """A finished check (the streamed answer's last screening) as a child run."""
+    def _record(
+        run: CallbackManagerForChainRun, stage: str, decision: Decision | None, *, reused: bool = False
+    ) -> None:
+        """A finished check (the streamed answer's last screening, a reused decision) as a child run."""
         if decision is not None:
             step = run.get_child().on_chain_start(None, {"stage": stage}, name=f"guardrails.{stage}_check")
-            step.on_chain_end(decision.to_dict())
+            step.on_chain_end({**decision.to_dict(), "reused": True} if reused else decision.to_dict())
 
     @staticmethod
-    async def _arecord(run: AsyncCallbackManagerForChainRun, stage: str, decision: Decision | None) -> None:
+    async def _arecord(
+        run: AsyncCallbackManagerForChainRun, stage: str, decision: Decision | None, *, reused: bool = False
+    ) -> None:
         if decision is not None:
             step = await run.get_child().on_chain_start(None, {"stage": stage}, name=f"guardrails.{stage}_check")
-            await step.on_chain_end(decision.to_dict())
+            await step.on_chain_end({**decision.to_dict(), "reused": True} if reused else decision.to_dict())
+
+    def _judge_input(self, run: CallbackManagerForChainRun, turn: _Turn, turns: shapes.Turns) -> Decision:
+        """The user turn's decision: reused in a later step of an agent's loop (``_Turn.reused``; traced as a
+        reused check), else judged."""
+        d_in = turn.reused(turns)
+        if d_in is not None:
+            self._record(run, "input", d_in, reused=True)
+            return d_in
+        return turn.judged(self._step(run, "input", self._input_check(turn, turns)), turns)
+
+    async def _ajudge_input(self, run: AsyncCallbackManagerForChainRun, turn: _Turn, turns: shapes.Turns) -> Decision:
+        d_in = turn.reused(turns)
+        if d_in is not None:
+            await self._arecord(run, "input", d_in, reused=True)
+            return d_in
+        return turn.judged(await self._astep(run, "input", self._ainput_check(turn, turns)), turns)
 
     @staticmethod
     async def _astep(run: AsyncCallbackManagerForChainRun, stage: str, fn: Callable[[], Any]) -> Decision:
@@ -1064,7 +1125,7 @@ class GuardedRunnable(Runnable[Any, Any]):
     ) -> Any:
         """One checked, non-streamed answer of ``turn`` within ``run``."""
         turns = turn.turns(input)
-        d_in = turn.judged(self._step(run, "input", self._input_check(turn, turns)))
+        d_in = self._judge_input(run, turn, turns)
         if turn.stops_chain(d_in):
             turn.traced_input = turn.withheld_input(input, d_in)
             return turn.early_answer(d_in, chunk=False)
@@ -1097,7 +1158,7 @@ class GuardedRunnable(Runnable[Any, Any]):
     ) -> Any:
         """The async twin of :meth:`_answer`."""
         turns = turn.turns(input)
-        d_in = turn.judged(await self._astep(run, "input", self._ainput_check(turn, turns)))
+        d_in = await self._ajudge_input(run, turn, turns)
         if turn.stops_chain(d_in):
             turn.traced_input = turn.withheld_input(input, d_in)
             return turn.early_answer(d_in, chunk=False)
@@ -1136,13 +1197,12 @@ class GuardedRunnable(Runnable[Any, Any]):
             yield self._answer(run, config, input, turn, **kwargs)
             return
         turns = turn.turns(input)
-        d_in = turn.judged(self._step(run, "input", self._input_check(turn, turns)))
+        d_in = self._judge_input(run, turn, turns)
         if turn.stops_chain(d_in):
             turn.traced_input = turn.withheld_input(input, d_in)
             yield turn.early_answer(d_in, chunk=True)
             return
-        screen = _Stream(turn, head=turn.stream_head())
-        yield from screen.start()
+        screen = _Stream(turn)
         new_input = turn.rewritten_input(input, turns, d_in)
         inner = self.bound.stream(new_input, self._inner_config(config, run), **kwargs)
         # whatever ends the stream (its end, a block, the caller, an error), each lane is audited once
@@ -1187,14 +1247,12 @@ class GuardedRunnable(Runnable[Any, Any]):
             yield await self._aanswer(run, config, input, turn, **kwargs)
             return
         turns = turn.turns(input)
-        d_in = turn.judged(await self._astep(run, "input", self._ainput_check(turn, turns)))
+        d_in = await self._ajudge_input(run, turn, turns)
         if turn.stops_chain(d_in):
             turn.traced_input = turn.withheld_input(input, d_in)
             yield turn.early_answer(d_in, chunk=True)
             return
-        screen = _Stream(turn, head=turn.stream_head())
-        for head in screen.start():
-            yield head
+        screen = _Stream(turn)
         new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, d_in)
         inner = self.bound.astream(new_input, self._inner_config(config, run), **kwargs)
         with closing(screen):  # each lane audited once, as in ``stream``

@@ -61,6 +61,8 @@ class Turns:
     latest: str
     history: tuple[str, ...]
     has_user_turn: bool
+    #: tool results follow the latest user turn: a later step of an agent's loop within that turn
+    continued: bool = False
 
 
 #: content-block types that hold a model's reasoning (Anthropic and Google ``thinking``, LangChain and
@@ -299,7 +301,9 @@ def extract_turns(
         )
     users = [content_text(m.content) for m in messages if is_user_message(m)]
     if users:
-        return Turns(latest=users[-1], history=tuple(users[:-1]), has_user_turn=True)
+        last = max(i for i, m in enumerate(messages) if is_user_message(m))
+        continued = any(isinstance(m, ToolMessage) for m in messages[last + 1 :])
+        return Turns(latest=users[-1], history=tuple(users[:-1]), has_user_turn=True, continued=continued)
     # no user turn: judge what the chain would read (tool results, other non-system text)
     others = [content_text(m.content) for m in messages if not isinstance(m, (SystemMessage, AIMessage))]
     return Turns(latest="\n".join(t for t in others if t), history=(), has_user_turn=False)
@@ -823,6 +827,22 @@ def held_calls(value: Any) -> AIMessageChunk | None:
         if part is not None:
             found = part if found is None else found + part
     return found
+
+
+def calls_tools(output: Any, primary: Path) -> bool:
+    """True when the answer at ``primary`` (a path into ``output``) is the text of a message that calls tools (a
+    step of an agent's loop, not its final answer)."""
+    value = output
+    for key in primary:
+        if isinstance(value, BaseMessage):
+            break
+        if isinstance(value, (Mapping, list, tuple)):
+            value = value[key]
+        elif isinstance(value, BaseModel):
+            value = getattr(value, key)
+        else:
+            return False
+    return isinstance(value, BaseMessage) and _calls_chunk(value) is not None
 
 
 def _messages(value: Any) -> Iterator[BaseMessage]:
