@@ -21,23 +21,10 @@ from guardrails import Guard
 from guardrails.audit import AuditLog
 from guardrails.integrations.langchain.runnable import NO_TRIAGE_INSTRUCTION
 from guardrails.testing import KeywordDetector, guard_with
-from guardrails.types import Decision
+from tests.helpers.audit import MemoryAudit
 from tests.helpers.spy import SpyChatModel
 
 FINAL = "Mash three bananas and bake for an hour."
-
-
-class MemoryAudit(AuditLog):
-    """An audit log that keeps its records in memory."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: list[dict[str, Any]] = []
-
-    def record(self, decision: Decision, **context: Any) -> dict[str, Any]:
-        entry = super().record(decision, **context)
-        self.records.append(entry)
-        return entry
 
 
 class ToolStepModel(SpyChatModel):

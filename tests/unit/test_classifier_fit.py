@@ -148,33 +148,13 @@ def test_added_files_that_do_not_explain_the_reused_adapters_rows_are_refused(
     out, _, rows = fitted
     folder = _with_added_file(rows, tmp_path / "rows")
     adapter = str(out.with_name("model-adapter.npz"))
-    with pytest.raises(ValueError, match="was not tuned on these rows without"):
-        fit(
-            out=tmp_path / "m.npz",
-            quiet=True,
-            mined="none",
-            exemplar_dirs=[folder],
-            adapter=adapter,
-            added=["weapons.jsonl"],
-        )
-    with pytest.raises(ValueError, match="no exemplar rows come from"):
-        fit(
-            out=tmp_path / "m.npz",
-            quiet=True,
-            mined="none",
-            exemplar_dirs=[rows],
-            adapter=adapter,
-            added=["nothing.jsonl"],
-        )
-    with pytest.raises(ValueError, match="needs a reused adapter file"):
-        fit(
-            out=tmp_path / "m.npz",
-            quiet=True,
-            mined="none",
-            exemplar_dirs=[rows],
-            adapter="none",
-            added=["weapons.jsonl"],
-        )
+    for where, reused, added, error in (
+        (folder, adapter, "weapons.jsonl", "was not tuned on these rows without"),
+        (rows, adapter, "nothing.jsonl", "no exemplar rows come from"),
+        (rows, "none", "weapons.jsonl", "needs a reused adapter file"),
+    ):
+        with pytest.raises(ValueError, match=error):
+            fit(out=tmp_path / "m.npz", quiet=True, mined="none", exemplar_dirs=[where], adapter=reused, added=[added])
 
 
 def test_an_adapter_argument_that_is_not_a_file_is_rejected(tmp_path: Path) -> None:
