@@ -10,12 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
+from langchain_core.runnables import RunnableLambda
 
 from guardrails import InputError
 from guardrails.detectors.base import DetectContext
+from guardrails.errors import ProfileError
 from guardrails.testing import KeywordDetector, guard_with
 from guardrails.types import Finding
 from tests.helpers.spy import SpyChatModel, spy_model
@@ -97,3 +100,45 @@ def test_a_dict_with_no_user_turn_is_an_input_error_never_a_silent_pass(value: d
     with pytest.raises(InputError, match="no user turn"):
         wrapped.invoke(value)
     assert SpyChatModel.calls == []
+
+
+@pytest.mark.parametrize("key", ["input", "question", "query"])
+def test_an_unanswered_user_message_beside_a_string_key_is_judged_with_it_never_passed_as_history(key: str) -> None:
+    detector = TurnRecorder()
+    seen: list[Any] = []
+
+    def app(state: dict[str, Any]) -> str:
+        seen.append(state)
+        return "Sure, step 1..."
+
+    wrapped = guard_with(detector).wrap(RunnableLambda(app))
+    out = wrapped.invoke({"messages": [HumanMessage("hello"), AIMessage("hi!"), HumanMessage(HARM)], key: "weather"})
+    assert seen == [] and "can't help" in str(getattr(out, "content", out))
+    assert detector.seen[0] == (f"weather\n{HARM}", ("hello",))
+    # an answered history stays history
+    wrapped.invoke({"messages": [HumanMessage(HARM), AIMessage("I can't help with that.")], key: "weather"})
+    assert len(seen) == 1 and detector.seen[1] == ("weather", (HARM,))
+
+
+def test_a_per_request_profile_that_is_refused_starts_no_trace_run_it_never_ends() -> None:
+    class Runs(BaseCallbackHandler):
+        def __init__(self) -> None:
+            self.events: list[str] = []
+
+        def on_chain_start(self, *args: Any, **kwargs: Any) -> None:
+            self.events.append("start")
+
+        def on_chain_end(self, *args: Any, **kwargs: Any) -> None:
+            self.events.append("end")
+
+        def on_chain_error(self, *args: Any, **kwargs: Any) -> None:
+            self.events.append("error")
+
+    runs = Runs()
+    wrapped = guard_with(KeywordDetector({"grenade": "weapons"})).wrap(RunnableLambda(lambda s: "ok"))
+    config: Any = {"callbacks": [runs], "configurable": {"guardrails_profile": "../../etc/passwd"}}
+    with pytest.raises(ProfileError, match="etc/passwd"):
+        wrapped.invoke("hi", config)
+    with pytest.raises(ProfileError):
+        list(wrapped.stream("hi", config))
+    assert runs.events.count("start") == runs.events.count("end") + runs.events.count("error")

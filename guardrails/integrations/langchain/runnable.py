@@ -1108,10 +1108,10 @@ class GuardedRunnable(Runnable[Any, Any]):
     # ------------------------------------------------------------------ invoke
     def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         config = ensure_config(config)
+        turn = self._turn(config)  # first: a bad per-request profile fails before any run is started
         run = get_callback_manager_for_config(config).on_chain_start(
             None, WITHHELD, run_id=config.pop("run_id", None), name=config.get("run_name") or self.get_name()
         )
-        turn = self._turn(config)
         try:
             result = self._answer(run, config, input, turn, **kwargs)
         except BaseException as exc:
@@ -1141,10 +1141,10 @@ class GuardedRunnable(Runnable[Any, Any]):
 
     async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         config = ensure_config(config)
+        turn = self._turn(config)  # first: a bad per-request profile fails before any run is started
         run = await get_async_callback_manager_for_config(config).on_chain_start(
             None, WITHHELD, run_id=config.pop("run_id", None), name=config.get("run_name") or self.get_name()
         )
-        turn = self._turn(config)
         try:
             result = await self._aanswer(run, config, input, turn, **kwargs)
         except BaseException as exc:
@@ -1175,10 +1175,10 @@ class GuardedRunnable(Runnable[Any, Any]):
     # ------------------------------------------------------------------ stream
     def stream(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Iterator[Any]:
         config = ensure_config(config)
+        turn = self._turn(config)  # first: a bad per-request profile fails before any run is started
         run = get_callback_manager_for_config(config).on_chain_start(
             None, WITHHELD, run_id=config.pop("run_id", None), name=config.get("run_name") or self.get_name()
         )
-        turn = self._turn(config)
         shown: Any = None  # what the caller was given: the chunks added up, as LangChain records a stream's output
         try:
             with closing(self._stream(run, config, input, turn, **kwargs)) as items:
@@ -1223,10 +1223,10 @@ class GuardedRunnable(Runnable[Any, Any]):
 
     async def astream(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> AsyncIterator[Any]:
         config = ensure_config(config)
+        turn = self._turn(config)  # first: a bad per-request profile fails before any run is started
         run = await get_async_callback_manager_for_config(config).on_chain_start(
             None, WITHHELD, run_id=config.pop("run_id", None), name=config.get("run_name") or self.get_name()
         )
-        turn = self._turn(config)
         shown: Any = None  # as in ``stream``
         items = self._astream(run, config, input, turn, **kwargs)
         try:

@@ -239,15 +239,17 @@ def turn_keys(data: Mapping[str, Any], keys: Sequence[str]) -> tuple[str, ...]:
     order of ``keys``; else the first key of ``keys`` whose messages include a user message (a LangGraph state, a
     chat model's input). A key that holds no user turn (an empty history, a blank string, only AI or tool
     messages) is never the turn: when a dict holds a string turn and a message list, the string is the turn and
-    the list its history. A dict with no user turn under any of ``keys`` raises :class:`InputError` (there is
+    the list its history (unless the list ends with a user message nobody has answered yet: that message is part
+    of the turn too, judged with the strings, never passed to the model unjudged as history). A dict with no user
+    turn under any of ``keys`` raises :class:`InputError` (there is
     nothing the guard could judge as the user's request).
     """
     present = [k for k in keys if k in data]
     if not present:
         raise InputError(f"the chain input dict has none of the keys {list(keys)}; set input_keys= on wrap()")
     texts = tuple(k for k in present if _is_text(data[k]) and _text(data[k]).strip())
-    if texts:
-        return texts
+    if texts:  # a message list whose last message is the user's, not yet answered, is part of the turn too
+        return texts + tuple(k for k in present if not _is_text(data[k]) and _ends_with_user(data[k]))
     for key in present:
         value = data[key]
         if _is_text(value):
@@ -267,6 +269,11 @@ def turn_keys(data: Mapping[str, Any], keys: Sequence[str]) -> tuple[str, ...]:
     )
 
 
+def _ends_with_user(value: Any) -> bool:
+    messages = _as_messages(value)
+    return bool(messages) and is_user_message(messages[-1])  # type: ignore[index]
+
+
 def extract_turns(
     value: Any, *, input_keys: Sequence[str] = DEFAULT_INPUT_KEYS, passthrough_keys: Collection[str] = ()
 ) -> Turns:
@@ -282,10 +289,18 @@ def extract_turns(
         return Turns(latest=value.text, history=(), has_user_turn=True)
     if isinstance(value, Mapping):
         keys = turn_keys(value, input_keys)
-        if _is_text(value[keys[0]]):
-            turns = Turns(latest="\n".join(_text(value[k]) for k in keys), history=(), has_user_turn=True)
-        else:
-            turns = extract_turns(value[keys[0]], input_keys=input_keys)
+        parts: list[str] = []
+        own: list[str] = []  # earlier user turns of the turn's own message list
+        continued = False
+        for k in keys:
+            if _is_text(value[k]):
+                parts.append(_text(value[k]))
+                continue
+            inner = extract_turns(value[k], input_keys=input_keys)
+            parts.append(inner.latest)
+            own.extend(inner.history)
+            continued = continued or inner.continued
+        turns = Turns(latest="\n".join(parts), history=tuple(own), has_user_turn=True, continued=continued)
         earlier = [
             content_text(m.content)
             for k, v in value.items()
