@@ -91,15 +91,25 @@ def test_every_string_turn_key_of_a_dict_is_judged() -> None:
     [
         {"messages": []},
         {"messages": [], "input": "   "},
-        {"messages": [AIMessage("hello"), ToolMessage(content="grenade", tool_call_id="t")]},
     ],
-    ids=["empty-history", "blank-string", "no-user-message"],
+    ids=["empty-history", "blank-string"],
 )
 def test_a_dict_with_no_user_turn_is_an_input_error_never_a_silent_pass(value: dict[str, Any]) -> None:
     wrapped = guard_with(KeywordDetector({"grenade": "weapons"})).wrap(chain("input"))
     with pytest.raises(InputError, match="no user turn"):
         wrapped.invoke(value)
     assert SpyChatModel.calls == []
+
+
+def test_a_dict_whose_messages_hold_only_tool_results_is_judged_like_the_bare_list() -> None:
+    messages: list[BaseMessage] = [AIMessage("hello"), ToolMessage(content="grenade", tool_call_id="t")]
+    guard = guard_with(KeywordDetector({"grenade": "weapons"}))
+    seen: list[Any] = []
+    wrapped = guard.wrap(RunnableLambda(lambda state: seen.append(state) or "ok"))
+    for value in ({"messages": messages}, messages):
+        out = wrapped.invoke(value)
+        assert "can't help" in str(getattr(out, "content", out))
+    assert seen == []
 
 
 @pytest.mark.parametrize("key", ["input", "question", "query"])

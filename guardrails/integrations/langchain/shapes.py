@@ -262,6 +262,11 @@ def turn_keys(data: Mapping[str, Any], keys: Sequence[str]) -> tuple[str, ...]:
             )
         if any(is_user_message(m) for m in messages):
             return (key,)
+    # no user message anywhere (an agent's inner step: tool results only): the first message list is judged as a
+    # bare list would be, for what the chain would read
+    for key in present:
+        if not _is_text(data[key]) and _as_messages(data[key]):
+            return (key,)
     raise InputError(
         f"the chain input dict holds no user turn under its input keys {present} (blank text, or messages "
         "without a user message): there is nothing to judge as the user's request; put the turn under one of "
@@ -291,16 +296,17 @@ def extract_turns(
         keys = turn_keys(value, input_keys)
         parts: list[str] = []
         own: list[str] = []  # earlier user turns of the turn's own message list
-        continued = False
+        continued, user = False, False
         for k in keys:
             if _is_text(value[k]):
                 parts.append(_text(value[k]))
+                user = True
                 continue
             inner = extract_turns(value[k], input_keys=input_keys)
             parts.append(inner.latest)
             own.extend(inner.history)
-            continued = continued or inner.continued
-        turns = Turns(latest="\n".join(parts), history=tuple(own), has_user_turn=True, continued=continued)
+            continued, user = continued or inner.continued, user or inner.has_user_turn
+        turns = Turns(latest="\n".join(parts), history=tuple(own), has_user_turn=user, continued=continued)
         earlier = [
             content_text(m.content)
             for k, v in value.items()
