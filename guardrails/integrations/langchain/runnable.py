@@ -297,28 +297,20 @@ class _Turn:
         def check() -> Decision:
             judge = self.guard.check if record else self.guard.evaluate
             with redaction_scope(self.numbering, restorable=False):
-                return judge(
-                    text,
-                    Stage.OUTPUT,
-                    conversation_id=self.conversation_id,
-                    locale=self.locale,
-                    redact_only=redact_only,
-                )
+                return judge(text, Stage.OUTPUT, **self._output_options(redact_only))
 
         return check
 
     def aoutput_check(self, text: str, *, redact_only: bool = False) -> Callable[[], Any]:
         async def check() -> Decision:
             with redaction_scope(self.numbering, restorable=False):
-                return await self.guard.acheck(
-                    text,
-                    Stage.OUTPUT,
-                    conversation_id=self.conversation_id,
-                    locale=self.locale,
-                    redact_only=redact_only,
-                )
+                return await self.guard.acheck(text, Stage.OUTPUT, **self._output_options(redact_only))
 
         return check
+
+    def _output_options(self, redact_only: bool) -> dict[str, Any]:
+        """The keyword arguments of an output check (sync and async alike)."""
+        return {"conversation_id": self.conversation_id, "locale": self.locale, "redact_only": redact_only}
 
     def compose(self, body: str, d_out: Decision) -> str:
         """The answer text the user sees: ``body`` with the referral and (unless blocked) disclaimers."""
