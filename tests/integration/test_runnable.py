@@ -14,6 +14,7 @@ from langchain_core.prompt_values import ChatPromptValue
 from langchain_core.runnables import RunnableLambda
 
 from guardrails import GuardrailViolation, with_guardrails
+from guardrails.integrations.langchain.runnable import WITHHELD
 from guardrails.detectors.base import DetectContext
 from guardrails.testing import KeywordDetector, guard_with
 from guardrails.types import Finding
@@ -293,6 +294,21 @@ async def test_astream_events_never_carry_the_inner_models_raw_tokens() -> None:
     assert not any("Jane Roe" in json.dumps(e["data"], default=str) for e in events)
     streamed = "".join(e["data"]["chunk"].content for e in events if e["event"] == "on_chain_stream")
     assert "can't help" in streamed and "grenade" not in streamed
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+async def test_astream_events_never_carry_the_callers_raw_input(version: Any) -> None:
+    chain = event_guard().wrap(model("fine"))
+    events = [e async for e in chain.astream_events("I am Jane Roe, hello", version=version)]
+    assert events and not any("Jane Roe" in json.dumps(e["data"], default=str) for e in events)
+    assert events[0]["event"] == "on_chain_start" and events[0]["data"]["input"] == WITHHELD
+    assert any(e["event"] == "on_chain_end" and e["name"] == "guardrails.output_check" for e in events)
+
+
+async def test_astream_events_filters_still_apply_to_the_guarded_stream() -> None:
+    chain = event_guard().wrap(model("fine"))
+    events = [e async for e in chain.astream_events("hello", version="v2", include_names=["guardrails.input_check"])]
+    assert {e["name"] for e in events} == {"guardrails.input_check"}
 
 
 @pytest.mark.filterwarnings("ignore:astream_log is deprecated")

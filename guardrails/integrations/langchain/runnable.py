@@ -31,6 +31,7 @@ import threading
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
+    Awaitable,
     Callable,
     Collection,
     Generator,
@@ -41,12 +42,13 @@ from collections.abc import (
 from contextlib import closing, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 from langchain_core.callbacks import AsyncCallbackManagerForChainRun, CallbackManagerForChainRun
 from langchain_core.messages import AIMessageChunk, BaseMessage, convert_to_messages
 from langchain_core.prompt_values import PromptValue, StringPromptValue
 from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.runnables.schema import StreamEvent
 from langchain_core.runnables.config import (
     ensure_config,
     get_async_callback_manager_for_config,
@@ -1263,6 +1265,72 @@ class GuardedRunnable(Runnable[Any, Any]):
             await self._arecord(run, "output", turn.d_out)
             for item in tail:
                 yield item
+
+    @overload
+    def astream_events(
+        self,
+        input: Any,
+        config: RunnableConfig | None = None,
+        *,
+        version: Literal["v1", "v2"] = "v2",
+        include_names: Sequence[str] | None = None,
+        include_types: Sequence[str] | None = None,
+        include_tags: Sequence[str] | None = None,
+        exclude_names: Sequence[str] | None = None,
+        exclude_types: Sequence[str] | None = None,
+        exclude_tags: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[StreamEvent]: ...
+
+    @overload
+    def astream_events(
+        self, input: Any, config: RunnableConfig | None = None, *, version: Literal["v3"], **kwargs: Any
+    ) -> Awaitable[Any]: ...
+
+    def astream_events(
+        self,
+        input: Any,
+        config: RunnableConfig | None = None,
+        *,
+        version: Literal["v1", "v2", "v3"] = "v2",
+        include_names: Sequence[str] | None = None,
+        include_types: Sequence[str] | None = None,
+        include_tags: Sequence[str] | None = None,
+        exclude_names: Sequence[str] | None = None,
+        exclude_types: Sequence[str] | None = None,
+        exclude_tags: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[StreamEvent] | Awaitable[Any]:
+        """LangChain's event stream, with no event carrying the caller's raw input: LangChain's v2 stream puts
+        the input it was given into its first event (the wrapper's own start), where it would reach whatever
+        logs or forwards events before the guard has redacted it. That event holds the withheld marker instead,
+        as the wrapper's trace run does; the screened input is in the wrapped chain's own events."""
+        events = super().astream_events(
+            input,
+            config,
+            version=version,
+            include_names=include_names,
+            include_types=include_types,
+            include_tags=include_tags,
+            exclude_names=exclude_names,
+            exclude_types=exclude_types,
+            exclude_tags=exclude_tags,
+            **kwargs,
+        )
+        return _without_raw_input(events) if isinstance(events, AsyncIterator) else events
+
+
+async def _without_raw_input(events: AsyncIterator[StreamEvent]) -> AsyncIterator[StreamEvent]:
+    """``events`` with the input of the root run's start event (the first event) replaced by the withheld marker."""
+    root: str | None = None
+    async for event in events:
+        if root is None:
+            root = event.get("run_id")
+        data = event.get("data")
+        if event.get("run_id") == root and event["event"].endswith("_start") and isinstance(data, dict):
+            if "input" in data:
+                event = {**event, "data": {**data, "input": WITHHELD}}  # type: ignore[typeddict-item]
+        yield event
 
 
 def _added(total: Any, item: Any) -> Any:
