@@ -14,8 +14,8 @@ from langchain_core.prompt_values import ChatPromptValue
 from langchain_core.runnables import RunnableLambda
 
 from guardrails import GuardrailViolation, with_guardrails
-from guardrails.integrations.langchain.runnable import WITHHELD
 from guardrails.detectors.base import DetectContext
+from guardrails.integrations.langchain.runnable import WITHHELD
 from guardrails.testing import KeywordDetector, guard_with
 from guardrails.types import Finding
 from tests.helpers.spy import SpyChatModel, spy_model

@@ -10,7 +10,7 @@ import asyncio
 import itertools
 import json
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import pytest
 from langchain_core.callbacks import BaseCallbackHandler
@@ -404,6 +404,51 @@ def test_a_structured_output_chain_still_returns_its_parsed_answer_when_nothing_
     assert _crisis_guard().wrap(_structured()).invoke("hello there") == Reply(text="ok", score=1)
     raw = _crisis_guard().wrap(_structured(include_raw=True)).invoke("hello there")
     assert raw["parsed"] == Reply(text="ok", score=1) and raw["parsing_error"] is None
+
+
+class _BindingSpy(SpyChatModel):
+    """A spy whose ``bind_tools`` binds the tools as chat models do (a RunnableBinding passing ``tools=``)."""
+
+    bound_tools: ClassVar[Any] = None
+
+    def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
+        return self.bind(tools=[{"name": getattr(t, "__name__", str(t))} for t in tools], **kwargs)
+
+    def _generate(self, messages: Any, *args: Any, **kwargs: Any) -> Any:
+        type(self).bound_tools = kwargs.get("tools")
+        return super()._generate(messages, *args, **kwargs)
+
+
+def lookup_weather(city: str) -> str:
+    """A tool for the binding tests."""
+    return f"sunny in {city}"
+
+
+def test_a_wrapped_model_binds_tools_and_the_bound_model_is_guarded_like_the_wrapper() -> None:
+    SpyChatModel.calls = []
+    call = {"name": "lookup_weather", "args": {"city": "Leeds"}, "id": "call_1"}
+    wrapped = guard().wrap(_BindingSpy(messages=iter([AIMessage(content="", tool_calls=[call])])), output_key="x")
+    bound = wrapped.bind_tools([lookup_weather], tool_choice="auto")
+    assert type(bound) is type(wrapped) and bound.guard is wrapped.guard and bound.output_key == "x"
+    refused = bound.invoke("where to buy a grenade")
+    assert REFUSAL in str(refused.content) and SpyChatModel.calls == []
+    answer = bound.invoke("what's the weather like")
+    assert answer.tool_calls[0]["args"] == {"city": "Leeds"}
+    assert _BindingSpy.bound_tools == [{"name": "lookup_weather"}]
+
+
+def test_a_wrapped_model_gives_structured_output_that_raises_refusals() -> None:
+    SpyChatModel.calls = []
+    call = {"name": "Reply", "args": {"text": "ok", "score": 1}, "id": "call_1"}
+    wrapped = _crisis_guard().wrap(_ToolCallingSpy(messages=iter([AIMessage(content="", tool_calls=[call])])))
+    structured = wrapped.with_structured_output(Reply)
+    _assert_input_refusals_raised_before_the_model_runs(structured)
+    assert structured.invoke("hello there") == Reply(text="ok", score=1)
+
+
+def test_binding_tools_to_a_wrapped_runnable_that_binds_none_names_it() -> None:
+    with pytest.raises(AttributeError, match=r"RunnableLambda has no bind_tools\(\)"):
+        guard().wrap(RunnableLambda(lambda s: s)).bind_tools([lookup_weather])
 
 
 def test_chains_that_end_in_text_keep_their_own_output_kind() -> None:

@@ -48,13 +48,13 @@ from langchain_core.callbacks import AsyncCallbackManagerForChainRun, CallbackMa
 from langchain_core.messages import AIMessageChunk, BaseMessage, convert_to_messages
 from langchain_core.prompt_values import PromptValue, StringPromptValue
 from langchain_core.runnables import Runnable, RunnableConfig
-from langchain_core.runnables.schema import StreamEvent
 from langchain_core.runnables.config import (
     ensure_config,
     get_async_callback_manager_for_config,
     get_callback_manager_for_config,
     patch_config,
 )
+from langchain_core.runnables.schema import StreamEvent
 from pydantic import BaseModel
 
 from guardrails.errors import GuardrailViolation, ProfileError, brief
@@ -892,6 +892,18 @@ class GuardedRunnable(Runnable[Any, Any]):
             raise ValueError(
                 f"passthrough_keys {clash} are also input_keys; the user's turn is always screened (narrow input_keys)"
             )
+        #: the options as given, for the wrapper of a derived runnable (``bind_tools``, ``with_structured_output``)
+        self._options: dict[str, Any] = {
+            "input_keys": input_keys,
+            "passthrough_keys": passthrough_keys,
+            "context_keys": context_keys,
+            "output_key": output_key,
+            "output": output,
+            "raise_on_block": raise_on_block,
+            "on_decision": on_decision,
+            "inner_events": inner_events,
+            "profiles": profiles,
+        }
         self.bound = bound
         self.guard = guard
         self.input_keys = tuple(input_keys)
@@ -955,6 +967,26 @@ class GuardedRunnable(Runnable[Any, Any]):
     @property
     def OutputType(self) -> Any:  # noqa: N802
         return self.bound.OutputType
+
+    # ------------------------------------------------------------------ a chat model's own builders
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> GuardedRunnable:
+        """The wrapped model with ``tools`` bound, guarded as this wrapper guards (same guard and options): for an
+        agent that binds its tools to the model it is given, ``guard.wrap(model)``. AttributeError when the wrapped
+        runnable binds no tools."""
+        return self._derived("bind_tools", tools, **kwargs)
+
+    def with_structured_output(self, schema: Any, **kwargs: Any) -> GuardedRunnable:
+        """The wrapped model's ``with_structured_output(schema, ...)``, guarded as this wrapper guards; its answers
+        are parsed into ``schema``, so a refusal is raised (see README, output types)."""
+        return self._derived("with_structured_output", schema, **kwargs)
+
+    def _derived(self, method: str, *args: Any, **kwargs: Any) -> GuardedRunnable:
+        build = getattr(self.bound, method, None)
+        if not callable(build):
+            raise AttributeError(
+                f"the wrapped {type(self.bound).__name__} has no {method}(); call it on the model before wrapping"
+            )
+        return GuardedRunnable(build(*args, **kwargs), self.guard, **self._options)
 
     # ------------------------------------------------------------------ per-request settings
     def guard_for(self, profile: object) -> Guard:
@@ -1327,9 +1359,9 @@ async def _without_raw_input(events: AsyncIterator[StreamEvent]) -> AsyncIterato
         if root is None:
             root = event.get("run_id")
         data = event.get("data")
-        if event.get("run_id") == root and event["event"].endswith("_start") and isinstance(data, dict):
-            if "input" in data:
-                event = {**event, "data": {**data, "input": WITHHELD}}  # type: ignore[typeddict-item]
+        start = event.get("run_id") == root and event["event"].endswith("_start")
+        if start and isinstance(data, dict) and "input" in data:
+            event = {**event, "data": {**data, "input": WITHHELD}}  # type: ignore[typeddict-item]
         yield event
 
 
