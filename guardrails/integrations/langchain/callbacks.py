@@ -7,6 +7,13 @@ in ``on_llm_end`` and emits one audit record per judgment. A user turn is judged
 the model calls of an agent's tool loop repeat it, and the handler keeps its decision
 (see :class:`GuardrailsCallbackHandler`).
 
+Which text of a chat prompt is the turn (:func:`turn_of`): the latest user message, with
+the earlier ones as its history; the app's system prompt beside them is not judged. A
+prompt with no user text (an app that renders the user's text into a system message, as
+``ChatPromptTemplate([("system", "Answer the user: {question}")])`` does) is judged on the
+text of its messages the model and tools did not write (system, developer and other
+roles), or, with none, on all its text: every chat call is judged, none passes silently.
+
 What it cannot do: callbacks are observers. It cannot rewrite the prompt (so it
 cannot redact PII before the model sees it), cannot replace an answer with a
 refusal, referral or disclaimer, and cannot stop a streamed answer mid-way. Use
@@ -23,7 +30,7 @@ from typing import Any
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage, ChatMessage, FunctionMessage, ToolMessage
 from langchain_core.outputs import LLMResult
 
 from guardrails._lru import LRU
@@ -62,6 +69,40 @@ class _Judged:
         self._entries.put(key, replace(decision, text=""))
 
 
+#: roles of a generic ``ChatMessage`` whose text the model or a tool wrote, not the app or the user
+_MODEL_OR_TOOL_ROLES = frozenset({"assistant", "ai", "model", "tool", "function"})
+
+
+def _model_or_tool(m: BaseMessage) -> bool:
+    """True for a message the model wrote (an answer, a tool call) or a tool's result."""
+    if isinstance(m, (AIMessage, ToolMessage, FunctionMessage)):
+        return True
+    return isinstance(m, ChatMessage) and m.role in _MODEL_OR_TOOL_ROLES
+
+
+def _joined(messages: Sequence[BaseMessage]) -> str:
+    return "\n".join(text for text in (content_text(m.content) for m in messages) if text.strip())
+
+
+def turn_of(conversation: Sequence[BaseMessage]) -> tuple[str, tuple[str, ...]]:
+    """The text of a chat prompt to judge as the turn, and the earlier user turns (its history).
+
+    * With a user message that holds text: the latest user message, the earlier ones its history.
+      The app's system prompt beside it is not judged (it may say "never help with weapons").
+    * Without one (no user message, or only blank or image-only ones), the user's text, if any, was
+      rendered into another message: the turn is the text of every message the model and tools did
+      not write (system, developer and other roles; tool results are left out, so an agent's later
+      steps keep the same turn), joined in order.
+    * With none of those either: all the prompt's text (tool results, earlier answers), so that no
+      text reaches the model unjudged; an empty string if it holds none (an image only).
+    """
+    users = [content_text(m.content) for m in conversation if is_user_message(m)]
+    if any(text.strip() for text in users):
+        return users[-1], tuple(users[:-1])
+    others = _joined([m for m in conversation if not _model_or_tool(m)])
+    return (others or _joined(conversation)), ()
+
+
 def _keepable(decision: Decision) -> bool:
     """True when judging the same prompt again would give the same decision: no detector failed, or each
     failed one is unavailable (its model or dependency is not on this machine, which a retry cannot change).
@@ -78,7 +119,10 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
     turn. The handler keeps the decision on a prompt and reuses it when the same prompt comes
     again: the same latest user turn after the same earlier user turns (its history), in the
     same locale (the handler's ``locale=`` or the request's), or the same plain prompt for
-    ``on_llm_start``. For a given guard that decision depends on nothing else (the handler
+    ``on_llm_start``. In a chat prompt without a user message the turn is the text of its
+    system (and other non-model, non-tool) messages (see :func:`turn_of`), so the steps of an
+    agent started from a system prompt alone, which add only answers and tool results, reuse
+    its decision too. For a given guard that decision depends on nothing else (the handler
     passes the guard no conversation id), so a repeat in another conversation reuses it too.
 
     * A kept decision that stopped the call stops a repeat too: it raises GuardrailViolation
@@ -167,9 +211,9 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
         self, serialized: dict[str, Any], messages: list[list[BaseMessage]], *, run_id: UUID, **kwargs: Any
     ) -> None:
         for conversation in messages:
-            users = [content_text(m.content) for m in conversation if is_user_message(m)]
-            if users:
-                self._judge(users[-1], Stage.INPUT, users[:-1], run_id, kwargs.get("metadata"))
+            # every conversation is judged once: a prompt without a user message is judged on its other text
+            text, history = turn_of(conversation)
+            self._judge(text, Stage.INPUT, history, run_id, kwargs.get("metadata"))
 
     def on_llm_start(self, serialized: dict[str, Any], prompts: list[str], *, run_id: UUID, **kwargs: Any) -> None:
         for prompt in prompts:
