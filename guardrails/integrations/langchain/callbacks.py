@@ -119,8 +119,8 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
     turn. The handler keeps the decision on a prompt and reuses it when the same prompt comes
     again: the same latest user turn after the same earlier user turns (its history), in the
     same locale (the handler's ``locale=`` or the request's), or the same plain prompt for
-    ``on_llm_start``. In a chat prompt without a user message the turn is the text of its
-    system (and other non-model, non-tool) messages (see :func:`turn_of`), so the steps of an
+    ``on_llm_start``. In a chat prompt without user text the turn is the text of its system
+    (and other non-model, non-tool) messages (see :func:`turn_of`), so the steps of an
     agent started from a system prompt alone, which add only answers and tool results, reuse
     its decision too. For a given guard that decision depends on nothing else (the handler
     passes the guard no conversation id), so a repeat in another conversation reuses it too.
