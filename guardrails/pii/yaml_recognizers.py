@@ -7,7 +7,11 @@ A custom recognizer is data::
         entity: EMPLOYEE_ID
         patterns:
           - {regex: "\\bEMP-\\d{6}\\b", score: 0.6}
-        context: [employee, staff, badge]     # words near a match raise its score
+        context: [employee, staff, badge]     # words before a match raise its score
+      - name: ticket_number
+        entity: TICKET_ID
+        patterns:                            # a group named `value`: only it is the finding ("ticket <TICKET_ID_1>")
+          - {regex: "\\bticket\\s*(?:no\\.?|#)?\\s*(?P<value>\\d{6})\\b", score: 0.7}
       - name: project_codenames
         entity: CODENAME
         deny_list: [Bluebird, Nightjar]      # exact words, whole-word, case-insensitive
@@ -39,8 +43,12 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+#: the regex group that, when a pattern has it, is the finding (the rest of the match is context in clear)
+VALUE_GROUP = "value"
+
+
 class PatternSpec(_Strict):
-    """One regex of a custom recognizer and its base score."""
+    """One regex of a custom recognizer and its base score; a group named ``value`` narrows the finding to it."""
 
     regex: str = Field(min_length=1)
     score: float = Field(default=0.5, ge=0.0, le=1.0)
@@ -165,7 +173,23 @@ def to_presidio(spec: RecognizerSpec, *, language: str = "en") -> PatternRecogni
         "deny_list": list(spec.deny_list) or None,
         "context": list(spec.context) or None,
     }
-    return PatternRecognizer(
+    narrowing = {pt.name: pt for pt in patterns if VALUE_GROUP in re.compile(pt.regex).groupindex}
+
+    class ValueGroupRecognizer(PatternRecognizer):  # type: ignore[misc]
+        """A PatternRecognizer whose matches of a pattern with a ``value`` group are narrowed to that group."""
+
+        def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None, regex_flags: Any = None) -> Any:
+            results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+            for r in results:
+                pattern = narrowing.get(str(getattr(r.analysis_explanation, "pattern_name", "")))
+                rx = getattr(pattern, "compiled_regex", None)  # compiled by Presidio with its flags
+                match = rx.match(text, r.start) if rx is not None else None
+                if match is not None and match.end() == r.end and match.start(VALUE_GROUP) >= 0:
+                    r.start, r.end = match.span(VALUE_GROUP)
+            return [r for r in results if r.end > r.start]
+
+    cls = ValueGroupRecognizer if narrowing else PatternRecognizer
+    return cls(
         supported_entity=spec.entity,
         name=f"yaml:{spec.name}",
         supported_language=language,

@@ -132,6 +132,26 @@ def test_custom_yaml_recognizers_regex_with_context_and_deny_list() -> None:
     assert det.detect(without, CTX) == []  # 0.4 without its context word is under the 0.5 floor
 
 
+def test_a_yaml_pattern_with_a_value_group_redacts_only_that_group() -> None:
+    opts = PIIOptions.model_validate(
+        {
+            "pattern_only": True,
+            "recognizers": [
+                {
+                    "name": "ticket",
+                    "entity": "TICKET_ID",
+                    "patterns": [{"regex": r"\bticket\s*(?:no\.?|#)?\s*(?P<value>\d{6})\b", "score": 0.7}],
+                }
+            ],
+        }
+    )
+    text = "Ticket no. 123456 is still open; ticket #654321 too."
+    assert spans(text, PIIDetector(options=opts).detect(text, CTX)) == [
+        ("TICKET_ID", "123456"),
+        ("TICKET_ID", "654321"),
+    ]
+
+
 def test_recognizer_file_from_configs_loads(tmp_path: object) -> None:
     from guardrails._paths import configs_dir
 
