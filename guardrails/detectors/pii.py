@@ -55,6 +55,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from guardrails.detectors.base import BaseDetector, DetectContext
 from guardrails.errors import DetectorError, DetectorUnavailable
+from guardrails.pii.dates import DateTimeRule, yield_dates
 from guardrails.pii.spans import resolve_overlaps
 from guardrails.pii.yaml_recognizers import RecognizerSpec, load_preset, load_recognizer_file
 from guardrails.types import Finding
@@ -131,7 +132,8 @@ class PIIOptions(BaseModel):
 
     ``preset`` names a default set in configs/pii/ (``general``, ``healthcare``, ...) or a
     YAML path; ``entities`` replaces its entity list, ``thresholds`` (entity -> noise floor,
-    key ``default`` for the rest), ``allow_list`` and ``recognizers`` add to it.
+    key ``default`` for the rest), ``allow_list`` and ``recognizers`` add to it; ``date_time`` replaces its rule
+    of which date and time expressions DATE_TIME covers (:mod:`guardrails.pii.dates`).
     ``batch_workers`` and ``parallel_min_batch`` set the worker processes for large batches.
     """
 
@@ -144,6 +146,8 @@ class PIIOptions(BaseModel):
     allow_public_figures: bool | None = None
     recognizers: tuple[RecognizerSpec, ...] = ()
     recognizer_files: tuple[str, ...] = ()
+    #: which date and time expressions DATE_TIME covers; None: the preset's rule
+    date_time: DateTimeRule | None = None
     language: str = Field(default="en", min_length=2, max_length=8)
     ner_model: str = Field(default=DEFAULT_NER_MODEL, min_length=1)
     pattern_only: bool = False
@@ -192,9 +196,16 @@ class ResolvedConfig:
     language: str
     ner_model: str
     pattern_only: bool
+    #: the DATE_TIME rule, when DATE_TIME is detected and the preset or the options give one
+    date_time: DateTimeRule | None = None
 
     def engine_key(self) -> tuple[Any, ...]:
-        return (self.entities, self.recognizers, self.language, self.ner_model, self.pattern_only)
+        return (self.entities, self.recognizers, self.language, self.ner_model, self.pattern_only, self.date_time)
+
+    @property
+    def engine_dates(self) -> bool:
+        """True when DATE_TIME comes from spaCy NER and Presidio's date patterns (no rule, or the rule's ``any``)."""
+        return "DATE_TIME" in self.entities and (self.date_time is None or self.date_time.engine_dates)
 
 
 def resolve_options(options: PIIOptions) -> ResolvedConfig:
@@ -221,6 +232,13 @@ def resolve_options(options: PIIOptions) -> ResolvedConfig:
             raise ValueError(f"threshold given for {key!r}, which is not among the detected entities")
     allow = frozenset(a.strip().lower() for a in (*preset.allow_list, *options.allow_list) if a.strip())
     figures = options.allow_public_figures if options.allow_public_figures is not None else preset.allow_public_figures
+    if options.date_time is not None and "DATE_TIME" not in entities:
+        raise ValueError("date_time given, but DATE_TIME is not among the detected entities")
+    rule = options.date_time or preset.date_time
+    if rule is not None:
+        unknown = [e for e in rule.yield_to if e not in KNOWN_ENTITIES and e not in custom]
+        if unknown:
+            raise ValueError(f"date_time.yield_to names {unknown[0]!r}, which is neither a known nor a declared entity")
     return ResolvedConfig(
         entities=entities,
         thresholds=thresholds,
@@ -230,6 +248,7 @@ def resolve_options(options: PIIOptions) -> ResolvedConfig:
         language=options.language,
         ner_model=options.ner_model,
         pattern_only=options.pattern_only,
+        date_time=rule if "DATE_TIME" in entities else None,
     )
 
 
@@ -280,13 +299,15 @@ def _build_engine(cfg: ResolvedConfig) -> _Engine:
         from presidio_analyzer import predefined_recognizers as predefined
 
         from guardrails.pii import recognizers as own
+        from guardrails.pii.dates import date_recognizer
         from guardrails.pii.yaml_recognizers import to_presidio
     except ImportError as exc:  # pragma: no cover - depends on the installation
         raise DetectorUnavailable(f"presidio/spaCy are not installed: {exc}", detector="pii") from None
 
     lang = cfg.language
     blank = spacy.blank(lang)
-    needs_ner = not cfg.pattern_only and any(e in ("PERSON", "LOCATION", *NER_ONLY_ENTITIES) for e in cfg.entities)
+    ner_entities = ("PERSON", "LOCATION", "ORGANIZATION", "NRP", *(("DATE_TIME",) if cfg.engine_dates else ()))
+    needs_ner = not cfg.pattern_only and any(e in ner_entities for e in cfg.entities)
     if needs_ner:
         nlp = _load_ner_pipeline(cfg.ner_model)
     else:
@@ -313,11 +334,15 @@ def _build_engine(cfg: ResolvedConfig) -> _Engine:
     for ent, cls_name in PRESIDIO_ENTITIES.items():
         if ent in ents:
             registry.add_recognizer(getattr(predefined, cls_name)(supported_language=lang))
-    ner_only = [e for e in NER_ONLY_ENTITIES if e in ents]
+    ner_only = [e for e in NER_ONLY_ENTITIES if e in ents and (e != "DATE_TIME" or cfg.engine_dates)]
     if ner_only:
         registry.add_recognizer(_ner_label_recognizer(ner_only, lang))
-        if "DATE_TIME" in ents:
-            registry.add_recognizer(predefined.DateRecognizer(supported_language=lang))
+    if cfg.engine_dates:
+        registry.add_recognizer(predefined.DateRecognizer(supported_language=lang))
+    if cfg.date_time is not None:
+        forms = date_recognizer(cfg.date_time, language=lang)
+        if forms is not None:
+            registry.add_recognizer(forms)
     for spec in cfg.recognizers:
         registry.add_recognizer(to_presidio(spec, language=lang))
     analyzer = AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=[lang])
@@ -608,6 +633,7 @@ class PIIDetector(BaseDetector):
             "thresholds": dict(self.config.thresholds),
             "allow_list_size": len(self.config.allow_list),
             "custom_recognizers": [r.name for r in self.config.recognizers],
+            "date_time": None if self.config.date_time is None else self.config.date_time.model_dump(mode="json"),
             "ner_model": None if self.config.pattern_only else self.config.ner_model,
             "pattern_only": self.config.pattern_only,
             "language": self.config.language,
@@ -660,6 +686,8 @@ class PIIDetector(BaseDetector):
             found = [
                 f for f in found if not (f.label == "PERSON" and self._public_figure(text[f.start or 0 : f.end or 0]))
             ]
+        if self.config.date_time is not None and self.config.date_time.yield_to:
+            found = yield_dates(found, self.config.date_time.yield_to, text)
         return resolve_overlaps(found)
 
     def _public_figure(self, value: str) -> bool:

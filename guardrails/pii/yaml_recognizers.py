@@ -16,6 +16,9 @@ A custom recognizer is data::
         entity: CODENAME
         deny_list: [Bluebird, Nightjar]      # exact words, whole-word, case-insensitive
 
+A preset may also hold a ``date_time:`` rule (:class:`guardrails.pii.dates.DateTimeRule`): which date and
+time expressions count as DATE_TIME.
+
 The specs are validated here without importing Presidio; :func:`to_presidio` builds
 Presidio ``PatternRecognizer`` objects from them (importing Presidio).
 """
@@ -32,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from guardrails._paths import configs_dir
 from guardrails._yaml import describe_yaml_error
+from guardrails.pii.dates import DateTimeRule
 
 if TYPE_CHECKING:
     from presidio_analyzer import PatternRecognizer
@@ -98,6 +102,8 @@ class PIIPreset(_Strict):
     #: never report names of historical/public figures and fictional characters (configs/pii/names/public_figures.txt)
     allow_public_figures: bool = False
     recognizers: tuple[RecognizerSpec, ...] = ()
+    #: which date and time expressions DATE_TIME covers (None: all that spaCy and Presidio's date patterns find)
+    date_time: DateTimeRule | None = None
 
     @field_validator("thresholds")
     @classmethod

@@ -1,0 +1,253 @@
+"""The healthcare PII preset: calendar dates, ages over 89 and medical record numbers are PHI; durations are not.
+
+HIPAA Safe Harbor (45 CFR 164.514(b)(2)(i)(C)) removes the elements of dates other than the year of dates related
+to a person, and ages over 89. All strings here were written for these tests.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from guardrails import Guard
+from guardrails.detectors.base import DetectContext
+from guardrails.detectors.pii import PIIDetector, PIIOptions, resolve_options
+from guardrails.pii.dates import DateTimeRule, yield_dates
+from guardrails.pii.yaml_recognizers import load_preset
+from guardrails.types import Finding
+
+CTX = DetectContext()
+
+
+@pytest.fixture(scope="module")
+def healthcare() -> PIIDetector:
+    d = PIIDetector(options=PIIOptions(preset="healthcare"))
+    d.warmup()
+    return d
+
+
+def found(detector: PIIDetector, text: str) -> dict[str, list[str]]:
+    """Entity type -> the values found, in text order."""
+    out: dict[str, list[str]] = {}
+    for f in detector.detect(text, CTX):
+        assert f.start is not None and f.end is not None and f.label is not None
+        out.setdefault(f.label, []).append(text[f.start : f.end])
+    return out
+
+
+# --- dates: a calendar date is redacted, a duration, a year, a time of day or a frequency is not
+
+CALENDAR_DATES = [
+    pytest.param("I was born on 03/14/1962.", "03/14/1962", id="us-numeric"),
+    pytest.param("DOB: 1962-03-14", "1962-03-14", id="iso"),
+    pytest.param("Date of birth 14.03.1962, no allergies.", "14.03.1962", id="dotted"),
+    pytest.param("The follow-up visit on 3/4/24 went fine.", "3/4/24", id="numeric-two-digit-year"),
+    pytest.param("She was born on 14 March 1962.", "14 March 1962", id="day-month-year"),
+    pytest.param("He was admitted on March 14.", "March 14", id="month-day"),
+    pytest.param("Discharged on March 14th, 2021 after surgery.", "March 14th, 2021", id="month-ordinal-year"),
+    pytest.param("My mother died on Tuesday, March 14, 2023.", "Tuesday, March 14, 2023", id="weekday-date"),
+    pytest.param("Admission date: Tue 14 Mar 2021.", "Tue 14 Mar 2021", id="abbreviated-weekday-date"),
+    pytest.param("I was admitted on the 14th of March.", "14th of March", id="ordinal-of-month"),
+    pytest.param("Seen in clinic on 14-Mar-2021.", "14-Mar-2021", id="dd-mmm-yyyy"),
+    pytest.param("Diagnosed in March 1962 and treated since.", "March 1962", id="month-year"),
+    pytest.param("The scan is booked for Sept. 3rd.", "Sept. 3rd", id="abbreviated-month-period"),
+]
+
+
+@pytest.mark.parametrize(("text", "date"), CALENDAR_DATES)
+def test_a_calendar_date_is_redacted_as_date_time(healthcare: PIIDetector, text: str, date: str) -> None:
+    assert found(healthcare, text).get("DATE_TIME") == [date]
+
+
+READABLE = [
+    pytest.param("I have had a headache for 3 days.", id="duration-days"),
+    pytest.param("The rash has lasted two weeks now.", id="duration-in-words"),
+    pytest.param("My cough started since 6 months.", id="since-months"),
+    pytest.param("She has been on insulin for 15 years.", id="duration-years"),
+    pytest.param("Is a 10 day course of amoxicillin enough?", id="course-length"),
+    pytest.param("I was diagnosed with asthma in 2019.", id="bare-year"),
+    pytest.param("Over the past year I lost 5 kg.", id="the-past-year"),
+    pytest.param("The pain gets worse tonight.", id="tonight"),
+    pytest.param("I woke up with chest pain this morning.", id="this-morning"),
+    pytest.param("Should I take the tablet at 10am or with dinner?", id="time-of-day"),
+    pytest.param("We check the blood sugar at 7:30 every morning.", id="clock-time"),
+    pytest.param("Take ibuprofen every 6 hours.", id="frequency"),
+    pytest.param("Take it twice a day for the next 10 days.", id="frequency-and-duration"),
+    pytest.param("My appointment is next Tuesday.", id="next-weekday"),
+    pytest.param("The fever started yesterday and got worse last week.", id="relative-days"),
+    pytest.param("I had knee surgery 3 days ago.", id="days-ago"),
+    pytest.param("The itching has been there since March.", id="month-alone"),
+    pytest.param("My pain is 8/10 today.", id="pain-score"),
+]
+
+
+@pytest.mark.parametrize("text", READABLE)
+def test_durations_years_times_and_frequencies_reach_the_model_as_written(healthcare: PIIDetector, text: str) -> None:
+    assert found(healthcare, text) == {}
+
+
+def test_a_date_is_redacted_and_the_duration_beside_it_kept(healthcare: PIIDetector) -> None:
+    text = "I was admitted on March 14 and have had a fever for 3 days since then."
+    assert found(healthcare, text) == {"DATE_TIME": ["March 14"]}
+
+
+# --- ages over 89
+
+
+@pytest.mark.parametrize(
+    ("text", "age"),
+    [
+        pytest.param("My grandmother is a 92-year-old woman with diabetes.", "92-year-old", id="hyphenated"),
+        pytest.param("The patient is 95 years old.", "95 years old", id="years-old"),
+        pytest.param("A 101 y/o man with chest pain.", "101 y/o", id="y-slash-o"),
+        pytest.param("Patient aged 91 presents with a cough.", "91", id="aged"),
+        pytest.param("Age: 93", "93", id="age-colon"),
+    ],
+)
+def test_an_age_over_89_is_redacted(healthcare: PIIDetector, text: str, age: str) -> None:
+    assert found(healthcare, text) == {"AGE_OVER_89": [age]}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("My father is 89 years old.", id="eighty-nine"),
+        pytest.param("He is a 45-year-old smoker.", id="forty-five"),
+        pytest.param("Take 90 mg twice daily.", id="a-dose"),
+        pytest.param("I have had this rash for 90 days.", id="ninety-days"),
+        pytest.param("The clinic saw 92 patients this week.", id="a-count"),
+    ],
+)
+def test_ages_up_to_89_and_other_numbers_over_89_stay(healthcare: PIIDetector, text: str) -> None:
+    assert found(healthcare, text) == {}
+
+
+# --- medical record numbers
+
+
+@pytest.mark.parametrize(
+    ("text", "mrn"),
+    [
+        pytest.param("My MRN is 12345678", "12345678", id="mrn-is"),
+        pytest.param("MRN: 12345678", "12345678", id="mrn-colon"),
+        pytest.param("mrn#9876543 please check", "9876543", id="mrn-hash-lower-case"),
+        pytest.param("medical record number 00123456", "00123456", id="medical-record-number"),
+        pytest.param("Her medical record no. 1234567 is on file.", "1234567", id="medical-record-no"),
+        pytest.param("The patient's record number is 7654321.", "7654321", id="record-number-after-patient"),
+        pytest.param("Hospital record number: 76543210", "76543210", id="record-number-after-hospital"),
+    ],
+)
+def test_a_labelled_medical_record_number_is_redacted_as_such_and_its_label_kept(
+    healthcare: PIIDetector, text: str, mrn: str
+) -> None:
+    assert found(healthcare, text) == {"MEDICAL_RECORD_NUMBER": [mrn]}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("My record number is 7654321.", id="record-number-without-a-medical-word"),
+        pytest.param("Order number 12345678 shipped yesterday.", id="order-number"),
+        pytest.param("Please quote invoice 55667788 when you pay.", id="invoice"),
+        pytest.param("My employee id is 1234567.", id="employee-id"),
+        pytest.param("The lottery numbers were 24681357.", id="bare-digits"),
+    ],
+)
+def test_a_number_without_a_medical_record_label_is_neither_an_mrn_nor_a_date(
+    healthcare: PIIDetector, text: str
+) -> None:
+    labels = found(healthcare, text)
+    assert "MEDICAL_RECORD_NUMBER" not in labels and "DATE_TIME" not in labels
+
+
+def test_where_an_mrn_overlaps_a_date_time_span_the_mrn_label_wins() -> None:
+    # `any` brings back spaCy's DATE spans, and spaCy calls this number a date (score 0.85, over the MRN's 0.65)
+    text = "The patient's record number is 7654321."
+    rule = {"redact": ["any"], "yield_to": ["MEDICAL_RECORD_NUMBER"]}
+    det = PIIDetector(options=PIIOptions.model_validate({"preset": "healthcare", "date_time": rule}))
+    assert found(det, text) == {"MEDICAL_RECORD_NUMBER": ["7654321"]}
+    assert found(det, "I have had a headache for 3 days.") == {"DATE_TIME": ["3 days"]}  # `any` is all of them
+
+
+def test_a_date_keeps_what_lies_outside_an_overlapping_winner_and_drops_what_lies_inside() -> None:
+    text = "on 14 March 1234567 x"
+    date = Finding("pii", None, 0.85, 3, 19, label="DATE_TIME")  # "14 March 1234567"
+    mrn = Finding("pii", None, 0.65, 12, 19, label="MEDICAL_RECORD_NUMBER")  # "1234567"
+    inner = Finding("pii", None, 0.85, 13, 16, label="DATE_TIME")
+    kept = yield_dates([date, mrn, inner], ["MEDICAL_RECORD_NUMBER"], text)
+    assert [(f.label, text[f.start or 0 : f.end or 0]) for f in kept] == [
+        ("DATE_TIME", "14 March "),
+        ("MEDICAL_RECORD_NUMBER", "1234567"),
+    ]
+
+
+# --- through the Guard
+
+
+def test_the_healthcare_profile_sends_the_model_the_duration_and_no_date_or_record_number() -> None:
+    guard = Guard.from_profile("healthcare")
+    text = "I was born on 03/14/1962, my MRN is 12345678 and I have had a cough for 3 days, worse at 10pm."
+    assert guard.check(text).text == (
+        "I was born on <DATE_TIME_1>, my MRN is <MEDICAL_RECORD_NUMBER_1> and I have had a cough for 3 days,"
+        " worse at 10pm."
+    )
+
+
+# --- the rule is data: validated, and only the healthcare preset has one
+
+
+def test_the_healthcare_preset_declares_its_date_rule() -> None:
+    rule = load_preset("healthcare").date_time
+    assert rule is not None
+    assert rule.redact == ("numeric_date", "month_day", "month_year")
+    assert "MEDICAL_RECORD_NUMBER" in rule.yield_to
+
+
+def test_the_general_preset_has_no_date_rule_and_an_opt_in_date_time_is_every_date_spacy_finds() -> None:
+    assert resolve_options(PIIOptions()).date_time is None
+    det = PIIDetector(options=PIIOptions(entities=("DATE_TIME",)))
+    assert found(det, "I have had a headache for 3 days.") == {"DATE_TIME": ["3 days"]}
+
+
+def test_an_unknown_date_form_in_a_preset_file_is_named_with_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "clinic.yaml"
+    path.write_text("entities: [DATE_TIME]\ndate_time:\n  redact: [numeric_date, durations]\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"clinic\.yaml: date_time\.redact: .*unknown date form 'durations'"):
+        load_preset(str(path))
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        pytest.param({"redact": []}, "at least 1", id="no-form"),
+        pytest.param({"redact": ["weekdays"]}, "weekdays", id="unknown-form"),
+        pytest.param({"redact": ["any"], "yield_to": ["mrn"]}, "'mrn'", id="lower-case-entity"),
+        pytest.param({"redact": ["any"], "yield_to": ["DATE_TIME"]}, "DATE_TIME", id="yield-to-itself"),
+        pytest.param({"redact": ["any"], "strict": True}, "strict", id="unknown-key"),
+    ],
+)
+def test_a_bad_date_rule_is_rejected_naming_the_bad_value(rule: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        DateTimeRule.model_validate(rule)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        pytest.param(
+            {"preset": "healthcare", "date_time": {"redact": ["any"], "yield_to": ["SHOE_SIZE"]}},
+            "yield_to names 'SHOE_SIZE'",
+            id="yield-to-an-unknown-entity",
+        ),
+        pytest.param(
+            {"preset": "general", "date_time": {"redact": ["month_day"]}},
+            "DATE_TIME is not among the detected entities",
+            id="rule-without-date-time",
+        ),
+    ],
+)
+def test_a_date_rule_that_does_not_fit_the_entities_is_refused(options: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        PIIDetector(options=PIIOptions.model_validate(options))
