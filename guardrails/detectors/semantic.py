@@ -81,6 +81,8 @@ _SURROGATES = {
     "US_SSN": "my number",
     "DATE_TIME": "Monday",
     "IP_ADDRESS": "the server",
+    "MEDICAL_RECORD_NUMBER": "100200",
+    "AGE_OVER_89": "90",
 }
 
 

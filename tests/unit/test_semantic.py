@@ -343,8 +343,9 @@ def test_encoder_vectors_are_unit_length_and_deterministic() -> None:
         ("write to <EMAIL_ADDRESS_2> or call <PHONE_NUMBER_1>", "write to alex@example.com or call 555 0100"),
         ("hashed <PERSON:3fa2c1> and unknown <THING_4>", "hashed Alex and unknown it"),
         ("html <b>bold</b> and a < b", "html <b>bold</b> and a < b"),
+        ("a <AGE_OVER_89_1> patient, MRN <MEDICAL_RECORD_NUMBER_1>", "a 90 patient, MRN 100200"),
     ],
-    ids=["person", "email-phone", "hashed-and-unknown", "not-a-placeholder"],
+    ids=["person", "email-phone", "hashed-and-unknown", "not-a-placeholder", "healthcare-entities"],
 )
 def test_redaction_placeholders_are_read_as_ordinary_values(text: str, expected: str) -> None:
     from guardrails.detectors.semantic import neutralize_placeholders
