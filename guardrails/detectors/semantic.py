@@ -68,7 +68,7 @@ _ALNUM = re.compile(r"[^\W_]", re.UNICODE)
 
 
 #: redaction placeholders (``<PERSON_1>``, hashed ``<PERSON:3fa2c1>``) produced by this library
-_PLACEHOLDER = re.compile(r"<([A-Z][A-Z_]*?)(?:_\d+|:[0-9a-f]{4,64})>")
+_PLACEHOLDER = re.compile(r"<([A-Z][A-Z0-9_]*?)(?:_\d+|:[0-9a-f]{4,64})>")
 #: what a placeholder stands for when the text is classified: an ordinary value of that type,
 #: so that an answer addressed to "<PERSON_1>" reads like one addressed to a person
 _SURROGATES = {
