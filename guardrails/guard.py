@@ -257,6 +257,7 @@ class Guard:
         locale: str | None = None,
         conversation_id: str | None = None,
         redact_only: bool = False,
+        pieces: Sequence[str] = (),
     ) -> Decision:
         """Check one text; returns a Decision (never raises for a verdict) and writes its audit record.
 
@@ -266,9 +267,19 @@ class Guard:
         ``redact_only=True`` runs only the redacting detectors (PII): the decision redacts (or
         blocks an entity the profile blocks), it finds no category. For text that is not anyone's
         request or answer, such as the documents a retrieval chain returns.
+        ``pieces`` are parts of ``text`` that are judged alone as well as within it (an answer's text
+        and each tool-call argument, say): a detector that reads a text as a whole (the semantic
+        classifier's embedding) then cannot miss a harmful part averaged with harmless ones. The
+        decision is the most severe; entities are found in ``text`` only.
         """
         decision = self.evaluate(
-            text, stage, history=history, locale=locale, conversation_id=conversation_id, redact_only=redact_only
+            text,
+            stage,
+            history=history,
+            locale=locale,
+            conversation_id=conversation_id,
+            redact_only=redact_only,
+            pieces=pieces,
         )
         return self._remember_refused(self.record(decision), text)
 
@@ -281,10 +292,17 @@ class Guard:
         locale: str | None = None,
         conversation_id: str | None = None,
         redact_only: bool = False,
+        pieces: Sequence[str] = (),
     ) -> Decision:
         """Async ``check``: detectors run concurrently, off the event loop."""
         decision = await self.aevaluate(
-            text, stage, history=history, locale=locale, conversation_id=conversation_id, redact_only=redact_only
+            text,
+            stage,
+            history=history,
+            locale=locale,
+            conversation_id=conversation_id,
+            redact_only=redact_only,
+            pieces=pieces,
         )
         return self._remember_refused(self.record(decision), text)
 
@@ -335,9 +353,10 @@ class Guard:
         locale: str | None = None,
         conversation_id: str | None = None,
         redact_only: bool = False,
+        pieces: Sequence[str] = (),
     ) -> Decision:
         """``check`` without the audit record: for one part of a text screened in parts (see ``record``)."""
-        req = self._prepare(text, stage, history, locale, conversation_id, redact_only=redact_only)
+        req = self._prepare(text, stage, history, locale, conversation_id, redact_only=redact_only, pieces=pieces)
         if req.early is not None:
             return req.early
         first = _Pass(req, req.text, req.ctx, req.detectors)
@@ -358,9 +377,10 @@ class Guard:
         locale: str | None = None,
         conversation_id: str | None = None,
         redact_only: bool = False,
+        pieces: Sequence[str] = (),
     ) -> Decision:
         """Async ``evaluate``: detectors run concurrently, off the event loop; no audit record."""
-        req = self._prepare(text, stage, history, locale, conversation_id, redact_only=redact_only)
+        req = self._prepare(text, stage, history, locale, conversation_id, redact_only=redact_only, pieces=pieces)
         if req.early is not None:
             return req.early
         first = _Pass(req, req.text, req.ctx, req.detectors)
@@ -583,9 +603,11 @@ class Guard:
         conversation_id: object,
         *,
         redact_only: bool = False,
+        pieces: object = (),
     ) -> _Request:
         stage = Stage.parse(stage)
         clean = _coerce_text(text)
+        apart = _coerce_pieces(pieces, clean)
         turns = _coerce_history(history)
         window = self.profile.history_window
         hist = tuple(_coerce_text(h) for h in turns[-window:]) if window else ()
@@ -617,6 +639,7 @@ class Guard:
             views=views(clean) if clean.strip() else (("raw", clean),),
             locale=loc,
             conversation_id=conv,
+            pieces=apart,
         )
         req = _Request(
             text=clean,
@@ -871,6 +894,20 @@ def _coerce_history(history: object) -> list[str]:
         if not isinstance(turn, str):
             raise InputError(f"history items must be str, got {type(turn).__name__} at index {index}")
     return turns
+
+
+def _coerce_pieces(pieces: object, text: str) -> tuple[str, ...]:
+    """The pieces of ``text`` to judge alone as well: each a str (InputError naming the type otherwise), blank
+    ones, repeats and the whole text itself left out."""
+    if isinstance(pieces, (str, bytes, bytearray)) or not isinstance(pieces, Iterable):
+        raise InputError(f"pieces must be an iterable of str (parts of the text), got {type(pieces).__name__}")
+    out: dict[str, None] = {}
+    for index, piece in enumerate(pieces):
+        if not isinstance(piece, str):
+            raise InputError(f"pieces items must be str, got {type(piece).__name__} at index {index}")
+        if piece.strip() and piece.strip() != text.strip():
+            out.setdefault(piece, None)
+    return tuple(out)
 
 
 def _optional_str(what: str, value: object) -> str | None:

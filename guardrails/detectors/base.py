@@ -42,7 +42,9 @@ class DetectContext:
     raw first, computed once per check and shared by all detectors. ``cache`` is a
     per-check scratch space that detectors use to share work (one embedding of the
     text shared by the policy, crisis and domain heads, say). ``conversation_id``
-    keys per-conversation state (the PII vault).
+    keys per-conversation state (the PII vault). ``pieces`` are parts of the text to judge
+    alone as well (see ``Guard.check``): a detector that reads a text as a whole judges each
+    and keeps the worst; one that finds words or entities anywhere in the text may ignore them.
     """
 
     stage: Stage = Stage.INPUT
@@ -50,6 +52,7 @@ class DetectContext:
     views: tuple[tuple[str, str], ...] = ()
     locale: str | None = None
     conversation_id: str | None = None
+    pieces: tuple[str, ...] = ()
     cache: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 

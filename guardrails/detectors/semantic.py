@@ -64,6 +64,8 @@ HISTORY_CACHE_SIZE = 4096
 #: the views that stand for the text decoded; preferred, in this order, as a turn's readable form
 _DECODED_VIEWS = ("base64", "hex", "rot13")
 LANGUAGE_LABEL = "language:"
+#: the views of ``DetectContext.pieces`` are named ``piece<i>:<view>`` (the first piece is 1)
+PIECE_VIEW = "piece"
 _ALNUM = re.compile(r"[^\W_]", re.UNICODE)
 
 
@@ -122,6 +124,14 @@ class SemanticOptions(BaseModel):
     #: kinds an earlier turn keeps in force while it is in the window, whatever the latest turn says: by default a
     #: crisis, so a follow-up ("what's the quickest way?") is never handed to the model as if it stood alone
     history_persistent_kinds: tuple[Literal["prohibited", "crisis", "domain"], ...] = ("crisis",)
+    #: judge each piece of a text alone as well (``DetectContext.pieces``: an answer's text and tool-call arguments);
+    #: off by default: on our held-out tool calls it refused 0.57 -> 0.77 of the harmful ones and 7.8% -> 10.0% of
+    #: the benign ones (README, tool calls)
+    pieces: bool = False
+    #: a category counts from a piece alone only at this score or more (the whole text's threshold is 0.5): a lone
+    #: argument is out of the classifier's usual reading, and ordinary ones (a clinic's name, a friendly email about
+    #: a scam warning) score high for some category far more often than whole answers do (README, tool calls)
+    piece_min_score: float = Field(default=0.96, ge=0.0, le=1.0)
     #: noise floor: scores below it are not reported
     min_score: float = Field(default=0.05, ge=0.0, le=1.0)
     #: detect non-English text and report it as a ``language:<code>`` finding
@@ -344,6 +354,9 @@ class SemanticDetector(BaseDetector):
             # its own views, not the shared ones: a segment a decoder read is masked in the other views, as the
             # classifier reads undecoded base64, hex or rot13 as anything but harmless
             views = make_views(neutral, max_views=self.options.max_views, mask_encoded=True)
+        # each piece alone too (an answer's text, a tool-call argument), so a harmful one is not averaged away
+        if self.options.pieces:
+            views = (*views, *self._piece_views(ctx.pieces))
         # the gate is on each view, not the raw text: NFKC makes circled or full-width letters readable
         plan = _Plan(views=[(n, v) for n, v in views if _ALNUM.search(v)])
         if not self.options.history or not ctx.history or not plan.views:
@@ -352,6 +365,22 @@ class SemanticDetector(BaseDetector):
         plan.turns = [t[-HISTORY_TURN_CHARS:] for t in turns if _ALNUM.search(t)]
         plan.latest = self._readable(neutral[: HISTORY_TURN_CHARS * 4])[:HISTORY_TURN_CHARS]
         return plan
+
+    def _piece_views(self, pieces: Sequence[str]) -> list[tuple[str, str]]:
+        """The views of each piece of the text (``DetectContext.pieces``), named ``piece<i>:<view>``."""
+        out: list[tuple[str, str]] = []
+        for i, piece in enumerate(pieces, 1):
+            neutral = neutralize_placeholders(piece)
+            if self.options.views == "raw":
+                out.append((f"{PIECE_VIEW}{i}:raw", neutral))
+                continue
+            from guardrails.normalize import views as make_views
+
+            out.extend(
+                (f"{PIECE_VIEW}{i}:{n}", v)
+                for n, v in make_views(neutral, max_views=self.options.max_views, mask_encoded=True)
+            )
+        return out
 
     @staticmethod
     def _window_scores(
@@ -384,6 +413,8 @@ class SemanticDetector(BaseDetector):
         best_view = np.array(["raw"] * n, dtype=object)
         for name, s in plan.views:
             sc = self._window_scores(head, ctx, name, s, mats, scored)
+            if name.startswith(PIECE_VIEW):  # a piece alone counts only where it is sure (``piece_min_score``)
+                sc = np.where(sc >= self.options.piece_min_score, sc, 0.0)
             better = sc > best
             best[better] = sc[better]
             best_view[better] = name

@@ -181,7 +181,13 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
         self._judged = _Judged(cache_size) if cache_size else None
 
     def _judge(
-        self, text: str, stage: Stage, history: Sequence[str], run_id: UUID | None, metadata: Any = None
+        self,
+        text: str,
+        stage: Stage,
+        history: Sequence[str],
+        run_id: UUID | None,
+        metadata: Any = None,
+        pieces: Sequence[str] = (),
     ) -> None:
         # per request: config={"metadata": {"locale": "en-GB"}} (callbacks never see config["configurable"])
         requested = metadata.get("locale") if isinstance(metadata, dict) else None
@@ -194,7 +200,7 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
         decision = judged.get(key) if judged is not None else None
         run = str(run_id) if run_id else None
         if decision is None:
-            decision = self.guard.check(text, stage, history=history, locale=locale)
+            decision = self.guard.check(text, stage, history=history, locale=locale, pieces=pieces)
             if self.guard.audit is None:
                 self.audit.record(decision, run_id=run)
             if self.on_decision is not None:
@@ -226,6 +232,9 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
             for gen in generations:
                 message = getattr(gen, "message", None)
                 # a chat answer is judged with its tool calls: raising here keeps an agent from running them
-                text = read_output(message, output_key="").text if message is not None else gen.text
+                # each of its slots (text, tool arguments) judged alone as well, as the wrapper does
+                read = read_output(message, output_key="") if message is not None else None
+                text = read.text if read is not None else gen.text
                 if text.strip():
-                    self._judge(text, Stage.OUTPUT, (), run_id, kwargs.get("metadata"))
+                    pieces = read.apart if read is not None else ()
+                    self._judge(text, Stage.OUTPUT, (), run_id, kwargs.get("metadata"), pieces)

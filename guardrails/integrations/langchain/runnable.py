@@ -291,28 +291,36 @@ class _Turn:
     def acontext_check(self, read: shapes.OutputText) -> Callable[[], Any]:
         return self.aoutput_check(read.context_text, redact_only=True)
 
-    def output_check(self, text: str, *, redact_only: bool = False, record: bool = True) -> Callable[[], Decision]:
+    def output_check(
+        self, text: str, *, pieces: Sequence[str] = (), redact_only: bool = False, record: bool = True
+    ) -> Callable[[], Decision]:
         """The check of a whole output text, numbering its values in the turn's numbering (and counting its new
-        vault entries with the turn's). Not for a streamed window, which may cut a value in two. ``record=False``:
-        no audit record of its own, for a part of an answer whose screening is recorded once (a stream's lane)."""
+        vault entries with the turn's). Not for a streamed window, which may cut a value in two. ``pieces``: its
+        slots, judged alone as well (``OutputText.apart``). ``record=False``: no audit record of its own, for a
+        part of an answer whose screening is recorded once (a stream's lane)."""
 
         def check() -> Decision:
             judge = self.guard.check if record else self.guard.evaluate
             with redaction_scope(self.numbering, restorable=False):
-                return judge(text, Stage.OUTPUT, **self._output_options(redact_only))
+                return judge(text, Stage.OUTPUT, **self._output_options(redact_only, pieces))
 
         return check
 
-    def aoutput_check(self, text: str, *, redact_only: bool = False) -> Callable[[], Any]:
+    def aoutput_check(self, text: str, *, pieces: Sequence[str] = (), redact_only: bool = False) -> Callable[[], Any]:
         async def check() -> Decision:
             with redaction_scope(self.numbering, restorable=False):
-                return await self.guard.acheck(text, Stage.OUTPUT, **self._output_options(redact_only))
+                return await self.guard.acheck(text, Stage.OUTPUT, **self._output_options(redact_only, pieces))
 
         return check
 
-    def _output_options(self, redact_only: bool) -> dict[str, Any]:
+    def _output_options(self, redact_only: bool, pieces: Sequence[str]) -> dict[str, Any]:
         """The keyword arguments of an output check (sync and async alike)."""
-        return {"conversation_id": self.conversation_id, "locale": self.locale, "redact_only": redact_only}
+        return {
+            "conversation_id": self.conversation_id,
+            "locale": self.locale,
+            "redact_only": redact_only,
+            "pieces": pieces,
+        }
 
     def compose(self, body: str, d_out: Decision) -> str:
         """The answer text the user sees: ``body`` with the referral and (unless blocked) disclaimers."""
@@ -641,7 +649,8 @@ class _Stream:
         """A structured value checked whole, as it may be released (None when blocked)."""
         turn = self.turn
         read = turn.read(value)
-        d = turn.output_check(read.text, redact_only=self._context(key))()  # retrieved documents: only redacted
+        # retrieved documents: only redacted
+        d = turn.output_check(read.text, pieces=read.apart, redact_only=self._context(key))()
         turn.output_domains.extend(c for c in d.disclaimer_categories if c not in turn.output_domains)
         self.whole_decisions.append((key, d))
         self.lanes[key].whole = value
@@ -656,7 +665,7 @@ class _Stream:
         read = turn.read(calls)
         if not read.text.strip():
             return calls
-        d = lane.screen.check_apart(read.text, turn.output_check(read.text, record=False))
+        d = lane.screen.check_apart(read.text, turn.output_check(read.text, pieces=read.apart, record=False))
         turn.output_domains.extend(c for c in d.disclaimer_categories if c not in turn.output_domains)
         if d.blocked:
             return None
@@ -1162,7 +1171,7 @@ class GuardedRunnable(Runnable[Any, Any]):
             turn.d_ctx = self._step(run, "context", turn.context_check(read))
         d_out = None
         if read.text.strip():
-            d_out = self._step(run, "output", turn.output_check(read.text))
+            d_out = self._step(run, "output", turn.output_check(read.text, pieces=read.apart))
         return turn.finish(output, read, d_out)
 
     async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
@@ -1195,7 +1204,7 @@ class GuardedRunnable(Runnable[Any, Any]):
             turn.d_ctx = await self._astep(run, "context", turn.acontext_check(read))
         d_out = None
         if read.text.strip():
-            d_out = await self._astep(run, "output", turn.aoutput_check(read.text))
+            d_out = await self._astep(run, "output", turn.aoutput_check(read.text, pieces=read.apart))
         return turn.finish(output, read, d_out)
 
     # ------------------------------------------------------------------ stream

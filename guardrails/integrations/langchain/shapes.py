@@ -627,6 +627,13 @@ class Piece:
     context: bool = False
 
 
+#: a slot shorter than this is judged only within the joined text, not alone: the classifier reads a bare
+#: fragment ("ibuprofen", "maximum daily dose", a street name) as anything, and a harmful payload is a sentence.
+#: Measured on 70 tool calls we wrote: harmful arguments caught 29/40 joined only, 37/40 with slots of 4+ words
+#: alone too; benign calls blocked 2/30 either way (4/30 with every slot alone, or with labelled slots)
+MIN_APART_WORDS = 4
+
+
 @dataclass(frozen=True)
 class OutputText:
     """Every text slot of an output, in a fixed order, and the slot the answer (and refusal) goes to."""
@@ -638,6 +645,14 @@ class OutputText:
     def text(self) -> str:
         """What the guard judges: each non-blank slot but context ones on its own line, tool arguments labelled."""
         return _joined(p for p in self.pieces if not p.context)
+
+    @property
+    def apart(self) -> tuple[str, ...]:
+        """The judged slots of two or more, each on its own, for the guard to judge alone as well as joined
+        (``Guard.check``'s ``pieces``): a harmful tool argument is not averaged away by the others. Unlabelled and
+        only those of ``MIN_APART_WORDS`` words or more (see there); () for a single slot."""
+        live = [p.text for p in self.pieces if not p.context and p.text.strip()]
+        return tuple(t for t in live if len(t.split()) >= MIN_APART_WORDS) if len(live) > 1 else ()
 
     @property
     def context_text(self) -> str:
