@@ -49,6 +49,12 @@ def default_model_path() -> Path:
     return configs_dir() / "classifier" / "model.npz"
 
 
+def default_crisis_model_path() -> Path:
+    """configs/classifier/crisis-model.npz: the shipped artefact lending its crisis and domain scores to
+    model.npz (see guardrails.classifier.combined)."""
+    return configs_dir() / "classifier" / "crisis-model.npz"
+
+
 def default_output_model_path() -> Path:
     """configs/classifier/output-model.npz: the shipped artefact that judges the model's answers."""
     return configs_dir() / "classifier" / "output-model.npz"

@@ -109,6 +109,11 @@ class SemanticOptions(BaseModel):
     #: artefact for the output stage (the model's answers): "same" as ``model``, or a path. Default: the shipped
     #: configs/classifier/output-model.npz when ``model`` is the default too, else ``model``
     output_model: str | None = None
+    #: artefact that scores the crisis and domain categories of the artefact judging user turns (its prohibited
+    #: scores stay): a path, "none", or None for the shipped configs/classifier/crisis-model.npz when ``model`` is
+    #: the default too. It must share that artefact's encoder adapter. It also serves the output stage when
+    #: ``output_model`` is "same" (see guardrails.classifier.combined)
+    crisis_model: str | None = None
     #: emit only these category ids (default: every category the artefact knows)
     categories: tuple[str, ...] | None = None
     #: judge the raw text only, or the raw text and its normalized views
@@ -188,6 +193,9 @@ class SemanticDetector(BaseDetector):
         out = options.output_model
         if out is not None and out != "same" and not Path(out).expanduser().is_file():
             raise ValueError(f"output_model: classifier artefact {out!r} does not exist")
+        lender = options.crisis_model
+        if lender is not None and lender != "none" and not Path(lender).expanduser().is_file():
+            raise ValueError(f"crisis_model: classifier artefact {lender!r} does not exist")
 
     # ------------------------------------------------------------------ loading
     def warmup(self) -> None:
@@ -208,24 +216,47 @@ class SemanticDetector(BaseDetector):
                 return default_output_model_path()
         return model if model is not None else default_model_path()
 
+    def _lender(self, stage: Stage) -> Path | None:
+        """The artefact lending ``stage``'s artefact its crisis and domain scores (``crisis_model``), if any."""
+        from guardrails.classifier.model import default_crisis_model_path
+
+        if self._artefact(stage) != self._artefact(Stage.INPUT):
+            return None  # the output stage's own artefact (fitted on answers) is used as it is
+        lender = self.options.crisis_model
+        if lender == "none":
+            return None
+        if lender is not None:
+            return Path(lender).expanduser()
+        shipped = default_crisis_model_path()
+        return shipped if self.options.model is None and shipped.is_file() else None
+
     def _head(self, stage: Stage) -> _Head:
         head = self._by_stage.get(stage)
         if head is not None:
             return head
-        path = self._artefact(stage)
-        key = str(path)
+        path, lender = self._artefact(stage), self._lender(stage)
+        key = self._head_key(stage)
         with self._lock:
             head = self._heads.get(key)
             if head is None:
-                head = self._heads[key] = self._load_head(path, first=not self._heads)
+                head = self._heads[key] = self._load_head(path, lender, first=not self._heads)
             self._by_stage[stage] = head
             return head
 
-    def _load_head(self, path: Path, *, first: bool) -> _Head:
+    def _head_key(self, stage: Stage) -> str:
+        """The key of ``stage``'s head among the loaded ones: its artefact, and the artefact lending to it."""
+        lender = self._lender(stage)
+        return f"{self._artefact(stage)}+{lender}" if lender is not None else str(self._artefact(stage))
+
+    def _load_head(self, path: Path, lender: Path | None, *, first: bool) -> _Head:
+        from guardrails.classifier.combined import CombinedModel
         from guardrails.classifier.model import ClassifierModel
 
+        model: ClassifierModel | CombinedModel
         try:
             model = ClassifierModel.load(path)
+            if lender is not None:
+                model = CombinedModel(model, ClassifierModel.load(lender))
         except FileNotFoundError as exc:
             raise DetectorUnavailable(str(exc), detector=self.name) from None
         except (ValueError, KeyError, OSError) as exc:
@@ -460,10 +491,11 @@ class SemanticDetector(BaseDetector):
             "options": self.options.model_dump(),
         }
         for stage in (Stage.INPUT, Stage.OUTPUT):
-            head = self._heads.get(str(self._artefact(stage)))
+            head = self._heads.get(self._head_key(stage))
             if head is not None:
                 out[f"{stage}_model"] = {
-                    "sha256": head.model.meta.get("loaded_sha256"),
+                    "sha256": head.model.meta.get("model_sha256") or head.model.meta.get("loaded_sha256"),
+                    "crisis_model_sha256": head.model.meta.get("crisis_model_sha256"),
                     "adapter": str(head.model.adapter) if head.model.adapter is not None else None,
                     "backend": getattr(head.encoder, "backend", None),
                 }

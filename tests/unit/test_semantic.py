@@ -313,7 +313,10 @@ def test_shipped_artefact_matches_its_recorded_hash_and_taxonomy() -> None:
     assert set(model.categories) <= set(load_taxonomy().ids())
 
 
-@pytest.mark.parametrize(("artefact", "extra"), [("model.npz", ()), ("output-model.npz", ("answers",))])
+@pytest.mark.parametrize(
+    ("artefact", "extra"),
+    [("model.npz", ()), ("output-model.npz", ("answers",)), ("crisis-model.npz", ("register",))],
+)
 def test_each_shipped_artefact_was_fitted_on_exactly_the_training_files_on_disk(
     artefact: str, extra: tuple[str, ...]
 ) -> None:
@@ -393,3 +396,53 @@ def test_a_piece_counts_alone_only_when_enabled_and_at_the_piece_bar(options: Se
     found = {f.category: f.score for f in det.detect(text, ctx) if f.category}
     assert found.get("illegal_activity", 0.0) < 0.5
     assert not any(f.view.startswith("piece") for f in det.detect(text, ctx))
+
+
+def test_the_crisis_model_lends_crisis_and_domain_scores_and_leaves_the_prohibited_ones() -> None:
+    from guardrails.classifier.combined import CombinedModel
+    from guardrails.classifier.model import default_crisis_model_path
+
+    main, lender = ClassifierModel.load(), ClassifierModel.load(default_crisis_model_path())
+    combined = CombinedModel(main, lender)
+    emb = get_encoder(adapter=main.adapter).encode(["I twisted my ankle on the stairs and it is a bit swollen"])
+    got, own, lent = combined.scores(emb), main.scores(emb), lender.scores(emb)
+    kinds = [_kind(c) for c in main.categories]
+    for j, c in enumerate(main.categories):
+        expected = lent[0, lender.categories.index(c)] if kinds[j] in ("crisis", "domain") else own[0, j]
+        assert got[0, j] == pytest.approx(expected), c
+    assert combined.meta["crisis_model_sha256"] == lender.meta["loaded_sha256"] != combined.meta["loaded_sha256"]
+
+
+def test_a_crisis_model_fitted_on_another_adapter_is_refused_by_name() -> None:
+    from guardrails.classifier.combined import CombinedModel
+    from guardrails.classifier.model import default_output_model_path
+
+    with pytest.raises(ValueError, match="crisis_model: it was fitted on another encoder adapter"):
+        CombinedModel(ClassifierModel.load(), ClassifierModel.load(default_output_model_path()))
+
+
+def test_the_shipped_crisis_model_serves_user_turns_only_unless_turned_off(detector: SemanticDetector) -> None:
+    from guardrails.classifier.model import default_crisis_model_path
+
+    lent = ClassifierModel.load(default_crisis_model_path()).meta["loaded_sha256"]
+    described = detector.describe()
+    assert described["input_model"]["crisis_model_sha256"] == lent
+    assert described["output_model"]["crisis_model_sha256"] is None
+    off = SemanticDetector(options=SemanticOptions(crisis_model="none"))
+    off.warmup()
+    assert off.describe()["input_model"]["crisis_model_sha256"] is None
+
+
+def test_a_missing_crisis_model_file_is_an_option_error_naming_it_and_unavailable_at_run_time() -> None:
+    options = SemanticOptions(crisis_model="nowhere.npz")
+    with pytest.raises(ValueError, match=r"crisis_model: classifier artefact 'nowhere\.npz' does not exist"):
+        SemanticDetector.check_options(options, taxonomy=load_taxonomy())
+    with pytest.raises(DetectorUnavailable, match=r"nowhere\.npz"):
+        SemanticDetector(options=options).detect("hello there", DetectContext())
+
+
+def test_an_ordinary_symptom_statement_is_no_emergency_but_a_red_flag_is(detector: SemanticDetector) -> None:
+    ordinary = _flagged(detector, "My shoulder has been stiff since I repainted the bedroom over the weekend.")
+    urgent = _flagged(detector, "My husband's speech went slurred and one side of his face is drooping.")
+    assert not any(_kind(c) == "crisis" for c in ordinary), ordinary
+    assert "crisis_medical_emergency" in urgent, urgent
