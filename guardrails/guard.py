@@ -905,6 +905,7 @@ def _coerce_pieces(pieces: object, text: str) -> tuple[str, ...]:
     for index, piece in enumerate(pieces):
         if not isinstance(piece, str):
             raise InputError(f"pieces items must be str, got {type(piece).__name__} at index {index}")
+        piece = _coerce_text(piece)  # as the text: a lone surrogate would fail the encoder
         if piece.strip() and piece.strip() != text.strip():
             out.setdefault(piece, None)
     return tuple(out)

@@ -78,3 +78,9 @@ def test_short_fragments_are_judged_only_within_the_joined_text() -> None:
 def test_bad_pieces_are_an_input_error_naming_their_type(guard: Guard, pieces: Any, named: str) -> None:
     with pytest.raises(InputError, match=named):
         guard.check("some answer text", "output", pieces=pieces)
+
+
+def test_a_piece_holding_a_lone_surrogate_is_judged_like_its_text_not_failed(guard: Guard) -> None:
+    body = "I'd like to book the second week of August as annual leave \ud83d if the rota allows it."
+    decision = guard.check("send_email body: " + body, "output", pieces=[body, "Holiday request for August please"])
+    assert not [f for f in decision.failures if f.detector == "semantic"] and not decision.blocked
