@@ -305,6 +305,19 @@ async def test_astream_events_never_carry_the_callers_raw_input(version: Any) ->
     assert any(e["event"] == "on_chain_end" and e["name"] == "guardrails.output_check" for e in events)
 
 
+async def test_astream_events_put_no_raw_input_into_a_custom_event_that_comes_first() -> None:
+    from langchain_core.callbacks.manager import adispatch_custom_event
+
+    async def step(text: str) -> str:
+        await adispatch_custom_event("progress", {"step": 1})
+        return "fine"
+
+    chain = event_guard().wrap(RunnableLambda(step), inner_events=True)
+    events = [e async for e in chain.astream_events("I am Jane Roe, hello", version="v2", include_names=["progress"])]
+    assert [e["event"] for e in events] == ["on_custom_event"]
+    assert "Jane Roe" not in json.dumps(events[0]["data"], default=str)
+
+
 async def test_astream_events_filters_still_apply_to_the_guarded_stream() -> None:
     chain = event_guard().wrap(model("fine"))
     events = [e async for e in chain.astream_events("hello", version="v2", include_names=["guardrails.input_check"])]

@@ -446,6 +446,28 @@ def test_a_wrapped_model_gives_structured_output_that_raises_refusals() -> None:
     assert structured.invoke("hello there") == Reply(text="ok", score=1)
 
 
+def test_tools_bound_anew_at_each_agent_step_share_the_wrappers_memory_of_the_turn() -> None:
+    from langchain_core.messages import ToolMessage
+
+    seen: list[str] = []
+    call = {"name": "lookup_weather", "args": {"city": "Leeds"}, "id": "call_1"}
+    model = _BindingSpy(messages=iter([AIMessage(content="", tool_calls=[call]), AIMessage(content="Sunny.")]))
+    wrapped = guard().wrap(model, on_decision=lambda d: seen.append(str(d.stage)))
+    turn = [HumanMessage("what's the weather in Leeds")]
+    first = wrapped.bind_tools([lookup_weather]).invoke(turn)
+    wrapped.bind_tools([lookup_weather]).invoke([*turn, first, ToolMessage("sunny in Leeds", tool_call_id="call_1")])
+    assert seen == ["input", "output", "output"]  # the user's turn judged once across both bindings
+
+
+def test_structured_output_from_a_wrapper_with_a_chosen_output_kind_still_raises_refusals() -> None:
+    SpyChatModel.calls = []
+    call = {"name": "Reply", "args": {"text": "ok", "score": 1}, "id": "call_1"}
+    wrapped = _crisis_guard().wrap(
+        _ToolCallingSpy(messages=iter([AIMessage(content="", tool_calls=[call])])), output="message"
+    )
+    _assert_input_refusals_raised_before_the_model_runs(wrapped.with_structured_output(Reply))
+
+
 def test_binding_tools_to_a_wrapped_runnable_that_binds_none_names_it() -> None:
     with pytest.raises(AttributeError, match=r"RunnableLambda has no bind_tools\(\)"):
         guard().wrap(RunnableLambda(lambda s: s)).bind_tools([lookup_weather])

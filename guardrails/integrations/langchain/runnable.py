@@ -946,7 +946,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         #: the guard built for each profile a request named (once, under the lock), and every guard of this
         #: wrapper (its own first): a turn refused by one is withheld under all (``was_refused``)
         self._request_guards: dict[str, Guard] = {}
-        self._guards: tuple[Guard, ...] = (guard,)
+        self._guards: list[Guard] = [guard]  # appended under the lock, shared with derived wrappers
         self._guards_lock = threading.Lock()
 
     @property
@@ -986,16 +986,26 @@ class GuardedRunnable(Runnable[Any, Any]):
 
     def with_structured_output(self, schema: Any, **kwargs: Any) -> GuardedRunnable:
         """The wrapped model's ``with_structured_output(schema, ...)``, guarded as this wrapper guards; its answers
-        are parsed into ``schema``, so a refusal is raised (see README, output types)."""
-        return self._derived("with_structured_output", schema, **kwargs)
+        are parsed into ``schema``, so a refusal is raised (see README, output types), whatever ``output=`` this
+        wrapper was given."""
+        return self._derived("with_structured_output", schema, output="auto", **kwargs)
 
-    def _derived(self, method: str, *args: Any, **kwargs: Any) -> GuardedRunnable:
+    def _derived(self, method: str, *args: Any, output: str | None = None, **kwargs: Any) -> GuardedRunnable:
+        """A wrapper of ``self.bound.<method>(*args, **kwargs)`` with this one's guard and options (``output``, when
+        given, replaces its own), sharing its memory: the decisions of an agent's earlier steps, the refused turns and
+        the guards of request profiles (an agent may bind its tools anew at every step)."""
         build = getattr(self.bound, method, None)
         if not callable(build):
             raise AttributeError(
                 f"the wrapped {type(self.bound).__name__} has no {method}(); call it on the model before wrapping"
             )
-        return GuardedRunnable(build(*args, **kwargs), self.guard, **self._options)
+        options = {**self._options, **({"output": output} if output is not None else {})}
+        derived = GuardedRunnable(build(*args, **kwargs), self.guard, **options)
+        derived.judged = self.judged
+        derived._request_guards = self._request_guards
+        derived._guards = self._guards
+        derived._guards_lock = self._guards_lock
+        return derived
 
     # ------------------------------------------------------------------ per-request settings
     def guard_for(self, profile: object) -> Guard:
@@ -1023,14 +1033,14 @@ class GuardedRunnable(Runnable[Any, Any]):
                     guard = self.guard
                 else:
                     guard = Guard(source, audit=self.guard.audit)
-                    self._guards = (*self._guards, guard)
+                    self._guards.append(guard)
                 self._request_guards[profile] = guard
             return guard
 
     def was_refused(self, text: str) -> bool:
         """True when one of this wrapper's guards (its own, or one a request's profile named) refused ``text`` as a
         user turn (see ``Guard.was_refused``): a turn refused under one profile is withheld under every other."""
-        return any(g.was_refused(text) for g in self._guards)
+        return any(g.was_refused(text) for g in tuple(self._guards))
 
     def _turn(self, config: RunnableConfig) -> _Turn:
         conf = config.get("configurable") or {}
@@ -1358,20 +1368,35 @@ class GuardedRunnable(Runnable[Any, Any]):
             exclude_tags=exclude_tags,
             **kwargs,
         )
-        return _without_raw_input(events) if isinstance(events, AsyncIterator) else events
+        return _without_raw_input(events, input) if isinstance(events, AsyncIterator) else events
 
 
-async def _without_raw_input(events: AsyncIterator[StreamEvent]) -> AsyncIterator[StreamEvent]:
-    """``events`` with the input of the root run's start event (the first event) replaced by the withheld marker."""
-    root: str | None = None
+async def _without_raw_input(events: AsyncIterator[StreamEvent], raw: Any) -> AsyncIterator[StreamEvent]:
+    """``events`` with the caller's raw input replaced by the withheld marker where LangChain puts it: in the first
+    event whatever run it belongs to (v2 writes the input it was given there, even into a custom event when
+    filters leave out the runs before it), and in the start events of the root run (the first event's run)."""
+    root: Any = None
+    first = True
     async for event in events:
-        if root is None:
-            root = event.get("run_id")
         data = event.get("data")
-        start = event.get("run_id") == root and event["event"].endswith("_start")
-        if start and isinstance(data, dict) and "input" in data:
+        if first:
+            root = event.get("run_id")
+        raw_here = first and isinstance(data, dict) and "input" in data and _is_raw(data["input"], raw)
+        root_start = event.get("run_id") == root and event["event"].endswith("_start")
+        if isinstance(data, dict) and "input" in data and (raw_here or root_start):
             event = {**event, "data": {**data, "input": WITHHELD}}  # type: ignore[typeddict-item]
+        first = False
         yield event
+
+
+def _is_raw(value: Any, raw: Any) -> bool:
+    """True when ``value`` is the caller's input (or an equal copy of it)."""
+    if value is raw:
+        return True
+    try:
+        return bool(value == raw)
+    except Exception:  # a value whose comparison fails is not the input
+        return False
 
 
 def _added(total: Any, item: Any) -> Any:
