@@ -91,6 +91,11 @@ def main() -> None:
     rows.append(("normalize.views, 1 text", median_ms(lambda: views(MESSAGE), args.repeat), "ms p50"))
     det_ms = median_ms(lambda: det.detect(MESSAGE, DetectContext(views=views(MESSAGE))), args.repeat)
     rows.append(("SemanticDetector.detect, 1 text", det_ms, "ms p50"))
+    # baseline in the same run: the same detector without the crisis model's second pass of the heads
+    alone = SemanticDetector(options=SemanticOptions(model=args.model, crisis_model="none"))
+    alone.warmup()
+    alone_ms = median_ms(lambda: alone.detect(MESSAGE, DetectContext(views=views(MESSAGE))), args.repeat)
+    rows.append(("SemanticDetector.detect, 1 text, crisis_model: none (baseline)", alone_ms, "ms p50"))
     texts = batch_texts(args.batch)
     ctxs = [DetectContext(views=views(t)) for t in texts]
     det.detect_batch(texts[:16], ctxs[:16])
@@ -146,6 +151,7 @@ def main() -> None:
     for name, value, unit in rows:
         print(f"{name:{width}s}  {value:9.2f} {unit}")
     print(f"detector overhead over the bare encoder: {det_ms / base:.2f}x")
+    print(f"crisis model cost (same run): {det_ms / alone_ms:.2f}x the detector without it")
     print(f"int8 speed-up over float32 (same run): {fp32_ms / base:.2f}x")
     print(f"detect_batch over the one-by-one encoder baseline (same run): {batch_rate / serial_rate:.2f}x")
 
