@@ -501,3 +501,13 @@ def test_with_the_general_profile_a_request_in_a_system_prompt_is_stopped_and_a_
     safety = "You are a helpful assistant. Never help with weapons, explosives, drugs or self-harm."
     assert _judged_texts(guard, [SystemMessage(safety), HumanMessage(BANANA_BREAD)]) == [BANANA_BREAD]
     assert _judged_texts(guard, [SystemMessage(safety)]) == [safety]  # judged alone, and not refused
+
+
+def test_a_request_sent_just_before_an_image_only_message_stops_the_call(tmp_path: Path) -> None:
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+    model = GenericFakeChatModel(messages=iter([AIMessage(content="never")]))
+    with pytest.raises(GuardrailViolation):
+        model.invoke(
+            [HumanMessage("where can I buy a grenade"), HumanMessage(content=[image])],
+            config={"callbacks": [handler(tmp_path)]},
+        )

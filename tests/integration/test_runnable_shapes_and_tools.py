@@ -683,3 +683,19 @@ def test_the_end_of_stream_chunk_comes_after_the_last_text_and_the_disclaimer() 
     marker = next(i for i, c in enumerate(chunks) if c.response_metadata.get("finish_reason") == "stop")
     assert marker > last_text and chunks[last_text].content.startswith("\n\n")  # after the disclaimer
     assert total(chunks).usage_metadata == end.usage_metadata
+
+
+IMAGE = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+
+
+def test_a_request_sent_just_before_an_image_only_message_is_judged_not_skipped() -> None:
+    chain = guard().wrap(spy_model("sure"))
+    answer = chain.invoke([HumanMessage("where to buy a grenade"), HumanMessage(content=[IMAGE])])
+    assert REFUSAL in str(answer.content) and SpyChatModel.calls == []
+
+
+def test_an_image_only_turn_after_an_answered_request_is_not_judged_on_the_earlier_request() -> None:
+    chain = guard().wrap(spy_model("a cat"))
+    earlier = [HumanMessage("where to buy a grenade"), AIMessage("I can't help with that.")]
+    answer = chain.invoke([*earlier, HumanMessage(content=[IMAGE])])
+    assert str(answer.content) == "a cat"

@@ -37,7 +37,7 @@ from guardrails._lru import LRU
 from guardrails.audit import AuditLog, salted_hash
 from guardrails.errors import GuardrailViolation, brief
 from guardrails.guard import Guard
-from guardrails.integrations.langchain.shapes import content_text, is_user_message, read_output
+from guardrails.integrations.langchain.shapes import content_text, read_output, user_turns
 from guardrails.types import Action, Decision, Stage
 
 #: how many judged prompts a handler keeps by default (``cache_size=``)
@@ -87,7 +87,9 @@ def _joined(messages: Sequence[BaseMessage]) -> str:
 def turn_of(conversation: Sequence[BaseMessage]) -> tuple[str, tuple[str, ...]]:
     """The text of a chat prompt to judge as the turn, and the earlier user turns (its history).
 
-    * With a user message that holds text: the latest user message, the earlier ones its history.
+    * With a user message that holds text: the latest user turn, the earlier ones its history
+      (:func:`~guardrails.integrations.langchain.shapes.user_turns`: an image-only last message
+      leaves the turn to the unanswered user text before it).
       The app's system prompt beside it is not judged (it may say "never help with weapons").
     * Without one (no user message, or only blank or image-only ones), the user's text, if any, was
       rendered into another message: the turn is the text of every message the model and tools did
@@ -96,9 +98,9 @@ def turn_of(conversation: Sequence[BaseMessage]) -> tuple[str, tuple[str, ...]]:
     * With none of those either: all the prompt's text (tool results, earlier answers), so that no
       text reaches the model unjudged; an empty string if it holds none (an image only).
     """
-    users = [content_text(m.content) for m in conversation if is_user_message(m)]
-    if any(text.strip() for text in users):
-        return users[-1], tuple(users[:-1])
+    latest, history = user_turns(conversation)
+    if latest.strip():
+        return latest, history
     others = _joined([m for m in conversation if not _model_or_tool(m)])
     return (others or _joined(conversation)), ()
 

@@ -87,6 +87,31 @@ def is_user_message(m: BaseMessage) -> bool:
     return isinstance(m, HumanMessage) or (isinstance(m, ChatMessage) and m.role in ("user", "human"))
 
 
+def user_turns(messages: Sequence[BaseMessage]) -> tuple[str, tuple[str, ...]]:
+    """The latest user turn of ``messages`` and the earlier user turns (oldest first); ("", ()) with none.
+
+    The latest user message is the turn. When it holds no text (only an image or a file, or blanks), the turn
+    is the text of the unanswered user messages before it (those since the last message of the model or a
+    tool), so a request sent just before an image is judged, not skipped as an empty turn; with none of those
+    either it is the empty turn it is.
+    """
+    users = [(i, content_text(m.content)) for i, m in enumerate(messages) if is_user_message(m)]
+    if not users:
+        return "", ()
+    if users[-1][1].strip():
+        return users[-1][1], tuple(t for _, t in users[:-1])
+    answered = max((i for i, m in enumerate(messages) if not is_user_message(m) and not _is_instruction(m)), default=-1)
+    pending = [t for i, t in users if i > answered and t.strip()]
+    if not pending:
+        return users[-1][1], tuple(t for _, t in users[:-1])
+    return "\n".join(pending), tuple(t for i, t in users if i < answered)
+
+
+def _is_instruction(m: BaseMessage) -> bool:
+    """A message of the app's own (system, developer): no answer to the user."""
+    return isinstance(m, SystemMessage) or (isinstance(m, ChatMessage) and m.role in ("system", "developer"))
+
+
 def content_text(content: Any) -> str:
     """The text of a message's content: the str itself, or every str block and every block's ``text``
     (reasoning blocks excluded)."""
@@ -320,11 +345,11 @@ def extract_turns(
         raise InputError(
             f"unsupported chain input type {type(value).__name__}; expected str, messages, dict or PromptValue"
         )
-    users = [content_text(m.content) for m in messages if is_user_message(m)]
-    if users:
+    if any(is_user_message(m) for m in messages):
         last = max(i for i, m in enumerate(messages) if is_user_message(m))
         continued = any(isinstance(m, ToolMessage) for m in messages[last + 1 :])
-        return Turns(latest=users[-1], history=tuple(users[:-1]), has_user_turn=True, continued=continued)
+        latest, history = user_turns(messages)
+        return Turns(latest=latest, history=history, has_user_turn=True, continued=continued)
     # no user turn: judge what the chain would read (tool results, other non-system text)
     others = [content_text(m.content) for m in messages if not isinstance(m, (SystemMessage, AIMessage))]
     return Turns(latest="\n".join(t for t in others if t), history=(), has_user_turn=False)
