@@ -16,8 +16,10 @@ import time
 
 UNITS = (
     "a-", "12-", "1 ", "a.", "a@", "+1 (", "DE89 ", "Ab ", "Jo ", "x:1:", "1-2 ", "a at ", "a dot ",
-    "http://a.", "k i l l ", "a\u200b", "QUJD", "123 Main St. ",
+    "http://a.", "k i l l ", "a\u200b", "QUJD", "123 Main St. ", "#",
 )  # fmt: skip
+#: a label put once before the repeats of a unit (the healthcare MRN pattern once backtracked on "MRN" then "#"s)
+PREFIX = {"#": "MRN"}
 
 
 def main() -> None:
@@ -45,8 +47,9 @@ def main() -> None:
     print(f"profile {args.profile}; sizes {args.size:,} and {4 * args.size:,} characters; median of {args.repeat}")
     print(f"{'unit':>16s} {'small ms':>9s} {'large ms':>9s} {'ratio':>6s}  slowest detector (large)")
     for unit in UNITS:
-        small, _ = timed(unit * (args.size // len(unit)))
-        large, timings = timed(unit * (4 * args.size // len(unit)))
+        head = PREFIX.get(unit, "")
+        small, _ = timed(head + unit * (args.size // len(unit)))
+        large, timings = timed(head + unit * (4 * args.size // len(unit)))
         slowest = max(((k, v) for k, v in timings.items() if k != "total"), key=lambda kv: kv[1], default=("-", 0.0))
         flag = "  <- superlinear" if large > 8 * max(small, 1.0) else ""
         ratio = large / max(small, 1e-9)
