@@ -699,3 +699,12 @@ def test_an_image_only_turn_after_an_answered_request_is_not_judged_on_the_earli
     earlier = [HumanMessage("where to buy a grenade"), AIMessage("I can't help with that.")]
     answer = chain.invoke([*earlier, HumanMessage(content=[IMAGE])])
     assert str(answer.content) == "a cat"
+
+
+def test_structured_output_with_the_raw_message_gets_the_referral_in_its_parsed_answer() -> None:
+    guard = guard_with(
+        KeywordDetector({"end my life": "crisis_self_harm"}), profile={"crisis_mode": "refer_and_continue"}
+    )
+    out = guard.wrap(_structured(include_raw=True)).invoke("I want to end my life")
+    assert out["parsed"].text.endswith("ok") and out["parsed"].text != "ok"  # the referral comes first
+    assert out["raw"].tool_calls  # the raw message is returned as the model wrote it

@@ -391,7 +391,10 @@ class _Turn:
         texts = self.screened(read, d_out)
         # a tool-calling step of an agent's loop gets no disclaimer or referral: the final answer does (the model
         # would read them again in its next step)
-        if read.primary is not None and d_out is not None and not shapes.calls_tools(output, read.primary):
+        agent_step = (
+            not self.wrapper.schema_output and read.primary is not None and shapes.calls_tools(output, read.primary)
+        )
+        if read.primary is not None and d_out is not None and not agent_step:
             texts[read.primary] = self.compose(texts[read.primary], d_out)
         # an answer parsed into the caller's schema gets no "guardrails" key: on_decision and callbacks carry it
         meta = None if self.wrapper.schema_output else self.metadata()

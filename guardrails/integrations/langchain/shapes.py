@@ -952,6 +952,8 @@ def _primary(value: Any, output_key: str, path: Path, *, skip: Collection[str] =
         keys = [k for k in value if not (not path and (k == META_KEY or k in skip))]
         # the configured key, then the keys chains conventionally answer under, then the rest in order
         preferred = [k for k in (output_key, *ANSWER_KEYS) if k in keys]
+        if "raw" in keys and "parsed" in keys:  # with_structured_output(include_raw=True): the parsed answer
+            preferred.insert(0, "parsed")
         keys = [*preferred, *(k for k in keys if k not in preferred)]
         for k in keys:
             if (found := _primary(value[k], output_key, (*path, k))) is not None:
