@@ -296,6 +296,7 @@ async def test_astream_events_never_carry_the_inner_models_raw_tokens() -> None:
     assert "can't help" in streamed and "grenade" not in streamed
 
 
+@pytest.mark.filterwarnings("ignore:astream_events version='v1' is deprecated")
 @pytest.mark.parametrize("version", ["v1", "v2"])
 async def test_astream_events_never_carry_the_callers_raw_input(version: Any) -> None:
     chain = event_guard().wrap(model("fine"))
