@@ -104,6 +104,7 @@ class Guard:
         self._lock = threading.Lock()
         self._warned_locales: set[str] = set()  # request locales that named no country, already logged
         self._refused: LRU[str, bool] = LRU(REFUSED_KEPT)  # salted hashes of user turns refused as prohibited
+        self._judged: LRU[str, bool] = LRU(REFUSED_KEPT)  # salted hashes of user turns judged alone and not refused
         self._redactor: Redactor | None = None
         if audit is None and profile.audit.enabled:
             audit = AuditLog(path=profile.audit.path)
@@ -324,7 +325,12 @@ class Guard:
         """Keep (a salted hash of) a user turn refused for a prohibited category found in the turn itself; see
         :meth:`was_refused`. A turn refused only through its history (the category found in the joined turns)
         is not kept: the same words may be harmless after other turns."""
-        if decision.stage is not Stage.INPUT or decision.action is not Action.BLOCK or not isinstance(text, str):
+        if decision.stage is not Stage.INPUT or not isinstance(text, str):
+            return decision
+        if decision.action is not Action.BLOCK:
+            # a detector that failed for a reason a retry could change may have missed what it would have found
+            if all(f.unavailable for f in decision.failures):
+                self._judged.put(self._refused_key(text), True)
             return decision
         prohibited = {
             c for c in decision.categories if (k := self.taxonomy.get(c)) is not None and k.kind == "prohibited"
@@ -337,6 +343,23 @@ class Guard:
     def _refused_key(self, text: str) -> str:
         # NFKC and runs of whitespace collapsed: a turn stored with a trailing space or a newline is the same turn
         return salted_hash(" ".join(unicodedata.normalize("NFKC", text).split()), self._salt)
+
+    def screen_earlier(
+        self, texts: Sequence[str], *, locale: str | None = None, conversation_id: str | None = None
+    ) -> None:
+        """Judge, each alone, the earlier user turns of ``texts`` this guard has not judged (a history loaded from a
+        database, kept by another process, or sent by a client), so that :meth:`was_refused` knows those that are
+        refused as prohibited and an adapter withholds them from the model. Turns it judged before cost nothing;
+        no audit record is written (they are not this request's turn) and nothing else is kept."""
+        unknown = [t for t in dict.fromkeys(_coerce_text(t) for t in texts) if t.strip() and not self._known(t)]
+        if unknown:
+            self._batch(
+                unknown, Stage.INPUT, locale=locale, conversation_ids=[conversation_id] * len(unknown), record=False
+            )
+
+    def _known(self, text: str) -> bool:
+        key = self._refused_key(text)
+        return key in self._refused or key in self._judged
 
     def was_refused(self, text: str) -> bool:
         """True when this guard refused ``text`` as a user turn for a prohibited category found in the turn itself
@@ -401,6 +424,17 @@ class Guard:
         conversation_ids: Sequence[str | None] | None = None,
     ) -> list[Decision]:
         """Check many texts; detectors that batch (embeddings, spaCy) see them together."""
+        return self._batch(texts, stage, locale=locale, conversation_ids=conversation_ids, record=True)
+
+    def _batch(
+        self,
+        texts: Sequence[str],
+        stage: str | Stage,
+        *,
+        locale: str | None,
+        conversation_ids: Sequence[str | None] | None,
+        record: bool,
+    ) -> list[Decision]:
         if isinstance(texts, (str, bytes)):
             raise InputError("check_batch expects a sequence of texts, not a single string")
         conv = list(conversation_ids) if conversation_ids is not None else [None] * len(texts)
@@ -414,12 +448,12 @@ class Guard:
             self._run_batch([s for _, s in pairs])
             for p, s in pairs:
                 _merge(p, s)
-        return [
-            self._remember_refused(
-                self.record(r.early if r.early is not None else self._finish(r, firsts[i].findings, firsts[i].timings)),
-                texts[i],
-            )
+        decisions = [
+            r.early if r.early is not None else self._finish(r, firsts[i].findings, firsts[i].timings)
             for i, r in enumerate(reqs)
+        ]
+        return [
+            self._remember_refused(self.record(d) if record else d, t) for d, t in zip(decisions, texts, strict=True)
         ]
 
     async def acheck_batch(

@@ -168,7 +168,14 @@ class _Turn:
     def _withheld(self, value: Any, latest: str | None) -> dict[str, str]:
         keys, passthrough = self.wrapper.input_keys, self.wrapper.passthrough_keys
         out: dict[str, str] = {}
-        for m in _user_messages(value, input_keys=keys, passthrough_keys=passthrough):
+        messages = _user_messages(value, input_keys=keys, passthrough_keys=passthrough)
+        earlier = [t for t in (shapes.content_text(m.content) for m in messages) if t != latest]
+        if earlier:
+            # earlier turns this guard never judged (a stored or client-sent history) are judged alone now, so one
+            # refused as prohibited is withheld as if refused here; their redaction stays provisional
+            with redaction_scope(Numbering(), provisional=True):
+                self.guard.screen_earlier(earlier, locale=self.locale)
+        for m in messages:
             whole = shapes.content_text(m.content)
             if whole == latest or not self.wrapper.was_refused(whole):
                 continue
