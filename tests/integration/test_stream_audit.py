@@ -385,4 +385,5 @@ async def test_an_async_stream_cancelled_again_while_a_window_is_judged_says_so_
     # the second cancellation stopped the wait: the record holds the windows judged before and says one was not
     assert output["action"] == "allow" and "cancelled" in output["explanation"]
     assert "unjudged" in output["explanation"]
+    assert "stream" in [f["detector"] for f in output["failures"]]  # a check that did not complete, as failures say
     assert len(shown) > 0

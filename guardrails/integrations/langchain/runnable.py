@@ -64,7 +64,7 @@ from guardrails.integrations.langchain.callbacks import DEFAULT_CACHE_SIZE, _Jud
 from guardrails.profiles import Profile, builtin_profiles, load_profile
 from guardrails.redaction import PLACEHOLDER, Numbering, redaction_scope
 from guardrails.streaming import StreamScreen
-from guardrails.types import Action, Decision, Finding, Stage
+from guardrails.types import Action, Decision, DetectorFailure, Finding, Stage
 
 WITHHELD = {"input": "<withheld by guardrails>"}
 
@@ -563,10 +563,22 @@ class _Stream:
             return lane.decision
 
     def _unjudged(self, summary: Decision | None) -> Decision:
+        """The lane's record with the unjudged window said in its explanation and as a failure (a consumer that
+        reads ``action`` with ``failures``, as for a failed detector, sees that a check did not complete)."""
+        failure = DetectorFailure(detector="stream", error="Unjudged", message=UNJUDGED_NOTE)
         if summary is None:  # nothing of the lane was judged: the record still says it was stopped unjudged
             name = self.turn.guard.profile.name
-            return Decision(action=Action.ALLOW, stage=Stage.OUTPUT, text="", explanation=UNJUDGED_NOTE, profile=name)
-        return replace(summary, explanation=f"{UNJUDGED_NOTE}; {summary.explanation}")
+            return Decision(
+                action=Action.ALLOW,
+                stage=Stage.OUTPUT,
+                text="",
+                explanation=UNJUDGED_NOTE,
+                profile=name,
+                failures=(failure,),
+            )
+        return replace(
+            summary, explanation=f"{UNJUDGED_NOTE}; {summary.explanation}", failures=(*summary.failures, failure)
+        )
 
     def close(self) -> None:
         """Record every lane not yet recorded: what was checked of a stream that ended early (the caller
