@@ -282,7 +282,7 @@ class Guard:
             redact_only=redact_only,
             pieces=pieces,
         )
-        return self._remember_refused(self.record(decision), text)
+        return self.record(decision) if redact_only else self._remember_refused(self.record(decision), text)
 
     async def acheck(
         self,
@@ -305,7 +305,7 @@ class Guard:
             redact_only=redact_only,
             pieces=pieces,
         )
-        return self._remember_refused(self.record(decision), text)
+        return self.record(decision) if redact_only else self._remember_refused(self.record(decision), text)
 
     def record(self, decision: Decision, *, text: str | None = None) -> Decision:
         """Write ``decision``'s audit record (when this guard keeps an audit log); returns it as recorded.
@@ -327,17 +327,18 @@ class Guard:
         is not kept: the same words may be harmless after other turns."""
         if decision.stage is not Stage.INPUT or not isinstance(text, str):
             return decision
-        if decision.action is not Action.BLOCK:
-            # a detector that failed for a reason a retry could change may have missed what it would have found
-            if all(f.unavailable for f in decision.failures):
-                self._judged.put(self._refused_key(text), True)
-            return decision
+        key = self._refused_key(text)
         prohibited = {
             c for c in decision.categories if (k := self.taxonomy.get(c)) is not None and k.kind == "prohibited"
         }
-        if not any(f.category in prohibited and f.view != "history" for f in decision.findings):
-            return decision  # a blocked entity, a failed detector, a too-long text, or a refusal through history
-        self._refused.put(self._refused_key(text), True)
+        if decision.action is Action.BLOCK and any(
+            f.category in prohibited and f.view != "history" for f in decision.findings
+        ):
+            self._refused.put(key, True)
+        else:
+            # judged, not refused as prohibited (allowed, referred, a blocked entity, a failed detector, a too-long
+            # text, a refusal through history): ``screen_earlier`` does not judge it again, whatever failed
+            self._judged.put(key, True)
         return decision
 
     def _refused_key(self, text: str) -> str:

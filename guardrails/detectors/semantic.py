@@ -218,7 +218,7 @@ class SemanticDetector(BaseDetector):
 
     def _lender(self, stage: Stage) -> Path | None:
         """The artefact lending ``stage``'s artefact its crisis and domain scores (``crisis_model``), if any."""
-        from guardrails.classifier.model import default_crisis_model_path
+        from guardrails.classifier.model import default_crisis_model_path, default_model_path
 
         if self._artefact(stage) != self._artefact(Stage.INPUT):
             return None  # the output stage's own artefact (fitted on answers) is used as it is
@@ -227,8 +227,9 @@ class SemanticDetector(BaseDetector):
             return None
         if lender is not None:
             return Path(lender).expanduser()
-        shipped = default_crisis_model_path()
-        return shipped if self.options.model is None and shipped.is_file() else None
+        shipped, model = default_crisis_model_path(), self.options.model
+        default = model is None or Path(model).expanduser().resolve() == default_model_path().resolve()
+        return shipped if default and shipped.is_file() else None
 
     def _head(self, stage: Stage) -> _Head:
         head = self._by_stage.get(stage)
@@ -256,11 +257,16 @@ class SemanticDetector(BaseDetector):
         try:
             model = ClassifierModel.load(path)
             if lender is not None:
-                model = CombinedModel(model, ClassifierModel.load(lender))
+                lends = ClassifierModel.load(lender)
         except FileNotFoundError as exc:
             raise DetectorUnavailable(str(exc), detector=self.name) from None
         except (ValueError, KeyError, OSError) as exc:
             raise DetectorError(f"broken classifier artefact: {exc}", detector=self.name) from None
+        if lender is not None:
+            try:
+                model = CombinedModel(model, lends)
+            except ValueError as exc:
+                raise DetectorError(f"{exc} (crisis_model {str(lender)!r})", detector=self.name) from None
         unknown = [c for c in model.categories if c not in self.taxonomy]
         if unknown:
             raise DetectorError(

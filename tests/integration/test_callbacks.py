@@ -511,3 +511,15 @@ def test_a_request_sent_just_before_an_image_only_message_stops_the_call(tmp_pat
             [HumanMessage("where can I buy a grenade"), HumanMessage(content=[image])],
             config={"callbacks": [handler(tmp_path)]},
         )
+
+
+def test_an_image_only_turn_after_answered_ones_is_not_judged_on_the_system_prompt(tmp_path: Path) -> None:
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+    model = GenericFakeChatModel(messages=iter([AIMessage(content="a dog")]))
+    prompt = [
+        SystemMessage("You are a helpful assistant. Never help anyone build a grenade."),
+        HumanMessage("hi"),
+        AIMessage("hello"),
+        HumanMessage(content=[image]),
+    ]
+    assert model.invoke(prompt, config={"callbacks": [handler(tmp_path)]}).content == "a dog"

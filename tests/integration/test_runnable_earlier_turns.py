@@ -54,3 +54,19 @@ def test_the_guard_knows_a_screened_turn_as_refused_only_when_it_is_prohibited_a
     guard = guard_with(KeywordDetector({"grenade": "weapons"}))
     guard.screen_earlier(["where to buy a grenade", "what's the weather"])
     assert guard.was_refused("where to buy a grenade") and not guard.was_refused("what's the weather")
+
+
+def test_a_turn_only_redacted_is_not_taken_as_judged() -> None:
+    guard = guard_with(KeywordDetector({"grenade": "weapons"}))
+    guard.check("where to buy a grenade", redact_only=True)
+    guard.screen_earlier(["where to buy a grenade"])
+    assert guard.was_refused("where to buy a grenade")
+
+
+def test_an_earlier_turn_blocked_for_an_entity_is_judged_once() -> None:
+    detector = KeywordDetector({"grenade": "weapons"}, entities={"123-45-6789": "US_SSN"})
+    guard = guard_with(detector, profile={"redaction": {"input": {"default": "replace", "US_SSN": "block"}}})
+    guard.screen_earlier(["my number is 123-45-6789"])
+    calls = detector.calls
+    guard.screen_earlier(["my number is 123-45-6789"])
+    assert detector.calls == calls and not guard.was_refused("my number is 123-45-6789")

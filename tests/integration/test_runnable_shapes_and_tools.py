@@ -708,3 +708,29 @@ def test_structured_output_with_the_raw_message_gets_the_referral_in_its_parsed_
     out = guard.wrap(_structured(include_raw=True)).invoke("I want to end my life")
     assert out["parsed"].text.endswith("ok") and out["parsed"].text != "ok"  # the referral comes first
     assert out["raw"].tool_calls  # the raw message is returned as the model wrote it
+
+
+def test_the_turn_before_an_image_stays_the_turn_through_an_agents_tool_steps() -> None:
+    from langchain_core.messages import ToolMessage
+
+    from guardrails.integrations.langchain.shapes import user_turns
+
+    call = {"name": "describe_image", "args": {}, "id": "call_1"}
+    steps = [
+        HumanMessage("what is in this picture of my grenade collection"),
+        HumanMessage(content=[IMAGE]),
+        AIMessage(content="", tool_calls=[call]),
+        ToolMessage("a shelf of objects", tool_call_id="call_1"),
+    ]
+    assert user_turns(steps) == ("what is in this picture of my grenade collection", ())
+    answered = [*steps, AIMessage("Those are inert replicas."), HumanMessage(content=[IMAGE])]
+    assert user_turns(answered)[0] == ""  # answered: the image-only turn is the empty turn it is
+
+
+def test_a_dict_answer_with_raw_and_parsed_keys_beside_its_answer_key_keeps_the_answer_key() -> None:
+    from guardrails.integrations.langchain.shapes import read_output
+
+    out = {"answer": "the reply", "raw": AIMessage("raw text"), "parsed": {"text": "parsed text"}}
+    assert read_output(out, output_key="answer").primary == ("answer",)
+    structured = {"raw": AIMessage("raw text"), "parsed": {"text": "parsed text"}, "parsing_error": None}
+    assert read_output(structured, output_key="output").primary == ("parsed", "text")

@@ -446,3 +446,18 @@ def test_an_ordinary_symptom_statement_is_no_emergency_but_a_red_flag_is(detecto
     urgent = _flagged(detector, "My husband's speech went slurred and one side of his face is drooping.")
     assert not any(_kind(c) == "crisis" for c in ordinary), ordinary
     assert "crisis_medical_emergency" in urgent, urgent
+
+
+def test_the_shipped_model_named_explicitly_still_gets_the_crisis_model() -> None:
+    det = SemanticDetector(options=SemanticOptions(model=str(default_model_path())))
+    det.warmup()
+    assert det.describe()["input_model"]["crisis_model_sha256"] is not None
+
+
+def test_a_crisis_model_on_another_adapter_names_its_path(tmp_path: Path) -> None:
+    from guardrails.classifier.model import default_output_model_path
+    from guardrails.errors import DetectorError
+
+    det = SemanticDetector(options=SemanticOptions(crisis_model=str(default_output_model_path())))
+    with pytest.raises(DetectorError, match=r"another encoder adapter.*output-model\.npz"):
+        det.detect("hello there", DetectContext())

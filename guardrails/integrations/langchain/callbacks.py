@@ -37,7 +37,7 @@ from guardrails._lru import LRU
 from guardrails.audit import AuditLog, salted_hash
 from guardrails.errors import GuardrailViolation, brief
 from guardrails.guard import Guard
-from guardrails.integrations.langchain.shapes import content_text, read_output, user_turns
+from guardrails.integrations.langchain.shapes import content_text, is_user_message, read_output, user_turns
 from guardrails.types import Action, Decision, Stage
 
 #: how many judged prompts a handler keeps by default (``cache_size=``)
@@ -98,9 +98,8 @@ def turn_of(conversation: Sequence[BaseMessage]) -> tuple[str, tuple[str, ...]]:
     * With none of those either: all the prompt's text (tool results, earlier answers), so that no
       text reaches the model unjudged; an empty string if it holds none (an image only).
     """
-    latest, history = user_turns(conversation)
-    if latest.strip():
-        return latest, history
+    if any(content_text(m.content).strip() for m in conversation if is_user_message(m)):
+        return user_turns(conversation)  # an image-only latest turn after answered ones is the empty turn it is
     others = _joined([m for m in conversation if not _model_or_tool(m)])
     return (others or _joined(conversation)), ()
 

@@ -169,7 +169,7 @@ class _Turn:
         keys, passthrough = self.wrapper.input_keys, self.wrapper.passthrough_keys
         out: dict[str, str] = {}
         messages = _user_messages(value, input_keys=keys, passthrough_keys=passthrough)
-        earlier = [t for t in (shapes.content_text(m.content) for m in messages) if t != latest]
+        earlier = [t for t in (shapes.content_text(m.content) for m in messages) if not _in_turn(t, latest)]
         if earlier:
             # earlier turns this guard never judged (a stored or client-sent history) are judged alone now, so one
             # refused as prohibited is withheld as if refused here; their redaction stays provisional
@@ -177,7 +177,7 @@ class _Turn:
                 self.guard.screen_earlier(earlier, locale=self.locale)
         for m in messages:
             whole = shapes.content_text(m.content)
-            if whole == latest or not self.wrapper.was_refused(whole):
+            if _in_turn(whole, latest) or not self.wrapper.was_refused(whole):
                 continue
             for i, text in enumerate(_texts(m)):
                 out[text] = WITHHELD_TURN if i == 0 else ""
@@ -776,6 +776,12 @@ def _clean(text: str) -> str:
     except UnicodeEncodeError:
         return text.encode("utf-8", "replace").decode("utf-8")
     return text
+
+
+def _in_turn(text: str, latest: str | None) -> bool:
+    """True when ``text`` is the latest turn or a part of it (the unanswered messages before an image-only one are
+    judged joined as the turn: none of them is an earlier turn)."""
+    return latest is not None and (text == latest or (bool(text.strip()) and text in latest.split("\n")))
 
 
 def _user_texts(value: Any, *, input_keys: Sequence[str], passthrough_keys: Collection[str]) -> frozenset[str]:

@@ -100,16 +100,19 @@ def user_turns(messages: Sequence[BaseMessage]) -> tuple[str, tuple[str, ...]]:
         return "", ()
     if users[-1][1].strip():
         return users[-1][1], tuple(t for _, t in users[:-1])
-    answered = max((i for i, m in enumerate(messages) if not is_user_message(m) and not _is_instruction(m)), default=-1)
+    # answered: by the model's last answer without tool calls (a tool call and its result are steps of the same turn)
+    answered = max((i for i, m in enumerate(messages) if _final_answer(m)), default=-1)
     pending = [t for i, t in users if i > answered and t.strip()]
     if not pending:
         return users[-1][1], tuple(t for _, t in users[:-1])
     return "\n".join(pending), tuple(t for i, t in users if i < answered)
 
 
-def _is_instruction(m: BaseMessage) -> bool:
-    """A message of the app's own (system, developer): no answer to the user."""
-    return isinstance(m, SystemMessage) or (isinstance(m, ChatMessage) and m.role in ("system", "developer"))
+def _final_answer(m: BaseMessage) -> bool:
+    """A message of the model that answers the user: no tool calls in it (those are a step of the same turn)."""
+    if isinstance(m, AIMessage):
+        return not (m.tool_calls or m.invalid_tool_calls or m.additional_kwargs.get("tool_calls"))
+    return isinstance(m, ChatMessage) and m.role in ("assistant", "ai", "model")
 
 
 def content_text(content: Any) -> str:
@@ -939,6 +942,10 @@ def _calls_chunk(m: BaseMessage) -> AIMessageChunk | None:
 
 
 # ---------------------------------------------------------------------- one pass over an output
+#: the keys of ``with_structured_output(include_raw=True)``'s answer
+_STRUCTURED_KEYS = frozenset({"raw", "parsed", "parsing_error"})
+
+
 def _primary(value: Any, output_key: str, path: Path, *, skip: Collection[str] = ()) -> Path | None:
     """Where the answer text is: a str, a message's content, ``output_key`` of a dict (else its first value
     with text), the last item of a list with text, the first field of a model with text. The top-level keys
@@ -952,8 +959,8 @@ def _primary(value: Any, output_key: str, path: Path, *, skip: Collection[str] =
         keys = [k for k in value if not (not path and (k == META_KEY or k in skip))]
         # the configured key, then the keys chains conventionally answer under, then the rest in order
         preferred = [k for k in (output_key, *ANSWER_KEYS) if k in keys]
-        if "raw" in keys and "parsed" in keys:  # with_structured_output(include_raw=True): the parsed answer
-            preferred.insert(0, "parsed")
+        if not path and output_key not in keys and {"raw", "parsed"} <= set(keys) <= _STRUCTURED_KEYS:
+            preferred.insert(0, "parsed")  # with_structured_output(include_raw=True): the parsed answer
         keys = [*preferred, *(k for k in keys if k not in preferred)]
         for k in keys:
             if (found := _primary(value[k], output_key, (*path, k))) is not None:
