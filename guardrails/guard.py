@@ -282,7 +282,7 @@ class Guard:
             redact_only=redact_only,
             pieces=pieces,
         )
-        return self.record(decision) if redact_only else self._remember_refused(self.record(decision), text)
+        return self._checked(decision, text, redact_only=redact_only)
 
     async def acheck(
         self,
@@ -305,7 +305,13 @@ class Guard:
             redact_only=redact_only,
             pieces=pieces,
         )
-        return self.record(decision) if redact_only else self._remember_refused(self.record(decision), text)
+        return self._checked(decision, text, redact_only=redact_only)
+
+    def _checked(self, decision: Decision, text: object, *, redact_only: bool) -> Decision:
+        """The end of ``check`` and ``acheck``: the record written, and the turn remembered (a redact-only check
+        is no judgment of a turn)."""
+        recorded = self.record(decision)
+        return recorded if redact_only else self._remember_refused(recorded, text)
 
     def record(self, decision: Decision, *, text: str | None = None) -> Decision:
         """Write ``decision``'s audit record (when this guard keeps an audit log); returns it as recorded.
