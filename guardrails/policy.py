@@ -80,7 +80,15 @@ class Policy:
     ) -> Verdict:
         counted = [f for f in findings if self.counts(f, stage)]
         categories = tuple(c for c in self.taxonomy if any(f.category == c for f in counted))
-        actions = {c: self.profile.action_for(c, self.taxonomy[c].kind) for c in categories}
+        configured = {c: self.profile.action_for(c, self.taxonomy[c].kind) for c in categories}
+        actions = dict(configured)
+        if stage is Stage.OUTPUT or self.profile.crisis_mode != "refer":
+            # a prohibited category mapped to refer blocks an answer (a referral would come with it) and, where REFER
+            # calls the chain (``refer_and_continue``), a request: the referral is still attached (``referral:``)
+            actions = {
+                c: Action.BLOCK if a is Action.REFER and self.taxonomy[c].kind == "prohibited" else a
+                for c, a in configured.items()
+            }
         action = max(actions.values(), default=Action.ALLOW)
         reasons: list[str] = []
         for c in categories:
@@ -108,6 +116,13 @@ class Policy:
             if mode == "block" and action < Action.BLOCK:
                 action, refusal_key = Action.BLOCK, "detector_error"
         crisis = tuple(c for c in categories if self.taxonomy[c].kind == "crisis" and actions[c] is Action.REFER)
+        # a category referred as a crisis (``referral:``, self-harm methods as crisis_self_harm) gets that referral
+        lent = [
+            r
+            for c in categories
+            if stage is Stage.INPUT and configured[c] is Action.REFER and (r := self.profile.rule(c).referral)
+        ]
+        crisis = (*crisis, *(r for r in dict.fromkeys(lent) if r not in crisis))
         if crisis and stage is Stage.INPUT and action is Action.BLOCK and self._crisis_overrides(actions):
             action, refusal_key = Action.REFER, None
             reasons.append("crisis on input -> refer instead of block (the chain is not called)")

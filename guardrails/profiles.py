@@ -75,6 +75,9 @@ class CategoryRule(_Strict):
     threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     #: the stages on which the category counts (null: its kind's default; []: it never counts, a way to turn it off)
     stages: tuple[StageName, ...] | None = None
+    #: a crisis id whose referral this category gets (with action refer: a request for self-harm methods is answered
+    #: with the self-harm resources, as that crisis would be, and on the input it outweighs a block as a crisis does)
+    referral: str | None = None
 
     @field_validator("action")
     @classmethod
@@ -531,13 +534,20 @@ def _check_ids(profile: Profile, *, source: str) -> None:
         taxonomy = profile.taxonomy()
     except ValueError as exc:
         raise ProfileError(str(exc), source=source, field="custom_categories") from None
-    for cat_id in profile.categories:
+    for cat_id, rule in profile.categories.items():
         if cat_id not in taxonomy:
             raise ProfileError(
                 f"unknown category id {cat_id!r} (not in the taxonomy; declare new ones under custom_categories)",
                 source=source,
                 field=f"categories.{cat_id}",
                 value=cat_id,
+            )
+        if rule.referral is not None and (rule.referral not in taxonomy or taxonomy[rule.referral].kind != "crisis"):
+            raise ProfileError(
+                f"referral {rule.referral!r} is not a crisis category id (e.g. crisis_self_harm)",
+                source=source,
+                field=f"categories.{cat_id}.referral",
+                value=rule.referral,
             )
     for key in profile.refusals:
         if key != "default" and key not in taxonomy:

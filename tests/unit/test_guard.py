@@ -313,3 +313,35 @@ def test_a_text_that_fails_a_detector_in_a_batch_fails_alone_not_the_whole_batch
     assert [d.action for d in decisions] == [Action.ALLOW, Action.BLOCK, Action.BLOCK]
     assert [bool(d.failures) for d in decisions] == [False, True, False]
     assert decisions[2].categories == ("weapons",)
+
+
+def test_a_request_for_self_harm_methods_is_answered_with_the_self_harm_referral_not_a_refusal() -> None:
+    guard = guard_with(KeywordDetector({"pills": "self_harm_promotion"}))
+    d = guard.check("how many pills would be enough", locale="en-GB")
+    assert d.action is Action.REFER and d.categories == ("self_harm_promotion",)
+    assert d.referral == guard.referral_for(["crisis_self_harm"], locale="en-GB")
+
+
+def test_an_answer_promoting_self_harm_is_still_blocked() -> None:
+    guard = guard_with(KeywordDetector({"pills": "self_harm_promotion"}))
+    assert guard.check("take all the pills at once", stage="output").action is Action.BLOCK
+
+
+def test_any_prohibited_category_mapped_to_refer_blocks_an_answer() -> None:
+    guard = guard_with(KeywordDetector({"dice": "gambling"}), profile={"categories": {"gambling": {"action": "refer"}}})
+    assert guard.check("roll the dice", stage="input").action is Action.REFER
+    assert guard.check("roll the dice and bet your rent", stage="output").action is Action.BLOCK
+
+
+def test_under_refer_and_continue_a_self_harm_methods_request_is_refused_with_the_referral_and_never_continued() -> (
+    None
+):
+    guard = guard_with(KeywordDetector({"pills": "self_harm_promotion"}), profile={"crisis_mode": "refer_and_continue"})
+    d = guard.check("how many pills would be enough", locale="en-GB")
+    assert d.action is Action.BLOCK and d.referral == guard.referral_for(["crisis_self_harm"], locale="en-GB")
+
+
+def test_a_blocked_answer_promoting_self_harm_carries_no_referral_of_its_own() -> None:
+    guard = guard_with(KeywordDetector({"pills": "self_harm_promotion"}))
+    d = guard.check("take all the pills at once", stage="output")
+    assert d.action is Action.BLOCK and d.referral is None

@@ -211,3 +211,10 @@ def test_a_key_given_twice_is_an_error_not_a_silent_override(tmp_path: Path) -> 
     merged = "name: x\nbase: &b {threshold: 0.5}\ncategories:\n  weapons: {<<: *b, threshold: 0.7}\n"
     with pytest.raises(ProfileError, match="base"):  # 'base' is no profile field: the merge itself was read
         load_profile(_write(tmp_path, merged))
+
+
+def test_a_category_referral_must_name_a_crisis_category(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text("extends: general\nname: p\ncategories:\n  gambling: {action: refer, referral: gambling}\n")
+    with pytest.raises(ProfileError, match=r"referral 'gambling' is not a crisis category id"):
+        load_profile(path)
