@@ -218,10 +218,18 @@ def test_with_config_passes_configurable_through() -> None:
     assert "13 11 14" in chain.invoke("i want to end it all").content
 
 
-def test_profile_can_be_switched_per_request() -> None:
-    chain = with_guardrails(model("Rest and fluids."), profile="general")
+def test_profile_can_be_switched_per_request_to_one_listed_at_wrap() -> None:
+    chain = with_guardrails(model("Rest and fluids."), profile="general", profiles={"healthcare": "healthcare"})
     out = chain.invoke("hi", config={"configurable": {"guardrails_profile": "healthcare"}})
     assert "doctor" in out.content
+
+
+def test_a_request_may_not_pick_a_built_in_profile_the_wrapper_was_not_given() -> None:
+    from guardrails.errors import ProfileError
+
+    chain = with_guardrails(model("Rest and fluids."), profile="healthcare")
+    with pytest.raises(ProfileError, match="'general' is not a profile this wrapper may use"):
+        chain.invoke("hi", config={"configurable": {"guardrails_profile": "general"}})
 
 
 def test_raise_on_block_raises_violation_with_the_decision() -> None:

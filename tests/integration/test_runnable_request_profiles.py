@@ -1,7 +1,7 @@
 """Per-request profiles (``config={"configurable": {"guardrails_profile": ...}}``): which a request may name, and
 what the guard built for one shares with the wrapper's own.
 
-A request may name a built-in profile or one given to ``wrap(profiles=...)``, never a file of its choosing; each
+A request may name only a profile given to ``wrap(profiles=...)``, never a file of its choosing; each
 is built once per wrapper (under a lock) and writes to the wrapper guard's audit log, and a turn refused under
 one is withheld from the model under every other. Real guards (the keyword test detector; a profile with only the
 lexical detector) and langchain-core's fake chat models.

@@ -61,7 +61,7 @@ from guardrails.errors import GuardrailViolation, ProfileError, brief
 from guardrails.guard import Guard
 from guardrails.integrations.langchain import shapes
 from guardrails.integrations.langchain.callbacks import DEFAULT_CACHE_SIZE, _Judged, _keepable
-from guardrails.profiles import Profile, builtin_profiles, load_profile
+from guardrails.profiles import Profile, load_profile
 from guardrails.redaction import PLACEHOLDER, Numbering, redaction_scope
 from guardrails.streaming import StreamScreen
 from guardrails.types import Action, Decision, DetectorFailure, Finding, Stage
@@ -970,7 +970,6 @@ class GuardedRunnable(Runnable[Any, Any]):
         self.judged = _Judged(DEFAULT_CACHE_SIZE)
         #: the profiles a request may name besides the built-in ones (``profiles=``), read once here
         self.profiles = _request_profiles(profiles)
-        self._builtin_profiles = frozenset(builtin_profiles())
         #: the guard built for each profile a request named (once, under the lock), and every guard of this
         #: wrapper (its own first): a turn refused by one is withheld under all (``was_refused``)
         self._request_guards: dict[str, Guard] = {}
@@ -1039,24 +1038,26 @@ class GuardedRunnable(Runnable[Any, Any]):
     def guard_for(self, profile: object) -> Guard:
         """The guard of a request naming ``profile`` (``guardrails_profile``; None or "": the wrapper's own).
 
-        A request may name a built-in profile or one given to ``wrap(profiles=...)``, never a file of its own
-        choosing (a ``ProfileError`` names the value, and nothing is read). Each is built once per wrapper, under a
-        lock, and writes to the wrapper guard's audit log (when it has one; else as its profile says)."""
+        A request may name only a profile given to ``wrap(profiles=...)`` (a built-in one too only when listed
+        there, ``profiles={"healthcare": "healthcare"}``), never a file of its own choosing: where a client can set
+        ``configurable`` (LangServe passes it through by default), it could otherwise pick a weaker profile than the
+        app's (the general one, which leaves the dates of a health record in clear). A ``ProfileError`` names the
+        value, and nothing is read. Each is built once per wrapper, under a lock, and writes to the wrapper guard's
+        audit log (when it has one; else as its profile says)."""
         if profile is None or profile == "":
             return self.guard
-        if not isinstance(profile, str) or (profile not in self.profiles and profile not in self._builtin_profiles):
+        if not isinstance(profile, str) or profile not in self.profiles:
             given = ", ".join(sorted(self.profiles)) or "none"
             raise ProfileError(
-                f"guardrails_profile {brief(profile)} is not a profile this wrapper may use: a request may name a "
-                f"built-in profile ({', '.join(sorted(self._builtin_profiles))}) or one given to wrap(profiles=...) "
-                f"({given})",
+                f"guardrails_profile {brief(profile)} is not a profile this wrapper may use: a request may name only "
+                f"one given to wrap(profiles=...) ({given}; a built-in one too only when listed there)",
                 source="<request>",
                 value=profile,
             )
         with self._guards_lock:
             guard = self._request_guards.get(profile)
             if guard is None:
-                source = self.profiles.get(profile) or load_profile(profile)
+                source = self.profiles[profile]
                 if source == self.guard.profile:  # the wrapper's own profile: its own guard
                     guard = self.guard
                 else:
