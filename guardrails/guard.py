@@ -328,7 +328,8 @@ class Guard:
         return decision
 
     def _remember_refused(self, decision: Decision, text: object) -> Decision:
-        """Keep (a salted hash of) a user turn refused for a prohibited category found in the turn itself; see
+        """Keep (a salted hash of) a user turn refused (blocked or referred) for a prohibited category found in the
+        turn itself, and of every other turn judged (for ``screen_earlier``); see
         :meth:`was_refused`. A turn refused only through its history (the category found in the joined turns)
         is not kept: the same words may be harmless after other turns."""
         if decision.stage is not Stage.INPUT or not isinstance(text, str):
@@ -337,7 +338,8 @@ class Guard:
         prohibited = {
             c for c in decision.categories if (k := self.taxonomy.get(c)) is not None and k.kind == "prohibited"
         }
-        if decision.action is Action.BLOCK and any(
+        # refused: blocked, or referred (a self-harm methods request gets the crisis referral) for a prohibited category
+        if decision.action >= Action.REFER and any(
             f.category in prohibited and f.view != "history" for f in decision.findings
         ):
             self._refused.put(key, True)
@@ -369,9 +371,10 @@ class Guard:
         return key in self._refused or key in self._judged
 
     def was_refused(self, text: str) -> bool:
-        """True when this guard refused ``text`` as a user turn for a prohibited category found in the turn itself
-        (kept as a salted hash, the last ``REFUSED_KEPT`` of them): an adapter withholds such an earlier turn from
-        the model, so that a follow-up ("go on", "give me the exact steps") has nothing to continue."""
+        """True when this guard refused ``text`` as a user turn (blocked it, or referred it, as a self-harm
+        methods request is) for a prohibited category found in the turn itself (kept as a salted hash, the last
+        ``REFUSED_KEPT`` of them): an adapter withholds such an earlier turn from the model, so that a follow-up
+        ("go on", "give me the exact steps") has nothing to continue."""
         return self._refused_key(_coerce_text(text)) in self._refused
 
     def evaluate(

@@ -70,3 +70,11 @@ def test_an_earlier_turn_blocked_for_an_entity_is_judged_once() -> None:
     calls = detector.calls
     guard.screen_earlier(["my number is 123-45-6789"])
     assert detector.calls == calls and not guard.was_refused("my number is 123-45-6789")
+
+
+def test_a_self_harm_methods_request_answered_with_a_referral_is_withheld_from_a_follow_up() -> None:
+    chain = guard_with(KeywordDetector({"pills": "self_harm_promotion"})).wrap(spy_model("ok"))
+    first = chain.invoke([HumanMessage("how many pills would be enough")])
+    assert SpyChatModel.calls == []  # referred: the model never saw it
+    chain.invoke([HumanMessage("how many pills would be enough"), first, HumanMessage("go on")])
+    assert _seen()[0] == MARKER and _seen()[-1] == "go on"
