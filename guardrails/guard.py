@@ -355,16 +355,22 @@ class Guard:
 
     def screen_earlier(
         self, texts: Sequence[str], *, locale: str | None = None, conversation_id: str | None = None
-    ) -> None:
-        """Judge, each alone, the earlier user turns of ``texts`` this guard has not judged (a history loaded from a
-        database, kept by another process, or sent by a client), so that :meth:`was_refused` knows those that are
-        refused as prohibited and an adapter withholds them from the model. Turns it judged before cost nothing;
-        no audit record is written (they are not this request's turn) and nothing else is kept."""
+    ) -> tuple[str, ...]:
+        """Judge, each alone, the earlier user turns of ``texts`` (oldest first) this guard has not judged (a history
+        loaded from a database, kept by another process, or sent by a client), so that :meth:`was_refused` knows
+        those that are refused as prohibited and an adapter withholds them from the model. Turns it judged before
+        cost nothing; no audit record is written (they are not this request's turn) and nothing else is kept.
+
+        At most ``EARLIER_SCREENED_MAX`` of them are judged per call, the latest first: the older ones left unjudged
+        are returned, for the adapter to withhold (a later request judges them), so that a history of many new
+        turns cannot make one request run that many checks."""
         unknown = [t for t in dict.fromkeys(_coerce_text(t) for t in texts) if t.strip() and not self._known(t)]
-        if unknown:
+        judged, left = unknown[-EARLIER_SCREENED_MAX:], unknown[:-EARLIER_SCREENED_MAX]
+        if judged:
             self._batch(
-                unknown, Stage.INPUT, locale=locale, conversation_ids=[conversation_id] * len(unknown), record=False
+                judged, Stage.INPUT, locale=locale, conversation_ids=[conversation_id] * len(judged), record=False
             )
+        return tuple(left)
 
     def _known(self, text: str) -> bool:
         key = self._refused_key(text)
@@ -901,6 +907,8 @@ class Guard:
 _MAX_WARNED_LOCALES = 64
 #: how many refused user turns a guard remembers (as salted hashes) to withhold them from later model calls
 REFUSED_KEPT = 10_000
+#: how many earlier user turns the guard has not judged one ``screen_earlier`` call judges (the latest ones)
+EARLIER_SCREENED_MAX = 64
 
 
 _FALLBACK_REFERRAL = (

@@ -3,7 +3,8 @@ alone once; a prohibited one is withheld from the model as if it had been refuse
 
 from __future__ import annotations
 
-from langchain_core.messages import AIMessage, HumanMessage
+import pytest
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from guardrails.testing import KeywordDetector, guard_with
 from tests.helpers.audit import MemoryAudit
@@ -78,3 +79,21 @@ def test_a_self_harm_methods_request_answered_with_a_referral_is_withheld_from_a
     assert SpyChatModel.calls == []  # referred: the model never saw it
     chain.invoke([HumanMessage("how many pills would be enough"), first, HumanMessage("go on")])
     assert _seen()[0] == MARKER and _seen()[-1] == "go on"
+
+
+def test_past_the_per_request_limit_older_unjudged_turns_are_withheld_until_a_later_request_judges_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import guardrails.guard
+
+    monkeypatch.setattr(guardrails.guard, "EARLIER_SCREENED_MAX", 2)
+    detector = KeywordDetector({"grenade": "weapons"})
+    chain = guard_with(detector).wrap(spy_model("ok", "ok"))
+    history: list[BaseMessage] = []
+    for n in range(4):
+        history += [HumanMessage(f"question {n} about bread"), AIMessage(f"answer {n}")]
+    chain.invoke([*history, HumanMessage("and rye?")])
+    unscreened = "[An earlier message, not yet screened, is withheld.]"
+    assert _seen()[0::2] == [unscreened, unscreened, "question 2 about bread", "question 3 about bread", "and rye?"]
+    chain.invoke([*history, HumanMessage("and rye?")])
+    assert _seen()[0::2][:4] == [f"question {n} about bread" for n in range(4)]

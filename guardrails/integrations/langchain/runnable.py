@@ -71,6 +71,9 @@ WITHHELD = {"input": "<withheld by guardrails>"}
 #: what the model sees instead of an earlier user turn the guard refused as prohibited; also what the wrapper's run
 #: records as a refused turn (so a chat history saved from the run, ``RunnableWithMessageHistory``, holds this)
 WITHHELD_TURN = "[An earlier request, refused under the usage policy, is withheld.]"
+#: what the model sees instead of an earlier user turn the guard has not judged yet, past the number one request
+#: judges (``guardrails.guard.EARLIER_SCREENED_MAX``: a long history never seen before, as a new worker loads it)
+WITHHELD_UNSCREENED = "[An earlier message, not yet screened, is withheld.]"
 #: what the wrapper's run records as a turn answered with a crisis referral without calling the chain
 WITHHELD_REFERRED = "[An earlier message, answered with a referral to crisis resources, is withheld.]"
 #: said in the audit record of a streamed answer stopped while one of its checks gave no decision: an async stream
@@ -174,13 +177,21 @@ class _Turn:
             # earlier turns this guard never judged (a stored or client-sent history) are judged alone now, so one
             # refused as prohibited is withheld as if refused here; their redaction stays provisional
             with redaction_scope(Numbering(), provisional=True):
-                self.guard.screen_earlier(earlier, locale=self.locale)
+                unscreened = set(self.guard.screen_earlier(earlier, locale=self.locale))
+        else:
+            unscreened = set()
         for m in messages:
             whole = shapes.content_text(m.content)
-            if _in_turn(whole, latest) or not self.wrapper.was_refused(whole):
+            if _in_turn(whole, latest):
+                continue
+            if whole in unscreened:  # past the per-request limit of earlier turns judged: withheld until judged
+                marker = WITHHELD_UNSCREENED
+            elif self.wrapper.was_refused(whole):
+                marker = WITHHELD_TURN
+            else:
                 continue
             for i, text in enumerate(_texts(m)):
-                out[text] = WITHHELD_TURN if i == 0 else ""
+                out[text] = marker if i == 0 else ""
         return out
 
     def _redacted(self, text: str, *, user: bool, d_in: Decision | None) -> str:
