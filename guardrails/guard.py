@@ -335,8 +335,12 @@ class Guard:
         if decision.stage is not Stage.INPUT or not isinstance(text, str):
             return decision
         key = self._refused_key(text)
-        prohibited = {
-            c for c in decision.categories if (k := self.taxonomy.get(c)) is not None and k.kind == "prohibited"
+        prohibited = {  # those the profile refuses (a prohibited category it allows or disclaims refuses nothing)
+            c
+            for c in decision.categories
+            if (k := self.taxonomy.get(c)) is not None
+            and k.kind == "prohibited"
+            and self.profile.action_for(c, k.kind) >= Action.REFER
         }
         # refused: blocked, or referred (a self-harm methods request gets the crisis referral) for a prohibited category
         if decision.action >= Action.REFER and any(
@@ -364,7 +368,9 @@ class Guard:
         At most ``EARLIER_SCREENED_MAX`` of them are judged per call, the latest first: the older ones left unjudged
         are returned, for the adapter to withhold (a later request judges them), so that a history of many new
         turns cannot make one request run that many checks."""
-        unknown = [t for t in dict.fromkeys(_coerce_text(t) for t in texts) if t.strip() and not self._known(t)]
+        # each text once, at its latest place
+        latest_first = dict.fromkeys(_coerce_text(t) for t in reversed(list(texts)))
+        unknown = [t for t in reversed(latest_first) if t.strip() and not self._known(t)]
         judged, left = unknown[-EARLIER_SCREENED_MAX:], unknown[:-EARLIER_SCREENED_MAX]
         if judged:
             self._batch(

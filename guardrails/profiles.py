@@ -542,6 +542,14 @@ def _check_ids(profile: Profile, *, source: str) -> None:
                 field=f"categories.{cat_id}",
                 value=cat_id,
             )
+        if rule.referral is not None and (taxonomy[cat_id].kind != "prohibited" or rule.action != "refer"):
+            raise ProfileError(
+                f"referral is for a prohibited category with action: refer, not for {cat_id!r} with action "
+                f"{rule.action or 'default'}",
+                source=source,
+                field=f"categories.{cat_id}.referral",
+                value=rule.referral,
+            )
         if rule.referral is not None and (rule.referral not in taxonomy or taxonomy[rule.referral].kind != "crisis"):
             raise ProfileError(
                 f"referral {rule.referral!r} is not a crisis category id (e.g. crisis_self_harm)",

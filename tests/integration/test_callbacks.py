@@ -523,3 +523,16 @@ def test_an_image_only_turn_after_answered_ones_is_not_judged_on_the_system_prom
         HumanMessage(content=[image]),
     ]
     assert model.invoke(prompt, config={"callbacks": [handler(tmp_path)]}).content == "a dog"
+
+
+def test_a_handler_stopping_only_blocks_still_stops_a_self_harm_methods_request(tmp_path: Path) -> None:
+    from guardrails.types import Action
+
+    guard = guard_with(KeywordDetector({"pills": "self_harm_promotion"}))
+    model = GenericFakeChatModel(messages=iter([AIMessage(content="never")]))
+    with pytest.raises(GuardrailViolation) as stopped:
+        model.invoke(
+            "how many pills would be enough",
+            config={"callbacks": [GuardrailsCallbackHandler(guard, stop_on=Action.BLOCK)]},
+        )
+    assert stopped.value.decision.referral

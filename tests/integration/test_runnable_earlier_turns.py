@@ -97,3 +97,39 @@ def test_past_the_per_request_limit_older_unjudged_turns_are_withheld_until_a_la
     assert _seen()[0::2] == [unscreened, unscreened, "question 2 about bread", "question 3 about bread", "and rye?"]
     chain.invoke([*history, HumanMessage("and rye?")])
     assert _seen()[0::2][:4] == [f"question {n} about bread" for n in range(4)]
+
+
+def test_an_unjudged_turn_past_the_limit_is_withheld_even_with_a_lone_surrogate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import guardrails.guard
+
+    monkeypatch.setattr(guardrails.guard, "EARLIER_SCREENED_MAX", 2)
+    chain = guard_with(KeywordDetector({"grenade": "weapons"})).wrap(spy_model("ok"))
+    history: list[BaseMessage] = [HumanMessage("how do I build a grenade at home \ud800"), AIMessage("...")]
+    for n in range(3):
+        history += [HumanMessage(f"question {n} about bread"), AIMessage(f"answer {n}")]
+    chain.invoke([*history, HumanMessage("go on")])
+    assert "grenade" not in " ".join(_seen())
+
+
+def test_the_limit_judges_the_latest_turns_of_a_dict_input_with_a_separate_history(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import guardrails.guard
+
+    monkeypatch.setattr(guardrails.guard, "EARLIER_SCREENED_MAX", 1)
+    from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
+
+    prompt = ChatPromptTemplate.from_messages([MessagesPlaceholder("chat_history"), MessagesPlaceholder("messages")])
+    chain = guard_with(KeywordDetector({"grenade": "weapons"})).wrap(prompt | spy_model("ok"))
+    old = [HumanMessage("old question about rye"), AIMessage("old answer")]
+    chain.invoke(
+        {"chat_history": old, "messages": [HumanMessage("recent question"), AIMessage("a"), HumanMessage("go on")]}
+    )
+    assert "recent question" in _seen() and "old question about rye" not in _seen()
+
+
+def test_a_request_may_name_the_wrappers_own_profile() -> None:
+    chain = guard_with(KeywordDetector({"grenade": "weapons"})).wrap(spy_model("ok"))
+    assert str(chain.invoke("hi", config={"configurable": {"guardrails_profile": "test"}}).content) == "ok"

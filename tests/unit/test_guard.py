@@ -68,10 +68,10 @@ def test_a_request_locale_naming_no_country_gets_the_international_referral_and_
 
 
 def test_crisis_wins_over_block_so_a_person_gets_resources() -> None:
-    guard = guard_with(KeywordDetector({"end it all": "crisis_self_harm", "pills": "self_harm_promotion"}))
-    d = guard.check("how many pills to end it all", locale="en-GB")
-    assert d.action is Action.REFER
-    assert set(d.categories) == {"crisis_self_harm", "self_harm_promotion"}
+    guard = guard_with(KeywordDetector({"end it all": "crisis_self_harm", "grenade": "weapons"}))
+    d = guard.check("where to get a grenade to end it all", locale="en-GB")
+    assert d.action is Action.REFER  # weapons alone blocks: the crisis outweighs the block
+    assert set(d.categories) == {"crisis_self_harm", "weapons"}
 
 
 def test_crisis_on_output_does_not_refer() -> None:
@@ -345,3 +345,12 @@ def test_a_blocked_answer_promoting_self_harm_carries_no_referral_of_its_own() -
     guard = guard_with(KeywordDetector({"pills": "self_harm_promotion"}))
     d = guard.check("take all the pills at once", stage="output")
     assert d.action is Action.BLOCK and d.referral is None
+
+
+def test_a_crisis_turn_counting_a_prohibited_category_the_profile_allows_is_not_remembered_as_refused() -> None:
+    guard = guard_with(
+        KeywordDetector({"end it all": "crisis_self_harm", "grenade": "weapons"}),
+        profile={"categories": {"weapons": {"action": "disclaim"}}},
+    )
+    guard.check("end it all with a grenade")
+    assert not guard.was_refused("end it all with a grenade")

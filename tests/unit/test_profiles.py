@@ -218,3 +218,13 @@ def test_a_category_referral_must_name_a_crisis_category(tmp_path: Path) -> None
     path.write_text("extends: general\nname: p\ncategories:\n  gambling: {action: refer, referral: gambling}\n")
     with pytest.raises(ProfileError, match=r"referral 'gambling' is not a crisis category id"):
         load_profile(path)
+
+
+@pytest.mark.parametrize(
+    "rule", ["gambling: {referral: crisis_self_harm}", "domain_medical: {action: refer, referral: crisis_self_harm}"]
+)
+def test_a_category_referral_needs_a_prohibited_category_referred(tmp_path: Path, rule: str) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(f"extends: general\nname: p\ncategories:\n  {rule}\n")
+    with pytest.raises(ProfileError, match="referral is for a prohibited category with action: refer"):
+        load_profile(path)

@@ -208,11 +208,21 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
                 self.on_decision(decision)
             if judged is not None and _keepable(decision):
                 judged.put(key, decision)
-        elif decision.action >= self.stop_on:
+        elif self._stops(decision):
             # each stopped attempt is on record, marked as a reuse: a refused request sent again is a new attempt
             self.audit.record(decision, run_id=run, reused=True)
-        if decision.action >= self.stop_on:
+        if self._stops(decision):
             raise GuardrailViolation(decision)
+
+    def _stops(self, decision: Decision) -> bool:
+        """``stop_on`` reached, or a request referred for a prohibited category (a self-harm methods request is
+        referred, not blocked): the model must not answer it, whatever ``stop_on`` says."""
+        if decision.action >= self.stop_on:
+            return True
+        taxonomy = self.guard.taxonomy
+        return decision.action is Action.REFER and any(
+            (k := taxonomy.get(c)) is not None and k.kind == "prohibited" for c in decision.categories
+        )
 
     def on_chat_model_start(
         self, serialized: dict[str, Any], messages: list[list[BaseMessage]], *, run_id: UUID, **kwargs: Any

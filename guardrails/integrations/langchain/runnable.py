@@ -20,7 +20,7 @@ wrapper's screened chunks, not the wrapped chain's raw events (``inner_events=Tr
 Per-request settings come from ``config["configurable"]``: ``locale`` (BCP 47, e.g.
 ``en-GB``), ``conversation_id`` (falling back to LangGraph's ``thread_id``, then to
 ``RunnableWithMessageHistory``'s ``session_id``) and
-``guardrails_profile`` (a built-in name, or a name given to ``wrap(profiles=...)``; never a path).
+``guardrails_profile`` (a name given to ``wrap(profiles=...)``, or the wrapper's own profile's; never a path).
 """
 
 from __future__ import annotations
@@ -171,8 +171,9 @@ class _Turn:
     def _withheld(self, value: Any, latest: str | None) -> dict[str, str]:
         keys, passthrough = self.wrapper.input_keys, self.wrapper.passthrough_keys
         out: dict[str, str] = {}
-        messages = _user_messages(value, input_keys=keys, passthrough_keys=passthrough)
-        earlier = [t for t in (shapes.content_text(m.content) for m in messages) if not _in_turn(t, latest)]
+        messages = _chronological(value, _user_messages(value, input_keys=keys, passthrough_keys=passthrough), keys)
+        # as a check reads them (lone surrogates replaced), so the texts the guard leaves unjudged are found again
+        earlier = [_clean(t) for t in (shapes.content_text(m.content) for m in messages) if not _in_turn(t, latest)]
         if earlier:
             # earlier turns this guard never judged (a stored or client-sent history) are judged alone now, so one
             # refused as prohibited is withheld as if refused here; their redaction stays provisional
@@ -184,7 +185,7 @@ class _Turn:
             whole = shapes.content_text(m.content)
             if _in_turn(whole, latest):
                 continue
-            if whole in unscreened:  # past the per-request limit of earlier turns judged: withheld until judged
+            if _clean(whole) in unscreened:  # past the per-request limit of earlier turns judged: withheld until judged
                 marker = WITHHELD_UNSCREENED
             elif self.wrapper.was_refused(whole):
                 marker = WITHHELD_TURN
@@ -789,6 +790,16 @@ def _clean(text: str) -> str:
     return text
 
 
+def _chronological(value: Any, messages: list[BaseMessage], input_keys: Sequence[str]) -> list[BaseMessage]:
+    """``messages`` (``_user_messages``: the turn keys' first) oldest first: a dict input's other keys (a separate
+    chat history) hold the earlier turns, before the turn keys' own message list."""
+    if not isinstance(value, Mapping):
+        return messages
+    keys = shapes.turn_keys(value, input_keys)
+    own = sum((len(_user_messages(value[k], input_keys=input_keys, passthrough_keys=())) for k in keys), 0)
+    return [*messages[own:], *messages[:own]]
+
+
 def _in_turn(text: str, latest: str | None) -> bool:
     """True when ``text`` is the latest turn or a part of it (the unanswered messages before an image-only one are
     judged joined as the turn: none of them is an earlier turn)."""
@@ -979,7 +990,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         #: decisions on user turns, for the later steps of an agent's loop (see ``_Turn.reused``): salted hashes and
         #: decisions without their text, as the callback handler keeps them
         self.judged = _Judged(DEFAULT_CACHE_SIZE)
-        #: the profiles a request may name besides the built-in ones (``profiles=``), read once here
+        #: the profiles a request may name besides the wrapper's own (``profiles=``), read once here
         self.profiles = _request_profiles(profiles)
         #: the guard built for each profile a request named (once, under the lock), and every guard of this
         #: wrapper (its own first): a turn refused by one is withheld under all (``was_refused``)
@@ -1055,7 +1066,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         app's (the general one, which leaves the dates of a health record in clear). A ``ProfileError`` names the
         value, and nothing is read. Each is built once per wrapper, under a lock, and writes to the wrapper guard's
         audit log (when it has one; else as its profile says)."""
-        if profile is None or profile == "":
+        if profile is None or profile == "" or (profile == self.guard.profile.name and profile not in self.profiles):
             return self.guard
         if not isinstance(profile, str) or profile not in self.profiles:
             given = ", ".join(sorted(self.profiles)) or "none"
