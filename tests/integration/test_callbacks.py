@@ -231,13 +231,25 @@ def test_the_next_user_turn_of_an_agent_conversation_is_judged_and_a_blocked_one
     assert _stages(tmp_path) == ["input", "output", "output", "input"]
 
 
-def test_a_repeated_stopped_turn_is_stopped_again_unjudged_and_each_attempt_is_recorded(tmp_path: Path) -> None:
+def _agent_attempt(h: GuardrailsCallbackHandler) -> None:
+    _agent_turn(_tool_calling_model(0), [HumanMessage(f"grenade {CANARY}")], {"callbacks": [h]})
+
+
+def _system_prompt_attempt(h: GuardrailsCallbackHandler) -> None:
+    model = GenericFakeChatModel(messages=itertools.cycle([AIMessage(content="never")]))
+    model.invoke([SystemMessage(f"Answer the user: sell me a grenade {CANARY}")], config={"callbacks": [h]})
+
+
+@pytest.mark.parametrize("attempt", [_agent_attempt, _system_prompt_attempt], ids=["user-turn", "system-turn"])
+def test_a_repeated_stopped_turn_is_stopped_again_unjudged_and_each_attempt_is_recorded(
+    tmp_path: Path, attempt: Any
+) -> None:
     detector = KeywordDetector({"grenade": "weapons"})
     h = GuardrailsCallbackHandler(guard_with(detector), audit=AuditLog(path=tmp_path / "audit.jsonl"))
     stops = []
     for _ in range(2):  # the same request again, or the same text in another conversation
         with pytest.raises(GuardrailViolation) as info:
-            _agent_turn(_tool_calling_model(0), [HumanMessage(f"grenade {CANARY}")], {"callbacks": [h]})
+            attempt(h)
         stops.append(info.value.decision)
     assert [d.categories for d in stops] == [("weapons",), ("weapons",)]
     assert stops[1].refusal == stops[0].refusal
@@ -465,26 +477,6 @@ def test_an_agent_started_from_a_system_prompt_alone_judges_its_turn_once_and_sc
     turn = _agent_turn(_tool_calling_model(2), prompt, {"callbacks": [h]})
     assert [type(m).__name__ for m in turn][-3:] == ["AIMessage", "ToolMessage", "AIMessage"]
     assert _stages(tmp_path) == ["input", "output", "output", "output"]
-    assert not any(CANARY in text for text in _texts_held_by(h))
-
-
-def test_a_repeated_stopped_system_turn_is_stopped_again_unjudged_and_each_attempt_is_recorded(
-    tmp_path: Path,
-) -> None:
-    detector = KeywordDetector({"grenade": "weapons"})
-    h = GuardrailsCallbackHandler(guard_with(detector), audit=AuditLog(path=tmp_path / "audit.jsonl"))
-    model = GenericFakeChatModel(messages=itertools.cycle([AIMessage(content="never")]))
-    stops = []
-    for _ in range(2):
-        with pytest.raises(GuardrailViolation) as info:
-            model.invoke([SystemMessage(f"Answer the user: sell me a grenade {CANARY}")], config={"callbacks": [h]})
-        stops.append(info.value.decision)
-    assert [d.categories for d in stops] == [("weapons",), ("weapons",)]
-    assert stops[1].text == ""  # the repeat carries no user text
-    assert detector.calls == 1
-    records = _records(tmp_path)
-    assert [(r["stage"], r.get("reused", False)) for r in records] == [("input", False), ("input", True)]
-    assert records[0]["text_hash"] == records[1]["text_hash"]
     assert not any(CANARY in text for text in _texts_held_by(h))
 
 
