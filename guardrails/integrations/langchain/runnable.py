@@ -1039,6 +1039,20 @@ class GuardedRunnable(Runnable[Any, Any]):
         wrapper was given."""
         return self._derived("with_structured_output", schema, output="auto", **kwargs)
 
+    # ------------------------------------------------------------------ retries and fallbacks go inside the guard
+    def with_retry(self, **kwargs: Any) -> GuardedRunnable:
+        """The wrapped chain's ``with_retry(...)``, guarded as this wrapper guards: a failed call of the chain is
+        retried, the turn is judged once, and a refusal (``raise_on_block``) is never retried (it is a verdict, the
+        same every time). LangChain's own retry around this wrapper would judge the turn again per attempt."""
+        return self._derived("with_retry", **kwargs)
+
+    def with_fallbacks(self, fallbacks: Sequence[Runnable[Any, Any]], **kwargs: Any) -> GuardedRunnable:  # type: ignore[override]
+        """The wrapped chain's ``with_fallbacks(fallbacks, ...)``, guarded as this wrapper guards: a fallback gets
+        the input as the chain got it (redacted) and its answer is screened, and a refusal (``raise_on_block``)
+        never falls back. LangChain's own fallbacks around this wrapper would hand the raw turn, refused or not,
+        to an unguarded fallback. Returns a wrapper, not a ``RunnableWithFallbacks``."""
+        return self._derived("with_fallbacks", fallbacks, **kwargs)
+
     def _derived(self, method: str, *args: Any, output: str | None = None, **kwargs: Any) -> GuardedRunnable:
         """A wrapper of ``self.bound.<method>(*args, **kwargs)`` with this one's guard and options (``output``, when
         given, replaces its own), sharing its memory: the decisions of an agent's earlier steps, the refused turns and
