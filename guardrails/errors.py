@@ -24,6 +24,10 @@ class GuardrailsError(Exception):
     """Base class of every error this library raises."""
 
 
+class GuardrailsWarning(UserWarning):
+    """A set-up that works but screens less than the user may expect (the message says what, and the fix)."""
+
+
 class ProfileError(GuardrailsError, ValueError):
     """A profile could not be loaded: names the file, the field path and the bad value."""
 

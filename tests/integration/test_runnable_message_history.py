@@ -174,6 +174,19 @@ def test_a_guard_around_the_history_answers_a_refusal_in_the_chains_own_type() -
     assert {type(c) for c in safe.stream({"question": "a grenade"}, config=session("k"))} == {str}
 
 
+@pytest.mark.parametrize("how", ["guard.wrap", "with_guardrails"])
+def test_wrapping_a_history_warns_where_the_history_belongs_pointing_at_the_callers_line(how: str) -> None:
+    from guardrails import GuardrailsWarning, with_guardrails
+
+    inner = with_history(prompt_chain("ok"), {})
+    with pytest.warns(GuardrailsWarning, match=r"RunnableWithMessageHistory\(guard.wrap\(chain\)") as caught:
+        guard().wrap(inner) if how == "guard.wrap" else with_guardrails(inner, guard())
+    assert caught[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with_history(guard().wrap(prompt_chain("ok")), {})  # the recommended placement: no warning
+
+
 def test_a_guard_around_the_history_takes_the_session_id_as_the_conversation_id() -> None:
     store: dict[str, InMemoryChatMessageHistory] = {}
     safe = guard(reversible=True).wrap(with_history(prompt_chain("You said: <PERSON_1>"), store))

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
+import warnings
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
@@ -57,7 +58,7 @@ from langchain_core.runnables.config import (
 from langchain_core.runnables.schema import StreamEvent
 from pydantic import BaseModel
 
-from guardrails.errors import GuardrailViolation, ProfileError, brief
+from guardrails.errors import GuardrailsWarning, GuardrailViolation, ProfileError, brief
 from guardrails.guard import Guard
 from guardrails.integrations.langchain import shapes
 from guardrails.integrations.langchain.callbacks import DEFAULT_CACHE_SIZE, _Judged, _keepable
@@ -950,6 +951,16 @@ class GuardedRunnable(Runnable[Any, Any]):
         if clash := sorted(set(passthrough_keys) & set(input_keys)):
             raise ValueError(
                 f"passthrough_keys {clash} are also input_keys; the user's turn is always screened (narrow input_keys)"
+            )
+        if shapes.keeps_history(bound):
+            warnings.warn(
+                GuardrailsWarning(
+                    "guard.wrap(RunnableWithMessageHistory(...)): the history is loaded after the guard, so earlier "
+                    "turns are not judged with the turn and earlier answers reach the model unscreened, and it saves "
+                    "the model's answer before screening (a blocked answer's text). Put the history around the "
+                    "guard: RunnableWithMessageHistory(guard.wrap(chain), ...)"
+                ),
+                stacklevel=3,
             )
         #: the options as given, for the wrapper of a derived runnable (``bind_tools``, ``with_structured_output``)
         self._options: dict[str, Any] = {

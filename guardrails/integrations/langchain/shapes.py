@@ -486,6 +486,13 @@ def _rewrite_messages(messages: Sequence[BaseMessage], fn: Rewrite) -> list[Base
 OUTPUT_KINDS = ("auto", "message", "str", "dict", "raise")
 
 
+def keeps_history(runnable: Any) -> bool:
+    """True for a ``RunnableWithMessageHistory``: wrapped, it loads and saves the history out of the guard's sight."""
+    from langchain_core.runnables.history import RunnableWithMessageHistory
+
+    return isinstance(runnable, RunnableWithMessageHistory)
+
+
 def _history_inner(runnable: Any) -> Any:
     """The chain a ``RunnableWithMessageHistory`` runs (it returns that chain's answer, whatever its declared
     ``OutputType``), else ``runnable``. The history wrapper keeps it only in the closure of its last step, which
