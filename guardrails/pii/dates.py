@@ -7,19 +7,29 @@ day, a frequency or a bare year is none of those, and redacting it hides how lon
 names the date *forms* to redact::
 
     date_time:
-      redact: [numeric_date, month_day, month_year]   # calendar dates; durations, times and years stay
-      yield_to: [MEDICAL_RECORD_NUMBER]               # where such a finding overlaps a date, it wins
+      redact: [numeric_date, month_day, month_year, month]   # durations, times and years stay
+      yield_to: [MEDICAL_RECORD_NUMBER]   # where such a finding overlaps a date, it wins
 
 Forms (:data:`DATE_FORMS`; matched case-insensitively, except the month "May", which must be capitalised):
 
 - ``numeric_date``: 03/14/1962, 14/3/62, 1962-03-14, 14.03.1962, 3-14-1962 (with a year: "8/10" is not a date)
 - ``month_day``: March 14, March 14th, 2021, 14 March 1962, 14th of March, Tue 14 Mar 2021, 14-Mar-2021
 - ``month_year``: March 1962, March of 1962, 03/1962
+- ``month``: a month with no day or year right after a cue word: a preposition (in, on, since, until, till, by,
+  during, before, after, from, of, through, throughout, between, around) or early, mid, late, last, next, this:
+  "admitted in March", "seen last March", "since early June", "mid-May", "back in Sept.", "from March to May" (the
+  range is one span). May, March and August count only in Title case ("May I ask", "march to the clinic", "this
+  may help", "THIS MAY CAUSE DROWSINESS" stay), or in any case after a preposition and before punctuation
+  ("admitted in may."); abbreviations count in Title or lower case, not all-caps (OCT, MAR and APR are a scan, a
+  medication chart and a rate). Not a date: "a May-December romance" (an age gap; no cue word before), "the March
+  of Dimes" (a charity: "March of Dimes" is never a month, even after a cue word: "in support of March of Dimes").
 - ``any``: every span spaCy NER calls a DATE or TIME and every match of Presidio's date patterns (what a preset
   without a rule redacts: durations, times of day and bare years too)
 
 With a rule, the calendar-date forms are found by their own patterns in the whole text (not only where spaCy saw
 a date: spaCy reads "Tue 14 Mar 2021" as the date "2021"), and spaCy's DATE/TIME spans count only under ``any``.
+A cue word is context, not part of the finding: "admitted in <DATE_TIME_1>". The cues are bounded look-behinds
+(Presidio compiles the forms with the ``regex`` module), so no input makes a form backtrack far.
 """
 
 from __future__ import annotations
@@ -45,10 +55,23 @@ DATE_SCORE = 0.85
 _ENTITY = re.compile(r"^[A-Z][A-Z0-9_]{1,63}$")
 _ALNUM = re.compile(r"[^\W_]")
 
+# cue words: a month alone is a date only right after one of them
+_PREP_CUE = r"(?:in|on|since|until|till|by|during|before|after|from|of|through|throughout|between|around)"
+_ADJ_CUE = r"(?:early|mid|late|last|next|this)"
+# what joins a cue to the date: "in March", "mid-May" (bounded, so look-behinds stay cheap)
+_CUE_SEP = r"(?:[ \t]{1,3}|[ \t]{0,3}[:=-][ \t]{0,3})"
 _MONTH = (
     r"(?:(?:january|february|march|april|june|july|august|september|october|november|december)\b"
     r"|(?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)(?:\.|\b)|(?-i:May|MAY)\b)"
 )
+# a month with no day or year: Title-case May, March and August (a modal, a verb, an adjective too), abbreviations
+# only in Title or lower case (all-caps OCT, MAR and APR are a scan, a medication chart and a rate)
+_MONTH_ALONE = (
+    r"(?:(?:january|february|april|june|july|september|october|november|december)\b"
+    r"|(?-i:[Jj]an|[Ff]eb|[Mm]ar|[Aa]pr|[Jj]un|[Jj]ul|[Aa]ug|[Ss]ept?|[Oo]ct|[Nn]ov|[Dd]ec)(?:\.|\b)"
+    r"|(?-i:May|March(?![ \t]+of[ \t]+[Dd]imes\b)|August)\b)"
+)
+_MONTH_RANGE = rf"{_MONTH_ALONE}(?:[ \t]{{0,3}}(?:-|–|/|to|and|or|through|till|until)[ \t]{{0,3}}{_MONTH_ALONE})?"
 _WEEKDAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)\b\.?"
 _DAY = r"(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?\b"
 _YEAR = r"(?:1[89]|2[01])\d\d\b"
@@ -57,7 +80,8 @@ _NUM_MONTH = r"(?:0?[1-9]|1[0-2])"
 _NOT_AFTER = r"(?<![\w/.-])"  # not the tail of a longer number, word, path or version
 _NOT_BEFORE = r"(?![/-]|\.\d|(?!T\d)\w)"  # an ISO time may follow: 1962-03-14T08:30
 
-#: regex of each calendar-date form (compiled with IGNORECASE, as Presidio compiles them)
+#: regex of each calendar-date form (Presidio compiles them with the ``regex`` module and IGNORECASE; the cues
+#: are variable-width look-behinds, which the standard ``re`` module would refuse)
 DATE_FORMS: Mapping[str, str] = {
     "numeric_date": _NOT_AFTER
     + r"(?:"
@@ -74,6 +98,10 @@ DATE_FORMS: Mapping[str, str] = {
     + r")"
     + rf"(?:,?\s*(?:[-/]\s*)?{_YEAR})?",  # , 2021 / -2021
     "month_year": rf"\b{_MONTH},?\s+(?:of\s+)?{_YEAR}|{_NOT_AFTER}{_NUM_MONTH}/(?:19|20)\d\d{_NOT_BEFORE}",
+    "month": rf"(?<=\b(?:{_PREP_CUE}|{_ADJ_CUE}){_CUE_SEP})"
+    + rf"(?:{_MONTH_RANGE}"  # in March, last March, mid-May, since early June, from March to May
+    # lower-case or all-caps may / march / august: after a preposition and before punctuation ("in may.")
+    + rf"|(?<=\b{_PREP_CUE}[ \t]{{1,3}})(?:may|march|august)(?=[ \t]{{0,3}}(?:[.,;:!?)]|$)))",
 }
 _FORMS = (*DATE_FORMS, ANY)
 

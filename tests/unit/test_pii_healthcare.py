@@ -6,6 +6,7 @@ to a person, and ages over 89. All strings here were written for these tests.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from pydantic import ValidationError
 from guardrails import Guard
 from guardrails.detectors.base import DetectContext
 from guardrails.detectors.pii import PIIDetector, PIIOptions, resolve_options
-from guardrails.pii.dates import DateTimeRule, yield_dates
+from guardrails.pii.dates import DateTimeRule, date_recognizer, yield_dates
 from guardrails.pii.yaml_recognizers import load_preset
 from guardrails.types import Finding
 
@@ -78,7 +79,6 @@ READABLE = [
     pytest.param("My appointment is next Tuesday.", id="next-weekday"),
     pytest.param("The fever started yesterday and got worse last week.", id="relative-days"),
     pytest.param("I had knee surgery 3 days ago.", id="days-ago"),
-    pytest.param("The itching has been there since March.", id="month-alone"),
     pytest.param("My pain is 8/10 today.", id="pain-score"),
 ]
 
@@ -91,6 +91,77 @@ def test_durations_years_times_and_frequencies_reach_the_model_as_written(health
 def test_a_date_is_redacted_and_the_duration_beside_it_kept(healthcare: PIIDetector) -> None:
     text = "I was admitted on March 14 and have had a fever for 3 days since then."
     assert found(healthcare, text) == {"DATE_TIME": ["March 14"]}
+
+
+# --- a month alone: a date only after a cue word
+
+MONTH_ONLY_DATES = [
+    pytest.param("He was admitted in March with pneumonia.", "March", id="admitted-in"),
+    pytest.param("I was seen last March by a cardiologist.", "March", id="last-month"),
+    pytest.param("The itching has been there since March.", "March", id="since"),
+    pytest.param("The itching has been there since early June.", "June", id="since-early"),
+    pytest.param("She was discharged mid-May after the operation.", "May", id="mid-hyphen"),
+    pytest.param("We moved back in Sept. and I started the tablets.", "Sept.", id="abbreviation-with-period"),
+    pytest.param("My dad was in hospital from March to May.", "March to May", id="a-range-is-one-span"),
+    pytest.param("The biopsy is booked for late October.", "October", id="late"),
+    pytest.param("I have had no period since January.", "January", id="since-january"),
+    pytest.param("The swelling began during August.", "August", id="during-august"),
+    pytest.param("My mother had her hip replaced in may.", "may", id="lower-case-may-before-a-full-stop"),
+    pytest.param("ADMITTED IN MARCH.", "MARCH", id="all-caps-before-a-full-stop"),
+]
+
+
+@pytest.mark.parametrize(("text", "date"), MONTH_ONLY_DATES)
+def test_a_month_after_a_cue_word_is_redacted_and_the_cue_word_kept(
+    healthcare: PIIDetector, text: str, date: str
+) -> None:
+    assert found(healthcare, text) == {"DATE_TIME": [date]}
+
+
+# each look-alike shares its text with a date the new forms redact: only that date goes
+LOOK_ALIKES = [
+    pytest.param("May I ask whether I can fly? I was discharged in March.", "March", id="may-i-ask"),
+    pytest.param("You may want to know I was admitted in June.", "June", id="you-may-want"),
+    pytest.param("We had to march to the clinic in January.", "January", id="march-the-verb"),
+    pytest.param("My son has played in the marching band since September.", "September", id="marching-band"),
+    pytest.param("Her doctor joked about a May-December romance back in April.", "April", id="may-december"),
+    pytest.param("I have walked for the March of Dimes since last October.", "October", id="march-of-dimes"),
+    pytest.param("She raised money in support of March of Dimes in July.", "July", id="of-march-of-dimes"),
+    pytest.param("The house I grew up in may have had lead pipes; we left in July.", "July", id="in-may-have"),
+    pytest.param("The pills I started in June may cause dizziness.", "June", id="month-then-modal"),
+    pytest.param("The pills I am on may cause dizziness since November.", "November", id="on-may-cause"),
+    pytest.param("Doing this may help, it did last November.", "November", id="this-may-help"),
+    pytest.param("THIS MAY CAUSE DROWSINESS, says the box from December.", "December", id="all-caps-warning"),
+    pytest.param("Thinning of the retina was seen on OCT in February.", "February", id="oct-scan"),
+    pytest.param("The dose given in January was charted on MAR.", "January", id="mar-chart"),
+    pytest.param("It was the last march I joined before my surgery in April.", "April", id="the-last-march"),
+]
+
+
+@pytest.mark.parametrize(("text", "date"), LOOK_ALIKES)
+def test_a_month_look_alike_stays_readable_beside_a_redacted_date(
+    healthcare: PIIDetector, text: str, date: str
+) -> None:
+    assert found(healthcare, text) == {"DATE_TIME": [date]}
+
+
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        pytest.param("in " * 20_000 + "March.", "March", id="repeated-cue-words"),
+        pytest.param("mid-" * 25_000 + "May", "May", id="repeated-hyphenated-cues"),
+    ],
+)
+def test_the_date_forms_read_a_long_adversarial_text_in_well_under_a_second(text: str, date: str) -> None:
+    rule = load_preset("healthcare").date_time
+    assert rule is not None
+    recognizer = date_recognizer(rule)
+    assert recognizer is not None
+    start = time.perf_counter()
+    results = recognizer.analyze(text, ["DATE_TIME"])
+    elapsed = time.perf_counter() - start
+    assert [text[r.start : r.end] for r in results] == [date]
+    assert elapsed < 1.0, f"{elapsed:.2f}s"
 
 
 # --- ages over 89
@@ -201,7 +272,7 @@ def test_the_healthcare_profile_sends_the_model_the_duration_and_no_date_or_reco
 def test_the_healthcare_preset_declares_its_date_rule() -> None:
     rule = load_preset("healthcare").date_time
     assert rule is not None
-    assert rule.redact == ("numeric_date", "month_day", "month_year")
+    assert rule.redact == ("numeric_date", "month_day", "month_year", "month")
     assert "MEDICAL_RECORD_NUMBER" in rule.yield_to
 
 
