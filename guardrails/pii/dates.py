@@ -10,10 +10,13 @@ names the date *forms* to redact::
       redact: [numeric_date, month_day, month_year, month]   # durations, times and years stay
       yield_to: [MEDICAL_RECORD_NUMBER]   # where such a finding overlaps a date, it wins
 
-Forms (:data:`DATE_FORMS`; matched case-insensitively, except the month "May", which must be capitalised):
+Forms (:data:`DATE_FORMS`; matched case-insensitively, except the month "May", which must be capitalised unless a
+cue word precedes it, see ``month_day``):
 
 - ``numeric_date``: 03/14/1962, 14/3/62, 1962-03-14, 14.03.1962, 3-14-1962 (with a year: "8/10" is not a date)
-- ``month_day``: March 14, March 14th, 2021, 14 March 1962, 14th of March, Tue 14 Mar 2021, 14-Mar-2021
+- ``month_day``: March 14, March 14th, 2021, 14 March 1962, 14th of March, Tue 14 Mar 2021, 14-Mar-2021; a
+  lower-case "may" counts here and in ``month_year`` only right after a preposition or a date word ("born may 5",
+  "on may 5th", "the 5th of may", "DOB: may 14", "in may 2019"), never in "you may 5 ..." or "14 may be ..."
 - ``month_year``: March 1962, March of 1962, 03/1962
 - ``month``: a month with no day or year right after a cue word: a preposition (in, on, since, until, till, by,
   during, before, after, from, of, through, throughout, between, around) or early, mid, late, last, next, this:
@@ -55,14 +58,20 @@ DATE_SCORE = 0.85
 _ENTITY = re.compile(r"^[A-Z][A-Z0-9_]{1,63}$")
 _ALNUM = re.compile(r"[^\W_]")
 
-# cue words: a month alone is a date only right after one of them
+# cue words: a month alone or a lower-case "may" is a date only right after one of them
 _PREP_CUE = r"(?:in|on|since|until|till|by|during|before|after|from|of|through|throughout|between|around)"
 _ADJ_CUE = r"(?:early|mid|late|last|next|this)"
-# what joins a cue to the date: "in March", "mid-May" (bounded, so look-behinds stay cheap)
+_EVENT_CUE = (
+    r"(?:dob|d\.o\.b\.?|dos|born|birth|birthday|date|dated|admitted|admission|discharged|discharge"
+    r"|died|death|deceased)(?:[ \t]{1,3}(?:is|was))?"
+)
+# what joins a cue to the date: "in March", "mid-May", "DOB: may 5" (bounded, so look-behinds stay cheap)
 _CUE_SEP = r"(?:[ \t]{1,3}|[ \t]{0,3}[:=-][ \t]{0,3})"
+# a "may" in lower (or mixed) case is the month only after a preposition or a date word: "born may 5", "in may 2019"
+_MAY_AFTER_CUE = rf"(?<=\b(?:{_PREP_CUE}|{_EVENT_CUE}){_CUE_SEP})may\b"
 _MONTH = (
     r"(?:(?:january|february|march|april|june|july|august|september|october|november|december)\b"
-    r"|(?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)(?:\.|\b)|(?-i:May|MAY)\b)"
+    rf"|(?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)(?:\.|\b)|(?-i:May|MAY)\b|{_MAY_AFTER_CUE})"
 )
 # a month with no day or year: Title-case May, March and August (a modal, a verb, an adjective too), abbreviations
 # only in Title or lower case (all-caps OCT, MAR and APR are a scan, a medication chart and a rate)

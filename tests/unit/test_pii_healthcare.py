@@ -93,7 +93,7 @@ def test_a_date_is_redacted_and_the_duration_beside_it_kept(healthcare: PIIDetec
     assert found(healthcare, text) == {"DATE_TIME": ["March 14"]}
 
 
-# --- a month alone: a date only after a cue word
+# --- a month alone, a lower-case "may" with a day: each a date only after a cue word
 
 MONTH_ONLY_DATES = [
     pytest.param("He was admitted in March with pneumonia.", "March", id="admitted-in"),
@@ -118,6 +118,22 @@ def test_a_month_after_a_cue_word_is_redacted_and_the_cue_word_kept(
     assert found(healthcare, text) == {"DATE_TIME": [date]}
 
 
+LOWER_CASE_MAY_DATES = [
+    pytest.param("I was born may 5 and so was my twin.", "may 5", id="born"),
+    pytest.param("The stitches come out on may 5th.", "may 5th", id="on-ordinal"),
+    pytest.param("My daughter was admitted on the 5th of may.", "5th of may", id="day-of-may"),
+    pytest.param("DOB: may 14, 1962", "may 14, 1962", id="dob-with-year"),
+    pytest.param("I was diagnosed in may 2019.", "may 2019", id="month-year"),
+]
+
+
+@pytest.mark.parametrize(("text", "date"), LOWER_CASE_MAY_DATES)
+def test_a_lower_case_may_with_a_day_or_year_after_a_cue_word_is_a_date(
+    healthcare: PIIDetector, text: str, date: str
+) -> None:
+    assert found(healthcare, text) == {"DATE_TIME": [date]}
+
+
 # each look-alike shares its text with a date the new forms redact: only that date goes
 LOOK_ALIKES = [
     pytest.param("May I ask whether I can fly? I was discharged in March.", "March", id="may-i-ask"),
@@ -135,6 +151,8 @@ LOOK_ALIKES = [
     pytest.param("Thinning of the retina was seen on OCT in February.", "February", id="oct-scan"),
     pytest.param("The dose given in January was charted on MAR.", "January", id="mar-chart"),
     pytest.param("It was the last march I joined before my surgery in April.", "April", id="the-last-march"),
+    pytest.param("Taking 14 may be too many, the nurse said on may 2.", "may 2", id="number-then-modal"),
+    pytest.param("Patients may 1) rest and 2) drink fluids, I was told on may 5th.", "may 5th", id="modal-then-list"),
 ]
 
 
@@ -150,6 +168,7 @@ def test_a_month_look_alike_stays_readable_beside_a_redacted_date(
     [
         pytest.param("in " * 20_000 + "March.", "March", id="repeated-cue-words"),
         pytest.param("mid-" * 25_000 + "May", "May", id="repeated-hyphenated-cues"),
+        pytest.param("on may " * 15_000 + "5", "may 5", id="repeated-lower-case-may"),
     ],
 )
 def test_the_date_forms_read_a_long_adversarial_text_in_well_under_a_second(text: str, date: str) -> None:
