@@ -7,7 +7,7 @@ day, a frequency or a bare year is none of those, and redacting it hides how lon
 names the date *forms* to redact::
 
     date_time:
-      redact: [numeric_date, month_day, month_year, month]   # durations, times and years stay
+      redact: [numeric_date, month_day, month_year, month, compact_date]   # durations, times and years stay
       yield_to: [MEDICAL_RECORD_NUMBER]   # where such a finding overlaps a date, it wins
 
 Forms (:data:`DATE_FORMS`; matched case-insensitively, except the month "May", which must be capitalised unless a
@@ -26,6 +26,10 @@ cue word precedes it, see ``month_day``):
   ("admitted in may."); abbreviations count in Title or lower case, not all-caps (OCT, MAR and APR are a scan, a
   medication chart and a rate). Not a date: "a May-December romance" (an age gap; no cue word before), "the March
   of Dimes" (a charity: "March of Dimes" is never a month, even after a cue word: "in support of March of Dimes").
+- ``compact_date``: 19620314 (YYYYMMDD), 03141962 (MMDDYYYY) or 14031962 (DDMMYYYY), a valid month and day, right
+  after a date word (DOB, d.o.b., DOS, born, birth, birthday, date, dated, admitted, admission, discharged,
+  discharge, died, death, deceased, optionally with "is"/"was") or "on": "DOB 19620314", "admitted 20240105". A
+  bare 8-digit number is more often an ID (an MRN, an order number) and stays; so does one inside a longer number.
 - ``any``: every span spaCy NER calls a DATE or TIME and every match of Presidio's date patterns (what a preset
   without a rule redacts: durations, times of day and bare years too)
 
@@ -58,14 +62,15 @@ DATE_SCORE = 0.85
 _ENTITY = re.compile(r"^[A-Z][A-Z0-9_]{1,63}$")
 _ALNUM = re.compile(r"[^\W_]")
 
-# cue words: a month alone or a lower-case "may" is a date only right after one of them
+# cue words: a month alone, a lower-case "may" or an 8-digit number is a date only right after one of them
 _PREP_CUE = r"(?:in|on|since|until|till|by|during|before|after|from|of|through|throughout|between|around)"
 _ADJ_CUE = r"(?:early|mid|late|last|next|this)"
 _EVENT_CUE = (
     r"(?:dob|d\.o\.b\.?|dos|born|birth|birthday|date|dated|admitted|admission|discharged|discharge"
     r"|died|death|deceased)(?:[ \t]{1,3}(?:is|was))?"
 )
-# what joins a cue to the date: "in March", "mid-May", "DOB: may 5" (bounded, so look-behinds stay cheap)
+# what joins a cue to the date: "in March", "mid-May", "DOB: 19620314" (bounded, so look-behinds stay cheap); not
+# "#": "admission #20240105" is a number
 _CUE_SEP = r"(?:[ \t]{1,3}|[ \t]{0,3}[:=-][ \t]{0,3})"
 # a "may" in lower (or mixed) case is the month only after a preposition or a date word: "born may 5", "in may 2019"
 _MAY_AFTER_CUE = rf"(?<=\b(?:{_PREP_CUE}|{_EVENT_CUE}){_CUE_SEP})may\b"
@@ -86,6 +91,8 @@ _DAY = r"(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?\b"
 _YEAR = r"(?:1[89]|2[01])\d\d\b"
 _NUM_DAY = r"(?:0?[1-9]|[12]\d|3[01])"
 _NUM_MONTH = r"(?:0?[1-9]|1[0-2])"
+_MM = r"(?:0[1-9]|1[0-2])"
+_DD = r"(?:0[1-9]|[12]\d|3[01])"
 _NOT_AFTER = r"(?<![\w/.-])"  # not the tail of a longer number, word, path or version
 _NOT_BEFORE = r"(?![/-]|\.\d|(?!T\d)\w)"  # an ISO time may follow: 1962-03-14T08:30
 
@@ -111,6 +118,9 @@ DATE_FORMS: Mapping[str, str] = {
     + rf"(?:{_MONTH_RANGE}"  # in March, last March, mid-May, since early June, from March to May
     # lower-case or all-caps may / march / august: after a preposition and before punctuation ("in may.")
     + rf"|(?<=\b{_PREP_CUE}[ \t]{{1,3}})(?:may|march|august)(?=[ \t]{{0,3}}(?:[.,;:!?)]|$)))",
+    "compact_date": rf"(?<=\b(?:{_EVENT_CUE}|on){_CUE_SEP})"
+    + rf"(?:(?:19|20)\d\d{_MM}{_DD}|{_MM}{_DD}(?:19|20)\d\d|{_DD}{_MM}(?:19|20)\d\d)"  # 19620314, 03141962, 14031962
+    + _NOT_BEFORE,
 }
 _FORMS = (*DATE_FORMS, ANY)
 

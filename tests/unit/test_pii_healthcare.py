@@ -93,7 +93,7 @@ def test_a_date_is_redacted_and_the_duration_beside_it_kept(healthcare: PIIDetec
     assert found(healthcare, text) == {"DATE_TIME": ["March 14"]}
 
 
-# --- a month alone, a lower-case "may" with a day: each a date only after a cue word
+# --- a month alone, a lower-case "may" with a day, an 8-digit date: each a date only after a cue word
 
 MONTH_ONLY_DATES = [
     pytest.param("He was admitted in March with pneumonia.", "March", id="admitted-in"),
@@ -134,6 +134,21 @@ def test_a_lower_case_may_with_a_day_or_year_after_a_cue_word_is_a_date(
     assert found(healthcare, text) == {"DATE_TIME": [date]}
 
 
+COMPACT_DATES = [
+    pytest.param("DOB 19620314, no known allergies.", "19620314", id="dob-yyyymmdd"),
+    pytest.param("I was admitted 20240105 with chest pain.", "20240105", id="admitted"),
+    pytest.param("d.o.b. 03141962", "03141962", id="dotted-dob-mmddyyyy"),
+    pytest.param("Date of birth: 14031962", "14031962", id="date-of-birth-ddmmyyyy"),
+    pytest.param("She was discharged on 20231231 after a fall.", "20231231", id="discharged-on"),
+    pytest.param("My DOB is 19620314.", "19620314", id="dob-is"),
+]
+
+
+@pytest.mark.parametrize(("text", "date"), COMPACT_DATES)
+def test_an_eight_digit_date_after_a_date_word_is_redacted(healthcare: PIIDetector, text: str, date: str) -> None:
+    assert found(healthcare, text) == {"DATE_TIME": [date]}
+
+
 # each look-alike shares its text with a date the new forms redact: only that date goes
 LOOK_ALIKES = [
     pytest.param("May I ask whether I can fly? I was discharged in March.", "March", id="may-i-ask"),
@@ -153,14 +168,31 @@ LOOK_ALIKES = [
     pytest.param("It was the last march I joined before my surgery in April.", "April", id="the-last-march"),
     pytest.param("Taking 14 may be too many, the nurse said on may 2.", "may 2", id="number-then-modal"),
     pytest.param("Patients may 1) rest and 2) drink fluids, I was told on may 5th.", "may 5th", id="modal-then-list"),
+    pytest.param("Order number 20240105 shipped; my DOB is 19620314.", "19620314", id="order-number"),
+    pytest.param("Admission #20240105 is on the wristband; DOB 19620314.", "19620314", id="admission-number"),
+    pytest.param("DOB 19620314; she is on 20000000 units of interferon.", "19620314", id="on-a-dose"),
+    pytest.param("The kit lot on 202401051 expired; DOB 19620314.", "19620314", id="a-longer-number"),
 ]
 
 
 @pytest.mark.parametrize(("text", "date"), LOOK_ALIKES)
-def test_a_month_look_alike_stays_readable_beside_a_redacted_date(
+def test_a_month_or_number_look_alike_stays_readable_beside_a_redacted_date(
     healthcare: PIIDetector, text: str, date: str
 ) -> None:
     assert found(healthcare, text) == {"DATE_TIME": [date]}
+
+
+def test_an_eight_digit_number_labelled_as_an_mrn_stays_a_record_number_beside_a_compact_date(
+    healthcare: PIIDetector,
+) -> None:
+    assert found(healthcare, "DOB 19620314, MRN 20240105.") == {
+        "DATE_TIME": ["19620314"],
+        "MEDICAL_RECORD_NUMBER": ["20240105"],
+    }
+    assert found(healthcare, "My MRN is 19620314 and I was admitted 20240105.") == {
+        "MEDICAL_RECORD_NUMBER": ["19620314"],
+        "DATE_TIME": ["20240105"],
+    }
 
 
 @pytest.mark.parametrize(
@@ -169,6 +201,8 @@ def test_a_month_look_alike_stays_readable_beside_a_redacted_date(
         pytest.param("in " * 20_000 + "March.", "March", id="repeated-cue-words"),
         pytest.param("mid-" * 25_000 + "May", "May", id="repeated-hyphenated-cues"),
         pytest.param("on may " * 15_000 + "5", "may 5", id="repeated-lower-case-may"),
+        pytest.param("DOB " * 20_000 + "19620314", "19620314", id="repeated-date-words"),
+        pytest.param("DOB: " + "2" * 100_000 + " admitted 20240105", "20240105", id="a-100000-digit-number"),
     ],
 )
 def test_the_date_forms_read_a_long_adversarial_text_in_well_under_a_second(text: str, date: str) -> None:
@@ -291,7 +325,7 @@ def test_the_healthcare_profile_sends_the_model_the_duration_and_no_date_or_reco
 def test_the_healthcare_preset_declares_its_date_rule() -> None:
     rule = load_preset("healthcare").date_time
     assert rule is not None
-    assert rule.redact == ("numeric_date", "month_day", "month_year", "month")
+    assert rule.redact == ("numeric_date", "month_day", "month_year", "month", "compact_date")
     assert "MEDICAL_RECORD_NUMBER" in rule.yield_to
 
 
