@@ -28,6 +28,13 @@ class _StrictLoader(yaml.SafeLoader):
         for key_node, _value in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":  # "<<: *base": its keys may be overridden on purpose
                 continue
+            if not isinstance(key_node, yaml.ScalarNode):  # "? [a, b]": a list (or mapping) cannot be a key
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    "a mapping key must be a scalar (a name, a number or true/false), not a list or a mapping",
+                    key_node.start_mark,
+                )
             key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
             if isinstance(key, (str, int, float, bool)) and key in seen:
                 raise yaml.constructor.ConstructorError(

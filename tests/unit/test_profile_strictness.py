@@ -355,3 +355,17 @@ def test_an_error_in_a_profile_mapping_over_a_builtin_parent_names_the_mapping()
         validate_profile_mapping({"name": "x", "extends": "general", "foo": 2}, source="mine.yaml")
     assert (info.value.source, info.value.field, info.value.value) == ("mine.yaml", "foo", 2)
     assert "reached from" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("key", "line"),
+    [("? [a, b]\n: 1\n", 2), ("? {a: 1}\n: 1\n", 2), ("categories: {[weapons]: {threshold: 0.3}}\n", 2)],
+    ids=["list-key", "mapping-key", "flow-list-key"],
+)
+def test_a_mapping_key_that_is_a_list_or_a_mapping_is_a_profile_error_naming_the_file(
+    tmp_path: Path, key: str, line: int
+) -> None:
+    path = _write(tmp_path, "name: x\n" + key)
+    error = _refused(path)
+    assert error.source == str(path)
+    assert f"invalid YAML at line {line}" in str(error) and "a mapping key must be a scalar" in str(error)
