@@ -53,6 +53,24 @@ _StrictLoader.add_implicit_resolver(
 )
 
 
-def load_strict(text: str) -> Any:
-    """``yaml.safe_load`` that also refuses duplicate keys."""
-    return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass: no arbitrary objects
+class _PlainLoader(_StrictLoader):
+    """A strict loader that also refuses anchors and aliases: each alias is a reference, and every walk over the
+    loaded value expands it again, so a few hundred bytes of nested aliases make billions of nodes."""
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                "YAML anchors and aliases (&name, *name) are not supported: write the values out",
+                event.start_mark,
+            )
+        return super().compose_node(parent, index)  # type: ignore[no-untyped-call,no-any-return]
+
+
+def load_strict(text: str, *, aliases: bool = True) -> Any:
+    """``yaml.safe_load`` that also refuses duplicate keys and keys that are lists or mappings; with
+    ``aliases=False`` it refuses anchors and aliases too (a ``yaml.YAMLError`` at their place)."""
+    loader = _StrictLoader if aliases else _PlainLoader
+    return yaml.load(text, Loader=loader)  # a SafeLoader subclass: no arbitrary objects

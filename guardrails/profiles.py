@@ -312,7 +312,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
             data_bytes = fh.read(MAX_PROFILE_BYTES + 1)  # it may have grown since the stat
         if len(data_bytes) > MAX_PROFILE_BYTES:
             raise ProfileError(f"the file is over the {MAX_PROFILE_BYTES} bytes a profile may have", source=str(path))
-        data = load_strict(data_bytes.decode("utf-8"))
+        data = load_strict(data_bytes.decode("utf-8"), aliases=False)
     except UnicodeDecodeError as exc:
         raise ProfileError(f"not UTF-8 text: {exc.reason}", source=str(path)) from None
     except OSError as exc:
@@ -422,15 +422,25 @@ def _merge_layers(layers: tuple[_Layer, ...]) -> tuple[dict[str, Any], dict[tupl
     merged: dict[str, Any] = {}
     origins: dict[tuple[str, ...], list[str]] = {}
 
+    def forget(replaced: dict[Any, Any], path: tuple[str, ...]) -> None:
+        """Drop the origins of a mapping's keys (it is being replaced): a walk of that mapping, so that each key
+        path is recorded and dropped at most once and the whole merge stays linear in the number of keys."""
+        for key, value in replaced.items():
+            here = (*path, str(key))
+            origins.pop(here, None)
+            if isinstance(value, dict):
+                forget(value, here)
+
     def merge(into: dict[Any, Any], override: Mapping[Any, Any], source: str, path: tuple[str, ...]) -> None:
         for key, value in override.items():
             here = (*path, str(key))
-            if isinstance(value, Mapping) and isinstance(into.get(key), dict):
+            old = into.get(key)
+            if isinstance(value, Mapping) and isinstance(old, dict):
                 origins[here].append(source)
-                merge(into[key], value, source, here)
+                merge(old, value, source, here)
                 continue
-            for stale in [p for p in origins if p[: len(here)] == here]:
-                del origins[stale]
+            if isinstance(old, dict):  # only a mapping has keys below it to forget
+                forget(old, here)
             origins[here] = [source]
             if isinstance(value, Mapping):
                 into[key] = {}
