@@ -37,6 +37,8 @@ _ID = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 
 #: the largest profile file read, in bytes (a profile is a few KiB); a larger one is refused before it is read
 MAX_PROFILE_BYTES: Final = 1024 * 1024
+#: the most files an ``extends:`` chain may hold, the profile itself included (the shipped ones use 2)
+MAX_EXTENDS_DEPTH: Final = 32
 
 
 def _check_locale(value: str) -> str:
@@ -357,6 +359,14 @@ def _load_chain(path: Path, *, seen: tuple[Path, ...]) -> tuple[_Layer, ...]:
         if not seen or exc.source != str(path):
             raise
         raise _reached_through(exc, (*(str(p) for p in seen), str(path))) from None
+    if len(seen) + 1 >= MAX_EXTENDS_DEPTH:  # named here, not with the whole chain: that would be 32 paths long
+        start = f" (the chain starts at {seen[0]})" if seen else ""
+        raise ProfileError(
+            f"the 'extends' chain is longer than {MAX_EXTENDS_DEPTH} files at this file{start}",
+            source=str(path),
+            field="extends",
+            value=parent,
+        )
     return ((str(path), data), *_load_chain(parent_path, seen=(*seen, path)))
 
 

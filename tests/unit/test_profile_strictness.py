@@ -395,3 +395,15 @@ def test_merging_a_profile_of_15000_keys_over_its_parent_takes_linear_time(tmp_p
     error = _refused(path)
     assert time.perf_counter() - started < 5.0
     assert error.field == "redaction.k0"
+
+
+def test_an_extends_chain_longer_than_32_files_is_refused_at_the_file_where_it_stops(tmp_path: Path) -> None:
+    # ~1000 levels used to end in a RecursionError, reported as "invalid YAML: nested too deeply"
+    files = [tmp_path / f"f{i}.yaml" for i in range(1000)]
+    for i, path in enumerate(files[:-1]):
+        _write(tmp_path, f"name: f{i}\nextends: {files[i + 1].name}\n", path.name)
+    _write(tmp_path, "name: last\nextends: general\n", files[-1].name)
+    error = _refused(files[0])
+    assert (error.source, error.field) == (str(files[31]), "extends")
+    assert "longer than 32 files" in str(error) and f"the chain starts at {files[0]}" in str(error)
+    assert load_profile(files[-31]).name == "f969"  # 31 files and the built-in general: 32
