@@ -6,10 +6,12 @@ thresholds and unknown category ids fail at load with a ProfileError naming the
 file, the field path and the bad value; so do values that would otherwise be coerced
 or fall back silently: a boolean or a quoted number for a number (or the reverse), a
 locale whose country is not an ISO 3166-1 code, a blank refusal text, a category
-``action: redact`` (redaction is per PII entity, under ``redaction:``) and a file over
-:data:`MAX_PROFILE_BYTES`. ``extends:`` inherits from a built-in profile or another
-file (mappings merge key by key; lists are replaced); an error in an inherited value names
-the file that holds it and the ``extends:`` chain that reached it.
+``action: redact`` (redaction is per PII entity, under ``redaction:``), an ``audit.path``
+without ``audit.enabled``, YAML anchors and aliases (every walk of the loaded value would
+expand them again) and a file over :data:`MAX_PROFILE_BYTES`. ``extends:`` inherits from a
+built-in profile or another file (mappings merge key by key; lists are replaced), at most
+:data:`MAX_EXTENDS_DEPTH` files deep; an error in an inherited value names the file that holds
+it and the ``extends:`` chain that reached it.
 """
 
 from __future__ import annotations
@@ -513,6 +515,16 @@ def _validate(raw: dict[str, Any], *, source: str) -> Profile:
             f"{err['msg']} (got {brief(err.get('input'))})", source=source, field=field, value=err.get("input")
         ) from None
     _check_no_coercion(raw, profile, source=source, path=())
+    audit = raw.get("audit")
+    if isinstance(audit, Mapping) and audit.get("path") is not None and "enabled" not in audit:
+        # enabled defaults to false: the path alone would be accepted and nothing written (write enabled: false to
+        # keep a path for later, or to turn off a parent's audit log)
+        raise ProfileError(
+            "a path is set but audit.enabled is false (the default): nothing would be written there; add enabled: true",
+            source=source,
+            field="audit.path",
+            value=audit.get("path"),
+        )
     _check_ids(profile, source=source)
     _check_detectors(profile, source=source)
     _check_redaction(profile, source=source)

@@ -407,3 +407,13 @@ def test_an_extends_chain_longer_than_32_files_is_refused_at_the_file_where_it_s
     assert (error.source, error.field) == (str(files[31]), "extends")
     assert "longer than 32 files" in str(error) and f"the chain starts at {files[0]}" in str(error)
     assert load_profile(files[-31]).name == "f969"  # 31 files and the built-in general: 32
+
+
+def test_an_audit_path_without_enabled_true_is_refused(tmp_path: Path) -> None:
+    error = _refused(_write(tmp_path, f"name: x\naudit: {{path: {tmp_path / 'a.jsonl'}}}\n"))
+    assert error.field == "audit.path" and "audit.enabled is false (the default)" in str(error)
+    # written out, enabled: false keeps the path for later, or turns a parent's audit log off
+    assert not load_profile(_write(tmp_path, "name: x\naudit: {enabled: false, path: a.jsonl}\n")).audit.enabled
+    _write(tmp_path, "name: p\nextends: general\naudit: {enabled: true, path: a.jsonl}\n", "parent.yaml")
+    child = _write(tmp_path, "name: c\nextends: parent.yaml\naudit: {enabled: false}\n", "c.yaml")
+    assert not load_profile(child).audit.enabled
