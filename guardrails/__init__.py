@@ -14,6 +14,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from guardrails.errors import (
+    AuditError,
     DetectorError,
     DetectorTimeout,
     DetectorUnavailable,
@@ -55,6 +56,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Action",
+    "AuditError",
     "Decision",
     "DetectorError",
     "DetectorFailure",

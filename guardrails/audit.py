@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from guardrails.errors import AuditError
 from guardrails.types import Decision
 
 logger = logging.getLogger("guardrails.audit")
@@ -42,12 +43,19 @@ class AuditLog:
         self._lock = threading.Lock()
 
     def record(self, decision: Decision, **context: Any) -> dict[str, Any]:
-        """Write and return the record. ``context`` must hold ids only (run id, conversation id hash)."""
+        """Write and return the record. ``context`` must hold ids only (run id, conversation id hash).
+
+        Raises :class:`~guardrails.errors.AuditError` (naming the file and the reason) when the file
+        cannot be written: a decision that should be on record is not passed on unrecorded.
+        """
         entry = {"ts": round(time.time(), 3), **decision.to_dict(), **context}
         line = json.dumps(entry, sort_keys=True, ensure_ascii=True)
         if self.path is None:
             logger.info(line)
-        else:
+            return entry
+        try:
             with self._lock, self.path.open("a", encoding="utf-8") as fh:
                 fh.write(line + "\n")
+        except OSError as exc:
+            raise AuditError(f"cannot write the audit log {self.path}: {exc.strerror or type(exc).__name__}") from exc
         return entry

@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from guardrails.errors import GuardrailsError
 
@@ -104,6 +105,10 @@ def _profiles(args: argparse.Namespace) -> int:
         return 0
     profile = load_profile(args.file)
     print(f"ok: {args.file} (profile {profile.name!r}, detectors: {', '.join(profile.detectors) or '-'})")
+    audit = profile.audit.path
+    if profile.audit.enabled and audit is not None and not Path(audit).parent.is_dir():
+        # valid where that folder exists; a guard built here refuses to start
+        print(f"guardrails: warning: audit.path: the folder of {audit} does not exist on this machine", file=sys.stderr)
     return 0
 
 

@@ -39,6 +39,10 @@ class ProfileError(GuardrailsError, ValueError):
         super().__init__(where + message)
 
 
+class AuditError(GuardrailsError):
+    """An audit record could not be written: names the file and the reason, never the record."""
+
+
 class TaxonomyError(GuardrailsError, ValueError):
     """An unknown category id, or a broken taxonomy file."""
 

@@ -30,7 +30,14 @@ from guardrails._lru import LRU
 from guardrails.audit import AuditLog, resolve_salt, salted_hash
 from guardrails.deadlines import TimeLimit
 from guardrails.detectors.base import BaseDetector, DetectContext, Detector
-from guardrails.errors import DetectorError, DetectorTimeout, DetectorUnavailable, InputError, brief
+from guardrails.errors import (
+    DetectorError,
+    DetectorTimeout,
+    DetectorUnavailable,
+    InputError,
+    ProfileError,
+    brief,
+)
 from guardrails.policy import Policy, Verdict
 from guardrails.profiles import Profile, load_profile
 from guardrails.types import Action, Decision, DetectorFailure, Finding, Stage
@@ -107,7 +114,7 @@ class Guard:
         self._judged: LRU[str, bool] = LRU(REFUSED_KEPT)  # salted hashes of user turns judged alone and not refused
         self._redactor: Redactor | None = None
         if audit is None and profile.audit.enabled:
-            audit = AuditLog(path=profile.audit.path)
+            audit = _profile_audit_log(profile)
         self.audit = audit
         self._disclaimed: OrderedDict[str, set[str]] = OrderedDict()
         self._limits: dict[str, TimeLimit | None] = {}
@@ -1012,6 +1019,28 @@ def _merge(first: _Pass, second: _Pass) -> None:
 def _threaded_adetect(det: Detector) -> bool:
     """True when ``det.adetect`` is BaseDetector's: ``detect`` on a worker thread, nothing of its own."""
     return getattr(type(det), "adetect", None) is BaseDetector.adetect
+
+
+def _profile_audit_log(profile: Profile) -> AuditLog:
+    """The audit log a profile asks for. A file must be one that can be created in a folder that exists (refused
+    here, at start-up, rather than at the first check); without a path the records go to the ``guardrails.audit``
+    logger at INFO."""
+    path = profile.audit.path
+    if path is None:
+        return AuditLog(path=None)
+    target = Path(path)
+    if target.is_dir():
+        raise ProfileError(
+            f"{path} is a folder; name a file in it", source=profile.source, field="audit.path", value=path
+        )
+    if not target.parent.is_dir():
+        raise ProfileError(
+            f"the folder of {path} does not exist (the audit log is created in it, the folder is not)",
+            source=profile.source,
+            field="audit.path",
+            value=path,
+        )
+    return AuditLog(path=target)
 
 
 def _failure(name: str, exc: BaseException) -> DetectorFailure:

@@ -1,0 +1,66 @@
+"""The profile's ``audit:`` block: a file that cannot be written is refused at start-up, or named when a write
+fails."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from guardrails import AuditError, ProfileError
+from guardrails.audit import AuditLog
+from guardrails.cli import main
+from guardrails.testing import KeywordDetector, guard_with
+from guardrails.types import Action, Decision, Stage
+
+CANARY = "zebra-canary-93731"
+
+
+def _profile(tmp_path: Path, audit: str) -> Path:
+    path = tmp_path / "audited.yaml"
+    path.write_text(f"name: audited\nextends: general\naudit: {audit}\n", encoding="utf-8")
+    return path
+
+
+def test_a_guard_whose_audit_folder_does_not_exist_is_refused_when_it_is_built(tmp_path: Path) -> None:
+    target = tmp_path / "no-such-dir" / "audit.jsonl"
+    with pytest.raises(ProfileError) as info:
+        guard_with(KeywordDetector({}), profile={"audit": {"enabled": True, "path": str(target)}})
+    assert info.value.field == "audit.path"
+    assert f"the folder of {target} does not exist" in str(info.value)
+    with pytest.raises(ProfileError, match="is a folder; name a file in it"):
+        guard_with(KeywordDetector({}), profile={"audit": {"enabled": True, "path": str(tmp_path)}})
+
+
+def test_check_with_an_audit_file_it_cannot_create_is_an_error_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profile = _profile(tmp_path, "{enabled: true, path: /nonexistent-dir/audit.jsonl}")
+    assert main(["check", CANARY, "--profile", str(profile)]) == 2
+    err = capsys.readouterr().err
+    assert f"guardrails: error: {profile}: audit.path: the folder of /nonexistent-dir/audit.jsonl" in err
+    assert CANARY not in err
+    # the file itself is valid (the folder may exist where it is deployed): validate says ok and warns
+    assert main(["profiles", "validate", str(profile)]) == 0
+    out = capsys.readouterr()
+    assert out.out.startswith("ok:") and "the folder of /nonexistent-dir/audit.jsonl does not exist" in out.err
+
+
+def test_an_audit_record_that_cannot_be_written_is_an_audit_error_naming_the_file_not_the_record(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    path = folder / "audit.jsonl"
+    guard = guard_with(KeywordDetector({"grenade": "weapons"}), profile={"audit": {"enabled": True, "path": str(path)}})
+    guard.check("fine")
+    path.unlink()
+    folder.rmdir()  # gone after start-up
+    with pytest.raises(AuditError) as info:
+        guard.check(f"grenade {CANARY}")
+    message = str(info.value)
+    assert message == f"cannot write the audit log {path}: No such file or directory"
+    decision = Decision(action=Action.BLOCK, stage=Stage.INPUT, text=CANARY, text_hash="f" * 32)
+    with pytest.raises(AuditError) as info:
+        AuditLog(path=tmp_path).record(decision)  # a folder: IsADirectoryError
+    assert "Is a directory" in str(info.value) and "f" * 32 not in str(info.value)
