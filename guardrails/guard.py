@@ -20,6 +20,7 @@ import logging
 import threading
 import time
 import unicodedata
+import warnings
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -34,6 +35,7 @@ from guardrails.errors import (
     DetectorError,
     DetectorTimeout,
     DetectorUnavailable,
+    GuardrailsWarning,
     InputError,
     ProfileError,
     brief,
@@ -1024,9 +1026,18 @@ def _threaded_adetect(det: Detector) -> bool:
 def _profile_audit_log(profile: Profile) -> AuditLog:
     """The audit log a profile asks for. A file must be one that can be created in a folder that exists (refused
     here, at start-up, rather than at the first check); without a path the records go to the ``guardrails.audit``
-    logger at INFO."""
+    logger at INFO, which Python drops until logging is configured (warned here when it is not, yet)."""
     path = profile.audit.path
     if path is None:
+        if not logging.getLogger("guardrails.audit").isEnabledFor(logging.INFO):
+            warnings.warn(
+                GuardrailsWarning(
+                    f"{profile.source}: audit is enabled without a path, so each record goes to the "
+                    "'guardrails.audit' logger at INFO, which is not enabled: the records are dropped. Set audit.path "
+                    "to write a file, or configure logging (logging.basicConfig(level=logging.INFO))"
+                ),
+                stacklevel=3,  # Guard(...) itself, or from_profile: one warning per process from there
+            )
         return AuditLog(path=None)
     target = Path(path)
     if target.is_dir():

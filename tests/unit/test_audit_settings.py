@@ -1,13 +1,15 @@
-"""The profile's ``audit:`` block: a file that cannot be written is refused at start-up, or named when a write
-fails."""
+"""The profile's ``audit:`` block: a file that cannot be written is refused at start-up (or named when a write
+fails), and records sent to a logger that drops them are warned about."""
 
 from __future__ import annotations
 
+import logging
+import warnings
 from pathlib import Path
 
 import pytest
 
-from guardrails import AuditError, ProfileError
+from guardrails import AuditError, GuardrailsWarning, ProfileError
 from guardrails.audit import AuditLog
 from guardrails.cli import main
 from guardrails.testing import KeywordDetector, guard_with
@@ -64,3 +66,16 @@ def test_an_audit_record_that_cannot_be_written_is_an_audit_error_naming_the_fil
     with pytest.raises(AuditError) as info:
         AuditLog(path=tmp_path).record(decision)  # a folder: IsADirectoryError
     assert "Is a directory" in str(info.value) and "f" * 32 not in str(info.value)
+
+
+def test_audit_without_a_path_warns_that_the_records_go_to_a_logger_that_drops_them(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with pytest.warns(GuardrailsWarning, match="'guardrails.audit' logger at INFO, which is not enabled"):
+        guard_with(KeywordDetector({}), profile={"audit": {"enabled": True}})
+    caplog.set_level(logging.INFO, logger="guardrails.audit")  # logging configured: the records are kept
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", GuardrailsWarning)
+        guard = guard_with(KeywordDetector({}), profile={"audit": {"enabled": True}})
+    guard.check(CANARY)
+    assert '"action": "allow"' in caplog.text and CANARY not in caplog.text
