@@ -11,9 +11,26 @@ __all__ = ["jsonl_objects"]
 
 
 def jsonl_objects(path: Path) -> Iterator[tuple[int, Any]]:
-    """(line number, parsed value) of each non-blank line; a UTF-8 byte-order mark on the first line is allowed."""
-    with path.open("rb") as fh:
-        for n, raw in enumerate(fh, start=1):
+    """(line number, parsed value) of each non-blank line; a UTF-8 byte-order mark on the first line is allowed.
+
+    A file that cannot be opened or read (no permission, a device that fails) is a ValueError naming the file
+    and the reason.
+    """
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read: {exc.strerror or type(exc).__name__}") from None
+    with fh:
+        lines = iter(fh)
+        n = 0
+        while True:
+            try:
+                raw = next(lines)
+            except StopIteration:
+                return
+            except OSError as exc:
+                raise ValueError(f"{path}:{n + 1}: cannot read: {exc.strerror or type(exc).__name__}") from None
+            n += 1
             try:
                 line = raw.decode("utf-8-sig" if n == 1 else "utf-8")
             except UnicodeDecodeError as exc:
@@ -21,6 +38,7 @@ def jsonl_objects(path: Path) -> Iterator[tuple[int, Any]]:
             if not line.strip():
                 continue
             try:
-                yield n, json.loads(line)
+                value = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise ValueError(f"{path}:{n}: not JSON ({exc.msg})") from None
+            yield n, value

@@ -356,3 +356,14 @@ def test_pii_scores_count_a_span_found_when_a_finding_of_its_type_overlaps_it() 
     missed: list[list[Finding]] = [[]]
     assert score_records(rows, found)["EMAIL_ADDRESS"]["recall"] == 1.0
     assert score_records(rows, missed)["EMAIL_ADDRESS"]["leaked"] == 1
+
+
+def test_an_eval_file_that_cannot_be_read_is_an_error_naming_it_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(ValueError, match=r"cannot read: Is a directory"):
+        read_rows(tmp_path, task="policy")
+    mem = Path("/proc/self/mem")  # a file that opens but fails on read
+    if mem.is_file():
+        assert main([str(mem)]) == 2
+        assert "/proc/self/mem:1: cannot read" in capsys.readouterr().err
