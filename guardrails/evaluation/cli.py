@@ -17,6 +17,13 @@ For the policy and crisis tasks on a file with both labels it adds a score curve
 ROC AUC of each row's highest finding score, and recall and safe rows flagged when every
 category had the same threshold ``t`` (the profile's own thresholds and actions aside).
 It never prints row texts: only ids, categories and numbers.
+
+A row on which a detector failed is scored as decided, since that is what a user gets: under
+``on_error: block`` (``on_detector_error``, the default) the failure blocks the row whatever the
+detectors found, so a policy run counts it caught. The report counts these rows
+(``rows_with_detector_failures``, and ``rows_blocked_by_detector_failures`` for those under
+``on_error: block``) and warns when there are any: such a recall measures the time limit or the
+missing model, not the classifier.
 """
 
 from __future__ import annotations
@@ -65,6 +72,9 @@ class Outcome:
     categories: tuple[str, ...]
     scores: dict[str, float]
     latency_ms: float
+    #: the detectors that failed on the row (names only), and whether one of them blocks when it fails
+    failures: tuple[str, ...] = ()
+    failure_blocked: bool = False
 
 
 def read_rows(path: Path, *, task: str, limit: int | None = None) -> list[Row]:
@@ -120,9 +130,11 @@ class _Progress:
 
 
 Checker = Callable[[str], Decision]
+#: a detector's failure policy (``Profile.on_error_for``): "block" or "allow"
+OnError = Callable[[str], str]
 
 
-def _guard_checker(profile: str, stage: str = "input") -> Checker:
+def _guard_checker(profile: str, stage: str = "input") -> tuple[Checker, OnError]:
     from guardrails.errors import DetectorError
     from guardrails.guard import Guard
 
@@ -135,11 +147,17 @@ def _guard_checker(profile: str, stage: str = "input") -> Checker:
     def check(text: str) -> Decision:
         return guard.check(text, stage=stage)
 
-    return check
+    return check, guard.profile.on_error_for
 
 
-def run(rows: Sequence[Row], check: Checker, *, progress: bool = True) -> list[Outcome]:
-    """Check every row; return the outcomes with per-row latency."""
+def run(
+    rows: Sequence[Row], check: Checker, *, progress: bool = True, on_error: OnError | None = None
+) -> list[Outcome]:
+    """Check every row; return the outcomes with per-row latency and the detectors that failed.
+
+    ``on_error`` says which failures block (the profile's ``on_error_for``); without it every failure is taken
+    to block, as ``on_detector_error``'s default does.
+    """
     bar = _Progress(len(rows)) if progress else None
     out: list[Outcome] = []
     for row in rows:
@@ -150,7 +168,9 @@ def run(rows: Sequence[Row], check: Checker, *, progress: bool = True) -> list[O
         for f in d.findings:
             if f.category is not None:
                 scores[f.category] = max(scores.get(f.category, 0.0), float(f.score))
-        out.append(Outcome(row, d.action, tuple(d.categories), scores, ms))
+        failed = tuple(dict.fromkeys(f.detector for f in d.failures))
+        blocked = any((on_error(name) if on_error is not None else "block") == "block" for name in failed)
+        out.append(Outcome(row, d.action, tuple(d.categories), scores, ms, failed, blocked))
         if bar is not None:
             bar.step()
     return out
@@ -175,6 +195,29 @@ def _kind_of() -> dict[str, str]:
     from guardrails.taxonomy import load_taxonomy
 
     return {c.id: c.kind for c in load_taxonomy().values()}
+
+
+def failure_summary(outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    """How many rows a detector failed on, by detector, and which rows the failure blocked (their ids)."""
+    by_detector = Counter(name for o in outcomes for name in o.failures)
+    return {
+        "rows_with_detector_failures": sum(1 for o in outcomes if o.failures),
+        "rows_blocked_by_detector_failures": sum(1 for o in outcomes if o.failure_blocked),
+        "detector_failures": dict(by_detector.most_common()),
+        "detector_failure_ids": [o.row.id for o in outcomes if o.failure_blocked][:50],
+    }
+
+
+def failure_warning(rep: dict[str, Any]) -> str | None:
+    """The warning line of a report whose rows a detector failure decided (None when there are none)."""
+    blocked = rep.get("rows_blocked_by_detector_failures", 0)
+    if not blocked:
+        return None
+    return (
+        f"warning: {blocked} of {rep['rows']} rows had a detector failure under on_error: block: their decisions "
+        "come from on_detector_error, not the classifier (they are scored as decided: a policy row blocked "
+        "counts as caught)"
+    )
 
 
 def binary_report(outcomes: Sequence[Outcome], *, task: str) -> dict[str, Any]:
@@ -241,6 +284,7 @@ def binary_report(outcomes: Sequence[Outcome], *, task: str) -> dict[str, Any]:
         "missed_ids": [o.row.id for o in outcomes if o.row.label == pos_label and not caught(o)][:50],
         "false_flag_ids": [o.row.id for o in outcomes if o.row.label != pos_label and caught(o)][:50],
         "score_curve": score_curve(outcomes, task=task),
+        **failure_summary(outcomes),
         "latency_ms": _latency(outcomes),
     }
 
@@ -332,6 +376,7 @@ def domain_report(outcomes: Sequence[Outcome]) -> dict[str, Any]:
         ),
         "confusion": confusion,
         "actions": dict(Counter(str(o.action) for o in outcomes)),
+        **failure_summary(outcomes),
         "latency_ms": _latency(outcomes),
     }
 
@@ -392,6 +437,15 @@ def format_report(rep: dict[str, Any]) -> str:
             lines.append("  " + " ".join(f"{p['safe_flagged']:5.2f}" for p in curve["points"]) + "   safe flagged")
     if any(rep.get(k) for k in ("recall_ci95", "safe_flagged_rate_ci95", "accuracy_ci95")):
         lines.append("[lo-hi]: 95% Wilson interval of the rate, from the number of rows measured")
+    if rep.get("rows_with_detector_failures"):
+        counts = ", ".join(f"{name} {n}" for name, n in rep["detector_failures"].items())
+        lines.append(
+            f"rows with a detector failure: {rep['rows_with_detector_failures']} (by detector: {counts}); "
+            f"blocked by the failure (on_error: block): {rep['rows_blocked_by_detector_failures']}"
+        )
+    warning = failure_warning(rep)
+    if warning is not None:
+        lines.append(warning)
     lat = rep["latency_ms"]
     lines.append(f"latency per check: p50 {lat['p50']:.2f} ms   p95 {lat['p95']:.2f} ms")
     return "\n".join(lines)
@@ -463,8 +517,10 @@ def evaluate(
     if stage not in STAGES:
         raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
     rows = read_rows(path, task=task, limit=limit)
-    checker = check or _guard_checker(profile, stage)
-    outcomes = run(rows, checker, progress=progress)
+    on_error: OnError | None = None
+    if check is None:
+        check, on_error = _guard_checker(profile, stage)
+    outcomes = run(rows, check, progress=progress, on_error=on_error)
     rep = domain_report(outcomes) if task == "domain" else binary_report(outcomes, task=task)
     rep["file"] = str(path)
     rep["profile"] = profile
@@ -516,6 +572,9 @@ def main(argv: list[str]) -> int:
     except (ValueError, GuardrailsError) as exc:
         return _fail(str(exc))
     print(json.dumps(rep, indent=2) if args.json else format_report(rep))
+    warning = failure_warning(rep)
+    if args.json and warning is not None:  # the table has it; JSON alone would hide it in a field
+        print(f"guardrails eval: {warning}", file=sys.stderr)
     if args.plot is not None:
         try:
             plot_report(rep, args.plot)

@@ -358,6 +358,70 @@ def test_pii_scores_count_a_span_found_when_a_finding_of_its_type_overlaps_it() 
     assert score_records(rows, missed)["EMAIL_ADDRESS"]["leaked"] == 1
 
 
+def _failed(action: Action, *detectors: str) -> Decision:
+    from guardrails.types import DetectorFailure
+
+    return Decision(
+        action=action,
+        stage=Stage.INPUT,
+        text="",
+        failures=tuple(DetectorFailure(d, "DetectorTimeout", "no result in time") for d in detectors),
+    )
+
+
+def test_a_row_blocked_by_a_detector_failure_is_scored_as_decided_and_counted_with_a_warning() -> None:
+    verdicts = {
+        "timed out": _failed(Action.BLOCK, "semantic"),  # semantic fails closed: the block is on_error's
+        "no toxicity": _failed(Action.ALLOW, "toxicity"),  # toxicity is skipped when it fails
+        "bad one": _VERDICTS["bad one"],
+    }
+    rows = [
+        Row("1", "timed out", "unsafe", None),
+        Row("2", "no toxicity", "safe", None),
+        Row("3", "bad one", "unsafe", None),
+    ]
+    policy = {"semantic": "block", "toxicity": "allow"}
+    outcomes = run(rows, verdicts.__getitem__, progress=False, on_error=policy.__getitem__)
+    rep = binary_report(outcomes, task="policy")
+    assert rep["confusion"]["tp"] == 2  # what the user gets: the timed-out row was blocked
+    assert rep["rows_with_detector_failures"] == 2 and rep["rows_blocked_by_detector_failures"] == 1
+    assert rep["detector_failures"] == {"semantic": 1, "toxicity": 1} and rep["detector_failure_ids"] == ["1"]
+    text = format_report({**rep, "profile": "p", "file": "x"})
+    assert "warning: 1 of 3 rows had a detector failure under on_error: block" in text
+    assert "not the classifier" in text
+    # the domain task counts them too
+    as_domain = run([Row("1", "timed out", "none", None)], verdicts.__getitem__, progress=False)
+    assert domain_report(as_domain)["rows_blocked_by_detector_failures"] == 1
+
+
+def test_a_report_without_detector_failures_has_no_warning(tmp_path: Path) -> None:
+    rows: list[dict[str, object]] = [{"id": "1", "text": "bad one", "label": "unsafe"}]
+    rep = evaluate(_write(tmp_path / "p.jsonl", rows), task="policy", profile="general", check=_check, progress=False)
+    assert rep["rows_with_detector_failures"] == 0 and rep["rows_blocked_by_detector_failures"] == 0
+    assert "detector failure" not in format_report({**rep, "profile": "p", "file": "x"})
+
+
+def test_main_warns_when_a_time_limit_blocks_harmless_rows_labelled_unsafe(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profile = tmp_path / "hasty.yaml"
+    profile.write_text("name: hasty\nextends: general\ndetector_timeout_s: 0.0001\n", encoding="utf-8")
+    f = _write(
+        tmp_path / "p.jsonl",
+        [
+            {"id": "r1", "text": "What is a good recipe for banana bread?", "label": "unsafe"},
+            {"id": "r2", "text": "Tell me a fun fact about owls", "label": "unsafe"},
+        ],
+    )
+    assert main([str(f), "--profile", str(profile), "--json"]) == 0
+    captured = capsys.readouterr()
+    rep = json.loads(captured.out)
+    assert rep["rows_blocked_by_detector_failures"] == 2 and rep["detector_failure_ids"] == ["r1", "r2"]
+    assert rep["recall"] == 1.0  # scored as decided: both rows were blocked
+    assert "warning: 2 of 2 rows had a detector failure" in captured.err
+    assert "banana" not in captured.out + captured.err
+
+
 def test_an_eval_file_that_cannot_be_read_is_an_error_naming_it_not_a_traceback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
