@@ -39,9 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from guardrails.errors import brief
 from guardrails.evaluation.intervals import wilson_interval
-from guardrails.evaluation.jsonl import jsonl_objects
+from guardrails.evaluation.jsonl import jsonl_objects, shown
 from guardrails.types import Action, Decision
 
 TASKS = ("policy", "crisis", "domain", "pii")
@@ -85,14 +84,18 @@ def read_rows(path: Path, *, task: str, limit: int | None = None) -> list[Row]:
     for n, obj in jsonl_objects(path):
         if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
             raise ValueError(f"{path}:{n}: a row needs a string 'text'")
-        label = str(obj.get("label", "")).strip().lower()
-        if label not in allowed:
+        given = obj.get("label")
+        if not isinstance(given, str):  # null is no label, not the domain task's "none"
             raise ValueError(
-                f"{path}:{n}: label {brief(obj.get('label'), 24)} is not one of {', '.join(allowed)} (task {task})"
+                f"{path}:{n}: a row needs a string 'label', one of {', '.join(allowed)} (task {task}); "
+                f"got {shown(given)}"
             )
+        label = given.strip().lower()
+        if label not in allowed:
+            raise ValueError(f"{path}:{n}: label {shown(given)} is not one of {', '.join(allowed)} (task {task})")
         row_id = str(obj.get("id", n))
-        if row_id in seen:
-            raise ValueError(f"{path}:{n}: id {brief(row_id, 24)} is also on line {seen[row_id]}; ids must be unique")
+        if row_id in seen:  # named by its lines: an id column filled in by mistake may hold a user's text
+            raise ValueError(f"{path}:{n}: the id of this row is also on line {seen[row_id]}; ids must be unique")
         seen[row_id] = n
         cat = obj.get("category")
         rows.append(Row(row_id, obj["text"], label, None if cat is None else str(cat)))

@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["jsonl_objects"]
+from guardrails.errors import brief
+
+__all__ = ["jsonl_objects", "shown"]
+
+#: a value an error may repeat as it is: a short token such as a label or an entity type
+_TOKEN = re.compile(r"[\w-]{1,24}")
+
+
+def shown(value: object) -> str:
+    """A value of an eval file for an error message: a short token (a label, a type name) as written, any other
+    string by its length only (a column filled in by mistake may hold a user's text), anything else in brief."""
+    if isinstance(value, str):
+        return repr(value) if _TOKEN.fullmatch(value) else f"a string of {len(value)} characters"
+    return brief(value, 24)
 
 
 def jsonl_objects(path: Path) -> Iterator[tuple[int, Any]]:

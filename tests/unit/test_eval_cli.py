@@ -431,3 +431,29 @@ def test_an_eval_file_that_cannot_be_read_is_an_error_naming_it_not_a_traceback(
     if mem.is_file():
         assert main([str(mem)]) == 2
         assert "/proc/self/mem:1: cannot read" in capsys.readouterr().err
+
+
+def test_a_label_is_repeated_in_an_error_only_when_it_is_a_short_token(tmp_path: Path) -> None:
+    f = tmp_path / "swapped.jsonl"
+    f.write_text(json.dumps({"text": "safe", "label": "My SSN is 078-05-1120"}) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="label a string of 21 characters is not one of") as info:
+        read_rows(f, task="policy")
+    assert "078" not in str(info.value)
+    f.write_text(json.dumps({"text": "x", "label": "unsafe_maybe"}) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="label 'unsafe_maybe' is not one of"):
+        read_rows(f, task="policy")
+
+
+def test_a_duplicate_id_is_named_by_its_line_numbers_only(tmp_path: Path) -> None:
+    row = {"id": "call me on 555 0100", "text": "x", "label": "safe"}
+    f = _write(tmp_path / "dup.jsonl", [{"id": "a", "text": "x", "label": "safe"}, row, row])
+    with pytest.raises(ValueError, match=r"dup.jsonl:3: the id of this row is also on line 2") as info:
+        read_rows(f, task="policy")
+    assert "555" not in str(info.value)
+
+
+@pytest.mark.parametrize("label", [None, 3], ids=["null", "number"])
+def test_a_domain_row_needs_a_string_label_and_null_is_not_none(tmp_path: Path, label: object) -> None:
+    f = _write(tmp_path / "d.jsonl", [{"id": "1", "text": "x", "label": label}])
+    with pytest.raises(ValueError, match=r"d.jsonl:1: a row needs a string 'label'"):
+        read_rows(f, task="domain")
