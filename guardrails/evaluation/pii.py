@@ -12,7 +12,9 @@ Type mapping (the file's type -> the library's type)::
 STREET_ADDRESS maps to LOCATION because an address is the location PII we redact; GPE maps
 to LOCATION too, although the general preset only redacts a place given as an address
 ("I live in ..."), so LOCATION recall measures that choice. Ignored types (not PII for the
-library by default): ORGANIZATION, NRP, DATE_TIME, TITLE, AGE, ZIP_CODE, DOMAIN_NAME.
+library by default): ORGANIZATION, NRP, DATE_TIME, TITLE, AGE, ZIP_CODE, DOMAIN_NAME. Any other
+type is refused with an error naming its line (a misspelled ``EMAIL`` would otherwise be dropped
+from the count without a word).
 
 Span matching is overlap-based: a gold span is found when a prediction of the same mapped
 type overlaps it by at least one character; a prediction is a true positive when it overlaps
@@ -37,11 +39,10 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from guardrails._paths import configs_dir
-from guardrails.errors import brief
-from guardrails.evaluation.jsonl import jsonl_objects
+from guardrails.evaluation.jsonl import jsonl_objects, shown
 
 TYPE_MAP: dict[str, str] = {
     "PERSON": "PERSON",
@@ -121,13 +122,21 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def _offset(value: object) -> TypeGuard[int]:
+    """An integer offset: true/false are ints to Python, not to a JSON file."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _read_pii_rows(path: Path) -> list[dict[str, Any]]:
-    """The rows of a PII evaluation file, validated: a string ``text`` and well-formed ``spans``."""
-    rows = _read_jsonl(path)
-    if not rows:
-        raise ValueError(f"{path}: no rows (every line is blank)")
-    for n, row in enumerate(rows, start=1):
-        where = f"{path}: row {n}"
+    """The rows of a PII evaluation file, validated: a string ``text`` and well-formed ``spans`` of known types.
+
+    Errors name the file's line (blank lines count) and repeat a type only when it is a short token.
+    """
+    rows = []
+    for n, row in jsonl_objects(path):
+        where = f"{path}:{n}"
+        if not isinstance(row, dict):
+            raise ValueError(f"{where}: a row must be a JSON object")
         text = row.get("text")
         if not isinstance(text, str):
             raise ValueError(f"{where}: a row needs a string 'text'")
@@ -137,12 +146,21 @@ def _read_pii_rows(path: Path) -> list[dict[str, Any]]:
         for span in spans:
             if not isinstance(span, dict) or not isinstance(span.get("entity_type"), str):
                 raise ValueError(f"{where}: each span needs a string 'entity_type'")
-            start, end = span.get("start"), span.get("end")
-            if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
+            kind = span["entity_type"]
+            if kind not in TYPE_MAP and kind not in IGNORED_TYPES:
                 raise ValueError(
-                    f"{where}: span {brief(span.get('entity_type'), 24)} needs integer offsets with "
-                    f"0 <= start < end <= {len(text)}, got start={brief(start, 24)}, end={brief(end, 24)}"
+                    f"{where}: span type {shown(kind)} is not one this eval knows; scored: {', '.join(TYPE_MAP)}; "
+                    f"ignored: {', '.join(IGNORED_TYPES)}"
                 )
+            start, end = span.get("start"), span.get("end")
+            if not (_offset(start) and _offset(end) and 0 <= start < end <= len(text)):
+                raise ValueError(
+                    f"{where}: span {shown(kind)} needs integer offsets with "
+                    f"0 <= start < end <= {len(text)}, got start={shown(start)}, end={shown(end)}"
+                )
+        rows.append(row)
+    if not rows:
+        raise ValueError(f"{path}: no rows (every line is blank)")
     return rows
 
 

@@ -344,7 +344,7 @@ def test_a_bad_pii_row_is_an_error_naming_the_row_not_a_traceback(
     f.write_text(json.dumps({"text": "ok", "spans": []}) + "\n" + json.dumps(row) + "\n", encoding="utf-8")
     assert main([str(f), "--task", "pii"]) == 2
     err = capsys.readouterr().err
-    assert "row 2" in err and message in err
+    assert f"{f}:2:" in err and message in err
 
 
 def test_pii_scores_count_a_span_found_when_a_finding_of_its_type_overlaps_it() -> None:
@@ -457,3 +457,42 @@ def test_a_domain_row_needs_a_string_label_and_null_is_not_none(tmp_path: Path, 
     f = _write(tmp_path / "d.jsonl", [{"id": "1", "text": "x", "label": label}])
     with pytest.raises(ValueError, match=r"d.jsonl:1: a row needs a string 'label'"):
         read_rows(f, task="domain")
+
+
+def _pii_error(tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str) -> str:
+    f = tmp_path / "pii.jsonl"
+    f.write_text(body, encoding="utf-8")
+    assert main([str(f), "--task", "pii"]) == 2
+    return capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("kind", "shown"),
+    [
+        ("EMAIL", "'EMAIL'"),
+        ("Email_Address", "'Email_Address'"),
+        ("write to jane@example.com", "a string of 25 characters"),
+    ],
+    ids=["short", "case", "text-in-the-type"],
+)
+def test_a_pii_span_of_an_unknown_type_is_refused_naming_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str, shown: str
+) -> None:
+    row = {"text": "a@b.io", "spans": [{"entity_type": kind, "start": 0, "end": 6}]}
+    err = _pii_error(tmp_path, capsys, json.dumps({"text": "ok", "spans": []}) + "\n" + json.dumps(row) + "\n")
+    assert f"pii.jsonl:2: span type {shown} is not one this eval knows" in err
+    assert "jane@" not in err
+
+
+def test_pii_offsets_must_be_integers_not_booleans(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    row = {"text": "a@b.io", "spans": [{"entity_type": "EMAIL_ADDRESS", "start": False, "end": True}]}
+    err = _pii_error(tmp_path, capsys, json.dumps(row) + "\n")
+    assert "needs integer offsets" in err and "got start=False, end=True" in err
+
+
+def test_a_pii_error_names_the_file_line_with_blank_lines_counted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = json.dumps({"text": "ok", "spans": []})
+    err = _pii_error(tmp_path, capsys, f"\n{good}\n\n" + json.dumps({"spans": []}) + "\n")
+    assert "pii.jsonl:4: a row needs a string 'text'" in err
