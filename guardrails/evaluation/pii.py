@@ -16,6 +16,10 @@ library by default): ORGANIZATION, NRP, DATE_TIME, TITLE, AGE, ZIP_CODE, DOMAIN_
 type is refused with an error naming its line (a misspelled ``EMAIL`` would otherwise be dropped
 from the count without a word).
 
+The profile must run the pii detector: a profile without ``detectors.pii``, or with it
+disabled, redacts nothing, and is refused rather than measured with a detector it does not run.
+``--profile`` may also name a PII preset (configs/pii/) that is not a profile.
+
 Span matching is overlap-based: a gold span is found when a prediction of the same mapped
 type overlaps it by at least one character; a prediction is a true positive when it overlaps
 a gold span of its type, is not counted when it overlaps only gold spans of ignored types
@@ -42,6 +46,7 @@ from pathlib import Path
 from typing import Any, TypeGuard
 
 from guardrails._paths import configs_dir
+from guardrails.errors import ProfileError
 from guardrails.evaluation.jsonl import jsonl_objects, shown
 
 TYPE_MAP: dict[str, str] = {
@@ -92,25 +97,25 @@ def ordinary_prompts_path() -> Path:
     return configs_dir() / "pii" / "eval" / "ordinary_prompts.jsonl"
 
 
-def _detector_for(profile: str) -> Any:
-    """The profile's PII detector; ``profile`` may also name a PII preset (configs/pii/)."""
+def _detector_for(profile: str) -> tuple[Any, tuple[str, ...]]:
+    """The profile's PII detector and the stages it runs on; ``profile`` may also name a PII preset (configs/pii/)
+    that is not a profile. A profile that does not run the pii detector is a ValueError."""
     from guardrails.detectors.pii import PIIDetector, PIIOptions
     from guardrails.pii.yaml_recognizers import builtin_presets
+    from guardrails.profiles import load_profile
 
     try:
-        from guardrails.profiles import load_profile
-
         prof = load_profile(profile)
-        spec = prof.detectors.get("pii")
-        if spec is not None:
-            return PIIDetector(options=PIIOptions.model_validate(spec.options))
+    except ProfileError:
         if profile in builtin_presets():
-            return PIIDetector(options=PIIOptions(preset=profile))
-        return PIIDetector()
-    except Exception:
-        if profile in builtin_presets():
-            return PIIDetector(options=PIIOptions(preset=profile))
+            return PIIDetector(options=PIIOptions(preset=profile)), ("input", "output")
         raise
+    spec = prof.detectors.get("pii")
+    if spec is None:
+        raise ValueError(f"profile {profile} does not redact PII: it has no detectors.pii")
+    if not spec.enabled:
+        raise ValueError(f"profile {profile} does not redact PII: detectors.pii is disabled")
+    return PIIDetector(options=PIIOptions.model_validate(spec.options)), tuple(spec.stages)
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -243,7 +248,7 @@ def run_pii_eval(path: Path, *, profile: str = "general", as_json: bool = False)
     from guardrails.detectors.base import DetectContext
 
     rows = _read_pii_rows(Path(path))
-    detector = _detector_for(profile)
+    detector, stages = _detector_for(profile)
     detector.warmup()
     latencies: list[float] = []
     predictions = []
@@ -271,6 +276,7 @@ def run_pii_eval(path: Path, *, profile: str = "general", as_json: bool = False)
         "file": str(path),
         "records": len(rows),
         "profile": profile,
+        "pii_stages": list(stages),
         "entities": list(detector.entities),
         "mapping": TYPE_MAP,
         "ignored_types": ignored_present,
@@ -285,7 +291,7 @@ def run_pii_eval(path: Path, *, profile: str = "general", as_json: bool = False)
     if as_json:
         print(json.dumps(report, indent=2))
         return 0
-    print(f"PII eval: {path} ({len(rows)} records), profile {profile!r}")
+    print(f"PII eval: {path} ({len(rows)} records), profile {profile!r} (redacts PII on: {', '.join(stages)})")
     print("mapping: " + ", ".join(f"{k}->{v}" for k, v in TYPE_MAP.items() if k != v) + " (others map to themselves)")
     print("ignored types: " + (", ".join(ignored_present) or "none"))
     print("matching: a gold span is found when a prediction of the same mapped type overlaps it")

@@ -496,3 +496,24 @@ def test_a_pii_error_names_the_file_line_with_blank_lines_counted(
     good = json.dumps({"text": "ok", "spans": []})
     err = _pii_error(tmp_path, capsys, f"\n{good}\n\n" + json.dumps({"spans": []}) + "\n")
     assert "pii.jsonl:4: a row needs a string 'text'" in err
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("name: quiet\nextends: general\ndetectors:\n  pii: {enabled: false}\n", "detectors.pii is disabled"),
+        ("name: quiet\n", "it has no detectors.pii"),
+    ],
+    ids=["disabled", "absent"],
+)
+def test_the_pii_task_refuses_a_profile_that_does_not_redact_pii(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str, message: str
+) -> None:
+    profile = tmp_path / "quiet.yaml"
+    profile.write_text(body, encoding="utf-8")
+    f = tmp_path / "pii.jsonl"
+    f.write_text(
+        json.dumps({"text": "mail a@b.io", "spans": [{"entity_type": "EMAIL_ADDRESS", "start": 5, "end": 11}]}) + "\n"
+    )
+    assert main([str(f), "--task", "pii", "--profile", str(profile)]) == 2
+    assert f"profile {profile} does not redact PII: {message}" in capsys.readouterr().err
