@@ -3,7 +3,9 @@
 Each input repeats a short unit ("a-", "12-", "Ab ", ...) to a small and a 4x larger size and
 times ``guard.check`` on both (median of ``--repeat`` runs). Linear work grows about 4x; a
 ratio near 16x means quadratic work (as the spelled-out email pattern and the name
-propagation once did: 25 s for 48,000 characters of "12-"). Prints a table; no assertions.
+propagation once did: 25 s for 48,000 characters of "12-"). Then the same for loading a profile of 4,000 and
+16,000 keys over its parent (merging the layers was once quadratic: 14 s for 15,000 keys). Prints a table; no
+assertions.
 
     python benchmarks/adversarial.py [--profile general] [--size 12000] [--repeat 3]
 """
@@ -11,6 +13,7 @@ propagation once did: 25 s for 48,000 characters of "12-"). Prints a table; no a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import time
 
@@ -54,6 +57,31 @@ def main() -> None:
         flag = "  <- superlinear" if large > 8 * max(small, 1.0) else ""
         ratio = large / max(small, 1e-9)
         print(f"{unit!r:>16s} {small:9.0f} {large:9.0f} {ratio:6.1f}  {slowest[0]} {slowest[1]:.0f} ms{flag}")
+
+    print()
+    print(f"{'profile keys':>16s} {'small ms':>9s} {'large ms':>9s} {'ratio':>6s}")
+    small, large = (_profile_load_ms(n, args.repeat) for n in (4_000, 16_000))
+    flag = "  <- superlinear" if large > 8 * max(small, 1.0) else ""
+    print(f"{'4,000 / 16,000':>16s} {small:9.0f} {large:9.0f} {large / max(small, 1e-9):6.1f}{flag}")
+
+
+def _profile_load_ms(keys: int, repeat: int) -> float:
+    """Median ms to load (and refuse: the keys are unknown) a profile of ``keys`` keys that extends ``general``."""
+    import tempfile
+    from pathlib import Path
+
+    from guardrails import ProfileError, load_profile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "big.yaml"
+        path.write_text("name: big\nextends: general\nredaction:\n" + "".join(f"  k{i}: v\n" for i in range(keys)))
+        runs = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            with contextlib.suppress(ProfileError):
+                load_profile(path)
+            runs.append(time.perf_counter() - t0)
+    return statistics.median(runs) * 1000
 
 
 if __name__ == "__main__":

@@ -4,7 +4,6 @@ naming the file, the field and the value."""
 from __future__ import annotations
 
 import os
-import time
 from importlib import resources as importlib_resources
 from pathlib import Path
 
@@ -377,24 +376,12 @@ def test_yaml_anchors_and_aliases_are_refused_in_profiles_before_they_expand(tmp
     lines = ["name: bomb", "a0: &a0 {a: 1, b: 1, c: 1, d: 1, e: 1, f: 1, g: 1, h: 1}"]
     lines += [f"a{i}: &a{i} {{" + ", ".join(f"{k}: *a{i - 1}" for k in "abcdefgh") + "}" for i in range(1, 4)]
     bomb = _write(tmp_path, "\n".join([*lines, "redaction: *a3"]) + "\n")
-    started = time.perf_counter()
-    error = _refused(bomb)
-    assert time.perf_counter() - started < 2.0
+    error = _refused(bomb)  # refused as it is read, before anything expands
     assert "line 2, column 5: YAML anchors and aliases (&name, *name) are not supported" in str(error)
     plain_alias = _write(
         tmp_path, "name: x\ncategories:\n  weapons: &w {threshold: 0.3}\n  gambling: *w\n", "alias.yaml"
     )
     assert "anchors and aliases" in str(_refused(plain_alias))
-
-
-def test_merging_a_profile_of_15000_keys_over_its_parent_takes_linear_time(tmp_path: Path) -> None:
-    # a guard against the merge's old cost (each key compared with every key before it: ~14 s here), not a benchmark
-    keys = "".join(f"  k{i}: v\n" for i in range(15_000))
-    path = _write(tmp_path, "name: big\nextends: general\nredaction:\n" + keys)
-    started = time.perf_counter()
-    error = _refused(path)
-    assert time.perf_counter() - started < 5.0
-    assert error.field == "redaction.k0"
 
 
 def test_an_extends_chain_longer_than_32_files_is_refused_at_the_file_where_it_stops(tmp_path: Path) -> None:
