@@ -1039,7 +1039,8 @@ def _profile_audit_log(profile: Profile) -> AuditLog:
                 stacklevel=3,  # Guard(...) itself, or from_profile: one warning per process from there
             )
         return AuditLog(path=None)
-    target = Path(path)
+    # a relative path is taken from the working directory now, once: a later chdir must not move (or split) the log
+    target = Path(path).expanduser().absolute()
     if target.is_dir():
         raise ProfileError(
             f"{path} is a folder; name a file in it", source=profile.source, field="audit.path", value=path

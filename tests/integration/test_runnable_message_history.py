@@ -174,13 +174,33 @@ def test_a_guard_around_the_history_answers_a_refusal_in_the_chains_own_type() -
     assert {type(c) for c in safe.stream({"question": "a grenade"}, config=session("k"))} == {str}
 
 
-@pytest.mark.parametrize("how", ["guard.wrap", "with_guardrails"])
-def test_wrapping_a_history_warns_where_the_history_belongs_pointing_at_the_callers_line(how: str) -> None:
-    from guardrails import GuardrailsWarning, with_guardrails
+@pytest.mark.parametrize("how", ["guard.wrap", "with_guardrails", "GuardedRunnable"])
+@pytest.mark.parametrize(
+    "shape",
+    ["itself", "with_config", "piped", "with_retry", "bind", "with_listeners", "fallback"],
+)
+def test_wrapping_a_history_warns_where_the_history_belongs_pointing_at_the_callers_line(how: str, shape: str) -> None:
+    from langchain_core.runnables import RunnableLambda
 
-    inner = with_history(prompt_chain("ok"), {})
+    from guardrails import GuardedRunnable, GuardrailsWarning, with_guardrails
+
+    history = with_history(prompt_chain("ok"), {})
+    inner: Any = {
+        "itself": history,
+        "with_config": history.with_config(configurable={"session_id": "s1"}),
+        "piped": history | StrOutputParser(),
+        "with_retry": history.with_retry(),
+        "bind": history.bind(stop=["\n"]),
+        "with_listeners": history.with_listeners(on_end=lambda run: None),
+        "fallback": RunnableLambda(lambda x: x).with_fallbacks([history]),
+    }[shape]
+    g = guard()
     with pytest.warns(GuardrailsWarning, match=r"RunnableWithMessageHistory\(guard.wrap\(chain\)") as caught:
-        guard().wrap(inner) if how == "guard.wrap" else with_guardrails(inner, guard())
+        {
+            "guard.wrap": g.wrap,
+            "with_guardrails": lambda r: with_guardrails(r, g),
+            "GuardedRunnable": lambda r: GuardedRunnable(r, g),
+        }[how](inner)
     assert caught[0].filename == __file__
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -79,3 +79,38 @@ def test_audit_without_a_path_warns_that_the_records_go_to_a_logger_that_drops_t
         guard = guard_with(KeywordDetector({}), profile={"audit": {"enabled": True}})
     guard.check(CANARY)
     assert '"action": "allow"' in caplog.text and CANARY not in caplog.text
+
+
+def test_a_relative_audit_path_is_taken_from_the_working_directory_when_the_guard_is_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "app" / "logs").mkdir(parents=True)
+    (tmp_path / "elsewhere" / "logs").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "app")
+    guard = guard_with(KeywordDetector({}), profile={"audit": {"enabled": True, "path": "logs/audit.jsonl"}})
+    monkeypatch.chdir(tmp_path / "elsewhere")  # a later chdir does not move (or split) the log
+    guard.check("fine")
+    assert (tmp_path / "app" / "logs" / "audit.jsonl").is_file()
+    assert not (tmp_path / "elsewhere" / "logs" / "audit.jsonl").exists()
+
+
+def test_a_stream_the_caller_stops_logs_a_failed_audit_write_instead_of_raising_it_into_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    path = folder / "audit.jsonl"
+    guard = guard_with(KeywordDetector({}), profile={"audit": {"enabled": True, "path": str(path)}})
+    answer = " ".join(f"word{i}" for i in range(400))
+    chain = guard.wrap(GenericFakeChatModel(messages=iter([AIMessage(answer)])))
+    stream = chain.stream(f"hello {CANARY}")
+    first = next(stream)  # the input record is written; then the log's folder goes away
+    path.unlink()
+    folder.rmdir()
+    with caplog.at_level(logging.ERROR, logger="guardrails"):
+        stream.close()  # the caller stopped reading: nothing can catch an error raised here
+    assert str(first.content) and "its audit record was lost: cannot write the audit log" in caplog.text
+    assert CANARY not in caplog.text and "word1" not in caplog.text

@@ -26,6 +26,8 @@ Per-request settings come from ``config["configurable"]``: ``locale`` (BCP 47, e
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import sys
 import threading
 import warnings
@@ -40,9 +42,10 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from contextlib import closing, suppress
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import FrameType
 from typing import Any, Literal, TypeVar, overload
 
 from langchain_core.callbacks import AsyncCallbackManagerForChainRun, CallbackManagerForChainRun
@@ -58,7 +61,7 @@ from langchain_core.runnables.config import (
 from langchain_core.runnables.schema import StreamEvent
 from pydantic import BaseModel
 
-from guardrails.errors import GuardrailsWarning, GuardrailViolation, ProfileError, brief
+from guardrails.errors import AuditError, GuardrailsWarning, GuardrailViolation, ProfileError, brief
 from guardrails.guard import Guard
 from guardrails.integrations.langchain import shapes
 from guardrails.integrations.langchain.callbacks import DEFAULT_CACHE_SIZE, _Judged, _keepable
@@ -66,6 +69,8 @@ from guardrails.profiles import Profile, load_profile
 from guardrails.redaction import PLACEHOLDER, Numbering, redaction_scope
 from guardrails.streaming import StreamScreen
 from guardrails.types import Action, Decision, DetectorFailure, Finding, Stage
+
+_log = logging.getLogger("guardrails")
 
 WITHHELD = {"input": "<withheld by guardrails>"}
 
@@ -599,6 +604,22 @@ class _Stream:
         for lane in self.lanes.values():
             self.recorded(lane)
 
+    @contextmanager
+    def audited(self) -> Iterator[None]:
+        """Around a stream: every lane recorded once, whatever ends it. An audit write that fails (``AuditError``)
+        is raised when the stream ends normally; when it ends otherwise (the caller stopped reading, which no one
+        could catch, or the model failed, whose error goes on) it is logged to the ``guardrails`` logger, with the
+        file and the reason only, never the record."""
+        try:
+            yield
+        except BaseException:
+            try:
+                self.close()
+            except AuditError as exc:
+                _log.error("a stream ended early and its audit record was lost: %s", exc)
+            raise
+        self.close()
+
     @property
     def blocked(self) -> tuple[Any, Decision] | None:
         for key, lane in self.lanes.items():
@@ -960,7 +981,7 @@ class GuardedRunnable(Runnable[Any, Any]):
                     "the model's answer before screening (a blocked answer's text). Put the history around the "
                     "guard: RunnableWithMessageHistory(guard.wrap(chain), ...)"
                 ),
-                stacklevel=3,
+                stacklevel=_caller_level(),
             )
         #: the options as given, for the wrapper of a derived runnable (``bind_tools``, ``with_structured_output``)
         self._options: dict[str, Any] = {
@@ -1327,7 +1348,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         new_input = turn.rewritten_input(input, turns, d_in)
         inner = self.bound.stream(new_input, self._inner_config(config, run), **kwargs)
         # whatever ends the stream (its end, a block, the caller, an error), each lane is audited once
-        with closing(screen):
+        with screen.audited():
             try:
                 for chunk in inner:
                     yield from screen.feed(chunk)
@@ -1376,7 +1397,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         screen = _Stream(turn)
         new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, d_in)
         inner = self.bound.astream(new_input, self._inner_config(config, run), **kwargs)
-        with closing(screen):  # each lane audited once, as in ``stream``
+        with screen.audited():  # each lane audited once, as in ``stream``
             try:
                 async for chunk in inner:
                     for item in await _in_worker(screen.feed, chunk):
@@ -1501,6 +1522,20 @@ async def _in_worker(fn: Callable[..., _T], *args: Any) -> _T:
         with suppress(BaseException):  # a second cancellation (or the worker's own error) ends the wait
             await asyncio.shield(work)
         raise
+
+
+#: this package's folder: frames in it are the library's own
+_PACKAGE_DIR = str(Path(__file__).resolve().parents[2]) + os.sep
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` of the first frame outside this package, counted from the function that calls this one:
+    a warning points at the user's line however they reached it (``guard.wrap``, ``with_guardrails``, the class)."""
+    frame: FrameType | None = sys._getframe(2)
+    level = 2
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _retrieved(work: asyncio.Future[Any]) -> None:

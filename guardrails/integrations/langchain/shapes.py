@@ -486,11 +486,28 @@ def _rewrite_messages(messages: Sequence[BaseMessage], fn: Rewrite) -> list[Base
 OUTPUT_KINDS = ("auto", "message", "str", "dict", "raise")
 
 
-def keeps_history(runnable: Any) -> bool:
-    """True for a ``RunnableWithMessageHistory``: wrapped, it loads and saves the history out of the guard's sight."""
+def keeps_history(runnable: Any, depth: int = 0) -> bool:
+    """True when a ``RunnableWithMessageHistory`` is part of ``runnable``: itself, or under a binding
+    (``with_config``, ``bind``, ``with_retry``, ``with_listeners``), a fallback, or a step of a sequence or a
+    parallel map. Wrapped, it loads and saves the history out of the guard's sight."""
+    from langchain_core.runnables import RunnableParallel, RunnableSequence, RunnableWithFallbacks
+    from langchain_core.runnables.base import RunnableBindingBase
     from langchain_core.runnables.history import RunnableWithMessageHistory
 
-    return isinstance(runnable, RunnableWithMessageHistory)
+    if isinstance(runnable, RunnableWithMessageHistory):
+        return True
+    if depth >= 32:  # a deeper composition is not one an app builds by hand; stop looking
+        return False
+    parts: list[Any] = []
+    if isinstance(runnable, RunnableBindingBase):
+        parts = [runnable.bound]
+    elif isinstance(runnable, RunnableSequence):
+        parts = list(runnable.steps)
+    elif isinstance(runnable, RunnableWithFallbacks):
+        parts = [runnable.runnable, *runnable.fallbacks]
+    elif isinstance(runnable, RunnableParallel):
+        parts = list(runnable.steps__.values())
+    return any(keeps_history(p, depth + 1) for p in parts)
 
 
 def _history_inner(runnable: Any) -> Any:
