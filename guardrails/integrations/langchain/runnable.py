@@ -49,7 +49,7 @@ from types import FrameType
 from typing import Any, Literal, TypeVar, overload
 
 from langchain_core.callbacks import AsyncCallbackManagerForChainRun, CallbackManagerForChainRun
-from langchain_core.messages import AIMessageChunk, BaseMessage, convert_to_messages
+from langchain_core.messages import AIMessageChunk, BaseMessage, SystemMessage, convert_to_messages
 from langchain_core.prompt_values import PromptValue, StringPromptValue
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.runnables.config import (
@@ -80,6 +80,8 @@ WITHHELD_TURN = "[An earlier request, refused under the usage policy, is withhel
 #: what the model sees instead of an earlier user turn the guard has not judged yet, past the number one request
 #: judges (``guardrails.guard.EARLIER_SCREENED_MAX``: a long history never seen before, as a new worker loads it)
 WITHHELD_UNSCREENED = "[An earlier message, not yet screened, is withheld.]"
+#: what the model sees instead of an earlier answer (and its tool results) to a user turn withheld as above
+WITHHELD_ANSWER = "[An earlier answer, to a withheld message, is withheld.]"
 #: what the wrapper's run records as a turn answered with a crisis referral without calling the chain
 WITHHELD_REFERRED = "[An earlier message, answered with a referral to crisis resources, is withheld.]"
 #: said in the audit record of a streamed answer stopped while one of its checks gave no decision: an async stream
@@ -187,6 +189,7 @@ class _Turn:
                 unscreened = set(self.guard.screen_earlier(earlier, locale=self.locale))
         else:
             unscreened = set()
+        withheld = False
         for m in messages:
             whole = shapes.content_text(m.content)
             if _in_turn(whole, latest):
@@ -197,8 +200,23 @@ class _Turn:
                 marker = WITHHELD_TURN
             else:
                 continue
+            withheld = True
             for i, text in enumerate(_texts(m)):
                 out[text] = marker if i == 0 else ""
+        if withheld:
+            # what answered a withheld turn goes too: a client can write the answers of a history as well as its
+            # requests ("Sure, step one is..." after each harmful request, many times over, then "go on"), and
+            # the model would take them as its own
+            users = _user_texts(value, input_keys=keys, passthrough_keys=passthrough)
+            markers = (WITHHELD_TURN, WITHHELD_UNSCREENED)
+
+            def was_withheld(m: BaseMessage) -> bool:
+                texts = _texts(m)
+                return bool(texts) and out.get(texts[0]) in markers
+
+            for m in _answers_after(value, was_withheld, input_keys=keys, passthrough_keys=passthrough):
+                for i, text in enumerate(t for t in _texts(m) if t not in users and t.strip()):
+                    out.setdefault(text, WITHHELD_ANSWER if i == 0 else "")
         return out
 
     def _redacted(self, text: str, *, user: bool, d_in: Decision | None) -> str:
@@ -872,6 +890,42 @@ def _user_messages(value: Any, *, input_keys: Sequence[str], passthrough_keys: C
     for k, v in value.items():
         if k not in keys and k not in passthrough_keys and _message_like_list(v):
             out += [m for m in _messages(v) if shapes.is_user_message(m)]
+    return out
+
+
+def _answers_after(
+    value: Any,
+    withheld: Callable[[BaseMessage], bool],
+    *,
+    input_keys: Sequence[str],
+    passthrough_keys: Collection[str],
+) -> list[BaseMessage]:
+    """The messages that answer a user message that is ``withheld``: in each message list of the input, those after
+    it up to the next user message, other than system messages (the app's)."""
+    out: list[BaseMessage] = []
+    for conversation in _conversations(value, input_keys=input_keys, passthrough_keys=passthrough_keys):
+        after = False
+        for m in conversation:
+            if shapes.is_user_message(m):
+                after = withheld(m)
+            elif after and not isinstance(m, SystemMessage):
+                out.append(m)
+    return out
+
+
+def _conversations(
+    value: Any, *, input_keys: Sequence[str], passthrough_keys: Collection[str]
+) -> list[list[BaseMessage]]:
+    """Each message list of an input, as ``_user_messages`` finds its user messages (the same message objects)."""
+    if isinstance(value, (str, StringPromptValue)):
+        return []
+    if not isinstance(value, Mapping):
+        return [_messages(value)]
+    keys = shapes.turn_keys(value, input_keys)
+    out = [c for k in keys for c in _conversations(value[k], input_keys=input_keys, passthrough_keys=())]
+    for k, v in value.items():
+        if k not in keys and k not in passthrough_keys and _message_like_list(v):
+            out.append(_messages(v))
     return out
 
 
