@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,6 +15,7 @@ from guardrails.evaluation.cli import (
     binary_report,
     domain_report,
     evaluate,
+    failure_warning,
     format_report,
     main,
     read_rows,
@@ -393,6 +396,37 @@ def test_a_row_blocked_by_a_detector_failure_is_scored_as_decided_and_counted_wi
     # the domain task counts them too
     as_domain = run([Row("1", "timed out", "none", None)], verdicts.__getitem__, progress=False)
     assert domain_report(as_domain)["rows_blocked_by_detector_failures"] == 1
+
+
+@pytest.mark.parametrize(
+    ("task", "label", "scored", "wording"),
+    [
+        ("policy", "unsafe", lambda rep: rep["confusion"]["tp"] == 1, "a blocked row counts as caught"),
+        (
+            "crisis",
+            "crisis",
+            lambda rep: rep["confusion"]["fn"] == 1,
+            "a blocked row counts as missed unless a detector that did run found a crisis category",
+        ),
+        (
+            "domain",
+            "medical",
+            lambda rep: rep["confusion"]["medical"]["none"] == 1,
+            "a blocked row's domain is none unless a detector that did run found one",
+        ),
+    ],
+    ids=["policy", "crisis", "domain"],
+)
+def test_the_detector_failure_warning_says_how_the_task_scored_a_blocked_row(
+    task: str, label: str, scored: Callable[[dict[str, Any]], bool], wording: str
+) -> None:
+    verdicts = {"timed out": _failed(Action.BLOCK, "semantic")}
+    outcomes = run([Row("1", "timed out", label, None)], verdicts.__getitem__, progress=False)
+    rep = domain_report(outcomes) if task == "domain" else binary_report(outcomes, task=task)
+    assert scored(rep)  # the warning describes what the report did
+    warning = failure_warning(rep)
+    assert warning is not None and f"(they are scored as decided: {wording})" in warning
+    assert warning in format_report({**rep, "profile": "p", "file": "x"})
 
 
 def test_a_report_without_detector_failures_has_no_warning(tmp_path: Path) -> None:
