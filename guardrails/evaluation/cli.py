@@ -20,10 +20,11 @@ It never prints row texts: only ids, categories and numbers.
 
 A row on which a detector failed is scored as decided, since that is what a user gets: under
 ``on_error: block`` (``on_detector_error``, the default) the failure blocks the row whatever the
-detectors found, so a policy run counts it caught. The report counts these rows
-(``rows_with_detector_failures``, and ``rows_blocked_by_detector_failures`` for those under
-``on_error: block``) and warns when there are any: such a recall measures the time limit or the
-missing model, not the classifier.
+detectors found, so a policy run counts it caught, while a crisis run counts it missed and a domain run
+predicts none unless a detector that did run found a crisis or a domain category. The report counts these
+rows (``rows_with_detector_failures``, and ``rows_blocked_by_detector_failures`` for those under
+``on_error: block``) and warns, in the task's terms, when there are any: such a score measures the time
+limit or the missing model, not the classifier.
 """
 
 from __future__ import annotations
@@ -211,6 +212,14 @@ def failure_summary(outcomes: Sequence[Outcome]) -> dict[str, Any]:
     }
 
 
+#: how each task scores a row a detector failure blocked (the block itself, or what the detectors that ran found)
+_BLOCKED_ROW_SCORED = {
+    "policy": "a blocked row counts as caught",
+    "crisis": "a blocked row counts as missed unless a detector that did run found a crisis category",
+    "domain": "a blocked row's domain is none unless a detector that did run found one",
+}
+
+
 def failure_warning(rep: dict[str, Any]) -> str | None:
     """The warning line of a report whose rows a detector failure decided (None when there are none)."""
     blocked = rep.get("rows_blocked_by_detector_failures", 0)
@@ -218,8 +227,8 @@ def failure_warning(rep: dict[str, Any]) -> str | None:
         return None
     return (
         f"warning: {blocked} of {rep['rows']} rows had a detector failure under on_error: block: their decisions "
-        "come from on_detector_error, not the classifier (they are scored as decided: a policy row blocked "
-        "counts as caught)"
+        f"come from on_detector_error, not the classifier (they are scored as decided: "
+        f"{_BLOCKED_ROW_SCORED[rep['task']]})"
     )
 
 

@@ -12,15 +12,28 @@ from guardrails.errors import brief
 
 __all__ = ["jsonl_objects", "shown"]
 
-#: a value an error may repeat as it is: a short token such as a label or an entity type
-_TOKEN = re.compile(r"[\w-]{1,24}")
+#: a value an error may repeat as it is: a name such as a label, an entity type or a category (a letter, then up to
+#: 23 letters, digits, "_" or "-") ...
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,23}")
+#: ... with no run of three digits and at most four digits in all: an SSN, a card or a phone number is never one
+_DIGIT_RUN = re.compile(r"\d{3}")
+_MAX_DIGITS = 4
+
+
+def _is_name(value: str) -> bool:
+    return (
+        _NAME.fullmatch(value) is not None
+        and _DIGIT_RUN.search(value) is None
+        and sum(c.isdigit() for c in value) <= _MAX_DIGITS
+    )
 
 
 def shown(value: object) -> str:
-    """A value of an eval file for an error message: a short token (a label, a type name) as written, any other
-    string by its length only (a column filled in by mistake may hold a user's text), anything else in brief."""
+    """A value of an eval file for an error message: a name (a label, a type, a category: "unsafe",
+    "EMAIL_ADDRESS", "domain_medical") as written, any other string by its length only (a column filled in by
+    mistake may hold a user's text, an SSN or a card number), anything else in brief."""
     if isinstance(value, str):
-        return repr(value) if _TOKEN.fullmatch(value) else f"a string of {len(value)} characters"
+        return repr(value) if _is_name(value) else f"a string of {len(value)} characters"
     return brief(value, 24)
 
 

@@ -135,7 +135,7 @@ def _offset(value: object) -> TypeGuard[int]:
 def _read_pii_rows(path: Path) -> list[dict[str, Any]]:
     """The rows of a PII evaluation file, validated: a string ``text`` and well-formed ``spans`` of known types.
 
-    Errors name the file's line (blank lines count) and repeat a type only when it is a short token.
+    Errors name the file's line (blank lines count) and repeat a type only when it is a name (see ``shown``).
     """
     rows = []
     for n, row in jsonl_objects(path):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from langchain_core.messages import AIMessage
 
-from guardrails.evaluation.jsonl import jsonl_objects
+from guardrails.evaluation.jsonl import jsonl_objects, shown
 from guardrails.guard import Guard
 from guardrails.integrations.langchain import shapes
 from guardrails.types import Action, Stage
@@ -59,7 +59,7 @@ def load_tool_calls(path: Path) -> list[ToolCallRow]:
             raise ValueError(f"{where}: args must be an object of string values")
         label = obj.get("label")
         if label not in ("unsafe", "safe"):
-            raise ValueError(f"{where}: label must be 'unsafe' or 'safe', got {label!r}")
+            raise ValueError(f"{where}: label must be 'unsafe' or 'safe', got {shown(label)}")
         tool = obj.get("tool")
         if not isinstance(tool, str) or not tool:
             raise ValueError(f"{where}: tool must be a non-empty string")

@@ -22,14 +22,18 @@ cue word precedes it, see ``month_day``):
   during, before, after, from, of, through, throughout, between, around) or early, mid, late, last, next, this:
   "admitted in March", "seen last March", "since early June", "mid-May", "back in Sept.", "from March to May" (the
   range is one span). May, March and August count only in Title case ("May I ask", "march to the clinic", "this
-  may help", "THIS MAY CAUSE DROWSINESS" stay), or in any case after a preposition and before punctuation
-  ("admitted in may."); abbreviations count in Title or lower case, not all-caps (OCT, MAR and APR are a scan, a
-  medication chart and a rate). Not a date: "a May-December romance" (an age gap; no cue word before), "the March
-  of Dimes" (a charity: "March of Dimes" is never a month, even after a cue word: "in support of March of Dimes").
+  may help", "THIS MAY CAUSE DROWSINESS" stay), or in any case after a preposition other than on and from and
+  before punctuation ("admitted in may."; not "the statin I am on may, in rare cases, ..."); abbreviations count
+  in Title case only (lower-case "dec PO intake" and "sept infarct" are decreased and septal; all-caps OCT, MAR and
+  APR are a scan, a medication chart and a rate); full names in any case ("in june"). Not a date: "a May-December
+  romance" (an age gap; no cue word before) and eponyms, even after a cue word: the March of Dimes (a charity),
+  May-Thurner syndrome, the May-Hegglin anomaly, March hemoglobinuria (haemoglobinuria).
 - ``compact_date``: 19620314 (YYYYMMDD), 03141962 (MMDDYYYY) or 14031962 (DDMMYYYY), a valid month and day, right
   after a date word (DOB, d.o.b., DOS, born, birth, birthday, date, dated, admitted, admission, discharged,
-  discharge, died, death, deceased, optionally with "is"/"was") or "on": "DOB 19620314", "admitted 20240105". A
-  bare 8-digit number is more often an ID (an MRN, an order number) and stays; so does one inside a longer number.
+  discharge, died, death, deceased, optionally with "is"/"was", and "on"): "DOB 19620314", "admitted 20240105",
+  "admitted on 03142024"; after "on" alone only YYYYMMDD and not before a unit ("seen on 20240105"; not "on
+  10102010 units", "on 20240105 mcg"). A bare 8-digit number is more often an ID (an MRN, an order number) and
+  stays; so does one inside a longer number.
 - ``any``: every span spaCy NER calls a DATE or TIME and every match of Presidio's date patterns (what a preset
   without a rule redacts: durations, times of day and bare years too)
 
@@ -78,13 +82,22 @@ _MONTH = (
     r"(?:(?:january|february|march|april|june|july|august|september|october|november|december)\b"
     rf"|(?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)(?:\.|\b)|(?-i:May|MAY)\b|{_MAY_AFTER_CUE})"
 )
-# a month with no day or year: Title-case May, March and August (a modal, a verb, an adjective too), abbreviations
-# only in Title or lower case (all-caps OCT, MAR and APR are a scan, a medication chart and a rate)
+# eponyms that start with a month are never one: May-Thurner syndrome, the May-Hegglin anomaly, March
+# hemoglobinuria (haemoglobinuria), the March of Dimes; "from May-June" stays a range
+_NOT_MAY_EPONYM = r"(?![ \t]{0,3}[-–]?[ \t]{0,3}(?:Thurner|Hegglin)\b)"
+_NOT_MARCH_EPONYM = r"(?![ \t]{1,3}(?:of[ \t]{1,3}[Dd]imes|[Hh]a?emoglobinuria)\b)"
+# a month with no day or year: Title-case May, March and August (a modal, a verb, an adjective too) and
+# abbreviations in Title case only: lower-case dec and sept are clinical shorthand ("dec PO intake" is decreased,
+# "sept infarct" septal), all-caps OCT, MAR and APR a scan, a medication chart and a rate
 _MONTH_ALONE = (
     r"(?:(?:january|february|april|june|july|september|october|november|december)\b"
-    r"|(?-i:[Jj]an|[Ff]eb|[Mm]ar|[Aa]pr|[Jj]un|[Jj]ul|[Aa]ug|[Ss]ept?|[Oo]ct|[Nn]ov|[Dd]ec)(?:\.|\b)"
-    r"|(?-i:May|March(?![ \t]+of[ \t]+[Dd]imes\b)|August)\b)"
+    r"|(?-i:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)(?:\.|\b)"
+    rf"|(?-i:May{_NOT_MAY_EPONYM}|March{_NOT_MARCH_EPONYM}|August)\b)"
 )
+# a lower-case or all-caps may, march or august alone is the month only after one of these prepositions and before
+# punctuation ("in may."): not after on or from, which end a clause before the modal ("the statin I am on may, in
+# rare cases, ...", "the cramps I suffer from may, at times, ...")
+_BARE_MONTH_CUE = r"(?:in|since|until|till|by|during|before|after|of|through|throughout|between|around)"
 _MONTH_RANGE = rf"{_MONTH_ALONE}(?:[ \t]{{0,3}}(?:-|–|/|to|and|or|through|till|until)[ \t]{{0,3}}{_MONTH_ALONE})?"
 _WEEKDAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)\b\.?"
 _DAY = r"(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?\b"
@@ -95,6 +108,11 @@ _MM = r"(?:0[1-9]|1[0-2])"
 _DD = r"(?:0[1-9]|[12]\d|3[01])"
 _NOT_AFTER = r"(?<![\w/.-])"  # not the tail of a longer number, word, path or version
 _NOT_BEFORE = r"(?![/-]|\.\d|(?!T\d)\w)"  # an ISO time may follow: 1962-03-14T08:30
+_YYYYMMDD = rf"(?:19|20)\d\d{_MM}{_DD}"
+_MMDDYYYY = rf"{_MM}{_DD}(?:19|20)\d\d"
+_DDMMYYYY = rf"{_DD}{_MM}(?:19|20)\d\d"
+# a unit word after a number makes it a dose: "on 20240105 units", "on 20101010 mcg"
+_UNIT = r"[ \t]{0,3}(?:units?|mg|mcg|ml|iu|tablets?|tabs?|doses?)\b"
 
 #: regex of each calendar-date form (Presidio compiles them with the ``regex`` module and IGNORECASE; the cues
 #: are variable-width look-behinds, which the standard ``re`` module would refuse)
@@ -117,9 +135,13 @@ DATE_FORMS: Mapping[str, str] = {
     "month": rf"(?<=\b(?:{_PREP_CUE}|{_ADJ_CUE}){_CUE_SEP})"
     + rf"(?:{_MONTH_RANGE}"  # in March, last March, mid-May, since early June, from March to May
     # lower-case or all-caps may / march / august: after a preposition and before punctuation ("in may.")
-    + rf"|(?<=\b{_PREP_CUE}[ \t]{{1,3}})(?:may|march|august)(?=[ \t]{{0,3}}(?:[.,;:!?)]|$)))",
-    "compact_date": rf"(?<=\b(?:{_EVENT_CUE}|on){_CUE_SEP})"
-    + rf"(?:(?:19|20)\d\d{_MM}{_DD}|{_MM}{_DD}(?:19|20)\d\d|{_DD}{_MM}(?:19|20)\d\d)"  # 19620314, 03141962, 14031962
+    + rf"|(?<=\b{_BARE_MONTH_CUE}[ \t]{{1,3}})(?:may|march|august)(?=[ \t]{{0,3}}(?:[.,;:!?)]|$)))",
+    "compact_date": r"(?:"
+    # after a date word (optionally with "on"): 19620314, 03141962 or 14031962
+    + rf"(?<=\b{_EVENT_CUE}(?:[ \t]{{1,3}}on)?{_CUE_SEP})(?:{_YYYYMMDD}|{_MMDDYYYY}|{_DDMMYYYY})"
+    # after "on" alone: YYYYMMDD only, and not a dose ("on 20240105 units")
+    + rf"|(?<=\bon{_CUE_SEP}){_YYYYMMDD}(?!{_UNIT})"
+    + r")"
     + _NOT_BEFORE,
 }
 _FORMS = (*DATE_FORMS, ANY)

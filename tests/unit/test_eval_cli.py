@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,6 +15,7 @@ from guardrails.evaluation.cli import (
     binary_report,
     domain_report,
     evaluate,
+    failure_warning,
     format_report,
     main,
     read_rows,
@@ -394,6 +398,37 @@ def test_a_row_blocked_by_a_detector_failure_is_scored_as_decided_and_counted_wi
     assert domain_report(as_domain)["rows_blocked_by_detector_failures"] == 1
 
 
+@pytest.mark.parametrize(
+    ("task", "label", "scored", "wording"),
+    [
+        ("policy", "unsafe", lambda rep: rep["confusion"]["tp"] == 1, "a blocked row counts as caught"),
+        (
+            "crisis",
+            "crisis",
+            lambda rep: rep["confusion"]["fn"] == 1,
+            "a blocked row counts as missed unless a detector that did run found a crisis category",
+        ),
+        (
+            "domain",
+            "medical",
+            lambda rep: rep["confusion"]["medical"]["none"] == 1,
+            "a blocked row's domain is none unless a detector that did run found one",
+        ),
+    ],
+    ids=["policy", "crisis", "domain"],
+)
+def test_the_detector_failure_warning_says_how_the_task_scored_a_blocked_row(
+    task: str, label: str, scored: Callable[[dict[str, Any]], bool], wording: str
+) -> None:
+    verdicts = {"timed out": _failed(Action.BLOCK, "semantic")}
+    outcomes = run([Row("1", "timed out", label, None)], verdicts.__getitem__, progress=False)
+    rep = domain_report(outcomes) if task == "domain" else binary_report(outcomes, task=task)
+    assert scored(rep)  # the warning describes what the report did
+    warning = failure_warning(rep)
+    assert warning is not None and f"(they are scored as decided: {wording})" in warning
+    assert warning in format_report({**rep, "profile": "p", "file": "x"})
+
+
 def test_a_report_without_detector_failures_has_no_warning(tmp_path: Path) -> None:
     rows: list[dict[str, object]] = [{"id": "1", "text": "bad one", "label": "unsafe"}]
     rep = evaluate(_write(tmp_path / "p.jsonl", rows), task="policy", profile="general", check=_check, progress=False)
@@ -444,6 +479,41 @@ def test_a_label_is_repeated_in_an_error_only_when_it_is_a_short_token(tmp_path:
         read_rows(f, task="policy")
 
 
+@pytest.mark.parametrize(
+    "label",
+    ["078-05-1120", "4111111111111111", "555-123-4567", "tel-5550100", "SSN078051120", "x12-34-56-78"],
+    ids=["ssn", "card", "phone", "phone-after-a-word", "ssn-after-a-word", "short-digit-groups"],
+)
+def test_an_error_never_repeats_a_label_that_looks_like_a_number(tmp_path: Path, label: str) -> None:
+    f = _write(tmp_path / "p.jsonl", [{"id": "1", "text": "x", "label": label}])
+    with pytest.raises(ValueError, match=f"label a string of {len(label)} characters is not one of") as info:
+        read_rows(f, task="policy")
+    message = str(info.value).split(": ", 1)[1]  # after the file and line
+    assert re.findall(r"\d+", message) == [str(len(label))]  # no digit of the label, only its length
+
+
+@pytest.mark.parametrize(
+    ("label", "task"),
+    [("unsafe", "crisis"), ("EMAIL_ADDRESS", "policy"), ("domain_medical", "domain"), ("AGE_OVER_89", "policy")],
+)
+def test_an_error_repeats_a_label_that_is_a_name(tmp_path: Path, label: str, task: str) -> None:
+    f = _write(tmp_path / "p.jsonl", [{"id": "1", "text": "x", "label": label}])
+    with pytest.raises(ValueError, match=f"label '{label}' is not one of"):
+        read_rows(f, task=task)
+
+
+def test_a_tool_call_row_error_repeats_a_label_only_when_it_is_a_name(tmp_path: Path) -> None:
+    from guardrails.evaluation.tool_calls import load_tool_calls
+
+    f = _write(tmp_path / "t.jsonl", [{"id": "1", "tool": "search", "args": {}, "label": "4111111111111111"}])
+    with pytest.raises(ValueError, match="got a string of 16 characters") as info:
+        load_tool_calls(f)
+    assert "4111" not in str(info.value)
+    f = _write(tmp_path / "t.jsonl", [{"id": "1", "tool": "search", "args": {}, "label": "harmful"}])
+    with pytest.raises(ValueError, match="got 'harmful'"):
+        load_tool_calls(f)
+
+
 def test_a_duplicate_id_is_named_by_its_line_numbers_only(tmp_path: Path) -> None:
     row = {"id": "call me on 555 0100", "text": "x", "label": "safe"}
     f = _write(tmp_path / "dup.jsonl", [{"id": "a", "text": "x", "label": "safe"}, row, row])
@@ -472,8 +542,10 @@ def _pii_error(tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str) ->
         ("EMAIL", "'EMAIL'"),
         ("Email_Address", "'Email_Address'"),
         ("write to jane@example.com", "a string of 25 characters"),
+        ("4111111111111111", "a string of 16 characters"),
+        ("078-05-1120", "a string of 11 characters"),
     ],
-    ids=["short", "case", "text-in-the-type"],
+    ids=["short", "case", "text-in-the-type", "card-number-in-the-type", "ssn-in-the-type"],
 )
 def test_a_pii_span_of_an_unknown_type_is_refused_naming_its_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str, shown: str
@@ -481,7 +553,7 @@ def test_a_pii_span_of_an_unknown_type_is_refused_naming_its_line(
     row = {"text": "a@b.io", "spans": [{"entity_type": kind, "start": 0, "end": 6}]}
     err = _pii_error(tmp_path, capsys, json.dumps({"text": "ok", "spans": []}) + "\n" + json.dumps(row) + "\n")
     assert f"pii.jsonl:2: span type {shown} is not one this eval knows" in err
-    assert "jane@" not in err
+    assert "jane@" not in err and "4111" not in err and "1120" not in err
 
 
 def test_pii_offsets_must_be_integers_not_booleans(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

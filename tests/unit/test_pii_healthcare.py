@@ -108,6 +108,11 @@ MONTH_ONLY_DATES = [
     pytest.param("The swelling began during August.", "August", id="during-august"),
     pytest.param("My mother had her hip replaced in may.", "may", id="lower-case-may-before-a-full-stop"),
     pytest.param("ADMITTED IN MARCH.", "MARCH", id="all-caps-before-a-full-stop"),
+    pytest.param("He was admitted in Dec. with a fall.", "Dec.", id="title-case-abbreviation"),
+    pytest.param("Seen again in june for the scan.", "june", id="lower-case-full-name"),
+    pytest.param("I was in hospital from May-June.", "May-June", id="hyphenated-range"),
+    pytest.param("I was in hospital from May–June.", "May–June", id="en-dash-range"),
+    pytest.param("I have had it since may, on and off.", "may", id="lower-case-may-after-since-before-a-comma"),
 ]
 
 
@@ -141,6 +146,8 @@ COMPACT_DATES = [
     pytest.param("Date of birth: 14031962", "14031962", id="date-of-birth-ddmmyyyy"),
     pytest.param("She was discharged on 20231231 after a fall.", "20231231", id="discharged-on"),
     pytest.param("My DOB is 19620314.", "19620314", id="dob-is"),
+    pytest.param("He was admitted on 03142024 with chest pain.", "03142024", id="date-word-then-on-mmddyyyy"),
+    pytest.param("She was seen on 20240105 for review.", "20240105", id="on-yyyymmdd"),
 ]
 
 
@@ -180,6 +187,62 @@ def test_a_month_or_number_look_alike_stays_readable_beside_a_redacted_date(
     healthcare: PIIDetector, text: str, date: str
 ) -> None:
     assert found(healthcare, text) == {"DATE_TIME": [date]}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("AKI in setting of dec PO intake.", id="dec-po-intake"),
+        pytest.param("Pain on dec flexion of the knee.", id="dec-flexion"),
+        pytest.param("Improved after dec dose of metoprolol.", id="dec-dose"),
+        pytest.param("Hx of sept infarct on EKG.", id="septal-infarct"),
+        pytest.param("He was admitted in dec. with a fall.", id="lower-case-abbreviation-before-a-full-stop"),
+    ],
+)
+def test_a_lower_case_month_abbreviation_is_clinical_shorthand_not_a_month(healthcare: PIIDetector, text: str) -> None:
+    assert found(healthcare, text) == {}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("Hx of May-Thurner syndrome, on apixaban.", id="may-thurner"),
+        pytest.param("Imaging in May Thurner syndrome is routine.", id="may-thurner-spaced"),
+        pytest.param("Thrombocytopenia of May–Hegglin anomaly, stable.", id="may-hegglin-en-dash"),
+        pytest.param("Workup of March hemoglobinuria in a runner.", id="march-hemoglobinuria"),
+        pytest.param("A case of March haemoglobinuria after a marathon.", id="march-haemoglobinuria"),
+    ],
+)
+def test_an_eponym_that_starts_with_a_month_is_not_a_date(healthcare: PIIDetector, text: str) -> None:
+    assert found(healthcare, text) == {}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("The statin I am on may, in rare cases, cause muscle pain.", id="on"),
+        pytest.param("The cramps I suffer from may, at times, wake me.", id="from"),
+    ],
+)
+def test_a_modal_may_after_a_clause_ending_in_on_or_from_is_not_a_date(healthcare: PIIDetector, text: str) -> None:
+    assert found(healthcare, text) == {}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("Patient was on 10102010 units.", id="mmddyyyy-units"),
+        pytest.param("She was seen on 10102010 for review.", id="mmddyyyy-without-a-date-word"),
+        pytest.param("She is on 20240105 units of heparin.", id="yyyymmdd-units"),
+        pytest.param("She is on 20240105 mcg daily.", id="yyyymmdd-mcg"),
+        pytest.param("She is on 20240105 IU of vitamin D.", id="yyyymmdd-iu"),
+        pytest.param("He is on 20240105 tabs a week, he says.", id="yyyymmdd-tabs"),
+    ],
+)
+def test_after_on_alone_only_a_yyyymmdd_number_with_no_unit_after_it_is_a_date(
+    healthcare: PIIDetector, text: str
+) -> None:
+    assert found(healthcare, text) == {}
 
 
 def test_an_eight_digit_number_labelled_as_an_mrn_stays_a_record_number_beside_a_compact_date(
