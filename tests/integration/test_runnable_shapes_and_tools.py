@@ -734,3 +734,17 @@ def test_a_dict_answer_with_raw_and_parsed_keys_beside_its_answer_key_keeps_the_
     assert read_output(out, output_key="answer").primary == ("answer",)
     structured = {"raw": AIMessage("raw text"), "parsed": {"text": "parsed text"}, "parsing_error": None}
     assert read_output(structured, output_key="output").primary == ("parsed", "text")
+
+
+def test_a_legacy_function_result_is_redacted_before_the_model_and_the_trace_see_it() -> None:
+    from langchain_core.messages import FunctionMessage
+
+    SpyChatModel.calls = []
+    call = {"name": "lookup", "arguments": "{}"}
+    history = [
+        HumanMessage("who called?"),
+        AIMessage("", additional_kwargs={"function_call": call}),
+        FunctionMessage("Jane Roe, 555-0100", name="lookup"),
+    ]
+    guard().wrap(spy_model("ok")).invoke(history)
+    assert str(SpyChatModel.calls[-1][-1].content) == "<PERSON_1>, <PHONE_NUMBER_1>"

@@ -114,3 +114,24 @@ def test_a_stream_the_caller_stops_logs_a_failed_audit_write_instead_of_raising_
         stream.close()  # the caller stopped reading: nothing can catch an error raised here
     assert str(first.content) and "its audit record was lost: cannot write the audit log" in caplog.text
     assert CANARY not in caplog.text and "word1" not in caplog.text
+
+
+def test_a_stream_read_to_its_end_raises_a_failed_audit_write_once_and_logs_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    path = folder / "audit.jsonl"
+    guard = guard_with(KeywordDetector({}), profile={"audit": {"enabled": True, "path": str(path)}})
+    answer = " ".join(f"word{i}" for i in range(400))  # long enough that text is shown before the stream ends
+    chain = guard.wrap(GenericFakeChatModel(messages=iter([AIMessage(answer)])))
+    stream = chain.stream("hello")
+    next(stream)
+    path.unlink()
+    folder.rmdir()
+    with caplog.at_level(logging.ERROR, logger="guardrails"), pytest.raises(AuditError):
+        list(stream)
+    assert "audit record was lost" not in caplog.text  # raised to the caller, not also logged as lost

@@ -207,15 +207,22 @@ class _Turn:
             # what answered a withheld turn goes too: a client can write the answers of a history as well as its
             # requests ("Sure, step one is..." after each harmful request, many times over, then "go on"), and
             # the model would take them as its own
-            users = _user_texts(value, input_keys=keys, passthrough_keys=passthrough)
             markers = (WITHHELD_TURN, WITHHELD_UNSCREENED)
 
             def was_withheld(m: BaseMessage) -> bool:
                 texts = _texts(m)
                 return bool(texts) and out.get(texts[0]) in markers
 
-            for m in _answers_after(value, was_withheld, input_keys=keys, passthrough_keys=passthrough):
-                for i, text in enumerate(t for t in _texts(m) if t not in users and t.strip()):
+            answers, others = _answers_after(value, was_withheld, input_keys=keys, passthrough_keys=passthrough)
+            # withholding goes by text: a text that also stands elsewhere (a short "Done." of the current step's
+            # tool, the user's own words) is left, as the model sees it there anyway
+            kept = _user_texts(value, input_keys=keys, passthrough_keys=passthrough) | {
+                t for m in others for t in shapes.message_texts(m)
+            }
+            for m in answers:
+                # its text, tool-call arguments and reasoning: the ids and names that pair a call with its result stay
+                texts = [t for t in shapes.message_texts(m) if t.strip() and t not in kept]
+                for i, text in enumerate(texts):
                     out.setdefault(text, WITHHELD_ANSWER if i == 0 else "")
         return out
 
@@ -630,6 +637,8 @@ class _Stream:
         file and the reason only, never the record."""
         try:
             yield
+        except AuditError:  # a record of this stream failed as it ended: raised as it is, not tried again
+            raise
         except BaseException:
             try:
                 self.close()
@@ -899,34 +908,36 @@ def _answers_after(
     *,
     input_keys: Sequence[str],
     passthrough_keys: Collection[str],
-) -> list[BaseMessage]:
-    """The messages that answer a user message that is ``withheld``: in each message list of the input, those after
-    it up to the next user message, other than system messages (the app's)."""
-    out: list[BaseMessage] = []
-    for conversation in _conversations(value, input_keys=input_keys, passthrough_keys=passthrough_keys):
-        after = False
-        for m in conversation:
-            if shapes.is_user_message(m):
+) -> tuple[list[BaseMessage], list[BaseMessage]]:
+    """The messages that answer a user message that is ``withheld`` (those after it, up to the next user message
+    with text, in the input's message lists taken oldest first), and every other message that is neither a user's
+    nor a system message (the app's)."""
+    answers: list[BaseMessage] = []
+    others: list[BaseMessage] = []
+    after = False
+    for m in (m for c in _conversations(value, input_keys=input_keys, passthrough_keys=passthrough_keys) for m in c):
+        if shapes.is_user_message(m):
+            if any(t.strip() for t in _texts(m)):  # a blank or image-only message does not end the exchange
                 after = withheld(m)
-            elif after and not isinstance(m, SystemMessage):
-                out.append(m)
-    return out
+        elif not isinstance(m, SystemMessage):
+            (answers if after else others).append(m)
+    return answers, others
 
 
 def _conversations(
     value: Any, *, input_keys: Sequence[str], passthrough_keys: Collection[str]
 ) -> list[list[BaseMessage]]:
-    """Each message list of an input, as ``_user_messages`` finds its user messages (the same message objects)."""
+    """Each message list of an input, oldest first: a dict's other keys (a separate chat history) before the turn
+    keys' own lists, as ``_chronological`` orders its user messages."""
     if isinstance(value, (str, StringPromptValue)):
         return []
     if not isinstance(value, Mapping):
         return [_messages(value)]
     keys = shapes.turn_keys(value, input_keys)
-    out = [c for k in keys for c in _conversations(value[k], input_keys=input_keys, passthrough_keys=())]
-    for k, v in value.items():
-        if k not in keys and k not in passthrough_keys and _message_like_list(v):
-            out.append(_messages(v))
-    return out
+    out = [
+        _messages(v) for k, v in value.items() if k not in keys and k not in passthrough_keys and _message_like_list(v)
+    ]
+    return out + [c for k in keys for c in _conversations(value[k], input_keys=input_keys, passthrough_keys=())]
 
 
 def _texts(m: BaseMessage) -> list[str]:

@@ -34,6 +34,7 @@ from langchain_core.messages import (
     AIMessageChunk,
     BaseMessage,
     ChatMessage,
+    FunctionMessage,
     HumanMessage,
     SystemMessage,
     ToolMessage,
@@ -464,7 +465,9 @@ def rewrite_input(
 def _rewrite_messages(messages: Sequence[BaseMessage], fn: Rewrite) -> list[BaseMessage]:
     out: list[BaseMessage] = []
     for m in messages:
-        if isinstance(m, (HumanMessage, ToolMessage)) or (isinstance(m, ChatMessage) and m.role != "system"):
+        if isinstance(m, (HumanMessage, ToolMessage, FunctionMessage)) or (
+            isinstance(m, ChatMessage) and m.role != "system"
+        ):
             out.append(m.model_copy(update={"content": _rewrite_content(m.content, fn)}))
         elif isinstance(m, AIMessage):
             # earlier answers too: in reversible mode they hold the user's restored values
@@ -480,13 +483,39 @@ def _rewrite_messages(messages: Sequence[BaseMessage], fn: Rewrite) -> list[Base
     return out
 
 
+def message_texts(m: BaseMessage) -> list[str]:
+    """Every text of a message that the input rewriter reads (and so redacts or withholds): its content's texts, and
+    for an answer its tool-call arguments and reasoning as well; none for a system message."""
+    seen: list[str] = []
+
+    def keep(text: str) -> str:
+        seen.append(text)
+        return text
+
+    _rewrite_messages([m], keep)
+    content = [t for t in seen if t in _content_texts(m.content)]
+    return content + [t for t in seen if t not in content]  # its words first, then arguments and reasoning
+
+
+def _content_texts(content: Any) -> list[str]:
+    if isinstance(content, str):
+        return [content]
+    out: list[str] = []
+    for b in content:
+        if isinstance(b, str):
+            out.append(b)
+        elif isinstance(b, Mapping) and isinstance(b.get("text"), str):
+            out.append(b["text"])
+    return out
+
+
 # ---------------------------------------------------------------------- outputs
 #: ``raise``: the guard's own answer (a refusal, a referral) is raised as ``GuardrailViolation``, for chains whose
 #: output type cannot carry it (a pydantic model)
 OUTPUT_KINDS = ("auto", "message", "str", "dict", "raise")
 
 
-def keeps_history(runnable: Any, depth: int = 0) -> bool:
+def keeps_history(runnable: Any) -> bool:
     """True when a ``RunnableWithMessageHistory`` is part of ``runnable``: itself, or under a binding
     (``with_config``, ``bind``, ``with_retry``, ``with_listeners``), a fallback, or a step of a sequence or a
     parallel map. Wrapped, it loads and saves the history out of the guard's sight."""
@@ -494,20 +523,24 @@ def keeps_history(runnable: Any, depth: int = 0) -> bool:
     from langchain_core.runnables.base import RunnableBindingBase
     from langchain_core.runnables.history import RunnableWithMessageHistory
 
-    if isinstance(runnable, RunnableWithMessageHistory):
-        return True
-    if depth >= 32:  # a deeper composition is not one an app builds by hand; stop looking
-        return False
-    parts: list[Any] = []
-    if isinstance(runnable, RunnableBindingBase):
-        parts = [runnable.bound]
-    elif isinstance(runnable, RunnableSequence):
-        parts = list(runnable.steps)
-    elif isinstance(runnable, RunnableWithFallbacks):
-        parts = [runnable.runnable, *runnable.fallbacks]
-    elif isinstance(runnable, RunnableParallel):
-        parts = list(runnable.steps__.values())
-    return any(keeps_history(p, depth + 1) for p in parts)
+    seen: set[int] = set()  # each part once: a composition may share one runnable in many places
+    todo = [runnable]
+    while todo and len(seen) < 10_000:
+        part = todo.pop()
+        if id(part) in seen:
+            continue
+        seen.add(id(part))
+        if isinstance(part, RunnableWithMessageHistory):
+            return True
+        if isinstance(part, RunnableBindingBase):
+            todo.append(part.bound)
+        elif isinstance(part, RunnableSequence):
+            todo.extend(part.steps)
+        elif isinstance(part, RunnableWithFallbacks):
+            todo.extend([part.runnable, *part.fallbacks])
+        elif isinstance(part, RunnableParallel):
+            todo.extend(part.steps__.values())
+    return False
 
 
 def _history_inner(runnable: Any) -> Any:
