@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -94,9 +96,9 @@ def test_a_relative_audit_path_is_taken_from_the_working_directory_when_the_guar
     assert not (tmp_path / "elsewhere" / "logs" / "audit.jsonl").exists()
 
 
-def test_a_stream_the_caller_stops_logs_a_failed_audit_write_instead_of_raising_it_into_nothing(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def _stream_whose_log_goes_away(tmp_path: Path, text: str) -> tuple[Iterator[Any], Any]:
+    """A stream of a long answer (so text is shown before it ends), its first chunk read (the input's record
+    written), and then the audit log's folder removed: the answer's record can no longer be written."""
     from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
     from langchain_core.messages import AIMessage
 
@@ -105,11 +107,17 @@ def test_a_stream_the_caller_stops_logs_a_failed_audit_write_instead_of_raising_
     path = folder / "audit.jsonl"
     guard = guard_with(KeywordDetector({}), profile={"audit": {"enabled": True, "path": str(path)}})
     answer = " ".join(f"word{i}" for i in range(400))
-    chain = guard.wrap(GenericFakeChatModel(messages=iter([AIMessage(answer)])))
-    stream = chain.stream(f"hello {CANARY}")
-    first = next(stream)  # the input record is written; then the log's folder goes away
+    stream = guard.wrap(GenericFakeChatModel(messages=iter([AIMessage(answer)]))).stream(text)
+    first = next(stream)
     path.unlink()
     folder.rmdir()
+    return stream, first
+
+
+def test_a_stream_the_caller_stops_logs_a_failed_audit_write_instead_of_raising_it_into_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    stream, first = _stream_whose_log_goes_away(tmp_path, f"hello {CANARY}")
     with caplog.at_level(logging.ERROR, logger="guardrails"):
         stream.close()  # the caller stopped reading: nothing can catch an error raised here
     assert str(first.content) and "its audit record was lost: cannot write the audit log" in caplog.text
@@ -119,19 +127,7 @@ def test_a_stream_the_caller_stops_logs_a_failed_audit_write_instead_of_raising_
 def test_a_stream_read_to_its_end_raises_a_failed_audit_write_once_and_logs_nothing(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-    from langchain_core.messages import AIMessage
-
-    folder = tmp_path / "logs"
-    folder.mkdir()
-    path = folder / "audit.jsonl"
-    guard = guard_with(KeywordDetector({}), profile={"audit": {"enabled": True, "path": str(path)}})
-    answer = " ".join(f"word{i}" for i in range(400))  # long enough that text is shown before the stream ends
-    chain = guard.wrap(GenericFakeChatModel(messages=iter([AIMessage(answer)])))
-    stream = chain.stream("hello")
-    next(stream)
-    path.unlink()
-    folder.rmdir()
+    stream, _ = _stream_whose_log_goes_away(tmp_path, "hello")
     with caplog.at_level(logging.ERROR, logger="guardrails"), pytest.raises(AuditError):
         list(stream)
     assert "audit record was lost" not in caplog.text  # raised to the caller, not also logged as lost
