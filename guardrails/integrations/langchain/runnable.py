@@ -201,7 +201,7 @@ class _Turn:
             else:
                 continue
             withheld = True
-            for i, text in enumerate(_texts(m)):
+            for i, text in enumerate(t for t in _texts(m) if t.strip()):  # a blank block is left as it is
                 out[text] = marker if i == 0 else ""
         if withheld:
             # what answered a withheld turn goes too: a client can write the answers of a history as well as its
@@ -210,7 +210,7 @@ class _Turn:
             markers = (WITHHELD_TURN, WITHHELD_UNSCREENED)
 
             def was_withheld(m: BaseMessage) -> bool:
-                texts = _texts(m)
+                texts = [t for t in _texts(m) if t.strip()]
                 return bool(texts) and out.get(texts[0]) in markers
 
             answers, others = _answers_after(value, was_withheld, input_keys=keys, passthrough_keys=passthrough)
@@ -910,34 +910,48 @@ def _answers_after(
     passthrough_keys: Collection[str],
 ) -> tuple[list[BaseMessage], list[BaseMessage]]:
     """The messages that answer a user message that is ``withheld`` (those after it, up to the next user message
-    with text, in the input's message lists taken oldest first), and every other message that is neither a user's
-    nor a system message (the app's)."""
+    with text, or the latest user message whatever it holds), and every other message that is neither a user's nor
+    a system message (the app's). Each message list is read on its own (an agent's scratchpad under another key
+    never continues a history's last exchange), except a turn key's own list, which continues the history before
+    it (a dict whose history ends with a request and whose ``messages`` start with its answer)."""
+    lists = _conversations(value, input_keys=input_keys, passthrough_keys=passthrough_keys)
+    # the latest turn, when it is a message (a bare list, or a turn key's list; a str turn is none of these)
+    users = [m for c, turn in lists if turn or not isinstance(value, Mapping) for m in c if shapes.is_user_message(m)]
+    latest = users[-1] if users else None
     answers: list[BaseMessage] = []
     others: list[BaseMessage] = []
     after = False
-    for m in (m for c in _conversations(value, input_keys=input_keys, passthrough_keys=passthrough_keys) for m in c):
-        if shapes.is_user_message(m):
-            if any(t.strip() for t in _texts(m)):  # a blank or image-only message does not end the exchange
-                after = withheld(m)
-        elif not isinstance(m, SystemMessage):
-            (answers if after else others).append(m)
+    for conversation, continues in lists:
+        after = after and continues
+        for m in conversation:
+            if shapes.is_user_message(m):
+                # a blank or image-only message does not end the exchange, unless it is the latest turn
+                if m is latest or any(t.strip() for t in _texts(m)):
+                    after = withheld(m) and m is not latest
+            elif not isinstance(m, SystemMessage):
+                (answers if after else others).append(m)
     return answers, others
 
 
 def _conversations(
     value: Any, *, input_keys: Sequence[str], passthrough_keys: Collection[str]
-) -> list[list[BaseMessage]]:
-    """Each message list of an input, oldest first: a dict's other keys (a separate chat history) before the turn
-    keys' own lists, as ``_chronological`` orders its user messages."""
+) -> list[tuple[list[BaseMessage], bool]]:
+    """Each message list of an input, oldest first (a dict's other keys, a separate chat history, before the turn
+    keys' own lists, as ``_chronological`` orders its user messages), and whether it continues the list before it
+    (a turn key's own list does; a list under another key does not)."""
     if isinstance(value, (str, StringPromptValue)):
         return []
     if not isinstance(value, Mapping):
-        return [_messages(value)]
+        return [(_messages(value), False)]
     keys = shapes.turn_keys(value, input_keys)
     out = [
-        _messages(v) for k, v in value.items() if k not in keys and k not in passthrough_keys and _message_like_list(v)
+        (_messages(v), False)
+        for k, v in value.items()
+        if k not in keys and k not in passthrough_keys and _message_like_list(v)
     ]
-    return out + [c for k in keys for c in _conversations(value[k], input_keys=input_keys, passthrough_keys=())]
+    for k in keys:
+        out += [(c, True) for c, _ in _conversations(value[k], input_keys=input_keys, passthrough_keys=())]
+    return out
 
 
 def _texts(m: BaseMessage) -> list[str]:
