@@ -112,8 +112,10 @@ class Guard:
         self._build_errors: dict[str, DetectorFailure] = {}
         self._lock = threading.Lock()
         self._warned_locales: set[str] = set()  # request locales that named no country, already logged
-        self._refused: LRU[str, bool] = LRU(REFUSED_KEPT)  # salted hashes of user turns refused as prohibited
-        self._judged: LRU[str, bool] = LRU(REFUSED_KEPT)  # salted hashes of user turns judged alone and not refused
+        # salted hashes of user turns (input) and answers (output) refused as prohibited, and of those judged alone
+        # and not refused
+        self._refused: dict[Stage, LRU[str, bool]] = {s: LRU(REFUSED_KEPT) for s in Stage}
+        self._judged: dict[Stage, LRU[str, bool]] = {s: LRU(REFUSED_KEPT) for s in Stage}
         self._redactor: Redactor | None = None
         if audit is None and profile.audit.enabled:
             audit = _profile_audit_log(profile)
@@ -337,11 +339,11 @@ class Guard:
         return decision
 
     def _remember_refused(self, decision: Decision, text: object) -> Decision:
-        """Keep (a salted hash of) a user turn refused (blocked or referred) for a prohibited category found in the
-        turn itself, and of every other turn judged (for ``screen_earlier``); see
-        :meth:`was_refused`. A turn refused only through its history (the category found in the joined turns)
-        is not kept: the same words may be harmless after other turns."""
-        if decision.stage is not Stage.INPUT or not isinstance(text, str):
+        """Keep (a salted hash of) a user turn, or an answer, refused (blocked or referred) for a prohibited category
+        found in the text itself, and of every other text judged (for ``screen_earlier``); see :meth:`was_refused`.
+        A turn refused only through its history (the category found in the joined turns) is not kept: the same
+        words may be harmless after other turns."""
+        if not isinstance(text, str):
             return decision
         key = self._refused_key(text)
         prohibited = {  # those the profile refuses (a prohibited category it allows or disclaims refuses nothing)
@@ -355,11 +357,11 @@ class Guard:
         if decision.action >= Action.REFER and any(
             f.category in prohibited and f.view != "history" for f in decision.findings
         ):
-            self._refused.put(key, True)
+            self._refused[decision.stage].put(key, True)
         else:
             # judged, not refused as prohibited (allowed, referred, a blocked entity, a failed detector, a too-long
             # text, a refusal through history): ``screen_earlier`` does not judge it again, whatever failed
-            self._judged.put(key, True)
+            self._judged[decision.stage].put(key, True)
         return decision
 
     def _refused_key(self, text: str) -> str:
@@ -367,36 +369,55 @@ class Guard:
         return salted_hash(" ".join(unicodedata.normalize("NFKC", text).split()), self._salt)
 
     def screen_earlier(
-        self, texts: Sequence[str], *, locale: str | None = None, conversation_id: str | None = None
+        self,
+        texts: Sequence[str],
+        *,
+        answers: Sequence[str] = (),
+        locale: str | None = None,
+        conversation_id: str | None = None,
     ) -> tuple[str, ...]:
-        """Judge, each alone, the earlier user turns of ``texts`` (oldest first) this guard has not judged (a history
-        loaded from a database, kept by another process, or sent by a client), so that :meth:`was_refused` knows
-        those that are refused as prohibited and an adapter withholds them from the model. Turns it judged before
-        cost nothing; no audit record is written (they are not this request's turn) and nothing else is kept.
+        """Judge, each alone, the earlier user turns of ``texts`` and the earlier ``answers`` (each oldest first) this
+        guard has not judged (a history loaded from a database, kept by another process, or sent by a client), so
+        that :meth:`was_refused` knows those refused as prohibited and an adapter withholds them from the model. A
+        user turn is judged as an input, an answer as an output (by the answers' classifier). Texts it judged
+        before, and answers it delivered (:meth:`delivered`), cost nothing; no audit record is written (they are
+        not this request's turn) and nothing else is kept.
 
-        At most ``EARLIER_SCREENED_MAX`` of them are judged per call, the latest first: the older ones left unjudged
-        are returned, for the adapter to withhold (a later request judges them), so that a history of many new
-        turns cannot make one request run that many checks."""
-        # each text once, at its latest place
-        latest_first = dict.fromkeys(_coerce_text(t) for t in reversed(list(texts)))
-        unknown = [t for t in reversed(latest_first) if t.strip() and not self._known(t)]
-        judged, left = unknown[-EARLIER_SCREENED_MAX:], unknown[:-EARLIER_SCREENED_MAX]
-        if judged:
-            self._batch(
-                judged, Stage.INPUT, locale=locale, conversation_ids=[conversation_id] * len(judged), record=False
-            )
+        At most ``EARLIER_SCREENED_MAX`` texts are judged per call, the latest user turns first, then the latest
+        answers: those left unjudged are returned (of either kind), for the adapter to withhold (a later request
+        judges them), so that a history of many new messages cannot make one request run that many checks."""
+        budget = EARLIER_SCREENED_MAX
+        left: list[str] = []
+        for stage, group in ((Stage.INPUT, texts), (Stage.OUTPUT, answers)):
+            # each text once, at its latest place
+            latest_first = dict.fromkeys(_coerce_text(t) for t in reversed(list(group)))
+            unknown = [t for t in reversed(latest_first) if t.strip() and not self._known(t, stage)]
+            cut = max(len(unknown) - budget, 0)
+            judged, left = unknown[cut:], left + unknown[:cut]
+            budget -= len(judged)
+            if judged:
+                self._batch(
+                    judged, stage, locale=locale, conversation_ids=[conversation_id] * len(judged), record=False
+                )
         return tuple(left)
 
-    def _known(self, text: str) -> bool:
+    def _known(self, text: str, stage: Stage) -> bool:
         key = self._refused_key(text)
-        return key in self._refused or key in self._judged
+        return key in self._refused[stage] or key in self._judged[stage]
 
-    def was_refused(self, text: str) -> bool:
-        """True when this guard refused ``text`` as a user turn (blocked it, or referred it, as a self-harm
-        methods request is) for a prohibited category found in the turn itself (kept as a salted hash, the last
-        ``REFUSED_KEPT`` of them): an adapter withholds such an earlier turn from the model, so that a follow-up
-        ("go on", "give me the exact steps") has nothing to continue."""
-        return self._refused_key(_coerce_text(text)) in self._refused
+    def delivered(self, text: str) -> None:
+        """Note that ``text`` is an answer as this guard's adapter delivered it (screened, with its disclaimers or
+        the refusal): sent back in a later request's history, it is not judged again (see ``screen_earlier``)."""
+        if isinstance(text, str) and text.strip():
+            self._judged[Stage.OUTPUT].put(self._refused_key(_coerce_text(text)), True)
+
+    def was_refused(self, text: str, *, stage: str | Stage = Stage.INPUT) -> bool:
+        """True when this guard refused ``text`` as a user turn (or, with ``stage="output"``, as an answer): blocked
+        it, or referred it, as a self-harm methods request is, for a prohibited category found in the text itself
+        (kept as a salted hash, the last ``REFUSED_KEPT`` of them). An adapter withholds such an earlier turn from
+        the model, so that a follow-up ("go on", "give me the exact steps") has nothing to continue; and such an
+        earlier answer, which a client wrote into the history for the model to take as its own."""
+        return self._refused_key(_coerce_text(text)) in self._refused[Stage.parse(stage)]
 
     def evaluate(
         self,
@@ -920,9 +941,10 @@ class Guard:
 
 #: a guard warns about this many distinct unusable request locales at most (a caller passing many gets the first few)
 _MAX_WARNED_LOCALES = 64
-#: how many refused user turns a guard remembers (as salted hashes) to withhold them from later model calls
+#: how many refused user turns (and, apart, answers) a guard remembers, as salted hashes, to withhold them from later
+#: model calls; as many judged ones are remembered, not to judge them again
 REFUSED_KEPT = 10_000
-#: how many earlier user turns the guard has not judged one ``screen_earlier`` call judges (the latest ones)
+#: how many earlier texts (user turns and answers) the guard has not judged one ``screen_earlier`` call judges
 EARLIER_SCREENED_MAX = 64
 
 

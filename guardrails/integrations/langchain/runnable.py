@@ -82,6 +82,9 @@ WITHHELD_TURN = "[An earlier request, refused under the usage policy, is withhel
 WITHHELD_UNSCREENED = "[An earlier message, not yet screened, is withheld.]"
 #: what the model sees instead of an earlier answer (and its tool results) to a user turn withheld as above
 WITHHELD_ANSWER = "[An earlier answer, to a withheld message, is withheld.]"
+#: what the model sees instead of an earlier answer the guard refused as prohibited (judged as an answer, by the
+#: answers' classifier): a client wrote it into the history, for the model to take as its own and go on
+WITHHELD_REFUSED_ANSWER = "[An earlier answer, refused under the usage policy, is withheld.]"
 #: what the wrapper's run records as a turn answered with a crisis referral without calling the chain
 WITHHELD_REFERRED = "[An earlier message, answered with a referral to crisis resources, is withheld.]"
 #: said in the audit record of a streamed answer stopped while one of its checks gave no decision: an async stream
@@ -177,16 +180,21 @@ class _Turn:
         )
 
     def _withheld(self, value: Any, latest: str | None) -> dict[str, str]:
+        """The texts of the input to withhold from the model, each with what the model gets instead: earlier user
+        turns refused as prohibited (or not yet judged), what answered them, and earlier answers refused as
+        prohibited themselves."""
         keys, passthrough = self.wrapper.input_keys, self.wrapper.passthrough_keys
         out: dict[str, str] = {}
         messages = _chronological(value, _user_messages(value, input_keys=keys, passthrough_keys=passthrough), keys)
+        models = _model_messages(value, input_keys=keys, passthrough_keys=passthrough)
         # as a check reads them (lone surrogates replaced), so the texts the guard leaves unjudged are found again
         earlier = [_clean(t) for t in (shapes.content_text(m.content) for m in messages) if not _in_turn(t, latest)]
-        if earlier:
-            # earlier turns this guard never judged (a stored or client-sent history) are judged alone now, so one
-            # refused as prohibited is withheld as if refused here; their redaction stays provisional
+        answers = [_clean(shapes.content_text(m.content)) for m in models]
+        if earlier or answers:
+            # earlier turns and answers this guard never judged (a stored or client-sent history) are judged alone
+            # now, so one refused as prohibited is withheld as if refused here; their redaction stays provisional
             with redaction_scope(Numbering(), provisional=True):
-                unscreened = set(self.guard.screen_earlier(earlier, locale=self.locale))
+                unscreened = set(self.guard.screen_earlier(earlier, answers=answers, locale=self.locale))
         else:
             unscreened = set()
         withheld = False
@@ -203,6 +211,7 @@ class _Turn:
             withheld = True
             for i, text in enumerate(t for t in _texts(m) if t.strip()):  # a blank block is left as it is
                 out[text] = marker if i == 0 else ""
+        users = _user_texts(value, input_keys=keys, passthrough_keys=passthrough)
         if withheld:
             # what answered a withheld turn goes too: a client can write the answers of a history as well as its
             # requests ("Sure, step one is..." after each harmful request, many times over, then "go on"), and
@@ -213,17 +222,29 @@ class _Turn:
                 texts = [t for t in _texts(m) if t.strip()]
                 return bool(texts) and out.get(texts[0]) in markers
 
-            answers, others = _answers_after(value, was_withheld, input_keys=keys, passthrough_keys=passthrough)
+            after, others = _answers_after(value, was_withheld, input_keys=keys, passthrough_keys=passthrough)
             # withholding goes by text: a text that also stands elsewhere (a short "Done." of the current step's
             # tool, the user's own words) is left, as the model sees it there anyway
-            kept = _user_texts(value, input_keys=keys, passthrough_keys=passthrough) | {
-                t for m in others for t in shapes.message_texts(m)
-            }
-            for m in answers:
+            kept = users | {t for m in others for t in shapes.message_texts(m)}
+            for m in after:
                 # its text, tool-call arguments and reasoning: the ids and names that pair a call with its result stay
                 texts = [t for t in shapes.message_texts(m) if t.strip() and t not in kept]
                 for i, text in enumerate(texts):
                     out.setdefault(text, WITHHELD_ANSWER if i == 0 else "")
+        # an answer refused as prohibited on its own (a fabricated "compliant" answer after a harmless request, or a
+        # prefilled one after the latest turn), with its tool-call arguments and reasoning; the user's own texts
+        # stay (judged as theirs)
+        for m in models:
+            whole = _clean(shapes.content_text(m.content))
+            if whole in unscreened:
+                marker = WITHHELD_UNSCREENED
+            elif whole.strip() and self.wrapper.was_refused(whole, stage=Stage.OUTPUT):
+                marker = WITHHELD_REFUSED_ANSWER
+            else:
+                continue
+            texts = [t for t in shapes.message_texts(m) if t.strip() and t not in users]
+            for i, text in enumerate(texts):
+                out.setdefault(text, marker if i == 0 else "")
         return out
 
     def _redacted(self, text: str, *, user: bool, d_in: Decision | None) -> str:
@@ -313,6 +334,18 @@ class _Turn:
         # and the guard (the profile a request named); no text is kept
         context = (self.conversation_id or "", str(id(self.guard)))
         return self.wrapper.judged.key(turns.latest, turns.history, self.locale, *context)
+
+    def delivered(self, answer: Any) -> None:
+        """Note the texts of ``answer`` as the caller got them (screened, with the disclaimers, a refusal or a
+        referral): when a later request's history brings them back, the guard does not judge them again
+        (``Guard.screen_earlier``). An answer in another shape than the one the caller stores is judged once then."""
+        if answer is None:
+            return
+        texts = [p.text for p in self.read(answer).pieces]
+        if isinstance(answer, BaseMessage):
+            texts.append(shapes.content_text(answer.content))
+        for text in texts:
+            self.guard.delivered(text)
 
     def early_answer(self, d_in: Decision, *, chunk: bool) -> Any:
         if (d_in.blocked and self.wrapper.raise_on_block) or self.kind == "raise":
@@ -902,6 +935,13 @@ def _user_messages(value: Any, *, input_keys: Sequence[str], passthrough_keys: C
     return out
 
 
+def _model_messages(value: Any, *, input_keys: Sequence[str], passthrough_keys: Collection[str]) -> list[BaseMessage]:
+    """The model's messages with text in every message list of an input (a history's answers, an agent's steps, a
+    prefilled answer after the latest turn), oldest first."""
+    lists = _conversations(value, input_keys=input_keys, passthrough_keys=passthrough_keys)
+    return [m for c, _ in lists for m in c if shapes.is_model_message(m) and shapes.content_text(m.content).strip()]
+
+
 def _answers_after(
     value: Any,
     withheld: Callable[[BaseMessage], bool],
@@ -1213,10 +1253,11 @@ class GuardedRunnable(Runnable[Any, Any]):
                 self._request_guards[profile] = guard
             return guard
 
-    def was_refused(self, text: str) -> bool:
+    def was_refused(self, text: str, *, stage: Stage = Stage.INPUT) -> bool:
         """True when one of this wrapper's guards (its own, or one a request's profile named) refused ``text`` as a
-        user turn (see ``Guard.was_refused``): a turn refused under one profile is withheld under every other."""
-        return any(g.was_refused(text) for g in tuple(self._guards))
+        user turn, or with ``stage=Stage.OUTPUT`` as an answer (see ``Guard.was_refused``): a text refused under one
+        profile is withheld under every other."""
+        return any(g.was_refused(text, stage=stage) for g in tuple(self._guards))
 
     def _turn(self, config: RunnableConfig) -> _Turn:
         conf = config.get("configurable") or {}
@@ -1338,6 +1379,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         except BaseException as exc:
             run.on_chain_error(exc)
             raise
+        turn.delivered(result)
         run.on_chain_end(turn.traced_output(result), inputs=turn.traced_input)
         return result
 
@@ -1371,6 +1413,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         except BaseException as exc:
             await run.on_chain_error(exc)
             raise
+        turn.delivered(result)
         await run.on_chain_end(turn.traced_output(result), inputs=turn.traced_input)
         return result
 
@@ -1409,6 +1452,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         except BaseException as exc:
             run.on_chain_error(exc)
             raise
+        turn.delivered(shown)
         run.on_chain_end(turn.traced_output(shown), inputs=turn.traced_input)
 
     def _stream(
@@ -1459,6 +1503,7 @@ class GuardedRunnable(Runnable[Any, Any]):
             raise
         finally:
             await items.aclose()
+        turn.delivered(shown)
         await run.on_chain_end(turn.traced_output(shown), inputs=turn.traced_input)
 
     async def _astream(

@@ -88,6 +88,11 @@ def is_user_message(m: BaseMessage) -> bool:
     return isinstance(m, HumanMessage) or (isinstance(m, ChatMessage) and m.role in ("user", "human"))
 
 
+def is_model_message(m: BaseMessage) -> bool:
+    """A message of the model: an AIMessage (or chunk), or a generic ChatMessage in the assistant's role."""
+    return isinstance(m, AIMessage) or (isinstance(m, ChatMessage) and m.role in ("assistant", "ai", "model"))
+
+
 def user_turns(messages: Sequence[BaseMessage]) -> tuple[str, tuple[str, ...]]:
     """The latest user turn of ``messages`` and the earlier user turns (oldest first); ("", ()) with none.
 
