@@ -116,7 +116,11 @@ class Guard:
         # and not refused
         self._refused: dict[Stage, LRU[str, bool]] = {s: LRU(REFUSED_KEPT) for s in Stage}
         self._judged: dict[Stage, LRU[str, bool]] = {s: LRU(REFUSED_KEPT) for s in Stage}
+        self._delivered: LRU[str, bool] = LRU(REFUSED_KEPT)  # salted hashes of answers as an adapter delivered them
         self._redactor: Redactor | None = None
+        #: the entities a redacting detector found in a text only redacted (an earlier turn, a tool result), by
+        #: detector and salted hash of the stage, conversation and text
+        self._entities_found: LRU[tuple[str, str], tuple[Finding, ...]] = LRU(REFUSED_KEPT)
         if audit is None and profile.audit.enabled:
             audit = _profile_audit_log(profile)
         self.audit = audit
@@ -342,8 +346,9 @@ class Guard:
         """Keep (a salted hash of) a user turn, or an answer, refused (blocked or referred) for a prohibited category
         found in the text itself, and of every other text judged (for ``screen_earlier``); see :meth:`was_refused`.
         A turn refused only through its history (the category found in the joined turns) is not kept: the same
-        words may be harmless after other turns."""
-        if not isinstance(text, str):
+        words may be harmless after other turns. A text left unjudged (too long, or decided by a failed detector
+        whose ``on_error`` blocks) is not kept either: judged again, it may be judged then."""
+        if not isinstance(text, str) or self._unjudged(decision, text):
             return decision
         key = self._refused_key(text)
         prohibited = {  # those the profile refuses (a prohibited category it allows or disclaims refuses nothing)
@@ -359,10 +364,17 @@ class Guard:
         ):
             self._refused[decision.stage].put(key, True)
         else:
-            # judged, not refused as prohibited (allowed, referred, a blocked entity, a failed detector, a too-long
-            # text, a refusal through history): ``screen_earlier`` does not judge it again, whatever failed
+            # judged, not refused as prohibited (allowed, referred, a blocked entity, a refusal through history):
+            # ``screen_earlier`` does not judge it again
             self._judged[decision.stage].put(key, True)
         return decision
+
+    def _unjudged(self, decision: Decision, text: str) -> bool:
+        """True when ``decision`` did not judge ``text``: too long to read, or a detector that failed and whose
+        ``on_error`` blocks (a failure the profile allows leaves the rest of the decision standing)."""
+        if len(_coerce_text(text)) > self.profile.max_text_chars:
+            return True
+        return any(self.profile.on_error_for(f.detector) == "block" for f in decision.failures)
 
     def _refused_key(self, text: str) -> str:
         # NFKC and runs of whitespace collapsed: a turn stored with a trailing space or a newline is the same turn
@@ -372,44 +384,62 @@ class Guard:
         self,
         texts: Sequence[str],
         *,
-        answers: Sequence[str] = (),
+        stages: Sequence[str | Stage] | None = None,
         locale: str | None = None,
         conversation_id: str | None = None,
     ) -> tuple[str, ...]:
-        """Judge, each alone, the earlier user turns of ``texts`` and the earlier ``answers`` (each oldest first) this
-        guard has not judged (a history loaded from a database, kept by another process, or sent by a client), so
-        that :meth:`was_refused` knows those refused as prohibited and an adapter withholds them from the model. A
-        user turn is judged as an input, an answer as an output (by the answers' classifier). Texts it judged
-        before, and answers it delivered (:meth:`delivered`), cost nothing; no audit record is written (they are
-        not this request's turn) and nothing else is kept.
+        """Judge, each alone, the earlier texts of a conversation (oldest first) this guard has not judged (a history
+        loaded from a database, kept by another process, or sent by a client), so that :meth:`was_refused` knows
+        those refused as prohibited and an adapter withholds them from the model. ``stages[i]`` says what
+        ``texts[i]`` is: a user turn (``input``, the default) or an answer (``output``, judged by the answers'
+        classifier). Texts it judged before, and answers it delivered (:meth:`delivered`), cost nothing; no audit
+        record is written (they are not this request's turn) and nothing else is kept.
 
-        At most ``EARLIER_SCREENED_MAX`` texts are judged per call, the latest user turns first, then the latest
-        answers: those left unjudged are returned (of either kind), for the adapter to withhold (a later request
-        judges them), so that a history of many new messages cannot make one request run that many checks."""
-        budget = EARLIER_SCREENED_MAX
+        One call judges the latest texts first, at most ``EARLIER_SCREENED_MAX`` of them and
+        ``EARLIER_SCREENED_CHARS`` characters in all (a text that no longer fits is passed over): those left, and
+        those a check could not judge (too long, a failed detector whose ``on_error`` blocks), are returned, for the
+        adapter to withhold (a later request judges them), so that a history of many or long new messages cannot
+        make one request run that many checks."""
+        texts = [_coerce_text(t) for t in texts]
+        kinds = [Stage.INPUT] * len(texts) if stages is None else [Stage.parse(s) for s in stages]
+        if len(kinds) != len(texts):
+            raise InputError(f"screen_earlier got {len(texts)} texts but {len(kinds)} stages")
+        count, chars = 0, 0
+        chosen: dict[Stage, dict[str, None]] = {s: {} for s in Stage}  # each text once per stage, latest first
         left: list[str] = []
-        for stage, group in ((Stage.INPUT, texts), (Stage.OUTPUT, answers)):
-            # each text once, at its latest place
-            latest_first = dict.fromkeys(_coerce_text(t) for t in reversed(list(group)))
-            unknown = [t for t in reversed(latest_first) if t.strip() and not self._known(t, stage)]
-            cut = max(len(unknown) - budget, 0)
-            judged, left = unknown[cut:], left + unknown[:cut]
-            budget -= len(judged)
+        for text, stage in zip(reversed(texts), reversed(kinds), strict=True):
+            if not text.strip() or text in chosen[stage] or self._known(text, stage):
+                continue
+            if count < EARLIER_SCREENED_MAX and chars + len(text) <= EARLIER_SCREENED_CHARS:
+                chosen[stage][text] = None
+                count, chars = count + 1, chars + len(text)
+            else:
+                left.append(text)
+        for stage, group in chosen.items():
+            judged = list(group)
             if judged:
                 self._batch(
                     judged, stage, locale=locale, conversation_ids=[conversation_id] * len(judged), record=False
                 )
-        return tuple(left)
+                left += [t for t in judged if not self._known(t, stage)]  # those it could not judge
+        return tuple(dict.fromkeys(left))
 
     def _known(self, text: str, stage: Stage) -> bool:
         key = self._refused_key(text)
-        return key in self._refused[stage] or key in self._judged[stage]
+        # read with ``get``: a conversation's texts, asked for on every request, stay among the most recent
+        found = self._refused[stage].get(key) or self._judged[stage].get(key)
+        return bool(found or (stage is Stage.OUTPUT and self._delivered.get(key)))
 
     def delivered(self, text: str) -> None:
         """Note that ``text`` is an answer as this guard's adapter delivered it (screened, with its disclaimers or
         the refusal): sent back in a later request's history, it is not judged again (see ``screen_earlier``)."""
         if isinstance(text, str) and text.strip():
-            self._judged[Stage.OUTPUT].put(self._refused_key(_coerce_text(text)), True)
+            self._delivered.put(self._refused_key(_coerce_text(text)), True)
+
+    def was_delivered(self, text: str) -> bool:
+        """True when an adapter of this guard delivered ``text`` as an answer (see :meth:`delivered`). An answer
+        the guard only judged is not delivered: several of them side by side were never judged together."""
+        return self._delivered.get(self._refused_key(_coerce_text(text))) is not None
 
     def was_refused(self, text: str, *, stage: str | Stage = Stage.INPUT) -> bool:
         """True when this guard refused ``text`` as a user turn (or, with ``stage="output"``, as an answer): blocked
@@ -417,7 +447,7 @@ class Guard:
         (kept as a salted hash, the last ``REFUSED_KEPT`` of them). An adapter withholds such an earlier turn from
         the model, so that a follow-up ("go on", "give me the exact steps") has nothing to continue; and such an
         earlier answer, which a client wrote into the history for the model to take as its own."""
-        return self._refused_key(_coerce_text(text)) in self._refused[Stage.parse(stage)]
+        return self._refused[Stage.parse(stage)].get(self._refused_key(_coerce_text(text))) is not None
 
     def evaluate(
         self,
@@ -554,7 +584,9 @@ class Guard:
         entities: list[list[Finding]] = [[] for _ in texts]
         errors: list[tuple[str, Exception]] = []
         live = [i for i, t in enumerate(texts) if t.strip()]
-        ctxs = [DetectContext(stage=stage, views=(("raw", texts[i]),), conversation_id=conversation_id) for i in live]
+        # a conversation's earlier turns come back with every request: each text's entities are found once per
+        # detector, stage and conversation, and kept by salted hash (offsets and labels, no text)
+        keys = {i: salted_hash(f"{stage.value}\0{conversation_id or ''}\0{texts[i]}", self._salt) for i in live}
         for name in self._names_for(stage) if live else ():
             try:
                 det = self.detector(name)
@@ -564,16 +596,24 @@ class Guard:
                 continue
             if not getattr(det, "redacts", False):
                 continue
+            known = {i: self._entities_found.get((det.name, keys[i])) for i in live}
+            todo = [i for i in live if known[i] is None]
+            ctxs = [
+                DetectContext(stage=stage, views=(("raw", texts[i]),), conversation_id=conversation_id) for i in todo
+            ]
             try:
-                if len(live) == 1:
-                    found = [self._detect(det, texts[live[0]], ctxs[0])]
+                if len(todo) == 1:
+                    found = [self._detect(det, texts[todo[0]], ctxs[0])]
                 else:
-                    found = self._detect_batch(det, [texts[i] for i in live], ctxs)
+                    found = self._detect_batch(det, [texts[i] for i in todo], ctxs) if todo else []
             except Exception as exc:
                 errors.append((det.name, exc))
                 continue
-            for i, part in zip(live, found, strict=True):
-                entities[i].extend(_entities(part))
+            for i, part in zip(todo, found, strict=True):
+                known[i] = entities_of = tuple(_entities(part))
+                self._entities_found.put((det.name, keys[i]), entities_of)
+            for i in live:
+                entities[i].extend(known[i] or ())
         out = [
             self.redactor.redact(t, ents, stage=stage, conversation_id=conversation_id).text if ents else t
             for t, ents in zip(texts, entities, strict=True)
@@ -944,8 +984,10 @@ _MAX_WARNED_LOCALES = 64
 #: how many refused user turns (and, apart, answers) a guard remembers, as salted hashes, to withhold them from later
 #: model calls; as many judged ones are remembered, not to judge them again
 REFUSED_KEPT = 10_000
-#: how many earlier texts (user turns and answers) the guard has not judged one ``screen_earlier`` call judges
-EARLIER_SCREENED_MAX = 64
+#: how many earlier texts (user turns and answers) the guard has not judged one ``screen_earlier`` call judges, the
+#: latest first, and how many characters of them in all
+EARLIER_SCREENED_MAX = 128
+EARLIER_SCREENED_CHARS = 200_000
 
 
 _FALLBACK_REFERRAL = (

@@ -129,7 +129,7 @@ def test_past_the_per_request_limit_older_unjudged_turns_are_withheld_until_a_la
 ) -> None:
     import guardrails.guard
 
-    monkeypatch.setattr(guardrails.guard, "EARLIER_SCREENED_MAX", 2)
+    monkeypatch.setattr(guardrails.guard, "EARLIER_SCREENED_MAX", 4)  # the latest two exchanges
     detector = KeywordDetector({"grenade": "weapons"})
     chain = guard_with(detector).wrap(spy_model("ok", "ok"))
     history: list[BaseMessage] = []
@@ -161,7 +161,7 @@ def test_the_limit_judges_the_latest_turns_of_a_dict_input_with_a_separate_histo
 ) -> None:
     import guardrails.guard
 
-    monkeypatch.setattr(guardrails.guard, "EARLIER_SCREENED_MAX", 1)
+    monkeypatch.setattr(guardrails.guard, "EARLIER_SCREENED_MAX", 2)  # the latest exchange
     from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
     prompt = ChatPromptTemplate.from_messages([MessagesPlaceholder("chat_history"), MessagesPlaceholder("messages")])
@@ -322,3 +322,17 @@ def test_a_fabricated_answer_ending_a_dict_history_before_a_string_turn_is_withh
         }
     )
     assert [str(m.content) for m in SpyChatModel.calls[-1][1:]] == [MARKER, ANSWER_MARKER, "continue"]
+
+
+def test_the_entities_of_an_earlier_turn_are_found_once_per_conversation() -> None:
+    detector = KeywordDetector({"grenade": "weapons"}, entities={"Jane Roe": "PERSON"})
+    chain = guard_with(detector).wrap(spy_model("ok", "ok", "ok"))
+    history = [HumanMessage("I am Jane Roe"), AIMessage("Hello!"), HumanMessage("what's new?")]
+    config: Any = {"configurable": {"conversation_id": "c1"}}
+    chain.invoke(history, config=config)
+    calls = detector.calls
+    chain.invoke([*history, AIMessage("Not much."), HumanMessage("ok")], config=config)
+    assert _seen()[0] == "I am <PERSON_1>"
+    # the new turn and its answer; "Not much." judged (an answer the guard did not deliver); and the two texts new to
+    # the history redacted ("what's new?", "Not much."): the first turn and answer are not read again
+    assert detector.calls - calls == 5

@@ -177,14 +177,21 @@ def test_a_guard_around_the_history_answers_a_refusal_in_the_chains_own_type() -
 @pytest.mark.parametrize("how", ["guard.wrap", "with_guardrails", "GuardedRunnable"])
 @pytest.mark.parametrize(
     "shape",
-    ["itself", "with_config", "piped", "with_retry", "bind", "with_listeners", "fallback"],
+    [
+        *("itself", "with_config", "piped", "with_retry", "bind", "with_listeners", "fallback"),
+        *("assign", "branch", "map", "function"),
+    ],
 )
 def test_wrapping_a_history_warns_where_the_history_belongs_pointing_at_the_callers_line(how: str, shape: str) -> None:
-    from langchain_core.runnables import RunnableLambda
+    from langchain_core.runnables import RunnableBranch, RunnableLambda, RunnablePassthrough
 
     from guardrails import GuardedRunnable, GuardrailsWarning, with_guardrails
 
     history = with_history(prompt_chain("ok"), {})
+
+    def calls_history(value: Any) -> Any:
+        return history.invoke(value)
+
     inner: Any = {
         "itself": history,
         "with_config": history.with_config(configurable={"session_id": "s1"}),
@@ -193,6 +200,10 @@ def test_wrapping_a_history_warns_where_the_history_belongs_pointing_at_the_call
         "bind": history.bind(stop=["\n"]),
         "with_listeners": history.with_listeners(on_end=lambda run: None),
         "fallback": RunnableLambda(lambda x: x).with_fallbacks([history]),
+        "assign": RunnablePassthrough.assign(answer=history),
+        "branch": RunnableBranch((lambda x: bool(x), history), RunnableLambda(lambda x: x)),
+        "map": history.map(),
+        "function": RunnableLambda(calls_history),
     }[shape]
     g = guard()
     with pytest.warns(GuardrailsWarning, match=r"RunnableWithMessageHistory\(guard.wrap\(chain\)") as caught:

@@ -181,22 +181,30 @@ class _Turn:
 
     def _withheld(self, value: Any, latest: str | None) -> dict[str, str]:
         """The texts of the input to withhold from the model, each with what the model gets instead: earlier user
-        turns refused as prohibited (or not yet judged), what answered them, and earlier answers refused as
-        prohibited themselves."""
+        turns refused as prohibited (or not yet judged), what answered them, and the model's earlier answers refused
+        as prohibited themselves (or not yet judged)."""
         keys, passthrough = self.wrapper.input_keys, self.wrapper.passthrough_keys
         out: dict[str, str] = {}
         messages = _chronological(value, _user_messages(value, input_keys=keys, passthrough_keys=passthrough), keys)
-        models = _model_messages(value, input_keys=keys, passthrough_keys=passthrough)
-        # as a check reads them (lone surrogates replaced), so the texts the guard leaves unjudged are found again
-        earlier = [_clean(t) for t in (shapes.content_text(m.content) for m in messages) if not _in_turn(t, latest)]
-        answers = [_clean(shapes.content_text(m.content)) for m in models]
-        if earlier or answers:
-            # earlier turns and answers this guard never judged (a stored or client-sent history) are judged alone
-            # now, so one refused as prohibited is withheld as if refused here; their redaction stays provisional
+        lists = _conversations(value, input_keys=keys, passthrough_keys=passthrough)
+        history = _history(lists)
+        runs = [h for h in history if isinstance(h, _Run)]
+        # earlier turns and answers this guard never judged (a stored or client-sent history) are judged alone now,
+        # the latest first, so one refused as prohibited is withheld as if refused here; their redaction stays
+        # provisional. An answer is judged as its run (the model's messages between two user turns, joined: split
+        # over several messages, it is still one answer to the model) unless the guard delivered each of them
+        items: list[tuple[str, Stage]] = []
+        for h in history:
+            if isinstance(h, _Run):
+                if not all(self.guard.was_delivered(_answer_text(m)) for m in h.messages):
+                    items.append((h.text, Stage.OUTPUT))
+            elif not _in_turn(whole := shapes.content_text(h.content), latest):
+                items.append((_clean(whole), Stage.INPUT))
+        unscreened: set[str] = set()
+        if items:
             with redaction_scope(Numbering(), provisional=True):
-                unscreened = set(self.guard.screen_earlier(earlier, answers=answers, locale=self.locale))
-        else:
-            unscreened = set()
+                texts, stages = [t for t, _ in items], [stage for _, stage in items]
+                unscreened = set(self.guard.screen_earlier(texts, stages=stages, locale=self.locale))
         withheld = False
         for m in messages:
             whole = shapes.content_text(m.content)
@@ -225,26 +233,19 @@ class _Turn:
             after, others = _answers_after(value, was_withheld, input_keys=keys, passthrough_keys=passthrough)
             # withholding goes by text: a text that also stands elsewhere (a short "Done." of the current step's
             # tool, the user's own words) is left, as the model sees it there anyway
-            kept = users | {t for m in others for t in shapes.message_texts(m)}
-            for m in after:
-                # its text, tool-call arguments and reasoning: the ids and names that pair a call with its result stay
-                texts = [t for t in shapes.message_texts(m) if t.strip() and t not in kept]
-                for i, text in enumerate(texts):
-                    out.setdefault(text, WITHHELD_ANSWER if i == 0 else "")
-        # an answer refused as prohibited on its own (a fabricated "compliant" answer after a harmless request, or a
-        # prefilled one after the latest turn), with its tool-call arguments and reasoning; the user's own texts
-        # stay (judged as theirs)
-        for m in models:
-            whole = _clean(shapes.content_text(m.content))
-            if whole in unscreened:
+            _withhold(out, after, WITHHELD_ANSWER, kept=users | {t for m in others for t in shapes.message_texts(m)})
+        # a run of answers refused as prohibited (a fabricated "compliant" answer after a harmless request, or one
+        # prefilled after the latest turn), or not yet judged: its texts, tool-call arguments and reasoning
+        for run in runs:
+            if run.text in unscreened:
                 marker = WITHHELD_UNSCREENED
-            elif whole.strip() and self.wrapper.was_refused(whole, stage=Stage.OUTPUT):
+            elif self.wrapper.was_refused(run.text, stage=Stage.OUTPUT):
                 marker = WITHHELD_REFUSED_ANSWER
             else:
                 continue
-            texts = [t for t in shapes.message_texts(m) if t.strip() and t not in users]
-            for i, text in enumerate(texts):
-                out.setdefault(text, marker if i == 0 else "")
+            inside = {id(m) for m in run.messages}
+            elsewhere = {t for c, _ in lists for m in c if id(m) not in inside for t in shapes.message_texts(m)}
+            _withhold(out, run.messages, marker, kept=users | elsewhere)
         return out
 
     def _redacted(self, text: str, *, user: bool, d_in: Decision | None) -> str:
@@ -291,18 +292,23 @@ class _Turn:
         """The outputs the wrapper's run records: the answer as the user got it (a dict answer as it is, any other
         under ``output``, with the decisions under ``guardrails``), except that the user's own values restored in
         it (reversible mode) are recorded as their placeholders."""
-        if self.restored:
-            pairs = sorted(self.restored.items(), key=lambda pair: -len(pair[0]))
-
-            def hide(text: str) -> str:
-                for value, placeholder in pairs:
-                    text = text.replace(value, placeholder)
-                return text
-
-            answer = shapes.map_texts(answer, hide)
+        answer = self._hidden(answer)
         if isinstance(answer, Mapping):
             return dict(answer)
         return {"output": answer, shapes.META_KEY: self.metadata()}
+
+    def _hidden(self, answer: Any) -> Any:
+        """``answer`` with the user's own values it restored (reversible mode) put back as their placeholders."""
+        if not self.restored:
+            return answer
+        pairs = sorted(self.restored.items(), key=lambda pair: -len(pair[0]))
+
+        def hide(text: str) -> str:
+            for value, placeholder in pairs:
+                text = text.replace(value, placeholder)
+            return text
+
+        return shapes.map_texts(answer, hide)
 
     def judged(self, d_in: Decision, turns: shapes.Turns) -> Decision:
         """The input check's decision: kept for the turn and passed to ``on_decision`` (once per turn, whatever it
@@ -338,14 +344,17 @@ class _Turn:
     def delivered(self, answer: Any) -> None:
         """Note the texts of ``answer`` as the caller got them (screened, with the disclaimers, a refusal or a
         referral): when a later request's history brings them back, the guard does not judge them again
-        (``Guard.screen_earlier``). An answer in another shape than the one the caller stores is judged once then."""
+        (``Guard.screen_earlier``). An answer stored in another shape is judged once then."""
         if answer is None:
             return
-        texts = [p.text for p in self.read(answer).pieces]
-        if isinstance(answer, BaseMessage):
-            texts.append(shapes.content_text(answer.content))
-        for text in texts:
-            self.guard.delivered(text)
+        # and as the run records it (a history saved from the run holds placeholders, not the user's values)
+        for shown in (answer, self._hidden(answer)) if self.restored else (answer,):
+            # the answer's slots, not retrieved documents (only redacted, never judged)
+            texts = [p.text for p in self.read(shown).pieces if not p.context]
+            if isinstance(shown, BaseMessage):
+                texts.append(_answer_text(shown))
+            for text in texts:
+                self.guard.delivered(text)
 
     def early_answer(self, d_in: Decision, *, chunk: bool) -> Any:
         if (d_in.blocked and self.wrapper.raise_on_block) or self.kind == "raise":
@@ -930,16 +939,54 @@ def _user_messages(value: Any, *, input_keys: Sequence[str], passthrough_keys: C
     keys = shapes.turn_keys(value, input_keys)
     out = [m for k in keys for m in _user_messages(value[k], input_keys=input_keys, passthrough_keys=())]
     for k, v in value.items():
-        if k not in keys and k not in passthrough_keys and _message_like_list(v):
+        if k not in keys and k not in passthrough_keys and shapes.is_message_list(v):
             out += [m for m in _messages(v) if shapes.is_user_message(m)]
     return out
 
 
-def _model_messages(value: Any, *, input_keys: Sequence[str], passthrough_keys: Collection[str]) -> list[BaseMessage]:
-    """The model's messages with text in every message list of an input (a history's answers, an agent's steps, a
-    prefilled answer after the latest turn), oldest first."""
-    lists = _conversations(value, input_keys=input_keys, passthrough_keys=passthrough_keys)
-    return [m for c, _ in lists for m in c if shapes.is_model_message(m) and shapes.content_text(m.content).strip()]
+@dataclass(frozen=True)
+class _Run:
+    """The model's messages between two user turns of one message list (its answer, with an agent's steps), and
+    their texts joined as the guard judges them."""
+
+    messages: list[BaseMessage]
+    text: str
+
+
+def _history(lists: Sequence[tuple[list[BaseMessage], bool]]) -> list[BaseMessage | _Run]:
+    """The user messages with text and the runs of the model's messages of an input's message lists
+    (``_conversations``), oldest first, each list on its own. A run ends at a user message with text (not at a tool
+    result, a blank or an image-only message) or at the end of its list: the last run of the turn's list holds the
+    turn's own steps and any answer prefilled after it."""
+    out: list[BaseMessage | _Run] = []
+    for conversation, _ in lists:
+        run: list[BaseMessage] = []
+        for m in [*conversation, None]:
+            if m is None or (shapes.is_user_message(m) and any(t.strip() for t in _texts(m))):
+                text = _clean("\n\n".join(t for t in map(_answer_text, run) if t))
+                if text:
+                    out.append(_Run(run, text))
+                run = []
+                if m is not None:
+                    out.append(m)
+            elif shapes.is_model_message(m):
+                run.append(m)
+    return out
+
+
+def _answer_text(m: BaseMessage) -> str:
+    """A message of the model as the guard judges it: its text, tool-call arguments and reasoning, joined."""
+    return "\n".join(t for t in shapes.message_texts(m) if t.strip())
+
+
+def _withhold(out: dict[str, str], messages: Sequence[BaseMessage], marker: str, *, kept: Collection[str]) -> None:
+    """Withhold every text of ``messages`` (their words, tool-call arguments and reasoning; the ids and names that
+    pair a call with its result stay) that is not in ``kept``: each message's first becomes ``marker``, the others
+    empty."""
+    for m in messages:
+        texts = [t for t in shapes.message_texts(m) if t.strip() and t not in kept]
+        for i, text in enumerate(texts):
+            out.setdefault(text, marker if i == 0 else "")
 
 
 def _answers_after(
@@ -987,7 +1034,7 @@ def _conversations(
     out = [
         (_messages(v), False)
         for k, v in value.items()
-        if k not in keys and k not in passthrough_keys and _message_like_list(v)
+        if k not in keys and k not in passthrough_keys and shapes.is_message_list(v)
     ]
     for k in keys:
         out += [(c, True) for c, _ in _conversations(value[k], input_keys=input_keys, passthrough_keys=())]
@@ -1015,20 +1062,6 @@ def _messages(value: Any) -> list[BaseMessage]:
         return convert_to_messages(value)
     except Exception:
         return []
-
-
-def _message_like_list(value: Any) -> bool:
-    """A chat history under another key: messages, (role, content) pairs or role dicts (not a list of str)."""
-    return (
-        isinstance(value, (list, tuple))
-        and bool(value)
-        and all(
-            isinstance(v, BaseMessage)
-            or (isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str))
-            or (isinstance(v, Mapping) and "role" in v and "content" in v)
-            for v in value
-        )
-    )
 
 
 def _request_profiles(profiles: object) -> dict[str, Profile]:
@@ -1253,7 +1286,7 @@ class GuardedRunnable(Runnable[Any, Any]):
                 self._request_guards[profile] = guard
             return guard
 
-    def was_refused(self, text: str, *, stage: Stage = Stage.INPUT) -> bool:
+    def was_refused(self, text: str, *, stage: str | Stage = Stage.INPUT) -> bool:
         """True when one of this wrapper's guards (its own, or one a request's profile named) refused ``text`` as a
         user turn, or with ``stage=Stage.OUTPUT`` as an answer (see ``Guard.was_refused``): a text refused under one
         profile is withheld under every other."""

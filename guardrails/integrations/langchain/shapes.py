@@ -365,16 +365,26 @@ def extract_turns(
 
 
 def _message_like(item: Any) -> bool:
+    """A message as LangChain's ``convert_to_messages`` takes one: a message, a (role, content) pair, or a dict with
+    a ``role`` or ``type`` and a ``content``."""
     if isinstance(item, BaseMessage):
         return True
     if isinstance(item, tuple):
         return len(item) == 2 and isinstance(item[0], str)
-    return isinstance(item, Mapping) and "role" in item and "content" in item
+    return isinstance(item, Mapping) and ("role" in item or "type" in item) and "content" in item
+
+
+def is_message_list(value: Any) -> bool:
+    """A chat history under another key of a dict input: a list of messages as ``_message_like`` reads them, plain
+    strings (user turns, to LangChain) among them; a list of strings alone is data, not a history."""
+    if not isinstance(value, (list, tuple)) or not value:
+        return False
+    return all(_message_like(v) or isinstance(v, str) for v in value) and any(_message_like(v) for v in value)
 
 
 def _message_list(value: Any) -> list[BaseMessage]:
-    """The messages of a chat history under another key (messages, (role, content) pairs, role dicts), else []."""
-    if not isinstance(value, (list, tuple)) or not value or not all(_message_like(v) for v in value):
+    """The messages of a chat history under another key (``is_message_list``), else []."""
+    if not is_message_list(value):
         return []
     try:
         return convert_to_messages(value)
@@ -522,11 +532,20 @@ OUTPUT_KINDS = ("auto", "message", "str", "dict", "raise")
 
 def keeps_history(runnable: Any) -> bool:
     """True when a ``RunnableWithMessageHistory`` is part of ``runnable``: itself, or under a binding
-    (``with_config``, ``bind``, ``with_retry``, ``with_listeners``), a fallback, or a step of a sequence or a
-    parallel map. Wrapped, it loads and saves the history out of the guard's sight."""
-    from langchain_core.runnables import RunnableParallel, RunnableSequence, RunnableWithFallbacks
-    from langchain_core.runnables.base import RunnableBindingBase
+    (``with_config``, ``bind``, ``with_retry``, ``with_listeners``), a fallback, a step of a sequence or a
+    parallel map, an ``assign``, a branch, ``map()``, or a function that calls it (LangChain lists the runnables
+    a ``RunnableLambda`` closes over as its ``deps``). Wrapped, it loads and saves the history out of the guard's
+    sight."""
+    from langchain_core.runnables import (
+        RunnableBranch,
+        RunnableLambda,
+        RunnableParallel,
+        RunnableSequence,
+        RunnableWithFallbacks,
+    )
+    from langchain_core.runnables.base import RunnableBindingBase, RunnableEachBase
     from langchain_core.runnables.history import RunnableWithMessageHistory
+    from langchain_core.runnables.passthrough import RunnableAssign
 
     seen: set[int] = set()  # each part once: a composition may share one runnable in many places
     todo = [runnable]
@@ -545,7 +564,23 @@ def keeps_history(runnable: Any) -> bool:
             todo.extend([part.runnable, *part.fallbacks])
         elif isinstance(part, RunnableParallel):
             todo.extend(part.steps__.values())
+        elif isinstance(part, RunnableAssign):
+            todo.append(part.mapper)
+        elif isinstance(part, RunnableEachBase):
+            todo.append(part.bound)
+        elif isinstance(part, RunnableBranch):
+            todo.extend([r for pair in part.branches for r in pair] + [part.default])
+        elif isinstance(part, RunnableLambda):
+            todo.extend(_lambda_deps(part))
     return False
+
+
+def _lambda_deps(part: Any) -> list[Any]:
+    """The runnables a ``RunnableLambda``'s function closes over; none when LangChain cannot read its source."""
+    try:
+        return list(part.deps)
+    except Exception:  # reading a function's source or closure can fail (a builtin, a C extension): none known
+        return []
 
 
 def _history_inner(runnable: Any) -> Any:
