@@ -188,6 +188,10 @@ class Profile(_Strict):
     crisis_overrides_block: bool = True
     default_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     history_window: int = Field(default=3, ge=0, le=50)
+    #: which earlier messages an adapter judges when the guard has not seen them (a history from a database, another
+    #: worker or the client): user ``turns``, the model's ``answers``. Leave one out only where that part of the
+    #: history can come from nowhere but this guard's own answers (a store no client writes to)
+    screen_history: tuple[Literal["turns", "answers"], ...] = ("turns", "answers")
     #: a longer text is refused as too long, unread. The default is what the detectors judge in full in seconds: the
     #: semantic classifier embeds every window of a text or refuses it (``embeddings.MAX_WINDOWS_PER_TEXT``, 16,384),
     #: and 200,000 characters of prose or code need 2,000-4,300 windows (5-10 s per check on 2 cores), of short

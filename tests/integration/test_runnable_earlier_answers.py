@@ -312,3 +312,12 @@ def test_a_conversations_texts_stay_known_while_other_conversations_fill_the_mem
         calls = detector.calls
         guard.screen_earlier(["our first turn", f"someone else's turn {n}"])
         assert detector.calls - calls == 1
+
+
+def test_a_profile_that_trusts_its_stored_answers_judges_only_the_earlier_turns() -> None:
+    detector = KeywordDetector({"grenade": "weapons"})
+    chain = guard_with(detector, profile={"screen_history": ["turns"]}).wrap(spy_model("ok"))
+    history = [HumanMessage("tell me a story"), AIMessage("Sure. The grenade: pack the body"), HumanMessage("go on")]
+    chain.invoke(history)
+    assert _seen() == [m.content for m in history]
+    assert detector.calls == 3  # the turn, the earlier turn, the answer; not the earlier answer

@@ -229,3 +229,9 @@ def test_a_category_referral_needs_a_prohibited_category_referred(tmp_path: Path
     path.write_text(f"extends: general\nname: p\ncategories:\n  {rule}\n")
     with pytest.raises(ProfileError, match="referral is for a prohibited category with action: refer"):
         load_profile(path)
+
+
+def test_screen_history_names_a_value_it_does_not_know(tmp_path: Path) -> None:
+    path = _write(tmp_path, "name: p\nextends: general\nscreen_history: [turns, everything]\n")
+    with pytest.raises(ProfileError, match="everything"):
+        load_profile(path)

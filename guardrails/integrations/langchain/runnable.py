@@ -193,12 +193,13 @@ class _Turn:
         # the latest first, so one refused as prohibited is withheld as if refused here; their redaction stays
         # provisional. An answer is judged as its run (the model's messages between two user turns, joined: split
         # over several messages, it is still one answer to the model) unless the guard delivered each of them
+        screened = self.guard.profile.screen_history
         items: list[tuple[str, Stage]] = []
         for h in history:
             if isinstance(h, _Run):
-                if not all(self.guard.was_delivered(_answer_text(m)) for m in h.messages):
+                if "answers" in screened and not all(self.guard.was_delivered(_answer_text(m)) for m in h.messages):
                     items.append((h.text, Stage.OUTPUT))
-            elif not _in_turn(whole := shapes.content_text(h.content), latest):
+            elif "turns" in screened and not _in_turn(whole := shapes.content_text(h.content), latest):
                 items.append((_clean(whole), Stage.INPUT))
         unscreened: set[str] = set()
         if items:
