@@ -16,6 +16,7 @@ not run and count as failed: the text they would get might still hold personal d
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import threading
 import time
@@ -118,9 +119,11 @@ class Guard:
         self._judged: dict[Stage, LRU[str, bool]] = {s: LRU(REFUSED_KEPT) for s in Stage}
         self._delivered: LRU[str, bool] = LRU(REFUSED_KEPT)  # salted hashes of answers as an adapter delivered them
         self._redactor: Redactor | None = None
-        #: the entities a redacting detector found in a text only redacted (an earlier turn, a tool result), by
-        #: detector and salted hash of the stage, conversation and text
-        self._entities_found: LRU[tuple[str, str], tuple[Finding, ...]] = LRU(REFUSED_KEPT)
+        #: the entities a redacting detector found in a text only redacted (an earlier turn, a tool result), by the
+        #: detector's name here and a salted hash of the stage, conversation and text: a detector's findings must
+        #: depend on those alone (a detector whose findings change for the same text, say with a tenant's list, is
+        #: read again only once its entry has gone)
+        self._entities_found: LRU[tuple[str, str], tuple[Finding, ...]] = LRU(ENTITIES_KEPT)
         if audit is None and profile.audit.enabled:
             audit = _profile_audit_log(profile)
         self.audit = audit
@@ -430,16 +433,29 @@ class Guard:
         found = self._refused[stage].get(key) or self._judged[stage].get(key)
         return bool(found or (stage is Stage.OUTPUT and self._delivered.get(key)))
 
-    def delivered(self, text: str) -> None:
+    def delivered(self, text: str) -> str:
         """Note that ``text`` is an answer as this guard's adapter delivered it (screened, with its disclaimers or
-        the refusal): sent back in a later request's history, it is not judged again (see ``screen_earlier``)."""
-        if isinstance(text, str) and text.strip():
-            self._delivered.put(self._refused_key(_coerce_text(text)), True)
+        the refusal): sent back in a later request's history, it is not judged again (see ``screen_earlier``).
+        Returns its seal: a keyed hash an adapter attaches to the answer, so that a guard with the same salt (another
+        worker, or this one after a restart, with ``GUARDRAILS_AUDIT_SALT`` set) knows it too (``was_delivered``);
+        a client cannot make one for a text of its own without the salt."""
+        key = self._refused_key(_coerce_text(text))
+        if text.strip():
+            self._delivered.put(key, True)
+        return self._seal(key)
 
-    def was_delivered(self, text: str) -> bool:
-        """True when an adapter of this guard delivered ``text`` as an answer (see :meth:`delivered`). An answer
-        the guard only judged is not delivered: several of them side by side were never judged together."""
-        return self._delivered.get(self._refused_key(_coerce_text(text))) is not None
+    def was_delivered(self, text: str, *, seals: Iterable[object] = ()) -> bool:
+        """True when an adapter of this guard delivered ``text`` as an answer (see :meth:`delivered`): this guard
+        remembers it, or one of ``seals`` (read from the answer as it was stored) is its seal. An answer the guard
+        only judged is not delivered: several of them side by side were never judged together."""
+        key = self._refused_key(_coerce_text(text))
+        if self._delivered.get(key) is not None:
+            return True
+        seal = self._seal(key)
+        return any(isinstance(s, str) and hmac.compare_digest(s, seal) for s in seals)
+
+    def _seal(self, key: str) -> str:
+        return salted_hash("delivered answer\0" + key, self._salt)
 
     def was_refused(self, text: str, *, stage: str | Stage = Stage.INPUT) -> bool:
         """True when this guard refused ``text`` as a user turn (or, with ``stage="output"``, as an answer): blocked
@@ -596,7 +612,7 @@ class Guard:
                 continue
             if not getattr(det, "redacts", False):
                 continue
-            known = {i: self._entities_found.get((det.name, keys[i])) for i in live}
+            known = {i: self._entities_found.get((name, keys[i])) for i in live}
             todo = [i for i in live if known[i] is None]
             ctxs = [
                 DetectContext(stage=stage, views=(("raw", texts[i]),), conversation_id=conversation_id) for i in todo
@@ -611,7 +627,8 @@ class Guard:
                 continue
             for i, part in zip(todo, found, strict=True):
                 known[i] = entities_of = tuple(_entities(part))
-                self._entities_found.put((det.name, keys[i]), entities_of)
+                if len(entities_of) <= ENTITIES_KEPT_PER_TEXT:  # a text full of values is found again, not kept
+                    self._entities_found.put((name, keys[i]), entities_of)
             for i in live:
                 entities[i].extend(known[i] or ())
         out = [
@@ -987,6 +1004,10 @@ REFUSED_KEPT = 10_000
 #: how many earlier texts (user turns and answers) the guard has not judged one ``screen_earlier`` call judges, the
 #: latest first, and how many characters of them in all
 EARLIER_SCREENED_MAX = 128
+#: how many texts' entities a guard keeps (see ``Guard._redact_texts``), and the most entities of one text it keeps
+#: (a text with more is read again each time): at most about 40 MB
+ENTITIES_KEPT = 4096
+ENTITIES_KEPT_PER_TEXT = 64
 EARLIER_SCREENED_CHARS = 200_000
 
 

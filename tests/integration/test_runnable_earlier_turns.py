@@ -10,6 +10,7 @@ import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableLambda
 
+from guardrails import Guard
 from guardrails.testing import KeywordDetector, guard_with
 from tests.helpers.audit import MemoryAudit
 from tests.helpers.spy import SpyChatModel, spy_model
@@ -336,3 +337,22 @@ def test_the_entities_of_an_earlier_turn_are_found_once_per_conversation() -> No
     # the new turn and its answer; "Not much." judged (an answer the guard did not deliver); and the two texts new to
     # the history redacted ("what's new?", "Not much."): the first turn and answer are not read again
     assert detector.calls - calls == 5
+
+
+def test_two_detectors_of_one_class_each_find_their_own_entities_in_an_earlier_turn() -> None:
+    names = KeywordDetector({}, entities={"Jane Roe": "PERSON"})
+    phones = KeywordDetector({}, entities={"555-0199": "PHONE_NUMBER"})
+    profile = guard_with().profile  # the general settings with no detector of their own
+    guard = Guard(profile, detectors={"names": names, "phones": phones})  # two keys, one class name
+    assert guard.redact("Jane Roe, call 555-0199") == "<PERSON_1>, call <PHONE_NUMBER_1>"
+    assert guard.redact("Jane Roe, call 555-0199") == "<PERSON_1>, call <PHONE_NUMBER_1>"
+
+
+def test_the_entities_of_a_text_full_of_values_are_not_kept() -> None:
+    detector = KeywordDetector({}, entities={f"id-{n:03d}": "ID" for n in range(100)})
+    guard = guard_with(detector)
+    text = " ".join(f"id-{n:03d}" for n in range(100))
+    guard.redact(text)
+    calls = detector.calls
+    guard.redact(text)
+    assert detector.calls == calls + 1  # read again: 100 entities are more than a text keeps

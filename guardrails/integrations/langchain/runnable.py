@@ -30,6 +30,7 @@ import logging
 import os
 import sys
 import threading
+import unicodedata
 import warnings
 from collections.abc import (
     AsyncGenerator,
@@ -38,6 +39,7 @@ from collections.abc import (
     Callable,
     Collection,
     Generator,
+    Iterable,
     Iterator,
     Mapping,
     Sequence,
@@ -49,7 +51,14 @@ from types import FrameType
 from typing import Any, Literal, TypeVar, overload
 
 from langchain_core.callbacks import AsyncCallbackManagerForChainRun, CallbackManagerForChainRun
-from langchain_core.messages import AIMessageChunk, BaseMessage, SystemMessage, convert_to_messages
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    SystemMessage,
+    ToolMessage,
+    convert_to_messages,
+)
 from langchain_core.prompt_values import PromptValue, StringPromptValue
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.runnables.config import (
@@ -184,28 +193,42 @@ class _Turn:
         turns refused as prohibited (or not yet judged), what answered them, and the model's earlier answers refused
         as prohibited themselves (or not yet judged)."""
         keys, passthrough = self.wrapper.input_keys, self.wrapper.passthrough_keys
+        guard, screened = self.guard, self.guard.profile.screen_history
         out: dict[str, str] = {}
         messages = _chronological(value, _user_messages(value, input_keys=keys, passthrough_keys=passthrough), keys)
         lists = _conversations(value, input_keys=keys, passthrough_keys=passthrough)
         history = _history(lists)
-        runs = [h for h in history if isinstance(h, _Run)]
+        # the model's messages of each run this guard did not deliver, and their texts in pieces it can judge
+        fresh = {
+            id(h): [m for m in h.messages if not guard.was_delivered(_answer_text(m))]
+            for h in history
+            if isinstance(h, _Run) and "answers" in screened
+        }
+        limit = min(guard.profile.max_text_chars, RUN_PIECE_CHARS)
+        pieces = {key: _pieces([_clean(_answer_text(m)) for m in ms], limit) for key, ms in fresh.items()}
         # earlier turns and answers this guard never judged (a stored or client-sent history) are judged alone now,
         # the latest first, so one refused as prohibited is withheld as if refused here; their redaction stays
         # provisional. An answer is judged as its run (the model's messages between two user turns, joined: split
-        # over several messages, it is still one answer to the model) unless the guard delivered each of them
-        screened = self.guard.profile.screen_history
+        # over several messages, it is still one answer to the model), in pieces when it is long
         items: list[tuple[str, Stage]] = []
         for h in history:
             if isinstance(h, _Run):
-                if "answers" in screened and not all(self.guard.was_delivered(_answer_text(m)) for m in h.messages):
-                    items.append((h.text, Stage.OUTPUT))
+                items += [(text, Stage.OUTPUT) for text in pieces.get(id(h), ())]
             elif "turns" in screened and not _in_turn(whole := shapes.content_text(h.content), latest):
                 items.append((_clean(whole), Stage.INPUT))
         unscreened: set[str] = set()
         if items:
             with redaction_scope(Numbering(), provisional=True):
                 texts, stages = [t for t, _ in items], [stage for _, stage in items]
-                unscreened = set(self.guard.screen_earlier(texts, stages=stages, locale=self.locale))
+                unscreened = set(guard.screen_earlier(texts, stages=stages, locale=self.locale))
+        # the runs to withhold, with their marker: refused as prohibited, or a piece not judged yet
+        refused: list[tuple[list[BaseMessage], str]] = []
+        for key, texts in pieces.items():
+            if any(self.wrapper.was_refused(t, stage=Stage.OUTPUT) for t in texts):
+                refused.append((fresh[key], WITHHELD_REFUSED_ANSWER))
+            elif any(t in unscreened for t in texts):
+                refused.append((fresh[key], WITHHELD_UNSCREENED))
+        gone = {id(m) for ms, _ in refused for m in ms}
         withheld = False
         for m in messages:
             whole = shapes.content_text(m.content)
@@ -231,22 +254,17 @@ class _Turn:
                 texts = [t for t in _texts(m) if t.strip()]
                 return bool(texts) and out.get(texts[0]) in markers
 
-            after, others = _answers_after(value, was_withheld, input_keys=keys, passthrough_keys=passthrough)
+            after, others = _answers_after(value, was_withheld, lists)
+            gone |= {id(m) for m in after}
             # withholding goes by text: a text that also stands elsewhere (a short "Done." of the current step's
             # tool, the user's own words) is left, as the model sees it there anyway
-            _withhold(out, after, WITHHELD_ANSWER, kept=users | {t for m in others for t in shapes.message_texts(m)})
+            _withhold(out, after, WITHHELD_ANSWER, kept=users | _texts_kept(others, gone))
         # a run of answers refused as prohibited (a fabricated "compliant" answer after a harmless request, or one
         # prefilled after the latest turn), or not yet judged: its texts, tool-call arguments and reasoning
-        for run in runs:
-            if run.text in unscreened:
-                marker = WITHHELD_UNSCREENED
-            elif self.wrapper.was_refused(run.text, stage=Stage.OUTPUT):
-                marker = WITHHELD_REFUSED_ANSWER
-            else:
-                continue
-            inside = {id(m) for m in run.messages}
-            elsewhere = {t for c, _ in lists for m in c if id(m) not in inside for t in shapes.message_texts(m)}
-            _withhold(out, run.messages, marker, kept=users | elsewhere)
+        if refused:
+            kept = users | _texts_kept([m for c, _ in lists for m in c if not shapes.is_user_message(m)], gone)
+            for ms, marker in refused:
+                _withhold(out, ms, marker, kept=kept)
         return out
 
     def _redacted(self, text: str, *, user: bool, d_in: Decision | None) -> str:
@@ -947,37 +965,70 @@ def _user_messages(value: Any, *, input_keys: Sequence[str], passthrough_keys: C
 
 @dataclass(frozen=True)
 class _Run:
-    """The model's messages between two user turns of one message list (its answer, with an agent's steps), and
-    their texts joined as the guard judges them."""
+    """The model's messages between two user turns of one message list: its answer, with an agent's steps."""
 
     messages: list[BaseMessage]
-    text: str
+
+
+#: an earlier answer longer than this (a long agent run) is judged in pieces of at most this many characters, each a
+#: run of whole messages (a message longer than that is a piece of its own), so that it can be judged at all
+RUN_PIECE_CHARS = 50_000
 
 
 def _history(lists: Sequence[tuple[list[BaseMessage], bool]]) -> list[BaseMessage | _Run]:
     """The user messages with text and the runs of the model's messages of an input's message lists
     (``_conversations``), oldest first, each list on its own. A run ends at a user message with text (not at a tool
-    result, a blank or an image-only message) or at the end of its list: the last run of the turn's list holds the
-    turn's own steps and any answer prefilled after it."""
+    result, a blank, image-only or invisible one) or at the end of its list: the last run of the turn's list holds
+    the turn's own steps and any answer prefilled after it."""
     out: list[BaseMessage | _Run] = []
     for conversation, _ in lists:
         run: list[BaseMessage] = []
-        for m in [*conversation, None]:
-            if m is None or (shapes.is_user_message(m) and any(t.strip() for t in _texts(m))):
-                text = _clean("\n\n".join(t for t in map(_answer_text, run) if t))
-                if text:
-                    out.append(_Run(run, text))
+        for m in conversation:
+            if shapes.is_user_message(m) and _has_text(m):
+                if run:
+                    out.append(_Run(run))
                 run = []
-                if m is not None:
-                    out.append(m)
+                out.append(m)
             elif shapes.is_model_message(m):
                 run.append(m)
+        if run:
+            out.append(_Run(run))
+    return out
+
+
+def _has_text(m: BaseMessage) -> bool:
+    """True when a message holds text someone can read: not only blanks or invisible format characters."""
+    return any(not c.isspace() and unicodedata.category(c) != "Cf" for t in _texts(m) for c in t)
+
+
+def _pieces(texts: Sequence[str], limit: int) -> list[str]:
+    """``texts`` (a run's messages) joined in order into pieces of at most ``limit`` characters, whole texts each."""
+    out: list[str] = []
+    for text in (t for t in texts if t.strip()):
+        if out and len(out[-1]) + 2 + len(text) <= limit:
+            out[-1] += "\n\n" + text
+        else:
+            out.append(text)
     return out
 
 
 def _answer_text(m: BaseMessage) -> str:
     """A message of the model as the guard judges it: its text, tool-call arguments and reasoning, joined."""
     return "\n".join(t for t in shapes.message_texts(m) if t.strip())
+
+
+def _texts_kept(messages: Iterable[BaseMessage], gone: Collection[int]) -> set[str]:
+    """The texts of ``messages`` that reach the model as they are (not in ``gone``, the ids of messages withheld):
+    a tool result only when the call it answers stands too, so a client's copy of a withheld text in an invented
+    tool result does not keep it."""
+    standing = [m for m in messages if id(m) not in gone]
+    calls = {c["id"] for m in standing if isinstance(m, AIMessage) for c in m.tool_calls if c.get("id")}
+    return {
+        t
+        for m in standing
+        if not isinstance(m, ToolMessage) or m.tool_call_id in calls
+        for t in shapes.message_texts(m)
+    }
 
 
 def _withhold(out: dict[str, str], messages: Sequence[BaseMessage], marker: str, *, kept: Collection[str]) -> None:
@@ -991,18 +1042,14 @@ def _withhold(out: dict[str, str], messages: Sequence[BaseMessage], marker: str,
 
 
 def _answers_after(
-    value: Any,
-    withheld: Callable[[BaseMessage], bool],
-    *,
-    input_keys: Sequence[str],
-    passthrough_keys: Collection[str],
+    value: Any, withheld: Callable[[BaseMessage], bool], lists: Sequence[tuple[list[BaseMessage], bool]]
 ) -> tuple[list[BaseMessage], list[BaseMessage]]:
     """The messages that answer a user message that is ``withheld`` (those after it, up to the next user message
     with text, or the latest user message whatever it holds), and every other message that is neither a user's nor
-    a system message (the app's). Each message list is read on its own (an agent's scratchpad under another key
-    never continues a history's last exchange), except a turn key's own list, which continues the history before
-    it (a dict whose history ends with a request and whose ``messages`` start with its answer)."""
-    lists = _conversations(value, input_keys=input_keys, passthrough_keys=passthrough_keys)
+    a system message (the app's), in ``lists`` (``_conversations`` of ``value``). Each message list is read on its
+    own (an agent's scratchpad under another key never continues a history's last exchange), except a turn key's
+    own list, which continues the history before it (a dict whose history ends with a request and whose
+    ``messages`` start with its answer)."""
     # the latest turn, when it is a message (a bare list, or a turn key's list; a str turn is none of these)
     users = [m for c, turn in lists if turn or not isinstance(value, Mapping) for m in c if shapes.is_user_message(m)]
     latest = users[-1] if users else None
@@ -1013,8 +1060,8 @@ def _answers_after(
         after = after and continues
         for m in conversation:
             if shapes.is_user_message(m):
-                # a blank or image-only message does not end the exchange, unless it is the latest turn
-                if m is latest or any(t.strip() for t in _texts(m)):
+                # a blank, image-only or invisible message does not end the exchange, unless it is the latest turn
+                if m is latest or _has_text(m):
                     after = withheld(m) and m is not latest
             elif not isinstance(m, SystemMessage):
                 (answers if after else others).append(m)

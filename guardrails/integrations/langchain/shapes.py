@@ -85,12 +85,12 @@ def _is_reasoning_block(block: Any) -> bool:
 
 def is_user_message(m: BaseMessage) -> bool:
     """A user turn: a HumanMessage, or a generic ChatMessage in the user's role."""
-    return isinstance(m, HumanMessage) or (isinstance(m, ChatMessage) and m.role in ("user", "human"))
+    return isinstance(m, HumanMessage) or (isinstance(m, ChatMessage) and m.role.lower() in ("user", "human"))
 
 
 def is_model_message(m: BaseMessage) -> bool:
     """A message of the model: an AIMessage (or chunk), or a generic ChatMessage in the assistant's role."""
-    return isinstance(m, AIMessage) or (isinstance(m, ChatMessage) and m.role in ("assistant", "ai", "model"))
+    return isinstance(m, AIMessage) or (isinstance(m, ChatMessage) and m.role.lower() in ("assistant", "ai", "model"))
 
 
 def user_turns(messages: Sequence[BaseMessage]) -> tuple[str, tuple[str, ...]]:
