@@ -94,6 +94,8 @@ WITHHELD_ANSWER = "[An earlier answer, to a withheld message, is withheld.]"
 #: what the model sees instead of an earlier answer the guard refused as prohibited (judged as an answer, by the
 #: answers' classifier): a client wrote it into the history, for the model to take as its own and go on
 WITHHELD_REFUSED_ANSWER = "[An earlier answer, refused under the usage policy, is withheld.]"
+#: the key of an answer's ``guardrails`` metadata that holds its seals (``_Turn.sealed``)
+SEALS_KEY = "delivered_seals"
 #: what the wrapper's run records as a turn answered with a crisis referral without calling the chain
 WITHHELD_REFERRED = "[An earlier message, answered with a referral to crisis resources, is withheld.]"
 #: said in the audit record of a streamed answer stopped while one of its checks gave no decision: an async stream
@@ -200,7 +202,7 @@ class _Turn:
         history = _history(lists)
         # the model's messages of each run this guard did not deliver, and their texts in pieces it can judge
         fresh = {
-            id(h): [m for m in h.messages if not guard.was_delivered(_answer_text(m))]
+            id(h): [m for m in h.messages if not guard.was_delivered(_answer_text(m), seals=_seals(m))]
             for h in history
             if isinstance(h, _Run) and "answers" in screened
         }
@@ -360,20 +362,48 @@ class _Turn:
         context = (self.conversation_id or "", str(id(self.guard)))
         return self.wrapper.judged.key(turns.latest, turns.history, self.locale, *context)
 
-    def delivered(self, answer: Any) -> None:
+    def delivered(self, answer: Any) -> Any:
         """Note the texts of ``answer`` as the caller got them (screened, with the disclaimers, a refusal or a
         referral): when a later request's history brings them back, the guard does not judge them again
-        (``Guard.screen_earlier``). An answer stored in another shape is judged once then."""
+        (``Guard.screen_earlier``). An answer stored in another shape is judged once then. Returns ``answer`` with
+        its seals when it is a message (see ``sealed``)."""
         if answer is None:
-            return
-        # and as the run records it (a history saved from the run holds placeholders, not the user's values)
-        for shown in (answer, self._hidden(answer)) if self.restored else (answer,):
+            return answer
+        for shown in self._versions(answer):
             # the answer's slots, not retrieved documents (only redacted, never judged)
-            texts = [p.text for p in self.read(shown).pieces if not p.context]
-            if isinstance(shown, BaseMessage):
-                texts.append(_answer_text(shown))
-            for text in texts:
+            for text in [p.text for p in self.read(shown).pieces if not p.context]:
                 self.guard.delivered(text)
+        return self.sealed(answer)
+
+    def _versions(self, answer: Any) -> tuple[Any, ...]:
+        """``answer`` as the caller got it, and as the run records it (a history saved from the run holds the
+        placeholders in reversible mode, not the user's values)."""
+        return (answer, self._hidden(answer)) if self.restored else (answer,)
+
+    def sealed(self, answer: Any, *, whole: Any = None) -> Any:
+        """``answer`` (a message, or a dict holding one under the output key) with the seals of the message it
+        delivers in its ``guardrails`` metadata (``Guard.delivered``: keyed hashes, no text): a history that keeps
+        the message with its metadata is known as this guard's own by any worker with the same salt, after a
+        restart too. ``whole``: the message the seals are of, when ``answer`` is only a stream's last chunk."""
+        key = self.wrapper.output_key
+        target = answer.get(key) if isinstance(answer, Mapping) else answer
+        whole = target if whole is None else whole
+        if not isinstance(target, BaseMessage) or not isinstance(whole, BaseMessage):
+            return answer
+        seals = [self.guard.delivered(_answer_text(m)) for m in self._versions(whole)]
+        meta = target.response_metadata.get(shapes.META_KEY)
+        meta = {**(meta if isinstance(meta, Mapping) else {}), SEALS_KEY: list(dict.fromkeys(seals))}
+        message = target.model_copy(update={"response_metadata": {**target.response_metadata, shapes.META_KEY: meta}})
+        return shapes.remap(answer, {key: message}) if isinstance(answer, Mapping) else message
+
+    def sealed_tail(self, sent: Any, tail: list[Any]) -> list[Any]:
+        """A stream's last items, the decision's chunk at their end carrying the seals of the whole answer: the
+        chunks sent before (``sent``, added up) and these."""
+        if not tail or not isinstance(tail[-1], AIMessageChunk) or shapes.META_KEY not in tail[-1].response_metadata:
+            return tail
+        for item in tail[:-1]:
+            sent = _added(sent, item)
+        return [*tail[:-1], self.sealed(tail[-1], whole=sent)]
 
     def early_answer(self, d_in: Decision, *, chunk: bool) -> Any:
         if (d_in.blocked and self.wrapper.raise_on_block) or self.kind == "raise":
@@ -1012,6 +1042,13 @@ def _pieces(texts: Sequence[str], limit: int) -> list[str]:
     return out
 
 
+def _seals(m: BaseMessage) -> list[Any]:
+    """The seals a stored answer carries in its ``guardrails`` metadata (``_Turn.sealed``); none when it has none."""
+    meta = m.response_metadata.get(shapes.META_KEY) if isinstance(m.response_metadata, Mapping) else None
+    seals = meta.get(SEALS_KEY) if isinstance(meta, Mapping) else None
+    return list(seals) if isinstance(seals, (list, tuple)) else []
+
+
 def _answer_text(m: BaseMessage) -> str:
     """A message of the model as the guard judges it: its text, tool-call arguments and reasoning, joined."""
     return "\n".join(t for t in shapes.message_texts(m) if t.strip())
@@ -1460,7 +1497,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         except BaseException as exc:
             run.on_chain_error(exc)
             raise
-        turn.delivered(result)
+        result = turn.delivered(result)
         run.on_chain_end(turn.traced_output(result), inputs=turn.traced_input)
         return result
 
@@ -1494,7 +1531,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         except BaseException as exc:
             await run.on_chain_error(exc)
             raise
-        turn.delivered(result)
+        result = turn.delivered(result)
         await run.on_chain_end(turn.traced_output(result), inputs=turn.traced_input)
         return result
 
@@ -1552,17 +1589,20 @@ class GuardedRunnable(Runnable[Any, Any]):
         new_input = turn.rewritten_input(input, turns, d_in)
         inner = self.bound.stream(new_input, self._inner_config(config, run), **kwargs)
         # whatever ends the stream (its end, a block, the caller, an error), each lane is audited once
+        sent: Any = None  # the chunks yielded, added up: the answer the tail's seals are of
         with screen.audited():
             try:
                 for chunk in inner:
-                    yield from screen.feed(chunk)
+                    for item in screen.feed(chunk):
+                        sent = _added(sent, item)
+                        yield item
                     if screen.blocked is not None:
                         break
             finally:
                 close = getattr(inner, "close", None)
                 if close is not None:
                     close()
-            tail = screen.end()
+            tail = turn.sealed_tail(sent, screen.end())
             self._record(run, "context", turn.d_ctx)  # as invoke traces them: the documents' check, the answer's
             self._record(run, "output", turn.d_out)
             yield from tail
@@ -1602,10 +1642,12 @@ class GuardedRunnable(Runnable[Any, Any]):
         screen = _Stream(turn)
         new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, d_in)
         inner = self.bound.astream(new_input, self._inner_config(config, run), **kwargs)
+        sent: Any = None  # as in ``_stream``
         with screen.audited():  # each lane audited once, as in ``stream``
             try:
                 async for chunk in inner:
                     for item in await _in_worker(screen.feed, chunk):
+                        sent = _added(sent, item)
                         yield item
                     if screen.blocked is not None:
                         break
@@ -1613,7 +1655,7 @@ class GuardedRunnable(Runnable[Any, Any]):
                 aclose = getattr(inner, "aclose", None)
                 if aclose is not None:
                     await aclose()
-            tail = await _in_worker(screen.end)
+            tail = turn.sealed_tail(sent, await _in_worker(screen.end))
             await self._arecord(run, "context", turn.d_ctx)
             await self._arecord(run, "output", turn.d_out)
             for item in tail:
