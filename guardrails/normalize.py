@@ -682,7 +682,19 @@ def _reads_as_rot13(text: str) -> bool:
     so a few of them cannot make a plain text read as rot13.
     """
     sample = text[:_ROT13_SAMPLE]
-    labels = Counter(map(_rot13_label, sample.split()))
+    counts = Counter(sample.split())
+    word_labels = {token: _rot13_word_label(token) for token in counts}
+    labels: Counter[str] = Counter()
+    for token, n in counts.items():
+        labels[word_labels[token]] += n
+    # a word English neither way (?) reads as rot13 (U) or as plain text (P), by its letter pairs: when the
+    # common English words (E) hold the rot13 ones off even if every such word read as rot13, the text is
+    # plain whatever its letters say, and they are not judged (the common case: English prose, on every check)
+    if labels["R"] + labels["T"] + labels["?"] <= 2 * labels["E"]:
+        return False
+    for token, n in counts.items():
+        if word_labels[token] == "?":
+            labels[_rot13_look(token)] += n
     if labels["R"] + labels["T"] + labels["U"] <= 2 * (labels["E"] + labels["P"]):
         return False
     before = sum(1 for w in _WORD.findall(sample) if len(w) > 2 and _is_word(w))

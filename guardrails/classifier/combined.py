@@ -49,7 +49,11 @@ class CombinedModel:
         self.categories = main.categories
         self.adapter = main.adapter
         self._into = np.array([main.categories.index(c) for c in lent], dtype=np.int64)
+        #: the kinds ``main`` scores itself (every category of a lent kind is lent: ``missing`` is empty)
+        self._main_kinds = frozenset(main.kinds[1:]) - LENT_KINDS
         self._from = np.array([lender.categories.index(c) for c in lent], dtype=np.int64)
+        #: the kinds the lender's lent categories have in its own artefact (the taxonomy's: crisis and domain)
+        self._lender_kinds = frozenset(lender.kinds[1 + i] for i in self._from)
         both = f"{main.meta.get('loaded_sha256')}+{lender.meta.get('loaded_sha256')}"
         #: ``loaded_sha256`` names the pair (caches of scores are keyed by it)
         self.meta: dict[str, Any] = {
@@ -61,9 +65,10 @@ class CombinedModel:
 
     def scores(self, embeddings: np.ndarray) -> np.ndarray:
         """Calibrated per-category scores, shape ``(n, len(categories))``, as :meth:`ClassifierModel.scores`."""
-        out = self.main.scores(embeddings)
+        # each artefact calibrates only the kinds it gives (the rest of its calibration would be overwritten)
+        out = self.main.scores(embeddings, kinds=self._main_kinds)
         if len(self._into):
-            out[:, self._into] = self.lender.scores(embeddings)[:, self._from]
+            out[:, self._into] = self.lender.scores(embeddings, kinds=self._lender_kinds)[:, self._from]
         return out
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +156,12 @@ class ClassifierModel:
         for g in ("prohibited", "crisis"):
             if g not in self.thresholds:
                 raise ValueError(f"classifier artefact lacks the {g!r} group threshold")
+        #: per summed group (its kind), its columns and the logit of its threshold: constants of every scoring call
+        self._summed = tuple(
+            (group, np.flatnonzero(mask), _logit(self.thresholds[group]))
+            for mask, group in ((self._prohibited, "prohibited"), (self._crisis, "crisis"))
+            if mask.any()
+        )
         self._projected: np.ndarray | None = None
         if all(has_index):
             rows, scales, basis = arrays["knn_rows"], arrays["knn_scales"], arrays["knn_basis"]
@@ -275,25 +282,29 @@ class ClassifierModel:
             out[self.classes[i]] = probs[:, i]
         return out
 
-    def scores(self, embeddings: np.ndarray) -> np.ndarray:
-        """Calibrated per-category scores, shape ``(n, len(categories))``; 0.5 = on the threshold."""
-        return self.scores_from_probabilities(self.class_probabilities(embeddings))
+    def scores(self, embeddings: np.ndarray, *, kinds: Collection[str] | None = None) -> np.ndarray:
+        """Calibrated per-category scores, shape ``(n, len(categories))``; 0.5 = on the threshold.
 
-    def scores_from_probabilities(self, probs: np.ndarray) -> np.ndarray:
+        ``kinds`` (default: all) calibrates only the categories of those kinds, the others score 0: a caller
+        that takes some kinds from another artefact (guardrails.classifier.combined) skips the rest.
+        """
+        return self.scores_from_probabilities(self.class_probabilities(embeddings), kinds=kinds)
+
+    def scores_from_probabilities(self, probs: np.ndarray, *, kinds: Collection[str] | None = None) -> np.ndarray:
         """Calibrated per-category scores from class probabilities (see :meth:`scores`)."""
         out = np.zeros((len(probs), len(self.classes)), dtype=np.float64)
-        for mask, group in ((self._prohibited, "prohibited"), (self._crisis, "crisis")):
-            if not mask.any():
+        for group, cols, logit_t in self._summed:
+            if kinds is not None and group not in kinds:
                 continue
-            part = probs[:, mask]
+            part = probs[:, cols]
             total = part.sum(axis=1)
-            calibrated = _sigmoid(_logit(total) - _logit(self.thresholds[group]))
+            calibrated = _sigmoid(_logit(total) - logit_t)
             share = part / np.maximum(total[:, None], _EPS)
             top = share.max(axis=1, keepdims=True)
             rel = np.minimum(1.0, share / np.maximum(top, _EPS))
             rel[share < MIN_SHARE] = 0.0
             rel[share == top] = 1.0
-            out[:, mask] = calibrated[:, None] * rel
-        if len(self._domain_idx):
+            out[:, cols] = calibrated[:, None] * rel
+        if len(self._domain_idx) and (kinds is None or "domain" in kinds):
             out[:, self._domain_idx] = _sigmoid(_logit(probs[:, self._domain_idx]) - self._domain_logit_t)
         return out[:, 1:]

@@ -297,7 +297,8 @@ class SemanticDetector(BaseDetector):
         if self.options.language and not self._langid_loaded:
             self._lang = load_identifier()
             self._langid_loaded = True
-        return _Head(model=model, encoder=encoder, emit=emit)
+        persistent = np.array([self._kind(c) in self.options.history_persistent_kinds for c in model.categories])
+        return _Head(model=model, encoder=encoder, emit=emit, persistent=persistent)
 
     # ------------------------------------------------------------------ detection
     def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
@@ -457,7 +458,6 @@ class SemanticDetector(BaseDetector):
             best_view[better] = name
         latest = best.copy()
         margin, handled_at = self.options.history_margin, self.options.history_handled_score
-        persistent = np.array([self._kind(c) in self.options.history_persistent_kinds for c in head.model.categories])
         for group in plan.groups():
             # the group's earlier turns: each alone, and (two or more) joined without the latest turn
             parts = [scored[t] for t in group]
@@ -468,7 +468,7 @@ class SemanticDetector(BaseDetector):
             joined = scored[plan.join(group)]
             adds = (joined > np.maximum(latest, earlier) + margin) & ~handled
             # a persistent kind (a crisis) already shown stays in force while its turn is in the window
-            stays = persistent & handled & (joined >= handled_at)
+            stays = head.persistent & handled & (joined >= handled_at)
             counts = (adds | stays) & (joined > best)
             best[counts] = joined[counts]
             best_view[counts] = HISTORY_VIEW
@@ -510,11 +510,14 @@ class SemanticDetector(BaseDetector):
 
 @dataclass(frozen=True)
 class _Head:
-    """One artefact ready to judge: the classifier, its adapted encoder, which of its categories to emit."""
+    """One artefact ready to judge: the classifier, its adapted encoder, which of its categories to emit, and
+    which of them stay in force from an earlier turn (``history_persistent_kinds``; fixed per artefact, so
+    looked up once, not at every check)."""
 
     model: Any
     encoder: Any
     emit: np.ndarray
+    persistent: np.ndarray
 
 
 @dataclass
