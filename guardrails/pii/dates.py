@@ -77,9 +77,12 @@ _EVENT_CUE = (
 # "#": "admission #20240105" is a number
 _CUE_SEP = r"(?:[ \t]{1,3}|[ \t]{0,3}[:=-][ \t]{0,3})"
 # a "may" in lower (or mixed) case is the month only after a preposition or a date word: "born may 5", "in may 2019"
-_MAY_AFTER_CUE = rf"(?<=\b(?:{_PREP_CUE}|{_EVENT_CUE}){_CUE_SEP})may\b"
+# (the literal first and the look-behind after it: a look-behind tried at every position of a long text is slow)
+_MAY_AFTER_CUE = rf"may(?<=\b(?:{_PREP_CUE}|{_EVENT_CUE}){_CUE_SEP}may)\b"
+# each of these alternations starts with a look-ahead on its first letter: the ``regex`` module tries every
+# alternative at every position otherwise, which triples the time a long run of digits or words takes
 _MONTH = (
-    r"(?:(?:january|february|march|april|june|july|august|september|october|november|december)\b"
+    r"(?=[adfjmnos])(?:(?:january|february|march|april|june|july|august|september|october|november|december)\b"
     rf"|(?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)(?:\.|\b)|(?-i:May|MAY)\b|{_MAY_AFTER_CUE})"
 )
 # eponyms that start with a month are never one: May-Thurner syndrome, the May-Hegglin anomaly, March
@@ -99,7 +102,10 @@ _MONTH_ALONE = (
 # rare cases, ...", "the cramps I suffer from may, at times, ...")
 _BARE_MONTH_CUE = r"(?:in|since|until|till|by|during|before|after|of|through|throughout|between|around)"
 _MONTH_RANGE = rf"{_MONTH_ALONE}(?:[ \t]{{0,3}}(?:-|–|/|to|and|or|through|till|until)[ \t]{{0,3}}{_MONTH_ALONE})?"
-_WEEKDAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)\b\.?"
+_WEEKDAY = (
+    r"(?=[fmstw])(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)"
+    r"\b\.?"
+)
 _DAY = r"(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?\b"
 _YEAR = r"(?:1[89]|2[01])\d\d\b"
 _NUM_DAY = r"(?:0?[1-9]|[12]\d|3[01])"
