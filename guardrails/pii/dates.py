@@ -102,6 +102,22 @@ _MONTH_ALONE = (
 # rare cases, ...", "the cramps I suffer from may, at times, ...")
 _BARE_MONTH_CUE = r"(?:in|since|until|till|by|during|before|after|of|through|throughout|between|around)"
 _MONTH_RANGE = rf"{_MONTH_ALONE}(?:[ \t]{{0,3}}(?:-|–|/|to|and|or|through|till|until)[ \t]{{0,3}}{_MONTH_ALONE})?"
+# a day in words: first .. thirty-first ("twenty-first", "twenty first"); never a day alone, only beside a month. Not
+# before a hyphen: "June second-guessed" is a name and a verb
+_ORDINAL_UNIT = r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)"
+_DAY_WORD = (
+    rf"(?=[efnst])(?:twenty[- ]{_ORDINAL_UNIT}|thirty[- ]first|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth"
+    rf"|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|thirtieth|{_ORDINAL_UNIT})\b(?!-)"
+)
+# months that are also first names, in Title case: "June first noticed the lump"
+_NAME_MONTH = r"(?-i:April|May|June|August)\b"
+# "June first" before a past-tense verb is a name and an adverb ("June first noticed the lump"); lower case only, so
+# "June first, 2020" and "June first at 9" stay dates
+_PAST_VERB = (
+    r"(?-i:[a-z]{2,20}ed|saw|told|said|went|came|got|felt|took|met|found|thought|knew|heard|brought|gave|made|wrote"
+    r"|rang|sent|left|had)\b"
+)
+_NOT_NAME_THEN_ADVERB = rf"(?!(?<={_NAME_MONTH}\s{{1,3}}first)\s{{1,3}}{_PAST_VERB})"
 _WEEKDAY = (
     r"(?=[fmstw])(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)"
     r"\b\.?"
@@ -132,9 +148,14 @@ DATE_FORMS: Mapping[str, str] = {
     + _NOT_BEFORE,
     "month_day": rf"\b(?:{_WEEKDAY},?\s+(?:the\s+)?)?"
     + r"(?:"
-    + rf"{_MONTH}\s*(?:the\s+)?{_DAY}"  # March 14, Mar. 14th, March the 14th
+    # the month once for both of its days (each alternative that starts with it is tried at every position)
+    + rf"{_MONTH}(?:"
+    + rf"\s*(?:the\s+)?{_DAY}"  # March 14, Mar. 14th, March the 14th
+    + rf"|\s{{1,3}}(?:the\s{{1,3}})?{_DAY_WORD}{_NOT_NAME_THEN_ADVERB}"  # June sixth, March the twenty-first
+    + r")"
     + rf"|{_DAY}\s*(?:of\s+)?{_MONTH}"  # 14 March, 14th of March
     + rf"|{_NUM_DAY}[-/]{_MONTH}"  # 14-Mar
+    + rf"|{_DAY_WORD}\s{{1,3}}of\s{{1,3}}{_MONTH}"  # sixth of June, twenty first of March (not "second March")
     + r")"
     + rf"(?:,?\s*(?:[-/]\s*)?{_YEAR})?",  # , 2021 / -2021
     "month_year": rf"\b{_MONTH},?\s+(?:of\s+)?{_YEAR}|{_NOT_AFTER}{_NUM_MONTH}/(?:19|20)\d\d{_NOT_BEFORE}",

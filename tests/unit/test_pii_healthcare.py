@@ -258,6 +258,48 @@ def test_an_eight_digit_number_labelled_as_an_mrn_stays_a_record_number_beside_a
     }
 
 
+# --- a day written in words
+
+DAY_IN_WORDS_DATES = [
+    pytest.param("I was admitted on June the sixth.", "June the sixth", id="month-the-day-word"),
+    pytest.param("I was seen on June sixth by the nurse.", "June sixth", id="month-day-word"),
+    pytest.param("She was born on March twenty-first, 1962.", "March twenty-first, 1962", id="hyphenated-with-year"),
+    pytest.param("Born March twenty first 1962, no allergies.", "March twenty first 1962", id="spaced-with-year"),
+    pytest.param("He was discharged on the twenty-first of March.", "twenty-first of March", id="day-word-of-month"),
+    pytest.param("My surgery on the sixth of June went well.", "sixth of June", id="sixth-of-june"),
+    pytest.param("The biopsy is booked for the thirty-first of October.", "thirty-first of October", id="thirty-first"),
+    pytest.param("My birthday is April first, 1970.", "April first, 1970", id="name-month-first-with-year"),
+    pytest.param("She was admitted on the twelfth of may.", "twelfth of may", id="lower-case-may-after-of"),
+    pytest.param("The appointment is June first at 9.", "June first", id="first-before-a-preposition"),
+]
+
+
+@pytest.mark.parametrize(("text", "date"), DAY_IN_WORDS_DATES)
+def test_a_day_written_in_words_beside_a_month_is_redacted_with_the_month(
+    healthcare: PIIDetector, text: str, date: str
+) -> None:
+    assert found(healthcare, text) == {"DATE_TIME": [date]}
+
+
+DAY_WORD_LOOK_ALIKES = [
+    pytest.param("The first of many scans was in March.", "March", id="the-first-of-many"),
+    pytest.param("She came first in the race in March.", "March", id="first-in-march"),
+    pytest.param("In the second March of the trial I felt better.", None, id="an-ordinal-before-a-month"),
+    pytest.param("The sixth was the worst day.", None, id="a-day-word-alone"),
+    pytest.param("The third of the tablets is for the evening.", None, id="third-of-the-tablets"),
+    pytest.param("June first noticed the lump in the shower.", None, id="a-name-then-first-then-a-verb"),
+    pytest.param("April second-guessed the dose.", None, id="second-guessed"),
+    pytest.param("It was June thirty-second in the queue.", None, id="no-thirty-second"),
+]
+
+
+@pytest.mark.parametrize(("text", "date"), DAY_WORD_LOOK_ALIKES)
+def test_an_ordinal_word_that_is_not_the_day_of_a_month_stays_readable(
+    healthcare: PIIDetector, text: str, date: str | None
+) -> None:
+    assert found(healthcare, text).get("DATE_TIME") == ([date] if date else None)
+
+
 @pytest.mark.parametrize(
     ("text", "date"),
     [
@@ -266,6 +308,8 @@ def test_an_eight_digit_number_labelled_as_an_mrn_stays_a_record_number_beside_a
         pytest.param("on may " * 15_000 + "5", "may 5", id="repeated-lower-case-may"),
         pytest.param("DOB " * 20_000 + "19620314", "19620314", id="repeated-date-words"),
         pytest.param("DOB: " + "2" * 100_000 + " admitted 20240105", "20240105", id="a-100000-digit-number"),
+        pytest.param("June " * 20_000 + "the sixth", "June the sixth", id="repeated-months"),
+        pytest.param("twenty-" * 14_000 + "first of June", "twenty-first of June", id="repeated-twenty"),
     ],
 )
 def test_the_date_forms_read_a_long_adversarial_text_in_well_under_a_second(text: str, date: str) -> None:
