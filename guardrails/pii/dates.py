@@ -135,6 +135,14 @@ _MMDDYYYY = rf"{_MM}{_DD}(?:19|20)\d\d"
 _DDMMYYYY = rf"{_DD}{_MM}(?:19|20)\d\d"
 # a unit word after a number makes it a dose: "on 20240105 units", "on 20101010 mcg"
 _UNIT = r"[ \t]{0,3}(?:units?|mg|mcg|ml|iu|tablets?|tabs?|doses?)\b"
+# a day and a month with no year, in either order ("3/14", "14/3"): at least one of the two is a month
+_DAY_MONTH = rf"(?:{_NUM_MONTH}/{_NUM_DAY}|{_NUM_DAY}/{_NUM_MONTH})"
+# ... is a quantity, not a date, before a unit or a counted noun: "on 1/2 tablet", "on 3/4 of the dose", "on 1/2 a
+# tab", "based on 3/4 criteria", "5/5 strength" (and part of a ratio before ":1")
+_QUANTITY_AFTER = (
+    rf"(?:{_UNIT}|[ \t]{{0,3}}(?:of|a|an|the[ \t]{{1,3}}dose|strength|vision|power|criteria|items?|points?"
+    r"|questions?|days?|nights?|weeks?|times|occasions|patients|cases)\b)"
+)
 
 #: regex of each calendar-date form (Presidio compiles them with the ``regex`` module and IGNORECASE; the cues
 #: are variable-width look-behinds, which the standard ``re`` module would refuse)
@@ -144,6 +152,9 @@ DATE_FORMS: Mapping[str, str] = {
     + rf"{_NUM_DAY}/{_NUM_DAY}/(?:\d{{4}}|\d\d)"  # 03/14/1962, 14/3/62 (either order)
     + rf"|{_NUM_DAY}([.-]){_NUM_DAY}\1\d{{4}}"  # 14.03.1962, 3-14-1962
     + rf"|(?:19|20)\d\d([/.-]){_NUM_MONTH}\2{_NUM_DAY}"  # 1962-03-14, 1962/3/14
+    # no year: a date of a person only right after a date word or "on" ("DOB 3/14", "seen on 3/14"); elsewhere
+    # "8/10" is a pain score, "20/20" vision, "120/80" a blood pressure
+    + rf"|(?=\d)(?<=\b(?:{_EVENT_CUE}|on){_CUE_SEP}){_DAY_MONTH}(?!{_QUANTITY_AFTER}|:\d)"
     + r")"
     + _NOT_BEFORE,
     "month_day": rf"\b(?:{_WEEKDAY},?\s+(?:the\s+)?)?"

@@ -258,7 +258,7 @@ def test_an_eight_digit_number_labelled_as_an_mrn_stays_a_record_number_beside_a
     }
 
 
-# --- a day written in words
+# --- a day in words, a day and month with no year
 
 DAY_IN_WORDS_DATES = [
     pytest.param("I was admitted on June the sixth.", "June the sixth", id="month-the-day-word"),
@@ -300,6 +300,49 @@ def test_an_ordinal_word_that_is_not_the_day_of_a_month_stays_readable(
     assert found(healthcare, text).get("DATE_TIME") == ([date] if date else None)
 
 
+DAY_MONTH_DATES = [
+    pytest.param("DOB 3/14, no known allergies.", "3/14", id="dob"),
+    pytest.param("He was admitted 3/14 with chest pain.", "3/14", id="admitted"),
+    pytest.param("She was seen on 3/14 for review.", "3/14", id="seen-on"),
+    pytest.param("I was born 14/3 and so was my twin.", "14/3", id="born-day-first"),
+    pytest.param("My DOB is 12/31.", "12/31", id="dob-is"),
+    pytest.param("Date of birth: 7/4", "7/4", id="date-of-birth-colon"),
+    pytest.param("He was discharged on 11/02 after the fall.", "11/02", id="discharged-on-zero-padded"),
+]
+
+
+@pytest.mark.parametrize(("text", "date"), DAY_MONTH_DATES)
+def test_a_day_and_month_with_no_year_after_a_date_word_or_on_is_redacted(
+    healthcare: PIIDetector, text: str, date: str
+) -> None:
+    assert found(healthcare, text) == {"DATE_TIME": [date]}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("Take 1/2 tablet at night.", id="half-a-tablet"),
+        pytest.param("He has 20/20 vision in both eyes.", id="vision"),
+        pytest.param("I took 3/4 of the dose by mistake.", id="three-quarters-of"),
+        pytest.param("BP 120/80 on admission.", id="blood-pressure"),
+        pytest.param("BP on admission 120/80.", id="blood-pressure-after-a-date-word"),
+        pytest.param("5/5 strength in all four limbs.", id="strength"),
+        pytest.param("She is on 1/2 tablet of metoprolol.", id="on-half-a-tablet"),
+        pytest.param("He is on 3/4 of the dose now.", id="on-three-quarters-of"),
+        pytest.param("I am on 1/2 a tab at night.", id="on-half-a-tab"),
+        pytest.param("Based on 3/4 criteria it is mild.", id="on-criteria"),
+        pytest.param("On 2/3 of days the pain is worse.", id="on-two-thirds-of-days"),
+        pytest.param("Admitted with a pain score of 8/10.", id="a-score-after-of"),
+        pytest.param("The reading on 13/25 was odd.", id="not-a-month"),
+        pytest.param("The ratio on 3/14:1 was stable.", id="part-of-a-ratio"),
+    ],
+)
+def test_a_fraction_a_score_or_a_ratio_with_no_date_word_before_it_stays_readable(
+    healthcare: PIIDetector, text: str
+) -> None:
+    assert found(healthcare, text) == {}
+
+
 @pytest.mark.parametrize(
     ("text", "date"),
     [
@@ -310,6 +353,8 @@ def test_an_ordinal_word_that_is_not_the_day_of_a_month_stays_readable(
         pytest.param("DOB: " + "2" * 100_000 + " admitted 20240105", "20240105", id="a-100000-digit-number"),
         pytest.param("June " * 20_000 + "the sixth", "June the sixth", id="repeated-months"),
         pytest.param("twenty-" * 14_000 + "first of June", "twenty-first of June", id="repeated-twenty"),
+        pytest.param("3/" * 50_000 + " DOB 3/14", "3/14", id="repeated-slashed-numbers"),
+        pytest.param("on 3/" * 20_000 + " DOB 3/14", "3/14", id="repeated-on-and-numbers"),
     ],
 )
 def test_the_date_forms_read_a_long_adversarial_text_in_well_under_a_second(text: str, date: str) -> None:
