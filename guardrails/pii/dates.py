@@ -109,7 +109,7 @@ _DAY_WORD = (
     rf"(?=[efnst])(?:twenty[- ]{_ORDINAL_UNIT}|thirty[- ]first|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth"
     rf"|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|thirtieth|{_ORDINAL_UNIT})\b(?!-)"
 )
-# months that are also first names, in Title case: "June first noticed the lump"
+# months that are also first names, in Title case: "a letter from June", "June first noticed the lump"
 _NAME_MONTH = r"(?-i:April|May|June|August)\b"
 # "June first" before a past-tense verb is a name and an adverb ("June first noticed the lump"); lower case only, so
 # "June first, 2020" and "June first at 9" stay dates
@@ -117,7 +117,21 @@ _PAST_VERB = (
     r"(?-i:[a-z]{2,20}ed|saw|told|said|went|came|got|felt|took|met|found|thought|knew|heard|brought|gave|made|wrote"
     r"|rang|sent|left|had)\b"
 )
+# a month and a number before a count of time is a name and a count: "I wrote to June 3 times", "I saw April 2 weeks
+# ago" (the month alone still counts after a cue word: "in <March> 3 days after the fall")
+_NOT_A_COUNT = r"(?!\s{1,3}(?:times|days?|weeks?|months?|years?|hours?|hrs?|minutes?|mins?)\b)"
 _NOT_NAME_THEN_ADVERB = rf"(?!(?<={_NAME_MONTH}\s{{1,3}}first)\s{{1,3}}{_PAST_VERB})"
+# after "from", a month that is a first name is the month only when a range or "onwards" follows: "from June to
+# August", "from June until now", "from June onwards"; "a letter from June", "a call from August yesterday" are
+# people (another recognizer's job). Other months ("from March") and other cues ("since June") are unaffected
+_RANGE_END = (
+    rf"(?:{_MONTH_ALONE}|now|today|present|date|the[ \t]{{1,3}}(?:present|end)|\d|early|mid|late|this|last|next)"
+)
+_RANGE_AFTER = (
+    rf"(?:[ \t]{{0,3}}[-–/][ \t]{{0,3}}{_RANGE_END}|[ \t]{{1,3}}(?:to|through|thru|till|until)[ \t]{{1,3}}{_RANGE_END}"
+    r"|[ \t]{1,3}onwards?\b)"
+)
+_NOT_A_NAME_AFTER_FROM = rf"(?!(?<=\bfrom{_CUE_SEP}){_NAME_MONTH}(?!{_RANGE_AFTER}))"
 _WEEKDAY = (
     r"(?=[fmstw])(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)"
     r"\b\.?"
@@ -161,7 +175,7 @@ DATE_FORMS: Mapping[str, str] = {
     + r"(?:"
     # the month once for both of its days (each alternative that starts with it is tried at every position)
     + rf"{_MONTH}(?:"
-    + rf"\s*(?:the\s+)?{_DAY}"  # March 14, Mar. 14th, March the 14th
+    + rf"\s*(?:the\s+)?{_DAY}{_NOT_A_COUNT}"  # March 14, Mar. 14th, March the 14th
     + rf"|\s{{1,3}}(?:the\s{{1,3}})?{_DAY_WORD}{_NOT_NAME_THEN_ADVERB}"  # June sixth, March the twenty-first
     + r")"
     + rf"|{_DAY}\s*(?:of\s+)?{_MONTH}"  # 14 March, 14th of March
@@ -171,6 +185,7 @@ DATE_FORMS: Mapping[str, str] = {
     + rf"(?:,?\s*(?:[-/]\s*)?{_YEAR})?",  # , 2021 / -2021
     "month_year": rf"\b{_MONTH},?\s+(?:of\s+)?{_YEAR}|{_NOT_AFTER}{_NUM_MONTH}/(?:19|20)\d\d{_NOT_BEFORE}",
     "month": rf"(?<=\b(?:{_PREP_CUE}|{_ADJ_CUE}){_CUE_SEP})"
+    + _NOT_A_NAME_AFTER_FROM
     + rf"(?:{_MONTH_RANGE}"  # in March, last March, mid-May, since early June, from March to May
     # lower-case or all-caps may / march / august: after a preposition and before punctuation ("in may.")
     + rf"|(?<=\b{_BARE_MONTH_CUE}[ \t]{{1,3}})(?:may|march|august)(?=[ \t]{{0,3}}(?:[.,;:!?)]|$)))",
