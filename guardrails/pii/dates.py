@@ -132,6 +132,15 @@ _RANGE_AFTER = (
     r"|[ \t]{1,3}onwards?\b)"
 )
 _NOT_A_NAME_AFTER_FROM = rf"(?!(?<=\bfrom{_CUE_SEP}){_NAME_MONTH}(?!{_RANGE_AFTER}))"
+# a Title-case "May" after "This" and before a Title-case verb is the modal of a label or a heading ("This May Cause
+# Drowsiness", "This May Not Be Suitable"); "this May I", "this May, ..." and "this May and June" stay months.
+# ("It May", "You May", "That May" have no cue word, so the month form never reads them.)
+_HEADING_VERB = (
+    r"(?-i:Be|Become|Cause|Contain|Damage|Decrease|Affect|Harm|Help|Impair|Improve|Increase|Interact|Interfere"
+    r"|Intensify|Irritate|Lead|Lower|Make|Occur|Produce|Raise|Reduce|Require|Result|Slow|Stain|Take|Trigger|Worsen"
+    r"|Need|Have|Appear|Feel|Not|Also|Only|Change|Work|Vary|Include)\b"
+)
+_NOT_A_HEADING_MODAL = rf"(?!(?<=\bthis[ \t]{{1,3}})(?-i:May)[ \t]{{1,3}}{_HEADING_VERB})"
 _WEEKDAY = (
     r"(?=[fmstw])(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)"
     r"\b\.?"
@@ -186,6 +195,7 @@ DATE_FORMS: Mapping[str, str] = {
     "month_year": rf"\b{_MONTH},?\s+(?:of\s+)?{_YEAR}|{_NOT_AFTER}{_NUM_MONTH}/(?:19|20)\d\d{_NOT_BEFORE}",
     "month": rf"(?<=\b(?:{_PREP_CUE}|{_ADJ_CUE}){_CUE_SEP})"
     + _NOT_A_NAME_AFTER_FROM
+    + _NOT_A_HEADING_MODAL
     + rf"(?:{_MONTH_RANGE}"  # in March, last March, mid-May, since early June, from March to May
     # lower-case or all-caps may / march / august: after a preposition and before punctuation ("in may.")
     + rf"|(?<=\b{_BARE_MONTH_CUE}[ \t]{{1,3}})(?:may|march|august)(?=[ \t]{{0,3}}(?:[.,;:!?)]|$)))",

@@ -258,7 +258,7 @@ def test_an_eight_digit_number_labelled_as_an_mrn_stays_a_record_number_beside_a
     }
 
 
-# --- a day in words, a day and month with no year, a month that is a first name
+# --- a day in words, a day and month with no year, a month that is a first name, a Title-case modal "May"
 
 DAY_IN_WORDS_DATES = [
     pytest.param("I was admitted on June the sixth.", "June the sixth", id="month-the-day-word"),
@@ -381,6 +381,37 @@ def test_a_month_after_from_with_a_range_or_after_another_cue_stays_a_date(
     healthcare: PIIDetector, text: str, date: str
 ) -> None:
     assert found(healthcare, text).get("DATE_TIME") == [date]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("This May Cause Drowsiness", id="label"),
+        pytest.param("This May Not Be Suitable For Children.", id="may-not"),
+        pytest.param("Warning: This May Increase Bleeding.", id="after-a-label-word"),
+        pytest.param("It May Help You Sleep", id="it-may"),
+        pytest.param("You May Feel Dizzy", id="you-may"),
+        pytest.param("That May Cause Harm", id="that-may"),
+    ],
+)
+def test_a_title_case_modal_may_in_a_heading_is_not_a_month(healthcare: PIIDetector, text: str) -> None:
+    assert "DATE_TIME" not in found(healthcare, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        pytest.param("I was seen this May by a surgeon.", "May", id="this-may-by"),
+        pytest.param("This May I had my surgery.", "May", id="this-may-i"),
+        pytest.param("This May, I turned 50.", "May", id="this-may-comma"),
+        pytest.param("This May and June were hard.", "May and June", id="this-may-and-june"),
+        pytest.param("Admitted mid-May, seen again since May.", "May", id="mid-may-and-since-may"),
+    ],
+)
+def test_this_may_before_anything_but_a_title_case_verb_stays_a_month(
+    healthcare: PIIDetector, text: str, date: str
+) -> None:
+    assert found(healthcare, text).get("DATE_TIME", [])[:1] == [date]
 
 
 @pytest.mark.parametrize(
