@@ -13,10 +13,20 @@ names the date *forms* to redact::
 Forms (:data:`DATE_FORMS`; matched case-insensitively, except the month "May", which must be capitalised unless a
 cue word precedes it, see ``month_day``):
 
-- ``numeric_date``: 03/14/1962, 14/3/62, 1962-03-14, 14.03.1962, 3-14-1962 (with a year: "8/10" is not a date)
-- ``month_day``: March 14, March 14th, 2021, 14 March 1962, 14th of March, Tue 14 Mar 2021, 14-Mar-2021; a
-  lower-case "may" counts here and in ``month_year`` only right after a preposition or a date word ("born may 5",
-  "on may 5th", "the 5th of may", "DOB: may 14", "in may 2019"), never in "you may 5 ..." or "14 may be ..."
+- ``numeric_date``: 03/14/1962, 14/3/62, 1962-03-14, 14.03.1962, 3-14-1962; with no year only right after a date
+  word (those of ``compact_date``) or "on": "DOB 3/14", "admitted 3/14", "seen on 3/14", "born 14/3" (either order,
+  one of the two a month), never before a unit, a counted noun or of/a/an ("on 1/2 tablet", "on 3/4 of the dose",
+  "based on 3/4 criteria", "on 2/3 of days") nor inside a longer number or ratio ("3/14/", "3/14:1"); with no such
+  word "8/10" (a pain score), "1/2 tablet", "20/20 vision", "BP 120/80" and "5/5 strength" are no dates
+- ``month_day``: March 14, March 14th, 2021, 14 March 1962, 14th of March, Tue 14 Mar 2021, 14-Mar-2021, and a day
+  in words (first .. thirty-first, "twenty-first" or "twenty first"): "June sixth", "June the sixth", "March
+  twenty-first, 1962", "the twenty-first of March" (the span starts at the day word). A day word alone, one before a
+  month without "of" ("the second March"), "the first of many" and "June second-guessed" are no dates, nor is
+  Title-case April, May, June or August with "first" before a lower-case past-tense verb ("June first noticed the
+  lump": a name and an adverb; "June first at 9" is a date), nor a month and a number before a count of time ("I
+  wrote to June 3 times", "I saw April 2 weeks ago"). A lower-case "may" counts here and in ``month_year`` only
+  right after a preposition or a date word ("born may 5", "on may 5th", "the 5th of may", "DOB: may 14", "in may
+  2019"), never in "you may 5 ..." or "14 may be ..."
 - ``month_year``: March 1962, March of 1962, 03/1962
 - ``month``: a month with no day or year right after a cue word: a preposition (in, on, since, until, till, by,
   during, before, after, from, of, through, throughout, between, around) or early, mid, late, last, next, this:
@@ -27,7 +37,12 @@ cue word precedes it, see ``month_day``):
   in Title case only (lower-case "dec PO intake" and "sept infarct" are decreased and septal; all-caps OCT, MAR and
   APR are a scan, a medication chart and a rate); full names in any case ("in june"). Not a date: "a May-December
   romance" (an age gap; no cue word before) and eponyms, even after a cue word: the March of Dimes (a charity),
-  May-Thurner syndrome, the May-Hegglin anomaly, March hemoglobinuria (haemoglobinuria).
+  May-Thurner syndrome, the May-Hegglin anomaly, March hemoglobinuria (haemoglobinuria). Months that are first names
+  (Title-case April, May, June, August) count after "from" only before a range or "onwards" ("from June to August",
+  "from June until now", "from June onwards", "from mid-June"); "a letter from June", "a call from August
+  yesterday" are people (PERSON is another recognizer's call), and with, to and for are no cue words ("I spoke with
+  April"). A Title-case "May" after "this" and before a Title-case verb of a fixed list (Be, Cause, Help, Increase,
+  Not, ...) is a label's modal: "This May Cause Drowsiness" stays, "this May I ..." is the month.
 - ``compact_date``: 19620314 (YYYYMMDD), 03141962 (MMDDYYYY) or 14031962 (DDMMYYYY), a valid month and day, right
   after a date word (DOB, d.o.b., DOS, born, birth, birthday, date, dated, admitted, admission, discharged,
   discharge, died, death, deceased, optionally with "is"/"was", and "on"): "DOB 19620314", "admitted 20240105",
