@@ -13,10 +13,20 @@ names the date *forms* to redact::
 Forms (:data:`DATE_FORMS`; matched case-insensitively, except the month "May", which must be capitalised unless a
 cue word precedes it, see ``month_day``):
 
-- ``numeric_date``: 03/14/1962, 14/3/62, 1962-03-14, 14.03.1962, 3-14-1962 (with a year: "8/10" is not a date)
-- ``month_day``: March 14, March 14th, 2021, 14 March 1962, 14th of March, Tue 14 Mar 2021, 14-Mar-2021; a
-  lower-case "may" counts here and in ``month_year`` only right after a preposition or a date word ("born may 5",
-  "on may 5th", "the 5th of may", "DOB: may 14", "in may 2019"), never in "you may 5 ..." or "14 may be ..."
+- ``numeric_date``: 03/14/1962, 14/3/62, 1962-03-14, 14.03.1962, 3-14-1962; with no year only right after a date
+  word (those of ``compact_date``) or "on": "DOB 3/14", "admitted 3/14", "seen on 3/14", "born 14/3" (either order,
+  one of the two a month), never before a unit, a counted noun or of/a/an ("on 1/2 tablet", "on 3/4 of the dose",
+  "based on 3/4 criteria", "on 2/3 of days") nor inside a longer number or ratio ("3/14/", "3/14:1"); with no such
+  word "8/10" (a pain score), "1/2 tablet", "20/20 vision", "BP 120/80" and "5/5 strength" are no dates
+- ``month_day``: March 14, March 14th, 2021, 14 March 1962, 14th of March, Tue 14 Mar 2021, 14-Mar-2021, and a day
+  in words (first .. thirty-first, "twenty-first" or "twenty first"): "June sixth", "June the sixth", "March
+  twenty-first, 1962", "the twenty-first of March" (the span starts at the day word). A day word alone, one before a
+  month without "of" ("the second March"), "the first of many" and "June second-guessed" are no dates, nor is
+  Title-case April, May, June or August with "first" before a lower-case past-tense verb ("June first noticed the
+  lump": a name and an adverb; "June first at 9" is a date), nor a month and a number before a count of time ("I
+  wrote to June 3 times", "I saw April 2 weeks ago"). A lower-case "may" counts here and in ``month_year`` only
+  right after a preposition or a date word ("born may 5", "on may 5th", "the 5th of may", "DOB: may 14", "in may
+  2019"), never in "you may 5 ..." or "14 may be ..."
 - ``month_year``: March 1962, March of 1962, 03/1962
 - ``month``: a month with no day or year right after a cue word: a preposition (in, on, since, until, till, by,
   during, before, after, from, of, through, throughout, between, around) or early, mid, late, last, next, this:
@@ -27,7 +37,12 @@ cue word precedes it, see ``month_day``):
   in Title case only (lower-case "dec PO intake" and "sept infarct" are decreased and septal; all-caps OCT, MAR and
   APR are a scan, a medication chart and a rate); full names in any case ("in june"). Not a date: "a May-December
   romance" (an age gap; no cue word before) and eponyms, even after a cue word: the March of Dimes (a charity),
-  May-Thurner syndrome, the May-Hegglin anomaly, March hemoglobinuria (haemoglobinuria).
+  May-Thurner syndrome, the May-Hegglin anomaly, March hemoglobinuria (haemoglobinuria). Months that are first names
+  (Title-case April, May, June, August) count after "from" only before a range or "onwards" ("from June to August",
+  "from June until now", "from June onwards", "from mid-June"); "a letter from June", "a call from August
+  yesterday" are people (PERSON is another recognizer's call), and with, to and for are no cue words ("I spoke with
+  April"). A Title-case "May" after "this" and before a Title-case verb of a fixed list (Be, Cause, Help, Increase,
+  Not, ...) is a label's modal: "This May Cause Drowsiness" stays, "this May I ..." is the month.
 - ``compact_date``: 19620314 (YYYYMMDD), 03141962 (MMDDYYYY) or 14031962 (DDMMYYYY), a valid month and day, right
   after a date word (DOB, d.o.b., DOS, born, birth, birthday, date, dated, admitted, admission, discharged,
   discharge, died, death, deceased, optionally with "is"/"was", and "on"): "DOB 19620314", "admitted 20240105",
@@ -77,9 +92,12 @@ _EVENT_CUE = (
 # "#": "admission #20240105" is a number
 _CUE_SEP = r"(?:[ \t]{1,3}|[ \t]{0,3}[:=-][ \t]{0,3})"
 # a "may" in lower (or mixed) case is the month only after a preposition or a date word: "born may 5", "in may 2019"
-_MAY_AFTER_CUE = rf"(?<=\b(?:{_PREP_CUE}|{_EVENT_CUE}){_CUE_SEP})may\b"
+# (the literal first and the look-behind after it: a look-behind tried at every position of a long text is slow)
+_MAY_AFTER_CUE = rf"may(?<=\b(?:{_PREP_CUE}|{_EVENT_CUE}){_CUE_SEP}may)\b"
+# each of these alternations starts with a look-ahead on its first letter: the ``regex`` module tries every
+# alternative at every position otherwise, which triples the time a long run of digits or words takes
 _MONTH = (
-    r"(?:(?:january|february|march|april|june|july|august|september|october|november|december)\b"
+    r"(?=[adfjmnos])(?:(?:january|february|march|april|june|july|august|september|october|november|december)\b"
     rf"|(?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)(?:\.|\b)|(?-i:May|MAY)\b|{_MAY_AFTER_CUE})"
 )
 # eponyms that start with a month are never one: May-Thurner syndrome, the May-Hegglin anomaly, March
@@ -99,7 +117,49 @@ _MONTH_ALONE = (
 # rare cases, ...", "the cramps I suffer from may, at times, ...")
 _BARE_MONTH_CUE = r"(?:in|since|until|till|by|during|before|after|of|through|throughout|between|around)"
 _MONTH_RANGE = rf"{_MONTH_ALONE}(?:[ \t]{{0,3}}(?:-|–|/|to|and|or|through|till|until)[ \t]{{0,3}}{_MONTH_ALONE})?"
-_WEEKDAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)\b\.?"
+# a day in words: first .. thirty-first ("twenty-first", "twenty first"); never a day alone, only beside a month. Not
+# before a hyphen: "June second-guessed" is a name and a verb
+_ORDINAL_UNIT = r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)"
+_DAY_WORD = (
+    rf"(?=[efnst])(?:twenty[- ]{_ORDINAL_UNIT}|thirty[- ]first|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth"
+    rf"|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|thirtieth|{_ORDINAL_UNIT})\b(?!-)"
+)
+# months that are also first names, in Title case: "a letter from June", "June first noticed the lump"
+_NAME_MONTH = r"(?-i:April|May|June|August)\b"
+# "June first" before a past-tense verb is a name and an adverb ("June first noticed the lump"); lower case only, so
+# "June first, 2020" and "June first at 9" stay dates
+_PAST_VERB = (
+    r"(?-i:[a-z]{2,20}ed|saw|told|said|went|came|got|felt|took|met|found|thought|knew|heard|brought|gave|made|wrote"
+    r"|rang|sent|left|had)\b"
+)
+# a month and a number before a count of time is a name and a count: "I wrote to June 3 times", "I saw April 2 weeks
+# ago" (the month alone still counts after a cue word: "in <March> 3 days after the fall")
+_NOT_A_COUNT = r"(?!\s{1,3}(?:times|days?|weeks?|months?|years?|hours?|hrs?|minutes?|mins?)\b)"
+_NOT_NAME_THEN_ADVERB = rf"(?!(?<={_NAME_MONTH}\s{{1,3}}first)\s{{1,3}}{_PAST_VERB})"
+# after "from", a month that is a first name is the month only when a range or "onwards" follows: "from June to
+# August", "from June until now", "from June onwards"; "a letter from June", "a call from August yesterday" are
+# people (another recognizer's job). Other months ("from March") and other cues ("since June") are unaffected
+_RANGE_END = (
+    rf"(?:{_MONTH_ALONE}|now|today|present|date|the[ \t]{{1,3}}(?:present|end)|\d|early|mid|late|this|last|next)"
+)
+_RANGE_AFTER = (
+    rf"(?:[ \t]{{0,3}}[-–/][ \t]{{0,3}}{_RANGE_END}|[ \t]{{1,3}}(?:to|through|thru|till|until)[ \t]{{1,3}}{_RANGE_END}"
+    r"|[ \t]{1,3}onwards?\b)"
+)
+_NOT_A_NAME_AFTER_FROM = rf"(?!(?<=\bfrom{_CUE_SEP}){_NAME_MONTH}(?!{_RANGE_AFTER}))"
+# a Title-case "May" after "This" and before a Title-case verb is the modal of a label or a heading ("This May Cause
+# Drowsiness", "This May Not Be Suitable"); "this May I", "this May, ..." and "this May and June" stay months.
+# ("It May", "You May", "That May" have no cue word, so the month form never reads them.)
+_HEADING_VERB = (
+    r"(?-i:Be|Become|Cause|Contain|Damage|Decrease|Affect|Harm|Help|Impair|Improve|Increase|Interact|Interfere"
+    r"|Intensify|Irritate|Lead|Lower|Make|Occur|Produce|Raise|Reduce|Require|Result|Slow|Stain|Take|Trigger|Worsen"
+    r"|Need|Have|Appear|Feel|Not|Also|Only|Change|Work|Vary|Include)\b"
+)
+_NOT_A_HEADING_MODAL = rf"(?!(?<=\bthis[ \t]{{1,3}})(?-i:May)[ \t]{{1,3}}{_HEADING_VERB})"
+_WEEKDAY = (
+    r"(?=[fmstw])(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)"
+    r"\b\.?"
+)
 _DAY = r"(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?\b"
 _YEAR = r"(?:1[89]|2[01])\d\d\b"
 _NUM_DAY = r"(?:0?[1-9]|[12]\d|3[01])"
@@ -113,6 +173,14 @@ _MMDDYYYY = rf"{_MM}{_DD}(?:19|20)\d\d"
 _DDMMYYYY = rf"{_DD}{_MM}(?:19|20)\d\d"
 # a unit word after a number makes it a dose: "on 20240105 units", "on 20101010 mcg"
 _UNIT = r"[ \t]{0,3}(?:units?|mg|mcg|ml|iu|tablets?|tabs?|doses?)\b"
+# a day and a month with no year, in either order ("3/14", "14/3"): at least one of the two is a month
+_DAY_MONTH = rf"(?:{_NUM_MONTH}/{_NUM_DAY}|{_NUM_DAY}/{_NUM_MONTH})"
+# ... is a quantity, not a date, before a unit or a counted noun: "on 1/2 tablet", "on 3/4 of the dose", "on 1/2 a
+# tab", "based on 3/4 criteria", "5/5 strength" (and part of a ratio before ":1")
+_QUANTITY_AFTER = (
+    rf"(?:{_UNIT}|[ \t]{{0,3}}(?:of|a|an|the[ \t]{{1,3}}dose|strength|vision|power|criteria|items?|points?"
+    r"|questions?|days?|nights?|weeks?|times|occasions|patients|cases)\b)"
+)
 
 #: regex of each calendar-date form (Presidio compiles them with the ``regex`` module and IGNORECASE; the cues
 #: are variable-width look-behinds, which the standard ``re`` module would refuse)
@@ -122,17 +190,27 @@ DATE_FORMS: Mapping[str, str] = {
     + rf"{_NUM_DAY}/{_NUM_DAY}/(?:\d{{4}}|\d\d)"  # 03/14/1962, 14/3/62 (either order)
     + rf"|{_NUM_DAY}([.-]){_NUM_DAY}\1\d{{4}}"  # 14.03.1962, 3-14-1962
     + rf"|(?:19|20)\d\d([/.-]){_NUM_MONTH}\2{_NUM_DAY}"  # 1962-03-14, 1962/3/14
+    # no year: a date of a person only right after a date word or "on" ("DOB 3/14", "seen on 3/14"); elsewhere
+    # "8/10" is a pain score, "20/20" vision, "120/80" a blood pressure
+    + rf"|(?=\d)(?<=\b(?:{_EVENT_CUE}|on){_CUE_SEP}){_DAY_MONTH}(?!{_QUANTITY_AFTER}|:\d)"
     + r")"
     + _NOT_BEFORE,
     "month_day": rf"\b(?:{_WEEKDAY},?\s+(?:the\s+)?)?"
     + r"(?:"
-    + rf"{_MONTH}\s*(?:the\s+)?{_DAY}"  # March 14, Mar. 14th, March the 14th
+    # the month once for both of its days (each alternative that starts with it is tried at every position)
+    + rf"{_MONTH}(?:"
+    + rf"\s*(?:the\s+)?{_DAY}{_NOT_A_COUNT}"  # March 14, Mar. 14th, March the 14th
+    + rf"|\s{{1,3}}(?:the\s{{1,3}})?{_DAY_WORD}{_NOT_NAME_THEN_ADVERB}"  # June sixth, March the twenty-first
+    + r")"
     + rf"|{_DAY}\s*(?:of\s+)?{_MONTH}"  # 14 March, 14th of March
     + rf"|{_NUM_DAY}[-/]{_MONTH}"  # 14-Mar
+    + rf"|{_DAY_WORD}\s{{1,3}}of\s{{1,3}}{_MONTH}"  # sixth of June, twenty first of March (not "second March")
     + r")"
     + rf"(?:,?\s*(?:[-/]\s*)?{_YEAR})?",  # , 2021 / -2021
     "month_year": rf"\b{_MONTH},?\s+(?:of\s+)?{_YEAR}|{_NOT_AFTER}{_NUM_MONTH}/(?:19|20)\d\d{_NOT_BEFORE}",
     "month": rf"(?<=\b(?:{_PREP_CUE}|{_ADJ_CUE}){_CUE_SEP})"
+    + _NOT_A_NAME_AFTER_FROM
+    + _NOT_A_HEADING_MODAL
     + rf"(?:{_MONTH_RANGE}"  # in March, last March, mid-May, since early June, from March to May
     # lower-case or all-caps may / march / august: after a preposition and before punctuation ("in may.")
     + rf"|(?<=\b{_BARE_MONTH_CUE}[ \t]{{1,3}})(?:may|march|august)(?=[ \t]{{0,3}}(?:[.,;:!?)]|$)))",

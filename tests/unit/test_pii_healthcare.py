@@ -258,6 +258,162 @@ def test_an_eight_digit_number_labelled_as_an_mrn_stays_a_record_number_beside_a
     }
 
 
+# --- a day in words, a day and month with no year, a month that is a first name, a Title-case modal "May"
+
+DAY_IN_WORDS_DATES = [
+    pytest.param("I was admitted on June the sixth.", "June the sixth", id="month-the-day-word"),
+    pytest.param("I was seen on June sixth by the nurse.", "June sixth", id="month-day-word"),
+    pytest.param("She was born on March twenty-first, 1962.", "March twenty-first, 1962", id="hyphenated-with-year"),
+    pytest.param("Born March twenty first 1962, no allergies.", "March twenty first 1962", id="spaced-with-year"),
+    pytest.param("He was discharged on the twenty-first of March.", "twenty-first of March", id="day-word-of-month"),
+    pytest.param("My surgery on the sixth of June went well.", "sixth of June", id="sixth-of-june"),
+    pytest.param("The biopsy is booked for the thirty-first of October.", "thirty-first of October", id="thirty-first"),
+    pytest.param("My birthday is April first, 1970.", "April first, 1970", id="name-month-first-with-year"),
+    pytest.param("She was admitted on the twelfth of may.", "twelfth of may", id="lower-case-may-after-of"),
+    pytest.param("The appointment is June first at 9.", "June first", id="first-before-a-preposition"),
+]
+
+
+@pytest.mark.parametrize(("text", "date"), DAY_IN_WORDS_DATES)
+def test_a_day_written_in_words_beside_a_month_is_redacted_with_the_month(
+    healthcare: PIIDetector, text: str, date: str
+) -> None:
+    assert found(healthcare, text) == {"DATE_TIME": [date]}
+
+
+DAY_WORD_LOOK_ALIKES = [
+    pytest.param("The first of many scans was in March.", "March", id="the-first-of-many"),
+    pytest.param("She came first in the race in March.", "March", id="first-in-march"),
+    pytest.param("In the second March of the trial I felt better.", None, id="an-ordinal-before-a-month"),
+    pytest.param("The sixth was the worst day.", None, id="a-day-word-alone"),
+    pytest.param("The third of the tablets is for the evening.", None, id="third-of-the-tablets"),
+    pytest.param("June first noticed the lump in the shower.", None, id="a-name-then-first-then-a-verb"),
+    pytest.param("April second-guessed the dose.", None, id="second-guessed"),
+    pytest.param("It was June thirty-second in the queue.", None, id="no-thirty-second"),
+]
+
+
+@pytest.mark.parametrize(("text", "date"), DAY_WORD_LOOK_ALIKES)
+def test_an_ordinal_word_that_is_not_the_day_of_a_month_stays_readable(
+    healthcare: PIIDetector, text: str, date: str | None
+) -> None:
+    assert found(healthcare, text).get("DATE_TIME") == ([date] if date else None)
+
+
+DAY_MONTH_DATES = [
+    pytest.param("DOB 3/14, no known allergies.", "3/14", id="dob"),
+    pytest.param("He was admitted 3/14 with chest pain.", "3/14", id="admitted"),
+    pytest.param("She was seen on 3/14 for review.", "3/14", id="seen-on"),
+    pytest.param("I was born 14/3 and so was my twin.", "14/3", id="born-day-first"),
+    pytest.param("My DOB is 12/31.", "12/31", id="dob-is"),
+    pytest.param("Date of birth: 7/4", "7/4", id="date-of-birth-colon"),
+    pytest.param("He was discharged on 11/02 after the fall.", "11/02", id="discharged-on-zero-padded"),
+]
+
+
+@pytest.mark.parametrize(("text", "date"), DAY_MONTH_DATES)
+def test_a_day_and_month_with_no_year_after_a_date_word_or_on_is_redacted(
+    healthcare: PIIDetector, text: str, date: str
+) -> None:
+    assert found(healthcare, text) == {"DATE_TIME": [date]}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("Take 1/2 tablet at night.", id="half-a-tablet"),
+        pytest.param("He has 20/20 vision in both eyes.", id="vision"),
+        pytest.param("I took 3/4 of the dose by mistake.", id="three-quarters-of"),
+        pytest.param("BP 120/80 on admission.", id="blood-pressure"),
+        pytest.param("BP on admission 120/80.", id="blood-pressure-after-a-date-word"),
+        pytest.param("5/5 strength in all four limbs.", id="strength"),
+        pytest.param("She is on 1/2 tablet of metoprolol.", id="on-half-a-tablet"),
+        pytest.param("He is on 3/4 of the dose now.", id="on-three-quarters-of"),
+        pytest.param("I am on 1/2 a tab at night.", id="on-half-a-tab"),
+        pytest.param("Based on 3/4 criteria it is mild.", id="on-criteria"),
+        pytest.param("On 2/3 of days the pain is worse.", id="on-two-thirds-of-days"),
+        pytest.param("Admitted with a pain score of 8/10.", id="a-score-after-of"),
+        pytest.param("The reading on 13/25 was odd.", id="not-a-month"),
+        pytest.param("The ratio on 3/14:1 was stable.", id="part-of-a-ratio"),
+    ],
+)
+def test_a_fraction_a_score_or_a_ratio_with_no_date_word_before_it_stays_readable(
+    healthcare: PIIDetector, text: str
+) -> None:
+    assert found(healthcare, text) == {}
+
+
+MONTH_NAMED_PEOPLE = [
+    pytest.param("I got a letter from June.", id="letter-from-june"),
+    pytest.param("A letter from June came today.", id="from-june-then-a-verb"),
+    pytest.param("We had a call from August yesterday.", id="from-august-yesterday"),
+    pytest.param("I had a text from May saying she is fine.", id="from-may-then-a-verb"),
+    pytest.param("A letter from June to her son arrived.", id="from-june-to-a-person"),
+    pytest.param("I spoke with April yesterday.", id="with-april"),
+    pytest.param("I am caring for June now.", id="for-june"),
+    pytest.param("I wrote to June 3 times about the rash.", id="a-name-then-a-count"),
+    pytest.param("I saw April 2 weeks ago.", id="a-name-then-a-duration"),
+]
+
+
+@pytest.mark.parametrize("text", MONTH_NAMED_PEOPLE)
+def test_a_first_name_that_is_a_month_after_from_with_to_or_for_is_not_a_date(
+    healthcare: PIIDetector, text: str
+) -> None:
+    assert "DATE_TIME" not in found(healthcare, text)  # a PERSON, if anything: another recognizer's call
+
+
+MONTHS_AFTER_FROM_OR_SINCE = [
+    pytest.param("My dad was in hospital from June to August.", "June to August", id="from-a-range"),
+    pytest.param("I have had the rash from June until now.", "June", id="from-until-now"),
+    pytest.param("The itching has been there from June onwards.", "June", id="from-onwards"),
+    pytest.param("I was in hospital from April-May.", "April-May", id="from-a-hyphenated-range"),
+    pytest.param("Diagnosed from June 2019 on.", "June 2019", id="from-a-month-and-year"),
+    pytest.param("I had surgery from mid-June.", "June", id="from-mid"),
+    pytest.param("The pain started from March.", "March", id="from-a-month-that-is-no-name"),
+    pytest.param("The itching has been there since June.", "June", id="since"),
+    pytest.param("We spoke to June in June.", "June", id="a-name-and-a-month"),
+]
+
+
+@pytest.mark.parametrize(("text", "date"), MONTHS_AFTER_FROM_OR_SINCE)
+def test_a_month_after_from_with_a_range_or_after_another_cue_stays_a_date(
+    healthcare: PIIDetector, text: str, date: str
+) -> None:
+    assert found(healthcare, text).get("DATE_TIME") == [date]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("This May Cause Drowsiness", id="label"),
+        pytest.param("This May Not Be Suitable For Children.", id="may-not"),
+        pytest.param("Warning: This May Increase Bleeding.", id="after-a-label-word"),
+        pytest.param("It May Help You Sleep", id="it-may"),
+        pytest.param("You May Feel Dizzy", id="you-may"),
+        pytest.param("That May Cause Harm", id="that-may"),
+    ],
+)
+def test_a_title_case_modal_may_in_a_heading_is_not_a_month(healthcare: PIIDetector, text: str) -> None:
+    assert "DATE_TIME" not in found(healthcare, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        pytest.param("I was seen this May by a surgeon.", "May", id="this-may-by"),
+        pytest.param("This May I had my surgery.", "May", id="this-may-i"),
+        pytest.param("This May, I turned 50.", "May", id="this-may-comma"),
+        pytest.param("This May and June were hard.", "May and June", id="this-may-and-june"),
+        pytest.param("Admitted mid-May, seen again since May.", "May", id="mid-may-and-since-may"),
+    ],
+)
+def test_this_may_before_anything_but_a_title_case_verb_stays_a_month(
+    healthcare: PIIDetector, text: str, date: str
+) -> None:
+    assert found(healthcare, text).get("DATE_TIME", [])[:1] == [date]
+
+
 @pytest.mark.parametrize(
     ("text", "date"),
     [
@@ -266,6 +422,11 @@ def test_an_eight_digit_number_labelled_as_an_mrn_stays_a_record_number_beside_a
         pytest.param("on may " * 15_000 + "5", "may 5", id="repeated-lower-case-may"),
         pytest.param("DOB " * 20_000 + "19620314", "19620314", id="repeated-date-words"),
         pytest.param("DOB: " + "2" * 100_000 + " admitted 20240105", "20240105", id="a-100000-digit-number"),
+        pytest.param("June " * 20_000 + "the sixth", "June the sixth", id="repeated-months"),
+        pytest.param("twenty-" * 14_000 + "first of June", "twenty-first of June", id="repeated-twenty"),
+        pytest.param("3/" * 50_000 + " DOB 3/14", "3/14", id="repeated-slashed-numbers"),
+        pytest.param("on 3/" * 20_000 + " DOB 3/14", "3/14", id="repeated-on-and-numbers"),
+        pytest.param("from June " * 10_000 + "to August", "June to August", id="repeated-from-a-name-month"),
     ],
 )
 def test_the_date_forms_read_a_long_adversarial_text_in_well_under_a_second(text: str, date: str) -> None:
