@@ -23,8 +23,7 @@ cue word precedes it, see ``month_day``):
   twenty-first, 1962", "the twenty-first of March" (the span starts at the day word). A day word alone, one before a
   month without "of" ("the second March"), "the first of many" and "June second-guessed" are no dates, nor is
   Title-case April, May, June or August with "first" before a lower-case past-tense verb ("June first noticed the
-  lump": a name and an adverb; "June first at 9" is a date), nor a month and a number before a count of time ("I
-  wrote to June 3 times", "I saw April 2 weeks ago"). A lower-case "may" counts here and in ``month_year`` only
+  lump": a name and an adverb; "June first at 9" is a date). A lower-case "may" counts here and in ``month_year`` only
   right after a preposition or a date word ("born may 5", "on may 5th", "the 5th of may", "DOB: may 14", "in may
   2019"), never in "you may 5 ..." or "14 may be ..."
 - ``month_year``: March 1962, March of 1962, 03/1962
@@ -37,11 +36,10 @@ cue word precedes it, see ``month_day``):
   in Title case only (lower-case "dec PO intake" and "sept infarct" are decreased and septal; all-caps OCT, MAR and
   APR are a scan, a medication chart and a rate); full names in any case ("in june"). Not a date: "a May-December
   romance" (an age gap; no cue word before) and eponyms, even after a cue word: the March of Dimes (a charity),
-  May-Thurner syndrome, the May-Hegglin anomaly, March hemoglobinuria (haemoglobinuria). Months that are first names
-  (Title-case April, May, June, August) count after "from" only before a range or "onwards" ("from June to August",
-  "from June until now", "from June onwards", "from mid-June"); "a letter from June", "a call from August
-  yesterday" are people (PERSON is another recognizer's call), and with, to and for are no cue words ("I spoke with
-  April"). A Title-case "May" after "this" and before a Title-case verb of a fixed list (Be, Cause, Help, Increase,
+  May-Thurner syndrome, the May-Hegglin anomaly, March hemoglobinuria (haemoglobinuria). A month that is also a first
+  name is read as the month after a cue word ("a letter from June"): the PERSON recognizer does not find such a
+  name, and a name hidden as a date is the safer mistake; with, to and for are no cue words ("I spoke with April").
+  A Title-case "May" after "this" and before a Title-case verb of a fixed list (Be, Cause, Help, Increase,
   Not, ...) is a label's modal: "This May Cause Drowsiness" stays, "this May I ..." is the month.
 - ``compact_date``: 19620314 (YYYYMMDD), 03141962 (MMDDYYYY) or 14031962 (DDMMYYYY), a valid month and day, right
   after a date word (DOB, d.o.b., DOS, born, birth, birthday, date, dated, admitted, admission, discharged,
@@ -124,7 +122,7 @@ _DAY_WORD = (
     rf"(?=[efnst])(?:twenty[- ]{_ORDINAL_UNIT}|thirty[- ]first|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth"
     rf"|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|thirtieth|{_ORDINAL_UNIT})\b(?!-)"
 )
-# months that are also first names, in Title case: "a letter from June", "June first noticed the lump"
+# months that are also first names, in Title case: "June first noticed the lump"
 _NAME_MONTH = r"(?-i:April|May|June|August)\b"
 # "June first" before a past-tense verb is a name and an adverb ("June first noticed the lump"); lower case only, so
 # "June first, 2020" and "June first at 9" stay dates
@@ -132,21 +130,7 @@ _PAST_VERB = (
     r"(?-i:[a-z]{2,20}ed|saw|told|said|went|came|got|felt|took|met|found|thought|knew|heard|brought|gave|made|wrote"
     r"|rang|sent|left|had)\b"
 )
-# a month and a number before a count of time is a name and a count: "I wrote to June 3 times", "I saw April 2 weeks
-# ago" (the month alone still counts after a cue word: "in <March> 3 days after the fall")
-_NOT_A_COUNT = r"(?!\s{1,3}(?:times|days?|weeks?|months?|years?|hours?|hrs?|minutes?|mins?)\b)"
 _NOT_NAME_THEN_ADVERB = rf"(?!(?<={_NAME_MONTH}\s{{1,3}}first)\s{{1,3}}{_PAST_VERB})"
-# after "from", a month that is a first name is the month only when a range or "onwards" follows: "from June to
-# August", "from June until now", "from June onwards"; "a letter from June", "a call from August yesterday" are
-# people (another recognizer's job). Other months ("from March") and other cues ("since June") are unaffected
-_RANGE_END = (
-    rf"(?:{_MONTH_ALONE}|now|today|present|date|the[ \t]{{1,3}}(?:present|end)|\d|early|mid|late|this|last|next)"
-)
-_RANGE_AFTER = (
-    rf"(?:[ \t]{{0,3}}[-–/][ \t]{{0,3}}{_RANGE_END}|[ \t]{{1,3}}(?:to|through|thru|till|until)[ \t]{{1,3}}{_RANGE_END}"
-    r"|[ \t]{1,3}onwards?\b)"
-)
-_NOT_A_NAME_AFTER_FROM = rf"(?!(?<=\bfrom{_CUE_SEP}){_NAME_MONTH}(?!{_RANGE_AFTER}))"
 # a Title-case "May" after "This" and before a Title-case verb is the modal of a label or a heading ("This May Cause
 # Drowsiness", "This May Not Be Suitable"); "this May I", "this May, ..." and "this May and June" stay months.
 # ("It May", "You May", "That May" have no cue word, so the month form never reads them.)
@@ -199,7 +183,7 @@ DATE_FORMS: Mapping[str, str] = {
     + r"(?:"
     # the month once for both of its days (each alternative that starts with it is tried at every position)
     + rf"{_MONTH}(?:"
-    + rf"\s*(?:the\s+)?{_DAY}{_NOT_A_COUNT}"  # March 14, Mar. 14th, March the 14th
+    + rf"\s*(?:the\s+)?{_DAY}"  # March 14, Mar. 14th, March the 14th
     + rf"|\s{{1,3}}(?:the\s{{1,3}})?{_DAY_WORD}{_NOT_NAME_THEN_ADVERB}"  # June sixth, March the twenty-first
     + r")"
     + rf"|{_DAY}\s*(?:of\s+)?{_MONTH}"  # 14 March, 14th of March
@@ -209,7 +193,6 @@ DATE_FORMS: Mapping[str, str] = {
     + rf"(?:,?\s*(?:[-/]\s*)?{_YEAR})?",  # , 2021 / -2021
     "month_year": rf"\b{_MONTH},?\s+(?:of\s+)?{_YEAR}|{_NOT_AFTER}{_NUM_MONTH}/(?:19|20)\d\d{_NOT_BEFORE}",
     "month": rf"(?<=\b(?:{_PREP_CUE}|{_ADJ_CUE}){_CUE_SEP})"
-    + _NOT_A_NAME_AFTER_FROM
     + _NOT_A_HEADING_MODAL
     + rf"(?:{_MONTH_RANGE}"  # in March, last March, mid-May, since early June, from March to May
     # lower-case or all-caps may / march / august: after a preposition and before punctuation ("in may.")
