@@ -335,6 +335,14 @@ def test_a_day_and_month_with_no_year_after_a_date_word_or_on_is_redacted(
         pytest.param("Admitted with a pain score of 8/10.", id="a-score-after-of"),
         pytest.param("The reading on 13/25 was odd.", id="not-a-month"),
         pytest.param("The ratio on 3/14:1 was stable.", id="part-of-a-ratio"),
+        pytest.param("Admitted 3/7 ago with a cough.", id="days-ago-in-british-notation"),
+        pytest.param("She was discharged 5/7 post-op.", id="days-post-op"),
+        pytest.param("He has been on 1/7 antibiotics.", id="on-a-course-of-days"),
+        pytest.param("Patient on 24/7 oxygen at home.", id="round-the-clock"),
+        pytest.param("Pain on 7/10 scale today.", id="pain-on-a-scale"),
+        pytest.param("She is on 2/3 meds now.", id="on-two-of-three-meds"),
+        pytest.param("Started on 10/12 regimen last week.", id="on-a-regimen"),
+        pytest.param("Power on 4/5 throughout.", id="power-on"),
     ],
 )
 def test_a_fraction_a_score_or_a_ratio_with_no_date_word_before_it_stays_readable(
