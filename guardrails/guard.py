@@ -16,6 +16,7 @@ not run and count as failed: the text they would get might still hold personal d
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import logging
 import threading
@@ -118,6 +119,7 @@ class Guard:
         self._refused: dict[Stage, LRU[str, bool]] = {s: LRU(REFUSED_KEPT) for s in Stage}
         self._judged: dict[Stage, LRU[str, bool]] = {s: LRU(REFUSED_KEPT) for s in Stage}
         self._delivered: LRU[str, bool] = LRU(REFUSED_KEPT)  # salted hashes of answers as an adapter delivered them
+        self._seal_key: bytes | None = None  # derived from the salt on first use (see ``_seal``)
         self._redactor: Redactor | None = None
         #: the entities a redacting detector found in a text only redacted (an earlier turn, a tool result), by the
         #: detector's name here and a salted hash of the stage, conversation and text: a detector's findings must
@@ -380,8 +382,7 @@ class Guard:
         return any(self.profile.on_error_for(f.detector) == "block" for f in decision.failures)
 
     def _refused_key(self, text: str) -> str:
-        # NFKC and runs of whitespace collapsed: a turn stored with a trailing space or a newline is the same turn
-        return salted_hash(" ".join(unicodedata.normalize("NFKC", text).split()), self._salt)
+        return salted_hash(_normalized(text), self._salt)
 
     def screen_earlier(
         self,
@@ -439,23 +440,31 @@ class Guard:
         Returns its seal: a keyed hash an adapter attaches to the answer, so that a guard with the same salt (another
         worker, or this one after a restart, with ``GUARDRAILS_AUDIT_SALT`` set) knows it too (``was_delivered``);
         a client cannot make one for a text of its own without the salt."""
-        key = self._refused_key(_coerce_text(text))
-        if text.strip():
-            self._delivered.put(key, True)
-        return self._seal(key)
+        clean = _coerce_text(text)
+        if clean.strip():
+            self._delivered.put(self._refused_key(clean), True)
+        return self._seal(clean)
 
     def was_delivered(self, text: str, *, seals: Iterable[object] = ()) -> bool:
         """True when an adapter of this guard delivered ``text`` as an answer (see :meth:`delivered`): this guard
         remembers it, or one of ``seals`` (read from the answer as it was stored) is its seal. An answer the guard
         only judged is not delivered: several of them side by side were never judged together."""
-        key = self._refused_key(_coerce_text(text))
-        if self._delivered.get(key) is not None:
+        clean = _coerce_text(text)
+        if self._delivered.get(self._refused_key(clean)) is not None:
             return True
-        seal = self._seal(key)
+        seal = self._seal(clean)
         return any(isinstance(s, str) and hmac.compare_digest(s, seal) for s in seals)
 
-    def _seal(self, key: str) -> str:
-        return salted_hash("delivered answer\0" + key, self._salt)
+    def _seal(self, text: str) -> str:
+        """The seal of an answer: a keyed BLAKE2b of its normalized text under a key of its own, derived from the
+        salt with a personalisation no other hash of this library uses. Never a function of anything a client is
+        shown: a decision's ``text_hash`` (the salted hash of the client's own turn) must not seal any text."""
+        if self._seal_key is None:
+            self._seal_key = hashlib.blake2b(
+                b"delivered answer seal", key=self._salt[:64], digest_size=64, person=_SEAL_PERSON
+            ).digest()
+        normal = _normalized(text).encode("utf-8", "surrogatepass")
+        return hashlib.blake2b(normal, key=self._seal_key, digest_size=16, person=_SEAL_PERSON).hexdigest()
 
     def was_refused(self, text: str, *, stage: str | Stage = Stage.INPUT) -> bool:
         """True when this guard refused ``text`` as a user turn (or, with ``stage="output"``, as an answer): blocked
@@ -1016,6 +1025,16 @@ _FALLBACK_REFERRAL = (
     "please call your local emergency number now if you are in danger, or find a crisis line near you at "
     "https://findahelpline.com."
 )
+
+
+def _normalized(text: str) -> str:
+    """``text`` as the guard knows a turn or an answer again: NFKC and runs of whitespace collapsed (a turn stored
+    with a trailing space or a newline is the same turn)."""
+    return " ".join(unicodedata.normalize("NFKC", text).split())
+
+
+#: the BLAKE2b personalisation of answer seals (``Guard._seal``), which no other hash of this library uses
+_SEAL_PERSON = b"guardrails-seal"
 
 
 def _coerce_text(text: object) -> str:

@@ -394,7 +394,7 @@ class _Turn:
         meta = target.response_metadata.get(shapes.META_KEY)
         meta = {**(meta if isinstance(meta, Mapping) else {}), SEALS_KEY: list(dict.fromkeys(seals))}
         message = target.model_copy(update={"response_metadata": {**target.response_metadata, shapes.META_KEY: meta}})
-        return shapes.remap(answer, {key: message}) if isinstance(answer, Mapping) else message
+        return shapes.remap(answer, {**answer, key: message}) if isinstance(answer, Mapping) else message
 
     def sealed_tail(self, sent: Any, tail: list[Any]) -> list[Any]:
         """A stream's last items, the decision's chunk at their end carrying the seals of the whole answer: the
@@ -1583,7 +1583,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         d_in = self._judge_input(run, turn, turns)
         if turn.stops_chain(d_in):
             turn.traced_input = turn.withheld_input(input, d_in)
-            yield turn.early_answer(d_in, chunk=True)
+            yield turn.sealed(turn.early_answer(d_in, chunk=True))  # one chunk: the whole answer
             return
         screen = _Stream(turn)
         new_input = turn.rewritten_input(input, turns, d_in)
@@ -1637,7 +1637,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         d_in = await self._ajudge_input(run, turn, turns)
         if turn.stops_chain(d_in):
             turn.traced_input = turn.withheld_input(input, d_in)
-            yield turn.early_answer(d_in, chunk=True)
+            yield turn.sealed(turn.early_answer(d_in, chunk=True))  # one chunk: the whole answer
             return
         screen = _Stream(turn)
         new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, d_in)
