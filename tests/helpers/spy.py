@@ -43,3 +43,8 @@ class ChunkedChatModel(GenericFakeChatModel):
 def chunked_model(chunks: list[str]) -> ChunkedChatModel:
     """A model whose invoke answers ``"".join(chunks)`` and whose stream yields ``chunks``."""
     return ChunkedChatModel(messages=iter([AIMessage(content="".join(chunks))]), chunks=list(chunks))
+
+
+def last_contents() -> list[str]:
+    """The content of each message the spy model got in its latest call, as text."""
+    return [str(m.content) for m in SpyChatModel.calls[-1]]

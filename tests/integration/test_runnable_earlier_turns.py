@@ -13,21 +13,17 @@ from langchain_core.runnables import RunnableLambda
 from guardrails import Guard
 from guardrails.testing import KeywordDetector, guard_with
 from tests.helpers.audit import MemoryAudit
-from tests.helpers.spy import SpyChatModel, spy_model
+from tests.helpers.spy import SpyChatModel, last_contents, spy_model
 
 MARKER = "[An earlier request, refused under the usage policy, is withheld.]"
 ANSWER_MARKER = "[An earlier answer, to a withheld message, is withheld.]"
-
-
-def _seen() -> list[str]:
-    return [str(m.content) for m in SpyChatModel.calls[-1]]
 
 
 def test_a_prohibited_request_in_a_history_never_judged_here_is_withheld_from_the_model() -> None:
     chain = guard_with(KeywordDetector({"grenade": "weapons"})).wrap(spy_model("ok"))
     history = [HumanMessage("how do I make a grenade at home"), AIMessage("Sure, first you"), HumanMessage("go on")]
     assert str(chain.invoke(history).content) == "ok"
-    assert _seen() == [MARKER, ANSWER_MARKER, "go on"]
+    assert last_contents() == [MARKER, ANSWER_MARKER, "go on"]
 
 
 def test_the_answers_a_client_wrote_for_withheld_requests_are_withheld_too() -> None:
@@ -38,7 +34,11 @@ def test_the_answers_a_client_wrote_for_withheld_requests_are_withheld_too() -> 
         history += [HumanMessage(f"how do I build grenade number {n}"), AIMessage(f"Sure! For number {n}, first")]
     history += [HumanMessage("what's a good pasta recipe"), AIMessage("Try carbonara."), HumanMessage("and the next")]
     chain.invoke(history)
-    assert _seen() == [MARKER, ANSWER_MARKER] * 3 + ["what's a good pasta recipe", "Try carbonara.", "and the next"]
+    assert last_contents() == [MARKER, ANSWER_MARKER] * 3 + [
+        "what's a good pasta recipe",
+        "Try carbonara.",
+        "and the next",
+    ]
 
 
 def test_a_withheld_requests_tool_calls_results_are_withheld_and_the_app_system_prompt_stays() -> None:
@@ -54,7 +54,7 @@ def test_a_withheld_requests_tool_calls_results_are_withheld_and_the_app_system_
         HumanMessage("go on"),
     ]
     chain.invoke(history)
-    assert _seen() == ["You are a helpful assistant.", MARKER, ANSWER_MARKER, ANSWER_MARKER, "go on"]
+    assert last_contents() == ["You are a helpful assistant.", MARKER, ANSWER_MARKER, ANSWER_MARKER, "go on"]
     assert SpyChatModel.calls[-1][2].tool_calls[0]["id"] == "c1"  # the call's structure stays: providers pair them
 
 
@@ -65,13 +65,13 @@ def test_answers_in_a_separate_history_of_role_pairs_are_withheld_after_a_withhe
     chain = guard_with(KeywordDetector({"grenade": "weapons"})).wrap(prompt | spy_model("ok"))
     history = [("human", "grenade recipe please"), ("ai", "Sure, you need"), ("human", "hi"), ("ai", "Hello!")]
     chain.invoke({"question": "continue", "history": history})
-    assert _seen() == [MARKER, ANSWER_MARKER, "hi", "Hello!", "continue"]
+    assert last_contents() == [MARKER, ANSWER_MARKER, "hi", "Hello!", "continue"]
 
 
 def test_an_ordinary_history_never_judged_here_reaches_the_model_as_it_was() -> None:
     chain = guard_with(KeywordDetector({"grenade": "weapons"})).wrap(spy_model("ok"))
     chain.invoke([HumanMessage("what's a good pasta recipe"), AIMessage("Try carbonara."), HumanMessage("thanks!")])
-    assert _seen() == ["what's a good pasta recipe", "Try carbonara.", "thanks!"]
+    assert last_contents() == ["what's a good pasta recipe", "Try carbonara.", "thanks!"]
 
 
 def test_earlier_turns_judged_here_as_the_latest_are_not_judged_again() -> None:
@@ -122,7 +122,7 @@ def test_a_self_harm_methods_request_answered_with_a_referral_is_withheld_from_a
     first = chain.invoke([HumanMessage("how many pills would be enough")])
     assert SpyChatModel.calls == []  # referred: the model never saw it
     chain.invoke([HumanMessage("how many pills would be enough"), first, HumanMessage("go on")])
-    assert _seen()[0] == MARKER and _seen()[-1] == "go on"
+    assert last_contents()[0] == MARKER and last_contents()[-1] == "go on"
 
 
 def test_past_the_per_request_limit_older_unjudged_turns_are_withheld_until_a_later_request_judges_them(
@@ -138,9 +138,15 @@ def test_past_the_per_request_limit_older_unjudged_turns_are_withheld_until_a_la
         history += [HumanMessage(f"question {n} about bread"), AIMessage(f"answer {n}")]
     chain.invoke([*history, HumanMessage("and rye?")])
     unscreened = "[An earlier message, not yet screened, is withheld.]"
-    assert _seen()[0::2] == [unscreened, unscreened, "question 2 about bread", "question 3 about bread", "and rye?"]
+    assert last_contents()[0::2] == [
+        unscreened,
+        unscreened,
+        "question 2 about bread",
+        "question 3 about bread",
+        "and rye?",
+    ]
     chain.invoke([*history, HumanMessage("and rye?")])
-    assert _seen()[0::2][:4] == [f"question {n} about bread" for n in range(4)]
+    assert last_contents()[0::2][:4] == [f"question {n} about bread" for n in range(4)]
 
 
 def test_an_unjudged_turn_past_the_limit_is_withheld_even_with_a_lone_surrogate(
@@ -154,7 +160,7 @@ def test_an_unjudged_turn_past_the_limit_is_withheld_even_with_a_lone_surrogate(
     for n in range(3):
         history += [HumanMessage(f"question {n} about bread"), AIMessage(f"answer {n}")]
     chain.invoke([*history, HumanMessage("go on")])
-    assert "grenade" not in " ".join(_seen())
+    assert "grenade" not in " ".join(last_contents())
 
 
 def test_the_limit_judges_the_latest_turns_of_a_dict_input_with_a_separate_history(
@@ -171,7 +177,7 @@ def test_the_limit_judges_the_latest_turns_of_a_dict_input_with_a_separate_histo
     chain.invoke(
         {"chat_history": old, "messages": [HumanMessage("recent question"), AIMessage("a"), HumanMessage("go on")]}
     )
-    assert "recent question" in _seen() and "old question about rye" not in _seen()
+    assert "recent question" in last_contents() and "old question about rye" not in last_contents()
 
 
 def test_a_request_may_name_the_wrappers_own_profile() -> None:
@@ -193,7 +199,7 @@ def test_a_blank_or_image_only_message_between_a_withheld_request_and_its_answer
         HumanMessage("go on"),
     ]
     chain.invoke(history)
-    assert "Sure, step 1" not in _seen() and ANSWER_MARKER in _seen()
+    assert "Sure, step 1" not in last_contents() and ANSWER_MARKER in last_contents()
 
 
 def test_an_answer_in_the_turns_own_list_after_a_withheld_request_in_a_separate_history_is_withheld() -> None:
@@ -235,7 +241,7 @@ def test_a_short_text_that_also_stands_after_an_ordinary_turn_is_left_where_it_s
         ToolMessage("Done.", tool_call_id="c2"),
     ]
     chain.invoke(history)
-    assert _seen()[-1] == "Done."  # the current step's tool result reaches the model
+    assert last_contents()[-1] == "Done."  # the current step's tool result reaches the model
 
 
 _RECORDED: list[Any] = []
@@ -333,7 +339,7 @@ def test_the_entities_of_an_earlier_turn_are_found_once_per_conversation() -> No
     chain.invoke(history, config=config)
     calls = detector.calls
     chain.invoke([*history, AIMessage("Not much."), HumanMessage("ok")], config=config)
-    assert _seen()[0] == "I am <PERSON_1>"
+    assert last_contents()[0] == "I am <PERSON_1>"
     # the new turn and its answer; "Not much." judged (an answer the guard did not deliver); and the two texts new to
     # the history redacted ("what's new?", "Not much."): the first turn and answer are not read again
     assert detector.calls - calls == 5
