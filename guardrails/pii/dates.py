@@ -16,10 +16,10 @@ cue word precedes it, see ``month_day``):
 - ``numeric_date``: 03/14/1962, 14/3/62, 1962-03-14, 14.03.1962, 3-14-1962; with no year only right after a date
   word (those of ``compact_date``), or "on" after one of them or a word for a visit or an event ("seen on",
   "operated on"): "DOB 3/14", "admitted 3/14", "seen on 3/14", "born 14/3" (either order, one of the two a month);
-  never after a bare "on" ("on 2/3 meds", "on 24/7 oxygen", "pain on 7/10 scale"), before a unit, a counted noun,
-  of/a/an, ago, post-op, scale, meds or regimen ("on 1/2 tablet", "on 3/4 of the dose", "admitted 3/7 ago": British
-  notation for days) nor inside a longer number or ratio ("3/14/", "3/14:1"); with no such word "8/10" (a pain
-  score), "1/2 tablet", "20/20 vision", "BP 120/80" and "5/5 strength" are no dates
+  never after a bare "on" ("on 2/3 meds", "on 24/7 oxygen", "pain on 7/10 scale"), never 24/7, never before a unit,
+  a counted noun, of/a/an, ago, later, prior, earlier or previously ("on 1/2 tablet", "on 3/4 of the dose", "admitted
+  3/7 ago": British notation for days) nor inside a longer number or ratio ("3/14/", "3/14:1"); with no such
+  word "8/10" (a pain score), "1/2 tablet", "20/20 vision", "BP 120/80" and "5/5 strength" are no dates
 - ``month_day``: March 14, March 14th, 2021, 14 March 1962, 14th of March, Tue 14 Mar 2021, 14-Mar-2021, and a day
   in words (first .. thirty-first, "twenty-first" or "twenty first"): "June sixth", "June the sixth", "March
   twenty-first, 1962", "the twenty-first of March" (the span starts at the day word). A day word alone, one before a
@@ -165,8 +165,7 @@ _DAY_MONTH = rf"(?:{_NUM_MONTH}/{_NUM_DAY}|{_NUM_DAY}/{_NUM_MONTH})"
 # tab", "based on 3/4 criteria", "5/5 strength" (and part of a ratio before ":1")
 _QUANTITY_AFTER = (
     rf"(?:{_UNIT}|[ \t]{{0,3}}(?:of|a|an|the[ \t]{{1,3}}dose|strength|vision|power|criteria|items?|points?"
-    r"|questions?|days?|nights?|weeks?|times|occasions|patients|cases|ago|post|post-?op|postop|scale|measures?"
-    r"|meds?|medications?|regimen|history|completed)\b)"
+    r"|questions?|days?|nights?|weeks?|times|occasions|patients|cases|ago|later|prior|earlier|previously)\b)"
 )
 # "on" before a day and month with no year is a date only after a word for an event of the person: "seen on 3/14",
 # "admitted on 3/14"; a bare "on" is more often a dose, a scale or a share ("on 2/3 meds", "on 24/7 oxygen", "pain
@@ -186,7 +185,7 @@ DATE_FORMS: Mapping[str, str] = {
     + rf"|(?:19|20)\d\d([/.-]){_NUM_MONTH}\2{_NUM_DAY}"  # 1962-03-14, 1962/3/14
     # no year: a date of a person only right after a date word or "seen on" ("DOB 3/14", "seen on 3/14"); elsewhere
     # "8/10" is a pain score, "20/20" vision, "120/80" a blood pressure
-    + rf"|(?=\d)(?<=\b(?:{_ON_CUE}|{_EVENT_CUE}){_CUE_SEP}){_DAY_MONTH}(?!{_QUANTITY_AFTER}|:\d)"
+    + rf"|(?=\d)(?<=\b(?:{_ON_CUE}|{_EVENT_CUE}){_CUE_SEP})(?!24/7\b){_DAY_MONTH}(?!{_QUANTITY_AFTER}|:\d)"
     + r")"
     + _NOT_BEFORE,
     "month_day": rf"\b(?:{_WEEKDAY},?\s+(?:the\s+)?)?"

@@ -308,6 +308,8 @@ DAY_MONTH_DATES = [
     pytest.param("My DOB is 12/31.", "12/31", id="dob-is"),
     pytest.param("Date of birth: 7/4", "7/4", id="date-of-birth-colon"),
     pytest.param("He was discharged on 11/02 after the fall.", "11/02", id="discharged-on-zero-padded"),
+    pytest.param("DOB 3/14 history of asthma.", "3/14", id="dob-before-history"),
+    pytest.param("Seen on 12/3 post-op, wound healing well.", "12/3", id="seen-on-before-post-op"),
 ]
 
 
@@ -336,7 +338,8 @@ def test_a_day_and_month_with_no_year_after_a_date_word_or_on_is_redacted(
         pytest.param("The reading on 13/25 was odd.", id="not-a-month"),
         pytest.param("The ratio on 3/14:1 was stable.", id="part-of-a-ratio"),
         pytest.param("Admitted 3/7 ago with a cough.", id="days-ago-in-british-notation"),
-        pytest.param("She was discharged 5/7 post-op.", id="days-post-op"),
+        pytest.param("She was discharged 2/7 later.", id="days-later"),
+        pytest.param("He was injured on 24/7 call duty.", id="round-the-clock-after-a-cue"),
         pytest.param("He has been on 1/7 antibiotics.", id="on-a-course-of-days"),
         pytest.param("Patient on 24/7 oxygen at home.", id="round-the-clock"),
         pytest.param("Pain on 7/10 scale today.", id="pain-on-a-scale"),
