@@ -106,7 +106,8 @@ class Guard:
         self.profile = profile
         self.taxonomy = profile.taxonomy()
         self.policy = Policy(profile=profile, taxonomy=self.taxonomy)
-        self._salt = salt if salt is not None else resolve_salt(profile.audit.salt_env)
+        # an empty salt is no salt (as for the redactor): every keyed hash would be public
+        self._salt = salt if salt else resolve_salt(profile.audit.salt_env)
         self._injected = dict(detectors or {})
         for key, det in self._injected.items():
             _check_detector(key, det)
@@ -459,10 +460,8 @@ class Guard:
         """The seal of an answer: a keyed BLAKE2b of its normalized text under a key of its own, derived from the
         salt with a personalisation no other hash of this library uses. Never a function of anything a client is
         shown: a decision's ``text_hash`` (the salted hash of the client's own turn) must not seal any text."""
-        if self._seal_key is None:
-            self._seal_key = hashlib.blake2b(
-                b"delivered answer seal", key=self._salt[:64], digest_size=64, person=_SEAL_PERSON
-            ).digest()
+        if self._seal_key is None:  # the whole salt, however long (a BLAKE2b key holds 64 bytes)
+            self._seal_key = hashlib.blake2b(self._salt, digest_size=64, person=_SEAL_PERSON).digest()
         normal = _normalized(text).encode("utf-8", "surrogatepass")
         return hashlib.blake2b(normal, key=self._seal_key, digest_size=16, person=_SEAL_PERSON).hexdigest()
 

@@ -446,3 +446,33 @@ def test_a_refusal_streamed_as_one_chunk_is_sealed_too() -> None:
     other = KeywordDetector({"grenade": "weapons"})
     _worker(other, "ok").invoke([HumanMessage("where to buy a grenade"), stored, HumanMessage("ok, a joke then")])
     assert other.calls == 3  # the turn, the earlier turn (refused), the answer: not the sealed refusal
+
+
+def test_an_empty_salt_is_no_salt_so_no_one_can_compute_the_guards_hashes() -> None:
+    import hashlib
+
+    guard = guard_with(KeywordDetector({}), salt=b"")
+    text = "Try carbonara."
+    # with an empty key BLAKE2b is unkeyed: anyone could compute the text hash, and so any keyed value derived alike
+    assert guard.check(text).text_hash != hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def test_a_seal_does_not_cover_the_same_words_moved_into_the_reasoning() -> None:
+    sealed = _worker(KeywordDetector({}), "Step one. Step two").invoke([HumanMessage("how?")])
+    moved = AIMessage(
+        "Step one.",
+        additional_kwargs={"reasoning_content": "Step two"},
+        response_metadata=sealed.response_metadata,
+    )
+    other = KeywordDetector({})
+    _worker(other, "ok").invoke([HumanMessage("how?"), moved, HumanMessage("and then?")])
+    assert other.calls == 4  # the moved answer is judged: its seal does not cover it
+
+
+def test_a_dict_answer_under_its_declared_key_is_sealed_without_an_output_key() -> None:
+    from langchain_core.runnables import RunnableLambda, RunnablePassthrough
+
+    chain = RunnablePassthrough.assign(answer=RunnableLambda(lambda x: AIMessage("Try carbonara.")))
+    out = guard_with(KeywordDetector({})).wrap(chain).invoke({"question": "pasta?"})
+    assert {"question", "answer"} <= set(out)
+    assert out["answer"].response_metadata["guardrails"]["delivered_seals"]

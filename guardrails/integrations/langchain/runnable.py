@@ -26,6 +26,7 @@ Per-request settings come from ``config["configurable"]``: ``locale`` (BCP 47, e
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import sys
@@ -202,7 +203,7 @@ class _Turn:
         history = _history(lists)
         # the model's messages of each run this guard did not deliver, and their texts in pieces it can judge
         fresh = {
-            id(h): [m for m in h.messages if not guard.was_delivered(_answer_text(m), seals=_seals(m))]
+            id(h): [m for m in h.messages if not guard.was_delivered(_sealed_text(m), seals=_seals(m))]
             for h in history
             if isinstance(h, _Run) and "answers" in screened
         }
@@ -385,12 +386,12 @@ class _Turn:
         delivers in its ``guardrails`` metadata (``Guard.delivered``: keyed hashes, no text): a history that keeps
         the message with its metadata is known as this guard's own by any worker with the same salt, after a
         restart too. ``whole``: the message the seals are of, when ``answer`` is only a stream's last chunk."""
-        key = self.wrapper.output_key
+        key = self.wrapper.answer_key
         target = answer.get(key) if isinstance(answer, Mapping) else answer
         whole = target if whole is None else whole
         if not isinstance(target, BaseMessage) or not isinstance(whole, BaseMessage):
             return answer
-        seals = [self.guard.delivered(_answer_text(m)) for m in self._versions(whole)]
+        seals = [self.guard.delivered(_sealed_text(m)) for m in self._versions(whole)]
         meta = target.response_metadata.get(shapes.META_KEY)
         meta = {**(meta if isinstance(meta, Mapping) else {}), SEALS_KEY: list(dict.fromkeys(seals))}
         message = target.model_copy(update={"response_metadata": {**target.response_metadata, shapes.META_KEY: meta}})
@@ -1047,6 +1048,19 @@ def _seals(m: BaseMessage) -> list[Any]:
     meta = m.response_metadata.get(shapes.META_KEY) if isinstance(m.response_metadata, Mapping) else None
     seals = meta.get(SEALS_KEY) if isinstance(meta, Mapping) else None
     return list(seals) if isinstance(seals, (list, tuple)) else []
+
+
+def _sealed_text(m: BaseMessage) -> str:
+    """A model message as its seal covers it: its words, each tool call's name and arguments, and its reasoning, each
+    part tagged (a seal of "Step one. Step two" does not cover "Step one." with "Step two" moved into the reasoning);
+    a message of words alone is its words, as a str answer stored as a message is."""
+    words = shapes.content_text(m.content)
+    calls = m.tool_calls if isinstance(m, AIMessage) else []
+    reasoning = [text for _, text in shapes.reasoning_slots(m)]
+    if not calls and not reasoning:
+        return words
+    parts = [words, *(f"call {c['name']} {json.dumps(c.get('args'), sort_keys=True)}" for c in calls)]
+    return "\0".join([*parts, *(f"reasoning {r}" for r in reasoning)])
 
 
 def _answer_text(m: BaseMessage) -> str:
