@@ -126,7 +126,7 @@ class Guard:
         #: detector's name here and a salted hash of the stage, conversation and text: a detector's findings must
         #: depend on those alone (a detector whose findings change for the same text, say with a tenant's list, is
         #: read again only once its entry has gone)
-        self._entities_found: LRU[tuple[str, str], tuple[Finding, ...]] = LRU(ENTITIES_KEPT)
+        self._entities_found: LRU[tuple[str, tuple[str, str, str]], tuple[Finding, ...]] = LRU(ENTITIES_KEPT)
         if audit is None and profile.audit.enabled:
             audit = _profile_audit_log(profile)
         self.audit = audit
@@ -610,7 +610,9 @@ class Guard:
         live = [i for i, t in enumerate(texts) if t.strip()]
         # a conversation's earlier turns come back with every request: each text's entities are found once per
         # detector, stage and conversation, and kept by salted hash (offsets and labels, no text)
-        keys = {i: salted_hash(f"{stage.value}\0{conversation_id or ''}\0{texts[i]}", self._salt) for i in live}
+        # (the stage and conversation apart from the text: no choice of conversation id can make two texts one key)
+        where = (stage.value, salted_hash(conversation_id or "", self._salt))
+        keys = {i: (*where, salted_hash(texts[i], self._salt)) for i in live}
         for name in self._names_for(stage) if live else ():
             try:
                 det = self.detector(name)

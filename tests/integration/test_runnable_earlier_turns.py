@@ -362,3 +362,9 @@ def test_the_entities_of_a_text_full_of_values_are_not_kept() -> None:
     calls = detector.calls
     guard.redact(text)
     assert detector.calls == calls + 1  # read again: 100 entities are more than a text keeps
+
+
+def test_no_conversation_id_makes_another_texts_entities_stand_for_a_text() -> None:
+    guard = guard_with(KeywordDetector({}, entities={"Jane Roe": "PERSON"}))
+    assert guard.redact("x\0Jane Roe", conversation_id="a") == "x\0<PERSON_1>"
+    assert guard.redact("Jane Roe", conversation_id="a\0x") == "<PERSON_1>"
