@@ -335,9 +335,9 @@ def test_a_long_agent_run_is_judged_in_pieces_and_passes_once_every_piece_is_jud
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import guardrails.guard
-    import guardrails.integrations.langchain.runnable as runnable
+    import guardrails.integrations.langchain.history as history
 
-    monkeypatch.setattr(runnable, "RUN_PIECE_CHARS", 100)
+    monkeypatch.setattr(history, "RUN_PIECE_CHARS", 100)
     monkeypatch.setattr(guardrails.guard, "EARLIER_SCREENED_CHARS", 250)
     chain = guard_with(KeywordDetector({"grenade": "weapons"})).wrap(spy_model("ok", "ok"))
     steps = [AIMessage(f"step {n}: " + "the bread rises slowly " * 2) for n in range(5)]  # about 55 characters each
