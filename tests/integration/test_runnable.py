@@ -15,7 +15,7 @@ from langchain_core.runnables import RunnableLambda
 
 from guardrails import GuardrailViolation, with_guardrails
 from guardrails.detectors.base import DetectContext
-from guardrails.integrations.langchain.runnable import WITHHELD
+from guardrails.integrations.langchain.turn import WITHHELD
 from guardrails.testing import KeywordDetector, guard_with
 from guardrails.types import Finding
 from tests.helpers.spy import SpyChatModel, spy_model

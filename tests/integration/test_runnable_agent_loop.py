@@ -19,7 +19,7 @@ from langchain_core.outputs import ChatGenerationChunk
 
 from guardrails import Guard
 from guardrails.audit import AuditLog
-from guardrails.integrations.langchain.runnable import NO_TRIAGE_INSTRUCTION
+from guardrails.integrations.langchain.turn import NO_TRIAGE_INSTRUCTION
 from guardrails.testing import KeywordDetector, guard_with
 from tests.helpers.audit import MemoryAudit
 from tests.helpers.spy import SpyChatModel

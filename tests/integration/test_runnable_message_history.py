@@ -24,7 +24,7 @@ from langchain_core.tracers.base import BaseTracer
 from langchain_core.tracers.schemas import Run
 
 from guardrails import Guard
-from guardrails.integrations.langchain.runnable import WITHHELD_REFERRED, WITHHELD_TURN
+from guardrails.integrations.langchain.history import WITHHELD_REFERRED, WITHHELD_TURN
 from guardrails.testing import KeywordDetector, guard_with
 from tests.helpers.spy import SpyChatModel, spy_model
 

@@ -19,7 +19,7 @@ from langchain_core.messages import HumanMessage
 from guardrails import Guard
 from guardrails.audit import AuditLog
 from guardrails.errors import ProfileError
-from guardrails.integrations.langchain.runnable import WITHHELD_TURN
+from guardrails.integrations.langchain.history import WITHHELD_TURN
 from guardrails.profiles import Profile, load_profile
 from guardrails.testing import KeywordDetector, guard_with
 from tests.helpers.audit import MemoryAudit

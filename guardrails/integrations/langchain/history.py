@@ -43,7 +43,7 @@ WITHHELD_ANSWER = "[An earlier answer, to a withheld message, is withheld.]"
 WITHHELD_REFUSED_ANSWER = "[An earlier answer, refused under the usage policy, is withheld.]"
 #: what the wrapper's run records as a turn answered with a crisis referral without calling the chain
 WITHHELD_REFERRED = "[An earlier message, answered with a referral to crisis resources, is withheld.]"
-#: the key of an answer's ``guardrails`` metadata that holds its seals (``_Turn.sealed`` in the wrapper)
+#: the key of an answer's ``guardrails`` metadata that holds its seals (``Turn.sealed`` in turn.py)
 SEALS_KEY = "delivered_seals"
 
 __all__ = [
@@ -312,7 +312,7 @@ def _pieces(texts: Sequence[str], limit: int) -> list[str]:
 
 
 def seals_of(m: BaseMessage) -> list[Any]:
-    """The seals a stored answer carries in its ``guardrails`` metadata (``_Turn.sealed``); none when it has none."""
+    """The seals a stored answer carries in its ``guardrails`` metadata (``Turn.sealed``); none when it has none."""
     meta = m.response_metadata.get(shapes.META_KEY) if isinstance(m.response_metadata, Mapping) else None
     seals = meta.get(SEALS_KEY) if isinstance(meta, Mapping) else None
     return list(seals) if isinstance(seals, (list, tuple)) else []

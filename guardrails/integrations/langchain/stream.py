@@ -1,0 +1,357 @@
+"""A streamed answer under screening: the pure logic ``GuardedRunnable.stream`` and ``astream`` share.
+
+Each lane (the whole stream, or one key of a stream of dicts) has its own :class:`~guardrails.streaming.StreamScreen`;
+tool calls are held until checked whole; each lane writes one audit record when it ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from langchain_core.messages import AIMessageChunk, BaseMessage
+from pydantic import BaseModel
+
+from guardrails.errors import AuditError, GuardrailViolation
+from guardrails.integrations.langchain import shapes
+from guardrails.integrations.langchain.turn import Turn
+from guardrails.streaming import StreamScreen
+from guardrails.types import Action, Decision, DetectorFailure, Stage
+
+_log = logging.getLogger("guardrails")
+
+#: said in the audit record of a streamed answer stopped while one of its checks gave no decision: an async stream
+#: cancelled again while the cancellation waited for a window's check (or a check that raised)
+UNJUDGED_NOTE = (
+    "stream stopped with a window unjudged (cancelled while it was being checked, or its check failed): "
+    "its decision is not in this record; none of its text was shown"
+)
+
+#: lane key of a stream whose chunks are not dicts
+_WHOLE = object()
+
+
+def _structured(value: Any) -> bool:
+    """A list, tuple, non-message model or dict holding one: streamed whole (a graph's state, documents)."""
+    if isinstance(value, (list, tuple)):
+        return True
+    if isinstance(value, Mapping):  # a graph's update ({"messages": [...]}), not a nested stream of str tokens
+        return any(_structured(v) for v in value.values())
+    return isinstance(value, BaseModel) and not isinstance(value, BaseMessage)
+
+
+@dataclass
+class Lane:
+    """One streamed answer: the whole stream, or one key of a stream of dicts (each key is screened apart)."""
+
+    screen: StreamScreen
+    container: Mapping[Any, Any] | None  # the first dict chunk (rebuilds dicts of its type); None: whole stream
+    sample: Any = None  # the first value with text (or tool calls): the shape of the chunks the guard writes
+    released: bool = False
+    calls: AIMessageChunk | None = None  # tool-call chunks held until the whole call has been checked
+    calls_sample: Any = None
+    whole: Any = None  # the last structured value checked whole: the shape a refusal in this lane takes
+    decision: Decision | None = None  # the screen's summary once in the audit log (ScreenedStream.recorded)
+
+
+@dataclass
+class ScreenedStream:
+    """A streamed answer under screening; the pure logic shared by ``stream`` and ``astream``.
+
+    Text (from str chunks, message chunks, and str / message values of dict chunks) goes through a
+    StreamScreen per lane. Tool-call chunks are held back: when the model's stream ends, the
+    accumulated calls are checked as a whole; a BLOCK releases none of them (the stream ends with the
+    refusal), PII is released redacted (the user's own values restored in reversible mode), like
+    the arguments of a non-streamed answer.
+
+    A lane's text is checked in windows, and its tool calls whole, by checks that write no audit record; the
+    lane writes one, of its screen's summary (text and tool calls, as invoke records the same answer once), when
+    it finishes (:meth:`recorded`), or when the stream stops early (:meth:`close`).
+    """
+
+    turn: Turn
+    lanes: dict[Any, Lane] = field(default_factory=dict)
+    #: the decisions of structured values checked whole (``checked_whole``), each recorded by its own check
+    whole_decisions: list[tuple[Any, Decision]] = field(default_factory=list)
+    #: content-less chunks (usage, finish_reason, LangChain's end marker): passed on after the last text, since
+    #: the screen may still hold text back when they arrive and a consumer may stop reading at them
+    held: list[tuple[Any, Any, Any]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    #: the text to show before the answer (``Turn.stream_head``: a ``refer_and_continue`` referral, the input's
+    #: disclaimers) is still to come: it goes before the chain's first chunk with text, in that chunk's type, and
+    #: is held for the final answer when the first chunk holds only tool calls (a tool-calling step of an agent)
+    head_due: bool = True
+    #: the chain has yielded a chunk; its chunks are messages (then the decision ends the stream in one)
+    fed: bool = False
+    messages: bool = False
+
+    def _head(self, chunk: Any) -> list[Any]:
+        """The head before ``chunk`` when it is the chain's first with text or tool calls (see ``head_due``)."""
+        turn = self.turn
+        text = any(p.text for p in turn.read(chunk, streamed=True).pieces)
+        if not text and shapes.held_calls(chunk) is None:
+            return []
+        self.head_due = False
+        head = turn.stream_head() if text else ""
+        if not head:
+            return []
+        # in the type of the chain's chunks (a chain that declares no output type streams what it streams)
+        kind = turn.kind if turn.wrapper.output_forced else shapes.kind_of(chunk) or turn.kind
+        return [shapes.make_output(kind, head, output_key=turn.wrapper.answer_key, metadata={}, chunk=True)]
+
+    def _first(self, chunk: Any) -> None:
+        """The chain's first chunk: the kind of its answers is learned."""
+        self.fed = True
+        self.messages = isinstance(chunk, BaseMessage)
+        self.turn.wrapper.learn(chunk)
+
+    @property
+    def tool_step(self) -> bool:
+        """The answer holds tool calls: a step of an agent's loop, whose final answer gets the disclaimers."""
+        return any(lane.calls is not None for lane in self.lanes.values())
+
+    def recorded(self, lane: Lane) -> Decision | None:
+        """The lane's one decision: its screen's summary of every window, with the salted hash of all the text
+        checked, written to the audit log the first time it is asked for (when the lane has finished). None
+        when nothing of the lane was checked. The windows themselves are not recorded. Locked: an async
+        stream cancelled while a worker thread ends it closes it on the event loop at the same time.
+
+        A lane stopped while one of its checks gave no decision (still running on a worker thread when an async
+        stream was cancelled, see ``runnable._in_worker``) is recorded with :data:`UNJUDGED_NOTE` in its explanation,
+        even when nothing of it was judged before."""
+        with self.lock:
+            if lane.decision is None:
+                summary, text, unjudged = lane.screen.state()
+                if unjudged:
+                    summary = self._unjudged(summary)
+                if summary is not None:
+                    lane.decision = self.turn.guard.record(summary, text=text)
+            return lane.decision
+
+    def _unjudged(self, summary: Decision | None) -> Decision:
+        """The lane's record with the unjudged window said in its explanation and as a failure (a consumer that
+        reads ``action`` with ``failures``, as for a failed detector, sees that a check did not complete)."""
+        failure = DetectorFailure(detector="stream", error="Unjudged", message=UNJUDGED_NOTE)
+        if summary is None:  # nothing of the lane was judged: the record still says it was stopped unjudged
+            name = self.turn.guard.profile.name
+            return Decision(
+                action=Action.ALLOW,
+                stage=Stage.OUTPUT,
+                text="",
+                explanation=UNJUDGED_NOTE,
+                profile=name,
+                failures=(failure,),
+            )
+        return replace(
+            summary, explanation=f"{UNJUDGED_NOTE}; {summary.explanation}", failures=(*summary.failures, failure)
+        )
+
+    def close(self) -> None:
+        """Record every lane not yet recorded: what was checked of a stream that ended early (the caller
+        stopped reading, the model failed). The text not yet checked was never shown."""
+        for lane in self.lanes.values():
+            self.recorded(lane)
+
+    @contextmanager
+    def audited(self) -> Iterator[None]:
+        """Around a stream: every lane recorded once, whatever ends it. An audit write that fails (``AuditError``)
+        is raised when the stream ends normally; when it ends otherwise (the caller stopped reading, which no one
+        could catch, or the model failed, whose error goes on) it is logged to the ``guardrails`` logger, with the
+        file and the reason only, never the record."""
+        try:
+            yield
+        except AuditError:  # a record of this stream failed as it ended: raised as it is, not tried again
+            raise
+        except BaseException:
+            try:
+                self.close()
+            except AuditError as exc:
+                _log.error("a stream ended early and its audit record was lost: %s", exc)
+            raise
+        self.close()
+
+    @property
+    def blocked(self) -> tuple[Any, Decision] | None:
+        for key, lane in self.lanes.items():
+            if lane.screen.blocked is not None:
+                return key, lane.screen.blocked
+        return next(((key, d) for key, d in self.whole_decisions if d.blocked), None)
+
+    def feed(self, chunk: Any) -> list[Any]:
+        """What to yield for one chunk of the wrapped runnable's stream."""
+        if not self.fed:
+            self._first(chunk)
+        head = self._head(chunk) if self.head_due else []
+        return head + self._feed(chunk)
+
+    def _feed(self, chunk: Any) -> list[Any]:
+        parts = list(chunk.items()) if isinstance(chunk, Mapping) else [(_WHOLE, chunk)]
+        out: dict[Any, Any] = {}
+        for key, value in parts:
+            if key == shapes.META_KEY and isinstance(value, Mapping):
+                out[key] = value  # decisions of a nested guard: no text
+                continue
+            text = "".join(p.text for p in self.turn.read(value, streamed=True).pieces)
+            calls = shapes.held_calls(value)
+            if not text and calls is None:
+                if not (isinstance(value, str) and not value):
+                    self.held.append((key, chunk, shapes.without_reasoning(value)))  # nothing to screen
+                continue
+            lane = self.lanes.get(key)
+            if lane is None:
+                container = chunk if key is not _WHOLE else None
+                lane = self.lanes[key] = Lane(screen=self.turn.screen(context=self._context(key)), container=container)
+            if key is not _WHOLE and _structured(value):
+                # a whole structured value of a dict chunk (retrieved documents, a graph's message list):
+                # checked as it is and passed on in its own shape, never folded into a text stream
+                checked = self.checked_whole(key, value)
+                if checked is None:
+                    break
+                out[key] = checked
+                continue
+            meta = shapes.metadata_only(value)
+            if meta is not None:
+                self.held.append((key, chunk, meta))
+            if calls is not None:
+                lane.calls = calls if lane.calls is None else lane.calls + calls
+                lane.calls_sample = value if lane.calls_sample is None else lane.calls_sample
+            if text:
+                lane.sample = value if lane.sample is None else lane.sample
+                released = lane.screen.feed(text)
+                if released:
+                    lane.released = True
+                    out[key] = shapes.chunk_like(value, released, output_key=self.turn.wrapper.output_key)
+                if lane.screen.blocked is not None:
+                    break
+        return [] if not out else [out[_WHOLE] if _WHOLE in out else shapes.remap(chunk, out)]
+
+    def end(self) -> list[Any]:
+        """What to yield after the wrapped stream ended (or was stopped by a BLOCK)."""
+        out: list[Any] = []
+        if self.head_due:  # the chain yielded no text or tool call: the head in the kind its answers take
+            self.head_due = False
+            head = self.turn.stream_head()
+            if head:
+                out.append(self.turn.stream_chunk(None, head))
+        for key, lane in self.lanes.items():
+            if self.blocked is not None:
+                break
+            rest = lane.screen.flush()
+            if rest:
+                lane.released = True
+                out.append(self.emit(key, lane, rest))
+        for key, lane in self.lanes.items():
+            if self.blocked is not None:
+                break
+            if lane.calls is not None:
+                calls = self.checked_calls(lane, lane.calls)
+                if calls is not None:
+                    sample = lane.calls_sample
+                    value = shapes.chunk_like(sample, "", output_key=self.turn.wrapper.output_key, calls=calls)
+                    out.append(self.wrap(key, lane, value))
+        return out + self.tail()
+
+    def checked_whole(self, key: Any, value: Any) -> Any:
+        """A structured value checked whole, as it may be released (None when blocked)."""
+        turn = self.turn
+        read = turn.read(value)
+        # retrieved documents: only redacted
+        d = turn.output_check(read.text, pieces=read.apart, redact_only=self._context(key))()
+        turn.output_domains.extend(c for c in d.disclaimer_categories if c not in turn.output_domains)
+        self.whole_decisions.append((key, d))
+        self.lanes[key].whole = value
+        if d.blocked:
+            return None
+        return shapes.rebuild_output(value, turn.screened(read, d), output_key="", metadata=None)
+
+    def checked_calls(self, lane: Lane, calls: AIMessageChunk) -> AIMessageChunk | None:
+        """The held tool calls as they may be released (None when blocked). They are checked whole, as one more
+        check of the lane's screening: the lane's one audit record covers its text and its calls."""
+        turn = self.turn
+        read = turn.read(calls)
+        if not read.text.strip():
+            return calls
+        d = lane.screen.check_apart(read.text, turn.output_check(read.text, pieces=read.apart, record=False))
+        turn.output_domains.extend(c for c in d.disclaimer_categories if c not in turn.output_domains)
+        if d.blocked:
+            return None
+        texts = turn.screened(read, d)
+        rebuilt: AIMessageChunk = shapes.rebuild_output(calls, texts, output_key="", metadata=None)
+        return rebuilt
+
+    def wrap(self, key: Any, lane: Lane, value: Any) -> Any:
+        return value if lane.container is None else shapes.remap(lane.container, {key: value})
+
+    def emit(self, key: Any, lane: Lane | None, text: str) -> Any:
+        """A chunk the guard writes (rest of the screened text, refusal, disclaimers) in the lane's shape."""
+        sample = None if lane is None else (lane.sample if lane.sample is not None else lane.calls_sample)
+        if sample is None and lane is not None and lane.whole is not None:
+            # a structured lane (a graph's message list): the text in that shape, only its answer slot kept
+            turn = self.turn
+            whole = shapes.blocked_output(lane.whole, text, kind=turn.kind, output_key="", metadata={})
+            return self.wrap(key, lane, whole)
+        value = self.turn.stream_chunk(sample, text)
+        return value if lane is None else self.wrap(key, lane, value)
+
+    def _context(self, key: Any) -> bool:
+        """True for the lane of a context key (retrieved documents: redacted, not judged)."""
+        return key is not _WHOLE and key in self.turn.wrapper.context_keys
+
+    def primary(self) -> tuple[Any, Lane | None]:
+        """The lane the answer streams in: where a refusal or a late disclaimer goes (never a context lane)."""
+        key = self.turn.wrapper.output_key
+        for name in (key, *shapes.ANSWER_KEYS):  # as for a whole dict: the configured key, then answer keys
+            if name in self.lanes and not self._context(name):
+                return name, self.lanes[name]
+        answer = [(k, lane) for k, lane in self.lanes.items() if not self._context(k)]
+        released = [(k, lane) for k, lane in answer if lane.released]
+        return next(iter(released or answer), (key if self.lanes else _WHOLE, None))
+
+    def tail(self) -> list[Any]:
+        turn = self.turn
+        answer: list[Decision] = []
+        context: list[Decision] = []  # the context keys' lanes: redaction checks, not judgements
+        for key, d in [
+            *((k, self.recorded(lane)) for k, lane in self.lanes.items()),
+            *self.whole_decisions,
+        ]:
+            if d is not None:
+                (context if self._context(key) else answer).append(d)
+        blocked = self.blocked
+        stopped = self.lanes.get(blocked[0]) if blocked is not None else None
+        if blocked is not None and stopped is not None and stopped.screen.blocked is not None:
+            blocked = blocked[0], self.recorded(stopped) or blocked[1]  # the block as recorded: of the whole lane
+        by_context = blocked is not None and self._context(blocked[0])
+        turn.d_out = max(answer, key=lambda d: d.action, default=None)
+        turn.d_ctx = max(context, key=lambda d: d.action, default=None)
+        if blocked is not None:
+            if by_context:
+                turn.d_ctx = blocked[1]
+            else:
+                turn.d_out = blocked[1]
+        out: list[Any] = []
+        if blocked is not None:
+            key, decision = blocked
+            turn.notify(decision)
+            if turn.wrapper.raise_on_block or turn.kind == "raise":
+                raise GuardrailViolation(decision)
+            where: tuple[Any, Lane | None] = self.primary() if by_context else (key, self.lanes[key])
+            lane = where[1]
+            gap = "\n\n" if lane is not None and lane.released else ""
+            out.append(self.emit(where[0], lane, gap + (decision.refusal or "")))
+        else:
+            if turn.d_out is not None:
+                turn.notify(turn.d_out)
+            late = () if self.tool_step else turn.take_disclaimers(turn.output_domains)
+            if late:
+                out.append(self.emit(*self.primary(), "\n\n" + "\n\n".join(late)))
+        out += [value if key is _WHOLE else shapes.remap(chunk, {key: value}) for key, chunk, value in self.held]
+        # the decision last (as before any held metadata was passed on here), in a chunk of the stream's own type:
+        # only a stream of messages gets one (others have on_decision, the audit log and the run's outputs)
+        if self.messages or (not self.fed and turn.kind == "message"):
+            out.append(AIMessageChunk(content="", response_metadata={shapes.META_KEY: turn.metadata()}))
+        return out

@@ -1,0 +1,465 @@
+"""One invocation of the Runnable wrapper: the pure logic its sync, async and streaming drivers share.
+
+A :class:`Turn` holds what one request learned (its guard, locale, conversation, decisions, the placeholder
+numbering of its texts) and does each step on it: the chain's input rewritten (redacted, earlier messages withheld,
+see :mod:`guardrails.integrations.langchain.history`), the answer read, checked, screened and composed with its
+referral and disclaimers, the decisions put in its metadata, and the delivered answer noted and sealed.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.messages import AIMessageChunk, BaseMessage
+
+from guardrails.errors import GuardrailViolation
+from guardrails.guard import Guard
+from guardrails.integrations.langchain import history, shapes
+from guardrails.integrations.langchain.callbacks import _keepable
+from guardrails.integrations.langchain.history import SEALS_KEY, WITHHELD_REFERRED, WITHHELD_TURN
+from guardrails.redaction import PLACEHOLDER, Numbering, redaction_scope
+from guardrails.streaming import StreamScreen
+from guardrails.types import Action, Decision, Finding, Stage
+
+if TYPE_CHECKING:
+    from guardrails.integrations.langchain.runnable import GuardedRunnable
+
+#: what the wrapper's run records as its input until the chain has been called (never the raw input)
+WITHHELD = {"input": "<withheld by guardrails>"}
+
+NO_TRIAGE_INSTRUCTION = (
+    "The user may be in crisis. Do not triage, diagnose, assess risk or discuss methods. "
+    "Respond briefly and warmly, encourage them to contact the emergency number or crisis line "
+    "already shown to them, and do not replace that referral."
+)
+
+
+@dataclass
+class Turn:
+    """Per-invocation state; the pure logic shared by the sync and async drivers."""
+
+    wrapper: GuardedRunnable
+    guard: Guard
+    locale: str | None
+    conversation_id: str | None
+    kind: str
+    d_in: Decision | None = None
+    d_out: Decision | None = None
+    d_ctx: Decision | None = None  # the redaction check of the output's context slots (retrieved documents)
+    shown_disclaimers: tuple[str, ...] = ()
+    #: the placeholder numbers of this turn, shared by the chain's input (the user's turn, the history, tool
+    #: results) and the answer (streamed pieces alike): kept here when there is no conversation id, in the
+    #: vault when there is (then this counts the turn's new vault entries)
+    numbering: Numbering = field(default_factory=Numbering)
+    output_domains: list[str] = field(default_factory=list)
+    #: the input as the wrapper's run records it when it ends: as the chain received it (redacted, without the
+    #: no-triage instruction), or with the turn withheld when the chain was not called; None: not read yet
+    traced_input: Any = None
+    #: the user's own values this turn restored in the answer (reversible mode), with their placeholders: the run
+    #: records the answer with the placeholders, never the values
+    restored: dict[str, str] = field(default_factory=dict)
+
+    # ---- input
+    def turns(self, value: Any) -> shapes.Turns:
+        return shapes.extract_turns(
+            value, input_keys=self.wrapper.input_keys, passthrough_keys=self.wrapper.passthrough_keys
+        )
+
+    def stops_chain(self, d_in: Decision) -> bool:
+        if d_in.action is Action.BLOCK:
+            return True
+        if d_in.action is Action.REFER:
+            return self.guard.profile.crisis_mode == "refer"
+        return False
+
+    def rewritten_input(self, value: Any, turns: shapes.Turns, d_in: Decision) -> Any:
+        """The chain's input with every text redacted, numbered in the turn's numbering in the order the texts
+        were written (earlier turns first: a vault that forgot the conversation numbers its values as it
+        did). The user's turn reuses the input check's findings. Only the user's turns are restorable:
+        values from tool results, earlier answers and documents never reach an answer in reversible mode."""
+        keys, passthrough = self.wrapper.input_keys, self.wrapper.passthrough_keys
+        latest = turns.latest if turns.has_user_turn else None
+        users = history.user_texts(value, input_keys=keys, passthrough_keys=passthrough)
+        # earlier user messages the guard refused (judged whole, as the input check read them): each of their
+        # text blocks is withheld, the first replaced by WITHHELD_TURN
+        done: dict[str, str] = self._withheld(value, latest)
+
+        def fn(text: str) -> str:
+            if text not in done:
+                done[text] = self._redacted(text, user=text in users, d_in=d_in if text == latest else None)
+            return done[text]
+
+        if isinstance(value, Mapping):  # the other keys (a separate chat history) hold earlier turns: first
+            turn = shapes.turn_keys(value, keys)
+            first = {**{k: v for k, v in value.items() if k not in turn}, **{k: value[k] for k in turn}}
+            shapes.rewrite_input(first, fn, input_keys=keys, passthrough_keys=passthrough)
+        self.traced_input = shapes.rewrite_input(value, fn, input_keys=keys, passthrough_keys=passthrough)
+        if d_in.referral is None:
+            return self.traced_input
+        return shapes.rewrite_input(
+            value, fn, input_keys=keys, passthrough_keys=passthrough, system_instruction=NO_TRIAGE_INSTRUCTION
+        )
+
+    def withheld_input(self, value: Any, d_in: Decision) -> Any:
+        """The input as the run records it when the chain is not called: the user's turn replaced by
+        :data:`WITHHELD_TURN` (or :data:`WITHHELD_REFERRED`), every other text by ``<withheld by guardrails>``."""
+        keys, passthrough = self.wrapper.input_keys, self.wrapper.passthrough_keys
+        latest = history.latest_texts(value, input_keys=keys)
+        marker = WITHHELD_TURN if d_in.blocked else WITHHELD_REFERRED
+        return shapes.rewrite_input(
+            value,
+            lambda text: marker if text in latest else WITHHELD["input"],
+            input_keys=keys,
+            passthrough_keys=passthrough,
+        )
+
+    def _withheld(self, value: Any, latest: str | None) -> dict[str, str]:
+        """The texts of the input to withhold from the model, each with what the model gets instead (see
+        :mod:`guardrails.integrations.langchain.history`)."""
+        return history.withheld_texts(
+            value,
+            latest,
+            guard=self.guard,
+            was_refused=self.wrapper.was_refused,
+            input_keys=self.wrapper.input_keys,
+            passthrough_keys=self.wrapper.passthrough_keys,
+            locale=self.locale,
+        )
+
+    def _redacted(self, text: str, *, user: bool, d_in: Decision | None) -> str:
+        """One text of the chain's input redacted in the turn's numbering (``d_in``: the user's turn, checked)."""
+        guard, conv = self.guard, self.conversation_id
+        if user and d_in is None and self.wrapper.was_refused(text):
+            return WITHHELD_TURN  # an earlier request refused as prohibited: a follow-up has nothing to continue
+        clean = history.clean(text)
+        if "<" in clean and PLACEHOLDER.search(clean):
+            guard.redactor.seed(clean, conversation_id=conv, numbering=self.numbering)
+        if d_in is None:
+            with redaction_scope(self.numbering, restorable=user):
+                return guard.redact(text, "input", conversation_id=conv)
+        entities = [f for f in d_in.findings if f.category is None and f.start is not None and f.label]
+        if not entities:
+            return clean
+        return guard.redactor.redact(
+            clean, entities, stage=Stage.INPUT, conversation_id=conv, numbering=self.numbering, restorable=True
+        ).text
+
+    def metadata(self) -> dict[str, Any]:
+        meta = {
+            "input": self.d_in.to_dict() if self.d_in is not None else None,
+            "output": self.d_out.to_dict() if self.d_out is not None else None,
+            "disclaimers": list(self.shown_disclaimers),
+            "referral": self.d_in is not None and self.d_in.referral is not None,
+        }
+        if self.d_ctx is not None:
+            meta["context"] = self.d_ctx.to_dict()
+        return meta
+
+    def restore(self, text: str) -> str:
+        """``text`` with the user's own values put back (reversible mode), noting each value restored."""
+        guard, conv = self.guard, self.conversation_id
+        out = guard.restore(text, conversation_id=conv)
+        if out != text:
+            for m in PLACEHOLDER.finditer(text):
+                value = guard.restore(m.group(0), conversation_id=conv)
+                if value and value != m.group(0):
+                    self.restored[value] = m.group(0)
+        return out
+
+    def traced_output(self, answer: Any) -> dict[str, Any]:
+        """The outputs the wrapper's run records: the answer as the user got it (a dict answer as it is, any other
+        under ``output``, with the decisions under ``guardrails``), except that the user's own values restored in
+        it (reversible mode) are recorded as their placeholders."""
+        answer = self._hidden(answer)
+        if isinstance(answer, Mapping):
+            return dict(answer)
+        return {"output": answer, shapes.META_KEY: self.metadata()}
+
+    def _hidden(self, answer: Any) -> Any:
+        """``answer`` with the user's own values it restored (reversible mode) put back as their placeholders."""
+        if not self.restored:
+            return answer
+        pairs = sorted(self.restored.items(), key=lambda pair: -len(pair[0]))
+
+        def hide(text: str) -> str:
+            for value, placeholder in pairs:
+                text = text.replace(value, placeholder)
+            return text
+
+        return shapes.map_texts(answer, hide)
+
+    def judged(self, d_in: Decision, turns: shapes.Turns) -> Decision:
+        """The input check's decision: kept for the turn and passed to ``on_decision`` (once per turn, whatever it
+        is; the answer's decisions follow), and kept (without its text) for the later steps of an agent's loop
+        within the same turn (``reused``)."""
+        self.d_in = d_in
+        self.notify(d_in)
+        if _keepable(d_in):
+            self.wrapper.judged.put(self._judged_key(turns), d_in)
+        return d_in
+
+    def reused(self, turns: shapes.Turns) -> Decision | None:
+        """The decision on this user turn when a step of an agent's loop brings it again (tool results follow it)
+        and this wrapper judged it already, in the same conversation, locale and profile: the later steps write no
+        second audit record and make no second ``on_decision`` call. A reused decision that stops the chain is
+        recorded again, marked ``"reused": true`` (every stopped attempt is on record). None: judge it."""
+        if not turns.continued:
+            return None  # a user turn that is the last message is a new request, judged every time
+        d_in = self.wrapper.judged.get(self._judged_key(turns))
+        if d_in is None:
+            return None
+        self.d_in = d_in
+        if self.stops_chain(d_in) and self.guard.audit is not None:
+            self.guard.audit.record(d_in, reused=True)
+        return d_in
+
+    def _judged_key(self, turns: shapes.Turns) -> str:
+        # a salted hash of everything the decision depends on: the turn, its history, the locale, the conversation,
+        # and the guard (the profile a request named); no text is kept
+        context = (self.conversation_id or "", str(id(self.guard)))
+        return self.wrapper.judged.key(turns.latest, turns.history, self.locale, *context)
+
+    def delivered(self, answer: Any) -> Any:
+        """Note the texts of ``answer`` as the caller got them (screened, with the disclaimers, a refusal or a
+        referral): when a later request's history brings them back, the guard does not judge them again
+        (``Guard.screen_earlier``). An answer stored in another shape is judged once then. Returns ``answer`` with
+        its seals when it is a message (see ``sealed``)."""
+        if answer is None:
+            return answer
+        for shown in self._versions(answer):
+            # the answer's slots, not retrieved documents (only redacted, never judged)
+            for text in [p.text for p in self.read(shown).pieces if not p.context]:
+                self.guard.delivered(text)
+        return self.sealed(answer)
+
+    def _versions(self, answer: Any) -> tuple[Any, ...]:
+        """``answer`` as the caller got it, and as the run records it (a history saved from the run holds the
+        placeholders in reversible mode, not the user's values)."""
+        return (answer, self._hidden(answer)) if self.restored else (answer,)
+
+    def sealed(self, answer: Any, *, whole: Any = None) -> Any:
+        """``answer`` (a message, or a dict holding one under the output key) with the seals of the message it
+        delivers in its ``guardrails`` metadata (``Guard.delivered``: keyed hashes, no text): a history that keeps
+        the message with its metadata is known as this guard's own by any worker with the same salt, after a
+        restart too. ``whole``: the message the seals are of, when ``answer`` is only a stream's last chunk."""
+        key = self.wrapper.answer_key
+        target = answer.get(key) if isinstance(answer, Mapping) else answer
+        whole = target if whole is None else whole
+        if not isinstance(target, BaseMessage) or not isinstance(whole, BaseMessage):
+            return answer
+        seals = [self.guard.delivered(history.sealed_text(m)) for m in self._versions(whole)]
+        meta = target.response_metadata.get(shapes.META_KEY)
+        meta = {**(meta if isinstance(meta, Mapping) else {}), SEALS_KEY: list(dict.fromkeys(seals))}
+        message = target.model_copy(update={"response_metadata": {**target.response_metadata, shapes.META_KEY: meta}})
+        return shapes.remap(answer, {**answer, key: message}) if isinstance(answer, Mapping) else message
+
+    def sealed_tail(self, sent: Any, tail: list[Any]) -> list[Any]:
+        """A stream's last items, the decision's chunk at their end carrying the seals of the whole answer: the
+        chunks sent before (``sent``, added up) and these."""
+        if not tail or not isinstance(tail[-1], AIMessageChunk) or shapes.META_KEY not in tail[-1].response_metadata:
+            return tail
+        for item in tail[:-1]:
+            sent = added(sent, item)
+        return [*tail[:-1], self.sealed(tail[-1], whole=sent)]
+
+    def early_answer(self, d_in: Decision, *, chunk: bool) -> Any:
+        if (d_in.blocked and self.wrapper.raise_on_block) or self.kind == "raise":
+            raise GuardrailViolation(d_in)  # "raise": a pydantic output type cannot hold the refusal or referral
+        text = d_in.response_text() or ""
+        return shapes.make_output(
+            self.kind, text, output_key=self.wrapper.answer_key, metadata=self.metadata(), chunk=chunk
+        )
+
+    # ---- output
+    def read(self, output: Any, *, streamed: bool = False) -> shapes.OutputText:
+        """The text slots of an output; a streamed chunk's text leaves out tool calls (held apart) and reasoning
+        (withheld)."""
+        return shapes.read_output(
+            output,
+            output_key=self.wrapper.output_key,
+            calls=not streamed,
+            reasoning=not streamed,
+            context_keys=self.wrapper.context_keys,
+        )
+
+    def context_check(self, read: shapes.OutputText) -> Callable[[], Decision]:
+        """The check of an output's context slots: their entities only (they are not the model's words)."""
+        return self.output_check(read.context_text, redact_only=True)
+
+    def acontext_check(self, read: shapes.OutputText) -> Callable[[], Any]:
+        return self.aoutput_check(read.context_text, redact_only=True)
+
+    def output_check(
+        self, text: str, *, pieces: Sequence[str] = (), redact_only: bool = False, record: bool = True
+    ) -> Callable[[], Decision]:
+        """The check of a whole output text, numbering its values in the turn's numbering (and counting its new
+        vault entries with the turn's). Not for a streamed window, which may cut a value in two. ``pieces``: its
+        slots, judged alone as well (``OutputText.apart``). ``record=False``: no audit record of its own, for a
+        part of an answer whose screening is recorded once (a stream's lane)."""
+
+        def check() -> Decision:
+            judge = self.guard.check if record else self.guard.evaluate
+            with redaction_scope(self.numbering, restorable=False):
+                return judge(text, Stage.OUTPUT, **self._output_options(redact_only, pieces))
+
+        return check
+
+    def aoutput_check(self, text: str, *, pieces: Sequence[str] = (), redact_only: bool = False) -> Callable[[], Any]:
+        async def check() -> Decision:
+            with redaction_scope(self.numbering, restorable=False):
+                return await self.guard.acheck(text, Stage.OUTPUT, **self._output_options(redact_only, pieces))
+
+        return check
+
+    def _output_options(self, redact_only: bool, pieces: Sequence[str]) -> dict[str, Any]:
+        """The keyword arguments of an output check (sync and async alike)."""
+        return {
+            "conversation_id": self.conversation_id,
+            "locale": self.locale,
+            "redact_only": redact_only,
+            "pieces": pieces,
+        }
+
+    def compose(self, body: str, d_out: Decision) -> str:
+        """The answer text the user sees: ``body`` with the referral and (unless blocked) disclaimers."""
+        disclaimers = self.take_disclaimers(d_out.disclaimer_categories) if not d_out.blocked else ()
+        settings = self.guard.profile.disclaimers
+        parts = [*disclaimers, body] if settings.placement == "prepend" else [body, *disclaimers]
+        if self.d_in is not None and self.d_in.referral is not None:
+            parts.insert(0, self.d_in.referral)
+        return "\n\n".join(p for p in parts if p)
+
+    def take_disclaimers(self, extra: Sequence[str] = ()) -> tuple[str, ...]:
+        cats = [*(self.d_in.disclaimer_categories if self.d_in else ()), *extra]
+        fresh = self.guard.select_disclaimers(cats, conversation_id=self.conversation_id, locale=self.locale)
+        fresh = tuple(t for t in fresh if t not in self.shown_disclaimers)
+        self.shown_disclaimers += fresh
+        return fresh
+
+    def screened(self, read: shapes.OutputText, d_out: Decision | None) -> dict[shapes.Path, str]:
+        """Each text slot as the user sees it: redacted by the check's findings, the user's own values restored.
+
+        Tool-call arguments are treated like the answer text, so in reversible mode a tool gets the
+        user's own values back (never values the model produced).
+        """
+        guard, conv = self.guard, self.conversation_id
+        texts = {p.path: p.text for p in read.pieces}
+        answer = d_out.findings if d_out is not None else ()
+        context = self.d_ctx.findings if self.d_ctx is not None else ()
+        if any(f.category is None and f.start is not None and f.label for f in (*answer, *context)):
+            texts = read.redacted(
+                answer,
+                lambda text, entities: (
+                    guard.redactor.redact(
+                        text, entities, stage=Stage.OUTPUT, conversation_id=conv, numbering=self.numbering
+                    ).text
+                ),
+                context,
+            )
+        return {path: self.restore(text) for path, text in texts.items()}
+
+    def finish(self, output: Any, read: shapes.OutputText, d_out: Decision | None) -> Any:
+        """A non-streamed output after its check: refused (no tool calls, nothing else kept) or with every
+        text slot screened, plus disclaimers and metadata."""
+        self.wrapper.learn(output)
+        self.d_out = d_out
+        if read.primary is None and self.d_in is not None and self.d_in.referral is not None:
+            # a referral must be seen, and an answer with no free-text field (a classification, say) cannot
+            # carry it: the caller gets it raised, as for a refusal
+            raise GuardrailViolation(self.d_in)
+        checked = [d for d in (d_out, self.d_ctx) if d is not None]
+        if not checked:
+            return output
+        for d in checked:
+            self.notify(d)
+        key = self.wrapper.output_key
+        stop = next((d for d in checked if d.blocked), None)
+        if stop is not None:
+            if self.wrapper.raise_on_block or self.kind == "raise" or self._model_without_slot(output):
+                raise GuardrailViolation(stop)
+            text = self.compose(stop.refusal or "", stop)
+            return shapes.blocked_output(
+                output,
+                text,
+                kind=self.kind,
+                output_key=key,
+                metadata=self.metadata(),
+                context_keys=self.wrapper.context_keys,
+            )
+        texts = self.screened(read, d_out)
+        # a tool-calling step of an agent's loop gets no disclaimer or referral: the final answer does (the model
+        # would read them again in its next step)
+        agent_step = (
+            not self.wrapper.schema_output and read.primary is not None and shapes.calls_tools(output, read.primary)
+        )
+        if read.primary is not None and d_out is not None and not agent_step:
+            texts[read.primary] = self.compose(texts[read.primary], d_out)
+        # an answer parsed into the caller's schema gets no "guardrails" key: on_decision and callbacks carry it
+        meta = None if self.wrapper.schema_output else self.metadata()
+        return shapes.rebuild_output(output, texts, output_key=key, metadata=meta)
+
+    def _model_without_slot(self, output: Any) -> bool:
+        """A pydantic answer the refusal cannot go into (unless the caller chose an ``output=`` kind)."""
+        return not self.wrapper.output_forced and shapes.is_model_output(output)
+
+    def screen(self, *, context: bool = False) -> StreamScreen:
+        """The screen of one streamed lane (``context``: a context key's lane, only redacted)."""
+        guard, conv = self.guard, self.conversation_id
+        settings = guard.profile.streaming
+
+        def check(window: str) -> Decision:
+            # no conversation id here: a window may hold a partial value, which must not take a
+            # placeholder number in the conversation; released segments are redacted in `transform`.
+            # No audit record either: the lane records its summary once (`ScreenedStream.recorded`)
+            d = guard.evaluate(window, Stage.OUTPUT, conversation_id=None, locale=self.locale, redact_only=context)
+            self.output_domains.extend(c for c in d.disclaimer_categories if c not in self.output_domains)
+            return d
+
+        def transform(segment: str, entities: list[Finding]) -> str:
+            if entities:
+                segment = guard.redactor.redact(
+                    segment, entities, stage=Stage.OUTPUT, conversation_id=conv, numbering=self.numbering
+                ).text
+            return self.restore(segment)
+
+        # a detector sent only redacted text (the LLM judge) must never see a window that cuts a value in two:
+        # then the whole answer is held back and checked once, at its end
+        whole = not context and guard.needs_whole_text(Stage.OUTPUT)
+        return StreamScreen(
+            check=check,
+            transform=transform,
+            partial_placeholder=guard.partial_placeholder,
+            holdback_chars=sys.maxsize if whole else settings.holdback_chars,
+            check_every_chars=settings.check_every_chars,
+            window_chars=settings.window_chars,
+        )
+
+    def notify(self, decision: Decision) -> None:
+        if self.wrapper.on_decision is not None:
+            self.wrapper.on_decision(decision)
+
+    def stream_chunk(self, sample: Any, text: str) -> Any:
+        if sample is None:
+            return shapes.make_output(self.kind, text, output_key=self.wrapper.answer_key, metadata={}, chunk=True)
+        return shapes.chunk_like(sample, text, output_key=self.wrapper.output_key)
+
+    def stream_head(self) -> str:
+        """The text before the model's first chunk: referral (refer_and_continue), input disclaimers ("": none)."""
+        head: list[str] = []
+        if self.d_in is not None and self.d_in.referral is not None:
+            head.append(self.d_in.referral)
+        head.extend(self.take_disclaimers())
+        return "\n\n".join(head) + "\n\n" if head else ""
+
+
+def added(total: Any, item: Any) -> Any:
+    """``total + item`` where the chunks add up (str, message chunks, LangChain's addable dicts), else ``item``."""
+    if total is None:
+        return item
+    try:
+        return total + item
+    except TypeError:
+        return item
