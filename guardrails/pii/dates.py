@@ -14,9 +14,11 @@ Forms (:data:`DATE_FORMS`; matched case-insensitively, except the month "May", w
 cue word precedes it, see ``month_day``):
 
 - ``numeric_date``: 03/14/1962, 14/3/62, 1962-03-14, 14.03.1962, 3-14-1962; with no year only right after a date
-  word (those of ``compact_date``), or "on" after one of them or a word for a visit or an event ("seen on",
-  "operated on"): "DOB 3/14", "admitted 3/14", "seen on 3/14", "born 14/3" (either order, one of the two a month);
-  never after a bare "on" ("on 2/3 meds", "on 24/7 oxygen", "pain on 7/10 scale"), never 24/7, never before a unit,
+  word (those of ``compact_date``), or "on" after one of them or a word for a visit or an event, with "home",
+  "again", "back", or "in", "at" or "by" and at most three words between ("seen on", "operated on", "seen in clinic
+  on", "reviewed by Dr Shah on", "discharged home on"): "DOB 3/14", "admitted 3/14", "seen on 3/14", "born 14/3"
+  (either order, one of the two a month); never after a bare "on" ("on 2/3 meds", "on 24/7 oxygen", "pain on 7/10
+  scale"), never 24/7, never before a unit,
   a counted noun, of/a/an, ago, later, prior, earlier or previously ("on 1/2 tablet", "on 3/4 of the dose", "admitted
   3/7 ago": British notation for days) nor inside a longer number or ratio ("3/14/", "3/14:1"); with no such
   word "8/10" (a pain score), "1/2 tablet", "20/20 vision", "BP 120/80" and "5/5 strength" are no dates
@@ -139,7 +141,7 @@ _NOT_NAME_THEN_ADVERB = rf"(?!(?<={_NAME_MONTH}\s{{1,3}}first)\s{{1,3}}{_PAST_VE
 _HEADING_VERB = (
     r"(?-i:Be|Become|Cause|Contain|Damage|Decrease|Affect|Harm|Help|Impair|Improve|Increase|Interact|Interfere"
     r"|Intensify|Irritate|Lead|Lower|Make|Occur|Produce|Raise|Reduce|Require|Result|Slow|Stain|Take|Trigger|Worsen"
-    r"|Need|Have|Appear|Feel|Not|Also|Only|Change|Work|Vary|Include)\b"
+    r"|Need|Have|Appear|Feel|Not|Also|Only|Change|Work|Vary|Include|Sting|Burn|Hurt|Tingle)\b"
 )
 _NOT_A_HEADING_MODAL = rf"(?!(?<=\bthis[ \t]{{1,3}})(?-i:May)[ \t]{{1,3}}{_HEADING_VERB})"
 _WEEKDAY = (
@@ -172,7 +174,11 @@ _QUANTITY_AFTER = (
 # on 7/10")
 _ON_CUE = (
     rf"(?:{_EVENT_CUE}|seen|reviewed|visited|examined|assessed|operated|injured|hurt|tested|vaccinated"
-    r"|fell|collapsed|arrived|presented)[ \t]{1,3}on"
+    r"|fell|collapsed|arrived|presented)"
+    # where or by whom, between the word and "on": "seen in clinic on 3/14", "reviewed by Dr Shah on 3/14",
+    # "discharged home on 3/14", "seen again on 3/14"
+    r"(?:[ \t]{1,3}(?:home|again|back)|[ \t]{1,3}(?:in|at|by)(?:[ \t]{1,3}[a-z.'-]{1,15}){1,3})?"
+    r"[ \t]{1,3}on"
 )
 
 #: regex of each calendar-date form (Presidio compiles them with the ``regex`` module and IGNORECASE; the cues

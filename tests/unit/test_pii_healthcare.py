@@ -310,6 +310,11 @@ DAY_MONTH_DATES = [
     pytest.param("He was discharged on 11/02 after the fall.", "11/02", id="discharged-on-zero-padded"),
     pytest.param("DOB 3/14 history of asthma.", "3/14", id="dob-before-history"),
     pytest.param("Seen on 12/3 post-op, wound healing well.", "12/3", id="seen-on-before-post-op"),
+    pytest.param("She was seen in clinic on 2/6 for review.", "2/6", id="seen-in-a-place-on"),
+    pytest.param("Reviewed by the registrar on 11/4, no change.", "11/4", id="reviewed-by-someone-on"),
+    pytest.param("He was seen at the walk-in centre on 9/12.", "9/12", id="seen-at-the-place-on"),
+    pytest.param("She was discharged home on 3/11 with oral antibiotics.", "3/11", id="discharged-home-on"),
+    pytest.param("He was seen again on 4/2 and improving.", "4/2", id="seen-again-on"),
 ]
 
 
@@ -346,6 +351,9 @@ def test_a_day_and_month_with_no_year_after_a_date_word_or_on_is_redacted(
         pytest.param("She is on 2/3 meds now.", id="on-two-of-three-meds"),
         pytest.param("Started on 10/12 regimen last week.", id="on-a-regimen"),
         pytest.param("Power on 4/5 throughout.", id="power-on"),
+        pytest.param("Seen in clinic on 2/3 of her visits.", id="a-place-then-a-share"),
+        pytest.param("Reviewed in ward on 24/7 monitoring.", id="a-place-then-round-the-clock"),
+        pytest.param("She walked in and sat on 3/4 of the bench.", id="no-event-word-before-the-place"),
     ],
 )
 def test_a_fraction_a_score_or_a_ratio_with_no_date_word_before_it_stays_readable(
@@ -363,6 +371,7 @@ def test_a_fraction_a_score_or_a_ratio_with_no_date_word_before_it_stays_readabl
         pytest.param("It May Help You Sleep", id="it-may"),
         pytest.param("You May Feel Dizzy", id="you-may"),
         pytest.param("That May Cause Harm", id="that-may"),
+        pytest.param("This May Sting", id="may-sting"),
     ],
 )
 def test_a_title_case_modal_may_in_a_heading_is_not_a_month(healthcare: PIIDetector, text: str) -> None:
