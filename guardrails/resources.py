@@ -352,7 +352,7 @@ GENERAL_MESSAGE: Final[MessageTemplate] = MessageTemplate(
     emergency_unknown=(
         "If you or someone else is in danger or not safe right now, please call your local emergency number now."
     ),
-    lines_heading="You can talk to someone now. These services are free and confidential:",
+    lines_heading="You can talk to someone now. These services are confidential:",
     directory_heading="You can find a free, confidential helpline where you are here:",
     closing=(
         "If you can, reach out to someone you trust and tell them what is happening. "

@@ -36,6 +36,23 @@ COUNTRIES = (
     "MX",
     "JP",
     "ZA",
+    "SE",
+    "NO",
+    "DK",
+    "FI",
+    "PL",
+    "PT",
+    "AT",
+    "CH",
+    "BE",
+    "SG",
+    "PH",
+    "KR",
+    "AR",
+    "CO",
+    "CL",
+    "KE",
+    "NG",
 )
 SHIPPED = Path(__file__).resolve().parents[2] / "configs" / "resources"
 
@@ -68,6 +85,11 @@ def _all_shipped_numbers(directory: ResourceDirectory) -> set[str]:
 
 
 # --------------------------------------------------------------------------- shipped data
+
+
+def test_every_shipped_country_file_is_one_of_the_countries_tested() -> None:
+    shipped = {p.stem for p in SHIPPED.glob("*.yaml")} - {"international", "messages"}
+    assert shipped == set(COUNTRIES)
 
 
 @pytest.mark.parametrize("code", COUNTRIES)
@@ -126,6 +148,13 @@ def test_the_shipped_messages_load_for_every_crisis_kind() -> None:
 
 
 LOOKUP_CASES = [
+    ("sv-SE", "crisis_self_harm", "90101"),
+    ("ko-KR", "crisis_self_harm", "109"),
+    ("ko-KR", "crisis_danger", "112"),
+    ("de-AT", "crisis_medical_emergency", "144"),
+    ("fr-BE", "crisis_self_harm", "0800 32 123"),
+    ("es-CO", "crisis_danger", "155"),
+    ("en-SG", "crisis_danger", "1800-777-0000"),
     ("en-GB", "crisis_self_harm", "116 123"),
     ("en-GB", "crisis_danger", "0808 2000 247"),
     ("en-GB", "crisis_medical_emergency", "999"),
@@ -283,7 +312,7 @@ def test_unknown_locale_gives_the_international_fallback_and_no_country_number(
 def test_a_country_without_data_falls_back_like_an_unknown_locale(
     directory: ResourceDirectory,
 ) -> None:
-    referral = directory.lookup("crisis_self_harm", "sv-SE")
+    referral = directory.lookup("crisis_self_harm", "is-IS")
     assert referral.country is None and referral.emergency_number is None
     assert "your local emergency number" in render_referral(referral, category="crisis_self_harm")
 
