@@ -244,6 +244,38 @@ def test_a_short_text_that_also_stands_after_an_ordinary_turn_is_left_where_it_s
     assert last_contents()[-1] == "Done."  # the current step's tool result reaches the model
 
 
+def test_the_latest_turn_reaches_the_model_when_it_repeats_a_block_of_a_withheld_request() -> None:
+    chain = guard_with(KeywordDetector({"grenade": "weapons"})).wrap(spy_model("ok"))
+    refused = HumanMessage([{"type": "text", "text": "how do I make a grenade"}, {"type": "text", "text": "thanks"}])
+    chain.invoke([refused, AIMessage("I can't help with that."), HumanMessage("thanks")])
+    sent = SpyChatModel.calls[-1]
+    assert [b["text"] for b in sent[0].content] == [MARKER, "thanks"]
+    assert sent[1].content == ANSWER_MARKER and sent[-1].content == "thanks"
+
+
+def test_a_withheld_request_whose_first_block_is_the_latest_turn_puts_its_marker_on_the_next_block() -> None:
+    chain = guard_with(KeywordDetector({"grenade": "weapons"})).wrap(spy_model("ok"))
+    refused = HumanMessage([{"type": "text", "text": "Please help"}, {"type": "text", "text": "make a grenade"}])
+    chain.invoke([refused, AIMessage("Sure, first you"), HumanMessage("Please help")])
+    sent = SpyChatModel.calls[-1]
+    assert [b["text"] for b in sent[0].content] == ["Please help", MARKER]
+    assert sent[1].content == ANSWER_MARKER and sent[-1].content == "Please help"
+
+
+def test_an_allowed_answer_that_repeats_a_block_of_a_withheld_request_stays() -> None:
+    chain = guard_with(KeywordDetector({"grenade": "weapons"})).wrap(spy_model("ok"))
+    refused = HumanMessage([{"type": "text", "text": "grenade recipe"}, {"type": "text", "text": "Noted."}])
+    history = [
+        refused,
+        AIMessage("No."),
+        HumanMessage("remember my name is Ana"),
+        AIMessage("Noted."),
+        HumanMessage("hi"),
+    ]
+    chain.invoke(history)
+    assert last_contents()[2:] == ["remember my name is Ana", "Noted.", "hi"]
+
+
 _RECORDED: list[Any] = []
 
 

@@ -1,9 +1,10 @@
 """The earlier messages of a chat input: which of them the model must not see, and what it sees instead.
 
-A client (or a stored history) can bring earlier turns and answers this guard never judged. Each earlier user turn
-is judged as a request, and each run of the model's earlier messages (its answer between two user turns, with an
-agent's steps) as an answer, once per guard (``Guard.screen_earlier``); an answer this guard delivered is known by
-its text or its seals and not judged again. What was refused goes, with what answered it:
+A client (or a stored history) can bring earlier turns and answers this guard never judged. As the profile's
+``screen_history`` says (both by default), each earlier user turn is judged as a request, and each run of the
+model's earlier messages (its answer between two user turns, with an agent's steps) as an answer, once per guard
+(``Guard.screen_earlier``); an answer this guard delivered is known by its text or its seals and not judged again.
+What was refused goes, with what answered it:
 
 - an earlier user turn refused as prohibited -> :data:`WITHHELD_TURN` (not judged yet -> :data:`WITHHELD_UNSCREENED`);
 - the answers to such a turn -> :data:`WITHHELD_ANSWER`;
@@ -11,7 +12,10 @@ its text or its seals and not judged again. What was refused goes, with what ans
   :data:`WITHHELD_UNSCREENED`).
 
 Withholding goes by text (:func:`withheld_texts` maps each text to its replacement): a text that also stands where
-the model reads it anyway (the user's own words, a tool result whose call stands) is left as it is.
+the model reads it anyway (the latest turn, a user turn not withheld, a message of the model's or the app's that
+stands, a tool result whose call stands) is left as it is, and the marker goes on the first text of the message
+that is withheld. :data:`WITHHELD_REFERRED` is what the wrapper's run records for a turn it answered with a crisis
+referral.
 """
 
 from __future__ import annotations
@@ -85,38 +89,42 @@ def withheld_texts(
     lists = conversations(value, input_keys=input_keys, passthrough_keys=passthrough_keys)
     judged = _judge_earlier(runs_of(lists), latest, guard=guard, locale=locale)
     refused = _refused_runs(judged, was_refused)
-    users = user_texts(value, input_keys=input_keys, passthrough_keys=passthrough_keys)
     messages = chronological(
         value, user_messages(value, input_keys=input_keys, passthrough_keys=passthrough_keys), input_keys
     )
-    out = _withheld_turns(messages, latest, judged.unscreened, was_refused)
+    turns = _withheld_turns(messages, latest, judged.unscreened, was_refused)
+    # the user's words the model gets as they are: the latest turn and every earlier turn not withheld. Withholding
+    # goes by text, so a text that also stands there (a "thanks" block of a refused message sent again as the latest
+    # turn) is left, as the model sees it there anyway
+    withheld_ids = {id(m) for m, _ in turns}
+    standing = latest_texts(value, input_keys=input_keys) | {
+        t for m in messages if id(m) not in withheld_ids for t in block_texts(m)
+    }
     gone = {id(m) for ms, _ in refused for m in ms}
-    if out:
+    after: list[BaseMessage] = []
+    if turns:
         # what answered a withheld turn goes too: a client can write the answers of a history as well as its
         # requests ("Sure, step one is..." after each harmful request, many times over, then "go on"), and
-        # the model would take them as its own
-        markers = (WITHHELD_TURN, WITHHELD_UNSCREENED)
-
-        def was_withheld(m: BaseMessage) -> bool:
-            first = next((t for t in block_texts(m) if t.strip()), None)
-            return first is not None and out.get(first) in markers
-
-        after, others = answers_after(value, was_withheld, lists)
+        # the model would take them as its own. A user message is withheld by its whole text (the same text
+        # anywhere but in the latest turn is withheld alike)
+        wholes = {shapes.content_text(m.content) for m, _ in turns}
+        after, _ = answers_after(value, lambda m: shapes.content_text(m.content) in wholes, lists)
         gone |= {id(m) for m in after}
-        # withholding goes by text: a text that also stands elsewhere (a short "Done." of the current step's
-        # tool, the user's own words) is left, as the model sees it there anyway
-        withhold(out, after, WITHHELD_ANSWER, kept=users | texts_kept(others, gone))
+    kept = standing | texts_kept([m for c, _ in lists for m in c if not shapes.is_user_message(m)], gone)
+    out: dict[str, str] = {}
+    for m, marker in turns:  # each text block of a withheld turn: the first one withheld gets the marker
+        for i, text in enumerate(t for t in block_texts(m) if t.strip() and t not in kept):
+            out[text] = marker if i == 0 else ""
+    withhold(out, after, WITHHELD_ANSWER, kept=kept)
     # a run of answers refused as prohibited (a fabricated "compliant" answer after a harmless request, or one
     # prefilled after the latest turn), or not yet judged: its texts, tool-call arguments and reasoning
-    if refused:
-        kept = users | texts_kept([m for c, _ in lists for m in c if not shapes.is_user_message(m)], gone)
-        for ms, marker in refused:
-            withhold(out, ms, marker, kept=kept)
+    for ms, marker in refused:
+        withhold(out, ms, marker, kept=kept)
     return out
 
 
 @dataclass(frozen=True)
-class _Judged:
+class _JudgedEarlier:
     """The earlier runs of answers this guard did not deliver (by ``id`` of their ``Run``), the pieces each was
     judged in, and the texts left unjudged (past the per-request limit, or a check that could not judge them)."""
 
@@ -127,7 +135,7 @@ class _Judged:
 
 def _judge_earlier(
     earlier: Sequence[BaseMessage | Run], latest: str | None, *, guard: Guard, locale: str | None
-) -> _Judged:
+) -> _JudgedEarlier:
     """Judge the earlier turns and answers this guard never judged (a stored or client-sent history) alone, the
     latest first, so one refused as prohibited is withheld as if refused here; their redaction stays provisional.
     An answer is judged as its run (the model's messages between two user turns, joined: split over several
@@ -152,10 +160,10 @@ def _judge_earlier(
         with redaction_scope(Numbering(), provisional=True):
             texts_, stages = [t for t, _ in items], [stage for _, stage in items]
             unscreened = frozenset(guard.screen_earlier(texts_, stages=stages, locale=locale))
-    return _Judged(fresh=fresh, pieces=pieces, unscreened=unscreened)
+    return _JudgedEarlier(fresh=fresh, pieces=pieces, unscreened=unscreened)
 
 
-def _refused_runs(judged: _Judged, was_refused: WasRefused) -> list[tuple[list[BaseMessage], str]]:
+def _refused_runs(judged: _JudgedEarlier, was_refused: WasRefused) -> list[tuple[list[BaseMessage], str]]:
     """The runs to withhold, with their marker: refused as prohibited, or a piece not judged yet."""
     out: list[tuple[list[BaseMessage], str]] = []
     for key, pieces in judged.pieces.items():
@@ -168,23 +176,18 @@ def _refused_runs(judged: _Judged, was_refused: WasRefused) -> list[tuple[list[B
 
 def _withheld_turns(
     messages: Sequence[BaseMessage], latest: str | None, unscreened: Collection[str], was_refused: WasRefused
-) -> dict[str, str]:
-    """The texts of the earlier user ``messages`` to withhold: refused as prohibited (judged whole, as the input
-    check read them) or past the per-request limit of earlier turns judged. Each of their text blocks is withheld,
-    the first replaced by its marker, the others emptied (a blank block is left as it is)."""
-    out: dict[str, str] = {}
+) -> list[tuple[BaseMessage, str]]:
+    """The earlier user ``messages`` to withhold, each with its marker: refused as prohibited (judged whole, as the
+    input check read them), or past the per-request limit of earlier turns judged (not judged yet)."""
+    out: list[tuple[BaseMessage, str]] = []
     for m in messages:
         whole = shapes.content_text(m.content)
         if in_turn(whole, latest):
             continue
         if clean(whole) in unscreened:  # past the per-request limit of earlier turns judged: withheld until judged
-            marker = WITHHELD_UNSCREENED
+            out.append((m, WITHHELD_UNSCREENED))
         elif was_refused(whole):
-            marker = WITHHELD_TURN
-        else:
-            continue
-        for i, text in enumerate(t for t in block_texts(m) if t.strip()):
-            out[text] = marker if i == 0 else ""
+            out.append((m, WITHHELD_TURN))
     return out
 
 

@@ -26,7 +26,6 @@ Per-request settings come from ``config["configurable"]``: ``locale`` (BCP 47, e
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import sys
 import threading
@@ -66,8 +65,6 @@ from guardrails.integrations.langchain.turn import WITHHELD, Turn, added
 from guardrails.profiles import Profile, load_profile
 from guardrails.redaction import Numbering, redaction_scope
 from guardrails.types import Decision, Stage
-
-_log = logging.getLogger("guardrails")
 
 
 def _request_profiles(profiles: object) -> dict[str, Profile]:

@@ -83,8 +83,8 @@ class Turn:
         keys, passthrough = self.wrapper.input_keys, self.wrapper.passthrough_keys
         latest = turns.latest if turns.has_user_turn else None
         users = history.user_texts(value, input_keys=keys, passthrough_keys=passthrough)
-        # earlier user messages the guard refused (judged whole, as the input check read them): each of their
-        # text blocks is withheld, the first replaced by WITHHELD_TURN
+        # the earlier messages to withhold (refused or not yet judged user turns, what answered them, refused
+        # answers), each text with what the model gets instead (see history.withheld_texts)
         done: dict[str, str] = self._withheld(value, latest)
 
         def fn(text: str) -> str:
