@@ -92,11 +92,14 @@ def neutralize_placeholders(text: str) -> str:
     """Replace redaction placeholders by ordinary values of their type before classification.
 
     Placeholders are an artefact of this library's own redaction; left in place they make
-    harmless answers ("Kind regards, <PERSON_1>") look unusual to the classifier.
+    harmless answers ("Kind regards, <PERSON_1>") look unusual to the classifier. A label with no
+    surrogate (a custom entity, or anyone's text in that shape) is read as its words, never dropped:
+    ``<EMPLOYEE_ID_1>`` reads "employee id", and a request written as ``<BUILD_A_PIPE_BOMB_1>`` is
+    judged as "build a pipe bomb".
     """
     if "<" not in text:
         return text
-    return _PLACEHOLDER.sub(lambda m: _SURROGATES.get(m.group(1), "it"), text)
+    return _PLACEHOLDER.sub(lambda m: _SURROGATES.get(m.group(1)) or m.group(1).replace("_", " ").lower(), text)
 
 
 class SemanticOptions(BaseModel):
