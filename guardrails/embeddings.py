@@ -52,6 +52,40 @@ WINDOW_OVERLAP = 16
 #: a sentence shorter than this is merged with the next one
 MIN_SENTENCE_TOKENS = 6
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?;])\s+|\n+")
+#: the end of a line that goes on in the next one: a comma, a hyphen or a word a sentence does not end with
+_GOES_ON = re.compile(
+    r"(?:[,(-]|\b(?:the|a|an|and|or|of|to|in|on|for|with|by|as|at|from|that|is|are|be|any|this))$", re.IGNORECASE
+)
+_FIRST_WORD = re.compile(r"\S+")
+
+
+def _unwrapped(text: str) -> str:
+    """``text`` with the line breaks of hard-wrapped prose read as spaces, so that a wrapped sentence is judged
+    whole, not line by line. A break counts as a wrap when the line before is 40 characters or more and ends no
+    sentence, the next line goes on with a lower-case word (or the line before ends with a comma, a hyphen or a
+    word like "the"), and the two lines do not start alike (rows of a list or a log, "order 1 ...", "order 2 ...",
+    stay apart)."""
+    if "\n" not in text:
+        return text
+    lines = text.split("\n")
+    out = [lines[0]]
+    for line in lines[1:]:
+        before, after = out[-1].rstrip(), line.lstrip()
+        first_before, first_after = _FIRST_WORD.match(before.lstrip()), _FIRST_WORD.match(after)
+        wraps = (
+            len(before) >= 40
+            and before[-1] not in ".!?;:"
+            and first_after is not None
+            and (after[0].islower() or _GOES_ON.search(before) is not None)
+            and (first_before is None or first_before.group(0).lower() != first_after.group(0).lower())
+        )
+        if wraps:
+            out[-1] = f"{before} {after}"
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
 #: the most distinct windows one text may need; :meth:`Encoder.encode_windows` refuses a text that needs more
 #: (a DetectorError, never a partial judgment). 200,000 characters (the profiles' default ``max_text_chars``) need
 #: 2,000-4,300 windows of prose or code and 6,000-10,700 of short lines (chat logs, CSV rows); only a text denser
@@ -334,7 +368,7 @@ class Encoder:
 
     def _long_text_pieces(self, text: str) -> list[list[int]]:
         """Every distinct window of a long text, in order (nothing is cut off here; see :meth:`_windows`)."""
-        sentences = [s for s in _SENTENCE_SPLIT.split(text) if s.strip()]
+        sentences = [s for s in _SENTENCE_SPLIT.split(_unwrapped(text)) if s.strip()]
         encs = self._tokenizer.encode_batch(sentences, add_special_tokens=False)
         pieces: list[list[int]] = []
         seen: set[tuple[int, ...]] = set()

@@ -139,3 +139,22 @@ def test_windows_shared_by_the_views_of_a_long_text_are_embedded_once_with_uncha
     assert owner.tolist() == [i for i, n in enumerate(counts) for _ in range(n)]
     for i, vec in enumerate(alone):
         np.testing.assert_array_equal(vecs[owner == i], vec)
+
+
+def test_a_hard_wrapped_sentence_of_a_long_text_is_one_window_not_one_per_line() -> None:
+    enc = get_encoder()
+    sentence = (
+        "The licensee may copy, modify and distribute the work in source or object form, provided that every copy "
+        "carries this notice and a statement of any changes made to the files by the person who made them."
+    )
+    wrapped = "\n".join(sentence[i : i + 60] for i in range(0, len(sentence), 60))
+    filler = _chapters(60)  # makes the text longer than one window
+    flat, hard = enc.count_windows([f"{filler}\n\n{sentence}", f"{filler}\n\n{wrapped}"])
+    assert hard == flat
+
+
+def test_short_data_lines_of_a_long_text_stay_windows_of_their_own() -> None:
+    enc = get_encoder()
+    rows = "\n".join(f"order {i} shipped to the north depot on time" for i in range(80))
+    (lines,) = enc.count_windows([rows])
+    assert lines == 80
