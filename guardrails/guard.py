@@ -541,9 +541,10 @@ class Guard:
         conversation_ids: Sequence[str | None] | None,
         record: bool,
     ) -> list[Decision]:
-        if isinstance(texts, (str, bytes)):
-            raise InputError("check_batch expects a sequence of texts, not a single string")
-        conv = list(conversation_ids) if conversation_ids is not None else [None] * len(texts)
+        texts = _coerce_batch("texts", texts)
+        conv = (
+            _coerce_batch("conversation_ids", conversation_ids) if conversation_ids is not None else [None] * len(texts)
+        )
         if len(conv) != len(texts):
             raise InputError(f"check_batch got {len(texts)} texts but {len(conv)} conversation ids")
         reqs = [self._prepare(t, stage, (), locale, c) for t, c in zip(texts, conv, strict=True)]
@@ -786,10 +787,12 @@ class Guard:
             elif redact_only:
                 continue
             (later if getattr(det, "needs_redacted_text", False) else detectors).append(det)
+        # no views of a text that is refused unread (empty, or too long: building them would cost seconds)
+        unread = not clean.strip() or len(clean) > self.profile.max_text_chars
         ctx = DetectContext(
             stage=stage,
             history=hist,
-            views=views(clean) if clean.strip() else (("raw", clean),),
+            views=(("raw", clean),) if unread else views(clean),
             locale=loc,
             conversation_id=conv,
             pieces=apart,
@@ -1036,6 +1039,15 @@ def _normalized(text: str) -> str:
 
 #: the BLAKE2b personalisation of answer seals (``Guard._seal``), which no other hash of this library uses
 _SEAL_PERSON = b"guardrails-seal"
+
+
+def _coerce_batch(name: str, items: object) -> list[Any]:
+    """The items of a batch argument as a list; InputError (naming the type) for a str, a mapping or a non-iterable."""
+    if isinstance(items, (str, bytes, bytearray)):
+        raise InputError(f"check_batch expects a sequence of {name}, not a single {type(items).__name__}")
+    if isinstance(items, Mapping) or not isinstance(items, Iterable):
+        raise InputError(f"check_batch expects a sequence of {name}, got {type(items).__name__}")
+    return list(items)
 
 
 def _coerce_text(text: object) -> str:

@@ -241,6 +241,22 @@ def test_check_batch_rejects_a_bare_string() -> None:
         guard_with(KeywordDetector({})).check_batch("abc")
 
 
+@pytest.mark.parametrize(
+    ("texts", "named"),
+    [(None, "NoneType"), (5, "int"), ({"grenade": 1}, "dict"), (b"abc", "bytes")],
+    ids=["none", "int", "dict", "bytes"],
+)
+def test_check_batch_rejects_what_is_not_a_sequence_of_texts_naming_its_type(texts: object, named: str) -> None:
+    with pytest.raises(InputError, match=named):
+        guard_with(KeywordDetector({})).check_batch(texts)  # type: ignore[arg-type]
+
+
+def test_check_batch_reads_texts_and_conversation_ids_from_any_iterable() -> None:
+    guard = guard_with(KeywordDetector({"grenade": "weapons"}))
+    decisions = guard.check_batch((t for t in ["a grenade", "hello"]), conversation_ids=iter(["c1", "c2"]))
+    assert [d.blocked for d in decisions] == [True, False]
+
+
 def test_audit_record_holds_no_raw_text(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = tmp_path / "audit.jsonl"
     guard = guard_with(KeywordDetector({"grenade": "weapons"}), audit=AuditLog(path=path))
