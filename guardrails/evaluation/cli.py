@@ -35,13 +35,14 @@ import statistics
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from guardrails.evaluation.intervals import wilson_interval
 from guardrails.evaluation.jsonl import jsonl_objects, shown
+from guardrails.taxonomy import Category
 from guardrails.types import Action, Decision
 
 TASKS = ("policy", "crisis", "domain", "pii")
@@ -149,7 +150,8 @@ def _guard_checker(profile: str, stage: str = "input") -> tuple[Checker, OnError
         print(f"guardrails eval: warning: {exc}", file=sys.stderr)
 
     def check(text: str) -> Decision:
-        return guard.check(text, stage=stage)
+        # evaluate: the decision of check without its audit record (a profile's audit log is no place for test rows)
+        return guard.evaluate(text, stage=stage)
 
     return check, guard.profile.on_error_for
 
@@ -195,10 +197,11 @@ def _latency(outcomes: Sequence[Outcome]) -> dict[str, float]:
     return {"p50": round(statistics.median(lat), 2), "p95": round(lat[min(len(lat) - 1, int(0.95 * len(lat)))], 2)}
 
 
-def _kind_of() -> dict[str, str]:
+def _kind_of(taxonomy: Mapping[str, Category] | None = None) -> dict[str, str]:
+    """The kind of every category id of ``taxonomy`` (default: the shipped one)."""
     from guardrails.taxonomy import load_taxonomy
 
-    return {c.id: c.kind for c in load_taxonomy().values()}
+    return {c.id: c.kind for c in (load_taxonomy() if taxonomy is None else taxonomy).values()}
 
 
 def failure_summary(outcomes: Sequence[Outcome]) -> dict[str, Any]:
@@ -221,20 +224,27 @@ _BLOCKED_ROW_SCORED = {
 
 
 def failure_warning(rep: dict[str, Any]) -> str | None:
-    """The warning line of a report whose rows a detector failure decided (None when there are none)."""
+    """The warning lines of a report whose rows a detector failure, or their length, decided (None when none)."""
+    lines: list[str] = []
     blocked = rep.get("rows_blocked_by_detector_failures", 0)
-    if not blocked:
-        return None
-    return (
-        f"warning: {blocked} of {rep['rows']} rows had a detector failure under on_error: block: their decisions "
-        f"come from on_detector_error, not the classifier (they are scored as decided: "
-        f"{_BLOCKED_ROW_SCORED[rep['task']]})"
-    )
+    if blocked:
+        lines.append(
+            f"warning: {blocked} of {rep['rows']} rows had a detector failure under on_error: block: their decisions "
+            f"come from on_detector_error, not the classifier (they are scored as decided: "
+            f"{_BLOCKED_ROW_SCORED[rep['task']]})"
+        )
+    too_long = rep.get("rows_too_long", 0)
+    if too_long:
+        lines.append(
+            f"warning: {too_long} of {rep['rows']} rows are longer than the profile's max_text_chars and were refused "
+            "unread (they are scored as decided: blocked, with no category)"
+        )
+    return "\n".join(lines) or None
 
 
-def binary_report(outcomes: Sequence[Outcome], *, task: str) -> dict[str, Any]:
-    """Report for the policy and crisis tasks."""
-    kinds = _kind_of()
+def binary_report(outcomes: Sequence[Outcome], *, task: str, kinds: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Report for the policy and crisis tasks (``kinds``: each category id's kind; default the shipped taxonomy's)."""
+    kinds = _kind_of() if kinds is None else kinds
     pos_label = _POSITIVE[task]
 
     def caught(o: Outcome) -> bool:
@@ -295,13 +305,13 @@ def binary_report(outcomes: Sequence[Outcome], *, task: str) -> dict[str, Any]:
         ),
         "missed_ids": [o.row.id for o in outcomes if o.row.label == pos_label and not caught(o)][:50],
         "false_flag_ids": [o.row.id for o in outcomes if o.row.label != pos_label and caught(o)][:50],
-        "score_curve": score_curve(outcomes, task=task),
+        "score_curve": score_curve(outcomes, task=task, kinds=kinds),
         **failure_summary(outcomes),
         "latency_ms": _latency(outcomes),
     }
 
 
-def _row_score(o: Outcome, *, task: str, kinds: dict[str, str]) -> float:
+def _row_score(o: Outcome, *, task: str, kinds: Mapping[str, str]) -> float:
     """The row's highest finding score among the categories the task counts (0.0 when none was found).
 
     Policy counts every category but the domains (a profile's custom categories included);
@@ -329,14 +339,16 @@ def roc_auc(positives: Sequence[float], negatives: Sequence[float]) -> float:
     return float((ranks[:n_pos].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
-def score_curve(outcomes: Sequence[Outcome], *, task: str) -> dict[str, Any] | None:
+def score_curve(
+    outcomes: Sequence[Outcome], *, task: str, kinds: Mapping[str, str] | None = None
+) -> dict[str, Any] | None:
     """Threshold-free view of a policy or crisis run (None unless both labels occur).
 
     A finding below the detector's reporting floor counts as score 0; the curve treats a row
     as caught when its highest counted score is at least ``t``, whatever the profile's
     per-category thresholds, allow-lists and actions would decide.
     """
-    kinds = _kind_of()
+    kinds = _kind_of() if kinds is None else kinds
     pos_label = _POSITIVE[task]
     pos = [_row_score(o, task=task, kinds=kinds) for o in outcomes if o.row.label == pos_label]
     neg = [_row_score(o, task=task, kinds=kinds) for o in outcomes if o.row.label != pos_label]
@@ -353,16 +365,16 @@ def score_curve(outcomes: Sequence[Outcome], *, task: str) -> dict[str, Any] | N
     return {"auc": round(roc_auc(pos, neg), 4), "points": points}
 
 
-def _domain_prediction(o: Outcome, kinds: dict[str, str]) -> str:
+def _domain_prediction(o: Outcome, kinds: Mapping[str, str]) -> str:
     found = [(o.scores.get(c, 0.0), c) for c in o.categories if kinds.get(c) == "domain"]
     if not found:
         return "none"
     return max(found)[1].removeprefix("domain_")
 
 
-def domain_report(outcomes: Sequence[Outcome]) -> dict[str, Any]:
+def domain_report(outcomes: Sequence[Outcome], *, kinds: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Report for the domain task: accuracy, per-label P/R/F1 and a confusion matrix."""
-    kinds = _kind_of()
+    kinds = _kind_of() if kinds is None else kinds
     preds = [_domain_prediction(o, kinds) for o in outcomes]
     confusion: dict[str, dict[str, int]] = {g: dict.fromkeys(DOMAIN_LABELS, 0) for g in DOMAIN_LABELS}
     for o, p in zip(outcomes, preds, strict=True):
@@ -533,7 +545,12 @@ def evaluate(
     if check is None:
         check, on_error = _guard_checker(profile, stage)
     outcomes = run(rows, check, progress=progress, on_error=on_error)
-    rep = domain_report(outcomes) if task == "domain" else binary_report(outcomes, task=task)
+    from guardrails.profiles import load_profile
+
+    loaded = load_profile(profile)
+    kinds = _kind_of(loaded.taxonomy())  # the profile's custom categories too
+    rep = domain_report(outcomes, kinds=kinds) if task == "domain" else binary_report(outcomes, task=task, kinds=kinds)
+    rep["rows_too_long"] = sum(1 for r in rows if len(r.text) > loaded.max_text_chars)
     rep["file"] = str(path)
     rep["profile"] = profile
     rep["stage"] = stage
@@ -564,7 +581,13 @@ def main(argv: list[str]) -> int:
         return _fail(f"{args.file} does not exist")
     if not args.file.is_file():
         return _fail(f"{args.file} is not a file")
+    if args.task == "crisis" and args.stage == "output":
+        return _fail("--task crisis needs --stage input: crises are referred on user turns, never on answers")
     if args.plot is not None:
+        try:
+            import matplotlib  # noqa: F401 - only whether it is there, before a long run
+        except ImportError:
+            return _fail("--plot needs matplotlib: pip install 'langchain-policy-guardrails[plot]'")
         if args.task == "pii":
             return _fail("--plot is not supported with --task pii")
         if args.plot.suffix.lower() != ".png":

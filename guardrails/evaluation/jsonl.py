@@ -68,4 +68,6 @@ def jsonl_objects(path: Path) -> Iterator[tuple[int, Any]]:
                 value = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise ValueError(f"{path}:{n}: not JSON ({exc.msg})") from None
+            except RecursionError:
+                raise ValueError(f"{path}:{n}: JSON nested too deeply to read") from None
             yield n, value

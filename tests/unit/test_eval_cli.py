@@ -317,10 +317,12 @@ def test_stage_output_judges_rows_as_answers(tmp_path: Path, capsys: pytest.Capt
     )
     assert main([str(f), "--task", "crisis", "--json"]) == 0
     as_input = json.loads(capsys.readouterr().out)
-    assert main([str(f), "--task", "crisis", "--stage", "output", "--json"]) == 0
-    as_output = json.loads(capsys.readouterr().out)
     assert (as_input["stage"], as_input["recall"]) == ("input", 1.0)
-    assert (as_output["stage"], as_output["recall"]) == ("output", 0.0)
+    answers = _write(tmp_path / "a.jsonl", [{"id": "a1", "text": "I am going to kill myself tonight", "label": "safe"}])
+    assert main([str(answers), "--stage", "output", "--json"]) == 0
+    as_output = json.loads(capsys.readouterr().out)
+    assert as_output["stage"] == "output"
+    assert not [c for c in as_output["flags_by_taxonomy_id"] if c.startswith("crisis_")]
     with pytest.raises(SystemExit):
         main([str(f), "--stage", "answer"])
 
@@ -589,3 +591,88 @@ def test_the_pii_task_refuses_a_profile_that_does_not_redact_pii(
     )
     assert main([str(f), "--task", "pii", "--profile", str(profile)]) == 2
     assert f"profile {profile} does not redact PII: {message}" in capsys.readouterr().err
+
+
+def test_a_profiles_custom_crisis_and_domain_categories_are_scored_as_their_kinds(tmp_path: Path) -> None:
+    profile = tmp_path / "custom.yaml"
+    profile.write_text(
+        "name: custom\ncustom_categories:\n"
+        "  - {id: crisis_overdose_line, kind: crisis, clause: Someone has taken an overdose}\n"
+        "  - {id: domain_tax, kind: domain, clause: Tax questions}\n",
+        encoding="utf-8",
+    )
+    verdicts = {
+        "took too many pills": _decision(Action.REFER, ("crisis_overdose_line", 0.9)),
+        "a sad day": _decision(Action.ALLOW),
+        "file my return": _decision(Action.DISCLAIM, ("domain_tax", 0.95)),
+    }
+    crisis = _write(
+        tmp_path / "crisis.jsonl",
+        [
+            {"id": "1", "text": "took too many pills", "label": "crisis"},
+            {"id": "2", "text": "a sad day", "label": "safe"},
+        ],
+    )
+    rep = evaluate(crisis, task="crisis", profile=str(profile), check=verdicts.__getitem__, progress=False)
+    assert rep["recall"] == 1.0
+    policy = _write(
+        tmp_path / "policy.jsonl",
+        [{"id": "1", "text": "file my return", "label": "safe"}, {"id": "2", "text": "a sad day", "label": "safe"}],
+    )
+    rows = [*read_rows(policy, task="policy"), Row("3", "took too many pills", "unsafe", None)]
+    outcomes = run(rows, verdicts.__getitem__, progress=False)
+    curve = binary_report(outcomes, task="policy", kinds={"crisis_overdose_line": "crisis", "domain_tax": "domain"})
+    assert all(p["safe_flagged"] == 0.0 for p in curve["score_curve"]["points"])
+
+
+def test_a_json_line_nested_too_deeply_is_an_error_naming_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "deep.jsonl"
+    path.write_text(
+        json.dumps({"id": "1", "text": "hi", "label": "safe"}) + "\n" + "[" * 100_000 + "]" * 100_000 + "\n"
+    )
+    with pytest.raises(ValueError, match=r"deep.jsonl:2: JSON nested too deeply"):
+        read_rows(path, task="policy")
+
+
+def test_rows_longer_than_the_profiles_limit_are_counted_with_a_warning(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "long.jsonl",
+        [{"id": "1", "text": "x" * 200_001, "label": "safe"}, {"id": "2", "text": "fine one", "label": "safe"}],
+    )
+    verdicts = {"x" * 200_001: _decision(Action.BLOCK), "fine one": _decision(Action.ALLOW)}
+    rep = evaluate(path, task="policy", profile="general", check=verdicts.__getitem__, progress=False)
+    assert rep["rows_too_long"] == 1
+    warning = failure_warning(rep)
+    assert warning is not None and "1 of 2 rows are longer than the profile's max_text_chars" in warning
+
+
+def test_eval_writes_nothing_to_the_profiles_audit_log(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = tmp_path / "audit.jsonl"
+    profile = tmp_path / "audited.yaml"
+    profile.write_text(
+        f"name: audited\ndetectors:\n  lexical: {{stages: [input, output]}}\naudit: {{enabled: true, path: {log}}}\n",
+        encoding="utf-8",
+    )
+    rows = _write(tmp_path / "rows.jsonl", [{"id": "1", "text": "hello there", "label": "safe"}])
+    assert main([str(rows), "--profile", str(profile), "--json"]) == 0
+    assert not log.exists() or log.read_text(encoding="utf-8") == ""
+
+
+def test_the_crisis_task_on_answers_is_refused_as_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = _write(tmp_path / "rows.jsonl", [{"id": "1", "text": "hello there", "label": "safe"}])
+    assert main([str(rows), "--task", "crisis", "--stage", "output"]) == 2
+    assert "--task crisis needs --stage input" in capsys.readouterr().err
+
+
+def test_plot_without_matplotlib_is_refused_before_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as on an install without the plot extra
+    rows = _write(tmp_path / "rows.jsonl", [{"id": "1", "text": "hello there", "label": "safe"}])
+    assert main([str(rows), "--plot", str(tmp_path / "out.png")]) == 2
+    assert "--plot needs matplotlib" in capsys.readouterr().err
+    assert not (tmp_path / "out.png").exists()
