@@ -458,6 +458,16 @@ def test_without_user_text_the_turn_is_the_system_text_not_the_answers_or_tool_r
     ]
 
 
+def test_a_generic_message_of_the_model_is_known_by_its_role_in_any_case() -> None:
+    guard = guard_with(KeywordDetector({}))
+    conversation: list[BaseMessage] = [
+        SystemMessage("You are a weather bot."),
+        ChatMessage(role="Assistant", content="an earlier answer"),
+        SystemMessage("Answer the user: weather in Oslo?"),
+    ]
+    assert _judged_texts(guard, conversation) == ["You are a weather bot.\nAnswer the user: weather in Oslo?"]
+
+
 def test_an_apps_system_prompt_beside_a_user_message_is_not_judged() -> None:
     guard = guard_with(KeywordDetector({"grenade": "weapons"}))
     conversation: list[BaseMessage] = [

@@ -77,7 +77,7 @@ def _model_or_tool(m: BaseMessage) -> bool:
     """True for a message the model wrote (an answer, a tool call) or a tool's result."""
     if isinstance(m, (AIMessage, ToolMessage, FunctionMessage)):
         return True
-    return isinstance(m, ChatMessage) and m.role in _MODEL_OR_TOOL_ROLES
+    return isinstance(m, ChatMessage) and m.role.lower() in _MODEL_OR_TOOL_ROLES
 
 
 def _joined(messages: Sequence[BaseMessage]) -> str:

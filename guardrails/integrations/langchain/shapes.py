@@ -118,7 +118,7 @@ def _final_answer(m: BaseMessage) -> bool:
     """A message of the model that answers the user: no tool calls in it (those are a step of the same turn)."""
     if isinstance(m, AIMessage):
         return not (m.tool_calls or m.invalid_tool_calls or m.additional_kwargs.get("tool_calls"))
-    return isinstance(m, ChatMessage) and m.role in ("assistant", "ai", "model")
+    return isinstance(m, ChatMessage) and m.role.lower() in ("assistant", "ai", "model")
 
 
 def content_text(content: Any) -> str:
@@ -481,7 +481,7 @@ def _rewrite_messages(messages: Sequence[BaseMessage], fn: Rewrite) -> list[Base
     out: list[BaseMessage] = []
     for m in messages:
         if isinstance(m, (HumanMessage, ToolMessage, FunctionMessage)) or (
-            isinstance(m, ChatMessage) and m.role != "system"
+            isinstance(m, ChatMessage) and m.role.lower() != "system"
         ):
             out.append(m.model_copy(update={"content": _rewrite_content(m.content, fn)}))
         elif isinstance(m, AIMessage):
