@@ -136,11 +136,14 @@ _MAX_SPLIT_CHARS = 20_000
 _MAX_VOCAB_WORD = 16
 
 _B64 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{16,}={0,2}(?![A-Za-z0-9+/=_-])")
-# not inside a word ("decode 68..." is no hex "de 68..."), nor ending inside one
+# bytes as bare pairs, ``\x41``/``\X41``/``0x41``, each pair alone or after a separator (a space, ``:``, ``-``,
+# ``.``, or ``,``/``;`` and a space: ``0x41, 0x42``); not inside a word ("decode 68..." is no hex "de 68..."),
+# nor ending inside one
 _HEX = re.compile(
-    r"(?=[0-9A-Fa-f\\])(?<![0-9A-Za-z])(?:(?:\\x|0x)?[0-9A-Fa-f]{2}[\s:,]?){8,}(?<![\s:,])(?![0-9A-Za-z])"
+    r"(?=[0-9A-Fa-f\\])(?<![0-9A-Za-z])(?:(?:\\[xX]|0[xX])?[0-9A-Fa-f]{2}(?:[,;]\s?|[\s:.\-])?){8,}"
+    r"(?<![\s:,;.\-])(?![0-9A-Za-z])"
 )
-_HEX_STRIP = re.compile(r"\\x|0x|[\s:,]")
+_HEX_STRIP = re.compile(r"\\[xX]|0[xX]|[\s:,;.\-]")
 _NOT_HEX = re.compile(r"[^0-9A-Fa-f]")
 _LOWER = re.compile(r"[a-z]")
 _UPPER_OR_DIGIT = re.compile(r"[A-Z0-9]")
