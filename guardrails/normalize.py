@@ -12,11 +12,19 @@ transformation that changed something, applied cumulatively:
 ``joined``     spaced or punctuated letters joined (``b o m b``, ``b.o.m.b`` -> ``bomb``); a longer or
                different separator is a word boundary (``p.i.p.e b.o.m.b`` -> ``pipe bomb``), a run with
                none is split into words when it reads as common English; leet folded again after joining
-``base64``     base64 segments decoded in place (only when they decode to printable text)
-``hex``        hex segments decoded in place (same rule; not inside a word: "decode", "be", "cafe")
+``base64``     base64 segments decoded in place (only when they decode to printable text; rot13 over
+               base64 too)
+``hex``        hex segments decoded in place (same rule; not inside a word: "decode", "be", "cafe"); bare
+               pairs, ``\\x41``, ``0x41``, ``0x41, 0x42``, pairs separated by spaces, ``:``, ``-`` or ``.``;
+               rot13 over hex too
 ``rot13``      rot13 runs decoded in place: maximal runs of words that read as English under rot13
                and not as they are (no plain word joins a run); else, as a guess that masks nothing,
                the whole text when it reads as English under rot13
+
+A decoded segment is read as text: invisible characters removed and NFKC, look-alike letters of other
+scripts read as Latin (hex written with a Cyrillic ``с``), its own encoded segments decoded again (up to
+``_MAX_DEPTH`` layers: base64 of hex of text), then folded like the other views (look-alike letters,
+leetspeak, spaced letters), so a decoded view reads as words.
 
 Identical views are dropped. Pure Python, linear in the text length; decoding
 work is bounded for huge texts by the characters examined (not by the number of
@@ -82,6 +90,8 @@ _LATIN_LOOKALIKES = {
     "ᴜ": "u", "ᴠ": "v", "ᴡ": "w", "ʏ": "y", "ᴢ": "z", "ɡ": "g", "ɑ": "a",
 }  # fmt: skip
 _HOMOGLYPH_TABLE = str.maketrans(_HOMOGLYPHS)
+# what encoded text is read through: every look-alike letter as its Latin letter, one character for one
+_DECODE_FOLD_TABLE = str.maketrans({**_HOMOGLYPHS, **_LATIN_LOOKALIKES})
 _LATIN_LOOKALIKE_TABLE = str.maketrans(_LATIN_LOOKALIKES)
 _LATIN_LOOKALIKE = re.compile("[" + "".join(_LATIN_LOOKALIKES) + "]")
 # letters of the scripts above (Greek, Cyrillic, Armenian): what decides whether a text is mostly Latin
@@ -144,6 +154,11 @@ _HEX = re.compile(
     r"(?<![\s:,;.\-])(?![0-9A-Za-z])"
 )
 _HEX_STRIP = re.compile(r"\\[xX]|0[xX]|[\s:,;.\-]")
+# hex put through rot13: its letters a-f read n-s (bare pairs, or pairs and separators)
+_HEX_ROT13 = re.compile(
+    r"(?=[0-9N-Sn-s])(?<![0-9A-Za-z])(?:[0-9N-Sn-s]{2}(?:[,;]\s?|[\s:.\-])?){8,}(?<![\s:,;.\-])(?![0-9A-Za-z])"
+)
+_ROT13_HEX_LETTER = re.compile(r"[N-Sn-s]")
 _NOT_HEX = re.compile(r"[^0-9A-Fa-f]")
 _LOWER = re.compile(r"[a-z]")
 _UPPER_OR_DIGIT = re.compile(r"[A-Z0-9]")
@@ -222,6 +237,10 @@ _MAX_SEGMENT_CHARS = 20_000
 #: bytes a decoded hex segment may lose at either end (a word like "be" or "cafe" read as hex beside it,
 #: a character cut at the end of an overlong segment's decoded part)
 _MAX_LOOSE_BYTES = 4
+#: layers of encoding decoded (base64 of hex of text: two), and the characters of decoded text the layers
+#: below the first may examine in all (per views() call)
+_MAX_DEPTH = 3
+_MAX_NESTED_CHARS = 1_000_000
 _ROT13_SAMPLE = 5_000
 #: a rot13 run needs this many words of two letters or more that read as rot13, one of them a common
 #: English word of three letters or more under rot13
@@ -463,36 +482,96 @@ def _utf8_text(raw: bytes, *, loose_start: bool, loose_end: bool) -> str | None:
                 return None
 
 
-def _printable_text(raw: bytes, *, loose_start: bool = False, loose_end: bool = False) -> str | None:
-    """``raw`` as text when it reads as text (printable, mostly letters), else None."""
+class _Layer:
+    """Where a decoder works: ``level`` 1 on the text itself, 2 on what a segment of it decoded to, and so
+    on; ``budget`` is the characters of decoded text the deeper layers may still examine, shared by every
+    decoder of one :func:`views` call."""
+
+    __slots__ = ("budget", "level")
+
+    def __init__(self, level: int = 1, budget: list[int] | None = None) -> None:
+        self.level = level
+        self.budget = [_MAX_NESTED_CHARS] if budget is None else budget
+
+    def deeper(self, chars: int) -> _Layer | None:
+        """The layer below this one, for a decoded text of ``chars`` characters; None when it is too deep or
+        the budget is spent."""
+        if self.level >= _MAX_DEPTH or self.budget[0] < chars:
+            return None
+        self.budget[0] -= chars
+        return _Layer(self.level + 1, self.budget)
+
+
+def _is_printable(out: str) -> bool:
+    visible = out.replace("\n", "").replace("\r", "").replace("\t", "")
+    if visible.isprintable():
+        return True
+    good = sum(1 for c in out if c.isprintable() or c in "\n\r\t")
+    return good >= 0.95 * len(out)
+
+
+def _is_mostly_letters(out: str) -> bool:
+    dense = out.replace(" ", "")
+    letters = sum(map(str.isalpha, dense))
+    if letters < 0.5 * len(dense):
+        return False
+    # else a few random bytes that happen to be printable
+    return len(dense) >= 16 or sum(map(str.isalnum, dense)) >= 0.8 * len(dense)
+
+
+def _fold_decoded(text: str) -> str:
+    """Decoded text folded like the undecoded views: look-alike letters, leetspeak, spaced letters."""
+    return _join_spaced(_fold_leet(_fold_homoglyphs(text)))
+
+
+def _decode_layer(text: str, layer: _Layer) -> str:
+    """``text`` (decoded from a layer above) with its own encoded segments decoded in place."""
+    for pattern, decode in _SEGMENT_DECODERS:
+        segments = _decoded_segments(text, pattern, decode, layer)
+        if segments:
+            text = _replace(text, segments)
+    runs, _ = _rot13_segments(text)
+    return _replace(text, runs) if runs else text
+
+
+def _read_layer(out: str, layer: _Layer) -> str | None:
+    """Decoded text as it reads: invisible characters removed and NFKC, its own encoded segments decoded
+    (up to ``_MAX_DEPTH`` layers: base64 of hex of text), look-alike letters and leetspeak folded, spaced
+    letters joined; None when it does not read as text (printable, mostly letters)."""
+    text = basic(out)
+    if not text.strip() or not _is_printable(text):
+        return None
+    below = layer.deeper(len(text))
+    if below is not None:
+        text = _decode_layer(text, below)
+    text = _fold_decoded(text)
+    return text if _is_mostly_letters(text) else None
+
+
+def _printable_text(raw: bytes, layer: _Layer, *, loose_start: bool = False, loose_end: bool = False) -> str | None:
+    """``raw`` as text when it reads as text (:func:`_read_layer`), else None."""
     if len(raw) < 4:
         return None
     out = _utf8_text(raw, loose_start=loose_start, loose_end=loose_end)
     if out is None:
         return None
-    visible = out.replace("\n", "").replace("\r", "").replace("\t", "")
-    if not visible.isprintable():
-        good = sum(1 for c in out if c.isprintable() or c in "\n\r\t")
-        if good < 0.95 * len(out):
+    return _read_layer(out, layer)
+
+
+def _b64_text(s: str, layer: _Layer, *, cut_start: bool = False, cut_end: bool = False) -> str | None:
+    """The text base64 ``s`` decodes to, or that its rot13 decodes to (rot13 over base64)."""
+    for candidate in (s, s.translate(_ROT13_TABLE)):
+        try:
+            raw = base64.b64decode(candidate + "=" * (-len(candidate) % 4), validate=True)
+        except (binascii.Error, ValueError):
             return None
-    dense = out.replace(" ", "")
-    letters = sum(map(str.isalpha, dense))
-    if letters < 0.5 * len(dense):
-        return None
-    if len(dense) < 16 and sum(map(str.isalnum, dense)) < 0.8 * len(dense):
-        return None  # a few random bytes that happen to be printable
-    return out
+        text = _printable_text(raw, layer, loose_start=cut_start, loose_end=cut_end)
+        if text is not None:
+            return text
+    return None
 
 
-def _b64_text(s: str, *, cut_start: bool = False, cut_end: bool = False) -> str | None:
-    try:
-        raw = base64.b64decode(s + "=" * (-len(s) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    return _printable_text(raw, loose_start=cut_start, loose_end=cut_end)
-
-
-def _decode_b64(seg: str) -> list[_Segment]:
+def _decode_b64(seg: str, layer: _Layer) -> list[_Segment]:
     """The text a base64 segment decodes to, at its offsets in ``seg``: the whole segment, or the
     first and last ``_MAX_SEGMENT_CHARS`` of an overlong one (its middle stays as it is)."""
     s = seg.rstrip("=")
@@ -501,14 +580,17 @@ def _decode_b64(seg: str) -> list[_Segment]:
     s = s.replace("-", "+").replace("_", "/")
     n = _MAX_SEGMENT_CHARS
     if len(s) <= 2 * n:
-        text = _b64_text(s)
+        text = _b64_text(s, layer)
         return [(0, len(seg), text)] if text else []
     tail = len(s) - n + (-(len(s) - n) % 4)  # whole base64 quanta, counted from the start
-    ends = ((0, n, _b64_text(s[:n], cut_end=True)), (tail, len(seg), _b64_text(s[tail:], cut_start=True)))
+    ends = (
+        (0, n, _b64_text(s[:n], layer, cut_end=True)),
+        (tail, len(seg), _b64_text(s[tail:], layer, cut_start=True)),
+    )
     return [(start, end, text) for start, end, text in ends if text]
 
 
-def _hex_text(seg: str, *, cut_start: bool = False, cut_end: bool = False) -> str | None:
+def _hex_text(seg: str, layer: _Layer, *, cut_start: bool = False, cut_end: bool = False) -> str | None:
     s = _HEX_STRIP.sub("", seg)
     if cut_start or cut_end:
         s = _NOT_HEX.sub("", s)  # a prefix (\x, 0x) cut in two
@@ -521,29 +603,42 @@ def _hex_text(seg: str, *, cut_start: bool = False, cut_end: bool = False) -> st
     except ValueError:
         return None
     # either end may hold a word read as hex ("be", "cafe" beside the segment)
-    return _printable_text(raw, loose_start=True, loose_end=True)
+    return _printable_text(raw, layer, loose_start=True, loose_end=True)
 
 
-def _decode_hex(seg: str) -> list[_Segment]:
+def _decode_hex(seg: str, layer: _Layer) -> list[_Segment]:
     """The text a hex segment decodes to, at its offsets in ``seg`` (see :func:`_decode_b64`)."""
     n = _MAX_SEGMENT_CHARS
     if len(seg) <= 2 * n:
-        text = _hex_text(seg)
+        text = _hex_text(seg, layer)
         return [(0, len(seg), text)] if text else []
     tail = len(seg) - n
-    ends = ((0, n, _hex_text(seg[:n], cut_end=True)), (tail, len(seg), _hex_text(seg[tail:], cut_start=True)))
+    ends = (
+        (0, n, _hex_text(seg[:n], layer, cut_end=True)),
+        (tail, len(seg), _hex_text(seg[tail:], layer, cut_start=True)),
+    )
     return [(start, end, text) for start, end, text in ends if text]
 
 
+def _decode_rot13_hex(seg: str, layer: _Layer) -> list[_Segment]:
+    """The text a hex segment put through rot13 (its letters a-f read n-s) decodes to."""
+    if not _ROT13_HEX_LETTER.search(seg):
+        return []  # digits only: plain hex, read by _HEX
+    return _decode_hex(seg.translate(_ROT13_TABLE), layer)
+
+
 def _decoded_segments(
-    text: str, pattern: re.Pattern[str], decode: Callable[[str], list[_Segment]]
-) -> tuple[list[_Segment], bool]:
+    text: str, pattern: re.Pattern[str], decode: Callable[[str, _Layer], list[_Segment]], layer: _Layer
+) -> list[_Segment]:
     """The segments of ``text`` matching ``pattern`` that decode, with their decoded text (to be masked).
 
-    Work is bounded by the characters examined (``_MAX_DECODE_CHARS``), not by the number of
-    candidates or of decoded segments, so undecodable look-alikes (paths, identifiers) or harmless
-    decoded segments cannot crowd out a real payload.
+    Look-alike letters of other scripts are read as the Latin ones (hex with a Cyrillic ``с``). Work is
+    bounded by the characters examined (``_MAX_DECODE_CHARS``), not by the number of candidates or of
+    decoded segments, so undecodable look-alikes (paths, identifiers) or harmless decoded segments cannot
+    crowd out a real payload.
     """
+    if _CYR_GREEK.search(text) or _LATIN_LOOKALIKE.search(text):
+        text = text.translate(_DECODE_FOLD_TABLE)  # one character for one: the offsets hold
     out: list[_Segment] = []
     budget = _MAX_DECODE_CHARS
     for m in pattern.finditer(text):
@@ -551,10 +646,31 @@ def _decoded_segments(
             break
         budget -= min(m.end() - m.start(), 2 * _MAX_SEGMENT_CHARS)
         at = m.start()
-        for start, end, decoded in decode(m.group(0)):
+        for start, end, decoded in decode(m.group(0), layer):
             if decoded.strip():
                 out.append((at + start, at + end, " " + decoded.strip() + " "))
-    return out, True
+    return out
+
+
+def _hex_segments(text: str, layer: _Layer) -> list[_Segment]:
+    """Hex segments decoded, and hex put through rot13 decoded (the two never overlap)."""
+    plain = _decoded_segments(text, _HEX, _decode_hex, layer)
+    rotated = _decoded_segments(text, _HEX_ROT13, _decode_rot13_hex, layer)
+    if not rotated:
+        return plain
+    out: list[_Segment] = []
+    for seg in sorted([*plain, *rotated]):
+        if not out or seg[0] >= out[-1][1]:
+            out.append(seg)
+    return out
+
+
+#: the decoders of segments, run on each decoded layer too
+_SEGMENT_DECODERS: tuple[tuple[re.Pattern[str], Callable[[str, _Layer], list[_Segment]]], ...] = (
+    (_B64, _decode_b64),
+    (_HEX, _decode_hex),
+    (_HEX_ROT13, _decode_rot13_hex),
+)
 
 
 def _replace(text: str, segments: Iterable[_Segment]) -> str:
@@ -717,10 +833,10 @@ def _rot13_segments(text: str) -> tuple[list[_Segment], bool]:
 
 
 #: the decoders: each gives the segments it decoded, and whether they are masked in the other views
-_DECODERS: tuple[tuple[str, Callable[[str], tuple[list[_Segment], bool]]], ...] = (
-    ("base64", lambda t: _decoded_segments(t, _B64, _decode_b64)),
-    ("hex", lambda t: _decoded_segments(t, _HEX, _decode_hex)),
-    ("rot13", _rot13_segments),
+_DECODERS: tuple[tuple[str, Callable[[str, _Layer], tuple[list[_Segment], bool]]], ...] = (
+    ("base64", lambda t, layer: (_decoded_segments(t, _B64, _decode_b64, layer), True)),
+    ("hex", lambda t, layer: (_hex_segments(t, layer), True)),
+    ("rot13", lambda t, _: _rot13_segments(t)),
 )
 _DECODER_ORDER = {name: i for i, (name, _) in enumerate(_DECODERS)}
 
@@ -789,8 +905,9 @@ def views(text: str, *, max_views: int = 8, mask_encoded: bool = False) -> tuple
         raise ValueError(f"max_views must be >= 1, got {max_views!r}")
     plain = basic(text)
     decoded: list[tuple[str, str, list[_Segment], bool]] = []
+    layer = _Layer()
     for name, find in _DECODERS:
-        segments, masked = find(plain)
+        segments, masked = find(plain, layer)
         if segments:
             value = _replace(plain, segments)
             decoded.append((name, value if name == "rot13" else value.strip(), segments, masked))
