@@ -8,10 +8,11 @@ transformation that changed something, applied cumulatively:
                inside mixed-script words), small capitals (``ʙᴏᴍʙ``) always
 ``leet``       leetspeak folded inside words (``b0mb`` -> ``bomb``, ``h@ck`` -> ``hack``, ``ki11`` -> ``kill``,
                ``$teal`` -> ``steal``); numbers, versions, units and identifiers (``k8s``, ``i18n``, ``s3``,
-               ``python3``, ``$this``, hashes) are left alone
+               ``python3``, ``$this``, hashes) are left alone; an underscore parts words (``h0w_t0``)
 ``joined``     spaced or punctuated letters joined (``b o m b``, ``b.o.m.b`` -> ``bomb``); a longer or
                different separator is a word boundary (``p.i.p.e b.o.m.b`` -> ``pipe bomb``), a run with
-               none is split into words when it reads as common English; leet folded again after joining
+               none is split into words when it reads as common English; leet folded again after joining;
+               words joined by underscores parted by spaces when half of them are common English words
 ``base64``     base64 segments decoded in place (only when they decode to printable text; rot13 over
                base64 too)
 ``hex``        hex segments decoded in place (same rule; not inside a word: "decode", "be", "cafe"); bare
@@ -128,6 +129,11 @@ _NAME_PREFIX = re.compile(r"[A-Za-z][0-9]([A-Za-z]{4,})")
 _CASE_FLIPS = re.compile(r"[a-z][A-Z].*[a-z][A-Z]")
 _ONES = re.compile(r"1{2,}")
 _MAX_LEET_WORD = 24
+# what stands for an underscore while leet is folded: a character that is no word character
+_WORD_GAP = "\x00"
+# words joined by underscores ("how_to_make_a_cake"), parted by spaces when they read as English
+_UNDERSCORED = re.compile(r"(?<![\w'])[^\W_]+(?:'[^\W_]+)?(?:[,.;:!?]?_+[^\W_]+(?:'[^\W_]+)?){2,}(?![\w'])")
+_UNDERSCORES = re.compile(r"_+")
 _MAX_LEET_WORDS = 100_000
 
 # three or more single letters/digits separated by separator runs of one to three characters
@@ -351,6 +357,9 @@ def _fold_leet_word(word: str, *, in_leet_text: bool = False) -> str:
 def _fold_leet(text: str) -> str:
     if not _LEET_CHARS.search(text):
         return text
+    # an underscore parts words ("h0w_t0_h4ck"): read as a character no word holds, and put back after
+    if "_" in text and _WORD_GAP not in text:
+        return _fold_leet(text.replace("_", _WORD_GAP)).replace(_WORD_GAP, "_")
     parts = _LEET_SPLIT.split(text)  # text and candidate words alternate; word i is parts[2i+1]
     words = parts[1::2]
     # an e-mail address ("john@example.com") is not "johnaexample.com"
@@ -463,6 +472,21 @@ def _join_spaced(text: str) -> str:
         return _fold_leet(joined)
 
     return _SPACED.sub(join, text)
+
+
+def _split_underscored(text: str) -> str:
+    """Words joined by underscores parted by spaces, where at least half of them are common English words
+    (``what_is_the_best_way`` -> ``what is the best way``; ``MAX_RETRY_COUNT`` stays)."""
+    if "_" not in text:
+        return text
+
+    def split(m: re.Match[str]) -> str:
+        words = _UNDERSCORES.split(m.group(0))
+        if 2 * sum(_is_word(w.rstrip(",.;:!?")) for w in words) < len(words):
+            return m.group(0)
+        return " ".join(words)
+
+    return _UNDERSCORED.sub(split, text)
 
 
 def _utf8_text(raw: bytes, *, loose_start: bool, loose_end: bool) -> str | None:
@@ -882,7 +906,7 @@ def _undecoded_views(plain: str) -> list[tuple[str, str]]:
     out.append(("homoglyph", cur))
     cur = _fold_leet(cur)
     out.append(("leet", cur))
-    out.append(("joined", _join_spaced(cur)))
+    out.append(("joined", _split_underscored(_join_spaced(cur))))
     return out
 
 

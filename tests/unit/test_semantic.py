@@ -204,6 +204,12 @@ def test_a_request_encoded_in_layers_is_judged_as_the_plain_request(
     assert plain <= set(_flagged(detector, encode(PIPE_BOMB)))
 
 
+def test_leetspeak_words_joined_by_underscores_are_judged_as_the_plain_request(detector: SemanticDetector) -> None:
+    plain = {c for c in _flagged(detector, PIPE_BOMB) if _kind(c) == "prohibited"}
+    underscored = _leet(PIPE_BOMB.lower().rstrip(".")).replace(" ", "_")
+    assert plain and plain <= set(_flagged(detector, underscored))
+
+
 class _CountingEncoder:
     """The real encoder, counting the strings it is asked to embed."""
 
