@@ -10,9 +10,11 @@ transformation that changed something, applied cumulatively:
                ``$teal`` -> ``steal``); numbers, versions, units and identifiers (``k8s``, ``i18n``, ``s3``,
                ``python3``, ``$this``, hashes) are left alone; an underscore parts words (``h0w_t0``)
 ``joined``     spaced or punctuated letters joined (``b o m b``, ``b.o.m.b`` -> ``bomb``); a longer or
-               different separator is a word boundary (``p.i.p.e b.o.m.b`` -> ``pipe bomb``), a run with
-               none is split into words when it reads as common English; leet folded again after joining;
-               words joined by underscores parted by spaces when half of them are common English words
+               different separator is a word boundary (``p.i.p.e b.o.m.b`` -> ``pipe bomb``), and so is a space
+               where each word has its own (``w.h.a.t i-s``); middle dots, bullets, ``+`` and dashes
+               separate too; a run with none is split into words when it reads as common English; leet
+               folded again after joining; words joined by underscores parted by spaces when half of
+               them are common English words
 ``base64``     base64 segments decoded in place (only when they decode to printable text; rot13 over
                base64 too)
 ``hex``        hex segments decoded in place (same rule; not inside a word: "decode", "be", "cafe"); bare
@@ -136,10 +138,11 @@ _UNDERSCORED = re.compile(r"(?<![\w'])[^\W_]+(?:'[^\W_]+)?(?:[,.;:!?]?_+[^\W_]+(
 _UNDERSCORES = re.compile(r"_+")
 _MAX_LEET_WORDS = 100_000
 
-# three or more single letters/digits separated by separator runs of one to three characters
-_SPACED = re.compile(r"(?<![\w@$])(?:[A-Za-z0-9@$][ .\-_*|/\\,:;~'`^]{1,3}){2,}[A-Za-z0-9@$](?![\w@$])")
-_SEP = re.compile(r"[ .\-_*|/\\,:;~'`^]+")
-_SEP_SPLIT = re.compile(r"([ .\-_*|/\\,:;~'`^]+)")
+# three or more single letters/digits separated by separator runs of one to three characters (punctuation,
+# middle dots and bullets, "+", dashes)
+_SPACED = re.compile(r"(?<![\w@$])(?:[A-Za-z0-9@$][ .\-_*|/\\,:;~'`^·•∙‧+–—]{1,3}){2,}[A-Za-z0-9@$](?![\w@$])")
+_SEP = re.compile(r"[ .\-_*|/\\,:;~'`^·•∙‧+–—]+")
+_SEP_SPLIT = re.compile(r"([ .\-_*|/\\,:;~'`^·•∙‧+–—]+)")
 # consonant pairs that begin English words
 _ONSETS = frozenset({
     "bl", "br", "ch", "cl", "cr", "dr", "dw", "fl", "fr", "gh", "gl", "gn", "gr", "kl", "kn", "kr", "ph", "pl", "pn",
@@ -460,11 +463,17 @@ def _join_spaced(text: str) -> str:
         # the letter separator is the commonest one (the shortest among equals); any other is a word
         # boundary: "h o w  d o", "p.i.p.e b.o.m.b"
         counts = Counter(seps)
-        letter_sep = min(counts, key=lambda s: (-counts[s], len(s)))
-        if counts[letter_sep] < 2 or 2 * counts[letter_sep] < len(seps):
-            return seg
-        glue = dict.fromkeys(counts, " ")
-        glue[letter_sep] = ""
+        inner = [s for s in counts if " " not in s]
+        if len(inner) >= 2 and len(inner) < len(counts):
+            # a different separator in each word ("w.h.a.t i-s t_h_e"): those without a space join letters,
+            # those with one part words
+            glue = {s: " " if " " in s else "" for s in counts}
+        else:
+            letter_sep = min(counts, key=lambda s: (-counts[s], len(s)))
+            if counts[letter_sep] < 2 or 2 * counts[letter_sep] < len(seps):
+                return seg
+            glue = dict.fromkeys(counts, " ")
+            glue[letter_sep] = ""
         pieces[1::2] = map(glue.__getitem__, seps)
         joined = "".join(pieces)
         if max(map(len, joined.split(" "))) < 3:  # "I'm 5'8": no word was spelled out

@@ -210,6 +210,21 @@ def test_leetspeak_words_joined_by_underscores_are_judged_as_the_plain_request(d
     assert plain and plain <= set(_flagged(detector, underscored))
 
 
+def _spelled(text: str, seps: str) -> str:
+    """Each word's letters parted by a separator, the next one of ``seps`` for each word."""
+    return " ".join(seps[i % len(seps)].join(w) for i, w in enumerate(text.rstrip(".").split()))
+
+
+@pytest.mark.parametrize(
+    "seps", [pytest.param(".-_", id="a-separator-per-word"), pytest.param("\u00b7", id="middle-dot")]
+)
+def test_letters_parted_by_mixed_or_unusual_separators_are_judged_as_the_plain_request(
+    detector: SemanticDetector, seps: str
+) -> None:
+    plain = {c for c in _flagged(detector, PIPE_BOMB) if _kind(c) == "prohibited"}
+    assert plain and plain <= set(_flagged(detector, _spelled(PIPE_BOMB, seps)))
+
+
 class _CountingEncoder:
     """The real encoder, counting the strings it is asked to embed."""
 
