@@ -5,7 +5,8 @@ transformation that changed something, applied cumulatively:
 
 ``basic``      zero-width, bidi, tag and other format (Cf) characters removed, then NFKC
 ``homoglyph``  Cyrillic/Greek/Armenian look-alike letters folded to Latin (in mostly-Latin text, else
-               inside mixed-script words), small capitals (``ʙᴏᴍʙ``) always
+               inside mixed-script words and in a sentence whose words read as English once folded:
+               every letter swapped, ``Ноԝ то``), small capitals (``ʙᴏᴍʙ``) always
 ``leet``       leetspeak folded inside words (``b0mb`` -> ``bomb``, ``h@ck`` -> ``hack``, ``ki11`` -> ``kill``,
                ``$teal`` -> ``steal``); numbers, versions, units and identifiers (``k8s``, ``i18n``, ``s3``,
                ``python3``, ``$this``, hashes) are left alone; an underscore parts words (``h0w_t0``)
@@ -71,7 +72,7 @@ _HOMOGLYPHS = {
     # Cyrillic lowercase
     "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c",
     "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ї": "i", "ј": "j", "һ": "h", "ԁ": "d", "ԛ": "q",
-    "ԝ": "w", "ӏ": "l", "ү": "y", "ѡ": "w", "ҽ": "e",
+    "ԝ": "w", "ӏ": "l", "ү": "y", "ѡ": "w", "ҽ": "e", "г": "r",
     # Cyrillic uppercase
     "А": "A", "В": "B", "Е": "E", "Ё": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C",
     "Т": "T", "У": "Y", "Х": "X", "Ѕ": "S", "І": "I", "Ї": "I", "Ј": "J", "Һ": "H", "Ԁ": "D", "Ԛ": "Q",
@@ -98,6 +99,9 @@ _DECODE_FOLD_TABLE = str.maketrans({**_HOMOGLYPHS, **_LATIN_LOOKALIKES})
 _LATIN_LOOKALIKE_TABLE = str.maketrans(_LATIN_LOOKALIKES)
 _LATIN_LOOKALIKE = re.compile("[" + "".join(_LATIN_LOOKALIKES) + "]")
 # letters of the scripts above (Greek, Cyrillic, Armenian): what decides whether a text is mostly Latin
+# a sentence (for folding a whole one written in look-alike letters), a word
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?\n]*|[.!?\n]+")
+_WORD_CHARS = re.compile(r"\w+")
 _CYR_GREEK = re.compile("[\u0370-\u03ff\u0400-\u052f\u0531-\u0556\u0561-\u0587]")
 _LATIN = re.compile("[A-Za-z]")
 
@@ -304,12 +308,32 @@ def _fold_homoglyphs(text: str) -> str:
     if latin >= foreign:
         return text.translate(_HOMOGLYPH_TABLE)
 
-    # mostly Cyrillic/Greek/Armenian: fold only inside words that mix scripts
+    # mostly Cyrillic/Greek/Armenian: fold inside words that mix scripts, and a whole sentence that reads as
+    # English once folded (every letter swapped for a look-alike, so no word mixes scripts)
     def mixed(m: re.Match[str]) -> str:
         w = m.group(0)
         return w.translate(_HOMOGLYPH_TABLE) if _LATIN.search(w) else w
 
-    return re.sub(r"\w+", mixed, text)
+    def sentence(m: re.Match[str]) -> str:
+        s = m.group(0)
+        return s.translate(_HOMOGLYPH_TABLE) if _reads_as_english_folded(s) else _WORD_CHARS.sub(mixed, s)
+
+    return _SENTENCE.sub(sentence, text)
+
+
+def _reads_as_english_folded(sentence: str) -> bool:
+    """Whether the words of ``sentence`` written with Cyrillic/Greek/Armenian letters read as English once
+    their look-alike letters are folded: at least half of them are then common English words, three or more,
+    two of three letters or more. Text written in those scripts does not ("он не" folds to "oh he", but
+    few longer words fold to English ones)."""
+    words = [w for w in _WORD_CHARS.findall(sentence) if _CYR_GREEK.search(w)]
+    english = long = 0
+    for w in words:
+        folded = w.translate(_HOMOGLYPH_TABLE).lower()
+        if folded in _WORDS:
+            english += 1
+            long += len(folded) >= 3
+    return english >= 3 and long >= 2 and 2 * english >= len(words)
 
 
 def _fold_leet_word(word: str, *, in_leet_text: bool = False) -> str:

@@ -225,6 +225,23 @@ def test_letters_parted_by_mixed_or_unusual_separators_are_judged_as_the_plain_r
     assert plain and plain <= set(_flagged(detector, _spelled(PIPE_BOMB, seps)))
 
 
+# a Cyrillic or Greek look-alike for every letter of PIPE_BOMB
+_LOOK_ALIKES = str.maketrans({
+    "T": "\u0422", "a": "\u0430", "b": "\u0432", "c": "\u0441", "e": "\u0435", "h": "\u04bb", "i": "\u0456",
+    "k": "\u043a", "l": "\u04cf", "m": "\u043c", "n": "\u03b7", "o": "\u043e", "p": "\u0440", "s": "\u0455",
+    "t": "\u0442", "w": "\u051d", "y": "\u0443",
+})  # fmt: skip
+
+
+def test_a_request_with_every_letter_swapped_for_a_look_alike_is_judged_as_the_plain_request(
+    detector: SemanticDetector,
+) -> None:
+    swapped = PIPE_BOMB.translate(_LOOK_ALIKES)
+    assert not any("a" <= c.lower() <= "z" for c in swapped)
+    plain = {c for c in _flagged(detector, PIPE_BOMB) if _kind(c) == "prohibited"}
+    assert plain and plain <= set(_flagged(detector, swapped))
+
+
 class _CountingEncoder:
     """The real encoder, counting the strings it is asked to embed."""
 
