@@ -9,7 +9,9 @@ transformation that changed something, applied cumulatively:
                every letter swapped, ``Ноԝ то``), small capitals (``ʙᴏᴍʙ``) always
 ``leet``       leetspeak folded inside words (``b0mb`` -> ``bomb``, ``h@ck`` -> ``hack``, ``ki11`` -> ``kill``,
                ``$teal`` -> ``steal``); numbers, versions, units and identifiers (``k8s``, ``i18n``, ``s3``,
-               ``python3``, ``$this``, hashes) are left alone; an underscore parts words (``h0w_t0``)
+               ``python3``, ``$this``, hashes, ``0x3B``, codes in capitals such as ``C3PO``, chemical
+               formulas, passwords such as ``Tr0ub4dor&3``) are left alone unless they fold to a common
+               word (``B0MB``); an underscore parts words (``h0w_t0``)
 ``joined``     spaced or punctuated letters joined (``b o m b``, ``b.o.m.b`` -> ``bomb``); a longer or
                different separator is a word boundary (``p.i.p.e b.o.m.b`` -> ``pipe bomb``), and so is a space
                where each word has its own (``w.h.a.t i-s``); middle dots, bullets, ``+`` and dashes
@@ -121,13 +123,20 @@ _LEET_CHARS = re.compile(r"[01345789@$!|+€£]")
 _LEET_INNER = re.compile(r"[A-Za-z][01345789@$!|+€£]*[01345789@$!€£][01345789@$!|+€£]*[A-Za-z]")
 # identifiers that look like leet but are not, folded only when they fold to an English word: hex strings
 # (a3f5b9c, e89b), long digit runs, variables ($this), numeronyms and short tech names whose digits are
-# not one repeated vowel-like digit (k8s, i18n, l10n -- but b0mb, h4ck, d1d, g00d are leet)
+# not one repeated vowel-like digit (k8s, i18n, l10n -- but b0mb, h4ck, d1d, g00d are leet), literals
+# (0x3B, 0b1010), codes in capitals and digits (C3PO, B07XJ8C8F5 -- but B0MB folds to a word), chemical
+# formulas (C8H10N4O2, Mg3N2)
 _IDENTIFIER = re.compile(
     r"[0-9a-fA-F]*[0-9][0-9a-fA-F]*[0-9][0-9a-fA-F]*"
     r"|.*[0-9]{3}.*"
     r"|\$[A-Za-z]+"
     r"|[A-Za-z](?=[0-9]+[A-Za-z]{1,2}$)(?:[0-9]*[25-9]|([0-9])\1*(?!\1)[0-9])[0-9]*[A-Za-z]{1,2}"
+    r"|0[xX][0-9A-Fa-f]+|0[bB][01]+|0[oO][0-7]+"
+    r"|[A-Z0-9]+"
+    r"|(?:[A-Z][a-z]?[0-9]*){2,}"
 )
+# a leet word glued to one of these is part of a password or an expression (Tr0ub4dor&3, x=l33t)
+_CODE_GLUE = frozenset("&%^=")
 # ordinals and decades ("80th", "90s") are numbers
 _ORDINAL = re.compile(r"[0-9]+(?:st|nd|rd|th|s)", re.IGNORECASE)
 # a letter and a digit before an English word is a name ("w3schools"), not leet
@@ -403,6 +412,11 @@ def _fold_leet(text: str) -> str:
         if len(w) <= 4:
             folded[w] = _fold_leet_word(w, in_leet_text=True)
     parts[1::2] = map(folded.get, words, words)
+    if not _CODE_GLUE.isdisjoint(text):  # a password or an expression stays, unless it spells a word
+        for i, w in enumerate(words):
+            glued = parts[2 * i][-1:] in _CODE_GLUE or parts[2 * i + 2][:1] in _CODE_GLUE
+            if glued and not _is_word(parts[2 * i + 1]):
+                parts[2 * i + 1] = w
     return "".join(parts)
 
 

@@ -460,3 +460,17 @@ def test_a_sentence_written_wholly_in_look_alike_letters_folds_when_it_reads_as_
     )
     assert views(_RUSSIAN) == (("raw", _RUSSIAN),)
     assert views(_GREEK) == (("raw", _GREEK),)
+
+
+def test_literals_codes_formulas_and_passwords_are_not_read_as_leet_but_leet_words_still_are() -> None:
+    texts = [
+        "Set register 0x3B to 0x1F, then 0b1010",
+        "an R2-D2 toy, a C3PO mug and a 4x4 truck",
+        "caffeine is C8H10N4O2, magnesium nitride Mg3N2",
+        "tracking number 1Z999AA10123456784",
+        "I returned product B07XJ8C8F5",
+        "is Tr0ub4dor&3 a strong password",
+    ]
+    assert {t: dict(views(t)).get("leet", t) for t in texts} == {t: t for t in texts}
+    leet = "p0150n, b0mb, h4ck3r, 3xpl0s1v3, H4CK3R, B0MB"
+    assert dict(views(leet))["leet"] == "poison, bomb, hacker, explosive, HACKER, BOMB"

@@ -242,6 +242,19 @@ def test_a_request_with_every_letter_swapped_for_a_look_alike_is_judged_as_the_p
     assert plain and plain <= set(_flagged(detector, swapped))
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("In my Arduino sketch I write 0x3B to register 0x1F to set the clock divider.", id="hex-literals"),
+        pytest.param("I returned product B07XJ8C8F5 but the refund has not arrived.", id="product-code"),
+    ],
+)
+def test_harmless_codes_are_not_read_as_leetspeak_into_a_prohibited_request(
+    detector: SemanticDetector, text: str
+) -> None:
+    assert not any(_kind(c) in ("prohibited", "crisis") for c in _flagged(detector, text))
+
+
 class _CountingEncoder:
     """The real encoder, counting the strings it is asked to embed."""
 
