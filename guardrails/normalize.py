@@ -32,6 +32,9 @@ scripts read as Latin (hex written with a Cyrillic ``с``), its own encoded segm
 ``_MAX_DEPTH`` layers: base64 of hex of text), then folded like the other views (look-alike letters,
 leetspeak, spaced letters), so a decoded view reads as words.
 
+With ``mask_encoded=True``, what a decoder read is masked in the other views, and encoded data that is
+no text (a data: URI's image, a checksum, a key) in every view.
+
 Identical views are dropped. Pure Python, linear in the text length; decoding
 work is bounded for huge texts by the characters examined (not by the number of
 segments), and of an overlong segment the first and last ``_MAX_SEGMENT_CHARS``
@@ -49,10 +52,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from itertools import accumulate, islice
 
-__all__ = ["ENCODED_MARKER", "basic", "views"]
+__all__ = ["DATA_MARKER", "ENCODED_MARKER", "basic", "views"]
 
 #: what stands in for a decoded segment in the undecoded views, with ``views(..., mask_encoded=True)``
 ENCODED_MARKER = "[encoded text]"
+#: what stands in for encoded data that is no text (a data: URI, a checksum, a key) in every view, with
+#: ``views(..., mask_encoded=True)``
+DATA_MARKER = "[encoded data]"
 
 # Removed by basic(): every format (Cf) character of Unicode 15 -- soft hyphen, Arabic/Syriac number
 # signs, zero-width space/joiners, bidi marks/embeddings/isolates, word joiner and invisible operators,
@@ -181,9 +187,28 @@ _HEX_ROT13 = re.compile(
     r"(?=[0-9N-Sn-s])(?<![0-9A-Za-z])(?:[0-9N-Sn-s]{2}(?:[,;]\s?|[\s:.\-])?){8,}(?<![\s:,;.\-])(?![0-9A-Za-z])"
 )
 _ROT13_HEX_LETTER = re.compile(r"[N-Sn-s]")
+# encoded data that is no text: the base64 of a data: URI; base64 or hex runs of at least _MIN_DATA_CHARS
+# characters (hex in bare pairs or one separator after every pair, as digests and byte arrays are written;
+# not a UUID); a URL's own tokens are left alone
+_DATA_URI = re.compile(r"(?<![\w.+-])data:[\w.+/-]*(?:;[\w.+-]+(?:=[\w.+-]+)?)*;base64,([A-Za-z0-9+/_-]+=*)", re.I)
+_URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://\S+")
+_HEX_BYTE_PIECE = re.compile(r"(?:\\[xX]|0[xX])?[0-9A-Fa-f]{2}")
+_HEX_PIECES = re.compile(r"(?:[,;]\s?|[\s:.\-])")
+_HEX_LETTER = re.compile(r"[A-Fa-f]")
+_LONG_HEX_RUN = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{32,}(?![0-9A-Fa-f])")
+_DIGIT = re.compile(r"[0-9]")
+_MIN_DATA_CHARS = 32
+_MIN_DATA_B64_CHARS = 40
+#: of a data run, this much is decoded to tell whether it is text
+_DATA_SAMPLE_CHARS = 4096
+# words in a run of letters and digits (a path, a camelCase name): not random
+_RUN_WORD = re.compile(r"[a-z]{4,}|[A-Z][a-z]{3,}")
+# a stretch of lowercase letters, capitals, digits or other characters
+_SAME_KIND = re.compile(r"[a-z]+|[A-Z]+|[0-9]+|[^A-Za-z0-9]+")
 _NOT_HEX = re.compile(r"[^0-9A-Fa-f]")
 _LOWER = re.compile(r"[a-z]")
 _UPPER_OR_DIGIT = re.compile(r"[A-Z0-9]")
+_UPPER = re.compile(r"[A-Z]")
 
 _WORD = re.compile(r"[A-Za-z]+")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -912,10 +937,6 @@ _DECODERS: tuple[tuple[str, Callable[[str, _Layer], tuple[list[_Segment], bool]]
 _DECODER_ORDER = {name: i for i, (name, _) in enumerate(_DECODERS)}
 
 
-def _mask(text: str, spans: list[tuple[int, int]]) -> str:
-    return _replace(text, ((s, e, ENCODED_MARKER) for s, e in spans))
-
-
 def _merge(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     for s, e in sorted(spans):
@@ -926,25 +947,112 @@ def _merge(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
-def _masked_raw(text: str, plain: str, spans: list[tuple[int, int]]) -> str:
-    """``text`` with the segments decoded in ``plain`` (its basic form) masked."""
+def _masked_raw(text: str, plain: str, masks: list[_Segment]) -> str:
+    """``text`` with the segments of ``plain`` (its basic form) replaced by their markers (``masks``, in
+    order); just a marker when nothing readable is left (the encoded-text one if a segment was decoded)."""
     if text == plain:
-        masked = _mask(text, spans)
+        masked = _replace(text, masks)
     else:  # find each segment verbatim in the raw text; else mask the basic text
-        raw_spans: list[tuple[int, int]] = []
+        raw_masks: list[_Segment] = []
         pos = 0
-        for s, e in spans:
+        for s, e, marker in masks:
             at = text.find(plain[s:e], pos)
             if at < 0:
-                raw_spans = []
+                raw_masks = []
                 text = plain
                 break
-            raw_spans.append((at, at + e - s))
+            raw_masks.append((at, at + e - s, marker))
             pos = at + e - s
-        masked = _mask(text, raw_spans or spans)
-    if not _LETTER.search(masked.replace(ENCODED_MARKER, "")):
-        return ENCODED_MARKER
+        masked = _replace(text, raw_masks or masks)
+    if not _LETTER.search(masked.replace(ENCODED_MARKER, "").replace(DATA_MARKER, "")):
+        return ENCODED_MARKER if any(marker == ENCODED_MARKER for _, _, marker in masks) else DATA_MARKER
     return masked
+
+
+def _is_binary(raw: bytes) -> bool:
+    """Whether decoded bytes are no text (not UTF-8, or not printable); a character cut at the end is text."""
+    out = _utf8_text(raw, loose_start=False, loose_end=True)
+    return out is None or not _is_printable(out)
+
+
+def _looks_random(run: str) -> bool:
+    """Whether a run of letters and digits changes between lowercase, uppercase, digits and symbols as often
+    as random base64 does, and holds few word-like stretches (unlike a path or a camelCase name)."""
+    sample = run[:_DATA_SAMPLE_CHARS]
+    changes = len(_SAME_KIND.findall(sample)) - 1
+    words = sum(map(len, _RUN_WORD.findall(sample)))
+    return changes >= 0.4 * (len(sample) - 1) and words < 0.5 * len(sample)
+
+
+def _is_b64_text(seg: str) -> bool:
+    """Whether (the start of) a base64 run decodes to printable UTF-8 text."""
+    s = seg.rstrip("=").replace("-", "+").replace("_", "/")[: _DATA_SAMPLE_CHARS // 4 * 4]
+    try:
+        raw = base64.b64decode(s + "=" * (-len(s) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return not _is_binary(raw)
+
+
+def _b64_data_spans(seg: str) -> list[tuple[int, int]]:
+    return [(0, len(seg))] if _is_b64_data(seg) else []
+
+
+def _is_b64_data(seg: str) -> bool:
+    s = seg.rstrip("=")
+    if len(s) < _MIN_DATA_B64_CHARS or not (_LOWER.search(s) and _UPPER.search(s) and _DIGIT.search(s)):
+        return False
+    if not _looks_random(s):
+        return False
+    s = s.replace("-", "+").replace("_", "/")[: _DATA_SAMPLE_CHARS // 4 * 4]
+    try:
+        raw = base64.b64decode(s + "=" * (-len(s) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return False  # no base64
+    return _is_binary(raw)
+
+
+def _is_hex_bytes(seg: str) -> bool:
+    digits = _HEX_STRIP.sub("", seg)
+    if len(digits) < _MIN_DATA_CHARS or len(digits) % 2 or not (_HEX_LETTER.search(digits) and _DIGIT.search(digits)):
+        return False
+    return _is_binary(bytes.fromhex(digits[: _DATA_SAMPLE_CHARS // 2 * 2]))
+
+
+def _hex_data_spans(seg: str) -> list[tuple[int, int]]:
+    """The runs of a hex segment that are data: the whole segment when its pairs are bare or each followed
+    by a separator (a digest, a byte array), else each long unbroken run in it (digests in a list; not the
+    parts of a UUID or an IPv6 address)."""
+    pieces = _HEX_PIECES.split(seg)
+    if len(pieces) == 1 or all(_HEX_BYTE_PIECE.fullmatch(p) for p in pieces):
+        return [(0, len(seg))] if _is_hex_bytes(seg) else []
+    return [m.span() for m in _LONG_HEX_RUN.finditer(seg) if _is_hex_bytes(m.group(0))]
+
+
+def _data_segments(text: str, decoded: list[tuple[int, int]]) -> list[_Segment]:
+    """The runs of encoded data that is no text in ``text`` (see ``_DATA_URI``), as :data:`DATA_MARKER`
+    segments, leaving alone those that overlap a decoded segment (``decoded``, merged) or lie in a URL."""
+    found: list[tuple[int, int]] = []
+    if "data:" in text or "DATA:" in text.upper():
+        found.extend(m.span(1) for m in _DATA_URI.finditer(text) if not _is_b64_text(m.group(1)))
+    urls = [m.span() for m in _URL.finditer(text)] if "://" in text else []
+    budget = _MAX_DECODE_CHARS
+    for pattern, spans_of in ((_B64, _b64_data_spans), (_HEX, _hex_data_spans)):
+        for m in pattern.finditer(text):
+            if budget <= 0:
+                break
+            if m.end() - m.start() < _MIN_DATA_CHARS:
+                continue
+            budget -= min(m.end() - m.start(), _DATA_SAMPLE_CHARS)
+            at = m.start()
+            for start, end in spans_of(m.group(0)):
+                if not any(s <= at + start and at + end <= e for s, e in urls):
+                    found.append((at + start, at + end))
+    out: list[_Segment] = []
+    for s, e in _merge(found):
+        if not any(s < de and ds < e for ds, de in decoded):
+            out.append((s, e, DATA_MARKER))
+    return out
 
 
 def _undecoded_views(plain: str) -> list[tuple[str, str]]:
@@ -970,18 +1078,32 @@ def views(text: str, *, max_views: int = 8, mask_encoded: bool = False) -> tuple
     views are then kept before the undecoded ones when ``max_views`` cannot hold them all (a segment
     is masked only where a returned view decodes it). A whole-text rot13 guess (no run found, the text
     as a whole reads as rot13) masks nothing and comes after the undecoded views, like them. The first
-    view is still named ``raw``. The default (``False``) shows every view unmasked.
+    view is still named ``raw``. Encoded data that decodes to no text -- the base64 of a data: URI, a
+    base64 run of at least ``_MIN_DATA_B64_CHARS`` characters as random as base64 is (not a path or a
+    camelCase name), a hex run of at least ``_MIN_DATA_CHARS`` digits (a digest, a byte array; not a UUID),
+    none inside a URL -- shows as :data:`DATA_MARKER` in every view, decoded ones too, so the classifier
+    never reads it. The default (``False``) shows every view unmasked.
     """
     if max_views < 1:
         raise ValueError(f"max_views must be >= 1, got {max_views!r}")
     plain = basic(text)
-    decoded: list[tuple[str, str, list[_Segment], bool]] = []
+    found: list[tuple[str, list[_Segment], bool]] = []
     layer = _Layer()
     for name, find in _DECODERS:
         segments, masked = find(plain, layer)
         if segments:
-            value = _replace(plain, segments)
-            decoded.append((name, value if name == "rot13" else value.strip(), segments, masked))
+            found.append((name, segments, masked))
+    # with masking, encoded data that is no text is masked in every view, decoded ones too
+    data: list[_Segment] = []
+    if mask_encoded:
+        data = _data_segments(plain, _merge((s, e) for _, segments, masked in found if masked for s, e, _ in segments))
+    decoded: list[tuple[str, str, list[_Segment], bool]] = []
+    for name, segments, masked in found:
+        if masked:
+            value = _replace(plain, sorted([*segments, *data]))
+        else:  # a whole-text rot13 guess, one character for one
+            value = _replace(segments[0][2], data)
+        decoded.append((name, value if name == "rot13" else value.strip(), segments, masked))
 
     kept: list[tuple[str, str]] = []  # the decoded views returned whose segments are masked
     spans: list[tuple[int, int]] = []  # and those segments
@@ -995,10 +1117,10 @@ def views(text: str, *, max_views: int = 8, mask_encoded: bool = False) -> tuple
         decoded = [d for d in decoded if not d[3]]  # a guess (whole-text rot13) is a view like the others
     raw = text
     undecoded = plain
-    if spans:
-        spans = _merge(spans)
-        raw = _masked_raw(text, plain, spans)
-        undecoded = raw if raw == ENCODED_MARKER else _masked_raw(plain, plain, spans)
+    if spans or data:
+        masks = sorted([*((s, e, ENCODED_MARKER) for s, e in _merge(spans)), *data])
+        raw = _masked_raw(text, plain, masks)
+        undecoded = raw if raw in (ENCODED_MARKER, DATA_MARKER) else _masked_raw(plain, plain, masks)
 
     out: list[tuple[str, str]] = [("raw", raw)]
     seen = {raw, *(value for _, value in kept)}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import codecs
+import hashlib
+import random
 import re
 import unicodedata
 
@@ -474,3 +476,41 @@ def test_literals_codes_formulas_and_passwords_are_not_read_as_leet_but_leet_wor
     assert {t: dict(views(t)).get("leet", t) for t in texts} == {t: t for t in texts}
     leet = "p0150n, b0mb, h4ck3r, 3xpl0s1v3, H4CK3R, B0MB"
     assert dict(views(leet))["leet"] == "poison, bomb, hacker, explosive, HACKER, BOMB"
+
+
+def _random_bytes(n: int, seed: int) -> bytes:
+    return random.Random(seed).randbytes(n)
+
+
+def test_encoded_data_that_is_no_text_is_masked_in_every_view() -> None:
+    image = base64.b64encode(_random_bytes(300, 1)).decode()
+    digests = [hashlib.sha256(f"file {i}".encode()).hexdigest() for i in range(3)]
+    md5 = hashlib.md5(b"file").hexdigest()
+    key = base64.b64encode(_random_bytes(48, 2)).decode()
+    array = ", ".join(f"0x{b:02x}" for b in _random_bytes(24, 3))
+    text = (
+        f'My h0me page shows <img src="data:image/png;base64,{image}"> broken. '
+        f"Checksums: {' '.join(digests)} and md5 {md5}. Token {key}. Bytes {{{array}}}. "
+        + _b64("and is the logo too big")
+    )
+    masked = views(text, mask_encoded=True)
+    names = [name for name, _ in masked]
+    assert {"raw", "leet", "base64"} <= set(names)
+    blobs = [image, *digests, md5, key, array]
+    assert [(name, blob[:8]) for name, value in masked for blob in blobs if blob in value] == []
+    assert all(value.count("[encoded data]") == 7 for _, value in masked)
+    assert dict(masked)["base64"].endswith("and is the logo too big")
+    assert views(text)[0] == ("raw", text)
+
+
+def test_ordinary_words_numbers_urls_and_identifiers_are_not_masked_as_data() -> None:
+    texts = [
+        "uuid 3f2a9c1e-7b4d-4e8a-9f10-2c3d4e5f6a7b and 0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0",
+        "server 2001:0db8:85a3:0000:0000:8a2e:0370:7334 and commit a3f5b9c2e1d4",
+        "see https://example.com/dl?sig=9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08&x=1",
+        "open /home/user/projects/my-app/src/components/Button3/index.tsx and getUser2AccountBalanceForId3",
+        "the number 12345678901234567890123456789012345 and Internationalization2Counterrevolutionaries",
+    ]
+    assert [t for t in texts if views(t, mask_encoded=True)[0] != ("raw", t)] == []
+    digest = hashlib.sha256(b"file").hexdigest()
+    assert views(f"sha256 {digest}", mask_encoded=True)[0] == ("raw", "sha256 [encoded data]")

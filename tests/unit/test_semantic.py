@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import codecs
+import hashlib
+import random
 from collections.abc import Callable
 from pathlib import Path
 
@@ -252,6 +254,32 @@ def test_a_request_with_every_letter_swapped_for_a_look_alike_is_judged_as_the_p
 def test_harmless_codes_are_not_read_as_leetspeak_into_a_prohibited_request(
     detector: SemanticDetector, text: str
 ) -> None:
+    assert not any(_kind(c) in ("prohibited", "crisis") for c in _flagged(detector, text))
+
+
+def _random_b64(n: int, seed: int) -> str:
+    return base64.b64encode(random.Random(seed).randbytes(n)).decode()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(
+            f'Why does my page not show this picture? <img src="data:image/png;base64,{_random_b64(600, seed)}">',
+            id=f"data-uri-{seed}",
+        )
+        for seed in range(3)
+    ]
+    + [
+        pytest.param(
+            "Which of these checksums is wrong?\n"
+            + "\n".join(f"{hashlib.sha256(f'{seed} {i}'.encode()).hexdigest()}  backup{i}.tar.gz" for i in range(5)),
+            id=f"checksums-{seed}",
+        )
+        for seed in range(3)
+    ],
+)
+def test_encoded_data_that_is_no_text_is_not_read_as_a_request(detector: SemanticDetector, text: str) -> None:
     assert not any(_kind(c) in ("prohibited", "crisis") for c in _flagged(detector, text))
 
 
