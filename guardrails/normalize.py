@@ -152,8 +152,9 @@ _ONES = re.compile(r"1{2,}")
 _MAX_LEET_WORD = 24
 # what stands for an underscore while leet is folded: a character that is no word character
 _WORD_GAP = "\x00"
-# words joined by underscores ("how_to_make_a_cake"), parted by spaces when they read as English
-_UNDERSCORED = re.compile(r"(?<![\w'])[^\W_]+(?:'[^\W_]+)?(?:[,.;:!?]?_+[^\W_]+(?:'[^\W_]+)?){2,}(?![\w'])")
+# words joined by underscores ("how_to_make_a_cake"), parted by spaces when they read as English (not a
+# placeholder: <DATE_TIME_1>)
+_UNDERSCORED = re.compile(r"(?<![\w'<])[^\W_]+(?:'[^\W_]+)?(?:[,.;:!?]?_+[^\W_]+(?:'[^\W_]+)?){2,}(?![\w'])")
 _UNDERSCORES = re.compile(r"_+")
 _MAX_LEET_WORDS = 100_000
 
