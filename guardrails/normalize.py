@@ -188,10 +188,12 @@ _HEX_ROT13 = re.compile(
     r"(?=[0-9N-Sn-s])(?<![0-9A-Za-z])(?:[0-9N-Sn-s]{2}(?:[,;]\s?|[\s:.\-])?){8,}(?<![\s:,;.\-])(?![0-9A-Za-z])"
 )
 _ROT13_HEX_LETTER = re.compile(r"[N-Sn-s]")
-# encoded data that is no text: the base64 of a data: URI; base64 or hex runs of at least _MIN_DATA_CHARS
-# characters (hex in bare pairs or one separator after every pair, as digests and byte arrays are written;
-# not a UUID); a URL's own tokens are left alone
+# encoded data that is no text: the base64 of a data: URI; a JSON web token; base64 or hex runs of at least
+# _MIN_DATA_CHARS characters (hex in bare pairs or one separator after every pair, as digests and byte arrays
+# are written; not a UUID); a URL's own tokens are left alone
 _DATA_URI = re.compile(r"(?<![\w.+-])data:[\w.+/-]*(?:;[\w.+-]+(?:=[\w.+-]+)?)*;base64,([A-Za-z0-9+/_-]+=*)", re.I)
+# a JSON web token: base64 of '{"' (a header, a payload), then a signature
+_JWT = re.compile(r"(?<![\w.-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}(?![\w-]|\.[\w-])")
 _URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://\S+")
 _HEX_BYTE_PIECE = re.compile(r"(?:\\[xX]|0[xX])?[0-9A-Fa-f]{2}")
 _HEX_PIECES = re.compile(r"(?:[,;]\s?|[\s:.\-])")
@@ -1036,6 +1038,8 @@ def _data_segments(text: str, decoded: list[tuple[int, int]]) -> list[_Segment]:
     found: list[tuple[int, int]] = []
     if "data:" in text or "DATA:" in text.upper():
         found.extend(m.span(1) for m in _DATA_URI.finditer(text) if not _is_b64_text(m.group(1)))
+    if "eyJ" in text:
+        found.extend(m.span() for m in _JWT.finditer(text))
     urls = [m.span() for m in _URL.finditer(text)] if "://" in text else []
     budget = _MAX_DECODE_CHARS
     for pattern, spans_of in ((_B64, _b64_data_spans), (_HEX, _hex_data_spans)):
@@ -1080,7 +1084,7 @@ def views(text: str, *, max_views: int = 8, mask_encoded: bool = False) -> tuple
     is masked only where a returned view decodes it). A whole-text rot13 guess (no run found, the text
     as a whole reads as rot13) masks nothing and comes after the undecoded views, like them. The first
     view is still named ``raw``. Encoded data that decodes to no text -- the base64 of a data: URI, a
-    base64 run of at least ``_MIN_DATA_B64_CHARS`` characters as random as base64 is (not a path or a
+    JSON web token, a base64 run of at least ``_MIN_DATA_B64_CHARS`` characters as random as base64 is (not a path or a
     camelCase name), a hex run of at least ``_MIN_DATA_CHARS`` digits (a digest, a byte array; not a UUID),
     none inside a URL -- shows as :data:`DATA_MARKER` in every view, decoded ones too, so the classifier
     never reads it. The default (``False``) shows every view unmasked.

@@ -488,17 +488,21 @@ def test_encoded_data_that_is_no_text_is_masked_in_every_view() -> None:
     md5 = hashlib.md5(b"file").hexdigest()
     key = base64.b64encode(_random_bytes(48, 2)).decode()
     array = ", ".join(f"0x{b:02x}" for b in _random_bytes(24, 3))
+    jwt = ".".join(
+        base64.urlsafe_b64encode(part).decode().rstrip("=")
+        for part in (b'{"alg":"HS256"}', b'{"sub":"4711","exp":1700000000}', _random_bytes(32, 4))
+    )
     text = (
         f'My h0me page shows <img src="data:image/png;base64,{image}"> broken. '
-        f"Checksums: {' '.join(digests)} and md5 {md5}. Token {key}. Bytes {{{array}}}. "
+        f"Checksums: {' '.join(digests)} and md5 {md5}. Token {key}. Bytes {{{array}}}. Session {jwt}. "
         + _b64("and is the logo too big")
     )
     masked = views(text, mask_encoded=True)
     names = [name for name, _ in masked]
     assert {"raw", "leet", "base64"} <= set(names)
-    blobs = [image, *digests, md5, key, array]
-    assert [(name, blob[:8]) for name, value in masked for blob in blobs if blob in value] == []
-    assert all(value.count("[encoded data]") == 7 for _, value in masked)
+    blobs = [image, *digests, md5, key, array, jwt]
+    assert [(name, blob[:8]) for name, value in masked for blob in blobs if blob[:20] in value] == []
+    assert all(value.count("[encoded data]") == 8 for _, value in masked)
     assert dict(masked)["base64"].endswith("and is the logo too big")
     assert views(text)[0] == ("raw", text)
 
