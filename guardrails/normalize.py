@@ -619,8 +619,9 @@ def _is_mostly_letters(out: str) -> bool:
 
 
 def _fold_decoded(text: str) -> str:
-    """Decoded text folded like the undecoded views: look-alike letters, leetspeak, spaced letters."""
-    return _join_spaced(_fold_leet(_fold_homoglyphs(text)))
+    """Decoded text folded like the undecoded views: look-alike letters, leetspeak, spaced letters, words
+    joined by underscores."""
+    return _split_underscored(_join_spaced(_fold_leet(_fold_homoglyphs(text))))
 
 
 def _decode_layer(text: str, layer: _Layer) -> str:
