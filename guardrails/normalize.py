@@ -584,13 +584,15 @@ def _utf8_text(raw: bytes, *, loose_start: bool, loose_end: bool) -> str | None:
 class _Layer:
     """Where a decoder works: ``level`` 1 on the text itself, 2 on what a segment of it decoded to, and so
     on; ``budget`` is the characters of decoded text the deeper layers may still examine, shared by every
-    decoder of one :func:`views` call."""
+    decoder of one :func:`views` call; on the text itself, ``misses`` gathers the long base64 and hex
+    candidates that decoded to no text (offsets and pattern), to be judged as data."""
 
-    __slots__ = ("budget", "level")
+    __slots__ = ("budget", "level", "misses")
 
     def __init__(self, level: int = 1, budget: list[int] | None = None) -> None:
         self.level = level
         self.budget = [_MAX_NESTED_CHARS] if budget is None else budget
+        self.misses: list[tuple[int, int, re.Pattern[str]]] | None = [] if level == 1 else None
 
     def deeper(self, chars: int) -> _Layer | None:
         """The layer below this one, for a decoded text of ``chars`` characters; None when it is too deep or
@@ -624,10 +626,18 @@ def _fold_decoded(text: str) -> str:
     return _split_underscored(_join_spaced(_fold_leet(_fold_homoglyphs(text))))
 
 
+def _decode_fold(text: str) -> str:
+    """``text`` with every look-alike letter read as its Latin letter, one character for one (the offsets
+    hold): what encoded segments are found and decoded in (hex written with a Cyrillic ``с``)."""
+    if _CYR_GREEK.search(text) or _LATIN_LOOKALIKE.search(text):
+        return text.translate(_DECODE_FOLD_TABLE)
+    return text
+
+
 def _decode_layer(text: str, layer: _Layer) -> str:
     """``text`` (decoded from a layer above) with its own encoded segments decoded in place."""
     for pattern, decode in _SEGMENT_DECODERS:
-        segments = _decoded_segments(text, pattern, decode, layer)
+        segments = _decoded_segments(_decode_fold(text), pattern, decode, layer)
         if segments:
             text = _replace(text, segments)
     runs, _ = _rot13_segments(text)
@@ -730,15 +740,14 @@ def _decode_rot13_hex(seg: str, layer: _Layer) -> list[_Segment]:
 def _decoded_segments(
     text: str, pattern: re.Pattern[str], decode: Callable[[str, _Layer], list[_Segment]], layer: _Layer
 ) -> list[_Segment]:
-    """The segments of ``text`` matching ``pattern`` that decode, with their decoded text (to be masked).
+    """The segments of ``text`` (:func:`_decode_fold`) matching ``pattern`` that decode, with their decoded
+    text (to be masked); long candidates that do not decode are noted in ``layer.misses``.
 
-    Look-alike letters of other scripts are read as the Latin ones (hex with a Cyrillic ``с``). Work is
-    bounded by the characters examined (``_MAX_DECODE_CHARS``), not by the number of candidates or of
-    decoded segments, so undecodable look-alikes (paths, identifiers) or harmless decoded segments cannot
-    crowd out a real payload.
+    Work is bounded by the characters examined (``_MAX_DECODE_CHARS``), not by the number of candidates or
+    of decoded segments, so undecodable look-alikes (paths, identifiers) or harmless decoded segments
+    cannot crowd out a real payload.
     """
-    if _CYR_GREEK.search(text) or _LATIN_LOOKALIKE.search(text):
-        text = text.translate(_DECODE_FOLD_TABLE)  # one character for one: the offsets hold
+    misses = layer.misses if pattern is _B64 or pattern is _HEX else None
     out: list[_Segment] = []
     budget = _MAX_DECODE_CHARS
     for m in pattern.finditer(text):
@@ -746,9 +755,12 @@ def _decoded_segments(
             break
         budget -= min(m.end() - m.start(), 2 * _MAX_SEGMENT_CHARS)
         at = m.start()
-        for start, end, decoded in decode(m.group(0), layer):
-            if decoded.strip():
-                out.append((at + start, at + end, " " + decoded.strip() + " "))
+        found = [
+            (at + start, at + end, " " + d.strip() + " ") for start, end, d in decode(m.group(0), layer) if d.strip()
+        ]
+        out.extend(found)
+        if not found and misses is not None and m.end() - at >= _MIN_DATA_CHARS:
+            misses.append((at, m.end(), pattern))
     return out
 
 
@@ -1033,27 +1045,24 @@ def _hex_data_spans(seg: str) -> list[tuple[int, int]]:
     return [m.span() for m in _LONG_HEX_RUN.finditer(seg) if _is_hex_bytes(m.group(0))]
 
 
-def _data_segments(text: str, decoded: list[tuple[int, int]]) -> list[_Segment]:
+def _data_segments(
+    text: str, decoded: list[tuple[int, int]], misses: list[tuple[int, int, re.Pattern[str]]]
+) -> list[_Segment]:
     """The runs of encoded data that is no text in ``text`` (see ``_DATA_URI``), as :data:`DATA_MARKER`
-    segments, leaving alone those that overlap a decoded segment (``decoded``, merged) or lie in a URL."""
+    segments: data: URIs, JSON web tokens, and those of the base64 and hex candidates that did not decode
+    (``misses``) that are data; leaving alone those that overlap a decoded segment (``decoded``, merged)
+    or lie in a URL."""
     found: list[tuple[int, int]] = []
-    if "data:" in text or "DATA:" in text.upper():
+    if "data:" in text or "DATA:" in text or "Data:" in text:
         found.extend(m.span(1) for m in _DATA_URI.finditer(text) if not _is_b64_text(m.group(1)))
     if "eyJ" in text:
         found.extend(m.span() for m in _JWT.finditer(text))
-    urls = [m.span() for m in _URL.finditer(text)] if "://" in text else []
-    budget = _MAX_DECODE_CHARS
-    for pattern, spans_of in ((_B64, _b64_data_spans), (_HEX, _hex_data_spans)):
-        for m in pattern.finditer(text):
-            if budget <= 0:
-                break
-            if m.end() - m.start() < _MIN_DATA_CHARS:
-                continue
-            budget -= min(m.end() - m.start(), _DATA_SAMPLE_CHARS)
-            at = m.start()
-            for start, end in spans_of(m.group(0)):
-                if not any(s <= at + start and at + end <= e for s, e in urls):
-                    found.append((at + start, at + end))
+    urls = [m.span() for m in _URL.finditer(text)] if misses and "://" in text else []
+    for at, end, pattern in misses:
+        spans_of = _b64_data_spans if pattern is _B64 else _hex_data_spans
+        for start, stop in spans_of(text[at:end]):
+            if not any(s <= at + start and at + stop <= e for s, e in urls):
+                found.append((at + start, at + stop))
     out: list[_Segment] = []
     for s, e in _merge(found):
         if not any(s < de and ds < e for ds, de in decoded):
@@ -1095,14 +1104,16 @@ def views(text: str, *, max_views: int = 8, mask_encoded: bool = False) -> tuple
     plain = basic(text)
     found: list[tuple[str, list[_Segment], bool]] = []
     layer = _Layer()
+    folded = _decode_fold(plain)
     for name, find in _DECODERS:
-        segments, masked = find(plain, layer)
+        segments, masked = find(plain if name == "rot13" else folded, layer)
         if segments:
             found.append((name, segments, masked))
     # with masking, encoded data that is no text is masked in every view, decoded ones too
     data: list[_Segment] = []
     if mask_encoded:
-        data = _data_segments(plain, _merge((s, e) for _, segments, masked in found if masked for s, e, _ in segments))
+        taken = _merge((s, e) for _, segments, masked in found if masked for s, e, _ in segments)
+        data = _data_segments(plain, taken, layer.misses or [])
     decoded: list[tuple[str, str, list[_Segment], bool]] = []
     for name, segments, masked in found:
         if masked:
