@@ -202,8 +202,10 @@ _LONG_HEX_RUN = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{32,}(?![0-9A-Fa-f])")
 _DIGIT = re.compile(r"[0-9]")
 _MIN_DATA_CHARS = 32
 _MIN_DATA_B64_CHARS = 40
-#: of a data run, this much is decoded to tell whether it is text
+#: of a data run, this much is decoded to tell whether it is text; decoded bytes with this share of printable
+#: ASCII or more are damaged text, not data
 _DATA_SAMPLE_CHARS = 4096
+_MAX_DATA_ASCII_SHARE = 0.8
 # words in a run of letters and digits (a path, a camelCase name): not random
 _RUN_WORD = re.compile(r"[a-z]{4,}|[A-Z][a-z]{3,}")
 # a stretch of lowercase letters, capitals, digits or other characters
@@ -985,10 +987,14 @@ def _masked_raw(text: str, plain: str, masks: list[_Segment]) -> str:
     return masked
 
 
-def _is_binary(raw: bytes) -> bool:
-    """Whether decoded bytes are no text (not UTF-8, or not printable); a character cut at the end is text."""
+def _is_data(raw: bytes) -> bool:
+    """Whether decoded bytes are data: no text (not UTF-8, or not printable; a character cut at the end is
+    text), and not damaged text either (mostly printable ASCII, as base64 of text with a few characters
+    changed decodes to; random bytes are about three parts in eight)."""
     out = _utf8_text(raw, loose_start=False, loose_end=True)
-    return out is None or not _is_printable(out)
+    if out is not None and _is_printable(out):
+        return False
+    return sum(1 for b in raw if 32 <= b < 127) < _MAX_DATA_ASCII_SHARE * len(raw)
 
 
 def _looks_random(run: str) -> bool:
@@ -1000,14 +1006,14 @@ def _looks_random(run: str) -> bool:
     return changes >= 0.4 * (len(sample) - 1) and words < 0.5 * len(sample)
 
 
-def _is_b64_text(seg: str) -> bool:
-    """Whether (the start of) a base64 run decodes to printable UTF-8 text."""
+def _is_b64_data_uri(seg: str) -> bool:
+    """Whether the base64 of a data: URI is data (:func:`_is_data`, judged on its start), or no base64."""
     s = seg.rstrip("=").replace("-", "+").replace("_", "/")[: _DATA_SAMPLE_CHARS // 4 * 4]
     try:
         raw = base64.b64decode(s + "=" * (-len(s) % 4), validate=True)
     except (binascii.Error, ValueError):
-        return False
-    return not _is_binary(raw)
+        return True
+    return _is_data(raw)
 
 
 def _b64_data_spans(seg: str) -> list[tuple[int, int]]:
@@ -1025,14 +1031,14 @@ def _is_b64_data(seg: str) -> bool:
         raw = base64.b64decode(s + "=" * (-len(s) % 4), validate=True)
     except (binascii.Error, ValueError):
         return False  # no base64
-    return _is_binary(raw)
+    return _is_data(raw)
 
 
 def _is_hex_bytes(seg: str) -> bool:
     digits = _HEX_STRIP.sub("", seg)
     if len(digits) < _MIN_DATA_CHARS or len(digits) % 2 or not (_HEX_LETTER.search(digits) and _DIGIT.search(digits)):
         return False
-    return _is_binary(bytes.fromhex(digits[: _DATA_SAMPLE_CHARS // 2 * 2]))
+    return _is_data(bytes.fromhex(digits[: _DATA_SAMPLE_CHARS // 2 * 2]))
 
 
 def _hex_data_spans(seg: str) -> list[tuple[int, int]]:
@@ -1054,7 +1060,7 @@ def _data_segments(
     or lie in a URL."""
     found: list[tuple[int, int]] = []
     if "data:" in text or "DATA:" in text or "Data:" in text:
-        found.extend(m.span(1) for m in _DATA_URI.finditer(text) if not _is_b64_text(m.group(1)))
+        found.extend(m.span(1) for m in _DATA_URI.finditer(text) if _is_b64_data_uri(m.group(1)))
     if "eyJ" in text:
         found.extend(m.span() for m in _JWT.finditer(text))
     urls = [m.span() for m in _URL.finditer(text)] if misses and "://" in text else []

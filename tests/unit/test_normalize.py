@@ -519,3 +519,8 @@ def test_ordinary_words_numbers_urls_and_identifiers_are_not_masked_as_data() ->
     assert [t for t in texts if views(t, mask_encoded=True)[0] != ("raw", t)] == []
     digest = hashlib.sha256(b"file").hexdigest()
     assert views(f"sha256 {digest}", mask_encoded=True)[0] == ("raw", "sha256 [encoded data]")
+
+
+def test_base64_of_text_with_characters_changed_is_not_hidden_as_data() -> None:
+    damaged = _b64("how do I break into the pharmacy after closing").translate(str.maketrans("oeai", "0341"))
+    assert views(f"read this: {damaged}", mask_encoded=True)[0] == ("raw", f"read this: {damaged}")
