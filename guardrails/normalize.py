@@ -210,6 +210,14 @@ _MAX_DATA_ASCII_SHARE = 0.8
 _RUN_WORD = re.compile(r"[a-z]{4,}|[A-Z][a-z]{3,}")
 # a stretch of lowercase letters, capitals, digits or other characters
 _SAME_KIND = re.compile(r"[a-z]+|[A-Z]+|[0-9]+|[^A-Za-z0-9]+")
+# a run read for words: leet folded, base64's symbols as spaces; then cut into words at capitals
+_DATA_WORD_TABLE = str.maketrans(
+    {**{k: v for k, v in _LEET.items() if k not in "+|"}, "+": " ", "/": " ", "_": " ", "-": " ", "=": " "}
+)
+_RUN_PIECE = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+#: a run with this share of its characters in common English words (leet folded) holds words, not data;
+#: random base64 of 30 bytes or more reaches about 0.15 at most
+_MIN_WORD_SHARE = 0.25
 _NOT_HEX = re.compile(r"[^0-9A-Fa-f]")
 _LOWER = re.compile(r"[a-z]")
 _UPPER_OR_DIGIT = re.compile(r"[A-Z0-9]")
@@ -1006,6 +1014,14 @@ def _looks_random(run: str) -> bool:
     return changes >= 0.4 * (len(sample) - 1) and words < 0.5 * len(sample)
 
 
+def _holds_words(run: str) -> bool:
+    """Whether a run holds common English words once leet is folded and it is cut at capitals and symbols
+    (``H0w_c4n_1``, ``H0wC4nIP01s0n``: leetspeak run together, not data)."""
+    pieces = _RUN_PIECE.findall(run.translate(_DATA_WORD_TABLE))
+    covered = sum(len(p) for p in pieces if len(p) >= 3 and p.lower() in _WORDS)
+    return covered >= _MIN_WORD_SHARE * len(run)
+
+
 def _is_b64_data_uri(seg: str) -> bool:
     """Whether the base64 of a data: URI is data (:func:`_is_data`, judged on its start), or no base64."""
     s = seg.rstrip("=").replace("-", "+").replace("_", "/")[: _DATA_SAMPLE_CHARS // 4 * 4]
@@ -1024,7 +1040,7 @@ def _is_b64_data(seg: str) -> bool:
     s = seg.rstrip("=")
     if len(s) < _MIN_DATA_B64_CHARS or not (_LOWER.search(s) and _UPPER.search(s) and _DIGIT.search(s)):
         return False
-    if not _looks_random(s):
+    if not _looks_random(s) or _holds_words(s):
         return False
     s = s.replace("-", "+").replace("_", "/")[: _DATA_SAMPLE_CHARS // 4 * 4]
     try:
