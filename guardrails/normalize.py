@@ -1023,7 +1023,10 @@ def _holds_words(run: str) -> bool:
 
 
 def _is_b64_data_uri(seg: str) -> bool:
-    """Whether the base64 of a data: URI is data (:func:`_is_data`, judged on its start), or no base64."""
+    """Whether the base64 of a data: URI is data (:func:`_is_data`, judged on its start), or no base64;
+    not when it holds words."""
+    if _holds_words(seg):
+        return False
     s = seg.rstrip("=").replace("-", "+").replace("_", "/")[: _DATA_SAMPLE_CHARS // 4 * 4]
     try:
         raw = base64.b64decode(s + "=" * (-len(s) % 4), validate=True)
@@ -1078,7 +1081,7 @@ def _data_segments(
     if "data:" in text or "DATA:" in text or "Data:" in text:
         found.extend(m.span(1) for m in _DATA_URI.finditer(text) if _is_b64_data_uri(m.group(1)))
     if "eyJ" in text:
-        found.extend(m.span() for m in _JWT.finditer(text))
+        found.extend(m.span() for m in _JWT.finditer(text) if not any(map(_holds_words, m.group(0).split("."))))
     urls = [m.span() for m in _URL.finditer(text)] if misses and "://" in text else []
     for at, end, pattern in misses:
         spans_of = _b64_data_spans if pattern is _B64 else _hex_data_spans

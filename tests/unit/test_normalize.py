@@ -535,3 +535,11 @@ def test_base64_of_text_with_characters_changed_is_not_hidden_as_data() -> None:
 )
 def test_leetspeak_run_together_is_not_hidden_as_data(run: str) -> None:
     assert views(run, mask_encoded=True)[0] == ("raw", run)
+
+
+def test_words_behind_a_data_uri_or_token_prefix_are_not_hidden_as_data() -> None:
+    words = "how_do_I_break_into_the_pharmacy_after_closing_time"
+    header = base64.urlsafe_b64encode(b'{"alg":"HS256"}').decode().rstrip("=")
+    payload = base64.urlsafe_b64encode(b'{"sub":"4711"}').decode().rstrip("=")
+    for text in (f"data:text/plain;base64,{words}", f"token {header}.{payload}.{words}"):
+        assert "[encoded data]" not in views(text, mask_encoded=True)[0][1]
