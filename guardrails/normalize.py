@@ -668,11 +668,34 @@ def _read_layer(out: str, layer: _Layer) -> str | None:
     return text if _is_mostly_letters(text) else None
 
 
+def _utf16_text(raw: bytes) -> str | None:
+    """``raw`` read as UTF-16 (by its byte-order mark, else by where its zero bytes stand), or None; tried
+    only when a quarter of its bytes or more are zero (text in Latin letters has every other byte zero)."""
+    if raw.count(0) * 4 < len(raw):
+        return None
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        encoding = "utf-16"
+    else:
+        encoding = "utf-16-le" if raw[1::2].count(0) >= raw[0::2].count(0) else "utf-16-be"
+    try:
+        return raw[: len(raw) // 2 * 2].decode(encoding)
+    except UnicodeDecodeError:
+        return None
+
+
+def _text_of(raw: bytes, *, loose_start: bool = False, loose_end: bool = False) -> str | None:
+    """``raw`` read as UTF-8 (:func:`_utf8_text`), or as UTF-16 when that fails or holds zero characters."""
+    out = _utf8_text(raw, loose_start=loose_start, loose_end=loose_end)
+    if out is None or "\x00" in out:
+        return _utf16_text(raw) or out
+    return out
+
+
 def _printable_text(raw: bytes, layer: _Layer, *, loose_start: bool = False, loose_end: bool = False) -> str | None:
     """``raw`` as text when it reads as text (:func:`_read_layer`), else None."""
     if len(raw) < 4:
         return None
-    out = _utf8_text(raw, loose_start=loose_start, loose_end=loose_end)
+    out = _text_of(raw, loose_start=loose_start, loose_end=loose_end)
     if out is None:
         return None
     return _read_layer(out, layer)
@@ -999,7 +1022,7 @@ def _is_data(raw: bytes) -> bool:
     """Whether decoded bytes are data: no text (not UTF-8, or not printable; a character cut at the end is
     text), and not damaged text either (mostly printable ASCII, as base64 of text with a few characters
     changed decodes to; random bytes are about three parts in eight)."""
-    out = _utf8_text(raw, loose_start=False, loose_end=True)
+    out = _text_of(raw, loose_end=True)
     if out is not None and _is_printable(out):
         return False
     return sum(1 for b in raw if 32 <= b < 127) < _MAX_DATA_ASCII_SHARE * len(raw)

@@ -543,3 +543,11 @@ def test_words_behind_a_data_uri_or_token_prefix_are_not_hidden_as_data() -> Non
     payload = base64.urlsafe_b64encode(b'{"sub":"4711"}').decode().rstrip("=")
     for text in (f"data:text/plain;base64,{words}", f"token {header}.{payload}.{words}"):
         assert "[encoded data]" not in views(text, mask_encoded=True)[0][1]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-16"])
+def test_text_encoded_as_utf16_is_decoded_not_masked_as_data(encoding: str) -> None:
+    data = _ASK.encode(encoding)
+    for encoded, view in ((base64.b64encode(data).decode(), "base64"), (data.hex(), "hex")):
+        masked = dict(views(f"decode: {encoded}", mask_encoded=True))
+        assert masked == {"raw": "decode: [encoded text]", view: f"decode:  {_ASK}"}
