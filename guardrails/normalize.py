@@ -48,6 +48,7 @@ import binascii
 import math
 import re
 import unicodedata
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable
 from itertools import accumulate, islice
@@ -300,6 +301,9 @@ _MAX_LOOSE_BYTES = 4
 #: layers of encoding decoded (base64 of hex of text: two), and the characters of decoded text the layers
 #: below the first may examine in all (per views() call)
 _MAX_DEPTH = 3
+#: of gzip or zlib data, this many bytes are inflated, and this many in all (per views() call)
+_MAX_INFLATED_BYTES = 65_536
+_MAX_INFLATED_TOTAL = 262_144
 _MAX_NESTED_CHARS = 1_000_000
 _ROT13_SAMPLE = 5_000
 #: a rot13 run needs this many words of two letters or more that read as rot13, one of them a common
@@ -594,14 +598,16 @@ def _utf8_text(raw: bytes, *, loose_start: bool, loose_end: bool) -> str | None:
 class _Layer:
     """Where a decoder works: ``level`` 1 on the text itself, 2 on what a segment of it decoded to, and so
     on; ``budget`` is the characters of decoded text the deeper layers may still examine, shared by every
-    decoder of one :func:`views` call; on the text itself, ``misses`` gathers the long base64 and hex
+    decoder of one :func:`views` call, and ``inflate`` the bytes compressed segments may still inflate to;
+    on the text itself, ``misses`` gathers the long base64 and hex
     candidates that decoded to no text (offsets and pattern), to be judged as data."""
 
-    __slots__ = ("budget", "level", "misses")
+    __slots__ = ("budget", "inflate", "level", "misses")
 
-    def __init__(self, level: int = 1, budget: list[int] | None = None) -> None:
+    def __init__(self, level: int = 1, budget: list[int] | None = None, inflate: list[int] | None = None) -> None:
         self.level = level
         self.budget = [_MAX_NESTED_CHARS] if budget is None else budget
+        self.inflate = [_MAX_INFLATED_TOTAL] if inflate is None else inflate
         self.misses: list[tuple[int, int, re.Pattern[str]]] | None = [] if level == 1 else None
 
     def deeper(self, chars: int) -> _Layer | None:
@@ -610,7 +616,7 @@ class _Layer:
         if self.level >= _MAX_DEPTH or self.budget[0] < chars:
             return None
         self.budget[0] -= chars
-        return _Layer(self.level + 1, self.budget)
+        return _Layer(self.level + 1, self.budget, self.inflate)
 
 
 def _is_printable(out: str) -> bool:
@@ -683,8 +689,30 @@ def _utf16_text(raw: bytes) -> str | None:
         return None
 
 
-def _text_of(raw: bytes, *, loose_start: bool = False, loose_end: bool = False) -> str | None:
-    """``raw`` read as UTF-8 (:func:`_utf8_text`), or as UTF-16 when that fails or holds zero characters."""
+def _inflated(raw: bytes, budget: list[int]) -> bytes:
+    """``raw`` decompressed when it is gzip or zlib data (up to ``_MAX_INFLATED_BYTES``, and to what is left
+    of ``budget``, which it spends), else as it is."""
+    limit = min(_MAX_INFLATED_BYTES, budget[0])
+    if limit <= 0:
+        return raw
+    if raw[:2] == b"\x1f\x8b":
+        wbits = 16 + zlib.MAX_WBITS
+    elif len(raw) >= 2 and raw[0] & 0x0F == 8 and (raw[0] << 8 | raw[1]) % 31 == 0:
+        wbits = zlib.MAX_WBITS
+    else:
+        return raw
+    try:
+        out = zlib.decompressobj(wbits).decompress(raw, limit)
+    except zlib.error:
+        return raw
+    budget[0] -= len(out)
+    return out
+
+
+def _text_of(raw: bytes, inflate: list[int], *, loose_start: bool = False, loose_end: bool = False) -> str | None:
+    """``raw`` (inflated when compressed, see :func:`_inflated`) read as UTF-8 (:func:`_utf8_text`), or as
+    UTF-16 when that fails or holds zero characters."""
+    raw = _inflated(raw, inflate)
     out = _utf8_text(raw, loose_start=loose_start, loose_end=loose_end)
     if out is None or "\x00" in out:
         return _utf16_text(raw) or out
@@ -695,7 +723,7 @@ def _printable_text(raw: bytes, layer: _Layer, *, loose_start: bool = False, loo
     """``raw`` as text when it reads as text (:func:`_read_layer`), else None."""
     if len(raw) < 4:
         return None
-    out = _text_of(raw, loose_start=loose_start, loose_end=loose_end)
+    out = _text_of(raw, layer.inflate, loose_start=loose_start, loose_end=loose_end)
     if out is None:
         return None
     return _read_layer(out, layer)
@@ -1022,7 +1050,7 @@ def _is_data(raw: bytes) -> bool:
     """Whether decoded bytes are data: no text (not UTF-8, or not printable; a character cut at the end is
     text), and not damaged text either (mostly printable ASCII, as base64 of text with a few characters
     changed decodes to; random bytes are about three parts in eight)."""
-    out = _text_of(raw, loose_end=True)
+    out = _text_of(raw, [_DATA_SAMPLE_CHARS], loose_end=True)
     if out is not None and _is_printable(out):
         return False
     return sum(1 for b in raw if 32 <= b < 127) < _MAX_DATA_ASCII_SHARE * len(raw)

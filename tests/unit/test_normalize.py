@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import base64
 import codecs
+import gzip
 import hashlib
 import random
 import re
 import unicodedata
+import zlib
+from collections.abc import Callable
 
 import pytest
 
@@ -551,3 +554,18 @@ def test_text_encoded_as_utf16_is_decoded_not_masked_as_data(encoding: str) -> N
     for encoded, view in ((base64.b64encode(data).decode(), "base64"), (data.hex(), "hex")):
         masked = dict(views(f"decode: {encoded}", mask_encoded=True))
         assert masked == {"raw": "decode: [encoded text]", view: f"decode:  {_ASK}"}
+
+
+@pytest.mark.parametrize("compress", [pytest.param(gzip.compress, id="gzip"), pytest.param(zlib.compress, id="zlib")])
+def test_compressed_text_is_inflated_and_decoded_not_masked_as_data(compress: Callable[[bytes], bytes]) -> None:
+    encoded = base64.b64encode(compress(_ASK.encode())).decode()
+    masked = dict(views(f"decode: {encoded}", mask_encoded=True))
+    assert masked == {"raw": "decode: [encoded text]", "base64": f"decode:  {_ASK}"}
+
+
+def test_a_huge_text_of_compressed_segments_is_inflated_in_bounded_work() -> None:
+    segment = base64.b64encode(zlib.compress(b"tomato " * 200_000, 9)).decode()
+    text = " ".join([segment] * 100)
+    named = dict(views(text, mask_encoded=True))
+    assert named["base64"].startswith("tomato tomato")
+    assert sum(map(len, named.values())) < 2_000_000
