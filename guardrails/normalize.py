@@ -13,9 +13,9 @@ transformation that changed something, applied cumulatively:
                formulas, passwords such as ``Tr0ub4dor&3``) are left alone unless they fold to a common
                word (``B0MB``); an underscore parts words (``h0w_t0``)
 ``joined``     spaced or punctuated letters joined (``b o m b``, ``b.o.m.b`` -> ``bomb``); a longer or
-               different separator is a word boundary (``p.i.p.e b.o.m.b`` -> ``pipe bomb``), and so is a space
-               where each word has its own (``w.h.a.t i-s``); middle dots, bullets, ``+`` and dashes
-               separate too; a run with none is split into words when it reads as common English; leet
+               different separator is a word boundary (``p.i.p.e b.o.m.b`` -> ``pipe bomb``), and so is
+               a space where each word has its own (``w.h.a.t i-s``); middle dots, bullets, ``+`` and
+               dashes separate too; a run with none is split into words when it reads as common English; leet
                folded again after joining; words joined by underscores parted by spaces when half of
                them are common English words
 ``base64``     base64 segments decoded in place (only when they decode to printable text; rot13 over
@@ -27,10 +27,11 @@ transformation that changed something, applied cumulatively:
                and not as they are (no plain word joins a run); else, as a guess that masks nothing,
                the whole text when it reads as English under rot13
 
-A decoded segment is read as text: invisible characters removed and NFKC, look-alike letters of other
-scripts read as Latin (hex written with a Cyrillic ``с``), its own encoded segments decoded again (up to
+Encoded segments are found with look-alike letters of other scripts read as Latin (hex written with a
+Cyrillic ``с``). A decoded segment is read as text (UTF-8 or UTF-16, inflated first when it is gzip or
+zlib data): invisible characters removed and NFKC, its own encoded segments decoded again (up to
 ``_MAX_DEPTH`` layers: base64 of hex of text), then folded like the other views (look-alike letters,
-leetspeak, spaced letters), so a decoded view reads as words.
+leetspeak, spaced letters, underscores), so a decoded view reads as words.
 
 With ``mask_encoded=True``, what a decoder read is masked in the other views, and encoded data that is
 no text (a data: URI's image, a checksum, a key) in every view.
