@@ -114,6 +114,8 @@ _SENTENCE = re.compile(r"[^.!?\n]+[.!?\n]*|[.!?\n]+")
 _WORD_CHARS = re.compile(r"\w+")
 _CYR_GREEK = re.compile("[\u0370-\u03ff\u0400-\u052f\u0531-\u0556\u0561-\u0587]")
 _LATIN = re.compile("[A-Za-z]")
+# a letter _DECODE_FOLD_TABLE folds
+_ANY_LOOKALIKE = re.compile("[\u0370-\u03ff\u0400-\u052f\u0531-\u0556\u0561-\u0587" + "".join(_LATIN_LOOKALIKES) + "]")
 
 _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g", "@": "a", "$": "s",
          "!": "i", "|": "l", "+": "t", "€": "e", "£": "l"}  # fmt: skip
@@ -185,9 +187,10 @@ _HEX = re.compile(
     r"(?<![\s:,;.\-])(?![0-9A-Za-z])"
 )
 _HEX_STRIP = re.compile(r"\\[xX]|0[xX]|[\s:,;.\-]")
-# hex put through rot13: its letters a-f read n-s (bare pairs, or pairs and separators)
+# hex put through rot13: its letters a-f read n-s (bare pairs, or pairs and separators); it starts with a
+# digit, as the hex of text in Latin letters does (the first half of an ASCII byte is a digit)
 _HEX_ROT13 = re.compile(
-    r"(?=[0-9N-Sn-s])(?<![0-9A-Za-z])(?:[0-9N-Sn-s]{2}(?:[,;]\s?|[\s:.\-])?){8,}(?<![\s:,;.\-])(?![0-9A-Za-z])"
+    r"(?=[0-9])(?<![0-9A-Za-z])(?:[0-9N-Sn-s]{2}(?:[,;]\s?|[\s:.\-])?){8,}(?<![\s:,;.\-])(?![0-9A-Za-z])"
 )
 _ROT13_HEX_LETTER = re.compile(r"[N-Sn-s]")
 # encoded data that is no text: the base64 of a data: URI; a JSON web token; base64 or hex runs of at least
@@ -646,9 +649,7 @@ def _fold_decoded(text: str) -> str:
 def _decode_fold(text: str) -> str:
     """``text`` with every look-alike letter read as its Latin letter, one character for one (the offsets
     hold): what encoded segments are found and decoded in (hex written with a Cyrillic ``с``)."""
-    if _CYR_GREEK.search(text) or _LATIN_LOOKALIKE.search(text):
-        return text.translate(_DECODE_FOLD_TABLE)
-    return text
+    return text.translate(_DECODE_FOLD_TABLE) if _ANY_LOOKALIKE.search(text) else text
 
 
 def _decode_layer(text: str, layer: _Layer) -> str:
