@@ -5,18 +5,36 @@ transformation that changed something, applied cumulatively:
 
 ``basic``      zero-width, bidi, tag and other format (Cf) characters removed, then NFKC
 ``homoglyph``  Cyrillic/Greek/Armenian look-alike letters folded to Latin (in mostly-Latin text, else
-               inside mixed-script words), small capitals (``ʙᴏᴍʙ``) always
+               inside mixed-script words and in a sentence whose words read as English once folded:
+               every letter swapped, ``Ноԝ то``), small capitals (``ʙᴏᴍʙ``) always
 ``leet``       leetspeak folded inside words (``b0mb`` -> ``bomb``, ``h@ck`` -> ``hack``, ``ki11`` -> ``kill``,
                ``$teal`` -> ``steal``); numbers, versions, units and identifiers (``k8s``, ``i18n``, ``s3``,
-               ``python3``, ``$this``, hashes) are left alone
+               ``python3``, ``$this``, hashes, ``0x3B``, codes in capitals such as ``C3PO``, chemical
+               formulas, passwords such as ``Tr0ub4dor&3``) are left alone unless they fold to a common
+               word (``B0MB``); an underscore parts words (``h0w_t0``)
 ``joined``     spaced or punctuated letters joined (``b o m b``, ``b.o.m.b`` -> ``bomb``); a longer or
-               different separator is a word boundary (``p.i.p.e b.o.m.b`` -> ``pipe bomb``), a run with
-               none is split into words when it reads as common English; leet folded again after joining
-``base64``     base64 segments decoded in place (only when they decode to printable text)
-``hex``        hex segments decoded in place (same rule; not inside a word: "decode", "be", "cafe")
+               different separator is a word boundary (``p.i.p.e b.o.m.b`` -> ``pipe bomb``), and so is
+               a space where each word has its own (``w.h.a.t i-s``); middle dots, bullets, ``+`` and
+               dashes separate too; a run with none is split into words when it reads as common English; leet
+               folded again after joining; words joined by underscores parted by spaces when half of
+               them are common English words
+``base64``     base64 segments decoded in place (only when they decode to printable text; rot13 over
+               base64 too)
+``hex``        hex segments decoded in place (same rule; not inside a word: "decode", "be", "cafe"); bare
+               pairs, ``\\x41``, ``0x41``, ``0x41, 0x42``, pairs separated by spaces, ``:``, ``-`` or ``.``;
+               rot13 over hex too
 ``rot13``      rot13 runs decoded in place: maximal runs of words that read as English under rot13
                and not as they are (no plain word joins a run); else, as a guess that masks nothing,
                the whole text when it reads as English under rot13
+
+Encoded segments are found with look-alike letters of other scripts read as Latin (hex written with a
+Cyrillic ``с``). A decoded segment is read as text (UTF-8 or UTF-16, inflated first when it is gzip or
+zlib data): invisible characters removed and NFKC, its own encoded segments decoded again (up to
+``_MAX_DEPTH`` layers: base64 of hex of text), then folded like the other views (look-alike letters,
+leetspeak, spaced letters, underscores), so a decoded view reads as words.
+
+With ``mask_encoded=True``, what a decoder read is masked in the other views, and encoded data that is
+no text (a data: URI's image, a checksum, a key) in every view.
 
 Identical views are dropped. Pure Python, linear in the text length; decoding
 work is bounded for huge texts by the characters examined (not by the number of
@@ -31,14 +49,18 @@ import binascii
 import math
 import re
 import unicodedata
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable
 from itertools import accumulate, islice
 
-__all__ = ["ENCODED_MARKER", "basic", "views"]
+__all__ = ["DATA_MARKER", "ENCODED_MARKER", "basic", "views"]
 
 #: what stands in for a decoded segment in the undecoded views, with ``views(..., mask_encoded=True)``
 ENCODED_MARKER = "[encoded text]"
+#: what stands in for encoded data that is no text (a data: URI, a checksum, a key) in every view, with
+#: ``views(..., mask_encoded=True)``
+DATA_MARKER = "[encoded data]"
 
 # Removed by basic(): every format (Cf) character of Unicode 15 -- soft hyphen, Arabic/Syriac number
 # signs, zero-width space/joiners, bidi marks/embeddings/isolates, word joiner and invisible operators,
@@ -60,7 +82,7 @@ _HOMOGLYPHS = {
     # Cyrillic lowercase
     "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c",
     "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ї": "i", "ј": "j", "һ": "h", "ԁ": "d", "ԛ": "q",
-    "ԝ": "w", "ӏ": "l", "ү": "y", "ѡ": "w", "ҽ": "e",
+    "ԝ": "w", "ӏ": "l", "ү": "y", "ѡ": "w", "ҽ": "e", "г": "r",
     # Cyrillic uppercase
     "А": "A", "В": "B", "Е": "E", "Ё": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C",
     "Т": "T", "У": "Y", "Х": "X", "Ѕ": "S", "І": "I", "Ї": "I", "Ј": "J", "Һ": "H", "Ԁ": "D", "Ԛ": "Q",
@@ -82,11 +104,18 @@ _LATIN_LOOKALIKES = {
     "ᴜ": "u", "ᴠ": "v", "ᴡ": "w", "ʏ": "y", "ᴢ": "z", "ɡ": "g", "ɑ": "a",
 }  # fmt: skip
 _HOMOGLYPH_TABLE = str.maketrans(_HOMOGLYPHS)
+# what encoded text is read through: every look-alike letter as its Latin letter, one character for one
+_DECODE_FOLD_TABLE = str.maketrans({**_HOMOGLYPHS, **_LATIN_LOOKALIKES})
 _LATIN_LOOKALIKE_TABLE = str.maketrans(_LATIN_LOOKALIKES)
 _LATIN_LOOKALIKE = re.compile("[" + "".join(_LATIN_LOOKALIKES) + "]")
 # letters of the scripts above (Greek, Cyrillic, Armenian): what decides whether a text is mostly Latin
+# a sentence (for folding a whole one written in look-alike letters), a word
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?\n]*|[.!?\n]+")
+_WORD_CHARS = re.compile(r"\w+")
 _CYR_GREEK = re.compile("[\u0370-\u03ff\u0400-\u052f\u0531-\u0556\u0561-\u0587]")
 _LATIN = re.compile("[A-Za-z]")
+# a letter _DECODE_FOLD_TABLE folds
+_ANY_LOOKALIKE = re.compile("[\u0370-\u03ff\u0400-\u052f\u0531-\u0556\u0561-\u0587" + "".join(_LATIN_LOOKALIKES) + "]")
 
 _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g", "@": "a", "$": "s",
          "!": "i", "|": "l", "+": "t", "€": "e", "£": "l"}  # fmt: skip
@@ -104,13 +133,20 @@ _LEET_CHARS = re.compile(r"[01345789@$!|+€£]")
 _LEET_INNER = re.compile(r"[A-Za-z][01345789@$!|+€£]*[01345789@$!€£][01345789@$!|+€£]*[A-Za-z]")
 # identifiers that look like leet but are not, folded only when they fold to an English word: hex strings
 # (a3f5b9c, e89b), long digit runs, variables ($this), numeronyms and short tech names whose digits are
-# not one repeated vowel-like digit (k8s, i18n, l10n -- but b0mb, h4ck, d1d, g00d are leet)
+# not one repeated vowel-like digit (k8s, i18n, l10n -- but b0mb, h4ck, d1d, g00d are leet), literals
+# (0x3B, 0b1010), codes in capitals and digits (C3PO, B07XJ8C8F5 -- but B0MB folds to a word), chemical
+# formulas (C8H10N4O2, Mg3N2)
 _IDENTIFIER = re.compile(
     r"[0-9a-fA-F]*[0-9][0-9a-fA-F]*[0-9][0-9a-fA-F]*"
     r"|.*[0-9]{3}.*"
     r"|\$[A-Za-z]+"
     r"|[A-Za-z](?=[0-9]+[A-Za-z]{1,2}$)(?:[0-9]*[25-9]|([0-9])\1*(?!\1)[0-9])[0-9]*[A-Za-z]{1,2}"
+    r"|0[xX][0-9A-Fa-f]+|0[bB][01]+|0[oO][0-7]+"
+    r"|[A-Z0-9]+"
+    r"|(?:[A-Z][a-z]?[0-9]*){2,}"
 )
+# a leet word glued to one of these is part of a password or an expression (Tr0ub4dor&3, x=l33t)
+_CODE_GLUE = frozenset("&%^=")
 # ordinals and decades ("80th", "90s") are numbers
 _ORDINAL = re.compile(r"[0-9]+(?:st|nd|rd|th|s)", re.IGNORECASE)
 # a letter and a digit before an English word is a name ("w3schools"), not leet
@@ -118,12 +154,19 @@ _NAME_PREFIX = re.compile(r"[A-Za-z][0-9]([A-Za-z]{4,})")
 _CASE_FLIPS = re.compile(r"[a-z][A-Z].*[a-z][A-Z]")
 _ONES = re.compile(r"1{2,}")
 _MAX_LEET_WORD = 24
+# what stands for an underscore while leet is folded: a character that is no word character
+_WORD_GAP = "\x00"
+# words joined by underscores ("how_to_make_a_cake"), parted by spaces when they read as English (not a
+# placeholder: <DATE_TIME_1>)
+_UNDERSCORED = re.compile(r"(?<![\w'<])[^\W_]+(?:'[^\W_]+)?(?:[,.;:!?]?_+[^\W_]+(?:'[^\W_]+)?){2,}(?![\w'])")
+_UNDERSCORES = re.compile(r"_+")
 _MAX_LEET_WORDS = 100_000
 
-# three or more single letters/digits separated by separator runs of one to three characters
-_SPACED = re.compile(r"(?<![\w@$])(?:[A-Za-z0-9@$][ .\-_*|/\\,:;~'`^]{1,3}){2,}[A-Za-z0-9@$](?![\w@$])")
-_SEP = re.compile(r"[ .\-_*|/\\,:;~'`^]+")
-_SEP_SPLIT = re.compile(r"([ .\-_*|/\\,:;~'`^]+)")
+# three or more single letters/digits separated by separator runs of one to three characters (punctuation,
+# middle dots and bullets, "+", dashes)
+_SPACED = re.compile(r"(?<![\w@$])(?:[A-Za-z0-9@$][ .\-_*|/\\,:;~'`^·•∙‧+–—]{1,3}){2,}[A-Za-z0-9@$](?![\w@$])")
+_SEP = re.compile(r"[ .\-_*|/\\,:;~'`^·•∙‧+–—]+")
+_SEP_SPLIT = re.compile(r"([ .\-_*|/\\,:;~'`^·•∙‧+–—]+)")
 # consonant pairs that begin English words
 _ONSETS = frozenset({
     "bl", "br", "ch", "cl", "cr", "dr", "dw", "fl", "fr", "gh", "gl", "gn", "gr", "kl", "kn", "kr", "ph", "pl", "pn",
@@ -136,14 +179,54 @@ _MAX_SPLIT_CHARS = 20_000
 _MAX_VOCAB_WORD = 16
 
 _B64 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{16,}={0,2}(?![A-Za-z0-9+/=_-])")
-# not inside a word ("decode 68..." is no hex "de 68..."), nor ending inside one
+# bytes as bare pairs, ``\x41``/``\X41``/``0x41``, each pair alone or after a separator (a space, ``:``, ``-``,
+# ``.``, or ``,``/``;`` and a space: ``0x41, 0x42``); not inside a word ("decode 68..." is no hex "de 68..."),
+# nor ending inside one
 _HEX = re.compile(
-    r"(?=[0-9A-Fa-f\\])(?<![0-9A-Za-z])(?:(?:\\x|0x)?[0-9A-Fa-f]{2}[\s:,]?){8,}(?<![\s:,])(?![0-9A-Za-z])"
+    r"(?=[0-9A-Fa-f\\])(?<![0-9A-Za-z])(?:(?:\\[xX]|0[xX])?[0-9A-Fa-f]{2}(?:[,;]\s?|[\s:.\-])?){8,}"
+    r"(?<![\s:,;.\-])(?![0-9A-Za-z])"
 )
-_HEX_STRIP = re.compile(r"\\x|0x|[\s:,]")
+_HEX_STRIP = re.compile(r"\\[xX]|0[xX]|[\s:,;.\-]")
+# hex put through rot13: its letters a-f read n-s (bare pairs, or pairs and separators); it starts with a
+# digit, as the hex of text in Latin letters does (the first half of an ASCII byte is a digit)
+_HEX_ROT13 = re.compile(
+    r"(?=[0-9])(?<![0-9A-Za-z])(?:[0-9N-Sn-s]{2}(?:[,;]\s?|[\s:.\-])?){8,}(?<![\s:,;.\-])(?![0-9A-Za-z])"
+)
+_ROT13_HEX_LETTER = re.compile(r"[N-Sn-s]")
+# encoded data that is no text: the base64 of a data: URI; a JSON web token; base64 or hex runs of at least
+# _MIN_DATA_CHARS characters (hex in bare pairs or one separator after every pair, as digests and byte arrays
+# are written; not a UUID); a URL's own tokens are left alone
+_DATA_URI = re.compile(r"(?<![\w.+-])data:[\w.+/-]*(?:;[\w.+-]+(?:=[\w.+-]+)?)*;base64,([A-Za-z0-9+/_-]+=*)", re.I)
+# a JSON web token: base64 of '{"' (a header, a payload), then a signature
+_JWT = re.compile(r"(?<![\w.-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}(?![\w-]|\.[\w-])")
+_URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://\S+")
+_HEX_BYTE_PIECE = re.compile(r"(?:\\[xX]|0[xX])?[0-9A-Fa-f]{2}")
+_HEX_PIECES = re.compile(r"(?:[,;]\s?|[\s:.\-])")
+_HEX_LETTER = re.compile(r"[A-Fa-f]")
+_LONG_HEX_RUN = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{32,}(?![0-9A-Fa-f])")
+_DIGIT = re.compile(r"[0-9]")
+_MIN_DATA_CHARS = 32
+_MIN_DATA_B64_CHARS = 40
+#: of a data run, this much is decoded to tell whether it is text; decoded bytes with this share of printable
+#: ASCII or more are damaged text, not data
+_DATA_SAMPLE_CHARS = 4096
+_MAX_DATA_ASCII_SHARE = 0.8
+# words in a run of letters and digits (a path, a camelCase name): not random
+_RUN_WORD = re.compile(r"[a-z]{4,}|[A-Z][a-z]{3,}")
+# a stretch of lowercase letters, capitals, digits or other characters
+_SAME_KIND = re.compile(r"[a-z]+|[A-Z]+|[0-9]+|[^A-Za-z0-9]+")
+# a run read for words: leet folded, base64's symbols as spaces; then cut into words at capitals
+_DATA_WORD_TABLE = str.maketrans(
+    {**{k: v for k, v in _LEET.items() if k not in "+|"}, "+": " ", "/": " ", "_": " ", "-": " ", "=": " "}
+)
+_RUN_PIECE = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+#: a run with this share of its characters in common English words (leet folded) holds words, not data;
+#: random base64 of 30 bytes or more reaches about 0.15 at most
+_MIN_WORD_SHARE = 0.25
 _NOT_HEX = re.compile(r"[^0-9A-Fa-f]")
 _LOWER = re.compile(r"[a-z]")
 _UPPER_OR_DIGIT = re.compile(r"[A-Z0-9]")
+_UPPER = re.compile(r"[A-Z]")
 
 _WORD = re.compile(r"[A-Za-z]+")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -219,6 +302,13 @@ _MAX_SEGMENT_CHARS = 20_000
 #: bytes a decoded hex segment may lose at either end (a word like "be" or "cafe" read as hex beside it,
 #: a character cut at the end of an overlong segment's decoded part)
 _MAX_LOOSE_BYTES = 4
+#: layers of encoding decoded (base64 of hex of text: two), and the characters of decoded text the layers
+#: below the first may examine in all (per views() call)
+_MAX_DEPTH = 3
+#: of gzip or zlib data, this many bytes are inflated, and this many in all (per views() call)
+_MAX_INFLATED_BYTES = 65_536
+_MAX_INFLATED_TOTAL = 262_144
+_MAX_NESTED_CHARS = 1_000_000
 _ROT13_SAMPLE = 5_000
 #: a rot13 run needs this many words of two letters or more that read as rot13, one of them a common
 #: English word of three letters or more under rot13
@@ -273,12 +363,32 @@ def _fold_homoglyphs(text: str) -> str:
     if latin >= foreign:
         return text.translate(_HOMOGLYPH_TABLE)
 
-    # mostly Cyrillic/Greek/Armenian: fold only inside words that mix scripts
+    # mostly Cyrillic/Greek/Armenian: fold inside words that mix scripts, and a whole sentence that reads as
+    # English once folded (every letter swapped for a look-alike, so no word mixes scripts)
     def mixed(m: re.Match[str]) -> str:
         w = m.group(0)
         return w.translate(_HOMOGLYPH_TABLE) if _LATIN.search(w) else w
 
-    return re.sub(r"\w+", mixed, text)
+    def sentence(m: re.Match[str]) -> str:
+        s = m.group(0)
+        return s.translate(_HOMOGLYPH_TABLE) if _reads_as_english_folded(s) else _WORD_CHARS.sub(mixed, s)
+
+    return _SENTENCE.sub(sentence, text)
+
+
+def _reads_as_english_folded(sentence: str) -> bool:
+    """Whether the words of ``sentence`` written with Cyrillic/Greek/Armenian letters read as English once
+    their look-alike letters are folded: at least half of them are then common English words, three or more,
+    two of three letters or more. Text written in those scripts does not ("он не" folds to "oh he", but
+    few longer words fold to English ones)."""
+    words = [w for w in _WORD_CHARS.findall(sentence) if _CYR_GREEK.search(w)]
+    english = long = 0
+    for w in words:
+        folded = w.translate(_HOMOGLYPH_TABLE).lower()
+        if folded in _WORDS:
+            english += 1
+            long += len(folded) >= 3
+    return english >= 3 and long >= 2 and 2 * english >= len(words)
 
 
 def _fold_leet_word(word: str, *, in_leet_text: bool = False) -> str:
@@ -329,6 +439,9 @@ def _fold_leet_word(word: str, *, in_leet_text: bool = False) -> str:
 def _fold_leet(text: str) -> str:
     if not _LEET_CHARS.search(text):
         return text
+    # an underscore parts words ("h0w_t0_h4ck"): read as a character no word holds, and put back after
+    if "_" in text and _WORD_GAP not in text:
+        return _fold_leet(text.replace("_", _WORD_GAP)).replace(_WORD_GAP, "_")
     parts = _LEET_SPLIT.split(text)  # text and candidate words alternate; word i is parts[2i+1]
     words = parts[1::2]
     # an e-mail address ("john@example.com") is not "johnaexample.com"
@@ -345,6 +458,11 @@ def _fold_leet(text: str) -> str:
         if len(w) <= 4:
             folded[w] = _fold_leet_word(w, in_leet_text=True)
     parts[1::2] = map(folded.get, words, words)
+    if not _CODE_GLUE.isdisjoint(text):  # a password or an expression stays, unless it spells a word
+        for i, w in enumerate(words):
+            glued = parts[2 * i][-1:] in _CODE_GLUE or parts[2 * i + 2][:1] in _CODE_GLUE
+            if glued and not _is_word(parts[2 * i + 1]):
+                parts[2 * i + 1] = w
     return "".join(parts)
 
 
@@ -429,11 +547,17 @@ def _join_spaced(text: str) -> str:
         # the letter separator is the commonest one (the shortest among equals); any other is a word
         # boundary: "h o w  d o", "p.i.p.e b.o.m.b"
         counts = Counter(seps)
-        letter_sep = min(counts, key=lambda s: (-counts[s], len(s)))
-        if counts[letter_sep] < 2 or 2 * counts[letter_sep] < len(seps):
-            return seg
-        glue = dict.fromkeys(counts, " ")
-        glue[letter_sep] = ""
+        inner = [s for s in counts if " " not in s]
+        if len(inner) >= 2 and len(inner) < len(counts):
+            # a different separator in each word ("w.h.a.t i-s t_h_e"): those without a space join letters,
+            # those with one part words
+            glue = {s: " " if " " in s else "" for s in counts}
+        else:
+            letter_sep = min(counts, key=lambda s: (-counts[s], len(s)))
+            if counts[letter_sep] < 2 or 2 * counts[letter_sep] < len(seps):
+                return seg
+            glue = dict.fromkeys(counts, " ")
+            glue[letter_sep] = ""
         pieces[1::2] = map(glue.__getitem__, seps)
         joined = "".join(pieces)
         if max(map(len, joined.split(" "))) < 3:  # "I'm 5'8": no word was spelled out
@@ -441,6 +565,21 @@ def _join_spaced(text: str) -> str:
         return _fold_leet(joined)
 
     return _SPACED.sub(join, text)
+
+
+def _split_underscored(text: str) -> str:
+    """Words joined by underscores parted by spaces, where at least half of them are common English words
+    (``what_is_the_best_way`` -> ``what is the best way``; ``MAX_RETRY_COUNT`` stays)."""
+    if "_" not in text:
+        return text
+
+    def split(m: re.Match[str]) -> str:
+        words = _UNDERSCORES.split(m.group(0))
+        if 2 * sum(_is_word(w.rstrip(",.;:!?")) for w in words) < len(words):
+            return m.group(0)
+        return " ".join(words)
+
+    return _UNDERSCORED.sub(split, text)
 
 
 def _utf8_text(raw: bytes, *, loose_start: bool, loose_end: bool) -> str | None:
@@ -460,36 +599,152 @@ def _utf8_text(raw: bytes, *, loose_start: bool, loose_end: bool) -> str | None:
                 return None
 
 
-def _printable_text(raw: bytes, *, loose_start: bool = False, loose_end: bool = False) -> str | None:
-    """``raw`` as text when it reads as text (printable, mostly letters), else None."""
-    if len(raw) < 4:
-        return None
-    out = _utf8_text(raw, loose_start=loose_start, loose_end=loose_end)
-    if out is None:
-        return None
-    visible = out.replace("\n", "").replace("\r", "").replace("\t", "")
-    if not visible.isprintable():
-        good = sum(1 for c in out if c.isprintable() or c in "\n\r\t")
-        if good < 0.95 * len(out):
+class _Layer:
+    """Where a decoder works: ``level`` 1 on the text itself, 2 on what a segment of it decoded to, and so
+    on; ``budget`` is the characters of decoded text the deeper layers may still examine, shared by every
+    decoder of one :func:`views` call, and ``inflate`` the bytes compressed segments may still inflate to;
+    on the text itself, ``misses`` gathers the long base64 and hex
+    candidates that decoded to no text (offsets and pattern), to be judged as data."""
+
+    __slots__ = ("budget", "inflate", "level", "misses")
+
+    def __init__(self, level: int = 1, budget: list[int] | None = None, inflate: list[int] | None = None) -> None:
+        self.level = level
+        self.budget = [_MAX_NESTED_CHARS] if budget is None else budget
+        self.inflate = [_MAX_INFLATED_TOTAL] if inflate is None else inflate
+        self.misses: list[tuple[int, int, re.Pattern[str]]] | None = [] if level == 1 else None
+
+    def deeper(self, chars: int) -> _Layer | None:
+        """The layer below this one, for a decoded text of ``chars`` characters; None when it is too deep or
+        the budget is spent."""
+        if self.level >= _MAX_DEPTH or self.budget[0] < chars:
             return None
+        self.budget[0] -= chars
+        return _Layer(self.level + 1, self.budget, self.inflate)
+
+
+def _is_printable(out: str) -> bool:
+    visible = out.replace("\n", "").replace("\r", "").replace("\t", "")
+    if visible.isprintable():
+        return True
+    good = sum(1 for c in out if c.isprintable() or c in "\n\r\t")
+    return good >= 0.95 * len(out)
+
+
+def _is_mostly_letters(out: str) -> bool:
     dense = out.replace(" ", "")
     letters = sum(map(str.isalpha, dense))
     if letters < 0.5 * len(dense):
+        return False
+    # else a few random bytes that happen to be printable
+    return len(dense) >= 16 or sum(map(str.isalnum, dense)) >= 0.8 * len(dense)
+
+
+def _fold_decoded(text: str) -> str:
+    """Decoded text folded like the undecoded views: look-alike letters, leetspeak, spaced letters, words
+    joined by underscores."""
+    return _split_underscored(_join_spaced(_fold_leet(_fold_homoglyphs(text))))
+
+
+def _decode_fold(text: str) -> str:
+    """``text`` with every look-alike letter read as its Latin letter, one character for one (the offsets
+    hold): what encoded segments are found and decoded in (hex written with a Cyrillic ``с``)."""
+    return text.translate(_DECODE_FOLD_TABLE) if _ANY_LOOKALIKE.search(text) else text
+
+
+def _decode_layer(text: str, layer: _Layer) -> str:
+    """``text`` (decoded from a layer above) with its own encoded segments decoded in place."""
+    for pattern, decode in _SEGMENT_DECODERS:
+        segments = _decoded_segments(_decode_fold(text), pattern, decode, layer)
+        if segments:
+            text = _replace(text, segments)
+    runs, _ = _rot13_segments(text)
+    return _replace(text, runs) if runs else text
+
+
+def _read_layer(out: str, layer: _Layer) -> str | None:
+    """Decoded text as it reads: invisible characters removed and NFKC, its own encoded segments decoded
+    (up to ``_MAX_DEPTH`` layers: base64 of hex of text), look-alike letters and leetspeak folded, spaced
+    letters joined; None when it does not read as text (printable, mostly letters)."""
+    text = basic(out)
+    if not text.strip() or not _is_printable(text):
         return None
-    if len(dense) < 16 and sum(map(str.isalnum, dense)) < 0.8 * len(dense):
-        return None  # a few random bytes that happen to be printable
+    below = layer.deeper(len(text))
+    if below is not None:
+        text = _decode_layer(text, below)
+    text = _fold_decoded(text)
+    return text if _is_mostly_letters(text) else None
+
+
+def _utf16_text(raw: bytes) -> str | None:
+    """``raw`` read as UTF-16 (by its byte-order mark, else by where its zero bytes stand), or None; tried
+    only when a quarter of its bytes or more are zero (text in Latin letters has every other byte zero)."""
+    if raw.count(0) * 4 < len(raw):
+        return None
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        encoding = "utf-16"
+    else:
+        encoding = "utf-16-le" if raw[1::2].count(0) >= raw[0::2].count(0) else "utf-16-be"
+    try:
+        return raw[: len(raw) // 2 * 2].decode(encoding)
+    except UnicodeDecodeError:
+        return None
+
+
+def _inflated(raw: bytes, budget: list[int]) -> bytes:
+    """``raw`` decompressed when it is gzip or zlib data (up to ``_MAX_INFLATED_BYTES``, and to what is left
+    of ``budget``, which it spends), else as it is."""
+    limit = min(_MAX_INFLATED_BYTES, budget[0])
+    if limit <= 0:
+        return raw
+    if raw[:2] == b"\x1f\x8b":
+        wbits = 16 + zlib.MAX_WBITS
+    elif len(raw) >= 2 and raw[0] & 0x0F == 8 and (raw[0] << 8 | raw[1]) % 31 == 0:
+        wbits = zlib.MAX_WBITS
+    else:
+        return raw
+    try:
+        out = zlib.decompressobj(wbits).decompress(raw, limit)
+    except zlib.error:
+        return raw
+    budget[0] -= len(out)
     return out
 
 
-def _b64_text(s: str, *, cut_start: bool = False, cut_end: bool = False) -> str | None:
-    try:
-        raw = base64.b64decode(s + "=" * (-len(s) % 4), validate=True)
-    except (binascii.Error, ValueError):
+def _text_of(raw: bytes, inflate: list[int], *, loose_start: bool = False, loose_end: bool = False) -> str | None:
+    """``raw`` (inflated when compressed, see :func:`_inflated`) read as UTF-8 (:func:`_utf8_text`), or as
+    UTF-16 when that fails or holds zero characters."""
+    raw = _inflated(raw, inflate)
+    out = _utf8_text(raw, loose_start=loose_start, loose_end=loose_end)
+    if out is None or "\x00" in out:
+        return _utf16_text(raw) or out
+    return out
+
+
+def _printable_text(raw: bytes, layer: _Layer, *, loose_start: bool = False, loose_end: bool = False) -> str | None:
+    """``raw`` as text when it reads as text (:func:`_read_layer`), else None."""
+    if len(raw) < 4:
         return None
-    return _printable_text(raw, loose_start=cut_start, loose_end=cut_end)
+    out = _text_of(raw, layer.inflate, loose_start=loose_start, loose_end=loose_end)
+    if out is None:
+        return None
+    return _read_layer(out, layer)
 
 
-def _decode_b64(seg: str) -> list[_Segment]:
+def _b64_text(s: str, layer: _Layer, *, cut_start: bool = False, cut_end: bool = False) -> str | None:
+    """The text base64 ``s`` decodes to, or that its rot13 decodes to (rot13 over base64)."""
+    for candidate in (s, s.translate(_ROT13_TABLE)):
+        try:
+            raw = base64.b64decode(candidate + "=" * (-len(candidate) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            return None
+        text = _printable_text(raw, layer, loose_start=cut_start, loose_end=cut_end)
+        if text is not None:
+            return text
+    return None
+
+
+def _decode_b64(seg: str, layer: _Layer) -> list[_Segment]:
     """The text a base64 segment decodes to, at its offsets in ``seg``: the whole segment, or the
     first and last ``_MAX_SEGMENT_CHARS`` of an overlong one (its middle stays as it is)."""
     s = seg.rstrip("=")
@@ -498,14 +753,17 @@ def _decode_b64(seg: str) -> list[_Segment]:
     s = s.replace("-", "+").replace("_", "/")
     n = _MAX_SEGMENT_CHARS
     if len(s) <= 2 * n:
-        text = _b64_text(s)
+        text = _b64_text(s, layer)
         return [(0, len(seg), text)] if text else []
     tail = len(s) - n + (-(len(s) - n) % 4)  # whole base64 quanta, counted from the start
-    ends = ((0, n, _b64_text(s[:n], cut_end=True)), (tail, len(seg), _b64_text(s[tail:], cut_start=True)))
+    ends = (
+        (0, n, _b64_text(s[:n], layer, cut_end=True)),
+        (tail, len(seg), _b64_text(s[tail:], layer, cut_start=True)),
+    )
     return [(start, end, text) for start, end, text in ends if text]
 
 
-def _hex_text(seg: str, *, cut_start: bool = False, cut_end: bool = False) -> str | None:
+def _hex_text(seg: str, layer: _Layer, *, cut_start: bool = False, cut_end: bool = False) -> str | None:
     s = _HEX_STRIP.sub("", seg)
     if cut_start or cut_end:
         s = _NOT_HEX.sub("", s)  # a prefix (\x, 0x) cut in two
@@ -518,29 +776,41 @@ def _hex_text(seg: str, *, cut_start: bool = False, cut_end: bool = False) -> st
     except ValueError:
         return None
     # either end may hold a word read as hex ("be", "cafe" beside the segment)
-    return _printable_text(raw, loose_start=True, loose_end=True)
+    return _printable_text(raw, layer, loose_start=True, loose_end=True)
 
 
-def _decode_hex(seg: str) -> list[_Segment]:
+def _decode_hex(seg: str, layer: _Layer) -> list[_Segment]:
     """The text a hex segment decodes to, at its offsets in ``seg`` (see :func:`_decode_b64`)."""
     n = _MAX_SEGMENT_CHARS
     if len(seg) <= 2 * n:
-        text = _hex_text(seg)
+        text = _hex_text(seg, layer)
         return [(0, len(seg), text)] if text else []
     tail = len(seg) - n
-    ends = ((0, n, _hex_text(seg[:n], cut_end=True)), (tail, len(seg), _hex_text(seg[tail:], cut_start=True)))
+    ends = (
+        (0, n, _hex_text(seg[:n], layer, cut_end=True)),
+        (tail, len(seg), _hex_text(seg[tail:], layer, cut_start=True)),
+    )
     return [(start, end, text) for start, end, text in ends if text]
 
 
-def _decoded_segments(
-    text: str, pattern: re.Pattern[str], decode: Callable[[str], list[_Segment]]
-) -> tuple[list[_Segment], bool]:
-    """The segments of ``text`` matching ``pattern`` that decode, with their decoded text (to be masked).
+def _decode_rot13_hex(seg: str, layer: _Layer) -> list[_Segment]:
+    """The text a hex segment put through rot13 (its letters a-f read n-s) decodes to."""
+    if not _ROT13_HEX_LETTER.search(seg):
+        return []  # digits only: plain hex, read by _HEX
+    return _decode_hex(seg.translate(_ROT13_TABLE), layer)
 
-    Work is bounded by the characters examined (``_MAX_DECODE_CHARS``), not by the number of
-    candidates or of decoded segments, so undecodable look-alikes (paths, identifiers) or harmless
-    decoded segments cannot crowd out a real payload.
+
+def _decoded_segments(
+    text: str, pattern: re.Pattern[str], decode: Callable[[str, _Layer], list[_Segment]], layer: _Layer
+) -> list[_Segment]:
+    """The segments of ``text`` (:func:`_decode_fold`) matching ``pattern`` that decode, with their decoded
+    text (to be masked); long candidates that do not decode are noted in ``layer.misses``.
+
+    Work is bounded by the characters examined (``_MAX_DECODE_CHARS``), not by the number of candidates or
+    of decoded segments, so undecodable look-alikes (paths, identifiers) or harmless decoded segments
+    cannot crowd out a real payload.
     """
+    misses = layer.misses if pattern is _B64 or pattern is _HEX else None
     out: list[_Segment] = []
     budget = _MAX_DECODE_CHARS
     for m in pattern.finditer(text):
@@ -548,10 +818,34 @@ def _decoded_segments(
             break
         budget -= min(m.end() - m.start(), 2 * _MAX_SEGMENT_CHARS)
         at = m.start()
-        for start, end, decoded in decode(m.group(0)):
-            if decoded.strip():
-                out.append((at + start, at + end, " " + decoded.strip() + " "))
-    return out, True
+        found = [
+            (at + start, at + end, " " + d.strip() + " ") for start, end, d in decode(m.group(0), layer) if d.strip()
+        ]
+        out.extend(found)
+        if not found and misses is not None and m.end() - at >= _MIN_DATA_CHARS:
+            misses.append((at, m.end(), pattern))
+    return out
+
+
+def _hex_segments(text: str, layer: _Layer) -> list[_Segment]:
+    """Hex segments decoded, and hex put through rot13 decoded (the two never overlap)."""
+    plain = _decoded_segments(text, _HEX, _decode_hex, layer)
+    rotated = _decoded_segments(text, _HEX_ROT13, _decode_rot13_hex, layer)
+    if not rotated:
+        return plain
+    out: list[_Segment] = []
+    for seg in sorted([*plain, *rotated]):
+        if not out or seg[0] >= out[-1][1]:
+            out.append(seg)
+    return out
+
+
+#: the decoders of segments, run on each decoded layer too
+_SEGMENT_DECODERS: tuple[tuple[re.Pattern[str], Callable[[str, _Layer], list[_Segment]]], ...] = (
+    (_B64, _decode_b64),
+    (_HEX, _decode_hex),
+    (_HEX_ROT13, _decode_rot13_hex),
+)
 
 
 def _replace(text: str, segments: Iterable[_Segment]) -> str:
@@ -714,16 +1008,12 @@ def _rot13_segments(text: str) -> tuple[list[_Segment], bool]:
 
 
 #: the decoders: each gives the segments it decoded, and whether they are masked in the other views
-_DECODERS: tuple[tuple[str, Callable[[str], tuple[list[_Segment], bool]]], ...] = (
-    ("base64", lambda t: _decoded_segments(t, _B64, _decode_b64)),
-    ("hex", lambda t: _decoded_segments(t, _HEX, _decode_hex)),
-    ("rot13", _rot13_segments),
+_DECODERS: tuple[tuple[str, Callable[[str, _Layer], tuple[list[_Segment], bool]]], ...] = (
+    ("base64", lambda t, layer: (_decoded_segments(t, _B64, _decode_b64, layer), True)),
+    ("hex", lambda t, layer: (_hex_segments(t, layer), True)),
+    ("rot13", lambda t, _: _rot13_segments(t)),
 )
 _DECODER_ORDER = {name: i for i, (name, _) in enumerate(_DECODERS)}
-
-
-def _mask(text: str, spans: list[tuple[int, int]]) -> str:
-    return _replace(text, ((s, e, ENCODED_MARKER) for s, e in spans))
 
 
 def _merge(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -736,25 +1026,126 @@ def _merge(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
-def _masked_raw(text: str, plain: str, spans: list[tuple[int, int]]) -> str:
-    """``text`` with the segments decoded in ``plain`` (its basic form) masked."""
+def _masked_raw(text: str, plain: str, masks: list[_Segment]) -> str:
+    """``text`` with the segments of ``plain`` (its basic form) replaced by their markers (``masks``, in
+    order); just a marker when nothing readable is left (the encoded-text one if a segment was decoded)."""
     if text == plain:
-        masked = _mask(text, spans)
+        masked = _replace(text, masks)
     else:  # find each segment verbatim in the raw text; else mask the basic text
-        raw_spans: list[tuple[int, int]] = []
+        raw_masks: list[_Segment] = []
         pos = 0
-        for s, e in spans:
+        for s, e, marker in masks:
             at = text.find(plain[s:e], pos)
             if at < 0:
-                raw_spans = []
+                raw_masks = []
                 text = plain
                 break
-            raw_spans.append((at, at + e - s))
+            raw_masks.append((at, at + e - s, marker))
             pos = at + e - s
-        masked = _mask(text, raw_spans or spans)
-    if not _LETTER.search(masked.replace(ENCODED_MARKER, "")):
-        return ENCODED_MARKER
+        masked = _replace(text, raw_masks or masks)
+    if not _LETTER.search(masked.replace(ENCODED_MARKER, "").replace(DATA_MARKER, "")):
+        return ENCODED_MARKER if any(marker == ENCODED_MARKER for _, _, marker in masks) else DATA_MARKER
     return masked
+
+
+def _is_data(raw: bytes) -> bool:
+    """Whether decoded bytes are data: no text (not UTF-8, or not printable; a character cut at the end is
+    text), and not damaged text either (mostly printable ASCII, as base64 of text with a few characters
+    changed decodes to; random bytes are about three parts in eight)."""
+    out = _text_of(raw, [_DATA_SAMPLE_CHARS], loose_end=True)
+    if out is not None and _is_printable(out):
+        return False
+    return sum(1 for b in raw if 32 <= b < 127) < _MAX_DATA_ASCII_SHARE * len(raw)
+
+
+def _looks_random(run: str) -> bool:
+    """Whether a run of letters and digits changes between lowercase, uppercase, digits and symbols as often
+    as random base64 does, and holds few word-like stretches (unlike a path or a camelCase name)."""
+    sample = run[:_DATA_SAMPLE_CHARS]
+    changes = len(_SAME_KIND.findall(sample)) - 1
+    words = sum(map(len, _RUN_WORD.findall(sample)))
+    return changes >= 0.4 * (len(sample) - 1) and words < 0.5 * len(sample)
+
+
+def _holds_words(run: str) -> bool:
+    """Whether a run holds common English words once leet is folded and it is cut at capitals and symbols
+    (``H0w_c4n_1``, ``H0wC4nIP01s0n``: leetspeak run together, not data)."""
+    pieces = _RUN_PIECE.findall(run.translate(_DATA_WORD_TABLE))
+    covered = sum(len(p) for p in pieces if len(p) >= 3 and p.lower() in _WORDS)
+    return covered >= _MIN_WORD_SHARE * len(run)
+
+
+def _is_b64_data_uri(seg: str) -> bool:
+    """Whether the base64 of a data: URI is data (:func:`_is_data`, judged on its start), or no base64;
+    not when it holds words."""
+    if _holds_words(seg):
+        return False
+    s = seg.rstrip("=").replace("-", "+").replace("_", "/")[: _DATA_SAMPLE_CHARS // 4 * 4]
+    try:
+        raw = base64.b64decode(s + "=" * (-len(s) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return True
+    return _is_data(raw)
+
+
+def _b64_data_spans(seg: str) -> list[tuple[int, int]]:
+    return [(0, len(seg))] if _is_b64_data(seg) else []
+
+
+def _is_b64_data(seg: str) -> bool:
+    s = seg.rstrip("=")
+    if len(s) < _MIN_DATA_B64_CHARS or not (_LOWER.search(s) and _UPPER.search(s) and _DIGIT.search(s)):
+        return False
+    if not _looks_random(s) or _holds_words(s):
+        return False
+    s = s.replace("-", "+").replace("_", "/")[: _DATA_SAMPLE_CHARS // 4 * 4]
+    try:
+        raw = base64.b64decode(s + "=" * (-len(s) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return False  # no base64
+    return _is_data(raw)
+
+
+def _is_hex_bytes(seg: str) -> bool:
+    digits = _HEX_STRIP.sub("", seg)
+    if len(digits) < _MIN_DATA_CHARS or len(digits) % 2 or not (_HEX_LETTER.search(digits) and _DIGIT.search(digits)):
+        return False
+    return _is_data(bytes.fromhex(digits[: _DATA_SAMPLE_CHARS // 2 * 2]))
+
+
+def _hex_data_spans(seg: str) -> list[tuple[int, int]]:
+    """The runs of a hex segment that are data: the whole segment when its pairs are bare or each followed
+    by a separator (a digest, a byte array), else each long unbroken run in it (digests in a list; not the
+    parts of a UUID or an IPv6 address)."""
+    pieces = _HEX_PIECES.split(seg)
+    if len(pieces) == 1 or all(_HEX_BYTE_PIECE.fullmatch(p) for p in pieces):
+        return [(0, len(seg))] if _is_hex_bytes(seg) else []
+    return [m.span() for m in _LONG_HEX_RUN.finditer(seg) if _is_hex_bytes(m.group(0))]
+
+
+def _data_segments(
+    text: str, decoded: list[tuple[int, int]], misses: list[tuple[int, int, re.Pattern[str]]]
+) -> list[_Segment]:
+    """The runs of encoded data that is no text in ``text`` (see ``_DATA_URI``), as :data:`DATA_MARKER`
+    segments: data: URIs, JSON web tokens, and those of the base64 and hex candidates that did not decode
+    (``misses``) that are data; leaving alone those that overlap a decoded segment (``decoded``, merged)
+    or lie in a URL."""
+    found: list[tuple[int, int]] = []
+    if "data:" in text or "DATA:" in text or "Data:" in text:
+        found.extend(m.span(1) for m in _DATA_URI.finditer(text) if _is_b64_data_uri(m.group(1)))
+    if "eyJ" in text:
+        found.extend(m.span() for m in _JWT.finditer(text) if not any(map(_holds_words, m.group(0).split("."))))
+    urls = [m.span() for m in _URL.finditer(text)] if misses and "://" in text else []
+    for at, end, pattern in misses:
+        spans_of = _b64_data_spans if pattern is _B64 else _hex_data_spans
+        for start, stop in spans_of(text[at:end]):
+            if not any(s <= at + start and at + stop <= e for s, e in urls):
+                found.append((at + start, at + stop))
+    out: list[_Segment] = []
+    for s, e in _merge(found):
+        if not any(s < de and ds < e for ds, de in decoded):
+            out.append((s, e, DATA_MARKER))
+    return out
 
 
 def _undecoded_views(plain: str) -> list[tuple[str, str]]:
@@ -763,7 +1154,7 @@ def _undecoded_views(plain: str) -> list[tuple[str, str]]:
     out.append(("homoglyph", cur))
     cur = _fold_leet(cur)
     out.append(("leet", cur))
-    out.append(("joined", _join_spaced(cur)))
+    out.append(("joined", _split_underscored(_join_spaced(cur))))
     return out
 
 
@@ -780,17 +1171,34 @@ def views(text: str, *, max_views: int = 8, mask_encoded: bool = False) -> tuple
     views are then kept before the undecoded ones when ``max_views`` cannot hold them all (a segment
     is masked only where a returned view decodes it). A whole-text rot13 guess (no run found, the text
     as a whole reads as rot13) masks nothing and comes after the undecoded views, like them. The first
-    view is still named ``raw``. The default (``False``) shows every view unmasked.
+    view is still named ``raw``. Encoded data that decodes to no text -- the base64 of a data: URI, a
+    JSON web token, a base64 run of at least ``_MIN_DATA_B64_CHARS`` characters as random as base64 is (not a path or a
+    camelCase name), a hex run of at least ``_MIN_DATA_CHARS`` digits (a digest, a byte array; not a UUID),
+    none inside a URL -- shows as :data:`DATA_MARKER` in every view, decoded ones too, so the classifier
+    never reads it. The default (``False``) shows every view unmasked.
     """
     if max_views < 1:
         raise ValueError(f"max_views must be >= 1, got {max_views!r}")
     plain = basic(text)
-    decoded: list[tuple[str, str, list[_Segment], bool]] = []
+    found: list[tuple[str, list[_Segment], bool]] = []
+    layer = _Layer()
+    folded = _decode_fold(plain)
     for name, find in _DECODERS:
-        segments, masked = find(plain)
+        segments, masked = find(plain if name == "rot13" else folded, layer)
         if segments:
-            value = _replace(plain, segments)
-            decoded.append((name, value if name == "rot13" else value.strip(), segments, masked))
+            found.append((name, segments, masked))
+    # with masking, encoded data that is no text is masked in every view, decoded ones too
+    data: list[_Segment] = []
+    if mask_encoded:
+        taken = _merge((s, e) for _, segments, masked in found if masked for s, e, _ in segments)
+        data = _data_segments(plain, taken, layer.misses or [])
+    decoded: list[tuple[str, str, list[_Segment], bool]] = []
+    for name, segments, masked in found:
+        if masked:
+            value = _replace(plain, sorted([*segments, *data]))
+        else:  # a whole-text rot13 guess, one character for one
+            value = _replace(segments[0][2], data)
+        decoded.append((name, value if name == "rot13" else value.strip(), segments, masked))
 
     kept: list[tuple[str, str]] = []  # the decoded views returned whose segments are masked
     spans: list[tuple[int, int]] = []  # and those segments
@@ -804,10 +1212,10 @@ def views(text: str, *, max_views: int = 8, mask_encoded: bool = False) -> tuple
         decoded = [d for d in decoded if not d[3]]  # a guess (whole-text rot13) is a view like the others
     raw = text
     undecoded = plain
-    if spans:
-        spans = _merge(spans)
-        raw = _masked_raw(text, plain, spans)
-        undecoded = raw if raw == ENCODED_MARKER else _masked_raw(plain, plain, spans)
+    if spans or data:
+        masks = sorted([*((s, e, ENCODED_MARKER) for s, e in _merge(spans)), *data])
+        raw = _masked_raw(text, plain, masks)
+        undecoded = raw if raw in (ENCODED_MARKER, DATA_MARKER) else _masked_raw(plain, plain, masks)
 
     out: list[tuple[str, str]] = [("raw", raw)]
     seen = {raw, *(value for _, value in kept)}

@@ -8,7 +8,8 @@ fitted threshold maps to 0.5 (the profiles' default threshold).
 * **Views**: the raw text and each normalized view (:func:`guardrails.normalize.views`) are
   judged; per category the most severe wins. A segment that a decoder read (base64, hex,
   rot13) is judged in its decoded view and masked (``[encoded text]``) in the others: the
-  classifier reads undecoded gibberish as anything but harmless.
+  classifier reads undecoded gibberish as anything but harmless. Encoded data that decodes to no
+  text (a data: URI's image, a checksum, a key) is masked (``[encoded data]``) in every view.
 * **Long texts** are embedded in 256-token windows; the worst window wins.
 * **Multi-turn**: with history, the latest turn is also judged joined with each earlier user
   turn alone (a benign turn in between does not dilute the turn that carries the intent) and
