@@ -280,6 +280,7 @@ class Guard:
         conversation_id: str | None = None,
         redact_only: bool = False,
         pieces: Sequence[str] = (),
+        audit_context: Mapping[str, str] | None = None,
     ) -> Decision:
         """Check one text; returns a Decision (never raises for a verdict) and writes its audit record.
 
@@ -292,8 +293,10 @@ class Guard:
         ``pieces`` are parts of ``text`` that are judged alone as well as within it (an answer's text
         and each tool-call argument, say): a detector that reads a text as a whole (the semantic
         classifier's embedding) then cannot miss a harmful part averaged with harmless ones. The
-        decision is the most severe; entities are found in ``text`` only.
+        decision is the most severe; entities are found in ``text`` only. ``audit_context``: ids (str to str, never
+        text) written into the audit record beside the decision, such as the ``run_id`` of the caller's run.
         """
+        context = _audit_context(audit_context)
         decision = self.evaluate(
             text,
             stage,
@@ -303,7 +306,7 @@ class Guard:
             redact_only=redact_only,
             pieces=pieces,
         )
-        return self._checked(decision, text, redact_only=redact_only)
+        return self._checked(decision, text, redact_only=redact_only, context=context)
 
     async def acheck(
         self,
@@ -315,8 +318,10 @@ class Guard:
         conversation_id: str | None = None,
         redact_only: bool = False,
         pieces: Sequence[str] = (),
+        audit_context: Mapping[str, str] | None = None,
     ) -> Decision:
         """Async ``check``: detectors run concurrently, off the event loop."""
+        context = _audit_context(audit_context)
         decision = await self.aevaluate(
             text,
             stage,
@@ -326,26 +331,31 @@ class Guard:
             redact_only=redact_only,
             pieces=pieces,
         )
-        return self._checked(decision, text, redact_only=redact_only)
+        return self._checked(decision, text, redact_only=redact_only, context=context)
 
-    def _checked(self, decision: Decision, text: object, *, redact_only: bool) -> Decision:
-        """The end of ``check`` and ``acheck``: the record written, and the turn remembered (a redact-only check
-        is no judgment of a turn)."""
-        recorded = self.record(decision)
+    def _checked(
+        self, decision: Decision, text: object, *, redact_only: bool, context: Mapping[str, str] | None = None
+    ) -> Decision:
+        """The end of ``check`` and ``acheck``: the record written (with the caller's ids), and the turn remembered
+        (a redact-only check is no judgment of a turn)."""
+        recorded = self.record(decision, context=context)
         return recorded if redact_only else self._remember_refused(recorded, text)
 
-    def record(self, decision: Decision, *, text: str | None = None) -> Decision:
+    def record(
+        self, decision: Decision, *, text: str | None = None, context: Mapping[str, str] | None = None
+    ) -> Decision:
         """Write ``decision``'s audit record (when this guard keeps an audit log); returns it as recorded.
 
         ``check`` records each of its decisions. A caller that screens one text in several
         ``evaluate`` calls (a streamed answer, checked in windows) records once the decision that
         sums them up, with ``text`` the whole text screened: the decision then carries that text's
-        salted hash as ``text_hash`` instead of one part's (the text itself is never stored).
+        salted hash as ``text_hash`` instead of one part's (the text itself is never stored). ``context``: ids
+        written beside it (see ``check``).
         """
         if text is not None:
             decision = replace(decision, text_hash=salted_hash(text, self._salt))
         if self.audit is not None:
-            self.audit.record(decision)
+            self.audit.record(decision, **_audit_context(context))
         return decision
 
     def _remember_refused(self, decision: Decision, text: object) -> Decision:
@@ -1039,6 +1049,25 @@ def _normalized(text: str) -> str:
 
 #: the BLAKE2b personalisation of answer seals (``Guard._seal``), which no other hash of this library uses
 _SEAL_PERSON = b"guardrails-seal"
+
+
+#: the fields of an audit record that a caller's ``audit_context`` may not replace: the time, the decision's own,
+#: and an adapter's mark of a reused decision
+_RECORD_FIELDS = frozenset({"ts", "reused", *Decision(action=Action.ALLOW, stage=Stage.INPUT, text="").to_dict()})
+
+
+def _audit_context(context: object) -> dict[str, str]:
+    """``audit_context`` checked: ids only, a mapping of str to str, none of them a field of the record itself."""
+    if context is None:
+        return {}
+    if not isinstance(context, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in context.items()
+    ):
+        raise InputError(f"audit_context must map str ids to str values, got {type(context).__name__}")
+    clash = sorted(context.keys() & _RECORD_FIELDS)
+    if clash:
+        raise InputError(f"audit_context may not replace the record's own fields: {', '.join(clash)}")
+    return dict(context)
 
 
 def _coerce_batch(name: str, items: object) -> list[Any]:

@@ -383,6 +383,31 @@ def lexical_guard() -> Guard:
     return Guard(general.model_copy(update={"name": "lexical", "detectors": {"lexical": general.detectors["lexical"]}}))
 
 
+def test_a_guard_with_its_own_audit_log_records_each_judgment_with_the_runs_id(tmp_path: Path) -> None:
+    general = load_profile("general")
+    profile = general.model_copy(
+        update={
+            "name": "audited",
+            "detectors": {"lexical": general.detectors["lexical"]},
+            "audit": general.audit.model_copy(update={"enabled": True, "path": str(tmp_path / "audit.jsonl")}),
+        }
+    )
+    h = GuardrailsCallbackHandler(Guard(profile))
+    model = GenericFakeChatModel(messages=itertools.cycle([AIMessage(content="Mash three ripe bananas...")]))
+    model.invoke(BANANA_BREAD, config={"callbacks": [h]})
+    for _ in range(2):
+        with pytest.raises(GuardrailViolation):
+            model.invoke(PIPE_BOMB, config={"callbacks": [h]})
+    records = _records(tmp_path)
+    assert [(r["stage"], r.get("reused", False)) for r in records] == [
+        ("input", False),
+        ("output", False),
+        ("input", False),
+        ("input", True),
+    ]
+    assert all(r.get("run_id") for r in records)
+
+
 def _judged_texts(guard: Guard, conversation: list[BaseMessage]) -> list[str]:
     """The texts the handler judged as the prompt of one model call (the answer is not screened)."""
     judged: list[str] = []

@@ -257,6 +257,29 @@ def test_check_batch_reads_texts_and_conversation_ids_from_any_iterable() -> Non
     assert [d.blocked for d in decisions] == [True, False]
 
 
+def test_a_checks_audit_context_ids_are_written_beside_its_decision(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    guard = guard_with(KeywordDetector({"grenade": "weapons"}), audit=AuditLog(path=path))
+    guard.check("a grenade", audit_context={"run_id": "run-1", "tenant": "t-9"})
+    (record,) = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert (record["run_id"], record["tenant"], record["action"]) == ("run-1", "t-9", "block")
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"run_id": 5}, "audit_context must map str ids to str values"),
+        (["run-1"], "audit_context must map str ids to str values, got list"),
+        ({"action": "allow"}, "may not replace the record's own fields: action"),
+    ],
+    ids=["not-a-str-value", "not-a-mapping", "a-record-field"],
+)
+def test_a_bad_audit_context_is_refused_naming_the_problem(tmp_path: Path, context: object, message: str) -> None:
+    guard = guard_with(KeywordDetector({}), audit=AuditLog(path=tmp_path / "audit.jsonl"))
+    with pytest.raises(InputError, match=message):
+        guard.check("hello", audit_context=context)  # type: ignore[arg-type]
+
+
 def test_audit_record_holds_no_raw_text(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = tmp_path / "audit.jsonl"
     guard = guard_with(KeywordDetector({"grenade": "weapons"}), audit=AuditLog(path=path))

@@ -201,7 +201,9 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
         decision = judged.get(key) if judged is not None else None
         run = str(run_id) if run_id else None
         if decision is None:
-            decision = self.guard.check(text, stage, history=history, locale=locale, pieces=pieces)
+            # a guard with its own audit log records the decision itself, with this call's run id
+            ids = {"run_id": run} if run and self.guard.audit is not None else None
+            decision = self.guard.check(text, stage, history=history, locale=locale, pieces=pieces, audit_context=ids)
             if self.guard.audit is None:
                 self.audit.record(decision, run_id=run)
             if self.on_decision is not None:
