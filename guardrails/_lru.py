@@ -38,6 +38,11 @@ class LRU(Generic[K, V]):
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
 
+    def pop(self, key: K) -> V | None:
+        """Remove ``key`` and return its value (None when it is not there)."""
+        with self._lock:
+            return self._entries.pop(key, None)
+
     def __contains__(self, key: object) -> bool:
         with self._lock:
             return key in self._entries

@@ -563,3 +563,26 @@ def test_a_handler_stopping_only_blocks_still_stops_a_self_harm_methods_request(
             config={"callbacks": [GuardrailsCallbackHandler(guard, stop_on=Action.BLOCK)]},
         )
     assert stopped.value.decision.referral
+
+
+def test_an_answer_is_judged_in_the_locale_of_its_request(tmp_path: Path) -> None:
+    # on_llm_end gets no metadata: the handler keeps the request's locale by run id until its answer is judged
+    seen: list[tuple[str, tuple[str, ...]]] = []
+    guard = guard_with(KeywordDetector({"dosage": "domain_medical"}))
+    audit = AuditLog(path=tmp_path / "a.jsonl")
+    h = GuardrailsCallbackHandler(guard, audit=audit, on_decision=lambda d: seen.append((str(d.stage), d.disclaimers)))
+    model = GenericFakeChatModel(messages=iter([AIMessage(content="the usual dosage is two tablets")]))
+    model.invoke("hi", config={"callbacks": [h], "metadata": {"locale": "es-ES"}})
+    spanish = guard.policy.disclaimer_texts(["domain_medical"], locale="es-ES")[0][1]
+    english = guard.policy.disclaimer_texts(["domain_medical"], locale="en-US")[0][1]
+    assert spanish != english
+    assert seen == [("input", ()), ("output", (spanish,))]
+    assert not h._run_locales  # let go once the answer is judged
+
+
+def test_a_failed_call_lets_go_of_its_requests_locale(tmp_path: Path) -> None:
+    h = handler(tmp_path)
+    model = GenericFakeChatModel(messages=iter([]))  # no answer left: the call fails
+    with pytest.raises(StopIteration):
+        model.invoke("hi", config={"callbacks": [h], "metadata": {"locale": "es-ES"}})
+    assert not h._run_locales

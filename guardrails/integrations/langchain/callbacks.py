@@ -43,6 +43,9 @@ from guardrails.types import Action, Decision, Stage
 #: how many judged prompts a handler keeps by default (``cache_size=``)
 DEFAULT_CACHE_SIZE = 512
 
+#: how many calls in flight a handler remembers the request's locale of, for judging their answers
+RUN_LOCALES_KEPT = 4096
+
 
 class _Judged:
     """Prompt decisions already judged: a bounded LRU map, safe to share between threads.
@@ -102,6 +105,11 @@ def turn_of(conversation: Sequence[BaseMessage]) -> tuple[str, tuple[str, ...]]:
         return user_turns(conversation)  # an image-only latest turn after answered ones is the empty turn it is
     others = _joined([m for m in conversation if not _model_or_tool(m)])
     return (others or _joined(conversation)), ()
+
+
+def _requested_locale(metadata: Any) -> Any:
+    """The locale a request's metadata names (``config={"metadata": {"locale": "en-GB"}}``), or None."""
+    return metadata.get("locale") if isinstance(metadata, dict) else None
 
 
 def _keepable(decision: Decision) -> bool:
@@ -180,6 +188,8 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
         self.on_decision = on_decision
         self.cache_size = cache_size
         self._judged = _Judged(cache_size) if cache_size else None
+        # on_llm_end gets no metadata: a request's locale is kept by run id until its answer is judged
+        self._run_locales: LRU[UUID, object] = LRU(RUN_LOCALES_KEPT)
 
     def _judge(
         self,
@@ -187,11 +197,10 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
         stage: Stage,
         history: Sequence[str],
         run_id: UUID | None,
-        metadata: Any = None,
+        requested: Any = None,
         pieces: Sequence[str] = (),
     ) -> None:
-        # per request: config={"metadata": {"locale": "en-GB"}} (callbacks never see config["configurable"])
-        requested = metadata.get("locale") if isinstance(metadata, dict) else None
+        """Judge one text; ``requested``: the request's own locale, if it named one."""
         locale = requested or self.locale
         # answers differ, so each one is judged; a text or locale of another type is left to the guard's check,
         # which names it
@@ -229,16 +238,29 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
     def on_chat_model_start(
         self, serialized: dict[str, Any], messages: list[list[BaseMessage]], *, run_id: UUID, **kwargs: Any
     ) -> None:
+        requested = _requested_locale(kwargs.get("metadata"))
         for conversation in messages:
             # every conversation is judged once: a prompt without a user message is judged on its other text
             text, history = turn_of(conversation)
-            self._judge(text, Stage.INPUT, history, run_id, kwargs.get("metadata"))
+            self._judge(text, Stage.INPUT, history, run_id, requested)
+        self._keep_locale(run_id, requested)
 
     def on_llm_start(self, serialized: dict[str, Any], prompts: list[str], *, run_id: UUID, **kwargs: Any) -> None:
+        requested = _requested_locale(kwargs.get("metadata"))
         for prompt in prompts:
-            self._judge(prompt, Stage.INPUT, (), run_id, kwargs.get("metadata"))
+            self._judge(prompt, Stage.INPUT, (), run_id, requested)
+        self._keep_locale(run_id, requested)
+
+    def _keep_locale(self, run_id: UUID, requested: Any) -> None:
+        """Keep the locale of a call the handler let through, for its answer (``on_llm_end`` gets no metadata)."""
+        if requested is not None and self.screen_output:
+            self._run_locales.put(run_id, requested)
+
+    def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        self._run_locales.pop(run_id)
 
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
+        requested = self._run_locales.pop(run_id)
         if not self.screen_output:
             return
         for generations in response.generations:
@@ -250,4 +272,4 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
                 text = read.text if read is not None else gen.text
                 if text.strip():
                     pieces = read.apart if read is not None else ()
-                    self._judge(text, Stage.OUTPUT, (), run_id, kwargs.get("metadata"), pieces)
+                    self._judge(text, Stage.OUTPUT, (), run_id, requested, pieces)
