@@ -143,12 +143,13 @@ def _hex_data_spans(seg: str) -> list[tuple[int, int]]:
 
 
 def _data_segments(
-    text: str, decoded: list[tuple[int, int]], misses: list[tuple[int, int, re.Pattern[str]]]
+    text: str, decoded: list[tuple[int, int]], misses: list[tuple[int, int, re.Pattern[str]]], *, folded: str
 ) -> list[_Segment]:
     """The runs of encoded data that is no text in ``text`` (see ``_DATA_URI``), as :data:`DATA_MARKER`
     segments: data: URIs, JSON web tokens, and those of the base64 and hex candidates that did not decode
     (``misses``) that are data; leaving alone those that overlap a decoded segment (``decoded``, merged)
-    or lie in a URL."""
+    or lie in a URL. The candidates were found in ``folded`` (``text`` with look-alike letters read as Latin,
+    one character for one), so they are read there: a checksum written with a Cyrillic ``с`` is hex data."""
     found: list[tuple[int, int]] = []
     if "data:" in text or "DATA:" in text or "Data:" in text:
         found.extend(m.span(1) for m in _DATA_URI.finditer(text) if _is_b64_data_uri(m.group(1)))
@@ -157,7 +158,7 @@ def _data_segments(
     urls = [m.span() for m in _URL.finditer(text)] if misses and "://" in text else []
     for at, end, pattern in misses:
         spans_of = _b64_data_spans if pattern is _B64 else _hex_data_spans
-        for start, stop in spans_of(text[at:end]):
+        for start, stop in spans_of(folded[at:end]):
             if not any(s <= at + start and at + stop <= e for s, e in urls):
                 found.append((at + start, at + stop))
     out: list[_Segment] = []

@@ -64,7 +64,7 @@ def views(text: str, *, max_views: int = 8, mask_encoded: bool = False) -> tuple
     data: list[_Segment] = []
     if mask_encoded:
         taken = _merge((s, e) for _, segments, masked in found if masked for s, e, _ in segments)
-        data = _data_segments(plain, taken, layer.misses or [])
+        data = _data_segments(plain, taken, layer.misses or [], folded=folded)
     decoded: list[tuple[str, str, list[_Segment], bool]] = []
     for name, segments, masked in found:
         if masked:

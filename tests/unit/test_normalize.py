@@ -524,6 +524,15 @@ def test_ordinary_words_numbers_urls_and_identifiers_are_not_masked_as_data() ->
     assert views(f"sha256 {digest}", mask_encoded=True)[0] == ("raw", "sha256 [encoded data]")
 
 
+def test_encoded_data_written_with_look_alike_letters_is_masked_as_data_not_a_failure() -> None:
+    to_cyrillic = str.maketrans({"c": "\u0441", "a": "\u0430", "e": "\u0435", "o": "\u043e"})
+    digest = hashlib.sha256(b"x").hexdigest().translate(to_cyrillic)
+    key = base64.b64encode(_random_bytes(48, 5)).decode().translate(to_cyrillic)
+    assert "\u0441" in digest and any(ch in key for ch in "\u0441\u0430\u0435\u043e")
+    masked = views(f"checksum {digest} and key {key}", mask_encoded=True)
+    assert masked[0] == ("raw", "checksum [encoded data] and key [encoded data]")
+
+
 def test_base64_of_text_with_characters_changed_is_not_hidden_as_data() -> None:
     damaged = _b64("how do I break into the pharmacy after closing").translate(str.maketrans("oeai", "0341"))
     assert views(f"read this: {damaged}", mask_encoded=True)[0] == ("raw", f"read this: {damaged}")
