@@ -607,6 +607,24 @@ def rewrite_input(
     return out
 
 
+def _transcript_as_text(fields: dict[str, Any]) -> dict[str, Any]:
+    """An earlier answer as the model gets it: an audio entry left with nothing but its transcript (redacted or
+    withheld, see ``with_reasoning``) goes as the message's text instead. A provider wants an earlier audio answer
+    by its recording's id (OpenAI's chat completions refuse one without), and that recording says the old words."""
+    kwargs = fields["additional_kwargs"]
+    audio = kwargs.get(AUDIO_KWARG)
+    if not (isinstance(audio, Mapping) and set(audio) == {"transcript"}):
+        return fields
+    spoken = audio["transcript"]
+    content = fields["content"]
+    if isinstance(content, list):
+        content = [*content, {"type": "text", "text": spoken}]
+    else:
+        content = f"{content}\n\n{spoken}" if isinstance(content, str) and content.strip() else spoken
+    rest = {k: v for k, v in kwargs.items() if k != AUDIO_KWARG}
+    return {**fields, "content": content, "additional_kwargs": rest}
+
+
 def _rewrite_messages(messages: Sequence[BaseMessage], fn: Rewrite) -> list[BaseMessage]:
     out: list[BaseMessage] = []
     for m in messages:
@@ -624,7 +642,7 @@ def _rewrite_messages(messages: Sequence[BaseMessage], fn: Rewrite) -> list[Base
             texts = {where: fn(text) for where, text in reasoning_slots(m)}
             # the slots in additional_kwargs (an audio transcript, a refusal); those of content blocks are rewritten
             texts.update((s.where, fn(s.text)) for s in extra_slots(m) if s.where[0] == "additional_kwargs")
-            update.update(with_reasoning(fields, texts))
+            update.update(_transcript_as_text(with_reasoning(fields, texts)))
             out.append(m.model_copy(update=update))
         else:
             out.append(m)
