@@ -322,21 +322,26 @@ def seals_of(m: BaseMessage) -> list[Any]:
 
 
 def sealed_text(m: BaseMessage) -> str:
-    """A model message as its seal covers it: its words, each tool call's name and arguments, and its reasoning, each
-    part tagged (a seal of "Step one. Step two" does not cover "Step one." with "Step two" moved into the reasoning);
-    a message of words alone is its words, as a str answer stored as a message is."""
+    """A model message as its seal covers it: its words, each tool call's name and arguments, its reasoning and its
+    other slots (an audio transcript, a refusal, server-side tool calls and results, provider blocks, each by its
+    place), each part tagged (a seal of "Step one. Step two" does not cover "Step one." with "Step two" moved into the
+    reasoning); a message of words alone is its words, as a str answer stored as a message is."""
     words = shapes.content_text(m.content)
     calls = m.tool_calls if isinstance(m, AIMessage) else []
     reasoning = [text for _, text in shapes.reasoning_slots(m)]
-    if not calls and not reasoning:
+    extra = [f"{s.kind} {json.dumps(s.where)} {s.text}" for s in shapes.extra_slots(m)]
+    if not calls and not reasoning and not extra:
         return words
     parts = [words, *(f"call {c['name']} {json.dumps(c.get('args'), sort_keys=True)}" for c in calls)]
-    return "\0".join([*parts, *(f"reasoning {r}" for r in reasoning)])
+    return "\0".join([*parts, *(f"reasoning {r}" for r in reasoning), *extra])
 
 
 def answer_text(m: BaseMessage) -> str:
-    """A message of the model as the guard judges it: its text, tool-call arguments and reasoning, joined."""
-    return "\n".join(t for t in shapes.message_texts(m) if t.strip())
+    """A message of the model as the guard judges it: its text, tool-call arguments, reasoning and other slots (an
+    audio transcript, a refusal, server-side tool calls, provider blocks), joined. Server-side tools' results are not
+    judged, as tool results in a history are not (data, not the model's words); they are redacted and withheld with
+    the answer."""
+    return "\n".join(t for t in shapes.message_texts(m, results=False) if t.strip())
 
 
 def texts_kept(messages: Iterable[BaseMessage], gone: Collection[int]) -> set[str]:
@@ -354,9 +359,9 @@ def texts_kept(messages: Iterable[BaseMessage], gone: Collection[int]) -> set[st
 
 
 def withhold(out: dict[str, str], messages: Sequence[BaseMessage], marker: str, *, kept: Collection[str]) -> None:
-    """Withhold every text of ``messages`` (their words, tool-call arguments and reasoning; the ids and names that
-    pair a call with its result stay) that is not in ``kept``: each message's first becomes ``marker``, the others
-    empty."""
+    """Withhold every text of ``messages`` (their words, tool-call arguments, reasoning and other slots, such as an
+    audio answer's transcript, whose recording goes with it; the ids and names that pair a call with its result stay)
+    that is not in ``kept``: each message's first becomes ``marker``, the others empty."""
     for m in messages:
         texts = [t for t in shapes.message_texts(m) if t.strip() and t not in kept]
         for i, text in enumerate(texts):

@@ -10,11 +10,14 @@ earlier turns.
 
 Outputs mirror what the wrapped runnable returns. Their text is read from every str,
 message content, tool call (parsed arguments, invalid calls, streamed tool-call chunks,
-provider-format ``additional_kwargs``) and reasoning (``thinking``/``reasoning`` blocks,
-``reasoning_content``) anywhere inside dicts, lists, tuples and pydantic models; each
-slot is written back in place (redacted), so the output keeps its structure. An output
-holding a value whose text cannot be read raises ``InputError``: nothing is returned
-unscreened. A refused output keeps only its answer slot.
+provider-format ``additional_kwargs``), reasoning (``thinking``/``reasoning`` blocks,
+``reasoning_content``) and the other slots of an answer (``extra_slots``: an audio answer's
+transcript, refusals, server-side tool calls and results, provider blocks) anywhere inside
+dicts, lists, tuples and pydantic models; each slot is written back in place (redacted; an
+audio answer whose transcript changed keeps only the transcript), so the output keeps its
+structure. An output holding a value whose text cannot be read (an audio answer without its
+transcript) raises ``InputError``: nothing is returned unscreened. A refused output keeps only
+its answer slot.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import Enum
-from typing import Any, cast
+from typing import Any, Literal, NamedTuple, cast
 from uuid import UUID
 
 from langchain_core.documents import Document
@@ -72,8 +75,27 @@ REASONING_BLOCKS = frozenset({"thinking", "reasoning", "reasoning_content"})  # 
 #: ``additional_kwargs`` entries that hold reasoning (DeepSeek, Qwen, Ollama ``reasoning_content``;
 #: OpenAI ``reasoning`` summaries)
 REASONING_KWARGS = ("reasoning_content", "reasoning")
-#: keys of a reasoning block or entry that are not text (ids, provider signatures, encrypted payloads)
-_NOT_TEXT = frozenset({"type", "id", "index", "signature", "status", "encrypted_content", "data", "format"})
+#: keys of a reasoning block or entry, a server-side tool's result or a provider block that are not text (ids,
+#: provider signatures, encrypted payloads)
+_NOT_TEXT = frozenset(
+    {"type", "id", "index", "signature", "status", "encrypted_content", "data", "format", "call_id", "tool_use_id"}
+)
+#: v1 content blocks (``langchain_core.messages.content``) of server-side tools (a provider's web search, code
+#: execution, remote MCP): the call's arguments are the model's (a search query), the result is the tool's output
+SERVER_CALL_BLOCKS = frozenset({"server_tool_call", "server_tool_call_chunk"})
+SERVER_RESULT_BLOCK = "server_tool_result"
+#: v1 content blocks with text outside a ``text`` key, each screened in place as its own slots (``block_slots``):
+#: a refusal's words, server-side tool calls and results, and a provider's payload LangChain has no type for
+SLOT_BLOCKS = SERVER_CALL_BLOCKS | {SERVER_RESULT_BLOCK, "refusal", "non_standard"}
+#: ``additional_kwargs`` entries of an answer's words beside its content (langchain-openai's chat completions):
+#: ``audio`` (``{"id", "data", "expires_at", "transcript"}``: the transcript is what the audio says) and
+#: ``refusal``
+AUDIO_KWARG = "audio"
+REFUSAL_KWARG = "refusal"
+#: the ``additional_kwargs`` entries read as slots of their own (reasoning, audio, refusal)
+SLOT_KWARGS = (*REASONING_KWARGS, AUDIO_KWARG, REFUSAL_KWARG)
+#: where an audio answer's transcript is, in its message
+TRANSCRIPT = ("additional_kwargs", AUDIO_KWARG, "transcript")
 
 
 def _is_reasoning_block(block: Any) -> bool:
@@ -81,6 +103,18 @@ def _is_reasoning_block(block: Any) -> bool:
         return False
     kind = block.get("type")
     return isinstance(kind, str) and kind in REASONING_BLOCKS
+
+
+def _block_type(block: Any) -> Any:
+    return block.get("type") if isinstance(block, Mapping) else None
+
+
+def _is_slot_block(block: Any) -> bool:
+    """A content block whose text is screened in place as its own slots: reasoning, or one of :data:`SLOT_BLOCKS`."""
+    if not isinstance(block, Mapping):
+        return False
+    kind = block.get("type")
+    return isinstance(kind, str) and (kind in REASONING_BLOCKS or kind in SLOT_BLOCKS)
 
 
 def is_user_message(m: BaseMessage) -> bool:
@@ -123,7 +157,7 @@ def _final_answer(m: BaseMessage) -> bool:
 
 def content_text(content: Any) -> str:
     """The text of a message's content: the str itself, or every str block and every block's ``text``
-    (reasoning blocks excluded)."""
+    (reasoning and the other blocks screened as slots of their own excluded, see ``extra_slots``)."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
@@ -131,25 +165,28 @@ def content_text(content: Any) -> str:
         for block in content:
             if isinstance(block, str):
                 parts.append(block)
-            elif isinstance(block, Mapping) and isinstance(block.get("text"), str) and not _is_reasoning_block(block):
+            elif isinstance(block, Mapping) and isinstance(block.get("text"), str) and not _is_slot_block(block):
                 parts.append(block["text"])
         return "\n".join(parts)
     return ""
 
 
-def _leaves(value: Any, where: Path) -> Iterator[tuple[Path, str]]:
-    """The str leaves of reasoning (dicts and lists of them); anything else with possible text is refused."""
+def _leaves(
+    value: Any, where: Path, *, skip: Collection[str] = _NOT_TEXT, what: str = "reasoning"
+) -> Iterator[tuple[Path, str]]:
+    """The str leaves of reasoning (or ``what`` else: dicts and lists of them), the keys in ``skip`` left out;
+    anything else with possible text is refused."""
     if isinstance(value, str):
         yield where, value
     elif isinstance(value, Mapping):
         for k, v in value.items():
-            if k not in _NOT_TEXT:
-                yield from _leaves(v, (*where, k))
+            if k not in skip:
+                yield from _leaves(v, (*where, k), skip=skip, what=what)
     elif isinstance(value, (list, tuple)):
         for i, v in enumerate(value):
-            yield from _leaves(v, (*where, i))
+            yield from _leaves(v, (*where, i), skip=skip, what=what)
     elif value is not None and not isinstance(value, _INERT):
-        raise InputError(f"cannot screen a message's reasoning: it holds a value of type {type(value).__name__}")
+        raise InputError(f"cannot screen a message's {what}: it holds a value of type {type(value).__name__}")
 
 
 def reasoning_slots(m: BaseMessage) -> list[tuple[Path, str]]:
@@ -165,6 +202,75 @@ def reasoning_slots(m: BaseMessage) -> list[tuple[Path, str]]:
     return slots
 
 
+class Slot(NamedTuple):
+    """One text of a message beside its content's text, tool calls and reasoning (see ``extra_slots``)."""
+
+    where: Path  # inside the message (``content``/``additional_kwargs``), or inside its block (``block_slots``)
+    label: str  # what it is, for the guard ("" for the answer's own words)
+    text: str
+    #: ``words``: the answer's words (an audio transcript, a refusal); ``call``: a server-side tool call's arguments;
+    #: ``result``: a server-side tool's output; ``provider``: a provider's payload of no standard type
+    kind: Literal["words", "call", "result", "provider"]
+
+
+def block_slots(block: Any) -> list[Slot]:
+    """The texts of a v1 content block screened in place as slots of their own, each with its path in the block: a
+    ``refusal``'s words; a ``server_tool_call``'s arguments, which the model wrote (a web search's query; also the
+    raw ``extras.arguments`` LangChain keeps when they are not JSON), as a tool call's are; a ``server_tool_result``'s
+    ``output``, the provider's tool output, screened as a tool's result is (ids and encrypted payloads left out); and
+    every text of a ``non_standard`` block's ``value`` (a provider's payload LangChain has no type for, which may hold
+    the model's words: read whole, as the model's, ids and payloads left out). Reasoning blocks: see
+    ``reasoning_slots``. A value whose text cannot be read raises ``InputError``."""
+    kind = _block_type(block)
+    if not isinstance(kind, str):
+        return []
+    if kind == "refusal":
+        return [Slot(w, "", t, "words") for w, t in _leaves(block.get("refusal"), ("refusal",), skip=(), what=kind)]
+    if kind in SERVER_CALL_BLOCKS:
+        name = block.get("name") or "server tool"
+        extras = block.get("extras")
+        raw = extras.get("arguments") if isinstance(extras, Mapping) else None
+        found = [*_leaves(block.get("args"), ("args",), skip=(), what="server tool call")]
+        found += [(("extras", "arguments"), raw)] if isinstance(raw, str) else []
+        return [Slot(w, f"{name} {_dotted(w[1:]) or 'arguments'}: ", t, "call") for w, t in found]
+    if kind == SERVER_RESULT_BLOCK:
+        return [Slot(w, "server tool result: ", t, "result") for w, t in _leaves(block.get("output"), ("output",))]
+    if kind == "non_standard":
+        value = block.get("value")
+        name = (value.get("type") if isinstance(value, Mapping) else None) or "provider block"
+        leaves = _leaves(value, ("value",), what="provider block")
+        return [Slot(w, f"{name} {_dotted(w[1:]) or 'value'}: ", t, "provider") for w, t in leaves]
+    return []
+
+
+def _dotted(where: Path) -> str:
+    return ".".join(map(str, where))
+
+
+def extra_slots(m: BaseMessage) -> list[Slot]:
+    """Every text of a message beside its content's text, tool calls and reasoning, with its path in the message: its
+    content blocks' (``block_slots``), and an answer's audio transcript and refusal in ``additional_kwargs``
+    (langchain-openai's chat completions). An ``audio`` entry without a str ``transcript`` (only an id, or bytes), or
+    with a recording (``data`` or ``id``) and a blank one, raises ``InputError``: what it says cannot be read."""
+    slots = [
+        s._replace(where=("content", i, *s.where))
+        for i, block in enumerate(_blocks(m.content))
+        for s in block_slots(block)
+    ]
+    audio = m.additional_kwargs.get(AUDIO_KWARG)
+    if audio:
+        transcript = audio.get("transcript") if isinstance(audio, Mapping) else None
+        recorded = not isinstance(audio, Mapping) or audio.get("data") or audio.get("id")
+        if not isinstance(transcript, str) or (recorded and not transcript.strip()):
+            raise InputError(
+                f"cannot screen a message's audio ({type(audio).__name__} without a 'transcript' of its words): the "
+                "guard reads what an audio answer says from its transcript; drop the audio or keep its transcript"
+            )
+        slots.append(Slot(TRANSCRIPT, "", transcript, "words"))
+    refusal = _leaves(m.additional_kwargs.get(REFUSAL_KWARG), ("additional_kwargs", REFUSAL_KWARG), what="refusal")
+    return slots + [Slot(w, "", t, "words") for w, t in refusal]
+
+
 def _put(value: Any, where: Path, new: Any) -> Any:
     """A copy of ``value`` with the item at ``where`` replaced by ``new``."""
     if not where:
@@ -178,28 +284,46 @@ def _put(value: Any, where: Path, new: Any) -> Any:
 
 
 def with_reasoning(fields: dict[str, Any], texts: Mapping[Path, str]) -> dict[str, Any]:
-    """``fields`` (a message's ``content`` and ``additional_kwargs``) with reasoning texts replaced by path."""
+    """``fields`` (a message's ``content`` and ``additional_kwargs``) with reasoning texts (and the other slots, see
+    ``extra_slots``) replaced by path. An audio answer whose transcript changed (redacted, withheld) keeps only its
+    new transcript: its recording and id still say the old words, so neither is played or sent on."""
+    old = _get(fields, TRANSCRIPT)
     for where, text in texts.items():
         fields = _put(fields, where, text)
+    if TRANSCRIPT in texts and texts[TRANSCRIPT] != old:
+        fields = _put(fields, TRANSCRIPT[:2], {"transcript": texts[TRANSCRIPT]})
     return fields
 
 
-def without_reasoning(value: Any) -> Any:
-    """``value`` with the reasoning of every message in it removed (streamed reasoning is withheld)."""
+def _get(value: Any, where: Path) -> Any:
+    """The item at ``where`` inside ``value`` (dicts by key, lists by index), or None."""
+    for key in where:
+        if isinstance(value, Mapping):
+            value = value.get(key)
+        elif isinstance(value, (list, tuple)) and isinstance(key, int) and -len(value) <= key < len(value):
+            value = value[key]
+        else:
+            return None
+    return value
+
+
+def without_slots(value: Any) -> Any:
+    """``value`` with the slots of every message in it removed: reasoning, audio, refusals, server-side tool blocks
+    and provider blocks. A stream withholds them (an audio transcript or a refusal streams as the answer's text,
+    screened; the recording does not)."""
     if isinstance(value, BaseMessage):
-        if not reasoning_slots(value) and not any(_is_reasoning_block(b) for b in _blocks(value.content)):
+        kwargs = {k: v for k, v in value.additional_kwargs.items() if k not in SLOT_KWARGS}
+        if kwargs == value.additional_kwargs and not any(_is_slot_block(b) for b in _blocks(value.content)):
             return value
-        update: dict[str, Any] = {
-            "additional_kwargs": {k: v for k, v in value.additional_kwargs.items() if k not in REASONING_KWARGS}
-        }
+        update: dict[str, Any] = {"additional_kwargs": kwargs}
         if isinstance(value.content, list):
             # an emptied list would swallow the text of the chunks added to it: LangChain merges [] + "x" into []
-            update["content"] = [b for b in value.content if not _is_reasoning_block(b)] or ""
+            update["content"] = [b for b in value.content if not _is_slot_block(b)] or ""
         return value.model_copy(update=update)
     if isinstance(value, Mapping):
-        return remap(value, {k: without_reasoning(v) for k, v in value.items()})
+        return remap(value, {k: without_slots(v) for k, v in value.items()})
     if isinstance(value, (list, tuple)):
-        out = [without_reasoning(v) for v in value]
+        out = [without_slots(v) for v in value]
         return out if isinstance(value, list) else tuple(out)
     return value
 
@@ -209,7 +333,8 @@ def _blocks(content: Any) -> list[Any]:
 
 
 def _rewrite_content(content: Any, fn: Rewrite) -> Any:
-    """Content with every text (any block's ``text``) and tool-call argument block passed through ``fn``."""
+    """Content with every text (any block's ``text``), tool-call argument block and block slot (``block_slots``)
+    passed through ``fn``."""
     if isinstance(content, str):
         return fn(content)
     if isinstance(content, list):
@@ -217,6 +342,11 @@ def _rewrite_content(content: Any, fn: Rewrite) -> Any:
         for block in content:
             if isinstance(block, str):
                 out.append(fn(block))
+            elif _is_slot_block(block) and not _is_reasoning_block(block):
+                rewritten = block
+                for slot in block_slots(block):
+                    rewritten = _put(rewritten, slot.where, fn(slot.text))
+                out.append(rewritten)
             elif isinstance(block, Mapping) and not _is_reasoning_block(block):  # reasoning: see reasoning_slots
                 new = dict(block)
                 if isinstance(block.get("text"), str):
@@ -477,6 +607,24 @@ def rewrite_input(
     return out
 
 
+def _transcript_as_text(fields: dict[str, Any]) -> dict[str, Any]:
+    """An earlier answer as the model gets it: an audio entry left with nothing but its transcript (redacted or
+    withheld, see ``with_reasoning``) goes as the message's text instead. A provider wants an earlier audio answer
+    by its recording's id (OpenAI's chat completions refuse one without), and that recording says the old words."""
+    kwargs = fields["additional_kwargs"]
+    audio = kwargs.get(AUDIO_KWARG)
+    if not (isinstance(audio, Mapping) and set(audio) == {"transcript"}):
+        return fields
+    spoken = audio["transcript"]
+    content = fields["content"]
+    if isinstance(content, list):
+        content = [*content, {"type": "text", "text": spoken}]
+    else:
+        content = f"{content}\n\n{spoken}" if isinstance(content, str) and content.strip() else spoken
+    rest = {k: v for k, v in kwargs.items() if k != AUDIO_KWARG}
+    return {**fields, "content": content, "additional_kwargs": rest}
+
+
 def _rewrite_messages(messages: Sequence[BaseMessage], fn: Rewrite) -> list[BaseMessage]:
     out: list[BaseMessage] = []
     for m in messages:
@@ -491,22 +639,29 @@ def _rewrite_messages(messages: Sequence[BaseMessage], fn: Rewrite) -> list[Base
                 "content": _rewrite_content(m.content, fn),
                 "additional_kwargs": update.get("additional_kwargs", m.additional_kwargs),
             }
-            update.update(with_reasoning(fields, {where: fn(text) for where, text in reasoning_slots(m)}))
+            texts = {where: fn(text) for where, text in reasoning_slots(m)}
+            # the slots in additional_kwargs (an audio transcript, a refusal); those of content blocks are rewritten
+            texts.update((s.where, fn(s.text)) for s in extra_slots(m) if s.where[0] == "additional_kwargs")
+            update.update(_transcript_as_text(with_reasoning(fields, texts)))
             out.append(m.model_copy(update=update))
         else:
             out.append(m)
     return out
 
 
-def message_texts(m: BaseMessage) -> list[str]:
+def message_texts(m: BaseMessage, *, results: bool = True) -> list[str]:
     """Every text of a message that the input rewriter reads (and so redacts or withholds): its content's texts, and
-    for an answer its tool-call arguments and reasoning as well; none for a system message."""
+    for an answer its tool-call arguments, reasoning and other slots (``extra_slots``) as well; none for a system
+    message. ``results=False`` leaves out server-side tools' results (the provider's tool output, as a tool message's
+    content is: data, not the model's words)."""
     seen: list[str] = []
 
     def keep(text: str) -> str:
         seen.append(text)
         return text
 
+    if not results and isinstance(m.content, list):
+        m = m.model_copy(update={"content": [b for b in m.content if _block_type(b) != SERVER_RESULT_BLOCK]})
     _rewrite_messages([m], keep)
     content = [t for t in seen if t in _content_texts(m.content)]
     return content + [t for t in seen if t not in content]  # its words first, then arguments and reasoning
@@ -910,8 +1065,8 @@ def _only(value: Any, path: Path, text: str) -> Any:
         if isinstance(value, AIMessage):
             update.update(_drop_calls(value))
         kwargs = update.get("additional_kwargs", value.additional_kwargs)
-        if any(k in kwargs for k in REASONING_KWARGS):
-            update["additional_kwargs"] = {k: v for k, v in kwargs.items() if k not in REASONING_KWARGS}
+        if any(k in kwargs for k in SLOT_KWARGS):  # reasoning, and an audio answer's recording: the refusal replaces it
+            update["additional_kwargs"] = {k: v for k, v in kwargs.items() if k not in SLOT_KWARGS}
         return value.model_copy(update=update)
     if not path:
         return text
@@ -1179,14 +1334,18 @@ class _Walk:
         update = self.calls_update(m, path) if self.calls and isinstance(m, AIMessage) else {}
         calls_changed = bool(update)
         slots = reasoning_slots(m) if self.reasoning else []
-        thoughts = {where: self.visit((*path, *where), "reasoning: ", text) for where, text in slots}
-        fields = with_reasoning({"content": m.content, "additional_kwargs": m.additional_kwargs}, thoughts)
+        texts = {where: self.visit((*path, *where), "reasoning: ", text) for where, text in slots}
+        for s in extra_slots(m):  # server-side tools and provider blocks go with tool calls (a stream withholds them)
+            if self.calls or s.kind == "words":
+                texts[s.where] = self.visit((*path, *s.where), s.label, s.text)
+        fields = with_reasoning({"content": m.content, "additional_kwargs": m.additional_kwargs}, texts)
         if fields["additional_kwargs"] != m.additional_kwargs:
-            changed = {k: v for k, v in fields["additional_kwargs"].items() if k in REASONING_KWARGS}
+            changed = {k: v for k, v in fields["additional_kwargs"].items() if k in SLOT_KWARGS}
             update["additional_kwargs"] = {**update.get("additional_kwargs", m.additional_kwargs), **changed}
         if new != old or (calls_changed and isinstance(m.content, list)):
-            # content blocks are flattened once anything in the message changed; reasoning blocks are kept
-            kept = [b for b in _blocks(fields["content"]) if _is_reasoning_block(b)]
+            # content blocks are flattened once anything in the message changed; the blocks screened as slots of
+            # their own (reasoning, server-side tools, refusals, provider blocks) are kept
+            kept = [b for b in _blocks(fields["content"]) if _is_slot_block(b)]
             update["content"] = [*kept, {"type": "text", "text": new}] if kept else new
         elif fields["content"] != m.content:
             update["content"] = fields["content"]

@@ -199,7 +199,7 @@ class ScreenedStream:
             calls = shapes.held_calls(value)
             if not text and calls is None:
                 if not (isinstance(value, str) and not value):
-                    self.held.append((key, chunk, shapes.without_reasoning(value)))  # nothing to screen
+                    self.held.append((key, chunk, shapes.without_slots(value)))  # nothing to screen
                 continue
             lane = self.lanes.get(key)
             if lane is None:
