@@ -366,6 +366,32 @@ class Encoder:
         self.load()
         return [len(p) for p in self._pieces(texts)]
 
+    def sentences(self, text: str) -> list[str]:
+        """The sentences of a text that fits one window, as a long text's are read (a sentence shorter than
+        :data:`MIN_SENTENCE_TOKENS` tokens joins the next), each once; none for a text of one sentence or a text
+        longer than one window (that one is judged sentence by sentence anyway)."""
+        self.load()
+        inner = self.max_tokens - 2
+        parts = [p.strip() for p in _SENTENCE_SPLIT.split(_unwrapped(text)) if p.strip()]
+        if len(parts) < 2:
+            return []
+        counts = [len(e.ids) for e in self._tokenizer.encode_batch(parts, add_special_tokens=False)]
+        if sum(counts) > inner:
+            return []
+        out: list[str] = []
+        pending: list[str] = []
+        tokens = 0
+        for part, n in zip(parts, counts, strict=True):
+            pending.append(part)
+            tokens += n
+            if tokens >= MIN_SENTENCE_TOKENS:
+                out.append(" ".join(pending))
+                pending, tokens = [], 0
+        if pending:
+            out.append(" ".join(pending))
+        unique = list(dict.fromkeys(out))
+        return unique if len(unique) >= 2 else []
+
     def _long_text_pieces(self, text: str) -> list[list[int]]:
         """Every distinct window of a long text, in order (nothing is cut off here; see :meth:`_windows`)."""
         sentences = [s for s in _SENTENCE_SPLIT.split(_unwrapped(text)) if s.strip()]

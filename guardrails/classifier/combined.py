@@ -71,6 +71,12 @@ class CombinedModel:
             out[:, self._into] = self.lender.scores(embeddings, kinds=self._lender_kinds)[:, self._from]
         return out
 
+    def support(self, embeddings: np.ndarray) -> np.ndarray:
+        """The nearer of the two artefacts' harmful rows (see :meth:`ClassifierModel.support`): both were fitted
+        on harmful exemplars, the lender's of its own kinds."""
+        nearer: np.ndarray = np.maximum(self.main.support(embeddings), self.lender.support(embeddings))
+        return nearer
+
 
 def _adapter_sha(model: ClassifierModel) -> str | None:
     entry = model.meta.get("adapter")

@@ -163,6 +163,7 @@ class ClassifierModel:
             if mask.any()
         )
         self._projected: np.ndarray | None = None
+        self._harmful: np.ndarray | None = None
         if all(has_index):
             rows, scales, basis = arrays["knn_rows"], arrays["knn_scales"], arrays["knn_basis"]
             labels = arrays["knn_classes"].astype(np.int64)
@@ -274,6 +275,28 @@ class ClassifierModel:
             w = np.exp((near - near.max()) / self._tau)
             out[i] = np.bincount(self._labels[cand[best]], weights=w / w.sum(), minlength=len(self.classes))
         return out
+
+    def support(self, embeddings: np.ndarray) -> np.ndarray:
+        """Per embedding, the cosine of its nearest harmful row of the neighbour index (a prohibited or crisis
+        exemplar the artefact was fitted on): how much a text resembles a request we know to be harmful. A text
+        far from all of them (a sentence of legal or technical prose) is where the heads extrapolate. An artefact
+        without an index, or without harmful rows, gives 1.0 (no evidence either way, so nothing is discounted)."""
+        x = np.asarray(embeddings, dtype=np.float32)
+        harmful = self._harmful_rows()
+        if harmful is None or not len(x):
+            return np.ones(len(x), dtype=np.float32)
+        out: np.ndarray = (x @ harmful.T).max(axis=1)
+        return out
+
+    def _harmful_rows(self) -> np.ndarray | None:
+        """The index rows of prohibited and crisis classes, dequantized (built once, on first use)."""
+        if self._projected is None:
+            return None
+        if self._harmful is None:
+            harm = self._prohibited | self._crisis
+            keep = harm[self._labels]
+            self._harmful = np.ascontiguousarray(self._rows[keep].astype(np.float32) * self._scales[keep, None])
+        return self._harmful if len(self._harmful) else None
 
     def group_scores(self, probs: np.ndarray) -> dict[str, np.ndarray]:
         """Uncalibrated group probabilities: ``prohibited``, ``crisis`` and each domain id."""

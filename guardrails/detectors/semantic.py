@@ -67,6 +67,8 @@ _DECODED_VIEWS = ("base64", "hex", "rot13")
 LANGUAGE_LABEL = "language:"
 #: the views of ``DetectContext.pieces`` are named ``piece<i>:<view>`` (the first piece is 1)
 PIECE_VIEW = "piece"
+#: with ``sentences``, each sentence of a view is a view named ``sentence<i>:<view>`` (the first sentence is 1)
+SENTENCE_VIEW = "sentence"
 _ALNUM = re.compile(r"[^\W_]", re.UNICODE)
 
 
@@ -141,6 +143,18 @@ class SemanticOptions(BaseModel):
     #: argument is out of the classifier's usual reading, and ordinary ones (a clinic's name, a friendly email about
     #: a scam warning) score high for some category far more often than whole answers do (README, tool calls)
     piece_min_score: float = Field(default=0.96, ge=0.0, le=1.0)
+    #: judge each sentence of a text that fits one window alone as well, so a harmful request padded with harmless
+    #: sentences is not averaged away; off by default (README, "Dilution": on our own probes it catches a padded
+    #: request 0.12 -> 0.87 of the time, and flags more multi-sentence look-alikes)
+    sentences: bool = False
+    #: a prohibited or crisis category counts from a sentence judged alone (``sentences``) only where the sentence
+    #: resembles a harmful exemplar the classifier was fitted on: its nearest one at this cosine or more. A lone
+    #: sentence of technical or legal prose is far from every request, and there the heads extrapolate
+    sentence_min_support: float = Field(default=0.6, ge=0.0, le=1.0)
+    #: the same for each window of a text longer than one window (judged sentence by sentence); 0 (the default)
+    #: counts every window, so a harmful sentence in pages of anything is caught, at the price of refusing most
+    #: long documents (README, "Long documents")
+    long_text_min_support: float = Field(default=0.0, ge=0.0, le=1.0)
     #: noise floor: scores below it are not reported
     min_score: float = Field(default=0.05, ge=0.0, le=1.0)
     #: detect non-English text and report it as a ``language:<code>`` finding
@@ -302,7 +316,8 @@ class SemanticDetector(BaseDetector):
             self._lang = load_identifier()
             self._langid_loaded = True
         persistent = np.array([self._kind(c) in self.options.history_persistent_kinds for c in model.categories])
-        return _Head(model=model, encoder=encoder, emit=emit, persistent=persistent)
+        harmful = np.array([self._kind(c) in ("prohibited", "crisis") for c in model.categories])
+        return _Head(model=model, encoder=encoder, emit=emit, persistent=persistent, harmful=harmful)
 
     # ------------------------------------------------------------------ detection
     def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
@@ -322,7 +337,7 @@ class SemanticDetector(BaseDetector):
         return out
 
     def _detect_with(self, head: _Head, texts: Sequence[str], ctxs: Sequence[DetectContext]) -> list[list[Finding]]:
-        plans = [self._plan(t, c) for t, c in zip(texts, ctxs, strict=True)]
+        plans = [self._plan(head, t, c) for t, c in zip(texts, ctxs, strict=True)]
         artefact = str(head.model.meta.get("loaded_sha256") or id(head))
         # embed every distinct string once; earlier turns (and their joins) come from the LRU when kept there
         wanted: dict[str, None] = {}
@@ -355,7 +370,7 @@ class SemanticDetector(BaseDetector):
             for k, s in enumerate(uniq):
                 rows = owner == k
                 mats[s] = vecs[rows]
-                scored[s] = np.asarray(window_scores[rows].max(axis=0))
+                scored[s] = self._worst(head, vecs[rows], window_scores[rows])
         for plan in plans:
             for s in plan.earlier():
                 if s not in known:
@@ -386,7 +401,16 @@ class SemanticDetector(BaseDetector):
                     return found[name]
         return [v for n, v in found.items() if n not in _DECODED_VIEWS][-1]
 
-    def _plan(self, text: str, ctx: DetectContext) -> _Plan:
+    def _worst(self, head: _Head, mat: np.ndarray, window_scores: np.ndarray) -> np.ndarray:
+        """The worst window of a string wins; of a long text (more than one window) with ``long_text_min_support``,
+        a window counts for a prohibited or crisis category only where it resembles a harmful exemplar."""
+        floor = self.options.long_text_min_support
+        if floor > 0 and len(mat) > 1:
+            far = head.model.support(mat) < floor
+            window_scores = np.where(far[:, None] & head.harmful[None, :], 0.0, window_scores)
+        return np.asarray(window_scores.max(axis=0))
+
+    def _plan(self, head: _Head, text: str, ctx: DetectContext) -> _Plan:
         neutral = neutralize_placeholders(text)
         if self.options.views == "raw":
             views: tuple[tuple[str, str], ...] = (("raw", neutral),)
@@ -396,6 +420,9 @@ class SemanticDetector(BaseDetector):
             # its own views, not the shared ones: a segment a decoder read is masked in the other views, as the
             # classifier reads undecoded base64, hex or rot13 as anything but harmless
             views = make_views(neutral, max_views=self.options.max_views, mask_encoded=True)
+        # each sentence alone too, so a harmful request padded with harmless sentences is not averaged away
+        if self.options.sentences:
+            views = (*views, *self._sentence_views(head, views))
         # each piece alone too (an answer's text, a tool-call argument), so a harmful one is not averaged away
         if self.options.pieces:
             views = (*views, *self._piece_views(ctx.pieces))
@@ -407,6 +434,18 @@ class SemanticDetector(BaseDetector):
         plan.turns = [t[-HISTORY_TURN_CHARS:] for t in turns if _ALNUM.search(t)]
         plan.latest = self._readable(neutral[: HISTORY_TURN_CHARS * 4])[:HISTORY_TURN_CHARS]
         return plan
+
+    @staticmethod
+    def _sentence_views(head: _Head, views: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The sentences of each view that fits one window, named ``sentence<i>:<view>`` (each string once)."""
+        out: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        for name, view in views:
+            for i, sentence in enumerate(head.encoder.sentences(view), 1):
+                if sentence not in seen:
+                    seen.add(sentence)
+                    out.append((f"{SENTENCE_VIEW}{i}:{name}", sentence))
+        return out
 
     def _piece_views(self, pieces: Sequence[str]) -> list[tuple[str, str]]:
         """The views of each piece of the text (``DetectContext.pieces``), named ``piece<i>:<view>``."""
@@ -424,16 +463,27 @@ class SemanticDetector(BaseDetector):
             )
         return out
 
-    @staticmethod
     def _window_scores(
-        head: _Head, ctx: DetectContext, name: str, s: str, mats: dict[str, np.ndarray], scored: dict[str, np.ndarray]
+        self,
+        head: _Head,
+        ctx: DetectContext,
+        name: str,
+        s: str,
+        mats: dict[str, np.ndarray],
+        scored: dict[str, np.ndarray],
     ) -> np.ndarray:
         key = f"embedding:{name}"  # one stage per check, so one head's embeddings
         mat = ctx.cache.get(key)
         if mat is None:
             ctx.cache[key] = mats[s]
-            return scored[s]
-        return np.asarray(head.model.scores(mat).max(axis=0))  # the worst window wins
+            mat, sc = mats[s], scored[s]
+        else:
+            sc = self._worst(head, mat, head.model.scores(mat))  # the worst window wins
+        if name.startswith(SENTENCE_VIEW):
+            # a sentence alone counts only for a harmful kind, and only where it resembles a harmful exemplar
+            near = bool(head.model.support(mat).max() >= self.options.sentence_min_support)
+            sc = np.where(head.harmful & near, sc, 0.0)
+        return sc
 
     def _judge(
         self,
@@ -522,6 +572,8 @@ class _Head:
     encoder: Any
     emit: np.ndarray
     persistent: np.ndarray
+    #: the prohibited and crisis categories: what a sentence judged alone may count for, with support
+    harmful: np.ndarray
 
 
 @dataclass
