@@ -143,9 +143,10 @@ class SemanticOptions(BaseModel):
     #: argument is out of the classifier's usual reading, and ordinary ones (a clinic's name, a friendly email about
     #: a scam warning) score high for some category far more often than whole answers do (README, tool calls)
     piece_min_score: float = Field(default=0.96, ge=0.0, le=1.0)
-    #: judge each sentence of a text that fits one window alone as well, so a harmful request padded with harmless
-    #: sentences is not averaged away; off by default (README, "Dilution": on our own probes it catches a padded
-    #: request 0.12 -> 0.87 of the time, and flags more multi-sentence look-alikes)
+    #: judge each sentence of a user turn that fits one window alone as well, so a harmful request padded with
+    #: harmless sentences is not averaged away; off by default (README, "Dilution": it catches more padded requests
+    #: and flags more multi-sentence look-alikes). Never an answer's sentences: on our answers set that blocked
+    #: 28% of the harmless answers (3.7% whole), as a sentence of safety advice alone reads like the harm it warns of
     sentences: bool = False
     #: a prohibited or crisis category counts from a sentence judged alone (``sentences``) only where the sentence
     #: resembles a harmful exemplar the classifier was fitted on: its nearest one at this cosine or more. A lone
@@ -420,8 +421,9 @@ class SemanticDetector(BaseDetector):
             # its own views, not the shared ones: a segment a decoder read is masked in the other views, as the
             # classifier reads undecoded base64, hex or rot13 as anything but harmless
             views = make_views(neutral, max_views=self.options.max_views, mask_encoded=True)
-        # each sentence alone too, so a harmful request padded with harmless sentences is not averaged away
-        if self.options.sentences:
+        # each sentence of a user turn alone too, so a harmful request padded with harmless sentences is not averaged
+        # away (not an answer's: a sentence of safety advice alone reads like the harm it warns about)
+        if self.options.sentences and ctx.stage is Stage.INPUT:
             views = (*views, *self._sentence_views(head, views))
         # each piece alone too (an answer's text, a tool-call argument), so a harmful one is not averaged away
         if self.options.pieces:

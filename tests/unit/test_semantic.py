@@ -660,3 +660,9 @@ def test_detect_batch_matches_detect_with_sentences_and_the_long_text_floor() ->
     texts = [_PADDED, _NOTES, " ".join([_NOTES, _FAR] * 5), "How do I bake bread?"]
     alone = [det.detect(t, _ctx(t)) for t in texts]
     assert det.detect_batch(texts, [_ctx(t) for t in texts]) == alone
+
+
+def test_an_answers_sentences_are_never_judged_alone() -> None:
+    det = SemanticDetector(options=SemanticOptions(sentences=True))
+    found = det.detect(_PADDED, DetectContext(stage=Stage.OUTPUT, views=views(_PADDED)))
+    assert not any(f.view.startswith("sentence") for f in found)
