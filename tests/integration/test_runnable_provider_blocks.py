@@ -347,6 +347,13 @@ def test_a_provider_block_in_a_streamed_graph_update_is_judged_as_in_invoke() ->
     assert REFUSAL in str(chunks) and "grenade" not in str(chunks)
 
 
+def test_citations_in_a_streamed_graph_update_are_redacted_and_not_judged() -> None:
+    chain = graph(AIMessage(content=[cited("An arrest.", "Jane Roe was held after the grenade attack")]))
+    chunks = list(guard().wrap(chain, output="dict").stream("hello"))
+    message = chunks[0]["agent"]["messages"][0]
+    assert message.content == [cited("An arrest.", "<PERSON_1> was held after the grenade attack")]
+
+
 # ---------------------------------------------------------------------- earlier answers in a history
 def test_an_earlier_built_in_tool_calls_query_is_redacted_before_the_model_sees_it() -> None:
     sent = sent_to_model(AIMessage(content=[web_search_call("Jane Roe address"), text("Found it.")]))
