@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -75,8 +76,7 @@ REASONING_BLOCKS = frozenset({"thinking", "reasoning", "reasoning_content"})  # 
 #: ``additional_kwargs`` entries that hold reasoning (DeepSeek, Qwen, Ollama ``reasoning_content``;
 #: OpenAI ``reasoning`` summaries)
 REASONING_KWARGS = ("reasoning_content", "reasoning")
-#: keys of a reasoning block or entry, a server-side tool's result or a provider block that are not text (ids,
-#: provider signatures, encrypted payloads)
+#: keys of a reasoning block or entry that are not text (ids, provider signatures, encrypted payloads)
 _NOT_TEXT = frozenset(
     {"type", "id", "index", "signature", "status", "encrypted_content", "data", "format", "call_id", "tool_use_id"}
 )
@@ -87,34 +87,105 @@ SERVER_RESULT_BLOCK = "server_tool_result"
 #: v1 content blocks with text outside a ``text`` key, each screened in place as its own slots (``block_slots``):
 #: a refusal's words, server-side tool calls and results, and a provider's payload LangChain has no type for
 SLOT_BLOCKS = SERVER_CALL_BLOCKS | {SERVER_RESULT_BLOCK, "refusal", "non_standard"}
+#: content blocks of plain media (LangChain v1 and v0, OpenAI chat and Responses, Anthropic, Bedrock, Gemini): their
+#: payload (``url``, ``base64``, ``data``, ``source``, ``file_id``) is not text and stays as it is; only their
+#: ``extras`` (a provider's additions, such as an OpenAI image's ``revised_prompt``, the model's words) are read
+MEDIA_BLOCKS = frozenset(
+    {"image", "audio", "video", "file", "image_url", "input_audio", "input_image", "input_file", "document", "media"}
+)
+#: content blocks of a tool call (Anthropic ``tool_use``, LangChain v1 ``tool_call``, ``tool_call_chunk`` and
+#: ``invalid_tool_call``, OpenAI Responses ``function_call``): read from the message's tool calls when one of them has
+#: the block's id (or, streamed, its index), else read in place as a tool call's arguments are
+CALL_BLOCKS = frozenset({"tool_use", "tool_call", "tool_call_chunk", "invalid_tool_call", "function_call"})
+#: keys of a text block that hold what it cites (Anthropic and Bedrock ``citations``, OpenAI and LangChain v1
+#: ``annotations``): retrieved text, redacted like retrieved context and never judged as the model's words
+CITATION_KEYS = ("annotations", "citations")
+#: keys of a provider block that hold a tool's output rather than what the model wrote (OpenAI Responses ``output``,
+#: ``outputs``, ``results``, ``result``, ``error``, an MCP server's ``tools``); a block whose type ends in one of
+#: :data:`RESULT_SUFFIXES` is a tool's output whole (Anthropic ``web_search_tool_result``, Gemini
+#: ``code_execution_result``, OpenAI ``tool_search_output``)
+RESULT_KEYS = frozenset({"output", "outputs", "result", "results", "error", "tools"})
+RESULT_SUFFIXES = ("_result", "_results", "_output")
+#: keys whose value is a call's arguments: read whole, every str in them, as a tool call's arguments are
+ARGUMENT_KEYS = frozenset({"args", "input", "arguments", "partial_json"})
+#: keys of a provider block that are never words: its type, ids, indexes and status, signatures, encrypted payloads,
+#: media types and addresses (also any key ending in one of ``_META_SUFFIXES`` or naming encrypted content)
+_META_KEYS = frozenset(
+    {"type", "id", "index", "status", "format", "signature", "mime_type", "media_type", "url", "uri", "href", "base64"}
+)
+_META_SUFFIXES = ("_id", "_ids", "_signature", "_url", "_uri", "_index")
+#: a str that is an address (a url, a data url) or a base64 or hex payload (40 characters or more without a space,
+#: or lines of them): not words, whatever key holds it (an image generation's ``result``, a web result's ``source``)
+_PAYLOAD = re.compile(
+    r"[a-z][a-z0-9+.-]*://\S*|data:\S*|[A-Za-z0-9+/_-]{40,}={0,2}(?:\r?\n[A-Za-z0-9+/_-]+={0,2})*\s*", re.IGNORECASE
+)
+#: an OpenAI Responses answer in langchain-openai's v0 format keeps its built-in tools' items (the provider blocks
+#: above) in this ``additional_kwargs`` entry
+TOOL_OUTPUTS_KWARG = "tool_outputs"
 #: ``additional_kwargs`` entries of an answer's words beside its content (langchain-openai's chat completions):
 #: ``audio`` (``{"id", "data", "expires_at", "transcript"}``: the transcript is what the audio says) and
 #: ``refusal``
 AUDIO_KWARG = "audio"
 REFUSAL_KWARG = "refusal"
-#: the ``additional_kwargs`` entries read as slots of their own (reasoning, audio, refusal)
-SLOT_KWARGS = (*REASONING_KWARGS, AUDIO_KWARG, REFUSAL_KWARG)
+#: the ``additional_kwargs`` entries read as slots of their own (reasoning, audio, refusal, built-in tools' items)
+SLOT_KWARGS = (*REASONING_KWARGS, AUDIO_KWARG, REFUSAL_KWARG, TOOL_OUTPUTS_KWARG)
 #: where an audio answer's transcript is, in its message
 TRANSCRIPT = ("additional_kwargs", AUDIO_KWARG, "transcript")
 
 
 def _is_reasoning_block(block: Any) -> bool:
+    return _block_type(block) in REASONING_BLOCKS
+
+
+def _block_type(block: Any) -> str | None:
+    kind = block.get("type") if isinstance(block, Mapping) else None
+    return kind if isinstance(kind, str) else None
+
+
+def _is_text_block(block: Any) -> bool:
+    """A block of the answer's words: typed ``text`` (a streamed citation may come without its text), or any block
+    with a str ``text`` (``text-plain``, ``output_text``) but reasoning and the v1 blocks of :data:`SLOT_BLOCKS`."""
     if not isinstance(block, Mapping):
         return False
-    kind = block.get("type")
-    return isinstance(kind, str) and kind in REASONING_BLOCKS
+    kind = _block_type(block)
+    if kind in REASONING_BLOCKS or kind in SLOT_BLOCKS:
+        return False
+    return kind == "text" or isinstance(block.get("text"), str)
 
 
-def _block_type(block: Any) -> Any:
-    return block.get("type") if isinstance(block, Mapping) else None
+def _is_media_block(block: Any) -> bool:
+    return _block_type(block) in MEDIA_BLOCKS and not _is_text_block(block)
 
 
 def _is_slot_block(block: Any) -> bool:
-    """A content block whose text is screened in place as its own slots: reasoning, or one of :data:`SLOT_BLOCKS`."""
-    if not isinstance(block, Mapping):
-        return False
-    kind = block.get("type")
-    return isinstance(kind, str) and (kind in REASONING_BLOCKS or kind in SLOT_BLOCKS)
+    """A content block screened in place as its own slots, apart from the answer's words: reasoning, the v1 blocks of
+    :data:`SLOT_BLOCKS`, tool-call blocks and every block of a type not known as text or plain media (a provider's
+    own: read whole, fail-closed, see ``block_slots``)."""
+    return isinstance(block, Mapping) and not _is_text_block(block) and not _is_media_block(block)
+
+
+def _call_keys(m: BaseMessage) -> frozenset[str]:
+    """The ids of a message's tool calls (parsed, invalid, streamed chunks, provider-format ``additional_kwargs``),
+    and ``#index`` for each streamed chunk's index: a tool-call block with one of them is read there."""
+    found: set[str] = set()
+    if isinstance(m, AIMessage):
+        found.update(str(c["id"]) for c in [*m.tool_calls, *m.invalid_tool_calls] if c.get("id"))
+    if isinstance(m, AIMessageChunk):
+        found.update(str(c["id"]) for c in m.tool_call_chunks if c.get("id"))
+        found.update(f"#{c['index']}" for c in m.tool_call_chunks if c.get("index") is not None)
+    raw = m.additional_kwargs.get("tool_calls")
+    if isinstance(raw, list):
+        found.update(str(c["id"]) for c in raw if isinstance(c, Mapping) and c.get("id"))
+    return frozenset(found)
+
+
+def _in_calls(block: Mapping[str, Any], calls: Collection[str]) -> bool:
+    """True when a tool-call block is one of the message's tool calls (``_call_keys``): by its ``call_id`` (OpenAI's
+    ``function_call``, whose ``id`` is the item's) or ``id``, else, streamed without one, by its index."""
+    ids = [str(block[k]) for k in ("call_id", "id") if block.get(k)]
+    if ids:
+        return any(i in calls for i in ids)
+    return block.get("index") is not None and f"#{block['index']}" in calls
 
 
 def is_user_message(m: BaseMessage) -> bool:
@@ -208,39 +279,115 @@ class Slot(NamedTuple):
     where: Path  # inside the message (``content``/``additional_kwargs``), or inside its block (``block_slots``)
     label: str  # what it is, for the guard ("" for the answer's own words)
     text: str
-    #: ``words``: the answer's words (an audio transcript, a refusal); ``call``: a server-side tool call's arguments;
-    #: ``result``: a server-side tool's output; ``provider``: a provider's payload of no standard type
-    kind: Literal["words", "call", "result", "provider"]
+    #: ``words``: the answer's words (an audio transcript, a refusal); ``call``: a tool call's arguments (a server-side
+    #: tool's, a tool-call block's); ``result``: a tool's output (a server-side or provider tool's); ``provider``: what
+    #: the model wrote in a provider's block; ``cited``: the text a citation quotes (retrieved: redacted, not judged)
+    kind: Literal["words", "call", "result", "provider", "cited"]
 
 
-def block_slots(block: Any) -> list[Slot]:
-    """The texts of a v1 content block screened in place as slots of their own, each with its path in the block: a
-    ``refusal``'s words; a ``server_tool_call``'s arguments, which the model wrote (a web search's query; also the
-    raw ``extras.arguments`` LangChain keeps when they are not JSON), as a tool call's are; a ``server_tool_result``'s
-    ``output``, the provider's tool output, screened as a tool's result is (ids and encrypted payloads left out); and
-    every text of a ``non_standard`` block's ``value`` (a provider's payload LangChain has no type for, which may hold
-    the model's words: read whole, as the model's, ids and payloads left out). Reasoning blocks: see
-    ``reasoning_slots``. A value whose text cannot be read raises ``InputError``."""
+#: the kinds of slot that are not the model's words: judged with an answer, but only redacted in a history
+NOT_THE_MODELS = frozenset({"result", "cited"})
+
+
+def block_slots(block: Any, calls: Collection[str] | None = None) -> list[Slot]:
+    """The texts of a content block screened in place as slots of their own, each with its path in the block:
+
+    - a ``refusal``'s words;
+    - a text block's citations (``annotations``, ``citations``): the quoted text and titles, as retrieved context;
+    - a media block's ``extras`` (an image's ``revised_prompt``), as the model's; its payload stays as it is;
+    - a tool-call block (:data:`CALL_BLOCKS`) none of ``calls`` covers (see ``_in_calls``; ``calls=None``: every one,
+      for the input rewriter), and a v1 ``server_tool_call``: its arguments, as a tool call's;
+    - a v1 ``server_tool_result``: every text of it (its ``output``, or langchain-aws's ``content``), as a tool's
+      result;
+    - any other block (a provider's own, as LangChain's default output keeps them: Anthropic ``server_tool_use``,
+      ``web_search_tool_result``, ``mcp_tool_use``; OpenAI ``web_search_call``, ``code_interpreter_call``,
+      ``custom_tool_call``; Gemini ``executable_code``; and a v1 ``non_standard`` block's ``value``): read whole,
+      fail-closed, by ``_provider_slots``.
+
+    Text and reasoning blocks' own words: see ``content_text`` and ``reasoning_slots``. A value whose text cannot be
+    read raises ``InputError``."""
+    if not isinstance(block, Mapping):
+        return []
     kind = _block_type(block)
-    if not isinstance(kind, str):
+    if kind in REASONING_BLOCKS:
         return []
     if kind == "refusal":
         return [Slot(w, "", t, "words") for w, t in _leaves(block.get("refusal"), ("refusal",), skip=(), what=kind)]
-    if kind in SERVER_CALL_BLOCKS:
-        name = block.get("name") or "server tool"
-        extras = block.get("extras")
-        raw = extras.get("arguments") if isinstance(extras, Mapping) else None
-        found = [*_leaves(block.get("args"), ("args",), skip=(), what="server tool call")]
-        found += [(("extras", "arguments"), raw)] if isinstance(raw, str) else []
-        return [Slot(w, f"{name} {_dotted(w[1:]) or 'arguments'}: ", t, "call") for w, t in found]
+    if _is_text_block(block):
+        found = [w_t for key in CITATION_KEYS for w_t in _provider_leaves(block.get(key), (key,), what="citation")]
+        return [Slot(w, f"{_dotted(w)}: ", t, "cited") for w, t in found]
+    if _is_media_block(block):
+        extras = _provider_leaves(block.get("extras"), ("extras",), what=f"{kind} block")
+        return [Slot(w, f"{kind} {_dotted(w[1:])}: ", t, "provider") for w, t in extras]
+    if kind in SERVER_CALL_BLOCKS or kind in CALL_BLOCKS:
+        if kind in CALL_BLOCKS and calls is not None and _in_calls(block, calls):
+            return []  # read from the message's tool calls
+        name = block.get("name")
+        title = name if isinstance(name, str) and name else kind
+        args = _provider_leaves({k: v for k, v in block.items() if k != "name"}, (), what=f"{kind} block")
+        return [Slot(w, f"{title} {_arguments(w)}: ", t, "call") for w, t in args]
     if kind == SERVER_RESULT_BLOCK:
-        return [Slot(w, "server tool result: ", t, "result") for w, t in _leaves(block.get("output"), ("output",))]
+        return [Slot(w, "server tool result: ", t, "result") for w, t in _provider_leaves(block, (), what=kind)]
     if kind == "non_standard":
-        value = block.get("value")
-        name = (value.get("type") if isinstance(value, Mapping) else None) or "provider block"
-        leaves = _leaves(value, ("value",), what="provider block")
-        return [Slot(w, f"{name} {_dotted(w[1:]) or 'value'}: ", t, "provider") for w, t in leaves]
-    return []
+        return _provider_slots(block.get("value"), ("value",))
+    return _provider_slots(block, ())
+
+
+def _provider_slots(value: Any, base: Path) -> list[Slot]:
+    """The slots of a provider's block (at ``base`` in its content block), read whole: every str in it (see
+    ``_provider_leaves``), a tool's output (a block typed as a result, or under one of :data:`RESULT_KEYS`) as a
+    result, the rest as the model's. Unknown to the library, its every text is read: none passes unscreened."""
+    kind = _block_type(value) or "provider block"
+    whole_result = kind.endswith(RESULT_SUFFIXES)
+    name = value.get("name") if isinstance(value, Mapping) else None
+    if isinstance(name, str) and name:  # a tool's name: its label, as a tool call's is
+        value = {k: v for k, v in value.items() if k != "name"}
+    title = name if isinstance(name, str) and name else kind
+    slots = []
+    for where, text in _provider_leaves(value, base, what=f"{kind} block"):
+        inner = where[len(base) :]
+        result = whole_result or (bool(inner) and inner[0] in RESULT_KEYS)
+        slots.append(Slot(where, f"{title} {_arguments(inner) or 'value'}: ", text, "result" if result else "provider"))
+    return slots
+
+
+def _item_slots(item: Any) -> list[Slot]:
+    """The slots of an item of a list of provider blocks: a block's (``block_slots``), else its texts read whole."""
+    return block_slots(item) if isinstance(item, Mapping) else _provider_slots(item, ())
+
+
+def _provider_leaves(value: Any, where: Path, *, what: str) -> Iterator[tuple[Path, str]]:
+    """The str leaves of a provider's block that may be words: its arguments (:data:`ARGUMENT_KEYS`) whole, as a tool
+    call's are; elsewhere, keys that are never words (``_is_meta``: ids, signatures, encrypted content, urls, media
+    types) and payloads (``_PAYLOAD``: urls, base64; bytes) left out. Any other value with possible text raises
+    ``InputError``."""
+    if isinstance(value, str):
+        if not _PAYLOAD.fullmatch(value):
+            yield where, value
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            if k in ARGUMENT_KEYS:
+                yield from _leaves(v, (*where, k), skip=(), what=what)
+            elif not _is_meta(k):
+                yield from _provider_leaves(v, (*where, k), what=what)
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            yield from _provider_leaves(v, (*where, i), what=what)
+    elif not isinstance(value, (bytes, bytearray)):  # raw bytes: a binary payload (an image, a signature)
+        yield from _leaves(value, where, what=what)  # None and numbers pass; anything else is refused
+
+
+def _is_meta(key: Any) -> bool:
+    """A key of a provider block whose value is never words (see :data:`_META_KEYS`)."""
+    name = str(key).lower()
+    return name in _META_KEYS or name.endswith(_META_SUFFIXES) or "encrypted" in name
+
+
+def _arguments(where: Path) -> str:
+    """A slot's place in its block for its label: the path, the key of a call's arguments left out."""
+    if len(where) > 1 and where[0] in ARGUMENT_KEYS:
+        where = where[1:]
+    return _dotted(where)
 
 
 def _dotted(where: Path) -> str:
@@ -249,14 +396,23 @@ def _dotted(where: Path) -> str:
 
 def extra_slots(m: BaseMessage) -> list[Slot]:
     """Every text of a message beside its content's text, tool calls and reasoning, with its path in the message: its
-    content blocks' (``block_slots``), and an answer's audio transcript and refusal in ``additional_kwargs``
-    (langchain-openai's chat completions). An ``audio`` entry without a str ``transcript`` (only an id, or bytes), or
-    with a recording (``data`` or ``id``) and a blank one, raises ``InputError``: what it says cannot be read."""
+    content blocks' (``block_slots``; a tool-call block is read here only when none of its tool calls has its id),
+    the built-in tools' items of an OpenAI answer in the v0 format (``additional_kwargs["tool_outputs"]``, read as
+    provider blocks), and an answer's audio transcript and refusal in ``additional_kwargs`` (langchain-openai's chat
+    completions). An ``audio`` entry without a str ``transcript`` (only an id, or bytes), or with a recording
+    (``data`` or ``id``) and a blank one, raises ``InputError``: what it says cannot be read."""
+    calls = _call_keys(m)
     slots = [
         s._replace(where=("content", i, *s.where))
         for i, block in enumerate(_blocks(m.content))
-        for s in block_slots(block)
+        for s in block_slots(block, calls)
     ]
+    outputs = m.additional_kwargs.get(TOOL_OUTPUTS_KWARG)
+    base: Path = ("additional_kwargs", TOOL_OUTPUTS_KWARG)
+    if isinstance(outputs, list):
+        slots += [s._replace(where=(*base, i, *s.where)) for i, item in enumerate(outputs) for s in _item_slots(item)]
+    elif outputs is not None:
+        slots += [s._replace(where=(*base, *s.where)) for s in _item_slots(outputs)]
     audio = m.additional_kwargs.get(AUDIO_KWARG)
     if audio:
         transcript = audio.get("transcript") if isinstance(audio, Mapping) else None
@@ -308,18 +464,17 @@ def _get(value: Any, where: Path) -> Any:
 
 
 def without_slots(value: Any) -> Any:
-    """``value`` with the slots of every message in it removed: reasoning, audio, refusals, server-side tool blocks
-    and provider blocks. A stream withholds them (an audio transcript or a refusal streams as the answer's text,
-    screened; the recording does not)."""
+    """``value`` with the slots of every message in it removed: reasoning, audio, refusals, server-side tool blocks,
+    tool-call and provider blocks, citations and a media block's ``extras`` read as slots (its payload is kept). A
+    stream withholds them (an audio transcript or a refusal streams as the answer's text, screened; the recording
+    does not)."""
     if isinstance(value, BaseMessage):
         kwargs = {k: v for k, v in value.additional_kwargs.items() if k not in SLOT_KWARGS}
-        if kwargs == value.additional_kwargs and not any(_is_slot_block(b) for b in _blocks(value.content)):
+        content = _streamed_blocks(value.content) if isinstance(value.content, list) else value.content
+        if kwargs == value.additional_kwargs and content == value.content:
             return value
-        update: dict[str, Any] = {"additional_kwargs": kwargs}
-        if isinstance(value.content, list):
-            # an emptied list would swallow the text of the chunks added to it: LangChain merges [] + "x" into []
-            update["content"] = [b for b in value.content if not _is_slot_block(b)] or ""
-        return value.model_copy(update=update)
+        # an emptied list would swallow the text of the chunks added to it: LangChain merges [] + "x" into []
+        return value.model_copy(update={"additional_kwargs": kwargs, "content": content or ""})
     if isinstance(value, Mapping):
         return remap(value, {k: without_slots(v) for k, v in value.items()})
     if isinstance(value, (list, tuple)):
@@ -328,13 +483,45 @@ def without_slots(value: Any) -> Any:
     return value
 
 
+def _streamed_blocks(content: list[Any]) -> list[Any]:
+    """The content blocks a stream passes on as they are: no slot blocks; text blocks without their citations (a
+    citation streamed alone, without text, goes whole); media without the ``extras`` read as slots."""
+    out: list[Any] = []
+    for block in content:
+        if _is_slot_block(block):
+            continue
+        if isinstance(block, Mapping):
+            gone = {s.where[: 2 if s.where[0] == "extras" else 1] for s in block_slots(block)}
+            if gone:
+                block = _without(block, gone)
+                if _is_text_block(block) and not block.get("text"):
+                    continue
+        out.append(block)
+    return out
+
+
+def _without(block: Mapping[str, Any], paths: Iterable[Path]) -> dict[str, Any]:
+    """A copy of ``block`` without the items at ``paths`` (a key, or a key of a dict under a key)."""
+    new = dict(block)
+    for where in paths:
+        inner = new.get(where[0])
+        if len(where) > 1 and isinstance(inner, Mapping):
+            rest = {k: v for k, v in inner.items() if k != where[1]}
+            if rest:
+                new[where[0]] = rest
+                continue
+        new.pop(where[0], None)
+    return new
+
+
 def _blocks(content: Any) -> list[Any]:
     return content if isinstance(content, list) else []
 
 
 def _rewrite_content(content: Any, fn: Rewrite) -> Any:
-    """Content with every text (any block's ``text``), tool-call argument block and block slot (``block_slots``)
-    passed through ``fn``."""
+    """Content with every text (a text block's ``text``) and block slot (``block_slots``: tool-call blocks' arguments,
+    provider blocks, citations, media ``extras``) passed through ``fn``; reasoning blocks are left (see
+    ``reasoning_slots``)."""
     if isinstance(content, str):
         return fn(content)
     if isinstance(content, list):
@@ -342,33 +529,17 @@ def _rewrite_content(content: Any, fn: Rewrite) -> Any:
         for block in content:
             if isinstance(block, str):
                 out.append(fn(block))
-            elif _is_slot_block(block) and not _is_reasoning_block(block):
-                rewritten = block
-                for slot in block_slots(block):
-                    rewritten = _put(rewritten, slot.where, fn(slot.text))
-                out.append(rewritten)
-            elif isinstance(block, Mapping) and not _is_reasoning_block(block):  # reasoning: see reasoning_slots
-                new = dict(block)
-                if isinstance(block.get("text"), str):
+            elif isinstance(block, Mapping) and not _is_reasoning_block(block):
+                new: Any = dict(block)
+                if _is_text_block(block) and isinstance(block.get("text"), str):
                     new["text"] = fn(block["text"])
-                for key in ("input", "args"):  # tool_use / tool_call blocks
-                    if isinstance(block.get(key), (Mapping, list)):
-                        new[key] = _rewrite_json(block[key], fn)
+                for slot in block_slots(block):
+                    new = _put(new, slot.where, fn(slot.text))
                 out.append(new)
             else:
                 out.append(block)
         return out
     return content
-
-
-def _rewrite_json(value: Any, fn: Rewrite) -> Any:
-    if isinstance(value, str):
-        return fn(value)
-    if isinstance(value, list):
-        return [_rewrite_json(v, fn) for v in value]
-    if isinstance(value, Mapping):
-        return {k: _rewrite_json(v, fn) for k, v in value.items()}
-    return value
 
 
 def _as_messages(value: Any) -> list[BaseMessage] | None:
@@ -652,16 +823,18 @@ def _rewrite_messages(messages: Sequence[BaseMessage], fn: Rewrite) -> list[Base
 def message_texts(m: BaseMessage, *, results: bool = True) -> list[str]:
     """Every text of a message that the input rewriter reads (and so redacts or withholds): its content's texts, and
     for an answer its tool-call arguments, reasoning and other slots (``extra_slots``) as well; none for a system
-    message. ``results=False`` leaves out server-side tools' results (the provider's tool output, as a tool message's
-    content is: data, not the model's words)."""
+    message. ``results=False`` leaves out the slots that are not the model's words (:data:`NOT_THE_MODELS`: server-side
+    and provider tools' results, the provider's tool output, as a tool message's content is; and citations)."""
     seen: list[str] = []
 
     def keep(text: str) -> str:
         seen.append(text)
         return text
 
-    if not results and isinstance(m.content, list):
-        m = m.model_copy(update={"content": [b for b in m.content if _block_type(b) != SERVER_RESULT_BLOCK]})
+    hidden = {s.where: "" for s in extra_slots(m) if s.kind in NOT_THE_MODELS} if not results else {}
+    if hidden:  # blanked where they are: a blank text is no text to judge
+        fields = {"content": m.content, "additional_kwargs": m.additional_kwargs}
+        m = m.model_copy(update=with_reasoning(fields, hidden))
     _rewrite_messages([m], keep)
     content = [t for t in seen if t in _content_texts(m.content)]
     return content + [t for t in seen if t not in content]  # its words first, then arguments and reasoning
@@ -995,7 +1168,8 @@ def read_output(
 ) -> OutputText:
     """The text slots of an output (``calls=False``/``reasoning=False``: leave tool calls/reasoning out).
 
-    The slots under a key of ``context_keys`` of a dict output are marked ``context``.
+    The slots under a key of ``context_keys`` of a dict output, and the citations of a message's text blocks, are
+    marked ``context``.
 
     Text is found in str values, message contents and tool calls, anywhere inside dicts,
     lists, tuples and pydantic models. Any other value (not a number, date, id or enum)
@@ -1006,10 +1180,12 @@ def read_output(
     top = isinstance(output, Mapping)
 
     def visit(path: Path, label: str, text: str) -> str:
-        pieces.append(Piece(path, label, text, context=top and bool(path) and path[0] in context_keys))
+        context = (top and bool(path) and path[0] in context_keys) or path in walk.cited
+        pieces.append(Piece(path, label, text, context=context))
         return text
 
-    _Walk(visit, output_key=output_key, calls=calls, reasoning=reasoning).value(output, ())
+    walk = _Walk(visit, output_key=output_key, calls=calls, reasoning=reasoning)
+    walk.value(output, ())
     primary = _primary(output, output_key, (), skip=context_keys)
     # the answer first: a detector that reads only the start of a very long text still sees it whole
     pieces.sort(key=lambda p: p.path != primary)
@@ -1289,6 +1465,8 @@ class _Walk:
         self.reasoning = reasoning
         self.fresh = fresh
         self.attach = attach
+        #: where the citations visited are: retrieved text, marked as context by ``read_output``
+        self.cited: set[Path] = set()
 
     def value(self, value: Any, path: Path, tool: tuple[str, int] | None = None) -> Any:
         if isinstance(value, str):
@@ -1337,16 +1515,28 @@ class _Walk:
         texts = {where: self.visit((*path, *where), "reasoning: ", text) for where, text in slots}
         for s in extra_slots(m):  # server-side tools and provider blocks go with tool calls (a stream withholds them)
             if self.calls or s.kind == "words":
+                if s.kind == "cited":
+                    self.cited.add((*path, *s.where))
                 texts[s.where] = self.visit((*path, *s.where), s.label, s.text)
         fields = with_reasoning({"content": m.content, "additional_kwargs": m.additional_kwargs}, texts)
         if fields["additional_kwargs"] != m.additional_kwargs:
             changed = {k: v for k, v in fields["additional_kwargs"].items() if k in SLOT_KWARGS}
             update["additional_kwargs"] = {**update.get("additional_kwargs", m.additional_kwargs), **changed}
         if new != old or (calls_changed and isinstance(m.content, list)):
-            # content blocks are flattened once anything in the message changed; the blocks screened as slots of
-            # their own (reasoning, server-side tools, refusals, provider blocks) are kept
-            kept = [b for b in _blocks(fields["content"]) if _is_slot_block(b)]
-            update["content"] = [*kept, {"type": "text", "text": new}] if kept else new
+            # content blocks are flattened once anything in the message changed: text blocks (and their citations) go
+            # into one; the other blocks are kept (media, and those screened as slots of their own: reasoning,
+            # server-side tools, refusals, provider blocks), but tool-call blocks of the message's tool calls, which
+            # say what the calls said before they were screened
+            calls = _call_keys(m)
+            kept = [
+                b
+                for b in _blocks(fields["content"])
+                if isinstance(b, Mapping)
+                and not _is_text_block(b)
+                and not (_block_type(b) in CALL_BLOCKS and _in_calls(b, calls))
+            ]
+            # (no empty text block after them: a provider may refuse one sent back)
+            update["content"] = [*kept, *([{"type": "text", "text": new}] if new else [])] if kept else new
         elif fields["content"] != m.content:
             update["content"] = fields["content"]
         return m.model_copy(update=update) if update else m

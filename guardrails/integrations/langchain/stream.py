@@ -266,7 +266,10 @@ class ScreenedStream:
         self.lanes[key].whole = value
         if d.blocked:
             return None
-        return shapes.rebuild_output(value, turn.screened(read, d), output_key="", metadata=None)
+        # its context slots (the citations of a message's text): only redacted, in a check of their own
+        context = read.context_text
+        d_ctx = turn.output_check(context, redact_only=True, record=False)() if context.strip() else None
+        return shapes.rebuild_output(value, turn.screened(read, d, d_ctx), output_key="", metadata=None)
 
     def checked_calls(self, lane: Lane, calls: AIMessageChunk) -> AIMessageChunk | None:
         """The held tool calls as they may be released (None when blocked). They are checked whole, as one more

@@ -339,8 +339,11 @@ class Turn:
         self.shown_disclaimers += fresh
         return fresh
 
-    def screened(self, read: shapes.OutputText, d_out: Decision | None) -> dict[shapes.Path, str]:
-        """Each text slot as the user sees it: redacted by the check's findings, the user's own values restored.
+    def screened(
+        self, read: shapes.OutputText, d_out: Decision | None, d_ctx: Decision | None = None
+    ) -> dict[shapes.Path, str]:
+        """Each text slot as the user sees it: redacted by the check's findings (the context slots by ``d_ctx``'s,
+        else by the turn's context check), the user's own values restored.
 
         Tool-call arguments are treated like the answer text, so in reversible mode a tool gets the
         user's own values back (never values the model produced).
@@ -348,7 +351,8 @@ class Turn:
         guard, conv = self.guard, self.conversation_id
         texts = {p.path: p.text for p in read.pieces}
         answer = d_out.findings if d_out is not None else ()
-        context = self.d_ctx.findings if self.d_ctx is not None else ()
+        d_ctx = d_ctx if d_ctx is not None else self.d_ctx
+        context = d_ctx.findings if d_ctx is not None else ()
         if any(f.category is None and f.start is not None and f.label for f in (*answer, *context)):
             texts = read.redacted(
                 answer,
