@@ -137,14 +137,16 @@ def main() -> None:
         if runs:
             measure(f"{name}: harmful caught, padded", _padded(unsafe, runs))
             measure(f"{name}: safe flagged, padded", _padded(safe, runs))
-            measure("padding alone (the prose runs)", [" ".join(r) for r in runs])
+    if runs:
+        measure("padding alone (the prose runs)", [" ".join(r) for r in runs])
     long_docs: list[str] = []
     if LICENCES.is_dir():
         long_docs += [_read(p) for p in sorted(LICENCES.iterdir()) if p.is_file() and not p.is_symlink()]
     n_licences = len(long_docs)
     long_docs += [t for t in (_read(p) for p in files[: args.docs]) if len(t.split()) > 300]
-    if long_docs:
+    if n_licences:
         measure(f"licence texts refused ({n_licences})", long_docs[:n_licences])
+    if len(long_docs) > n_licences:
         measure(f"README/NEWS files refused ({len(long_docs) - n_licences})", long_docs[n_licences:])
         unsafe = [t for t, u in _rows("requests") if u]
         rng = random.Random(args.seed)

@@ -366,12 +366,22 @@ class Encoder:
         self.load()
         return [len(p) for p in self._pieces(texts)]
 
+    def fits_one_window(self, text: str) -> bool:
+        """True when the text is one window (at most ``max_tokens - 2`` tokens), whatever its sentences."""
+        self.load()
+        inner = self.max_tokens - 2
+        if len(text.split()) > inner:  # every word is a token or more
+            return False
+        return len(self._tokenizer.encode(text, add_special_tokens=False).ids) <= inner
+
     def sentences(self, text: str) -> list[str]:
         """The sentences of a text that fits one window, as a long text's are read (a sentence shorter than
         :data:`MIN_SENTENCE_TOKENS` tokens joins the next), each once; none for a text of one sentence or a text
         longer than one window (that one is judged sentence by sentence anyway)."""
         self.load()
         inner = self.max_tokens - 2
+        if len(text.split()) > inner:  # every word is a token or more: too long for one window, no need to count
+            return []
         parts = [p.strip() for p in _SENTENCE_SPLIT.split(_unwrapped(text)) if p.strip()]
         if len(parts) < 2:
             return []

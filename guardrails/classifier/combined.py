@@ -71,10 +71,18 @@ class CombinedModel:
             out[:, self._into] = self.lender.scores(embeddings, kinds=self._lender_kinds)[:, self._from]
         return out
 
+    @property
+    def has_support(self) -> bool:
+        return self.main.has_support or self.lender.has_support
+
     def support(self, embeddings: np.ndarray) -> np.ndarray:
         """The nearer of the two artefacts' harmful rows (see :meth:`ClassifierModel.support`): both were fitted
-        on harmful exemplars, the lender's of its own kinds."""
-        nearer: np.ndarray = np.maximum(self.main.support(embeddings), self.lender.support(embeddings))
+        on harmful exemplars, the lender's of its own kinds. An artefact without an index has no say (its 1.0
+        means "no evidence", which would switch every support floor off)."""
+        parts = [m.support(embeddings) for m in (self.main, self.lender) if m.has_support]
+        if not parts:
+            return np.ones(len(embeddings), dtype=np.float32)
+        nearer: np.ndarray = np.maximum.reduce(parts)
         return nearer
 
 

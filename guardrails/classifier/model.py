@@ -276,6 +276,11 @@ class ClassifierModel:
             out[i] = np.bincount(self._labels[cand[best]], weights=w / w.sum(), minlength=len(self.classes))
         return out
 
+    @property
+    def has_support(self) -> bool:
+        """True when :meth:`support` measures something: the artefact has a neighbour index with harmful rows."""
+        return self._harmful_rows() is not None
+
     def support(self, embeddings: np.ndarray) -> np.ndarray:
         """Per embedding, the cosine of its nearest harmful row of the neighbour index (a prohibited or crisis
         exemplar the artefact was fitted on): how much a text resembles a request we know to be harmful. A text

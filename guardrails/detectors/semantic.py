@@ -69,6 +69,9 @@ LANGUAGE_LABEL = "language:"
 PIECE_VIEW = "piece"
 #: with ``sentences``, each sentence of a view is a view named ``sentence<i>:<view>`` (the first sentence is 1)
 SENTENCE_VIEW = "sentence"
+#: the key of an earlier turn's sentence among the scored strings (and in the LRU of kept scores): its scores as
+#: a sentence alone counts for, which differ from the same string's as a whole turn
+_SENTENCE_KEY = "\x00sentence\x00"
 _ALNUM = re.compile(r"[^\W_]", re.UNICODE)
 
 
@@ -356,6 +359,14 @@ class SemanticDetector(BaseDetector):
                         known[s] = kept
             for s in plan.joined():
                 wanted.setdefault(s, None)
+            for s in plan.turn_sentences():
+                key = _SENTENCE_KEY + s
+                if key not in known:
+                    kept = self._kept_scores(artefact, key)
+                    if kept is None:
+                        wanted.setdefault(s, None)
+                    else:
+                        known[key] = kept
         uniq = list(wanted)
         mats: dict[str, np.ndarray] = {}
         scored: dict[str, np.ndarray] = {}
@@ -371,16 +382,51 @@ class SemanticDetector(BaseDetector):
             for k, s in enumerate(uniq):
                 rows = owner == k
                 mats[s] = vecs[rows]
-                scored[s] = self._worst(head, vecs[rows], window_scores[rows])
+                scored[s] = self._worst(head, s, vecs[rows], window_scores[rows])
         for plan in plans:
             for s in plan.earlier():
                 if s not in known:
                     known[s] = scored[s]
                     self._keep_scores(artefact, s, scored[s])
+            for s in plan.turn_sentences():  # kept as they count: harmful kinds only, where supported
+                key = _SENTENCE_KEY + s
+                if key not in known:
+                    known[key] = self._sentence_alone(head, mats[s], scored[s])
+                    self._keep_scores(artefact, key, known[key])
         scored.update(known)
+        self._join_kept_sentences(head, plans, mats, scored)
         return [
             self._judge(head, text, ctx, plan, mats, scored) for text, ctx, plan in zip(texts, ctxs, plans, strict=True)
         ]
+
+    def _join_kept_sentences(
+        self, head: _Head, plans: Sequence[_Plan], mats: dict[str, np.ndarray], scored: dict[str, np.ndarray]
+    ) -> None:
+        """With ``sentences``: an earlier turn's sentence that reached a persistent kind (a crisis) joins the latest
+        turn, as a whole earlier turn does, so the kind stays in force only while the latest turn goes on with it
+        (the turn itself, padded, would dilute its join). A second, small round of embedding, only for those."""
+        handled_at = self.options.history_handled_score
+        joins: dict[str, None] = {}
+        for plan in plans:
+            for x in plan.turn_sentences():
+                if bool((head.persistent & (scored[_SENTENCE_KEY + x] >= handled_at)).any()):
+                    plan.kept_sentences.add(x)
+                    if plan.join((x,)) not in scored:
+                        joins.setdefault(plan.join((x,)), None)
+        if not joins:
+            return
+        uniq = list(joins)
+        try:
+            vecs, owner = head.encoder.encode_windows(uniq, batch_size=self.options.batch_size)
+        except DetectorError:
+            raise
+        except Exception as exc:
+            raise DetectorError(f"encoder failed: {type(exc).__name__}", detector=self.name) from exc
+        window_scores = head.model.scores(vecs)
+        for k, j in enumerate(uniq):
+            rows = owner == k
+            mats[j] = vecs[rows]
+            scored[j] = self._worst(head, j, vecs[rows], window_scores[rows])
 
     def _kept_scores(self, artefact: str, s: str) -> np.ndarray | None:
         return self._history_scores.get((artefact, salted_hash(s, self._history_salt)))
@@ -402,14 +448,31 @@ class SemanticDetector(BaseDetector):
                     return found[name]
         return [v for n, v in found.items() if n not in _DECODED_VIEWS][-1]
 
-    def _worst(self, head: _Head, mat: np.ndarray, window_scores: np.ndarray) -> np.ndarray:
-        """The worst window of a string wins; of a long text (more than one window) with ``long_text_min_support``,
-        a window counts for a prohibited or crisis category only where it resembles a harmful exemplar."""
+    def _worst(self, head: _Head, s: str, mat: np.ndarray, window_scores: np.ndarray) -> np.ndarray:
+        """The worst window of a string wins; of a long text (more than one window's tokens, however few distinct
+        windows it has) with ``long_text_min_support``, a window counts for a prohibited or crisis category only
+        where it resembles a harmful exemplar."""
         floor = self.options.long_text_min_support
-        if floor > 0 and len(mat) > 1:
+        if floor > 0 and (len(mat) > 1 or not self._encoder_call(head, "fits_one_window")(s)):
             far = head.model.support(mat) < floor
             window_scores = np.where(far[:, None] & head.harmful[None, :], 0.0, window_scores)
         return np.asarray(window_scores.max(axis=0))
+
+    def _sentence_alone(self, head: _Head, mat: np.ndarray, sc: np.ndarray) -> np.ndarray:
+        """The scores a sentence judged alone counts for: harmful kinds only, and only where it resembles a harmful
+        exemplar (``sentence_min_support``)."""
+        near = bool(head.model.support(mat).max() >= self.options.sentence_min_support)
+        return np.where(head.harmful & near, sc, 0.0)
+
+    def _encoder_call(self, head: _Head, method: str) -> Any:
+        """A method of the encoder that the sentence options need; a clear error for an injected encoder without."""
+        found = getattr(head.encoder, method, None)
+        if not callable(found):
+            raise DetectorError(
+                f"the encoder has no {method}(), which the sentences and long_text_min_support options need",
+                detector=self.name,
+            )
+        return found
 
     def _plan(self, head: _Head, text: str, ctx: DetectContext) -> _Plan:
         neutral = neutralize_placeholders(text)
@@ -423,7 +486,8 @@ class SemanticDetector(BaseDetector):
             views = make_views(neutral, max_views=self.options.max_views, mask_encoded=True)
         # each sentence of a user turn alone too, so a harmful request padded with harmless sentences is not averaged
         # away (not an answer's: a sentence of safety advice alone reads like the harm it warns about)
-        if self.options.sentences and ctx.stage is Stage.INPUT:
+        by_sentence = self.options.sentences and ctx.stage is Stage.INPUT
+        if by_sentence:
             views = (*views, *self._sentence_views(head, views))
         # each piece alone too (an answer's text, a tool-call argument), so a harmful one is not averaged away
         if self.options.pieces:
@@ -435,15 +499,18 @@ class SemanticDetector(BaseDetector):
         turns = [self._readable(neutralize_placeholders(h[-HISTORY_TURN_CHARS * 4 :])) for h in ctx.history if h]
         plan.turns = [t[-HISTORY_TURN_CHARS:] for t in turns if _ALNUM.search(t)]
         plan.latest = self._readable(neutral[: HISTORY_TURN_CHARS * 4])[:HISTORY_TURN_CHARS]
+        if by_sentence:  # an earlier turn counts as it was judged when it was the latest: its sentences too
+            split = self._encoder_call(head, "sentences")
+            plan.sentences = {t: tuple(split(t)) for t in dict.fromkeys(plan.turns)}
         return plan
 
-    @staticmethod
-    def _sentence_views(head: _Head, views: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    def _sentence_views(self, head: _Head, views: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
         """The sentences of each view that fits one window, named ``sentence<i>:<view>`` (each string once)."""
+        split = self._encoder_call(head, "sentences")
         out: list[tuple[str, str]] = []
         seen: set[str] = set()
         for name, view in views:
-            for i, sentence in enumerate(head.encoder.sentences(view), 1):
+            for i, sentence in enumerate(split(view), 1):
                 if sentence not in seen:
                     seen.add(sentence)
                     out.append((f"{SENTENCE_VIEW}{i}:{name}", sentence))
@@ -480,11 +547,9 @@ class SemanticDetector(BaseDetector):
             ctx.cache[key] = mats[s]
             mat, sc = mats[s], scored[s]
         else:
-            sc = self._worst(head, mat, head.model.scores(mat))  # the worst window wins
+            sc = self._worst(head, s, mat, head.model.scores(mat))  # the worst window wins
         if name.startswith(SENTENCE_VIEW):
-            # a sentence alone counts only for a harmful kind, and only where it resembles a harmful exemplar
-            near = bool(head.model.support(mat).max() >= self.options.sentence_min_support)
-            sc = np.where(head.harmful & near, sc, 0.0)
+            sc = self._sentence_alone(head, mat, sc)
         return sc
 
     def _judge(
@@ -519,14 +584,26 @@ class SemanticDetector(BaseDetector):
             parts = [scored[t] for t in group]
             if len(group) >= 2:
                 parts.append(scored["\n".join(group)])
-            earlier = np.max(parts, axis=0)
+            whole = np.max(parts, axis=0)
+            # with ``sentences``, each turn's sentences too, as the turn was judged when it was the latest
+            alone = [scored[_SENTENCE_KEY + x] for t in group for x in plan.sentences.get(t, ())]
+            earlier = np.max([whole, *alone], axis=0)
             handled = earlier >= handled_at
             joined = scored[plan.join(group)]
             adds = (joined > np.maximum(latest, earlier) + margin) & ~handled
-            # a persistent kind (a crisis) already shown stays in force while its turn is in the window
+            # a persistent kind (a crisis) already shown stays in force while its turn is in the window and the
+            # latest turn goes on with it; shown only through one of the turn's sentences (the turn padded), it is
+            # that sentence that joins the latest turn
             stays = head.persistent & handled & (joined >= handled_at)
-            counts = (adds | stays) & (joined > best)
-            best[counts] = joined[counts]
+            value = joined
+            kept = [x for t in group for x in plan.sentences.get(t, ()) if x in plan.kept_sentences]
+            if kept:
+                via = np.max([scored[plan.join((x,))] for x in kept], axis=0)
+                by_sentence = head.persistent & handled & (whole < handled_at) & (via >= handled_at) & ~stays
+                value = np.where(by_sentence, via, joined)
+                stays = stays | by_sentence
+            counts = (adds | stays) & (value > best)
+            best[counts] = value[counts]
             best_view[counts] = HISTORY_VIEW
         for j, cid in enumerate(head.model.categories):
             score = float(best[j])
@@ -591,6 +668,14 @@ class _Plan:
     turns: list[str] = field(default_factory=list)
     #: the start of the latest turn's readable view
     latest: str = ""
+    #: with ``sentences``: each earlier turn's sentences (none for a turn of one sentence or longer than a window)
+    sentences: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: those of them that reached a persistent kind (see ``SemanticDetector._join_kept_sentences``)
+    kept_sentences: set[str] = field(default_factory=set)
+
+    def turn_sentences(self) -> list[str]:
+        """Every sentence of the earlier turns, once."""
+        return list(dict.fromkeys(x for group in self.sentences.values() for x in group))
 
     def groups(self) -> list[tuple[str, ...]]:
         """The groups of earlier turns the latest turn joins: each turn, then all of them."""
