@@ -351,22 +351,11 @@ class SemanticDetector(BaseDetector):
                 if f"embedding:{name}" not in ctx.cache:
                     wanted.setdefault(s, None)
             for s in plan.earlier():
-                if s not in known:
-                    kept = self._kept_scores(artefact, s)
-                    if kept is None:
-                        wanted.setdefault(s, None)
-                    else:
-                        known[s] = kept
+                self._recall(artefact, s, s, known, wanted)
             for s in plan.joined():
                 wanted.setdefault(s, None)
             for s in plan.turn_sentences():
-                key = _SENTENCE_KEY + s
-                if key not in known:
-                    kept = self._kept_scores(artefact, key)
-                    if kept is None:
-                        wanted.setdefault(s, None)
-                    else:
-                        known[key] = kept
+                self._recall(artefact, _SENTENCE_KEY + s, s, known, wanted)
         uniq = list(wanted)
         mats: dict[str, np.ndarray] = {}
         scored: dict[str, np.ndarray] = {}
@@ -427,6 +416,16 @@ class SemanticDetector(BaseDetector):
             rows = owner == k
             mats[j] = vecs[rows]
             scored[j] = self._worst(head, j, vecs[rows], window_scores[rows])
+
+    def _recall(self, artefact: str, key: str, s: str, known: dict[str, np.ndarray], wanted: dict[str, None]) -> None:
+        """The kept scores of ``key`` into ``known``, or ``s`` into the strings to embed when none are kept."""
+        if key in known:
+            return
+        kept = self._kept_scores(artefact, key)
+        if kept is None:
+            wanted.setdefault(s, None)
+        else:
+            known[key] = kept
 
     def _kept_scores(self, artefact: str, s: str) -> np.ndarray | None:
         return self._history_scores.get((artefact, salted_hash(s, self._history_salt)))

@@ -9,39 +9,16 @@ plain runnables and fake chat models.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage
-from langchain_core.outputs import ChatGenerationChunk
-from langchain_core.runnables import RunnableLambda
 
-from guardrails import Guard, GuardrailsCallbackHandler, GuardrailViolation, InputError
-from guardrails.testing import KeywordDetector, guard_with
+from guardrails import GuardrailsCallbackHandler, GuardrailViolation, InputError
+from tests.helpers.answers import REFUSAL, REFUSED_ANSWER, answering, dumped, guard, streamed, streamed_text
 from tests.helpers.spy import SpyChatModel, spy_model
 
-REFUSAL = "can't help"
-REFUSED_ANSWER = "[An earlier answer, refused under the usage policy, is withheld.]"
 WAV = "UklGRiQAAABXQVZFZm10IBAAAAABAAEA"  # the start of a base64 wav: what the audio says is not in it
-
-
-def guard() -> Guard:
-    return guard_with(
-        KeywordDetector({"grenade": "weapons"}, entities={"Jane Roe": "PERSON", "555-0100": "PHONE_NUMBER"}),
-    )
-
-
-def answering(message: AIMessage) -> RunnableLambda[Any, AIMessage]:
-    return RunnableLambda(lambda _: message)
-
-
-def dumped(value: Any) -> str:
-    """Everything of a message except the guard's metadata (whose findings name the keyword matched)."""
-    messages = value if isinstance(value, list) else [value]
-    return json.dumps([m.model_dump(exclude={"response_metadata"}) for m in messages], default=str)
 
 
 def audio(transcript: str) -> dict[str, Any]:
@@ -107,24 +84,6 @@ def test_the_callback_handler_judges_an_audio_transcript_with_the_answer() -> No
 
 
 # ---------------------------------------------------------------------- streamed audio
-class StreamedChatModel(GenericFakeChatModel):
-    """A fake chat model whose stream yields exactly ``chunks``."""
-
-    chunks: list[AIMessageChunk]
-
-    def _stream(self, messages: Any, *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
-        for chunk in self.chunks:
-            yield ChatGenerationChunk(message=chunk)
-
-
-def streamed(*chunks: AIMessageChunk) -> StreamedChatModel:
-    return StreamedChatModel(messages=iter([AIMessage(content="unused")]), chunks=list(chunks))
-
-
-def streamed_text(chunks: list[Any]) -> str:
-    return "".join(c.content for c in chunks if isinstance(c.content, str))
-
-
 def test_a_streamed_audio_transcript_streams_screened_as_the_answers_text_without_its_recording() -> None:
     model = streamed(AIMessageChunk(content="", additional_kwargs={"audio": audio("Call Jane Roe.")}))
     chunks = list(guard().wrap(model).stream("hello"))

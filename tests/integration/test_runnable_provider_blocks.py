@@ -24,17 +24,9 @@ from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage
 from langchain_core.runnables import RunnableGenerator
 
 from guardrails import GuardrailsCallbackHandler, GuardrailViolation, InputError
+from tests.helpers.answers import REFUSAL, REFUSED_ANSWER, answering, dumped, guard, streamed, streamed_text
 from tests.helpers.spy import SpyChatModel, spy_model
-from tests.integration.test_runnable_audio_and_server_tools import (
-    REFUSAL,
-    REFUSED_ANSWER,
-    answering,
-    dumped,
-    guard,
-    streamed,
-    streamed_text,
-    text,
-)
+from tests.integration.test_runnable_audio_and_server_tools import text
 
 #: a base64 payload (an image) whose letters happen to spell the keyword and a name: never read as words
 PAYLOAD = "iVBORw0KGgoAAAANSUhEUgAAgrenadeJaneRoeAAAAAQAAAAEAAAAAAAAAAAAAAAAAAAAA=="

@@ -7,37 +7,14 @@ Real guards (the keyword test detector) around plain runnables and fake chat mod
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
-from langchain_core.outputs import ChatGenerationChunk
-from langchain_core.runnables import RunnableLambda
 
-from guardrails import Guard, GuardrailsCallbackHandler, GuardrailViolation, InputError
-from guardrails.testing import KeywordDetector, guard_with
+from guardrails import GuardrailsCallbackHandler, GuardrailViolation, InputError
+from tests.helpers.answers import REFUSAL, answering, dumped, guard, streamed
 from tests.helpers.spy import SpyChatModel, spy_model
-
-REFUSAL = "can't help"
-
-
-def guard() -> Guard:
-    return guard_with(
-        KeywordDetector({"grenade": "weapons"}, entities={"Jane Roe": "PERSON", "555-0100": "PHONE_NUMBER"}),
-    )
-
-
-def answering(message: AIMessage) -> RunnableLambda[Any, AIMessage]:
-    return RunnableLambda(lambda _: message)
-
-
-def dumped(value: Any) -> str:
-    """Everything of a message except the guard's metadata (whose findings name the keyword matched)."""
-    messages = value if isinstance(value, list) else [value]
-    return json.dumps([m.model_dump(exclude={"response_metadata"}) for m in messages], default=str)
 
 
 def thinking(text: str) -> dict[str, Any]:
@@ -93,20 +70,6 @@ async def test_ainvoke_screens_reasoning_like_invoke() -> None:
 
 
 # ---------------------------------------------------------------------- streaming
-class StreamedChatModel(GenericFakeChatModel):
-    """A fake chat model whose stream yields exactly ``chunks``."""
-
-    chunks: list[AIMessageChunk]
-
-    def _stream(self, messages: Any, *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
-        for chunk in self.chunks:
-            yield ChatGenerationChunk(message=chunk)
-
-
-def streamed(*chunks: AIMessageChunk) -> StreamedChatModel:
-    return StreamedChatModel(messages=iter([AIMessage(content="unused")]), chunks=list(chunks))
-
-
 @pytest.mark.parametrize(
     "reasoning",
     [
