@@ -138,6 +138,15 @@ def test_bedrock_reasoning_content_blocks_are_screened() -> None:
     assert REFUSAL in guard().wrap(answering(blocked)).invoke("hello").content
 
 
+def test_bedrock_redacted_reasoning_passes_as_the_opaque_payload_it_is() -> None:
+    redacted = {"type": "reasoning_content", "reasoning_content": {"redacted_content": b"\x8f\x01opaque"}}
+    answer = AIMessage(content=[redacted, {"type": "text", "text": "Hello there."}])
+    out = guard().wrap(answering(answer)).invoke("hello")
+    assert out.content == [redacted, {"type": "text", "text": "Hello there."}]
+    blocked = AIMessage(content=[redacted, {"type": "text", "text": "a grenade"}])
+    assert REFUSAL in guard().wrap(answering(blocked)).invoke("hello").content
+
+
 def test_redacting_only_the_reasoning_keeps_the_content_blocks() -> None:
     content = [{"type": "text", "text": "See"}, {"type": "image_url", "image_url": {"url": "http://x.test/a.png"}}]
     answer = AIMessage(content=content, additional_kwargs={"reasoning_content": "Jane Roe"})

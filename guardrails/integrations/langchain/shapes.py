@@ -78,7 +78,21 @@ REASONING_BLOCKS = frozenset({"thinking", "reasoning", "reasoning_content"})  # 
 REASONING_KWARGS = ("reasoning_content", "reasoning")
 #: keys of a reasoning block or entry that are not text (ids, provider signatures, encrypted payloads)
 _NOT_TEXT = frozenset(
-    {"type", "id", "index", "signature", "status", "encrypted_content", "data", "format", "call_id", "tool_use_id"}
+    {
+        "type",
+        "id",
+        "index",
+        "signature",
+        "status",
+        "encrypted_content",
+        "data",
+        "format",
+        "call_id",
+        "tool_use_id",
+        # Bedrock's redacted reasoning: bytes the provider encrypted, no words to read (langchain-aws)
+        "redacted_content",
+        "redactedContent",
+    }
 )
 #: v1 content blocks (``langchain_core.messages.content``) of server-side tools (a provider's web search, code
 #: execution, remote MCP): the call's arguments are the model's (a search query), the result is the tool's output
