@@ -17,7 +17,8 @@ dicts, lists, tuples and pydantic models; each slot is written back in place (re
 audio answer whose transcript changed keeps only the transcript), so the output keeps its
 structure. An output holding a value whose text cannot be read (an audio answer without its
 transcript) raises ``InputError``: nothing is returned unscreened. A refused output keeps only
-its answer slot.
+its answer slot. A structured answer's parsed value (``PARSED_KWARG``) is kept only while none of
+the answer's text changed.
 """
 
 from __future__ import annotations
@@ -145,6 +146,12 @@ REFUSAL_KWARG = "refusal"
 SLOT_KWARGS = (*REASONING_KWARGS, AUDIO_KWARG, REFUSAL_KWARG, TOOL_OUTPUTS_KWARG)
 #: where an audio answer's transcript is, in its message
 TRANSCRIPT = ("additional_kwargs", AUDIO_KWARG, "transcript")
+#: the ``additional_kwargs`` entry of a structured answer's parsed value (langchain-openai, ``response_format=`` with a
+#: json_schema, chat completions and Responses, on a stream's last chunk too): a pydantic model or a dict parsed from
+#: the content's JSON. Not a slot of its own: it says the content's words again, so it is kept only while every text
+#: of the answer is as the model wrote it. An answer refused, or with any text changed (redacted, restored, a
+#: disclaimer added), loses it: the app parses the content, which is screened, instead
+PARSED_KWARG = "parsed"
 
 
 def _is_reasoning_block(block: Any) -> bool:
@@ -463,6 +470,24 @@ def with_reasoning(fields: dict[str, Any], texts: Mapping[Path, str]) -> dict[st
     if TRANSCRIPT in texts and texts[TRANSCRIPT] != old:
         fields = _put(fields, TRANSCRIPT[:2], {"transcript": texts[TRANSCRIPT]})
     return fields
+
+
+def _without_parsed(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in kwargs.items() if k != PARSED_KWARG}
+
+
+def without_parsed(value: Any) -> Any:
+    """``value`` with the parsed value (:data:`PARSED_KWARG`) of every message in it removed."""
+    if isinstance(value, BaseMessage):
+        if PARSED_KWARG not in value.additional_kwargs:
+            return value
+        return value.model_copy(update={"additional_kwargs": _without_parsed(value.additional_kwargs)})
+    if isinstance(value, Mapping):
+        return remap(value, {k: without_parsed(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        out = [without_parsed(v) for v in value]
+        return out if isinstance(value, list) else tuple(out)
+    return value
 
 
 def _get(value: Any, where: Path) -> Any:
@@ -828,6 +853,8 @@ def _rewrite_messages(messages: Sequence[BaseMessage], fn: Rewrite) -> list[Base
             # the slots in additional_kwargs (an audio transcript, a refusal); those of content blocks are rewritten
             texts.update((s.where, fn(s.text)) for s in extra_slots(m) if s.where[0] == "additional_kwargs")
             update.update(_transcript_as_text(with_reasoning(fields, texts)))
+            if PARSED_KWARG in m.additional_kwargs and any(v != getattr(m, k) for k, v in update.items()):
+                update["additional_kwargs"] = _without_parsed(update["additional_kwargs"])  # says the old words
             out.append(m.model_copy(update=update))
         else:
             out.append(m)
@@ -1255,8 +1282,10 @@ def _only(value: Any, path: Path, text: str) -> Any:
         if isinstance(value, AIMessage):
             update.update(_drop_calls(value))
         kwargs = update.get("additional_kwargs", value.additional_kwargs)
-        if any(k in kwargs for k in SLOT_KWARGS):  # reasoning, and an audio answer's recording: the refusal replaces it
-            update["additional_kwargs"] = {k: v for k, v in kwargs.items() if k not in SLOT_KWARGS}
+        # reasoning, an audio answer's recording and a structured answer's parsed value: the refusal replaces them
+        gone = (*SLOT_KWARGS, PARSED_KWARG)
+        if any(k in kwargs for k in gone):
+            update["additional_kwargs"] = {k: v for k, v in kwargs.items() if k not in gone}
         return value.model_copy(update=update)
     if not path:
         return text
@@ -1553,6 +1582,8 @@ class _Walk:
             update["content"] = [*kept, *([{"type": "text", "text": new}] if new else [])] if kept else new
         elif fields["content"] != m.content:
             update["content"] = fields["content"]
+        if update and PARSED_KWARG in m.additional_kwargs:  # a text changed: the parsed value says the old words
+            update["additional_kwargs"] = _without_parsed(update.get("additional_kwargs", m.additional_kwargs))
         return m.model_copy(update=update) if update else m
 
     def calls_update(self, m: AIMessage, path: Path) -> dict[str, Any]:

@@ -88,6 +88,10 @@ class ScreenedStream:
     #: the chain has yielded a chunk; its chunks are messages (then the decision ends the stream in one)
     fed: bool = False
     messages: bool = False
+    #: the answer's text is not as the model wrote it: the guard released some of it changed (redacted, restored) or
+    #: wrote text of its own into it (a head, tool calls screened); then a structured answer's parsed value
+    #: (``shapes.PARSED_KWARG``, on a content-less last chunk) is not passed on, as it says the model's words
+    altered: bool = False
 
     def _head(self, chunk: Any) -> list[Any]:
         """The head before ``chunk`` when it is the chain's first with text or tool calls (see ``head_due``)."""
@@ -99,6 +103,7 @@ class ScreenedStream:
         head = turn.stream_head() if text else ""
         if not head:
             return []
+        self.altered = True
         # in the type of the chain's chunks (a chain that declares no output type streams what it streams)
         kind = turn.kind if turn.wrapper.output_forced else shapes.kind_of(chunk) or turn.kind
         return [shapes.make_output(kind, head, output_key=turn.wrapper.answer_key, metadata={}, chunk=True)]
@@ -221,7 +226,7 @@ class ScreenedStream:
                 lane.calls_sample = value if lane.calls_sample is None else lane.calls_sample
             if text:
                 lane.sample = value if lane.sample is None else lane.sample
-                released = lane.screen.feed(text)
+                released = self._released(lane, lane.screen.released, lane.screen.feed(text))
                 if released:
                     lane.released = True
                     out[key] = shapes.chunk_like(value, released, output_key=self.turn.wrapper.output_key)
@@ -236,11 +241,12 @@ class ScreenedStream:
             self.head_due = False
             head = self.turn.stream_head()
             if head:
+                self.altered = True
                 out.append(self.turn.stream_chunk(None, head))
         for key, lane in self.lanes.items():
             if self.blocked is not None:
                 break
-            rest = lane.screen.flush()
+            rest = self._released(lane, lane.screen.released, lane.screen.flush())
             if rest:
                 lane.released = True
                 out.append(self.emit(key, lane, rest))
@@ -269,7 +275,9 @@ class ScreenedStream:
         # its context slots (the citations of a message's text): only redacted, in a check of their own
         context = read.context_text
         d_ctx = turn.output_check(context, redact_only=True, record=False)() if context.strip() else None
-        return shapes.rebuild_output(value, turn.screened(read, d, d_ctx), output_key="", metadata=None)
+        rebuilt = shapes.rebuild_output(value, turn.screened(read, d, d_ctx), output_key="", metadata=None)
+        self.altered = self.altered or rebuilt != value
+        return rebuilt
 
     def checked_calls(self, lane: Lane, calls: AIMessageChunk) -> AIMessageChunk | None:
         """The held tool calls as they may be released (None when blocked). They are checked whole, as one more
@@ -284,7 +292,15 @@ class ScreenedStream:
             return None
         texts = turn.screened(read, d)
         rebuilt: AIMessageChunk = shapes.rebuild_output(calls, texts, output_key="", metadata=None)
+        self.altered = self.altered or rebuilt != calls
         return rebuilt
+
+    def _released(self, lane: Lane, start: int, text: str) -> str:
+        """``text``, released by the lane's screen from ``start`` (of its buffer) on; noted as ``altered`` when it is
+        not what the model wrote there."""
+        if text != lane.screen.buffer[start : lane.screen.released]:
+            self.altered = True
+        return text
 
     def wrap(self, key: Any, lane: Lane, value: Any) -> Any:
         return value if lane.container is None else shapes.remap(lane.container, {key: value})
@@ -337,6 +353,7 @@ class ScreenedStream:
             else:
                 turn.d_out = blocked[1]
         out: list[Any] = []
+        late: tuple[str, ...] = ()
         if blocked is not None:
             key, decision = blocked
             turn.notify(decision)
@@ -352,7 +369,10 @@ class ScreenedStream:
             late = () if self.tool_step else turn.take_disclaimers(turn.output_domains)
             if late:
                 out.append(self.emit(*self.primary(), "\n\n" + "\n\n".join(late)))
-        out += [value if key is _WHOLE else shapes.remap(chunk, {key: value}) for key, chunk, value in self.held]
+        # a structured answer's parsed value only with the answer's text as the model wrote it
+        intact = blocked is None and not self.altered and not late
+        held = [(key, chunk, value if intact else shapes.without_parsed(value)) for key, chunk, value in self.held]
+        out += [value if key is _WHOLE else shapes.remap(chunk, {key: value}) for key, chunk, value in held]
         # the decision last (as before any held metadata was passed on here), in a chunk of the stream's own type:
         # only a stream of messages gets one (others have on_decision, the audit log and the run's outputs)
         if self.messages or (not self.fed and turn.kind == "message"):
