@@ -356,22 +356,9 @@ class SemanticDetector(BaseDetector):
                 wanted.setdefault(s, None)
             for s in plan.turn_sentences():
                 self._recall(artefact, _SENTENCE_KEY + s, s, known, wanted)
-        uniq = list(wanted)
         mats: dict[str, np.ndarray] = {}
         scored: dict[str, np.ndarray] = {}
-        if uniq:
-            try:
-                vecs, owner = head.encoder.encode_windows(uniq, batch_size=self.options.batch_size)
-            except DetectorError:
-                raise
-            except Exception as exc:
-                raise DetectorError(f"encoder failed: {type(exc).__name__}", detector=self.name) from exc
-            # one scoring pass over every window of the batch; the worst window of each string wins
-            window_scores = head.model.scores(vecs) if len(vecs) else np.zeros((0, len(head.model.categories)))
-            for k, s in enumerate(uniq):
-                rows = owner == k
-                mats[s] = vecs[rows]
-                scored[s] = self._worst(head, s, vecs[rows], window_scores[rows])
+        self._embed(head, list(wanted), mats, scored)
         for plan in plans:
             for s in plan.earlier():
                 if s not in known:
@@ -402,20 +389,24 @@ class SemanticDetector(BaseDetector):
                     plan.kept_sentences.add(x)
                     if plan.join((x,)) not in scored:
                         joins.setdefault(plan.join((x,)), None)
-        if not joins:
+        self._embed(head, list(joins), mats, scored)
+
+    def _embed(self, head: _Head, uniq: list[str], mats: dict[str, np.ndarray], scored: dict[str, np.ndarray]) -> None:
+        """Embed each string's windows into ``mats`` and score them into ``scored``: one scoring pass over every
+        window of the batch, the worst window of each string winning."""
+        if not uniq:
             return
-        uniq = list(joins)
         try:
             vecs, owner = head.encoder.encode_windows(uniq, batch_size=self.options.batch_size)
         except DetectorError:
             raise
         except Exception as exc:
             raise DetectorError(f"encoder failed: {type(exc).__name__}", detector=self.name) from exc
-        window_scores = head.model.scores(vecs)
-        for k, j in enumerate(uniq):
+        window_scores = head.model.scores(vecs) if len(vecs) else np.zeros((0, len(head.model.categories)))
+        for k, s in enumerate(uniq):
             rows = owner == k
-            mats[j] = vecs[rows]
-            scored[j] = self._worst(head, j, vecs[rows], window_scores[rows])
+            mats[s] = vecs[rows]
+            scored[s] = self._worst(head, s, vecs[rows], window_scores[rows])
 
     def _recall(self, artefact: str, key: str, s: str, known: dict[str, np.ndarray], wanted: dict[str, None]) -> None:
         """The kept scores of ``key`` into ``known``, or ``s`` into the strings to embed when none are kept."""
