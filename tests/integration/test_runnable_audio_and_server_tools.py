@@ -220,3 +220,24 @@ def test_a_non_standard_provider_block_is_screened_as_the_models_keeping_its_ids
     assert out.content == [{"type": "non_standard", "value": {**call, "input": "echo <PERSON_1>"}}]
     blocked = {"type": "non_standard", "value": {**call, "input": "print grenade steps"}}
     assert REFUSAL in guard().wrap(answering(AIMessage(content=[blocked]))).invoke("hello").content
+
+
+# ---------------------------------------------------------------------- review: retrieved results, earlier audio
+def test_what_a_server_tool_retrieved_is_redacted_but_never_judged_as_the_models_words() -> None:
+    answer = AIMessage(
+        content=[search("town museum"), results("Jane Roe on the museum's grenade exhibit"), text("Open daily.")]
+    )
+    out = guard().wrap(answering(answer)).invoke("hello")
+    assert REFUSAL not in dumped(out)  # a search result naming the keyword does not refuse a harmless answer
+    assert "Jane Roe" not in dumped(out) and "<PERSON_1> on the museum's grenade exhibit" in dumped(out)
+
+
+def test_an_earlier_audio_answer_referred_to_by_its_id_alone_reaches_the_model_as_it_is() -> None:
+    by_id = AIMessage(content="", additional_kwargs={"audio": {"id": "audio_abc"}})
+    guard().wrap(spy_model("ok")).invoke([HumanMessage("say hi"), by_id, HumanMessage("again")])
+    assert SpyChatModel.calls[-1][1].additional_kwargs["audio"] == {"id": "audio_abc"}
+
+
+def test_an_earlier_audio_answer_of_raw_bytes_does_not_break_the_next_turn() -> None:
+    raw = AIMessage(content="", additional_kwargs={"audio": b"RIFF\x00\x00WAVE"})
+    assert guard().wrap(spy_model("ok")).invoke([HumanMessage("say hi"), raw, HumanMessage("again")]).content == "ok"

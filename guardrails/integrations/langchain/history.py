@@ -329,7 +329,7 @@ def sealed_text(m: BaseMessage) -> str:
     words = shapes.content_text(m.content)
     calls = m.tool_calls if isinstance(m, AIMessage) else []
     reasoning = [text for _, text in shapes.reasoning_slots(m)]
-    extra = [f"{s.kind} {json.dumps(s.where)} {s.text}" for s in shapes.extra_slots(m)]
+    extra = [f"{s.kind} {json.dumps(s.where)} {s.text}" for s in shapes.extra_slots(m, earlier=True)]
     if not calls and not reasoning and not extra:
         return words
     parts = [words, *(f"call {c['name']} {json.dumps(c.get('args'), sort_keys=True)}" for c in calls)]

@@ -415,13 +415,16 @@ def _dotted(where: Path) -> str:
     return ".".join(map(str, where))
 
 
-def extra_slots(m: BaseMessage) -> list[Slot]:
+def extra_slots(m: BaseMessage, *, earlier: bool = False) -> list[Slot]:
     """Every text of a message beside its content's text, tool calls and reasoning, with its path in the message: its
     content blocks' (``block_slots``; a tool-call block is read here only when none of its tool calls has its id),
     the built-in tools' items of an OpenAI answer in the v0 format (``additional_kwargs["tool_outputs"]``, read as
     provider blocks), and an answer's audio transcript and refusal in ``additional_kwargs`` (langchain-openai's chat
     completions). An ``audio`` entry without a str ``transcript`` (only an id, or bytes), or with a recording
-    (``data`` or ``id``) and a blank one, raises ``InputError``: what it says cannot be read."""
+    (``data`` or ``id``) and a blank one, raises ``InputError``: what it says cannot be read. Not so in an earlier
+    answer (``earlier``, a history the model is given): there such an entry is left as it is, unread, as an
+    encrypted payload is (OpenAI's multi-turn audio refers to an earlier answer by its id alone, which the provider
+    resolves and a client cannot fill with words; Gemini's bytes are never sent back to the model)."""
     calls = _call_keys(m)
     slots = [
         s._replace(where=("content", i, *s.where))
@@ -438,12 +441,13 @@ def extra_slots(m: BaseMessage) -> list[Slot]:
     if audio:
         transcript = audio.get("transcript") if isinstance(audio, Mapping) else None
         recorded = not isinstance(audio, Mapping) or audio.get("data") or audio.get("id")
-        if not isinstance(transcript, str) or (recorded and not transcript.strip()):
+        if isinstance(transcript, str) and (transcript.strip() or not recorded):
+            slots.append(Slot(TRANSCRIPT, "", transcript, "words"))
+        elif not earlier:
             raise InputError(
                 f"cannot screen a message's audio ({type(audio).__name__} without a 'transcript' of its words): the "
                 "guard reads what an audio answer says from its transcript; drop the audio or keep its transcript"
             )
-        slots.append(Slot(TRANSCRIPT, "", transcript, "words"))
     refusal = _leaves(m.additional_kwargs.get(REFUSAL_KWARG), ("additional_kwargs", REFUSAL_KWARG), what="refusal")
     return slots + [Slot(w, "", t, "words") for w, t in refusal]
 
@@ -851,7 +855,9 @@ def _rewrite_messages(messages: Sequence[BaseMessage], fn: Rewrite) -> list[Base
             }
             texts = {where: fn(text) for where, text in reasoning_slots(m)}
             # the slots in additional_kwargs (an audio transcript, a refusal); those of content blocks are rewritten
-            texts.update((s.where, fn(s.text)) for s in extra_slots(m) if s.where[0] == "additional_kwargs")
+            texts.update(
+                (s.where, fn(s.text)) for s in extra_slots(m, earlier=True) if s.where[0] == "additional_kwargs"
+            )
             update.update(_transcript_as_text(with_reasoning(fields, texts)))
             if PARSED_KWARG in m.additional_kwargs and any(v != getattr(m, k) for k, v in update.items()):
                 update["additional_kwargs"] = _without_parsed(update["additional_kwargs"])  # says the old words
@@ -872,7 +878,7 @@ def message_texts(m: BaseMessage, *, results: bool = True) -> list[str]:
         seen.append(text)
         return text
 
-    hidden = {s.where: "" for s in extra_slots(m) if s.kind in NOT_THE_MODELS} if not results else {}
+    hidden = {s.where: "" for s in extra_slots(m, earlier=True) if s.kind in NOT_THE_MODELS} if not results else {}
     if hidden:  # blanked where they are: a blank text is no text to judge
         fields = {"content": m.content, "additional_kwargs": m.additional_kwargs}
         m = m.model_copy(update=with_reasoning(fields, hidden))
@@ -1558,7 +1564,9 @@ class _Walk:
         texts = {where: self.visit((*path, *where), "reasoning: ", text) for where, text in slots}
         for s in extra_slots(m):  # server-side tools and provider blocks go with tool calls (a stream withholds them)
             if self.calls or s.kind == "words":
-                if s.kind == "cited":
+                # what a tool retrieved (a fetched page, search results) and what a citation quotes is context, as
+                # retrieved documents are: redacted, not judged as the model's words (nor counted as its length)
+                if s.kind in NOT_THE_MODELS:
                     self.cited.add((*path, *s.where))
                 texts[s.where] = self.visit((*path, *s.where), s.label, s.text)
         fields = with_reasoning({"content": m.content, "additional_kwargs": m.additional_kwargs}, texts)
