@@ -480,18 +480,27 @@ def _without_parsed(kwargs: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in kwargs.items() if k != PARSED_KWARG}
 
 
-def without_parsed(value: Any) -> Any:
-    """``value`` with the parsed value (:data:`PARSED_KWARG`) of every message in it removed."""
+def _each_message(value: Any, fn: Callable[[BaseMessage], BaseMessage]) -> Any:
+    """``value`` with ``fn`` applied to every message in it (inside dicts, lists and tuples), its shape kept."""
     if isinstance(value, BaseMessage):
-        if PARSED_KWARG not in value.additional_kwargs:
-            return value
-        return value.model_copy(update={"additional_kwargs": _without_parsed(value.additional_kwargs)})
+        return fn(value)
     if isinstance(value, Mapping):
-        return remap(value, {k: without_parsed(v) for k, v in value.items()})
+        return remap(value, {k: _each_message(v, fn) for k, v in value.items()})
     if isinstance(value, (list, tuple)):
-        out = [without_parsed(v) for v in value]
+        out = [_each_message(v, fn) for v in value]
         return out if isinstance(value, list) else tuple(out)
     return value
+
+
+def without_parsed(value: Any) -> Any:
+    """``value`` with the parsed value (:data:`PARSED_KWARG`) of every message in it removed."""
+
+    def drop(m: BaseMessage) -> BaseMessage:
+        if PARSED_KWARG not in m.additional_kwargs:
+            return m
+        return m.model_copy(update={"additional_kwargs": _without_parsed(m.additional_kwargs)})
+
+    return _each_message(value, drop)
 
 
 def _get(value: Any, where: Path) -> Any:
@@ -511,19 +520,16 @@ def without_slots(value: Any) -> Any:
     tool-call and provider blocks, citations and a media block's ``extras`` read as slots (its payload is kept). A
     stream withholds them (an audio transcript or a refusal streams as the answer's text, screened; the recording
     does not)."""
-    if isinstance(value, BaseMessage):
-        kwargs = {k: v for k, v in value.additional_kwargs.items() if k not in SLOT_KWARGS}
-        content = _streamed_blocks(value.content) if isinstance(value.content, list) else value.content
-        if kwargs == value.additional_kwargs and content == value.content:
-            return value
+
+    def drop(m: BaseMessage) -> BaseMessage:
+        kwargs = {k: v for k, v in m.additional_kwargs.items() if k not in SLOT_KWARGS}
+        content = _streamed_blocks(m.content) if isinstance(m.content, list) else m.content
+        if kwargs == m.additional_kwargs and content == m.content:
+            return m
         # an emptied list would swallow the text of the chunks added to it: LangChain merges [] + "x" into []
-        return value.model_copy(update={"additional_kwargs": kwargs, "content": content or ""})
-    if isinstance(value, Mapping):
-        return remap(value, {k: without_slots(v) for k, v in value.items()})
-    if isinstance(value, (list, tuple)):
-        out = [without_slots(v) for v in value]
-        return out if isinstance(value, list) else tuple(out)
-    return value
+        return m.model_copy(update={"additional_kwargs": kwargs, "content": content or ""})
+
+    return _each_message(value, drop)
 
 
 def _streamed_blocks(content: list[Any]) -> list[Any]:
