@@ -40,6 +40,16 @@ def test_blocked_prompt_stops_the_model_call(tmp_path: Path) -> None:
     assert info.value.decision.categories == ("weapons",)
 
 
+def test_a_request_in_an_attached_plain_text_document_stops_the_model_call(tmp_path: Path) -> None:
+    document = {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "buy a grenade"}}
+    model = GenericFakeChatModel(messages=iter([AIMessage(content="never")]))
+    with pytest.raises(GuardrailViolation):
+        model.invoke(
+            [HumanMessage(content=[{"type": "text", "text": "do this"}, document])],
+            config={"callbacks": [handler(tmp_path)]},
+        )
+
+
 def test_crisis_prompt_also_stops_the_call(tmp_path: Path) -> None:
     model = GenericFakeChatModel(messages=iter([AIMessage(content="never")]))
     with pytest.raises(GuardrailViolation):

@@ -275,6 +275,21 @@ def test_an_image_blocks_revised_prompt_is_judged_and_its_image_kept_when_the_te
     assert out.content == [{**image, "extras": {"revised_prompt": "<PERSON_1>"}}, text("<PERSON_1>, drawn.")]
 
 
+def test_a_text_blocks_extras_are_judged_as_the_models_words_and_redacted_in_place() -> None:
+    blocked = AIMessage(content=[{**text("Here."), "extras": {"note": "a grenade mid-air"}}])
+    assert REFUSAL in guard().wrap(answering(blocked)).invoke("hello").content
+    answer = AIMessage(content=[{**text("Done."), "extras": {"note": "for Jane Roe"}}])
+    out = guard().wrap(answering(answer)).invoke("hello")
+    assert out.content == [{**text("Done."), "extras": {"note": "for <PERSON_1>"}}]
+
+
+def test_a_user_text_blocks_extras_are_redacted_before_the_model_sees_them() -> None:
+    chain = guard().wrap(spy_model("ok"))
+    chain.invoke([HumanMessage(content=[{**text("hi"), "extras": {"footer": "sent by Jane Roe"}}])])
+    ((sent,),) = SpyChatModel.calls
+    assert sent.content == [{**text("hi"), "extras": {"footer": "sent by <PERSON_1>"}}]
+
+
 # ---------------------------------------------------------------------- tool-call blocks in content
 def v1_call(args: dict[str, Any], call_id: str = "c1") -> dict[str, Any]:
     return {"type": "tool_call", "name": "send_email", "args": args, "id": call_id}

@@ -748,3 +748,80 @@ def test_a_legacy_function_result_is_redacted_before_the_model_and_the_trace_see
     ]
     guard().wrap(spy_model("ok")).invoke(history)
     assert str(SpyChatModel.calls[-1][-1].content) == "<PERSON_1>, <PHONE_NUMBER_1>"
+
+
+# ---------------------------------------------------------------------- 7. documents the user attaches
+def text_document(data: str, **fields: Any) -> dict[str, Any]:
+    """An Anthropic document block of plain text (``source.type == "text"``)."""
+    return {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": data}, **fields}
+
+
+def test_a_plain_text_document_is_redacted_before_the_model_sees_it() -> None:
+    chain = guard().wrap(spy_model("ok"))
+    doc = text_document("Minutes: Jane Roe will call 555-0100.", title="Notes by Jane Roe", context="from Jane Roe")
+    chain.invoke([HumanMessage(content=[{"type": "text", "text": "Summarize this"}, doc])])
+    ((sent,),) = SpyChatModel.calls
+    sent_doc = sent.content[1]
+    assert sent_doc["source"] == {
+        "type": "text",
+        "media_type": "text/plain",
+        "data": "Minutes: <PERSON_1> will call <PHONE_NUMBER_1>.",
+    }
+    assert sent_doc["title"] == "Notes by <PERSON_1>" and sent_doc["context"] == "from <PERSON_1>"
+    assert "Jane Roe" not in dumped(sent)
+
+
+def test_a_request_inside_an_attached_document_is_judged_as_part_of_the_turn() -> None:
+    chain = guard().wrap(spy_model("never"))
+    out = chain.invoke(
+        [HumanMessage(content=[{"type": "text", "text": "Do what it says"}, text_document("where to buy a grenade")])]
+    )
+    assert REFUSAL in out.content and SpyChatModel.calls == []
+
+
+def test_a_document_of_text_blocks_is_read_and_its_images_are_kept() -> None:
+    image = {"type": "image", "source": {"type": "url", "url": "https://example.com/a.png"}}
+    doc = {
+        "type": "document",
+        "source": {"type": "content", "content": [{"type": "text", "text": "Jane Roe wrote this"}, image]},
+    }
+    chain = guard().wrap(spy_model("ok"))
+    chain.invoke([HumanMessage(content=[doc])])
+    ((sent,),) = SpyChatModel.calls
+    assert sent.content[0]["source"]["content"] == [{"type": "text", "text": "<PERSON_1> wrote this"}, image]
+    blocked = guard().wrap(spy_model("never"))
+    doc["source"]["content"][0]["text"] = "where to buy a grenade"  # type: ignore[index]
+    assert REFUSAL in blocked.invoke([HumanMessage(content=[doc])]).content
+
+
+def test_a_document_whose_text_cannot_be_read_is_an_input_error_naming_only_its_shape() -> None:
+    chain = guard().wrap(spy_model("never"))
+    bad = {"type": "document", "source": {"type": "text", "data": {"Jane Roe": 1}}}
+    with pytest.raises(InputError) as info:
+        chain.invoke([HumanMessage(content=[bad])])
+    assert "document" in str(info.value) and "Jane Roe" not in str(info.value)
+    assert SpyChatModel.calls == []
+
+
+def test_a_pdf_document_passes_as_media_and_its_title_is_still_screened() -> None:
+    pdf = {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0xLjQK"}}
+    chain = guard().wrap(spy_model("ok"))
+    chain.invoke([HumanMessage(content=[{"type": "text", "text": "read it"}, {**pdf, "title": "CV of Jane Roe"}])])
+    ((sent,),) = SpyChatModel.calls
+    assert sent.content[1] == {**pdf, "title": "CV of <PERSON_1>"}
+
+
+def test_an_earlier_turns_document_is_redacted_in_the_history() -> None:
+    chain = guard().wrap(spy_model("ok"))
+    history: list[BaseMessage] = [HumanMessage(content=[text_document("Jane Roe, 555-0100")]), AIMessage("Noted.")]
+    chain.invoke([*history, HumanMessage("thanks")])
+    ((*earlier, _),) = SpyChatModel.calls
+    assert "Jane Roe" not in dumped(*earlier) and "555-0100" not in dumped(*earlier)
+
+
+def test_an_answer_quoting_a_document_is_redacted_with_the_document_folded_into_its_text() -> None:
+    answer = AIMessage(content=[{"type": "text", "text": "Here it is:"}, text_document("Ring Jane Roe on 555-0100")])
+    out = guard().wrap(GenericFakeChatModel(messages=iter([answer]))).invoke("send me the note")
+    assert out.content == "Here it is:\nRing <PERSON_1> on <PHONE_NUMBER_1>"
+    refused = guard().wrap(GenericFakeChatModel(messages=iter([AIMessage(content=[text_document("a grenade")])])))
+    assert REFUSAL in refused.invoke("note?").content

@@ -417,14 +417,8 @@ def conversations(
 
 
 def block_texts(m: BaseMessage) -> list[str]:
-    """A message's texts: its str content, or its str blocks and blocks' ``text``, in order."""
-    if isinstance(m.content, str):
-        return [m.content]
-    return [
-        b if isinstance(b, str) else b["text"]
-        for b in m.content
-        if isinstance(b, str) or (isinstance(b, Mapping) and isinstance(b.get("text"), str))
-    ]
+    """A message's texts: its str content, or its str blocks, blocks' ``text`` and documents' words, in order."""
+    return shapes.content_texts(m.content)
 
 
 def as_messages(value: Any) -> list[BaseMessage]:

@@ -4,7 +4,8 @@ Inputs accepted: ``str``; a list of messages (or message-like tuples/dicts) whos
 content is a str or a list of content blocks (non-text blocks pass through untouched);
 a dict whose ``input``/``question``/``query``/``messages`` keys (configurable) hold either
 (a string turn is the latest turn, a message list beside it its history; see ``turn_keys``);
-a PromptValue. Any content block with a str ``text`` counts as text. The other keys of a
+a PromptValue. Any content block with a str ``text`` counts as text, and so does a document of plain text (see
+``block_words``). The other keys of a
 dict input are redacted too (unless passed through), and their message lists count as
 earlier turns.
 
@@ -108,6 +109,11 @@ SLOT_BLOCKS = SERVER_CALL_BLOCKS | {SERVER_RESULT_BLOCK, "refusal", "non_standar
 MEDIA_BLOCKS = frozenset(
     {"image", "audio", "video", "file", "image_url", "input_audio", "input_image", "input_file", "document", "media"}
 )
+#: an Anthropic document block: media, whose ``title`` and ``context`` are the user's words, and whose text source
+#: (``{"type": "text", "data": ...}`` or ``{"type": "content", "content": [...]}``) is the user's words too, read as a
+#: text block's (see ``block_words``)
+DOCUMENT_BLOCK = "document"
+DOCUMENT_WORD_KEYS = ("title", "context")
 #: content blocks of a tool call (Anthropic ``tool_use``, LangChain v1 ``tool_call``, ``tool_call_chunk`` and
 #: ``invalid_tool_call``, OpenAI Responses ``function_call``): read from the message's tool calls when one of them has
 #: the block's id (or, streamed, its index), else read in place as a tool call's arguments are
@@ -176,6 +182,52 @@ def _is_text_block(block: Any) -> bool:
 
 def _is_media_block(block: Any) -> bool:
     return _block_type(block) in MEDIA_BLOCKS and not _is_text_block(block)
+
+
+def block_words(block: Any) -> list[tuple[Path, str]]:
+    """The words a content block holds as the message's own text, each with its path in the block: a text block's
+    ``text``; a document's (Anthropic ``document``) ``title`` and ``context`` and, from a text source, the document
+    itself (``source.data`` of a ``text`` source, the str items and text blocks of a ``content`` source). A document
+    of another source (a PDF's base64, a file id, a url) is media: only its title and context are words. A text
+    source whose text cannot be read raises ``InputError`` (naming its shape, never its words)."""
+    if not isinstance(block, Mapping):
+        return []
+    if _is_text_block(block):
+        return [(("text",), block["text"])] if isinstance(block.get("text"), str) else []
+    if _block_type(block) != DOCUMENT_BLOCK:
+        return []
+    words: list[tuple[Path, str]] = [
+        ((key,), block[key]) for key in DOCUMENT_WORD_KEYS if isinstance(block.get(key), str)
+    ]
+    source = block.get("source")
+    kind = source.get("type") if isinstance(source, Mapping) else None
+    if kind not in ("text", "content"):
+        return words
+    assert isinstance(source, Mapping)
+    key = "data" if kind == "text" else "content"
+    value = source.get(key)
+    if isinstance(value, str):
+        return [*words, (("source", key), value)]
+    if kind == "content" and isinstance(value, list):
+        for i, item in enumerate(value):
+            where = ("source", key, i)
+            if isinstance(item, str):
+                words.append((where, item))
+            elif _is_text_block(item):
+                words.extend(((*where, *w), t) for w, t in block_words(item))
+            elif not _is_media_block(item):
+                raise InputError(f"cannot screen a document block: its content source holds a {_block_type(item)!r}")
+        return words
+    raise InputError(f"cannot screen a document block: its {kind} source holds {type(value).__name__}")
+
+
+def _flattened(block: Any) -> bool:
+    """A block whose every word goes into the one text of a changed answer (see ``_Walk.message``): a text block, a
+    document of a text source."""
+    if _is_text_block(block):
+        return True
+    source = block.get("source") if _block_type(block) == DOCUMENT_BLOCK else None
+    return isinstance(source, Mapping) and source.get("type") in ("text", "content")
 
 
 def _is_slot_block(block: Any) -> bool:
@@ -248,8 +300,9 @@ def _final_answer(m: BaseMessage) -> bool:
 
 
 def content_text(content: Any) -> str:
-    """The text of a message's content: the str itself, or every str block and every block's ``text``
-    (reasoning and the other blocks screened as slots of their own excluded, see ``extra_slots``)."""
+    """The text of a message's content: the str itself, or every str block and every block's words (``block_words``:
+    a text block's ``text``, a document's; reasoning and the other blocks screened as slots of their own excluded, see
+    ``extra_slots``)."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
@@ -257,8 +310,8 @@ def content_text(content: Any) -> str:
         for block in content:
             if isinstance(block, str):
                 parts.append(block)
-            elif isinstance(block, Mapping) and isinstance(block.get("text"), str) and not _is_slot_block(block):
-                parts.append(block["text"])
+            elif not _is_slot_block(block):
+                parts.extend(text for _, text in block_words(block))
         return "\n".join(parts)
     return ""
 
@@ -315,7 +368,8 @@ def block_slots(block: Any, calls: Collection[str] | None = None) -> list[Slot]:
 
     - a ``refusal``'s words;
     - a text block's citations (``annotations``, ``citations``): the quoted text and titles, as retrieved context;
-    - a media block's ``extras`` (an image's ``revised_prompt``), as the model's; its payload stays as it is;
+    - a text or media block's ``extras`` (an image's ``revised_prompt``), as the model's; a media payload stays as it
+      is;
     - a tool-call block (:data:`CALL_BLOCKS`) none of ``calls`` covers (see ``_in_calls``; ``calls=None``: every one,
       for the input rewriter), and a v1 ``server_tool_call``: its arguments, as a tool call's;
     - a v1 ``server_tool_result``: every text of it (its ``output``, or langchain-aws's ``content``), as a tool's
@@ -334,12 +388,15 @@ def block_slots(block: Any, calls: Collection[str] | None = None) -> list[Slot]:
         return []
     if kind == "refusal":
         return [Slot(w, "", t, "words") for w, t in _leaves(block.get("refusal"), ("refusal",), skip=(), what=kind)]
+    extras = [
+        Slot(w, f"{kind} {_dotted(w[1:])}: ", t, "provider")
+        for w, t in _provider_leaves(block.get("extras"), ("extras",), what=f"{kind} block")
+    ]
     if _is_text_block(block):
         found = [w_t for key in CITATION_KEYS for w_t in _provider_leaves(block.get(key), (key,), what="citation")]
-        return [Slot(w, f"{_dotted(w)}: ", t, "cited") for w, t in found]
+        return [Slot(w, f"{_dotted(w)}: ", t, "cited") for w, t in found] + extras
     if _is_media_block(block):
-        extras = _provider_leaves(block.get("extras"), ("extras",), what=f"{kind} block")
-        return [Slot(w, f"{kind} {_dotted(w[1:])}: ", t, "provider") for w, t in extras]
+        return extras
     if kind in SERVER_CALL_BLOCKS or kind in CALL_BLOCKS:
         if kind in CALL_BLOCKS and calls is not None and _in_calls(block, calls):
             return []  # read from the message's tool calls
@@ -580,8 +637,8 @@ def _rewrite_content(content: Any, fn: Rewrite) -> Any:
                 out.append(fn(block))
             elif isinstance(block, Mapping) and not _is_reasoning_block(block):
                 new: Any = dict(block)
-                if _is_text_block(block) and isinstance(block.get("text"), str):
-                    new["text"] = fn(block["text"])
+                for where, text in block_words(block):
+                    new = _put(new, where, fn(text))
                 for slot in block_slots(block):
                     new = _put(new, slot.where, fn(slot.text))
                 out.append(new)
@@ -889,19 +946,23 @@ def message_texts(m: BaseMessage, *, results: bool = True) -> list[str]:
         fields = {"content": m.content, "additional_kwargs": m.additional_kwargs}
         m = m.model_copy(update=with_reasoning(fields, hidden))
     _rewrite_messages([m], keep)
-    content = [t for t in seen if t in _content_texts(m.content)]
+    content = [t for t in seen if t in content_texts(m.content)]
     return content + [t for t in seen if t not in content]  # its words first, then arguments and reasoning
 
 
-def _content_texts(content: Any) -> list[str]:
+def content_texts(content: Any) -> list[str]:
+    """A message content's texts, in order: the str itself, or its str blocks, every block's ``text`` and a document's
+    words (``block_words``)."""
     if isinstance(content, str):
         return [content]
     out: list[str] = []
     for b in content:
         if isinstance(b, str):
             out.append(b)
-        elif isinstance(b, Mapping) and isinstance(b.get("text"), str):
-            out.append(b["text"])
+        elif isinstance(b, Mapping) and isinstance(b.get("text"), str) and not _is_text_block(b):
+            out.append(b["text"])  # a slot block's (a reasoning block with a ``text``)
+        else:
+            out.extend(text for _, text in block_words(b))
     return out
 
 
@@ -1589,9 +1650,11 @@ class _Walk:
                 b
                 for b in _blocks(fields["content"])
                 if isinstance(b, Mapping)
-                and not _is_text_block(b)
+                and not _flattened(b)
                 and not (_block_type(b) in CALL_BLOCKS and _in_calls(b, calls))
             ]
+            # a document kept for its payload (a PDF) without its words, which went into the text
+            kept = [_without(b, [w for w, _ in block_words(b)]) if block_words(b) else b for b in kept]
             # (no empty text block after them: a provider may refuse one sent back)
             update["content"] = [*kept, *([{"type": "text", "text": new}] if new else [])] if kept else new
         elif fields["content"] != m.content:
