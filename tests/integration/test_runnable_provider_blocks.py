@@ -16,6 +16,7 @@ keyword test detector) around plain runnables and fake chat models.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -397,6 +398,45 @@ def test_an_earlier_openai_function_call_blocks_arguments_are_redacted_as_its_to
     sent = sent_to_model(AIMessage(content=[block], tool_calls=[call]))
     assert sent.content == [{**block, "arguments": '{"to": "<PERSON_1>"}'}]
     assert sent.tool_calls[0]["args"] == {"to": "<PERSON_1>"}
+
+
+# ---------------------------------------------------------------------- a changed answer keeps its items' identity
+#: an OpenAI Responses answer's reasoning item: the API refuses it sent back without the item that followed it (the
+#: message, by its ``msg_`` id; a function call, by its ``fc_`` id)
+REASONING = {"type": "reasoning", "id": "rs_1", "summary": []}
+
+
+def function_call(args: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "dial", "arguments": json.dumps(args)}
+
+
+def test_a_redacted_answer_keeps_its_text_items_id_after_its_reasoning() -> None:
+    words = {"type": "text", "text": "Ring Jane Roe.", "id": "msg_1", "annotations": []}
+    out = guard().wrap(answering(AIMessage(content=[REASONING, words]))).invoke("hello")
+    assert out.content == [REASONING, {"type": "text", "text": "Ring <PERSON_1>.", "id": "msg_1"}]
+
+
+def test_a_redacted_answer_keeps_its_function_call_items_in_place_with_the_screened_arguments() -> None:
+    call = {"name": "dial", "args": {"to": "Jane Roe"}, "id": "call_1", "type": "tool_call"}
+    answer = AIMessage(content=[REASONING, function_call({"to": "Jane Roe"})], tool_calls=[call])
+    out = guard().wrap(answering(answer)).invoke("hello")
+    assert out.content == [REASONING, function_call({"to": "<PERSON_1>"})]
+    assert out.tool_calls[0]["args"] == {"to": "<PERSON_1>"}
+    with_text = AIMessage(
+        content=[REASONING, text("Calling Jane Roe."), function_call({"to": "Bob"})],
+        tool_calls=[{**call, "args": {"to": "Bob"}}],
+    )
+    out = guard().wrap(answering(with_text)).invoke("hello")
+    assert out.content == [REASONING, function_call({"to": "Bob"}), text("Calling <PERSON_1>.")]
+
+
+def test_an_answer_whose_tool_call_alone_changed_keeps_its_text_blocks_and_their_citations() -> None:
+    call = {"name": "dial", "args": {"to": "Jane Roe"}, "id": "call_1", "type": "tool_call"}
+    answer = AIMessage(
+        content=[cited("Calling.", "a local shop"), function_call({"to": "Jane Roe"})], tool_calls=[call]
+    )
+    out = guard().wrap(answering(answer)).invoke("hello")
+    assert out.content == [cited("Calling.", "a local shop"), function_call({"to": "<PERSON_1>"})]
 
 
 def test_a_delivered_answer_whose_provider_block_was_rewritten_is_judged_again() -> None:

@@ -160,6 +160,23 @@ TRANSCRIPT = ("additional_kwargs", AUDIO_KWARG, "transcript")
 PARSED_KWARG = "parsed"
 
 
+def _with_arguments(block: Mapping[str, Any], calls: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """A tool-call block with the arguments of the tool call of its id (OpenAI ``function_call``'s ``call_id``), in
+    the block's own form: a JSON str ``arguments``, a dict ``args`` (LangChain v1) or ``input`` (Anthropic
+    ``tool_use``). None when no call has its id or the block holds its arguments in another form."""
+    ids = {str(block[k]) for k in ("call_id", "id") if block.get(k)}
+    args = next((c["args"] for c in calls if c.get("id") and str(c["id"]) in ids), None)
+    if not isinstance(args, Mapping):
+        return None
+    new = dict(block)
+    for key in ("arguments", "args", "input", "partial_json"):
+        if isinstance(block.get(key), str):
+            new[key] = json.dumps(args, ensure_ascii=False)
+        elif isinstance(block.get(key), Mapping):
+            new[key] = dict(args)
+    return new
+
+
 def _is_reasoning_block(block: Any) -> bool:
     return _block_type(block) in REASONING_BLOCKS
 
@@ -1640,28 +1657,40 @@ class _Walk:
         if fields["additional_kwargs"] != m.additional_kwargs:
             changed = {k: v for k, v in fields["additional_kwargs"].items() if k in SLOT_KWARGS}
             update["additional_kwargs"] = {**update.get("additional_kwargs", m.additional_kwargs), **changed}
-        if new != old or (calls_changed and isinstance(m.content, list)):
-            # content blocks are flattened once anything in the message changed: text blocks (and their citations) go
-            # into one; the other blocks are kept (media, and those screened as slots of their own: reasoning,
-            # server-side tools, refusals, provider blocks), but tool-call blocks of the message's tool calls, which
-            # say what the calls said before they were screened
-            calls = _call_keys(m)
+        blocks = _blocks(fields["content"])
+        if new != old:
+            # content blocks are flattened once the answer's words changed: its words (text blocks, with their
+            # citations, and text documents) go into one text block, which keeps the first text block's other keys
+            # (an OpenAI Responses message's ``msg_`` id: the API refuses a reasoning item sent back without the item
+            # that followed it); the other blocks are kept in their places (media, and those screened as slots of
+            # their own: reasoning, server-side tools, refusals, provider blocks), a tool-call block with its call's
+            # screened arguments
+            head = next((b for b in blocks if _is_text_block(b)), {"type": "text"})
+            words = {**{k: v for k, v in head.items() if k not in ("text", *CITATION_KEYS)}, "text": new}
             kept = [
-                b
-                for b in _blocks(fields["content"])
-                if isinstance(b, Mapping)
-                and not _flattened(b)
-                and not (_block_type(b) in CALL_BLOCKS and _in_calls(b, calls))
+                k for b in blocks if isinstance(b, Mapping) and not _flattened(b) if (k := self._kept(b, m, update))
             ]
-            # a document kept for its payload (a PDF) without its words, which went into the text
-            kept = [_without(b, [w for w, _ in block_words(b)]) if block_words(b) else b for b in kept]
             # (no empty text block after them: a provider may refuse one sent back)
-            update["content"] = [*kept, *([{"type": "text", "text": new}] if new else [])] if kept else new
+            update["content"] = [*kept, *([words] if new else [])] if kept else new
+        elif calls_changed and any(_block_type(b) in CALL_BLOCKS for b in blocks):
+            # the words as they were; a tool-call block says its call's screened arguments
+            placed = [self._kept(b, m, update) if _block_type(b) in CALL_BLOCKS else b for b in blocks]
+            update["content"] = [b for b in placed if b is not None]
         elif fields["content"] != m.content:
             update["content"] = fields["content"]
         if update and PARSED_KWARG in m.additional_kwargs:  # a text changed: the parsed value says the old words
             update["additional_kwargs"] = _without_parsed(update.get("additional_kwargs", m.additional_kwargs))
         return m.model_copy(update=update) if update else m
+
+    @staticmethod
+    def _kept(block: Mapping[str, Any], m: BaseMessage, update: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        """A block of a changed answer as it is kept: a document kept for its payload (a PDF) without its words (they
+        went into the text); a tool-call block of one of the message's tool calls with that call's screened arguments
+        (None, dropped, when none has its id: it would say the arguments as they were before they were screened)."""
+        if _block_type(block) in CALL_BLOCKS and _in_calls(block, _call_keys(m)):
+            return _with_arguments(block, update.get("tool_calls", getattr(m, "tool_calls", [])))
+        found = block_words(block)
+        return _without(block, [w for w, _ in found]) if found else block
 
     def calls_update(self, m: AIMessage, path: Path) -> dict[str, Any]:
         """Changed tool-call fields of ``m``: parsed calls (each str argument), then the raw JSON forms."""
