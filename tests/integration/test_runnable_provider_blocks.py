@@ -427,7 +427,7 @@ def test_a_redacted_answer_keeps_its_function_call_items_in_place_with_the_scree
         tool_calls=[{**call, "args": {"to": "Bob"}}],
     )
     out = guard().wrap(answering(with_text)).invoke("hello")
-    assert out.content == [REASONING, function_call({"to": "Bob"}), text("Calling <PERSON_1>.")]
+    assert out.content == [REASONING, text("Calling <PERSON_1>."), function_call({"to": "Bob"})]
 
 
 def test_an_answer_whose_tool_call_alone_changed_keeps_its_text_blocks_and_their_citations() -> None:

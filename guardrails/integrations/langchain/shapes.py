@@ -1667,11 +1667,16 @@ class _Walk:
             # screened arguments
             head = next((b for b in blocks if _is_text_block(b)), {"type": "text"})
             words = {**{k: v for k, v in head.items() if k not in ("text", *CITATION_KEYS)}, "text": new}
-            kept = [
-                k for b in blocks if isinstance(b, Mapping) and not _flattened(b) if (k := self._kept(b, m, update))
-            ]
-            # (no empty text block after them: a provider may refuse one sent back)
-            update["content"] = [*kept, *([words] if new else [])] if kept else new
+            # the text where the first of the words was (last, when none was in a block), never empty (a provider
+            # may refuse an empty text block sent back)
+            at = next((i for i, b in enumerate(blocks) if isinstance(b, str) or _flattened(b)), len(blocks))
+            kept: list[Any] = []
+            for i, b in enumerate([*blocks, None]):
+                if i == at and new:
+                    kept.append(words)
+                if isinstance(b, Mapping) and not _flattened(b) and (block := self._kept(b, m, update)):
+                    kept.append(block)
+            update["content"] = kept if any(b is not words for b in kept) else new
         elif calls_changed and any(_block_type(b) in CALL_BLOCKS for b in blocks):
             # the words as they were; a tool-call block says its call's screened arguments
             placed = [self._kept(b, m, update) if _block_type(b) in CALL_BLOCKS else b for b in blocks]
