@@ -1368,7 +1368,7 @@ def _lands_in_model(value: Any, path: Path) -> bool:
 
 def _only(value: Any, path: Path, text: str) -> Any:
     if isinstance(value, BaseMessage):
-        update: dict[str, Any] = {"content": text}
+        update: dict[str, Any] = {"content": text, "response_metadata": _wordless(value.response_metadata)}
         if isinstance(value, AIMessage):
             update.update(_drop_calls(value))
         kwargs = update.get("additional_kwargs", value.additional_kwargs)
@@ -1430,6 +1430,34 @@ def chunk_like(sample: Any, text: str, *, output_key: str, calls: AIMessageChunk
 _PLAIN_RESPONSE_METADATA = (
     "finish_reason", "stop_reason", "model_name", "model", "model_provider", "system_fingerprint", "service_tier",
 )  # fmt: skip
+
+
+#: response_metadata entries that say nothing of an answer's words (ids, the model, why it stopped, token counts, a
+#: provider's safety ratings and request metadata): an answer the guard changed or refused keeps only these (and any
+#: entry with no str in it), since the others may say the old words again (OpenAI ``logprobs``: the answer's tokens;
+#: Gemini ``grounding_metadata``: its sentences and search queries; Bedrock's guardrail ``trace``)
+_WORDLESS_RESPONSE_METADATA = frozenset(
+    {
+        *_PLAIN_RESPONSE_METADATA, META_KEY, "id", "created", "created_at", "object", "status", "token_usage", "usage",
+        "usage_metadata", "stop_sequence", "stopReason", "safety_ratings", "prompt_feedback", "headers",
+        "ResponseMetadata", "metrics", "model_version", "incomplete_details",
+    }
+)  # fmt: skip
+
+
+def _wordless(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """The entries of ``metadata`` that say nothing of the answer's words (see :data:`_WORDLESS_RESPONSE_METADATA`)."""
+    return {k: v for k, v in metadata.items() if k in _WORDLESS_RESPONSE_METADATA or not _has_str(v)}
+
+
+def _has_str(value: Any) -> bool:
+    if isinstance(value, (str, bytes)):
+        return True
+    if isinstance(value, Mapping):
+        return any(_has_str(k) or _has_str(v) for k, v in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return any(_has_str(v) for v in value)
+    return value is not None and not isinstance(value, (bool, int, float))
 
 
 def metadata_only(value: Any) -> AIMessageChunk | None:
@@ -1685,6 +1713,8 @@ class _Walk:
             update["content"] = fields["content"]
         if update and PARSED_KWARG in m.additional_kwargs:  # a text changed: the parsed value says the old words
             update["additional_kwargs"] = _without_parsed(update.get("additional_kwargs", m.additional_kwargs))
+        if update and _wordless(m.response_metadata) != m.response_metadata:  # so may logprobs, grounding metadata
+            update["response_metadata"] = _wordless(m.response_metadata)
         return m.model_copy(update=update) if update else m
 
     @staticmethod
