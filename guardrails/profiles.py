@@ -192,6 +192,10 @@ class Profile(_Strict):
     #: worker or the client): user ``turns``, the model's ``answers``. Leave one out only where that part of the
     #: history can come from nowhere but this guard's own answers (a store no client writes to)
     screen_history: tuple[Literal["turns", "answers"], ...] = ("turns", "answers")
+    #: a plain-text document the user attaches (an Anthropic ``document`` block of a text source): ``judge`` reads
+    #: its words as part of the turn; ``redact`` only redacts them, as a retrieved document is (the answer is judged
+    #: either way). For apps built on uploads: long documents are often flagged when judged (README "Long texts")
+    attached_documents: Literal["judge", "redact"] = "judge"
     #: a longer text is refused as too long, unread. The default is what the detectors judge in full in seconds: the
     #: semantic classifier embeds every window of a text or refuses it (``embeddings.MAX_WINDOWS_PER_TEXT``, 16,384),
     #: and 200,000 characters of prose or code need 2,000-4,300 windows (5-10 s per check on 2 cores), of short

@@ -50,6 +50,14 @@ def test_a_request_in_an_attached_plain_text_document_stops_the_model_call(tmp_p
         )
 
 
+def test_a_handler_whose_profile_only_redacts_attached_documents_does_not_judge_their_words() -> None:
+    guard = guard_with(KeywordDetector({"grenade": "weapons"}), profile={"attached_documents": "redact"})
+    document = {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "a grenade"}}
+    model = GenericFakeChatModel(messages=iter([AIMessage(content="a summary")]))
+    message = HumanMessage(content=[{"type": "text", "text": "summarize"}, document])
+    assert model.invoke([message], config={"callbacks": [GuardrailsCallbackHandler(guard)]}).content == "a summary"
+
+
 def test_crisis_prompt_also_stops_the_call(tmp_path: Path) -> None:
     model = GenericFakeChatModel(messages=iter([AIMessage(content="never")]))
     with pytest.raises(GuardrailViolation):

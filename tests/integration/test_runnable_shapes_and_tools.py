@@ -794,6 +794,22 @@ def test_a_document_of_text_blocks_is_read_and_its_images_are_kept() -> None:
     assert REFUSAL in blocked.invoke([HumanMessage(content=[doc])]).content
 
 
+def test_a_profile_that_only_redacts_attached_documents_lets_the_model_read_them_redacted_and_judges_the_turn() -> None:
+    redacting = guard_with(
+        KeywordDetector({"grenade": "weapons"}, entities={"Jane Roe": "PERSON"}),
+        profile={"attached_documents": "redact"},
+    )
+    chain = redacting.wrap(spy_model("ok"))
+    doc = text_document("Jane Roe's essay on the grenade attacks of the Great War")
+    out = chain.invoke([HumanMessage(content=[{"type": "text", "text": "Summarize this"}, doc])])
+    assert out.content == "ok"
+    ((sent,),) = SpyChatModel.calls
+    assert sent.content[1]["source"]["data"] == "<PERSON_1>'s essay on the grenade attacks of the Great War"
+    blocked = redacting.wrap(spy_model("never"))
+    refused = blocked.invoke([HumanMessage(content=[{"type": "text", "text": "where to buy a grenade"}, doc])])
+    assert REFUSAL in refused.content and SpyChatModel.calls == []
+
+
 def test_a_document_whose_text_cannot_be_read_is_an_input_error_naming_only_its_shape() -> None:
     chain = guard().wrap(spy_model("never"))
     bad = {"type": "document", "source": {"type": "text", "data": {"Jane Roe": 1}}}

@@ -67,6 +67,7 @@ def _write(tmp_path: Path, body: str, name: str = "p.yaml") -> Path:
             "detectors.lexical.options.patterns.0.stages.0",
             "inptu",
         ),
+        ("name: x\nattached_documents: ignore\n", "attached_documents", "ignore"),
     ],
     ids=[
         "unknown-key",
@@ -79,6 +80,7 @@ def _write(tmp_path: Path, body: str, name: str = "p.yaml") -> Path:
         "disclaimer-not-domain",
         "pattern-that-matches-nothing",
         "pattern-stage-typo",
+        "attached-documents-mode",
     ],
 )
 def test_broken_profile_fails_naming_file_field_and_value(tmp_path: Path, body: str, field: str, value: str) -> None:

@@ -83,11 +83,11 @@ def _model_or_tool(m: BaseMessage) -> bool:
     return isinstance(m, ChatMessage) and m.role.lower() in _MODEL_OR_TOOL_ROLES
 
 
-def _joined(messages: Sequence[BaseMessage]) -> str:
-    return "\n".join(text for text in (content_text(m.content) for m in messages) if text.strip())
+def _joined(messages: Sequence[BaseMessage], documents: bool) -> str:
+    return "\n".join(t for t in (content_text(m.content, documents=documents) for m in messages) if t.strip())
 
 
-def turn_of(conversation: Sequence[BaseMessage]) -> tuple[str, tuple[str, ...]]:
+def turn_of(conversation: Sequence[BaseMessage], *, documents: bool = True) -> tuple[str, tuple[str, ...]]:
     """The text of a chat prompt to judge as the turn, and the earlier user turns (its history).
 
     * With a user message that holds text: the latest user turn, the earlier ones its history
@@ -100,11 +100,14 @@ def turn_of(conversation: Sequence[BaseMessage]) -> tuple[str, tuple[str, ...]]:
       steps keep the same turn), joined in order.
     * With none of those either: all the prompt's text (tool results, earlier answers), so that no
       text reaches the model unjudged; an empty string if it holds none (an image only).
+
+    ``documents=False`` leaves attached documents' words out (a profile's ``attached_documents: redact``).
     """
-    if any(content_text(m.content).strip() for m in conversation if is_user_message(m)):
-        return user_turns(conversation)  # an image-only latest turn after answered ones is the empty turn it is
-    others = _joined([m for m in conversation if not _model_or_tool(m)])
-    return (others or _joined(conversation)), ()
+    if any(content_text(m.content, documents=documents).strip() for m in conversation if is_user_message(m)):
+        # an image-only latest turn after answered ones is the empty turn it is
+        return user_turns(conversation, documents=documents)
+    others = _joined([m for m in conversation if not _model_or_tool(m)], documents)
+    return (others or _joined(conversation, documents)), ()
 
 
 def _requested_locale(metadata: Any) -> Any:
@@ -241,7 +244,7 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
         requested = _requested_locale(kwargs.get("metadata"))
         for conversation in messages:
             # every conversation is judged once: a prompt without a user message is judged on its other text
-            text, history = turn_of(conversation)
+            text, history = turn_of(conversation, documents=self.guard.profile.attached_documents == "judge")
             self._judge(text, Stage.INPUT, history, run_id, requested)
         self._keep_locale(run_id, requested)
 

@@ -82,17 +82,19 @@ def withheld_texts(
     input_keys: Sequence[str],
     passthrough_keys: Collection[str],
     locale: str | None,
+    documents: bool = True,
 ) -> dict[str, str]:
     """The texts of the input ``value`` to withhold from the model, each with what the model gets instead: earlier
     user turns refused as prohibited (or not yet judged), what answered them, and the model's earlier answers refused
-    as prohibited themselves (or not yet judged). ``latest``: the user's turn of this request (never withheld)."""
+    as prohibited themselves (or not yet judged). ``latest``: the user's turn of this request (never withheld).
+    ``documents``: whether attached documents' words are judged with a turn (see ``shapes.content_text``)."""
     lists = conversations(value, input_keys=input_keys, passthrough_keys=passthrough_keys)
-    judged = _judge_earlier(runs_of(lists), latest, guard=guard, locale=locale)
+    judged = _judge_earlier(runs_of(lists), latest, guard=guard, locale=locale, documents=documents)
     refused = _refused_runs(judged, was_refused)
     messages = chronological(
         value, user_messages(value, input_keys=input_keys, passthrough_keys=passthrough_keys), input_keys
     )
-    turns = _withheld_turns(messages, latest, judged.unscreened, was_refused)
+    turns = _withheld_turns(messages, latest, judged.unscreened, was_refused, documents=documents)
     # the user's words the model gets as they are: the latest turn and every earlier turn not withheld. Withholding
     # goes by text, so a text that also stands there (a "thanks" block of a refused message sent again as the latest
     # turn) is left, as the model sees it there anyway
@@ -107,8 +109,8 @@ def withheld_texts(
         # requests ("Sure, step one is..." after each harmful request, many times over, then "go on"), and
         # the model would take them as its own. A user message is withheld by its whole text (the same text
         # anywhere but in the latest turn is withheld alike)
-        wholes = {shapes.content_text(m.content) for m, _ in turns}
-        after, _ = answers_after(value, lambda m: shapes.content_text(m.content) in wholes, lists)
+        wholes = {shapes.content_text(m.content, documents=documents) for m, _ in turns}
+        after, _ = answers_after(value, lambda m: shapes.content_text(m.content, documents=documents) in wholes, lists)
         gone |= {id(m) for m in after}
     kept = standing | texts_kept([m for c, _ in lists for m in c if not shapes.is_user_message(m)], gone)
     out: dict[str, str] = {}
@@ -134,7 +136,7 @@ class _JudgedEarlier:
 
 
 def _judge_earlier(
-    earlier: Sequence[BaseMessage | Run], latest: str | None, *, guard: Guard, locale: str | None
+    earlier: Sequence[BaseMessage | Run], latest: str | None, *, guard: Guard, locale: str | None, documents: bool
 ) -> _JudgedEarlier:
     """Judge the earlier turns and answers this guard never judged (a stored or client-sent history) alone, the
     latest first, so one refused as prohibited is withheld as if refused here; their redaction stays provisional.
@@ -153,7 +155,7 @@ def _judge_earlier(
     for h in earlier:
         if isinstance(h, Run):
             items += [(text, Stage.OUTPUT) for text in pieces.get(id(h), ())]
-        elif "turns" in screened and not in_turn(whole := shapes.content_text(h.content), latest):
+        elif "turns" in screened and not in_turn(whole := shapes.content_text(h.content, documents=documents), latest):
             items.append((clean(whole), Stage.INPUT))
     unscreened: frozenset[str] = frozenset()
     if items:
@@ -175,13 +177,18 @@ def _refused_runs(judged: _JudgedEarlier, was_refused: WasRefused) -> list[tuple
 
 
 def _withheld_turns(
-    messages: Sequence[BaseMessage], latest: str | None, unscreened: Collection[str], was_refused: WasRefused
+    messages: Sequence[BaseMessage],
+    latest: str | None,
+    unscreened: Collection[str],
+    was_refused: WasRefused,
+    *,
+    documents: bool,
 ) -> list[tuple[BaseMessage, str]]:
     """The earlier user ``messages`` to withhold, each with its marker: refused as prohibited (judged whole, as the
     input check read them), or past the per-request limit of earlier turns judged (not judged yet)."""
     out: list[tuple[BaseMessage, str]] = []
     for m in messages:
-        whole = shapes.content_text(m.content)
+        whole = shapes.content_text(m.content, documents=documents)
         if in_turn(whole, latest):
             continue
         if clean(whole) in unscreened:  # past the per-request limit of earlier turns judged: withheld until judged

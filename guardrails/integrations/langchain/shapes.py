@@ -288,15 +288,15 @@ def is_model_message(m: BaseMessage) -> bool:
     return isinstance(m, AIMessage) or (isinstance(m, ChatMessage) and m.role.lower() in ("assistant", "ai", "model"))
 
 
-def user_turns(messages: Sequence[BaseMessage]) -> tuple[str, tuple[str, ...]]:
+def user_turns(messages: Sequence[BaseMessage], *, documents: bool = True) -> tuple[str, tuple[str, ...]]:
     """The latest user turn of ``messages`` and the earlier user turns (oldest first); ("", ()) with none.
 
     The latest user message is the turn. When it holds no text (only an image or a file, or blanks), the turn
     is the text of the unanswered user messages before it (those since the last message of the model or a
     tool), so a request sent just before an image is judged, not skipped as an empty turn; with none of those
-    either it is the empty turn it is.
+    either it is the empty turn it is. ``documents=False`` leaves attached documents' words out (``content_text``).
     """
-    users = [(i, content_text(m.content)) for i, m in enumerate(messages) if is_user_message(m)]
+    users = [(i, content_text(m.content, documents=documents)) for i, m in enumerate(messages) if is_user_message(m)]
     if not users:
         return "", ()
     if users[-1][1].strip():
@@ -316,10 +316,11 @@ def _final_answer(m: BaseMessage) -> bool:
     return isinstance(m, ChatMessage) and m.role.lower() in ("assistant", "ai", "model")
 
 
-def content_text(content: Any) -> str:
+def content_text(content: Any, *, documents: bool = True) -> str:
     """The text of a message's content: the str itself, or every str block and every block's words (``block_words``:
     a text block's ``text``, a document's; reasoning and the other blocks screened as slots of their own excluded, see
-    ``extra_slots``)."""
+    ``extra_slots``). ``documents=False`` leaves a document block's words out (a profile's ``attached_documents:
+    redact``: they are only redacted, not judged)."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
@@ -327,7 +328,7 @@ def content_text(content: Any) -> str:
         for block in content:
             if isinstance(block, str):
                 parts.append(block)
-            elif not _is_slot_block(block):
+            elif not _is_slot_block(block) and (documents or _block_type(block) != DOCUMENT_BLOCK):
                 parts.extend(text for _, text in block_words(block))
         return "\n".join(parts)
     return ""
@@ -738,13 +739,18 @@ def _ends_with_user(value: Any) -> bool:
 
 
 def extract_turns(
-    value: Any, *, input_keys: Sequence[str] = DEFAULT_INPUT_KEYS, passthrough_keys: Collection[str] = ()
+    value: Any,
+    *,
+    input_keys: Sequence[str] = DEFAULT_INPUT_KEYS,
+    passthrough_keys: Collection[str] = (),
+    documents: bool = True,
 ) -> Turns:
     """The user text the guard must judge, from any supported input shape.
 
     In a dict (see :func:`turn_keys`), the user turns of message lists under the other keys (a
     separate ``chat_history``) count as earlier turns, before those of the turn's own message list.
     Several string turn keys are judged as one turn, their texts joined in the order of ``input_keys``.
+    ``documents=False`` leaves attached documents' words out of the text to judge (see ``content_text``).
     """
     if isinstance(value, str):
         return Turns(latest=value, history=(), has_user_turn=True)
@@ -760,13 +766,13 @@ def extract_turns(
                 parts.append(_text(value[k]))
                 user = True
                 continue
-            inner = extract_turns(value[k], input_keys=input_keys)
+            inner = extract_turns(value[k], input_keys=input_keys, documents=documents)
             parts.append(inner.latest)
             own.extend(inner.history)
             continued, user = continued or inner.continued, user or inner.has_user_turn
         turns = Turns(latest="\n".join(parts), history=tuple(own), has_user_turn=user, continued=continued)
         earlier = [
-            content_text(m.content)
+            content_text(m.content, documents=documents)
             for k, v in value.items()
             if k not in keys and k not in passthrough_keys
             for m in _message_list(v)
@@ -781,10 +787,12 @@ def extract_turns(
     if any(is_user_message(m) for m in messages):
         last = max(i for i, m in enumerate(messages) if is_user_message(m))
         continued = any(isinstance(m, ToolMessage) for m in messages[last + 1 :])
-        latest, history = user_turns(messages)
+        latest, history = user_turns(messages, documents=documents)
         return Turns(latest=latest, history=history, has_user_turn=True, continued=continued)
     # no user turn: judge what the chain would read (tool results, other non-system text)
-    others = [content_text(m.content) for m in messages if not isinstance(m, (SystemMessage, AIMessage))]
+    others = [
+        content_text(m.content, documents=documents) for m in messages if not isinstance(m, (SystemMessage, AIMessage))
+    ]
     return Turns(latest="\n".join(t for t in others if t), history=(), has_user_turn=False)
 
 

@@ -65,7 +65,10 @@ class Turn:
     # ---- input
     def turns(self, value: Any) -> shapes.Turns:
         return shapes.extract_turns(
-            value, input_keys=self.wrapper.input_keys, passthrough_keys=self.wrapper.passthrough_keys
+            value,
+            input_keys=self.wrapper.input_keys,
+            passthrough_keys=self.wrapper.passthrough_keys,
+            documents=self.guard.profile.attached_documents == "judge",
         )
 
     def stops_chain(self, d_in: Decision) -> bool:
@@ -127,6 +130,7 @@ class Turn:
             input_keys=self.wrapper.input_keys,
             passthrough_keys=self.wrapper.passthrough_keys,
             locale=self.locale,
+            documents=self.guard.profile.attached_documents == "judge",
         )
 
     def _redacted(self, text: str, *, user: bool, d_in: Decision | None) -> str:
