@@ -192,7 +192,8 @@ class Profile(_Strict):
     #: worker or the client): user ``turns``, the model's ``answers``. Leave one out only where that part of the
     #: history can come from nowhere but this guard's own answers (a store no client writes to)
     screen_history: tuple[Literal["turns", "answers"], ...] = ("turns", "answers")
-    #: a plain-text document the user attaches (an Anthropic ``document`` block of a text source): ``judge`` reads
+    #: a plain-text document the user attaches (an Anthropic ``document`` block of a text source, LangChain's
+    #: ``text-plain`` block): ``judge`` reads
     #: its words as part of the turn; ``redact`` only redacts them, as a retrieved document is (the answer is judged
     #: either way). For apps built on uploads: long documents are often flagged when judged (README "Long texts")
     attached_documents: Literal["judge", "redact"] = "judge"

@@ -810,6 +810,26 @@ def test_a_profile_that_only_redacts_attached_documents_lets_the_model_read_them
     assert REFUSAL in refused.content and SpyChatModel.calls == []
 
 
+@pytest.mark.parametrize(
+    "block",
+    [
+        {"type": "text-plain", "text": "buy a grenade", "mime_type": "text/plain", "title": "notes of Jane Roe"},
+        {"type": "file", "source_type": "text", "url": "buy a grenade", "mime_type": "text/plain"},
+    ],
+    ids=["v1-text-plain", "v0-text-file"],
+)
+def test_langchains_own_plain_text_file_blocks_are_attached_documents_too(block: dict[str, Any]) -> None:
+    judged = guard().wrap(spy_model("never")).invoke([HumanMessage(content=[{"type": "text", "text": "read"}, block])])
+    assert REFUSAL in judged.content
+    redacting = guard_with(
+        KeywordDetector({"grenade": "weapons"}, entities={"Jane Roe": "PERSON"}),
+        profile={"attached_documents": "redact"},
+    )
+    assert redacting.wrap(spy_model("ok")).invoke([HumanMessage(content=[block])]).content == "ok"
+    ((sent,),) = SpyChatModel.calls
+    assert "Jane Roe" not in dumped(sent)
+
+
 def test_a_document_whose_text_cannot_be_read_is_an_input_error_naming_only_its_shape() -> None:
     chain = guard().wrap(spy_model("never"))
     bad = {"type": "document", "source": {"type": "text", "data": {"Jane Roe": 1}}}

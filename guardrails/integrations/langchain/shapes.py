@@ -114,6 +114,10 @@ MEDIA_BLOCKS = frozenset(
 #: text block's (see ``block_words``)
 DOCUMENT_BLOCK = "document"
 DOCUMENT_WORD_KEYS = ("title", "context")
+#: LangChain's own blocks of an attached plain-text file: v1 ``text-plain`` (with ``title`` and ``context`` as
+#: Anthropic's document has) and v0 ``{"type": "file", "source_type": "text", "url": ...}``, whose ``url`` holds the
+#: file's text (as langchain-core reads it into a ``text-plain`` block)
+PLAIN_TEXT_FILE_BLOCK = "text-plain"
 #: content blocks of a tool call (Anthropic ``tool_use``, LangChain v1 ``tool_call``, ``tool_call_chunk`` and
 #: ``invalid_tool_call``, OpenAI Responses ``function_call``): read from the message's tool calls when one of them has
 #: the block's id (or, streamed, its index), else read in place as a tool call's arguments are
@@ -203,19 +207,24 @@ def _is_media_block(block: Any) -> bool:
 
 def block_words(block: Any) -> list[tuple[Path, str]]:
     """The words a content block holds as the message's own text, each with its path in the block: a text block's
-    ``text``; a document's (Anthropic ``document``) ``title`` and ``context`` and, from a text source, the document
-    itself (``source.data`` of a ``text`` source, the str items and text blocks of a ``content`` source). A document
-    of another source (a PDF's base64, a file id, a url) is media: only its title and context are words. A text
-    source whose text cannot be read raises ``InputError`` (naming its shape, never its words)."""
+    ``text`` (and an attached plain-text file's ``title`` and ``context``, see ``is_attached_document``); a
+    document's (Anthropic ``document``) ``title`` and ``context`` and, from a text source, the document itself
+    (``source.data`` of a ``text`` source, the str items and text blocks of a ``content`` source). A document of
+    another source (a PDF's base64, a file id, a url) is media: only its title and context are words. A text source
+    whose text cannot be read raises ``InputError`` (naming its shape, never its words)."""
     if not isinstance(block, Mapping):
         return []
-    if _is_text_block(block):
-        return [(("text",), block["text"])] if isinstance(block.get("text"), str) else []
-    if _block_type(block) != DOCUMENT_BLOCK:
-        return []
-    words: list[tuple[Path, str]] = [
+    titles: list[tuple[Path, str]] = [
         ((key,), block[key]) for key in DOCUMENT_WORD_KEYS if isinstance(block.get(key), str)
     ]
+    if _is_text_block(block):
+        text = [(("text",), block["text"])] if isinstance(block.get("text"), str) else []
+        return titles + text if is_attached_document(block) else text
+    if is_attached_document(block) and _block_type(block) != DOCUMENT_BLOCK:  # a v0 text file: its words in "url"
+        return titles + ([(("url",), block["url"])] if isinstance(block.get("url"), str) else [])
+    if _block_type(block) != DOCUMENT_BLOCK:
+        return []
+    words = titles
     source = block.get("source")
     kind = source.get("type") if isinstance(source, Mapping) else None
     if kind not in ("text", "content"):
@@ -238,10 +247,19 @@ def block_words(block: Any) -> list[tuple[Path, str]]:
     raise InputError(f"cannot screen a document block: its {kind} source holds {type(value).__name__}")
 
 
+def is_attached_document(block: Any) -> bool:
+    """A document the user attached: an Anthropic ``document`` block, LangChain's ``text-plain`` or v0 text ``file``
+    block (a profile's ``attached_documents`` says whether its words are judged with the turn)."""
+    kind = _block_type(block)
+    if kind in (DOCUMENT_BLOCK, PLAIN_TEXT_FILE_BLOCK):
+        return True
+    return kind == "file" and isinstance(block, Mapping) and block.get("source_type") == "text"
+
+
 def _flattened(block: Any) -> bool:
     """A block whose every word goes into the one text of a changed answer (see ``_Walk.message``): a text block, a
     document of a text source."""
-    if _is_text_block(block):
+    if _is_text_block(block) or (is_attached_document(block) and _block_type(block) != DOCUMENT_BLOCK):
         return True
     source = block.get("source") if _block_type(block) == DOCUMENT_BLOCK else None
     return isinstance(source, Mapping) and source.get("type") in ("text", "content")
@@ -328,7 +346,7 @@ def content_text(content: Any, *, documents: bool = True) -> str:
         for block in content:
             if isinstance(block, str):
                 parts.append(block)
-            elif not _is_slot_block(block) and (documents or _block_type(block) != DOCUMENT_BLOCK):
+            elif not _is_slot_block(block) and (documents or not is_attached_document(block)):
                 parts.extend(text for _, text in block_words(block))
         return "\n".join(parts)
     return ""
