@@ -58,6 +58,14 @@ def test_a_handler_whose_profile_only_redacts_attached_documents_does_not_judge_
     assert model.invoke([message], config={"callbacks": [GuardrailsCallbackHandler(guard)]}).content == "a summary"
 
 
+def test_a_handler_that_only_redacts_documents_judges_a_document_only_turn_as_empty_not_the_system_prompt() -> None:
+    guard = guard_with(KeywordDetector({"grenade": "weapons"}), profile={"attached_documents": "redact"})
+    document = {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "a recipe"}}
+    model = GenericFakeChatModel(messages=iter([AIMessage(content="a summary")]))
+    prompt = [SystemMessage("Never explain how a grenade works."), HumanMessage(content=[document])]
+    assert model.invoke(prompt, config={"callbacks": [GuardrailsCallbackHandler(guard)]}).content == "a summary"
+
+
 def test_crisis_prompt_also_stops_the_call(tmp_path: Path) -> None:
     model = GenericFakeChatModel(messages=iter([AIMessage(content="never")]))
     with pytest.raises(GuardrailViolation):

@@ -430,6 +430,36 @@ def test_a_redacted_answer_keeps_its_function_call_items_in_place_with_the_scree
     assert out.content == [REASONING, text("Calling <PERSON_1>."), function_call({"to": "Bob"})]
 
 
+def test_a_changed_answer_of_two_message_items_keeps_each_reasoning_items_follower() -> None:
+    # a commentary message before a web search, then the final answer: each after its own reasoning item
+    commentary = {"type": "text", "text": "I'll look that up.", "id": "msg_1", "phase": "commentary"}
+    final = {"type": "text", "text": "Jane Roe's shop sells it.", "id": "msg_2", "phase": "final_answer"}
+    second = {**REASONING, "id": "rs_2"}
+    answer = AIMessage(content=[REASONING, commentary, web_search_call("pasta shops"), second, final])
+    out = guard().wrap(answering(answer)).invoke("hello")
+    merged = {**final, "text": "I'll look that up.\n<PERSON_1>'s shop sells it."}
+    assert out.content == [REASONING, {**commentary, "text": ""}, web_search_call("pasta shops"), second, merged]
+
+
+def test_a_changed_answer_keeps_no_title_of_a_plain_text_block_that_said_the_old_words() -> None:
+    block = {"type": "text-plain", "text": "Ring Jane Roe", "title": "Notes of Jane Roe", "mime_type": "text/plain"}
+    image = {"type": "image", "url": URL}
+    out = guard().wrap(answering(AIMessage(content=[block, image]))).invoke("hello")
+    # its title is among the words judged: joined into the one text, never left as the model wrote it
+    assert out.content == [
+        {"type": "text", "text": "Notes of <PERSON_1>\nRing <PERSON_1>", "mime_type": "text/plain"},
+        image,
+    ]
+
+
+def test_a_function_call_block_of_an_invalid_tool_call_stays_with_its_screened_raw_arguments() -> None:
+    raw = '{"to": "Jane Roe"'  # cut off: an invalid call
+    invalid = {"name": "dial", "args": raw, "id": "call_1", "error": None, "type": "invalid_tool_call"}
+    block = {**function_call({}), "arguments": raw}
+    out = guard().wrap(answering(AIMessage(content=[REASONING, block], invalid_tool_calls=[invalid]))).invoke("hi")
+    assert out.content == [REASONING, {**block, "arguments": '{"to": "<PERSON_1>"'}]
+
+
 def test_an_answer_whose_tool_call_alone_changed_keeps_its_text_blocks_and_their_citations() -> None:
     call = {"name": "dial", "args": {"to": "Jane Roe"}, "id": "call_1", "type": "tool_call"}
     answer = AIMessage(

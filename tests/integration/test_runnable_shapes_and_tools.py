@@ -830,6 +830,15 @@ def test_langchains_own_plain_text_file_blocks_are_attached_documents_too(block:
     assert "Jane Roe" not in dumped(sent)
 
 
+def test_a_document_inside_a_documents_content_is_read_too() -> None:
+    inner = text_document("buy a grenade, Jane Roe")
+    outer = {"type": "document", "source": {"type": "content", "content": [inner]}}
+    assert REFUSAL in guard().wrap(spy_model("never")).invoke([HumanMessage(content=[outer])]).content
+    with pytest.raises(InputError, match="video"):
+        bad = {"type": "document", "source": {"type": "content", "content": [{"type": "video", "url": "x"}]}}
+        guard().wrap(spy_model("never")).invoke([HumanMessage(content=[bad])])
+
+
 def test_a_document_whose_text_cannot_be_read_is_an_input_error_naming_only_its_shape() -> None:
     chain = guard().wrap(spy_model("never"))
     bad = {"type": "document", "source": {"type": "text", "data": {"Jane Roe": 1}}}

@@ -103,7 +103,8 @@ def turn_of(conversation: Sequence[BaseMessage], *, documents: bool = True) -> t
 
     ``documents=False`` leaves attached documents' words out (a profile's ``attached_documents: redact``).
     """
-    if any(content_text(m.content, documents=documents).strip() for m in conversation if is_user_message(m)):
+    # (a user message of a document alone counts as one, its words left out or not: as the wrapper reads a turn)
+    if any(content_text(m.content).strip() for m in conversation if is_user_message(m)):
         # an image-only latest turn after answered ones is the empty turn it is
         return user_turns(conversation, documents=documents)
     others = _joined([m for m in conversation if not _model_or_tool(m)], documents)

@@ -113,6 +113,8 @@ MEDIA_BLOCKS = frozenset(
 #: (``{"type": "text", "data": ...}`` or ``{"type": "content", "content": [...]}``) is the user's words too, read as a
 #: text block's (see ``block_words``)
 DOCUMENT_BLOCK = "document"
+#: the media a document's ``content`` source may hold besides text (an image has no words to read)
+_PICTURES = frozenset({"image", "image_url", "input_image"})
 DOCUMENT_WORD_KEYS = ("title", "context")
 #: LangChain's own blocks of an attached plain-text file: v1 ``text-plain`` (with ``title`` and ``context`` as
 #: Anthropic's document has) and v0 ``{"type": "file", "source_type": "text", "url": ...}``, whose ``url`` holds the
@@ -167,18 +169,21 @@ PARSED_KWARG = "parsed"
 def _with_arguments(block: Mapping[str, Any], calls: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
     """A tool-call block with the arguments of the tool call of its id (OpenAI ``function_call``'s ``call_id``), in
     the block's own form: a JSON str ``arguments``, a dict ``args`` (LangChain v1) or ``input`` (Anthropic
-    ``tool_use``). None when no call has its id or the block holds its arguments in another form."""
+    ``tool_use``); an invalid call's raw str only into a str. None when no call has its id or the block holds its
+    arguments in another form."""
     ids = {str(block[k]) for k in ("call_id", "id") if block.get(k)}
-    args = next((c["args"] for c in calls if c.get("id") and str(c["id"]) in ids), None)
-    if not isinstance(args, Mapping):
-        return None
+    args = next((c.get("args") for c in calls if c.get("id") and str(c["id"]) in ids), None)
     new = dict(block)
     for key in ("arguments", "args", "input", "partial_json"):
-        if isinstance(block.get(key), str):
-            new[key] = json.dumps(args, ensure_ascii=False)
-        elif isinstance(block.get(key), Mapping):
+        if key not in block:
+            continue
+        if isinstance(block[key], str) and isinstance(args, (str, Mapping)):
+            new[key] = args if isinstance(args, str) else json.dumps(args, ensure_ascii=False)
+        elif isinstance(block[key], Mapping) and isinstance(args, Mapping):
             new[key] = dict(args)
-    return new
+        else:
+            return None
+    return new if isinstance(args, (str, Mapping)) else None
 
 
 def _is_reasoning_block(block: Any) -> bool:
@@ -220,7 +225,7 @@ def block_words(block: Any) -> list[tuple[Path, str]]:
     if _is_text_block(block):
         text = [(("text",), block["text"])] if isinstance(block.get("text"), str) else []
         return titles + text if is_attached_document(block) else text
-    if is_attached_document(block) and _block_type(block) != DOCUMENT_BLOCK:  # a v0 text file: its words in "url"
+    if _block_type(block) == "file" and is_attached_document(block):  # a v0 text file: its words in "url"
         return titles + ([(("url",), block["url"])] if isinstance(block.get("url"), str) else [])
     if _block_type(block) != DOCUMENT_BLOCK:
         return []
@@ -239,9 +244,9 @@ def block_words(block: Any) -> list[tuple[Path, str]]:
             where = ("source", key, i)
             if isinstance(item, str):
                 words.append((where, item))
-            elif _is_text_block(item):
+            elif _is_text_block(item) or is_attached_document(item):  # text, or a document inside (read the same)
                 words.extend(((*where, *w), t) for w, t in block_words(item))
-            elif not _is_media_block(item):
+            elif _block_type(item) not in _PICTURES:
                 raise InputError(f"cannot screen a document block: its content source holds a {_block_type(item)!r}")
         return words
     raise InputError(f"cannot screen a document block: its {kind} source holds {type(value).__name__}")
@@ -259,7 +264,7 @@ def is_attached_document(block: Any) -> bool:
 def _flattened(block: Any) -> bool:
     """A block whose every word goes into the one text of a changed answer (see ``_Walk.message``): a text block, a
     document of a text source."""
-    if _is_text_block(block) or (is_attached_document(block) and _block_type(block) != DOCUMENT_BLOCK):
+    if _is_text_block(block) or (_block_type(block) == "file" and is_attached_document(block)):
         return True
     source = block.get("source") if _block_type(block) == DOCUMENT_BLOCK else None
     return isinstance(source, Mapping) and source.get("type") in ("text", "content")
@@ -585,13 +590,18 @@ def _each_message(value: Any, fn: Callable[[BaseMessage], BaseMessage]) -> Any:
     return value
 
 
-def without_parsed(value: Any) -> Any:
-    """``value`` with the parsed value (:data:`PARSED_KWARG`) of every message in it removed."""
+def without_old_words(value: Any, *, refused: bool = False) -> Any:
+    """``value`` with what says an answer's words again removed from every message in it: the parsed value
+    (:data:`PARSED_KWARG`) and the response metadata that may (``_wordless``; ``refused``: the response's id too),
+    for an answer whose words changed."""
 
     def drop(m: BaseMessage) -> BaseMessage:
-        if PARSED_KWARG not in m.additional_kwargs:
-            return m
-        return m.model_copy(update={"additional_kwargs": _without_parsed(m.additional_kwargs)})
+        update: dict[str, Any] = {}
+        if PARSED_KWARG in m.additional_kwargs:
+            update["additional_kwargs"] = _without_parsed(m.additional_kwargs)
+        if (plain := _wordless(m.response_metadata, refused=refused)) != m.response_metadata:
+            update["response_metadata"] = plain
+        return m.model_copy(update=update) if update else m
 
     return _each_message(value, drop)
 
@@ -965,8 +975,10 @@ def _rewrite_messages(messages: Sequence[BaseMessage], fn: Rewrite) -> list[Base
                 (s.where, fn(s.text)) for s in extra_slots(m, earlier=True) if s.where[0] == "additional_kwargs"
             )
             update.update(_transcript_as_text(with_reasoning(fields, texts)))
-            if PARSED_KWARG in m.additional_kwargs and any(v != getattr(m, k) for k, v in update.items()):
-                update["additional_kwargs"] = _without_parsed(update["additional_kwargs"])  # says the old words
+            if any(v != getattr(m, k) for k, v in update.items()):  # the parsed value, logprobs: the old words
+                if PARSED_KWARG in m.additional_kwargs:
+                    update["additional_kwargs"] = _without_parsed(update["additional_kwargs"])
+                update["response_metadata"] = _wordless(m.response_metadata)
             out.append(m.model_copy(update=update))
         else:
             out.append(m)
@@ -1394,7 +1406,10 @@ def _lands_in_model(value: Any, path: Path) -> bool:
 
 def _only(value: Any, path: Path, text: str) -> Any:
     if isinstance(value, BaseMessage):
-        update: dict[str, Any] = {"content": text, "response_metadata": _wordless(value.response_metadata)}
+        update: dict[str, Any] = {
+            "content": text,
+            "response_metadata": _wordless(value.response_metadata, refused=True),
+        }
         if isinstance(value, AIMessage):
             update.update(_drop_calls(value))
         kwargs = update.get("additional_kwargs", value.additional_kwargs)
@@ -1467,13 +1482,22 @@ _WORDLESS_RESPONSE_METADATA = frozenset(
         *_PLAIN_RESPONSE_METADATA, META_KEY, "id", "created", "created_at", "object", "status", "token_usage", "usage",
         "usage_metadata", "stop_sequence", "stopReason", "safety_ratings", "prompt_feedback", "headers",
         "ResponseMetadata", "metrics", "model_version", "incomplete_details",
+        # read back by LangChain: the content's format (v1 blocks are converted back only with it), Anthropic's
+        # code-execution container (``reuse_last_container``)
+        "output_version", "container",
     }
 )  # fmt: skip
 
 
-def _wordless(metadata: Mapping[str, Any]) -> dict[str, Any]:
-    """The entries of ``metadata`` that say nothing of the answer's words (see :data:`_WORDLESS_RESPONSE_METADATA`)."""
-    return {k: v for k, v in metadata.items() if k in _WORDLESS_RESPONSE_METADATA or not _has_str(v)}
+def _wordless(metadata: Mapping[str, Any], *, refused: bool = False) -> dict[str, Any]:
+    """The entries of ``metadata`` that say nothing of the answer's words (see :data:`_WORDLESS_RESPONSE_METADATA`);
+    ``refused``: without the response's ``id`` either (langchain-openai's ``use_previous_response_id`` would continue
+    from the refused words the provider stored under it)."""
+    return {
+        k: v
+        for k, v in metadata.items()
+        if (k in _WORDLESS_RESPONSE_METADATA or not _has_str(v)) and not (refused and k == "id")
+    }
 
 
 def _has_str(value: Any) -> bool:
@@ -1627,6 +1651,42 @@ def _drop_calls(m: AIMessage) -> dict[str, Any]:
     return update
 
 
+def _changed_words(
+    blocks: Sequence[Any], new: str, keep: Callable[[Mapping[str, Any]], Mapping[str, Any] | None]
+) -> Any:
+    """The content of an answer whose words changed to ``new`` (all its words, joined): the words go into one text
+    block in the place of the first text block of its last message item, keeping that block's keys (an OpenAI
+    Responses message's ``msg_`` id and ``phase``: the API refuses a reasoning item sent back without the item that
+    followed it) but a document's words and the citations, which said the old words. Text blocks of other message
+    items (an earlier ``msg_`` id: a commentary before a tool call) stay in place, emptied, so each reasoning item
+    keeps the item after it. The other blocks stay in their places (``keep``: media, reasoning, server-side tools,
+    refusals, provider blocks; a tool-call block with its call's screened arguments, or dropped). Only ``new``, a
+    str, when no other block is left."""
+
+    def item(block: Any) -> Any:
+        return block.get("id") if isinstance(block, Mapping) else None
+
+    flat = [i for i, b in enumerate(blocks) if isinstance(b, str) or _flattened(b)]
+    last_id = item(blocks[flat[-1]]) if flat else None
+    # the first text block of the last message item (last, after an answer of no words: a disclaimer after a call)
+    flat_at = next((i for i in flat if item(blocks[i]) == last_id), len(blocks))
+    head = blocks[flat_at] if flat_at < len(blocks) and isinstance(blocks[flat_at], Mapping) else {}
+    gone = {"type", "text", "url", "source", *DOCUMENT_WORD_KEYS, *CITATION_KEYS}
+    words = {"type": "text", **{k: v for k, v in head.items() if k not in gone}, "text": new}
+    out: list[Any] = []
+    for i, b in enumerate([*blocks, None]):
+        if i == flat_at and new:
+            out.append(words)  # never an empty text block of its own: a provider may refuse one sent back
+        if b is None or i == flat_at:
+            continue
+        if i in flat:
+            if item(b) is not None and item(b) != last_id and _is_text_block(b):  # another message item's: emptied
+                out.append({k: v for k, v in b.items() if k not in CITATION_KEYS} | {"text": ""})
+        elif isinstance(b, Mapping) and (kept := keep(b)) is not None:
+            out.append(kept)
+    return out if any(b is not words for b in out) else new
+
+
 class _Walk:
     """Visits every text slot of a value in a fixed order and rebuilds the value from what ``visit`` returns.
 
@@ -1713,24 +1773,7 @@ class _Walk:
             update["additional_kwargs"] = {**update.get("additional_kwargs", m.additional_kwargs), **changed}
         blocks = _blocks(fields["content"])
         if new != old:
-            # content blocks are flattened once the answer's words changed: its words (text blocks, with their
-            # citations, and text documents) go into one text block, which keeps the first text block's other keys
-            # (an OpenAI Responses message's ``msg_`` id: the API refuses a reasoning item sent back without the item
-            # that followed it); the other blocks are kept in their places (media, and those screened as slots of
-            # their own: reasoning, server-side tools, refusals, provider blocks), a tool-call block with its call's
-            # screened arguments
-            head = next((b for b in blocks if _is_text_block(b)), {"type": "text"})
-            words = {**{k: v for k, v in head.items() if k not in ("text", *CITATION_KEYS)}, "text": new}
-            # the text where the first of the words was (last, when none was in a block), never empty (a provider
-            # may refuse an empty text block sent back)
-            at = next((i for i, b in enumerate(blocks) if isinstance(b, str) or _flattened(b)), len(blocks))
-            kept: list[Any] = []
-            for i, b in enumerate([*blocks, None]):
-                if i == at and new:
-                    kept.append(words)
-                if isinstance(b, Mapping) and not _flattened(b) and (block := self._kept(b, m, update)):
-                    kept.append(block)
-            update["content"] = kept if any(b is not words for b in kept) else new
+            update["content"] = _changed_words(blocks, new, lambda b: self._kept(b, m, update))
         elif calls_changed and any(_block_type(b) in CALL_BLOCKS for b in blocks):
             # the words as they were; a tool-call block says its call's screened arguments
             placed = [self._kept(b, m, update) if _block_type(b) in CALL_BLOCKS else b for b in blocks]
@@ -1749,7 +1792,11 @@ class _Walk:
         went into the text); a tool-call block of one of the message's tool calls with that call's screened arguments
         (None, dropped, when none has its id: it would say the arguments as they were before they were screened)."""
         if _block_type(block) in CALL_BLOCKS and _in_calls(block, _call_keys(m)):
-            return _with_arguments(block, update.get("tool_calls", getattr(m, "tool_calls", [])))
+            calls = [
+                *update.get("tool_calls", getattr(m, "tool_calls", [])),
+                *update.get("invalid_tool_calls", getattr(m, "invalid_tool_calls", [])),
+            ]
+            return _with_arguments(block, calls)
         found = block_words(block)
         return _without(block, [w for w, _ in found]) if found else block
 

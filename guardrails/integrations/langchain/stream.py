@@ -369,9 +369,12 @@ class ScreenedStream:
             late = () if self.tool_step else turn.take_disclaimers(turn.output_domains)
             if late:
                 out.append(self.emit(*self.primary(), "\n\n" + "\n\n".join(late)))
-        # a structured answer's parsed value only with the answer's text as the model wrote it
+        # a structured answer's parsed value, logprobs and the like only with the answer's text as the model wrote it
         intact = blocked is None and not self.altered and not late
-        held = [(key, chunk, value if intact else shapes.without_parsed(value)) for key, chunk, value in self.held]
+        held = [
+            (key, chunk, value if intact else shapes.without_old_words(value, refused=blocked is not None))
+            for key, chunk, value in self.held
+        ]
         out += [value if key is _WHOLE else shapes.remap(chunk, {key: value}) for key, chunk, value in held]
         # the decision last (as before any held metadata was passed on here), in a chunk of the stream's own type:
         # only a stream of messages gets one (others have on_decision, the audit log and the run's outputs)
