@@ -19,10 +19,10 @@ transformation that changed something, applied cumulatively:
                folded again after joining; words joined by underscores parted by spaces when half of
                them are common English words
 ``base64``     base64 segments decoded in place (only when they decode to printable text; rot13 over
-               base64 too)
+               base64 too; spread out with one separator between every two characters, ``a G 9 3``, too)
 ``hex``        hex segments decoded in place (same rule; not inside a word: "decode", "be", "cafe"); bare
-               pairs, ``\\x41``, ``0x41``, ``0x41, 0x42``, pairs separated by spaces, ``:``, ``-`` or ``.``;
-               rot13 over hex too
+               pairs, ``\\x41``, ``0x41``, ``0x41, 0x42``, pairs separated by spaces, ``:``, ``-`` or ``.``,
+               digits spread out one by one (``6 8 6 f``); rot13 over hex too
 ``rot13``      rot13 runs decoded in place: maximal runs of words that read as English under rot13
                and not as they are (no plain word joins a run); else, as a guess that masks nothing,
                the whole text when it reads as English under rot13
