@@ -10,6 +10,7 @@ import re
 import zlib
 from collections.abc import Callable
 
+from guardrails.normalize._joins import _part_joined
 from guardrails.normalize._leet import _fold_leet
 from guardrails.normalize._rot13 import _ROT13_TABLE, _rot13_segments
 from guardrails.normalize._scripts import _decode_fold, _fold_homoglyphs, basic
@@ -115,8 +116,8 @@ def _is_mostly_letters(out: str) -> bool:
 
 def _fold_decoded(text: str) -> str:
     """Decoded text folded like the undecoded views: look-alike letters, leetspeak, spaced letters, words
-    joined by underscores."""
-    return _split_underscored(_join_spaced(_fold_leet(_fold_homoglyphs(text))))
+    joined by underscores, by "+" or in camelCase."""
+    return _part_joined(_split_underscored(_join_spaced(_fold_leet(_fold_homoglyphs(text)))))
 
 
 def _decode_layer(text: str, layer: _Layer) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from guardrails.normalize._data import _data_segments, _masked_raw
 from guardrails.normalize._decoding import _b64_segments, _hex_segments, _Layer
+from guardrails.normalize._joins import _part_joined
 from guardrails.normalize._leet import _fold_leet
 from guardrails.normalize._rot13 import _rot13_segments
 from guardrails.normalize._scripts import _decode_fold, _fold_homoglyphs, basic
@@ -27,7 +28,7 @@ def _undecoded_views(plain: str) -> list[tuple[str, str]]:
     out.append(("homoglyph", cur))
     cur = _fold_leet(cur)
     out.append(("leet", cur))
-    out.append(("joined", _split_underscored(_join_spaced(cur))))
+    out.append(("joined", _part_joined(_split_underscored(_join_spaced(cur)))))
     return out
 
 
