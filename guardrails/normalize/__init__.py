@@ -28,7 +28,9 @@ transformation that changed something, applied cumulatively:
                digits spread out one by one (``6 8 6 f``); rot13 over hex too
 ``rot13``      rot13 runs decoded in place: maximal runs of words that read as English under rot13
                and not as they are (no plain word joins a run); else, as a guess that masks nothing,
-               the whole text when it reads as English under rot13
+               the whole text when it reads as English under rot13; a word with some letters written as
+               leet characters or look-alike letters, over the rot13 (``u8j``, ``оbzо``) or under it
+               (``o0zo``: ``b0mb`` put through rot13), is read both ways and decoded the way it reads as a word
 
 Encoded segments are found with look-alike letters of other scripts read as Latin (hex written with a
 Cyrillic ``с``). A decoded segment is read as text (UTF-8 or UTF-16, inflated first when it is gzip or

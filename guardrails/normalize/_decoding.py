@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 from guardrails.normalize._joins import _part_joined
 from guardrails.normalize._leet import _fold_leet
-from guardrails.normalize._rot13 import _ROT13_TABLE, _rot13_segments
+from guardrails.normalize._rot13 import _rot13_segments
+from guardrails.normalize._rot13_mixed import _ROT13_TABLE
 from guardrails.normalize._scripts import _decode_fold, _fold_homoglyphs, basic
 from guardrails.normalize._segments import _replace, _Segment
 from guardrails.normalize._spacing import _join_spaced, _split_underscored
