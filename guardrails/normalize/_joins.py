@@ -1,4 +1,4 @@
-"""Words joined without spaces, by ``+`` (as in a URL query: ``how+to+h4ck``) or in camelCase (``h0wT0H4ck``):
+"""Words joined without spaces, by ``+`` (as in a URL query: ``how+to+h4ck``) or in leet camelCase (``h0wT0H4ck``):
 found, so that leetspeak in them is folded word by word and the words are parted where they read as English."""
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ _LEET_MARK = re.compile(r"[A-Za-z][01345789@$!|€£]+[A-Za-z]")
 _LOWER = re.compile(r"[a-z]")
 #: a chain or a run is read as words when it holds this many of them or more, half of them common English words
 _MIN_JOINED_WORDS = 3
-#: a camelCase word of this many letters or more that is no English word is split into English words when it reads so
-#: (a digit stood for the capital of the next word: "Water0f", "H0w70" folded)
+#: a camelCase word of this many letters or more that is no English word is split into English words when it reads
+#: so (a digit stood for the capital of the next word: "Water0f", "H0w70" folded)
 _MIN_SPLIT_WORD = 3
 _MAX_SPLIT_WORD = 64
 #: a chain or a run is judged on its first words first
@@ -42,8 +42,8 @@ def _split(word: str) -> str | None:
 
 def _reads_as_words(words: list[str]) -> bool:
     """Whether words found joined read as English: at least ``_MIN_JOINED_WORDS`` of them, half or more of them
-    common English words or runs of them (so ``addEventListener`` does, and a name such as ``McDonald`` or
-    ``iPhone`` does not)."""
+    common English words or runs of them (so ``h0w+t0+h4ck`` does, and ``x+y+z`` or a name such as ``McD0n4ld``
+    does not)."""
     english = sum(1 for w in words if _is_word(w) or _split(w))
     return len(words) >= _MIN_JOINED_WORDS and 2 * english >= len(words)
 
@@ -60,10 +60,12 @@ def _read_words(words: list[str], fold: Callable[[str], str]) -> list[str] | Non
 
 def _fold_joined(text: str, fold: Callable[[str], str]) -> str:
     """``text`` with each word of a ``+`` chain or a camelCase run folded by ``fold`` (a word's leetspeak), where
-    the chain or run holds leetspeak (a leet character between two letters; a camelCase run a lowercase letter
-    too: not ``514B5D8A``) and its folded words read as English (:func:`_reads_as_words`); the ``+`` signs and the
-    capitals stay. Leetspeak run together so is otherwise left whole: as one word it is too long, or in random
-    case like a key."""
+    the chain or run holds leetspeak (a leet character between two letters of a word; a camelCase run a
+    lowercase letter too: not ``514B5D8A``, ``IPv4Address``) and its folded words read as English
+    (:func:`_reads_as_words`). A chain keeps its ``+`` signs (the joined view parts it); a camelCase run is
+    parted into its words here, a word that runs on into the next split (``H0w70`` -> ``How to``): camelCase
+    without leetspeak is an identifier as often as not (``IPAddressDeny``, ``GoFundMe``), and is left as it is.
+    Leetspeak run together so is otherwise left whole: as one word it is too long, or in random case like a key."""
 
     read: dict[str, str] = {}  # each distinct chain or run is read once
 
@@ -77,10 +79,10 @@ def _fold_joined(text: str, fold: Callable[[str], str]) -> str:
     def camel(m: re.Match[str]) -> str:
         run = m.group(0)
         if run not in read:
-            words = (
-                _read_words(_CAMEL_WORD.findall(run), fold) if _LEET_MARK.search(run) and _LOWER.search(run) else None
-            )
-            read[run] = run if words is None else "".join(words)
+            words = _CAMEL_WORD.findall(run) if _LOWER.search(run) else []
+            # leetspeak inside a word, not across two ("IPv4Address" is no leet)
+            folded = _read_words(words, fold) if any(map(_LEET_MARK.search, words)) else None
+            read[run] = run if folded is None else " ".join(_split(w) or w for w in folded)
         return read[run]
 
     if "+" in text:
@@ -89,10 +91,11 @@ def _fold_joined(text: str, fold: Callable[[str], str]) -> str:
 
 
 def _part_joined(text: str) -> str:
-    """Words joined by ``+`` or in camelCase parted by spaces where they read as English words
-    (``how+to+bake+bread``, ``howToBakeBread``, ``addEventListener``; not ``c++``, ``iPhone``, ``getX2Y``)."""
-
-    read: dict[str, str] = {}  # each distinct chain or run is read once
+    """Words joined by ``+`` parted by spaces where they read as English words (``how+to+bake+bread``; not
+    ``c++``, ``x+y+z``)."""
+    if "+" not in text:
+        return text
+    read: dict[str, str] = {}  # each distinct chain is read once
 
     def chain(m: re.Match[str]) -> str:
         found = m.group(0)
@@ -101,15 +104,4 @@ def _part_joined(text: str) -> str:
             read[found] = found if words is None else " ".join(words)
         return read[found]
 
-    def camel(m: re.Match[str]) -> str:
-        run = m.group(0)
-        if run not in read:
-            # digits or symbols left: an identifier, not words
-            words = _read_words(_CAMEL_WORD.findall(run), str) if run.isalpha() else None
-            # a word whose capital was a digit runs on from the one before ("Water0f" folded): split if it reads so
-            read[run] = run if words is None else " ".join(_split(w) or w for w in words)
-        return read[run]
-
-    if "+" in text:
-        text = _PLUS_CHAIN.sub(chain, text)
-    return _CAMEL_RUN.sub(camel, text)
+    return _PLUS_CHAIN.sub(chain, text)
