@@ -16,6 +16,8 @@ _PLUS_CHAIN = re.compile(rf"(?<!{_NEAR}){_WORD_CHAR}+(?:\+{_WORD_CHAR}+){{2,}}(?
 # a token of letters, digits and leet characters in which a capital follows a lowercase letter, digit or leet
 # character ("h0wT0", "getUser"); not inside a longer token (an underscore joins words of its own)
 _CAMEL_RUN = re.compile(rf"(?<!{_NEAR})(?={_WORD_CHAR}*?[a-z0-9@$!|€£][A-Z]){_WORD_CHAR}+(?!{_NEAR})")
+# what every chain holds: a word between two "+" signs (found fast, from the "+")
+_PLUS_HINT = re.compile(rf"\+{_WORD_CHAR}+\+")
 # a camelCase word: a capital and what follows it up to the next capital ("IPoison" holds "I" and "Poison"), or
 # capitals together (an acronym: "XMLParser" holds "XML" and "Parser")
 _CAMEL_WORD = re.compile(r"[A-Z]+(?=[A-Z][^A-Z])|[A-Z]?[^A-Z]+|[A-Z]+")
@@ -85,7 +87,9 @@ def _fold_joined(text: str, fold: Callable[[str], str]) -> str:
             read[run] = run if folded is None else " ".join(_split(w) or w for w in folded)
         return read[run]
 
-    if "+" in text:
+    if not _LEET_MARK.search(text):
+        return text
+    if _PLUS_HINT.search(text):
         text = _PLUS_CHAIN.sub(chain, text)
     return _CAMEL_RUN.sub(camel, text)
 
@@ -93,7 +97,7 @@ def _fold_joined(text: str, fold: Callable[[str], str]) -> str:
 def _part_joined(text: str) -> str:
     """Words joined by ``+`` parted by spaces where they read as English words (``how+to+bake+bread``; not
     ``c++``, ``x+y+z``)."""
-    if "+" not in text:
+    if not _PLUS_HINT.search(text):
         return text
     read: dict[str, str] = {}  # each distinct chain is read once
 

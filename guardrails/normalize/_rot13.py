@@ -178,6 +178,7 @@ def _rot13_runs(text: str) -> list[_Segment]:
     tokens = parts[::2]
     distinct = set(tokens)
     rot = ({t.strip(_TOKEN_PUNCT).lower() for t in distinct} & _ROT13_WORDS) - _WORDS  # a cheap first look
+    # else a word that reads as rot13 once its leet characters or look-alike letters are read as letters
     if not any(len(w) > 2 for w in rot) and not any(
         _rot13_word_label(t) == "R" for t in distinct if _STAND_IN.search(t) and _LATIN.search(t)
     ):
