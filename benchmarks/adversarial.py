@@ -19,7 +19,7 @@ import time
 
 UNITS = (
     "a-", "12-", "1 ", "a.", "a@", "+1 (", "DE89 ", "Ab ", "Jo ", "x:1:", "1-2 ", "a at ", "a dot ",
-    "http://a.", "k i l l ", "a\u200b", "QUJD", "123 Main St. ", "#",
+    "http://a.", "k i l l ", "a\u200b", "QUJD", "123 Main St. ", "#", "h0wT0", "h0w+", "u8j ",
 )  # fmt: skip
 #: a label put once before the repeats of a unit (the healthcare MRN pattern once backtracked on "MRN" then "#"s)
 PREFIX = {"#": "MRN"}

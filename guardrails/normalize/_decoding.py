@@ -1,5 +1,6 @@
-"""Encoded segments decoded in place: base64, hex (and either put through rot13), read as UTF-8 or UTF-16, gzip
-or zlib data inflated, in up to ``_MAX_DEPTH`` layers; each decoded text folded like the other views."""
+"""Encoded segments decoded in place: base64, hex (either put through rot13, or spread out with a separator between
+every two characters), read as UTF-8 or UTF-16, gzip or zlib data inflated, in up to ``_MAX_DEPTH`` layers; each
+decoded text folded like the other views."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ import re
 import zlib
 from collections.abc import Callable
 
+from guardrails.normalize._joins import _part_joined
 from guardrails.normalize._leet import _fold_leet
-from guardrails.normalize._rot13 import _ROT13_TABLE, _rot13_segments
+from guardrails.normalize._rot13 import _rot13_segments
+from guardrails.normalize._rot13_mixed import _ROT13_TABLE
 from guardrails.normalize._scripts import _decode_fold, _fold_homoglyphs, basic
 from guardrails.normalize._segments import _replace, _Segment
 from guardrails.normalize._spacing import _join_spaced, _split_underscored
+from guardrails.normalize._spread import _SPREAD, _spread
 
 _B64 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{16,}={0,2}(?![A-Za-z0-9+/=_-])")
 # bytes as bare pairs, ``\x41``/``\X41``/``0x41``, each pair alone or after a separator (a space, ``:``, ``-``,
@@ -113,14 +117,14 @@ def _is_mostly_letters(out: str) -> bool:
 
 def _fold_decoded(text: str) -> str:
     """Decoded text folded like the undecoded views: look-alike letters, leetspeak, spaced letters, words
-    joined by underscores."""
-    return _split_underscored(_join_spaced(_fold_leet(_fold_homoglyphs(text))))
+    joined by underscores, by "+" or in camelCase."""
+    return _part_joined(_split_underscored(_join_spaced(_fold_leet(_fold_homoglyphs(text)))))
 
 
 def _decode_layer(text: str, layer: _Layer) -> str:
     """``text`` (decoded from a layer above) with its own encoded segments decoded in place."""
-    for pattern, decode in _SEGMENT_DECODERS:
-        segments = _decoded_segments(_decode_fold(text), pattern, decode, layer)
+    for decoder in _SEGMENT_DECODERS:
+        segments = decoder(_decode_fold(text), layer)
         if segments:
             text = _replace(text, segments)
     runs, _ = _rot13_segments(text)
@@ -292,22 +296,37 @@ def _decoded_segments(
     return out
 
 
-def _hex_segments(text: str, layer: _Layer) -> list[_Segment]:
-    """Hex segments decoded, and hex put through rot13 decoded (the two never overlap)."""
-    plain = _decoded_segments(text, _HEX, _decode_hex, layer)
-    rotated = _decoded_segments(text, _HEX_ROT13, _decode_rot13_hex, layer)
-    if not rotated:
-        return plain
+_decode_spread_b64 = _spread(_decode_b64)
+_decode_spread_hex = _spread(_decode_hex)
+
+
+def _apart(*found: list[_Segment]) -> list[_Segment]:
+    """The segments of several searches, in order, without overlaps (the first of two that overlap is kept)."""
+    if sum(map(bool, found)) < 2:
+        return next((f for f in found if f), [])
     out: list[_Segment] = []
-    for seg in sorted([*plain, *rotated]):
+    for seg in sorted(s for segments in found for s in segments):
         if not out or seg[0] >= out[-1][1]:
             out.append(seg)
     return out
 
 
+def _b64_segments(text: str, layer: _Layer) -> list[_Segment]:
+    """Base64 segments decoded, and base64 spread out with a separator between every two characters."""
+    return _apart(
+        _decoded_segments(text, _B64, _decode_b64, layer), _decoded_segments(text, _SPREAD, _decode_spread_b64, layer)
+    )
+
+
+def _hex_segments(text: str, layer: _Layer) -> list[_Segment]:
+    """Hex segments decoded, hex put through rot13 decoded, and hex spread out with a separator between every
+    two digits (the three never overlap)."""
+    return _apart(
+        _decoded_segments(text, _HEX, _decode_hex, layer),
+        _decoded_segments(text, _HEX_ROT13, _decode_rot13_hex, layer),
+        _decoded_segments(text, _SPREAD, _decode_spread_hex, layer),
+    )
+
+
 #: the decoders of segments, run on each decoded layer too
-_SEGMENT_DECODERS: tuple[tuple[re.Pattern[str], Callable[[str, _Layer], list[_Segment]]], ...] = (
-    (_B64, _decode_b64),
-    (_HEX, _decode_hex),
-    (_HEX_ROT13, _decode_rot13_hex),
-)
+_SEGMENT_DECODERS: tuple[Callable[[str, _Layer], list[_Segment]], ...] = (_b64_segments, _hex_segments)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from itertools import islice
 
+from guardrails.normalize._joins import _fold_joined
 from guardrails.normalize._scripts import _LATIN
-from guardrails.normalize._words import _WORDS, _is_word
+from guardrails.normalize._words import _WORDS, _is_word, _split_words
 
 _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g", "@": "a", "$": "s",
          "!": "i", "|": "l", "+": "t", "€": "e", "£": "l"}  # fmt: skip
@@ -48,6 +49,8 @@ _MAX_LEET_WORD = 24
 # what stands for an underscore while leet is folded: a character that is no word character
 _WORD_GAP = "\x00"
 _MAX_LEET_WORDS = 100_000
+#: a word of a leet "+" chain or camelCase run up to this long is read letter by letter into words
+_MAX_SPLIT_LEET_WORD = 64
 
 
 def _fold_leet_word(word: str, *, in_leet_text: bool = False) -> str:
@@ -95,12 +98,36 @@ def _fold_leet_word(word: str, *, in_leet_text: bool = False) -> str:
     return lead + folded + tail
 
 
+def _fold_joined_word(word: str) -> str:
+    """A word of a "+" chain or a camelCase run folded as one among leet words; one capital and leet characters
+    is a capitalized word (``T0`` -> ``To``, not ``TO``)."""
+    folded = _fold_leet_word(word, in_leet_text=True)
+    if folded == word and _LEET_CHARS.search(word):
+        # among leet words, every leet character reads as a letter when that spells a word ("70" -> "to") or
+        # words run together ("H0w70" -> "Howto": the "T" was written "7")
+        folded = next((v for v in _leet_readings(word) if _is_word(v) or _split_words(v)), word)
+    if folded != word and word[0].isupper() and not any(map(str.isupper, word[1:])):
+        return folded[0] + folded[1:].lower()
+    return folded
+
+
+def _leet_readings(word: str) -> list[str]:
+    """``word`` with every leet character read as a letter ("1" as "i", then as "l"), when it is not too long."""
+    if len(word) > _MAX_SPLIT_LEET_WORD:
+        return []
+    return (
+        [word.translate(_LEET_TABLE), word.translate(_LEET_TABLE_L)] if "1" in word else [word.translate(_LEET_TABLE)]
+    )
+
+
 def _fold_leet(text: str) -> str:
     if not _LEET_CHARS.search(text):
         return text
     # an underscore parts words ("h0w_t0_h4ck"): read as a character no word holds, and put back after
     if "_" in text and _WORD_GAP not in text:
         return _fold_leet(text.replace("_", _WORD_GAP)).replace(_WORD_GAP, "_")
+    # words joined by "+" or in camelCase ("h0w+t0+h4ck", "h0wT0H4ck") folded one by one where they read so
+    text = _fold_joined(text, _fold_joined_word)
     parts = _LEET_SPLIT.split(text)  # text and candidate words alternate; word i is parts[2i+1]
     words = parts[1::2]
     # an e-mail address ("john@example.com") is not "johnaexample.com"

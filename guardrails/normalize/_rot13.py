@@ -7,6 +7,14 @@ import re
 from collections import Counter
 from itertools import accumulate
 
+from guardrails.normalize._rot13_mixed import (
+    _ROT13_TABLE,
+    _STAND_IN,
+    _as_is,
+    _decoded,
+    _decoded_stand_ins,
+    _is_mixed,
+)
 from guardrails.normalize._scripts import _LATIN
 from guardrails.normalize._segments import _Segment
 from guardrails.normalize._words import _VOCAB, _WORDS, _is_word
@@ -14,9 +22,6 @@ from guardrails.normalize._words import _VOCAB, _WORDS, _is_word
 _WORD = re.compile(r"[A-Za-z]+")
 _SPACE_SPLIT = re.compile(r"(\s+)")
 _TOKEN_PUNCT = "\"'()[]{}<>.,;:!?*_-"
-_ROT13_TABLE = str.maketrans(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", "NOPQRSTUVWXYZABCDEFGHIJKLMnopqrstuvwxyzabcdefghijklm"
-)
 _ROT13_WORDS = frozenset(w.translate(_ROT13_TABLE) for w in _WORDS)  # words that are English under rot13
 
 _ROT13_SAMPLE = 5_000
@@ -64,25 +69,61 @@ def _rot13_word_label(token: str) -> str:
     """The label of a token for rot13 runs, or ``?`` when its letters are to be judged.
 
     E: an English word; R: English only under rot13 (T: of two letters, r: of one); A: English both
-    ways, or no letters (numbers, punctuation); ``?``: a word English neither way.
+    ways, or no letters (numbers, punctuation); ``?``: a word English neither way. A word that mixes letters
+    with leet characters or look-alike letters is read each way it can be (:mod:`._rot13_mixed`).
     """
     word = token.strip(_TOKEN_PUNCT).replace("'", "").lower()
     if word.isascii() and word.isalpha():
         english, rotated = word in _WORDS, word in _ROT13_WORDS
-        if english:
-            return "A" if rotated else "E"
-        if rotated:
-            return "R" if len(word) > 2 else "T" if len(word) == 2 else "r"
+    elif _is_mixed(word):
+        english = not _WORDS.isdisjoint(_as_is(word))
+        rotated = not _WORDS.isdisjoint(_decoded(word))
     elif not _LATIN.search(word):
         return "A"
+    else:
+        return "?"
+    if english:
+        return "A" if rotated else "E"
+    if rotated:
+        return "R" if len(word) > 2 else "T" if len(word) == 2 else "r"
     return "?"
+
+
+def _decode_word(token: str) -> str:
+    """A token decoded from rot13, one character for one; a word that mixes letters with leet characters or
+    look-alike letters as the reading of it that is an English word (else the one that reads most like English),
+    one written in them alone as the English word it reads as, if any."""
+    core = token.strip(_TOKEN_PUNCT)
+    if _is_mixed(core.replace("'", "")):
+        readings = _decoded(core)
+        best = next((r for r in readings if r.replace("'", "").lower() in _WORDS), None)
+        if best is None:
+            best = max(readings, key=lambda r: _plainness(r.replace("'", "").lower()))
+    else:  # a word of leet characters or look-alike letters alone, when it reads as a word
+        best = next((r for r in _decoded_stand_ins(core) if r.lower() in _WORDS), None)
+        if best is None:
+            return token.translate(_ROT13_TABLE)
+    start = token.index(core)
+    return token[:start].translate(_ROT13_TABLE) + best + token[start + len(core) :].translate(_ROT13_TABLE)
+
+
+def _decode(text: str) -> str:
+    """``text`` decoded from rot13, one character for one, word by word (:func:`_decode_word`)."""
+    if _STAND_IN.search(text) is None:
+        return text.translate(_ROT13_TABLE)
+    parts = _SPACE_SPLIT.split(text)  # tokens and whitespace alternate
+    parts[::2] = map(_decode_word, parts[::2])
+    return "".join(parts)
 
 
 def _rot13_look(token: str) -> str:
     """The label of a word English neither way, by its letter pairs: U when it reads better under rot13
     (by ``_ROT13_MARGIN``), else P (a plain word: a name, a term outside the vocabulary, or a word that
-    reads no better either way)."""
+    reads no better either way). A word mixing letters with leet characters or look-alike letters is U when
+    one of its readings under rot13 is."""
     word = token.strip(_TOKEN_PUNCT).replace("'", "").lower()[:_MAX_SCORED_LETTERS]
+    if _is_mixed(word):  # each reading judged by the letters its rot13 would be written in
+        return "U" if min(_plainness(r.translate(_ROT13_TABLE)) for r in _decoded(word)) < -_ROT13_MARGIN else "P"
     return "U" if _plainness(word) < -_ROT13_MARGIN else "P"
 
 
@@ -135,8 +176,12 @@ def _rot13_runs(text: str) -> list[_Segment]:
     """
     parts = _SPACE_SPLIT.split(text)  # tokens and whitespace alternate; token i is parts[2i]
     tokens = parts[::2]
-    rot = ({t.strip(_TOKEN_PUNCT).lower() for t in set(tokens)} & _ROT13_WORDS) - _WORDS  # a cheap first look
-    if not any(len(w) > 2 for w in rot):
+    distinct = set(tokens)
+    rot = ({t.strip(_TOKEN_PUNCT).lower() for t in distinct} & _ROT13_WORDS) - _WORDS  # a cheap first look
+    # else a word that reads as rot13 once its leet characters or look-alike letters are read as letters
+    if not any(len(w) > 2 for w in rot) and not any(
+        _rot13_word_label(t) == "R" for t in distinct if _STAND_IN.search(t) and _LATIN.search(t)
+    ):
         return []
     labels = _rot13_labels(tokens)
     out: list[_Segment] = []
@@ -155,7 +200,7 @@ def _rot13_runs(text: str) -> list[_Segment]:
         if not ends:
             ends = list(accumulate(map(len, parts)))  # ends[k]: end offset of parts[k]
         start, end = ends[2 * first] - len(tokens[first]), ends[2 * last]
-        out.append((start, end, text[start:end].translate(_ROT13_TABLE)))
+        out.append((start, end, _decode(text[start:end])))
     return out
 
 
@@ -185,7 +230,7 @@ def _reads_as_rot13(text: str) -> bool:
     if labels["R"] + labels["T"] + labels["U"] <= 2 * (labels["E"] + labels["P"]):
         return False
     before = sum(1 for w in _WORD.findall(sample) if len(w) > 2 and _is_word(w))
-    after = sum(1 for w in _WORD.findall(sample.translate(_ROT13_TABLE)) if len(w) > 2 and _is_word(w))
+    after = sum(1 for w in _WORD.findall(_decode(sample)) if len(w) > 2 and _is_word(w))
     return after >= 2 and after > 2 * before
 
 
@@ -196,5 +241,5 @@ def _rot13_segments(text: str) -> tuple[list[_Segment], bool]:
     if runs:
         return runs, True
     if _WORD.search(text) and _reads_as_rot13(text):
-        return [(0, len(text), text.translate(_ROT13_TABLE))], False
+        return [(0, len(text), _decode(text))], False
     return [], False

@@ -7,7 +7,7 @@ import re
 from collections import Counter
 
 from guardrails.normalize._leet import _fold_leet, _fold_leet_word
-from guardrails.normalize._words import _WORDS, _is_word
+from guardrails.normalize._words import _is_word, _split_words
 
 # words joined by underscores ("how_to_make_a_cake"), parted by spaces when they read as English (not a
 # placeholder: <DATE_TIME_1>)
@@ -28,28 +28,6 @@ _ONSETS = frozenset({
 #: joined words up to this length are split into English words, up to this many characters in a text
 _MAX_SPLIT_WORD = 64
 _MAX_SPLIT_CHARS = 20_000
-_MAX_VOCAB_WORD = 16
-
-
-def _split_words(word: str) -> str | None:
-    """``word`` split into English words (fewest words wins), or None when it does not read as English."""
-    n = len(word)
-    low = word.lower()
-    unreachable = n + 1
-    best = [0] + [unreachable] * n  # best[i]: fewest words spelling word[:i]
-    back = [0] * (n + 1)
-    for i in range(1, n + 1):
-        for j in range(max(0, i - _MAX_VOCAB_WORD), i):
-            if best[j] + 1 < best[i] and (i - j > 1 or low[j] in "ai") and low[j:i] in _WORDS:
-                best[i], back[i] = best[j] + 1, j
-    if best[n] == unreachable:
-        return None
-    parts: list[str] = []
-    i = n
-    while i > 0:
-        parts.append(word[back[i] : i])
-        i = back[i]
-    return " ".join(reversed(parts))
 
 
 def _uniform_letters(seg: str) -> tuple[str, str] | None:

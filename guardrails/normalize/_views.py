@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from guardrails.normalize._data import _data_segments, _masked_raw
-from guardrails.normalize._decoding import _B64, _decode_b64, _decoded_segments, _hex_segments, _Layer
+from guardrails.normalize._decoding import _b64_segments, _hex_segments, _Layer
+from guardrails.normalize._joins import _part_joined
 from guardrails.normalize._leet import _fold_leet
 from guardrails.normalize._rot13 import _rot13_segments
 from guardrails.normalize._scripts import _decode_fold, _fold_homoglyphs, basic
@@ -14,7 +15,7 @@ from guardrails.normalize._spacing import _join_spaced, _split_underscored
 
 #: the decoders: each gives the segments it decoded, and whether they are masked in the other views
 _DECODERS: tuple[tuple[str, Callable[[str, _Layer], tuple[list[_Segment], bool]]], ...] = (
-    ("base64", lambda t, layer: (_decoded_segments(t, _B64, _decode_b64, layer), True)),
+    ("base64", lambda t, layer: (_b64_segments(t, layer), True)),
     ("hex", lambda t, layer: (_hex_segments(t, layer), True)),
     ("rot13", lambda t, _: _rot13_segments(t)),
 )
@@ -27,7 +28,7 @@ def _undecoded_views(plain: str) -> list[tuple[str, str]]:
     out.append(("homoglyph", cur))
     cur = _fold_leet(cur)
     out.append(("leet", cur))
-    out.append(("joined", _split_underscored(_join_spaced(cur))))
+    out.append(("joined", _part_joined(_split_underscored(_join_spaced(cur)))))
     return out
 
 

@@ -1,4 +1,5 @@
-"""The small English vocabulary the views read words by (leet folding, word splitting, rot13 detection)."""
+"""The small English vocabulary the views read words by (leet folding, word splitting, rot13 detection), and a run of
+letters split into its words."""
 
 from __future__ import annotations
 
@@ -63,3 +64,28 @@ _WORDS = _VOCAB | frozenset(w + "s" for w in _VOCAB if len(w) > 2)  # with plura
 
 def _is_word(word: str) -> bool:
     return word.lower() in _WORDS
+
+
+#: the longest word of the vocabulary looked for when a run is split into words
+_MAX_VOCAB_WORD = 16
+
+
+def _split_words(word: str) -> str | None:
+    """``word`` split into English words (fewest words wins), or None when it does not read as English."""
+    n = len(word)
+    low = word.lower()
+    unreachable = n + 1
+    best = [0] + [unreachable] * n  # best[i]: fewest words spelling word[:i]
+    back = [0] * (n + 1)
+    for i in range(1, n + 1):
+        for j in range(max(0, i - _MAX_VOCAB_WORD), i):
+            if best[j] + 1 < best[i] and (i - j > 1 or low[j] in "ai") and low[j:i] in _WORDS:
+                best[i], back[i] = best[j] + 1, j
+    if best[n] == unreachable:
+        return None
+    parts: list[str] = []
+    i = n
+    while i > 0:
+        parts.append(word[back[i] : i])
+        i = back[i]
+    return " ".join(reversed(parts))
