@@ -25,8 +25,9 @@ context enhancer leaves its scores alone) and validates what it matches:
   All-caps names count after a name cue ("NAME: JOHN SMITH"); UK postcodes end a street address.
 
 The pattern recognizers read the text without invisible characters (zero-width space, joiners,
-soft hyphen ...) and with full-width forms and other scripts' digits as ASCII; their spans are
-mapped back to the original text, where a value with an invisible character inside is one span.
+soft hyphen ...) and with full-width forms, other scripts' digits and dashes (en dash, minus sign,
+non-breaking hyphen ...) as ASCII; their spans are mapped back to the original text, where a value
+with an invisible character inside is one span.
 
 Importing this module imports Presidio: only :mod:`guardrails.detectors.pii` imports it, lazily.
 """
@@ -93,24 +94,29 @@ def _near(text: str, start: int, end: int, rx: re.Pattern[str], *, before: int =
 #: space / non-joiner / joiner, word joiner, invisible operators, BOM, Mongolian vowel separator
 _INVISIBLE = "\u00ad\u180e\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff"
 _INVISIBLE_RX = re.compile(f"[{_INVISIBLE}]")
-#: full-width ASCII forms (U+FF01-FF5E) and decimal digits of other scripts: folded one for one to ASCII
-_WIDE_RX = re.compile(r"[\uff01-\uff5e]|(?![0-9])\d")
+#: dashes that look like a hyphen-minus: hyphen, non-breaking hyphen, figure dash, en dash, em dash, horizontal
+#: bar (U+2010-2015), minus sign, small em dash, small hyphen-minus (U+FE63); full-width U+FF0D is a wide form
+_DASHES = "\u2010-\u2015\u2212\ufe58\ufe63"
+#: full-width ASCII forms (U+FF01-FF5E), decimal digits of other scripts and dashes: folded one for one to ASCII
+_WIDE_RX = re.compile(rf"[\uff01-\uff5e{_DASHES}]|(?![0-9])\d")
 
 
 def _fold_char(m: re.Match[str]) -> str:
     ch = m.group(0)
     code = ord(ch)
-    return chr(code - 0xFEE0) if 0xFF01 <= code <= 0xFF5E else str(unicodedata.decimal(ch))
+    if 0xFF01 <= code <= 0xFF5E:
+        return chr(code - 0xFEE0)
+    return str(unicodedata.decimal(ch)) if ch.isdecimal() else "-"
 
 
 @dataclass(frozen=True)
 class _FoldedText:
     """A text as the pattern recognizers read it, and the way back to the original offsets.
 
-    Invisible characters are removed and full-width forms and other scripts' digits become
-    ASCII ("\uff14\uff11\uff11\uff11" -> "4111"), so a value written with them is found; offsets
-    found in ``text`` map back to the original with :meth:`span`, and a value with an invisible
-    character inside is a span of the original that contains it.
+    Invisible characters are removed and full-width forms, other scripts' digits and dashes become
+    ASCII ("\uff14\uff11\uff11\uff11" -> "4111", "536\u201322\u20131234" -> "536-22-1234"), so a value
+    written with them is found; offsets found in ``text`` map back to the original with :meth:`span`,
+    and a value with an invisible character inside is a span of the original that contains it.
     """
 
     text: str
