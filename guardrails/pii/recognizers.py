@@ -5,12 +5,15 @@ context enhancer leaves its scores alone) and validates what it matches:
 
 * ``EmailRecognizerPlus``: plain addresses and spoken/obfuscated ones ("jane dot doe at example dot com").
 * ``CreditCardRecognizerPlus``: 12-19 digits, contiguous, grouped with one consistent separator
-  (space, dash, dot) or single-spaced digit by digit; Luhn checksum and a known issuer prefix
+  (blanks, a dash, " - ", a dot; a line break counts as blanks, so a card wrapped over two lines is
+  found) or single-spaced digit by digit; Luhn checksum and a known issuer prefix
   (Visa, Mastercard 51-55 and 2221-2720, Amex, Discover, Diners, JCB, UnionPay, Maestro, Mir, UATP).
   A card followed by its CVV or expiry ("4111 1111 1111 1111 123", "... 12/26") is found without
-  them; other groups around it are left out only with a card word nearby.
-* ``IbanRecognizerPlus``: IBANs of 70+ countries, with or without spaces, length per country and
-  the ISO 7064 mod-97 checksum.
+  them; other groups around it are left out only with a card word nearby. A comma or a dot right
+  before a card is punctuation (a CSV row "Ada,4111...,12/26", "card no.4111..."), except in a
+  decimal ("0.55...", "0,55...") or after a thousands separator.
+* ``IbanRecognizerPlus``: IBANs of 70+ countries, with or without separators (up to three blanks, a
+  dash, a line break), length per country and the ISO 7064 mod-97 checksum.
 * ``SsnRecognizerPlus``: US SSNs with separators, and a bare 9-digit SSN only with a context word
   ("SSN", "social security") nearby; impossible SSNs (000, 666, 9xx areas, 00 group, 0000 serial) dropped.
 * ``PhoneRecognizerPlus``: phone-shaped strings parsed with ``phonenumbers`` for international
@@ -293,9 +296,16 @@ def _card_issuer_ok(d: str) -> bool:
     return False
 
 
-#: a run of digit groups, each separated from the next by one space, dot or dash; a card is a part of it
-_CARD_RUN = re.compile(r"(?<![\d.,\-])\d+(?:[ .\-]\d+)*")
+#: what separates two digit groups of a card: up to three blanks, a dash with up to three blanks on either side
+#: ("4111 - 1111"), or a dot
+_CARD_GAP = r"(?:[ \t]{1,3}|[ \t]{0,3}-[ \t]{0,3}|\.)"
+#: a run of digit groups on one line; a card is a part of it (or of two runs a line break apart)
+_CARD_RUN = re.compile(rf"(?<!\d)\d+(?:{_CARD_GAP}\d+)*")
 _CARD_GROUP = re.compile(r"\d+")
+#: one line break between two runs of digit groups, a card wrapped over two lines ("4111 1111\n1111 1111")
+_CARD_LINE_BREAK = re.compile(r"[ \t]{0,3}\n[ \t]{0,3}")
+#: a number with thousands separators ends here: ",250" in "1,250"
+_THOUSANDS_GROUP = re.compile(r",\d{3}(?!\d)")
 _CARD_CONTEXT = _words(
     "card",
     "credit",
@@ -346,6 +356,14 @@ _CARD_EXTRA_DIGITS = 8
 _CARD_EXTRA_GROUP = re.compile(r"\d{3}|\d{2}|(?:0[1-9]|1[0-2])\d{2}")
 
 
+def _card_separator(gap: str) -> str:
+    """The kind of separator ``gap`` between two digit groups is: " " (blanks, a line break), "-", " - " or "."."""
+    core = gap.strip(" \t\n")
+    if not core:
+        return " "
+    return core if core == gap else f" {core} "
+
+
 def _card_spans(text: str, start: int, end: int, *, context: bool) -> list[tuple[int, int]]:
     """The card number in one run of digit groups ``text[start:end]``, as a list of 0 or 1 ``(start, end)``.
 
@@ -355,15 +373,19 @@ def _card_spans(text: str, start: int, end: int, *, context: bool) -> list[tuple
     "4111 1111 1111 1111", so do "... 1111 12/26" and "5500-0000-0000-0004-0425". Without a card
     ``context`` word nearby only groups after the card that read as a CVV or an expiry may be left
     out (a random number after 16 digits is not enough). A longer run (a table, a list of numbers)
-    holds no card.
+    holds no card. Blanks and a line break between two groups are one separator, a space
+    ("4111  1111\n1111 1111"); a dash with blanks around it is another ("4111 - 1111 - 1111 - 1111"),
+    which, like a space, may also end a card ("4111 1111 1111 1111 - 12/26").
     """
     groups = [(m.start(), m.end()) for m in _CARD_GROUP.finditer(text, start, end)]
     total = sum(b - a for a, b in groups)
     if total > 19 + _CARD_EXTRA_DIGITS:
         return []
     n = len(groups)
-    # "... 1,250": the last group belongs to a number with thousands separators, no part may hold it
-    usable = n - 1 if text[end : end + 1] == "," and text[end + 1 : end + 2].isdigit() else n
+    seps = [_card_separator(text[groups[k][1] : groups[k + 1][0]]) for k in range(n - 1)]
+    # "... 1,250": the last group (1-3 digits) belongs to a number with thousands separators, no part may hold it
+    last = groups[-1][1] - groups[-1][0]
+    usable = n - 1 if last <= 3 and _THOUSANDS_GROUP.match(text, end) else n
     # without context, a part may end before group j + 1 only when all the groups after it read as CVV / expiry
     extra_from = 0 if context else n
     while extra_from > 0 and _CARD_EXTRA_GROUP.fullmatch(text, *groups[extra_from - 1]):
@@ -371,9 +393,9 @@ def _card_spans(text: str, start: int, end: int, *, context: bool) -> list[tuple
     best: tuple[int, int, int] | None = None  # (digit count, first group, last group)
     for i in range(usable if context else min(usable, 1)):
         count = 0
-        sep = text[groups[i][1] : groups[i][1] + 1] if i + 1 < n else ""
+        sep = seps[i] if i + 1 < n else ""
         for j in range(i, usable):
-            if j > i and text[groups[j - 1][1]] != sep:
+            if j > i and seps[j - 1] != sep:
                 break  # a part has one separator throughout
             count += groups[j][1] - groups[j][0]
             if count > 19:
@@ -383,14 +405,29 @@ def _card_spans(text: str, start: int, end: int, *, context: bool) -> list[tuple
             if j + 1 < n and j + 1 < extra_from:
                 continue
             own = sep if j > i else ""
-            if (i > 0 and text[groups[i - 1][1]] not in (" ", own)) or (
-                j + 1 < n and text[groups[j][1]] not in (" ", own)
-            ):
-                continue  # not cut out of "0.5500000000000004": a part ends at a space or at its own separator
+            if (i > 0 and seps[i - 1] not in (" ", " - ", own)) or (j + 1 < n and seps[j] not in (" ", " - ", own)):
+                continue  # not cut out of "0.5500000000000004": a part ends at a space, " - " or its own separator
             parts = [text[a:b] for a, b in groups[i : j + 1]]
             if _card_shaped(parts, sep) and _card_valid("".join(parts)):
                 best = (count, i, j)
     return [] if best is None else [(groups[best[1]][0], groups[best[2]][1])]
+
+
+def _continues_a_number(text: str, start: int) -> bool:
+    """True when a run of digit groups at ``start`` is the tail of a number, not a value of its own.
+
+    A decimal's fraction ("0.5500000000000004", " .55...", "0,55..." with a decimal comma) and the
+    group after a thousands separator ("1,234 ..."). A comma or dot after a word is punctuation
+    ("card no.4111...", a CSV row "Ada,4111...,12/26"), and so is a comma after a number other than
+    0 (a CSV row "1001,4111...", a list "4111...,5555...").
+    """
+    before = text[start - 1 : start]
+    if before == ".":
+        return start < 2 or not text[start - 2].isalpha()
+    if before == "," and start >= 2 and text[start - 2].isdigit():
+        zero = text[start - 2] == "0" and not text[start - 3 : start - 2].isdigit()
+        return zero or _THOUSANDS_GROUP.match(text, start - 1) is not None
+    return False
 
 
 class CreditCardRecognizerPlus(_OwnScoring):
@@ -399,16 +436,32 @@ class CreditCardRecognizerPlus(_OwnScoring):
     ENTITY = "CREDIT_CARD"
 
     def find(self, text: str, nlp_artifacts: NlpArtifacts | None) -> Iterable[RecognizerResult]:
-        for m in _CARD_RUN.finditer(text):
-            if m.end() - m.start() < 12:
-                continue
-            context = _near(text, m.start(), m.end(), _CARD_CONTEXT, before=64, after=32)
-            for s, e in _card_spans(text, m.start(), m.end(), context=context):
-                digits = re.sub(r"\D", "", text[s:e])
-                score = 0.75 if len(digits) >= 14 else 0.5
-                if context:
-                    score += 0.2
-                yield self._result(s, e, score, "card number (Luhn, issuer prefix)")
+        runs = [(m.start(), m.end()) for m in _CARD_RUN.finditer(text) if not _continues_a_number(text, m.start())]
+        cards = [self._cards(text, s, e) for s, e in runs]
+        k = 0
+        while k + 1 < len(runs):
+            (s, e), (s2, e2) = runs[k], runs[k + 1]
+            if not cards[k] and not cards[k + 1] and _CARD_LINE_BREAK.fullmatch(text, e, s2):
+                cards[k] = self._cards(text, s, e2)  # a card wrapped over two lines
+                if cards[k]:
+                    k += 1  # the next run is its second line
+            k += 1
+        for found in cards:
+            yield from found
+
+    def _cards(self, text: str, start: int, end: int) -> list[RecognizerResult]:
+        """The card in the run of digit groups ``text[start:end]``, scored (a list of 0 or 1)."""
+        if end - start < 12:
+            return []
+        context = _near(text, start, end, _CARD_CONTEXT, before=64, after=32)
+        out = []
+        for s, e in _card_spans(text, start, end, context=context):
+            digits = re.sub(r"\D", "", text[s:e])
+            score = 0.75 if len(digits) >= 14 else 0.5
+            if context:
+                score += 0.2
+            out.append(self._result(s, e, score, "card number (Luhn, issuer prefix)"))
+        return out
 
 
 # --------------------------------------------------------------------------- IBAN
@@ -423,6 +476,9 @@ _IBAN_LENGTHS: dict[str, int] = {
     "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
 }  # fmt: skip
 _IBAN_START = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{2})(\d{2})")
+#: what may separate two characters of an IBAN: up to three blanks, or a dash or one line break with up to three
+#: blanks on either side ("DE89  3704  0044", "DE89 3704\n0044", "DE89 - 3704")
+_IBAN_GAP = re.compile(r"(?:[ \t]{1,3}|[ \t]{0,3}[\n\-][ \t]{0,3})(?=[A-Za-z0-9])")
 
 
 def iban_is_valid(value: str) -> bool:
@@ -445,7 +501,7 @@ class IbanRecognizerPlus(_OwnScoring):
             length = _IBAN_LENGTHS.get(m.group(1).upper())
             if length is None:
                 continue
-            # consume alphanumerics, allowing single spaces/dashes between them, up to the country length
+            # consume alphanumerics, allowing one gap (_IBAN_GAP) between two of them, up to the country length
             count, i, end = 4, m.end(), m.end()
             while i < len(text) and count < length:
                 ch = text[i]
@@ -453,16 +509,11 @@ class IbanRecognizerPlus(_OwnScoring):
                     count += 1
                     i += 1
                     end = i
-                elif (
-                    ch in " -"
-                    and i + 1 < len(text)
-                    and text[i + 1].isascii()
-                    and text[i + 1].isalnum()
-                    and text[i - 1] not in " -"
-                ):
-                    i += 1
-                else:
+                    continue
+                gap = _IBAN_GAP.match(text, i)
+                if gap is None:
                     break
+                i = gap.end()
             if count != length:
                 continue
             if end < len(text) and text[end].isascii() and text[end].isalnum():

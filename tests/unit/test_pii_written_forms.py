@@ -84,3 +84,133 @@ def test_a_value_written_with_typographic_dashes_is_found_whole(
 )
 def test_ranges_and_numbers_with_en_dashes_in_ordinary_prose_stay(general: PIIDetector, text: str) -> None:
     assert found(general, text) == {}
+
+
+# --- cards after a comma or a dot that is punctuation: CSV exports, "no.", lists
+
+
+def with_luhn(body: str) -> str:
+    """Append the Luhn check digit to a digit string."""
+    total = 0
+    for i, ch in enumerate(reversed(body)):
+        d = int(ch) * (2 if i % 2 == 0 else 1)
+        total += d - 9 if d > 9 else d
+    return body + str(-total % 10)
+
+
+VISA = with_luhn("453201511283036")
+MASTERCARD = with_luhn("545454545454545")
+AMEX = with_luhn("37828224631000")
+
+
+def test_with_luhn_makes_valid_numbers() -> None:
+    assert (VISA, MASTERCARD, AMEX) == ("4532015112830366", "5454545454545454", "378282246310005")
+
+
+@pytest.mark.parametrize(
+    ("text", "cards"),
+    [
+        pytest.param(f"name,card,exp\nAda,{VISA},12/26\nBo,{MASTERCARD},01/27\n", [VISA, MASTERCARD], id="csv-export"),
+        pytest.param(f"id,pan\n1001,{VISA}\n7,{AMEX}", [VISA, AMEX], id="csv-after-a-numeric-id"),
+        pytest.param(f"cards on file: {VISA},{MASTERCARD}", [VISA, MASTERCARD], id="comma-list"),
+        pytest.param(f"card no.{VISA} please", [VISA], id="after-no-dot"),
+        pytest.param(f"card-{VISA}", [VISA], id="after-a-dash"),
+        pytest.param(f"Visa;{VISA};exp 09/28", [VISA], id="semicolon-separated"),
+    ],
+)
+def test_a_card_after_a_comma_or_dot_that_is_punctuation_is_found(
+    general: PIIDetector, text: str, cards: list[str]
+) -> None:
+    assert found(general, text).get("CREDIT_CARD") == cards
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("the float printed as 0.5454545454545454 today", id="decimal-fraction"),
+        pytest.param("the ratio was .5454545454545454 in the run", id="fraction-without-leading-zero"),
+        pytest.param("Der Wert ist 0,5454545454545454 laut Tabelle.", id="decimal-comma"),
+        pytest.param("Revenue grew to 12,545,454,545,454,545 units in the model.", id="thousands-separators"),
+    ],
+)
+def test_the_digits_of_a_decimal_or_a_grouped_number_are_no_card(general: PIIDetector, text: str) -> None:
+    assert "CREDIT_CARD" not in found(general, text)
+
+
+def test_a_csv_export_reaches_the_model_without_its_card_numbers(general: PIIDetector) -> None:
+    from guardrails.testing import guard_with
+
+    text = f"Here is the export:\nname,card,exp\nAda,{VISA},12/26"
+    decision = guard_with(general).check(text, "input")
+    assert VISA not in decision.text
+    assert decision.text.startswith("Here is the export:\nname,card,exp\nAda,")
+
+
+# --- several blanks, a spaced dash or a line break between the groups of an IBAN or a card
+
+
+@pytest.mark.parametrize(
+    ("label", "text", "value"),
+    [
+        pytest.param(
+            "IBAN_CODE",
+            "IBAN: DE89  3704  0044  0532  0130  00 (Girokonto)",
+            "DE89  3704  0044  0532  0130  00",
+            id="iban-double-spaces",
+        ),
+        pytest.param(
+            "IBAN_CODE",
+            "Please pay to IBAN DE89 3704 0044\n0532 0130 00 by Friday.",
+            "DE89 3704 0044\n0532 0130 00",
+            id="iban-wrapped-line",
+        ),
+        pytest.param(
+            "IBAN_CODE",
+            "IBAN:\tGB29\tNWBK\t6016\t1331\t9268\t19",
+            "GB29\tNWBK\t6016\t1331\t9268\t19",
+            id="iban-tabs",
+        ),
+        pytest.param(
+            "CREDIT_CARD",
+            f"card {VISA[:4]}  {VISA[4:8]}  {VISA[8:12]}  {VISA[12:]} thanks",
+            f"{VISA[:4]}  {VISA[4:8]}  {VISA[8:12]}  {VISA[12:]}",
+            id="card-double-spaces",
+        ),
+        pytest.param(
+            "CREDIT_CARD",
+            f"my card is {VISA[:4]} {VISA[4:8]}\n{VISA[8:12]} {VISA[12:]}\nthanks",
+            f"{VISA[:4]} {VISA[4:8]}\n{VISA[8:12]} {VISA[12:]}",
+            id="card-wrapped-line",
+        ),
+        pytest.param(
+            "CREDIT_CARD",
+            f"card: {VISA[:4]} - {VISA[4:8]} - {VISA[8:12]} - {VISA[12:]}",
+            f"{VISA[:4]} - {VISA[4:8]} - {VISA[8:12]} - {VISA[12:]}",
+            id="card-spaced-dashes",
+        ),
+        pytest.param(
+            "CREDIT_CARD",
+            f"card {VISA[:4]} {VISA[4:8]} {VISA[8:12]} {VISA[12:]} - 12/26",
+            f"{VISA[:4]} {VISA[4:8]} {VISA[8:12]} {VISA[12:]}",
+            id="card-then-spaced-dash-and-expiry",
+        ),
+    ],
+)
+def test_blanks_a_spaced_dash_or_a_line_break_inside_a_value_leave_none_of_it_in_clear(
+    general: PIIDetector, label: str, text: str, value: str
+) -> None:
+    assert found(general, text) == {label: [value]}
+
+
+def test_cards_listed_one_per_line_are_each_found(general: PIIDetector) -> None:
+    grouped = f"{MASTERCARD[:4]} {MASTERCARD[4:8]} {MASTERCARD[8:12]} {MASTERCARD[12:]}"
+    assert found(general, f"cards:\n{VISA}\n{MASTERCARD}\n").get("CREDIT_CARD") == [VISA, MASTERCARD]
+    assert found(general, f"cards:\n{VISA[:8]} {VISA[8:]}\n{grouped}").get("CREDIT_CARD") == [
+        f"{VISA[:8]} {VISA[8:]}",
+        grouped,
+    ]
+
+
+def test_a_paragraph_break_still_ends_a_value(general: PIIDetector) -> None:
+    assert "IBAN_CODE" not in found(general, "IBAN DE89 3704 0044\n\n0532 0130 00")
+    assert "CREDIT_CARD" not in found(general, f"card {VISA[:8]}\n\n{VISA[8:]}")
