@@ -299,11 +299,13 @@ def _card_issuer_ok(d: str) -> bool:
 #: what separates two digit groups of a card: up to three blanks, a dash with up to three blanks on either side
 #: ("4111 - 1111"), or a dot
 _CARD_GAP = r"(?:[ \t]{1,3}|[ \t]{0,3}-[ \t]{0,3}|\.)"
-#: a run of digit groups on one line; a card is a part of it (or of two runs a line break apart)
-_CARD_RUN = re.compile(rf"(?<!\d)\d+(?:{_CARD_GAP}\d+)*")
+#: one line break with blanks around it: a card wrapped over two lines ("4111 1111\n1111 1111")
+_CARD_LINE_BREAK = r"[ \t]{0,3}\n[ \t]{0,3}"
+#: a run of digit groups, over one or more lines; a card is a part of one line of it or of two lines. The look-ahead
+#: skips a run too short to hold a card without leaving the regex engine ("1,1,1,...")
+_CARD_RUN = re.compile(rf"(?<!\d)(?=[\d \t.\-\n]{{12}})\d+(?:(?:{_CARD_GAP}|{_CARD_LINE_BREAK})\d+)*")
 _CARD_GROUP = re.compile(r"\d+")
-#: one line break between two runs of digit groups, a card wrapped over two lines ("4111 1111\n1111 1111")
-_CARD_LINE_BREAK = re.compile(r"[ \t]{0,3}\n[ \t]{0,3}")
+_CARD_LINE_BREAK_RX = re.compile(_CARD_LINE_BREAK)
 #: a number with thousands separators ends here: ",250" in "1,250"
 _THOUSANDS_GROUP = re.compile(r",\d{3}(?!\d)")
 _CARD_CONTEXT = _words(
@@ -413,6 +415,14 @@ def _card_spans(text: str, start: int, end: int, *, context: bool) -> list[tuple
     return [] if best is None else [(groups[best[1]][0], groups[best[2]][1])]
 
 
+def _words_beside(text: str, pos: int, step: int) -> bool:
+    """True when something other than blanks stands before (``step`` -1) or after (1) ``pos`` on its line."""
+    i = pos - 1 if step < 0 else pos
+    while 0 <= i < len(text) and text[i] in " \t":
+        i += step
+    return 0 <= i < len(text) and text[i] != "\n"
+
+
 def _continues_a_number(text: str, start: int) -> bool:
     """True when a run of digit groups at ``start`` is the tail of a number, not a value of its own.
 
@@ -436,18 +446,41 @@ class CreditCardRecognizerPlus(_OwnScoring):
     ENTITY = "CREDIT_CARD"
 
     def find(self, text: str, nlp_artifacts: NlpArtifacts | None) -> Iterable[RecognizerResult]:
-        runs = [(m.start(), m.end()) for m in _CARD_RUN.finditer(text) if not _continues_a_number(text, m.start())]
-        cards = [self._cards(text, s, e) for s, e in runs]
-        k = 0
-        while k + 1 < len(runs):
-            (s, e), (s2, e2) = runs[k], runs[k + 1]
-            if not cards[k] and not cards[k + 1] and _CARD_LINE_BREAK.fullmatch(text, e, s2):
-                cards[k] = self._cards(text, s, e2)  # a card wrapped over two lines
-                if cards[k]:
-                    k += 1  # the next run is its second line
-            k += 1
+        for m in _CARD_RUN.finditer(text):
+            if not _continues_a_number(text, m.start()):
+                yield from self._in_run(text, m.start(), m.end())
+
+    def _in_run(self, text: str, start: int, end: int) -> Iterable[RecognizerResult]:
+        """The cards in a run of digit groups over one or more lines: a card on a line, or one wrapped over two.
+
+        A text wraps in the middle of a line of prose, at a space between groups: a wrapped card has words
+        before it on its first line ("card 4111 1111\n1111 1111") or after it on its last ("4111 1111\n1111
+        1111 thanks"), holds the line break and at least three groups. Lines that hold nothing but numbers
+        (a column, "4567 8901\n2345 6789") are never joined, so the middle lines of a run are not.
+        """
+        lines, pos = [], start
+        for br in _CARD_LINE_BREAK_RX.finditer(text, start, end):
+            lines.append((pos, br.start()))
+            pos = br.end()
+        lines.append((pos, end))
+        cards = [self._cards(text, s, e) if e - s >= 12 else [] for s, e in lines]
+        used = [bool(c) for c in cards]  # lines that hold a card, or a part of one
+        first, last = 0, len(lines) - 2  # the pairs that may hold a wrapped card
+        for k in dict.fromkeys((first, last)):
+            beside = (k == first and _words_beside(text, start, -1)) or (k == last and _words_beside(text, end, 1))
+            if 0 <= k <= last and beside and not used[k] and not used[k + 1]:
+                cards[k] = self._wrapped(text, lines[k], lines[k + 1])
+                used[k] = used[k + 1] = bool(cards[k])
         for found in cards:
             yield from found
+
+    def _wrapped(self, text: str, first: tuple[int, int], second: tuple[int, int]) -> list[RecognizerResult]:
+        """The card wrapped from the line ``first`` to the next line ``second``: 3+ groups, over the break."""
+        return [
+            r
+            for r in self._cards(text, first[0], second[1])
+            if r.start < first[1] and second[0] < r.end and len(_CARD_GROUP.findall(text, r.start, r.end)) >= 3
+        ]
 
     def _cards(self, text: str, start: int, end: int) -> list[RecognizerResult]:
         """The card in the run of digit groups ``text[start:end]``, scored (a list of 0 or 1)."""

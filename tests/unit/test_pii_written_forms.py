@@ -214,3 +214,19 @@ def test_cards_listed_one_per_line_are_each_found(general: PIIDetector) -> None:
 def test_a_paragraph_break_still_ends_a_value(general: PIIDetector) -> None:
     assert "IBAN_CODE" not in found(general, "IBAN DE89 3704 0044\n\n0532 0130 00")
     assert "CREDIT_CARD" not in found(general, f"card {VISA[:8]}\n\n{VISA[8:]}")
+
+
+def test_a_card_wrapped_before_words_on_its_last_line_is_found(general: PIIDetector) -> None:
+    text = f"The card is\n{VISA[:4]} {VISA[4:8]} {VISA[8:12]}\n{VISA[12:]} and it expires soon"
+    assert found(general, text).get("CREDIT_CARD") == [f"{VISA[:4]} {VISA[4:8]} {VISA[8:12]}\n{VISA[12:]}"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(f"{VISA[:4]} {VISA[4:8]}\n{VISA[8:12]} {VISA[12:]}\n", id="grouped-numbers-on-lines-of-their-own"),
+        pytest.param(f"order ids {VISA[:8]}\n{VISA[8:]} shipped", id="two-numbers-one-per-line"),
+    ],
+)
+def test_numbers_on_lines_of_their_own_are_not_joined_into_a_card(general: PIIDetector, text: str) -> None:
+    assert "CREDIT_CARD" not in found(general, text)
