@@ -3,7 +3,8 @@
 Each recognizer is a Presidio ``LocalRecognizer`` that scores its own context (so Presidio's
 context enhancer leaves its scores alone) and validates what it matches:
 
-* ``EmailRecognizerPlus``: plain addresses and spoken/obfuscated ones ("jane dot doe at example dot com").
+* ``EmailRecognizerPlus``: plain addresses and spoken/obfuscated ones ("jane dot doe at example dot com"),
+  with letters of any script written with spaces ("jürgen.müller@gmx.de", "jane@münchen.de").
 * ``CreditCardRecognizerPlus``: 12-19 digits, contiguous, grouped with one consistent separator
   (blanks, a dash, " - ", a dot; a line break counts as blanks, so a card wrapped over two lines is
   found) or single-spaced digit by digit; Luhn checksum and a known issuer prefix
@@ -211,16 +212,30 @@ _TLDS = (
 )
 _AT = r"\s*(?:@|[\[\(\{<]\s*(?:at|@)\s*[\]\)\}>]|\s(?:at|AT)\s)\s*"
 _DOT = r"\s*(?:\.|[\[\(\{<]\s*(?:dot|\.)\s*[\]\)\}>]|\s(?:dot|DOT)\s)\s*"
-_LOCAL_ATOM = r"[A-Za-z0-9_%+\-]{1,64}"
-_DOMAIN_ATOM = r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?"
+# Addresses may hold letters of any script that separates words with spaces ("jürgen.müller@gmx.de",
+# "zoë@example.com", "jane@münchen.de", "почта@пример.рф"). Scripts written without spaces (Thai, Lao, Myanmar,
+# Khmer, kana, CJK) are left out, so an address inside such text starts and ends where their letters do
+# ("邮箱是zhang.wei@example.cn谢谢" holds "zhang.wei@example.cn"); an address in those scripts is not found.
+_UNSPACED = "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff65-\uff9f"
+#: combining diacritics: the accent of a decomposed letter ("e\u0301")
+_MARKS = "\u0300-\u036f"
+#: a letter or digit of an address (not an underscore)
+_ALNUM_U = rf"[^\W_{_UNSPACED}]"
+#: a letter, digit or underscore, or a combining mark
+_WORD_U = rf"(?:[^\W{_UNSPACED}]|[{_MARKS}])"
+_LOCAL_ATOM = rf"(?:[^\W{_UNSPACED}]|[{_MARKS}%+\-]){{1,64}}"
+_DOMAIN_ATOM = rf"{_ALNUM_U}(?:(?:{_ALNUM_U}|[{_MARKS}\-]){{0,61}}(?:{_ALNUM_U}|[{_MARKS}]))?"
 _PLAIN_EMAIL = re.compile(
-    r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9\-])"
+    # a local part starts where its characters do (the look-behind; "o'brien" whole, "'jane@..." without the quote)
+    rf"(?<![^\W{_UNSPACED}])(?<![{_MARKS}.%+\-])"
+    rf"(?:[^\W{_UNSPACED}]|[.%+\-])(?:[^\W{_UNSPACED}]|[{_MARKS}.%+'\-]){{0,63}}"
+    rf"@(?:{_DOMAIN_ATOM}\.)+[^\W\d_{_UNSPACED}](?:[^\W\d_{_UNSPACED}]|[{_MARKS}]){{1,23}}(?!{_ALNUM_U}|[{_MARKS}\-])"
 )
 _SPOKEN_EMAIL = re.compile(
     # the look-behind covers every character an atom may hold: a match can only start where an atom starts,
     # so a long run of them ("a-a-a-...") is tried once, not once per character (which was quadratic)
-    rf"(?<![A-Za-z0-9_%+\-])(?:{_LOCAL_ATOM}(?:{_DOT}{_LOCAL_ATOM}){{0,3}}){_AT}"
-    rf"(?:{_DOMAIN_ATOM}{_DOT}){{1,3}}(?:{_TLDS})(?![A-Za-z0-9])",
+    rf"(?<![^\W{_UNSPACED}])(?<![{_MARKS}%+\-])(?:{_LOCAL_ATOM}(?:{_DOT}{_LOCAL_ATOM}){{0,3}}){_AT}"
+    rf"(?:{_DOMAIN_ATOM}{_DOT}){{1,3}}(?:{_TLDS})(?!{_WORD_U})",
     re.IGNORECASE,
 )
 

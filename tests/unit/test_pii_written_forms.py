@@ -216,6 +216,42 @@ def test_a_paragraph_break_still_ends_a_value(general: PIIDetector) -> None:
     assert "CREDIT_CARD" not in found(general, f"card {VISA[:8]}\n\n{VISA[8:]}")
 
 
+# --- email addresses with letters outside ASCII: found whole, never a part of them
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        pytest.param("Schreib mir an jürgen.müller@gmx.de, danke.", "jürgen.müller@gmx.de", id="german-umlauts"),
+        pytest.param("Escríbeme a josé.garcía@correo.es mañana.", "josé.garcía@correo.es", id="spanish-accents"),
+        pytest.param("Skriv til søren.kierkegaard@example.dk i dag.", "søren.kierkegaard@example.dk", id="danish-o"),
+        pytest.param("My email is zoë@example.com.", "zoë@example.com", id="diaeresis-only-letter-before-at"),
+        pytest.param("Write to jane.doe@münchen.de please.", "jane.doe@münchen.de", id="idn-domain"),
+        pytest.param("Пишите на иван.петров@почта.рф сегодня.", "иван.петров@почта.рф", id="cyrillic"),
+        pytest.param("mail jose\u0301@example.es now", "jose\u0301@example.es", id="decomposed-accent"),
+        pytest.param("Write to o'brien@example.ie today.", "o'brien@example.ie", id="apostrophe-inside"),
+        pytest.param('<a href="mailto:zoë@example.com">Zoë</a>', "zoë@example.com", id="mailto-link"),
+        pytest.param("Reach me at jürgen dot müller at gmx dot de.", "jürgen dot müller at gmx dot de", id="spoken"),
+    ],
+)
+def test_an_email_address_with_non_ascii_letters_is_found_whole(general: PIIDetector, text: str, address: str) -> None:
+    assert found(general, text).get("EMAIL_ADDRESS") == [address]
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        pytest.param("邮箱是zhang.wei@example.cn谢谢", "zhang.wei@example.cn", id="chinese-around"),
+        pytest.param("メールはtanaka@example.jpまで", "tanaka@example.jp", id="japanese-around"),
+        pytest.param("Mail 'jane@example.com' today.", "jane@example.com", id="quoted"),
+    ],
+)
+def test_an_address_inside_text_without_spaces_or_in_quotes_is_only_the_address(
+    general: PIIDetector, text: str, address: str
+) -> None:
+    assert found(general, text).get("EMAIL_ADDRESS") == [address]
+
+
 def test_a_card_wrapped_before_words_on_its_last_line_is_found(general: PIIDetector) -> None:
     text = f"The card is\n{VISA[:4]} {VISA[4:8]} {VISA[8:12]}\n{VISA[12:]} and it expires soon"
     assert found(general, text).get("CREDIT_CARD") == [f"{VISA[:4]} {VISA[4:8]} {VISA[8:12]}\n{VISA[12:]}"]
