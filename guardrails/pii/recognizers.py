@@ -580,17 +580,29 @@ _IP_CONTEXT = _words(
 )
 
 
+def _ipv4_ok(value: str) -> bool:
+    """True for an IPv4 address in dotted-quad form, also zero-padded to three digits an octet as logs write it.
+
+    :mod:`ipaddress` refuses leading zeros (octal in some parsers), but "192.168.001.010" in a log is
+    192.168.1.10. Only the fixed-width form counts: "1.02.03.4" is more often a version or a section.
+    """
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError:
+        octets = value.split(".")
+        return all(len(o) == 3 and int(o) <= 255 for o in octets)
+    return True
+
+
 class IpRecognizerPlus(_OwnScoring):
-    """IPv4 and IPv6 addresses validated with :mod:`ipaddress`; version strings are not addresses."""
+    """IPv4 (also zero-padded, "010.000.000.001") and IPv6 addresses; version strings are not addresses."""
 
     ENTITY = "IP_ADDRESS"
 
     def find(self, text: str, nlp_artifacts: NlpArtifacts | None) -> Iterable[RecognizerResult]:
         if "." in text:
             for m in _IPV4.finditer(text):
-                try:
-                    ipaddress.IPv4Address(m.group(0))
-                except ValueError:
+                if not _ipv4_ok(m.group(0)):
                     continue
                 if _VERSION_BEFORE.search(text, max(0, m.start() - 10), m.start()):
                     continue

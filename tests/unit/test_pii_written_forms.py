@@ -266,3 +266,30 @@ def test_a_card_wrapped_before_words_on_its_last_line_is_found(general: PIIDetec
 )
 def test_numbers_on_lines_of_their_own_are_not_joined_into_a_card(general: PIIDetector, text: str) -> None:
     assert "CREDIT_CARD" not in found(general, text)
+
+
+# --- IPv4 addresses zero-padded to three digits an octet, as many logs write them
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        pytest.param("Failed login from 192.168.001.010 at 02:14", "192.168.001.010", id="padded-private"),
+        pytest.param("010.000.000.001 - - [12/Mar/2024:10:01:02] GET /index.html", "010.000.000.001", id="access-log"),
+        pytest.param("peer 203.000.113.077 closed the connection", "203.000.113.077", id="padded-public"),
+    ],
+)
+def test_a_zero_padded_ipv4_address_is_found(general: PIIDetector, text: str, address: str) -> None:
+    assert found(general, text).get("IP_ADDRESS") == [address]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("Upgrade to version 010.020.030.040 first.", id="padded-version"),
+        pytest.param("Rules 1.02.03.4 and 2.01.10.3 apply.", id="section-numbers"),
+        pytest.param("The value 300.001.001.001 is out of range.", id="octet-over-255"),
+    ],
+)
+def test_versions_sections_and_impossible_octets_are_no_ip_address(general: PIIDetector, text: str) -> None:
+    assert "IP_ADDRESS" not in found(general, text)
