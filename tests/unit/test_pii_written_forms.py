@@ -293,3 +293,96 @@ def test_a_zero_padded_ipv4_address_is_found(general: PIIDetector, text: str, ad
 )
 def test_versions_sections_and_impossible_octets_are_no_ip_address(general: PIIDetector, text: str) -> None:
     assert "IP_ADDRESS" not in found(general, text)
+
+
+# --- healthcare: dates with a two-digit year, and dates, ages and record numbers in wide or other scripts' digits
+
+
+@pytest.fixture(scope="module")
+def healthcare() -> PIIDetector:
+    d = PIIDetector(options=PIIOptions(preset="healthcare", batch_workers=0))
+    d.warmup()
+    return d
+
+
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        pytest.param("DOB 3-14-62, seen today for a cough.", "3-14-62", id="dob-dashes"),
+        pytest.param("She was born 14.3.62 in Leeds.", "14.3.62", id="born-dots"),
+        pytest.param("Date of birth: 03.14.62", "03.14.62", id="date-of-birth-zero-padded"),
+        pytest.param("He was admitted 2-9-24 with a fracture.", "2-9-24", id="admitted"),
+        pytest.param("Seen on 12.3.24 for review.", "12.3.24", id="seen-on"),
+    ],
+)
+def test_a_date_with_a_two_digit_year_after_a_date_word_is_redacted(
+    healthcare: PIIDetector, text: str, date: str
+) -> None:
+    assert found(healthcare, text).get("DATE_TIME") == [date]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("Upgrade the pump firmware to 1.2.10 tonight.", id="version"),
+        pytest.param("They won 3-4-12 on aggregate over the season.", id="scores"),
+        pytest.param("Order part 12-3-45 for the wheelchair.", id="part-number"),
+        pytest.param("Dose was reduced from 2.5.10 to 2.5.5 in the protocol table.", id="protocol-step"),
+    ],
+)
+def test_a_dotted_or_dashed_number_with_no_date_word_before_it_stays(healthcare: PIIDetector, text: str) -> None:
+    assert "DATE_TIME" not in found(healthcare, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "value"),
+    [
+        pytest.param(
+            "DOB \uff10\uff13/\uff11\uff14/\uff11\uff19\uff16\uff12",
+            "DATE_TIME",
+            "\uff10\uff13/\uff11\uff14/\uff11\uff19\uff16\uff12",
+            id="full-width-date",
+        ),
+        pytest.param(
+            "DOB: \u0660\u0663/\u0661\u0664/\u0661\u0669\u0666\u0662",
+            "DATE_TIME",
+            "\u0660\u0663/\u0661\u0664/\u0661\u0669\u0666\u0662",
+            id="arabic-indic-date",
+        ),
+        pytest.param("born 3\u201314\u201362 at home", "DATE_TIME", "3\u201314\u201362", id="en-dash-date"),
+        pytest.param(
+            "She is aged \uff19\uff12 years old.", "AGE_OVER_89", "\uff19\uff12 years old", id="full-width-age"
+        ),
+        pytest.param("Age: \u0669\u0663", "AGE_OVER_89", "\u0669\u0663", id="arabic-indic-age-narrowed"),
+        pytest.param(
+            "MRN \uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18",
+            "MEDICAL_RECORD_NUMBER",
+            "\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18",
+            id="full-width-mrn-narrowed",
+        ),
+        pytest.param(
+            "DOB 03/14/\u200b1962 on file", "DATE_TIME", "03/14/\u200b1962", id="zero-width-space-inside-a-date"
+        ),
+    ],
+)
+def test_wide_or_other_scripts_digits_hide_no_date_age_or_record_number(
+    healthcare: PIIDetector, text: str, label: str, value: str
+) -> None:
+    assert found(healthcare, text).get(label) == [value]
+
+
+def test_a_recognizer_declared_in_yaml_reads_full_width_text_like_the_built_in_ones() -> None:
+    from guardrails.pii.yaml_recognizers import RecognizerSpec
+
+    spec = RecognizerSpec.model_validate(
+        {
+            "name": "employee_id",
+            "entity": "EMPLOYEE_ID",
+            "patterns": [{"regex": r"\bbadge\s*(?P<value>EMP-\d{6})\b", "score": 0.8}],
+            "deny_list": ["Bluebird"],
+        }
+    )
+    detector = PIIDetector(options=PIIOptions(entities=("EMAIL_ADDRESS",), recognizers=(spec,), batch_workers=0))
+    badge = "\uff25\uff2d\uff30\uff0d\uff11\uff12\uff13\uff14\uff15\uff16"  # EMP-123456, full width
+    project = "\uff22\uff4c\uff55\uff45\uff42\uff49\uff52\uff44"  # Bluebird, full width
+    assert found(detector, f"badge {badge} works on {project}").get("EMPLOYEE_ID") == [badge, project]
