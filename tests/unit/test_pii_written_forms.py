@@ -386,3 +386,39 @@ def test_a_recognizer_declared_in_yaml_reads_full_width_text_like_the_built_in_o
     badge = "\uff25\uff2d\uff30\uff0d\uff11\uff12\uff13\uff14\uff15\uff16"  # EMP-123456, full width
     project = "\uff22\uff4c\uff55\uff45\uff42\uff49\uff52\uff44"  # Bluebird, full width
     assert found(detector, f"badge {badge} works on {project}").get("EMPLOYEE_ID") == [badge, project]
+
+
+# --- window options: an overlap that leaves the windows room to move on
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        pytest.param({"window_chars": 1000, "window_overlap": 4096}, ("4096", "1000", "333"), id="overlap-over-window"),
+        pytest.param({"window_chars": 1000, "window_overlap": 334}, ("334", "1000", "333"), id="just-over-a-third"),
+        pytest.param({"window_overlap": 2048}, ("2048", "20000", "682"), id="over-682"),
+    ],
+)
+def test_a_window_overlap_too_large_for_its_windows_is_refused_naming_the_values(
+    options: dict[str, int], named: tuple[str, ...]
+) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError) as err:
+        PIIOptions(**options)
+    message = str(err.value)
+    assert "window_overlap" in message
+    assert all(value in message for value in named), message
+
+
+def test_the_largest_allowed_overlap_reads_a_long_text_a_few_times_at_most() -> None:
+    from guardrails.detectors.pii import max_window_overlap, windows
+
+    assert PIIOptions(window_chars=1000).window_overlap == 256  # the smallest windows keep the default overlap
+    assert PIIOptions(window_chars=1000, window_overlap=333).window_overlap == max_window_overlap(1000) == 333
+    assert PIIOptions(window_overlap=682).window_overlap == max_window_overlap(20_000) == 682
+    for text, size in (("word " * 20_000, 1000), ("x" * 100_000, 20_000), ("x" * 100_000, 1000)):
+        cuts = windows(text, size, max_window_overlap(size))
+        assert sum(e - s for s, e in cuts) <= 2.5 * len(text), (size, len(cuts))
+    with pytest.raises(ValueError, match="4096"):
+        windows("word " * 20_000, 1000, 4096)
