@@ -775,7 +775,9 @@ def _own_line(text: str, start: int, end: int) -> bool:
 
 
 _DECIMAL = re.compile(r"^\d+\.\d+$")
-_NOT_PHONE = (_DATE_SHAPE, _YEAR_RANGE, _ZIP4, _DECIMAL, _SSN_SHAPE, _THOUSANDS, _IPV4_SHAPE)
+#: a range of two dotted versions, "2.67.3-2.67.4" (or with an en dash, which the recognizers read as "-")
+_VERSION_RANGE = re.compile(r"^\d+(?:\.\d+)+ ?- ?\d+(?:\.\d+)+$")
+_NOT_PHONE = (_DATE_SHAPE, _YEAR_RANGE, _ZIP4, _DECIMAL, _SSN_SHAPE, _THOUSANDS, _IPV4_SHAPE, _VERSION_RANGE)
 
 
 @lru_cache(maxsize=4096)

@@ -80,6 +80,7 @@ def test_a_value_written_with_typographic_dashes_is_found_whole(
         pytest.param("We won 3\u20132 in the 2019\u20132020 season.", id="scores-and-seasons"),
         pytest.param("The temperature fell to \u221212 \u00b0C, then \u22124 by noon.", id="negative-temperatures"),
         pytest.param("Sections 4.1\u20134.3 cover ISO 8601\u20131:2019 and RFC 3339.", id="section-ranges"),
+        pytest.param("Releases 2.67.3\u20132.67.4 and 3.10.4-3.10.12 fixed it.", id="version-ranges"),
     ],
 )
 def test_ranges_and_numbers_with_en_dashes_in_ordinary_prose_stay(general: PIIDetector, text: str) -> None:
