@@ -355,6 +355,8 @@ _CARD_LINE_BREAK = r"[ \t]{0,3}\n[ \t]{0,3}"
 _CARD_RUN = re.compile(rf"(?<!\d)(?=[\d \t.\-\n]{{12}})\d+(?:(?:{_CARD_GAP}|{_CARD_LINE_BREAK})\d+)*")
 _CARD_GROUP = re.compile(r"\d+")
 _CARD_LINE_BREAK_RX = re.compile(_CARD_LINE_BREAK)
+#: a gap of two blanks, a tab or a line break: the columns or rows of a table as often as a card's groups
+_TABLE_GAP = re.compile(r"[ \t]{2}|[\t\n]")
 #: a number with thousands separators ends here: ",250" in "1,250"
 _THOUSANDS_GROUP = re.compile(r",\d{3}(?!\d)")
 _CARD_CONTEXT = _words(
@@ -539,6 +541,8 @@ class CreditCardRecognizerPlus(_OwnScoring):
         out = []
         for s, e in _card_spans(text, start, end, context=context):
             digits = re.sub(r"\D", "", text[s:e])
+            if len(digits) < 14 and not context and _TABLE_GAP.search(text, s, e):
+                continue  # 12-13 digits across wide gaps: more often a row of a table than a card
             score = 0.75 if len(digits) >= 14 else 0.5
             if context:
                 score += 0.2
@@ -608,7 +612,11 @@ class IbanRecognizerPlus(_OwnScoring):
 
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d]|\.\d)")
 _IPV6 = re.compile(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])")
-_VERSION_BEFORE = re.compile(r"(?:\bv|version|ver\.?|release|build)\s*$", re.IGNORECASE)
+#: a version or a numbered part of a document before a dotted quad ("v1.2.3.4", "build 001.002.003.004",
+#: "section 10.1.2.3")
+_VERSION_BEFORE = re.compile(
+    r"(?:\bv|version|ver\.?|release|build|section|chapter|clause|§|figure|fig\.)\s*$", re.IGNORECASE
+)
 _IP_CONTEXT = _words(
     "ip", "ip address", "address", "server", "host", "ping", "connect", "from", "login", "router", "gateway"
 )

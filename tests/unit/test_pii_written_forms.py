@@ -263,6 +263,9 @@ def test_a_card_wrapped_before_words_on_its_last_line_is_found(general: PIIDetec
     [
         pytest.param(f"{VISA[:4]} {VISA[4:8]}\n{VISA[8:12]} {VISA[12:]}\n", id="grouped-numbers-on-lines-of-their-own"),
         pytest.param(f"order ids {VISA[:8]}\n{VISA[8:]} shipped", id="two-numbers-one-per-line"),
+        pytest.param(
+            "Batch totals:\n1234  5678  9012\n3456  7890  1234\n5678  9012  3456", id="table-of-12-digit-rows"
+        ),
     ],
 )
 def test_numbers_on_lines_of_their_own_are_not_joined_into_a_card(general: PIIDetector, text: str) -> None:
@@ -290,6 +293,7 @@ def test_a_zero_padded_ipv4_address_is_found(general: PIIDetector, text: str, ad
         pytest.param("Upgrade to version 010.020.030.040 first.", id="padded-version"),
         pytest.param("Rules 1.02.03.4 and 2.01.10.3 apply.", id="section-numbers"),
         pytest.param("The value 300.001.001.001 is out of range.", id="octet-over-255"),
+        pytest.param("See section 10.1.2.3 and clause 001.002.003.004 of the handbook.", id="document-sections"),
     ],
 )
 def test_versions_sections_and_impossible_octets_are_no_ip_address(general: PIIDetector, text: str) -> None:
