@@ -217,6 +217,25 @@ def test_a_paragraph_break_still_ends_a_value(general: PIIDetector) -> None:
     assert "CREDIT_CARD" not in found(general, f"card {VISA[:8]}\n\n{VISA[8:]}")
 
 
+def test_a_card_wrapped_before_words_on_its_last_line_is_found(general: PIIDetector) -> None:
+    text = f"The card is\n{VISA[:4]} {VISA[4:8]} {VISA[8:12]}\n{VISA[12:]} and it expires soon"
+    assert found(general, text).get("CREDIT_CARD") == [f"{VISA[:4]} {VISA[4:8]} {VISA[8:12]}\n{VISA[12:]}"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(f"{VISA[:4]} {VISA[4:8]}\n{VISA[8:12]} {VISA[12:]}\n", id="grouped-numbers-on-lines-of-their-own"),
+        pytest.param(f"order ids {VISA[:8]}\n{VISA[8:]} shipped", id="two-numbers-one-per-line"),
+        pytest.param(
+            "Batch totals:\n1234  5678  9012\n3456  7890  1234\n5678  9012  3456", id="table-of-12-digit-rows"
+        ),
+    ],
+)
+def test_numbers_on_lines_of_their_own_are_not_joined_into_a_card(general: PIIDetector, text: str) -> None:
+    assert "CREDIT_CARD" not in found(general, text)
+
+
 # --- email addresses with letters outside ASCII: found whole, never a part of them
 
 
@@ -251,25 +270,6 @@ def test_an_address_inside_text_without_spaces_or_in_quotes_is_only_the_address(
     general: PIIDetector, text: str, address: str
 ) -> None:
     assert found(general, text).get("EMAIL_ADDRESS") == [address]
-
-
-def test_a_card_wrapped_before_words_on_its_last_line_is_found(general: PIIDetector) -> None:
-    text = f"The card is\n{VISA[:4]} {VISA[4:8]} {VISA[8:12]}\n{VISA[12:]} and it expires soon"
-    assert found(general, text).get("CREDIT_CARD") == [f"{VISA[:4]} {VISA[4:8]} {VISA[8:12]}\n{VISA[12:]}"]
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        pytest.param(f"{VISA[:4]} {VISA[4:8]}\n{VISA[8:12]} {VISA[12:]}\n", id="grouped-numbers-on-lines-of-their-own"),
-        pytest.param(f"order ids {VISA[:8]}\n{VISA[8:]} shipped", id="two-numbers-one-per-line"),
-        pytest.param(
-            "Batch totals:\n1234  5678  9012\n3456  7890  1234\n5678  9012  3456", id="table-of-12-digit-rows"
-        ),
-    ],
-)
-def test_numbers_on_lines_of_their_own_are_not_joined_into_a_card(general: PIIDetector, text: str) -> None:
-    assert "CREDIT_CARD" not in found(general, text)
 
 
 # --- IPv4 addresses zero-padded to three digits an octet, as many logs write them
