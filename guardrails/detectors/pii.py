@@ -51,7 +51,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from guardrails.detectors.base import BaseDetector, DetectContext
 from guardrails.errors import DetectorError, DetectorUnavailable
@@ -152,7 +152,8 @@ class PIIOptions(BaseModel):
     ner_model: str = Field(default=DEFAULT_NER_MODEL, min_length=1)
     pattern_only: bool = False
     window_chars: int = Field(default=20_000, ge=1_000, le=500_000)
-    window_overlap: int = Field(default=256, ge=64, le=4_096)
+    #: at most a third of window_chars and at most 682 (:func:`max_window_overlap`)
+    window_overlap: int = Field(default=256, ge=64)
     #: NER reads at most this many characters of a text (a longer text carries a ner_limit note); None: all of it
     ner_max_chars: int | None = Field(default=50_000, ge=1_000)
     batch_size: int = Field(default=64, ge=1, le=4_096)
@@ -182,6 +183,17 @@ class PIIOptions(BaseModel):
         if v is not None and not v:
             raise ValueError("entities must name at least one entity type (or be left out for the preset's)")
         return v
+
+    @model_validator(mode="after")
+    def _overlap_fits(self) -> PIIOptions:
+        limit = max_window_overlap(self.window_chars)
+        if self.window_overlap > limit:
+            raise ValueError(
+                f"window_overlap ({self.window_overlap}) must be at most {limit} for window_chars "
+                f"({self.window_chars}): a third of window_chars and at most {LONG_RUN // 3}, so each window "
+                "moves on by at least 5/12 of its length (a larger overlap made tens of thousands of windows)"
+            )
+        return self
 
 
 @dataclass(frozen=True)
@@ -461,13 +473,28 @@ LONG_RUN = 2_048
 _LONG_RUN = re.compile(rf"\S{{{LONG_RUN + 1},}}")
 
 
+def max_window_overlap(size: int) -> int:
+    """The largest overlap of windows of ``size`` characters: a third of ``size``, and at most ``LONG_RUN // 3``.
+
+    A window is at least three quarters of ``size`` long (its end moves back to whitespace only within its last
+    quarter), and ``LONG_RUN`` long in a stretch without whitespace; with at most a third of that as overlap each
+    window moves on by at least 5/12 of ``size`` (2/3 of ``LONG_RUN``), so the windows read a text 2.4 times at
+    most. An overlap as long as the window moved on by one character a window: 99,001 windows for 100,000
+    characters. The smallest windows (1,000) keep the default overlap (256).
+    """
+    return min(size, LONG_RUN) // 3
+
+
 def windows(text: str, size: int, overlap: int) -> list[tuple[int, int]]:
     """Cut ``text`` into ``[start, end)`` windows of at most ``size`` chars overlapping by ``overlap``.
 
     Window ends are moved back to whitespace when there is some in the last quarter, so
     words are not split; any span shorter than ``overlap`` lies whole inside some window.
     A window ends at most ``LONG_RUN`` characters into a stretch without whitespace.
+    ValueError when ``overlap`` exceeds :func:`max_window_overlap` of ``size``.
     """
+    if overlap > max_window_overlap(size):
+        raise ValueError(f"window overlap {overlap} is more than {max_window_overlap(size)} for windows of {size}")
     n = len(text)
     if n <= size and _LONG_RUN.search(text) is None:
         return [(0, n)]

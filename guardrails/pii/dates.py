@@ -13,15 +13,15 @@ names the date *forms* to redact::
 Forms (:data:`DATE_FORMS`; matched case-insensitively, except the month "May", which must be capitalised unless a
 cue word precedes it, see ``month_day``):
 
-- ``numeric_date``: 03/14/1962, 14/3/62, 1962-03-14, 14.03.1962, 3-14-1962; with no year only right after a date
-  word (those of ``compact_date``), or "on" after one of them or a word for a visit or an event, with "home",
-  "again", "back", or "in", "at" or "by" and at most three words between ("seen on", "operated on", "seen in clinic
-  on", "reviewed by Dr Shah on", "discharged home on"): "DOB 3/14", "admitted 3/14", "seen on 3/14", "born 14/3"
-  (either order, one of the two a month); never after a bare "on" ("on 2/3 meds", "on 24/7 oxygen", "pain on 7/10
-  scale"), never 24/7, never before a unit,
-  a counted noun, of/a/an, ago, later, prior, earlier or previously ("on 1/2 tablet", "on 3/4 of the dose", "admitted
-  3/7 ago": British notation for days) nor inside a longer number or ratio ("3/14/", "3/14:1"); with no such
-  word "8/10" (a pain score), "1/2 tablet", "20/20 vision", "BP 120/80" and "5/5 strength" are no dates
+- ``numeric_date``: 03/14/1962, 14/3/62, 1962-03-14, 14.03.1962, 3-14-1962; a two-digit year after a dash or a dot
+  (3-14-62, 14.3.62) and no year only right after a date word (those of ``compact_date``), or "on" after one of them
+  or a word for a visit or an event, with "home", "again", "back", or "in", "at" or "by" and at most three words
+  between ("seen on", "operated on", "seen in clinic on", "reviewed by Dr Shah on", "discharged home on"): "DOB
+  3/14", "admitted 3/14", "seen on 3/14", "born 14/3" (either order, one of the two a month); never after a bare
+  "on" ("on 2/3 meds", "on 24/7 oxygen", "pain on 7/10 scale"), never 24/7, never before a unit, a counted noun,
+  of/a/an, ago, later, prior, earlier or previously ("on 1/2 tablet", "on 3/4 of the dose", "admitted 3/7 ago":
+  British notation for days) nor inside a longer number or ratio ("3/14/", "3/14:1"); with no such word "8/10" (a
+  pain score), "1/2 tablet", "20/20 vision", "BP 120/80" and "5/5 strength" are no dates
 - ``month_day``: March 14, March 14th, 2021, 14 March 1962, 14th of March, Tue 14 Mar 2021, 14-Mar-2021, and a day
   in words (first .. thirty-first, "twenty-first" or "twenty first"): "June sixth", "June the sixth", "March
   twenty-first, 1962", "the twenty-first of March" (the span starts at the day word). A day word alone, one before a
@@ -192,6 +192,10 @@ DATE_FORMS: Mapping[str, str] = {
     # no year: a date of a person only right after a date word or "seen on" ("DOB 3/14", "seen on 3/14"); elsewhere
     # "8/10" is a pain score, "20/20" vision, "120/80" a blood pressure
     + rf"|(?=\d)(?<=\b(?:{_ON_CUE}|{_EVENT_CUE}){_CUE_SEP})(?!24/7\b){_DAY_MONTH}(?!{_QUANTITY_AFTER}|:\d)"
+    # a two-digit year after a dash or a dot: a date of a person only right after a date word or "seen on" ("DOB
+    # 3-14-62", "born 14.3.62"); elsewhere "1.2.10" is a version, "3-4-12" a score or a part number
+    + rf"|(?=\d)(?<=\b(?:{_ON_CUE}|{_EVENT_CUE}){_CUE_SEP})"
+    + rf"(?:{_NUM_MONTH}([.-]){_NUM_DAY}\3|{_NUM_DAY}([.-]){_NUM_MONTH}\4)\d\d"
     + r")"
     + _NOT_BEFORE,
     "month_day": rf"\b(?:{_WEEKDAY},?\s+(?:the\s+)?)?"
@@ -263,12 +267,18 @@ class DateTimeRule(BaseModel):
 
 
 def date_recognizer(rule: DateTimeRule, *, language: str = "en") -> PatternRecognizer | None:
-    """A Presidio recognizer of the rule's date forms (None when it names only ``any``); imports Presidio."""
+    """A Presidio recognizer of the rule's date forms (None when it names only ``any``); imports Presidio.
+
+    It reads full-width digits, other scripts' digits and typographic dashes as ASCII ("DOB
+    \uff10\uff13/\uff11\uff14/\uff11\uff19\uff16\uff12" is a date), as the library's own recognizers do.
+    """
     if not rule.forms:
         return None
-    from presidio_analyzer import Pattern, PatternRecognizer
+    from presidio_analyzer import Pattern
 
-    return PatternRecognizer(
+    from guardrails.pii.recognizers import FoldedPatternRecognizer
+
+    return FoldedPatternRecognizer(
         supported_entity="DATE_TIME",
         name="DateFormRecognizer",
         supported_language=language,

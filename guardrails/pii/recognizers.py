@@ -3,14 +3,18 @@
 Each recognizer is a Presidio ``LocalRecognizer`` that scores its own context (so Presidio's
 context enhancer leaves its scores alone) and validates what it matches:
 
-* ``EmailRecognizerPlus``: plain addresses and spoken/obfuscated ones ("jane dot doe at example dot com").
+* ``EmailRecognizerPlus``: plain addresses and spoken/obfuscated ones ("jane dot doe at example dot com"),
+  with letters of any script written with spaces ("jürgen.müller@gmx.de", "jane@münchen.de").
 * ``CreditCardRecognizerPlus``: 12-19 digits, contiguous, grouped with one consistent separator
-  (space, dash, dot) or single-spaced digit by digit; Luhn checksum and a known issuer prefix
+  (blanks, a dash, " - ", a dot; a line break counts as blanks, so a card wrapped over two lines is
+  found) or single-spaced digit by digit; Luhn checksum and a known issuer prefix
   (Visa, Mastercard 51-55 and 2221-2720, Amex, Discover, Diners, JCB, UnionPay, Maestro, Mir, UATP).
   A card followed by its CVV or expiry ("4111 1111 1111 1111 123", "... 12/26") is found without
-  them; other groups around it are left out only with a card word nearby.
-* ``IbanRecognizerPlus``: IBANs of 70+ countries, with or without spaces, length per country and
-  the ISO 7064 mod-97 checksum.
+  them; other groups around it are left out only with a card word nearby. A comma or a dot right
+  before a card is punctuation (a CSV row "Ada,4111...,12/26", "card no.4111..."), except in a
+  decimal ("0.55...", "0,55...") or after a thousands separator.
+* ``IbanRecognizerPlus``: IBANs of 70+ countries, with or without separators (up to three blanks, a
+  dash, a line break), length per country and the ISO 7064 mod-97 checksum.
 * ``SsnRecognizerPlus``: US SSNs with separators, and a bare 9-digit SSN only with a context word
   ("SSN", "social security") nearby; impossible SSNs (000, 666, 9xx areas, 00 group, 0000 serial) dropped.
 * ``PhoneRecognizerPlus``: phone-shaped strings parsed with ``phonenumbers`` for international
@@ -25,8 +29,10 @@ context enhancer leaves its scores alone) and validates what it matches:
   All-caps names count after a name cue ("NAME: JOHN SMITH"); UK postcodes end a street address.
 
 The pattern recognizers read the text without invisible characters (zero-width space, joiners,
-soft hyphen ...) and with full-width forms and other scripts' digits as ASCII; their spans are
-mapped back to the original text, where a value with an invisible character inside is one span.
+soft hyphen ...) and with full-width forms, other scripts' digits and dashes (en dash, minus sign,
+non-breaking hyphen ...) as ASCII; their spans are mapped back to the original text, where a value
+with an invisible character inside is one span. ``FoldedPatternRecognizer`` gives Presidio pattern
+recognizers (the date forms, the recognizers declared in YAML) the same reading.
 
 Importing this module imports Presidio: only :mod:`guardrails.detectors.pii` imports it, lazily.
 """
@@ -47,7 +53,7 @@ from typing import Any, ClassVar
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
 import phonenumbers
-from presidio_analyzer import AnalysisExplanation, LocalRecognizer, RecognizerResult
+from presidio_analyzer import AnalysisExplanation, LocalRecognizer, PatternRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from guardrails._paths import configs_dir
@@ -56,6 +62,7 @@ __all__ = [
     "CreditCardRecognizerPlus",
     "DriverLicenseRecognizer",
     "EmailRecognizerPlus",
+    "FoldedPatternRecognizer",
     "IbanRecognizerPlus",
     "IpRecognizerPlus",
     "LocationRecognizer",
@@ -93,24 +100,29 @@ def _near(text: str, start: int, end: int, rx: re.Pattern[str], *, before: int =
 #: space / non-joiner / joiner, word joiner, invisible operators, BOM, Mongolian vowel separator
 _INVISIBLE = "\u00ad\u180e\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff"
 _INVISIBLE_RX = re.compile(f"[{_INVISIBLE}]")
-#: full-width ASCII forms (U+FF01-FF5E) and decimal digits of other scripts: folded one for one to ASCII
-_WIDE_RX = re.compile(r"[\uff01-\uff5e]|(?![0-9])\d")
+#: dashes that look like a hyphen-minus: hyphen, non-breaking hyphen, figure dash, en dash, em dash, horizontal
+#: bar (U+2010-2015), minus sign, small em dash, small hyphen-minus (U+FE63); full-width U+FF0D is a wide form
+_DASHES = "\u2010-\u2015\u2212\ufe58\ufe63"
+#: full-width ASCII forms (U+FF01-FF5E), decimal digits of other scripts and dashes: folded one for one to ASCII
+_WIDE_RX = re.compile(rf"[\uff01-\uff5e{_DASHES}]|(?![0-9])\d")
 
 
 def _fold_char(m: re.Match[str]) -> str:
     ch = m.group(0)
     code = ord(ch)
-    return chr(code - 0xFEE0) if 0xFF01 <= code <= 0xFF5E else str(unicodedata.decimal(ch))
+    if 0xFF01 <= code <= 0xFF5E:
+        return chr(code - 0xFEE0)
+    return str(unicodedata.decimal(ch)) if ch.isdecimal() else "-"
 
 
 @dataclass(frozen=True)
 class _FoldedText:
     """A text as the pattern recognizers read it, and the way back to the original offsets.
 
-    Invisible characters are removed and full-width forms and other scripts' digits become
-    ASCII ("\uff14\uff11\uff11\uff11" -> "4111"), so a value written with them is found; offsets
-    found in ``text`` map back to the original with :meth:`span`, and a value with an invisible
-    character inside is a span of the original that contains it.
+    Invisible characters are removed and full-width forms, other scripts' digits and dashes become
+    ASCII ("\uff14\uff11\uff11\uff11" -> "4111", "536\u201322\u20131234" -> "536-22-1234"), so a value
+    written with them is found; offsets found in ``text`` map back to the original with :meth:`span`,
+    and a value with an invisible character inside is a span of the original that contains it.
     """
 
     text: str
@@ -194,6 +206,38 @@ class _OwnScoring(LocalRecognizer):
         raise NotImplementedError
 
 
+class FoldedPatternRecognizer(PatternRecognizer):
+    """A Presidio ``PatternRecognizer`` that reads the text as this module's recognizers do (:class:`_FoldedText`).
+
+    The date forms and the recognizers declared in YAML are Presidio pattern recognizers; their regexes
+    expect ASCII digits, so "DOB \uff10\uff13/\uff11\uff14/\uff11\uff19\uff16\uff12" or an age in
+    Arabic-Indic digits went unseen although a card in the same digits was found. Subclasses that look at
+    a match again override :meth:`analyze_text`, which gets the folded text.
+    """
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        folded = _folded(text)
+        if folded.text == text:
+            return self.analyze_text(text, entities, nlp_artifacts, regex_flags)
+        # NLP artifacts hold offsets into the original
+        results = self.analyze_text(folded.text, entities, None, regex_flags)
+        for r in results:
+            r.start, r.end = folded.span(r.start, r.end)
+        return results
+
+    def analyze_text(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None, regex_flags: int | None
+    ) -> list[RecognizerResult]:
+        """Presidio's pattern matching on ``text`` (the folded text when folding changed it)."""
+        return list(super().analyze(text, entities, nlp_artifacts, regex_flags))
+
+
 # --------------------------------------------------------------------------- email
 
 _TLDS = (
@@ -202,16 +246,30 @@ _TLDS = (
 )
 _AT = r"\s*(?:@|[\[\(\{<]\s*(?:at|@)\s*[\]\)\}>]|\s(?:at|AT)\s)\s*"
 _DOT = r"\s*(?:\.|[\[\(\{<]\s*(?:dot|\.)\s*[\]\)\}>]|\s(?:dot|DOT)\s)\s*"
-_LOCAL_ATOM = r"[A-Za-z0-9_%+\-]{1,64}"
-_DOMAIN_ATOM = r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?"
+# Addresses may hold letters of any script that separates words with spaces ("jürgen.müller@gmx.de",
+# "zoë@example.com", "jane@münchen.de", "почта@пример.рф"). Scripts written without spaces (Thai, Lao, Myanmar,
+# Khmer, kana, CJK) are left out, so an address inside such text starts and ends where their letters do
+# ("邮箱是zhang.wei@example.cn谢谢" holds "zhang.wei@example.cn"); an address in those scripts is not found.
+_UNSPACED = "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff65-\uff9f"
+#: combining diacritics: the accent of a decomposed letter ("e\u0301")
+_MARKS = "\u0300-\u036f"
+#: a letter or digit of an address (not an underscore)
+_ALNUM_U = rf"[^\W_{_UNSPACED}]"
+#: a letter, digit or underscore, or a combining mark
+_WORD_U = rf"(?:[^\W{_UNSPACED}]|[{_MARKS}])"
+_LOCAL_ATOM = rf"(?:[^\W{_UNSPACED}]|[{_MARKS}%+\-]){{1,64}}"
+_DOMAIN_ATOM = rf"{_ALNUM_U}(?:(?:{_ALNUM_U}|[{_MARKS}\-]){{0,61}}(?:{_ALNUM_U}|[{_MARKS}]))?"
 _PLAIN_EMAIL = re.compile(
-    r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9\-])"
+    # a local part starts where its characters do (the look-behind; "o'brien" whole, "'jane@..." without the quote)
+    rf"(?<![^\W{_UNSPACED}])(?<![{_MARKS}.%+\-])"
+    rf"(?:[^\W{_UNSPACED}]|[.%+\-])(?:[^\W{_UNSPACED}]|[{_MARKS}.%+'\-]){{0,63}}"
+    rf"@(?:{_DOMAIN_ATOM}\.)+[^\W\d_{_UNSPACED}](?:[^\W\d_{_UNSPACED}]|[{_MARKS}]){{1,23}}(?!{_ALNUM_U}|[{_MARKS}\-])"
 )
 _SPOKEN_EMAIL = re.compile(
     # the look-behind covers every character an atom may hold: a match can only start where an atom starts,
     # so a long run of them ("a-a-a-...") is tried once, not once per character (which was quadratic)
-    rf"(?<![A-Za-z0-9_%+\-])(?:{_LOCAL_ATOM}(?:{_DOT}{_LOCAL_ATOM}){{0,3}}){_AT}"
-    rf"(?:{_DOMAIN_ATOM}{_DOT}){{1,3}}(?:{_TLDS})(?![A-Za-z0-9])",
+    rf"(?<![^\W{_UNSPACED}])(?<![{_MARKS}%+\-])(?:{_LOCAL_ATOM}(?:{_DOT}{_LOCAL_ATOM}){{0,3}}){_AT}"
+    rf"(?:{_DOMAIN_ATOM}{_DOT}){{1,3}}(?:{_TLDS})(?!{_WORD_U})",
     re.IGNORECASE,
 )
 
@@ -287,9 +345,20 @@ def _card_issuer_ok(d: str) -> bool:
     return False
 
 
-#: a run of digit groups, each separated from the next by one space, dot or dash; a card is a part of it
-_CARD_RUN = re.compile(r"(?<![\d.,\-])\d+(?:[ .\-]\d+)*")
+#: what separates two digit groups of a card: up to three blanks, a dash with up to three blanks on either side
+#: ("4111 - 1111"), or a dot
+_CARD_GAP = r"(?:[ \t]{1,3}|[ \t]{0,3}-[ \t]{0,3}|\.)"
+#: one line break with blanks around it: a card wrapped over two lines ("4111 1111\n1111 1111")
+_CARD_LINE_BREAK = r"[ \t]{0,3}\n[ \t]{0,3}"
+#: a run of digit groups, over one or more lines; a card is a part of one line of it or of two lines. The look-ahead
+#: skips a run too short to hold a card without leaving the regex engine ("1,1,1,...")
+_CARD_RUN = re.compile(rf"(?<!\d)(?=[\d \t.\-\n]{{12}})\d+(?:(?:{_CARD_GAP}|{_CARD_LINE_BREAK})\d+)*")
 _CARD_GROUP = re.compile(r"\d+")
+_CARD_LINE_BREAK_RX = re.compile(_CARD_LINE_BREAK)
+#: a gap of two blanks, a tab or a line break: the columns or rows of a table as often as a card's groups
+_TABLE_GAP = re.compile(r"[ \t]{2}|[\t\n]")
+#: a number with thousands separators ends here: ",250" in "1,250"
+_THOUSANDS_GROUP = re.compile(r",\d{3}(?!\d)")
 _CARD_CONTEXT = _words(
     "card",
     "credit",
@@ -340,6 +409,14 @@ _CARD_EXTRA_DIGITS = 8
 _CARD_EXTRA_GROUP = re.compile(r"\d{3}|\d{2}|(?:0[1-9]|1[0-2])\d{2}")
 
 
+def _card_separator(gap: str) -> str:
+    """The kind of separator ``gap`` between two digit groups is: " " (blanks, a line break), "-", " - " or "."."""
+    core = gap.strip(" \t\n")
+    if not core:
+        return " "
+    return core if core == gap else f" {core} "
+
+
 def _card_spans(text: str, start: int, end: int, *, context: bool) -> list[tuple[int, int]]:
     """The card number in one run of digit groups ``text[start:end]``, as a list of 0 or 1 ``(start, end)``.
 
@@ -349,15 +426,19 @@ def _card_spans(text: str, start: int, end: int, *, context: bool) -> list[tuple
     "4111 1111 1111 1111", so do "... 1111 12/26" and "5500-0000-0000-0004-0425". Without a card
     ``context`` word nearby only groups after the card that read as a CVV or an expiry may be left
     out (a random number after 16 digits is not enough). A longer run (a table, a list of numbers)
-    holds no card.
+    holds no card. Blanks and a line break between two groups are one separator, a space
+    ("4111  1111\n1111 1111"); a dash with blanks around it is another ("4111 - 1111 - 1111 - 1111"),
+    which, like a space, may also end a card ("4111 1111 1111 1111 - 12/26").
     """
     groups = [(m.start(), m.end()) for m in _CARD_GROUP.finditer(text, start, end)]
     total = sum(b - a for a, b in groups)
     if total > 19 + _CARD_EXTRA_DIGITS:
         return []
     n = len(groups)
-    # "... 1,250": the last group belongs to a number with thousands separators, no part may hold it
-    usable = n - 1 if text[end : end + 1] == "," and text[end + 1 : end + 2].isdigit() else n
+    seps = [_card_separator(text[groups[k][1] : groups[k + 1][0]]) for k in range(n - 1)]
+    # "... 1,250": the last group (1-3 digits) belongs to a number with thousands separators, no part may hold it
+    last = groups[-1][1] - groups[-1][0]
+    usable = n - 1 if last <= 3 and _THOUSANDS_GROUP.match(text, end) else n
     # without context, a part may end before group j + 1 only when all the groups after it read as CVV / expiry
     extra_from = 0 if context else n
     while extra_from > 0 and _CARD_EXTRA_GROUP.fullmatch(text, *groups[extra_from - 1]):
@@ -365,9 +446,9 @@ def _card_spans(text: str, start: int, end: int, *, context: bool) -> list[tuple
     best: tuple[int, int, int] | None = None  # (digit count, first group, last group)
     for i in range(usable if context else min(usable, 1)):
         count = 0
-        sep = text[groups[i][1] : groups[i][1] + 1] if i + 1 < n else ""
+        sep = seps[i] if i + 1 < n else ""
         for j in range(i, usable):
-            if j > i and text[groups[j - 1][1]] != sep:
+            if j > i and seps[j - 1] != sep:
                 break  # a part has one separator throughout
             count += groups[j][1] - groups[j][0]
             if count > 19:
@@ -377,14 +458,37 @@ def _card_spans(text: str, start: int, end: int, *, context: bool) -> list[tuple
             if j + 1 < n and j + 1 < extra_from:
                 continue
             own = sep if j > i else ""
-            if (i > 0 and text[groups[i - 1][1]] not in (" ", own)) or (
-                j + 1 < n and text[groups[j][1]] not in (" ", own)
-            ):
-                continue  # not cut out of "0.5500000000000004": a part ends at a space or at its own separator
+            if (i > 0 and seps[i - 1] not in (" ", " - ", own)) or (j + 1 < n and seps[j] not in (" ", " - ", own)):
+                continue  # not cut out of "0.5500000000000004": a part ends at a space, " - " or its own separator
             parts = [text[a:b] for a, b in groups[i : j + 1]]
             if _card_shaped(parts, sep) and _card_valid("".join(parts)):
                 best = (count, i, j)
     return [] if best is None else [(groups[best[1]][0], groups[best[2]][1])]
+
+
+def _words_beside(text: str, pos: int, step: int) -> bool:
+    """True when something other than blanks stands before (``step`` -1) or after (1) ``pos`` on its line."""
+    i = pos - 1 if step < 0 else pos
+    while 0 <= i < len(text) and text[i] in " \t":
+        i += step
+    return 0 <= i < len(text) and text[i] != "\n"
+
+
+def _continues_a_number(text: str, start: int) -> bool:
+    """True when a run of digit groups at ``start`` is the tail of a number, not a value of its own.
+
+    A decimal's fraction ("0.5500000000000004", " .55...", "0,55..." with a decimal comma) and the
+    group after a thousands separator ("1,234 ..."). A comma or dot after a word is punctuation
+    ("card no.4111...", a CSV row "Ada,4111...,12/26"), and so is a comma after a number other than
+    0 (a CSV row "1001,4111...", a list "4111...,5555...").
+    """
+    before = text[start - 1 : start]
+    if before == ".":
+        return start < 2 or not text[start - 2].isalpha()
+    if before == "," and start >= 2 and text[start - 2].isdigit():
+        zero = text[start - 2] == "0" and not text[start - 3 : start - 2].isdigit()
+        return zero or _THOUSANDS_GROUP.match(text, start - 1) is not None
+    return False
 
 
 class CreditCardRecognizerPlus(_OwnScoring):
@@ -394,15 +498,56 @@ class CreditCardRecognizerPlus(_OwnScoring):
 
     def find(self, text: str, nlp_artifacts: NlpArtifacts | None) -> Iterable[RecognizerResult]:
         for m in _CARD_RUN.finditer(text):
-            if m.end() - m.start() < 12:
-                continue
-            context = _near(text, m.start(), m.end(), _CARD_CONTEXT, before=64, after=32)
-            for s, e in _card_spans(text, m.start(), m.end(), context=context):
-                digits = re.sub(r"\D", "", text[s:e])
-                score = 0.75 if len(digits) >= 14 else 0.5
-                if context:
-                    score += 0.2
-                yield self._result(s, e, score, "card number (Luhn, issuer prefix)")
+            if not _continues_a_number(text, m.start()):
+                yield from self._in_run(text, m.start(), m.end())
+
+    def _in_run(self, text: str, start: int, end: int) -> Iterable[RecognizerResult]:
+        """The cards in a run of digit groups over one or more lines: a card on a line, or one wrapped over two.
+
+        A text wraps in the middle of a line of prose, at a space between groups: a wrapped card has words
+        before it on its first line ("card 4111 1111\n1111 1111") or after it on its last ("4111 1111\n1111
+        1111 thanks"), holds the line break and at least three groups. Lines that hold nothing but numbers
+        (a column, "4567 8901\n2345 6789") are never joined, so the middle lines of a run are not.
+        """
+        lines, pos = [], start
+        for br in _CARD_LINE_BREAK_RX.finditer(text, start, end):
+            lines.append((pos, br.start()))
+            pos = br.end()
+        lines.append((pos, end))
+        cards = [self._cards(text, s, e) if e - s >= 12 else [] for s, e in lines]
+        used = [bool(c) for c in cards]  # lines that hold a card, or a part of one
+        first, last = 0, len(lines) - 2  # the pairs that may hold a wrapped card
+        for k in dict.fromkeys((first, last)):
+            beside = (k == first and _words_beside(text, start, -1)) or (k == last and _words_beside(text, end, 1))
+            if 0 <= k <= last and beside and not used[k] and not used[k + 1]:
+                cards[k] = self._wrapped(text, lines[k], lines[k + 1])
+                used[k] = used[k + 1] = bool(cards[k])
+        for found in cards:
+            yield from found
+
+    def _wrapped(self, text: str, first: tuple[int, int], second: tuple[int, int]) -> list[RecognizerResult]:
+        """The card wrapped from the line ``first`` to the next line ``second``: 3+ groups, over the break."""
+        return [
+            r
+            for r in self._cards(text, first[0], second[1])
+            if r.start < first[1] and second[0] < r.end and len(_CARD_GROUP.findall(text, r.start, r.end)) >= 3
+        ]
+
+    def _cards(self, text: str, start: int, end: int) -> list[RecognizerResult]:
+        """The card in the run of digit groups ``text[start:end]``, scored (a list of 0 or 1)."""
+        if end - start < 12:
+            return []
+        context = _near(text, start, end, _CARD_CONTEXT, before=64, after=32)
+        out = []
+        for s, e in _card_spans(text, start, end, context=context):
+            digits = re.sub(r"\D", "", text[s:e])
+            if len(digits) < 14 and not context and _TABLE_GAP.search(text, s, e):
+                continue  # 12-13 digits across wide gaps: more often a row of a table than a card
+            score = 0.75 if len(digits) >= 14 else 0.5
+            if context:
+                score += 0.2
+            out.append(self._result(s, e, score, "card number (Luhn, issuer prefix)"))
+        return out
 
 
 # --------------------------------------------------------------------------- IBAN
@@ -417,6 +562,9 @@ _IBAN_LENGTHS: dict[str, int] = {
     "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
 }  # fmt: skip
 _IBAN_START = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{2})(\d{2})")
+#: what may separate two characters of an IBAN: up to three blanks, or a dash or one line break with up to three
+#: blanks on either side ("DE89  3704  0044", "DE89 3704\n0044", "DE89 - 3704")
+_IBAN_GAP = re.compile(r"(?:[ \t]{1,3}|[ \t]{0,3}[\n\-][ \t]{0,3})(?=[A-Za-z0-9])")
 
 
 def iban_is_valid(value: str) -> bool:
@@ -439,7 +587,7 @@ class IbanRecognizerPlus(_OwnScoring):
             length = _IBAN_LENGTHS.get(m.group(1).upper())
             if length is None:
                 continue
-            # consume alphanumerics, allowing single spaces/dashes between them, up to the country length
+            # consume alphanumerics, allowing one gap (_IBAN_GAP) between two of them, up to the country length
             count, i, end = 4, m.end(), m.end()
             while i < len(text) and count < length:
                 ch = text[i]
@@ -447,16 +595,11 @@ class IbanRecognizerPlus(_OwnScoring):
                     count += 1
                     i += 1
                     end = i
-                elif (
-                    ch in " -"
-                    and i + 1 < len(text)
-                    and text[i + 1].isascii()
-                    and text[i + 1].isalnum()
-                    and text[i - 1] not in " -"
-                ):
-                    i += 1
-                else:
+                    continue
+                gap = _IBAN_GAP.match(text, i)
+                if gap is None:
                     break
+                i = gap.end()
             if count != length:
                 continue
             if end < len(text) and text[end].isascii() and text[end].isalnum():
@@ -469,23 +612,39 @@ class IbanRecognizerPlus(_OwnScoring):
 
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d]|\.\d)")
 _IPV6 = re.compile(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])")
-_VERSION_BEFORE = re.compile(r"(?:\bv|version|ver\.?|release|build)\s*$", re.IGNORECASE)
+#: a version or a numbered part of a document before a dotted quad ("v1.2.3.4", "build 001.002.003.004",
+#: "section 10.1.2.3")
+_VERSION_BEFORE = re.compile(
+    r"(?:\bv|version|ver\.?|release|build|section|chapter|clause|§|figure|fig\.)\s*$", re.IGNORECASE
+)
 _IP_CONTEXT = _words(
     "ip", "ip address", "address", "server", "host", "ping", "connect", "from", "login", "router", "gateway"
 )
 
 
+def _ipv4_ok(value: str) -> bool:
+    """True for an IPv4 address in dotted-quad form, also zero-padded to three digits an octet as logs write it.
+
+    :mod:`ipaddress` refuses leading zeros (octal in some parsers), but "192.168.001.010" in a log is
+    192.168.1.10. Only the fixed-width form counts: "1.02.03.4" is more often a version or a section.
+    """
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError:
+        octets = value.split(".")
+        return all(len(o) == 3 and int(o) <= 255 for o in octets)
+    return True
+
+
 class IpRecognizerPlus(_OwnScoring):
-    """IPv4 and IPv6 addresses validated with :mod:`ipaddress`; version strings are not addresses."""
+    """IPv4 (also zero-padded, "010.000.000.001") and IPv6 addresses; version strings are not addresses."""
 
     ENTITY = "IP_ADDRESS"
 
     def find(self, text: str, nlp_artifacts: NlpArtifacts | None) -> Iterable[RecognizerResult]:
         if "." in text:
             for m in _IPV4.finditer(text):
-                try:
-                    ipaddress.IPv4Address(m.group(0))
-                except ValueError:
+                if not _ipv4_ok(m.group(0)):
                     continue
                 if _VERSION_BEFORE.search(text, max(0, m.start() - 10), m.start()):
                     continue
@@ -624,7 +783,9 @@ def _own_line(text: str, start: int, end: int) -> bool:
 
 
 _DECIMAL = re.compile(r"^\d+\.\d+$")
-_NOT_PHONE = (_DATE_SHAPE, _YEAR_RANGE, _ZIP4, _DECIMAL, _SSN_SHAPE, _THOUSANDS, _IPV4_SHAPE)
+#: a range of two dotted versions, "2.67.3-2.67.4" (or with an en dash, which the recognizers read as "-")
+_VERSION_RANGE = re.compile(r"^\d+(?:\.\d+)+ ?- ?\d+(?:\.\d+)+$")
+_NOT_PHONE = (_DATE_SHAPE, _YEAR_RANGE, _ZIP4, _DECIMAL, _SSN_SHAPE, _THOUSANDS, _IPV4_SHAPE, _VERSION_RANGE)
 
 
 @lru_cache(maxsize=4096)

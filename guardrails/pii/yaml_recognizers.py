@@ -170,8 +170,15 @@ def _read_mapping(path: Path) -> dict[str, Any]:
 
 
 def to_presidio(spec: RecognizerSpec, *, language: str = "en") -> PatternRecognizer:
-    """Build a Presidio PatternRecognizer from a spec (imports Presidio)."""
-    from presidio_analyzer import Pattern, PatternRecognizer
+    """Build a Presidio PatternRecognizer from a spec (imports Presidio).
+
+    It reads full-width digits, other scripts' digits and typographic dashes as ASCII, and skips invisible
+    characters, as the library's own recognizers do (:class:`guardrails.pii.recognizers.FoldedPatternRecognizer`):
+    "MRN \uff11\uff12\uff13\uff14\uff15\uff16\uff17" and an age in Arabic-Indic digits match an ASCII regex.
+    """
+    from presidio_analyzer import Pattern
+
+    from guardrails.pii.recognizers import FoldedPatternRecognizer
 
     patterns = [Pattern(p.name or f"{spec.name}_{i}", p.regex, p.score) for i, p in enumerate(spec.patterns)]
     kwargs: dict[str, Any] = {
@@ -181,11 +188,11 @@ def to_presidio(spec: RecognizerSpec, *, language: str = "en") -> PatternRecogni
     }
     narrowing = {pt.name: pt for pt in patterns if VALUE_GROUP in re.compile(pt.regex).groupindex}
 
-    class ValueGroupRecognizer(PatternRecognizer):  # type: ignore[misc]
+    class ValueGroupRecognizer(FoldedPatternRecognizer):
         """A PatternRecognizer whose matches of a pattern with a ``value`` group are narrowed to that group."""
 
-        def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None, regex_flags: Any = None) -> Any:
-            results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        def analyze_text(self, text: str, entities: list[str], nlp_artifacts: Any, regex_flags: Any) -> Any:
+            results = super().analyze_text(text, entities, nlp_artifacts, regex_flags)
             for r in results:
                 pattern = narrowing.get(str(getattr(r.analysis_explanation, "pattern_name", "")))
                 rx = getattr(pattern, "compiled_regex", None)  # compiled by Presidio with its flags
@@ -194,7 +201,7 @@ def to_presidio(spec: RecognizerSpec, *, language: str = "en") -> PatternRecogni
                     r.start, r.end = match.span(VALUE_GROUP)
             return [r for r in results if r.end > r.start]
 
-    cls = ValueGroupRecognizer if narrowing else PatternRecognizer
+    cls = ValueGroupRecognizer if narrowing else FoldedPatternRecognizer
     return cls(
         supported_entity=spec.entity,
         name=f"yaml:{spec.name}",
