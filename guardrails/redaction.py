@@ -40,12 +40,13 @@ within :func:`redaction_scope`, which also says whether their values are the use
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import os
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -53,7 +54,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from guardrails.pii.spans import resolve_overlaps
+from guardrails.pii.spans import resolve_nested
 from guardrails.pii.vault import Vault
 from guardrails.types import Finding, Stage
 
@@ -254,7 +255,10 @@ class Redactor:
         """Apply the operators to the PII entity findings of ``text``.
 
         Only findings with a span and a label count; overlapping spans are resolved first
-        (a containing span wins, then the higher score, then the longer span). Without a
+        (a containing span wins, then the higher score, then the longer span), except that a
+        stronger finding of another label inside a weaker span keeps its own operator when it
+        differs from the container's (:func:`_layout`); an entity whose operator is ``block``
+        blocks wherever it lies. Without a
         conversation id, placeholders are numbered within this call, or within ``numbering``
         when given (so that the pieces of one answer number alike). ``restorable`` (default
         True): whether the values are the user's own, kept for :meth:`restore` in reversible
@@ -262,30 +266,27 @@ class Redactor:
         """
         stage = Stage.parse(stage)
         scope = _SCOPE.get()
-        spans = resolve_overlaps(
+        nested = resolve_nested(
             f
             for f in findings
             if f.start is not None and f.end is not None and f.label and 0 <= f.start < f.end <= len(text)
         )
-        if not spans:
+        if not nested:
             return RedactionResult(text=text, blocked_entities=(), replaced=0)
+        spans, blocked = _layout(text, nested, lambda label: self.config.operator_for(stage, label))
         if numbering is None:
             numbering = scope.numbering if scope is not None else Numbering()
         if restorable is None:
             restorable = scope.restorable if scope is not None else True
         keep = restorable and self.config.reversible and stage is Stage.INPUT
         provisional = scope is not None and scope.provisional
-        blocked: list[str] = []
         parts: list[str] = []
         pos = 0
-        for f in spans:
+        for f, spec in spans:
             assert f.start is not None and f.end is not None and f.label is not None
             value = text[f.start : f.end]
-            spec = self.config.operator_for(stage, f.label)
             parts.append(text[pos : f.start])
             if spec.operator == "block":
-                if f.label not in blocked:
-                    blocked.append(f.label)
                 parts.append(
                     self._placeholder(f.label, value, conversation_id, numbering, keep=False, provisional=provisional)
                 )
@@ -414,6 +415,59 @@ class Redactor:
         else:
             norm = " ".join(norm.split())
         return hmac.new(self._salt, f"{label}\x00{norm}".encode(), hashlib.sha256).hexdigest()
+
+
+def _layout(
+    text: str, nested: Sequence[Finding], operator: Callable[[str], OperatorSpec]
+) -> tuple[list[tuple[Finding, OperatorSpec]], list[str]]:
+    """The spans to change, sorted and disjoint, each with its operator, and the blocked entities, from
+    :func:`~guardrails.pii.spans.resolve_nested`'s findings (a container before what it contains).
+
+    A finding inside another (a stronger one of another label) is changed with its container when
+    their operators are the same: one placeholder, and nothing is treated otherwise than asked. When
+    they differ, the inner finding keeps its own operator (a masked card inside an address span stays
+    masked, an SSN stays an SSN) and the container is changed in its pieces around it, each trimmed of
+    blanks and commas (a piece with no letter or digit stays as it is). Every entity whose operator is
+    ``block`` blocks, contained or not.
+    """
+    blocked: list[str] = []
+    owners: list[tuple[Finding, OperatorSpec]] = []  # findings changed by their own operator
+    holes: dict[int, list[tuple[int, int]]] = {}  # owner index -> spans inside it changed by their own operator
+    open_: list[tuple[int, int]] = []  # containers around the current finding: (end, owner index)
+    for f in nested:
+        assert f.start is not None and f.end is not None and f.label is not None
+        while open_ and open_[-1][0] <= f.start:
+            open_.pop()
+        spec = operator(f.label)
+        if spec.operator == "block" and f.label not in blocked:
+            blocked.append(f.label)
+        if open_:
+            owner = open_[-1][1]
+            if owners[owner][1] == spec:
+                open_.append((f.end, owner))  # changed with its container
+                continue
+            holes.setdefault(owner, []).append((f.start, f.end))
+        open_.append((f.end, len(owners)))
+        owners.append((f, spec))
+    out: list[tuple[Finding, OperatorSpec]] = []
+    for i, (f, spec) in enumerate(owners):
+        assert f.start is not None and f.end is not None
+        if i not in holes:
+            out.append((f, spec))
+            continue
+        cuts = [f.start, *(p for hole in holes[i] for p in hole), f.end]
+        for s, e in zip(cuts[::2], cuts[1::2], strict=True):
+            piece = text[s:e]
+            value = piece.strip(_PIECE_TRIM)
+            if any(ch.isalnum() for ch in value):
+                s += piece.index(value)
+                out.append((dataclasses.replace(f, start=s, end=s + len(value)), spec))
+    out.sort(key=lambda pair: pair[0].start or 0)
+    return out, blocked
+
+
+#: what a piece of a container cut around a finding inside it is trimmed of
+_PIECE_TRIM = " \t\r\n,;:"
 
 
 def _mask(value: str, spec: OperatorSpec) -> str:

@@ -3,7 +3,9 @@
 Emits one ``Finding(detector="pii", category=None, score, start, end, label=ENTITY_TYPE)``
 per PII entity; the Guard redacts them with :mod:`guardrails.redaction`. Scores below an
 entity's noise floor (``thresholds``) are dropped here; what to do with the rest is the
-policy's and the redactor's business.
+policy's and the redactor's business. Overlapping findings are resolved into spans that leave
+nothing in clear, except that a stronger finding of another label inside a weaker span (an SSN
+on a line an address spans) is kept next to it (:func:`~guardrails.pii.spans.resolve_nested`).
 
 Engines are built once per process per configuration: a module-level cache keyed by the
 options that shape the engine, filled under a lock (two threads asking for the same
@@ -56,7 +58,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from guardrails.detectors.base import BaseDetector, DetectContext
 from guardrails.errors import DetectorError, DetectorUnavailable
 from guardrails.pii.dates import DateTimeRule, yield_dates
-from guardrails.pii.spans import resolve_overlaps
+from guardrails.pii.spans import resolve_nested
 from guardrails.pii.yaml_recognizers import RecognizerSpec, load_preset, load_recognizer_file
 from guardrails.types import Finding
 
@@ -688,7 +690,9 @@ class PIIDetector(BaseDetector):
             ]
         if self.config.date_time is not None and self.config.date_time.yield_to:
             found = yield_dates(found, self.config.date_time.yield_to, text)
-        return resolve_overlaps(found)
+        # a weaker span never hides a stronger finding of another label inside it from the redactor, which
+        # knows what the profile does with each entity ("12 Main Street\nSSN ..." is an address and an SSN)
+        return resolve_nested(found)
 
     def _public_figure(self, value: str) -> bool:
         """A famous name ("Marie Curie"), or one after a word that is not a first name ("Explain Einstein")."""

@@ -816,18 +816,33 @@ _STREET_NUMBER_AFTER = re.compile(
 _BLOCK_LINE = re.compile(r"[ \t]*(?:,[ \t]*)?(?:[A-Z0-9][\w'\-.]*|#)(?:[ \t,]+[\w'\-.#]+){0,5}[ \t]*$")
 
 
+#: a number of eight digits or more, alone or in groups (a card, an SSN, an IBAN's digits, a phone, a date):
+#: no line of an address holds one but a ZIP+4 or Brazilian postcode ("62704-1234", "01310-100")
+_ID_NUMBER = re.compile(r"(?<![\w\-])\d(?:[ \-./]?\d){7,}(?![\w\-])")
+_POSTCODE_NUMBER = re.compile(r"\d{5}-\d{3,4}")
+
+
 def _extend_address_block(text: str, end: int, *, max_lines: int = 4) -> int:
-    """Extend an address to the short lines that continue it ("Suite 245", "LONDON", "Austria 25173")."""
+    """Extend an address to the short lines that continue it ("Suite 245", "LONDON", "Austria 25173").
+
+    A line holding an ID-shaped number ("SSN 536-22-1234", a card) ends the address: taking it in
+    would hide that value inside the address span, where the rules for its own entity never reach it.
+    """
     for _ in range(max_lines):
         if not text.startswith("\n", end):
             return end
         nxt = text.find("\n", end + 1)
         line_end = len(text) if nxt < 0 else nxt
         line = text[end + 1 : line_end]
-        if not line.strip() or len(line) > 48 or not _BLOCK_LINE.match(line):
+        if not line.strip() or len(line) > 48 or not _BLOCK_LINE.match(line) or _holds_id_number(line):
             return end
         end = line_end
     return end
+
+
+def _holds_id_number(line: str) -> bool:
+    """True when ``line`` holds a number of eight digits or more that is no postcode."""
+    return any(not _POSTCODE_NUMBER.fullmatch(m.group(0)) for m in _ID_NUMBER.finditer(line))
 
 
 _PLACE_OR_THING_BEFORE = re.compile(

@@ -361,3 +361,35 @@ def test_a_street_address_is_found_with_its_house_number_and_uk_postcode(
     detector: PIIDetector, text: str, address: str
 ) -> None:
     assert address in labels_of(detector, text).get("LOCATION", [])
+
+
+@pytest.mark.parametrize(
+    ("text", "address", "label", "value"),
+    [
+        pytest.param(
+            "Please update my record:\n12 Harbour Road\nSSN 536-22-8745",
+            "12 Harbour Road",
+            "US_SSN",
+            "536-22-8745",
+            id="ssn-line",
+        ),
+        pytest.param(
+            "742 Evergreen Terrace\nSpringfield\n5500 0000 0000 0004",
+            "742 Evergreen Terrace\nSpringfield",
+            "CREDIT_CARD",
+            "5500 0000 0000 0004",
+            id="card-line",
+        ),
+    ],
+)
+def test_an_address_block_ends_before_a_line_holding_an_id_number(
+    detector: PIIDetector, text: str, address: str, label: str, value: str
+) -> None:
+    found = labels_of(detector, text)
+    assert found.get("LOCATION") == [address]
+    assert found.get(label) == [value]
+
+
+def test_an_address_block_still_takes_a_zip_plus_4_line(detector: PIIDetector) -> None:
+    text = "Send it to:\n12 Harbour Road\nSpringfield IL 62704-1234"
+    assert labels_of(detector, text).get("LOCATION") == ["12 Harbour Road\nSpringfield IL 62704-1234"]

@@ -118,6 +118,56 @@ def test_overlapping_findings_are_resolved_so_no_part_of_a_value_stays() -> None
     assert result.text == "Visit <LOCATION_1> soon"
 
 
+ADDRESS_AND_ID = "Update my file:\n12 Harbour Road\nSSN 536-22-8745\nthanks"
+
+
+def address_and_id(inner: str) -> list[Finding]:
+    """A long address span (the weaker finding) over a line holding a stronger finding of another entity: where
+    their operators differ, the address is changed in the piece before the inner value ("12 Harbour Road\nSSN")."""
+    t = ADDRESS_AND_ID
+    return [find(t, "12 Harbour Road\nSSN 536-22-8745", "LOCATION", score=0.75), find(t, "536-22-8745", inner)]
+
+
+@pytest.mark.parametrize(
+    ("operator", "redacted", "blocked"),
+    [
+        pytest.param("block", "Update my file:\n<LOCATION_1> <US_SSN_1>\nthanks", ("US_SSN",), id="block"),
+        pytest.param(
+            {"operator": "mask", "keep_last": 4}, "Update my file:\n<LOCATION_1> ***-**-8745\nthanks", (), id="mask"
+        ),
+        pytest.param("redact", "Update my file:\n<LOCATION_1> \nthanks", (), id="redact"),
+        pytest.param("replace", "Update my file:\n<LOCATION_1>\nthanks", (), id="same-operator-one-placeholder"),
+    ],
+)
+def test_a_finding_inside_a_weaker_span_of_another_entity_keeps_its_own_operator(
+    operator: object, redacted: str, blocked: tuple[str, ...]
+) -> None:
+    r = redactor(input={"US_SSN": operator})
+    result = r.redact(ADDRESS_AND_ID, address_and_id("US_SSN"), stage=Stage.INPUT, conversation_id=None)
+    assert (result.text, result.blocked_entities) == (redacted, blocked)
+
+
+def test_a_weaker_span_that_is_masked_never_shows_part_of_a_stronger_value_inside_it() -> None:
+    r = redactor(input={"LOCATION": {"operator": "mask", "keep_last": 4}})
+    result = r.redact(ADDRESS_AND_ID, address_and_id("US_SSN"), stage=Stage.INPUT, conversation_id=None)
+    assert "8745" not in result.text and "<US_SSN_1>" in result.text
+    assert "Harbour" not in result.text
+
+
+def test_a_blocked_entity_blocks_even_when_its_container_is_blocked_for_another_entity() -> None:
+    r = redactor(input={"US_SSN": "block", "LOCATION": "block"})
+    result = r.redact(ADDRESS_AND_ID, address_and_id("US_SSN"), stage=Stage.INPUT, conversation_id=None)
+    assert set(result.blocked_entities) == {"US_SSN", "LOCATION"}
+    assert result.text == "Update my file:\n<LOCATION_1>\nthanks"
+
+
+def test_a_weaker_finding_inside_a_stronger_span_is_absorbed_by_it() -> None:
+    t = "Visit 12 Baker Street soon"
+    found = [find(t, "12 Baker Street", "LOCATION", score=0.9), find(t, "Baker", "PERSON", score=0.5)]
+    result = redactor(input={"PERSON": "block"}).redact(t, found, stage=Stage.INPUT, conversation_id=None)
+    assert (result.text, result.blocked_entities) == ("Visit <LOCATION_1> soon", ())
+
+
 def test_findings_without_spans_or_labels_are_ignored() -> None:
     fs = [
         Finding(detector="pii", category=None, score=0.9),
@@ -297,6 +347,21 @@ def test_resolve_overlaps_keeps_containers_then_scores_and_is_sorted() -> None:
     # a container of lower score wins over everything it contains
     kept = resolve_overlaps([f(10, 14, 0.9), f(15, 18, 0.8), f(5, 20, 0.5)])
     assert [(k.start, k.end) for k in kept] == [(5, 20)]
+
+
+def test_resolve_nested_keeps_what_a_container_holds_of_another_entity_unless_it_is_weaker() -> None:
+    from guardrails.pii.spans import resolve_nested
+
+    def f(s: int, e: int, score: float, label: str) -> Finding:
+        return Finding(detector="pii", category=None, score=score, start=s, end=e, label=label)
+
+    found = [f(5, 30, 0.75, "LOCATION"), f(20, 30, 0.9, "US_SSN"), f(8, 12, 0.5, "PERSON"), f(14, 18, 0.95, "LOCATION")]
+    kept = resolve_nested([*found, f(40, 45, 0.6, "PERSON")])
+    assert [(k.start, k.end, k.label) for k in kept] == [
+        (5, 30, "LOCATION"),
+        (20, 30, "US_SSN"),
+        (40, 45, "PERSON"),
+    ]
 
 
 # ---------------------------------------------------------------- restoring through the output operators
