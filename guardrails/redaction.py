@@ -66,6 +66,7 @@ __all__ = [
     "Redactor",
     "VaultSettings",
     "redaction_scope",
+    "scope_restorable",
 ]
 
 OperatorName = Literal["replace", "mask", "hash", "redact", "block"]
@@ -216,6 +217,12 @@ def redaction_scope(numbering: Numbering, *, restorable: bool = True, provisiona
         yield
     finally:
         _SCOPE.reset(token)
+
+
+def scope_restorable(default: bool) -> bool:
+    """The ``restorable`` of the enclosing :func:`redaction_scope`, or ``default`` outside any."""
+    scope = _SCOPE.get()
+    return default if scope is None else scope.restorable
 
 
 class Redactor:
