@@ -278,15 +278,19 @@ class Redactor:
             for f in findings
             if f.start is not None and f.end is not None and f.label and 0 <= f.start < f.end <= len(text)
         )
+        if numbering is None:
+            numbering = scope.numbering if scope is not None else Numbering()
+        provisional = scope is not None and scope.provisional
+        if "<" in text and PLACEHOLDER.search(text):
+            # a placeholder the text already holds (typed by the user, or from an earlier answer) is never given to
+            # a new value of it: new values are numbered after it (a provisional redaction changes no vault)
+            self.seed(text, conversation_id=None if provisional else conversation_id, numbering=numbering)
         if not nested:
             return RedactionResult(text=text, blocked_entities=(), replaced=0)
         spans, blocked = _layout(text, nested, lambda label: self.config.operator_for(stage, label))
-        if numbering is None:
-            numbering = scope.numbering if scope is not None else Numbering()
         if restorable is None:
             restorable = scope.restorable if scope is not None else True
         keep = restorable and self.config.reversible and stage is Stage.INPUT
-        provisional = scope is not None and scope.provisional
         parts: list[str] = []
         pos = 0
         for f, spec in spans:
@@ -313,7 +317,8 @@ class Redactor:
     def seed(self, text: str, *, conversation_id: str | None, numbering: Numbering) -> None:
         """Number new values after the placeholders already in ``text`` (an earlier turn or answer of the
         history, which a vault that forgot the conversation no longer knows), so no new value takes the
-        placeholder of another. A caller redacting a history in order calls this for each text first."""
+        placeholder of another. :meth:`redact` does this for the text it redacts; a caller redacting a history
+        in order calls it for each text first, as a text with nothing to redact may hold placeholders too."""
         for m in PLACEHOLDER.finditer(text):
             label, number = m.group(1), int(m.group(2))
             if number > _MAX_SEED:

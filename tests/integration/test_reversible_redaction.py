@@ -114,6 +114,17 @@ def test_guard_redact_of_a_tool_result_keeps_its_values_from_coming_back_in_the_
     assert g.restore("<PERSON_3>", conversation_id="api") == "Ann Lee"
 
 
+@pytest.mark.parametrize("cid", ["typed", None], ids=["conversation", "no-conversation"])
+def test_a_placeholder_the_user_types_is_never_given_to_a_new_value_by_the_guard_api(cid: str | None) -> None:
+    g = guard(reversible=True)
+    decision = g.check("Please write to <PERSON_1> about my friend John Doe, thanks.", "input", conversation_id=cid)
+    assert decision.text == "Please write to <PERSON_1> about my friend <PERSON_2>, thanks."
+    if cid:
+        assert g.restore("I wrote to <PERSON_1> about <PERSON_2>.", conversation_id=cid) == (
+            "I wrote to <PERSON_1> about John Doe."
+        )
+
+
 # ---------------------------------------------------------------------- restored through the output operators
 @pytest.mark.parametrize("streamed", [False, True], ids=["invoke", "stream"])
 @pytest.mark.parametrize(

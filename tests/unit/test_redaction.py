@@ -454,6 +454,28 @@ def test_new_values_are_numbered_after_placeholders_already_in_the_history(conve
     assert result.text == "my friend is <PERSON_3>"
 
 
+@pytest.mark.parametrize("conversation_id", ["c", None], ids=["vault", "no-conversation"])
+def test_a_placeholder_the_text_itself_holds_is_never_given_to_a_new_value(conversation_id: str | None) -> None:
+    r = redactor(reversible=True)
+    t = "Please write to <PERSON_1> about my friend Ann Lee."
+    result = r.redact(t, [find(t, "Ann Lee", "PERSON")], stage=Stage.INPUT, conversation_id=conversation_id)
+    assert result.text == "Please write to <PERSON_1> about my friend <PERSON_2>."
+    if conversation_id:
+        assert r.restore("<PERSON_1> and <PERSON_2>", conversation_id=conversation_id) == "<PERSON_1> and Ann Lee"
+
+
+def test_a_provisional_redaction_numbers_after_a_typed_placeholder_but_changes_no_vault() -> None:
+    from guardrails.redaction import Numbering, redaction_scope
+
+    r = redactor()
+    t = "Ask <PERSON_3> about Ann Lee"
+    with redaction_scope(Numbering(), provisional=True):
+        assert r.redact(t, [find(t, "Ann Lee", "PERSON")], stage=Stage.INPUT, conversation_id="p").text == (
+            "Ask <PERSON_3> about <PERSON_4>"
+        )
+    assert r.vault.peek("p", "PERSON", "anything") == (None, 0)
+
+
 # ---------------------------------------------------------------- bounds
 
 
