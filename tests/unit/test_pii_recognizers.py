@@ -240,6 +240,22 @@ def test_a_private_person_sharing_a_famous_surname_is_still_a_person(detector: P
     assert any("Sarah Lincoln" in v for v in found.get("PERSON", []))
 
 
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        pytest.param("Please email Mrs. Darwin about my account.", "Mrs. Darwin", id="mrs"),
+        pytest.param("My physiotherapist is Dr. Newton, she is great.", "Dr. Newton", id="dr"),
+        pytest.param("Our tenant, Mr. Edison, owes rent.", "Mr. Edison", id="mr"),
+    ],
+)
+def test_a_title_and_a_famous_surname_is_a_private_person(detector: PIIDetector, text: str, name: str) -> None:
+    assert any(name in v for v in labels_of(detector, text).get("PERSON", [])), labels_of(detector, text)
+
+
+def test_a_title_with_a_famous_full_name_is_still_a_public_figure(detector: PIIDetector) -> None:
+    assert "PERSON" not in labels_of(detector, "What did Dr. Martin Luther King say in 1963?")
+
+
 # --- a card next to other digit groups, invisible characters, names in capitals, addresses
 
 
