@@ -409,3 +409,51 @@ def test_an_address_block_ends_before_a_line_holding_an_id_number(
 def test_an_address_block_still_takes_a_zip_plus_4_line(detector: PIIDetector) -> None:
     text = "Send it to:\n12 Harbour Road\nSpringfield IL 62704-1234"
     assert labels_of(detector, text).get("LOCATION") == ["12 Harbour Road\nSpringfield IL 62704-1234"]
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        pytest.param("PATIENT: MARIA GONZALEZ\nDOB: 1975", "MARIA GONZALEZ", id="patient-field-in-capitals"),
+        pytest.param("Pt name: KOWALCZYK, ANNA", "KOWALCZYK, ANNA", id="surname-comma-first-in-capitals"),
+        pytest.param(
+            "Patient: GONZALEZ, Maria T. presented with fever.", "GONZALEZ, Maria T.", id="surname-comma-first-initial"
+        ),
+        pytest.param("Attending: Okafor, Daniel MD", "Okafor, Daniel", id="attending-surname-comma-first"),
+        pytest.param("BECKER, Lena (DOB 4/5/1981) seen today", "BECKER, Lena", id="surname-in-capitals-no-cue"),
+        pytest.param("Contact me: [Priya Raman](mailto:priya.r@example.org)", "Priya Raman", id="markdown-link"),
+        pytest.param(
+            "id;name;iban\n3;Tomasz Wrobel;GB29NWBK60161331926819", "Tomasz Wrobel", id="semicolon-separated-row"
+        ),
+    ],
+)
+def test_a_name_in_a_clinical_record_markdown_or_a_data_row_is_found_whole(
+    detector: PIIDetector, text: str, name: str
+) -> None:
+    people = labels_of(detector, text).get("PERSON", [])
+    assert any(name in v and len(v) <= len(name) + 3 for v in people), people
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("Patient: Denies chest pain, no fever.", id="patient-field-then-a-verb"),
+        pytest.param("Pt: Reports improved sleep since Monday.", id="pt-field-then-a-verb"),
+        pytest.param("Attending: Stable overnight, plan discharge.", id="attending-field-then-a-finding"),
+        pytest.param("NOTE, Please read the manual.", id="capitals-comma-word"),
+        pytest.param("See [the docs](https://example.com/Docs) and [Python](https://python.org).", id="markdown"),
+    ],
+)
+def test_a_record_field_or_markdown_without_a_name_is_left_alone(detector: PIIDetector, text: str) -> None:
+    assert "PERSON" not in labels_of(detector, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        pytest.param("- Bob Martinez\n- Carla Jensen", ["Bob Martinez", "Carla Jensen"], id="dash"),
+        pytest.param("Team:\n• Carla Jensen\n* Tomasz Wrobel", ["Carla Jensen", "Tomasz Wrobel"], id="bullets"),
+    ],
+)
+def test_a_name_in_a_list_is_found_without_its_bullet(detector: PIIDetector, text: str, names: list[str]) -> None:
+    assert labels_of(detector, text).get("PERSON") == names
