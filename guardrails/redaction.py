@@ -80,6 +80,9 @@ _MAX_PLACEHOLDER = 80
 _MAX_SEED = 100_000
 #: hex characters of the value hash that key the vault (128 bits)
 _VAULT_KEY_CHARS = 32
+#: invisible characters a value may carry (soft hyphen, zero-width space / non-joiner / joiner, word joiner,
+#: invisible operators, BOM, Mongolian vowel separator): the same value with or without them is one value
+_INVISIBLE = re.compile("[\u00ad\u180e\u200b\u200c\u200d\u2060-\u2064\ufeff]")
 #: entities whose values are compared without separators and case ("4111 1111" == "4111-1111")
 _COMPACT = frozenset({"CREDIT_CARD", "PHONE_NUMBER", "US_SSN", "IBAN_CODE", "US_BANK_NUMBER", "US_ITIN", "US_PASSPORT"})
 
@@ -421,7 +424,8 @@ class Redactor:
         return f"<{label}:{self._digest(label, value)[: spec.hash_chars]}>"
 
     def _digest(self, label: str, value: str) -> str:
-        norm = unicodedata.normalize("NFKC", value).strip().casefold()
+        # "jane\u200b@example.com" is "jane@example.com": invisible characters change no placeholder
+        norm = unicodedata.normalize("NFKC", _INVISIBLE.sub("", value)).strip().casefold()
         if label in _COMPACT:
             norm = re.sub(r"[\s\-.()/]", "", norm)
         else:

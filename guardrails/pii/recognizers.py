@@ -1290,21 +1290,9 @@ class LocationRecognizer(_OwnScoring):
     def find(self, text: str, nlp_artifacts: NlpArtifacts | None) -> Iterable[RecognizerResult]:
         out: list[RecognizerResult] = []
         addresses: list[tuple[int, int]] = []
-        for m in _STREET_ADDRESS.finditer(text):
-            value = m.group(0).rstrip(" ,.")
-            if re.fullmatch(
-                r"\d+\s+(?:st|rd|dr|ct|pl|way|run|point|view|green|park|close|row|path|loop)\.?", value, re.I
-            ):
-                continue  # "21 st", "3 dr": ordinal or unit, not an address
-            end = _extend_address_block(text, m.start() + len(value))
-            addresses.append((m.start(), end))
-            out.append(self._result(m.start(), end, 0.75, "street address"))
-        for m in _STREET_NUMBER_AFTER.finditer(text):
-            if any(a <= m.start() and m.end() <= b for a, b in addresses):
-                continue  # a part of an address found (one it only overlaps is merged with it later)
-            end = _extend_address_block(text, m.end())
-            addresses.append((m.start(), end))
-            out.append(self._result(m.start(), end, 0.7, "street name and house number"))
+        for start, end, score, why in _street_addresses(text):
+            addresses.append((start, end))
+            out.append(self._result(start, end, score, why))
         if nlp_artifacts is None:
             return out
         for ent in nlp_artifacts.entities:
@@ -1322,6 +1310,45 @@ class LocationRecognizer(_OwnScoring):
             if near_address or cue or zip_after:
                 out.append(self._result(s, e, 0.7, "place in an address context"))
         return out
+
+
+def _street_addresses(text: str) -> list[tuple[int, int, float, str]]:
+    """The street addresses of ``text`` (start, end, score, why), each with what follows it on its line (a city,
+    state and ZIP, a postcode and city) and the short lines that continue it.
+
+    Read on the folded text, so an invisible character inside ("12 Ma\u200bin Street") hides nothing;
+    the spans are the original text's.
+    """
+    folded = _folded(text)
+    src = folded.text
+    found: list[tuple[int, int, float, str]] = []
+    for m in _STREET_ADDRESS.finditer(src):
+        value = m.group(0).rstrip(" ,.")
+        if re.fullmatch(r"\d+\s+(?:st|rd|dr|ct|pl|way|run|point|view|green|park|close|row|path|loop)\.?", value, re.I):
+            continue  # "21 st", "3 dr": ordinal or unit, not an address
+        end = _extend_address_block(src, _address_tail(src, m.start() + len(value)))
+        found.append((m.start(), end, 0.75, "street address"))
+    for m in _STREET_NUMBER_AFTER.finditer(src):
+        if any(a <= m.start() and m.end() <= b for a, b, _, _ in found):
+            continue  # a part of an address found (one it only overlaps is merged with it later)
+        end = _extend_address_block(src, _address_tail(src, m.end()))
+        found.append((m.start(), end, 0.7, "street name and house number"))
+    return [(*folded.span(s, e), score, why) for s, e, score, why in found]
+
+
+#: what may follow a street address on its line: a state and ZIP, after a city or not ("NW, Washington, DC 20500",
+#: "DC 20500"), or a European postcode and city (", 10115 Berlin")
+_ADDRESS_TAIL = re.compile(
+    r"(?:,[ \t]*|[ \t]+)(?:(?:[A-Z][\w'\-.]*[ \t]+){0,2}[A-Z][\w'\-.]*,?[ \t]+)?"
+    r"[A-Z]{2}[ \t]+\d{5}(?:-\d{4})?(?![\w\-])"
+    r"|,[ \t]*\d{4,5}[ \t]+[A-Z][\w'\-]*(?:[ \t]+[A-Z][\w'\-]*)?(?![\w\-])"
+)
+
+
+def _address_tail(text: str, end: int) -> int:
+    """Where an address ending at ``end`` ends with what follows it on its line (see ``_ADDRESS_TAIL``)."""
+    m = _ADDRESS_TAIL.match(text, end)
+    return end if m is None else m.end()
 
 
 def gazetteer() -> NameGazetteer:

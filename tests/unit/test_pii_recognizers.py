@@ -457,3 +457,23 @@ def test_a_record_field_or_markdown_without_a_name_is_left_alone(detector: PIIDe
 )
 def test_a_name_in_a_list_is_found_without_its_bullet(detector: PIIDetector, text: str, names: list[str]) -> None:
     assert labels_of(detector, text).get("PERSON") == names
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        pytest.param(
+            "Mail it to 2145 Oak Ridge Avenue NW, Washington, DC 20016 please",
+            "2145 Oak Ridge Avenue NW, Washington, DC 20016",
+            id="city-state-zip-after-a-directional",
+        ),
+        pytest.param("Send it to Lindenallee 14, 10115 Berlin please.", "Lindenallee 14, 10115 Berlin", id="de"),
+        pytest.param(
+            "I live at 12 Ma\u200bin Street, Springfield.", "12 Ma\u200bin Street, Springfield", id="zero-width-space"
+        ),
+    ],
+)
+def test_a_street_address_is_found_with_the_postcode_after_it_and_whatever_hides_inside(
+    detector: PIIDetector, text: str, address: str
+) -> None:
+    assert labels_of(detector, text).get("LOCATION") == [address]

@@ -71,6 +71,15 @@ def test_formatting_variants_of_a_number_share_a_placeholder() -> None:
     assert result.text == "<CREDIT_CARD_1> or <CREDIT_CARD_1>"
 
 
+def test_a_value_with_an_invisible_character_shares_the_placeholder_of_the_plain_value() -> None:
+    r = redactor()
+    t = "mail jane.roe@example.com or jane.roe@exa\u200bmple.com"
+    found = [find(t, "jane.roe@example.com", "EMAIL_ADDRESS"), find(t, "jane.roe@exa\u200bmple.com", "EMAIL_ADDRESS")]
+    assert r.redact(t, found, stage=Stage.INPUT, conversation_id="c").text == (
+        "mail <EMAIL_ADDRESS_1> or <EMAIL_ADDRESS_1>"
+    )
+
+
 def test_mask_keeps_the_last_four_digits_and_the_separators() -> None:
     r = redactor(input={"CREDIT_CARD": {"operator": "mask", "keep_last": 4}})
     result = r.redact(TEXT, FINDINGS, stage=Stage.INPUT, conversation_id=None)
