@@ -1052,6 +1052,8 @@ class PersonRecognizer(_OwnScoring):
                 j += 1
             run = [toks[k] for k in range(i, j)]
             i = j
+            while _INITIAL.match(run[-1].text):
+                run.pop()  # "System V Make": the run stopped at a stop word after an initial
             sentence_start = run[0].i == 0 or toks[run[0].i - 1].text in _SENTENCE_END
             if sentence_start and len(run) >= 2 and run[0].text.lower() not in g.first:
                 run = run[1:]  # "Explain Einstein's ...": an imperative verb, capitalised by position

@@ -477,3 +477,8 @@ def test_a_street_address_is_found_with_the_postcode_after_it_and_whatever_hides
     detector: PIIDetector, text: str, address: str
 ) -> None:
     assert labels_of(detector, text).get("LOCATION") == [address]
+
+
+def test_a_capitalised_word_then_an_initial_then_a_stop_word_is_read_without_error(detector: PIIDetector) -> None:
+    # "Make" is a spaCy stop word: the run of capitalised words stops after the initial "V"
+    assert labels_of(detector, "System V Make does it this way, so we are compatible.") == {}
