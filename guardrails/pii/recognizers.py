@@ -917,6 +917,7 @@ class _Tok:
     src: int  # index of the spaCy token it is (a piece of)
     is_stop: bool
     is_sent_start: bool
+    piece: bool = False  # cut from a longer spaCy token
 
 
 def _name_tokens(doc: Any) -> list[_Tok]:
@@ -932,7 +933,7 @@ def _name_tokens(doc: Any) -> list[_Tok]:
         for k, m in enumerate(_TOKEN_PART.finditer(text)):
             piece = m.group(0)
             start = bool(t.is_sent_start) and k == 0
-            out.append(_Tok(piece, t.idx + m.start(), len(out), t.i, piece.lower() in stops, start))
+            out.append(_Tok(piece, t.idx + m.start(), len(out), t.i, piece.lower() in stops, start, piece=True))
     return out
 
 
@@ -960,6 +961,18 @@ def _title_word(tok: str) -> bool:
 def _surname_shaped(word: str) -> bool:
     """A capitalised word with a common surname ending (-son, -sen, -ski, -ová, -ić, -enko, -dóttir ...)."""
     return _title_word(word) and bool(_SURNAME_ENDING.search(word))
+
+
+def _starts_a_sentence(prev: _Tok) -> bool:
+    """The token before a word makes it capitalised by position: a sentence end, or a table cell's bar cut from
+    a token ("|Branch|CI": spaCy keeps unpadded cells as one token)."""
+    return prev.text in _SENTENCE_END or (prev.piece and prev.text == "|")
+
+
+def _code_call(nxt: _Tok, end: int) -> bool:
+    """The token after a run of capitalised words ending at ``end`` makes it code: a bracket cut from the same token
+    ("List[str]", "RequireRestart(system)"; a bracket spaCy splits off itself is read as before)."""
+    return nxt.piece and nxt.idx == end and nxt.text in ("(", "[")
 
 
 def _name_field_cue(text: str, start: int) -> bool:
@@ -1054,12 +1067,14 @@ class PersonRecognizer(_OwnScoring):
             i = j
             while _INITIAL.match(run[-1].text):
                 run.pop()  # "System V Make": the run stopped at a stop word after an initial
-            sentence_start = run[0].i == 0 or toks[run[0].i - 1].text in _SENTENCE_END
+            sentence_start = run[0].i == 0 or _starts_a_sentence(toks[run[0].i - 1])
             if sentence_start and len(run) >= 2 and run[0].text.lower() not in g.first:
                 run = run[1:]  # "Explain Einstein's ...": an imperative verb, capitalised by position
             s, e = run[0].idx, run[-1].idx + len(run[-1].text)
             if any(a < e and s < b for a, b in taken):
                 continue
+            if run[-1].i + 1 < n and _code_call(toks[run[-1].i + 1], e):
+                continue  # "List[str]", "Emit RequireRestart(system)": code, not a name
             words = [t.text for t in run if not _INITIAL.match(t.text)]
             first, last = words[0].lower(), words[-1].lower()
             labels = {ent_of_token.get(t.src) for t in run}
@@ -1111,9 +1126,8 @@ class PersonRecognizer(_OwnScoring):
                 before = text[max(0, s - 16) : s]
                 if _PLACE_OR_THING_BEFORE.search(before):
                     continue  # "from Atlanta", "on Safari", "the Apollo": a place or a thing
-                prev = toks[run[0].i - 1].text if run[0].i > 0 else "\n"
                 nxt = toks[run[-1].i + 1].text if run[-1].i + 1 < n else ""
-                if prev in _SENTENCE_END or run[0].is_sent_start:
+                if run[0].i == 0 or _starts_a_sentence(toks[run[0].i - 1]) or run[0].is_sent_start:
                     # a sentence-initial word is capitalised anyway: a name when addressed, possessive,
                     # speaking ("Ana: ...") or followed by a verb-like lowercase word ("Ana called")
                     verb_like = nxt[:1].islower() and nxt.lower() not in _NOT_AFTER_NAME

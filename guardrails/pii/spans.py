@@ -49,6 +49,11 @@ def resolve_overlaps(findings: Iterable[Finding]) -> list[Finding]:
     return kept
 
 
+#: entities read from words (names, places, organisations, dates): one inside another is another reading of the
+#: same words ("Franklin St" in "51 Franklin St, Boston", "June" in "June Street"), not a value of its own
+WORD_ENTITIES = frozenset({"PERSON", "LOCATION", "ORGANIZATION", "NRP", "DATE_TIME"})
+
+
 def resolve_nested(findings: Iterable[Finding], *, depth: int = 3) -> list[Finding]:
     """:func:`resolve_overlaps`, keeping the findings of another label that a span contains.
 
@@ -56,7 +61,8 @@ def resolve_nested(findings: Iterable[Finding], *, depth: int = 3) -> list[Findi
     each finding of another label inside it that is at least as strong (resolved among themselves
     the same way, ``depth`` levels down at most), so an SSN inside a long address span is still an
     SSN to whoever decides what to do with it (the redactor blocks or masks it as the profile says).
-    A weaker finding inside a stronger one stays absorbed: the stronger reading of that text wins.
+    A weaker finding inside a stronger one stays absorbed: the stronger reading of that text wins;
+    so does one of :data:`WORD_ENTITIES` inside another (a name in a street address is part of it).
     Sorted by start, a container before what it contains; spans at one depth never overlap.
     O(n log n) per level.
     """
@@ -71,7 +77,9 @@ def resolve_nested(findings: Iterable[Finding], *, depth: int = 3) -> list[Findi
         if i < 0:
             continue
         k = kept[i]
-        if _end(f) <= _end(k) and f.label != k.label and float(f.score) >= float(k.score):
+        if _end(f) > _end(k) or f.label == k.label or float(f.score) < float(k.score):
+            continue
+        if f.label not in WORD_ENTITIES or k.label not in WORD_ENTITIES:
             inner.append(f)
     if not inner:
         return kept

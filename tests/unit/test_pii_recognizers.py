@@ -442,6 +442,9 @@ def test_a_name_in_a_clinical_record_markdown_or_a_data_row_is_found_whole(
         pytest.param("Attending: Stable overnight, plan discharge.", id="attending-field-then-a-finding"),
         pytest.param("NOTE, Please read the manual.", id="capitals-comma-word"),
         pytest.param("See [the docs](https://example.com/Docs) and [Python](https://python.org).", id="markdown"),
+        pytest.param("Argument types are now str and List[str] again.", id="type-annotation"),
+        pytest.param(" - Emit RequireRestart(system) in the daemon", id="function-call"),
+        pytest.param("|Branch|CI system|Status|", id="unpadded-table-cells"),
     ],
 )
 def test_a_record_field_or_markdown_without_a_name_is_left_alone(detector: PIIDetector, text: str) -> None:

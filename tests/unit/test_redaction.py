@@ -364,7 +364,9 @@ def test_resolve_nested_keeps_what_a_container_holds_of_another_entity_unless_it
     def f(s: int, e: int, score: float, label: str) -> Finding:
         return Finding(detector="pii", category=None, score=score, start=s, end=e, label=label)
 
-    found = [f(5, 30, 0.75, "LOCATION"), f(20, 30, 0.9, "US_SSN"), f(8, 12, 0.5, "PERSON"), f(14, 18, 0.95, "LOCATION")]
+    # kept inside the address: the SSN; absorbed: a weaker ID, a place of the same label, and a name (a street name)
+    found = [f(5, 30, 0.75, "LOCATION"), f(20, 30, 0.9, "US_SSN"), f(8, 12, 0.5, "PHONE_NUMBER")]
+    found += [f(14, 18, 0.95, "LOCATION"), f(6, 13, 0.9, "PERSON")]
     kept = resolve_nested([*found, f(40, 45, 0.6, "PERSON")])
     assert [(k.start, k.end, k.label) for k in kept] == [
         (5, 30, "LOCATION"),
