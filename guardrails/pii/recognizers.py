@@ -782,6 +782,8 @@ _INVERTED_NAME = re.compile(
     r"(?<![\w'’\-])([A-Z][A-Za-z'’\-]*[A-Za-z]),[ \t]*([A-Z][A-Za-z'’\-]*[A-Za-z])"
     r"(?:[ \t]+[A-Z](?:\.|(?![\w'’\-.])))?(?![\w'’\-])"
 )
+#: a generational suffix or a roman numeral, never a surname before a comma
+_GENERATION = re.compile(r"[ivxl]+|jr|sr|jnr|snr|esq|phd|md")
 #: an all-caps word of two letters or more ("JOHN", "O'NEIL", "WU-CHEN")
 _CAPS_WORD = re.compile(r"(?<![\w'’\-])[A-Z][A-Z'’]*[A-Z](?:-[A-Z]+)*(?![\w'’\-])")
 _BLANKS = re.compile(r"[ \t]+")
@@ -963,10 +965,11 @@ def _surname_shaped(word: str) -> bool:
     return _title_word(word) and bool(_SURNAME_ENDING.search(word))
 
 
-def _starts_a_sentence(prev: _Tok) -> bool:
-    """The token before a word makes it capitalised by position: a sentence end, or a table cell's bar cut from
-    a token ("|Branch|CI": spaCy keeps unpadded cells as one token)."""
-    return prev.text in _SENTENCE_END or (prev.piece and prev.text == "|")
+def _starts_a_sentence(prev: _Tok, word: _Tok) -> bool:
+    """The token before a word makes it capitalised by position: a sentence end, or a table cell's bar or a tag's
+    end right before it ("|Branch|", '<h3 id="ada">Ada</h3>', "<td>Berlin</td>"; a padded "| Maria |" is read as
+    before)."""
+    return prev.text in _SENTENCE_END or (prev.text in ("|", ">") and prev.idx + len(prev.text) == word.idx)
 
 
 def _code_call(nxt: _Tok, end: int) -> bool:
@@ -1067,7 +1070,7 @@ class PersonRecognizer(_OwnScoring):
             i = j
             while _INITIAL.match(run[-1].text):
                 run.pop()  # "System V Make": the run stopped at a stop word after an initial
-            sentence_start = run[0].i == 0 or _starts_a_sentence(toks[run[0].i - 1])
+            sentence_start = run[0].i == 0 or _starts_a_sentence(toks[run[0].i - 1], run[0])
             if sentence_start and len(run) >= 2 and run[0].text.lower() not in g.first:
                 run = run[1:]  # "Explain Einstein's ...": an imperative verb, capitalised by position
             s, e = run[0].idx, run[-1].idx + len(run[-1].text)
@@ -1127,7 +1130,7 @@ class PersonRecognizer(_OwnScoring):
                 if _PLACE_OR_THING_BEFORE.search(before):
                     continue  # "from Atlanta", "on Safari", "the Apollo": a place or a thing
                 nxt = toks[run[-1].i + 1].text if run[-1].i + 1 < n else ""
-                if run[0].i == 0 or _starts_a_sentence(toks[run[0].i - 1]) or run[0].is_sent_start:
+                if run[0].i == 0 or _starts_a_sentence(toks[run[0].i - 1], run[0]) or run[0].is_sent_start:
                     # a sentence-initial word is capitalised anyway: a name when addressed, possessive,
                     # speaking ("Ana: ...") or followed by a verb-like lowercase word ("Ana called")
                     verb_like = nxt[:1].islower() and nxt.lower() not in _NOT_AFTER_NAME
@@ -1234,6 +1237,8 @@ class PersonRecognizer(_OwnScoring):
         g = self.gazetteer
         for m in _INVERTED_NAME.finditer(text):
             last, first = m.group(1).lower(), m.group(2).lower()
+            if _GENERATION.fullmatch(last):
+                continue  # "David L. Cooper II, Brent Fox": a list of names, not "SURNAME, First"
             if not (last in g.last or _surname_shaped(m.group(1).capitalize())) or first not in g.first:
                 continue
             if last in _NOT_A_NAME_WORD or first in _NOT_A_NAME_WORD or first in g.ambiguous:

@@ -445,6 +445,7 @@ def test_a_name_in_a_clinical_record_markdown_or_a_data_row_is_found_whole(
         pytest.param("Argument types are now str and List[str] again.", id="type-annotation"),
         pytest.param(" - Emit RequireRestart(system) in the daemon", id="function-call"),
         pytest.param("|Branch|CI system|Status|", id="unpadded-table-cells"),
+        pytest.param('<h3 id="lang">Ada</h3><p>Ada 2022 adds parallel blocks.</p>', id="html-heading"),
     ],
 )
 def test_a_record_field_or_markdown_without_a_name_is_left_alone(detector: PIIDetector, text: str) -> None:
@@ -485,3 +486,8 @@ def test_a_street_address_is_found_with_the_postcode_after_it_and_whatever_hides
 def test_a_capitalised_word_then_an_initial_then_a_stop_word_is_read_without_error(detector: PIIDetector) -> None:
     # "Make" is a spaCy stop word: the run of capitalised words stops after the initial "V"
     assert labels_of(detector, "System V Make does it this way, so we are compatible.") == {}
+
+
+def test_a_generational_suffix_before_a_comma_is_no_surname_of_the_next_name(detector: PIIDetector) -> None:
+    people = labels_of(detector, "Thanks to David L. Cooper II, Brent Fox and Tim Janik.").get("PERSON", [])
+    assert "Brent Fox" in people and not any("II, Brent" in p for p in people), people
