@@ -266,8 +266,8 @@ class Redactor:
 
         Only findings with a span and a label count; overlapping spans are resolved first
         (a containing span wins, then the higher score, then the longer span), except that a
-        stronger finding of another label inside a weaker span keeps its own operator when it
-        differs from the container's (:func:`_layout`); an entity whose operator is ``block``
+        finding of another entity inside a span, at least as strong, keeps its own operator when
+        it differs from the container's (:func:`_layout`); an entity whose operator is ``block``
         blocks wherever it lies. Without a
         conversation id, placeholders are numbered within this call, or within ``numbering``
         when given (so that the pieces of one answer number alike). ``restorable`` (default

@@ -4,8 +4,9 @@ Emits one ``Finding(detector="pii", category=None, score, start, end, label=ENTI
 per PII entity; the Guard redacts them with :mod:`guardrails.redaction`. Scores below an
 entity's noise floor (``thresholds``) are dropped here; what to do with the rest is the
 policy's and the redactor's business. Overlapping findings are resolved into spans that leave
-nothing in clear, except that a stronger finding of another label inside a weaker span (an SSN
-on a line an address spans) is kept next to it (:func:`~guardrails.pii.spans.resolve_nested`).
+nothing in clear, except that a finding of another entity inside a span and at least as strong
+(an SSN on a line an address spans) is kept next to it, unless both are names, places or dates
+(:func:`~guardrails.pii.spans.resolve_nested`).
 
 Engines are built once per process per configuration: a module-level cache keyed by the
 options that shape the engine, filled under a lock (two threads asking for the same
@@ -694,7 +695,7 @@ class PIIDetector(BaseDetector):
             found = [f for f in found if not (f.label == "PERSON" and self._public_figure(text, f))]
         if self.config.date_time is not None and self.config.date_time.yield_to:
             found = yield_dates(found, self.config.date_time.yield_to, text)
-        # a weaker span never hides a stronger finding of another label inside it from the redactor, which
+        # a span never hides a finding of another entity inside it, at least as strong, from the redactor, which
         # knows what the profile does with each entity ("12 Main Street\nSSN ..." is an address and an SSN)
         return resolve_nested(found)
 

@@ -907,6 +907,9 @@ _SENTENCE_END = {".", "!", "?", ":", ";", "\n", '"', "“", "”", "(", "-", "�
 
 #: markup and field punctuation that ends a word inside a spaCy token ("Lopez](mailto:...", "1;Anna", 'name":"Ann')
 _TOKEN_PART = re.compile(r"[^\[\]();|{}<>\"=]+|[\[\]();|{}<>\"=]")
+_TOKEN_BREAKS = frozenset('[]();|{}<>"=')
+#: where a spaCy PERSON span stops being a name: markup or a field separator after its first character
+_SPAN_BREAK = re.compile(r"\]\(|[;|{}<>=]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -937,11 +940,6 @@ def _name_tokens(doc: Any) -> list[_Tok]:
             start = bool(t.is_sent_start) and k == 0
             out.append(_Tok(piece, t.idx + m.start(), len(out), t.i, piece.lower() in stops, start, piece=True))
     return out
-
-
-_TOKEN_BREAKS = frozenset('[]();|{}<>"=')
-#: where a spaCy PERSON span stops being a name: markup or a field separator after its first character
-_SPAN_BREAK = re.compile(r"\]\(|[;|{}<>=]")
 
 
 @lru_cache(maxsize=4)
@@ -1141,7 +1139,7 @@ class PersonRecognizer(_OwnScoring):
                     out.append(self._result(s, e, 0.55, "gazetteer first name"))
         return self._propagate(text, toks, out)
 
-    def _propagate(self, text: str, doc: Sequence[Any], out: list[RecognizerResult]) -> list[RecognizerResult]:
+    def _propagate(self, text: str, tokens: Sequence[_Tok], out: list[RecognizerResult]) -> list[RecognizerResult]:
         """Spread found names: other mentions of a found name's words, and names coordinated with one.
 
         "Kónya, Becker and Vasquez" with one of them found makes the others names too; a
@@ -1161,7 +1159,7 @@ class PersonRecognizer(_OwnScoring):
         ends = {b for _, b in found}
         candidates = [
             t
-            for t in doc
+            for t in tokens
             if _title_word(t.text) and t.text.lower() not in g.ambiguous and t.text.lower() not in _NOT_A_NAME_WORD
         ]
         extra: list[RecognizerResult] = []
