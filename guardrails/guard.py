@@ -585,18 +585,33 @@ class Guard:
         return await asyncio.to_thread(self.check_batch, texts, stage, locale=locale, conversation_ids=conversation_ids)
 
     # ------------------------------------------------------------------ redaction helpers for adapters
-    def redact(self, text: str, stage: str | Stage = "input", *, conversation_id: str | None = None) -> str:
+    def redact(
+        self,
+        text: str,
+        stage: str | Stage = "input",
+        *,
+        conversation_id: str | None = None,
+        restorable: bool | None = None,
+    ) -> str:
         """Only redact ``text`` (no policy categories): runs the profile's redacting detectors.
 
         Used for earlier turns, tool results and tool-call arguments. A redacting detector that
         fails (or runs out of time) follows its ``on_error``: ``block`` raises DetectorError, as
         callers must not pass the text on unredacted; ``allow`` skips it, as ``check`` would.
+        ``restorable``: whether the values are the user's own, which reversible mode puts back in
+        answers; pass True only for the user's own earlier turns. Default: the enclosing
+        :func:`~guardrails.redaction.redaction_scope`'s, else False (a tool result's or a
+        document's values must never come back in an answer as if the user had given them).
         """
+        from guardrails.redaction import scope_restorable
+
         stage = Stage.parse(stage)
         clean = _coerce_text(text)
         if not clean.strip():
             return clean
-        (redacted,), errors = self._redact_texts([clean], stage, conversation_id)
+        if restorable is None:
+            restorable = scope_restorable(False)
+        (redacted,), errors = self._redact_texts([clean], stage, conversation_id, restorable=restorable)
         for name, exc in errors:
             failure = _failure(name, exc)
             if self.profile.on_error_for(name) == "allow":
@@ -608,9 +623,10 @@ class Guard:
         return redacted
 
     def _redact_texts(
-        self, texts: Sequence[str], stage: Stage, conversation_id: str | None
+        self, texts: Sequence[str], stage: Stage, conversation_id: str | None, *, restorable: bool | None
     ) -> tuple[list[str], list[tuple[str, Exception]]]:
         """``texts`` redacted by the stage's redacting detectors, and the (name, error) of each that failed.
+        ``restorable`` as :meth:`Redactor.redact` takes it (None: the enclosing scope's, else True).
 
         A failed detector's entities are missing from the texts: the caller decides what that means
         (``redact`` applies its ``on_error``; the second pass of a check does not run). A detector that
@@ -653,7 +669,9 @@ class Guard:
             for i in live:
                 entities[i].extend(known[i] or ())
         out = [
-            self.redactor.redact(t, ents, stage=stage, conversation_id=conversation_id).text if ents else t
+            self.redactor.redact(t, ents, stage=stage, conversation_id=conversation_id, restorable=restorable).text
+            if ents
+            else t
             for t, ents in zip(texts, entities, strict=True)
         ]
         return out, errors
@@ -909,7 +927,8 @@ class Guard:
         if why is None and history:
             t0 = time.perf_counter()
             try:
-                turns, errors = self._redact_texts(history, Stage.INPUT, req.ctx.conversation_id)
+                # the history: the user's earlier turns, their own values (unless an enclosing redaction_scope says not)
+                turns, errors = self._redact_texts(history, Stage.INPUT, req.ctx.conversation_id, restorable=None)
             except Exception as exc:
                 req.failures.append(_failure("redaction", exc))
                 why = "the redaction of an earlier turn failed"

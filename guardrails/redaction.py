@@ -40,12 +40,13 @@ within :func:`redaction_scope`, which also says whether their values are the use
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import os
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -53,7 +54,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from guardrails.pii.spans import resolve_overlaps
+from guardrails.pii.spans import resolve_nested
 from guardrails.pii.vault import Vault
 from guardrails.types import Finding, Stage
 
@@ -65,6 +66,7 @@ __all__ = [
     "Redactor",
     "VaultSettings",
     "redaction_scope",
+    "scope_restorable",
 ]
 
 OperatorName = Literal["replace", "mask", "hash", "redact", "block"]
@@ -78,6 +80,9 @@ _MAX_PLACEHOLDER = 80
 _MAX_SEED = 100_000
 #: hex characters of the value hash that key the vault (128 bits)
 _VAULT_KEY_CHARS = 32
+#: invisible characters a value may carry (soft hyphen, zero-width space / non-joiner / joiner, word joiner,
+#: invisible operators, BOM, Mongolian vowel separator): the same value with or without them is one value
+_INVISIBLE = re.compile("[\u00ad\u180e\u200b\u200c\u200d\u2060-\u2064\ufeff]")
 #: entities whose values are compared without separators and case ("4111 1111" == "4111-1111")
 _COMPACT = frozenset({"CREDIT_CARD", "PHONE_NUMBER", "US_SSN", "IBAN_CODE", "US_BANK_NUMBER", "US_ITIN", "US_PASSPORT"})
 
@@ -217,6 +222,12 @@ def redaction_scope(numbering: Numbering, *, restorable: bool = True, provisiona
         _SCOPE.reset(token)
 
 
+def scope_restorable(default: bool) -> bool:
+    """The ``restorable`` of the enclosing :func:`redaction_scope`, or ``default`` outside any."""
+    scope = _SCOPE.get()
+    return default if scope is None else scope.restorable
+
+
 class Redactor:
     """Applies the profile's operators to PII findings; holds the conversation vault.
 
@@ -254,7 +265,10 @@ class Redactor:
         """Apply the operators to the PII entity findings of ``text``.
 
         Only findings with a span and a label count; overlapping spans are resolved first
-        (a containing span wins, then the higher score, then the longer span). Without a
+        (a containing span wins, then the higher score, then the longer span), except that a
+        finding of another entity inside a span, at least as strong, keeps its own operator when
+        it differs from the container's (:func:`_layout`); an entity whose operator is ``block``
+        blocks wherever it lies. Without a
         conversation id, placeholders are numbered within this call, or within ``numbering``
         when given (so that the pieces of one answer number alike). ``restorable`` (default
         True): whether the values are the user's own, kept for :meth:`restore` in reversible
@@ -262,30 +276,31 @@ class Redactor:
         """
         stage = Stage.parse(stage)
         scope = _SCOPE.get()
-        spans = resolve_overlaps(
+        nested = resolve_nested(
             f
             for f in findings
             if f.start is not None and f.end is not None and f.label and 0 <= f.start < f.end <= len(text)
         )
-        if not spans:
-            return RedactionResult(text=text, blocked_entities=(), replaced=0)
         if numbering is None:
             numbering = scope.numbering if scope is not None else Numbering()
+        provisional = scope is not None and scope.provisional
+        if "<" in text and PLACEHOLDER.search(text):
+            # a placeholder the text already holds (typed by the user, or from an earlier answer) is never given to
+            # a new value of it: new values are numbered after it (a provisional redaction changes no vault)
+            self.seed(text, conversation_id=None if provisional else conversation_id, numbering=numbering)
+        if not nested:
+            return RedactionResult(text=text, blocked_entities=(), replaced=0)
+        spans, blocked = _layout(text, nested, lambda label: self.config.operator_for(stage, label))
         if restorable is None:
             restorable = scope.restorable if scope is not None else True
         keep = restorable and self.config.reversible and stage is Stage.INPUT
-        provisional = scope is not None and scope.provisional
-        blocked: list[str] = []
         parts: list[str] = []
         pos = 0
-        for f in spans:
+        for f, spec in spans:
             assert f.start is not None and f.end is not None and f.label is not None
             value = text[f.start : f.end]
-            spec = self.config.operator_for(stage, f.label)
             parts.append(text[pos : f.start])
             if spec.operator == "block":
-                if f.label not in blocked:
-                    blocked.append(f.label)
                 parts.append(
                     self._placeholder(f.label, value, conversation_id, numbering, keep=False, provisional=provisional)
                 )
@@ -305,7 +320,8 @@ class Redactor:
     def seed(self, text: str, *, conversation_id: str | None, numbering: Numbering) -> None:
         """Number new values after the placeholders already in ``text`` (an earlier turn or answer of the
         history, which a vault that forgot the conversation no longer knows), so no new value takes the
-        placeholder of another. A caller redacting a history in order calls this for each text first."""
+        placeholder of another. :meth:`redact` does this for the text it redacts; a caller redacting a history
+        in order calls it for each text first, as a text with nothing to redact may hold placeholders too."""
         for m in PLACEHOLDER.finditer(text):
             label, number = m.group(1), int(m.group(2))
             if number > _MAX_SEED:
@@ -408,12 +424,66 @@ class Redactor:
         return f"<{label}:{self._digest(label, value)[: spec.hash_chars]}>"
 
     def _digest(self, label: str, value: str) -> str:
-        norm = unicodedata.normalize("NFKC", value).strip().casefold()
+        # "jane\u200b@example.com" is "jane@example.com": invisible characters change no placeholder
+        norm = unicodedata.normalize("NFKC", _INVISIBLE.sub("", value)).strip().casefold()
         if label in _COMPACT:
             norm = re.sub(r"[\s\-.()/]", "", norm)
         else:
             norm = " ".join(norm.split())
         return hmac.new(self._salt, f"{label}\x00{norm}".encode(), hashlib.sha256).hexdigest()
+
+
+def _layout(
+    text: str, nested: Sequence[Finding], operator: Callable[[str], OperatorSpec]
+) -> tuple[list[tuple[Finding, OperatorSpec]], list[str]]:
+    """The spans to change, sorted and disjoint, each with its operator, and the blocked entities, from
+    :func:`~guardrails.pii.spans.resolve_nested`'s findings (a container before what it contains).
+
+    A finding inside another (a stronger one of another label) is changed with its container when
+    their operators are the same: one placeholder, and nothing is treated otherwise than asked. When
+    they differ, the inner finding keeps its own operator (a masked card inside an address span stays
+    masked, an SSN stays an SSN) and the container is changed in its pieces around it, each trimmed of
+    blanks and commas (a piece with no letter or digit stays as it is). Every entity whose operator is
+    ``block`` blocks, contained or not.
+    """
+    blocked: list[str] = []
+    owners: list[tuple[Finding, OperatorSpec]] = []  # findings changed by their own operator
+    holes: dict[int, list[tuple[int, int]]] = {}  # owner index -> spans inside it changed by their own operator
+    open_: list[tuple[int, int]] = []  # containers around the current finding: (end, owner index)
+    for f in nested:
+        assert f.start is not None and f.end is not None and f.label is not None
+        while open_ and open_[-1][0] <= f.start:
+            open_.pop()
+        spec = operator(f.label)
+        if spec.operator == "block" and f.label not in blocked:
+            blocked.append(f.label)
+        if open_:
+            owner = open_[-1][1]
+            if owners[owner][1] == spec:
+                open_.append((f.end, owner))  # changed with its container
+                continue
+            holes.setdefault(owner, []).append((f.start, f.end))
+        open_.append((f.end, len(owners)))
+        owners.append((f, spec))
+    out: list[tuple[Finding, OperatorSpec]] = []
+    for i, (f, spec) in enumerate(owners):
+        assert f.start is not None and f.end is not None
+        if i not in holes:
+            out.append((f, spec))
+            continue
+        cuts = [f.start, *(p for hole in holes[i] for p in hole), f.end]
+        for s, e in zip(cuts[::2], cuts[1::2], strict=True):
+            piece = text[s:e]
+            value = piece.strip(_PIECE_TRIM)
+            if any(ch.isalnum() for ch in value):
+                s += piece.index(value)
+                out.append((dataclasses.replace(f, start=s, end=s + len(value)), spec))
+    out.sort(key=lambda pair: pair[0].start or 0)
+    return out, blocked
+
+
+#: what a piece of a container cut around a finding inside it is trimmed of
+_PIECE_TRIM = " \t\r\n,;:"
 
 
 def _mask(value: str, spec: OperatorSpec) -> str:

@@ -3,7 +3,10 @@
 Emits one ``Finding(detector="pii", category=None, score, start, end, label=ENTITY_TYPE)``
 per PII entity; the Guard redacts them with :mod:`guardrails.redaction`. Scores below an
 entity's noise floor (``thresholds``) are dropped here; what to do with the rest is the
-policy's and the redactor's business.
+policy's and the redactor's business. Overlapping findings are resolved into spans that leave
+nothing in clear, except that a finding of another entity inside a span and at least as strong
+(an SSN on a line an address spans) is kept next to it, unless both are names, places or dates
+(:func:`~guardrails.pii.spans.resolve_nested`).
 
 Engines are built once per process per configuration: a module-level cache keyed by the
 options that shape the engine, filled under a lock (two threads asking for the same
@@ -56,7 +59,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from guardrails.detectors.base import BaseDetector, DetectContext
 from guardrails.errors import DetectorError, DetectorUnavailable
 from guardrails.pii.dates import DateTimeRule, yield_dates
-from guardrails.pii.spans import resolve_overlaps
+from guardrails.pii.spans import resolve_nested
 from guardrails.pii.yaml_recognizers import RecognizerSpec, load_preset, load_recognizer_file
 from guardrails.types import Finding
 
@@ -530,6 +533,12 @@ def ner_cut(text: str, ner_max_chars: int | None) -> int:
 
 # --------------------------------------------------------------------------- the detector
 
+_TITLES = r"mr|mrs|ms|miss|mx|dr|prof|professor|sir|dame|madam|mme|mlle|herr|frau|sr|sra|fr|rev|capt|lt|sgt"
+#: a title a private person is addressed with ("Mrs. Darwin" is no public figure), lower case, as a word
+_TITLE = re.compile(rf"(?:{_TITLES})\.?")
+#: such a title right before a span
+_TITLE_BEFORE = re.compile(rf"(?<![\w.])(?:{_TITLES})\.?\s+$", re.IGNORECASE)
+
 
 class PIIDetector(BaseDetector):
     """Finds PII entities with Presidio and this library's recognizers (registry name ``pii``)."""
@@ -710,16 +719,27 @@ class PIIDetector(BaseDetector):
         if self.config.allow_list:
             found = [f for f in found if text[f.start or 0 : f.end or 0].strip().lower() not in self.config.allow_list]
         if self.config.public_figures:
-            found = [
-                f for f in found if not (f.label == "PERSON" and self._public_figure(text[f.start or 0 : f.end or 0]))
-            ]
+            found = [f for f in found if not (f.label == "PERSON" and self._public_figure(text, f))]
         if self.config.date_time is not None and self.config.date_time.yield_to:
             found = yield_dates(found, self.config.date_time.yield_to, text)
-        return resolve_overlaps(found)
+        # a span never hides a finding of another entity inside it, at least as strong, from the redactor, which
+        # knows what the profile does with each entity ("12 Main Street\nSSN ..." is an address and an SSN)
+        return resolve_nested(found)
 
-    def _public_figure(self, value: str) -> bool:
-        """A famous name ("Marie Curie"), or one after a word that is not a first name ("Explain Einstein")."""
-        words = value.lower().replace("’s", "").replace("'s", "").split()
+    def _public_figure(self, text: str, f: Finding) -> bool:
+        """The finding names someone famous ("Marie Curie"), or one after a word that is not a first name
+        ("Explain Einstein").
+
+        A surname alone after a title ("Mrs. Darwin", "Dr. Newton", or "Newton" right after "Dr.") is
+        never famous: that is how a private person is addressed. A title with a famous full name still
+        is ("Dr. Martin Luther King").
+        """
+        start, end = f.start or 0, f.end or 0
+        words = text[start:end].lower().replace("’s", "").replace("'s", "").split()
+        if len(words) == 2 and _TITLE.fullmatch(words[0]):
+            return False
+        if len(words) == 1 and _TITLE_BEFORE.search(text, max(0, start - 12), start):
+            return False
         figures = self.config.public_figures
         if " ".join(words) in figures:
             return True

@@ -929,6 +929,22 @@ _NAME_CUE = re.compile(
     r"\s*$",
     re.IGNORECASE,
 )
+#: a form or record field that holds a person's name ("PATIENT:", "Pt name:", "Attending:", "Next of kin:"): a cue
+#: for names in capitals and in "LAST, First" order, whose words must be known names, and a weak cue for others (a
+#: capitalised word after it is no name by that alone: "Patient: Denies chest pain")
+_FIELD_CUE = re.compile(
+    r"(?:\b(?:patient|pt|client|customer|member|resident|guardian|insured|subscriber|guarantor|contact|"
+    r"emergency\s+contact|next\s+of\s+kin|attending|physician|doctor|provider|surgeon|nurse|pcp|"
+    r"(?:referring|ordering)(?:\s+(?:physician|provider|doctor))?)(?:\s+name)?\s*[:=]|\breferred\s+by)\s*$",
+    re.IGNORECASE,
+)
+#: "SMITH, John A.", "Chen, Robert", "SMITH, JOHN": a surname, a comma, a first name and maybe an initial
+_INVERTED_NAME = re.compile(
+    r"(?<![\w'’\-])([A-Z][A-Za-z'’\-]*[A-Za-z]),[ \t]*([A-Z][A-Za-z'’\-]*[A-Za-z])"
+    r"(?:[ \t]+[A-Z](?:\.|(?![\w'’\-.])))?(?![\w'’\-])"
+)
+#: a generational suffix or a roman numeral, never a surname before a comma
+_GENERATION = re.compile(r"[ivxl]+|jr|sr|jnr|snr|esq|phd|md")
 #: an all-caps word of two letters or more ("JOHN", "O'NEIL", "WU-CHEN")
 _CAPS_WORD = re.compile(r"(?<![\w'’\-])[A-Z][A-Z'’]*[A-Z](?:-[A-Z]+)*(?![\w'’\-])")
 _BLANKS = re.compile(r"[ \t]+")
@@ -977,18 +993,33 @@ _STREET_NUMBER_AFTER = re.compile(
 _BLOCK_LINE = re.compile(r"[ \t]*(?:,[ \t]*)?(?:[A-Z0-9][\w'\-.]*|#)(?:[ \t,]+[\w'\-.#]+){0,5}[ \t]*$")
 
 
+#: a number of eight digits or more, alone or in groups (a card, an SSN, an IBAN's digits, a phone, a date):
+#: no line of an address holds one but a ZIP+4 or Brazilian postcode ("62704-1234", "01310-100")
+_ID_NUMBER = re.compile(r"(?<![\w\-])\d(?:[ \-./]?\d){7,}(?![\w\-])")
+_POSTCODE_NUMBER = re.compile(r"\d{5}-\d{3,4}")
+
+
 def _extend_address_block(text: str, end: int, *, max_lines: int = 4) -> int:
-    """Extend an address to the short lines that continue it ("Suite 245", "LONDON", "Austria 25173")."""
+    """Extend an address to the short lines that continue it ("Suite 245", "LONDON", "Austria 25173").
+
+    A line holding an ID-shaped number ("SSN 536-22-1234", a card) ends the address: taking it in
+    would hide that value inside the address span, where the rules for its own entity never reach it.
+    """
     for _ in range(max_lines):
         if not text.startswith("\n", end):
             return end
         nxt = text.find("\n", end + 1)
         line_end = len(text) if nxt < 0 else nxt
         line = text[end + 1 : line_end]
-        if not line.strip() or len(line) > 48 or not _BLOCK_LINE.match(line):
+        if not line.strip() or len(line) > 48 or not _BLOCK_LINE.match(line) or _holds_id_number(line):
             return end
         end = line_end
     return end
+
+
+def _holds_id_number(line: str) -> bool:
+    """True when ``line`` holds a number of eight digits or more that is no postcode."""
+    return any(not _POSTCODE_NUMBER.fullmatch(m.group(0)) for m in _ID_NUMBER.finditer(line))
 
 
 _PLACE_OR_THING_BEFORE = re.compile(
@@ -1035,6 +1066,51 @@ _INITIAL = re.compile(r"^[A-Z]\.?$")
 _SENTENCE_END = {".", "!", "?", ":", ";", "\n", '"', "“", "”", "(", "-", "—", "–"}
 
 
+#: markup and field punctuation that ends a word inside a spaCy token ("Lopez](mailto:...", "1;Anna", 'name":"Ann')
+_TOKEN_PART = re.compile(r"[^\[\]();|{}<>\"=]+|[\[\]();|{}<>\"=]")
+_TOKEN_BREAKS = frozenset('[]();|{}<>"=')
+#: where a spaCy PERSON span stops being a name: markup or a field separator after its first character
+_SPAN_BREAK = re.compile(r"\]\(|[;|{}<>=]")
+
+
+@dataclass(frozen=True, slots=True)
+class _Tok:
+    """A token as the name rules read it: a spaCy token, or a piece of one cut at markup punctuation."""
+
+    text: str
+    idx: int  # offset in the text
+    i: int  # position among the tokens
+    src: int  # index of the spaCy token it is (a piece of)
+    is_stop: bool
+    is_sent_start: bool
+    piece: bool = False  # cut from a longer spaCy token
+
+
+def _name_tokens(doc: Any) -> list[_Tok]:
+    """The tokens of a spaCy doc, each cut at markup punctuation inside it ("Lopez](mailto" -> "Lopez", "]",
+    "(", "mailto"), so a name written in Markdown, JSON or a ;-separated row is read as words."""
+    out: list[_Tok] = []
+    for t in doc:
+        text = t.text
+        if len(text) < 2 or not any(ch in _TOKEN_BREAKS for ch in text):
+            out.append(_Tok(text, t.idx, len(out), t.i, bool(t.is_stop), bool(t.is_sent_start)))
+            continue
+        stops = _stop_words(doc.lang_)
+        for k, m in enumerate(_TOKEN_PART.finditer(text)):
+            piece = m.group(0)
+            start = bool(t.is_sent_start) and k == 0
+            out.append(_Tok(piece, t.idx + m.start(), len(out), t.i, piece.lower() in stops, start, piece=True))
+    return out
+
+
+@lru_cache(maxsize=4)
+def _stop_words(lang: str) -> frozenset[str]:
+    """spaCy's stop words of a language (read without touching a shared pipeline's vocabulary)."""
+    import spacy
+
+    return frozenset(spacy.util.get_lang_class(lang).Defaults.stop_words)
+
+
 def _title_word(tok: str) -> bool:
     """A capitalised word: "Smith", "O'Brien", "Kónya", "Al-Sayed" (not "NASA", not "iPhone")."""
     if len(tok) < 2 or not tok[0].isupper():
@@ -1046,6 +1122,24 @@ def _title_word(tok: str) -> bool:
 def _surname_shaped(word: str) -> bool:
     """A capitalised word with a common surname ending (-son, -sen, -ski, -ová, -ić, -enko, -dóttir ...)."""
     return _title_word(word) and bool(_SURNAME_ENDING.search(word))
+
+
+def _starts_a_sentence(prev: _Tok, word: _Tok) -> bool:
+    """The token before a word makes it capitalised by position: a sentence end, or a table cell's bar or a tag's
+    end right before it ("|Branch|", '<h3 id="ada">Ada</h3>', "<td>Berlin</td>"; a padded "| Maria |" is read as
+    before)."""
+    return prev.text in _SENTENCE_END or (prev.text in ("|", ">") and prev.idx + len(prev.text) == word.idx)
+
+
+def _code_call(nxt: _Tok, end: int) -> bool:
+    """The token after a run of capitalised words ending at ``end`` makes it code: a bracket cut from the same token
+    ("List[str]", "RequireRestart(system)"; a bracket spaCy splits off itself is read as before)."""
+    return nxt.piece and nxt.idx == end and nxt.text in ("(", "[")
+
+
+def _name_field_cue(text: str, start: int) -> bool:
+    """A name cue ("my name is", "Signed,") or a name field ("Patient:", "Pt name:") right before ``start``."""
+    return bool(_NAME_CUE.search(text, max(0, start - 40), start) or _FIELD_CUE.search(text, max(0, start - 40), start))
 
 
 class PersonRecognizer(_OwnScoring):
@@ -1069,6 +1163,7 @@ class PersonRecognizer(_OwnScoring):
         for m in _HONORIFIC.finditer(text):
             out.append(self._result(m.start(), m.end(1), 0.85, "honorific and name"))
         out.extend(self._all_caps_names(text))
+        out.extend(self._inverted_names(text))
         if nlp_artifacts is None or nlp_artifacts.tokens is None:
             return out
         doc = nlp_artifacts.tokens
@@ -1111,10 +1206,11 @@ class PersonRecognizer(_OwnScoring):
                 ent_of_token[i] = label
         out.extend(self._lowercase_names(text, doc, taken))
         # runs of capitalised words (with initials), not already a spaCy PERSON
-        i, n = 0, len(doc)
+        toks = _name_tokens(doc)
+        i, n = 0, len(toks)
         g = self.gazetteer
         while i < n:
-            tok = doc[i]
+            tok = toks[i]
             if not _title_word(tok.text) or tok.is_stop:
                 i += 1
                 continue
@@ -1122,26 +1218,32 @@ class PersonRecognizer(_OwnScoring):
             while (
                 j < n
                 and j - i < 4
-                and not doc[j].is_stop
+                and not toks[j].is_stop
                 and (
-                    _title_word(doc[j].text)
-                    or (_INITIAL.match(doc[j].text) and j + 1 < n and _title_word(doc[j + 1].text))
+                    _title_word(toks[j].text)
+                    or (_INITIAL.match(toks[j].text) and j + 1 < n and _title_word(toks[j + 1].text))
                 )
             ):
                 j += 1
-            run = [doc[k] for k in range(i, j)]
+            run = [toks[k] for k in range(i, j)]
             i = j
-            sentence_start = run[0].i == 0 or doc[run[0].i - 1].text in _SENTENCE_END
+            while _INITIAL.match(run[-1].text):
+                run.pop()  # "System V Make": the run stopped at a stop word after an initial
+            sentence_start = run[0].i == 0 or _starts_a_sentence(toks[run[0].i - 1], run[0])
             if sentence_start and len(run) >= 2 and run[0].text.lower() not in g.first:
                 run = run[1:]  # "Explain Einstein's ...": an imperative verb, capitalised by position
             s, e = run[0].idx, run[-1].idx + len(run[-1].text)
             if any(a < e and s < b for a, b in taken):
                 continue
+            if run[-1].i + 1 < n and _code_call(toks[run[-1].i + 1], e):
+                continue  # "List[str]", "Emit RequireRestart(system)": code, not a name
             words = [t.text for t in run if not _INITIAL.match(t.text)]
             first, last = words[0].lower(), words[-1].lower()
-            labels = {ent_of_token.get(t.i) for t in run}
+            labels = {ent_of_token.get(t.src) for t in run}
             cue = bool(_NAME_CUE.search(text, max(0, s - 40), s))
-            weak_cue = bool(_WEAK_NAME_CUE.search(text, max(0, s - 24), s))
+            weak_cue = bool(
+                _WEAK_NAME_CUE.search(text, max(0, s - 24), s) or _FIELD_CUE.search(text, max(0, s - 40), s)
+            )
             if len(words) >= 2 and (
                 words[-1].lower() in _NOT_A_NAME_LAST or any(w.lower() in _NOT_A_NAME_WORD for w in words)
             ):
@@ -1186,9 +1288,8 @@ class PersonRecognizer(_OwnScoring):
                 before = text[max(0, s - 16) : s]
                 if _PLACE_OR_THING_BEFORE.search(before):
                     continue  # "from Atlanta", "on Safari", "the Apollo": a place or a thing
-                prev = doc[run[0].i - 1].text if run[0].i > 0 else "\n"
-                nxt = doc[run[-1].i + 1].text if run[-1].i + 1 < n else ""
-                if prev in _SENTENCE_END or run[0].is_sent_start:
+                nxt = toks[run[-1].i + 1].text if run[-1].i + 1 < n else ""
+                if run[0].i == 0 or _starts_a_sentence(toks[run[0].i - 1], run[0]) or run[0].is_sent_start:
                     # a sentence-initial word is capitalised anyway: a name when addressed, possessive,
                     # speaking ("Ana: ...") or followed by a verb-like lowercase word ("Ana called")
                     verb_like = nxt[:1].islower() and nxt.lower() not in _NOT_AFTER_NAME
@@ -1197,9 +1298,9 @@ class PersonRecognizer(_OwnScoring):
                     out.append(self._result(s, e, 0.5, "gazetteer first name at sentence start"))
                 else:
                     out.append(self._result(s, e, 0.55, "gazetteer first name"))
-        return self._propagate(text, doc, out)
+        return self._propagate(text, toks, out)
 
-    def _propagate(self, text: str, doc: Any, out: list[RecognizerResult]) -> list[RecognizerResult]:
+    def _propagate(self, text: str, tokens: Sequence[_Tok], out: list[RecognizerResult]) -> list[RecognizerResult]:
         """Spread found names: other mentions of a found name's words, and names coordinated with one.
 
         "Kónya, Becker and Vasquez" with one of them found makes the others names too; a
@@ -1219,7 +1320,7 @@ class PersonRecognizer(_OwnScoring):
         ends = {b for _, b in found}
         candidates = [
             t
-            for t in doc
+            for t in tokens
             if _title_word(t.text) and t.text.lower() not in g.ambiguous and t.text.lower() not in _NOT_A_NAME_WORD
         ]
         extra: list[RecognizerResult] = []
@@ -1264,7 +1365,7 @@ class PersonRecognizer(_OwnScoring):
         i = 0
         while i < len(words):
             w = words[i]
-            if not self._known_caps(w.group(0)) or not _NAME_CUE.search(text, max(0, w.start() - 40), w.start()):
+            if not self._known_caps(w.group(0)) or not _name_field_cue(text, w.start()):
                 i += 1
                 continue
             j = i + 1
@@ -1285,6 +1386,26 @@ class PersonRecognizer(_OwnScoring):
             ):
                 out.append(self._result(w.start(), words[j - 1].end(), 0.8, "all-caps known name after a name cue"))
             i = j
+        return out
+
+    def _inverted_names(self, text: str) -> list[RecognizerResult]:
+        """'Patient: SMITH, John A.', 'Attending: Chen, Robert MD': a known surname, a comma and a known first
+        name (and an initial) after a name cue or a name field, as records write a name; without a cue only
+        a known surname in capitals before a capitalised first name ("SMITH, John (DOB ...)")."""
+        out: list[RecognizerResult] = []
+        g = self.gazetteer
+        for m in _INVERTED_NAME.finditer(text):
+            last, first = m.group(1).lower(), m.group(2).lower()
+            if _GENERATION.fullmatch(last):
+                continue  # "David L. Cooper II, Brent Fox": a list of names, not "SURNAME, First"
+            if not (last in g.last or _surname_shaped(m.group(1).capitalize())) or first not in g.first:
+                continue
+            if last in _NOT_A_NAME_WORD or first in _NOT_A_NAME_WORD or first in g.ambiguous:
+                continue
+            if _name_field_cue(text, m.start()):
+                out.append(self._result(m.start(), m.end(), 0.8, "surname, first name after a name cue"))
+            elif m.group(1).isupper() and _title_word(m.group(2)) and last in g.last and last not in _NOT_AFTER_NAME:
+                out.append(self._result(m.start(), m.end(), 0.7, "SURNAME, First name"))
         return out
 
     def _known_caps(self, word: str) -> bool:
@@ -1318,12 +1439,17 @@ class PersonRecognizer(_OwnScoring):
 
     @staticmethod
     def _trim(text: str, s: int, e: int) -> tuple[int, int] | None:
+        """A spaCy PERSON span without what is around the name: a possessive, punctuation, a list bullet
+        ("- Bob Martinez", "• Bob"), and anything from markup punctuation on ("Maria Lopez](mailto:...")."""
+        cut = _SPAN_BREAK.search(text, s + 1, e)
+        if cut is not None:
+            e = cut.start()
         value = text[s:e]
         for suffix in ("'s", "’s", "'"):
             if value.endswith(suffix):
                 e -= len(suffix)
                 value = text[s:e]
-        stripped = value.strip(" \t\n,.;:!?\"'()[]")
+        stripped = value.strip(" \t\r\n,.;:!?\"'()[]-•*·–—>")
         if not stripped:
             return None
         s += value.index(stripped)
@@ -1344,21 +1470,9 @@ class LocationRecognizer(_OwnScoring):
     def find(self, text: str, nlp_artifacts: NlpArtifacts | None) -> Iterable[RecognizerResult]:
         out: list[RecognizerResult] = []
         addresses: list[tuple[int, int]] = []
-        for m in _STREET_ADDRESS.finditer(text):
-            value = m.group(0).rstrip(" ,.")
-            if re.fullmatch(
-                r"\d+\s+(?:st|rd|dr|ct|pl|way|run|point|view|green|park|close|row|path|loop)\.?", value, re.I
-            ):
-                continue  # "21 st", "3 dr": ordinal or unit, not an address
-            end = _extend_address_block(text, m.start() + len(value))
-            addresses.append((m.start(), end))
-            out.append(self._result(m.start(), end, 0.75, "street address"))
-        for m in _STREET_NUMBER_AFTER.finditer(text):
-            if any(a <= m.start() and m.end() <= b for a, b in addresses):
-                continue  # a part of an address found (one it only overlaps is merged with it later)
-            end = _extend_address_block(text, m.end())
-            addresses.append((m.start(), end))
-            out.append(self._result(m.start(), end, 0.7, "street name and house number"))
+        for start, end, score, why in _street_addresses(text):
+            addresses.append((start, end))
+            out.append(self._result(start, end, score, why))
         if nlp_artifacts is None:
             return out
         for ent in nlp_artifacts.entities:
@@ -1376,6 +1490,45 @@ class LocationRecognizer(_OwnScoring):
             if near_address or cue or zip_after:
                 out.append(self._result(s, e, 0.7, "place in an address context"))
         return out
+
+
+def _street_addresses(text: str) -> list[tuple[int, int, float, str]]:
+    """The street addresses of ``text`` (start, end, score, why), each with what follows it on its line (a city,
+    state and ZIP, a postcode and city) and the short lines that continue it.
+
+    Read on the folded text, so an invisible character inside ("12 Ma\u200bin Street") hides nothing;
+    the spans are the original text's.
+    """
+    folded = _folded(text)
+    src = folded.text
+    found: list[tuple[int, int, float, str]] = []
+    for m in _STREET_ADDRESS.finditer(src):
+        value = m.group(0).rstrip(" ,.")
+        if re.fullmatch(r"\d+\s+(?:st|rd|dr|ct|pl|way|run|point|view|green|park|close|row|path|loop)\.?", value, re.I):
+            continue  # "21 st", "3 dr": ordinal or unit, not an address
+        end = _extend_address_block(src, _address_tail(src, m.start() + len(value)))
+        found.append((m.start(), end, 0.75, "street address"))
+    for m in _STREET_NUMBER_AFTER.finditer(src):
+        if any(a <= m.start() and m.end() <= b for a, b, _, _ in found):
+            continue  # a part of an address found (one it only overlaps is merged with it later)
+        end = _extend_address_block(src, _address_tail(src, m.end()))
+        found.append((m.start(), end, 0.7, "street name and house number"))
+    return [(*folded.span(s, e), score, why) for s, e, score, why in found]
+
+
+#: what may follow a street address on its line: a state and ZIP, after a city or not ("NW, Washington, DC 20500",
+#: "DC 20500"), or a European postcode and city (", 10115 Berlin")
+_ADDRESS_TAIL = re.compile(
+    r"(?:,[ \t]*|[ \t]+)(?:(?:[A-Z][\w'\-.]*[ \t]+){0,2}[A-Z][\w'\-.]*,?[ \t]+)?"
+    r"[A-Z]{2}[ \t]+\d{5}(?:-\d{4})?(?![\w\-])"
+    r"|,[ \t]*\d{4,5}[ \t]+[A-Z][\w'\-]*(?:[ \t]+[A-Z][\w'\-]*)?(?![\w\-])"
+)
+
+
+def _address_tail(text: str, end: int) -> int:
+    """Where an address ending at ``end`` ends with what follows it on its line (see ``_ADDRESS_TAIL``)."""
+    m = _ADDRESS_TAIL.match(text, end)
+    return end if m is None else m.end()
 
 
 def gazetteer() -> NameGazetteer:

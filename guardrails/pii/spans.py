@@ -49,6 +49,43 @@ def resolve_overlaps(findings: Iterable[Finding]) -> list[Finding]:
     return kept
 
 
+#: entities read from words (names, places, organisations, dates): one inside another is another reading of the
+#: same words ("Franklin St" in "51 Franklin St, Boston", "June" in "June Street"), not a value of its own
+WORD_ENTITIES = frozenset({"PERSON", "LOCATION", "ORGANIZATION", "NRP", "DATE_TIME"})
+
+
+def resolve_nested(findings: Iterable[Finding], *, depth: int = 3) -> list[Finding]:
+    """:func:`resolve_overlaps`, keeping the findings of another label that a span contains.
+
+    A container wins over what it contains there, whatever their scores; this keeps, next to it,
+    each finding of another label inside it that is at least as strong (resolved among themselves
+    the same way, ``depth`` levels down at most), so an SSN inside a long address span is still an
+    SSN to whoever decides what to do with it (the redactor blocks or masks it as the profile says).
+    A weaker finding inside a stronger one stays absorbed: the stronger reading of that text wins;
+    so does one of :data:`WORD_ENTITIES` inside another (a name in a street address is part of it).
+    Sorted by start, a container before what it contains; spans at one depth never overlap.
+    O(n log n) per level.
+    """
+    spanned = [f for f in findings if f.start is not None and f.end is not None and f.end > f.start]
+    kept = resolve_overlaps(spanned)
+    if depth <= 0:
+        return kept
+    starts = [_start(k) for k in kept]
+    inner: list[Finding] = []
+    for f in spanned:
+        i = bisect.bisect_right(starts, _start(f)) - 1
+        if i < 0:
+            continue
+        k = kept[i]
+        if _end(f) > _end(k) or f.label == k.label or float(f.score) < float(k.score):
+            continue
+        if f.label not in WORD_ENTITIES or k.label not in WORD_ENTITIES:
+            inner.append(f)
+    if not inner:
+        return kept
+    return sorted([*kept, *resolve_nested(inner, depth=depth - 1)], key=lambda f: (_start(f), -_end(f)))
+
+
 def _strength(f: Finding) -> tuple[float, int, int]:
     """Sort key, strongest first: higher score, then longer span, then earlier start."""
     return (-float(f.score), -(_end(f) - _start(f)), _start(f))

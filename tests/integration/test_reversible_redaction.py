@@ -102,6 +102,29 @@ async def test_async_answers_restore_only_the_users_own_values_too(streamed: boo
     assert answer == "The phone of <PERSON_2> is <PHONE_NUMBER_1>, Jane Roe."
 
 
+def test_guard_redact_of_a_tool_result_keeps_its_values_from_coming_back_in_the_answer() -> None:
+    g = guard(reversible=True)
+    g.check("Hi, I'm Jane Roe. Look up customer 42.", "input", conversation_id="api")
+    redacted = g.redact("Customer 42: John Doe, phone 555-0199", conversation_id="api")
+    assert redacted == "Customer 42: <PERSON_2>, phone <PHONE_NUMBER_1>"
+    answer = "It is <PERSON_2>, phone <PHONE_NUMBER_1>. Bye <PERSON_1>."
+    assert g.restore(answer, conversation_id="api") == "It is <PERSON_2>, phone <PHONE_NUMBER_1>. Bye Jane Roe."
+    # the user's own earlier turn, said so, comes back
+    assert g.redact("I'm Ann Lee", conversation_id="api", restorable=True) == "I'm <PERSON_3>"
+    assert g.restore("<PERSON_3>", conversation_id="api") == "Ann Lee"
+
+
+@pytest.mark.parametrize("cid", ["typed", None], ids=["conversation", "no-conversation"])
+def test_a_placeholder_the_user_types_is_never_given_to_a_new_value_by_the_guard_api(cid: str | None) -> None:
+    g = guard(reversible=True)
+    decision = g.check("Please write to <PERSON_1> about my friend John Doe, thanks.", "input", conversation_id=cid)
+    assert decision.text == "Please write to <PERSON_1> about my friend <PERSON_2>, thanks."
+    if cid:
+        assert g.restore("I wrote to <PERSON_1> about <PERSON_2>.", conversation_id=cid) == (
+            "I wrote to <PERSON_1> about John Doe."
+        )
+
+
 # ---------------------------------------------------------------------- restored through the output operators
 @pytest.mark.parametrize("streamed", [False, True], ids=["invoke", "stream"])
 @pytest.mark.parametrize(

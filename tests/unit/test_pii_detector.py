@@ -468,6 +468,33 @@ def test_the_guard_leaves_no_part_of_a_value_in_clear(detector: PIIDetector, tex
     assert Guard(profile, detectors={"pii": detector}).check(text).text == redacted
 
 
+@pytest.mark.parametrize(
+    ("text", "action", "redacted"),
+    [
+        pytest.param(
+            "Please update my record:\n12 Harbour Road\nSSN 536-22-8745",
+            "BLOCK",
+            "Please update my record:\n<LOCATION_1>\nSSN <US_SSN_1>",
+            id="ssn-blocked",
+        ),
+        pytest.param(
+            "742 Evergreen Terrace\nSpringfield\n5500 0000 0000 0004",
+            "REDACT",
+            "<LOCATION_1>\n**** **** **** 0004",
+            id="card-masked",
+        ),
+    ],
+)
+def test_an_ssn_or_card_on_the_line_after_an_address_gets_its_own_rule(
+    detector: PIIDetector, text: str, action: str, redacted: str
+) -> None:
+    from guardrails.testing import guard_with
+
+    rules = {"US_SSN": "block", "CREDIT_CARD": {"operator": "mask", "keep_last": 4}}
+    decision = guard_with(detector, profile={"redaction": {"input": rules}}).check(text)
+    assert (decision.action.name, decision.text) == (action, redacted)
+
+
 # --- what each preset redacts, as README says
 
 

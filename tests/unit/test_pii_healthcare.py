@@ -578,3 +578,7 @@ def test_a_bad_date_rule_is_rejected_naming_the_bad_value(rule: dict[str, object
 def test_a_date_rule_that_does_not_fit_the_entities_is_refused(options: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         PIIDetector(options=PIIOptions.model_validate(options))
+
+
+def test_a_patient_called_by_title_and_a_famous_surname_is_redacted(healthcare: PIIDetector) -> None:
+    assert found(healthcare, "Patient Mrs. Homer, 67, presents with cough.").get("PERSON") == ["Mrs. Homer"]

@@ -240,6 +240,22 @@ def test_a_private_person_sharing_a_famous_surname_is_still_a_person(detector: P
     assert any("Sarah Lincoln" in v for v in found.get("PERSON", []))
 
 
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        pytest.param("Please email Mrs. Darwin about my account.", "Mrs. Darwin", id="mrs"),
+        pytest.param("My physiotherapist is Dr. Newton, she is great.", "Dr. Newton", id="dr"),
+        pytest.param("Our tenant, Mr. Edison, owes rent.", "Mr. Edison", id="mr"),
+    ],
+)
+def test_a_title_and_a_famous_surname_is_a_private_person(detector: PIIDetector, text: str, name: str) -> None:
+    assert any(name in v for v in labels_of(detector, text).get("PERSON", [])), labels_of(detector, text)
+
+
+def test_a_title_with_a_famous_full_name_is_still_a_public_figure(detector: PIIDetector) -> None:
+    assert "PERSON" not in labels_of(detector, "What did Dr. Martin Luther King say in 1963?")
+
+
 # --- a card next to other digit groups, invisible characters, names in capitals, addresses
 
 
@@ -361,3 +377,117 @@ def test_a_street_address_is_found_with_its_house_number_and_uk_postcode(
     detector: PIIDetector, text: str, address: str
 ) -> None:
     assert address in labels_of(detector, text).get("LOCATION", [])
+
+
+@pytest.mark.parametrize(
+    ("text", "address", "label", "value"),
+    [
+        pytest.param(
+            "Please update my record:\n12 Harbour Road\nSSN 536-22-8745",
+            "12 Harbour Road",
+            "US_SSN",
+            "536-22-8745",
+            id="ssn-line",
+        ),
+        pytest.param(
+            "742 Evergreen Terrace\nSpringfield\n5500 0000 0000 0004",
+            "742 Evergreen Terrace\nSpringfield",
+            "CREDIT_CARD",
+            "5500 0000 0000 0004",
+            id="card-line",
+        ),
+    ],
+)
+def test_an_address_block_ends_before_a_line_holding_an_id_number(
+    detector: PIIDetector, text: str, address: str, label: str, value: str
+) -> None:
+    found = labels_of(detector, text)
+    assert found.get("LOCATION") == [address]
+    assert found.get(label) == [value]
+
+
+def test_an_address_block_still_takes_a_zip_plus_4_line(detector: PIIDetector) -> None:
+    text = "Send it to:\n12 Harbour Road\nSpringfield IL 62704-1234"
+    assert labels_of(detector, text).get("LOCATION") == ["12 Harbour Road\nSpringfield IL 62704-1234"]
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        pytest.param("PATIENT: MARIA GONZALEZ\nDOB: 1975", "MARIA GONZALEZ", id="patient-field-in-capitals"),
+        pytest.param("Pt name: KOWALCZYK, ANNA", "KOWALCZYK, ANNA", id="surname-comma-first-in-capitals"),
+        pytest.param(
+            "Patient: GONZALEZ, Maria T. presented with fever.", "GONZALEZ, Maria T.", id="surname-comma-first-initial"
+        ),
+        pytest.param("Attending: Okafor, Daniel MD", "Okafor, Daniel", id="attending-surname-comma-first"),
+        pytest.param("BECKER, Lena (DOB 4/5/1981) seen today", "BECKER, Lena", id="surname-in-capitals-no-cue"),
+        pytest.param("Contact me: [Priya Raman](mailto:priya.r@example.org)", "Priya Raman", id="markdown-link"),
+        pytest.param(
+            "id;name;iban\n3;Tomasz Wrobel;GB29NWBK60161331926819", "Tomasz Wrobel", id="semicolon-separated-row"
+        ),
+    ],
+)
+def test_a_name_in_a_clinical_record_markdown_or_a_data_row_is_found_whole(
+    detector: PIIDetector, text: str, name: str
+) -> None:
+    people = labels_of(detector, text).get("PERSON", [])
+    assert any(name in v and len(v) <= len(name) + 3 for v in people), people
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("Patient: Denies chest pain, no fever.", id="patient-field-then-a-verb"),
+        pytest.param("Pt: Reports improved sleep since Monday.", id="pt-field-then-a-verb"),
+        pytest.param("Attending: Stable overnight, plan discharge.", id="attending-field-then-a-finding"),
+        pytest.param("NOTE, Please read the manual.", id="capitals-comma-word"),
+        pytest.param("See [the docs](https://example.com/Docs) and [Python](https://python.org).", id="markdown"),
+        pytest.param("Argument types are now str and List[str] again.", id="type-annotation"),
+        pytest.param(" - Emit RequireRestart(system) in the daemon", id="function-call"),
+        pytest.param("|Branch|CI system|Status|", id="unpadded-table-cells"),
+        pytest.param('<h3 id="lang">Ada</h3><p>Ada 2022 adds parallel blocks.</p>', id="html-heading"),
+    ],
+)
+def test_a_record_field_or_markdown_without_a_name_is_left_alone(detector: PIIDetector, text: str) -> None:
+    assert "PERSON" not in labels_of(detector, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        pytest.param("- Bob Martinez\n- Carla Jensen", ["Bob Martinez", "Carla Jensen"], id="dash"),
+        pytest.param("Team:\n• Carla Jensen\n* Tomasz Wrobel", ["Carla Jensen", "Tomasz Wrobel"], id="bullets"),
+    ],
+)
+def test_a_name_in_a_list_is_found_without_its_bullet(detector: PIIDetector, text: str, names: list[str]) -> None:
+    assert labels_of(detector, text).get("PERSON") == names
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        pytest.param(
+            "Mail it to 2145 Oak Ridge Avenue NW, Washington, DC 20016 please",
+            "2145 Oak Ridge Avenue NW, Washington, DC 20016",
+            id="city-state-zip-after-a-directional",
+        ),
+        pytest.param("Send it to Lindenallee 14, 10115 Berlin please.", "Lindenallee 14, 10115 Berlin", id="de"),
+        pytest.param(
+            "I live at 12 Ma\u200bin Street, Springfield.", "12 Ma\u200bin Street, Springfield", id="zero-width-space"
+        ),
+    ],
+)
+def test_a_street_address_is_found_with_the_postcode_after_it_and_whatever_hides_inside(
+    detector: PIIDetector, text: str, address: str
+) -> None:
+    assert labels_of(detector, text).get("LOCATION") == [address]
+
+
+def test_a_capitalised_word_then_an_initial_then_a_stop_word_is_read_without_error(detector: PIIDetector) -> None:
+    # "Make" is a spaCy stop word: the run of capitalised words stops after the initial "V"
+    assert labels_of(detector, "System V Make does it this way, so we are compatible.") == {}
+
+
+def test_a_generational_suffix_before_a_comma_is_no_surname_of_the_next_name(detector: PIIDetector) -> None:
+    people = labels_of(detector, "Thanks to David L. Cooper II, Brent Fox and Tim Janik.").get("PERSON", [])
+    assert "Brent Fox" in people and not any("II, Brent" in p for p in people), people

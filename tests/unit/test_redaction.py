@@ -71,6 +71,15 @@ def test_formatting_variants_of_a_number_share_a_placeholder() -> None:
     assert result.text == "<CREDIT_CARD_1> or <CREDIT_CARD_1>"
 
 
+def test_a_value_with_an_invisible_character_shares_the_placeholder_of_the_plain_value() -> None:
+    r = redactor()
+    t = "mail jane.roe@example.com or jane.roe@exa\u200bmple.com"
+    found = [find(t, "jane.roe@example.com", "EMAIL_ADDRESS"), find(t, "jane.roe@exa\u200bmple.com", "EMAIL_ADDRESS")]
+    assert r.redact(t, found, stage=Stage.INPUT, conversation_id="c").text == (
+        "mail <EMAIL_ADDRESS_1> or <EMAIL_ADDRESS_1>"
+    )
+
+
 def test_mask_keeps_the_last_four_digits_and_the_separators() -> None:
     r = redactor(input={"CREDIT_CARD": {"operator": "mask", "keep_last": 4}})
     result = r.redact(TEXT, FINDINGS, stage=Stage.INPUT, conversation_id=None)
@@ -116,6 +125,56 @@ def test_overlapping_findings_are_resolved_so_no_part_of_a_value_stays() -> None
     person = find(t, "Baker", "PERSON", score=0.99)
     result = redactor().redact(t, [inner, person, outer], stage=Stage.INPUT, conversation_id=None)
     assert result.text == "Visit <LOCATION_1> soon"
+
+
+ADDRESS_AND_ID = "Update my file:\n12 Harbour Road\nSSN 536-22-8745\nthanks"
+
+
+def address_and_id(inner: str) -> list[Finding]:
+    """A long address span (the weaker finding) over a line holding a stronger finding of another entity: where
+    their operators differ, the address is changed in the piece before the inner value ("12 Harbour Road\nSSN")."""
+    t = ADDRESS_AND_ID
+    return [find(t, "12 Harbour Road\nSSN 536-22-8745", "LOCATION", score=0.75), find(t, "536-22-8745", inner)]
+
+
+@pytest.mark.parametrize(
+    ("operator", "redacted", "blocked"),
+    [
+        pytest.param("block", "Update my file:\n<LOCATION_1> <US_SSN_1>\nthanks", ("US_SSN",), id="block"),
+        pytest.param(
+            {"operator": "mask", "keep_last": 4}, "Update my file:\n<LOCATION_1> ***-**-8745\nthanks", (), id="mask"
+        ),
+        pytest.param("redact", "Update my file:\n<LOCATION_1> \nthanks", (), id="redact"),
+        pytest.param("replace", "Update my file:\n<LOCATION_1>\nthanks", (), id="same-operator-one-placeholder"),
+    ],
+)
+def test_a_finding_inside_a_weaker_span_of_another_entity_keeps_its_own_operator(
+    operator: object, redacted: str, blocked: tuple[str, ...]
+) -> None:
+    r = redactor(input={"US_SSN": operator})
+    result = r.redact(ADDRESS_AND_ID, address_and_id("US_SSN"), stage=Stage.INPUT, conversation_id=None)
+    assert (result.text, result.blocked_entities) == (redacted, blocked)
+
+
+def test_a_weaker_span_that_is_masked_never_shows_part_of_a_stronger_value_inside_it() -> None:
+    r = redactor(input={"LOCATION": {"operator": "mask", "keep_last": 4}})
+    result = r.redact(ADDRESS_AND_ID, address_and_id("US_SSN"), stage=Stage.INPUT, conversation_id=None)
+    assert "8745" not in result.text and "<US_SSN_1>" in result.text
+    assert "Harbour" not in result.text
+
+
+def test_a_blocked_entity_blocks_even_when_its_container_is_blocked_for_another_entity() -> None:
+    r = redactor(input={"US_SSN": "block", "LOCATION": "block"})
+    result = r.redact(ADDRESS_AND_ID, address_and_id("US_SSN"), stage=Stage.INPUT, conversation_id=None)
+    assert set(result.blocked_entities) == {"US_SSN", "LOCATION"}
+    assert result.text == "Update my file:\n<LOCATION_1>\nthanks"
+
+
+def test_a_weaker_finding_inside_a_stronger_span_is_absorbed_by_it() -> None:
+    t = "Visit 12 Baker Street soon"
+    found = [find(t, "12 Baker Street", "LOCATION", score=0.9), find(t, "Baker", "PERSON", score=0.5)]
+    result = redactor(input={"PERSON": "block"}).redact(t, found, stage=Stage.INPUT, conversation_id=None)
+    assert (result.text, result.blocked_entities) == ("Visit <LOCATION_1> soon", ())
 
 
 def test_findings_without_spans_or_labels_are_ignored() -> None:
@@ -299,6 +358,23 @@ def test_resolve_overlaps_keeps_containers_then_scores_and_is_sorted() -> None:
     assert [(k.start, k.end) for k in kept] == [(5, 20)]
 
 
+def test_resolve_nested_keeps_what_a_container_holds_of_another_entity_unless_it_is_weaker() -> None:
+    from guardrails.pii.spans import resolve_nested
+
+    def f(s: int, e: int, score: float, label: str) -> Finding:
+        return Finding(detector="pii", category=None, score=score, start=s, end=e, label=label)
+
+    # kept inside the address: the SSN; absorbed: a weaker ID, a place of the same label, and a name (a street name)
+    found = [f(5, 30, 0.75, "LOCATION"), f(20, 30, 0.9, "US_SSN"), f(8, 12, 0.5, "PHONE_NUMBER")]
+    found += [f(14, 18, 0.95, "LOCATION"), f(6, 13, 0.9, "PERSON")]
+    kept = resolve_nested([*found, f(40, 45, 0.6, "PERSON")])
+    assert [(k.start, k.end, k.label) for k in kept] == [
+        (5, 30, "LOCATION"),
+        (20, 30, "US_SSN"),
+        (40, 45, "PERSON"),
+    ]
+
+
 # ---------------------------------------------------------------- restoring through the output operators
 
 
@@ -387,6 +463,28 @@ def test_new_values_are_numbered_after_placeholders_already_in_the_history(conve
         t, [find(t, "Ann Lee", "PERSON")], stage=Stage.INPUT, conversation_id=conversation_id, numbering=turn
     )
     assert result.text == "my friend is <PERSON_3>"
+
+
+@pytest.mark.parametrize("conversation_id", ["c", None], ids=["vault", "no-conversation"])
+def test_a_placeholder_the_text_itself_holds_is_never_given_to_a_new_value(conversation_id: str | None) -> None:
+    r = redactor(reversible=True)
+    t = "Please write to <PERSON_1> about my friend Ann Lee."
+    result = r.redact(t, [find(t, "Ann Lee", "PERSON")], stage=Stage.INPUT, conversation_id=conversation_id)
+    assert result.text == "Please write to <PERSON_1> about my friend <PERSON_2>."
+    if conversation_id:
+        assert r.restore("<PERSON_1> and <PERSON_2>", conversation_id=conversation_id) == "<PERSON_1> and Ann Lee"
+
+
+def test_a_provisional_redaction_numbers_after_a_typed_placeholder_but_changes_no_vault() -> None:
+    from guardrails.redaction import Numbering, redaction_scope
+
+    r = redactor()
+    t = "Ask <PERSON_3> about Ann Lee"
+    with redaction_scope(Numbering(), provisional=True):
+        assert r.redact(t, [find(t, "Ann Lee", "PERSON")], stage=Stage.INPUT, conversation_id="p").text == (
+            "Ask <PERSON_3> about <PERSON_4>"
+        )
+    assert r.vault.peek("p", "PERSON", "anything") == (None, 0)
 
 
 # ---------------------------------------------------------------- bounds

@@ -143,7 +143,7 @@ class Turn:
             guard.redactor.seed(clean, conversation_id=conv, numbering=self.numbering)
         if d_in is None:
             with redaction_scope(self.numbering, restorable=user):
-                return guard.redact(text, "input", conversation_id=conv)
+                return guard.redact(text, "input", conversation_id=conv, restorable=user)
         entities = [f for f in d_in.findings if f.category is None and f.start is not None and f.label]
         if not entities:
             return clean
