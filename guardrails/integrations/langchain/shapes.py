@@ -225,7 +225,7 @@ def block_words(block: Any) -> list[tuple[Path, str]]:
     if _is_text_block(block):
         text = [(("text",), block["text"])] if isinstance(block.get("text"), str) else []
         return titles + text if is_attached_document(block) else text
-    if _block_type(block) == "file" and is_attached_document(block):  # a v0 text file: its words in "url"
+    if _is_v0_text_file(block):  # its words in "url"
         return titles + ([(("url",), block["url"])] if isinstance(block.get("url"), str) else [])
     if _block_type(block) != DOCUMENT_BLOCK:
         return []
@@ -255,16 +255,18 @@ def block_words(block: Any) -> list[tuple[Path, str]]:
 def is_attached_document(block: Any) -> bool:
     """A document the user attached: an Anthropic ``document`` block, LangChain's ``text-plain`` or v0 text ``file``
     block (a profile's ``attached_documents`` says whether its words are judged with the turn)."""
-    kind = _block_type(block)
-    if kind in (DOCUMENT_BLOCK, PLAIN_TEXT_FILE_BLOCK):
-        return True
-    return kind == "file" and isinstance(block, Mapping) and block.get("source_type") == "text"
+    return _block_type(block) in (DOCUMENT_BLOCK, PLAIN_TEXT_FILE_BLOCK) or _is_v0_text_file(block)
+
+
+def _is_v0_text_file(block: Any) -> bool:
+    """LangChain's v0 ``{"type": "file", "source_type": "text", "url": ...}`` (see :data:`PLAIN_TEXT_FILE_BLOCK`)."""
+    return _block_type(block) == "file" and isinstance(block, Mapping) and block.get("source_type") == "text"
 
 
 def _flattened(block: Any) -> bool:
     """A block whose every word goes into the one text of a changed answer (see ``_Walk.message``): a text block, a
-    document of a text source."""
-    if _is_text_block(block) or (_block_type(block) == "file" and is_attached_document(block)):
+    v0 text file, a document of a text source."""
+    if _is_text_block(block) or _is_v0_text_file(block):
         return True
     source = block.get("source") if _block_type(block) == DOCUMENT_BLOCK else None
     return isinstance(source, Mapping) and source.get("type") in ("text", "content")
