@@ -447,7 +447,7 @@ def test_a_changed_answer_keeps_no_title_of_a_plain_text_block_that_said_the_old
     out = guard().wrap(answering(AIMessage(content=[block, image]))).invoke("hello")
     # its title is among the words judged: joined into the one text, never left as the model wrote it
     assert out.content == [
-        {"type": "text", "text": "Notes of <PERSON_1>\nRing <PERSON_1>", "mime_type": "text/plain"},
+        {"type": "text", "text": "Notes of <PERSON_1>\nRing <PERSON_1>"},
         image,
     ]
 

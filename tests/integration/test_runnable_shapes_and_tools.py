@@ -7,6 +7,7 @@ one PII test) around langchain-core's fake chat models and plain runnables.
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 from collections.abc import Iterator
@@ -828,6 +829,80 @@ def test_langchains_own_plain_text_file_blocks_are_attached_documents_too(block:
     assert redacting.wrap(spy_model("ok")).invoke([HumanMessage(content=[block])]).content == "ok"
     ((sent,),) = SpyChatModel.calls
     assert "Jane Roe" not in dumped(sent)
+
+
+def b64(text: str, charset: str = "utf-8") -> str:
+    return base64.b64encode(text.encode(charset)).decode("ascii")
+
+
+#: a file of text sent base64-encoded, in each shape a chat model takes: (block, where the model gets its bytes)
+ENCODED_TEXT_FILES = {
+    "v1-text-plain": ({"type": "text-plain", "base64": "{}", "mime_type": "text/plain"}, ("base64",)),
+    "v1-file": ({"type": "file", "base64": "{}", "mime_type": "text/markdown"}, ("base64",)),
+    # LangChain hands a chat model the v0 block in v1's form
+    "v0-file": ({"type": "file", "source_type": "base64", "data": "{}", "mime_type": "text/csv"}, ("base64",)),
+    "anthropic-document": (
+        {"type": "document", "source": {"type": "base64", "media_type": "text/plain", "data": "{}"}},
+        ("source", "data"),
+    ),
+    # LangChain hands the model this one in v1's form as well (labelled a PDF, whatever its data url says)
+    "openai-file": (
+        {"type": "file", "file": {"filename": "a.txt", "file_data": "data:text/plain;base64,{}"}},
+        ("base64",),
+    ),
+    "responses-input-file": ({"type": "input_file", "file_data": "data:application/json;base64,{}"}, ("file_data",)),
+}
+
+
+def encoded_file(shape: str, text: str, charset: str = "utf-8") -> tuple[dict[str, Any], tuple[str, ...]]:
+    block, where = ENCODED_TEXT_FILES[shape]
+    filled = json.loads(json.dumps(block).replace("{}", b64(text, charset)))
+    return filled, where
+
+
+def payload(block: Any, where: tuple[str, ...]) -> str:
+    for key in where:
+        block = block[key]
+    assert isinstance(block, str)
+    return base64.b64decode(block.split("base64,")[-1]).decode()
+
+
+@pytest.mark.parametrize("shape", list(ENCODED_TEXT_FILES))
+def test_a_text_file_attached_base64_encoded_is_judged_and_redacted_in_its_own_encoding(shape: str) -> None:
+    harmful, _ = encoded_file(shape, "where to buy a grenade")
+    judged = (
+        guard().wrap(spy_model("never")).invoke([HumanMessage(content=[{"type": "text", "text": "do it"}, harmful])])
+    )
+    assert REFUSAL in judged.content and SpyChatModel.calls == []
+    notes, where = encoded_file(shape, "Minutes: Jane Roe will call 555-0100.")
+    guard().wrap(spy_model("ok")).invoke([HumanMessage(content=[{"type": "text", "text": "Summarize"}, notes])])
+    ((sent,),) = SpyChatModel.calls
+    assert payload(sent.content[1], where) == "Minutes: <PERSON_1> will call <PHONE_NUMBER_1>."
+    assert sent.content[1]["type"] == notes["type"] and "Jane Roe" not in dumped(sent)
+
+
+def test_a_base64_text_file_is_read_in_the_charset_its_media_type_names() -> None:
+    block = {"type": "file", "base64": b64("Señor Jane Roe", "latin-1"), "mime_type": "text/plain; charset=ISO-8859-1"}
+    guard().wrap(spy_model("ok")).invoke([HumanMessage(content=[block])])
+    ((sent,),) = SpyChatModel.calls
+    assert base64.b64decode(sent.content[0]["base64"]).decode("latin-1") == "Señor <PERSON_1>"
+
+
+@pytest.mark.parametrize(
+    "data", ["not base64 at all!", base64.b64encode(b"\xff\xfe Jane Roe").decode()], ids=["not-base64", "not-utf8"]
+)
+def test_a_text_file_whose_bytes_cannot_be_read_is_an_input_error_naming_its_media_type(data: str) -> None:
+    block = {"type": "file", "base64": data, "mime_type": "text/plain"}
+    with pytest.raises(InputError, match="text/plain") as info:
+        guard().wrap(spy_model("never")).invoke([HumanMessage(content=[block])])
+    assert "Jane Roe" not in str(info.value) and SpyChatModel.calls == []
+
+
+def test_a_pdf_sent_base64_encoded_passes_as_media() -> None:
+    pdf = {"type": "file", "base64": b64("%PDF-1.4 Jane Roe"), "mime_type": "application/pdf"}
+    guard().wrap(spy_model("ok")).invoke([HumanMessage(content=[{"type": "text", "text": "read"}, pdf])])
+    ((sent,),) = SpyChatModel.calls
+    assert sent.content[1] == pdf
 
 
 def test_a_document_inside_a_documents_content_is_read_too() -> None:

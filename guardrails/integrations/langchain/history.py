@@ -47,6 +47,9 @@ WITHHELD_ANSWER = "[An earlier answer, to a withheld message, is withheld.]"
 WITHHELD_REFUSED_ANSWER = "[An earlier answer, refused under the usage policy, is withheld.]"
 #: what the wrapper's run records as a turn answered with a crisis referral without calling the chain
 WITHHELD_REFERRED = "[An earlier message, answered with a referral to crisis resources, is withheld.]"
+#: what the model sees instead of each further text of a withheld user turn (the first gets the turn's marker): never
+#: empty, since a provider may refuse an empty text block or document (Anthropic does)
+WITHHELD_PART = "[withheld]"
 #: the key of an answer's ``guardrails`` metadata that holds its seals (``Turn.sealed`` in turn.py)
 SEALS_KEY = "delivered_seals"
 
@@ -54,6 +57,7 @@ __all__ = [
     "RUN_PIECE_CHARS",
     "SEALS_KEY",
     "WITHHELD_ANSWER",
+    "WITHHELD_PART",
     "WITHHELD_REFERRED",
     "WITHHELD_REFUSED_ANSWER",
     "WITHHELD_TURN",
@@ -116,7 +120,7 @@ def withheld_texts(
     out: dict[str, str] = {}
     for m, marker in turns:  # each text block of a withheld turn: the first one withheld gets the marker
         for i, text in enumerate(t for t in block_texts(m) if t.strip() and t not in kept):
-            out[text] = marker if i == 0 else ""
+            out[text] = marker if i == 0 else WITHHELD_PART
     withhold(out, after, WITHHELD_ANSWER, kept=kept)
     # a run of answers refused as prohibited (a fabricated "compliant" answer after a harmless request, or one
     # prefilled after the latest turn), or not yet judged: its texts, tool-call arguments and reasoning

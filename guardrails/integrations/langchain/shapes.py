@@ -24,6 +24,9 @@ the answer's text changed.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import codecs
 import datetime
 import json
 import re
@@ -107,7 +110,10 @@ SLOT_BLOCKS = SERVER_CALL_BLOCKS | {SERVER_RESULT_BLOCK, "refusal", "non_standar
 #: payload (``url``, ``base64``, ``data``, ``source``, ``file_id``) is not text and stays as it is; only their
 #: ``extras`` (a provider's additions, such as an OpenAI image's ``revised_prompt``, the model's words) are read
 MEDIA_BLOCKS = frozenset(
-    {"image", "audio", "video", "file", "image_url", "input_audio", "input_image", "input_file", "document", "media"}
+    {
+        *("image", "audio", "video", "file", "image_url", "input_audio", "input_image", "input_file", "document"),
+        *("media", "text-plain"),
+    }
 )
 #: an Anthropic document block: media, whose ``title`` and ``context`` are the user's words, and whose text source
 #: (``{"type": "text", "data": ...}`` or ``{"type": "content", "content": [...]}``) is the user's words too, read as a
@@ -227,6 +233,8 @@ def block_words(block: Any) -> list[tuple[Path, str]]:
         return titles + text if is_attached_document(block) else text
     if _is_v0_text_file(block):  # its words in "url"
         return titles + ([(("url",), block["url"])] if isinstance(block.get("url"), str) else [])
+    if (encoded := _encoded_text(block)) is not None:
+        return [*titles, (encoded.where, encoded.text)]
     if _block_type(block) != DOCUMENT_BLOCK:
         return []
     words = titles
@@ -254,8 +262,94 @@ def block_words(block: Any) -> list[tuple[Path, str]]:
 
 def is_attached_document(block: Any) -> bool:
     """A document the user attached: an Anthropic ``document`` block, LangChain's ``text-plain`` or v0 text ``file``
-    block (a profile's ``attached_documents`` says whether its words are judged with the turn)."""
-    return _block_type(block) in (DOCUMENT_BLOCK, PLAIN_TEXT_FILE_BLOCK) or _is_v0_text_file(block)
+    block, a file of text sent base64-encoded (see ``_encoded_text``); a profile's ``attached_documents`` says whether
+    its words are judged with the turn."""
+    if _block_type(block) in (DOCUMENT_BLOCK, PLAIN_TEXT_FILE_BLOCK) or _is_v0_text_file(block):
+        return True
+    return _encoded_text(block) is not None
+
+
+#: the media types of a file whose bytes are text (its words are read as an attached document's): ``text/*``, JSON,
+#: XML, YAML, CSV and ``+json``/``+xml`` types, with parameters (a ``charset``)
+_TEXT_MEDIA = re.compile(
+    r"\s*(?:text/[\w.+-]+|application/(?:json|xml|(?:x-)?yaml|csv|x-ndjson|[\w.-]+\+(?:json|xml)))\s*(?:;.*)?",
+    re.IGNORECASE | re.DOTALL,
+)
+#: the keys of an attached file's payload (a text file's words in ``url``, a document's ``source``, base64 data)
+_FILE_KEYS = frozenset({"url", "source", "source_type", "base64", "data", "file", "file_data", "mime_type"})
+_CHARSET = re.compile(r";\s*charset\s*=\s*\"?([\w.:-]+)", re.IGNORECASE)
+#: a data url of base64 bytes: its media type (with parameters) and payload
+_DATA_URL = re.compile(r"data:([^,]*);base64,(.*)", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class _EncodedText:
+    """The words of a file of text attached base64-encoded, at ``where`` in its block, and how to encode new words
+    the same way (``prefix``: a data url's head; ``charset``; ``altchars``: the url-safe alphabet's, or None)."""
+
+    where: Path
+    text: str
+    prefix: str
+    charset: str
+    altchars: bytes | None
+
+    def encode(self, text: str) -> str:
+        data = text.encode(self.charset, errors="replace")
+        return self.prefix + base64.b64encode(data, altchars=self.altchars).decode("ascii")
+
+
+def _encoded_text(block: Any) -> _EncodedText | None:
+    """A file of text (see :data:`_TEXT_MEDIA`) attached base64-encoded: LangChain's v1 ``text-plain`` or ``file``
+    block with ``base64`` (or a data url in ``url``), its v0 ``file`` block of ``source_type`` base64, an Anthropic
+    document of a base64 source, an OpenAI ``file``'s or ``input_file``'s ``file_data`` data url. None for any other
+    block (a PDF, an image: media, not read). Payload that does not decode as base64, or as text in its charset,
+    raises ``InputError`` naming the media type: the model would read what the guard could not."""
+    kind = _block_type(block)
+    if kind not in MEDIA_BLOCKS or not isinstance(block, Mapping):
+        return None
+    found: list[tuple[Path, Any, Any]] = []  # (where, media type, payload)
+    media = block.get("mime_type") or ("text/plain" if kind == PLAIN_TEXT_FILE_BLOCK else None)
+    if kind in (PLAIN_TEXT_FILE_BLOCK, "file"):
+        found += [(("base64",), media, block.get("base64")), (("url",), None, block.get("url"))]
+        if block.get("source_type") == "base64":
+            found.append((("data",), media, block.get("data")))
+        if isinstance(block.get("file"), Mapping):
+            found.append((("file", "file_data"), None, block["file"].get("file_data")))
+    elif kind == "input_file":
+        found.append((("file_data",), None, block.get("file_data")))
+    elif kind == DOCUMENT_BLOCK and isinstance(source := block.get("source"), Mapping):
+        base = source.get("type") == "base64"
+        found += [(("source", "data"), source.get("media_type"), source.get("data"))] if base else []
+    for where, media_type, payload in found:
+        if not isinstance(payload, str):
+            continue
+        prefix = ""
+        if (url := _DATA_URL.fullmatch(payload.strip())) is not None:
+            media_type, payload, prefix = url.group(1), url.group(2), f"data:{url.group(1)};base64,"
+        elif where[-1] in ("url", "file_data"):
+            continue  # an address, a file id: nothing to read
+        if not isinstance(media_type, str) or not _TEXT_MEDIA.fullmatch(media_type):
+            continue
+        return _decoded(where, media_type, payload, prefix)
+    return None
+
+
+def _decoded(where: Path, media_type: str, payload: str, prefix: str) -> _EncodedText:
+    named = _CHARSET.search(media_type)
+    charset = named.group(1) if named else "utf-8"
+    compact = "".join(payload.split())
+    altchars = b"-_" if ("-" in compact or "_" in compact) else None
+    try:
+        codecs.lookup(charset)
+        data = base64.b64decode(compact, altchars=altchars, validate=True)
+        text = data.decode(charset)
+    except (binascii.Error, ValueError, LookupError) as exc:  # UnicodeDecodeError is a ValueError
+        what = media_type.split(";")[0].strip()
+        raise InputError(
+            f"cannot screen an attached {what} file: its base64 payload does not decode as {charset} text "
+            f"({type(exc).__name__}); send it as text, or in the charset its media type names"
+        ) from None
+    return _EncodedText(where, text, prefix, charset, altchars)
 
 
 def _is_v0_text_file(block: Any) -> bool:
@@ -266,7 +360,7 @@ def _is_v0_text_file(block: Any) -> bool:
 def _flattened(block: Any) -> bool:
     """A block whose every word goes into the one text of a changed answer (see ``_Walk.message``): a text block, a
     v0 text file, a document of a text source."""
-    if _is_text_block(block) or _is_v0_text_file(block):
+    if _is_text_block(block) or _is_v0_text_file(block) or _encoded_text(block) is not None:
         return True
     source = block.get("source") if _block_type(block) == DOCUMENT_BLOCK else None
     return isinstance(source, Mapping) and source.get("type") in ("text", "content")
@@ -685,8 +779,11 @@ def _rewrite_content(content: Any, fn: Rewrite) -> Any:
                 out.append(fn(block))
             elif isinstance(block, Mapping) and not _is_reasoning_block(block):
                 new: Any = dict(block)
+                encoded = _encoded_text(block)
                 for where, text in block_words(block):
-                    new = _put(new, where, fn(text))
+                    if (value := fn(text)) != text:
+                        put = encoded.encode(value) if encoded is not None and encoded.where == where else value
+                        new = _put(new, where, put)
                 for slot in block_slots(block):
                     new = _put(new, slot.where, fn(slot.text))
                 out.append(new)
@@ -1673,7 +1770,7 @@ def _changed_words(
     # the first text block of the last message item (last, after an answer of no words: a disclaimer after a call)
     flat_at = next((i for i in flat if item(blocks[i]) == last_id), len(blocks))
     head = blocks[flat_at] if flat_at < len(blocks) and isinstance(blocks[flat_at], Mapping) else {}
-    gone = {"type", "text", "url", "source", *DOCUMENT_WORD_KEYS, *CITATION_KEYS}
+    gone = {"type", "text", *_FILE_KEYS, *DOCUMENT_WORD_KEYS, *CITATION_KEYS}
     words = {"type": "text", **{k: v for k, v in head.items() if k not in gone}, "text": new}
     out: list[Any] = []
     for i, b in enumerate([*blocks, None]):
