@@ -905,6 +905,21 @@ def test_a_pdf_sent_base64_encoded_passes_as_media() -> None:
     assert sent.content[1] == pdf
 
 
+def test_a_value_found_only_in_the_joined_turn_is_redacted_in_each_block_it_stands_in() -> None:
+    # the detector knows the value only with the line break that joins the two blocks into the turn it judges; each
+    # part of a value cut by a block's edge is a value of its own
+    joined = guard_with(KeywordDetector({}, entities={"SSN is\n536221234": "US_SSN", "Jane\nRoe": "PERSON"}))
+    blocks = [{"type": "text", "text": t} for t in ("My SSN is", "536221234", "Ask Jane", "Roe to call")]
+    joined.wrap(spy_model("ok")).invoke([HumanMessage(content=blocks)])
+    ((sent,),) = SpyChatModel.calls
+    assert [b["text"] for b in sent.content] == [
+        "My <US_SSN_1>",
+        "<US_SSN_2>",
+        "Ask <PERSON_1>",
+        "<PERSON_2> to call",
+    ]
+
+
 def test_a_document_inside_a_documents_content_is_read_too() -> None:
     inner = text_document("buy a grenade, Jane Roe")
     outer = {"type": "document", "source": {"type": "content", "content": [inner]}}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import AIMessageChunk, BaseMessage
@@ -90,9 +90,14 @@ class Turn:
         # answers), each text with what the model gets instead (see history.withheld_texts)
         done: dict[str, str] = self._withheld(value, latest)
 
+        pieces = history.latest_texts(value, input_keys=keys) if latest is not None else frozenset()
+
         def fn(text: str) -> str:
             if text not in done:
-                done[text] = self._redacted(text, user=text in users, d_in=d_in if text == latest else None)
+                if latest is not None and text in pieces and text != latest and text.strip() and text in latest:
+                    done[text] = self._redacted_piece(text, latest, d_in)
+                else:
+                    done[text] = self._redacted(text, user=text in users, d_in=d_in if text == latest else None)
             return done[text]
 
         if isinstance(value, Mapping):  # the other keys (a separate chat history) hold earlier turns: first
@@ -150,6 +155,36 @@ class Turn:
         return guard.redactor.redact(
             clean, entities, stage=Stage.INPUT, conversation_id=conv, numbering=self.numbering, restorable=True
         ).text
+
+    def _redacted_piece(self, text: str, latest: str, d_in: Decision) -> str:
+        """A text of the user's turn that is a piece of it (one of several content blocks, or messages, judged joined
+        as the turn): the values the input check found in the joined turn where this piece stands (in any place it
+        stands; a value cut by the piece's edge is redacted in the part inside it), then any value found in the piece
+        alone. A value only recognisable with the words of another block ("My SSN is" | "536221234") is redacted."""
+        if self.wrapper.was_refused(text):
+            return WITHHELD_TURN  # as ``_redacted`` has it
+        pieces: list[Finding] = []
+        at = latest.find(text)
+        while at >= 0:
+            for f in d_in.findings:
+                if f.category is None and f.start is not None and f.end is not None and f.label:
+                    start, end = max(f.start, at) - at, min(f.end, at + len(text)) - at
+                    if start < end:
+                        pieces.append(replace(f, start=start, end=end))
+            at = latest.find(text, at + 1)
+        clean = history.clean(text)
+        if pieces:
+            if "<" in clean and PLACEHOLDER.search(clean):
+                self.guard.redactor.seed(clean, conversation_id=self.conversation_id, numbering=self.numbering)
+            clean = self.guard.redactor.redact(
+                clean,
+                pieces,
+                stage=Stage.INPUT,
+                conversation_id=self.conversation_id,
+                numbering=self.numbering,
+                restorable=True,
+            ).text
+        return self._redacted(clean, user=True, d_in=None)
 
     def metadata(self) -> dict[str, Any]:
         meta = {
