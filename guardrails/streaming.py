@@ -35,7 +35,7 @@ def _union(items: Iterable[_T]) -> tuple[_T, ...]:
     return tuple(dict.fromkeys(items))
 
 
-@dataclass
+@dataclass(repr=False)  # it holds the answer's and the user's words: never shown
 class StreamScreen:
     """Feed raw model chunks, get screened text back.
 

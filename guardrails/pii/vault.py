@@ -13,7 +13,10 @@ Bounded in size and time, since callers choose the conversation ids:
 * ``max_total_entries`` across all conversations (least recently used conversations evicted
   whole, never the one being written);
 * ``max_conversations`` (least recently used evicted first);
-* a conversation expires ``ttl_seconds`` after its last use.
+* a conversation expires ``ttl_seconds`` after its last use;
+* the entity labels a conversation numbers after placeholders found in its texts (``seed``: typed by anyone, any
+  label) are at most :data:`SEEDED_LABELS_MAX`, each at most :data:`SEEDED_LABEL_CHARS` long; past that a found
+  placeholder is not remembered (the labels the redactor gives values are always numbered).
 
 An entry takes about 320 bytes, plus its value in reversible mode (about 110 bytes for a
 25-character value), so the default bounds (100,000 entries) hold the vault near 45 MB.
@@ -31,8 +34,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["Assigned", "Secret", "Vault"]
+__all__ = ["SEEDED_LABELS_MAX", "SEEDED_LABEL_CHARS", "Assigned", "Secret", "Vault"]
 
+#: bounds on the labels ``seed`` adds to a conversation's numbering: placeholders anyone may type (``<L000001_1>``
+#: thousands of times) must not grow a conversation without limit
+SEEDED_LABELS_MAX = 64
+SEEDED_LABEL_CHARS = 48
 #: how :meth:`Vault.assign` answered: an existing entry, a new entry, or a number given without an entry
 Assigned = Literal["found", "stored", "reserved"]
 
@@ -182,6 +189,10 @@ class Vault:
         already in its history, whose entry this vault no longer has)."""
         with self._lock:
             conv = self._conversation(conversation_id, self._clock())
+            if label not in conv.counters and (
+                len(label) > SEEDED_LABEL_CHARS or len(conv.counters) >= SEEDED_LABELS_MAX
+            ):
+                return
             if number > conv.counters.get(label, 0):
                 conv.counters[label] = number
 

@@ -164,6 +164,16 @@ def test_in_reversible_mode_the_run_records_placeholders_where_the_user_sees_the
     assert "Jane Roe" not in json.dumps([run.inputs, run.outputs], default=str)
 
 
+def test_in_reversible_mode_the_run_records_a_placeholder_only_where_the_value_stands_as_a_whole() -> None:
+    tracer = RootRuns()
+    chain = guard_with(KeywordDetector({}, entities={"Al": "PERSON"}), profile={"redaction": {"reversible": True}})
+    wrapped = chain.wrap(prompt_chain("Hi <PERSON_1>. Also, Alabama is nice, Al."))
+    config: Any = {"callbacks": [tracer], "configurable": {"conversation_id": "al"}}
+    assert wrapped.invoke({"question": "I'm Al", "history": []}, config=config) == "Hi Al. Also, Alabama is nice, Al."
+    (run,) = tracer.roots
+    assert run.outputs is not None and run.outputs["output"] == "Hi <PERSON_1>. Also, Alabama is nice, <PERSON_1>."
+
+
 # ---------------------------------------------------------------------- the guard around the history
 def test_a_guard_around_the_history_answers_a_refusal_in_the_chains_own_type() -> None:
     store: dict[str, InMemoryChatMessageHistory] = {}

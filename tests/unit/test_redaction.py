@@ -7,8 +7,8 @@ import threading
 import pytest
 from pydantic import ValidationError
 
-from guardrails.pii.vault import Secret, Vault
-from guardrails.redaction import RedactionConfig, RedactionResult, Redactor
+from guardrails.pii.vault import SEEDED_LABEL_CHARS, SEEDED_LABELS_MAX, Secret, Vault
+from guardrails.redaction import Numbering, RedactionConfig, RedactionResult, Redactor
 from guardrails.types import Finding, Stage
 
 TEXT = "Maria Lopez paid with 4111 1111 1111 1111; mail maria@example.com. Maria Lopez again."
@@ -311,6 +311,19 @@ def test_vault_keeps_at_most_max_entries_per_conversation_without_reusing_number
     assert phs == ["<PERSON_1>", "<PERSON_2>", "<PERSON_3>"]
     assert v.lookup("c", "<PERSON_1>") is None
     assert v.lookup("c", "<PERSON_3>") == "name2"
+
+
+def test_placeholders_anyone_types_number_at_most_a_bounded_set_of_labels_per_conversation() -> None:
+    r = Redactor(config=RedactionConfig())
+    v = r.vault
+    typed = " ".join(f"<L{i:06d}_7>" for i in range(SEEDED_LABELS_MAX * 3)) + f" <{'X' * (SEEDED_LABEL_CHARS + 1)}_1>"
+    r.seed(typed, conversation_id="c", numbering=Numbering())
+    kept = [f"L{i:06d}" for i in range(SEEDED_LABELS_MAX * 3) if v.peek("c", f"L{i:06d}", "k")[1]]
+    assert len(kept) == SEEDED_LABELS_MAX and v.peek("c", "X" * (SEEDED_LABEL_CHARS + 1), "k")[1] == 0
+    # a label the redactor gives values is numbered whatever was typed before
+    assert v.placeholder("c", "PERSON", "k", "Jane", restorable=True) == "<PERSON_1>"
+    r.seed("<PERSON_4>", conversation_id="c", numbering=Numbering())
+    assert v.placeholder("c", "PERSON", "k2", "Joe", restorable=True) == "<PERSON_5>"
 
 
 def test_vault_and_redactor_never_show_values_in_their_repr() -> None:

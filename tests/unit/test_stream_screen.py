@@ -135,3 +135,9 @@ def test_a_screen_read_mid_check_says_a_window_is_unjudged_and_holds_neither_its
     summary, text, unjudged = screen.state()
     assert not unjudged and text == first + "The second part." and len(screen.decisions) == 2
     assert "second" not in shown
+
+
+def test_a_screens_repr_never_shows_the_answers_words() -> None:
+    screen = StreamScreen(check=_check, transform=_redact, holdback_chars=4, check_every_chars=1)
+    screen.feed("Call Maria Lopez now")
+    assert "Maria" not in repr(screen) and "Maria" in screen.buffer

@@ -44,7 +44,7 @@ def _structured(value: Any) -> bool:
     return isinstance(value, BaseModel) and not isinstance(value, BaseMessage)
 
 
-@dataclass
+@dataclass(repr=False)  # it holds the answer's and the user's words: never shown
 class Lane:
     """One streamed answer: the whole stream, or one key of a stream of dicts (each key is screened apart)."""
 
@@ -58,7 +58,7 @@ class Lane:
     decision: Decision | None = None  # the screen's summary once in the audit log (ScreenedStream.recorded)
 
 
-@dataclass
+@dataclass(repr=False)  # it holds the answer's and the user's words: never shown
 class ScreenedStream:
     """A streamed answer under screening; the pure logic shared by ``stream`` and ``astream``.
 

@@ -8,6 +8,7 @@ referral and disclaimers, the decisions put in its metadata, and the delivered a
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -37,7 +38,7 @@ NO_TRIAGE_INSTRUCTION = (
 )
 
 
-@dataclass
+@dataclass(repr=False)  # it holds the answer's and the user's words: never shown
 class Turn:
     """Per-invocation state; the pure logic shared by the sync and async drivers."""
 
@@ -222,10 +223,12 @@ class Turn:
         if not self.restored:
             return answer
         pairs = sorted(self.restored.items(), key=lambda pair: -len(pair[0]))
+        # each value where it stands as a whole (not the "Al" of "Alabama"), longest first
+        found = [(re.compile(rf"(?<!\w){re.escape(value)}(?!\w)"), placeholder) for value, placeholder in pairs]
 
         def hide(text: str) -> str:
-            for value, placeholder in pairs:
-                text = text.replace(value, placeholder)
+            for value, placeholder in found:
+                text = value.sub(placeholder.replace("\\", "\\\\"), text)
             return text
 
         return shapes.map_texts(answer, hide)
