@@ -59,6 +59,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from guardrails.detectors.base import BaseDetector, DetectContext
 from guardrails.errors import DetectorError, DetectorUnavailable
 from guardrails.pii.dates import DateTimeRule, yield_dates
+from guardrails.pii.repeats import repeated_values
 from guardrails.pii.spans import resolve_nested
 from guardrails.pii.yaml_recognizers import RecognizerSpec, load_preset, load_recognizer_file
 from guardrails.types import Finding
@@ -720,6 +721,7 @@ class PIIDetector(BaseDetector):
             found = [f for f in found if text[f.start or 0 : f.end or 0].strip().lower() not in self.config.allow_list]
         if self.config.public_figures:
             found = [f for f in found if not (f.label == "PERSON" and self._public_figure(text, f))]
+        found += repeated_values(text, found)  # "maria lopez" after "Maria Lopez", which NER may not read again
         if self.config.date_time is not None and self.config.date_time.yield_to:
             found = yield_dates(found, self.config.date_time.yield_to, text)
         # a span never hides a finding of another entity inside it, at least as strong, from the redactor, which
