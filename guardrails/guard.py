@@ -596,7 +596,8 @@ class Guard:
         """Only redact ``text`` (no policy categories): runs the profile's redacting detectors.
 
         Used for earlier turns, tool results and tool-call arguments. A redacting detector that
-        fails (or runs out of time) follows its ``on_error``: ``block`` raises DetectorError, as
+        fails (or runs out of time, or whose findings the redactor fails on) follows its ``on_error``:
+        ``block`` raises DetectorError, as
         callers must not pass the text on unredacted; ``allow`` skips it, as ``check`` would.
         ``restorable``: whether the values are the user's own, which reversible mode puts back in
         answers; pass True only for the user's own earlier turns. Default: the enclosing
@@ -625,7 +626,8 @@ class Guard:
     def _redact_texts(
         self, texts: Sequence[str], stage: Stage, conversation_id: str | None, *, restorable: bool | None
     ) -> tuple[list[str], list[tuple[str, Exception]]]:
-        """``texts`` redacted by the stage's redacting detectors, and the (name, error) of each that failed.
+        """``texts`` redacted by the stage's redacting detectors, and the (name, error) of each that failed (the
+        redactor failing on a detector's findings counts as that detector's failure, a DetectorError).
         ``restorable`` as :meth:`Redactor.redact` takes it (None: the enclosing scope's, else True).
 
         A failed detector's entities are missing from the texts: the caller decides what that means
@@ -668,12 +670,16 @@ class Guard:
                     self._entities_found.put((name, keys[i]), entities_of)
             for i in live:
                 entities[i].extend(known[i] or ())
-        out = [
-            self.redactor.redact(t, ents, stage=stage, conversation_id=conversation_id, restorable=restorable).text
-            if ents
-            else t
-            for t, ents in zip(texts, entities, strict=True)
-        ]
+        out: list[str] = []
+        for t, ents in zip(texts, entities, strict=True):
+            try:
+                if ents:
+                    t = self.redactor.redact(
+                        t, ents, stage=stage, conversation_id=conversation_id, restorable=restorable
+                    ).text
+            except Exception as exc:  # the failure of each detector whose findings it could not redact
+                errors += [(name, _redaction_error(name, exc)) for name in dict.fromkeys(f.detector for f in ents)]
+            out.append(t)
         return out, errors
 
     def _may_redact(self, name: str) -> bool:
@@ -930,7 +936,7 @@ class Guard:
                 # the history: the user's earlier turns, their own values (unless an enclosing redaction_scope says not)
                 turns, errors = self._redact_texts(history, Stage.INPUT, req.ctx.conversation_id, restorable=None)
             except Exception as exc:
-                req.failures.append(_failure("redaction", exc))
+                req.failures += [_failure(name, _redaction_error(name, exc)) for name in sorted(req.redactors)]
                 why = "the redaction of an earlier turn failed"
             else:
                 history = tuple(turns)
@@ -957,7 +963,8 @@ class Guard:
 
     def _redaction(self, req: _Request, entities: list[Finding]) -> RedactionResult | None:
         """``req.text`` redacted by these entity findings, made once per check (the second pass and the
-        decision share it); None when the redactor failed (recorded once, as the failure of ``redaction``)."""
+        decision share it); None when the redactor failed (recorded once, as the failure of each detector whose
+        findings it could not redact: that detector's ``on_error`` decides)."""
         key = tuple(entities)
         if req.redaction is None or req.redaction[0] != key:
             try:
@@ -965,7 +972,8 @@ class Guard:
                     req.text, entities, stage=req.stage, conversation_id=req.ctx.conversation_id
                 )
             except Exception as exc:
-                req.failures.append(_failure("redaction", exc))
+                names = dict.fromkeys(f.detector for f in entities)
+                req.failures += [_failure(name, _redaction_error(name, exc)) for name in names]
                 result = None
             req.redaction = (key, result)
         return req.redaction[1]
@@ -1218,6 +1226,16 @@ def _profile_audit_log(profile: Profile) -> AuditLog:
             value=path,
         )
     return AuditLog(path=target)
+
+
+def _redaction_error(name: str, exc: Exception) -> DetectorError:
+    """The redactor's failure on the findings of the detector ``name``, as a failure of that detector: its
+    ``on_error`` decides, as when it fails to find them (either way its values are not redacted)."""
+    error = DetectorError(
+        f"redacting its findings failed ({type(exc).__name__} raised inside the redactor)", detector=name
+    )
+    error.__cause__ = exc
+    return error
 
 
 def _failure(name: str, exc: BaseException) -> DetectorFailure:

@@ -1,0 +1,102 @@
+"""One rule on every path: what a detector returns, a redaction failure, a refused turn's hash, the
+refusal that wins, disclaimers of allowed domains, an empty locale and redact-only build failures."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import ClassVar
+
+import pytest
+
+from guardrails import Action, Guard
+from guardrails.detectors.base import BaseDetector, DetectContext
+from guardrails.errors import DetectorError
+from guardrails.profiles import validate_profile_mapping
+from guardrails.types import Decision, Finding
+
+CANARY = "zebra-canary-93731"
+EMAIL = "jane.roe@example.com"
+CRISIS = {"cannot go on": "crisis_self_harm"}
+#: the general profile with only the pii detector left
+PII_ONLY = {"lexical": {"enabled": False}, "semantic": {"enabled": False}, "toxicity": {"enabled": False}}
+
+Run = Callable[[Guard, str], Decision]
+
+
+def _check(guard: Guard, text: str) -> Decision:
+    return guard.check(text)
+
+
+def _acheck(guard: Guard, text: str) -> Decision:
+    return asyncio.run(guard.acheck(text))
+
+
+def _batch_of_one(guard: Guard, text: str) -> Decision:
+    return guard.check_batch([text])[0]
+
+
+def _batch_of_two(guard: Guard, text: str) -> Decision:
+    return guard.check_batch([text, f"{text} again"])[0]
+
+
+EVERY_PATH = [
+    pytest.param(_check, id="check"),
+    pytest.param(_acheck, id="acheck"),
+    pytest.param(_batch_of_one, id="batch-of-one"),
+    pytest.param(_batch_of_two, id="batch-of-two"),
+]
+
+
+# --------------------------------------------------------------------------- a failed redaction
+
+
+class FloatSpans(BaseDetector):
+    """A redacting detector with a bug: its offsets are floats, which the redactor cannot slice with."""
+
+    name: ClassVar[str] = "pii"
+    redacts: ClassVar[bool] = True
+
+    def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
+        i = text.find(EMAIL)
+        if i < 0:
+            return []
+        return [Finding(self.name, None, 0.9, float(i), float(i + len(EMAIL)), label="EMAIL_ADDRESS")]  # type: ignore[arg-type]
+
+
+def pii_guard(*, profile_error: str, pii_error: str) -> Guard:
+    profile = validate_profile_mapping(
+        {
+            "name": "t",
+            "extends": "general",
+            "on_detector_error": profile_error,
+            "detectors": {**PII_ONLY, "pii": {"on_error": pii_error}},
+        }
+    )
+    return Guard(profile, detectors={"pii": FloatSpans()})
+
+
+@pytest.mark.parametrize(
+    ("profile_error", "pii_error", "action"),
+    [("allow", "block", Action.BLOCK), ("block", "allow", Action.ALLOW)],
+    ids=["pii-blocks", "pii-allows"],
+)
+@pytest.mark.parametrize("run", EVERY_PATH)
+def test_a_redaction_failure_follows_the_pii_detectors_on_error_not_the_profile_wide_one(
+    run: Run, profile_error: str, pii_error: str, action: Action
+) -> None:
+    decision = run(pii_guard(profile_error=profile_error, pii_error=pii_error), f"mail {EMAIL}")
+    assert decision.action is action
+    assert [f.detector for f in decision.failures] == ["pii"]
+    assert "redact" in decision.failures[0].message and EMAIL not in decision.failures[0].message
+
+
+def test_redact_raises_detector_error_when_the_redactor_fails_on_a_blocking_detectors_findings() -> None:
+    guard = pii_guard(profile_error="allow", pii_error="block")
+    with pytest.raises(DetectorError, match="pii") as info:
+        guard.redact(f"mail {EMAIL}")
+    assert EMAIL not in str(info.value)
+
+
+def test_redact_skips_a_failed_redaction_whose_detector_failures_are_allowed() -> None:
+    assert pii_guard(profile_error="block", pii_error="allow").redact(f"mail {EMAIL}") == f"mail {EMAIL}"
