@@ -3,7 +3,9 @@
 Sync and async share one implementation: ``_prepare`` validates the text and builds
 the context, detectors run (``detect`` in sync paths; ``adetect``, which runs off the
 event loop, in async paths), and ``_finish`` turns the findings into a Decision. A detector with a
-time limit (``timeout_s``) runs each call on a worker of its :class:`~guardrails.deadlines.TimeLimit`.
+time limit (``timeout_s``) runs each call on a worker of its :class:`~guardrails.deadlines.TimeLimit`. What a
+detector returns is checked on every path (a list of Finding; a batch: one per text): anything else is a failure of
+that detector (``InvalidDetectorOutput``), so its ``on_error`` decides.
 ``evaluate`` stops there; ``check`` also writes the decision's audit record (``record``), one per call.
 
 Detectors that send text off the machine (``needs_redacted_text``: the LLM judge) run in a second
@@ -239,29 +241,30 @@ class Guard:
         with self._lock:
             self._warm.add(det.name)
 
+    # every call of a detector goes through these three, which check what it returned (see ``_checked_findings``)
     def _detect(self, det: Detector, text: str, ctx: DetectContext) -> list[Finding]:
         limit = self._limit(det)
         if limit is None:
-            return det.detect(text, ctx)
+            return _checked_findings(det.name, det.detect(text, ctx))
         self._warm_up(det)
-        return limit.run(det.detect, text, ctx)
+        return _checked_findings(det.name, limit.run(det.detect, text, ctx))
 
     async def _adetect(self, det: Detector, text: str, ctx: DetectContext) -> list[Finding]:
         limit = self._limit(det)
         if limit is None:
-            return await det.adetect(text, ctx)
+            return _checked_findings(det.name, await det.adetect(text, ctx))
         if det.name not in self._warm:
             await asyncio.to_thread(self._warm_up, det)
         if _threaded_adetect(det):  # adetect would only run detect on a thread: run it on the limit's own
-            return await limit.arun(det.detect, text, ctx)
-        return await limit.await_(lambda: det.adetect(text, ctx))
+            return _checked_findings(det.name, await limit.arun(det.detect, text, ctx))
+        return _checked_findings(det.name, await limit.await_(lambda: det.adetect(text, ctx)))
 
     def _detect_batch(self, det: Detector, texts: list[str], ctxs: list[DetectContext]) -> list[list[Finding]]:
         limit = self._limit(det)
         if limit is None:
-            return det.detect_batch(texts, ctxs)
+            return _checked_batch(det.name, det.detect_batch(texts, ctxs), len(texts))
         self._warm_up(det)
-        return limit.run(det.detect_batch, texts, ctxs, scale=len(texts))
+        return _checked_batch(det.name, limit.run(det.detect_batch, texts, ctxs, scale=len(texts)), len(texts))
 
     def wrap(self, runnable: Any, **kwargs: Any) -> Any:
         """Wrap a LangChain Runnable so every turn passes this guard (see GuardedRunnable)."""
@@ -889,7 +892,7 @@ class Guard:
             try:
                 out = self._detect_batch(det, [p.text for p in group], [p.ctx for p in group])
             except Exception as exc:
-                if len(group) == 1 or isinstance(exc, (DetectorTimeout, DetectorUnavailable)):
+                if len(group) == 1 or isinstance(exc, (DetectorTimeout, DetectorUnavailable, InvalidDetectorOutput)):
                     for p in group:
                         p.req.failures.append(_failure(name, exc))
                     out = [[] for _ in group]
@@ -1226,6 +1229,37 @@ def _profile_audit_log(profile: Profile) -> AuditLog:
             value=path,
         )
     return AuditLog(path=target)
+
+
+class InvalidDetectorOutput(DetectorError):
+    """A detector returned something other than what the Detector contract asks: a list of Finding per text (a
+    batch: one such list per text, in order). A failure of that detector like any other: its ``on_error`` decides."""
+
+
+def _shape(out: object) -> str:
+    """What a detector returned, by type and length only (never a value: a finding's fields may quote the text)."""
+    if isinstance(out, (list, tuple)):
+        kinds = ", ".join(sorted({type(x).__name__ for x in out}))
+        return f"a {type(out).__name__} of {len(out)}" + (f" ({kinds})" if kinds else "")
+    return f"a {type(out).__name__}"
+
+
+def _checked_findings(name: str, out: object) -> list[Finding]:
+    """``out``, what the detector ``name`` returned for one text, as a list of Finding; InvalidDetectorOutput
+    (naming its shape) for anything else."""
+    if not isinstance(out, (list, tuple)) or not all(isinstance(f, Finding) for f in out):
+        raise InvalidDetectorOutput(f"returned {_shape(out)}, not a list of Finding", detector=name)
+    return list(out)
+
+
+def _checked_batch(name: str, out: object, count: int) -> list[list[Finding]]:
+    """``out``, what the detector ``name`` returned for a batch of ``count`` texts, as one list of Finding per
+    text; InvalidDetectorOutput (naming its shape) for anything else."""
+    if not isinstance(out, (list, tuple)) or len(out) != count:
+        raise InvalidDetectorOutput(
+            f"returned {_shape(out)} for a batch of {count} texts, not one list of Finding per text", detector=name
+        )
+    return [_checked_findings(name, found) for found in out]
 
 
 def _redaction_error(name: str, exc: Exception) -> DetectorError:

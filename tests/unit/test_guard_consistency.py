@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
@@ -13,6 +13,7 @@ from guardrails import Action, Guard
 from guardrails.detectors.base import BaseDetector, DetectContext
 from guardrails.errors import DetectorError
 from guardrails.profiles import validate_profile_mapping
+from guardrails.testing import guard_with
 from guardrails.types import Decision, Finding
 
 CANARY = "zebra-canary-93731"
@@ -46,6 +47,62 @@ EVERY_PATH = [
     pytest.param(_batch_of_one, id="batch-of-one"),
     pytest.param(_batch_of_two, id="batch-of-two"),
 ]
+
+
+# --------------------------------------------------------------------------- what a detector returns
+
+
+class Returns(BaseDetector):
+    """A detector with a bug: returns ``out`` for every text."""
+
+    name: ClassVar[str] = "broken"
+
+    def __init__(self, out: object) -> None:
+        self.out = out
+
+    def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
+        return self.out  # type: ignore[return-value]
+
+
+class ShortBatch(BaseDetector):
+    """Finds nothing in one text, but answers a batch with one list whatever its length."""
+
+    name: ClassVar[str] = "broken"
+
+    def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
+        return []
+
+    def detect_batch(self, texts: Any, ctxs: Any) -> list[list[Finding]]:
+        return [[]]
+
+
+@pytest.mark.parametrize(
+    "out",
+    [None, [{"category": "weapons", "score": 0.9}], CANARY, [Finding("broken", "weapons", 0.9), None]],
+    ids=["none", "dicts", "a-str", "a-none-among-findings"],
+)
+@pytest.mark.parametrize("run", EVERY_PATH)
+def test_a_detector_returning_anything_but_findings_is_its_failure_on_every_path(run: Run, out: object) -> None:
+    decision = run(guard_with(Returns(out)), CANARY)
+    assert decision.action is Action.BLOCK  # on_detector_error: block
+    assert [(f.detector, f.error) for f in decision.failures] == [("broken", "InvalidDetectorOutput")]
+    assert CANARY not in decision.failures[0].message  # its shape is named, never its values
+    assert decision.categories == ()
+
+
+@pytest.mark.parametrize("run", EVERY_PATH)
+def test_an_invalid_output_whose_detector_failures_are_allowed_is_skipped(run: Run) -> None:
+    decision = run(guard_with(Returns(None), profile={"on_detector_error": "allow"}), CANARY)
+    assert decision.action is Action.ALLOW
+    assert [f.detector for f in decision.failures] == ["broken"]
+
+
+def test_a_batch_answered_with_the_wrong_number_of_lists_is_the_detectors_failure_for_every_text() -> None:
+    decisions = guard_with(ShortBatch()).check_batch(["one text", "another text"])
+    assert [d.action for d in decisions] == [Action.BLOCK, Action.BLOCK]
+    for d in decisions:
+        assert [(f.detector, f.error) for f in d.failures] == [("broken", "InvalidDetectorOutput")]
+        assert "batch of 2 texts" in d.failures[0].message
 
 
 # --------------------------------------------------------------------------- a failed redaction
