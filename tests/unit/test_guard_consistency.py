@@ -13,7 +13,7 @@ from guardrails import Action, Guard
 from guardrails.detectors.base import BaseDetector, DetectContext
 from guardrails.errors import DetectorError
 from guardrails.profiles import validate_profile_mapping
-from guardrails.testing import guard_with
+from guardrails.testing import KeywordDetector, guard_with
 from guardrails.types import Decision, Finding
 
 CANARY = "zebra-canary-93731"
@@ -157,3 +157,18 @@ def test_redact_raises_detector_error_when_the_redactor_fails_on_a_blocking_dete
 
 def test_redact_skips_a_failed_redaction_whose_detector_failures_are_allowed() -> None:
     assert pii_guard(profile_error="block", pii_error="allow").redact(f"mail {EMAIL}") == f"mail {EMAIL}"
+
+
+# --------------------------------------------------------------------------- the refusal that wins
+
+
+def test_a_prohibited_category_refusal_wins_over_the_blocked_entity_one() -> None:
+    guard = guard_with(
+        KeywordDetector({"grenade": "weapons"}, entities={"123-45-6789": "US_SSN"}),
+        profile={"redaction": {"input": {"US_SSN": "block"}}},
+    )
+    both = guard.check("how to get a grenade, my ssn is 123-45-6789")
+    assert both.action is Action.BLOCK
+    assert both.refusal == guard.check("how to get a grenade").refusal
+    only_entity = guard.check("my ssn is 123-45-6789")
+    assert only_entity.refusal is not None and "US_SSN" in only_entity.refusal
