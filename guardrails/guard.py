@@ -366,10 +366,12 @@ class Guard:
         found in the text itself, and of every other text judged (for ``screen_earlier``); see :meth:`was_refused`.
         A turn refused only through its history (the category found in the joined turns) is not kept: the same
         words may be harmless after other turns. A text left unjudged (too long, or decided by a failed detector
-        whose ``on_error`` blocks) is not kept either: judged again, it may be judged then."""
-        if not isinstance(text, str) or self._unjudged(decision, text):
+        whose ``on_error`` blocks) is not kept either: judged again, it may be judged then. ``text`` is kept as the
+        check read it (bytes decoded, a lone surrogate replaced), as :meth:`was_refused` looks it up."""
+        clean = _coerce_text(text)  # the check accepted it: a str, bytes or bytearray
+        if self._unjudged(decision, clean):
             return decision
-        key = self._refused_key(text)
+        key = self._refused_key(clean)
         prohibited = {  # those the profile refuses (a prohibited category it allows or disclaims refuses nothing)
             c
             for c in decision.categories
@@ -389,9 +391,10 @@ class Guard:
         return decision
 
     def _unjudged(self, decision: Decision, text: str) -> bool:
-        """True when ``decision`` did not judge ``text``: too long to read, or a detector that failed and whose
-        ``on_error`` blocks (a failure the profile allows leaves the rest of the decision standing)."""
-        if len(_coerce_text(text)) > self.profile.max_text_chars:
+        """True when ``decision`` did not judge ``text`` (as the check read it): too long to read, or a detector
+        that failed and whose ``on_error`` blocks (a failure the profile allows leaves the rest of the decision
+        standing)."""
+        if len(text) > self.profile.max_text_chars:
             return True
         return any(self.profile.on_error_for(f.detector) == "block" for f in decision.failures)
 

@@ -159,6 +159,25 @@ def test_redact_skips_a_failed_redaction_whose_detector_failures_are_allowed() -
     assert pii_guard(profile_error="block", pii_error="allow").redact(f"mail {EMAIL}") == f"mail {EMAIL}"
 
 
+# --------------------------------------------------------------------------- a refused turn is known again
+
+
+@pytest.mark.parametrize(
+    ("given", "asked"),
+    [
+        ("how to get a grenade \ud800", "how to get a grenade \ud800"),
+        (b"how to get a grenade", "how to get a grenade"),
+        (b"how to get a grenade \xff", "how to get a grenade \ufffd"),
+    ],
+    ids=["lone-surrogate", "bytes", "undecodable-bytes"],
+)
+def test_a_turn_refused_as_the_check_read_it_is_known_as_refused(given: Any, asked: str) -> None:
+    guard = guard_with(KeywordDetector({"grenade": "weapons"}))
+    assert guard.check(given).action is Action.BLOCK
+    assert guard.was_refused(asked)
+    assert guard.screen_earlier([asked]) == ()  # known: not judged again
+
+
 # --------------------------------------------------------------------------- the refusal that wins
 
 
