@@ -133,7 +133,8 @@ class Policy:
         ) and action < Action.DISCLAIM:
             action = Action.DISCLAIM
         blocking = tuple(c for c in categories if actions[c] is Action.BLOCK)
-        domains = tuple(c for c in categories if actions[c] is Action.DISCLAIM or self.taxonomy[c].kind == "domain")
+        # a domain category the profile allows gets no disclaimer (one that blocks or refers has no answer to carry it)
+        domains = tuple(c for c in categories if actions[c] is Action.DISCLAIM)
         return Verdict(
             action=action,
             categories=categories,

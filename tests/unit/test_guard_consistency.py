@@ -191,3 +191,16 @@ def test_a_prohibited_category_refusal_wins_over_the_blocked_entity_one() -> Non
     assert both.refusal == guard.check("how to get a grenade").refusal
     only_entity = guard.check("my ssn is 123-45-6789")
     assert only_entity.refusal is not None and "US_SSN" in only_entity.refusal
+
+
+# --------------------------------------------------------------------------- disclaimers
+
+
+def test_a_domain_category_the_profile_allows_gets_no_disclaimer() -> None:
+    detector = KeywordDetector({"doctor": "domain_medical"})
+    allowed = guard_with(detector, profile={"categories": {"domain_medical": {"action": "allow"}}})
+    decision = allowed.check("ask a doctor", "output")
+    assert decision.action is Action.ALLOW
+    assert decision.disclaimers == () and decision.disclaimer_categories == ()
+    default = guard_with(detector).check("ask a doctor", "output")
+    assert default.action is Action.DISCLAIM and default.disclaimer_categories == ("domain_medical",)
