@@ -750,7 +750,7 @@ class Guard:
         """The referral for a built-in crisis kind, or the general one (``category=None``)."""
         from guardrails.resources import ResourceDirectory, render_general_referral, render_referral
 
-        where = locale if locale is not None else self.profile.locale
+        where = locale or self.profile.locale  # an empty locale names none, as for the disclaimers
         if where is not None:
             self._warn_bad_locale(where)
         markdown = self.profile.disclaimers.format == "markdown"
@@ -805,7 +805,7 @@ class Guard:
         turns = _coerce_history(history)
         window = self.profile.history_window
         hist = tuple(_coerce_text(h) for h in turns[-window:]) if window else ()
-        loc = _optional_str("locale", locale)
+        loc = _optional_str("locale", locale) or None  # "" names no locale: the profile's applies
         conv = _optional_str("conversation_id", conversation_id)
         from guardrails.normalize import views
 

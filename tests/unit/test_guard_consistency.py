@@ -15,6 +15,7 @@ from guardrails.errors import DetectorError
 from guardrails.profiles import validate_profile_mapping
 from guardrails.testing import KeywordDetector, guard_with
 from guardrails.types import Decision, Finding
+from tests.helpers.spy import SpyChatModel, spy_model
 
 CANARY = "zebra-canary-93731"
 EMAIL = "jane.roe@example.com"
@@ -204,3 +205,21 @@ def test_a_domain_category_the_profile_allows_gets_no_disclaimer() -> None:
     assert decision.disclaimers == () and decision.disclaimer_categories == ()
     default = guard_with(detector).check("ask a doctor", "output")
     assert default.action is Action.DISCLAIM and default.disclaimer_categories == ("domain_medical",)
+
+
+# --------------------------------------------------------------------------- an empty locale
+
+
+def test_an_empty_request_locale_leaves_the_profiles_locale_for_the_referral() -> None:
+    guard = guard_with(KeywordDetector(CRISIS), profile={"locale": "en-GB"})
+    uk = guard.check("I cannot go on").referral
+    assert uk is not None and "116 123" in uk
+    assert guard.check("I cannot go on", locale="").referral == uk
+    assert guard.referral_for(["crisis_self_harm"], locale="") == uk
+
+
+def test_an_empty_locale_in_the_wrappers_config_leaves_the_profiles_locale_for_the_referral() -> None:
+    guard = guard_with(KeywordDetector(CRISIS), profile={"locale": "en-GB"})
+    out = guard.wrap(spy_model()).invoke("I cannot go on", config={"configurable": {"locale": ""}})
+    assert SpyChatModel.calls == []
+    assert "116 123" in out.content
