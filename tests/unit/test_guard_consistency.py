@@ -12,7 +12,7 @@ import pytest
 from guardrails import Action, Guard
 from guardrails.detectors.base import BaseDetector, DetectContext
 from guardrails.errors import DetectorError
-from guardrails.profiles import validate_profile_mapping
+from guardrails.profiles import DetectorSpec, validate_profile_mapping
 from guardrails.testing import KeywordDetector, guard_with
 from guardrails.types import Decision, Finding
 from tests.helpers.spy import SpyChatModel, spy_model
@@ -223,3 +223,22 @@ def test_an_empty_locale_in_the_wrappers_config_leaves_the_profiles_locale_for_t
     out = guard.wrap(spy_model()).invoke("I cannot go on", config={"configurable": {"locale": ""}})
     assert SpyChatModel.calls == []
     assert "116 123" in out.content
+
+
+# --------------------------------------------------------------------------- redact-only checks
+
+
+def test_a_redact_only_check_is_not_blocked_by_a_detector_it_never_runs_that_cannot_be_built() -> None:
+    profile = validate_profile_mapping({"name": "t", "extends": "general", "detectors": PII_ONLY})
+    broken_lexical = DetectorSpec(options={"pattern_files": ["/nonexistent/patterns.yaml"]})
+    profile = profile.model_copy(update={"detectors": {**profile.detectors, "lexical": broken_lexical}})
+
+    class Pii(KeywordDetector):
+        name: ClassVar[str] = "pii"
+
+    guard = Guard(profile, detectors={"pii": Pii({}, entities={EMAIL: "EMAIL_ADDRESS"})})
+    redacted = guard.check(f"the document mentions {EMAIL}", redact_only=True)
+    assert redacted.action is Action.REDACT and redacted.failures == ()
+    assert redacted.text == "the document mentions <EMAIL_ADDRESS_1>"
+    judged = guard.check(f"the document mentions {EMAIL}")  # a check that runs lexical still fails closed on it
+    assert judged.action is Action.BLOCK and [f.detector for f in judged.failures] == ["lexical"]
