@@ -128,7 +128,15 @@ class CustomCategory(_Strict):
 
     id: str
     kind: Literal["prohibited", "crisis", "domain"]
-    clause: str = Field(min_length=3)
+    clause: str
+
+    @field_validator("clause")
+    @classmethod
+    def _clause_words(cls, v: str) -> str:
+        v = v.strip()
+        if len(v) < 3:
+            raise ValueError("a clause must have at least 3 characters besides leading and trailing whitespace")
+        return v
 
     @field_validator("id")
     @classmethod
