@@ -3,7 +3,9 @@
 Sync and async share one implementation: ``_prepare`` validates the text and builds
 the context, detectors run (``detect`` in sync paths; ``adetect``, which runs off the
 event loop, in async paths), and ``_finish`` turns the findings into a Decision. A detector with a
-time limit (``timeout_s``) runs each call on a worker of its :class:`~guardrails.deadlines.TimeLimit`.
+time limit (``timeout_s``) runs each call on a worker of its :class:`~guardrails.deadlines.TimeLimit`. What a
+detector returns is checked on every path (a list of Finding; a batch: one per text): anything else is a failure of
+that detector (``InvalidDetectorOutput``), so its ``on_error`` decides.
 ``evaluate`` stops there; ``check`` also writes the decision's audit record (``record``), one per call.
 
 Detectors that send text off the machine (``needs_redacted_text``: the LLM judge) run in a second
@@ -239,29 +241,30 @@ class Guard:
         with self._lock:
             self._warm.add(det.name)
 
+    # every call of a detector goes through these three, which check what it returned (see ``_checked_findings``)
     def _detect(self, det: Detector, text: str, ctx: DetectContext) -> list[Finding]:
         limit = self._limit(det)
         if limit is None:
-            return det.detect(text, ctx)
+            return _checked_findings(det.name, det.detect(text, ctx))
         self._warm_up(det)
-        return limit.run(det.detect, text, ctx)
+        return _checked_findings(det.name, limit.run(det.detect, text, ctx))
 
     async def _adetect(self, det: Detector, text: str, ctx: DetectContext) -> list[Finding]:
         limit = self._limit(det)
         if limit is None:
-            return await det.adetect(text, ctx)
+            return _checked_findings(det.name, await det.adetect(text, ctx))
         if det.name not in self._warm:
             await asyncio.to_thread(self._warm_up, det)
         if _threaded_adetect(det):  # adetect would only run detect on a thread: run it on the limit's own
-            return await limit.arun(det.detect, text, ctx)
-        return await limit.await_(lambda: det.adetect(text, ctx))
+            return _checked_findings(det.name, await limit.arun(det.detect, text, ctx))
+        return _checked_findings(det.name, await limit.await_(lambda: det.adetect(text, ctx)))
 
     def _detect_batch(self, det: Detector, texts: list[str], ctxs: list[DetectContext]) -> list[list[Finding]]:
         limit = self._limit(det)
         if limit is None:
-            return det.detect_batch(texts, ctxs)
+            return _checked_batch(det.name, det.detect_batch(texts, ctxs), len(texts))
         self._warm_up(det)
-        return limit.run(det.detect_batch, texts, ctxs, scale=len(texts))
+        return _checked_batch(det.name, limit.run(det.detect_batch, texts, ctxs, scale=len(texts)), len(texts))
 
     def wrap(self, runnable: Any, **kwargs: Any) -> Any:
         """Wrap a LangChain Runnable so every turn passes this guard (see GuardedRunnable)."""
@@ -363,10 +366,12 @@ class Guard:
         found in the text itself, and of every other text judged (for ``screen_earlier``); see :meth:`was_refused`.
         A turn refused only through its history (the category found in the joined turns) is not kept: the same
         words may be harmless after other turns. A text left unjudged (too long, or decided by a failed detector
-        whose ``on_error`` blocks) is not kept either: judged again, it may be judged then."""
-        if not isinstance(text, str) or self._unjudged(decision, text):
+        whose ``on_error`` blocks) is not kept either: judged again, it may be judged then. ``text`` is kept as the
+        check read it (bytes decoded, a lone surrogate replaced), as :meth:`was_refused` looks it up."""
+        clean = _coerce_text(text)  # the check accepted it: a str, bytes or bytearray
+        if self._unjudged(decision, clean):
             return decision
-        key = self._refused_key(text)
+        key = self._refused_key(clean)
         prohibited = {  # those the profile refuses (a prohibited category it allows or disclaims refuses nothing)
             c
             for c in decision.categories
@@ -386,9 +391,10 @@ class Guard:
         return decision
 
     def _unjudged(self, decision: Decision, text: str) -> bool:
-        """True when ``decision`` did not judge ``text``: too long to read, or a detector that failed and whose
-        ``on_error`` blocks (a failure the profile allows leaves the rest of the decision standing)."""
-        if len(_coerce_text(text)) > self.profile.max_text_chars:
+        """True when ``decision`` did not judge ``text`` (as the check read it): too long to read, or a detector
+        that failed and whose ``on_error`` blocks (a failure the profile allows leaves the rest of the decision
+        standing)."""
+        if len(text) > self.profile.max_text_chars:
             return True
         return any(self.profile.on_error_for(f.detector) == "block" for f in decision.failures)
 
@@ -596,7 +602,8 @@ class Guard:
         """Only redact ``text`` (no policy categories): runs the profile's redacting detectors.
 
         Used for earlier turns, tool results and tool-call arguments. A redacting detector that
-        fails (or runs out of time) follows its ``on_error``: ``block`` raises DetectorError, as
+        fails (or runs out of time, or whose findings the redactor fails on) follows its ``on_error``:
+        ``block`` raises DetectorError, as
         callers must not pass the text on unredacted; ``allow`` skips it, as ``check`` would.
         ``restorable``: whether the values are the user's own, which reversible mode puts back in
         answers; pass True only for the user's own earlier turns. Default: the enclosing
@@ -625,7 +632,8 @@ class Guard:
     def _redact_texts(
         self, texts: Sequence[str], stage: Stage, conversation_id: str | None, *, restorable: bool | None
     ) -> tuple[list[str], list[tuple[str, Exception]]]:
-        """``texts`` redacted by the stage's redacting detectors, and the (name, error) of each that failed.
+        """``texts`` redacted by the stage's redacting detectors, and the (name, error) of each that failed (the
+        redactor failing on a detector's findings counts as that detector's failure, a DetectorError).
         ``restorable`` as :meth:`Redactor.redact` takes it (None: the enclosing scope's, else True).
 
         A failed detector's entities are missing from the texts: the caller decides what that means
@@ -668,12 +676,16 @@ class Guard:
                     self._entities_found.put((name, keys[i]), entities_of)
             for i in live:
                 entities[i].extend(known[i] or ())
-        out = [
-            self.redactor.redact(t, ents, stage=stage, conversation_id=conversation_id, restorable=restorable).text
-            if ents
-            else t
-            for t, ents in zip(texts, entities, strict=True)
-        ]
+        out: list[str] = []
+        for t, ents in zip(texts, entities, strict=True):
+            try:
+                if ents:
+                    t = self.redactor.redact(
+                        t, ents, stage=stage, conversation_id=conversation_id, restorable=restorable
+                    ).text
+            except Exception as exc:  # the failure of each detector whose findings it could not redact
+                errors += [(name, _redaction_error(name, exc)) for name in dict.fromkeys(f.detector for f in ents)]
+            out.append(t)
         return out, errors
 
     def _may_redact(self, name: str) -> bool:
@@ -738,7 +750,7 @@ class Guard:
         """The referral for a built-in crisis kind, or the general one (``category=None``)."""
         from guardrails.resources import ResourceDirectory, render_general_referral, render_referral
 
-        where = locale if locale is not None else self.profile.locale
+        where = locale or self.profile.locale  # an empty locale names none, as for the disclaimers
         if where is not None:
             self._warn_bad_locale(where)
         markdown = self.profile.disclaimers.format == "markdown"
@@ -793,7 +805,7 @@ class Guard:
         turns = _coerce_history(history)
         window = self.profile.history_window
         hist = tuple(_coerce_text(h) for h in turns[-window:]) if window else ()
-        loc = _optional_str("locale", locale)
+        loc = _optional_str("locale", locale) or None  # "" names no locale: the profile's applies
         conv = _optional_str("conversation_id", conversation_id)
         from guardrails.normalize import views
 
@@ -805,9 +817,11 @@ class Guard:
             try:
                 det = self.detector(name)
             except Exception as exc:
-                failures.append(_failure(name, exc))
-                if self._may_redact(name):
+                may_redact = self._may_redact(name)
+                if may_redact:
                     redactors.add(name)
+                if may_redact or not redact_only:  # a redact-only check runs (so can miss) only redacting ones
+                    failures.append(_failure(name, exc))
                 continue
             redacts = bool(getattr(det, "redacts", False))
             if redacts:
@@ -883,7 +897,7 @@ class Guard:
             try:
                 out = self._detect_batch(det, [p.text for p in group], [p.ctx for p in group])
             except Exception as exc:
-                if len(group) == 1 or isinstance(exc, (DetectorTimeout, DetectorUnavailable)):
+                if len(group) == 1 or isinstance(exc, (DetectorTimeout, DetectorUnavailable, InvalidDetectorOutput)):
                     for p in group:
                         p.req.failures.append(_failure(name, exc))
                     out = [[] for _ in group]
@@ -930,7 +944,7 @@ class Guard:
                 # the history: the user's earlier turns, their own values (unless an enclosing redaction_scope says not)
                 turns, errors = self._redact_texts(history, Stage.INPUT, req.ctx.conversation_id, restorable=None)
             except Exception as exc:
-                req.failures.append(_failure("redaction", exc))
+                req.failures += [_failure(name, _redaction_error(name, exc)) for name in sorted(req.redactors)]
                 why = "the redaction of an earlier turn failed"
             else:
                 history = tuple(turns)
@@ -957,7 +971,8 @@ class Guard:
 
     def _redaction(self, req: _Request, entities: list[Finding]) -> RedactionResult | None:
         """``req.text`` redacted by these entity findings, made once per check (the second pass and the
-        decision share it); None when the redactor failed (recorded once, as the failure of ``redaction``)."""
+        decision share it); None when the redactor failed (recorded once, as the failure of each detector whose
+        findings it could not redact: that detector's ``on_error`` decides)."""
         key = tuple(entities)
         if req.redaction is None or req.redaction[0] != key:
             try:
@@ -965,7 +980,8 @@ class Guard:
                     req.text, entities, stage=req.stage, conversation_id=req.ctx.conversation_id
                 )
             except Exception as exc:
-                req.failures.append(_failure("redaction", exc))
+                names = dict.fromkeys(f.detector for f in entities)
+                req.failures += [_failure(name, _redaction_error(name, exc)) for name in names]
                 result = None
             req.redaction = (key, result)
         return req.redaction[1]
@@ -1218,6 +1234,47 @@ def _profile_audit_log(profile: Profile) -> AuditLog:
             value=path,
         )
     return AuditLog(path=target)
+
+
+class InvalidDetectorOutput(DetectorError):
+    """A detector returned something other than what the Detector contract asks: a list of Finding per text (a
+    batch: one such list per text, in order). A failure of that detector like any other: its ``on_error`` decides."""
+
+
+def _shape(out: object) -> str:
+    """What a detector returned, by type and length only (never a value: a finding's fields may quote the text)."""
+    if isinstance(out, (list, tuple)):
+        kinds = ", ".join(sorted({type(x).__name__ for x in out}))
+        return f"a {type(out).__name__} of {len(out)}" + (f" ({kinds})" if kinds else "")
+    return f"a {type(out).__name__}"
+
+
+def _checked_findings(name: str, out: object) -> list[Finding]:
+    """``out``, what the detector ``name`` returned for one text, as a list of Finding; InvalidDetectorOutput
+    (naming its shape) for anything else."""
+    if not isinstance(out, (list, tuple)) or not all(isinstance(f, Finding) for f in out):
+        raise InvalidDetectorOutput(f"returned {_shape(out)}, not a list of Finding", detector=name)
+    return list(out)
+
+
+def _checked_batch(name: str, out: object, count: int) -> list[list[Finding]]:
+    """``out``, what the detector ``name`` returned for a batch of ``count`` texts, as one list of Finding per
+    text; InvalidDetectorOutput (naming its shape) for anything else."""
+    if not isinstance(out, (list, tuple)) or len(out) != count:
+        raise InvalidDetectorOutput(
+            f"returned {_shape(out)} for a batch of {count} texts, not one list of Finding per text", detector=name
+        )
+    return [_checked_findings(name, found) for found in out]
+
+
+def _redaction_error(name: str, exc: Exception) -> DetectorError:
+    """The redactor's failure on the findings of the detector ``name``, as a failure of that detector: its
+    ``on_error`` decides, as when it fails to find them (either way its values are not redacted)."""
+    error = DetectorError(
+        f"redacting its findings failed ({type(exc).__name__} raised inside the redactor)", detector=name
+    )
+    error.__cause__ = exc
+    return error
 
 
 def _failure(name: str, exc: BaseException) -> DetectorFailure:

@@ -6,7 +6,8 @@ Rules, in order:
    and the category applies on this stage (crisis categories: input only by default).
 2. Each counted category maps to an action (the profile's override, else its kind's
    default: prohibited -> BLOCK, crisis -> REFER, domain -> DISCLAIM).
-3. PII entity findings mean REDACT; an entity whose operator is ``block`` means BLOCK.
+3. PII entity findings mean REDACT; an entity whose operator is ``block`` means BLOCK (with the
+   sensitive-data refusal, unless a category blocks: its refusal is shown).
 4. A failed detector applies its ``on_error`` (the profile's ``on_detector_error``
    unless the detector overrides it): ``block`` fails closed, ``allow`` records it.
 5. The most severe action wins, except that a crisis on the input is answered with a
@@ -101,8 +102,9 @@ class Policy:
             kinds = sorted({f.label for f in findings if f.category is None and f.start is not None and f.label})
             reasons.append("personal data redacted: " + (", ".join(kinds) or "entities"))
         if blocked_entities:
+            if action < Action.BLOCK:  # a blocking category's refusal says why the turn is refused: it wins
+                refusal_key = "pii_blocked"
             action = Action.BLOCK
-            refusal_key = "pii_blocked"
             reasons.append("pii operator block: " + ", ".join(sorted(set(blocked_entities))))
         language = _language(findings)
         if language is not None and language not in self.supported_languages:
@@ -131,7 +133,8 @@ class Policy:
         ) and action < Action.DISCLAIM:
             action = Action.DISCLAIM
         blocking = tuple(c for c in categories if actions[c] is Action.BLOCK)
-        domains = tuple(c for c in categories if actions[c] is Action.DISCLAIM or self.taxonomy[c].kind == "domain")
+        # a domain category the profile allows gets no disclaimer (one that blocks or refers has no answer to carry it)
+        domains = tuple(c for c in categories if actions[c] is Action.DISCLAIM)
         return Verdict(
             action=action,
             categories=categories,

@@ -128,7 +128,15 @@ class CustomCategory(_Strict):
 
     id: str
     kind: Literal["prohibited", "crisis", "domain"]
-    clause: str = Field(min_length=3)
+    clause: str
+
+    @field_validator("clause")
+    @classmethod
+    def _clause_words(cls, v: str) -> str:
+        v = v.strip()
+        if len(v) < 3:
+            raise ValueError("a clause must have at least 3 characters besides leading and trailing whitespace")
+        return v
 
     @field_validator("id")
     @classmethod
@@ -634,6 +642,29 @@ def _check_detectors(profile: Profile, *, source: str) -> None:
                 check(options, taxonomy=taxonomy)
             except ValueError as exc:
                 raise ProfileError(str(exc), source=source, field=f"detectors.{name}.options") from None
+    _check_redacted_stages(profile, source=source)
+
+
+def _check_redacted_stages(profile: Profile, *, source: str) -> None:
+    """Refuse a detector that may be sent only redacted text (``needs_redacted_text``: the LLM judge) on a stage
+    where no redacting detector (pii) runs: nothing would redact the text it is sent."""
+    from guardrails.detectors import detector_class
+
+    def flag(name: str, attr: str) -> bool:
+        return bool(getattr(detector_class(name), attr, False))
+
+    for name, spec in profile.detectors.items():
+        if not spec.enabled or not flag(name, "needs_redacted_text"):
+            continue
+        for stage in spec.stages:
+            if not any(flag(other, "redacts") for other in profile.detectors_for(stage)):
+                raise ProfileError(
+                    f"{name} runs on the {stage} stage, where pii is disabled: it would be sent unredacted text; "
+                    f"enable pii on {stage} (detectors.pii.stages) or remove {stage} from {name}'s stages",
+                    source=source,
+                    field=f"detectors.{name}.stages",
+                    value=list(spec.stages),
+                )
 
 
 def _check_no_coercion(raw: object, validated: object, *, source: str, path: tuple[str | int, ...]) -> None:

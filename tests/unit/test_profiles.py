@@ -237,3 +237,38 @@ def test_screen_history_names_a_value_it_does_not_know(tmp_path: Path) -> None:
     path = _write(tmp_path, "name: p\nextends: general\nscreen_history: [turns, everything]\n")
     with pytest.raises(ProfileError, match="everything"):
         load_profile(path)
+
+
+@pytest.mark.parametrize(
+    ("pii", "stage"),
+    [("{stages: [input]}", "output"), ("{enabled: false}", "input")],
+    ids=["pii-input-only", "pii-disabled"],
+)
+def test_the_llm_judge_on_a_stage_where_pii_does_not_run_is_refused_naming_the_stage(
+    tmp_path: Path, pii: str, stage: str
+) -> None:
+    path = _write(tmp_path, f"name: x\ndetectors:\n  pii: {pii}\n  llm_judge: {{stages: [input, output]}}\n")
+    with pytest.raises(ProfileError) as info:
+        load_profile(path)
+    message = str(info.value)
+    assert "detectors.llm_judge.stages" in message
+    assert f"the {stage} stage" in message and "unredacted" in message
+
+
+def test_the_llm_judge_where_pii_runs_too_is_accepted(tmp_path: Path) -> None:
+    path = _write(tmp_path, "name: x\ndetectors:\n  pii: {stages: [input]}\n  llm_judge: {stages: [input]}\n")
+    assert load_profile(path).detectors_for("input")[-1] == "llm_judge"
+
+
+@pytest.mark.parametrize("clause", ["   ", " ab  "], ids=["blank", "two-letters-padded"])
+def test_a_custom_category_clause_of_fewer_than_three_characters_besides_blanks_is_refused(
+    tmp_path: Path, clause: str
+) -> None:
+    path = _write(tmp_path, f'name: x\ncustom_categories:\n  - {{id: rival, kind: prohibited, clause: "{clause}"}}\n')
+    with pytest.raises(ProfileError, match=r"custom_categories\.0\.clause"):
+        load_profile(path)
+
+
+def test_a_custom_category_clause_is_kept_without_its_surrounding_blanks(tmp_path: Path) -> None:
+    path = _write(tmp_path, 'name: x\ncustom_categories:\n  - {id: rival, kind: prohibited, clause: "  Rivals "}\n')
+    assert load_profile(path).taxonomy()["rival"].clause == "Rivals"
