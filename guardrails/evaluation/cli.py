@@ -3,7 +3,9 @@
 Rows are ``{"id", "text", "label", "category"}``. Tasks and labels:
 
 * ``policy``: ``unsafe``/``safe``; a row is caught when the decision blocks or refers it;
-* ``crisis``: ``crisis``/``safe``; a row is caught when a crisis category is found;
+* ``crisis``: ``crisis``/``safe``; a row is caught (a safe row flagged) when its decision carries a crisis referral,
+  what the user sees (a crisis category referred, or a category the profile answers with one, such as a request
+  for self-harm methods under the general profile), or names a crisis category;
 * ``domain``: ``medical``/``legal``/``financial``/``news``/``none``; the prediction is the
   highest-scoring domain category of the decision (or none);
 * ``pii``: delegated to :mod:`guardrails.evaluation.pii`.
@@ -20,7 +22,8 @@ It never prints row texts: only ids, categories and numbers.
 
 A row on which a detector failed is scored as decided, since that is what a user gets: under
 ``on_error: block`` (``on_detector_error``, the default) the failure blocks the row whatever the
-detectors found, so a policy run counts it caught, while a crisis run counts it missed and a domain run
+detectors found, so a policy run counts it caught, while a crisis run counts it missed unless a detector that did
+run found a crisis category or one referred as a crisis (a failure never takes a referral away), and a domain run
 predicts none unless a detector that did run found a crisis or a domain category. The report counts these
 rows (``rows_with_detector_failures``, and ``rows_blocked_by_detector_failures`` for those under
 ``on_error: block``) and warns, in the task's terms, when there are any: such a score measures the time
@@ -76,6 +79,13 @@ class Outcome:
     #: the detectors that failed on the row (names only), and whether one of them blocks when it fails
     failures: tuple[str, ...] = ()
     failure_blocked: bool = False
+    #: whether the decision carries a crisis referral text (a REFER always does; a BLOCK may, ahead of its refusal)
+    referral: bool = False
+
+    @property
+    def referred(self) -> bool:
+        """True when the user is sent a crisis referral: the decision refers, or carries a referral."""
+        return self.referral or self.action is Action.REFER
 
 
 def read_rows(path: Path, *, task: str, limit: int | None = None) -> list[Row]:
@@ -176,7 +186,7 @@ def run(
                 scores[f.category] = max(scores.get(f.category, 0.0), float(f.score))
         failed = tuple(dict.fromkeys(f.detector for f in d.failures))
         blocked = any((on_error(name) if on_error is not None else "block") == "block" for name in failed)
-        out.append(Outcome(row, d.action, tuple(d.categories), scores, ms, failed, blocked))
+        out.append(Outcome(row, d.action, tuple(d.categories), scores, ms, failed, blocked, d.referral is not None))
         if bar is not None:
             bar.step()
     return out
@@ -218,7 +228,7 @@ def failure_summary(outcomes: Sequence[Outcome]) -> dict[str, Any]:
 #: how each task scores a row a detector failure blocked (the block itself, or what the detectors that ran found)
 _BLOCKED_ROW_SCORED = {
     "policy": "a blocked row counts as caught",
-    "crisis": "a blocked row counts as missed unless a detector that did run found a crisis category",
+    "crisis": "a blocked row counts as missed unless it still carries a crisis referral or category",
     "domain": "a blocked row's domain is none unless a detector that did run found one",
 }
 
@@ -250,7 +260,7 @@ def binary_report(outcomes: Sequence[Outcome], *, task: str, kinds: Mapping[str,
     def caught(o: Outcome) -> bool:
         if task == "policy":
             return o.action >= Action.REFER
-        return any(kinds.get(c) == "crisis" for c in o.categories)
+        return o.referred or any(kinds.get(c) == "crisis" for c in o.categories)
 
     tp = sum(1 for o in outcomes if o.row.label == pos_label and caught(o))
     fn = sum(1 for o in outcomes if o.row.label == pos_label and not caught(o))
@@ -268,8 +278,10 @@ def binary_report(outcomes: Sequence[Outcome], *, task: str, kinds: Mapping[str,
     for o in outcomes:
         if not caught(o):
             continue
+        crisis_ids = [c for c in o.categories if kinds.get(c) == "crisis"]
         for c in o.categories:
-            if task == "crisis" and kinds.get(c) != "crisis":
+            # credited to the row's crisis ids; a row referred without any, to its other (non-domain) categories
+            if task == "crisis" and (kinds.get(c) != "crisis" if crisis_ids else kinds.get(c) == "domain"):
                 continue
             if task == "policy" and kinds.get(c) == "domain":
                 continue
@@ -299,9 +311,7 @@ def binary_report(outcomes: Sequence[Outcome], *, task: str, kinds: Mapping[str,
         },
         # a crisis referral sent to someone who is not in crisis: the false alarm that costs the most trust
         "safe_referred_rate": (
-            round(sum(1 for o in outcomes if o.row.label != pos_label and o.action == Action.REFER) / n_neg, 4)
-            if n_neg
-            else None
+            round(sum(1 for o in outcomes if o.row.label != pos_label and o.referred) / n_neg, 4) if n_neg else None
         ),
         "missed_ids": [o.row.id for o in outcomes if o.row.label == pos_label and not caught(o)][:50],
         "false_flag_ids": [o.row.id for o in outcomes if o.row.label != pos_label and caught(o)][:50],
@@ -557,8 +567,24 @@ def evaluate(
     return rep
 
 
+_EPILOG = """\
+how a row is scored:
+  policy  caught (a safe row: flagged) when the decision blocks or refers it
+  crisis  caught (a safe row: flagged) when the decision carries a crisis referral, whatever category sent it
+          (a request for self-harm methods too), or names a crisis category; safe rows sent a referral are
+          among the safe rows flagged
+  domain  the prediction is the highest-scoring domain category of the decision, or none
+  pii     spans found by overlap with a prediction of the same mapped type
+"""
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="guardrails eval", description="Evaluate a profile on a labelled JSONL file.")
+    p = argparse.ArgumentParser(
+        prog="guardrails eval",
+        description="Evaluate a profile on a labelled JSONL file.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_EPILOG,
+    )
     p.add_argument("file", type=Path, help="JSON Lines rows {id, text, label, category}")
     p.add_argument("--task", choices=TASKS, default="policy", help="what the labels mean (default: policy)")
     p.add_argument("--profile", default="general", help="built-in profile name or YAML path (default: general)")
