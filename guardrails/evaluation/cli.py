@@ -25,9 +25,9 @@ A row on which a detector failed is scored as decided, since that is what a user
 detectors found, so a policy run counts it caught, while a crisis run counts it missed unless a detector that did
 run found a crisis category or one referred as a crisis (a failure never takes a referral away), and a domain run
 predicts none unless a detector that did run found a crisis or a domain category. The report counts these
-rows (``rows_with_detector_failures``, and ``rows_blocked_by_detector_failures`` for those under
-``on_error: block``) and warns, in the task's terms, when there are any: such a score measures the time
-limit or the missing model, not the classifier.
+rows (``rows_with_detector_failures``, and ``rows_blocked_by_detector_failures`` for those whose decision is a
+block and that a detector under ``on_error: block`` failed on) and warns, in the task's terms, when there are
+any: such a score measures the time limit or the missing model, not the classifier.
 """
 
 from __future__ import annotations
@@ -215,13 +215,18 @@ def _kind_of(taxonomy: Mapping[str, Category] | None = None) -> dict[str, str]:
 
 
 def failure_summary(outcomes: Sequence[Outcome]) -> dict[str, Any]:
-    """How many rows a detector failed on, by detector, and which rows the failure blocked (their ids)."""
+    """How many rows a detector failed on, by detector, and which rows the failure blocked (their ids).
+
+    A row counts as blocked by a failure when its decision is a block and a detector whose ``on_error`` is
+    ``block`` failed on it; a row referred despite the failure (a crisis found by a detector that ran) does not.
+    """
     by_detector = Counter(name for o in outcomes for name in o.failures)
+    blocked = [o for o in outcomes if o.failure_blocked and o.action is Action.BLOCK]
     return {
         "rows_with_detector_failures": sum(1 for o in outcomes if o.failures),
-        "rows_blocked_by_detector_failures": sum(1 for o in outcomes if o.failure_blocked),
+        "rows_blocked_by_detector_failures": len(blocked),
         "detector_failures": dict(by_detector.most_common()),
-        "detector_failure_ids": [o.row.id for o in outcomes if o.failure_blocked][:50],
+        "detector_failure_ids": [o.row.id for o in blocked][:50],
     }
 
 

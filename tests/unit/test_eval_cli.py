@@ -458,6 +458,25 @@ def test_a_row_blocked_by_a_detector_failure_is_scored_as_decided_and_counted_wi
     assert domain_report(as_domain)["rows_blocked_by_detector_failures"] == 1
 
 
+def test_only_rows_whose_decision_is_a_block_count_as_blocked_by_a_detector_failure() -> None:
+    crisis_despite_failure = Decision(
+        action=Action.REFER,  # a failure never takes a referral away
+        stage=Stage.INPUT,
+        text="",
+        categories=("crisis_self_harm",),
+        findings=(Finding("semantic", "crisis_self_harm", 0.9),),
+        referral="crisis referral",
+        failures=_failed(Action.BLOCK, "toxicity").failures,
+    )
+    verdicts = {"referred": crisis_despite_failure, "timed out": _failed(Action.BLOCK, "toxicity")}
+    rows = [Row("1", "referred", "crisis", None), Row("2", "timed out", "crisis", None)]
+    outcomes = run(rows, verdicts.__getitem__, progress=False, on_error=lambda name: "block")
+    rep = binary_report(outcomes, task="crisis")
+    assert rep["rows_with_detector_failures"] == 2
+    assert rep["rows_blocked_by_detector_failures"] == 1 and rep["detector_failure_ids"] == ["2"]
+    assert "warning: 1 of 2 rows had a detector failure under on_error: block" in (failure_warning(rep) or "")
+
+
 @pytest.mark.parametrize(
     ("task", "label", "scored", "wording"),
     [
