@@ -525,7 +525,8 @@ def plot_report(rep: dict[str, Any], out: Path) -> None:
         fig, ax = plt.subplots(figsize=(width, 5))
     ax.bar(range(len(names)), values, color=colors)
     ax.set_xticks(range(len(names)))
-    ax.set_xticklabels(names, rotation=60, ha="right", fontsize=7)
+    # the file's categories are plain text: a "$" in one is not the start of a formula
+    ax.set_xticklabels(names, rotation=60, ha="right", fontsize=7, parse_math=False)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel(ylabel)
     ax.set_title(title)

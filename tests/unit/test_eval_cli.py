@@ -328,6 +328,15 @@ def test_plot_writes_a_png(tmp_path: Path) -> None:
     assert (tmp_path / "dom.png").stat().st_size > 0
 
 
+@pytest.mark.parametrize("category", ["scam $$", r"fee x_$\alpha^$"], ids=["double", "paired"])
+def test_plot_writes_a_category_with_dollar_signs_as_plain_text(tmp_path: Path, category: str) -> None:
+    from guardrails.evaluation.cli import plot_report
+
+    outcomes = run([Row("1", "bad one", "unsafe", category), Row("2", "fine one", "safe", "c")], _check, progress=False)
+    plot_report(binary_report(outcomes, task="policy"), tmp_path / "out.png")
+    assert (tmp_path / "out.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_main_runs_the_real_guard_and_prints_json_without_texts(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
