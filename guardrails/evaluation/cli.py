@@ -14,7 +14,8 @@ Every row runs through ``Guard.from_profile(profile).check(text, stage=stage)`` 
 ``input``, the default, judges rows as user turns; ``output`` as the model's answers). The
 report gives recall/precision/F1, the rate of safe rows flagged (both, and the domain
 accuracy, with their 95% Wilson interval: see :mod:`guardrails.evaluation.intervals`), recall by the file's
-own ``category``, flags by our taxonomy ids, a confusion summary and p50/p95 latency.
+own ``category``, flags by our taxonomy ids, a confusion summary and p50/p95 latency (interpolated between
+the nearest ranks: see :mod:`guardrails.evaluation.latency`).
 For the policy and crisis tasks on a file with both labels it adds a score curve: the
 ROC AUC of each row's highest finding score, and recall and safe rows flagged when every
 category had the same threshold ``t`` (the profile's own thresholds and actions aside).
@@ -34,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from collections import Counter, defaultdict
@@ -45,6 +45,7 @@ from typing import Any, TextIO
 
 from guardrails.evaluation.intervals import wilson_interval
 from guardrails.evaluation.jsonl import jsonl_objects, shown
+from guardrails.evaluation.latency import latency_summary
 from guardrails.taxonomy import Category
 from guardrails.types import Action, Decision
 
@@ -201,10 +202,7 @@ def _prf(tp: int, fp: int, fn: int) -> dict[str, float | None]:
 
 
 def _latency(outcomes: Sequence[Outcome]) -> dict[str, float]:
-    lat = sorted(o.latency_ms for o in outcomes)
-    if not lat:
-        return {"p50": 0.0, "p95": 0.0}
-    return {"p50": round(statistics.median(lat), 2), "p95": round(lat[min(len(lat) - 1, int(0.95 * len(lat)))], 2)}
+    return latency_summary(o.latency_ms for o in outcomes)
 
 
 def _kind_of(taxonomy: Mapping[str, Category] | None = None) -> dict[str, str]:

@@ -31,14 +31,13 @@ The run also reports the share of ordinary prompts that the detector would alter
 library's own PII-free prompts (configs/pii/eval/ordinary_prompts.jsonl, target <= 2%) and on
 the classifier's benign exemplars (configs/classifier/exemplars/benign_general.jsonl, label
 ``safe``; many of those ask to write to a named person at an address, so part of that share
-is correct redaction), and p50/p95 latency per record. Nothing from the files is printed but
-counts and ids.
+is correct redaction), and p50/p95 latency per record (see :mod:`guardrails.evaluation.latency`). Nothing from
+the files is printed but counts and ids.
 """
 
 from __future__ import annotations
 
 import json
-import statistics
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -48,6 +47,7 @@ from typing import Any, TypeGuard
 from guardrails._paths import configs_dir
 from guardrails.errors import ProfileError
 from guardrails.evaluation.jsonl import jsonl_objects, shown
+from guardrails.evaluation.latency import latency_summary
 
 TYPE_MAP: dict[str, str] = {
     "PERSON": "PERSON",
@@ -261,9 +261,7 @@ def run_pii_eval(path: Path, *, profile: str = "general", as_json: bool = False)
     ignored_present = sorted(t for t in file_types if t not in TYPE_MAP)
     benign = benign_altered(detector)
     ordinary = benign_altered(detector, ordinary_prompts_path())
-    lat = sorted(latencies)
-    p50 = statistics.median(lat) if lat else 0.0
-    p95 = lat[min(len(lat) - 1, int(0.95 * len(lat)))] if lat else 0.0
+    latency = latency_summary(latencies)
     checks = {}
     for t, (min_r, min_p) in TARGETS.items():
         s = scores.get(t)
@@ -283,7 +281,7 @@ def run_pii_eval(path: Path, *, profile: str = "general", as_json: bool = False)
         "matching": "overlap: same mapped type, >= 1 character in common",
         "per_entity": {t: scores[t] for t in TARGET_TYPES if t in scores},
         "other_predictions": other,
-        "latency_ms": {"p50": round(p50, 2), "p95": round(p95, 2)},
+        "latency_ms": latency,
         "ordinary_prompts": ordinary,
         "benign_exemplars": benign,
         "targets_met": checks,
@@ -312,7 +310,7 @@ def run_pii_eval(path: Path, *, profile: str = "general", as_json: bool = False)
     for t, s in other.items():
         dashes = f"{'-':>8}{'-':>7}{'-':>7}"
         print(f"{t:<18}{dashes}{int(s['predicted']):>6}{int(s['false_positives']):>5}   (type not in the file)")
-    print(f"latency per record: p50 {p50:.1f} ms, p95 {p95:.1f} ms")
+    print(f"latency per record: p50 {latency['p50']:.1f} ms, p95 {latency['p95']:.1f} ms")
     if ordinary is not None:
         status = "ok" if ordinary["share"] <= BENIGN_TARGET else "MISSED"
         print(

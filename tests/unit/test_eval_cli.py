@@ -337,6 +337,27 @@ def test_plot_writes_a_category_with_dollar_signs_as_plain_text(tmp_path: Path, 
     assert (tmp_path / "out.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_latency_percentiles_interpolate_between_the_nearest_ranks_so_p95_of_20_rows_is_not_the_slowest() -> None:
+    from guardrails.evaluation.cli import Outcome
+
+    outcomes = [Outcome(Row(str(i), "t", "safe", None), Action.ALLOW, (), {}, float(i)) for i in range(1, 21)]
+    assert binary_report(outcomes, task="policy")["latency_ms"] == {"p50": 10.5, "p95": 19.05}
+    assert domain_report([Outcome(Row("1", "t", "none", None), Action.ALLOW, (), {}, 4.0)])["latency_ms"] == {
+        "p50": 4.0,
+        "p95": 4.0,
+    }
+
+
+def test_pii_and_policy_latencies_share_one_percentile() -> None:
+    from guardrails.evaluation.latency import latency_summary, percentile
+
+    assert latency_summary([3.0, 1.0, 2.0, 4.0]) == {"p50": 2.5, "p95": 3.85}
+    assert latency_summary([]) == {"p50": 0.0, "p95": 0.0}
+    assert percentile([5.0], 0.95) == 5.0
+    with pytest.raises(ValueError, match="between 0 and 1, got 95"):
+        percentile([1.0], 95)
+
+
 def test_main_runs_the_real_guard_and_prints_json_without_texts(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
