@@ -1,6 +1,7 @@
 """``guardrails eval FILE``: measure a profile on a labelled JSON Lines file.
 
-Rows are ``{"id", "text", "label", "category"}``. Tasks and labels:
+Rows are ``{"id", "text", "label", "category"}``; ``id`` and ``category`` are strings or integers, and a row
+without an id (absent or null) is named by its line number. Tasks and labels:
 
 * ``policy``: ``unsafe``/``safe``; a row is caught when the decision blocks or refers it;
 * ``crisis``: ``crisis``/``safe``; a row is caught (a safe row flagged) when its decision carries a crisis referral,
@@ -44,7 +45,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from guardrails.evaluation.intervals import wilson_interval
-from guardrails.evaluation.jsonl import jsonl_objects, shown
+from guardrails.evaluation.jsonl import jsonl_objects, row_id, row_name, shown
 from guardrails.evaluation.latency import latency_summary
 from guardrails.taxonomy import Category
 from guardrails.types import Action, Decision
@@ -106,12 +107,11 @@ def read_rows(path: Path, *, task: str, limit: int | None = None) -> list[Row]:
         label = given.strip().lower()
         if label not in allowed:
             raise ValueError(f"{path}:{n}: label {shown(given)} is not one of {', '.join(allowed)} (task {task})")
-        row_id = str(obj.get("id", n))
-        if row_id in seen:  # named by its lines: an id column filled in by mistake may hold a user's text
-            raise ValueError(f"{path}:{n}: the id of this row is also on line {seen[row_id]}; ids must be unique")
-        seen[row_id] = n
-        cat = obj.get("category")
-        rows.append(Row(row_id, obj["text"], label, None if cat is None else str(cat)))
+        rid = row_id(obj, n, f"{path}:{n}")
+        if rid in seen:  # named by its lines: an id column filled in by mistake may hold a user's text
+            raise ValueError(f"{path}:{n}: the id of this row is also on line {seen[rid]}; ids must be unique")
+        seen[rid] = n
+        rows.append(Row(rid, obj["text"], label, row_name(obj, "category", f"{path}:{n}")))
         if limit is not None and len(rows) >= limit:
             break
     if not rows:

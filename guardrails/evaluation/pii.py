@@ -46,7 +46,7 @@ from typing import Any, TypeGuard
 
 from guardrails._paths import configs_dir
 from guardrails.errors import ProfileError
-from guardrails.evaluation.jsonl import jsonl_objects, shown
+from guardrails.evaluation.jsonl import jsonl_objects, row_id, shown
 from guardrails.evaluation.latency import latency_summary
 
 TYPE_MAP: dict[str, str] = {
@@ -118,12 +118,13 @@ def _detector_for(profile: str) -> tuple[Any, tuple[str, ...]]:
     return PIIDetector(options=PIIOptions.model_validate(spec.options)), tuple(spec.stages)
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+def _read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, row) of each row of ``path``."""
     rows = []
     for n, obj in jsonl_objects(path):
         if not isinstance(obj, dict):
             raise ValueError(f"{path}:{n}: a row must be a JSON object")
-        rows.append(obj)
+        rows.append((n, obj))
     return rows
 
 
@@ -219,26 +220,27 @@ def score_records(rows: Sequence[dict[str, Any]], predictions: Sequence[Sequence
 
 
 def benign_altered(detector: Any, path: Path | None = None) -> dict[str, Any] | None:
-    """Share of ordinary prompts (label ``safe``) in which the detector finds anything."""
+    """Share of ordinary prompts (label ``safe``) in which the detector finds anything; the altered ones by id (a
+    row without one by its line number)."""
     from guardrails.detectors.base import DetectContext
 
     path = path or benign_prompts_path()
     if not path.is_file():
         return None
-    texts = [r["text"] for r in _read_jsonl(path) if r.get("label", "safe") == "safe" and r.get("text")]
+    rows = [(n, r) for n, r in _read_jsonl(path) if r.get("label", "safe") == "safe" and r.get("text")]
+    texts = [r["text"] for _, r in rows]
     if not texts:
         return None
     found = detector.detect_batch(texts, [DetectContext() for _ in texts])
     altered = [f for f in found if f]
     by_type: Counter[str] = Counter(x.label for fs in altered for x in fs)
-    rows = [r for r in _read_jsonl(path) if r.get("label", "safe") == "safe" and r.get("text")]
     return {
         "file": str(path),
         "prompts": len(texts),
         "altered": len(altered),
         "share": round(len(altered) / len(texts), 4),
         "by_entity": dict(by_type.most_common()),
-        "altered_ids": [str(r.get("id", i)) for i, (r, f) in enumerate(zip(rows, found, strict=True)) if f],
+        "altered_ids": [row_id(r, n, f"{path}:{n}") for (n, r), f in zip(rows, found, strict=True) if f],
         "target": BENIGN_TARGET,
     }
 

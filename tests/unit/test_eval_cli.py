@@ -273,6 +273,65 @@ def test_bad_rows_are_rejected_naming_the_line(tmp_path: Path, line: str, messag
     assert "bad.jsonl:" in str(info.value)
 
 
+def test_a_row_without_an_id_or_with_a_null_id_is_named_by_its_line_number_and_an_integer_by_its_digits(
+    tmp_path: Path,
+) -> None:
+    f = tmp_path / "p.jsonl"
+    rows: list[dict[str, object]] = [
+        {"text": "x", "label": "safe"},
+        {"id": None, "text": "y", "label": "safe"},
+        {"id": 7, "text": "z", "label": "safe", "category": 12},
+    ]
+    f.write_text("\n" + "\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    read = read_rows(f, task="policy")
+    assert [r.id for r in read] == ["2", "3", "7"] and read[2].category == "12"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "shape"),
+    [
+        ("id", True, "True"),
+        ("id", 1.5, "1.5"),
+        ("id", ["a", "b"], "a list of 2 items"),
+        ("id", {"note": "call me on 555 0100"}, "a mapping with keys note"),
+        ("category", {"note": "call me"}, "a mapping with keys note"),
+        ("category", False, "False"),
+    ],
+    ids=["id-bool", "id-fraction", "id-list", "id-object", "category-object", "category-bool"],
+)
+def test_an_id_or_category_that_is_not_a_string_or_an_integer_is_rejected_naming_the_line(
+    tmp_path: Path, key: str, value: object, shape: str
+) -> None:
+    f = _write(
+        tmp_path / "p.jsonl", [{"id": "a", "text": "x", "label": "safe"}, {"text": "y", "label": "safe", key: value}]
+    )
+    with pytest.raises(
+        ValueError, match=f"p.jsonl:2: '{key}' must be a string or an integer, got {re.escape(shape)}"
+    ) as info:
+        read_rows(f, task="policy")
+    assert "555" not in str(info.value)
+
+
+def test_benign_prompts_altered_by_pii_redaction_are_named_by_id_or_line_number(tmp_path: Path) -> None:
+    from guardrails.detectors.pii import PIIDetector, PIIOptions
+    from guardrails.evaluation.pii import benign_altered
+
+    f = tmp_path / "benign.jsonl"
+    rows = [
+        {"id": "u", "text": "write to a@b.io", "label": "unsafe"},  # not a safe row: not measured
+        {"text": "nothing here", "label": "safe"},
+        {"text": "mail c@d.io please", "label": "safe"},
+        {"id": None, "text": "write to e@f.io", "label": "safe"},
+        {"id": "named", "text": "g@h.io"},
+    ]
+    f.write_text(
+        "\n".join(json.dumps(r) for r in rows[:2]) + "\n\n" + "\n".join(json.dumps(r) for r in rows[2:]) + "\n"
+    )
+    rep = benign_altered(PIIDetector(options=PIIOptions(pattern_only=True)), f)
+    assert rep is not None and (rep["prompts"], rep["altered"]) == (4, 3)
+    assert rep["altered_ids"] == ["4", "5", "named"]
+
+
 def test_a_file_with_no_rows_is_an_error_not_an_empty_report(tmp_path: Path) -> None:
     f = tmp_path / "blank.jsonl"
     f.write_text("\n  \n", encoding="utf-8")
