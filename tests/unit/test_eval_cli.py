@@ -511,6 +511,36 @@ def test_pii_scores_count_a_span_found_when_a_finding_of_its_type_overlaps_it() 
     assert score_records(rows, missed)["EMAIL_ADDRESS"]["leaked"] == 1
 
 
+def test_pii_precision_of_a_type_never_predicted_and_recall_of_a_type_not_in_the_file_are_not_applicable() -> None:
+    from guardrails.evaluation.pii import score_records
+    from guardrails.types import Finding
+
+    rows = [{"text": "mail a@b.io, Ann", "spans": [{"entity_type": "EMAIL_ADDRESS", "start": 5, "end": 11}]}]
+    scores = score_records(rows, [[Finding("pii", None, 1.0, start=13, end=16, label="PERSON")]])
+    assert (scores["EMAIL_ADDRESS"]["precision"], scores["EMAIL_ADDRESS"]["recall"]) == (None, 0.0)
+    assert (scores["PERSON"]["precision"], scores["PERSON"]["recall"]) == (0.0, None)
+    assert scores["EMAIL_ADDRESS"]["f2"] is None and scores["PERSON"]["f2"] is None
+
+
+def test_the_pii_table_and_json_say_not_applicable_for_a_type_the_detector_never_predicted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from guardrails.evaluation.pii import run_pii_eval
+
+    profile = tmp_path / "patterns.yaml"
+    profile.write_text("name: patterns\ndetectors:\n  pii: {options: {pattern_only: true}}\n", encoding="utf-8")
+    prompts = _write(tmp_path / "prompts.jsonl", [{"text": "what is a haiku?", "label": "safe"}])
+    rows = [{"text": "ask bob about it", "spans": [{"entity_type": "PERSON", "start": 4, "end": 7}]}]
+    f = _write(tmp_path / "pii.jsonl", rows)  # patterns alone find no names
+    kwargs: dict[str, Any] = {"profile": str(profile), "ordinary_prompts": prompts, "benign_prompts": prompts}
+    assert run_pii_eval(f, **kwargs) == 0
+    person = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("PERSON"))
+    assert person.split()[6:9] == ["n/a", "0.000", "n/a"] and "MISSED" in person
+    assert run_pii_eval(f, as_json=True, **kwargs) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["per_entity"]["PERSON"]["precision"] is None and rep["targets_met"]["PERSON"] is False
+
+
 def _failed(action: Action, *detectors: str) -> Decision:
     from guardrails.types import DetectorFailure
 
