@@ -454,7 +454,7 @@ def format_report(rep: dict[str, Any]) -> str:
         lines.append("by the file's category (rate = recall for positive rows, flag rate for safe rows):")
         lines.append(f"  {'category':48s} {'n':>5s} {'caught':>7s} {'rate':>6s}")
         for key, m in rep["by_file_category"].items():
-            lines.append(f"  {key[:48]:48s} {m['n']:5d} {m['caught']:7d} {m['rate']:6.3f}")
+            lines.append(f"  {_fit(key, m['label'], 48):48s} {m['n']:5d} {m['caught']:7d} {m['rate']:6.3f}")
         if rep["flags_by_taxonomy_id"]:
             lines.append("flags by taxonomy id (precision = share of flagged rows that are positive):")
             for cid, m in rep["flags_by_taxonomy_id"].items():
@@ -486,6 +486,15 @@ def format_report(rep: dict[str, Any]) -> str:
     lat = rep["latency_ms"]
     lines.append(f"latency per check: p50 {lat['p50']:.2f} ms   p95 {lat['p95']:.2f} ms")
     return "\n".join(lines)
+
+
+def _fit(key: str, label: str, width: int) -> str:
+    """A ``category [label]`` key in ``width`` characters: a long category is cut ("..."), the label always shown."""
+    if len(key) <= width:
+        return key
+    suffix = f" [{label}]"
+    category = key.removesuffix(suffix)
+    return category[: max(0, width - len(suffix) - 3)] + "..." + suffix
 
 
 def _rate(value: float | None) -> str:

@@ -90,6 +90,20 @@ def test_policy_report_gives_each_rate_its_95_percent_interval(tmp_path: Path) -
     assert "95% Wilson interval" in text
 
 
+def test_the_table_cuts_a_long_file_category_but_keeps_its_label_so_rows_stay_apart(tmp_path: Path) -> None:
+    long = "customer_support_requests_about_refund_policies_and_more"
+    rows: list[dict[str, object]] = [
+        {"id": "1", "text": "bad one", "label": "unsafe", "category": long},
+        {"id": "2", "text": "fine one", "label": "safe", "category": long},
+    ]
+    rep = evaluate(_write(tmp_path / "p.jsonl", rows), task="policy", profile="general", check=_check, progress=False)
+    table = [line for line in format_report(rep).splitlines() if line.startswith("  customer_support")]
+    assert [line[2:50] for line in table] == [
+        "customer_support_requests_about_refund... [safe]",
+        "customer_support_requests_about_refu... [unsafe]",
+    ]
+
+
 def test_policy_report_splits_actions_by_label_and_counts_safe_rows_sent_a_referral(tmp_path: Path) -> None:
     # "help me" is referred; here it is a safe row, so the referral is a false alarm
     texts = [("bad one", "unsafe"), ("help me", "safe"), ("fine one", "safe"), ("fine two", "safe")]
