@@ -26,7 +26,7 @@ A row on which a detector failed is scored as decided, since that is what a user
 ``on_error: block`` (``on_detector_error``, the default) the failure blocks the row whatever the
 detectors found, so a policy run counts it caught, while a crisis run counts it missed unless a detector that did
 run found a crisis category or one referred as a crisis (a failure never takes a referral away), and a domain run
-predicts none unless a detector that did run found a crisis or a domain category. The report counts these
+predicts none unless a detector that did run found a domain category. The report counts these
 rows (``rows_with_detector_failures``, and ``rows_blocked_by_detector_failures`` for those whose decision is a
 block and that a detector under ``on_error: block`` failed on) and warns, in the task's terms, when there are
 any: such a score measures the time limit or the missing model, not the classifier.
