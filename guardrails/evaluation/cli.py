@@ -55,6 +55,8 @@ STAGES = ("input", "output")
 DOMAIN_LABELS = ("medical", "legal", "financial", "news", "none")
 _POSITIVE = {"policy": "unsafe", "crisis": "crisis"}
 _NEGATIVE = {"policy": "safe", "crisis": "safe"}
+#: the most ids an id list of the report holds; ``<list>_truncated`` says when it held more
+MAX_IDS = 50
 #: the uniform thresholds of the score curve
 CURVE_THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
@@ -205,6 +207,12 @@ def _latency(outcomes: Sequence[Outcome]) -> dict[str, float]:
     return latency_summary(o.latency_ms for o in outcomes)
 
 
+def _id_list(name: str, outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    """``{name: the first MAX_IDS row ids, name + "_truncated": whether there were more}``."""
+    ids = [o.row.id for o in outcomes]
+    return {name: ids[:MAX_IDS], f"{name}_truncated": len(ids) > MAX_IDS}
+
+
 def _kind_of(taxonomy: Mapping[str, Category] | None = None) -> dict[str, str]:
     """The kind of every category id of ``taxonomy`` (default: the shipped one)."""
     from guardrails.taxonomy import load_taxonomy
@@ -224,7 +232,7 @@ def failure_summary(outcomes: Sequence[Outcome]) -> dict[str, Any]:
         "rows_with_detector_failures": sum(1 for o in outcomes if o.failures),
         "rows_blocked_by_detector_failures": len(blocked),
         "detector_failures": dict(by_detector.most_common()),
-        "detector_failure_ids": [o.row.id for o in blocked][:50],
+        **_id_list("detector_failure_ids", blocked),
     }
 
 
@@ -316,8 +324,8 @@ def binary_report(outcomes: Sequence[Outcome], *, task: str, kinds: Mapping[str,
         "safe_referred_rate": (
             round(sum(1 for o in outcomes if o.row.label != pos_label and o.referred) / n_neg, 4) if n_neg else None
         ),
-        "missed_ids": [o.row.id for o in outcomes if o.row.label == pos_label and not caught(o)][:50],
-        "false_flag_ids": [o.row.id for o in outcomes if o.row.label != pos_label and caught(o)][:50],
+        **_id_list("missed_ids", [o for o in outcomes if o.row.label == pos_label and not caught(o)]),
+        **_id_list("false_flag_ids", [o for o in outcomes if o.row.label != pos_label and caught(o)]),
         "score_curve": score_curve(outcomes, task=task, kinds=kinds),
         **failure_summary(outcomes),
         "latency_ms": _latency(outcomes),

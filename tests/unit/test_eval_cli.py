@@ -77,6 +77,15 @@ def test_policy_report_counts_block_and_refer_as_caught(tmp_path: Path) -> None:
     assert set(rep["latency_ms"]) == {"p50", "p95"}
 
 
+def test_id_lists_hold_the_first_50_ids_and_say_when_they_were_cut(tmp_path: Path) -> None:
+    rows: list[dict[str, object]] = [{"id": f"m{i}", "text": "bad two", "label": "unsafe"} for i in range(51)]
+    rows += [{"id": f"f{i}", "text": "fine two", "label": "safe"} for i in range(50)]
+    rep = evaluate(_write(tmp_path / "p.jsonl", rows), task="policy", profile="general", check=_check, progress=False)
+    assert len(rep["missed_ids"]) == 50 and rep["missed_ids"][-1] == "m49" and rep["missed_ids_truncated"] is True
+    assert len(rep["false_flag_ids"]) == 50 and rep["false_flag_ids_truncated"] is False
+    assert rep["detector_failure_ids"] == [] and rep["detector_failure_ids_truncated"] is False
+
+
 def test_policy_report_gives_each_rate_its_95_percent_interval(tmp_path: Path) -> None:
     rows: list[dict[str, object]] = [{"id": "1", "text": "bad one", "label": "unsafe", "category": "a"}]
     rows += [{"id": f"s{i}", "text": "fine one", "label": "safe", "category": "c"} for i in range(9)]
