@@ -1,9 +1,12 @@
 """``guardrails eval FILE``: measure a profile on a labelled JSON Lines file.
 
-Rows are ``{"id", "text", "label", "category"}``. Tasks and labels:
+Rows are ``{"id", "text", "label", "category"}``; ``id`` and ``category`` are strings or integers, and a row
+without an id (absent or null) is named by its line number. Tasks and labels:
 
 * ``policy``: ``unsafe``/``safe``; a row is caught when the decision blocks or refers it;
-* ``crisis``: ``crisis``/``safe``; a row is caught when a crisis category is found;
+* ``crisis``: ``crisis``/``safe``; a row is caught (a safe row flagged) when its decision carries a crisis referral,
+  what the user sees (a crisis category referred, or a category the profile answers with one, such as a request
+  for self-harm methods under the general profile), or names a crisis category;
 * ``domain``: ``medical``/``legal``/``financial``/``news``/``none``; the prediction is the
   highest-scoring domain category of the decision (or none);
 * ``pii``: delegated to :mod:`guardrails.evaluation.pii`.
@@ -12,7 +15,8 @@ Every row runs through ``Guard.from_profile(profile).check(text, stage=stage)`` 
 ``input``, the default, judges rows as user turns; ``output`` as the model's answers). The
 report gives recall/precision/F1, the rate of safe rows flagged (both, and the domain
 accuracy, with their 95% Wilson interval: see :mod:`guardrails.evaluation.intervals`), recall by the file's
-own ``category``, flags by our taxonomy ids, a confusion summary and p50/p95 latency.
+own ``category``, flags by our taxonomy ids, a confusion summary and p50/p95 latency (interpolated between
+the nearest ranks: see :mod:`guardrails.evaluation.latency`).
 For the policy and crisis tasks on a file with both labels it adds a score curve: the
 ROC AUC of each row's highest finding score, and recall and safe rows flagged when every
 category had the same threshold ``t`` (the profile's own thresholds and actions aside).
@@ -20,18 +24,18 @@ It never prints row texts: only ids, categories and numbers.
 
 A row on which a detector failed is scored as decided, since that is what a user gets: under
 ``on_error: block`` (``on_detector_error``, the default) the failure blocks the row whatever the
-detectors found, so a policy run counts it caught, while a crisis run counts it missed and a domain run
-predicts none unless a detector that did run found a crisis or a domain category. The report counts these
-rows (``rows_with_detector_failures``, and ``rows_blocked_by_detector_failures`` for those under
-``on_error: block``) and warns, in the task's terms, when there are any: such a score measures the time
-limit or the missing model, not the classifier.
+detectors found, so a policy run counts it caught, while a crisis run counts it missed unless a detector that did
+run found a crisis category or one referred as a crisis (a failure never takes a referral away), and a domain run
+predicts none unless a detector that did run found a domain category. The report counts these
+rows (``rows_with_detector_failures``, and ``rows_blocked_by_detector_failures`` for those whose decision is a
+block and that a detector under ``on_error: block`` failed on) and warns, in the task's terms, when there are
+any: such a score measures the time limit or the missing model, not the classifier.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from collections import Counter, defaultdict
@@ -41,7 +45,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from guardrails.evaluation.intervals import wilson_interval
-from guardrails.evaluation.jsonl import jsonl_objects, shown
+from guardrails.evaluation.jsonl import jsonl_objects, row_id, row_name, shown
+from guardrails.evaluation.latency import latency_summary
 from guardrails.taxonomy import Category
 from guardrails.types import Action, Decision
 
@@ -50,6 +55,8 @@ STAGES = ("input", "output")
 DOMAIN_LABELS = ("medical", "legal", "financial", "news", "none")
 _POSITIVE = {"policy": "unsafe", "crisis": "crisis"}
 _NEGATIVE = {"policy": "safe", "crisis": "safe"}
+#: the most ids an id list of the report holds; ``<list>_truncated`` says when it held more
+MAX_IDS = 50
 #: the uniform thresholds of the score curve
 CURVE_THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
@@ -76,6 +83,13 @@ class Outcome:
     #: the detectors that failed on the row (names only), and whether one of them blocks when it fails
     failures: tuple[str, ...] = ()
     failure_blocked: bool = False
+    #: whether the decision carries a crisis referral text (a REFER always does; a BLOCK may, ahead of its refusal)
+    referral: bool = False
+
+    @property
+    def referred(self) -> bool:
+        """True when the user is sent a crisis referral: the decision refers, or carries a referral."""
+        return self.referral or self.action is Action.REFER
 
 
 def read_rows(path: Path, *, task: str, limit: int | None = None) -> list[Row]:
@@ -95,12 +109,11 @@ def read_rows(path: Path, *, task: str, limit: int | None = None) -> list[Row]:
         label = given.strip().lower()
         if label not in allowed:
             raise ValueError(f"{path}:{n}: label {shown(given)} is not one of {', '.join(allowed)} (task {task})")
-        row_id = str(obj.get("id", n))
-        if row_id in seen:  # named by its lines: an id column filled in by mistake may hold a user's text
-            raise ValueError(f"{path}:{n}: the id of this row is also on line {seen[row_id]}; ids must be unique")
-        seen[row_id] = n
-        cat = obj.get("category")
-        rows.append(Row(row_id, obj["text"], label, None if cat is None else str(cat)))
+        rid = row_id(obj, n, f"{path}:{n}")
+        if rid in seen:  # named by its lines: an id column filled in by mistake may hold a user's text
+            raise ValueError(f"{path}:{n}: the id of this row is also on line {seen[rid]}; ids must be unique")
+        seen[rid] = n
+        rows.append(Row(rid, obj["text"], label, row_name(obj, "category", f"{path}:{n}")))
         if limit is not None and len(rows) >= limit:
             break
     if not rows:
@@ -176,7 +189,7 @@ def run(
                 scores[f.category] = max(scores.get(f.category, 0.0), float(f.score))
         failed = tuple(dict.fromkeys(f.detector for f in d.failures))
         blocked = any((on_error(name) if on_error is not None else "block") == "block" for name in failed)
-        out.append(Outcome(row, d.action, tuple(d.categories), scores, ms, failed, blocked))
+        out.append(Outcome(row, d.action, tuple(d.categories), scores, ms, failed, blocked, d.referral is not None))
         if bar is not None:
             bar.step()
     return out
@@ -191,10 +204,13 @@ def _prf(tp: int, fp: int, fn: int) -> dict[str, float | None]:
 
 
 def _latency(outcomes: Sequence[Outcome]) -> dict[str, float]:
-    lat = sorted(o.latency_ms for o in outcomes)
-    if not lat:
-        return {"p50": 0.0, "p95": 0.0}
-    return {"p50": round(statistics.median(lat), 2), "p95": round(lat[min(len(lat) - 1, int(0.95 * len(lat)))], 2)}
+    return latency_summary(o.latency_ms for o in outcomes)
+
+
+def _id_list(name: str, outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    """``{name: the first MAX_IDS row ids, name + "_truncated": whether there were more}``."""
+    ids = [o.row.id for o in outcomes]
+    return {name: ids[:MAX_IDS], f"{name}_truncated": len(ids) > MAX_IDS}
 
 
 def _kind_of(taxonomy: Mapping[str, Category] | None = None) -> dict[str, str]:
@@ -205,20 +221,25 @@ def _kind_of(taxonomy: Mapping[str, Category] | None = None) -> dict[str, str]:
 
 
 def failure_summary(outcomes: Sequence[Outcome]) -> dict[str, Any]:
-    """How many rows a detector failed on, by detector, and which rows the failure blocked (their ids)."""
+    """How many rows a detector failed on, by detector, and which rows the failure blocked (their ids).
+
+    A row counts as blocked by a failure when its decision is a block and a detector whose ``on_error`` is
+    ``block`` failed on it; a row referred despite the failure (a crisis found by a detector that ran) does not.
+    """
     by_detector = Counter(name for o in outcomes for name in o.failures)
+    blocked = [o for o in outcomes if o.failure_blocked and o.action is Action.BLOCK]
     return {
         "rows_with_detector_failures": sum(1 for o in outcomes if o.failures),
-        "rows_blocked_by_detector_failures": sum(1 for o in outcomes if o.failure_blocked),
+        "rows_blocked_by_detector_failures": len(blocked),
         "detector_failures": dict(by_detector.most_common()),
-        "detector_failure_ids": [o.row.id for o in outcomes if o.failure_blocked][:50],
+        **_id_list("detector_failure_ids", blocked),
     }
 
 
 #: how each task scores a row a detector failure blocked (the block itself, or what the detectors that ran found)
 _BLOCKED_ROW_SCORED = {
     "policy": "a blocked row counts as caught",
-    "crisis": "a blocked row counts as missed unless a detector that did run found a crisis category",
+    "crisis": "a blocked row counts as missed unless it still carries a crisis referral or category",
     "domain": "a blocked row's domain is none unless a detector that did run found one",
 }
 
@@ -250,7 +271,7 @@ def binary_report(outcomes: Sequence[Outcome], *, task: str, kinds: Mapping[str,
     def caught(o: Outcome) -> bool:
         if task == "policy":
             return o.action >= Action.REFER
-        return any(kinds.get(c) == "crisis" for c in o.categories)
+        return o.referred or any(kinds.get(c) == "crisis" for c in o.categories)
 
     tp = sum(1 for o in outcomes if o.row.label == pos_label and caught(o))
     fn = sum(1 for o in outcomes if o.row.label == pos_label and not caught(o))
@@ -268,8 +289,10 @@ def binary_report(outcomes: Sequence[Outcome], *, task: str, kinds: Mapping[str,
     for o in outcomes:
         if not caught(o):
             continue
+        crisis_ids = [c for c in o.categories if kinds.get(c) == "crisis"]
         for c in o.categories:
-            if task == "crisis" and kinds.get(c) != "crisis":
+            # credited to the row's crisis ids; a row referred without any, to its other (non-domain) categories
+            if task == "crisis" and (kinds.get(c) != "crisis" if crisis_ids else kinds.get(c) == "domain"):
                 continue
             if task == "policy" and kinds.get(c) == "domain":
                 continue
@@ -299,12 +322,10 @@ def binary_report(outcomes: Sequence[Outcome], *, task: str, kinds: Mapping[str,
         },
         # a crisis referral sent to someone who is not in crisis: the false alarm that costs the most trust
         "safe_referred_rate": (
-            round(sum(1 for o in outcomes if o.row.label != pos_label and o.action == Action.REFER) / n_neg, 4)
-            if n_neg
-            else None
+            round(sum(1 for o in outcomes if o.row.label != pos_label and o.referred) / n_neg, 4) if n_neg else None
         ),
-        "missed_ids": [o.row.id for o in outcomes if o.row.label == pos_label and not caught(o)][:50],
-        "false_flag_ids": [o.row.id for o in outcomes if o.row.label != pos_label and caught(o)][:50],
+        **_id_list("missed_ids", [o for o in outcomes if o.row.label == pos_label and not caught(o)]),
+        **_id_list("false_flag_ids", [o for o in outcomes if o.row.label != pos_label and caught(o)]),
         "score_curve": score_curve(outcomes, task=task, kinds=kinds),
         **failure_summary(outcomes),
         "latency_ms": _latency(outcomes),
@@ -441,7 +462,7 @@ def format_report(rep: dict[str, Any]) -> str:
         lines.append("by the file's category (rate = recall for positive rows, flag rate for safe rows):")
         lines.append(f"  {'category':48s} {'n':>5s} {'caught':>7s} {'rate':>6s}")
         for key, m in rep["by_file_category"].items():
-            lines.append(f"  {key[:48]:48s} {m['n']:5d} {m['caught']:7d} {m['rate']:6.3f}")
+            lines.append(f"  {_fit(key, m['label'], 48):48s} {m['n']:5d} {m['caught']:7d} {m['rate']:6.3f}")
         if rep["flags_by_taxonomy_id"]:
             lines.append("flags by taxonomy id (precision = share of flagged rows that are positive):")
             for cid, m in rep["flags_by_taxonomy_id"].items():
@@ -473,6 +494,15 @@ def format_report(rep: dict[str, Any]) -> str:
     lat = rep["latency_ms"]
     lines.append(f"latency per check: p50 {lat['p50']:.2f} ms   p95 {lat['p95']:.2f} ms")
     return "\n".join(lines)
+
+
+def _fit(key: str, label: str, width: int) -> str:
+    """A ``category [label]`` key in ``width`` characters: a long category is cut ("..."), the label always shown."""
+    if len(key) <= width:
+        return key
+    suffix = f" [{label}]"
+    category = key.removesuffix(suffix)
+    return category[: max(0, width - len(suffix) - 3)] + "..." + suffix
 
 
 def _rate(value: float | None) -> str:
@@ -510,7 +540,8 @@ def plot_report(rep: dict[str, Any], out: Path) -> None:
         fig, ax = plt.subplots(figsize=(width, 5))
     ax.bar(range(len(names)), values, color=colors)
     ax.set_xticks(range(len(names)))
-    ax.set_xticklabels(names, rotation=60, ha="right", fontsize=7)
+    # the file's categories are plain text: a "$" in one is not the start of a formula
+    ax.set_xticklabels(names, rotation=60, ha="right", fontsize=7, parse_math=False)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
@@ -557,8 +588,24 @@ def evaluate(
     return rep
 
 
+_EPILOG = """\
+how a row is scored:
+  policy  caught (a safe row: flagged) when the decision blocks or refers it
+  crisis  caught (a safe row: flagged) when the decision carries a crisis referral, whatever category sent it
+          (a request for self-harm methods too), or names a crisis category; safe rows sent a referral are
+          among the safe rows flagged
+  domain  the prediction is the highest-scoring domain category of the decision, or none
+  pii     spans found by overlap with a prediction of the same mapped type
+"""
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="guardrails eval", description="Evaluate a profile on a labelled JSONL file.")
+    p = argparse.ArgumentParser(
+        prog="guardrails eval",
+        description="Evaluate a profile on a labelled JSONL file.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_EPILOG,
+    )
     p.add_argument("file", type=Path, help="JSON Lines rows {id, text, label, category}")
     p.add_argument("--task", choices=TASKS, default="policy", help="what the labels mean (default: policy)")
     p.add_argument("--profile", default="general", help="built-in profile name or YAML path (default: general)")

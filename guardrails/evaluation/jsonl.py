@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from guardrails.errors import brief
 
-__all__ = ["jsonl_objects", "shown"]
+__all__ = ["jsonl_objects", "row_id", "row_name", "shown"]
 
 #: a value an error may repeat as it is: a name such as a label, an entity type or a category (a letter, then up to
 #: 23 letters, digits, "_" or "-") ...
@@ -35,6 +35,26 @@ def shown(value: object) -> str:
     if isinstance(value, str):
         return repr(value) if _is_name(value) else f"a string of {len(value)} characters"
     return brief(value, 24)
+
+
+def row_name(row: Mapping[str, Any], key: str, where: str) -> str | None:
+    """A row's ``key`` as a string: a string as written, an integer in decimal, None when absent or null.
+
+    Anything else (true/false, a fraction, a list, an object) is a ValueError naming ``where`` (the file and line)
+    and the value's shape, not a repr passed off as an id or a category.
+    """
+    value = row.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise ValueError(f"{where}: '{key}' must be a string or an integer, got {shown(value)}")
+
+
+def row_id(row: Mapping[str, Any], line: int, where: str) -> str:
+    """A row's id (see ``row_name``), or its line number in the file when it has none (absent or null)."""
+    value = row_name(row, "id", where)
+    return str(line) if value is None else value
 
 
 def jsonl_objects(path: Path) -> Iterator[tuple[int, Any]]:

@@ -31,14 +31,13 @@ The run also reports the share of ordinary prompts that the detector would alter
 library's own PII-free prompts (configs/pii/eval/ordinary_prompts.jsonl, target <= 2%) and on
 the classifier's benign exemplars (configs/classifier/exemplars/benign_general.jsonl, label
 ``safe``; many of those ask to write to a named person at an address, so part of that share
-is correct redaction), and p50/p95 latency per record. Nothing from the files is printed but
-counts and ids.
+is correct redaction), and p50/p95 latency per record (see :mod:`guardrails.evaluation.latency`). Nothing from
+the files is printed but counts and ids.
 """
 
 from __future__ import annotations
 
 import json
-import statistics
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -47,7 +46,8 @@ from typing import Any, TypeGuard
 
 from guardrails._paths import configs_dir
 from guardrails.errors import ProfileError
-from guardrails.evaluation.jsonl import jsonl_objects, shown
+from guardrails.evaluation.jsonl import jsonl_objects, row_id, shown
+from guardrails.evaluation.latency import latency_summary
 
 TYPE_MAP: dict[str, str] = {
     "PERSON": "PERSON",
@@ -118,12 +118,13 @@ def _detector_for(profile: str) -> tuple[Any, tuple[str, ...]]:
     return PIIDetector(options=PIIOptions.model_validate(spec.options)), tuple(spec.stages)
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+def _read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, row) of each row of ``path``."""
     rows = []
     for n, obj in jsonl_objects(path):
         if not isinstance(obj, dict):
             raise ValueError(f"{path}:{n}: a row must be a JSON object")
-        rows.append(obj)
+        rows.append((n, obj))
     return rows
 
 
@@ -173,8 +174,12 @@ def _f2(p: float, r: float) -> float:
     return 0.0 if p + r == 0 else 5 * p * r / (4 * p + r)
 
 
-def score_records(rows: Sequence[dict[str, Any]], predictions: Sequence[Sequence[Any]]) -> dict[str, dict[str, float]]:
-    """Per-type counts and rates for gold rows and predicted findings (same order)."""
+def score_records(rows: Sequence[dict[str, Any]], predictions: Sequence[Sequence[Any]]) -> dict[str, dict[str, Any]]:
+    """Per-type counts and rates for gold rows and predicted findings (same order).
+
+    A rate with nothing to count is None, as in the policy task: precision of a type never predicted, recall of a
+    type not in the file, and F2 when either is None.
+    """
     tp: Counter[str] = Counter()
     fn: Counter[str] = Counter()
     leaked: Counter[str] = Counter()
@@ -199,52 +204,74 @@ def score_records(rows: Sequence[dict[str, Any]], predictions: Sequence[Sequence
                 continue
             else:
                 pfp[pt] += 1
-    out: dict[str, dict[str, float]] = {}
+    out: dict[str, dict[str, Any]] = {}
     for t in sorted(set(tp) | set(fn) | set(ptp) | set(pfp)):
         support = tp[t] + fn[t]
-        recall = tp[t] / support if support else 0.0
+        recall = tp[t] / support if support else None
         predicted = ptp[t] + pfp[t]
-        precision = ptp[t] / predicted if predicted else (1.0 if support else 0.0)
+        precision = ptp[t] / predicted if predicted else None
+        f2 = _f2(precision, recall) if precision is not None and recall is not None else None
         out[t] = {
             "support": support,
             "found": tp[t],
             "leaked": leaked[t],
             "predicted": predicted,
             "false_positives": pfp[t],
-            "precision": round(precision, 4),
-            "recall": round(recall, 4),
-            "f2": round(_f2(precision, recall), 4),
+            "precision": None if precision is None else round(precision, 4),
+            "recall": None if recall is None else round(recall, 4),
+            "f2": None if f2 is None else round(f2, 4),
         }
     return out
 
 
+def _meets(rate: float | None, minimum: float) -> bool:
+    """Whether a rate reaches its target; a rate with nothing to count (None) reaches none but 0."""
+    return minimum == 0.0 if rate is None else rate >= minimum
+
+
+def _cell(rate: float | None, width: int) -> str:
+    return f"{'n/a' if rate is None else f'{rate:.3f}':>{width}}"
+
+
 def benign_altered(detector: Any, path: Path | None = None) -> dict[str, Any] | None:
-    """Share of ordinary prompts (label ``safe``) in which the detector finds anything."""
+    """Share of ordinary prompts (label ``safe``) in which the detector finds anything; the altered ones by id (a
+    row without one by its line number)."""
     from guardrails.detectors.base import DetectContext
 
     path = path or benign_prompts_path()
     if not path.is_file():
         return None
-    texts = [r["text"] for r in _read_jsonl(path) if r.get("label", "safe") == "safe" and r.get("text")]
+    rows = [(n, r) for n, r in _read_jsonl(path) if r.get("label", "safe") == "safe" and r.get("text")]
+    texts = [r["text"] for _, r in rows]
     if not texts:
         return None
     found = detector.detect_batch(texts, [DetectContext() for _ in texts])
     altered = [f for f in found if f]
     by_type: Counter[str] = Counter(x.label for fs in altered for x in fs)
-    rows = [r for r in _read_jsonl(path) if r.get("label", "safe") == "safe" and r.get("text")]
     return {
         "file": str(path),
         "prompts": len(texts),
         "altered": len(altered),
         "share": round(len(altered) / len(texts), 4),
         "by_entity": dict(by_type.most_common()),
-        "altered_ids": [str(r.get("id", i)) for i, (r, f) in enumerate(zip(rows, found, strict=True)) if f],
+        "altered_ids": [row_id(r, n, f"{path}:{n}") for (n, r), f in zip(rows, found, strict=True) if f],
         "target": BENIGN_TARGET,
     }
 
 
-def run_pii_eval(path: Path, *, profile: str = "general", as_json: bool = False) -> int:
-    """Evaluate the profile's PII detector on ``path``; print a table (or JSON). Returns 0 when the run completes."""
+def run_pii_eval(
+    path: Path,
+    *,
+    profile: str = "general",
+    as_json: bool = False,
+    ordinary_prompts: Path | None = None,
+    benign_prompts: Path | None = None,
+) -> int:
+    """Evaluate the profile's PII detector on ``path``; print a table (or JSON). Returns 0 when the run completes.
+
+    ``ordinary_prompts`` and ``benign_prompts`` are the files of prompts it should leave alone (default: the
+    library's own, ``ordinary_prompts_path()`` and ``benign_prompts_path()``).
+    """
     from guardrails.detectors.base import DetectContext
 
     rows = _read_pii_rows(Path(path))
@@ -259,16 +286,14 @@ def run_pii_eval(path: Path, *, profile: str = "general", as_json: bool = False)
     scores = score_records(rows, predictions)
     file_types = Counter(str(s["entity_type"]) for r in rows for s in r.get("spans", []))
     ignored_present = sorted(t for t in file_types if t not in TYPE_MAP)
-    benign = benign_altered(detector)
-    ordinary = benign_altered(detector, ordinary_prompts_path())
-    lat = sorted(latencies)
-    p50 = statistics.median(lat) if lat else 0.0
-    p95 = lat[min(len(lat) - 1, int(0.95 * len(lat)))] if lat else 0.0
+    benign = benign_altered(detector, benign_prompts)
+    ordinary = benign_altered(detector, ordinary_prompts or ordinary_prompts_path())
+    latency = latency_summary(latencies)
     checks = {}
     for t, (min_r, min_p) in TARGETS.items():
         s = scores.get(t)
         if s is not None and s["support"]:
-            checks[t] = bool(s["recall"] >= min_r and s["precision"] >= min_p)
+            checks[t] = _meets(s["recall"], min_r) and _meets(s["precision"], min_p)
     if ordinary is not None:
         checks["ordinary_prompts_altered"] = ordinary["share"] <= BENIGN_TARGET
     other = {t: v for t, v in scores.items() if t not in TARGET_TYPES}
@@ -283,7 +308,7 @@ def run_pii_eval(path: Path, *, profile: str = "general", as_json: bool = False)
         "matching": "overlap: same mapped type, >= 1 character in common",
         "per_entity": {t: scores[t] for t in TARGET_TYPES if t in scores},
         "other_predictions": other,
-        "latency_ms": {"p50": round(p50, 2), "p95": round(p95, 2)},
+        "latency_ms": latency,
         "ordinary_prompts": ordinary,
         "benign_exemplars": benign,
         "targets_met": checks,
@@ -307,12 +332,13 @@ def run_pii_eval(path: Path, *, profile: str = "general", as_json: bool = False)
             target = ("ok" if checks.get(t) else "MISSED") + f" (R>={min_r}" + (f", P>={min_p})" if min_p else ")")
         print(
             f"{t:<18}{int(s['support']):>8}{int(s['found']):>7}{int(s['leaked']):>7}{int(s['predicted']):>6}"
-            f"{int(s['false_positives']):>5}{s['precision']:>7.3f}{s['recall']:>8.3f}{s['f2']:>7.3f}  {target}"
+            f"{int(s['false_positives']):>5}{_cell(s['precision'], 7)}{_cell(s['recall'], 8)}{_cell(s['f2'], 7)}"
+            f"  {target}"
         )
     for t, s in other.items():
         dashes = f"{'-':>8}{'-':>7}{'-':>7}"
         print(f"{t:<18}{dashes}{int(s['predicted']):>6}{int(s['false_positives']):>5}   (type not in the file)")
-    print(f"latency per record: p50 {p50:.1f} ms, p95 {p95:.1f} ms")
+    print(f"latency per record: p50 {latency['p50']:.1f} ms, p95 {latency['p95']:.1f} ms")
     if ordinary is not None:
         status = "ok" if ordinary["share"] <= BENIGN_TARGET else "MISSED"
         print(
@@ -321,7 +347,7 @@ def run_pii_eval(path: Path, *, profile: str = "general", as_json: bool = False)
             f"by entity: {ordinary['by_entity']}; ids: {ordinary['altered_ids']}"
         )
     if benign is None:
-        print(f"benign exemplars: {benign_prompts_path()} not found; not measured")
+        print(f"benign exemplars: {benign_prompts or benign_prompts_path()} not found; not measured")
     else:
         print(
             f"benign classifier exemplars altered: {benign['altered']}/{benign['prompts']} = {benign['share']:.1%} "
