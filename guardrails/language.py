@@ -34,15 +34,25 @@ The decision, in order:
    a list of names or dishes ("Pizza margherita, tiramisu, espresso, grazie") does not;
    for another language the second rule also wants no common English word at all.
 
+Invisible characters (zero-width, soft hyphens, bidi marks) are removed and the text NFKC-normalised first. The
+rules above judge the first ``_SAMPLE_CHARS`` characters of what is left of it as a whole; then the whole text is
+scanned for a stretch in another language (:func:`_stretch_language`): a run of words where every window of
+:data:`STRETCH_WORDS` has too few English words (or :data:`STRETCH_OTHER_SCRIPT_WORDS` words of another script),
+that the model is ``min_confidence`` sure of and that reads as sentences. So a request after an English lead-in or
+after pages of English is found, while a foreign name, dish, title or quoted phrase in English text is not a stretch.
+
 Dialect codes of the model are reported as their ISO 639-1 macrolanguage (``arz`` -> ``ar``).
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
+from itertools import accumulate, compress, count, repeat
+from operator import sub
 from pathlib import Path
 from typing import Any
+
+from guardrails.normalize import basic
 
 #: a Latin-script text of at least this many words and no common English word ...
 NO_ENGLISH_MIN_WORDS = 5
@@ -67,8 +77,23 @@ MACROLANGUAGE = {
     "ltg": "lv",
 }
 
-#: the first 2000 characters decide: enough for any language, bounded cost on huge texts
+#: the first 2000 characters are judged as a whole (a short prompt in another language); the whole text is
+#: scanned for stretches in another language (see :func:`_stretch_language`)
 _SAMPLE_CHARS = 2000
+#: a stretch is a run of at least this many words (a window of them with too few English words) ...
+STRETCH_WORDS = 12
+#: ... or a run of at least this many words of another script (Cyrillic, Arabic, CJK...): no English word is
+#: written in it, so a shorter run is enough
+STRETCH_OTHER_SCRIPT_WORDS = 6
+#: ... judged by the n-gram model in pieces of at most this many words (the worst piece wins)
+STRETCH_MAX_WORDS = 48
+#: ... and reported only with at least this many letters
+STRETCH_MIN_LETTERS = 40
+#: a Latin-script stretch in a language whose function words are listed needs at least this share of them (a
+#: sentence has about half; a list of dishes or titles, with a preposition in some of them, far fewer)
+STRETCH_MIN_FUNCTION_SHARE = 0.3
+#: a Latin-script stretch with at least this share of capitalised words is a list of names, titles or products
+STRETCH_MAX_CAPITALISED = 0.5
 
 # The English-word set is the old detector's list plus frequent words it lacked; words that are
 # also frequent words of another language are separated into _EN_AMBIGUOUS below.
@@ -155,6 +180,8 @@ _LETTER = (
 _WORD = re.compile(f"{_LETTER}+(?:'{_LETTER}+)*")
 #: _WORD in lowercase ASCII text
 _ASCII_WORD = re.compile(r"[a-z]+(?:'[a-z]+)*")
+#: _WORD in ASCII text of either case
+_CASED_ASCII_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)*")
 #: scripts written without spaces: one word per two characters
 _UNSPACED = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
@@ -235,14 +262,26 @@ def _function_word_hits(words: list[str]) -> int:
 
 
 def detect_language(text: str, identifier: Any, *, min_confidence: float = 0.9) -> tuple[str, float] | None:
-    """``(code, confidence)`` when ``text`` is confidently not English, else None.
+    """``(code, confidence)`` when ``text`` is confidently not English, or holds a stretch that is, else None.
 
     ``identifier`` is the model from :func:`load_identifier`; ``code`` is the model's language
     code (ISO 639-1 where one exists), never English and never a code meaning "no language".
-    See the module docstring for the rules.
+    Invisible characters (zero-width, soft hyphens, bidi marks) are removed and the text NFKC-normalised
+    first. The first ``_SAMPLE_CHARS`` characters of its language are judged as a whole
+    (:func:`_whole_language`), then the whole text is scanned for stretches in another language
+    (:func:`_stretch_language`). See the module docstring for the rules.
     """
-    # NFKC first: full-width letters ("ｈｏｗ ｄｏ ｉ") are Latin letters, not Chinese or Japanese text
-    kept = _language_text(unicodedata.normalize("NFKC", text[:_SAMPLE_CHARS]))
+    # NFKC: full-width letters ("ｈｏｗ ｄｏ ｉ") are Latin letters, not Chinese or Japanese text
+    kept = _language_text(basic(text))
+    found = _whole_language(kept[:_SAMPLE_CHARS], identifier, min_confidence)
+    if found is not None:
+        return found
+    return _stretch_language(kept, identifier, min_confidence)
+
+
+def _whole_language(kept: str, identifier: Any, min_confidence: float) -> tuple[str, float] | None:
+    """The language of ``kept`` (tokens that are not language dropped) judged as a whole (rules 1-5 of the module
+    docstring), or None."""
     words = _words(kept)
     if sum(map(_letter_weight, words)) < MIN_LETTERS:
         return None
@@ -267,9 +306,8 @@ def detect_language(text: str, identifier: Any, *, min_confidence: float = 0.9) 
     english = strong + 0.5 * weak if strong else 0.0
     if english >= ENGLISH_MIN_SHARE * n_words:
         return None  # decided without the n-gram model (the common case)
-    code, prob = identifier.classify(kept)
-    code, prob = MACROLANGUAGE.get(code, code), float(prob)
-    if code == "en" or code in NON_LANGUAGE_CODES:
+    code, prob = _classify(identifier, kept)
+    if code is None:
         return None
     if not latin:
         return code, max(prob, min_confidence)
@@ -289,6 +327,125 @@ def detect_language(text: str, identifier: Any, *, min_confidence: float = 0.9) 
     ):
         return code, prob
     return None
+
+
+def _classify(identifier: Any, text: str) -> tuple[str | None, float]:
+    """The n-gram model's language of ``text`` as a macrolanguage code, or None for English and non-languages."""
+    code, prob = identifier.classify(text)
+    code = MACROLANGUAGE.get(code, code)
+    if code == "en" or code in NON_LANGUAGE_CODES:
+        return None, float(prob)
+    return code, float(prob)
+
+
+def _tokens(kept: str) -> tuple[list[str], list[str]]:
+    """The words of ``kept`` (tokens that are not language already dropped) in their case and lowercased, without
+    shell and programming keywords; a run of a script written without spaces is cut into words of two characters."""
+    if "’" in kept:
+        kept = kept.replace("’", "'")
+    if kept.isascii():  # the common case: one search in either case (the same words, at the same places)
+        cased, lower = _CASED_ASCII_WORD.findall(kept), _ASCII_WORD.findall(kept.lower())
+    else:
+        cased = []
+        for w in _WORD.findall(kept):
+            if not w.isascii() and _UNSPACED.search(w):
+                cased.extend(w[i : i + 2] for i in range(0, len(w), 2))
+            else:
+                cased.append(w)
+        lower = [w.lower() for w in cased]
+    if _CODE_WORDS.isdisjoint(lower):
+        return cased, lower
+    keep = [i for i, w in enumerate(lower) if w not in _CODE_WORDS]
+    return [cased[i] for i in keep], [lower[i] for i in keep]
+
+
+#: a word's weight in a window's English count: strong words in the high bits, ambiguous ones in the low bits
+_EN_WEIGHT = {**dict.fromkeys(_EN_STRONG, 1 << 8), **dict.fromkeys(_EN_AMBIGUOUS, 1)}
+#: the window weights of a window of STRETCH_WORDS words that is not English (as for the whole text)
+_FOREIGN_WINDOWS = frozenset(
+    (strong << 8) + weak
+    for strong in range(STRETCH_WORDS + 1)
+    for weak in range(STRETCH_WORDS + 1 - strong)
+    if (strong + 0.5 * weak if strong else 0.0) < ENGLISH_MIN_SHARE * STRETCH_WORDS
+)
+
+
+def _stretch_language(kept: str, identifier: Any, min_confidence: float) -> tuple[str, float] | None:
+    """The language of the most confidently non-English stretch of ``kept`` (tokens that are not language
+    dropped), or None.
+
+    Every window of ``STRETCH_WORDS`` consecutive words whose English share is below
+    :data:`ENGLISH_MIN_SHARE` (counted as for the whole text) marks its words, and so does every run of
+    ``STRETCH_OTHER_SCRIPT_WORDS`` or more words of a script other than Latin; each run of marked words
+    is judged by the n-gram model in pieces of at most ``STRETCH_MAX_WORDS`` words. A piece is
+    reported when it has ``STRETCH_MIN_LETTERS`` letters or more and the model is at least
+    ``min_confidence`` sure of a language other than English; a Latin-script piece must moreover
+    read as sentences - fewer than ``STRETCH_MAX_CAPITALISED`` of its words capitalised (not a list of
+    names, titles or products) and, for a language whose function words are listed, two of them that are
+    not English words, and its function words for at least ``STRETCH_MIN_FUNCTION_SHARE`` of its words.
+    So an English lead-in does not hide a sentence in another language, nor do pages of English
+    before it, while a foreign name, a quoted phrase or a few foreign words in English text are
+    never a stretch. Linear in the length of the text; the model reads each marked word once.
+    """
+    tokens, lower = _tokens(kept)
+    n = len(tokens)
+    if n < STRETCH_OTHER_SCRIPT_WORDS:
+        return None
+    # each window's weight from running totals, and the windows that are not English (without a loop in Python)
+    total = list(accumulate(map(_EN_WEIGHT.get, lower, repeat(0)), initial=0))
+    foreign = map(_FOREIGN_WINDOWS.__contains__, map(sub, total[STRETCH_WORDS:], total))
+    marked = [(i, i + STRETCH_WORDS) for i in compress(count(), foreign)]
+    if not all(map(str.isascii, tokens)):
+        run = 0
+        for i, w in enumerate([*tokens, "a"]):
+            if not (w.isascii() or _is_latin(w)):
+                run += 1
+                continue
+            if run >= STRETCH_OTHER_SCRIPT_WORDS:
+                marked.append((i - run, i))
+            run = 0
+        marked.sort()
+    worst: tuple[str, float] | None = None
+    runs: list[tuple[int, int]] = []
+    for start, end in marked:
+        if runs and start <= runs[-1][1]:
+            runs[-1] = (runs[-1][0], max(end, runs[-1][1]))
+        else:
+            runs.append((start, end))
+    for start, end in runs:
+        for a, b in _pieces(start, end):
+            found = _piece_language(tokens[a:b], lower[a:b], identifier, min_confidence)
+            if found is not None and (worst is None or found[1] > worst[1]):
+                worst = found
+    return worst
+
+
+def _pieces(start: int, end: int) -> list[tuple[int, int]]:
+    """``[start, end)`` cut into pieces of at most ``STRETCH_MAX_WORDS`` words, of even length."""
+    count = -(-(end - start) // STRETCH_MAX_WORDS)
+    size = -(-(end - start) // count)
+    return [(a, min(a + size, end)) for a in range(start, end, size)]
+
+
+def _piece_language(
+    words: list[str], lower: list[str], identifier: Any, min_confidence: float
+) -> tuple[str, float] | None:
+    """The language of one piece of a stretch (see :func:`_stretch_language`), or None."""
+    if sum(map(_letter_weight, words)) < STRETCH_MIN_LETTERS:
+        return None
+    latin = sum(1 for w in words if w.isascii() or _is_latin(w)) * 2 > len(words)
+    if latin and sum(1 for w in words if w[0].isupper()) >= STRETCH_MAX_CAPITALISED * len(words):
+        return None
+    code, prob = _classify(identifier, " ".join(words))
+    if code is None or prob < min_confidence:
+        return None
+    listed = _FUNCTION_WORDS.get(code)
+    if latin and listed is not None:
+        if _function_word_hits(lower) < 2:
+            return None
+        if sum(1 for w in lower if w in listed) < STRETCH_MIN_FUNCTION_SHARE * len(words):
+            return None
+    return code, prob
 
 
 __all__ = [

@@ -22,9 +22,11 @@ fitted threshold maps to 0.5 (the profiles' default threshold).
   de-obfuscated view, and only its last (the latest turn: first) ``HISTORY_TURN_CHARS``
   characters join. Scores of earlier turns are kept in a small LRU keyed by salted
   hashes, so a conversation's turns are not embedded again at every step.
-* **Language**: a text that is confidently not English yields a finding with
+* **Language**: a text that is confidently not English, or holds a stretch that is, in any of the
+  views judged (invisible characters removed, decoded segments read), yields a finding with
   ``category=None`` and ``label="language:<ISO 639-1 code>"`` (score = confidence)
   so the policy can apply ``unsupported_language``.
+* **No letters**: a text without a letter in any view (a number) is not judged by the classifier alone.
 * **Stages**: user turns and the model's answers are judged by separate artefacts when the
   profile says so (``output_model``; by default the shipped ``output-model.npz``, fitted with
   answer-register rows, judges answers): a news report of an attack is an ordinary answer,
@@ -73,6 +75,8 @@ SENTENCE_VIEW = "sentence"
 #: a sentence alone counts for, which differ from the same string's as a whole turn
 _SENTENCE_KEY = "\x00sentence\x00"
 _ALNUM = re.compile(r"[^\W_]", re.UNICODE)
+#: a letter: a text with none in any view (digits, punctuation, emoji) is not judged by the classifier
+_LETTER = re.compile(r"[^\W\d_]")
 
 
 #: redaction placeholders (``<PERSON_1>``, hashed ``<PERSON:3fa2c1>``) produced by this library
@@ -483,8 +487,12 @@ class SemanticDetector(BaseDetector):
         if self.options.pieces:
             views = (*views, *self._piece_views(ctx.pieces))
         # the gate is on each view, not the raw text: NFKC makes circled or full-width letters readable
-        plan = _Plan(views=[(n, v) for n, v in views if _ALNUM.search(v)])
-        if not self.options.history or not ctx.history or not plan.views:
+        judged = [(n, v) for n, v in views if _ALNUM.search(v)]
+        # a text without a letter in any view (a number, digits only) is no request: the classifier, which reads it
+        # as anything, does not judge it alone; with history it still joins the earlier turns (a crisis stays)
+        plan = _Plan(views=judged if any(_LETTER.search(v) for _, v in judged) else [])
+        plan.language_views = [v for n, v in judged if not n.startswith((SENTENCE_VIEW, PIECE_VIEW))]
+        if not self.options.history or not ctx.history or not judged:
             return plan
         turns = [self._readable(neutralize_placeholders(h[-HISTORY_TURN_CHARS * 4 :])) for h in ctx.history if h]
         plan.turns = [t[-HISTORY_TURN_CHARS:] for t in turns if _ALNUM.search(t)]
@@ -552,10 +560,10 @@ class SemanticDetector(BaseDetector):
         scored: dict[str, np.ndarray],
     ) -> list[Finding]:
         findings: list[Finding] = []
-        lang = self._language(text)
+        lang = self._language(plan.language_views or [text])
         if lang is not None:
             findings.append(Finding(self.name, None, round(lang[1], 4), label=LANGUAGE_LABEL + lang[0]))
-        if not plan.views:
+        if not plan.views and not plan.turns:
             return findings
         n = len(head.model.categories)
         best = np.zeros(n)
@@ -607,10 +615,17 @@ class SemanticDetector(BaseDetector):
         cat = self.taxonomy.get(category)
         return cat.kind if cat is not None else ""
 
-    def _language(self, text: str) -> tuple[str, float] | None:
+    def _language(self, views: Sequence[str]) -> tuple[str, float] | None:
+        """The language of the text: over every view of it the classifier judges (decoded ones too), the most
+        confident one that is not English, or None."""
         if self._lang is None:
             return None
-        return detect_language(text, self._lang, min_confidence=self.options.language_min_confidence)
+        worst: tuple[str, float] | None = None
+        for view in dict.fromkeys(views):
+            found = detect_language(view, self._lang, min_confidence=self.options.language_min_confidence)
+            if found is not None and (worst is None or found[1] > worst[1]):
+                worst = found
+        return worst
 
     def describe(self) -> dict[str, Any]:
         """Options and, once loaded, each stage's artefact hash, adapter and encoder backend."""
@@ -654,6 +669,8 @@ class _Plan:
     """
 
     views: list[tuple[str, str]]
+    #: the whole-text views (not a sentence's or a piece's) whose language is detected
+    language_views: list[str] = field(default_factory=list)
     #: the earlier turns to join (oldest first), each its readable view's last HISTORY_TURN_CHARS characters
     turns: list[str] = field(default_factory=list)
     #: the start of the latest turn's readable view

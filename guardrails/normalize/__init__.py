@@ -33,10 +33,10 @@ transformation that changed something, applied cumulatively:
                (``o0zo``: ``b0mb`` put through rot13), is read both ways and decoded the way it reads as a word
 
 Encoded segments are found with look-alike letters of other scripts read as Latin (hex written with a
-Cyrillic ``с``). A decoded segment is read as text (UTF-8 or UTF-16, inflated first when it is gzip or
-zlib data): invisible characters removed and NFKC, its own encoded segments decoded again (up to
-``_MAX_DEPTH`` layers: base64 of hex of text), then folded like the other views (look-alike letters,
-leetspeak, spaced letters, underscores), so a decoded view reads as words.
+Cyrillic ``с``). A decoded segment is read as text (UTF-8 or UTF-16, else Windows-1252 when mostly ASCII and
+words, inflated first when it is gzip or zlib data): invisible characters removed and NFKC, its own encoded segments
+decoded again (up to ``_MAX_DEPTH`` layers: base64 of hex of text), then folded like the other views (look-alike
+letters, leetspeak, spaced letters, underscores), so a decoded view reads as words.
 
 With ``mask_encoded=True``, what a decoder read is masked in the other views, and encoded data that is
 no text (a data: URI's image, a checksum, a key) in every view.

@@ -1,6 +1,6 @@
 """Encoded segments decoded in place: base64, hex (either put through rot13, or spread out with a separator between
-every two characters), read as UTF-8 or UTF-16, gzip or zlib data inflated, in up to ``_MAX_DEPTH`` layers; each
-decoded text folded like the other views."""
+every two characters), read as UTF-8 or UTF-16 (else as Windows-1252 when mostly ASCII), gzip or zlib data inflated,
+in up to ``_MAX_DEPTH`` layers; each decoded text folded like the other views."""
 
 from __future__ import annotations
 
@@ -55,6 +55,12 @@ _MAX_NESTED_CHARS = 1_000_000
 #: of gzip or zlib data, this many bytes are inflated, and this many in all (per views() call)
 _MAX_INFLATED_BYTES = 65_536
 _MAX_INFLATED_TOTAL = 262_144
+#: bytes that are no UTF-8 are read as Windows-1252 when at most this share of them are not ASCII
+_LEGACY_MAX_SHARE = 0.15
+#: ... and when it reads as words: a space or line break for every this many characters, letters for this share of
+#: the other characters
+_LEGACY_MAX_WORD = 12
+_LEGACY_MIN_LETTERS = 0.7
 
 
 def _utf8_text(raw: bytes, *, loose_start: bool, loose_end: bool) -> str | None:
@@ -180,13 +186,32 @@ def _inflated(raw: bytes, budget: list[int]) -> bytes:
     return out
 
 
+def _legacy_text(raw: bytes) -> str | None:
+    """``raw`` read as Windows-1252 (else Latin-1, for its five unassigned bytes) when it reads as words, else
+    None: tried only when ``_LEGACY_MAX_SHARE`` of its bytes or fewer are not ASCII, as in English or Western
+    European text with an en dash, a curly quote or accented letters (random bytes are about half not ASCII),
+    and kept only when it is words - a space or line break for every ``_LEGACY_MAX_WORD`` characters and
+    letters for ``_LEGACY_MIN_LETTERS`` of the others, read as they are (digits are not yet folded as leetspeak:
+    a list of numbers read as hex is no text)."""
+    if len(raw) - sum(1 for b in raw if b < 0x80) > _LEGACY_MAX_SHARE * len(raw):
+        return None
+    try:
+        out = raw.decode("cp1252")
+    except UnicodeDecodeError:
+        out = raw.decode("latin-1")
+    gaps = out.count(" ") + out.count("\n")
+    if gaps * _LEGACY_MAX_WORD < len(out) or sum(map(str.isalpha, out)) < _LEGACY_MIN_LETTERS * (len(out) - gaps):
+        return None
+    return out
+
+
 def _text_of(raw: bytes, inflate: list[int], *, loose_start: bool = False, loose_end: bool = False) -> str | None:
     """``raw`` (inflated when compressed, see :func:`_inflated`) read as UTF-8 (:func:`_utf8_text`), or as
-    UTF-16 when that fails or holds zero characters."""
+    UTF-16 when that fails or holds zero characters, or as Windows-1252 when both fail (:func:`_legacy_text`)."""
     raw = _inflated(raw, inflate)
     out = _utf8_text(raw, loose_start=loose_start, loose_end=loose_end)
     if out is None or "\x00" in out:
-        return _utf16_text(raw) or out
+        return _utf16_text(raw) or out or _legacy_text(raw)
     return out
 
 
