@@ -157,9 +157,12 @@ class StreamScreen:
             if f.category is None and f.start is not None and f.end is not None and f.label
         ]
         if not final:
-            for f in entities:
-                if f.start is not None and f.end is not None and f.start < end < f.end:
-                    end = f.start
+            moved = True
+            while moved:  # until the cut is inside no value (moving it back may put it inside an earlier one)
+                moved = False
+                for f in entities:
+                    if f.start is not None and f.end is not None and f.start < end < f.end:
+                        end, moved = f.start, True
             end -= self.partial_placeholder(self.buffer[:end])
         if end <= self.released:
             return ""

@@ -141,3 +141,31 @@ def test_a_screens_repr_never_shows_the_answers_words() -> None:
     screen = StreamScreen(check=_check, transform=_redact, holdback_chars=4, check_every_chars=1)
     screen.feed("Call Maria Lopez now")
     assert "Maria" not in repr(screen) and "Maria" in screen.buffer
+
+
+def test_the_cut_never_falls_inside_a_value_when_two_values_overlap() -> None:
+    answer = "Hello there, Maria Lopez Street 5 is my address, write to me."
+    values = {"Maria Lopez": "PERSON", "Lopez Street 5": "LOCATION"}  # overlapping: "Lopez" is in both
+
+    def check(window: str) -> Decision:
+        spans = [
+            Finding("pii", None, 1.0, m.start(), m.end(), label=label)
+            for value, label in values.items()
+            for m in re.finditer(re.escape(value), window)
+        ]
+        return Decision(action=Action.REDACT, stage=Stage.OUTPUT, text="", findings=tuple(spans))
+
+    ends: list[int] = []
+
+    def transform(segment: str, entities: list[Finding]) -> str:
+        ends.append(sum(len(s) for s in cuts) + len(segment))
+        cuts.append(segment)
+        return segment
+
+    cuts: list[str] = []
+    screen = StreamScreen(check=check, transform=transform, holdback_chars=16, check_every_chars=1)
+    for ch in answer:
+        screen.feed(ch)
+    screen.flush()
+    person = answer.index("Maria Lopez")
+    assert not [e for e in ends if person < e < person + len("Maria Lopez")]
