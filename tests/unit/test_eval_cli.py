@@ -30,13 +30,14 @@ def _write(path: Path, rows: list[dict[str, object]]) -> Path:
     return path
 
 
-def _decision(action: Action, *cats: tuple[str, float]) -> Decision:
+def _decision(action: Action, *cats: tuple[str, float], referral: str | None = None) -> Decision:
     return Decision(
         action=action,
         stage=Stage.INPUT,
         text="",
         categories=tuple(c for c, _ in cats),
         findings=tuple(Finding("semantic", c, s) for c, s in cats),
+        referral=referral,
     )
 
 
@@ -142,14 +143,7 @@ def test_crisis_report_counts_a_referral_as_caught_and_a_bare_refusal_as_missed(
 
 def _referred(action: Action, *cats: tuple[str, float]) -> Decision:
     """A decision that carries the crisis referral, as the guard attaches it."""
-    return Decision(
-        action=action,
-        stage=Stage.INPUT,
-        text="",
-        categories=tuple(c for c, _ in cats),
-        findings=tuple(Finding("semantic", c, s) for c, s in cats),
-        referral="crisis referral",
-    )
+    return _decision(action, *cats, referral="crisis referral")
 
 
 def test_crisis_task_counts_a_row_sent_a_crisis_referral_as_caught_whatever_category_referred_it(
