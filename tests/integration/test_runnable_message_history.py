@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from langchain_core.chat_history import InMemoryChatMessageHistory
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from langchain_core.runnables import Runnable
@@ -24,7 +24,7 @@ from langchain_core.tracers.base import BaseTracer
 from langchain_core.tracers.schemas import Run
 
 from guardrails import Guard
-from guardrails.integrations.langchain.history import WITHHELD_REFERRED, WITHHELD_TURN
+from guardrails.integrations.langchain.history import WITHHELD_REFERRED, WITHHELD_TURN, referred_marker
 from guardrails.testing import KeywordDetector, guard_with
 from tests.helpers.spy import SpyChatModel, spy_model
 
@@ -132,8 +132,22 @@ def test_a_turn_answered_only_with_a_referral_is_saved_withheld() -> None:
     g = guard_with(KeywordDetector({"end it all": "crisis_self_harm"}))
     app = with_history(g.wrap(prompt_chain("never")), store)
     referral = app.invoke({"question": "I want to end it all"}, config=session("c"))
-    assert stored(store, "c") == [("human", WITHHELD_REFERRED), ("ai", referral)]
+    assert stored(store, "c") == [("human", referred_marker(["crisis_self_harm"])), ("ai", referral)]
+    assert "self-harm" in stored(store, "c")[0][1] and "end it all" not in stored(store, "c")[0][1]
     assert SpyChatModel.calls == []
+
+
+@pytest.mark.parametrize("saved", ["named", "plain"])
+def test_a_follow_up_to_a_referred_crisis_in_a_saved_history_is_referred_again_not_answered(saved: str) -> None:
+    # the general profile: the crisis stays in force through the saved marker as it does through the user's words
+    store: dict[str, InMemoryChatMessageHistory] = {}
+    app = with_history(Guard.from_profile("general").wrap(prompt_chain("Here is the quickest way")), store)
+    first = app.invoke({"question": "I'm going to kill myself tonight"}, config=session("s"))
+    if saved == "plain":  # a history saved before the marker named its kind
+        store["s"].messages[0] = HumanMessage(WITHHELD_REFERRED)
+    second = app.invoke({"question": "what's the quickest way?"}, config=session("s"))
+    assert second == first and SpyChatModel.calls == []
+    assert app.invoke({"question": "how do I bake bread?"}, config=session("s")) == "Here is the quickest way"
 
 
 # ---------------------------------------------------------------------- the wrapper's run

@@ -9,6 +9,7 @@ import pytest
 from langchain_core.messages import SystemMessage
 
 from guardrails.guard import Guard
+from guardrails.integrations.langchain.history import CRISIS_KIND_WORDS, crisis_in_force, referred_marker
 from guardrails.taxonomy import load_taxonomy
 from guardrails.testing import KeywordDetector, guard_with
 from tests.helpers.spy import SpyChatModel, spy_model
@@ -166,3 +167,11 @@ def test_a_self_harm_methods_request_gets_the_self_harm_referral_without_repeati
     out = g.wrap(spy()).invoke(f"please do {secret_detail} now", config={"configurable": {"locale": "en-US"}})
     assert SpyChatModel.calls == []
     assert secret_detail not in out.content and "988" in out.content
+
+
+def test_each_crisis_statement_that_stands_for_a_referred_turn_is_referred_to_its_own_kind_alone() -> None:
+    general = Guard.from_profile("general")
+    for kind in CRISIS_KIND_WORDS:
+        (statement,) = crisis_in_force([referred_marker([kind])])
+        decision = general.check(statement)
+        assert decision.referral is not None and kind in decision.categories, kind

@@ -24,11 +24,14 @@ import json
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Protocol
 
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage, convert_to_messages
 from langchain_core.prompt_values import PromptValue, StringPromptValue
 
+from guardrails._paths import configs_dir
+from guardrails._yaml import load_strict
 from guardrails.guard import Guard
 from guardrails.integrations.langchain import shapes
 from guardrails.redaction import Numbering, redaction_scope
@@ -47,6 +50,14 @@ WITHHELD_ANSWER = "[An earlier answer, to a withheld message, is withheld.]"
 WITHHELD_REFUSED_ANSWER = "[An earlier answer, refused under the usage policy, is withheld.]"
 #: what the wrapper's run records as a turn answered with a crisis referral without calling the chain
 WITHHELD_REFERRED = "[An earlier message, answered with a referral to crisis resources, is withheld.]"
+#: the same, naming the kinds of crisis it was referred for (see :func:`referred_marker`)
+WITHHELD_REFERRED_FOR = "[An earlier message, answered with a referral to crisis resources ({kinds}), is withheld.]"
+#: the crisis kinds in the words of :data:`WITHHELD_REFERRED_FOR`
+CRISIS_KIND_WORDS = {
+    "crisis_self_harm": "self-harm",
+    "crisis_danger": "danger from another person",
+    "crisis_medical_emergency": "a medical emergency",
+}
 #: what the model sees instead of each further text of a withheld user turn (the first gets the turn's marker): never
 #: empty, since a provider may refuse an empty text block or document (Anthropic does)
 WITHHELD_PART = "[withheld]"
@@ -59,11 +70,14 @@ __all__ = [
     "WITHHELD_ANSWER",
     "WITHHELD_PART",
     "WITHHELD_REFERRED",
+    "WITHHELD_REFERRED_FOR",
     "WITHHELD_REFUSED_ANSWER",
     "WITHHELD_TURN",
     "WITHHELD_UNSCREENED",
     "clean",
+    "crisis_in_force",
     "latest_texts",
+    "referred_marker",
     "sealed_text",
     "seals_of",
     "user_texts",
@@ -75,6 +89,45 @@ class WasRefused(Protocol):
     """``GuardedRunnable.was_refused``: True when the wrapper (any of its guards) refused ``text`` at ``stage``."""
 
     def __call__(self, text: str, *, stage: str | Stage = ...) -> bool: ...
+
+
+def referred_marker(categories: Iterable[str]) -> str:
+    """What the wrapper's run records for a turn it answered with a crisis referral: the marker naming the crisis
+    kinds among ``categories`` (in the order of :data:`CRISIS_KIND_WORDS`), or the plain one if none is known."""
+    kinds = [words for cid, words in CRISIS_KIND_WORDS.items() if cid in set(categories)]
+    return WITHHELD_REFERRED_FOR.format(kinds=" and ".join(kinds)) if kinds else WITHHELD_REFERRED
+
+
+def crisis_in_force(earlier: Sequence[str]) -> tuple[str, ...]:
+    """Earlier user turns as the input check reads them: a referred turn's marker (:func:`referred_marker`) stands
+    for the plain statement of each crisis kind it names (``configs/responses/crisis_in_force.yaml``; the plain
+    marker for self-harm), so a crisis stays in force while its turn is in the window, as the user's words would
+    keep it (``history_persistent_kinds``). Other turns are as they are."""
+    markers = _referred_markers()
+    if not any(t in markers for t in earlier):
+        return tuple(earlier)
+    statements = _crisis_statements()
+    return tuple(" ".join(statements[k] for k in markers[t]) if t in markers else t for t in earlier)
+
+
+@lru_cache(maxsize=1)
+def _referred_markers() -> dict[str, tuple[str, ...]]:
+    """Every marker :func:`referred_marker` writes, with the kinds it names."""
+    kinds = list(CRISIS_KIND_WORDS)
+    subsets = [tuple(k for i, k in enumerate(kinds) if n >> i & 1) for n in range(1, 2 ** len(kinds))]
+    return {WITHHELD_REFERRED: ("crisis_self_harm",)} | {referred_marker(sub): sub for sub in subsets}
+
+
+@lru_cache(maxsize=1)
+def _crisis_statements() -> dict[str, str]:
+    path = configs_dir() / "responses" / "crisis_in_force.yaml"
+    data = load_strict(path.read_text(encoding="utf-8"))
+    table = data.get("statements") if isinstance(data, Mapping) else None
+    if not isinstance(table, Mapping) or set(table) != set(CRISIS_KIND_WORDS):
+        raise ValueError(f"{path}: expected statements for exactly {sorted(CRISIS_KIND_WORDS)}")
+    if not all(isinstance(v, str) and v.strip() for v in table.values()):
+        raise ValueError(f"{path}: each statement must be a non-empty string")
+    return {str(k): str(v) for k, v in table.items()}
 
 
 def withheld_texts(

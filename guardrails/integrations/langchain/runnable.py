@@ -58,7 +58,7 @@ from langchain_core.runnables.schema import StreamEvent
 
 from guardrails.errors import GuardrailsWarning, ProfileError, brief
 from guardrails.guard import Guard
-from guardrails.integrations.langchain import shapes
+from guardrails.integrations.langchain import history, shapes
 from guardrails.integrations.langchain.callbacks import DEFAULT_CACHE_SIZE, _Judged
 from guardrails.integrations.langchain.stream import ScreenedStream
 from guardrails.integrations.langchain.turn import WITHHELD, Turn, added
@@ -383,7 +383,7 @@ class GuardedRunnable(Runnable[Any, Any]):
                 return turn.guard.check(
                     turns.latest,
                     Stage.INPUT,
-                    history=turns.history,
+                    history=history.crisis_in_force(turns.history),
                     locale=turn.locale,
                     conversation_id=turn.conversation_id,
                 )
@@ -396,7 +396,7 @@ class GuardedRunnable(Runnable[Any, Any]):
                 return await turn.guard.acheck(
                     turns.latest,
                     Stage.INPUT,
-                    history=turns.history,
+                    history=history.crisis_in_force(turns.history),
                     locale=turn.locale,
                     conversation_id=turn.conversation_id,
                 )

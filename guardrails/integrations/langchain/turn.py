@@ -20,7 +20,7 @@ from guardrails.errors import GuardrailViolation
 from guardrails.guard import Guard
 from guardrails.integrations.langchain import history, shapes
 from guardrails.integrations.langchain.callbacks import _keepable
-from guardrails.integrations.langchain.history import SEALS_KEY, WITHHELD_REFERRED, WITHHELD_TURN
+from guardrails.integrations.langchain.history import SEALS_KEY, WITHHELD_TURN
 from guardrails.redaction import PLACEHOLDER, Numbering, redaction_scope
 from guardrails.streaming import StreamScreen
 from guardrails.types import Action, Decision, Finding, Stage
@@ -117,7 +117,7 @@ class Turn:
         :data:`WITHHELD_TURN` (or :data:`WITHHELD_REFERRED`), every other text by ``<withheld by guardrails>``."""
         keys, passthrough = self.wrapper.input_keys, self.wrapper.passthrough_keys
         latest = history.latest_texts(value, input_keys=keys)
-        marker = WITHHELD_TURN if d_in.blocked else WITHHELD_REFERRED
+        marker = WITHHELD_TURN if d_in.blocked else history.referred_marker(d_in.categories)
         return shapes.rewrite_input(
             value,
             lambda text: marker if text in latest else WITHHELD["input"],
