@@ -1,41 +1,41 @@
-"""Repeats of a name or place the detector found once: redacted wherever else the text writes them.
+"""Repeats of a name the detector found once: redacted wherever else the text writes them.
 
-Names and places are found by reading (spaCy's NER, the gazetteer, cues), which may miss a repeat the pattern
-recognizers would not: "My name is Maria Lopez. Again: maria lopez, MARIA LOPEZ, Maria\u200bLopez." A value of two
-words or more is found again in any case, with any run of spaces or invisible characters between its words. A value
-of one word only as written or in capitals ("Will", found as a name, leaves "will" alone), and only when it is a
-known first name or surname. Only values written as names are (every word capitalised): a lower-case span the reader
-took for a name by mistake is not spread.
+Names are found by reading (spaCy's NER, the gazetteer, cues), which may miss a repeat the pattern recognizers would
+not: "My name is Maria Lopez. Again: maria lopez, MARIA LOPEZ, Ma\u200bria Lopez." A name of two words or more is
+found again in any case, with any run of spaces between its words and invisible characters anywhere in it, when one
+of its words is a census first name or surname (so "Hiring Manager", taken for a name by mistake, is not spread to
+"the hiring manager"). A one-word name only as written, and only when it is a census name that is no ordinary word
+("Will" is left alone). Only values written as names are (every word capitalised).
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Sequence
 
 from guardrails.types import Finding
 
-#: the entities found by reading, whose repeats are found here (the pattern recognizers find every repeat)
-REPEATED_ENTITIES = frozenset({"PERSON", "LOCATION"})
+#: the entities found by reading whose repeats are found here (the pattern recognizers find every repeat)
+REPEATED_ENTITIES = frozenset({"PERSON"})
 #: at most this many distinct values are looked for again in one text (a long list of names: the rest are as found)
 MAX_VALUES = 256
 _WORD = re.compile(r"\w+(?:['’\-]\w+)*")
-#: between two words of a repeat: spaces and invisible characters (soft hyphen, zero-width, word joiner, BOM)
+#: invisible characters (soft hyphen, zero-width, word joiner, BOM): anywhere in a repeat
+_INVISIBLE = "[\u00ad\u200b-\u200f\u2060\ufeff]*"
 _GAP = r"[\s\u00ad\u200b-\u200f\u2060\ufeff]+"
 
 
 def repeated_values(text: str, found: Sequence[Finding]) -> list[Finding]:
-    """Findings for the places in ``text`` that repeat the value of a name or place in ``found`` and that no finding
-    holds whole yet, each with its value's label, score and detector (one that holds part of a repeat, "LOPEZ" of
+    """Findings for the places in ``text`` that repeat the value of a name in ``found`` and that no finding holds
+    whole yet, each with its value's label, score and detector (one that holds part of a repeat, "LOPEZ" of
     "MARIA LOPEZ", is merged with it by the redactor)."""
     values: dict[tuple[str, ...], Finding] = {}
     for f in found:
         if f.label not in REPEATED_ENTITIES or f.start is None or f.end is None:
             continue
         words = tuple(_WORD.findall(text[f.start : f.end]))
-        if not words or sum(len(w) for w in words) < 3 or not all(w[0].isupper() for w in words):
-            continue
-        if len(words) == 1 and not _known_name(words[0]):
+        if not words or not all(w[0].isupper() for w in words) or not _known(words):
             continue
         key = tuple(w.lower() for w in words) if len(words) > 1 else words
         if key not in values or f.score > values[key].score:
@@ -44,28 +44,54 @@ def repeated_values(text: str, found: Sequence[Finding]) -> list[Finding]:
             break
     if not values:
         return []
-    spans = [(f.start, f.end) for f in found if f.start is not None and f.end is not None]
+    spans = sorted((f.start, f.end) for f in found if f.start is not None and f.end is not None)
+    starts = [s for s, _ in spans]
+    reach: list[int] = []  # the furthest end of the spans up to each one (sorted by start)
+    for _, end in spans:
+        reach.append(max(end, reach[-1]) if reach else end)
     out: list[Finding] = []
-    for words, f in values.items():
-        for m in _pattern(words).finditer(text):
-            if not any(s <= m.start() and m.end() <= e for s, e in spans):  # one that holds part of it is merged
-                out.append(Finding(f.detector, None, f.score, m.start(), m.end(), f.label, f.view))
+    for pattern, flags, group in _patterns(values):
+        for m in re.finditer(pattern, text, flags):
+            i = bisect.bisect_right(starts, m.start()) - 1
+            if i >= 0 and reach[i] >= m.end():  # inside a finding that starts before it
+                continue
+            f = group[_squeezed(m.group(0), flags)]
+            out.append(Finding(f.detector, None, f.score, m.start(), m.end(), f.label, f.view))
     return out
 
 
-def _known_name(word: str) -> bool:
-    """A first name or surname of the census lists, and no ambiguous word ("Will", "Mark"), so a word found once as a
-    name by mistake ("Closes", "Add" in a changelog) is not redacted everywhere else."""
+def _known(words: tuple[str, ...]) -> bool:
+    """One of the words is a census first name or surname, and a one-word value is no ambiguous word ("Will",
+    "Mark", "Brown"): a word found once as a name by mistake is not redacted everywhere else."""
     from guardrails.pii.recognizers import gazetteer
 
     names = gazetteer()
-    low = word.lower()
-    return (low in names.first or low in names.last) and low not in names.ambiguous
+    low = [w.lower() for w in words]
+    if len(low) == 1:
+        return (low[0] in names.first or low[0] in names.last) and low[0] not in names.ambiguous
+    return any(w in names.first or w in names.last for w in low)
 
 
-def _pattern(words: tuple[str, ...]) -> re.Pattern[str]:
-    if len(words) == 1:
-        (word,) = words
-        forms = sorted({re.escape(word), re.escape(word.upper())})
-        return re.compile(rf"(?<!\w)(?:{'|'.join(forms)})(?!\w)")
-    return re.compile(rf"(?<!\w){_GAP.join(re.escape(w) for w in words)}(?!\w)", re.IGNORECASE)
+def _patterns(values: dict[tuple[str, ...], Finding]) -> list[tuple[str, int, dict[str, Finding]]]:
+    """One pattern for the names of several words (any case) and one for the one-word names (as written), longest
+    first, each with the findings by their words run together (``_squeezed``)."""
+    out = []
+    for several, flags in ((True, re.IGNORECASE), (False, 0)):
+        group = {k: f for k, f in values.items() if (len(k) > 1) == several}
+        if group:
+            alternatives = sorted((_GAP.join(_spelled(w) for w in key) for key in group), key=len, reverse=True)
+            keys = {_squeezed("".join(key), flags): f for key, f in group.items()}
+            out.append((rf"(?<!\w)(?:{'|'.join(alternatives)})(?!\w)", flags, keys))
+    return out
+
+
+def _spelled(word: str) -> str:
+    """``word``, with invisible characters allowed between its letters."""
+    return _INVISIBLE.join(re.escape(ch) for ch in word)
+
+
+def _squeezed(value: str, flags: int) -> str:
+    """A value without its spaces and invisible characters (lower case when matched in any case): the key of its
+    group (see ``_patterns``)."""
+    squeezed = re.sub(_GAP, "", value)
+    return squeezed.lower() if flags & re.IGNORECASE else squeezed

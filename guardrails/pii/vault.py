@@ -16,7 +16,7 @@ Bounded in size and time, since callers choose the conversation ids:
 * a conversation expires ``ttl_seconds`` after its last use;
 * the entity labels a conversation numbers after placeholders found in its texts (``seed``: typed by anyone, any
   label) are at most :data:`SEEDED_LABELS_MAX`, each at most :data:`SEEDED_LABEL_CHARS` long; past that a found
-  placeholder is not remembered (the labels the redactor gives values are always numbered).
+  placeholder is not remembered (the labels the redactor gives values, and :data:`STANDARD_LABELS`, always are).
 
 An entry takes about 320 bytes, plus its value in reversible mode (about 110 bytes for a
 25-character value), so the default bounds (100,000 entries) hold the vault near 45 MB.
@@ -40,6 +40,15 @@ __all__ = ["SEEDED_LABELS_MAX", "SEEDED_LABEL_CHARS", "Assigned", "Secret", "Vau
 #: thousands of times) must not grow a conversation without limit
 SEEDED_LABELS_MAX = 64
 SEEDED_LABEL_CHARS = 48
+#: the entity labels of the shipped PII presets (and Presidio's common ones): always numbered after a placeholder
+#: found, so typed junk labels never keep a real one from being seeded
+STANDARD_LABELS = frozenset(
+    {
+        *("PERSON", "LOCATION", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS", "US_SSN"),
+        *("US_ITIN", "US_DRIVER_LICENSE", "US_PASSPORT", "US_BANK_NUMBER", "CRYPTO", "MEDICAL_LICENSE", "UK_NHS"),
+        *("DATE_TIME", "NRP", "URL", "ORGANIZATION", "MEDICAL_RECORD_NUMBER"),
+    }
+)
 #: how :meth:`Vault.assign` answered: an existing entry, a new entry, or a number given without an entry
 Assigned = Literal["found", "stored", "reserved"]
 
@@ -189,8 +198,10 @@ class Vault:
         already in its history, whose entry this vault no longer has)."""
         with self._lock:
             conv = self._conversation(conversation_id, self._clock())
-            if label not in conv.counters and (
-                len(label) > SEEDED_LABEL_CHARS or len(conv.counters) >= SEEDED_LABELS_MAX
+            if (
+                label not in conv.counters
+                and label not in STANDARD_LABELS
+                and (len(label) > SEEDED_LABEL_CHARS or len(conv.counters) >= SEEDED_LABELS_MAX)
             ):
                 return
             if number > conv.counters.get(label, 0):

@@ -178,14 +178,14 @@ def test_in_reversible_mode_the_run_records_placeholders_where_the_user_sees_the
     assert "Jane Roe" not in json.dumps([run.inputs, run.outputs], default=str)
 
 
-def test_in_reversible_mode_the_run_records_a_placeholder_only_where_the_value_stands_as_a_whole() -> None:
+def test_in_reversible_mode_the_run_hides_a_restored_value_wherever_it_stands_even_inside_other_characters() -> None:
     tracer = RootRuns()
-    chain = guard_with(KeywordDetector({}, entities={"Al": "PERSON"}), profile={"redaction": {"reversible": True}})
-    wrapped = chain.wrap(prompt_chain("Hi <PERSON_1>. Also, Alabama is nice, Al."))
-    config: Any = {"callbacks": [tracer], "configurable": {"conversation_id": "al"}}
-    assert wrapped.invoke({"question": "I'm Al", "history": []}, config=config) == "Hi Al. Also, Alabama is nice, Al."
+    wrapped = guard(reversible=True).wrap(prompt_chain("Hi _<PERSON_1>_, or <PERSON_1>さん."))
+    config: Any = {"callbacks": [tracer], "configurable": {"conversation_id": "jr"}}
+    shown = wrapped.invoke({"question": "I'm Jane Roe", "history": []}, config=config)
+    assert shown == "Hi _Jane Roe_, or Jane Roeさん."
     (run,) = tracer.roots
-    assert run.outputs is not None and run.outputs["output"] == "Hi <PERSON_1>. Also, Alabama is nice, <PERSON_1>."
+    assert run.outputs is not None and run.outputs["output"] == "Hi _<PERSON_1>_, or <PERSON_1>さん."
 
 
 # ---------------------------------------------------------------------- the guard around the history

@@ -881,6 +881,40 @@ def test_a_text_file_attached_base64_encoded_is_judged_and_redacted_in_its_own_e
     assert sent.content[1]["type"] == notes["type"] and "Jane Roe" not in dumped(sent)
 
 
+@pytest.mark.parametrize(
+    "block",
+    [
+        {"type": "file", "text": "hello", "base64": b64("Jane Roe on 555-0100"), "mime_type": "text/plain"},
+        {"type": "media", "mime_type": "text/plain", "data": b64("Jane Roe on 555-0100")},
+        {"type": "media", "mime_type": "text/plain", "data": b"Jane Roe on 555-0100"},
+    ],
+    ids=["text-beside-base64", "gemini-media-base64", "gemini-media-bytes"],
+)
+def test_a_text_files_bytes_are_read_beside_a_text_key_and_in_geminis_media_block(block: dict[str, Any]) -> None:
+    guard().wrap(spy_model("ok")).invoke([HumanMessage(content=[block])])
+    ((sent,),) = SpyChatModel.calls
+    payload = sent.content[0].get("base64", sent.content[0].get("data"))
+    raw = payload if isinstance(payload, bytes) else base64.b64decode(payload)
+    assert raw.decode() == "<PERSON_1> on <PHONE_NUMBER_1>"
+
+
+def test_a_base64_file_inside_a_documents_content_is_an_input_error() -> None:
+    inner = {"type": "document", "source": {"type": "base64", "media_type": "text/plain", "data": b64("Jane Roe")}}
+    outer = {"type": "document", "source": {"type": "content", "content": [inner]}}
+    with pytest.raises(InputError, match="base64"):
+        guard().wrap(spy_model("never")).invoke([HumanMessage(content=[outer])])
+    assert SpyChatModel.calls == []
+
+
+def test_a_value_found_in_messages_judged_joined_before_an_image_only_one_is_redacted_in_each() -> None:
+    joined = guard_with(KeywordDetector({}, entities={"SSN is\n536221234": "US_SSN"}))
+    image = {"type": "image", "url": "https://example.com/a.png"}
+    turn = [HumanMessage("My SSN is"), HumanMessage("536221234"), HumanMessage(content=[image])]
+    joined.wrap(spy_model("ok")).invoke(turn)
+    ((*sent,),) = SpyChatModel.calls
+    assert [m.content for m in sent[:2]] == ["My <US_SSN_1>", "<US_SSN_2>"]
+
+
 def test_a_base64_text_file_is_read_in_the_charset_its_media_type_names() -> None:
     block = {"type": "file", "base64": b64("Señor Jane Roe", "latin-1"), "mime_type": "text/plain; charset=ISO-8859-1"}
     guard().wrap(spy_model("ok")).invoke([HumanMessage(content=[block])])

@@ -228,13 +228,15 @@ def block_words(block: Any) -> list[tuple[Path, str]]:
     titles: list[tuple[Path, str]] = [
         ((key,), block[key]) for key in DOCUMENT_WORD_KEYS if isinstance(block.get(key), str)
     ]
+    encoded = _encoded_text(block)
+    payload = [(encoded.where, encoded.text)] if encoded is not None else []  # a provider may send it, not ``text``
     if _is_text_block(block):
         text = [(("text",), block["text"])] if isinstance(block.get("text"), str) else []
-        return titles + text if is_attached_document(block) else text
+        return titles + text + payload if is_attached_document(block) else text + payload
     if _is_v0_text_file(block):  # its words in "url"
         return titles + ([(("url",), block["url"])] if isinstance(block.get("url"), str) else [])
-    if (encoded := _encoded_text(block)) is not None:
-        return [*titles, (encoded.where, encoded.text)]
+    if encoded is not None:
+        return [*titles, *payload]
     if _block_type(block) != DOCUMENT_BLOCK:
         return []
     words = titles
@@ -252,6 +254,8 @@ def block_words(block: Any) -> list[tuple[Path, str]]:
             where = ("source", key, i)
             if isinstance(item, str):
                 words.append((where, item))
+            elif _encoded_text(item) is not None:  # no provider takes one there: never written back undecoded
+                raise InputError("cannot screen a document block: its content source holds a base64-encoded file")
             elif _is_text_block(item) or is_attached_document(item):  # text, or a document inside (read the same)
                 words.extend(((*where, *w), t) for w, t in block_words(item))
             elif _block_type(item) not in _PICTURES:
@@ -292,9 +296,13 @@ class _EncodedText:
     prefix: str
     charset: str
     altchars: bytes | None
+    #: the payload was the bytes themselves, not base64
+    raw: bool = False
 
-    def encode(self, text: str) -> str:
+    def encode(self, text: str) -> str | bytes:
         data = text.encode(self.charset, errors="replace")
+        if self.raw:
+            return data
         return self.prefix + base64.b64encode(data, altchars=self.altchars).decode("ascii")
 
 
@@ -317,10 +325,16 @@ def _encoded_text(block: Any) -> _EncodedText | None:
             found.append((("file", "file_data"), None, block["file"].get("file_data")))
     elif kind == "input_file":
         found.append((("file_data",), None, block.get("file_data")))
+    elif kind == "media":  # langchain-google-genai's inline data: base64 or bytes
+        found.append((("data",), media, block.get("data")))
     elif kind == DOCUMENT_BLOCK and isinstance(source := block.get("source"), Mapping):
         base = source.get("type") == "base64"
         found += [(("source", "data"), source.get("media_type"), source.get("data"))] if base else []
     for where, media_type, payload in found:
+        if isinstance(payload, (bytes, bytearray)) and where[-1] in ("base64", "data"):  # the bytes themselves
+            if isinstance(media_type, str) and _TEXT_MEDIA.fullmatch(media_type):
+                return _decoded(where, media_type, bytes(payload), "")
+            continue
         if not isinstance(payload, str):
             continue
         prefix = ""
@@ -334,14 +348,14 @@ def _encoded_text(block: Any) -> _EncodedText | None:
     return None
 
 
-def _decoded(where: Path, media_type: str, payload: str, prefix: str) -> _EncodedText:
+def _decoded(where: Path, media_type: str, payload: str | bytes, prefix: str) -> _EncodedText:
     named = _CHARSET.search(media_type)
     charset = named.group(1) if named else "utf-8"
-    compact = "".join(payload.split())
+    compact = "".join(payload.split()) if isinstance(payload, str) else ""
     altchars = b"-_" if ("-" in compact or "_" in compact) else None
     try:
         codecs.lookup(charset)
-        data = base64.b64decode(compact, altchars=altchars, validate=True)
+        data = payload if isinstance(payload, bytes) else base64.b64decode(compact, altchars=altchars, validate=True)
         text = data.decode(charset)
     except (binascii.Error, ValueError, LookupError) as exc:  # UnicodeDecodeError is a ValueError
         what = media_type.split(";")[0].strip()
@@ -349,7 +363,7 @@ def _decoded(where: Path, media_type: str, payload: str, prefix: str) -> _Encode
             f"cannot screen an attached {what} file: its base64 payload does not decode as {charset} text "
             f"({type(exc).__name__}); send it as text, or in the charset its media type names"
         ) from None
-    return _EncodedText(where, text, prefix, charset, altchars)
+    return _EncodedText(where, text, prefix, charset, altchars, raw=isinstance(payload, bytes))
 
 
 def _is_v0_text_file(block: Any) -> bool:

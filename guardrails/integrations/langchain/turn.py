@@ -8,7 +8,6 @@ referral and disclaimers, the decisions put in its metadata, and the delivered a
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -91,11 +90,11 @@ class Turn:
         # answers), each text with what the model gets instead (see history.withheld_texts)
         done: dict[str, str] = self._withheld(value, latest)
 
-        pieces = history.latest_texts(value, input_keys=keys) if latest is not None else frozenset()
-
         def fn(text: str) -> str:
             if text not in done:
-                if latest is not None and text in pieces and text != latest and text.strip() and text in latest:
+                # a text of the user's that stands in the turn judged (a block of it, or one of the unanswered
+                # messages before an image-only one, judged joined)
+                if latest is not None and text in users and text != latest and text.strip() and text in latest:
                     done[text] = self._redacted_piece(text, latest, d_in)
                 else:
                     done[text] = self._redacted(text, user=text in users, d_in=d_in if text == latest else None)
@@ -223,12 +222,12 @@ class Turn:
         if not self.restored:
             return answer
         pairs = sorted(self.restored.items(), key=lambda pair: -len(pair[0]))
-        # each value where it stands as a whole (not the "Al" of "Alabama"), longest first
-        found = [(re.compile(rf"(?<!\w){re.escape(value)}(?!\w)"), placeholder) for value, placeholder in pairs]
 
         def hide(text: str) -> str:
-            for value, placeholder in found:
-                text = value.sub(placeholder.replace("\\", "\\\\"), text)
+            # every occurrence, longest value first: a value touching other characters ("_Jane Roe_", "田中さん") is
+            # hidden too, at the price of a short value inside a longer word ("Al" in "Alabama") in the trace
+            for value, placeholder in pairs:
+                text = text.replace(value, placeholder)
             return text
 
         return shapes.map_texts(answer, hide)
