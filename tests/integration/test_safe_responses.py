@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 from langchain_core.messages import SystemMessage
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.runnables import RunnableConfig
 
 from guardrails.guard import Guard
 from guardrails.integrations.langchain.history import CRISIS_KIND_WORDS, crisis_in_force, referred_marker
@@ -97,6 +99,14 @@ def test_refer_and_continue_shows_the_referral_first_then_the_model_under_instru
     (messages,) = SpyChatModel.calls
     assert isinstance(messages[0], SystemMessage) and "not triage" in messages[0].content.lower()
     assert out.content.index("9-8-8") < out.content.index("I'm listening.")
+
+
+@pytest.mark.parametrize("answer", ["", "   "], ids=["empty", "blank"])
+async def test_refer_and_continue_shows_the_referral_even_when_the_model_answers_nothing(answer: str) -> None:
+    chain = crisis_guard(crisis_mode="refer_and_continue").wrap(spy(answer, answer) | StrOutputParser())
+    config: RunnableConfig = {"configurable": {"locale": "en-GB"}}
+    for out in (chain.invoke("unbearable pain inside", config), await chain.ainvoke("unbearable pain inside", config)):
+        assert "116 123" in out and out == out.strip()
 
 
 @pytest.mark.parametrize("category", [c for c in PROHIBITED if c != "self_harm_promotion"])
