@@ -86,6 +86,24 @@ def test_profile_locale_is_used_when_the_request_has_none() -> None:
     assert "1737" in out.content
 
 
+@pytest.mark.parametrize(
+    ("words", "lines"),
+    [
+        ("he has a knife at the door and I feel unbearable pain inside", ["0808 2000 247", "116 123", "85258"]),
+        ("collapsed and not breathing after unbearable pain inside", ["116 123", "85258"]),
+    ],
+    ids=["danger-and-self-harm", "medical-and-self-harm"],
+)
+def test_several_crisis_kinds_at_once_get_each_kinds_lines_after_the_most_urgent_kinds_emergency_number(
+    words: str, lines: list[str]
+) -> None:
+    text = crisis_guard().check(words, locale="en-GB").referral or ""
+    numbers = re.findall(r"\d[\d -]{1,14}\d|\b\d{3}\b", text)
+    assert numbers and numbers[0].strip() == "999"
+    assert [text.count(line) for line in lines] == [1] * len(lines)
+    assert [text.index(line) for line in lines] == sorted(text.index(line) for line in lines)
+
+
 def test_referral_is_warm_and_does_not_triage_or_mention_methods() -> None:
     text = crisis_guard().check("unbearable pain inside", locale="en-US").referral or ""
     assert "sorry" in text.lower() or "you don't have to" in text.lower()

@@ -17,6 +17,7 @@ from guardrails.resources import (
     default_directory,
     load_messages,
     render_referral,
+    render_referrals,
 )
 
 COUNTRIES = (
@@ -563,3 +564,17 @@ def test_a_copy_of_the_shipped_folder_loads_like_the_default(tmp_path: Path, dir
     loaded = ResourceDirectory.load(copy)
     assert loaded is not directory
     assert sorted(loaded.countries) == sorted(directory.countries)
+
+
+@pytest.mark.parametrize("locale", ["en-GB", "de-DE", None], ids=["GB", "DE", "unknown"])
+def test_a_referral_for_every_crisis_kind_at_once_lists_each_kinds_services_once(
+    directory: ResourceDirectory, locale: str | None
+) -> None:
+    kinds = ("crisis_medical_emergency", "crisis_danger", "crisis_self_harm")
+    text = render_referrals([(kind, directory.lookup(kind, locale)) for kind in kinds])
+    entries = [line for line in text.splitlines() if line.startswith("- ")]
+    assert len(entries) == len(set(entries))
+    for kind in kinds:
+        referral = directory.lookup(kind, locale)
+        for resource in referral.resources if referral.country else referral.fallback:
+            assert resource.name in text, (kind, resource.id)
