@@ -42,9 +42,9 @@ from pydantic import (
 )
 
 from guardrails._paths import configs_dir
-from guardrails._yaml import describe_yaml_error
+from guardrails._yaml import describe_yaml_error, load_strict
 from guardrails.errors import GuardrailsError
-from guardrails.locales import parse_locale
+from guardrails.locales import ISO_3166_ALPHA2, parse_locale
 
 __all__ = [
     "CRISIS_CATEGORIES",
@@ -206,8 +206,8 @@ class CountryResources(_Strict):
     @field_validator("country")
     @classmethod
     def _valid_country(cls, value: str) -> str:
-        if not _COUNTRY_FILE.fullmatch(value):
-            raise ValueError("must be an upper-case ISO 3166-1 alpha-2 code")
+        if not _COUNTRY_FILE.fullmatch(value) or value not in ISO_3166_ALPHA2:
+            raise ValueError(f"{value!r} is not an upper-case ISO 3166-1 alpha-2 country code (e.g. 'GB', not 'UK')")
         return value
 
     @field_validator("emergency_number")
@@ -373,7 +373,7 @@ def _read_yaml(path: Path) -> Any:
     except OSError as exc:
         raise ResourceError(f"cannot read file: {exc.strerror or exc}", source=str(path)) from exc
     try:
-        return yaml.safe_load(text)
+        return load_strict(text)  # a key given twice is refused, not read as its last value
     except yaml.YAMLError as exc:
         raise ResourceError(describe_yaml_error(exc), source=str(path)) from None
 
@@ -498,7 +498,7 @@ class ResourceDirectory:
         international = _validate(InternationalDirectory, _read_yaml(intl_path), intl_path)
         countries: list[CountryResources] = []
         for path in sorted(base.iterdir()):
-            if path.suffix not in (".yaml", ".yml") or path.name in (
+            if path.suffix.lower() not in (".yaml", ".yml") or path.name in (
                 INTERNATIONAL_FILE,
                 MESSAGES_FILE,
             ):
