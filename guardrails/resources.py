@@ -535,7 +535,7 @@ class ResourceDirectory:
 
         Accepts BCP 47 tags ("en-GB", "zh-Hant-TW", "sr-Latn-RS-u-nu-latn"), POSIX-style
         names ("en_GB", "en_GB.UTF-8") and bare regions ("GB"; lower-case "gb" too, unless it
-        is also an ISO 639-1 language code). Returns None for language-only tags ("fr"),
+        is also an ISO 639-1 language code or a withdrawn one such as "in"). Returns None for language-only tags ("fr"),
         numeric UN M.49 regions ("es-419"), unknown/private-use regions ("xx-ZZ") and
         anything unparsable - it never guesses a country from a language.
         """

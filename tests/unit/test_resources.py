@@ -356,6 +356,11 @@ LOCALES = [
     (None, None),
     ("english", None),
     ("12", None),
+    ("in", None),
+    ("mo", None),
+    ("iw", None),
+    ("IN", "IN"),
+    ("MO", "MO"),
 ]
 
 
