@@ -749,11 +749,20 @@ class Guard:
 
     def _render_referral(self, kinds: Sequence[str], locale: str | None) -> str:
         """The referral for built-in crisis kinds (most urgent first), or the general one (no kind)."""
+        from guardrails.locales import parse_locale
         from guardrails.resources import ResourceDirectory, render_general_referral, render_referrals
 
-        where = locale or self.profile.locale  # an empty locale names none, as for the disclaimers
+        # a blank locale names none, as for the disclaimers; one that names only a language ("en") says nothing of
+        # the country either, so the profile's country stands (a malformed one is warned about and names none)
+        where = locale if locale is not None and locale.strip() else self.profile.locale
         if where is not None:
             self._warn_bad_locale(where)
+            try:
+                language_only = parse_locale(where)[1] is None
+            except ValueError:
+                language_only = False
+            if language_only and self.profile.locale is not None:
+                where = self.profile.locale
         markdown = self.profile.disclaimers.format == "markdown"
         directory = ResourceDirectory.load()
         if not kinds:
