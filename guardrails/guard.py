@@ -732,32 +732,42 @@ class Guard:
         return tuple(t for _, t in fresh)
 
     def referral_for(self, categories: Iterable[str], *, locale: str | None) -> str | None:
-        """The crisis referral text for the most urgent crisis category, for a locale.
+        """The crisis referral text for a turn's crisis categories, for a locale.
 
-        A built-in crisis kind gets its own message; any other crisis category of the
-        taxonomy (a profile's custom one) gets the general crisis referral for the
+        The built-in crisis kinds get one message: the most urgent kind's, with each further
+        kind's own lines added (most urgent first, no service twice). Any other crisis category
+        of the taxonomy (a profile's custom one) alone gets the general crisis referral for the
         country. None when no category is a crisis.
         """
         cats = set(categories)
-        for cat in _CRISIS_ORDER:
-            if cat in cats:
-                return self._render_referral(cat, locale)
+        kinds = [cat for cat in _CRISIS_ORDER if cat in cats]
+        if kinds:
+            return self._render_referral(kinds, locale)
         if any((c := self.taxonomy.get(cat)) is not None and c.kind == "crisis" for cat in cats):
-            return self._render_referral(None, locale)
+            return self._render_referral((), locale)
         return None
 
-    def _render_referral(self, category: str | None, locale: str | None) -> str:
-        """The referral for a built-in crisis kind, or the general one (``category=None``)."""
-        from guardrails.resources import ResourceDirectory, render_general_referral, render_referral
+    def _render_referral(self, kinds: Sequence[str], locale: str | None) -> str:
+        """The referral for built-in crisis kinds (most urgent first), or the general one (no kind)."""
+        from guardrails.locales import parse_locale
+        from guardrails.resources import ResourceDirectory, render_general_referral, render_referrals
 
-        where = locale or self.profile.locale  # an empty locale names none, as for the disclaimers
+        # a blank locale names none, as for the disclaimers; one that names only a language ("en") says nothing of
+        # the country either, so the profile's country stands (a malformed one is warned about and names none)
+        where = locale if locale is not None and locale.strip() else self.profile.locale
         if where is not None:
             self._warn_bad_locale(where)
+            try:
+                language_only = parse_locale(where)[1] is None
+            except ValueError:
+                language_only = False
+            if language_only and self.profile.locale is not None:
+                where = self.profile.locale
         markdown = self.profile.disclaimers.format == "markdown"
         directory = ResourceDirectory.load()
-        if category is None:
+        if not kinds:
             return render_general_referral(directory.lookup_general(where), markdown=markdown)
-        return render_referral(directory.lookup(category, where), category=category, markdown=markdown)
+        return render_referrals([(kind, directory.lookup(kind, where)) for kind in kinds], markdown=markdown)
 
     def _warn_bad_locale(self, locale: str) -> None:
         """Log once per value when a request's locale names no real country ("en-UK"): its referral uses the
@@ -781,7 +791,7 @@ class Guard:
         try:
             referral = self.referral_for(verdict.crisis, locale=req.ctx.locale)
             if referral is None:  # REFER from a non-crisis category the profile maps to refer
-                referral = self._render_referral(None, req.ctx.locale)
+                referral = self._render_referral((), req.ctx.locale)
             return referral
         except Exception as exc:
             req.failures.append(_failure("resources", exc))

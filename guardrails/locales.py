@@ -261,8 +261,10 @@ def parse_locale(value: str) -> tuple[str, str | None]:
             "not a locale: expected a BCP 47 tag such as 'en-GB' or 'zh-Hant-TW', or a POSIX name such as 'en_GB.UTF-8'"
         )
     language, region = match["language"], match["region"]
-    if region is None and len(language) == 2 and not (language.islower() and language in ISO_639_1):
-        # a bare two-letter tag is a country unless it is a lower-case language code, as at run time ("GB", "fr")
+    lower_language = language.islower() and (language in ISO_639_1 or language in _LANGUAGE_MEANT)
+    if region is None and len(language) == 2 and not lower_language:
+        # a bare two-letter tag is a country unless it is a lower-case language code, as at run time ("GB", "fr");
+        # a withdrawn one ("in", the old code of Indonesian; "mo") is a language too, refused below, not India or Macau
         language, region = "", language
     if len(language) == 2 and language.lower() not in ISO_639_1:
         meant = _LANGUAGE_MEANT.get(language.lower())

@@ -591,6 +591,16 @@ def _check_ids(profile: Profile, *, source: str) -> None:
                 field=f"categories.{cat_id}",
                 value=cat_id,
             )
+        kind = taxonomy[cat_id].kind
+        if kind == "crisis" and "output" in (rule.stages or ()) and profile.action_for(cat_id, kind) is Action.REFER:
+            raise ProfileError(
+                f"{cat_id} is a crisis category referred on the output stage, but a referral answers the user's "
+                "request and never replaces a model's answer; remove output from its stages (an answer promoting "
+                "self-harm is blocked as self_harm_promotion)",
+                source=source,
+                field=f"categories.{cat_id}.stages",
+                value=list(rule.stages or ()),
+            )
         if rule.referral is not None and (taxonomy[cat_id].kind != "prohibited" or rule.action != "refer"):
             raise ProfileError(
                 f"referral is for a prohibited category with action: refer, not for {cat_id!r} with action "

@@ -23,7 +23,7 @@ Typical use::
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -42,9 +42,9 @@ from pydantic import (
 )
 
 from guardrails._paths import configs_dir
-from guardrails._yaml import describe_yaml_error
+from guardrails._yaml import describe_yaml_error, load_strict
 from guardrails.errors import GuardrailsError
-from guardrails.locales import parse_locale
+from guardrails.locales import ISO_3166_ALPHA2, parse_locale
 
 __all__ = [
     "CRISIS_CATEGORIES",
@@ -63,6 +63,7 @@ __all__ = [
     "load_messages",
     "render_general_referral",
     "render_referral",
+    "render_referrals",
 ]
 
 CrisisCategory = Literal["crisis_self_harm", "crisis_medical_emergency", "crisis_danger"]
@@ -205,8 +206,8 @@ class CountryResources(_Strict):
     @field_validator("country")
     @classmethod
     def _valid_country(cls, value: str) -> str:
-        if not _COUNTRY_FILE.fullmatch(value):
-            raise ValueError("must be an upper-case ISO 3166-1 alpha-2 code")
+        if not _COUNTRY_FILE.fullmatch(value) or value not in ISO_3166_ALPHA2:
+            raise ValueError(f"{value!r} is not an upper-case ISO 3166-1 alpha-2 country code (e.g. 'GB', not 'UK')")
         return value
 
     @field_validator("emergency_number")
@@ -372,7 +373,7 @@ def _read_yaml(path: Path) -> Any:
     except OSError as exc:
         raise ResourceError(f"cannot read file: {exc.strerror or exc}", source=str(path)) from exc
     try:
-        return yaml.safe_load(text)
+        return load_strict(text)  # a key given twice is refused, not read as its last value
     except yaml.YAMLError as exc:
         raise ResourceError(describe_yaml_error(exc), source=str(path)) from None
 
@@ -497,7 +498,7 @@ class ResourceDirectory:
         international = _validate(InternationalDirectory, _read_yaml(intl_path), intl_path)
         countries: list[CountryResources] = []
         for path in sorted(base.iterdir()):
-            if path.suffix not in (".yaml", ".yml") or path.name in (
+            if path.suffix.lower() not in (".yaml", ".yml") or path.name in (
                 INTERNATIONAL_FILE,
                 MESSAGES_FILE,
             ):
@@ -534,7 +535,7 @@ class ResourceDirectory:
 
         Accepts BCP 47 tags ("en-GB", "zh-Hant-TW", "sr-Latn-RS-u-nu-latn"), POSIX-style
         names ("en_GB", "en_GB.UTF-8") and bare regions ("GB"; lower-case "gb" too, unless it
-        is also an ISO 639-1 language code). Returns None for language-only tags ("fr"),
+        is also an ISO 639-1 language code or a withdrawn one such as "in"). Returns None for language-only tags ("fr"),
         numeric UN M.49 regions ("es-419"), unknown/private-use regions ("xx-ZZ") and
         anything unparsable - it never guesses a country from a language.
         """
@@ -656,8 +657,27 @@ def render_referral(
     With no known country it says "your local emergency number" and lists the
     international directories only. ``markdown=True`` bolds numbers and links names.
     """
-    template = (messages or default_messages()).for_category(category)
-    return _render(referral, template, category, markdown)
+    return render_referrals([(category, referral)], markdown=markdown, messages=messages)
+
+
+def render_referrals(
+    kinds: Sequence[tuple[str, Referral]],
+    *,
+    markdown: bool = False,
+    messages: ReferralMessages | None = None,
+) -> str:
+    """Render one referral message for several crisis kinds at once, most urgent first.
+
+    The first kind gives the message (its wording, emergency number and lines); each further
+    kind adds its own lines, under its own heading, right after them. A service listed for an
+    earlier kind is not listed again, and a kind with nothing new to add adds nothing.
+    """
+    if not kinds:
+        raise ResourceError("no crisis kind to render a referral for", source="render")
+    msgs = messages or default_messages()
+    (category, referral), more = kinds[0], kinds[1:]
+    extra = [(cat, ref, msgs.for_category(cat)) for cat, ref in more]
+    return _render(referral, msgs.for_category(category), category, markdown, extra)
 
 
 def render_general_referral(referral: Referral, *, markdown: bool = False) -> str:
@@ -668,9 +688,16 @@ def render_general_referral(referral: Referral, *, markdown: bool = False) -> st
     return _render(referral, GENERAL_MESSAGE, "general", markdown)
 
 
-def _render(referral: Referral, template: MessageTemplate, category: str, markdown: bool) -> str:
+def _render(
+    referral: Referral,
+    template: MessageTemplate,
+    category: str,
+    markdown: bool,
+    extra: Sequence[tuple[str, Referral, MessageTemplate]] = (),
+) -> str:
     known = referral.emergency_number is not None
     blocks: list[str] = []
+    listed: set[str] = set()  # ids of the services already shown
     for section in template.order:
         if section == "opening" and template.opening:
             blocks.append(template.opening)
@@ -682,17 +709,27 @@ def _render(referral: Referral, template: MessageTemplate, category: str, markdo
             else:
                 blocks.append(template.emergency_unknown)
         elif section == "lines":
-            blocks.extend(_lines_block(referral, template, markdown, category))
+            blocks.extend(_lines_block(referral, template, markdown, category, listed))
+            for more_category, more_referral, more_template in extra:
+                blocks.extend(_lines_block(more_referral, more_template, markdown, more_category, listed))
     return "\n\n".join(blocks)
 
 
-def _lines_block(referral: Referral, template: MessageTemplate, markdown: bool, category: str) -> list[str]:
+def _lines_block(
+    referral: Referral, template: MessageTemplate, markdown: bool, category: str, listed: set[str]
+) -> list[str]:
+    """The lines section of one kind: its services not in ``listed`` (then added to it), or none."""
     if referral.resources:
-        items = "\n".join(_fmt_resource(r, markdown) for r in referral.resources)
-        return [f"{template.lines_heading}\n{items}"]
-    # No country-specific lines: point to the directory when the country is unknown, or
-    # when a line would be expected (not for a medical emergency in a known country).
-    if referral.fallback and (referral.country is None or category != "crisis_medical_emergency"):
-        items = "\n".join(_fmt_resource(r, markdown) for r in referral.fallback)
-        return [f"{template.directory_heading}\n{items}"]
-    return []
+        heading, entries = template.lines_heading, referral.resources
+    elif referral.fallback and (referral.country is None or category != "crisis_medical_emergency"):
+        # No country-specific lines: point to the directory when the country is unknown, or
+        # when a line would be expected (not for a medical emergency in a known country).
+        heading, entries = template.directory_heading, referral.fallback
+    else:
+        return []
+    fresh = [r for r in entries if r.id not in listed]
+    listed.update(r.id for r in fresh)
+    if not fresh:
+        return []
+    items = "\n".join(_fmt_resource(r, markdown) for r in fresh)
+    return [f"{heading}\n{items}"]

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 from langchain_core.messages import SystemMessage
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.runnables import RunnableConfig
 
 from guardrails.guard import Guard
 from guardrails.integrations.langchain.history import CRISIS_KIND_WORDS, crisis_in_force, referred_marker
@@ -84,6 +86,24 @@ def test_profile_locale_is_used_when_the_request_has_none() -> None:
     assert "1737" in out.content
 
 
+@pytest.mark.parametrize(
+    ("words", "lines"),
+    [
+        ("he has a knife at the door and I feel unbearable pain inside", ["0808 2000 247", "116 123", "85258"]),
+        ("collapsed and not breathing after unbearable pain inside", ["116 123", "85258"]),
+    ],
+    ids=["danger-and-self-harm", "medical-and-self-harm"],
+)
+def test_several_crisis_kinds_at_once_get_each_kinds_lines_after_the_most_urgent_kinds_emergency_number(
+    words: str, lines: list[str]
+) -> None:
+    text = crisis_guard().check(words, locale="en-GB").referral or ""
+    numbers = re.findall(r"\d[\d -]{1,14}\d|\b\d{3}\b", text)
+    assert numbers and numbers[0].strip() == "999"
+    assert [text.count(line) for line in lines] == [1] * len(lines)
+    assert [text.index(line) for line in lines] == sorted(text.index(line) for line in lines)
+
+
 def test_referral_is_warm_and_does_not_triage_or_mention_methods() -> None:
     text = crisis_guard().check("unbearable pain inside", locale="en-US").referral or ""
     assert "sorry" in text.lower() or "you don't have to" in text.lower()
@@ -97,6 +117,14 @@ def test_refer_and_continue_shows_the_referral_first_then_the_model_under_instru
     (messages,) = SpyChatModel.calls
     assert isinstance(messages[0], SystemMessage) and "not triage" in messages[0].content.lower()
     assert out.content.index("9-8-8") < out.content.index("I'm listening.")
+
+
+@pytest.mark.parametrize("answer", ["", "   "], ids=["empty", "blank"])
+async def test_refer_and_continue_shows_the_referral_even_when_the_model_answers_nothing(answer: str) -> None:
+    chain = crisis_guard(crisis_mode="refer_and_continue").wrap(spy(answer, answer) | StrOutputParser())
+    config: RunnableConfig = {"configurable": {"locale": "en-GB"}}
+    for out in (chain.invoke("unbearable pain inside", config), await chain.ainvoke("unbearable pain inside", config)):
+        assert "116 123" in out and out == out.strip()
 
 
 @pytest.mark.parametrize("category", [c for c in PROHIBITED if c != "self_harm_promotion"])

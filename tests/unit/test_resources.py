@@ -17,6 +17,7 @@ from guardrails.resources import (
     default_directory,
     load_messages,
     render_referral,
+    render_referrals,
 )
 
 COUNTRIES = (
@@ -355,6 +356,11 @@ LOCALES = [
     (None, None),
     ("english", None),
     ("12", None),
+    ("in", None),
+    ("mo", None),
+    ("iw", None),
+    ("IN", "IN"),
+    ("MO", "MO"),
 ]
 
 
@@ -522,6 +528,28 @@ def test_a_lower_case_country_file_name_is_rejected(tmp_path: Path) -> None:
         ResourceDirectory.load(folder)
 
 
+def test_a_key_given_twice_in_a_resource_file_is_refused_not_read_as_its_last_value(tmp_path: Path) -> None:
+    bad = _FAKE_COUNTRY.replace("    verified: false\n", "    verified: false\n    verified: true\n", 1)
+    folder = _folder(tmp_path, {"international.yaml": _INTERNATIONAL, "SE.yaml": bad})
+    with pytest.raises(ResourceError, match=r"SE\.yaml: .*'verified' appears twice"):
+        ResourceDirectory.load(folder)
+
+
+def test_a_country_file_with_an_upper_case_suffix_is_refused_not_skipped(tmp_path: Path) -> None:
+    folder = _folder(tmp_path, {"international.yaml": _INTERNATIONAL, "SE.YAML": _FAKE_COUNTRY})
+    with pytest.raises(ResourceError, match=r"SE\.YAML: unexpected file"):
+        ResourceDirectory.load(folder)
+
+
+@pytest.mark.parametrize("code", ["UK", "EU", "XK", "ZZ"])
+def test_a_country_file_whose_code_names_no_iso_country_is_refused(tmp_path: Path, code: str) -> None:
+    folder = _folder(
+        tmp_path, {"international.yaml": _INTERNATIONAL, f"{code}.yaml": _FAKE_COUNTRY.replace("SE", code, 1)}
+    )
+    with pytest.raises(ResourceError, match=rf"{code}\.yaml: country: .*'{code}' is not an upper-case ISO 3166-1"):
+        ResourceDirectory.load(folder)
+
+
 def test_the_international_directory_is_required(tmp_path: Path) -> None:
     folder = _folder(tmp_path, {"SE.yaml": _FAKE_COUNTRY})
     with pytest.raises(ResourceError, match=r"international\.yaml: file not found"):
@@ -563,3 +591,17 @@ def test_a_copy_of_the_shipped_folder_loads_like_the_default(tmp_path: Path, dir
     loaded = ResourceDirectory.load(copy)
     assert loaded is not directory
     assert sorted(loaded.countries) == sorted(directory.countries)
+
+
+@pytest.mark.parametrize("locale", ["en-GB", "de-DE", None], ids=["GB", "DE", "unknown"])
+def test_a_referral_for_every_crisis_kind_at_once_lists_each_kinds_services_once(
+    directory: ResourceDirectory, locale: str | None
+) -> None:
+    kinds = ("crisis_medical_emergency", "crisis_danger", "crisis_self_harm")
+    text = render_referrals([(kind, directory.lookup(kind, locale)) for kind in kinds])
+    entries = [line for line in text.splitlines() if line.startswith("- ")]
+    assert len(entries) == len(set(entries))
+    for kind in kinds:
+        referral = directory.lookup(kind, locale)
+        for resource in referral.resources if referral.country else referral.fallback:
+            assert resource.name in text, (kind, resource.id)

@@ -364,14 +364,18 @@ class Turn:
             "pieces": pieces,
         }
 
-    def compose(self, body: str, d_out: Decision) -> str:
-        """The answer text the user sees: ``body`` with the referral and (unless blocked) disclaimers."""
-        disclaimers = self.take_disclaimers(d_out.disclaimer_categories) if not d_out.blocked else ()
+    def compose(self, body: str, d_out: Decision | None) -> str:
+        """The answer text the user sees: ``body`` with the referral and (unless blocked) disclaimers. ``d_out``:
+        ``None`` for a blank answer, which had no check."""
+        if d_out is None:
+            disclaimers = self.take_disclaimers()
+        else:
+            disclaimers = self.take_disclaimers(d_out.disclaimer_categories) if not d_out.blocked else ()
         settings = self.guard.profile.disclaimers
         parts = [*disclaimers, body] if settings.placement == "prepend" else [body, *disclaimers]
         if self.d_in is not None and self.d_in.referral is not None:
             parts.insert(0, self.d_in.referral)
-        return "\n\n".join(p for p in parts if p)
+        return "\n\n".join(p for p in parts if p.strip())
 
     def take_disclaimers(self, extra: Sequence[str] = ()) -> tuple[str, ...]:
         cats = [*(self.d_in.disclaimer_categories if self.d_in else ()), *extra]
@@ -416,7 +420,8 @@ class Turn:
             # carry it: the caller gets it raised, as for a refusal
             raise GuardrailViolation(self.d_in)
         checked = [d for d in (d_out, self.d_ctx) if d is not None]
-        if not checked:
+        referred = self.d_in is not None and self.d_in.referral is not None
+        if not checked and not referred:
             return output
         for d in checked:
             self.notify(d)
@@ -440,7 +445,8 @@ class Turn:
         agent_step = (
             not self.wrapper.schema_output and read.primary is not None and shapes.calls_tools(output, read.primary)
         )
-        if read.primary is not None and d_out is not None and not agent_step:
+        # a blank answer (no output check) still carries the referral: it must be seen on every path
+        if read.primary is not None and (d_out is not None or referred) and not agent_step:
             texts[read.primary] = self.compose(texts[read.primary], d_out)
         # an answer parsed into the caller's schema gets no "guardrails" key: on_decision and callbacks carry it
         meta = None if self.wrapper.schema_output else self.metadata()
