@@ -242,14 +242,15 @@ class GuardedRunnable(Runnable[Any, Any]):
 
     def _derived(self, method: str, *args: Any, output: str | None = None, **kwargs: Any) -> GuardedRunnable:
         """A wrapper of ``self.bound.<method>(*args, **kwargs)`` with this one's guard and options (``output``, when
-        given, replaces its own), sharing its memory: the decisions of an agent's earlier steps, the refused turns and
-        the guards of request profiles (an agent may bind its tools anew at every step)."""
+        given, replaces its own), sharing its memory: the decisions of an agent's earlier steps, the refused turns, and
+        the request profiles as read at ``wrap()`` with their guards (an agent may bind its tools anew each step)."""
         build = getattr(self.bound, method, None)
         if not callable(build):
             raise AttributeError(
                 f"the wrapped {type(self.bound).__name__} has no {method}(); call it on the model before wrapping"
             )
-        options = {**self._options, **({"output": output} if output is not None else {})}
+        # the request profiles as read at wrap(), not their sources: a file is not read again (or from another cwd)
+        options = {**self._options, "profiles": self.profiles, **({"output": output} if output is not None else {})}
         derived = GuardedRunnable(build(*args, **kwargs), self.guard, **options)
         derived.judged = self.judged
         derived._request_guards = self._request_guards
