@@ -47,7 +47,7 @@ from types import FrameType
 from typing import Any, Literal, TypeVar, overload
 
 from langchain_core.callbacks import AsyncCallbackManagerForChainRun, CallbackManagerForChainRun
-from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.runnables import ConfigurableFieldSpec, Runnable, RunnableConfig
 from langchain_core.runnables.config import (
     ensure_config,
     get_async_callback_manager_for_config,
@@ -55,6 +55,7 @@ from langchain_core.runnables.config import (
     patch_config,
 )
 from langchain_core.runnables.schema import StreamEvent
+from pydantic import BaseModel
 
 from guardrails.errors import GuardrailsWarning, ProfileError, brief
 from guardrails.guard import Guard
@@ -212,6 +213,19 @@ class GuardedRunnable(Runnable[Any, Any]):
     @property
     def OutputType(self) -> Any:  # noqa: N802
         return self.bound.OutputType
+
+    def get_input_schema(self, config: RunnableConfig | None = None) -> type[BaseModel]:
+        """The wrapped chain's input schema: the wrapper takes what the chain takes."""
+        return self.bound.get_input_schema(config)
+
+    def get_output_schema(self, config: RunnableConfig | None = None) -> type[BaseModel]:
+        """The wrapped chain's output schema: the wrapper answers in the chain's kind."""
+        return self.bound.get_output_schema(config)
+
+    @property
+    def config_specs(self) -> list[ConfigurableFieldSpec]:
+        """The wrapped chain's configurable fields (the wrapper's own ``configurable`` keys are in its docstring)."""
+        return self.bound.config_specs
 
     # ------------------------------------------------------------------ a chat model's own builders
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> GuardedRunnable:
