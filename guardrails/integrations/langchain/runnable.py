@@ -55,7 +55,7 @@ from langchain_core.runnables.config import (
     patch_config,
 )
 from langchain_core.runnables.schema import StreamEvent
-from pydantic import BaseModel
+from langchain_core.utils.pydantic import TypeBaseModel
 
 from guardrails.errors import GuardrailsWarning, ProfileError, brief
 from guardrails.guard import Guard
@@ -214,11 +214,11 @@ class GuardedRunnable(Runnable[Any, Any]):
     def OutputType(self) -> Any:  # noqa: N802
         return self.bound.OutputType
 
-    def get_input_schema(self, config: RunnableConfig | None = None) -> type[BaseModel]:
+    def get_input_schema(self, config: RunnableConfig | None = None) -> TypeBaseModel:
         """The wrapped chain's input schema: the wrapper takes what the chain takes."""
         return self.bound.get_input_schema(config)
 
-    def get_output_schema(self, config: RunnableConfig | None = None) -> type[BaseModel]:
+    def get_output_schema(self, config: RunnableConfig | None = None) -> TypeBaseModel:
         """The wrapped chain's output schema: the wrapper answers in the chain's kind."""
         return self.bound.get_output_schema(config)
 
