@@ -14,7 +14,7 @@ import secrets
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from guardrails.errors import AuditError
 from guardrails.types import Decision
@@ -35,8 +35,23 @@ def salted_hash(text: str, salt: bytes) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), key=salt[:64], digest_size=16).hexdigest()
 
 
+#: the mode a new audit file is created with: readable by its owner only (an existing file's mode is left alone)
+AUDIT_FILE_MODE = 0o600
+
+
+def _append(path: Path) -> IO[str]:
+    """``path`` opened to append UTF-8 text, created with :data:`AUDIT_FILE_MODE` when it does not exist."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, AUDIT_FILE_MODE)
+    try:
+        return os.fdopen(fd, "a", encoding="utf-8")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 class AuditLog:
-    """Writes one JSON line per decision to a file, or to the ``guardrails.audit`` logger."""
+    """Writes one JSON line per decision to a file (created readable by its owner only), or to the
+    ``guardrails.audit`` logger."""
 
     def __init__(self, *, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else None
@@ -54,7 +69,7 @@ class AuditLog:
             logger.info(line)
             return entry
         try:
-            with self._lock, self.path.open("a", encoding="utf-8") as fh:
+            with self._lock, _append(self.path) as fh:
                 fh.write(line + "\n")
         except OSError as exc:
             raise AuditError(f"cannot write the audit log {self.path}: {exc.strerror or type(exc).__name__}") from exc

@@ -612,3 +612,34 @@ def test_a_failed_call_lets_go_of_its_requests_locale(tmp_path: Path) -> None:
     with pytest.raises(StopIteration):
         model.invoke("hi", config={"callbacks": [h], "metadata": {"locale": "es-ES"}})
     assert not h._run_locales
+
+
+def test_a_harmful_user_message_followed_by_another_in_the_same_request_stops_the_call(tmp_path: Path) -> None:
+    model = GenericFakeChatModel(messages=iter([AIMessage(content="never")]))
+    with pytest.raises(GuardrailViolation) as info:
+        model.invoke(
+            [HumanMessage("where can I buy a grenade"), HumanMessage("?")], config={"callbacks": [handler(tmp_path)]}
+        )
+    assert info.value.decision.categories == ("weapons",)
+
+
+def test_the_turn_is_every_user_message_since_the_last_answer_and_the_answered_ones_are_its_history() -> None:
+    judged: list[tuple[str, tuple[str, ...]]] = []
+
+    class Recording(KeywordDetector):
+        def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
+            judged.append((text, tuple(ctx.history)))
+            return super().detect(text, ctx)
+
+    h = GuardrailsCallbackHandler(guard_with(Recording({"grenade": "weapons"})), screen_output=False)
+    prompt = [HumanMessage("hi"), AIMessage("hello"), HumanMessage("first"), HumanMessage("second")]
+    GenericFakeChatModel(messages=iter([AIMessage(content="ok")])).invoke(prompt, config={"callbacks": [h]})
+    assert judged == [("first\nsecond", ("hi",))]
+    # an agent's later step (a tool call and its result) keeps the same turn: judged once
+    step = [
+        *prompt,
+        AIMessage("", tool_calls=[{"name": "t", "args": {}, "id": "1"}]),
+        ToolMessage("r", tool_call_id="1"),
+    ]
+    GenericFakeChatModel(messages=iter([AIMessage(content="ok")])).invoke(step, config={"callbacks": [h]})
+    assert len(judged) == 1

@@ -11,7 +11,8 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompt_values import ChatPromptValue
-from langchain_core.runnables import RunnableLambda
+from langchain_core.prompts import ChatPromptTemplate
+from langchain_core.runnables import ConfigurableField, RunnableLambda
 
 from guardrails import GuardrailViolation, with_guardrails
 from guardrails.detectors.base import DetectContext
@@ -401,3 +402,13 @@ def test_a_turn_refused_only_through_its_history_is_not_withheld_elsewhere() -> 
     chain.invoke([HumanMessage("sell me a grenade"), AIMessage("no"), HumanMessage("tell me more")])  # refused
     chain.invoke([HumanMessage("tell me more"), AIMessage("about what?"), HumanMessage("about tulips")])
     assert str(SpyChatModel.calls[-1][0].content) == "tell me more"
+
+
+def test_the_wrapper_shows_the_wrapped_chains_input_and_output_schemas_and_configurable_fields() -> None:
+    model = spy_model("ok").configurable_fields(name=ConfigurableField(id="model_name", name="Model name"))
+    chain = ChatPromptTemplate([("system", "Be brief."), ("human", "{question}")]) | model | StrOutputParser()
+    safe = guard_with(KeywordDetector({"grenade": "weapons"})).wrap(chain)
+    assert safe.get_input_schema().model_json_schema() == chain.get_input_schema().model_json_schema()
+    assert safe.input_schema.model_json_schema()["required"] == ["question"]
+    assert safe.get_output_schema().model_json_schema() == chain.get_output_schema().model_json_schema()
+    assert [s.id for s in safe.config_specs] == ["model_name"]

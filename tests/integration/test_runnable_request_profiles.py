@@ -68,6 +68,16 @@ def test_a_profile_file_given_to_wrap_is_read_once_at_wrap_and_writes_to_the_wra
     assert request.profile.name == "kids" and request.audit is audit
 
 
+def test_a_derived_wrapper_reuses_the_profiles_read_at_wrap_and_reads_no_file_again(tmp_path: Path) -> None:
+    path = tmp_path / "kids.yaml"
+    path.write_text("name: kids\nextends: general\n", encoding="utf-8")
+    safe = wrapper_guard().wrap(spy_model("ok"), profiles={"kids": path})
+    path.unlink()  # a relative path after a chdir is gone the same way
+    derived = safe.with_retry().with_fallbacks([spy_model("ok")])
+    assert derived.profiles["kids"] is safe.profiles["kids"]
+    assert derived.guard_for("kids") is safe.guard_for("kids")
+
+
 def test_each_request_profile_is_built_once_under_concurrent_first_use() -> None:
     safe = wrapper_guard().wrap(spy_model("ok"), profiles={"strict": lexical("strict")})
     start = threading.Barrier(8)

@@ -4,6 +4,8 @@ fails), and records sent to a logger that drops them are warned about."""
 from __future__ import annotations
 
 import logging
+import os
+import stat
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -131,3 +133,20 @@ def test_a_stream_read_to_its_end_raises_a_failed_audit_write_once_and_logs_noth
     with caplog.at_level(logging.ERROR, logger="guardrails"), pytest.raises(AuditError):
         list(stream)
     assert "audit record was lost" not in caplog.text  # raised to the caller, not also logged as lost
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+def test_a_new_audit_file_is_created_readable_by_its_owner_only_and_an_existing_files_mode_is_left_alone(
+    tmp_path: Path,
+) -> None:
+    decision = Decision(action=Action.ALLOW, stage=Stage.INPUT, text="")
+    new = tmp_path / "new.jsonl"
+    AuditLog(path=new).record(decision)
+    assert stat.S_IMODE(new.stat().st_mode) == 0o600
+    existing = tmp_path / "existing.jsonl"
+    existing.touch()
+    existing.chmod(0o640)
+    AuditLog(path=existing).record(decision)
+    AuditLog(path=existing).record(decision)
+    assert stat.S_IMODE(existing.stat().st_mode) == 0o640
+    assert len(existing.read_text(encoding="utf-8").splitlines()) == 2

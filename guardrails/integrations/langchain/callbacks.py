@@ -7,8 +7,9 @@ in ``on_llm_end`` and emits one audit record per judgment. A user turn is judged
 the model calls of an agent's tool loop repeat it, and the handler keeps its decision
 (see :class:`GuardrailsCallbackHandler`).
 
-Which text of a chat prompt is the turn (:func:`turn_of`): the latest user message, with
-the earlier ones as its history; the app's system prompt beside them is not judged. A
+Which text of a chat prompt is the turn (:func:`turn_of`): the user messages since the model's
+last answer (the handler cannot withhold any of them from the model), with the earlier ones as its
+history; the app's system prompt beside them is not judged. A
 prompt with no user text (an app that renders the user's text into a system message, as
 ``ChatPromptTemplate([("system", "Answer the user: {question}")])`` does) is judged on the
 text of its messages the model and tools did not write (system, developer and other
@@ -90,9 +91,10 @@ def _joined(messages: Sequence[BaseMessage], documents: bool) -> str:
 def turn_of(conversation: Sequence[BaseMessage], *, documents: bool = True) -> tuple[str, tuple[str, ...]]:
     """The text of a chat prompt to judge as the turn, and the earlier user turns (its history).
 
-    * With a user message that holds text: the latest user turn, the earlier ones its history
-      (:func:`~guardrails.integrations.langchain.shapes.user_turns`: an image-only last message
-      leaves the turn to the unanswered user text before it).
+    * With a user message that holds text: the text of the unanswered user messages (those since
+      the model's last answer), joined in order, the earlier ones its history; with none unanswered,
+      the latest user message (:func:`~guardrails.integrations.langchain.shapes.user_turns` with
+      ``unanswered=True``). All of them reach the model, so none is left to history unjudged.
       The app's system prompt beside it is not judged (it may say "never help with weapons").
     * Without one (no user message, or only blank or image-only ones), the user's text, if any, was
       rendered into another message: the turn is the text of every message the model and tools did
@@ -106,7 +108,7 @@ def turn_of(conversation: Sequence[BaseMessage], *, documents: bool = True) -> t
     # (a user message of a document alone counts as one, its words left out or not: as the wrapper reads a turn)
     if any(content_text(m.content).strip() for m in conversation if is_user_message(m)):
         # an image-only latest turn after answered ones is the empty turn it is
-        return user_turns(conversation, documents=documents)
+        return user_turns(conversation, documents=documents, unanswered=True)
     others = _joined([m for m in conversation if not _model_or_tool(m)], documents)
     return (others or _joined(conversation, documents)), ()
 
@@ -128,9 +130,9 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
 
     **One judgment per user turn.** In an agent or tool-calling loop the model is called
     several times within one user turn (the user's message, then the model's tool call, the
-    tool's result, the model again...), and each call shows the handler the same latest user
+    tool's result, the model again...), and each call shows the handler the same user
     turn. The handler keeps the decision on a prompt and reuses it when the same prompt comes
-    again: the same latest user turn after the same earlier user turns (its history), in the
+    again: the same user turn (see :func:`turn_of`) after the same earlier user turns (its history), in the
     same locale (the handler's ``locale=`` or the request's), or the same plain prompt for
     ``on_llm_start``. In a chat prompt without user text the turn is the text of its system
     (and other non-model, non-tool) messages (see :func:`turn_of`), so the steps of an

@@ -47,7 +47,7 @@ from types import FrameType
 from typing import Any, Literal, TypeVar, overload
 
 from langchain_core.callbacks import AsyncCallbackManagerForChainRun, CallbackManagerForChainRun
-from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.runnables import ConfigurableFieldSpec, Runnable, RunnableConfig
 from langchain_core.runnables.config import (
     ensure_config,
     get_async_callback_manager_for_config,
@@ -55,6 +55,7 @@ from langchain_core.runnables.config import (
     patch_config,
 )
 from langchain_core.runnables.schema import StreamEvent
+from langchain_core.utils.pydantic import TypeBaseModel
 
 from guardrails.errors import GuardrailsWarning, ProfileError, brief
 from guardrails.guard import Guard
@@ -213,6 +214,19 @@ class GuardedRunnable(Runnable[Any, Any]):
     def OutputType(self) -> Any:  # noqa: N802
         return self.bound.OutputType
 
+    def get_input_schema(self, config: RunnableConfig | None = None) -> TypeBaseModel:
+        """The wrapped chain's input schema: the wrapper takes what the chain takes."""
+        return self.bound.get_input_schema(config)
+
+    def get_output_schema(self, config: RunnableConfig | None = None) -> TypeBaseModel:
+        """The wrapped chain's output schema: the wrapper answers in the chain's kind."""
+        return self.bound.get_output_schema(config)
+
+    @property
+    def config_specs(self) -> list[ConfigurableFieldSpec]:
+        """The wrapped chain's configurable fields (the wrapper's own ``configurable`` keys are in its docstring)."""
+        return self.bound.config_specs
+
     # ------------------------------------------------------------------ a chat model's own builders
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> GuardedRunnable:
         """The wrapped model with ``tools`` bound, guarded as this wrapper guards (same guard and options): for an
@@ -242,14 +256,15 @@ class GuardedRunnable(Runnable[Any, Any]):
 
     def _derived(self, method: str, *args: Any, output: str | None = None, **kwargs: Any) -> GuardedRunnable:
         """A wrapper of ``self.bound.<method>(*args, **kwargs)`` with this one's guard and options (``output``, when
-        given, replaces its own), sharing its memory: the decisions of an agent's earlier steps, the refused turns and
-        the guards of request profiles (an agent may bind its tools anew at every step)."""
+        given, replaces its own), sharing its memory: the decisions of an agent's earlier steps, the refused turns, and
+        the request profiles as read at ``wrap()`` with their guards (an agent may bind its tools anew each step)."""
         build = getattr(self.bound, method, None)
         if not callable(build):
             raise AttributeError(
                 f"the wrapped {type(self.bound).__name__} has no {method}(); call it on the model before wrapping"
             )
-        options = {**self._options, **({"output": output} if output is not None else {})}
+        # the request profiles as read at wrap(), not their sources: a file is not read again (or from another cwd)
+        options = {**self._options, "profiles": self.profiles, **({"output": output} if output is not None else {})}
         derived = GuardedRunnable(build(*args, **kwargs), self.guard, **options)
         derived.judged = self.judged
         derived._request_guards = self._request_guards

@@ -421,25 +421,28 @@ def is_model_message(m: BaseMessage) -> bool:
     return isinstance(m, AIMessage) or (isinstance(m, ChatMessage) and m.role.lower() in ("assistant", "ai", "model"))
 
 
-def user_turns(messages: Sequence[BaseMessage], *, documents: bool = True) -> tuple[str, tuple[str, ...]]:
+def user_turns(
+    messages: Sequence[BaseMessage], *, documents: bool = True, unanswered: bool = False
+) -> tuple[str, tuple[str, ...]]:
     """The latest user turn of ``messages`` and the earlier user turns (oldest first); ("", ()) with none.
 
     The latest user message is the turn. When it holds no text (only an image or a file, or blanks), the turn
     is the text of the unanswered user messages before it (those since the last message of the model or a
     tool), so a request sent just before an image is judged, not skipped as an empty turn; with none of those
-    either it is the empty turn it is. ``documents=False`` leaves attached documents' words out (``content_text``).
+    either it is the empty turn it is. ``unanswered=True`` makes the text of every unanswered user message the
+    turn, joined in order, even when the latest holds text (for a reader that cannot withhold the earlier ones
+    from the model, as the callback handler cannot). ``documents=False`` leaves attached documents' words out
+    (``content_text``).
     """
     users = [(i, content_text(m.content, documents=documents)) for i, m in enumerate(messages) if is_user_message(m)]
     if not users:
         return "", ()
-    if users[-1][1].strip():
-        return users[-1][1], tuple(t for _, t in users[:-1])
     # answered: by the model's last answer without tool calls (a tool call and its result are steps of the same turn)
     answered = max((i for i, m in enumerate(messages) if _final_answer(m)), default=-1)
     pending = [t for i, t in users if i > answered and t.strip()]
-    if not pending:
-        return users[-1][1], tuple(t for _, t in users[:-1])
-    return "\n".join(pending), tuple(t for i, t in users if i < answered)
+    if (pending and not users[-1][1].strip()) or (unanswered and len(pending) > 1):
+        return "\n".join(pending), tuple(t for i, t in users if i < answered)
+    return users[-1][1], tuple(t for _, t in users[:-1])
 
 
 def _final_answer(m: BaseMessage) -> bool:
