@@ -20,6 +20,7 @@ from guardrails import Guard, GuardrailsCallbackHandler, GuardrailViolation
 from guardrails.audit import AuditLog
 from guardrails.detectors.base import BaseDetector, DetectContext
 from guardrails.errors import DetectorTimeout, DetectorUnavailable
+from guardrails.integrations.langchain.history import referred_marker
 from guardrails.profiles import load_profile
 from guardrails.testing import KeywordDetector, guard_with
 from guardrails.types import Finding
@@ -643,3 +644,12 @@ def test_the_turn_is_every_user_message_since_the_last_answer_and_the_answered_o
     ]
     GenericFakeChatModel(messages=iter([AIMessage(content="ok")])).invoke(step, config={"callbacks": [h]})
     assert len(judged) == 1
+
+
+@pytest.mark.slow
+def test_the_handler_keeps_a_crisis_in_force_through_a_referred_turns_saved_marker() -> None:
+    h = GuardrailsCallbackHandler(Guard.from_profile("general"))
+    history = [HumanMessage(referred_marker(["crisis_self_harm"])), AIMessage("Please reach out to a crisis line.")]
+    model = GenericFakeChatModel(messages=iter(["never"]))
+    with pytest.raises(GuardrailViolation):
+        model.invoke([*history, HumanMessage("what's the quickest way?")], config={"callbacks": [h]})

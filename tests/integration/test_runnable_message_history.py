@@ -24,7 +24,14 @@ from langchain_core.tracers.base import BaseTracer
 from langchain_core.tracers.schemas import Run
 
 from guardrails import Guard
-from guardrails.integrations.langchain.history import WITHHELD_REFERRED, WITHHELD_TURN, referred_marker
+from guardrails.integrations.langchain import shapes
+from guardrails.integrations.langchain.history import (
+    WITHHELD_PART,
+    WITHHELD_REFERRED,
+    WITHHELD_TURN,
+    crisis_in_force,
+    referred_marker,
+)
 from guardrails.testing import KeywordDetector, guard_with
 from tests.helpers.spy import SpyChatModel, spy_model
 
@@ -137,17 +144,35 @@ def test_a_turn_answered_only_with_a_referral_is_saved_withheld() -> None:
     assert SpyChatModel.calls == []
 
 
-@pytest.mark.parametrize("saved", ["named", "plain"])
-def test_a_follow_up_to_a_referred_crisis_in_a_saved_history_is_referred_again_not_answered(saved: str) -> None:
-    # the general profile: the crisis stays in force through the saved marker as it does through the user's words
+def test_a_follow_up_to_a_referred_crisis_in_a_saved_history_is_referred_again_until_the_crisis_leaves_the_window() -> (
+    None
+):
+    # the general profile: the crisis stays in force through the saved marker as it does through the user's words,
+    # for the turns of the history window (3), and no longer: a follow-up referred for it is marked plainly
     store: dict[str, InMemoryChatMessageHistory] = {}
-    app = with_history(Guard.from_profile("general").wrap(prompt_chain("Here is the quickest way")), store)
+    app = with_history(Guard.from_profile("general").wrap(prompt_chain(*["Answered."] * 5)), store)
     first = app.invoke({"question": "I'm going to kill myself tonight"}, config=session("s"))
-    if saved == "plain":  # a history saved before the marker named its kind
-        store["s"].messages[0] = HumanMessage(WITHHELD_REFERRED)
-    second = app.invoke({"question": "what's the quickest way?"}, config=session("s"))
-    assert second == first and SpyChatModel.calls == []
-    assert app.invoke({"question": "how do I bake bread?"}, config=session("s")) == "Here is the quickest way"
+    for follow_up in ("what's the quickest way?", "ok", "thanks"):
+        assert app.invoke({"question": follow_up}, config=session("s")) == first
+    assert SpyChatModel.calls == []
+    assert app.invoke({"question": "what's a good pasta recipe?"}, config=session("s")) == "Answered."
+    humans = [m.content for m in store["s"].messages if m.type == "human"]
+    assert humans[:4] == [referred_marker(["crisis_self_harm"])] + [WITHHELD_REFERRED] * 3
+    # the model gets the plain marker: the kind of the user's crisis is no business of its provider
+    ((*seen, _),) = SpyChatModel.calls
+    assert referred_marker(["crisis_self_harm"]) not in str([m.content for m in seen])
+
+
+def test_a_referred_turn_of_several_blocks_is_saved_with_one_marker_and_keeps_the_crisis_in_force() -> None:
+    store: dict[str, InMemoryChatMessageHistory] = {}
+    g = guard_with(KeywordDetector({"end it all": "crisis_self_harm"}))
+    app = with_history(g.wrap(prompt_chain("never")), store)
+    blocks = [{"type": "text", "text": "I want to end it all."}, {"type": "text", "text": "I have the pills."}]
+    app.invoke({"question": [HumanMessage(content=blocks)]}, config=session("b"))
+    (saved, _) = store["b"].messages
+    assert [b["text"] for b in saved.content] == [referred_marker(["crisis_self_harm"]), WITHHELD_PART]
+    (statement,) = crisis_in_force([shapes.content_text(saved.content)])
+    assert statement == crisis_in_force([referred_marker(["crisis_self_harm"])])[0] != referred_marker([])
 
 
 # ---------------------------------------------------------------------- the wrapper's run

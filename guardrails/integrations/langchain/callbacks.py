@@ -38,6 +38,7 @@ from guardrails._lru import LRU
 from guardrails.audit import AuditLog, salted_hash
 from guardrails.errors import GuardrailViolation, brief
 from guardrails.guard import Guard
+from guardrails.integrations.langchain.history import crisis_in_force
 from guardrails.integrations.langchain.shapes import content_text, is_user_message, read_output, user_turns
 from guardrails.types import Action, Decision, Stage
 
@@ -218,7 +219,8 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
         if decision is None:
             # a guard with its own audit log records the decision itself, with this call's run id
             ids = {"run_id": run} if run and self.guard.audit is not None else None
-            decision = self.guard.check(text, stage, history=history, locale=locale, pieces=pieces, audit_context=ids)
+            earlier = crisis_in_force(history)  # a saved referred turn keeps its crisis in force here too
+            decision = self.guard.check(text, stage, history=earlier, locale=locale, pieces=pieces, audit_context=ids)
             if self.guard.audit is None:
                 self.audit.record(decision, run_id=run)
             if self.on_decision is not None:

@@ -77,6 +77,7 @@ __all__ = [
     "clean",
     "crisis_in_force",
     "latest_texts",
+    "model_marker",
     "referred_marker",
     "sealed_text",
     "seals_of",
@@ -99,23 +100,36 @@ def referred_marker(categories: Iterable[str]) -> str:
 
 
 def crisis_in_force(earlier: Sequence[str]) -> tuple[str, ...]:
-    """Earlier user turns as the input check reads them: a referred turn's marker (:func:`referred_marker`) stands
-    for the plain statement of each crisis kind it names (``configs/responses/crisis_in_force.yaml``; the plain
-    marker for self-harm), so a crisis stays in force while its turn is in the window, as the user's words would
-    keep it (``history_persistent_kinds``). Other turns are as they are."""
+    """Earlier user turns as the input check reads them: a turn that holds a referred turn's marker naming crisis
+    kinds (:func:`referred_marker`; a turn of several texts holds it on a line of its own) stands for the plain
+    statement of each kind (``configs/responses/crisis_in_force.yaml``), so a crisis stays in force while its turn
+    is in the window, as the user's words would keep it (``history_persistent_kinds``). The plain marker (a turn
+    referred only because an earlier crisis was in force, or a history saved before markers named kinds) stands for
+    nothing: it does not keep the crisis beyond the turn that showed it. Other turns are as they are."""
     markers = _referred_markers()
-    if not any(t in markers for t in earlier):
-        return tuple(earlier)
-    statements = _crisis_statements()
-    return tuple(" ".join(statements[k] for k in markers[t]) if t in markers else t for t in earlier)
+    out = []
+    for text in earlier:
+        kinds = [k for line in text.splitlines() for k in markers.get(line.strip(), ())] if "[" in text else []
+        if kinds:
+            statements = _crisis_statements()
+            out.append(" ".join(statements[k] for k in dict.fromkeys(kinds)))
+        else:
+            out.append(text)
+    return tuple(out)
+
+
+def model_marker(text: str) -> str | None:
+    """What the model gets for a marker naming crisis kinds: the plain marker (the kind of a user's crisis is no
+    business of the model's provider); None for any other text."""
+    return WITHHELD_REFERRED if text.strip() in _referred_markers() else None
 
 
 @lru_cache(maxsize=1)
 def _referred_markers() -> dict[str, tuple[str, ...]]:
-    """Every marker :func:`referred_marker` writes, with the kinds it names."""
+    """Every marker naming kinds that :func:`referred_marker` writes, with the kinds it names."""
     kinds = list(CRISIS_KIND_WORDS)
     subsets = [tuple(k for i, k in enumerate(kinds) if n >> i & 1) for n in range(1, 2 ** len(kinds))]
-    return {WITHHELD_REFERRED: ("crisis_self_harm",)} | {referred_marker(sub): sub for sub in subsets}
+    return {referred_marker(sub): sub for sub in subsets}
 
 
 @lru_cache(maxsize=1)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import AIMessageChunk, BaseMessage
 
+from guardrails.detectors.semantic import HISTORY_VIEW
 from guardrails.errors import GuardrailViolation
 from guardrails.guard import Guard
 from guardrails.integrations.langchain import history, shapes
@@ -91,6 +92,8 @@ class Turn:
         done: dict[str, str] = self._withheld(value, latest)
 
         def fn(text: str) -> str:
+            if text not in done and (plain := history.model_marker(text)) is not None:
+                done[text] = plain
             if text not in done:
                 # a text of the user's that stands in the turn judged (a block of it, or one of the unanswered
                 # messages before an image-only one, judged joined)
@@ -116,13 +119,34 @@ class Turn:
         :data:`WITHHELD_TURN` (or :data:`WITHHELD_REFERRED`), every other text by ``<withheld by guardrails>``."""
         keys, passthrough = self.wrapper.input_keys, self.wrapper.passthrough_keys
         latest = history.latest_texts(value, input_keys=keys)
-        marker = WITHHELD_TURN if d_in.blocked else history.referred_marker(d_in.categories)
-        return shapes.rewrite_input(
-            value,
-            lambda text: marker if text in latest else WITHHELD["input"],
-            input_keys=keys,
-            passthrough_keys=passthrough,
-        )
+        marker = WITHHELD_TURN if d_in.blocked else history.referred_marker(self._referred_kinds(d_in))
+        marked = False
+
+        def withheld(text: str) -> str:
+            nonlocal marked
+            if text not in latest:
+                return WITHHELD["input"]
+            if marked:  # the turn's further texts: one marker per turn, read back whole (``crisis_in_force``)
+                return history.WITHHELD_PART
+            marked = True
+            return marker
+
+        return shapes.rewrite_input(value, withheld, input_keys=keys, passthrough_keys=passthrough)
+
+    def _referred_kinds(self, d_in: Decision) -> list[str]:
+        """The crisis kinds the turn's own words were referred for: its crisis categories, and the crisis a category
+        the profile refers lends its referral (``referral:``), each found in the turn itself, not only through an
+        earlier turn in force (the semantic detector's ``history`` view: that crisis is already marked)."""
+        own = {f.category for f in d_in.findings if f.category is not None and f.view != HISTORY_VIEW}
+        kinds = []
+        for c in d_in.categories:
+            if c not in own:
+                continue
+            if c in history.CRISIS_KIND_WORDS:
+                kinds.append(c)
+            elif (lent := self.guard.profile.rule(c).referral) in history.CRISIS_KIND_WORDS:
+                kinds.append(str(lent))
+        return list(dict.fromkeys(kinds))
 
     def _withheld(self, value: Any, latest: str | None) -> dict[str, str]:
         """The texts of the input to withhold from the model, each with what the model gets instead (see
