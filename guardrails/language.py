@@ -39,7 +39,8 @@ rules above judge the first ``_SAMPLE_CHARS`` characters of what is left of it a
 scanned for a stretch in another language (:func:`_stretch_language`): a run of words where every window of
 :data:`STRETCH_WORDS` has too few English words (or :data:`STRETCH_OTHER_SCRIPT_WORDS` words of another script),
 that the model is ``min_confidence`` sure of and that reads as sentences. So a request after an English lead-in or
-after pages of English is found, while a foreign name, dish, title or quoted phrase in English text is not a stretch.
+after pages of English is found, while a foreign name, dish, title or short quoted phrase in English text is not a
+stretch (a quoted line of a dozen words or more is).
 
 Dialect codes of the model are reported as their ISO 639-1 macrolanguage (``arz`` -> ``ar``).
 """
@@ -384,8 +385,9 @@ def _stretch_language(kept: str, identifier: Any, min_confidence: float) -> tupl
     names, titles or products) and, for a language whose function words are listed, two of them that are
     not English words, and its function words for at least ``STRETCH_MIN_FUNCTION_SHARE`` of its words.
     So an English lead-in does not hide a sentence in another language, nor do pages of English
-    before it, while a foreign name, a quoted phrase or a few foreign words in English text are
-    never a stretch. Linear in the length of the text; the model reads each marked word once.
+    before it, while a foreign name, a short quoted phrase or a few foreign words in English text are never a
+    stretch (a quoted line of a dozen words or more is). Linear in the length of the text; the model reads each
+    marked word once.
     """
     tokens, lower = _tokens(kept)
     n = len(tokens)
