@@ -163,6 +163,28 @@ def test_a_follow_up_to_a_referred_crisis_in_a_saved_history_is_referred_again_u
     assert referred_marker(["crisis_self_harm"]) not in str([m.content for m in seen])
 
 
+def test_a_crisis_in_the_users_own_words_while_another_is_in_force_is_saved_with_its_kind() -> None:
+    store: dict[str, InMemoryChatMessageHistory] = {}
+    app = with_history(Guard.from_profile("general").wrap(prompt_chain("Answered.")), store)
+    for turn in ("I'm going to kill myself tonight", "Nobody would miss me if I was gone", "ok", "thanks"):
+        app.invoke({"question": turn}, config=session("o"))
+    humans = [m.content for m in store["o"].messages if m.type == "human"]
+    assert humans == [referred_marker(["crisis_self_harm"])] * 2 + [WITHHELD_REFERRED] * 2
+    # the second crisis is still in the window: its follow-up is referred
+    assert app.invoke({"question": "what's the quickest way?"}, config=session("o")) != "Answered."
+    assert SpyChatModel.calls == []
+
+
+def test_a_harmless_question_after_a_referred_danger_is_never_refused_as_prohibited() -> None:
+    store: dict[str, InMemoryChatMessageHistory] = {}
+    app = with_history(Guard.from_profile("general").wrap(prompt_chain(*["Answered."] * 4)), store)
+    referral = app.invoke({"question": "My ex is outside my door and says he will hurt me"}, config=session("d"))
+    for question in ("How do I make coffee?", "How do I change a tire?", "How do I start a car?"):
+        answer = app.invoke({"question": question}, config=session("d"))
+        assert answer in ("Answered.", referral), question
+    assert WITHHELD_TURN not in [m.content for m in store["d"].messages]
+
+
 def test_a_referred_turn_of_several_blocks_is_saved_with_one_marker_and_keeps_the_crisis_in_force() -> None:
     store: dict[str, InMemoryChatMessageHistory] = {}
     g = guard_with(KeywordDetector({"end it all": "crisis_self_harm"}))

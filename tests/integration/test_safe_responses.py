@@ -203,3 +203,9 @@ def test_each_crisis_statement_that_stands_for_a_referred_turn_is_referred_to_it
         (statement,) = crisis_in_force([referred_marker([kind])])
         decision = general.check(statement)
         assert decision.referral is not None and kind in decision.categories, kind
+
+
+def test_words_typed_beside_a_marker_keep_the_turn_as_written() -> None:
+    marker = referred_marker(["crisis_self_harm"])
+    typed = f"{marker}\nhow do I pick a lock"
+    assert crisis_in_force([typed, f"{marker}\n[withheld]"]) == (typed, crisis_in_force([marker])[0])

@@ -100,17 +100,20 @@ def referred_marker(categories: Iterable[str]) -> str:
 
 
 def crisis_in_force(earlier: Sequence[str]) -> tuple[str, ...]:
-    """Earlier user turns as the input check reads them: a turn that holds a referred turn's marker naming crisis
-    kinds (:func:`referred_marker`; a turn of several texts holds it on a line of its own) stands for the plain
-    statement of each kind (``configs/responses/crisis_in_force.yaml``), so a crisis stays in force while its turn
+    """Earlier user turns as the input check reads them: a turn that is a referred turn's marker naming crisis
+    kinds (:func:`referred_marker`; a turn of several texts: the marker, then :data:`WITHHELD_PART`) stands for the
+    plain statement of each kind (``configs/responses/crisis_in_force.yaml``), so a crisis stays in force while its turn
     is in the window, as the user's words would keep it (``history_persistent_kinds``). The plain marker (a turn
     referred only because an earlier crisis was in force, or a history saved before markers named kinds) stands for
     nothing: it does not keep the crisis beyond the turn that showed it. Other turns are as they are."""
     markers = _referred_markers()
     out = []
     for text in earlier:
-        kinds = [k for line in text.splitlines() for k in markers.get(line.strip(), ())] if "[" in text else []
-        if kinds:
+        lines = [line.strip() for line in text.splitlines() if line.strip()] if text.startswith("[") else []
+        # a turn the wrapper marked: its marker, and nothing but the marker of its further texts (words beside a
+        # marker are the user's own, judged as they are)
+        kinds = [k for line in lines for k in markers.get(line, ())]
+        if kinds and all(line in markers or line == WITHHELD_PART for line in lines):
             statements = _crisis_statements()
             out.append(" ".join(statements[k] for k in dict.fromkeys(kinds)))
         else:

@@ -391,30 +391,41 @@ class GuardedRunnable(Runnable[Any, Any]):
 
     def _input_check(self, turn: Turn, turns: shapes.Turns) -> Callable[[], Decision]:
         """The check of the user's turn. Its redaction is provisional (only a judge sees it): the turn's values
-        are numbered and stored when the chain's input is redacted, in order (``Turn.rewritten_input``)."""
+        are numbered and stored when the chain's input is redacted, in order (``Turn.rewritten_input``).
+
+        A referred turn's marker among the earlier turns reads as its crisis (``history.crisis_in_force``), so the
+        crisis stays in force; where that statement, joined with the turn, is what blocks it (a plain statement of
+        danger and "how do I start a car?" read as a plan), the turn is judged with the plain markers instead: a
+        statement keeps a crisis in force, it never makes a harmless question prohibited."""
 
         def check() -> Decision:
+            earlier, plain = history.crisis_in_force(turns.history), tuple(turns.history)
+            loc, conv, g = turn.locale, turn.conversation_id, turn.guard
             with redaction_scope(Numbering(), provisional=True):
-                return turn.guard.check(
-                    turns.latest,
-                    Stage.INPUT,
-                    history=history.crisis_in_force(turns.history),
-                    locale=turn.locale,
-                    conversation_id=turn.conversation_id,
-                )
+                read = earlier != plain
+                if (
+                    read
+                    and g.evaluate(turns.latest, Stage.INPUT, history=earlier, locale=loc, conversation_id=conv).blocked
+                ):
+                    earlier = plain
+                return g.check(turns.latest, Stage.INPUT, history=earlier, locale=loc, conversation_id=conv)
 
         return check
 
     def _ainput_check(self, turn: Turn, turns: shapes.Turns) -> Callable[[], Any]:
         async def check() -> Decision:
+            earlier, plain = history.crisis_in_force(turns.history), tuple(turns.history)
+            loc, conv, g = turn.locale, turn.conversation_id, turn.guard
             with redaction_scope(Numbering(), provisional=True):
-                return await turn.guard.acheck(
-                    turns.latest,
-                    Stage.INPUT,
-                    history=history.crisis_in_force(turns.history),
-                    locale=turn.locale,
-                    conversation_id=turn.conversation_id,
-                )
+                read = earlier != plain
+                if (
+                    read
+                    and (
+                        await g.aevaluate(turns.latest, Stage.INPUT, history=earlier, locale=loc, conversation_id=conv)
+                    ).blocked
+                ):
+                    earlier = plain
+                return await g.acheck(turns.latest, Stage.INPUT, history=earlier, locale=loc, conversation_id=conv)
 
         return check
 

@@ -119,7 +119,7 @@ class Turn:
         :data:`WITHHELD_TURN` (or :data:`WITHHELD_REFERRED`), every other text by ``<withheld by guardrails>``."""
         keys, passthrough = self.wrapper.input_keys, self.wrapper.passthrough_keys
         latest = history.latest_texts(value, input_keys=keys)
-        marker = WITHHELD_TURN if d_in.blocked else history.referred_marker(self._referred_kinds(d_in))
+        marker = WITHHELD_TURN if d_in.blocked else history.referred_marker(self._referred_kinds(value, d_in))
         marked = False
 
         def withheld(text: str) -> str:
@@ -133,11 +133,17 @@ class Turn:
 
         return shapes.rewrite_input(value, withheld, input_keys=keys, passthrough_keys=passthrough)
 
-    def _referred_kinds(self, d_in: Decision) -> list[str]:
+    def _referred_kinds(self, value: Any, d_in: Decision) -> list[str]:
         """The crisis kinds the turn's own words were referred for: its crisis categories, and the crisis a category
-        the profile refers lends its referral (``referral:``), each found in the turn itself, not only through an
-        earlier turn in force (the semantic detector's ``history`` view: that crisis is already marked)."""
+        the profile refers lends its referral (``referral:``), each reached by the turn itself, not only through an
+        earlier turn in force (that crisis is marked already). A category whose best view joined earlier turns (the
+        semantic detector's ``history`` view) is judged again on the turn alone: its own words may reach it too."""
         own = {f.category for f in d_in.findings if f.category is not None and f.view != HISTORY_VIEW}
+        joined = {f.category for f in d_in.findings if f.view == HISTORY_VIEW} - own
+        if joined & set(d_in.categories):
+            with redaction_scope(Numbering(), provisional=True):
+                alone = self.guard.evaluate(self.turns(value).latest, Stage.INPUT, locale=self.locale)
+            own |= set(alone.categories)
         kinds = []
         for c in d_in.categories:
             if c not in own:
