@@ -24,6 +24,7 @@ from guardrails.integrations.langchain.history import referred_marker
 from guardrails.profiles import load_profile
 from guardrails.testing import KeywordDetector, guard_with
 from guardrails.types import Finding
+from tests.helpers.crisis import ReadsHistory
 
 CANARY = "zebra-canary-11873"
 
@@ -653,3 +654,14 @@ def test_the_handler_keeps_a_crisis_in_force_through_a_referred_turns_saved_mark
     model = GenericFakeChatModel(messages=iter(["never"]))
     with pytest.raises(GuardrailViolation):
         model.invoke([*history, HumanMessage("what's the quickest way?")], config={"callbacks": [h]})
+
+
+def test_the_handler_keeps_a_saved_crisis_in_force_but_never_lets_its_statement_refuse_a_question() -> None:
+    h = GuardrailsCallbackHandler(guard_with(ReadsHistory()))
+    history = [HumanMessage(referred_marker(["crisis_danger"])), AIMessage("Please call the emergency number.")]
+    model = GenericFakeChatModel(messages=iter(["Check the battery."]))
+    assert model.invoke([*history, HumanMessage("how do I start my car?")], config={"callbacks": [h]}).content
+    with pytest.raises(GuardrailViolation):
+        GenericFakeChatModel(messages=iter(["never"])).invoke(
+            [*history, HumanMessage("what now")], config={"callbacks": [h]}
+        )

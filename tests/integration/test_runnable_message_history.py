@@ -9,6 +9,7 @@ langchain-core's fake chat models and in-memory history.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import warnings
 from typing import Any
@@ -33,6 +34,7 @@ from guardrails.integrations.langchain.history import (
     referred_marker,
 )
 from guardrails.testing import KeywordDetector, guard_with
+from tests.helpers.crisis import ReadsHistory
 from tests.helpers.spy import SpyChatModel, spy_model
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore:.*RunnableWithMessageHistory")
@@ -183,6 +185,19 @@ def test_a_harmless_question_after_a_referred_danger_is_never_refused_as_prohibi
         answer = app.invoke({"question": question}, config=session("d"))
         assert answer in ("Answered.", referral), question
     assert WITHHELD_TURN not in [m.content for m in store["d"].messages]
+
+
+@pytest.mark.parametrize("how", ["invoke", "ainvoke"])
+def test_a_saved_crisis_stays_in_force_but_its_statement_never_refuses_a_question(how: str) -> None:
+    chain = guard_with(ReadsHistory()).wrap(prompt_chain("Check the battery.", "never"))
+    history = [HumanMessage(referred_marker(["crisis_danger"])), AIMessage("Please call the emergency number.")]
+
+    def ask(question: str) -> Any:
+        value = {"question": question, "history": history}
+        return chain.invoke(value) if how == "invoke" else asyncio.run(chain.ainvoke(value))
+
+    assert ask("how do I start my car?") == "Check the battery."
+    assert ask("what now") != "never"
 
 
 def test_a_referred_turn_of_several_blocks_is_saved_with_one_marker_and_keeps_the_crisis_in_force() -> None:

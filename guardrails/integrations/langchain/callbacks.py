@@ -219,7 +219,10 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
         if decision is None:
             # a guard with its own audit log records the decision itself, with this call's run id
             ids = {"run_id": run} if run and self.guard.audit is not None else None
-            earlier = crisis_in_force(history)  # a saved referred turn keeps its crisis in force here too
+            # a saved referred turn keeps its crisis in force here too; a statement never makes a question prohibited
+            earlier = crisis_in_force(history)
+            if earlier != tuple(history) and self.guard.evaluate(text, stage, history=earlier, locale=locale).blocked:
+                earlier = tuple(history)
             decision = self.guard.check(text, stage, history=earlier, locale=locale, pieces=pieces, audit_context=ids)
             if self.guard.audit is None:
                 self.audit.record(decision, run_id=run)
