@@ -207,9 +207,21 @@ class ClassifierModel:
             arrays = {k: z[k] for k in z.files}
         meta: dict[str, Any] = {}
         meta_path = p.with_suffix(".json")
+        loaded = hashlib.sha256(data).hexdigest()
         if meta_path.is_file():
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        meta["loaded_sha256"] = hashlib.sha256(data).hexdigest()
+            recorded = meta.get("npz_sha256")
+            if recorded is not None and recorded != loaded:  # heads changed after the fit (or the record did)
+                raise ValueError(
+                    f"classifier artefact {p.name!r} does not match the npz_sha256 recorded in {meta_path.name!r}; "
+                    "refit it with python -m guardrails.classifier.fit"
+                )
+        elif p.with_name(f"{p.stem}-adapter.npz").is_file():  # heads fitted on an adapted encoder, record lost
+            raise ValueError(
+                f"classifier artefact {p.name!r} has an encoder adapter beside it but no {meta_path.name!r}, which "
+                "records the adapter and its hash: without it the heads would run on the wrong encoder"
+            )
+        meta["loaded_sha256"] = loaded
         model = cls(arrays, meta)
         model.adapter = _adapter_of(p, meta)
         return model

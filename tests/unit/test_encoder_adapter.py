@@ -172,3 +172,19 @@ def test_an_adapter_that_does_not_match_model_json_fails_closed(tmp_path: Path) 
     (tmp_path / src.with_suffix(".json").name).write_text(json.dumps(meta))
     with pytest.raises(ValueError, match="adapter"):
         ClassifierModel.load(tmp_path / src.name)
+
+
+def test_heads_changed_after_their_fit_or_without_their_record_are_refused(tmp_path: Path) -> None:
+    src = default_model_path()
+    for f in (src, src.with_suffix(".json"), src.with_name(f"{src.stem}-adapter.npz")):
+        shutil.copy(f, tmp_path / f.name)
+    copied = tmp_path / src.name
+    assert ClassifierModel.load(copied).meta["loaded_sha256"]
+    with np.load(copied) as z:
+        arrays = {k: z[k] for k in z.files}
+    np.savez(copied, **{k: (v * 0 if v.dtype.kind == "f" else v) for k, v in arrays.items()})
+    with pytest.raises(ValueError, match="npz_sha256"):
+        ClassifierModel.load(copied)
+    copied.with_suffix(".json").unlink()
+    with pytest.raises(ValueError, match="adapter beside it"):
+        ClassifierModel.load(copied)
