@@ -114,14 +114,23 @@ def build_prompt(text: str, *, history: Sequence[str], categories: Sequence[tupl
     ]
     lines += [f"S{i}: {cid}: {clause}" for i, (cid, clause) in enumerate(categories, start=1)]
     lines += ["<END CATEGORIES>", "", "<BEGIN CONVERSATION>"]
-    lines += [f"User (earlier turn): {h}" for h in history]
-    lines += [f"{role}: {text}", "<END CONVERSATION>", ""]
+    lines += [f"User (earlier turn): {_defanged(h)}" for h in history]
+    lines += [f"{role}: {_defanged(text)}", "<END CONVERSATION>", ""]
     lines.append(
         f"Provide your assessment of the last '{role}' message as one JSON object and nothing else: "
         '{"safe": true|false, "categories": [{"id": "<category id>", "confidence": <0..1>}]}. '
         "List every category that applies (domain and crisis categories too); an empty list when none applies."
     )
     return "\n".join(lines)
+
+
+#: the prompt's own delimiters, written in a text the judge reads: turned into plain words, so a text cannot close
+#: the conversation and write instructions (or a verdict) after it
+_DELIMITER = re.compile(r"<\s*/?\s*(BEGIN|END)\s+(CONVERSATION|CATEGORIES)\s*>", re.IGNORECASE)
+
+
+def _defanged(text: str) -> str:
+    return _DELIMITER.sub(lambda m: f"({m.group(1)} {m.group(2)})".lower(), text)
 
 
 def parse_verdict(reply: str, *, categories: Sequence[str], default_confidence: float = 0.9) -> dict[str, float]:
@@ -133,9 +142,11 @@ def parse_verdict(reply: str, *, categories: Sequence[str], default_confidence: 
     fenced = _FENCE.search(text)
     if fenced:
         text = fenced.group(1).strip()
-    obj = _first_json_object(text)
-    if obj is not None:
-        return _from_json(obj, known, default_confidence)
+    found = _json_objects(text)
+    if len(found) > 1:  # a verdict and another object (a text the judge quoted): which is the verdict is unknown
+        raise ValueError(f"the judge reply holds {len(found)} JSON objects, not one verdict")
+    if found:
+        return _from_json(found[0], known, default_confidence)
     # Llama Guard's own format: "safe" or "unsafe\nS1,S3" (or category ids)
     first = text.splitlines()[0].strip().lower() if text else ""
     if first == "safe":
@@ -161,20 +172,22 @@ MAX_REPLY_CHARS = 20_000
 _MAX_JSON_STARTS = 64
 
 
-def _first_json_object(text: str) -> Any:
-    """The first JSON object in ``text`` (prose around it allowed); None when there is none."""
+def _json_objects(text: str) -> list[Any]:
+    """The JSON objects in ``text`` (prose around them allowed), outermost only."""
     decoder = json.JSONDecoder()
+    found: list[Any] = []
     start = text.find("{")
     for _ in range(_MAX_JSON_STARTS):
         if start == -1:
-            return None
+            break
         try:
-            obj, _end = decoder.raw_decode(text, start)
+            obj, end = decoder.raw_decode(text, start)
         except (json.JSONDecodeError, RecursionError):
             start = text.find("{", start + 1)
             continue
-        return obj
-    return None
+        found.append(obj)
+        start = text.find("{", end)
+    return found
 
 
 def _resolve_id(raw: Any, known: list[str]) -> str | None:
@@ -203,13 +216,16 @@ def _from_json(obj: Any, known: list[str], default_confidence: float) -> dict[st
     if not isinstance(cats, list):
         raise ValueError("'categories' is not a list")
     out: dict[str, float] = {}
+    unknown = 0
     for item in cats:
         if isinstance(item, dict):
-            cid = _resolve_id(item.get("id", item.get("category", "")), known)
+            raw: Any = item.get("id", item.get("category", ""))
+            cid = _resolve_id(raw, known)
             conf: Any = item.get("confidence", item.get("score", default_confidence))
         else:
-            cid, conf = _resolve_id(item, known), default_confidence
+            raw, cid, conf = item, _resolve_id(item, known), default_confidence
         if cid is None:
+            unknown += str(raw).strip().lower() not in _NO_CATEGORY
             continue
         try:
             c = float(conf)
@@ -218,9 +234,22 @@ def _from_json(obj: Any, known: list[str], default_confidence: float) -> dict[st
         if not math.isfinite(c):
             raise ValueError(f"confidence of {cid} is not a finite number")
         out[cid] = max(out.get(cid, 0.0), min(1.0, max(0.0, c)))
-    if not out and (safe is False or cats):
+    if unknown and safe is not True:  # a flag the guard cannot place: never dropped for the known ones beside it
+        raise ValueError(f"the judge named {unknown} categories that are not in the taxonomy")
+    if not out and (safe is False or (cats and safe is not True and not all(_none(c) for c in cats))):
         raise ValueError("the judge flagged the text but named no known category")
+    if safe is False and max(out.values(), default=0.0) < 0.5:  # "unsafe", every confidence low: not an allow
+        raise ValueError("the judge said unsafe but gave no category a confidence of 0.5 or more")
     return out
+
+
+#: what a judge may name for "no category"
+_NO_CATEGORY = frozenset({"", "none", "safe", "benign", "n/a"})
+
+
+def _none(item: Any) -> bool:
+    raw = item.get("id", item.get("category", "")) if isinstance(item, dict) else item
+    return str(raw).strip().lower() in _NO_CATEGORY
 
 
 def _reply_text(message: Any) -> str:
