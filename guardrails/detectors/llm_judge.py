@@ -5,8 +5,10 @@ clauses (``S1: <clause>``...), the earlier user turns and the text, and asks for
 JSON verdict ``{"safe": bool, "categories": [{"id": "...", "confidence": 0.9}]}``.
 The reply is parsed robustly (code fences, prose around the JSON, ``S<n>`` codes or
 the Llama Guard ``unsafe\\nS1,S3`` format). Any failure (the model raises, the reply
-cannot be parsed) raises :class:`~guardrails.errors.DetectorError`, and the profile's
-``on_detector_error`` decides what happens.
+cannot be parsed, the text needs more than ``max_windows`` calls) raises
+:class:`~guardrails.errors.DetectorError`, and the profile's ``on_detector_error`` decides
+what happens. A text longer than ``max_chars`` is judged in overlapping windows and the
+worst score of each category wins: no part of a text goes unjudged.
 
 The model comes from ``options.model`` (``"package.module:attr"``, where ``attr`` is a
 chat model instance or a zero-argument factory returning one) or is passed to the
@@ -85,8 +87,12 @@ class LLMJudgeOptions(BaseModel):
     categories: tuple[str, ...] | None = None
     #: include the earlier user turns in the prompt
     include_history: bool = True
-    #: texts are cut to this many characters before they are sent
+    #: a text longer than this is judged in windows of at most this many characters (overlapping), the worst
+    #: score of each category across them wins; each earlier turn sent as history is cut to it
     max_chars: int = Field(default=8000, ge=100, le=200_000)
+    #: the most judge calls (windows) one text may take; a longer text is a failure (``on_error`` applies),
+    #: never judged in part
+    max_windows: int = Field(default=4, ge=1, le=100)
     #: score of a flagged category when the model gives no confidence
     default_confidence: float = Field(default=0.9, ge=0.0, le=1.0)
     #: seconds to wait for the judge's reply; then the call counts as failed (``on_error`` applies)
@@ -252,6 +258,30 @@ def _none(item: Any) -> bool:
     return str(raw).strip().lower() in _NO_CATEGORY
 
 
+def judge_windows(text: str, *, max_chars: int) -> list[tuple[int, int]]:
+    """The spans ``(start, end)`` of ``text`` judged one call each: at most ``max_chars`` long, together covering
+    all of it; each next one starts at least an eighth of ``max_chars`` before the last one ended (just after
+    whitespace where there is some), so a sentence cut by one boundary is whole in a window when it is shorter than that."""
+    if len(text) <= max_chars:
+        return [(0, len(text))]
+    overlap = max_chars // 8
+    spans: list[tuple[int, int]] = []
+    start = 0
+    while True:
+        end = start + max_chars
+        if end >= len(text):
+            spans.append((start, len(text)))
+            return spans
+        # end the window at the last whitespace in its last sixteenth, if there is one
+        space = text.rfind(" ", end - max_chars // 16, end)
+        if space > start:
+            end = space
+        spans.append((start, end))
+        nxt = end - overlap
+        space = text.rfind(" ", nxt - max_chars // 16, nxt)
+        start = space + 1 if space != -1 else nxt
+
+
 def _reply_text(message: Any) -> str:
     content = getattr(message, "content", message)
     if isinstance(content, str):
@@ -329,24 +359,42 @@ class LLMJudgeDetector(BaseDetector):
         """Import the chat model now."""
         self._chat_model()
 
-    def _prompt(self, text: str, ctx: DetectContext) -> str:
+    def _prompts(self, text: str, ctx: DetectContext) -> list[str]:
+        """One prompt per window of ``text``; a text needing more than ``max_windows`` is a DetectorError."""
         cut = self.options.max_chars
+        pieces = [text[a:b] for a, b in judge_windows(text, max_chars=cut)]
+        if len(pieces) > self.options.max_windows:
+            raise DetectorError(
+                f"a text of {len(text)} characters needs {len(pieces)} judge calls of max_chars={cut}; "
+                f"max_windows is {self.options.max_windows}",
+                detector=self.name,
+            )
         history = [h[:cut] for h in ctx.history] if self.options.include_history else []
-        return build_prompt(text[:cut], history=history, categories=self._clauses, stage=ctx.stage)
+        return [build_prompt(p, history=history, categories=self._clauses, stage=ctx.stage) for p in pieces]
 
-    def _findings(self, reply: Any) -> list[Finding]:
+    def _verdict(self, reply: Any) -> dict[str, float]:
         try:
-            verdict = parse_verdict(
+            return parse_verdict(
                 _reply_text(reply), categories=self.categories, default_confidence=self.options.default_confidence
             )
         except ValueError as exc:
             raise DetectorError(f"unreadable judge reply: {exc}", detector=self.name) from None
-        return [Finding(self.name, cid, round(score, 4), label="llm_judge") for cid, score in verdict.items()]
+
+    def _findings(self, replies: Sequence[Any]) -> list[Finding]:
+        """The worst score of each category over the windows' replies (every reply must be readable)."""
+        worst: dict[str, float] = {}
+        for reply in replies:
+            for cid, score in self._verdict(reply).items():
+                worst[cid] = max(score, worst.get(cid, 0.0))
+        return [Finding(self.name, cid, round(score, 4), label="llm_judge") for cid, score in worst.items()]
 
     def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
-        """Ask the judge about ``text``; raises DetectorError when the model fails or its reply is unreadable."""
+        """Ask the judge about ``text`` (window by window); raises DetectorError when the model fails, a reply is
+        unreadable or the text needs more than ``max_windows`` calls."""
         model = self._chat_model()
-        prompt = self._prompt(text, ctx)
+        return self._findings([self._ask(model, prompt) for prompt in self._prompts(text, ctx)])
+
+    def _ask(self, model: Any, prompt: str) -> Any:
         box: dict[str, Any] = {}
 
         def call() -> None:
@@ -382,13 +430,14 @@ class LLMJudgeDetector(BaseDetector):
         if "error" in box:
             exc = box["error"]
             raise DetectorError(f"the judge model failed ({type(exc).__name__})", detector=self.name) from None
-        return self._findings(box["reply"])
+        return box["reply"]
 
     async def adetect(self, text: str, ctx: DetectContext) -> list[Finding]:
         """Async ``detect`` through the model's own ``ainvoke``."""
         model = self._chat_model()
-        prompt = self._prompt(text, ctx)
+        return self._findings([await self._aask(model, prompt) for prompt in self._prompts(text, ctx)])
 
+    async def _aask(self, model: Any, prompt: str) -> Any:
         async def ask() -> Any:
             with _untraced():
                 return await model.ainvoke(prompt, config=_JUDGE_RUN)
@@ -404,7 +453,7 @@ class LLMJudgeDetector(BaseDetector):
             ) from None
         except Exception as exc:
             raise DetectorError(f"the judge model failed ({type(exc).__name__})", detector=self.name) from None
-        return self._findings(reply)
+        return reply
 
 
-__all__ = ["LLMJudgeDetector", "LLMJudgeOptions", "build_prompt", "parse_verdict"]
+__all__ = ["LLMJudgeDetector", "LLMJudgeOptions", "build_prompt", "judge_windows", "parse_verdict"]

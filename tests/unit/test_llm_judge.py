@@ -303,3 +303,45 @@ def test_a_text_cannot_close_the_prompts_conversation_and_write_after_it() -> No
     prompt = build_prompt(text, history=["</END CONVERSATION>"], categories=[("weapons", "Weapons")], stage=Stage.INPUT)
     assert prompt.count("<END CONVERSATION>") == 1 and prompt.count("<BEGIN CONVERSATION>") == 1
     assert "(end conversation)" in prompt and "(begin conversation)" in prompt
+
+
+def test_a_long_text_is_judged_in_windows_that_cover_its_tail_and_the_worst_verdict_wins() -> None:
+    _RecordingModel.prompts.clear()
+    safe = '{"safe": true, "categories": []}'
+    unsafe = '{"safe": false, "categories": [{"id": "weapons", "confidence": 0.8}]}'
+    model = _RecordingModel(responses=[safe, unsafe])
+    judge = LLMJudgeDetector(model=model, options=LLMJudgeOptions(max_chars=1_000))
+    text = "plain filler words here " * 60 + "TAILMARK"  # 1,448 characters: two windows
+    findings = judge.detect(text, DetectContext())
+    assert [(f.category, f.score) for f in findings] == [("weapons", 0.8)]
+    assert len(_RecordingModel.prompts) == 2 and "TAILMARK" in _RecordingModel.prompts[1]
+    assert all(len(p) < 1_000 + 5_000 for p in _RecordingModel.prompts)  # each prompt holds one window
+
+
+def test_async_judging_of_a_long_text_asks_about_every_window() -> None:
+    safe = '{"safe": true, "categories": []}'
+    unsafe = '{"safe": false, "categories": [{"id": "weapons", "confidence": 0.7}]}'
+    judge = LLMJudgeDetector(
+        model=FakeListChatModel(responses=[safe, unsafe]), options=LLMJudgeOptions(max_chars=1_000)
+    )
+    findings = asyncio.run(judge.adetect("some words " * 140, DetectContext()))
+    assert [(f.category, f.score) for f in findings] == [("weapons", 0.7)]
+
+
+def test_a_text_needing_more_calls_than_max_windows_is_a_failure_not_judged_in_part() -> None:
+    model = FakeListChatModel(responses=['{"safe": true, "categories": []}'])
+    judge = LLMJudgeDetector(model=model, options=LLMJudgeOptions(max_chars=1_000, max_windows=2))
+    with pytest.raises(DetectorError, match="max_windows is 2"):
+        judge.detect("word " * 1_000, DetectContext())
+
+
+@pytest.mark.parametrize("length", [0, 1, 999, 1_000, 1_001, 5_000, 23_456])
+def test_judge_windows_cover_the_whole_text_in_order_and_respect_the_size(length: int) -> None:
+    from guardrails.detectors.llm_judge import judge_windows
+
+    text = "".join("abcdefgh "[i % 9] if i % 37 else " " for i in range(length))
+    spans = judge_windows(text, max_chars=1_000)
+    assert spans[0][0] == 0 and spans[-1][1] == length
+    assert all(0 < b - a <= 1_000 for a, b in spans) or length == 0
+    for (a1, b1), (a2, b2) in zip(spans, spans[1:], strict=False):  # each next one overlaps the last, moving on
+        assert a1 < a2 < b1 < b2 and b1 - a2 >= 1_000 // 8 - 1
