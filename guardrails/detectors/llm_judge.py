@@ -261,7 +261,8 @@ def _none(item: Any) -> bool:
 def judge_windows(text: str, *, max_chars: int) -> list[tuple[int, int]]:
     """The spans ``(start, end)`` of ``text`` judged one call each: at most ``max_chars`` long, together covering
     all of it; each next one starts at least an eighth of ``max_chars`` before the last one ended (just after
-    whitespace where there is some), so a sentence cut by one boundary is whole in a window when it is shorter than that."""
+    whitespace where there is some), so a sentence cut by one boundary is whole in a window when it is shorter
+    than that."""
     if len(text) <= max_chars:
         return [(0, len(text))]
     overlap = max_chars // 8

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 import time
 from typing import Any, ClassVar
@@ -343,5 +344,5 @@ def test_judge_windows_cover_the_whole_text_in_order_and_respect_the_size(length
     spans = judge_windows(text, max_chars=1_000)
     assert spans[0][0] == 0 and spans[-1][1] == length
     assert all(0 < b - a <= 1_000 for a, b in spans) or length == 0
-    for (a1, b1), (a2, b2) in zip(spans, spans[1:], strict=False):  # each next one overlaps the last, moving on
+    for (a1, b1), (a2, b2) in itertools.pairwise(spans):  # each next one overlaps the last, moving on
         assert a1 < a2 < b1 < b2 and b1 - a2 >= 1_000 // 8 - 1
