@@ -347,6 +347,17 @@ def fit(
         raise ValueError(f"added: {list(added)!r} needs a reused adapter file (adapter={adapter!r})")
     base_dirs = list(exemplar_dirs) if exemplar_dirs is not None else [exemplar_dir()]
     files = data_files([*base_dirs, *extra_dirs] + ([mined_dir()] if mined != "none" else []))
+    by_name: dict[str, Path] = {}
+    for f in files:  # rows, hashes and --added know a file by its name: two of one name would be mixed up
+        if f.name in by_name and by_name[f.name].resolve() != f.resolve():
+            raise ValueError(
+                f"two exemplar files are named {f.name!r} ({by_name[f.name]} and {f}): give yours another name"
+            )
+        by_name[f.name] = f
+    added = [Path(a).name for a in added]  # a path names its file
+    unknown = sorted(set(added) - set(by_name))
+    if unknown:
+        raise ValueError(f"added: {unknown!r} is no exemplar file read by this fit (add its folder with --exemplars)")
     rows = load_exemplars(files, known=kind_of)
     if mined == "negatives":
         rows = [r for r in rows if r.negative or r.near != MINED_NEAR]

@@ -173,10 +173,16 @@ def tune_adapter(
     w = np.asarray(weights, dtype=np.float32)
     t0 = time.time()
     bert.train()
+    if not quiet:
+        print(
+            f"tune: seed {s.seed}, {len(y)} rows, {s.epochs} epochs of {steps_per_epoch} steps (minutes each on a CPU)",
+            file=sys.stderr,
+        )
+    tick = max(1, steps_per_epoch // 10)  # a progress line about every tenth of an epoch
     for epoch in range(s.epochs):
         order = rng.permutation(len(y))
         running = 0.0
-        for start in range(0, len(order), s.batch):
+        for step, start in enumerate(range(0, len(order), s.batch), start=1):
             idx = order[start : start + s.batch]
             logits = head(embed([texts[i] for i in idx]) * HEAD_SCALE)
             loss = (loss_fn(logits, torch.from_numpy(y[idx])) * torch.from_numpy(w[idx])).mean()
@@ -185,6 +191,11 @@ def tune_adapter(
             opt.step()
             sched.step()
             running += float(loss.item())
+            if not quiet and step % tick == 0 and step < steps_per_epoch:
+                print(
+                    f"tune: epoch {epoch + 1}/{s.epochs} step {step}/{steps_per_epoch} ({time.time() - t0:.0f}s)",
+                    file=sys.stderr,
+                )
         if not quiet:
             print(
                 f"tune: epoch {epoch + 1}/{s.epochs} loss {running / steps_per_epoch:.4f} ({time.time() - t0:.0f}s)",

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from guardrails.classifier.fit import fit, main
@@ -150,11 +151,46 @@ def test_added_files_that_do_not_explain_the_reused_adapters_rows_are_refused(
     adapter = str(out.with_name("model-adapter.npz"))
     for where, reused, added, error in (
         (folder, adapter, "weapons.jsonl", "was not tuned on these rows without"),
-        (rows, adapter, "nothing.jsonl", "no exemplar rows come from"),
+        (rows, adapter, "nothing.jsonl", "is no exemplar file read by this fit"),
         (rows, "none", "weapons.jsonl", "needs a reused adapter file"),
     ):
         with pytest.raises(ValueError, match=error):
             fit(out=tmp_path / "m.npz", quiet=True, mined="none", exemplar_dirs=[where], adapter=reused, added=[added])
+
+
+def test_an_added_file_named_like_one_already_read_is_refused_naming_both(
+    fitted: tuple[Path, dict[str, object], Path], tmp_path: Path
+) -> None:
+    out, _, rows = fitted
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "weapons.jsonl").write_text(json.dumps({"text": "where to buy a rifle scope", "label": "safe"}) + "\n")
+    adapter = str(out.with_name("model-adapter.npz"))
+    with pytest.raises(ValueError, match=r"two exemplar files are named 'weapons.jsonl'.*give yours another name"):
+        fit(
+            out=tmp_path / "m.npz",
+            quiet=True,
+            mined="none",
+            exemplar_dirs=[rows],
+            extra_dirs=[mine],
+            adapter=adapter,
+            added=[str(mine / "weapons.jsonl")],
+        )
+
+
+def test_an_added_file_may_be_named_by_its_path(fitted: tuple[Path, dict[str, object], Path], tmp_path: Path) -> None:
+    out, _, rows = fitted
+    folder = _with_added_file(rows, tmp_path / "rows")
+    adapter = str(out.with_name("model-adapter.npz"))
+    again = fit(
+        out=tmp_path / "m.npz",
+        quiet=True,
+        mined="none",
+        exemplar_dirs=[folder],
+        adapter=adapter,
+        added=[str(folder / "added_rows.jsonl")],
+    )
+    assert again["adapter"]["tuning"]["added_files"] == ["added_rows.jsonl"]
 
 
 def test_an_adapter_argument_that_is_not_a_file_is_rejected(tmp_path: Path) -> None:
@@ -307,3 +343,15 @@ def test_the_floor_threshold_is_the_highest_that_keeps_the_recall() -> None:
     assert floor_threshold(np.array([]), recall=0.9) == 1.0
     with pytest.raises(ValueError, match="recall must be in"):
         floor_threshold(scores, recall=1.5)
+
+
+def test_tuning_the_adapter_reports_progress_within_each_epoch(capsys: pytest.CaptureFixture[str]) -> None:
+    from guardrails.classifier.tune import tune_adapter
+
+    texts = [*WEAPONS, *SAFE]
+    y = np.array([1] * len(WEAPONS) + [0] * len(SAFE))
+    tune_adapter(texts, y, np.ones(len(texts)), 2, settings=TuneSettings(epochs=1, batch=4, rank=2), quiet=False)
+    err = capsys.readouterr().err
+    assert f"{len(texts)} rows, 1 epochs" in err
+    assert "tune: epoch 1/1 step 1/" in err and "tune: epoch 1/1 loss" in err
+    assert not any(t in err for t in texts)  # progress, never a row's text
