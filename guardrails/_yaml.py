@@ -44,6 +44,35 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        _refuse_yaml11_number(node)
+        return super().construct_yaml_int(node)  # type: ignore[no-untyped-call,no-any-return]
+
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
+        _refuse_yaml11_number(node)
+        return super().construct_yaml_float(node)  # type: ignore[no-untyped-call,no-any-return]
+
+
+#: YAML 1.1 number forms that YAML 1.2 (and every reader of a config) takes for something else: a leading zero is
+#: octal ("010" is 8), a colon is base 60 ("1:30" is 90), "0b" is binary
+_YAML11_NUMBER = re.compile(r"^[-+]?(?:0[0-9_]+|0b[01_]+|[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?)$")
+
+
+def _refuse_yaml11_number(node: yaml.ScalarNode) -> None:
+    if _YAML11_NUMBER.match(str(node.value)):
+        raise yaml.constructor.ConstructorError(
+            None,
+            None,
+            "a number with a leading zero, a colon or 0b is read as octal, base 60 or binary by YAML 1.1: "
+            "write it in plain decimal (or quote it if it is text)",
+            node.start_mark,
+        )
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)
+_StrictLoader.add_constructor("tag:yaml.org,2002:float", _StrictLoader.construct_yaml_float)
+
+
 # YAML 1.2 reads "1e-1" as a float; PyYAML's YAML 1.1 rules need a dot ("1.0e-1") and read it as a string, which
 # a strict config would then refuse as a quoted number although nobody quoted it
 _StrictLoader.add_implicit_resolver(
@@ -67,6 +96,14 @@ class _PlainLoader(_StrictLoader):
                 event.start_mark,
             )
         return super().compose_node(parent, index)  # type: ignore[no-untyped-call,no-any-return]
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        for key_node, _value in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # without anchors, "<<:" only hides a second value
+                raise yaml.constructor.ConstructorError(
+                    None, None, "YAML merge keys (<<:) are not supported: write the values out", key_node.start_mark
+                )
+        return super().construct_mapping(node, deep=deep)
 
 
 def load_strict(text: str, *, aliases: bool = True) -> Any:

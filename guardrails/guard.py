@@ -45,7 +45,7 @@ from guardrails.errors import (
     brief,
 )
 from guardrails.policy import Policy, Verdict
-from guardrails.profiles import Profile, load_profile
+from guardrails.profiles import Profile, checked_profile, load_profile
 from guardrails.types import Action, Decision, DetectorFailure, Finding, Stage
 
 if TYPE_CHECKING:
@@ -105,6 +105,7 @@ class Guard:
     ) -> None:
         if not isinstance(profile, Profile):
             raise TypeError(f"Guard needs a Profile (use Guard.from_profile), got {type(profile).__name__}")
+        profile = checked_profile(profile)  # one built by hand passes the loader's cross-field rules too
         self.profile = profile
         self.taxonomy = profile.taxonomy()
         self.policy = Policy(profile=profile, taxonomy=self.taxonomy)
@@ -1018,11 +1019,13 @@ class Guard:
         if refusal is not None and referral is not None and req.stage is Stage.INPUT:
             # a BLOCKed turn that shows a crisis: the person sees the referral first, never only a "no"
             refusal = f"{referral}\n\n{refusal}"
-        disclaimer_pairs = (
-            self.policy.disclaimer_texts(verdict.domains, locale=req.ctx.locale)
-            if verdict.action < Action.REFER
-            else ()
+        # an answer is coming: below REFER, and a REFER of the input that calls the chain (refer_and_continue)
+        answered = verdict.action < Action.REFER or (
+            verdict.action is Action.REFER
+            and req.stage is Stage.INPUT
+            and self.profile.crisis_mode == "refer_and_continue"
         )
+        disclaimer_pairs = self.policy.disclaimer_texts(verdict.domains, locale=req.ctx.locale) if answered else ()
         timings["total"] = (time.perf_counter() - req.started) * 1000
         return Decision(
             action=verdict.action,

@@ -117,7 +117,14 @@ class Policy:
             reasons.append(f"detector {failure.detector} failed ({failure.error}) -> {mode}")
             if mode == "block" and action < Action.BLOCK:
                 action, refusal_key = Action.BLOCK, "detector_error"
-        crisis = tuple(c for c in categories if self.taxonomy[c].kind == "crisis" and actions[c] is Action.REFER)
+        # a crisis on the input is referred whatever its action (a profile may block it: the referral then comes with
+        # the refusal); on the output a crisis category acts as set and carries no referral of its own
+        crisis = tuple(
+            c
+            for c in categories
+            if self.taxonomy[c].kind == "crisis"
+            and (actions[c] is Action.REFER or (stage is Stage.INPUT and actions[c] is Action.BLOCK))
+        )
         # a category referred as a crisis (``referral:``, self-harm methods as crisis_self_harm) gets that referral
         lent = [
             r

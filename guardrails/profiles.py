@@ -295,6 +295,13 @@ def validate_profile_mapping(data: Mapping[str, Any], *, source: str = "<memory>
     return _validate_layers(((source, raw),))
 
 
+def checked_profile(profile: Profile) -> Profile:
+    """``profile`` validated as a loaded one is, its cross-field rules included (a ``Profile`` built by hand or
+    changed with ``model_copy(update=...)`` skips them: an LLM judge where no redaction runs, an unknown category
+    id, a threshold of 7); raises :class:`ProfileError` naming the bad field."""
+    return _validate(profile.model_dump(), source=profile.source)
+
+
 def _resolve(ref: str, *, base: Path | None, referrer: str | None) -> Path:
     """The file of a profile name or path; ``referrer`` is the profile whose ``extends:`` gave it (errors name it)."""
 
@@ -600,6 +607,32 @@ def _check_ids(profile: Profile, *, source: str) -> None:
                 source=source,
                 field=f"categories.{cat_id}.stages",
                 value=list(rule.stages or ()),
+            )
+        action = profile.action_for(cat_id, kind)
+        counts_on_input = rule.stages is None or "input" in rule.stages
+        if kind == "crisis" and counts_on_input and action in (Action.ALLOW, Action.DISCLAIM):
+            raise ProfileError(
+                f"{cat_id} is a crisis category: on the input it is referred (refer, or block with the referral "
+                f"attached), never answered by the model ({rule.action}); to stop it counting write stages: []",
+                source=source,
+                field=f"categories.{cat_id}.action",
+                value=rule.action,
+            )
+        if kind == "domain" and action is Action.REFER:
+            raise ProfileError(
+                f"{cat_id} is a domain category: its action is allow, disclaim or block (refer is for crisis "
+                "categories, and for a prohibited one with referral: <crisis id>)",
+                source=source,
+                field=f"categories.{cat_id}.action",
+                value=rule.action,
+            )
+        if kind == "prohibited" and action is Action.REFER and rule.referral is None:
+            raise ProfileError(
+                f"{cat_id} with action refer needs referral: <crisis id> (whose resources the user is sent, e.g. "
+                "crisis_self_harm); without one, block it",
+                source=source,
+                field=f"categories.{cat_id}.referral",
+                value=None,
             )
         if rule.referral is not None and (taxonomy[cat_id].kind != "prohibited" or rule.action != "refer"):
             raise ProfileError(

@@ -11,7 +11,7 @@ import pytest
 from guardrails import Action, Guard, InputError
 from guardrails.audit import AuditLog
 from guardrails.detectors.base import BaseDetector, DetectContext
-from guardrails.errors import DetectorError, DetectorUnavailable
+from guardrails.errors import DetectorError, DetectorUnavailable, ProfileError
 from guardrails.testing import KeywordDetector, guard_with
 from guardrails.types import Finding
 
@@ -188,14 +188,26 @@ def test_warmup_of_the_general_profile_follows_each_detectors_own_failure_policy
     assert [f.detector for f in guard.warmup()] == ["toxicity"]  # the others load, nothing is raised
 
 
-def test_detector_that_cannot_be_built_fails_closed(tmp_path: Path) -> None:
-    path = tmp_path / "p.yaml"
-    path.write_text("name: p\ndetectors:\n  lexical: {options: {pattern_files: [missing_file]}}\n", encoding="utf-8")
+def test_detector_that_cannot_be_built_fails_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from guardrails.detectors.lexical import LexicalDetector
+    from guardrails.profiles import Profile
+
+    guard = Guard(Profile(name="p", detectors={"lexical": {}}))  # type: ignore[dict-item]
+
+    def broken(*args: object, **kwargs: object) -> LexicalDetector:
+        raise OSError("the pattern files went away")
+
+    monkeypatch.setattr(LexicalDetector, "from_options", classmethod(broken))  # fails when first built
+    d = guard.check("hello")
+    assert d.blocked and d.failures[0].detector == "lexical"
+
+
+def test_a_hand_built_profile_naming_a_missing_pattern_file_is_refused_when_the_guard_is_built() -> None:
     from guardrails.profiles import Profile
 
     profile = Profile(name="p", detectors={"lexical": {"options": {"pattern_files": ["missing_file"]}}})  # type: ignore[dict-item]
-    d = Guard(profile).check("hello")
-    assert d.blocked and d.failures[0].detector == "lexical"
+    with pytest.raises(ProfileError, match=r"detectors\.lexical\.options: .*missing_file"):
+        Guard(profile)
 
 
 async def test_acheck_matches_check() -> None:
@@ -367,7 +379,8 @@ def test_an_answer_promoting_self_harm_is_still_blocked() -> None:
 
 
 def test_any_prohibited_category_mapped_to_refer_blocks_an_answer() -> None:
-    guard = guard_with(KeywordDetector({"dice": "gambling"}), profile={"categories": {"gambling": {"action": "refer"}}})
+    rule = {"action": "refer", "referral": "crisis_self_harm"}
+    guard = guard_with(KeywordDetector({"dice": "gambling"}), profile={"categories": {"gambling": rule}})
     assert guard.check("roll the dice", stage="input").action is Action.REFER
     assert guard.check("roll the dice and bet your rent", stage="output").action is Action.BLOCK
 

@@ -182,10 +182,11 @@ def test_builtin_crisis_wins_over_a_custom_one_for_the_referral() -> None:
     assert d.referral is not None and "988" in d.referral
 
 
-def test_a_category_the_profile_maps_to_refer_still_gets_a_referral() -> None:
-    g = guard_with(KeywordDetector({"roulette": "gambling"}), profile={"categories": {"gambling": {"action": "refer"}}})
+def test_a_category_the_profile_maps_to_refer_gets_the_referral_it_names() -> None:
+    rule = {"action": "refer", "referral": "crisis_self_harm"}
+    g = guard_with(KeywordDetector({"roulette": "gambling"}), profile={"categories": {"gambling": rule}})
     d = g.check("roulette again", locale="en-US")
-    assert d.action is Action.REFER and d.referral
+    assert d.action is Action.REFER and d.referral and "988" in d.referral
 
 
 # --------------------------------------------------------------------------- 3. history validation

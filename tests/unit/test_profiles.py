@@ -209,11 +209,18 @@ def test_a_key_given_twice_is_an_error_not_a_silent_override(tmp_path: Path) -> 
     body = "name: x\ncategories:\n  weapons: {action: block}\ncategories:\n  gambling: {action: block}\n"
     with pytest.raises(ProfileError, match=r"line 4, column 1: the key 'categories' appears twice"):
         load_profile(_write(tmp_path, body))
-    # a merge key that a later key overrides is plain YAML, not a duplicate (anchors are refused: see
-    # test_profile_strictness, so the merged mapping is written in place)
-    merged = "name: x\ncategories:\n  weapons: {<<: {threshold: 0.5, action: refer}, threshold: 0.7}\n"
-    rule = load_profile(_write(tmp_path, merged)).categories["weapons"]
-    assert (rule.threshold, rule.action) == (0.7, "refer")
+    # without anchors (refused: see test_profile_strictness) a merge key can only hide a second value of a key
+    merged = "name: x\ncategories:\n  weapons: {<<: {threshold: 0.5, action: allow}, threshold: 0.7}\n"
+    with pytest.raises(ProfileError, match=r"merge keys \(<<:\) are not supported"):
+        load_profile(_write(tmp_path, merged))
+
+
+@pytest.mark.parametrize(
+    ("value", "read_as"), [("010", "octal"), ("0200000", "octal"), ("1:30", "base 60"), ("0b11", "binary")]
+)
+def test_a_number_yaml_1_1_reads_as_another_number_is_refused(tmp_path: Path, value: str, read_as: str) -> None:
+    with pytest.raises(ProfileError, match=rf"line 2, column 17: a number with a leading zero.*{read_as}"):
+        load_profile(_write(tmp_path, f"name: x\nhistory_window: {value}\n"))
 
 
 def test_a_category_referral_must_name_a_crisis_category(tmp_path: Path) -> None:
@@ -224,12 +231,16 @@ def test_a_category_referral_must_name_a_crisis_category(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize(
-    "rule", ["gambling: {referral: crisis_self_harm}", "domain_medical: {action: refer, referral: crisis_self_harm}"]
+    ("rule", "error"),
+    [
+        ("gambling: {referral: crisis_self_harm}", "referral is for a prohibited category with action: refer"),
+        ("domain_medical: {action: refer, referral: crisis_self_harm}", "domain_medical is a domain category"),
+    ],
 )
-def test_a_category_referral_needs_a_prohibited_category_referred(tmp_path: Path, rule: str) -> None:
+def test_a_category_referral_needs_a_prohibited_category_referred(tmp_path: Path, rule: str, error: str) -> None:
     path = tmp_path / "p.yaml"
     path.write_text(f"extends: general\nname: p\ncategories:\n  {rule}\n")
-    with pytest.raises(ProfileError, match="referral is for a prohibited category with action: refer"):
+    with pytest.raises(ProfileError, match=error):
         load_profile(path)
 
 
@@ -272,3 +283,22 @@ def test_a_custom_category_clause_of_fewer_than_three_characters_besides_blanks_
 def test_a_custom_category_clause_is_kept_without_its_surrounding_blanks(tmp_path: Path) -> None:
     path = _write(tmp_path, 'name: x\ncustom_categories:\n  - {id: rival, kind: prohibited, clause: "  Rivals "}\n')
     assert load_profile(path).taxonomy()["rival"].clause == "Rivals"
+
+
+def test_a_guard_refuses_a_hand_built_profile_that_would_send_the_llm_judge_unredacted_text() -> None:
+    from guardrails import Guard
+    from guardrails.profiles import DetectorSpec, Profile
+
+    profile = Profile(name="x", detectors={"llm_judge": DetectorSpec(stages=("input",), options={"model": "m:judge"})})
+    with pytest.raises(ProfileError, match="would be sent unredacted text"):
+        Guard(profile)
+
+
+def test_a_guard_refuses_a_hand_built_or_copied_profile_with_an_unknown_id_or_a_bad_value() -> None:
+    from guardrails import Guard
+    from guardrails.profiles import CategoryRule, Profile
+
+    with pytest.raises(ProfileError, match="unknown category id 'gamblng'"):
+        Guard(Profile(name="x", categories={"gamblng": CategoryRule(action="block")}))
+    with pytest.raises(ProfileError, match="default_threshold"):
+        Guard(load_profile("general").model_copy(update={"default_threshold": 7.0}))
