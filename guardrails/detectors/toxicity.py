@@ -61,6 +61,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 import re
 import threading
@@ -78,6 +79,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from guardrails._files import file_sha256
 from guardrails._paths import configs_dir
 from guardrails._threads import default_threads
+from guardrails._yaml import describe_yaml_error, load_strict
 from guardrails.detectors.base import BaseDetector, DetectContext
 from guardrails.errors import DetectorError, DetectorUnavailable
 from guardrails.taxonomy import Taxonomy
@@ -228,17 +230,20 @@ class ToxicityOptions(BaseModel):
     device: Literal["cpu"] = "cpu"
     #: a label mapping in configs/toxicity/ (name without .yaml) or a path to a YAML file
     mapping: str = "default"
-    #: per-label overrides on top of the mapping file (a label given here replaces its rule)
+    #: per-label overrides on top of the mapping file (the fields given here replace the mapping's)
     labels: dict[str, LabelRule] = Field(default_factory=dict)
     window_chars: int = Field(default=1000, ge=64, le=100_000)
-    window_overlap: int = Field(default=200, ge=0)
+    #: characters each window shares with the next (at least 32: a word at a boundary is whole in one of them)
+    window_overlap: int = Field(default=200, ge=32)
     #: windows scored per text at most; more are sampled evenly (bounded time for huge texts) and noted.
     #: Not derived from the profile's max_text_chars: reading 200,000 characters whole needs 250 windows, about
     #: eight times the default's time (see README "Toxicity")
-    max_windows: int = Field(default=32, ge=1, le=4096)
+    max_windows: int = Field(default=32, ge=2, le=4096)
     #: a text not read whole: ``note`` scores the windows it can and adds a window_limit note to the findings;
     #: ``fail`` raises a DetectorError (the detector's on_error decides: block refuses the text)
     on_partial: Literal["note", "fail"] = "note"
+    #: score the normalized views of a text too (``all``), or the raw text only
+    views: Literal["all", "raw"] = "all"
     #: windows per forward pass
     batch_size: int = Field(default=16, ge=1, le=1024)
     #: torch intra-op threads, set once when the model loads (process-wide); None: $GUARDRAILS_THREADS or min(4, CPUs)
@@ -270,9 +275,13 @@ class ToxicityOptions(BaseModel):
         return self
 
     def resolved_labels(self) -> dict[str, LabelRule]:
-        """The mapping file's rules with the inline ``labels`` overrides applied."""
+        """The mapping file's rules with the inline ``labels`` overrides applied, field by field: an override of
+        ``min_score`` alone keeps the label's category (``category: null`` written out drops it)."""
         rules = dict(load_label_mapping(self.mapping))
-        rules.update(self.labels)
+        for label, rule in self.labels.items():
+            base = rules.get(label)
+            set_here = {f: getattr(rule, f) for f in rule.model_fields_set}
+            rules[label] = base.model_copy(update=set_here) if base is not None else rule
         return rules
 
 
@@ -292,10 +301,12 @@ def _mapping_path(ref: str) -> Path:
 @lru_cache(maxsize=16)
 def _load_mapping_file(path: Path) -> Mapping[str, LabelRule]:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        parsed = _MappingFile.model_validate(raw)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ValueError(f"{path}: cannot read toxicity mapping: {exc}") from None
+        raw = load_strict(path.read_text(encoding="utf-8"), aliases=False)  # no key twice, no 010 or 1:30
+        parsed = _MappingFile.model_validate(raw, strict=True)  # no "0.05" or yes for a number
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read toxicity mapping: {type(exc).__name__}") from None
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: cannot read toxicity mapping: {describe_yaml_error(exc)}") from None
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
@@ -484,12 +495,43 @@ class ToxicityDetector(BaseDetector):
         return self.detect_batch([text], [ctx])[0]
 
     def detect_batch(self, texts: Sequence[str], ctxs: Sequence[DetectContext]) -> list[list[Finding]]:
-        """Score all windows of all texts in shared batches; one findings list per text."""
+        """Score all windows of all texts in shared batches; one findings list per text.
+
+        Each normalized view the guard built for a text (``DetectContext.views``: width and homoglyphs folded,
+        spaced letters joined, leetspeak, decoded segments) that differs from it is scored too, and each label's
+        worst score wins: "ｚｏｒｐ" or "z o r p" scores as the word does. A note on windows not read comes from
+        the text itself."""
         if len(texts) != len(ctxs):
             raise ValueError(f"detect_batch got {len(texts)} texts but {len(ctxs)} contexts")
         for t in texts:
             if not isinstance(t, str):
                 raise TypeError(f"toxicity detector expects str texts, got {type(t).__name__}")
+        units: list[str] = []
+        owner: list[int] = []
+        for i, (text, ctx) in enumerate(zip(texts, ctxs, strict=True)):
+            seen = {text}
+            units.append(text)
+            owner.append(i)
+            for name, view in ctx.views if self.options.views == "all" else ():
+                if name != "raw" and ":" not in name and isinstance(view, str) and view not in seen:
+                    seen.add(view)  # a piece's views ("piece1:basic") are parts of the text's own
+                    units.append(view)
+                    owner.append(i)
+        scored = self._score(units, owner, texts)
+        out: list[list[Finding]] = [[] for _ in texts]
+        for k, found in enumerate(scored):
+            i = owner[k]
+            if k > 0 and owner[k - 1] == i:  # a view: its labels' scores join the text's, its notes do not
+                out[i] = _worst(
+                    out[i], [f for f in found if f.label is None or not f.label.startswith(WINDOW_LIMIT_LABEL)]
+                )
+            else:
+                out[i] = found
+        return out
+
+    def _score(self, texts: Sequence[str], owner: Sequence[int], originals: Sequence[str]) -> list[list[Finding]]:
+        """One findings list per text of ``texts``; ``owner[k]``: the index in ``originals`` text ``k`` stands for
+        (errors name it)."""
         o = self.options
         # per text: the windows reading it whole takes, and those scored (all, or an even sample)
         needed = [_all_windows(t, window_chars=o.window_chars, overlap=o.window_overlap) for t in texts]
@@ -498,7 +540,7 @@ class ToxicityDetector(BaseDetector):
             for i, (spans, all_spans) in enumerate(zip(plans, needed, strict=True)):
                 if len(spans) < len(all_spans):
                     why = f"needs {len(all_spans)} windows, more than max_windows={o.max_windows}"
-                    raise self._partial_error(i, texts, why, len(spans), len(all_spans))
+                    raise self._partial_error(owner[i], originals, why, len(spans), len(all_spans))
         if not any(plans):
             return [[] for _ in texts]
         loaded = self._model()
@@ -510,7 +552,7 @@ class ToxicityDetector(BaseDetector):
                         f"has {len(truncated)} window(s) longer than the model's {loaded.max_tokens} tokens after "
                         f"splitting ({4 * o.max_windows} pieces at most)"
                     )
-                    raise self._partial_error(i, texts, why, len(spans) - len(truncated), len(all_spans))
+                    raise self._partial_error(owner[i], originals, why, len(spans) - len(truncated), len(all_spans))
         unique: dict[str, int] = {}
         for ws, _ in fitted:
             for w in ws:
@@ -648,7 +690,10 @@ class ToxicityDetector(BaseDetector):
                 if not isinstance(values, list):
                     values = [values]
                 for i, v in zip(idx, values, strict=True):
-                    results[i][label] = float(v)
+                    score = float(v)
+                    if not math.isfinite(score):  # a broken checkpoint: never read as "not toxic"
+                        raise DetectorError(f"Detoxify gave a non-finite {label} score", detector=self.name)
+                    results[i][label] = score
         return results
 
     # ---- loading
@@ -664,7 +709,15 @@ class ToxicityDetector(BaseDetector):
             if self._failure is not None:
                 raise self._failure
             try:
-                self._loaded = self._load()
+                try:
+                    self._loaded = self._load()
+                except DetectorError:
+                    raise
+                except Exception as exc:  # a malformed checkpoint (num_classes: "seven"): one failure, kept
+                    raise DetectorError(
+                        f"cannot load the toxicity model ({type(exc).__name__}: {_first_line(exc)})",
+                        detector=self.name,
+                    ) from None
             except DetectorError as exc:
                 self._failure = exc
                 logger.warning(
@@ -729,6 +782,9 @@ class ToxicityDetector(BaseDetector):
         instance.model.to(o.device)
         instance.model.eval()
         max_tokens = _max_tokens(tokenizer, model)
+        # Detoxify truncates to the tokenizer's model_max_length: one the tokenizer lacks (a huge default) would let a
+        # window past the model's positions crash the whole text
+        tokenizer.model_max_length = max_tokens
         # windows are measured untruncated on purpose (then split): silence the tokenizer's one-off length warning
         warned = getattr(tokenizer, "deprecation_warnings", None)
         if isinstance(warned, dict):
@@ -1010,6 +1066,19 @@ def _max_tokens(tokenizer: Any, model: Any) -> int:
         )
     usable = [n for n in limits if 0 < n < 1_000_000]
     return min(usable) if usable else 512
+
+
+def _worst(found: Sequence[Finding], more: Sequence[Finding]) -> list[Finding]:
+    """``found`` with the findings of ``more`` merged in: per label, the higher score."""
+    by_label = {f.label: f for f in found}
+    extra: list[Finding] = []
+    for f in more:
+        have = by_label.get(f.label)
+        if have is None:
+            extra.append(f)
+        elif f.score > have.score:
+            by_label[f.label] = f
+    return [by_label.get(f.label, f) for f in found] + extra
 
 
 def _first_line(exc: BaseException, limit: int = 160) -> str:

@@ -325,16 +325,17 @@ def test_a_window_the_model_still_truncates_once_the_split_budget_is_spent_is_no
     tiny: TinyDetoxify,
 ) -> None:
     # "the," is two tokens per four characters: one 965-character window of about 480 tokens, but with
-    # max_windows=1 splitting stops at 4 pieces of about 150 tokens, over the model's 128
-    text = "the," * 240 + " zorp"
-    det = make(tiny, window_chars=1000, window_overlap=200, max_windows=1)
+    # "," is a token of its own: one 985-character window of about 980 tokens, but with max_windows=2 splitting
+    # stops at 8 pieces, each still over the model's 128
+    text = ",," * 490 + " zorp"
+    det = make(tiny, window_chars=1000, window_overlap=200, max_windows=2)
     assert len(det.windows(text)) == 1
     found = det.detect(text, CTX)
     assert "threat" not in by_label(found)  # the trigger sits in the truncated tail
     [note] = notes(found)
     assert note.label == f"{WINDOW_LIMIT_LABEL}:0/1" and note.score == 1.0
     with pytest.raises(DetectorError, match="after splitting"):
-        make(tiny, window_chars=1000, window_overlap=200, max_windows=1, on_partial="fail").detect(text, CTX)
+        make(tiny, window_chars=1000, window_overlap=200, max_windows=2, on_partial="fail").detect(text, CTX)
 
 
 def test_on_partial_fail_raises_a_detector_error_with_the_counts_and_no_text_before_loading(
@@ -823,3 +824,107 @@ def test_the_guard_serves_a_turn_whose_toxicity_scores_are_informational_only(ti
     recorded = {f.label: f for f in decision.findings if f.detector == "toxicity"}
     assert recorded["threat"].category is None and recorded["threat"].score > 0.9
     assert recorded["toxicity"].category is None
+
+
+# --------------------------------------------------------------------------- views, broken checkpoints, settings
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "you are a \uff5a\uff4f\uff52\uff50",
+        "you are a z o r p",
+        "you are a z.o.r.p",
+        "you are a z0rp",
+        "you are a z\u043erp",
+    ],
+    ids=["fullwidth", "spaced", "dotted", "leet", "cyrillic-o"],
+)
+def test_a_disguised_trigger_scores_as_the_plain_word_through_the_guards_views(
+    detector: ToxicityDetector, text: str
+) -> None:
+    from guardrails.normalize import views
+
+    assert "threat" not in by_label(detector.detect(text, CTX))  # the raw text alone hides it
+    found = by_label(detector.detect(text, DetectContext(views=views(text))))
+    assert found["threat"].score > 0.9 and found["threat"].category == "hate_harassment"
+
+
+def test_views_raw_scores_the_text_alone(tiny: TinyDetoxify) -> None:
+    from guardrails.normalize import views
+
+    text = "you are a z o r p"
+    det = make(tiny, window_chars=400, window_overlap=100, views="raw")
+    assert "threat" not in by_label(det.detect(text, DetectContext(views=views(text))))
+
+
+def test_a_guard_blocks_a_spaced_out_trigger_as_it_blocks_the_word(tiny: TinyDetoxify) -> None:
+    guard = _guard({"options": {"checkpoint": str(tiny.checkpoint), "window_chars": 400, "window_overlap": 100}})
+    plain, spaced = guard.check("you are a zorp"), guard.check("you are a z o r p")
+    assert plain.blocked and spaced.blocked and spaced.categories == plain.categories
+
+
+def test_a_checkpoint_that_scores_nan_is_a_detector_failure_not_a_pass(tiny: TinyDetoxify, tmp_path: Path) -> None:
+    import torch
+
+    data = torch.load(str(tiny.checkpoint), map_location="cpu", weights_only=True)
+    row = list(tiny.labels).index("threat")
+    weight = data["state_dict"]["classifier.weight"]
+    toxic = list(tiny.labels).index("toxicity")  # "zorp" raises both dimensions: inf - inf, the threat logit is NaN
+    weight[row, row], weight[row, toxic] = float("inf"), float("-inf")
+    broken = tmp_path / "nan.ckpt"
+    torch.save(data, str(broken))
+    det = ToxicityDetector.from_options(
+        ToxicityOptions.model_validate({"checkpoint": broken, "window_chars": 400, "window_overlap": 100}),
+        taxonomy=load_taxonomy(),
+    )
+    with pytest.raises(DetectorError, match="non-finite threat score"):
+        det.detect("you are a zorp", CTX)
+
+
+def test_a_checkpoint_that_cannot_be_read_fails_once_naming_the_model_and_stays_failed(
+    tiny: TinyDetoxify, tmp_path: Path
+) -> None:
+    import torch
+
+    data = torch.load(str(tiny.checkpoint), map_location="cpu", weights_only=True)
+    data["config"]["arch"]["args"]["num_classes"] = "seven"
+    broken = tmp_path / "bad.ckpt"
+    torch.save(data, str(broken))
+    det = ToxicityDetector.from_options(
+        ToxicityOptions.model_validate({"checkpoint": broken}), taxonomy=load_taxonomy()
+    )
+    with pytest.raises(DetectorError, match="cannot load the toxicity model") as first:
+        det.detect("hello", CTX)
+    with pytest.raises(DetectorError) as second:
+        det.detect("hello again", CTX)
+    assert second.value is first.value  # kept: the checkpoint is not read again on every check
+
+
+def test_an_inline_override_of_a_labels_floor_keeps_the_category_of_the_mapping(tiny: TinyDetoxify) -> None:
+    det = make(tiny, labels={"threat": {"min_score": 0.2}})
+    assert by_label(det.detect("zorp", CTX))["threat"].category == "hate_harassment"
+    dropped = make(tiny, labels={"threat": {"category": None}})
+    assert by_label(dropped.detect("zorp", CTX))["threat"].category is None  # written out, it is dropped
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "labels:\n  threat: {category: hate_harassment, min_score: yes}\n",
+        'labels:\n  threat: {category: hate_harassment, min_score: "0.05"}\n',
+        "labels:\n  threat: {category: hate_harassment}\n  threat: {category: null}\n",
+    ],
+    ids=["boolean-number", "quoted-number", "duplicate-key"],
+)
+def test_a_mapping_file_is_read_as_strictly_as_a_profile(tmp_path: Path, body: str) -> None:
+    path = tmp_path / "mine.yaml"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(ValueError, match=str(path)):
+        ToxicityOptions.model_validate({"mapping": str(path)}).resolved_labels()
+
+
+@pytest.mark.parametrize("option", [{"window_overlap": 0}, {"window_overlap": 31}, {"max_windows": 1}])
+def test_window_settings_that_break_the_coverage_guarantees_are_refused(option: dict[str, int]) -> None:
+    with pytest.raises(ValueError, match=next(iter(option))):
+        ToxicityOptions.model_validate(option)
