@@ -43,7 +43,6 @@ class _StrictLoader(yaml.SafeLoader):
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
-
     def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
         _refuse_yaml11_number(node)
         return super().construct_yaml_int(node)  # type: ignore[no-untyped-call,no-any-return]
