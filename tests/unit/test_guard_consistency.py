@@ -228,10 +228,18 @@ def test_an_empty_locale_in_the_wrappers_config_leaves_the_profiles_locale_for_t
 # --------------------------------------------------------------------------- redact-only checks
 
 
-def test_a_redact_only_check_is_not_blocked_by_a_detector_it_never_runs_that_cannot_be_built() -> None:
+def test_a_redact_only_check_is_not_blocked_by_a_detector_it_never_runs_that_cannot_be_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from guardrails.detectors.lexical import LexicalDetector
+
     profile = validate_profile_mapping({"name": "t", "extends": "general", "detectors": PII_ONLY})
-    broken_lexical = DetectorSpec(options={"pattern_files": ["/nonexistent/patterns.yaml"]})
-    profile = profile.model_copy(update={"detectors": {**profile.detectors, "lexical": broken_lexical}})
+    profile = profile.model_copy(update={"detectors": {**profile.detectors, "lexical": DetectorSpec()}})
+
+    def broken(*args: object, **kwargs: object) -> LexicalDetector:
+        raise OSError("the pattern files went away")
+
+    monkeypatch.setattr(LexicalDetector, "from_options", classmethod(broken))  # fails when it is first built
 
     class Pii(KeywordDetector):
         name: ClassVar[str] = "pii"
