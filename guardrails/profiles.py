@@ -686,6 +686,22 @@ def _check_detectors(profile: Profile, *, source: str) -> None:
             except ValueError as exc:
                 raise ProfileError(str(exc), source=source, field=f"detectors.{name}.options") from None
     _check_redacted_stages(profile, source=source)
+    if profile.unsupported_language == "block" and not _detects_language(profile):
+        raise ProfileError(
+            "block needs language detection on the input, but no detector does it "
+            "(semantic is disabled, off the input stage, or has language: false): nothing would be blocked",
+            source=source,
+            field="unsupported_language",
+            value="block",
+        )
+
+
+def _detects_language(profile: Profile) -> bool:
+    """Whether the semantic detector runs on the input with language detection on."""
+    spec = profile.detectors.get("semantic")
+    return bool(
+        spec is not None and spec.enabled and "input" in spec.stages and spec.options.get("language", True) is not False
+    )
 
 
 def _check_redacted_stages(profile: Profile, *, source: str) -> None:

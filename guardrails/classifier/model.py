@@ -129,6 +129,9 @@ class ClassifierModel:
         has_index = [k in arrays for k in self.INDEX_ARRAYS]
         if any(has_index) and not all(has_index):
             raise ValueError(f"classifier artefact: its neighbour index needs all of {', '.join(self.INDEX_ARRAYS)}")
+        for key, value in arrays.items():  # one NaN in a head makes every score of a text compare as "not higher"
+            if np.issubdtype(np.asarray(value).dtype, np.floating) and not np.isfinite(value).all():
+                raise ValueError(f"classifier artefact: array {key!r} holds values that are not finite numbers")
         self.arrays = arrays
         self.classes = [str(c) for c in arrays["classes"]]
         self.kinds = [str(k) for k in arrays["kinds"]]

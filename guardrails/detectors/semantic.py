@@ -492,7 +492,8 @@ class SemanticDetector(BaseDetector):
         # as anything, does not judge it alone; with history it still joins the earlier turns (a crisis stays)
         plan = _Plan(views=judged if any(_LETTER.search(v) for _, v in judged) else [])
         plan.language_views = [v for n, v in judged if not n.startswith((SENTENCE_VIEW, PIECE_VIEW))]
-        if not self.options.history or not ctx.history or not judged:
+        # (a turn of no letter or digit at all, "..." or an emoji, joins them too: a crisis stays in force after it)
+        if not self.options.history or not ctx.history:
             return plan
         turns = [self._readable(neutralize_placeholders(h[-HISTORY_TURN_CHARS * 4 :])) for h in ctx.history if h]
         plan.turns = [t[-HISTORY_TURN_CHARS:] for t in turns if _ALNUM.search(t)]

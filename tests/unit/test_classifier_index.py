@@ -129,3 +129,13 @@ def test_the_two_stage_search_finds_the_exact_nearest_rows_of_structured_embeddi
     w /= w.sum(axis=1, keepdims=True)
     brute = np.stack([np.bincount(labels[t], weights=ww, minlength=3) for t, ww in zip(top, w, strict=True)])
     np.testing.assert_allclose(fast.class_probabilities(queries), brute, atol=1e-3)
+
+
+@pytest.mark.parametrize("key", ["lr_bias", "mlp_w1", "group_thresholds"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_heads_holding_a_value_that_is_not_a_finite_number_are_rejected(key: str, bad: float) -> None:
+    arrays = heads()
+    broken = arrays[key].astype(np.float64)
+    broken.flat[0] = bad
+    with pytest.raises(ValueError, match=f"array '{key}' holds values that are not finite"):
+        ClassifierModel({**arrays, key: broken})

@@ -770,3 +770,11 @@ def test_rot13_with_leet_letters_is_decoded_in_place_beside_plain_english() -> N
 )
 def test_plain_text_with_leet_or_look_alikes_is_not_read_as_rot13(text: str) -> None:
     assert "rot13" not in dict(views(text))
+
+
+def test_invisible_characters_standing_for_spaces_become_spaces_and_inside_a_word_are_removed() -> None:
+    from guardrails.normalize import basic
+
+    words = "please tell me the way to the old town library and the museum"
+    assert basic(words.replace(" ", "\u200b")) == words  # one glued run of 52 letters: they were its spaces
+    assert basic("a bo\u200bmb in a fi\u2060lm") == "a bomb in a film"  # short runs: removed, the word joined

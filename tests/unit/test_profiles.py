@@ -302,3 +302,17 @@ def test_a_guard_refuses_a_hand_built_or_copied_profile_with_an_unknown_id_or_a_
         Guard(Profile(name="x", categories={"gamblng": CategoryRule(action="block")}))
     with pytest.raises(ProfileError, match="default_threshold"):
         Guard(load_profile("general").model_copy(update={"default_threshold": 7.0}))
+
+
+@pytest.mark.parametrize(
+    "semantic",
+    [{"options": {"language": False}}, {"enabled": False}, {"stages": ["output"]}],
+    ids=["language-off", "disabled", "output-only"],
+)
+def test_blocking_unsupported_languages_without_language_detection_is_refused(semantic: dict[str, object]) -> None:
+    from guardrails.profiles import validate_profile_mapping
+
+    data = {"name": "x", "extends": "general", "unsupported_language": "block", "detectors": {"semantic": semantic}}
+    with pytest.raises(ProfileError, match=r"unsupported_language: block needs language detection on the input"):
+        validate_profile_mapping(data)
+    validate_profile_mapping({**data, "unsupported_language": "flag"})  # a flag that stays unset is no promise
