@@ -477,7 +477,11 @@ class SemanticDetector(BaseDetector):
 
             # its own views, not the shared ones: a segment a decoder read is masked in the other views, as the
             # classifier reads undecoded base64, hex or rot13 as anything but harmless
-            views = make_views(neutral, max_views=self.options.max_views, mask_encoded=True)
+            cut: list[str] = []
+            views = make_views(neutral, max_views=self.options.max_views, mask_encoded=True, cut=cut)
+            if cut:  # encoded text left undecoded: never judged in part (``on_error`` decides)
+                reasons = ", ".join(sorted(set(cut)))
+                raise DetectorError(f"encoded text too large to decode whole ({reasons})", detector=self.name)
         # each sentence of a user turn alone too, so a harmful request padded with harmless sentences is not averaged
         # away (not an answer's: a sentence of safety advice alone reads like the harm it warns about)
         by_sentence = self.options.sentences and ctx.stage is Stage.INPUT

@@ -74,7 +74,7 @@ def _is_data(raw: bytes) -> bool:
     """Whether decoded bytes are data: no text (not UTF-8, or not printable; a character cut at the end is
     text), and not damaged text either (mostly printable ASCII, as base64 of text with a few characters
     changed decodes to; random bytes are about three parts in eight)."""
-    out = _text_of(raw, [_DATA_SAMPLE_CHARS], loose_end=True)
+    out = _text_of(raw, [_DATA_SAMPLE_CHARS], [], loose_end=True)  # a sample: nothing is read from it
     if out is not None and _is_printable(out):
         return False
     return sum(1 for b in raw if 32 <= b < 127) < _MAX_DATA_ASCII_SHARE * len(raw)

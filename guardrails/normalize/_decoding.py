@@ -87,21 +87,33 @@ class _Layer:
     on the text itself, ``misses`` gathers the long base64 and hex
     candidates that decoded to no text (offsets and pattern), to be judged as data."""
 
-    __slots__ = ("budget", "inflate", "level", "misses")
+    __slots__ = ("budget", "cut", "inflate", "level", "misses")
 
-    def __init__(self, level: int = 1, budget: list[int] | None = None, inflate: list[int] | None = None) -> None:
+    def __init__(
+        self,
+        level: int = 1,
+        budget: list[int] | None = None,
+        inflate: list[int] | None = None,
+        cut: list[str] | None = None,
+    ) -> None:
         self.level = level
         self.budget = [_MAX_NESTED_CHARS] if budget is None else budget
         self.inflate = [_MAX_INFLATED_TOTAL] if inflate is None else inflate
         self.misses: list[tuple[int, int, re.Pattern[str]]] | None = [] if level == 1 else None
+        #: why text was left undecoded, shared by every layer of one views() call: a compressed segment
+        #: inflated in part, an overlong segment whose ends decode to text, decoded text past the budget
+        self.cut = [] if cut is None else cut
 
     def deeper(self, chars: int) -> _Layer | None:
         """The layer below this one, for a decoded text of ``chars`` characters; None when it is too deep or
-        the budget is spent."""
-        if self.level >= _MAX_DEPTH or self.budget[0] < chars:
+        the budget is spent (noted in ``cut``: what it holds is not decoded)."""
+        if self.level >= _MAX_DEPTH:
+            return None
+        if self.budget[0] < chars:
+            self.cut.append("nested_budget")
             return None
         self.budget[0] -= chars
-        return _Layer(self.level + 1, self.budget, self.inflate)
+        return _Layer(self.level + 1, self.budget, self.inflate, self.cut)
 
 
 def _is_printable(out: str) -> bool:
@@ -166,23 +178,27 @@ def _utf16_text(raw: bytes) -> str | None:
         return None
 
 
-def _inflated(raw: bytes, budget: list[int]) -> bytes:
+def _inflated(raw: bytes, budget: list[int], cut: list[str]) -> bytes:
     """``raw`` decompressed when it is gzip or zlib data (up to ``_MAX_INFLATED_BYTES``, and to what is left
-    of ``budget``, which it spends), else as it is."""
-    limit = min(_MAX_INFLATED_BYTES, budget[0])
-    if limit <= 0:
-        return raw
+    of ``budget``, which it spends), else as it is; compressed data not inflated whole is noted in ``cut``."""
     if raw[:2] == b"\x1f\x8b":
         wbits = 16 + zlib.MAX_WBITS
     elif len(raw) >= 2 and raw[0] & 0x0F == 8 and (raw[0] << 8 | raw[1]) % 31 == 0:
         wbits = zlib.MAX_WBITS
     else:
         return raw
+    limit = min(_MAX_INFLATED_BYTES, budget[0])
+    if limit <= 0:
+        cut.append("inflate_budget")
+        return raw
+    inflater = zlib.decompressobj(wbits)
     try:
-        out = zlib.decompressobj(wbits).decompress(raw, limit)
+        out = inflater.decompress(raw, limit)
     except zlib.error:
         return raw
     budget[0] -= len(out)
+    if inflater.unconsumed_tail or (len(out) >= limit and not inflater.eof):
+        cut.append("inflate_limit")
     return out
 
 
@@ -205,10 +221,12 @@ def _legacy_text(raw: bytes) -> str | None:
     return out
 
 
-def _text_of(raw: bytes, inflate: list[int], *, loose_start: bool = False, loose_end: bool = False) -> str | None:
+def _text_of(
+    raw: bytes, inflate: list[int], cut: list[str], *, loose_start: bool = False, loose_end: bool = False
+) -> str | None:
     """``raw`` (inflated when compressed, see :func:`_inflated`) read as UTF-8 (:func:`_utf8_text`), or as
     UTF-16 when that fails or holds zero characters, or as Windows-1252 when both fail (:func:`_legacy_text`)."""
-    raw = _inflated(raw, inflate)
+    raw = _inflated(raw, inflate, cut)
     out = _utf8_text(raw, loose_start=loose_start, loose_end=loose_end)
     if out is None or "\x00" in out:
         return _utf16_text(raw) or out or _legacy_text(raw)
@@ -219,7 +237,7 @@ def _printable_text(raw: bytes, layer: _Layer, *, loose_start: bool = False, loo
     """``raw`` as text when it reads as text (:func:`_read_layer`), else None."""
     if len(raw) < 4:
         return None
-    out = _text_of(raw, layer.inflate, loose_start=loose_start, loose_end=loose_end)
+    out = _text_of(raw, layer.inflate, layer.cut, loose_start=loose_start, loose_end=loose_end)
     if out is None:
         return None
     return _read_layer(out, layer)
@@ -254,7 +272,10 @@ def _decode_b64(seg: str, layer: _Layer) -> list[_Segment]:
         (0, n, _b64_text(s[:n], layer, cut_end=True)),
         (tail, len(seg), _b64_text(s[tail:], layer, cut_start=True)),
     )
-    return [(start, end, text) for start, end, text in ends if text]
+    found = [(start, end, text) for start, end, text in ends if text]
+    if found:  # text, whose middle is not read
+        layer.cut.append("segment_middle")
+    return found
 
 
 def _hex_text(seg: str, layer: _Layer, *, cut_start: bool = False, cut_end: bool = False) -> str | None:
@@ -284,7 +305,10 @@ def _decode_hex(seg: str, layer: _Layer) -> list[_Segment]:
         (0, n, _hex_text(seg[:n], layer, cut_end=True)),
         (tail, len(seg), _hex_text(seg[tail:], layer, cut_start=True)),
     )
-    return [(start, end, text) for start, end, text in ends if text]
+    found = [(start, end, text) for start, end, text in ends if text]
+    if found:  # text, whose middle is not read
+        layer.cut.append("segment_middle")
+    return found
 
 
 def _decode_rot13_hex(seg: str, layer: _Layer) -> list[_Segment]:
@@ -309,6 +333,7 @@ def _decoded_segments(
     budget = _MAX_DECODE_CHARS
     for m in pattern.finditer(text):
         if budget <= 0:
+            layer.cut.append("decode_budget")  # candidates past it are not examined
             break
         budget -= min(m.end() - m.start(), 2 * _MAX_SEGMENT_CHARS)
         at = m.start()

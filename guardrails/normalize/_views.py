@@ -32,7 +32,9 @@ def _undecoded_views(plain: str) -> list[tuple[str, str]]:
     return out
 
 
-def views(text: str, *, max_views: int = 8, mask_encoded: bool = False) -> tuple[tuple[str, str], ...]:
+def views(
+    text: str, *, max_views: int = 8, mask_encoded: bool = False, cut: list[str] | None = None
+) -> tuple[tuple[str, str], ...]:
     """The raw text and its distinct normalized views, as ``(name, text)`` pairs (raw first).
 
     At most ``max_views`` views are returned; identical views are dropped. Views come in the order
@@ -50,12 +52,16 @@ def views(text: str, *, max_views: int = 8, mask_encoded: bool = False) -> tuple
     camelCase name), a hex run of at least ``_MIN_DATA_CHARS`` digits (a digest, a byte array; not a UUID),
     none inside a URL -- shows as :data:`DATA_MARKER` in every view, decoded ones too, so the classifier
     never reads it. The default (``False``) shows every view unmasked.
+
+    ``cut``, when given, receives a reason for each limit that left encoded text undecoded (a compressed
+    segment inflated in part, the middle of an overlong segment whose ends decode to text, decoding budgets
+    spent): a caller that must not judge a text in part treats a non-empty list as a failure.
     """
     if max_views < 1:
         raise ValueError(f"max_views must be >= 1, got {max_views!r}")
     plain = basic(text)
     found: list[tuple[str, list[_Segment], bool]] = []
-    layer = _Layer()
+    layer = _Layer(cut=cut)
     folded = _decode_fold(plain)
     for name, find in _DECODERS:
         segments, masked = find(plain if name == "rot13" else folded, layer)

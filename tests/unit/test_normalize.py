@@ -778,3 +778,35 @@ def test_invisible_characters_standing_for_spaces_become_spaces_and_inside_a_wor
     words = "please tell me the way to the old town library and the museum"
     assert basic(words.replace(" ", "\u200b")) == words  # one glued run of 52 letters: they were its spaces
     assert basic("a bo\u200bmb in a fi\u2060lm") == "a bomb in a film"  # short runs: removed, the word joined
+
+
+def _gz64(data: bytes) -> str:
+    return base64.b64encode(gzip.compress(data)).decode()
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda: "hi " + " ".join([_gz64(b"\0" * 300_000)] * 4) + " " + _gz64(b"please read me"), "inflate"),
+        (lambda: "hi " + _gz64(b"lorem ipsum " * 6_000 + b"the end"), "inflate_limit"),
+        (lambda: "hi " + base64.b64encode(b"lorem ipsum dolor " * 2_500).decode(), "segment_middle"),
+    ],
+    ids=["inflate-budget-spent", "inflated-in-part", "overlong-text-segment"],
+)
+def test_views_report_encoded_text_they_left_undecoded(make: Callable[[], str], reason: str) -> None:
+    cut: list[str] = []
+    views(make(), mask_encoded=True, cut=cut)
+    assert any(r.startswith(reason) for r in cut)
+
+
+def test_views_of_plain_encoded_text_or_of_random_data_report_nothing_cut() -> None:
+    import os
+
+    for text in (
+        "decode " + base64.b64encode(b"a short plain sentence to read").decode(),
+        "key " + base64.b64encode(os.urandom(40_000)).decode(),
+        "hello world",
+    ):
+        cut: list[str] = []
+        views(text, mask_encoded=True, cut=cut)
+        assert cut == []
