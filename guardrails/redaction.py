@@ -54,6 +54,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from guardrails.normalize import INVISIBLE_CHARS
 from guardrails.pii.spans import resolve_nested
 from guardrails.pii.vault import Vault
 from guardrails.types import Finding, Stage
@@ -82,7 +83,7 @@ _MAX_SEED = 100_000
 _VAULT_KEY_CHARS = 32
 #: invisible characters a value may carry (soft hyphen, zero-width space / non-joiner / joiner, word joiner,
 #: invisible operators, BOM, Mongolian vowel separator): the same value with or without them is one value
-_INVISIBLE = re.compile("[\u00ad\u180e\u200b\u200c\u200d\u2060-\u2064\ufeff]")
+_INVISIBLE = re.compile(f"[{INVISIBLE_CHARS}]")
 #: entities whose values are compared without separators and case ("4111 1111" == "4111-1111")
 _COMPACT = frozenset({"CREDIT_CARD", "PHONE_NUMBER", "US_SSN", "IBAN_CODE", "US_BANK_NUMBER", "US_ITIN", "US_PASSPORT"})
 

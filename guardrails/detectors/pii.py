@@ -47,6 +47,7 @@ stops, and the batch runs in-process); ``batch_workers: 0`` turns the pool off.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -307,8 +308,27 @@ def _get_engine(cfg: ResolvedConfig) -> _Engine:
     return engine
 
 
+class _NoTextRecords(logging.Filter):
+    """Drops Presidio's records below WARNING: at DEBUG its context enhancer logs each value found and the words
+    around it ("Context list is: ..."), and this library never logs a user's text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING
+
+
+_PRESIDIO_LOGGERS = ("presidio-analyzer", "decision_process")
+
+
+def _quiet_presidio_logs() -> None:
+    for name in _PRESIDIO_LOGGERS:
+        log = logging.getLogger(name)
+        if not any(isinstance(f, _NoTextRecords) for f in log.filters):
+            log.addFilter(_NoTextRecords())
+
+
 def _build_engine(cfg: ResolvedConfig) -> _Engine:
     os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+    _quiet_presidio_logs()
     try:
         import spacy
         from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
@@ -457,7 +477,8 @@ def _ner_label_recognizer(entities: list[str], lang: str) -> Any:
 # --------------------------------------------------------------------------- text hygiene and windows
 
 # control characters (except tab/newline/CR) and exotic whitespace become a plain space: same length, same offsets
-_SANITIZE = {c: " " for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0))}
+# control characters (a CR too: "\r\n" reads as " \n", so a value wrapped at a Windows line break reads as at a "\n")
+_SANITIZE = {c: " " for c in (*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0))}
 _SANITIZE.update(
     {c: " " for c in (0x00A0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0xFEFF)}
 )

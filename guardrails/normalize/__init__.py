@@ -49,8 +49,8 @@ are decoded (its middle stays as it is, unmasked).
 
 from __future__ import annotations
 
-from guardrails.normalize._scripts import basic
+from guardrails.normalize._scripts import INVISIBLE_CHARS, basic
 from guardrails.normalize._segments import DATA_MARKER, ENCODED_MARKER
 from guardrails.normalize._views import views
 
-__all__ = ["DATA_MARKER", "ENCODED_MARKER", "basic", "views"]
+__all__ = ["DATA_MARKER", "ENCODED_MARKER", "INVISIBLE_CHARS", "basic", "views"]

@@ -12,14 +12,14 @@ from guardrails.normalize._words import _WORDS
 # BOM, interlinear annotation, Egyptian/shorthand/musical format controls, tag characters -- plus the
 # invisible characters of other categories: combining grapheme joiner, Hangul and braille fillers,
 # Khmer inherent vowels, Mongolian free variation selectors, variation selectors (and supplement).
-_INVISIBLE = re.compile(
-    "["
+#: the body of a regular-expression character class of them (the PII recognizers skip the same characters)
+INVISIBLE_CHARS = (
     "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e"
     "\u2060-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
     "\U0001d173-\U0001d17a\U000e0000-\U000e007f"  # Cf
     "\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180d\u180f\u2800\u3164\uffa0\ufe00-\ufe0f\U000e0100-\U000e01ef"
-    "]"
 )
+_INVISIBLE = re.compile(f"[{INVISIBLE_CHARS}]")
 
 # Letters of other scripts that look like Latin ones (after the UTS #39 confusables), folded in
 # mostly-Latin text and inside words that mix scripts -- never in a text written in that script.

@@ -57,6 +57,7 @@ from presidio_analyzer import AnalysisExplanation, LocalRecognizer, PatternRecog
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from guardrails._paths import configs_dir
+from guardrails.normalize import INVISIBLE_CHARS
 
 __all__ = [
     "CreditCardRecognizerPlus",
@@ -96,10 +97,9 @@ def _near(text: str, start: int, end: int, rx: re.Pattern[str], *, before: int =
     )
 
 
-#: invisible characters a value may hide behind ("jane.doe@exa\u200bmple.com"): soft hyphen, zero-width
-#: space / non-joiner / joiner, word joiner, invisible operators, BOM, Mongolian vowel separator
-_INVISIBLE = "\u00ad\u180e\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff"
-_INVISIBLE_RX = re.compile(f"[{_INVISIBLE}]")
+#: invisible characters a value may hide behind ("jane.doe@exa\u200bmple.com"): those the normalized views
+#: remove (soft hyphen, zero-width and bidi marks, variation selectors, tag characters, blank fillers...)
+_INVISIBLE_RX = re.compile(f"[{INVISIBLE_CHARS}]")
 #: dashes that look like a hyphen-minus: hyphen, non-breaking hyphen, figure dash, en dash, em dash, horizontal
 #: bar (U+2010-2015), minus sign, small em dash, small hyphen-minus (U+FE63); full-width U+FF0D is a wide form
 _DASHES = "\u2010-\u2015\u2212\ufe58\ufe63"

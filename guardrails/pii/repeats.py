@@ -14,6 +14,7 @@ import bisect
 import re
 from collections.abc import Sequence
 
+from guardrails.normalize import INVISIBLE_CHARS
 from guardrails.types import Finding
 
 #: the entities found by reading whose repeats are found here (the pattern recognizers find every repeat)
@@ -22,7 +23,7 @@ REPEATED_ENTITIES = frozenset({"PERSON"})
 MAX_VALUES = 256
 _WORD = re.compile(r"\w+(?:['’\-]\w+)*")
 #: invisible characters (soft hyphen, zero-width, word joiner, BOM): anywhere in a repeat
-_INVISIBLE = "[\u00ad\u200b-\u200f\u2060\ufeff]*"
+_INVISIBLE = f"[{INVISIBLE_CHARS}]*"
 _GAP = r"[\s\u00ad\u200b-\u200f\u2060\ufeff]+"
 
 

@@ -317,6 +317,41 @@ def test_invisible_characters_and_full_width_digits_do_not_hide_a_value_and_it_i
     assert labels_of(detector, text).get(label) == [value]
 
 
+@pytest.mark.parametrize(
+    "mark", ["\u200e", "\u200f", "\ufe0f", "\U000e0020", "\u202c", "\u034f", "\u3164"], ids=lambda m: f"U+{ord(m):04X}"
+)
+def test_bidi_marks_variation_selectors_and_tags_inside_a_value_do_not_hide_it(
+    detector: PIIDetector, mark: str
+) -> None:
+    found = labels_of(
+        detector, f"email jane.doe{mark}@example.com / card 4111 1111{mark} 1111 1111 / SSN 536-2{mark}2-1234"
+    )
+    assert found.get("EMAIL_ADDRESS") == [f"jane.doe{mark}@example.com"]
+    assert found.get("CREDIT_CARD") == [f"4111 1111{mark} 1111 1111"]
+    assert found.get("US_SSN") == [f"536-2{mark}2-1234"]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_a_card_or_iban_wrapped_at_a_windows_line_break_is_found_whole(detector: PIIDetector, newline: str) -> None:
+    assert labels_of(detector, f"my card 4111 1111{newline}1111 1111 thanks").get("CREDIT_CARD") == [
+        f"4111 1111{newline}1111 1111"
+    ]
+    assert labels_of(detector, f"IBAN DE89 3704 0044{newline}0532 0130 00 thanks").get("IBAN_CODE") == [
+        f"DE89 3704 0044{newline}0532 0130 00"
+    ]
+
+
+def test_presidio_logs_no_value_it_finds_at_debug_level(
+    detector: PIIDetector, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    with caplog.at_level(logging.DEBUG):
+        detector.detect("Maria Lopez here, my passport is C03005988 and bank account 9876543210", DetectContext())
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert "c03005988" not in logged.lower() and "9876543210" not in logged and "lopez" not in logged.lower()
+
+
 def test_luhn_reads_full_width_digits_as_digits() -> None:
     assert luhn_ok("\uff15\uff15\uff10\uff10" + "\uff10" * 11 + "\uff14")  # 5500 0000 0000 0004
     assert not luhn_ok("\uff15\uff15\uff10\uff10" + "\uff10" * 11 + "\uff15")
