@@ -49,12 +49,20 @@ def _check_locale(value: str) -> str:
 
 
 def _check_language(value: str) -> str:
-    """'auto', or the language code of a tag or POSIX name ('es_ES.UTF-8' -> 'es'): what the disclaimers look up."""
+    """'auto', or the language code of a tag or POSIX name ('es_ES.UTF-8' -> 'es') that disclaimer texts are
+    written in: what the disclaimers look up (a language without texts would get English ones silently)."""
     if value == "auto":
         return value
-    language = parse_locale(value)[0]
-    if not language:
-        raise ValueError("expected 'auto' or a language code such as 'es'")
+    from guardrails.responses import disclaimer_languages
+
+    known = disclaimer_languages()
+    wanted = f"expected 'auto' or a language the disclaimers are written in ({', '.join(known)})"
+    try:
+        language = parse_locale(value)[0]
+    except ValueError:
+        raise ValueError(wanted) from None
+    if not language or language.lower() not in known:
+        raise ValueError(wanted)
     return language.lower()
 
 
@@ -494,6 +502,7 @@ def _validate_layers(layers: tuple[_Layer, ...]) -> Profile:
     bad value, saying through which ``extends:`` it was reached."""
     raw, origins = _merge_layers(layers)
     source = layers[0][0]
+    _drop_outranked_referrals(raw, origins, [name for name, _ in layers])
     try:
         return _validate(raw, source=source)
     except ProfileError as exc:
@@ -510,6 +519,24 @@ def _validate_layers(layers: tuple[_Layer, ...]) -> Profile:
         if culprit == source:
             raise ProfileError(_message(exc) + note, source=source, field=exc.field, value=exc.value) from None
         raise _reached_through(moved, tuple(order[: order.index(culprit) + 1]), note) from None
+
+
+def _drop_outranked_referrals(
+    raw: dict[str, Any], origins: Mapping[tuple[str, ...], list[str]], order: list[str]
+) -> None:
+    """A category's inherited ``referral:`` goes when a file nearer the profile sets another action than refer
+    (a child that blocks ``self_harm_promotion``, which general refers with the self-harm resources): it
+    belonged to the parent's refer."""
+    categories = raw.get("categories")
+    if not isinstance(categories, dict):
+        return
+    for cat_id, rule in categories.items():
+        if not isinstance(rule, dict) or "referral" not in rule or rule.get("action") in (None, "refer"):
+            continue
+        set_action = origins.get(("categories", str(cat_id), "action"), [])
+        set_referral = origins.get(("categories", str(cat_id), "referral"), [])
+        if set_action and set_referral and order.index(set_action[0]) < order.index(set_referral[0]):
+            del rule["referral"]
 
 
 def _holders(origins: Mapping[tuple[str, ...], list[str]], field: str) -> list[str]:

@@ -82,14 +82,23 @@ def disclaimer(category: str, *, language: str = "en", markdown: bool = False) -
     data = _disclaimers()
     by_lang = data.get("disclaimers", {})
     lang = (language or "en").split("-")[0].lower()
-    text = (
-        by_lang.get(lang, {}).get(category)
-        or by_lang.get("en", {}).get(category)
-        or by_lang.get(lang, {}).get("default")
-        or by_lang.get("en", {}).get("default")
+    found = next(
+        (
+            (where, by_lang[where][key])
+            for where, key in ((lang, category), ("en", category), (lang, "default"), ("en", "default"))
+            if by_lang.get(where, {}).get(key)
+        ),
+        None,
     )
-    if text is None:
+    if found is None:
         return None
-    if markdown:
-        return str(data.get("markdown_prefix", "")) + str(text)
+    where, text = found
+    if markdown:  # the prefix in the language of the text it goes with
+        prefixes = data.get("markdown_prefix", {})
+        return str(prefixes.get(where) or prefixes.get("en", "")) + str(text)
     return str(text)
+
+
+def disclaimer_languages() -> tuple[str, ...]:
+    """The languages the shipped disclaimer texts are written in."""
+    return tuple(sorted(_disclaimers().get("disclaimers", {})))

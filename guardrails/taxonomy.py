@@ -11,6 +11,7 @@ from typing import Literal
 import yaml
 
 from guardrails._paths import configs_dir
+from guardrails._yaml import describe_yaml_error, load_strict
 from guardrails.errors import TaxonomyError
 
 Kind = Literal["prohibited", "crisis", "domain"]
@@ -79,9 +80,11 @@ def _default_taxonomy() -> Taxonomy:
 
 def _load(path: Path) -> Taxonomy:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise TaxonomyError(f"{path}: cannot read taxonomy: {exc}") from exc
+        raw = load_strict(path.read_text(encoding="utf-8"), aliases=False)  # a key given twice is an error
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TaxonomyError(f"{path}: cannot read taxonomy ({type(exc).__name__})") from None
+    except yaml.YAMLError as exc:  # located, never quoted: PyYAML's message quotes the offending line
+        raise TaxonomyError(f"{path}: cannot read taxonomy: {describe_yaml_error(exc)}") from None
     if not isinstance(raw, Mapping) or not isinstance(raw.get("categories"), list):
         raise TaxonomyError(f"{path}: expected a mapping with a 'categories' list")
     cats = []

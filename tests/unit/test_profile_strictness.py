@@ -149,8 +149,8 @@ def test_a_detector_with_no_stages_is_refused_in_favour_of_enabled_false(tmp_pat
     assert "enabled: false" in str(error)
 
 
-def test_a_disclaimer_language_is_auto_or_a_language_code(tmp_path: Path) -> None:
-    for bad in ("spanish", "GB"):
+def test_a_disclaimer_language_is_auto_or_a_language_code_the_texts_are_written_in(tmp_path: Path) -> None:
+    for bad in ("spanish", "GB", "de", "xx"):
         path = _write(tmp_path, f"name: x\ndisclaimers: {{language: {bad}}}\n")
         error = _refused(path)
         assert (error.source, error.field, error.value) == (str(path), "disclaimers.language", bad)
@@ -404,3 +404,17 @@ def test_an_audit_path_without_enabled_true_is_refused(tmp_path: Path) -> None:
     _write(tmp_path, "name: p\nextends: general\naudit: {enabled: true, path: a.jsonl}\n", "parent.yaml")
     child = _write(tmp_path, "name: c\nextends: parent.yaml\naudit: {enabled: false}\n", "c.yaml")
     assert not load_profile(child).audit.enabled
+
+
+def test_a_refused_disclaimer_language_names_the_languages_there_are_texts_for(tmp_path: Path) -> None:
+    error = _refused(_write(tmp_path, "name: x\ndisclaimers: {language: de}\n"))
+    assert "(en, es)" in str(error)
+
+
+def test_a_markdown_disclaimer_has_its_prefix_in_the_language_of_its_text() -> None:
+    from guardrails import responses
+
+    spanish = responses.disclaimer("domain_medical", language="es", markdown=True)
+    assert spanish is not None and spanish.startswith("> **Información generada por IA.** Esta respuesta")
+    english = responses.disclaimer("domain_medical", language="fr", markdown=True)  # no French texts: English
+    assert english is not None and english.startswith("> **AI-generated information.** This answer")

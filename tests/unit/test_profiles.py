@@ -316,3 +316,27 @@ def test_blocking_unsupported_languages_without_language_detection_is_refused(se
     with pytest.raises(ProfileError, match=r"unsupported_language: block needs language detection on the input"):
         validate_profile_mapping(data)
     validate_profile_mapping({**data, "unsupported_language": "flag"})  # a flag that stays unset is no promise
+
+
+def test_a_taxonomy_file_that_is_not_valid_yaml_is_located_without_quoting_its_content(tmp_path: Path) -> None:
+    from guardrails.errors import TaxonomyError
+    from guardrails.taxonomy import load_taxonomy
+
+    path = tmp_path / "tax.yaml"
+    path.write_text('categories:\n  - {id: x, kind: prohibited, clause: "card 4111 1111 1111 1111 of Jane" : bad}\n')
+    with pytest.raises(TaxonomyError, match=r"line 2, column \d+") as caught:
+        load_taxonomy(path)
+    assert "4111" not in str(caught.value) and "Jane" not in str(caught.value)
+
+
+def test_a_child_that_blocks_a_category_its_parent_refers_drops_the_parents_referral(tmp_path: Path) -> None:
+    path = tmp_path / "strict.yaml"
+    path.write_text("extends: general\nname: strict\ncategories:\n  self_harm_promotion: {action: block}\n")
+    rule = load_profile(path).categories["self_harm_promotion"]
+    assert (rule.action, rule.referral) == ("block", None)
+    both = tmp_path / "both.yaml"  # a referral written beside the action in the same file is still checked
+    both.write_text(
+        "extends: general\nname: b\ncategories:\n  self_harm_promotion: {action: block, referral: crisis_self_harm}\n"
+    )
+    with pytest.raises(ProfileError, match=r"both\.yaml: categories\.self_harm_promotion\.referral"):
+        load_profile(both)
