@@ -247,6 +247,15 @@ def resolve_options(options: PIIOptions) -> ResolvedConfig:
     for key in options.thresholds:
         if key != "default" and key not in entities:
             raise ValueError(f"threshold given for {key!r}, which is not among the detected entities")
+    floor = float(thresholds.get("default", 0.5))
+    for spec in recognizers:  # a pattern scored under its entity's threshold with no context to raise it never fires
+        at = float(thresholds.get(spec.entity, floor))
+        for pattern in spec.patterns if not spec.context else ():
+            if pattern.score < at:
+                raise ValueError(
+                    f"recognizer {spec.name!r}: pattern {pattern.name or pattern.regex!r} scores {pattern.score}, under "
+                    f"the {spec.entity} threshold {at}, and has no context words to raise it: it would never fire"
+                )
     allow = frozenset(a.strip().lower() for a in (*preset.allow_list, *options.allow_list) if a.strip())
     figures = options.allow_public_figures if options.allow_public_figures is not None else preset.allow_public_figures
     if options.date_time is not None and "DATE_TIME" not in entities:

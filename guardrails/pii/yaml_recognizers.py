@@ -85,6 +85,17 @@ class RecognizerSpec(_Strict):
             raise ValueError(f"entity {v!r} must be UPPER_SNAKE_CASE, like EMPLOYEE_ID")
         return v
 
+    @field_validator("context")
+    @classmethod
+    def _single_words(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for word in v:
+            if not word.strip() or len(word.split()) > 1:
+                raise ValueError(
+                    f"context entry {word!r} is not one word: Presidio compares the context word by word, so a "
+                    "phrase never matches (write its words as entries of their own, e.g. ['member', 'number'])"
+                )
+        return v
+
     @model_validator(mode="after")
     def _something_to_match(self) -> RecognizerSpec:
         if not self.patterns and not self.deny_list:

@@ -184,6 +184,14 @@ def test_semantic_option_errors_name_the_bad_value(options: dict[str, object], m
         ),
         pytest.param({"recognizers": [{"name": "x", "entity": "X_ID", "patterns": [{"regex": "("}]}]}, id="bad-regex"),
         pytest.param({"recognizers": [{"name": "x", "entity": "X_ID"}]}, id="nothing-to-match"),
+        pytest.param(
+            {
+                "recognizers": [
+                    {"name": "x", "entity": "X_ID", "patterns": [{"regex": "M\\d{7}"}], "context": ["member number"]}
+                ]
+            },
+            id="context-phrase",
+        ),
     ],
 )
 def test_invalid_options_are_rejected(options: dict[str, object]) -> None:
@@ -541,3 +549,13 @@ def test_the_healthcare_preset_redacts_a_date_of_birth_and_the_general_one_leave
     dated = PIIDetector(options=PIIOptions(preset="healthcare")).detect(text, CTX)
     assert {text[f.start or 0 : f.end or 0] for f in dated if f.label == "DATE_TIME"} == {"12 March 1980", "3/4/2024"}
     assert not any(f.label == "DATE_TIME" for f in detector.detect(text, CTX))  # the general preset
+
+
+def test_a_custom_pattern_that_can_never_reach_its_entitys_threshold_is_refused() -> None:
+    from guardrails.detectors.pii import resolve_options
+
+    spec = {"name": "staff", "entity": "STAFF_ID", "patterns": [{"name": "s", "regex": "\\bS\\d{7}\\b", "score": 0.3}]}
+    with pytest.raises(ValueError, match=r"recognizer 'staff': pattern 's' scores 0.3, under the STAFF_ID threshold"):
+        resolve_options(PIIOptions.model_validate({"recognizers": [spec]}))
+    resolve_options(PIIOptions.model_validate({"recognizers": [{**spec, "context": ["staff"]}]}))  # context may lift it
+    resolve_options(PIIOptions.model_validate({"recognizers": [spec], "thresholds": {"STAFF_ID": 0.3}}))

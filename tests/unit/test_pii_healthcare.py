@@ -582,3 +582,21 @@ def test_a_date_rule_that_does_not_fit_the_entities_is_refused(options: dict[str
 
 def test_a_patient_called_by_title_and_a_famous_surname_is_redacted(healthcare: PIIDetector) -> None:
     assert found(healthcare, "Patient Mrs. Homer, 67, presents with cough.").get("PERSON") == ["Mrs. Homer"]
+
+
+@pytest.mark.parametrize(
+    ("text", "age"),
+    [
+        ("Patient is ninety-two years old.", "ninety-two years old"),
+        ("A hundred and three year old man was admitted.", "A hundred and three year old"),
+        ("She was aged ninety-five at discharge.", "ninety-five"),
+        ("a 95-y/o woman with a cough", "95-y/o"),
+    ],
+)
+def test_an_age_over_89_in_words_or_with_a_dashed_y_o_is_redacted(healthcare: PIIDetector, text: str, age: str) -> None:
+    assert found(healthcare, text).get("AGE_OVER_89") == [age]
+
+
+@pytest.mark.parametrize("text", ["He is eighty-nine years old.", "Ninety percent of patients recovered.", "aged nine"])
+def test_an_age_of_89_or_under_or_a_number_that_is_no_age_is_kept(healthcare: PIIDetector, text: str) -> None:
+    assert "AGE_OVER_89" not in found(healthcare, text)
