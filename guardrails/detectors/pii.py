@@ -253,8 +253,8 @@ def resolve_options(options: PIIOptions) -> ResolvedConfig:
         for pattern in spec.patterns if not spec.context else ():
             if pattern.score < at:
                 raise ValueError(
-                    f"recognizer {spec.name!r}: pattern {pattern.name or pattern.regex!r} scores {pattern.score}, under "
-                    f"the {spec.entity} threshold {at}, and has no context words to raise it: it would never fire"
+                    f"recognizer {spec.name!r}: pattern {pattern.name or pattern.regex!r} scores {pattern.score}, "
+                    f"under the {spec.entity} threshold {at}, and has no context words to raise it: it would never fire"
                 )
     allow = frozenset(a.strip().lower() for a in (*preset.allow_list, *options.allow_list) if a.strip())
     figures = options.allow_public_figures if options.allow_public_figures is not None else preset.allow_public_figures
