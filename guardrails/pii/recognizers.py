@@ -622,6 +622,24 @@ _IP_CONTEXT = _words(
 )
 
 
+#: the second of two versions ("from version 10.2.3.4 to 10.2.4.0")
+_VERSION_PAIR = re.compile(
+    r"(?:\bv|version|ver\.?|release|build)\s*\d+(?:\.\d+)+\s*(?:to|and|or|vs\.?|->|\u2192|,)\s*$", re.IGNORECASE
+)
+
+
+def _identifies_no_host(value: str) -> bool:
+    """The unspecified address, a loopback one, or a netmask (the broadcast address among them)."""
+    try:
+        ip = ipaddress.IPv4Address(".".join(str(int(o)) for o in value.split(".")))
+    except ValueError:
+        return False
+    if ip.is_unspecified or ip.is_loopback:
+        return True
+    bits = int(ip)
+    return bits != 0 and (bits | (bits - 1)) == 0xFFFFFFFF and value.startswith("255.")  # ones, then zeros
+
+
 def _ipv4_ok(value: str) -> bool:
     """True for an IPv4 address in dotted-quad form, also zero-padded to three digits an octet as logs write it.
 
@@ -646,8 +664,12 @@ class IpRecognizerPlus(_OwnScoring):
             for m in _IPV4.finditer(text):
                 if not _ipv4_ok(m.group(0)):
                     continue
-                if _VERSION_BEFORE.search(text, max(0, m.start() - 10), m.start()):
+                if _VERSION_BEFORE.search(text, max(0, m.start() - 10), m.start()) or _VERSION_PAIR.search(
+                    text, max(0, m.start() - 48), m.start()
+                ):
                     continue
+                if _identifies_no_host(m.group(0)):
+                    continue  # 0.0.0.0, 127.0.0.1, 255.255.255.0: no one's address
                 score = 0.85 if _near(text, m.start(), m.end(), _IP_CONTEXT) else 0.7
                 yield self._result(m.start(), m.end(), score, "IPv4 address")
         if "::" in text or text.count(":") >= 3:
@@ -785,7 +807,35 @@ def _own_line(text: str, start: int, end: int) -> bool:
 _DECIMAL = re.compile(r"^\d+\.\d+$")
 #: a range of two dotted versions, "2.67.3-2.67.4" (or with an en dash, which the recognizers read as "-")
 _VERSION_RANGE = re.compile(r"^\d+(?:\.\d+)+ ?- ?\d+(?:\.\d+)+$")
-_NOT_PHONE = (_DATE_SHAPE, _YEAR_RANGE, _ZIP4, _DECIMAL, _SSN_SHAPE, _THOUSANDS, _IPV4_SHAPE, _VERSION_RANGE)
+#: a build or version number of dotted groups, one of them five digits or longer ("10.0.19045.3693"); dotted phone
+#: numbers ("01.23.45.67.89", "020.7946.0958") have short groups
+_DOTTED_BUILD = re.compile(r"^\d+(?:\.\d+){2,}$")
+#: a list of small numbers ("10 20 30 40 50 60"): six groups or more of one or two digits (a French number has five)
+_NUMBER_LIST = re.compile(r"^\d{1,2}(?: \d{1,2}){5,}$")
+_NOT_PHONE = (
+    _DATE_SHAPE, _YEAR_RANGE, _ZIP4, _DECIMAL, _SSN_SHAPE, _THOUSANDS, _IPV4_SHAPE, _VERSION_RANGE, _NUMBER_LIST
+)  # fmt: skip
+
+
+def _not_phone_shape(core: str) -> bool:
+    """A dotted build number."""
+    return bool(_DOTTED_BUILD.match(core)) and max(len(g) for g in core.split(".")) >= 5
+
+
+_ISBN_CONTEXT = _words("isbn", "isbn-10", "isbn-13", "isbn10", "isbn13")
+
+
+def _isbn_ok(core: str) -> bool:
+    """An ISBN-13 (978/979) or a grouped ISBN-10 whose check digit is right."""
+    if not re.fullmatch(r"\d[\d\- ]+[\dXx]", core) or not re.search(r"[\- ]", core):
+        return False
+    chars = re.sub(r"[\- ]", "", core).upper()
+    if len(chars) == 13 and chars.isdigit() and chars.startswith(("978", "979")):
+        return sum(int(c) * (3 if i % 2 else 1) for i, c in enumerate(chars)) % 10 == 0
+    if len(chars) == 10 and chars[:9].isdigit() and len(re.split(r"[\- ]", core)) == 4:
+        total = sum((10 - i) * (10 if c == "X" else int(c)) for i, c in enumerate(chars))
+        return total % 11 == 0
+    return False
 
 
 @lru_cache(maxsize=4096)
@@ -824,8 +874,10 @@ class PhoneRecognizerPlus(_OwnScoring):
             if not 7 <= len(digits) <= 15:
                 continue
             core = raw.strip()
-            if any(rx.match(core) for rx in _NOT_PHONE):
+            if any(rx.match(core) for rx in _NOT_PHONE) or _not_phone_shape(core):
                 continue
+            if _isbn_ok(core) and _near(text, start, end, _ISBN_CONTEXT, before=16, after=0):
+                continue  # one phone number in eleven passes the ISBN-10 check: only with "ISBN" before it
             if _POSTAL.match(core) or _DATE_PREFIX.match(core) or text[end : end + 1] == ":":
                 continue
             if _near(text, start, end, _DL_CONTEXT, before=40, after=8) and not _near(

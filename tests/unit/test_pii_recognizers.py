@@ -526,3 +526,35 @@ def test_a_capitalised_word_then_an_initial_then_a_stop_word_is_read_without_err
 def test_a_generational_suffix_before_a_comma_is_no_surname_of_the_next_name(detector: PIIDetector) -> None:
     people = labels_of(detector, "Thanks to David L. Cooper II, Brent Fox and Tim Janik.").get("PERSON", [])
     assert "Brent Fox" in people and not any("II, Brent" in p for p in people), people
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Build 10.0.19045.3693 of Windows",
+        "Upgrade from version 10.2.3.4 to 10.2.4.0",
+        "ISBN 978-0-306-40615-7",
+        "ISBN 0-306-40615-2",
+        "Scores 10 20 30 40 50 60 70 80",
+        "Bind to 0.0.0.0:8000 or 127.0.0.1, netmask 255.255.255.0",
+    ],
+)
+def test_builds_versions_isbns_number_lists_and_addresses_of_no_host_are_not_personal_data(
+    detector: PIIDetector, text: str
+) -> None:
+    assert labels_of(detector, text) == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "value"),
+    [
+        ("call me on 01 23 45 67 89", "PHONE_NUMBER", "01 23 45 67 89"),
+        ("call 01.23.45.67.89", "PHONE_NUMBER", "01.23.45.67.89"),
+        ("phone 978-555-0199", "PHONE_NUMBER", "978-555-0199"),
+        ("server at 192.168.1.20", "IP_ADDRESS", "192.168.1.20"),
+    ],
+)
+def test_phones_and_addresses_that_look_like_those_are_still_found(
+    detector: PIIDetector, text: str, label: str, value: str
+) -> None:
+    assert labels_of(detector, text).get(label) == [value]
