@@ -51,8 +51,9 @@ import logging
 import os
 import re
 import threading
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -494,6 +495,32 @@ _SANITIZE.update(
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
+def _composed(text: str) -> tuple[str, list[tuple[int, int]] | None]:
+    """``text`` with each letter and the combining marks after it composed (NFC, starter by starter), and for
+    each character of it the span of ``text`` it came from; None when composing changes nothing."""
+    if unicodedata.is_normalized("NFC", text):
+        return text, None
+    parts: list[str] = []
+    spans: list[tuple[int, int]] = []
+    i, n = 0, len(text)
+    while i < n:
+        j = i + 1
+        while j < n and unicodedata.combining(text[j]):
+            j += 1
+        piece = unicodedata.normalize("NFC", text[i:j])
+        parts.append(piece)
+        spans.extend([(i, j)] * len(piece))
+        i = j
+    return "".join(parts), spans
+
+
+def _mapped(finding: Finding, spans: list[tuple[int, int]]) -> Finding:
+    """``finding`` with its offsets into the composed text moved to the text it was composed from."""
+    if finding.start is None or finding.end is None or finding.end <= finding.start:
+        return finding
+    return replace(finding, start=spans[finding.start][0], end=spans[finding.end - 1][1])
+
+
 def _sanitize(text: str) -> str:
     clean = text.translate(_SANITIZE)
     if _SURROGATE.search(clean):
@@ -652,13 +679,21 @@ class PIIDetector(BaseDetector):
             raise ValueError(f"detect_batch got {len(texts)} texts but {len(ctxs)} contexts")
         if not any(t and not t.isspace() for t in texts):
             return [[] for _ in texts]
+        # accents written as a letter and a combining mark (as macOS often stores them) are read composed: the
+        # recognizers' and NER's word characters are composed letters; offsets are mapped back to the text
+        composed = [_composed(t) if t else (t, None) for t in texts]
+        readable = [c for c, _ in composed]
+        found = None
         if len(texts) >= self.options.parallel_min_batch and self.batch_workers:
             from guardrails.pii import workers
 
-            found = workers.detect_parallel(self, texts)
-            if found is not None:
-                return found
-        return self._detect_local(texts)
+            found = workers.detect_parallel(self, readable)
+        if found is None:
+            found = self._detect_local(readable)
+        return [
+            findings if spans is None else [_mapped(f, spans) for f in findings]
+            for findings, (_, spans) in zip(found, composed, strict=True)
+        ]
 
     def _detect_local(self, texts: Sequence[str]) -> list[list[Finding]]:
         engine = _get_engine(self.config)

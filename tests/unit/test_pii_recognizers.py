@@ -558,3 +558,28 @@ def test_phones_and_addresses_that_look_like_those_are_still_found(
     detector: PIIDetector, text: str, label: str, value: str
 ) -> None:
     assert labels_of(detector, text).get(label) == [value]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Please forward this to Zoë Müller tomorrow.", {"PERSON": ["Zoë Müller"]}),
+        (
+            "Send it to Björn Köhler, Müllerstraße 5, 10115 Berlin",
+            {"PERSON": ["Björn Köhler"], "LOCATION": ["Müllerstraße 5, 10115 Berlin"]},
+        ),
+        (
+            "mail zoë@example.com or jürgen.müller@gmx.de",
+            {"EMAIL_ADDRESS": ["zoë@example.com", "jürgen.müller@gmx.de"]},
+        ),
+    ],
+)
+def test_accents_written_as_combining_marks_are_read_as_composed_letters_with_offsets_into_the_text(
+    detector: PIIDetector, text: str, expected: dict[str, list[str]]
+) -> None:
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFD", text)
+    found = labels_of(detector, decomposed)  # the values as they stand in the decomposed text
+    assert {k: [unicodedata.normalize("NFC", v) for v in vs] for k, vs in found.items()} == expected
+    assert all(unicodedata.normalize("NFD", v) == v for vs in found.values() for v in vs)
