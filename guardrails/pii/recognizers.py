@@ -1029,6 +1029,21 @@ _STREET_ADDRESS = re.compile(
     r"(?:,?[ \t]+[A-Z]{2}(?=[\s,]|$))?"
     rf"(?:,?[ \t]+(?:\d{{5}}(?:-\d{{4}})?|{_UK_POSTCODE}))?"
 )
+#: number first, then a Romance street word and its name ("77 rue de Rivoli", "12 avenida de la Paz", "3 via Roma")
+_ROMANCE_STREET = re.compile(
+    r"(?<![\w\-])\d{1,5}(?:[ \t]?(?:bis|ter))?,?[ \t]+"
+    r"(?i:rue|avenue|av\.|boulevard|bd|chemin|all[ée]e|impasse|place|quai|cours|via|viale|piazza|corso|calle|"
+    r"avenida|rua|carrer|paseo)[ \t]+"
+    r"(?:(?i:de|du|des|la|le|les|del|della|di|da|do|dos|das)[ \t]+|(?i:l'|d'))*"
+    r"[A-Z][\w'\-]*(?:[ \t]+(?:(?i:de|du|des|la|le|del|di|da)[ \t]+)?[A-Z][\w'\-]*){0,3}"
+)
+#: a street written in lower case right after a residence cue ("I live at 5 high street", "moved to 221b baker st"):
+#: one or two name words, then a street suffix
+_CUED_LOWER_STREET = re.compile(
+    r"\b(?i:live|lives|lived|living|reside|resides|resided|residing|moved|stay|staying|stays)[ \t]+(?i:at|to|on|in)"
+    r"[ \t]+(?P<value>\d{1,5}[A-Za-z]?[ \t]+(?:[a-z][\w'\-]*[ \t]+){1,2}"
+    rf"(?i:{_STREET_SUFFIX})\b\.?(?:,[ \t]*[A-Za-z][\w'\-]*(?:[ \t]+[A-Za-z][\w'\-]*)?(?=[\s,.!?;]|$))?)"
+)
 #: what stands between two coordinated names on one line: ", ", " and ", " & " ("Regards,\nDr. Okafor" is not a list)
 _COORD_GAP = re.compile(r"[ \t]*(?:,[ \t]*(?:and[ \t]+)?|and[ \t]+|&[ \t]*)\Z")
 #: European order: street name with its suffix, then the house number ("Lindenallee 14", "Villacher Strasse 89",
@@ -1565,6 +1580,11 @@ def _street_addresses(text: str) -> list[tuple[int, int, float, str]]:
             continue  # a part of an address found (one it only overlaps is merged with it later)
         end = _extend_address_block(src, _address_tail(src, m.end()))
         found.append((m.start(), end, 0.7, "street name and house number"))
+    for m in _ROMANCE_STREET.finditer(src):
+        end = _extend_address_block(src, _address_tail(src, m.end()))
+        found.append((m.start(), end, 0.75, "house number and street"))
+    for m in _CUED_LOWER_STREET.finditer(src):
+        found.append((m.start("value"), m.end("value"), 0.75, "street address after a residence cue"))
     return [(*folded.span(s, e), score, why) for s, e, score, why in found]
 
 

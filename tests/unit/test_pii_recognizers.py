@@ -583,3 +583,26 @@ def test_accents_written_as_combining_marks_are_read_as_composed_letters_with_of
     found = labels_of(detector, decomposed)  # the values as they stand in the decomposed text
     assert {k: [unicodedata.normalize("NFC", v) for v in vs] for k, vs in found.items()} == expected
     assert all(unicodedata.normalize("NFD", v) == v for vs in found.values() for v in vs)
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("send it to 77 rue de Rivoli, 75001 Paris", "77 rue de Rivoli, 75001 Paris"),
+        ("I live at 5 high street, oxford", "5 high street, oxford"),
+        ("I moved to 221b baker st last year", "221b baker st"),
+    ],
+)
+def test_a_romance_street_and_a_lower_case_one_after_a_residence_cue_are_found_whole(
+    detector: PIIDetector, text: str, address: str
+) -> None:
+    assert labels_of(detector, text).get("LOCATION") == [address]
+
+
+@pytest.mark.parametrize(
+    "text", ["I moved 3 big rocks down the road", "we live in 2 small rooms", "I stayed at 3 old hotels"]
+)
+def test_a_number_and_words_after_a_residence_verb_are_no_address_without_a_street(
+    detector: PIIDetector, text: str
+) -> None:
+    assert "LOCATION" not in labels_of(detector, text)
