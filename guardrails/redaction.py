@@ -141,18 +141,20 @@ class RedactionConfig(_Strict):
 
     @field_validator("input", "output", mode="before")
     @classmethod
-    def _operators(cls, v: object) -> dict[str, OperatorSpec]:
+    def _operators(cls, v: object) -> dict[str, object]:
         if v is None:
             return {}
         if not isinstance(v, dict):
             raise ValueError(f"expected a mapping of entity type to operator, got {v!r}")
-        out: dict[str, OperatorSpec] = {}
+        out: dict[str, object] = {}
         for key, value in v.items():
             if not isinstance(key, str) or not _ENTITY_KEY.match(key):
                 raise ValueError(f"entity key {key!r} must be 'default' or an UPPER_SNAKE_CASE entity type")
             if isinstance(value, str) and value not in ("replace", "mask", "hash", "redact", "block"):
                 raise ValueError(f"unknown operator {value!r} for {key}; expected replace, mask, hash, redact or block")
-            out[key] = _spec(value)  # type: ignore[arg-type]
+            # a name becomes its spec here; a mapping is validated as the field's own value, so an error in it is
+            # located under its entity (redaction.input.US_SSN.keep_last)
+            out[key] = _spec(value) if isinstance(value, (str, OperatorSpec)) else value  # type: ignore[arg-type]
         return out
 
     def operator_for(self, stage: Stage, entity: str) -> OperatorSpec:

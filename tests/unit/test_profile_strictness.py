@@ -418,3 +418,9 @@ def test_a_markdown_disclaimer_has_its_prefix_in_the_language_of_its_text() -> N
     assert spanish is not None and spanish.startswith("> **Información generada por IA.** Esta respuesta")
     english = responses.disclaimer("domain_medical", language="fr", markdown=True)  # no French texts: English
     assert english is not None and english.startswith("> **AI-generated information.** This answer")
+
+
+def test_an_error_in_an_entitys_operator_mapping_names_the_entity_and_the_field(tmp_path: Path) -> None:
+    body = "name: x\nredaction:\n  input:\n    CREDIT_CARD: {operator: mask}\n    US_SSN: {operator: mask, keep_lst: 4}\n"
+    error = _refused(_write(tmp_path, body))
+    assert error.field == "redaction.input.US_SSN.keep_lst"
