@@ -421,6 +421,8 @@ def test_a_markdown_disclaimer_has_its_prefix_in_the_language_of_its_text() -> N
 
 
 def test_an_error_in_an_entitys_operator_mapping_names_the_entity_and_the_field(tmp_path: Path) -> None:
-    body = "name: x\nredaction:\n  input:\n    CREDIT_CARD: {operator: mask}\n    US_SSN: {operator: mask, keep_lst: 4}\n"
+    body = (
+        "name: x\nredaction:\n  input:\n    CREDIT_CARD: {operator: mask}\n    US_SSN: {operator: mask, keep_lst: 4}\n"
+    )
     error = _refused(_write(tmp_path, body))
     assert error.field == "redaction.input.US_SSN.keep_lst"
