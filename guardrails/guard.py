@@ -720,12 +720,13 @@ class Guard:
         With ``frequency: first`` a domain's disclaimer is shown on the first answer of a
         conversation only (per conversation id; always shown when there is no id).
         """
-        pairs = self.policy.disclaimer_texts(categories, locale=locale)
+        pairs = self.policy.disclaimer_texts(_category_ids("categories", categories), locale=locale)
         if self.profile.disclaimers.frequency == "every" or conversation_id is None:
             return tuple(t for _, t in pairs)
+        conv = salted_hash(str(conversation_id), self._salt)  # ids of any length, none of them kept
         with self._lock:
-            seen = self._disclaimed.setdefault(conversation_id, set())
-            self._disclaimed.move_to_end(conversation_id)
+            seen = self._disclaimed.setdefault(conv, set())
+            self._disclaimed.move_to_end(conv)
             while len(self._disclaimed) > 10_000:
                 self._disclaimed.popitem(last=False)
             fresh = [(c, t) for c, t in pairs if c not in seen]
@@ -740,7 +741,7 @@ class Guard:
         of the taxonomy (a profile's custom one) alone gets the general crisis referral for the
         country. None when no category is a crisis.
         """
-        cats = set(categories)
+        cats = set(_category_ids("categories", categories))
         kinds = [cat for cat in _CRISIS_ORDER if cat in cats]
         if kinds:
             return self._render_referral(kinds, locale)
@@ -1116,6 +1117,18 @@ def _audit_context(context: object) -> dict[str, str]:
     if clash:
         raise InputError(f"audit_context may not replace the record's own fields: {', '.join(clash)}")
     return dict(context)
+
+
+def _category_ids(name: str, items: object) -> list[str]:
+    """Category ids given as a sequence; InputError for a single str (read as its characters, a crisis id would
+    get no referral) or for anything but strings."""
+    if isinstance(items, (str, bytes, bytearray, Mapping)) or not isinstance(items, Iterable):
+        raise InputError(f"{name} must be a sequence of category ids, not a {type(items).__name__}")
+    out = list(items)
+    bad = next((c for c in out if not isinstance(c, str)), None)
+    if bad is not None:
+        raise InputError(f"{name} must hold category ids (str), got a {type(bad).__name__}")
+    return out
 
 
 def _coerce_batch(name: str, items: object) -> list[Any]:

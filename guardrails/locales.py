@@ -241,7 +241,9 @@ _LOCALE_TAG = re.compile(
 #: a POSIX locale name: the tag, then an optional ".charset" and "@modifier" (dropped, as at run time)
 #: POSIX names of the C locale, with or without a charset ("C.UTF-8", common in containers)
 _NO_COUNTRY_POSIX: Final = frozenset({"C", "POSIX"})
-_POSIX = re.compile(r"(?P<tag>[^.@]*)(?:\.[A-Za-z0-9_-]+)?(?:@[A-Za-z0-9_-]+)?")
+_POSIX = re.compile(r"(?P<tag>[^.@]*)(?:\.[A-Za-z0-9_-]+)?(?:@[A-Za-z0-9_=;-]+)?")
+#: a region override: ICU's "@rg=gbzzzz" keyword (Apple writes "en_US@rg=gbzzzz"), BCP 47's "-u-rg-gbzzzz"
+_REGION_OVERRIDE = re.compile(r"(?:[@;]rg=|-u(?:-[A-Za-z0-9]{2,8})*?-rg-)(?P<region>[A-Za-z]{2})zzzz(?![A-Za-z0-9])")
 
 
 def parse_locale(value: str) -> tuple[str, str | None]:
@@ -261,6 +263,9 @@ def parse_locale(value: str) -> tuple[str, str | None]:
             "not a locale: expected a BCP 47 tag such as 'en-GB' or 'zh-Hant-TW', or a POSIX name such as 'en_GB.UTF-8'"
         )
     language, region = match["language"], match["region"]
+    override = _REGION_OVERRIDE.search(value)
+    if override is not None and override["region"].upper() in ISO_3166_ALPHA2:
+        region = override["region"]  # the region the user chose over the language's own (en-US with UK settings)
     lower_language = language.islower() and (language in ISO_639_1 or language in _LANGUAGE_MEANT)
     if region is None and len(language) == 2 and not lower_language:
         # a bare two-letter tag is a country unless it is a lower-case language code, as at run time ("GB", "fr");

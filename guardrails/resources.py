@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -571,12 +571,24 @@ class ResourceDirectory:
         country = self._countries.get(region) if region is not None else None
         if country is None:
             return Referral(country=None, emergency_number=None, resources=(), fallback=general)
+        # the general number first, then the police and ambulance numbers where the country has others: a crisis of
+        # unknown kind may be danger from another person as well as a medical one (Japan: 119, or 110)
+        numbers = list(
+            dict.fromkeys(
+                (
+                    country.emergency_number,
+                    *country.emergency_alternates,
+                    *country.emergency_numbers("crisis_danger"),
+                    *country.emergency_numbers("crisis_medical_emergency"),
+                )
+            )
+        )
         return Referral(
             country=country.country,
-            emergency_number=country.emergency_number,
+            emergency_number=numbers[0],
             resources=(),
             fallback=general,
-            emergency_alternates=country.emergency_alternates,
+            emergency_alternates=tuple(numbers[1:]),
             country_name=country.country_name,
         )
 
@@ -606,6 +618,15 @@ def _region_of(locale: str | None) -> str | None:
 
 def _fmt_number(number: str, markdown: bool) -> str:
     return f"**{number}**" if markdown else number
+
+
+def _with_numbers_of(referral: Referral, others: Sequence[Referral]) -> Referral:
+    """``referral`` with the emergency numbers of ``others`` it lacks added as alternates."""
+    have = [referral.emergency_number, *referral.emergency_alternates]
+    more = [n for r in others for n in (r.emergency_number, *r.emergency_alternates) if n is not None and n not in have]
+    if not more:
+        return referral
+    return replace(referral, emergency_alternates=(*referral.emergency_alternates, *dict.fromkeys(more)))
 
 
 def _fmt_emergency(referral: Referral, markdown: bool) -> str:
@@ -705,7 +726,10 @@ def _render(
             blocks.append(template.closing)
         elif section == "emergency":
             if known:
-                blocks.append(template.emergency.replace("{emergency}", _fmt_emergency(referral, markdown)))
+                # each further kind's numbers too, where they differ (a medical emergency with danger: 119, or 110)
+                more = [r for _, r, _ in extra if r.emergency_number is not None]
+                shown = _with_numbers_of(referral, more)
+                blocks.append(template.emergency.replace("{emergency}", _fmt_emergency(shown, markdown)))
             else:
                 blocks.append(template.emergency_unknown)
         elif section == "lines":

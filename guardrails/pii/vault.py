@@ -27,6 +27,7 @@ Thread-safe: one lock guards all state. Values are never logged: the vault has n
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections import OrderedDict
@@ -108,7 +109,7 @@ class Vault:
         self.ttl_seconds = ttl_seconds
         self._clock = clock
         self._lock = threading.Lock()
-        self._convs: OrderedDict[str, _Conversation] = OrderedDict()
+        self._convs: OrderedDict[bytes, _Conversation] = OrderedDict()  # by a digest of the id: ids of any length
         self._total = 0  # entries across all conversations
         # one conversation never holds more than the whole vault may
         self._per_conversation = min(max_entries, max_total_entries)
@@ -187,7 +188,7 @@ class Vault:
         """The placeholder of ``(label, key)`` if known, and the last number given for ``label``; changes nothing."""
         with self._lock:
             self._sweep(self._clock())
-            conv = self._convs.get(conversation_id)
+            conv = self._convs.get(_conv_key(conversation_id))
             if conv is None:
                 return None, 0
             entry = conv.by_key.get(_key(label, key))
@@ -212,18 +213,18 @@ class Vault:
         with self._lock:
             now = self._clock()
             self._sweep(now)
-            conv = self._convs.get(conversation_id)
+            conv = self._convs.get(_conv_key(conversation_id))
             if conv is None:
                 return None
             conv.last_used = now
-            self._convs.move_to_end(conversation_id)
+            self._convs.move_to_end(_conv_key(conversation_id))
             entry = conv.by_placeholder.get(placeholder)
             return None if entry is None or entry.value is None else entry.value.reveal()
 
     def forget(self, conversation_id: str) -> None:
         """Drop everything remembered for a conversation."""
         with self._lock:
-            self._drop(conversation_id)
+            self._drop(_conv_key(conversation_id))
 
     def clear(self) -> None:
         """Drop every conversation."""
@@ -233,22 +234,23 @@ class Vault:
 
     # -- internals (lock held)
 
-    def _drop(self, conversation_id: str) -> None:
-        conv = self._convs.pop(conversation_id, None)
+    def _drop(self, key: bytes) -> None:
+        conv = self._convs.pop(key, None)
         if conv is not None:
             self._total -= len(conv.by_key)
 
     def _conversation(self, conversation_id: str, now: float) -> _Conversation:
         self._sweep(now)
-        conv = self._convs.get(conversation_id)
+        key = _conv_key(conversation_id)
+        conv = self._convs.get(key)
         if conv is None:
             conv = _Conversation(last_used=now)
-            self._convs[conversation_id] = conv
+            self._convs[key] = conv
             while len(self._convs) > self.max_conversations:
                 self._drop(next(iter(self._convs)))
         else:
             conv.last_used = now
-            self._convs.move_to_end(conversation_id)
+            self._convs.move_to_end(key)
         return conv
 
     def _sweep(self, now: float) -> None:
@@ -263,3 +265,9 @@ class Vault:
 def _key(label: str, key: str) -> str:
     # one str, not a tuple of two: about 70 bytes less per entry
     return f"{label}\x00{key}"
+
+
+def _conv_key(conversation_id: str) -> bytes:
+    """The vault's key for a conversation: a 16-byte digest of its id (callers choose ids, of any length; the vault
+    keeps neither them nor their size)."""
+    return hashlib.blake2b(str(conversation_id).encode("utf-8", "surrogatepass"), digest_size=16).digest()

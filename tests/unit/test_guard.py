@@ -406,3 +406,12 @@ def test_a_crisis_turn_counting_a_prohibited_category_the_profile_allows_is_not_
     )
     guard.check("end it all with a grenade")
     assert not guard.was_refused("end it all with a grenade")
+
+
+def test_a_single_category_id_given_as_a_string_is_an_input_error_not_no_referral() -> None:
+    guard = guard_with(KeywordDetector({}))
+    assert guard.referral_for(["crisis_self_harm"], locale="en-GB")
+    with pytest.raises(InputError, match="sequence of category ids, not a str"):
+        guard.referral_for("crisis_self_harm", locale="en-GB")
+    with pytest.raises(InputError, match="sequence of category ids"):
+        guard.select_disclaimers("domain_medical", conversation_id=None)

@@ -553,3 +553,14 @@ def test_mask_never_shows_half_or_more_of_the_letters_and_digits() -> None:
         "4111 1111 1111 1111": "**** **** **** 1111",
         "536-22-1234": "***-**-1234",
     }
+
+
+def test_the_vault_keeps_a_digest_of_a_conversation_id_not_the_id() -> None:
+    import sys
+
+    vault = Vault()
+    long_id = "c" * 200_000
+    vault.placeholder(long_id, "PERSON", "k", "Jane Roe", restorable=True)
+    assert vault.lookup(long_id, "<PERSON_1>") is not None
+    assert vault.lookup("c" * 199_999, "<PERSON_1>") is None  # another id, another conversation
+    assert all(sys.getsizeof(k) < 100 for k in vault._convs)  # the bound is the point

@@ -605,3 +605,41 @@ def test_a_referral_for_every_crisis_kind_at_once_lists_each_kinds_services_once
         referral = directory.lookup(kind, locale)
         for resource in referral.resources if referral.country else referral.fallback:
             assert resource.name in text, (kind, resource.id)
+
+
+@pytest.mark.parametrize(
+    ("locale", "numbers"), [("ja-JP", ["119", "110"]), ("pt-BR", ["192", "190"]), ("en-US", ["911"])]
+)
+def test_the_general_referral_gives_the_police_number_too_where_the_country_has_its_own(
+    locale: str, numbers: list[str]
+) -> None:
+    from guardrails.testing import KeywordDetector, guard_with
+
+    custom = {"id": "crisis_stalking", "kind": "crisis", "clause": "A person being stalked and afraid for their safety"}
+    guard = guard_with(KeywordDetector({"trapped": "crisis_stalking"}), profile={"custom_categories": [custom]})
+    referral = guard.check("I am trapped and he is outside", locale=locale).referral
+    assert referral is not None
+    line = next(x for x in referral.splitlines() if "call" in x)
+    assert re.findall(r"\d+", line) == numbers
+
+
+def test_a_medical_emergency_with_danger_gives_both_numbers() -> None:
+    from guardrails.testing import KeywordDetector, guard_with
+
+    guard = guard_with(KeywordDetector({"collapsed": "crisis_medical_emergency", "hits me": "crisis_danger"}))
+    referral = guard.check("my dad collapsed and my brother hits me", locale="ja-JP").referral
+    assert referral is not None and "119 (or 110)" in referral
+
+
+@pytest.mark.parametrize(
+    ("locale", "country"),
+    [
+        ("ja_JP@calendar=japanese", "JP"),
+        ("de_DE@currency=EUR", "DE"),
+        ("en_US@rg=gbzzzz", "GB"),
+        ("en-US-u-rg-gbzzzz", "GB"),
+        ("en-US-u-ca-gregory-rg-gbzzzz", "GB"),
+    ],
+)
+def test_icu_keywords_are_read_and_a_region_override_names_the_country(locale: str, country: str) -> None:
+    assert default_directory().lookup("crisis_self_harm", locale).country == country
