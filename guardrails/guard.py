@@ -105,7 +105,9 @@ class Guard:
     ) -> None:
         if not isinstance(profile, Profile):
             raise TypeError(f"Guard needs a Profile (use Guard.from_profile), got {type(profile).__name__}")
-        profile = checked_profile(profile)  # one built by hand passes the loader's cross-field rules too
+        # one built by hand passes the loader's rules too (those about what the detectors do together only when no
+        # detector instances are given: the guard cannot know what those do)
+        profile = checked_profile(profile, injected=tuple(detectors or ()))
         self.profile = profile
         self.taxonomy = profile.taxonomy()
         self.policy = Policy(profile=profile, taxonomy=self.taxonomy)

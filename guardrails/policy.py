@@ -132,7 +132,15 @@ class Policy:
             if stage is Stage.INPUT and configured[c] is Action.REFER and (r := self.profile.rule(c).referral)
         ]
         crisis = (*crisis, *(r for r in dict.fromkeys(lent) if r not in crisis))
-        if crisis and stage is Stage.INPUT and action is Action.BLOCK and self._crisis_overrides(actions):
+        # (a crisis category the profile blocks keeps its block: the referral comes first in the refusal)
+        crisis_blocked = any(actions[c] is Action.BLOCK for c in crisis if c in actions)
+        if (
+            crisis
+            and stage is Stage.INPUT
+            and action is Action.BLOCK
+            and not crisis_blocked
+            and self._crisis_overrides(actions)
+        ):
             action, refusal_key = Action.REFER, None
             reasons.append("crisis on input -> refer instead of block (the chain is not called)")
         if (

@@ -17,7 +17,7 @@ it and the ``extends:`` chain that reached it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
@@ -303,11 +303,13 @@ def validate_profile_mapping(data: Mapping[str, Any], *, source: str = "<memory>
     return _validate_layers(((source, raw),))
 
 
-def checked_profile(profile: Profile) -> Profile:
+def checked_profile(profile: Profile, *, injected: Collection[str] = ()) -> Profile:
     """``profile`` validated as a loaded one is, its cross-field rules included (a ``Profile`` built by hand or
     changed with ``model_copy(update=...)`` skips them: an LLM judge where no redaction runs, an unknown category
-    id, a threshold of 7); raises :class:`ProfileError` naming the bad field."""
-    return _validate(profile.model_dump(), source=profile.source)
+    id, a threshold of 7); raises :class:`ProfileError` naming the bad field. ``injected``: the names of detector
+    instances given beside the profile, of which it cannot know what they do (which redacts, which detects the
+    language): the rules about what the detectors do together are then left to the caller."""
+    return _validate(profile.model_dump(), source=profile.source, injected=bool(injected))
 
 
 def _resolve(ref: str, *, base: Path | None, referrer: str | None) -> Path:
@@ -549,7 +551,7 @@ def _holders(origins: Mapping[tuple[str, ...], list[str]], field: str) -> list[s
     return list(origins[best]) if best else []
 
 
-def _validate(raw: dict[str, Any], *, source: str) -> Profile:
+def _validate(raw: dict[str, Any], *, source: str, injected: bool = False) -> Profile:
     if "source" in raw:  # a field of the loaded profile, not a setting: a file's own would be overwritten silently
         raise ProfileError(
             "Extra inputs are not permitted ('source' is the file a profile was read from, set by the loader)",
@@ -577,7 +579,7 @@ def _validate(raw: dict[str, Any], *, source: str) -> Profile:
             value=audit.get("path"),
         )
     _check_ids(profile, source=source)
-    _check_detectors(profile, source=source)
+    _check_detectors(profile, source=source, together=not injected)
     _check_redaction(profile, source=source)
     return profile
 
@@ -686,7 +688,7 @@ def _check_ids(profile: Profile, *, source: str) -> None:
             )
 
 
-def _check_detectors(profile: Profile, *, source: str) -> None:
+def _check_detectors(profile: Profile, *, source: str, together: bool = True) -> None:
     from guardrails.detectors import REGISTRY, detector_class
 
     taxonomy = profile.taxonomy()
@@ -712,6 +714,8 @@ def _check_detectors(profile: Profile, *, source: str) -> None:
                 check(options, taxonomy=taxonomy)
             except ValueError as exc:
                 raise ProfileError(str(exc), source=source, field=f"detectors.{name}.options") from None
+    if not together:  # detector instances given beside the profile may redact or detect the language
+        return
     _check_redacted_stages(profile, source=source)
     if profile.unsupported_language == "block" and not _detects_language(profile):
         raise ProfileError(

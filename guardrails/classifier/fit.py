@@ -354,10 +354,16 @@ def fit(
                 f"two exemplar files are named {f.name!r} ({by_name[f.name]} and {f}): give yours another name"
             )
         by_name[f.name] = f
-    added = [Path(a).name for a in added]  # a path names its file
-    unknown = sorted(set(added) - set(by_name))
+    # a bare name names the file read of that name; a path, that very file (one of its name elsewhere is another)
+    unknown = [
+        a
+        for a in added
+        if (Path(a).name not in by_name)
+        or (Path(a).name != a and by_name[Path(a).name].resolve() != Path(a).expanduser().resolve())
+    ]
     if unknown:
         raise ValueError(f"added: {unknown!r} is no exemplar file read by this fit (add its folder with --exemplars)")
+    added = [Path(a).name for a in added]
     rows = load_exemplars(files, known=kind_of)
     if mined == "negatives":
         rows = [r for r in rows if r.negative or r.near != MINED_NEAR]

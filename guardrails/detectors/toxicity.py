@@ -509,12 +509,18 @@ class ToxicityDetector(BaseDetector):
         units: list[str] = []
         owner: list[int] = []
         for i, (text, ctx) in enumerate(zip(texts, ctxs, strict=True)):
-            seen = {text}
             units.append(text)
             owner.append(i)
+            words = set(_WORDS.findall(text.casefold()))
             for name, view in ctx.views if self.options.views == "all" else ():
-                if name != "raw" and ":" not in name and isinstance(view, str) and view not in seen:
-                    seen.add(view)  # a piece's views ("piece1:basic") are parts of the text's own
+                # a view is scored when it reads a word the text does not have (a folded "z0rp", "z o r p"): one
+                # that differs by punctuation or a symbol ("…" as "...") costs no second pass. A piece's views
+                # ("piece1:basic") are parts of the text's own
+                if name == "raw" or ":" in name or not isinstance(view, str):
+                    continue
+                new = set(_WORDS.findall(view.casefold())) - words
+                if any(len(w) >= 3 for w in new):
+                    words |= new
                     units.append(view)
                     owner.append(i)
         scored = self._score(units, owner, texts)
@@ -1066,6 +1072,10 @@ def _max_tokens(tokenizer: Any, model: Any) -> int:
         )
     usable = [n for n in limits if 0 < n < 1_000_000]
     return min(usable) if usable else 512
+
+
+#: the words a view is compared by (letters, so a symbol NFKC spells out in digits adds none)
+_WORDS = re.compile(r"[^\W\d_]+")
 
 
 def _worst(found: Sequence[Finding], more: Sequence[Finding]) -> list[Finding]:

@@ -64,17 +64,21 @@ _ANY_LOOKALIKE = re.compile("[\u0370-\u03ff\u0400-\u052f\u0531-\u0556\u0561-\u05
 
 
 def basic(text: str) -> str:
-    """Remove zero-width, bidi, tag and other invisible format characters, then NFKC-normalise ``text``.
+    """Remove zero-width, bidi, tag and other invisible format characters, then NFKC-normalise ``text``."""
+    return unicodedata.normalize("NFKC", _INVISIBLE.sub("", text))
 
-    Where they stand for the spaces of a run (between words, a run of more than ``_GLUED_RUN`` characters once
-    they are gone, as "how<ZWSP>to<ZWSP>build..." is), they become spaces instead: removed, they would glue the
-    words into one the encoder cannot read."""
+
+def gapped(text: str) -> str:
+    """:func:`basic`, except that invisible characters standing for the spaces of a run (a run of more than
+    ``_GLUED_RUN`` characters once they are gone, as "how<ZWSP>to<ZWSP>build..." is) become spaces: removed,
+    they glue the words into one the encoder cannot read. A view of its own beside ``basic``, whose glued runs
+    the decoders read (a base64 segment with a zero-width space inside is one segment there)."""
     if _INVISIBLE.search(text):
         text = _NON_SPACE_RUN.sub(_without_invisible, text)
     return unicodedata.normalize("NFKC", text)
 
 
-#: a run longer than this once its invisible characters are removed has them read as spaces (see :func:`basic`)
+#: a run longer than this once its invisible characters are removed has them read as spaces (see :func:`gapped`)
 _GLUED_RUN = 32
 _NON_SPACE_RUN = re.compile(r"\S+")
 

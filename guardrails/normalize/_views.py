@@ -9,7 +9,7 @@ from guardrails.normalize._decoding import _b64_segments, _hex_segments, _Layer
 from guardrails.normalize._joins import _part_joined
 from guardrails.normalize._leet import _fold_leet
 from guardrails.normalize._rot13 import _rot13_segments
-from guardrails.normalize._scripts import _decode_fold, _fold_homoglyphs, basic
+from guardrails.normalize._scripts import _decode_fold, _fold_homoglyphs, basic, gapped
 from guardrails.normalize._segments import DATA_MARKER, ENCODED_MARKER, _merge, _replace, _Segment
 from guardrails.normalize._spacing import _join_spaced, _split_underscored
 
@@ -38,7 +38,7 @@ def views(
     """The raw text and its distinct normalized views, as ``(name, text)`` pairs (raw first).
 
     At most ``max_views`` views are returned; identical views are dropped. Views come in the order
-    raw, basic, homoglyph, leet, joined, base64, hex, rot13.
+    raw, basic, homoglyph, leet, joined, gaps, base64, hex, rot13.
 
     With ``mask_encoded=True``, the views that do not decode (raw, basic, homoglyph, leet, joined)
     show each segment decoded by a returned decoded view (base64, hex, rot13) as
@@ -108,6 +108,9 @@ def views(
 
     for name, value in _undecoded_views(undecoded):
         add(name, value)
+    # invisible characters read as the spaces they stand for (words glued by zero-width spaces): only a text that
+    # has such runs gets this view
+    add("gaps", gapped(raw))
     for name, value, _, _ in decoded:
         add(name, value)
     if not kept:

@@ -624,7 +624,7 @@ _IP_CONTEXT = _words(
 
 #: the second of two versions ("from version 10.2.3.4 to 10.2.4.0")
 _VERSION_PAIR = re.compile(
-    r"(?:\bv|version|ver\.?|release|build)\s*\d+(?:\.\d+)+\s*(?:to|and|or|vs\.?|->|\u2192|,)\s*$", re.IGNORECASE
+    r"(?:\bv|version|ver\.?|release|build)\s*\d+(?:\.\d+)+\s*(?:to|vs\.?|->|\u2192)\s*$", re.IGNORECASE
 )
 
 
@@ -810,16 +810,19 @@ _VERSION_RANGE = re.compile(r"^\d+(?:\.\d+)+ ?- ?\d+(?:\.\d+)+$")
 #: a build or version number of dotted groups, one of them five digits or longer ("10.0.19045.3693"); dotted phone
 #: numbers ("01.23.45.67.89", "020.7946.0958") have short groups
 _DOTTED_BUILD = re.compile(r"^\d+(?:\.\d+){2,}$")
-#: a list of small numbers ("10 20 30 40 50 60"): six groups or more of one or two digits (a French number has five)
-_NUMBER_LIST = re.compile(r"^\d{1,2}(?: \d{1,2}){5,}$")
-_NOT_PHONE = (
-    _DATE_SHAPE, _YEAR_RANGE, _ZIP4, _DECIMAL, _SSN_SHAPE, _THOUSANDS, _IPV4_SHAPE, _VERSION_RANGE, _NUMBER_LIST
-)  # fmt: skip
+#: a list of small numbers ("10 20 30 40 50 60 70"): seven groups or more of one or two digits (a French number has
+#: five, six with its country code)
+_NUMBER_LIST = re.compile(r"^\d{1,2}(?: \d{1,2}){6,}$")
+_NOT_PHONE = (_DATE_SHAPE, _YEAR_RANGE, _ZIP4, _DECIMAL, _SSN_SHAPE, _THOUSANDS, _IPV4_SHAPE, _VERSION_RANGE)
 
 
 def _not_phone_shape(core: str) -> bool:
-    """A dotted build number."""
-    return bool(_DOTTED_BUILD.match(core)) and max(len(g) for g in core.split(".")) >= 5
+    """A dotted build number, or a list of small numbers: read so only with no phone word near (see the caller)."""
+    if core.startswith(("+", "00", "(")):
+        return False
+    if _DOTTED_BUILD.match(core) and max(len(g) for g in core.split(".")) >= 5:
+        return True
+    return bool(_NUMBER_LIST.match(core))
 
 
 _ISBN_CONTEXT = _words("isbn", "isbn-10", "isbn-13", "isbn10", "isbn13")
@@ -874,7 +877,9 @@ class PhoneRecognizerPlus(_OwnScoring):
             if not 7 <= len(digits) <= 15:
                 continue
             core = raw.strip()
-            if any(rx.match(core) for rx in _NOT_PHONE) or _not_phone_shape(core):
+            if any(rx.match(core) for rx in _NOT_PHONE):
+                continue
+            if _not_phone_shape(core) and not _near(text, start, end, _PHONE_CONTEXT, before=40, after=16):
                 continue
             if _isbn_ok(core) and _near(text, start, end, _ISBN_CONTEXT, before=16, after=0):
                 continue  # one phone number in eleven passes the ISBN-10 check: only with "ISBN" before it

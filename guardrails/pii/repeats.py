@@ -24,7 +24,7 @@ MAX_VALUES = 256
 _WORD = re.compile(r"\w+(?:['’\-]\w+)*")
 #: invisible characters (soft hyphen, zero-width, word joiner, BOM): anywhere in a repeat
 _INVISIBLE = f"[{INVISIBLE_CHARS}]*"
-_GAP = r"[\s\u00ad\u200b-\u200f\u2060\ufeff]+"
+_GAP = rf"[\s{INVISIBLE_CHARS}]+"
 
 
 def repeated_values(text: str, found: Sequence[Finding]) -> list[Finding]:
@@ -56,8 +56,10 @@ def repeated_values(text: str, found: Sequence[Finding]) -> list[Finding]:
             i = bisect.bisect_right(starts, m.start()) - 1
             if i >= 0 and reach[i] >= m.end():  # inside a finding that starts before it
                 continue
-            f = group[_squeezed(m.group(0), flags)]
-            out.append(Finding(f.detector, None, f.score, m.start(), m.end(), f.label, f.view))
+            value = group.get(_squeezed(m.group(0), flags))
+            if value is None:  # a match the key does not read back (never expected): left as it is, never a crash
+                continue
+            out.append(Finding(value.detector, None, value.score, m.start(), m.end(), value.label, value.view))
     return out
 
 

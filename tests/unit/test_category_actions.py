@@ -75,3 +75,26 @@ def test_a_blocked_domain_gets_a_refusal_of_its_own_not_its_clause() -> None:
     d = guard.check("summarise today's headline")
     assert d.action is Action.BLOCK and d.refusal is not None
     assert "news" in d.refusal and "disclaimer required" not in d.refusal
+
+
+def test_a_crisis_category_set_to_block_is_refused_with_the_referral_first_under_the_default_settings() -> None:
+    d = guard_with(CRISIS, profile={"categories": {"crisis_self_harm": {"action": "block"}}}).check(
+        "I want to end my life", locale="en-US"
+    )
+    assert d.action is Action.BLOCK and d.referral is not None
+    assert d.refusal is not None and d.refusal.startswith(d.referral)
+
+
+def test_a_guard_given_detector_instances_leaves_what_they_do_together_to_them() -> None:
+    from guardrails.detectors.base import BaseDetector, DetectContext
+    from guardrails.types import Finding
+
+    class German(BaseDetector):
+        name = "lang"
+        categories = ()
+
+        def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
+            return [Finding(self.name, None, 0.99, label="language:de")] if "Brot" in text else []
+
+    guard = guard_with(CRISIS, German(), profile={"unsupported_language": "block"})
+    assert guard.check("Wie backe ich Brot?").action is Action.BLOCK

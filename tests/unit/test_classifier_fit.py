@@ -178,6 +178,25 @@ def test_an_added_file_named_like_one_already_read_is_refused_naming_both(
         )
 
 
+def test_an_added_path_that_is_not_the_file_read_of_its_name_is_refused(
+    fitted: tuple[Path, dict[str, object], Path], tmp_path: Path
+) -> None:
+    out, _, rows = fitted
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "weapons.jsonl").write_text(json.dumps({"text": "where to buy a rifle scope", "label": "safe"}) + "\n")
+    adapter = str(out.with_name("model-adapter.npz"))
+    with pytest.raises(ValueError, match="is no exemplar file read by this fit"):  # its folder is not read
+        fit(
+            out=tmp_path / "m.npz",
+            quiet=True,
+            mined="none",
+            exemplar_dirs=[rows],
+            adapter=adapter,
+            added=[str(mine / "weapons.jsonl")],
+        )
+
+
 def test_an_added_file_may_be_named_by_its_path(fitted: tuple[Path, dict[str, object], Path], tmp_path: Path) -> None:
     out, _, rows = fitted
     folder = _with_added_file(rows, tmp_path / "rows")

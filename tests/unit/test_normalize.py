@@ -772,12 +772,18 @@ def test_plain_text_with_leet_or_look_alikes_is_not_read_as_rot13(text: str) -> 
     assert "rot13" not in dict(views(text))
 
 
-def test_invisible_characters_standing_for_spaces_become_spaces_and_inside_a_word_are_removed() -> None:
-    from guardrails.normalize import basic
-
+def test_invisible_characters_standing_for_spaces_get_a_view_where_they_are_spaces() -> None:
     words = "please tell me the way to the old town library and the museum"
-    assert basic(words.replace(" ", "\u200b")) == words  # one glued run of 52 letters: they were its spaces
-    assert basic("a bo\u200bmb in a fi\u2060lm") == "a bomb in a film"  # short runs: removed, the word joined
+    found = dict(views(words.replace(" ", "\u200b")))  # one glued run of 52 letters: they were its spaces
+    assert found["gaps"] == words and found["basic"] == words.replace(" ", "")
+    assert "gaps" not in dict(views("a bo\u200bmb in a fi\u2060lm"))  # short runs: removed, the word joined
+
+
+def test_a_zero_width_space_inside_a_base64_segment_does_not_stop_it_being_decoded() -> None:
+    payload = base64.b64encode(b"please tell me the way to the old town library").decode()
+    for at in (5, 17, 41):
+        found = dict(views("decode this: " + payload[:at] + "\u200b" + payload[at:], mask_encoded=True))
+        assert found.get("base64", "").endswith(" please tell me the way to the old town library"), at
 
 
 def _gz64(data: bytes) -> str:

@@ -552,6 +552,10 @@ def test_builds_versions_isbns_number_lists_and_addresses_of_no_host_are_not_per
         ("call 01.23.45.67.89", "PHONE_NUMBER", "01.23.45.67.89"),
         ("phone 978-555-0199", "PHONE_NUMBER", "978-555-0199"),
         ("server at 192.168.1.20", "IP_ADDRESS", "192.168.1.20"),
+        ("Tel 0049.30.12345678", "PHONE_NUMBER", "0049.30.12345678"),
+        ("Call me on 1.800.5551234", "PHONE_NUMBER", "1.800.5551234"),
+        ("33 6 12 34 56 78", "PHONE_NUMBER", "33 6 12 34 56 78"),
+        ("Our cluster after release 2.4, 10.20.30.41 is up", "IP_ADDRESS", "10.20.30.41"),
     ],
 )
 def test_phones_and_addresses_that_look_like_those_are_still_found(

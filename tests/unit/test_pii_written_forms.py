@@ -440,6 +440,16 @@ def test_a_name_found_once_is_found_again_in_another_case_spacing_or_with_invisi
         assert set(range(at, at + len(value))) <= covered, value
 
 
+@pytest.mark.parametrize("mark", ["\u2066", "\u2068", "\ufe0f", "\U000e0041"], ids=lambda m: f"U+{ord(m):04X}")
+def test_a_repeated_name_with_a_bidi_isolate_or_a_variation_selector_inside_is_found_not_a_crash(
+    general: PIIDetector, mark: str
+) -> None:
+    text = f"Maria Lopez called. Later Ma{mark}ria Lopez called again."
+    spans = [(f.start, f.end) for f in general.detect(text, DetectContext(stage="input")) if f.label == "PERSON"]
+    at = text.index(f"Ma{mark}ria")
+    assert any(s is not None and e is not None and s <= at and at + 11 <= e for s, e in spans)
+
+
 def test_a_one_word_name_is_found_again_only_as_written(general: PIIDetector) -> None:
     people = found(general, "Send it to Lopez today. LOPEZ signed the form, lopez did not. Lopez again.")["PERSON"]
     assert people.count("Lopez") == 2 and "lopez" not in people

@@ -928,3 +928,25 @@ def test_a_mapping_file_is_read_as_strictly_as_a_profile(tmp_path: Path, body: s
 def test_window_settings_that_break_the_coverage_guarantees_are_refused(option: dict[str, int]) -> None:
     with pytest.raises(ValueError, match=next(iter(option))):
         ToxicityOptions.model_validate(option)
+
+
+def test_a_view_that_differs_only_by_punctuation_or_a_symbol_costs_no_second_pass(
+    detector: ToxicityDetector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from guardrails.normalize import views
+
+    scored: list[int] = []
+    real = detector._predict
+
+    def counting(windows: list[str], loaded: Any) -> list[dict[str, float]]:
+        scored.append(len(windows))
+        return real(windows, loaded)
+
+    monkeypatch.setattr(detector, "_predict", counting)
+    text = "Quarterly results\u2026 our sales grew by \u00bd a point in every region " * 20
+    assert len(views(text)) > 1  # NFKC spells out the ellipsis and the half
+    detector.detect(text, DetectContext(views=views(text)))
+    with_views = sum(scored)
+    scored.clear()
+    detector.detect(text, CTX)
+    assert with_views == sum(scored)
