@@ -14,9 +14,22 @@ from pathlib import Path
 
 from guardrails.errors import GuardrailsError
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+
+
+def offline_unless_downloading(profile: str | Path) -> None:
+    """No Hugging Face hub look-ups (the default for these commands: every model is local), unless the profile
+    asks a detector to download what is missing (``download: true``). Set before anything imports the hub
+    libraries, which read it once; ``guardrails models fetch`` never sets it."""
+    from guardrails.profiles import load_profile
+
+    try:
+        wants = any(spec.options.get("download") is True for spec in load_profile(profile).detectors.values())
+    except GuardrailsError:
+        wants = False  # the command reports the profile's error itself
+    if not wants:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -71,6 +84,7 @@ def _check(args: argparse.Namespace) -> int:
         text = raw.decode("utf-8", errors="replace")
     else:
         text = args.text
+    offline_unless_downloading(args.profile)
     guard = Guard.from_profile(args.profile)
     decision = guard.check(text, args.stage, locale=args.locale)
     if args.json:
@@ -88,7 +102,7 @@ def _check(args: argparse.Namespace) -> int:
             print("\ndisclaimer: " + d)
         for f in decision.failures:
             if f.unavailable:
-                print(f"detector unavailable: {f.detector} (`guardrails models check` says how to provide it)")
+                print(f"detector unavailable: {f.detector}: {f.message}")
             else:
                 print(f"detector failure: {f.detector}: {f.message}")
     return 1 if decision.action.name in ("BLOCK", "REFER") else 0
@@ -106,9 +120,17 @@ def _profiles(args: argparse.Namespace) -> int:
     profile = load_profile(args.file)
     print(f"ok: {args.file} (profile {profile.name!r}, detectors: {', '.join(profile.detectors) or '-'})")
     audit = profile.audit.path
-    if profile.audit.enabled and audit is not None and not Path(audit).parent.is_dir():
-        # valid where that folder exists; a guard built here refuses to start
-        print(f"guardrails: warning: audit.path: the folder of {audit} does not exist on this machine", file=sys.stderr)
+    if profile.audit.enabled and audit is not None:
+        where = Path(audit).expanduser()  # as the guard reads it
+        if where.is_dir():
+            print(f"guardrails: error: audit.path: {audit} is a folder; name a file in it", file=sys.stderr)
+            return 2
+        if not where.parent.is_dir():
+            # valid where that folder exists; a guard built here refuses to start
+            print(
+                f"guardrails: warning: audit.path: the folder of {audit} does not exist on this machine",
+                file=sys.stderr,
+            )
     return 0
 
 

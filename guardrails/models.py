@@ -200,12 +200,30 @@ def _cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(file=out)
     else:
         _print_table(rows, out)
-        if not any(r.present for r in rows if r.model.startswith("Detoxify ") or "configured" in r.model):
+        in_use = configured or [("the default options", ToxicityOptions())]
+        missing = [source for source, opts in in_use if not toxicity_files_present(opts)]
+        if missing:
             print(
-                "\ntoxicity: unavailable (no Detoxify checkpoint on this machine). " + offline_howto(verbose=True),
+                f"\ntoxicity: unavailable for {', '.join(missing)} (its Detoxify checkpoint, or the config and "
+                "tokenizer of its model, is not on this machine). " + offline_howto(verbose=True),
                 file=out,
             )
     return 0
+
+
+def toxicity_files_present(opts: ToxicityOptions) -> bool:
+    """Whether what a toxicity detector with ``opts`` loads is on this machine: its checkpoint (configured, or the
+    named model's in the torch hub cache) and a config and tokenizer for it (the configured folder, or the named
+    model's hub model in the Hugging Face cache)."""
+    release = RELEASES[opts.model]
+    ckpt = (
+        opts.checkpoint.expanduser() if opts.checkpoint is not None else torch_hub_checkpoints_dir() / release.filename
+    )
+    if opts.huggingface_config_path is not None:
+        config = (opts.huggingface_config_path.expanduser() / "config.json").is_file()
+    else:
+        config = _hf_cached_config(release.hub_model) is not None
+    return ckpt.is_file() and config
 
 
 # --------------------------------------------------------------------------- fetch
@@ -214,9 +232,15 @@ def _cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def fetch_model(release: DetoxifyRelease, dest: Path, *, timeout: float = 30.0) -> tuple[Path, Path]:
     """Download ``release`` and its hub model's config/tokenizer into ``dest/<model>/``; return both paths."""
     from guardrails.detectors.toxicity import download_release, hf_snapshot, read_checkpoint, release_hash_matches
+    from guardrails.errors import DetectorError
 
     folder = dest / release.name
     ckpt = folder / release.filename
+    if ckpt.is_file():  # from an earlier run: kept when it reads, else set aside and fetched again
+        try:
+            read_checkpoint(ckpt, trusted=lambda: release_hash_matches(release, ckpt))
+        except DetectorError:
+            ckpt.replace(ckpt.with_name(ckpt.name + ".damaged"))
     if not ckpt.is_file():
         download_release(release, folder, timeout=timeout)
     loaded = read_checkpoint(ckpt, trusted=lambda: release_hash_matches(release, ckpt))
@@ -276,11 +300,15 @@ def _cmd_fetch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             ckpt, hf_dir = fetch_model(release, dest, timeout=args.timeout)
         except Exception as exc:
             reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+            advice = (
+                f"\nThis needs network access to github.com (release {release.url}) and huggingface.co "
+                f"({release.hub_model!r} config and tokenizer). Run it on a machine with network and copy the folder."
+                if _network_error(exc)
+                else ""
+            )
             print(
                 f"guardrails models fetch: could not fetch the Detoxify {name!r} model into {dest / name} "
-                f"({type(exc).__name__}{': ' + reason if reason else ''}).\n"
-                f"This needs network access to github.com (release {release.url}) and huggingface.co "
-                f"({release.hub_model!r} config and tokenizer). Run it on a machine with network and copy the folder.",
+                f"({type(exc).__name__}{': ' + reason if reason else ''}).{advice}",
                 file=err,
             )
             return 1
@@ -291,6 +319,19 @@ def _cmd_fetch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             file=out,
         )
     return 0
+
+
+def _network_error(exc: BaseException) -> bool:
+    """Whether a fetch failed on the network (no route, DNS, a refused or timed-out connection, an HTTP error,
+    the hub's offline mode), not on a file it got."""
+    import urllib.error
+
+    if isinstance(exc, (urllib.error.URLError, ConnectionError, TimeoutError)):
+        return True
+    names = {t.__name__ for t in type(exc).__mro__}
+    return bool(
+        names & {"ConnectError", "ConnectTimeout", "HTTPError", "LocalEntryNotFoundError", "OfflineModeIsEnabled"}
+    )
 
 
 # --------------------------------------------------------------------------- entry point

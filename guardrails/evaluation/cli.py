@@ -641,8 +641,10 @@ def main(argv: list[str]) -> int:
             return _fail(f"--plot {args.plot} must name a .png file")
         if not args.plot.parent.is_dir():
             return _fail(f"--plot {args.plot}: folder {args.plot.parent} does not exist")
+    from guardrails.cli import offline_unless_downloading
     from guardrails.errors import GuardrailsError
 
+    offline_unless_downloading(args.profile)
     try:
         if args.task == "pii":
             if args.limit is not None or args.stage != "input":

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -47,3 +48,49 @@ def test_profiles_validate_reports_the_bad_field(tmp_path: Path, capsys: pytest.
     good = tmp_path / "good.yaml"
     good.write_text("name: good\nextends: general\n", encoding="utf-8")
     assert main(["profiles", "validate", str(good)]) == 0
+
+
+def test_the_hub_is_kept_offline_unless_the_profile_asks_a_detector_to_download(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from guardrails.cli import offline_unless_downloading
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    downloads = tmp_path / "dl.yaml"
+    downloads.write_text("extends: general\nname: dl\ndetectors:\n  toxicity: {options: {download: true}}\n")
+    offline_unless_downloading(downloads)
+    assert "HF_HUB_OFFLINE" not in os.environ and "TRANSFORMERS_OFFLINE" not in os.environ
+    offline_unless_downloading("general")
+    assert os.environ["HF_HUB_OFFLINE"] == "1" and os.environ["TRANSFORMERS_OFFLINE"] == "1"
+
+
+def test_importing_the_cli_sets_no_offline_flag_so_models_fetch_may_download() -> None:
+    import subprocess
+
+    code = (
+        "import os; os.environ.pop('HF_HUB_OFFLINE', None); import guardrails.cli; "
+        "print(os.environ.get('HF_HUB_OFFLINE'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "None"
+
+
+def test_validate_refuses_an_audit_path_that_is_a_folder_and_reads_a_home_path_as_the_guard_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "p.yaml"
+    folder.write_text(f"name: p\naudit: {{enabled: true, path: {tmp_path}}}\n")
+    assert main(["profiles", "validate", str(folder)]) == 2
+    assert "is a folder" in capsys.readouterr().err
+    home = tmp_path / "h.yaml"
+    home.write_text("name: h\naudit: {enabled: true, path: ~/guardrails-audit.jsonl}\n")
+    assert main(["profiles", "validate", str(home)]) == 0
+    assert "does not exist" not in capsys.readouterr().err
+
+
+def test_check_prints_why_a_detector_is_unavailable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text("extends: general\nname: s\ndetectors:\n  pii: {options: {ner_model: no_such_spacy_model}}\n")
+    main(["check", "What is a good sourdough routine?", "--profile", str(path)])
+    assert "no_such_spacy_model" in capsys.readouterr().out

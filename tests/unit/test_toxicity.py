@@ -950,3 +950,56 @@ def test_a_view_that_differs_only_by_punctuation_or_a_symbol_costs_no_second_pas
     scored.clear()
     detector.detect(text, CTX)
     assert with_views == sum(scored)
+
+
+def test_models_check_says_toxicity_is_unavailable_when_only_another_models_checkpoint_is_there(
+    isolated_caches: Path,
+) -> None:
+    from guardrails.models import main
+
+    hub = isolated_caches / "torch" / "hub" / "checkpoints"
+    hub.mkdir(parents=True)
+    (hub / "toxic_debiased-c7548aa0.ckpt").write_bytes(b"x")  # unbiased: not the model the defaults use
+    out = io.StringIO()
+    assert main(["check"], out=out, err=io.StringIO()) == 0
+    assert "toxicity: unavailable for the default options" in out.getvalue()
+
+
+def test_models_check_with_a_profile_whose_checkpoint_is_missing_says_toxicity_is_unavailable(
+    tmp_path: Path, tiny: TinyDetoxify
+) -> None:
+    from guardrails.models import main
+
+    profile = tmp_path / "p.yaml"
+    profile.write_text(
+        "name: p\ndetectors:\n  toxicity:\n    options:\n"
+        f"      checkpoint: {tmp_path / 'missing.ckpt'}\n      huggingface_config_path: {tiny.config_dir}\n"
+    )
+    out = io.StringIO()
+    assert main(["check", "--profile", str(profile)], out=out, err=io.StringIO()) == 0
+    assert "toxicity: unavailable for profile p" in out.getvalue()
+
+
+def test_models_fetch_sets_a_damaged_checkpoint_aside_and_fetches_it_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from guardrails import models
+    from guardrails.detectors import toxicity
+
+    release = models.RELEASES["original"]
+    folder = tmp_path / "original"
+    folder.mkdir()
+    (folder / release.filename).write_bytes(b"garbage")
+    fetched: list[Path] = []
+
+    def no_network(rel: Any, where: Path, *, timeout: float = 30.0) -> None:
+        import urllib.error
+
+        fetched.append(where)
+        raise urllib.error.URLError("no route to host")
+
+    monkeypatch.setattr(toxicity, "download_release", no_network)
+    err = io.StringIO()
+    assert models.main(["fetch", "--to", str(tmp_path)], out=io.StringIO(), err=err) == 1
+    assert fetched == [folder] and (folder / (release.filename + ".damaged")).is_file()
+    assert "needs network access" in err.getvalue()
