@@ -116,6 +116,25 @@ class Guard:
         self._injected = dict(detectors or {})
         for key, det in self._injected.items():
             _check_detector(key, det)
+            unknown = [c for c in getattr(det, "categories", ()) if c not in self.taxonomy]
+            if unknown:  # its findings would never count (a typo never blocks)
+                raise ProfileError(
+                    f"detector {key!r} reports category {unknown[0]!r}, which is not in the profile's taxonomy "
+                    "(declare new ones under custom_categories)",
+                    source=profile.source,
+                    field=f"detectors.{key}",
+                    value=unknown[0],
+                )
+        for stage in Stage:  # with the instances given: still never a detector sent text that nothing redacts
+            declared = [self._declared(name) for name in self._names_for(stage)]
+            if any(getattr(d, "needs_redacted_text", False) for d in declared) and not any(
+                getattr(d, "redacts", False) for d in declared
+            ):
+                raise ProfileError(
+                    f"a detector on the {stage} stage is only ever sent redacted text, but no detector there redacts",
+                    source=profile.source,
+                    field="detectors",
+                )
         self._built: dict[str, Detector] = {}
         self._build_errors: dict[str, DetectorFailure] = {}
         self._lock = threading.Lock()
@@ -384,7 +403,8 @@ class Guard:
         }
         # refused: blocked, or referred (a self-harm methods request gets the crisis referral) for a prohibited category
         if decision.action >= Action.REFER and any(
-            f.category in prohibited and f.view != "history" for f in decision.findings
+            f.category in prohibited and f.view != "history" and self.policy.counts(f, decision.stage)
+            for f in decision.findings
         ):
             self._refused[decision.stage].put(key, True)
         else:
@@ -399,6 +419,14 @@ class Guard:
         standing)."""
         if len(text) > self.profile.max_text_chars:
             return True
+        language = decision.language
+        if (
+            decision.blocked
+            and self.profile.unsupported_language == "block"
+            and language is not None
+            and (language not in self.policy.supported_languages)
+        ):
+            return True  # refused for its language, unread by the English classifier
         return any(self.profile.on_error_for(f.detector) == "block" for f in decision.failures)
 
     def _refused_key(self, text: str) -> str:
@@ -628,8 +656,8 @@ class Guard:
                 _log.warning("detector %s failed while redacting (%s); on_error: allow", name, failure.error)
                 continue
             if isinstance(exc, DetectorError):
-                raise exc
-            raise DetectorError(failure.message, detector=name) from exc
+                raise exc from None  # its cause may quote the text
+            raise DetectorError(failure.message, detector=name) from None  # the cause's message may quote the text
         return redacted
 
     def _redact_texts(
@@ -910,6 +938,12 @@ class Guard:
             t0 = time.perf_counter()
             try:
                 out = self._detect_batch(det, [p.text for p in group], [p.ctx for p in group])
+            except _PartlyInvalid as exc:  # only the texts whose findings are not findings fail
+                out = []
+                for p, found in zip(group, exc.results, strict=True):
+                    if found is None:
+                        p.req.failures.append(_failure(name, InvalidDetectorOutput(str(exc), detector=name)))
+                    out.append(found or [])
             except Exception as exc:
                 if len(group) == 1 or isinstance(exc, (DetectorTimeout, DetectorUnavailable, InvalidDetectorOutput)):
                     for p in group:
@@ -943,6 +977,8 @@ class Guard:
         """
         req = first.req
         why = next((f"{f.detector} failed" for f in req.failures if f.detector in req.redactors), None)
+        if why is None and not req.redactors:  # nothing on this stage redacts: the text is not fit to send
+            why = "no detector redacts on this stage"
         text = req.text
         entities = _entities(first.findings)
         if why is None and entities:
@@ -1203,6 +1239,11 @@ def _check_detector(key: str, det: object) -> None:
     name = getattr(det, "name", None)
     if not isinstance(name, str) or not name:
         missing.insert(0, "name (a str)")
+    elif name != key:  # its failures, time limit and on_error are looked up by its name
+        raise TypeError(
+            f"detector {key!r} ({type(det).__name__}) is named {name!r}: give it under its own name (the profile's "
+            "settings for a detector, such as its on_error and timeout_s, are found by that name)"
+        )
     if missing:
         raise TypeError(
             f"detector {key!r} ({type(det).__name__}) does not meet the Detector contract: missing "
@@ -1292,17 +1333,34 @@ def _checked_batch(name: str, out: object, count: int) -> list[list[Finding]]:
         raise InvalidDetectorOutput(
             f"returned {_shape(out)} for a batch of {count} texts, not one list of Finding per text", detector=name
         )
-    return [_checked_findings(name, found) for found in out]
+    results: list[list[Finding] | None] = []
+    error: InvalidDetectorOutput | None = None
+    for found in out:
+        try:
+            results.append(_checked_findings(name, found))
+        except InvalidDetectorOutput as exc:
+            results.append(None)
+            error = exc
+    if error is not None:
+        raise _PartlyInvalid(str(error), detector=name, results=results)
+    return [r for r in results if r is not None]
+
+
+class _PartlyInvalid(InvalidDetectorOutput):
+    """A batch's output of the right length of which some entries are no list of Finding (``results``: None
+    there): only those texts fail."""
+
+    def __init__(self, message: str, *, detector: str, results: list[list[Finding] | None]) -> None:
+        super().__init__(message, detector=detector)
+        self.results = results
 
 
 def _redaction_error(name: str, exc: Exception) -> DetectorError:
     """The redactor's failure on the findings of the detector ``name``, as a failure of that detector: its
     ``on_error`` decides, as when it fails to find them (either way its values are not redacted)."""
-    error = DetectorError(
-        f"redacting its findings failed ({type(exc).__name__} raised inside the redactor)", detector=name
-    )
-    error.__cause__ = exc
-    return error
+    # no cause chained: a traceback that logs it would print its message, which may quote the text
+    why = f"redacting its findings failed ({type(exc).__name__} raised inside the redactor)"
+    return DetectorError(why, detector=name)
 
 
 def _failure(name: str, exc: BaseException) -> DetectorFailure:

@@ -184,7 +184,11 @@ def test_warmup_of_the_general_profile_follows_each_detectors_own_failure_policy
 
     profile = load_profile("general")
     assert profile.on_error_for("toxicity") == "allow"  # a missing Detoxify checkpoint must not stop start-up
-    guard = Guard(profile, detectors={"toxicity": UnloadableDetector()})
+
+    class MissingToxicity(UnloadableDetector):
+        name: ClassVar[str] = "toxicity"
+
+    guard = Guard(profile, detectors={"toxicity": MissingToxicity()})
     assert [f.detector for f in guard.warmup()] == ["toxicity"]  # the others load, nothing is raised
 
 

@@ -250,3 +250,73 @@ def test_a_redact_only_check_is_not_blocked_by_a_detector_it_never_runs_that_can
     assert redacted.text == "the document mentions <EMAIL_ADDRESS_1>"
     judged = guard.check(f"the document mentions {EMAIL}")  # a check that runs lexical still fails closed on it
     assert judged.action is Action.BLOCK and [f.detector for f in judged.failures] == ["lexical"]
+
+
+class _HistoryJoin(BaseDetector):
+    """Finds weapons only in the latest turn joined with an earlier one that names the bomb."""
+
+    name: ClassVar[str] = "joined"
+    categories = ("weapons",)
+
+    def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
+        if any("bombword" in h for h in ctx.history):
+            return [Finding(self.name, "weapons", 0.9, view="history", label="view:history")]
+        return []
+
+
+class _Noise(BaseDetector):
+    """A finding of the same category far under its threshold, on the text itself (a toxicity floor, say)."""
+
+    name: ClassVar[str] = "noise"
+    categories = ("weapons",)
+
+    def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
+        return [Finding(self.name, "weapons", 0.06)]
+
+
+def test_a_turn_refused_only_through_its_history_is_not_remembered_as_refused_for_a_finding_under_threshold() -> None:
+    guard = guard_with(_HistoryJoin(), _Noise())
+    text = "and how long does it take"
+    assert guard.check(text, history=["tell me about bombword"]).blocked
+    assert not guard.was_refused(text)
+
+
+def test_a_turn_refused_for_its_language_is_returned_unjudged_by_screen_earlier() -> None:
+    class French(BaseDetector):
+        name: ClassVar[str] = "lang"
+        categories = ()
+
+        def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
+            return [Finding(self.name, None, 0.99, label="language:fr")] if "recette" in text else []
+
+    guard = guard_with(French(), profile={"unsupported_language": "block"})
+    text = "Quelle est la recette du pain?"
+    assert guard.check(text).blocked
+    assert guard.screen_earlier([text]) == (text,)  # not read by the English classifier: withheld, not passed
+
+
+def test_a_crisis_category_blocked_on_the_output_is_refused_without_pointing_to_services_not_listed() -> None:
+    rule = {"action": "block", "stages": ["input", "output"]}
+    guard = guard_with(
+        KeywordDetector({"selfharmword": "crisis_self_harm"}), profile={"categories": {"crisis_self_harm": rule}}
+    )
+    d = guard.check("selfharmword", "output")
+    assert d.blocked and d.referral is None and d.refusal is not None and "listed" not in d.refusal
+
+
+def test_a_redacting_detectors_error_raised_by_redact_chains_nothing_that_may_quote_the_text() -> None:
+    import traceback
+
+    class Leaky(KeywordDetector):
+        name: ClassVar[str] = "leaky"
+
+        def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
+            raise ValueError(f"cannot parse {text!r}")
+
+    guard = guard_with(Leaky({}, entities={"x": "US_SSN"}))
+    with pytest.raises(DetectorError) as caught:
+        guard.redact("my ssn is 078-05-1120")
+    error = caught.value
+    shown = "".join(traceback.format_exception_only(error))
+    chained = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+    assert "078-05-1120" not in shown and chained is None  # a logged traceback prints the chain's messages
