@@ -158,41 +158,29 @@ def test_added_files_that_do_not_explain_the_reused_adapters_rows_are_refused(
             fit(out=tmp_path / "m.npz", quiet=True, mined="none", exemplar_dirs=[where], adapter=reused, added=[added])
 
 
-def test_an_added_file_named_like_one_already_read_is_refused_naming_both(
-    fitted: tuple[Path, dict[str, object], Path], tmp_path: Path
+@pytest.mark.parametrize(
+    ("its_folder_read", "error"),
+    [
+        (True, r"two exemplar files are named 'weapons.jsonl'.*give yours another name"),
+        (False, "is no exemplar file read by this fit"),
+    ],
+    ids=["read-beside-the-shipped-one", "its-folder-not-read"],
+)
+def test_an_added_file_named_like_a_shipped_one_is_refused(
+    fitted: tuple[Path, dict[str, object], Path], tmp_path: Path, its_folder_read: bool, error: str
 ) -> None:
     out, _, rows = fitted
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "weapons.jsonl").write_text(json.dumps({"text": "where to buy a rifle scope", "label": "safe"}) + "\n")
-    adapter = str(out.with_name("model-adapter.npz"))
-    with pytest.raises(ValueError, match=r"two exemplar files are named 'weapons.jsonl'.*give yours another name"):
+    with pytest.raises(ValueError, match=error):
         fit(
             out=tmp_path / "m.npz",
             quiet=True,
             mined="none",
             exemplar_dirs=[rows],
-            extra_dirs=[mine],
-            adapter=adapter,
-            added=[str(mine / "weapons.jsonl")],
-        )
-
-
-def test_an_added_path_that_is_not_the_file_read_of_its_name_is_refused(
-    fitted: tuple[Path, dict[str, object], Path], tmp_path: Path
-) -> None:
-    out, _, rows = fitted
-    mine = tmp_path / "mine"
-    mine.mkdir()
-    (mine / "weapons.jsonl").write_text(json.dumps({"text": "where to buy a rifle scope", "label": "safe"}) + "\n")
-    adapter = str(out.with_name("model-adapter.npz"))
-    with pytest.raises(ValueError, match="is no exemplar file read by this fit"):  # its folder is not read
-        fit(
-            out=tmp_path / "m.npz",
-            quiet=True,
-            mined="none",
-            exemplar_dirs=[rows],
-            adapter=adapter,
+            extra_dirs=[mine] if its_folder_read else [],
+            adapter=str(out.with_name("model-adapter.npz")),
             added=[str(mine / "weapons.jsonl")],
         )
 
