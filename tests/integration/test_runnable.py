@@ -412,3 +412,27 @@ def test_the_wrapper_shows_the_wrapped_chains_input_and_output_schemas_and_confi
     assert safe.input_schema.model_json_schema()["required"] == ["question"]
     assert safe.get_output_schema().model_json_schema() == chain.get_output_schema().model_json_schema()
     assert [s.id for s in safe.config_specs] == ["model_name"]
+
+
+class _TokenTap(BaseCallbackHandler):
+    """A streaming handler of the kind LangGraph's ``stream_mode="messages"`` uses: hands on what it sees."""
+
+    def __init__(self) -> None:
+        self.tokens: list[str] = []
+
+    def on_llm_new_token(self, token: str, **kwargs: Any) -> None:
+        self.tokens.append(token)
+
+    def tap_output_iter(self, run_id: UUID, output: Any) -> Any:
+        return output
+
+    def tap_output_aiter(self, run_id: UUID, output: Any) -> Any:
+        return output
+
+
+def test_a_streaming_handler_in_the_callers_config_never_sees_the_inner_models_raw_tokens() -> None:
+    tap = _TokenTap()
+    wrapped = with_guardrails(model("Call Jane Roe on 555-0100 about the grenade"), guard())
+    out = wrapped.invoke("hello", config={"callbacks": [tap]})
+    assert "grenade" not in out.content
+    assert "grenade" not in "".join(tap.tokens) and "555-0100" not in "".join(tap.tokens)

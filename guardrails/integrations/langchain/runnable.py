@@ -730,7 +730,28 @@ _EVENT_HANDLERS = frozenset({"_AstreamEventsCallbackHandler", "LogStreamCallback
 
 
 def _streams_events(handler: Any) -> bool:
-    return any(cls.__name__ in _EVENT_HANDLERS for cls in type(handler).__mro__)
+    """Whether ``handler`` hands the tokens it sees to a caller: the ``astream_events``/``astream_log`` handlers,
+    and every streaming handler of their kind (LangGraph's ``stream_mode="messages"`` handler is one)."""
+    if any(cls.__name__ in _EVENT_HANDLERS for cls in type(handler).__mro__):
+        return True
+    return isinstance(handler, _STREAMING_KINDS)
+
+
+def _streaming_kinds() -> tuple[type, ...]:
+    """LangChain's (private) bases of the handlers that stream what they see; none where a version lacks them."""
+    kinds: list[type] = []
+    try:
+        from langchain_core.tracers import _streaming
+    except ImportError:  # pragma: no cover - an older or newer langchain-core
+        return ()
+    for name in ("_StreamingCallbackHandler", "_V2StreamingCallbackHandler"):
+        kind = getattr(_streaming, name, None)
+        if isinstance(kind, type):
+            kinds.append(kind)
+    return tuple(kinds)
+
+
+_STREAMING_KINDS = _streaming_kinds()
 
 
 def with_guardrails(
