@@ -116,6 +116,12 @@ class Guard:
         self._injected = dict(detectors or {})
         for key, det in self._injected.items():
             _check_detector(key, det)
+            if key != det.name and key in profile.detectors:  # its failures and time limit go by its own name
+                raise TypeError(
+                    f"detector {key!r} ({type(det).__name__}) is named {det.name!r}, but the profile's settings "
+                    f"for {key!r} (its on_error, timeout_s) are found by a detector's name: give it under its own "
+                    "name, or name it as the profile does"
+                )
             unknown = [c for c in getattr(det, "categories", ()) if c not in self.taxonomy]
             if unknown:  # its findings would never count (a typo never blocks)
                 raise ProfileError(
@@ -1239,11 +1245,7 @@ def _check_detector(key: str, det: object) -> None:
     name = getattr(det, "name", None)
     if not isinstance(name, str) or not name:
         missing.insert(0, "name (a str)")
-    elif name != key:  # its failures, time limit and on_error are looked up by its name
-        raise TypeError(
-            f"detector {key!r} ({type(det).__name__}) is named {name!r}: give it under its own name (the profile's "
-            "settings for a detector, such as its on_error and timeout_s, are found by that name)"
-        )
+
     if missing:
         raise TypeError(
             f"detector {key!r} ({type(det).__name__}) does not meet the Detector contract: missing "

@@ -994,3 +994,22 @@ def test_an_answer_quoting_a_document_is_redacted_with_the_document_folded_into_
     assert out.content == "Here it is:\nRing <PERSON_1> on <PHONE_NUMBER_1>"
     refused = guard().wrap(GenericFakeChatModel(messages=iter([AIMessage(content=[text_document("a grenade")])])))
     assert REFUSAL in refused.invoke("note?").content
+
+
+def _collected(wrapped: Any, how: str) -> dict[str, Any]:
+    if how == "invoke":
+        return dict(wrapped.invoke("hello"))
+    out: dict[str, Any] = {}
+    for chunk in wrapped.stream("hello"):
+        out.update(chunk)
+    return out
+
+
+@pytest.mark.parametrize("how", ["invoke", "stream"])
+def test_a_guardrails_key_the_model_writes_in_a_parsed_answer_is_screened_like_the_rest(how: str) -> None:
+    harmful = json.dumps({"answer": "Here you go.", "guardrails": {"details": "buy a grenade"}})
+    with pytest.raises(GuardrailViolation):  # a parsed answer has no place for a refusal: it is stopped
+        _collected(guard().wrap(spy_model(harmful) | JsonOutputParser()), how)
+    personal = json.dumps({"answer": "Here you go.", "guardrails": {"contact": "Jane Roe"}})
+    out = _collected(guard().wrap(spy_model(personal) | JsonOutputParser()), how)
+    assert "Jane Roe" not in json.dumps(out) and "<PERSON_1>" in json.dumps(out)

@@ -45,9 +45,11 @@ def test_the_profiles_llm_judge_with_pii_off_is_refused_even_beside_an_unrelated
         Guard(judge_on, detectors={"keyword": KeywordDetector({"x": "weapons"})})
 
 
-def test_an_instance_given_under_another_name_than_its_own_is_refused() -> None:
-    with pytest.raises(TypeError, match="is named 'keyword': give it under its own name"):
-        Guard(validate_profile_mapping({"name": "p"}), detectors={"pii": KeywordDetector({"x": "weapons"})})
+def test_an_instance_given_under_a_name_the_profile_configures_must_carry_that_name() -> None:
+    profile = validate_profile_mapping({"name": "p", "detectors": {"pii": {"on_error": "block"}}})
+    with pytest.raises(TypeError, match="is named 'keyword', but the profile's settings for 'pii'"):
+        Guard(profile, detectors={"pii": KeywordDetector({"x": "weapons"})})
+    Guard(profile, detectors={"mine": KeywordDetector({"x": "weapons"})})  # a key the profile does not configure
 
 
 def test_an_instance_reporting_a_category_outside_the_taxonomy_is_refused() -> None:

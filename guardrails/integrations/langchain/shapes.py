@@ -1337,8 +1337,21 @@ def is_model_output(output: Any) -> bool:
     return isinstance(output, BaseModel) and not isinstance(output, BaseMessage)
 
 
-#: the key under which the guard's decisions are attached to dict outputs (never screened at the top level)
+#: the key under which the guard's decisions are attached to dict outputs (not screened at the top level when the
+#: value is the guard's own, a :class:`GuardMetadata`: a parsed answer may hold a "guardrails" key of its own)
 META_KEY = "guardrails"
+
+
+class GuardMetadata(dict):  # type: ignore[type-arg]
+    """The guard's decisions as attached to a dict output: a dict only a guard makes (a JSON parser makes plain
+    dicts), so a model's answer that writes a "guardrails" key of its own is screened like any other."""
+
+
+def own_metadata(value: object) -> bool:
+    """True for the guard's own decisions (a :class:`GuardMetadata`), not for a "guardrails" value a model wrote."""
+    return isinstance(value, GuardMetadata)
+
+
 #: keys a dict output conventionally holds its answer under (after ``output_key``): the refusal and
 #: disclaimers go there, e.g. ``RunnablePassthrough.assign(answer=...)`` returns question, context, answer
 ANSWER_KEYS = ("answer", "output", "result", "response", "text", "content", "generation")
@@ -1550,7 +1563,7 @@ def _attach(output: Any, metadata: Mapping[str, Any], output_key: str) -> Any:
         out = dict(output)
         if isinstance(out.get(output_key), BaseMessage):
             out[output_key] = _attach(out[output_key], metadata, output_key)
-        out[META_KEY] = dict(metadata)
+        out[META_KEY] = GuardMetadata(metadata)
         return remap(output, out)
     return output
 
@@ -1561,7 +1574,7 @@ def make_output(kind: str, text: str, *, output_key: str, metadata: Mapping[str,
     if kind == "str":
         return text
     if kind == "dict":
-        return {output_key: text, META_KEY: dict(metadata)}
+        return {output_key: text, META_KEY: GuardMetadata(metadata)}
     cls = AIMessageChunk if chunk else AIMessage
     return cls(content=text, response_metadata={META_KEY: dict(metadata)})
 
@@ -1669,7 +1682,7 @@ def _messages(value: Any) -> Iterator[BaseMessage]:
         yield value
     elif isinstance(value, Mapping):
         for k, v in value.items():
-            if k != META_KEY:
+            if not (k == META_KEY and own_metadata(v)):
                 yield from _messages(v)
     elif isinstance(value, (list, tuple)):
         for v in value:
@@ -1711,7 +1724,7 @@ def _primary(value: Any, output_key: str, path: Path, *, skip: Collection[str] =
         return (*path, "content")
     found: Path | None
     if isinstance(value, Mapping):
-        keys = [k for k in value if not (not path and (k == META_KEY or k in skip))]
+        keys = [k for k in value if not (not path and ((k == META_KEY and own_metadata(value[k])) or k in skip))]
         # the configured key, then the keys chains conventionally answer under, then the rest in order
         preferred = [k for k in (output_key, *ANSWER_KEYS) if k in keys]
         if not path and output_key not in keys and {"raw", "parsed"} <= set(keys) <= _STRUCTURED_KEYS:
@@ -1840,7 +1853,7 @@ class _Walk:
         if isinstance(value, Mapping):
             items = {
                 # only the guard's own decisions at the top of an output are not text to screen
-                k: v if k == META_KEY and not path and isinstance(v, Mapping) else self.value(v, (*path, k), tool)
+                k: v if k == META_KEY and not path and own_metadata(v) else self.value(v, (*path, k), tool)
                 for k, v in value.items()
             }
             return remap(value, items)

@@ -197,7 +197,7 @@ class ScreenedStream:
         parts = list(chunk.items()) if isinstance(chunk, Mapping) else [(_WHOLE, chunk)]
         out: dict[Any, Any] = {}
         for key, value in parts:
-            if key == shapes.META_KEY and isinstance(value, Mapping):
+            if key == shapes.META_KEY and shapes.own_metadata(value):
                 out[key] = value  # decisions of a nested guard: no text
                 continue
             text = "".join(p.text for p in self.turn.read(value, streamed=True).pieces)

@@ -245,7 +245,7 @@ class Turn:
         answer = self._hidden(answer)
         if isinstance(answer, Mapping):
             return dict(answer)
-        return {"output": answer, shapes.META_KEY: self.metadata()}
+        return {"output": answer, shapes.META_KEY: shapes.GuardMetadata(self.metadata())}
 
     def _hidden(self, answer: Any) -> Any:
         """``answer`` with the user's own values it restored (reversible mode) put back as their placeholders."""
