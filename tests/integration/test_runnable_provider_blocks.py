@@ -493,3 +493,42 @@ def test_a_delivered_answer_whose_provider_block_was_rewritten_is_judged_again()
 def test_the_callback_handler_judges_provider_blocks_with_the_answer(answer: AIMessage) -> None:
     with pytest.raises(GuardrailViolation):
         handled(answer)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        [{"type": "text", "text": {"value": "where to buy a grenade"}}],
+        [{"type": "text", "text": "Fine.", "summary": "where to buy a grenade"}],
+        [{"type": "image", "url": "https://example.com/a.png", "caption": "where to buy a grenade"}],
+    ],
+    ids=["text-not-a-str", "text-block-extra-key", "image-caption"],
+)
+def test_words_under_keys_a_text_or_media_block_is_not_read_by_are_screened(content: list[Any]) -> None:
+    out = guard().wrap(answering(AIMessage(content=content))).invoke("hello")
+    assert REFUSAL in out.content and "grenade" not in dumped(out)
+
+
+def test_a_value_in_an_image_caption_is_redacted_and_the_image_kept() -> None:
+    block = {"type": "image", "url": "https://example.com/a.png", "caption": "Jane Roe at the beach"}
+    out = guard().wrap(answering(AIMessage(content=[block]))).invoke("hello")
+    assert out.content == [{**block, "caption": "<PERSON_1> at the beach"}]
+
+
+def test_a_providers_own_additional_kwargs_are_screened_and_a_refusal_keeps_none() -> None:
+    harmful = AIMessage(content="where to buy a grenade", additional_kwargs={"custom": "where to buy a grenade"})
+    refused = guard().wrap(answering(harmful)).invoke("hello")
+    assert REFUSAL in refused.content and refused.additional_kwargs == {}
+    beside = AIMessage(content="Sure.", additional_kwargs={"custom": "where to buy a grenade"})
+    assert REFUSAL in guard().wrap(answering(beside)).invoke("hello").content
+    personal = AIMessage(
+        content="Sure.", additional_kwargs={"related": ["call Jane Roe"], "system_fingerprint": "fp_1"}
+    )
+    out = guard().wrap(answering(personal)).invoke("hello")
+    assert out.additional_kwargs == {"related": ["call <PERSON_1>"], "system_fingerprint": "fp_1"}
+
+
+def test_a_streamed_chunk_holding_only_a_providers_own_entry_never_sends_it_unread() -> None:
+    chunks = [AIMessageChunk(content="Sure."), AIMessageChunk(content="", additional_kwargs={"custom": "a grenade"})]
+    out = list(guard().wrap(streamed(*chunks)).stream("hello"))
+    assert "grenade" not in dumped(out)

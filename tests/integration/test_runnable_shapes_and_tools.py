@@ -1013,3 +1013,16 @@ def test_a_guardrails_key_the_model_writes_in_a_parsed_answer_is_screened_like_t
     personal = json.dumps({"answer": "Here you go.", "guardrails": {"contact": "Jane Roe"}})
     out = _collected(guard().wrap(spy_model(personal) | JsonOutputParser()), how)
     assert "Jane Roe" not in json.dumps(out) and "<PERSON_1>" in json.dumps(out)
+
+
+def test_a_card_or_phone_number_parsed_as_a_number_is_redacted_and_small_numbers_are_kept() -> None:
+    from langchain_core.messages import AIMessage as _AIMessage
+    from langchain_core.runnables import RunnableLambda
+
+    from guardrails.testing import KeywordDetector, guard_with
+
+    numbers = KeywordDetector({}, entities={"4111111111111111": "CREDIT_CARD", "4155550134": "PHONE_NUMBER"})
+    answer = json.dumps({"answer": "ok", "card": 4111111111111111, "phone": 4155550134, "count": 1234567})
+    chain = RunnableLambda(lambda _x: _AIMessage(content=answer)) | JsonOutputParser()
+    out = guard_with(numbers).wrap(chain).invoke("hello")
+    assert out == {"answer": "ok", "card": "<CREDIT_CARD_1>", "phone": "<PHONE_NUMBER_1>", "count": 1234567}

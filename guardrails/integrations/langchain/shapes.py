@@ -548,9 +548,9 @@ def block_slots(block: Any, calls: Collection[str] | None = None) -> list[Slot]:
     ]
     if _is_text_block(block):
         found = [w_t for key in CITATION_KEYS for w_t in _provider_leaves(block.get(key), (key,), what="citation")]
-        return [Slot(w, f"{_dotted(w)}: ", t, "cited") for w, t in found] + extras
+        return [Slot(w, f"{_dotted(w)}: ", t, "cited") for w, t in found] + extras + _other_keys(block, kind)
     if _is_media_block(block):
-        return extras
+        return extras + _other_keys(block, kind)
     if kind in SERVER_CALL_BLOCKS or kind in CALL_BLOCKS:
         if kind in CALL_BLOCKS and calls is not None and _in_calls(block, calls):
             return []  # read from the message's tool calls
@@ -563,6 +563,23 @@ def block_slots(block: Any, calls: Collection[str] | None = None) -> list[Slot]:
     if kind == "non_standard":
         return _provider_slots(block.get("value"), ("value",))
     return _provider_slots(block, ())
+
+
+#: the keys of a text or media block read elsewhere (its words, citations, extras, a document's title and context)
+_READ_BLOCK_KEYS = frozenset({"type", "text", *CITATION_KEYS, "extras", *DOCUMENT_WORD_KEYS})
+
+
+def _other_keys(block: Mapping[str, Any], kind: str | None) -> list[Slot]:
+    """The texts of a text or media block under keys the library does not read as its words (an image's
+    ``caption``, a ``summary`` beside the text, a ``text`` that is no str but ``{"value": ...}``): read as the
+    model's, so that none passes unscreened. Ids, urls, media types and payloads are left out (``_provider_leaves``)."""
+    rest = {k: v for k, v in block.items() if k not in _READ_BLOCK_KEYS or (k == "text" and not isinstance(v, str))}
+    if not rest or _encoded_text(block) is not None:  # an encoded attachment's payload is read by block_words
+        return []
+    return [
+        Slot(w, f"{kind or 'block'} {_dotted(w)}: ", t, "provider")
+        for w, t in _provider_leaves(rest, (), what=f"{kind} block")
+    ]
 
 
 def _provider_slots(value: Any, base: Path) -> list[Slot]:
@@ -660,7 +677,13 @@ def extra_slots(m: BaseMessage, *, earlier: bool = False) -> list[Slot]:
                 "guard reads what an audio answer says from its transcript; drop the audio or keep its transcript"
             )
     refusal = _leaves(m.additional_kwargs.get(REFUSAL_KWARG), ("additional_kwargs", REFUSAL_KWARG), what="refusal")
-    return slots + [Slot(w, "", t, "words") for w, t in refusal]
+    slots += [Slot(w, "", t, "words") for w, t in refusal]
+    for key, value in m.additional_kwargs.items():  # a provider's own entries: every text of them read, fail-closed
+        if key not in _KNOWN_KWARGS:
+            base = ("additional_kwargs", key)
+            found = _provider_leaves(value, base, what=f"additional_kwargs entry {key!r}")
+            slots += [Slot(w, f"{key} {_dotted(w[2:]) or 'value'}: ", t, "provider") for w, t in found]
+    return slots
 
 
 def _put(value: Any, where: Path, new: Any) -> Any:
@@ -738,7 +761,8 @@ def without_slots(value: Any) -> Any:
     does not)."""
 
     def drop(m: BaseMessage) -> BaseMessage:
-        kwargs = {k: v for k, v in m.additional_kwargs.items() if k not in SLOT_KWARGS}
+        # (a provider's own entries too: read whole only on a whole answer, a stream never sends them unread)
+        kwargs = {k: v for k, v in m.additional_kwargs.items() if k in _KNOWN_KWARGS and k not in SLOT_KWARGS}
         content = _streamed_blocks(m.content) if isinstance(m.content, list) else m.content
         if kwargs == m.additional_kwargs and content == m.content:
             return m
@@ -1357,6 +1381,11 @@ def own_metadata(value: object) -> bool:
 ANSWER_KEYS = ("answer", "output", "result", "response", "text", "content", "generation")
 #: additional_kwargs entries that hold provider-format tool calls (raw JSON arguments)
 _CALL_KWARGS = ("tool_calls", "function_call")
+#: the ``additional_kwargs`` entries read as what they are (tool calls, slots, a parsed value); any other is a
+#: provider's own, read whole by ``extra_slots``
+_KNOWN_KWARGS = frozenset({*_CALL_KWARGS, *SLOT_KWARGS, PARSED_KWARG})
+#: whole numbers of nine digits and more are read as text: such a number may be a phone, card or account number
+_NUMBER_AS_TEXT = 100_000_000
 #: values that carry no text: passed through unscreened
 _INERT = (bool, int, float, complex, Decimal, datetime.date, datetime.time, datetime.timedelta, UUID, Enum)
 
@@ -1541,11 +1570,10 @@ def _only(value: Any, path: Path, text: str) -> Any:
         }
         if isinstance(value, AIMessage):
             update.update(_drop_calls(value))
-        kwargs = update.get("additional_kwargs", value.additional_kwargs)
-        # reasoning, an audio answer's recording and a structured answer's parsed value: the refusal replaces them
-        gone = (*SLOT_KWARGS, PARSED_KWARG)
-        if any(k in kwargs for k in gone):
-            update["additional_kwargs"] = {k: v for k, v in kwargs.items() if k not in gone}
+        # reasoning, an audio answer's recording, a structured answer's parsed value, a provider's own entries: the
+        # refusal replaces every one (none of the refused answer's words stays)
+        if value.additional_kwargs:
+            update["additional_kwargs"] = {}
         return value.model_copy(update=update)
     if not path:
         return text
@@ -1848,6 +1876,12 @@ class _Walk:
         if isinstance(value, str):
             label = f"{tool[0]} {'.'.join(map(str, path[tool[1] :]))}: " if tool else ""
             return self.visit(path, label, value)
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= _NUMBER_AS_TEXT:
+            # a card, phone or account number parsed from JSON as a number: read as its digits, a string where changed
+            label = f"{tool[0]} {'.'.join(map(str, path[tool[1] :]))}: " if tool else ""
+            digits = str(value)
+            seen = self.visit(path, label, digits)
+            return value if seen == digits else seen
         if isinstance(value, BaseMessage):
             return self.message(value, path)
         if isinstance(value, Mapping):
@@ -1898,7 +1932,9 @@ class _Walk:
                 texts[s.where] = self.visit((*path, *s.where), s.label, s.text)
         fields = with_reasoning({"content": m.content, "additional_kwargs": m.additional_kwargs}, texts)
         if fields["additional_kwargs"] != m.additional_kwargs:
-            changed = {k: v for k, v in fields["additional_kwargs"].items() if k in SLOT_KWARGS}
+            changed = {
+                k: v for k, v in fields["additional_kwargs"].items() if k in SLOT_KWARGS or k not in _KNOWN_KWARGS
+            }
             update["additional_kwargs"] = {**update.get("additional_kwargs", m.additional_kwargs), **changed}
         blocks = _blocks(fields["content"])
         if new != old:
