@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -70,3 +72,20 @@ def test_reversible_mode_restores_a_placeholder_split_across_chunks() -> None:
     # the user's turn puts Jane Roe in this conversation's vault as <PERSON_1>
     out = "".join(c.content for c in chain.stream(f"my friend is {SECRET_NAME}", config=cfg))
     assert out == f"Call {SECRET_NAME} now"
+
+
+def test_a_graphs_message_and_metadata_pairs_stream_screened_with_their_metadata_untouched() -> None:
+    from langchain_core.messages import AIMessageChunk
+    from langchain_core.runnables import RunnableGenerator
+
+    meta = {"langgraph_node": "chat", "run_id": "abc-123"}
+
+    def graph(_inp: Any) -> Iterator[tuple[AIMessageChunk, dict[str, str]]]:  # a LangGraph app, stream_mode="messages"
+        for word in ["The capital ", "of France is Paris. ", "Ask Jane Roe ", "or buy a grenade."]:
+            yield (AIMessageChunk(content=word, id="m1"), meta)
+
+    guard = guard_with(KeywordDetector({"grenade": "weapons"}, entities={"Jane Roe": "PERSON"}))
+    out = list(guard.wrap(RunnableGenerator(graph)).stream("hi"))
+    assert all(isinstance(o, tuple) and o[1] == meta for o in out)
+    text = "".join(o[0].content for o in out)
+    assert "grenade" not in text and "Jane Roe" not in text and "can't help" in text

@@ -92,6 +92,15 @@ class ScreenedStream:
     #: wrote text of its own into it (a head, tool calls screened); then a structured answer's parsed value
     #: (``shapes.PARSED_KWARG``, on a content-less last chunk) is not passed on, as it says the model's words
     altered: bool = False
+    #: a LangGraph app streamed with ``stream_mode="messages"`` yields ``(message chunk, metadata)`` pairs: the
+    #: message is screened, the latest metadata goes with what is yielded for it (its run ids and node names are
+    #: no answer text)
+    pair_meta: Mapping[str, Any] | None = None
+
+    def _paired(self, out: list[Any]) -> list[Any]:
+        if self.pair_meta is None:
+            return out
+        return [(o, self.pair_meta) if isinstance(o, BaseMessage) else o for o in out]
 
     def _head(self, chunk: Any) -> list[Any]:
         """The head before ``chunk`` when it is the chain's first with text or tool calls (see ``head_due``)."""
@@ -188,10 +197,12 @@ class ScreenedStream:
 
     def feed(self, chunk: Any) -> list[Any]:
         """What to yield for one chunk of the wrapped runnable's stream."""
+        if _message_pair(chunk):
+            chunk, self.pair_meta = chunk
         if not self.fed:
             self._first(chunk)
         head = self._head(chunk) if self.head_due else []
-        return head + self._feed(chunk)
+        return self._paired(head + self._feed(chunk))
 
     def _feed(self, chunk: Any) -> list[Any]:
         parts = list(chunk.items()) if isinstance(chunk, Mapping) else [(_WHOLE, chunk)]
@@ -259,7 +270,7 @@ class ScreenedStream:
                     sample = lane.calls_sample
                     value = shapes.chunk_like(sample, "", output_key=self.turn.wrapper.output_key, calls=calls)
                     out.append(self.wrap(key, lane, value))
-        return out + self.tail()
+        return self._paired(out + self.tail())
 
     def checked_whole(self, key: Any, value: Any) -> Any:
         """A structured value checked whole, as it may be released (None when blocked)."""
@@ -381,3 +392,13 @@ class ScreenedStream:
         if self.messages or (not self.fed and turn.kind == "message"):
             out.append(AIMessageChunk(content="", response_metadata={shapes.META_KEY: turn.metadata()}))
         return out
+
+
+def _message_pair(chunk: Any) -> bool:
+    """A ``(message, metadata)`` pair, as LangGraph's ``stream_mode="messages"`` yields."""
+    return (
+        isinstance(chunk, tuple)
+        and len(chunk) == 2
+        and isinstance(chunk[0], BaseMessage)
+        and isinstance(chunk[1], Mapping)
+    )
