@@ -532,3 +532,15 @@ def test_a_streamed_chunk_holding_only_a_providers_own_entry_never_sends_it_unre
     chunks = [AIMessageChunk(content="Sure."), AIMessageChunk(content="", additional_kwargs={"custom": "a grenade"})]
     out = list(guard().wrap(streamed(*chunks)).stream("hello"))
     assert "grenade" not in dumped(out)
+
+
+def test_an_image_sharing_a_streamed_chunk_with_text_streams_after_the_text() -> None:
+    image = {
+        "type": "image",
+        "base64": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4",
+        "mime_type": "image/png",
+    }
+    chunk = AIMessageChunk(content=[{"type": "text", "text": "Here is the picture you asked for."}, image])
+    out = list(guard().wrap(streamed(chunk)).stream("hello"))
+    assert streamed_text(out) == "Here is the picture you asked for."
+    assert [b for c in out if isinstance(c.content, list) for b in c.content] == [image]

@@ -145,6 +145,7 @@ ARGUMENT_KEYS = frozenset({"args", "input", "arguments", "partial_json"})
 #: media types and addresses (also any key ending in one of ``_META_SUFFIXES`` or naming encrypted content)
 _META_KEYS = frozenset(
     {"type", "id", "index", "status", "format", "signature", "mime_type", "media_type", "url", "uri", "href", "base64"}
+    | {"detail"}  # an image's detail level (low, high, auto)
 )
 _META_SUFFIXES = ("_id", "_ids", "_signature", "_url", "_uri", "_index")
 #: a str that is an address (a url, a data url) or a base64 or hex payload (40 characters or more without a space,
@@ -1677,6 +1678,15 @@ def metadata_only(value: Any) -> AIMessageChunk | None:
     if value.usage_metadata is None and not plain:
         return None
     return AIMessageChunk(content="", usage_metadata=value.usage_metadata, response_metadata=plain, id=value.id)
+
+
+def media_only(value: Any) -> AIMessageChunk | None:
+    """A chunk with the media blocks (an image, an audio clip, as a stream passes them on) of a streamed message
+    chunk that also carries text, or None: the screen re-chunks the text, and the media travel apart."""
+    if not isinstance(value, AIMessageChunk) or not isinstance(value.content, list):
+        return None
+    media = [b for b in _streamed_blocks(value.content) if _is_media_block(b)]
+    return AIMessageChunk(content=media, id=value.id) if media else None
 
 
 def held_calls(value: Any) -> AIMessageChunk | None:

@@ -232,6 +232,9 @@ class ScreenedStream:
             meta = shapes.metadata_only(value)
             if meta is not None:
                 self.held.append((key, chunk, meta))
+            media = shapes.media_only(value)
+            if media is not None:  # an image beside the text: passed on after it
+                self.held.append((key, chunk, media))
             if calls is not None:
                 lane.calls = calls if lane.calls is None else lane.calls + calls
                 lane.calls_sample = value if lane.calls_sample is None else lane.calls_sample
