@@ -241,3 +241,19 @@ def test_an_earlier_audio_answer_referred_to_by_its_id_alone_reaches_the_model_a
 def test_an_earlier_audio_answer_of_raw_bytes_does_not_break_the_next_turn() -> None:
     raw = AIMessage(content="", additional_kwargs={"audio": b"RIFF\x00\x00WAVE"})
     assert guard().wrap(spy_model("ok")).invoke([HumanMessage("say hi"), raw, HumanMessage("again")]).content == "ok"
+
+
+def test_an_audio_answer_streamed_in_deltas_is_screened_by_its_transcript_and_its_recording_withheld() -> None:
+    from tests.helpers.answers import guard as _guard
+    from tests.helpers.answers import streamed as _streamed
+
+    def deltas(*words: str) -> list[AIMessageChunk]:
+        out = [AIMessageChunk(content="", additional_kwargs={"audio": {"id": "audio_1", "data": "UklGRiQAAABXQVZF"}})]
+        out += [AIMessageChunk(content="", additional_kwargs={"audio": {"transcript": w}}) for w in words]
+        return [*out, AIMessageChunk(content="", additional_kwargs={"audio": {"expires_at": 1700000000}})]
+
+    fine = list(_guard().wrap(_streamed(*deltas("The capital of France ", "is Paris."))).stream("hello"))
+    assert "".join(c.content for c in fine if isinstance(c.content, str)) == "The capital of France is Paris."
+    assert all("audio" not in c.additional_kwargs for c in fine)
+    refused = list(_guard().wrap(_streamed(*deltas("Go and buy ", "a grenade."))).stream("hello"))
+    assert "grenade" not in "".join(str(c.content) for c in refused)

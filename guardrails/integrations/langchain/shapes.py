@@ -1933,7 +1933,9 @@ class _Walk:
         calls_changed = bool(update)
         slots = reasoning_slots(m) if self.reasoning else []
         texts = {where: self.visit((*path, *where), "reasoning: ", text) for where, text in slots}
-        for s in extra_slots(m):  # server-side tools and provider blocks go with tool calls (a stream withholds them)
+        # server-side tools and provider blocks go with tool calls (a stream withholds them); a streamed chunk's audio
+        # may be a delta of the recording alone (its transcript comes in other chunks): withheld, not an error
+        for s in extra_slots(m, earlier=not self.calls):
             if self.calls or s.kind == "words":
                 # what a tool retrieved (a fetched page, search results) and what a citation quotes is context, as
                 # retrieved documents are: redacted, not judged as the model's words (nor counted as its length)
