@@ -107,7 +107,12 @@ class Guard:
             raise TypeError(f"Guard needs a Profile (use Guard.from_profile), got {type(profile).__name__}")
         # one built by hand passes the loader's rules too (those about what the detectors do together only when no
         # detector instances are given: the guard cannot know what those do)
-        profile = checked_profile(profile, injected=tuple(detectors or ()))
+        given = dict(detectors or {})
+        profile = checked_profile(
+            profile,
+            injected=tuple(given),
+            injected_language=any(getattr(d, "detects_language", False) for d in given.values()),
+        )
         self.profile = profile
         self.taxonomy = profile.taxonomy()
         self.policy = Policy(profile=profile, taxonomy=self.taxonomy)
@@ -935,12 +940,14 @@ class Guard:
 
     def _run_batch(self, passes: Sequence[_Pass]) -> None:
         """``_run`` for many passes: each detector sees the texts of every pass that runs it together."""
-        names: dict[str, Detector] = {}
+        # by instance, not name: two instances of one class (given under keys of their own) share a name
+        instances: dict[int, Detector] = {}
         for p in passes:
             for det in p.detectors:
-                names.setdefault(det.name, det)
-        for name, det in names.items():
-            group = [p for p in passes if any(d.name == name for d in p.detectors)]
+                instances.setdefault(id(det), det)
+        for det in instances.values():
+            name = det.name
+            group = [p for p in passes if any(d is det for d in p.detectors)]
             t0 = time.perf_counter()
             try:
                 out = self._detect_batch(det, [p.text for p in group], [p.ctx for p in group])

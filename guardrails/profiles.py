@@ -303,13 +303,16 @@ def validate_profile_mapping(data: Mapping[str, Any], *, source: str = "<memory>
     return _validate_layers(((source, raw),))
 
 
-def checked_profile(profile: Profile, *, injected: Collection[str] = ()) -> Profile:
+def checked_profile(profile: Profile, *, injected: Collection[str] = (), injected_language: bool = False) -> Profile:
     """``profile`` validated as a loaded one is, its cross-field rules included (a ``Profile`` built by hand or
     changed with ``model_copy(update=...)`` skips them: an LLM judge where no redaction runs, an unknown category
     id, a threshold of 7); raises :class:`ProfileError` naming the bad field. ``injected``: the names of detector
     instances given beside the profile, of which it cannot know what they do (which redacts, which detects the
-    language): the rules about what the detectors do together are then left to the caller."""
-    return _validate(profile.model_dump(), source=profile.source, injected=bool(injected))
+    language): the rule about redaction is then left to the caller, and ``injected_language`` says whether one of
+    them detects the language (``detects_language``)."""
+    return _validate(
+        profile.model_dump(), source=profile.source, injected=bool(injected), injected_language=injected_language
+    )
 
 
 def _resolve(ref: str, *, base: Path | None, referrer: str | None) -> Path:
@@ -551,7 +554,7 @@ def _holders(origins: Mapping[tuple[str, ...], list[str]], field: str) -> list[s
     return list(origins[best]) if best else []
 
 
-def _validate(raw: dict[str, Any], *, source: str, injected: bool = False) -> Profile:
+def _validate(raw: dict[str, Any], *, source: str, injected: bool = False, injected_language: bool = False) -> Profile:
     if "source" in raw:  # a field of the loaded profile, not a setting: a file's own would be overwritten silently
         raise ProfileError(
             "Extra inputs are not permitted ('source' is the file a profile was read from, set by the loader)",
@@ -579,7 +582,7 @@ def _validate(raw: dict[str, Any], *, source: str, injected: bool = False) -> Pr
             value=audit.get("path"),
         )
     _check_ids(profile, source=source)
-    _check_detectors(profile, source=source, together=not injected)
+    _check_detectors(profile, source=source, together=not injected, injected_language=injected_language)
     _check_redaction(profile, source=source)
     return profile
 
@@ -688,7 +691,7 @@ def _check_ids(profile: Profile, *, source: str) -> None:
             )
 
 
-def _check_detectors(profile: Profile, *, source: str, together: bool = True) -> None:
+def _check_detectors(profile: Profile, *, source: str, together: bool = True, injected_language: bool = False) -> None:
     from guardrails.detectors import REGISTRY, detector_class
 
     taxonomy = profile.taxonomy()
@@ -714,10 +717,9 @@ def _check_detectors(profile: Profile, *, source: str, together: bool = True) ->
                 check(options, taxonomy=taxonomy)
             except ValueError as exc:
                 raise ProfileError(str(exc), source=source, field=f"detectors.{name}.options") from None
-    if not together:  # detector instances given beside the profile may redact or detect the language
-        return
-    _check_redacted_stages(profile, source=source)
-    if profile.unsupported_language == "block" and not _detects_language(profile):
+    if together:  # (detector instances given beside the profile: the guard checks redaction with them)
+        _check_redacted_stages(profile, source=source)
+    if profile.unsupported_language == "block" and not (_detects_language(profile) or injected_language):
         raise ProfileError(
             "block needs language detection on the input, but no detector does it "
             "(semantic is disabled, off the input stage, or has language: false): nothing would be blocked",

@@ -88,6 +88,9 @@ class BaseDetector:
     #: True for detectors that send the text off the machine (the LLM judge): the guard gives
     #: them only redacted text and history, after the redacting detectors ran (see the module docstring)
     needs_redacted_text: ClassVar[bool] = False
+    #: reports the language of non-English text (a ``language:<code>`` finding), so ``unsupported_language: block``
+    #: can act on it (the semantic detector does)
+    detects_language: ClassVar[bool] = False
 
     def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
         raise NotImplementedError

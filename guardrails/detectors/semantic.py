@@ -183,6 +183,7 @@ class SemanticDetector(BaseDetector):
     """The trained classifier for prohibited, crisis and domain categories (see the module docstring)."""
 
     name: ClassVar[str] = "semantic"
+    detects_language: ClassVar[bool] = True
     categories: tuple[str, ...] = _all_ids()
     Options: ClassVar[type[SemanticOptions]] = SemanticOptions
 

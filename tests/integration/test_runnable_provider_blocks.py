@@ -544,3 +544,51 @@ def test_an_image_sharing_a_streamed_chunk_with_text_streams_after_the_text() ->
     out = list(guard().wrap(streamed(chunk)).stream("hello"))
     assert streamed_text(out) == "Here is the picture you asked for."
     assert [b for c in out if isinstance(c.content, list) for b in c.content] == [image]
+
+
+def test_a_refused_streamed_answer_delivers_none_of_its_images() -> None:
+    image = {
+        "type": "image",
+        "base64": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4",
+        "mime_type": "image/png",
+    }
+    chunk = AIMessageChunk(content=[{"type": "text", "text": "Here is how to build a grenade."}, image])
+    alone = AIMessageChunk(content=[image])
+    out = list(guard().wrap(streamed(chunk, alone)).stream("hello"))
+    assert REFUSAL in streamed_text(out) and "image" not in dumped(out)
+
+
+def test_a_providers_entries_of_objects_are_left_unread_not_an_error() -> None:
+    from pydantic import BaseModel
+
+    class Citation(BaseModel):
+        text: str
+
+    answer = AIMessage(
+        content="The capital of France is Paris.", additional_kwargs={"citations": [Citation(text="Paris")]}
+    )
+    out = guard().wrap(answering(answer)).invoke("hello")
+    assert out.content == "The capital of France is Paris."
+
+
+def test_a_tools_output_in_a_providers_entry_is_redacted_as_retrieved_not_judged() -> None:
+    tools = [{"name": "search", "output": "a grenade replica for the stage play, call Jane Roe"}]
+    answer = AIMessage(content="It is sunny in Boston today.", additional_kwargs={"executed_tools": tools})
+    out = guard().wrap(answering(answer)).invoke("hello")
+    assert out.content == "It is sunny in Boston today."
+    assert out.additional_kwargs["executed_tools"][0]["output"].endswith("call <PERSON_1>")
+
+
+def test_token_logprobs_of_a_text_block_are_not_read_as_words() -> None:
+    block = {
+        "type": "text",
+        "text": "Fine.",
+        "logprobs": [{"token": "grenade", "top_logprobs": [{"token": "grenade"}]}],
+    }
+    out = guard().wrap(answering(AIMessage(content=[block]))).invoke("hello")
+    assert REFUSAL not in dumped(out)
+
+
+def test_a_title_beside_a_text_that_is_no_attached_document_is_screened() -> None:
+    block = {"type": "text", "text": "Sure.", "title": "where to buy a grenade"}
+    assert REFUSAL in guard().wrap(answering(AIMessage(content=[block]))).invoke("hello").content

@@ -1015,14 +1015,28 @@ def test_a_guardrails_key_the_model_writes_in_a_parsed_answer_is_screened_like_t
     assert "Jane Roe" not in json.dumps(out) and "<PERSON_1>" in json.dumps(out)
 
 
-def test_a_card_or_phone_number_parsed_as_a_number_is_redacted_and_small_numbers_are_kept() -> None:
+def test_a_card_number_parsed_as_a_number_is_redacted_and_timestamps_and_counts_are_kept() -> None:
     from langchain_core.messages import AIMessage as _AIMessage
     from langchain_core.runnables import RunnableLambda
 
     from guardrails.testing import KeywordDetector, guard_with
 
-    numbers = KeywordDetector({}, entities={"4111111111111111": "CREDIT_CARD", "4155550134": "PHONE_NUMBER"})
-    answer = json.dumps({"answer": "ok", "card": 4111111111111111, "phone": 4155550134, "count": 1234567})
+    numbers = KeywordDetector({}, entities={"4111111111111111": "CREDIT_CARD", "1717171717": "PHONE_NUMBER"})
+    answer = json.dumps({"answer": "ok", "card": 4111111111111111, "created": 1717171717, "count": 1234567})
     chain = RunnableLambda(lambda _x: _AIMessage(content=answer)) | JsonOutputParser()
     out = guard_with(numbers).wrap(chain).invoke("hello")
-    assert out == {"answer": "ok", "card": "<CREDIT_CARD_1>", "phone": "<PHONE_NUMBER_1>", "count": 1234567}
+    assert out == {"answer": "ok", "card": "<CREDIT_CARD_1>", "created": 1717171717, "count": 1234567}
+
+
+def test_numbers_in_a_streamed_dict_answer_pass_on_as_they_are() -> None:
+    from langchain_core.runnables import RunnableGenerator
+
+    def chain(_inp: Any) -> Iterator[dict[str, Any]]:
+        yield {"answer": "The capital ", "request_ts": 1717171717}
+        yield {"answer": "of France is Paris."}
+
+    out: dict[str, Any] = {}
+    for chunk in guard().wrap(RunnableGenerator(chain)).stream("hello"):
+        for key, value in chunk.items():
+            out[key] = out.get(key, "") + value if isinstance(value, str) else value
+    assert out["request_ts"] == 1717171717 and out["answer"] == "The capital of France is Paris."

@@ -89,3 +89,17 @@ def test_a_graphs_message_and_metadata_pairs_stream_screened_with_their_metadata
     assert all(isinstance(o, tuple) and o[1] == meta for o in out)
     text = "".join(o[0].content for o in out)
     assert "grenade" not in text and "Jane Roe" not in text and "can't help" in text
+
+
+def test_a_graphs_tool_result_pair_is_redacted_apart_and_never_joins_the_answer() -> None:
+    from langchain_core.messages import AIMessageChunk, ToolMessage
+    from langchain_core.runnables import RunnableGenerator
+
+    def graph(_inp: Any) -> Iterator[tuple[Any, dict[str, str]]]:
+        yield (ToolMessage(content="Sunny, says Jane Roe", tool_call_id="c1"), {"langgraph_node": "tools"})
+        yield (AIMessageChunk(content="It is sunny.", id="a2"), {"langgraph_node": "agent"})
+
+    guard = guard_with(KeywordDetector({"grenade": "weapons"}, entities={"Jane Roe": "PERSON"}))
+    out = list(guard.wrap(RunnableGenerator(graph)).stream("hi"))
+    assert out[0] == (ToolMessage(content="Sunny, says <PERSON_1>", tool_call_id="c1"), {"langgraph_node": "tools"})
+    assert "".join(o[0].content for o in out[1:]) == "It is sunny."

@@ -85,16 +85,26 @@ def test_a_crisis_category_set_to_block_is_refused_with_the_referral_first_under
     assert d.refusal is not None and d.refusal.startswith(d.referral)
 
 
-def test_a_guard_given_detector_instances_leaves_what_they_do_together_to_them() -> None:
+def test_a_guard_given_a_language_detecting_instance_may_block_unsupported_languages() -> None:
     from guardrails.detectors.base import BaseDetector, DetectContext
     from guardrails.types import Finding
 
     class German(BaseDetector):
         name = "lang"
         categories = ()
+        detects_language = True
 
         def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
             return [Finding(self.name, None, 0.99, label="language:de")] if "Brot" in text else []
 
     guard = guard_with(CRISIS, German(), profile={"unsupported_language": "block"})
     assert guard.check("Wie backe ich Brot?").action is Action.BLOCK
+
+
+def test_a_guard_given_instances_none_of_which_detects_the_language_refuses_blocking_unsupported_ones() -> None:
+    import pytest as _pytest
+
+    from guardrails.errors import ProfileError
+
+    with _pytest.raises(ProfileError, match="unsupported_language: block needs language detection"):
+        guard_with(CRISIS, profile={"unsupported_language": "block"})

@@ -285,6 +285,7 @@ def test_a_turn_refused_for_its_language_is_returned_unjudged_by_screen_earlier(
     class French(BaseDetector):
         name: ClassVar[str] = "lang"
         categories = ()
+        detects_language: ClassVar[bool] = True
 
         def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
             return [Finding(self.name, None, 0.99, label="language:fr")] if "recette" in text else []

@@ -78,3 +78,12 @@ def test_in_a_batch_only_the_text_whose_output_is_invalid_fails(batch: str) -> N
     assert [d.action for d in decisions] == [Action.ALLOW, Action.BLOCK, Action.BLOCK]
     assert [f.detector for f in decisions[1].failures] == ["odd"] and decisions[0].failures == ()
     assert decisions[2].failures == () and decisions[2].categories == ("weapons",)
+
+
+def test_two_instances_of_one_class_both_run_in_a_batch() -> None:
+    weapons = KeywordDetector({"grenade": "weapons"})
+    drugs = KeywordDetector({"heroin": "illegal_activity"})
+    guard = Guard(guard_with().profile, detectors={"weapons_kw": weapons, "drugs_kw": drugs})
+    texts = ["where to buy heroin", "where to buy a grenade"]
+    assert [d.blocked for d in guard.check_batch(texts)] == [True, True]
+    assert [guard.check(t).blocked for t in texts] == [True, True]

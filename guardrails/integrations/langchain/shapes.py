@@ -145,7 +145,7 @@ ARGUMENT_KEYS = frozenset({"args", "input", "arguments", "partial_json"})
 #: media types and addresses (also any key ending in one of ``_META_SUFFIXES`` or naming encrypted content)
 _META_KEYS = frozenset(
     {"type", "id", "index", "status", "format", "signature", "mime_type", "media_type", "url", "uri", "href", "base64"}
-    | {"detail"}  # an image's detail level (low, high, auto)
+    | {"detail", "logprobs", "top_logprobs"}  # an image's detail level; the tokens' probabilities (and alternatives)
 )
 _META_SUFFIXES = ("_id", "_ids", "_signature", "_url", "_uri", "_index")
 #: a str that is an address (a url, a data url) or a base64 or hex payload (40 characters or more without a space,
@@ -566,16 +566,17 @@ def block_slots(block: Any, calls: Collection[str] | None = None) -> list[Slot]:
     return _provider_slots(block, ())
 
 
-#: the keys of a text or media block read elsewhere (its words, citations, extras, a document's title and context)
-_READ_BLOCK_KEYS = frozenset({"type", "text", *CITATION_KEYS, "extras", *DOCUMENT_WORD_KEYS})
-
-
 def _other_keys(block: Mapping[str, Any], kind: str | None) -> list[Slot]:
     """The texts of a text or media block under keys the library does not read as its words (an image's
     ``caption``, a ``summary`` beside the text, a ``text`` that is no str but ``{"value": ...}``): read as the
     model's, so that none passes unscreened. Ids, urls, media types and payloads are left out (``_provider_leaves``)."""
-    rest = {k: v for k, v in block.items() if k not in _READ_BLOCK_KEYS or (k == "text" and not isinstance(v, str))}
-    if not rest or _encoded_text(block) is not None:  # an encoded attachment's payload is read by block_words
+    if _encoded_text(block) is not None:  # an encoded attachment's payload is read by block_words
+        return []
+    read = {"type", "extras", *(where[0] for where, _ in block_words(block))}
+    if _is_text_block(block):
+        read |= set(CITATION_KEYS)
+    rest = {k: v for k, v in block.items() if k not in read}
+    if not rest:
         return []
     return [
         Slot(w, f"{kind or 'block'} {_dotted(w)}: ", t, "provider")
@@ -679,12 +680,28 @@ def extra_slots(m: BaseMessage, *, earlier: bool = False) -> list[Slot]:
             )
     refusal = _leaves(m.additional_kwargs.get(REFUSAL_KWARG), ("additional_kwargs", REFUSAL_KWARG), what="refusal")
     slots += [Slot(w, "", t, "words") for w, t in refusal]
-    for key, value in m.additional_kwargs.items():  # a provider's own entries: every text of them read, fail-closed
-        if key not in _KNOWN_KWARGS:
-            base = ("additional_kwargs", key)
-            found = _provider_leaves(value, base, what=f"additional_kwargs entry {key!r}")
-            slots += [Slot(w, f"{key} {_dotted(w[2:]) or 'value'}: ", t, "provider") for w, t in found]
+    for key, value in m.additional_kwargs.items():
+        # a provider's own entries of plain values: every text read, a tool's output (``output``, ``results``) as
+        # retrieved; entries of objects (Cohere's citation models) are left as they are, unread
+        if key not in _KNOWN_KWARGS and _plain(value):
+            items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
+            for i, item in items:  # each item of a list as a provider's block of its own (a tool's output in it)
+                at = ("additional_kwargs", key) if i is None else ("additional_kwargs", key, i)
+                slots += [s._replace(where=(*at, *s.where)) for s in _provider_slots(item, ())]
     return slots
+
+
+def _plain(value: Any, depth: int = 0) -> bool:
+    """A JSON-like value: str, number, bool, None, or lists and dicts of them."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return True
+    if depth > 32:
+        return False
+    if isinstance(value, Mapping):
+        return all(isinstance(k, str) and _plain(v, depth + 1) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v, depth + 1) for v in value)
+    return False
 
 
 def _put(value: Any, where: Path, new: Any) -> Any:
@@ -1385,8 +1402,10 @@ _CALL_KWARGS = ("tool_calls", "function_call")
 #: the ``additional_kwargs`` entries read as what they are (tool calls, slots, a parsed value); any other is a
 #: provider's own, read whole by ``extra_slots``
 _KNOWN_KWARGS = frozenset({*_CALL_KWARGS, *SLOT_KWARGS, PARSED_KWARG})
-#: whole numbers of nine digits and more are read as text: such a number may be a phone, card or account number
-_NUMBER_AS_TEXT = 100_000_000
+#: whole numbers of thirteen digits and more are read as text (of a whole answer; a stream passes numbers on as
+#: they are): such a number may be a card number (a timestamp in seconds has ten digits, in milliseconds it
+#: starts with 1, which no card does)
+_NUMBER_AS_TEXT = 10**12
 #: values that carry no text: passed through unscreened
 _INERT = (bool, int, float, complex, Decimal, datetime.date, datetime.time, datetime.timedelta, UUID, Enum)
 
@@ -1680,6 +1699,17 @@ def metadata_only(value: Any) -> AIMessageChunk | None:
     return AIMessageChunk(content="", usage_metadata=value.usage_metadata, response_metadata=plain, id=value.id)
 
 
+def without_media(value: Any) -> Any:
+    """``value`` with the media blocks of every message in it removed (a refused answer's image)."""
+
+    def drop(m: BaseMessage) -> BaseMessage:
+        if not isinstance(m.content, list) or not any(_is_media_block(b) for b in m.content):
+            return m
+        return m.model_copy(update={"content": [b for b in m.content if not _is_media_block(b)] or ""})
+
+    return _each_message(value, drop)
+
+
 def media_only(value: Any) -> AIMessageChunk | None:
     """A chunk with the media blocks (an image, an audio clip, as a stream passes them on) of a streamed message
     chunk that also carries text, or None: the screen re-chunks the text, and the media travel apart."""
@@ -1886,7 +1916,7 @@ class _Walk:
         if isinstance(value, str):
             label = f"{tool[0]} {'.'.join(map(str, path[tool[1] :]))}: " if tool else ""
             return self.visit(path, label, value)
-        if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= _NUMBER_AS_TEXT:
+        if self.calls and isinstance(value, int) and not isinstance(value, bool) and abs(value) >= _NUMBER_AS_TEXT:
             # a card, phone or account number parsed from JSON as a number: read as its digits, a string where changed
             label = f"{tool[0]} {'.'.join(map(str, path[tool[1] :]))}: " if tool else ""
             digits = str(value)

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from pydantic import BaseModel
 
 from guardrails.errors import AuditError, GuardrailViolation
@@ -198,6 +198,9 @@ class ScreenedStream:
     def feed(self, chunk: Any) -> list[Any]:
         """What to yield for one chunk of the wrapped runnable's stream."""
         if _message_pair(chunk):
+            if not isinstance(chunk[0], AIMessage):  # a tool's result, a user turn: no part of the answer's words
+                redacted = self._redacted_apart(chunk[0])
+                return [] if redacted is None else [(redacted, chunk[1])]
             chunk, self.pair_meta = chunk
         if not self.fed:
             self._first(chunk)
@@ -274,6 +277,19 @@ class ScreenedStream:
                     value = shapes.chunk_like(sample, "", output_key=self.turn.wrapper.output_key, calls=calls)
                     out.append(self.wrap(key, lane, value))
         return self._paired(out + self.tail())
+
+    def _redacted_apart(self, message: BaseMessage) -> BaseMessage | None:
+        """A graph's message that is not the answer (a tool's result) streamed beside it: redacted as retrieved
+        text is, whole, and passed on in its own pair (None when a value in it is blocked)."""
+        turn = self.turn
+        read = turn.read(message)
+        d = turn.output_check(read.text, redact_only=True, record=False)()
+        if d.blocked:
+            return None
+        rebuilt: BaseMessage = shapes.rebuild_output(
+            message, turn.screened(read, d, None), output_key="", metadata=None
+        )
+        return rebuilt
 
     def checked_whole(self, key: Any, value: Any) -> Any:
         """A structured value checked whole, as it may be released (None when blocked)."""
@@ -389,6 +405,8 @@ class ScreenedStream:
             (key, chunk, value if intact else shapes.without_old_words(value, refused=blocked is not None))
             for key, chunk, value in self.held
         ]
+        if blocked is not None:  # a refused answer's images and other media go with its words
+            held = [(key, chunk, shapes.without_media(value)) for key, chunk, value in held]
         out += [value if key is _WHOLE else shapes.remap(chunk, {key: value}) for key, chunk, value in held]
         # the decision last (as before any held metadata was passed on here), in a chunk of the stream's own type:
         # only a stream of messages gets one (others have on_decision, the audit log and the run's outputs)
