@@ -117,8 +117,9 @@ def _with_added_file(rows: Path, folder: Path) -> Path:
     return folder
 
 
+@pytest.mark.parametrize("by_path", [False, True], ids=["named", "by-its-path"])
 def test_rows_added_since_the_reused_adapter_was_tuned_are_held_out_with_the_rows_it_never_saw(
-    fitted: tuple[Path, dict[str, object], Path], tmp_path: Path
+    fitted: tuple[Path, dict[str, object], Path], tmp_path: Path, by_path: bool
 ) -> None:
     out, meta, rows = fitted
     folder = _with_added_file(rows, tmp_path / "rows")
@@ -130,7 +131,7 @@ def test_rows_added_since_the_reused_adapter_was_tuned_are_held_out_with_the_row
         mined="none",
         exemplar_dirs=[folder],
         adapter=adapter,
-        added=["added_rows.jsonl"],
+        added=[str(folder / "added_rows.jsonl") if by_path else "added_rows.jsonl"],
     )
     tuning = again["adapter"]["tuning"]
     assert again["calibration"].startswith("held-out")
@@ -183,21 +184,6 @@ def test_an_added_file_named_like_a_shipped_one_is_refused(
             adapter=str(out.with_name("model-adapter.npz")),
             added=[str(mine / "weapons.jsonl")],
         )
-
-
-def test_an_added_file_may_be_named_by_its_path(fitted: tuple[Path, dict[str, object], Path], tmp_path: Path) -> None:
-    out, _, rows = fitted
-    folder = _with_added_file(rows, tmp_path / "rows")
-    adapter = str(out.with_name("model-adapter.npz"))
-    again = fit(
-        out=tmp_path / "m.npz",
-        quiet=True,
-        mined="none",
-        exemplar_dirs=[folder],
-        adapter=adapter,
-        added=[str(folder / "added_rows.jsonl")],
-    )
-    assert again["adapter"]["tuning"]["added_files"] == ["added_rows.jsonl"]
 
 
 def test_an_adapter_argument_that_is_not_a_file_is_rejected(tmp_path: Path) -> None:
