@@ -380,6 +380,8 @@ def _build_engine(cfg: ResolvedConfig) -> _Engine:
     for ent, cls_name in PRESIDIO_ENTITIES.items():
         if ent in ents:
             registry.add_recognizer(getattr(predefined, cls_name)(supported_language=lang))
+    if "CRYPTO" in ents:  # Presidio's finds Bitcoin addresses only
+        registry.add_recognizer(own.EthereumRecognizer(supported_language=lang))
     ner_only = [e for e in NER_ONLY_ENTITIES if e in ents and (e != "DATE_TIME" or cfg.engine_dates)]
     if ner_only:
         registry.add_recognizer(_ner_label_recognizer(ner_only, lang))

@@ -684,6 +684,25 @@ class IpRecognizerPlus(_OwnScoring):
                 yield self._result(m.start(), m.end(), 0.85, "IPv6 address")
 
 
+# --------------------------------------------------------------------------- Ethereum
+
+_ETH_ADDRESS = re.compile(r"(?<![0-9A-Za-z])0x[0-9a-fA-F]{40}(?![0-9A-Za-z])")
+_ETH_CONTEXT = _words("wallet", "address", "eth", "ether", "ethereum", "send", "pay", "crypto", "metamask", "account")
+
+
+class EthereumRecognizer(_OwnScoring):
+    """Ethereum addresses ("0x" and 40 hex digits), as CRYPTO beside Presidio's Bitcoin recognizer."""
+
+    ENTITY = "CRYPTO"
+
+    def find(self, text: str, nlp_artifacts: NlpArtifacts | None) -> Iterable[RecognizerResult]:
+        if "0x" not in text and "0X" not in text:
+            return
+        for m in _ETH_ADDRESS.finditer(text):
+            score = 0.9 if _near(text, m.start(), m.end(), _ETH_CONTEXT) else 0.6
+            yield self._result(m.start(), m.end(), score, "Ethereum address")
+
+
 # --------------------------------------------------------------------------- SSN
 
 _SSN_SEPARATED = re.compile(r"(?<![\d\-.])(\d{3})([\- .])(\d{2})\2(\d{4})(?![\d]|[\-.]\d)")

@@ -610,3 +610,10 @@ def test_a_number_and_words_after_a_residence_verb_are_no_address_without_a_stre
     detector: PIIDetector, text: str
 ) -> None:
     assert "LOCATION" not in labels_of(detector, text)
+
+
+def test_an_ethereum_address_is_crypto_and_a_commit_hash_or_short_hex_is_not(detector: PIIDetector) -> None:
+    address = "0x32Be343B94f860124dC4fEe278FDCBD38C102D88"
+    assert labels_of(detector, f"send it to my wallet {address} please").get("CRYPTO") == [address]
+    assert "CRYPTO" not in labels_of(detector, "the commit 3f2a9c0d1e4b5a6978c0d1e2f3a4b5c6d7e8f901 fixed it")
+    assert "CRYPTO" not in labels_of(detector, "set the colour to 0xFFAA00")
