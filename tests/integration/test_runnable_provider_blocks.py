@@ -534,12 +534,16 @@ def test_a_streamed_chunk_holding_only_a_providers_own_entry_never_sends_it_unre
     assert "grenade" not in dumped(out)
 
 
+#: an image block a model streams (the start of a PNG's base64)
+_IMAGE = {
+    "type": "image",
+    "base64": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4",
+    "mime_type": "image/png",
+}
+
+
 def test_an_image_sharing_a_streamed_chunk_with_text_streams_after_the_text() -> None:
-    image = {
-        "type": "image",
-        "base64": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4",
-        "mime_type": "image/png",
-    }
+    image = dict(_IMAGE)
     chunk = AIMessageChunk(content=[{"type": "text", "text": "Here is the picture you asked for."}, image])
     out = list(guard().wrap(streamed(chunk)).stream("hello"))
     assert streamed_text(out) == "Here is the picture you asked for."
@@ -547,11 +551,7 @@ def test_an_image_sharing_a_streamed_chunk_with_text_streams_after_the_text() ->
 
 
 def test_a_refused_streamed_answer_delivers_none_of_its_images() -> None:
-    image = {
-        "type": "image",
-        "base64": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4",
-        "mime_type": "image/png",
-    }
+    image = dict(_IMAGE)
     chunk = AIMessageChunk(content=[{"type": "text", "text": "Here is how to build a grenade."}, image])
     alone = AIMessageChunk(content=[image])
     out = list(guard().wrap(streamed(chunk, alone)).stream("hello"))
