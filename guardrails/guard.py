@@ -105,8 +105,8 @@ class Guard:
     ) -> None:
         if not isinstance(profile, Profile):
             raise TypeError(f"Guard needs a Profile (use Guard.from_profile), got {type(profile).__name__}")
-        # one built by hand passes the loader's rules too (those about what the detectors do together only when no
-        # detector instances are given: the guard cannot know what those do)
+        # one built by hand passes the loader's rules too; with detector instances given, the rule about redaction
+        # is checked below with them, and the language rule counts an instance that ``detects_language``
         given = dict(detectors or {})
         profile = checked_profile(
             profile,
