@@ -61,7 +61,7 @@ from guardrails.errors import GuardrailsWarning, ProfileError, brief
 from guardrails.guard import Guard
 from guardrails.integrations.langchain import history, shapes
 from guardrails.integrations.langchain.callbacks import DEFAULT_CACHE_SIZE, _Judged
-from guardrails.integrations.langchain.stream import ScreenedStream
+from guardrails.integrations.langchain.stream import ScreenedStream, Snapshots
 from guardrails.integrations.langchain.turn import WITHHELD, Turn, added
 from guardrails.profiles import Profile, load_profile
 from guardrails.redaction import Numbering, redaction_scope
@@ -456,6 +456,10 @@ class GuardedRunnable(Runnable[Any, Any]):
             return turn.early_answer(d_in, chunk=False)
         new_input = turn.rewritten_input(input, turns, d_in)
         output = self.bound.invoke(new_input, self._inner_config(config, run), **kwargs)
+        return self._checked(run, turn, output)
+
+    def _checked(self, run: CallbackManagerForChainRun, turn: Turn, output: Any) -> Any:
+        """The chain's whole answer, checked: what ``invoke`` returns for it."""
         read = turn.read(output)
         if read.context_text.strip():
             turn.d_ctx = self._step(run, "context", turn.context_check(read))
@@ -490,6 +494,10 @@ class GuardedRunnable(Runnable[Any, Any]):
             return turn.early_answer(d_in, chunk=False)
         new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, d_in)
         output = await self.bound.ainvoke(new_input, self._inner_config(config, run), **kwargs)
+        return await self._achecked(run, turn, output)
+
+    async def _achecked(self, run: AsyncCallbackManagerForChainRun, turn: Turn, output: Any) -> Any:
+        """The async twin of :meth:`_checked`."""
         read = turn.read(output)
         if read.context_text.strip():
             turn.d_ctx = await self._astep(run, "context", turn.acontext_check(read))
@@ -534,18 +542,25 @@ class GuardedRunnable(Runnable[Any, Any]):
         inner = self.bound.stream(new_input, self._inner_config(config, run), **kwargs)
         # whatever ends the stream (its end, a block, the caller, an error), each lane is audited once
         sent: Any = None  # the chunks yielded, added up: the answer the tail's seals are of
+        snapshots = Snapshots()  # a parser's snapshots of one answer are checked whole (see ``Snapshots``)
         with screen.audited():
             try:
                 for chunk in inner:
-                    for item in screen.feed(chunk):
-                        sent = added(sent, item)
-                        yield item
+                    for part in snapshots.take(chunk):
+                        for item in screen.feed(part):
+                            sent = added(sent, item)
+                            yield item
+                        if screen.blocked is not None:
+                            break
                     if screen.blocked is not None:
                         break
             finally:
                 close = getattr(inner, "close", None)
                 if close is not None:
                     close()
+            if snapshots.answer is not None:
+                yield self._checked(run, turn, snapshots.answer)
+                return
             tail = turn.sealed_tail(sent, screen.end())
             self._record(run, "context", turn.d_ctx)  # as invoke traces them: the documents' check, the answer's
             self._record(run, "output", turn.d_out)
@@ -587,18 +602,25 @@ class GuardedRunnable(Runnable[Any, Any]):
         new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, d_in)
         inner = self.bound.astream(new_input, self._inner_config(config, run), **kwargs)
         sent: Any = None  # as in ``_stream``
+        snapshots = Snapshots()  # as in ``_stream``
         with screen.audited():  # each lane audited once, as in ``stream``
             try:
                 async for chunk in inner:
-                    for item in await _in_worker(screen.feed, chunk):
-                        sent = added(sent, item)
-                        yield item
+                    for part in snapshots.take(chunk):
+                        for item in await _in_worker(screen.feed, part):
+                            sent = added(sent, item)
+                            yield item
+                        if screen.blocked is not None:
+                            break
                     if screen.blocked is not None:
                         break
             finally:
                 aclose = getattr(inner, "aclose", None)
                 if aclose is not None:
                     await aclose()
+            if snapshots.answer is not None:
+                yield await self._achecked(run, turn, snapshots.answer)
+                return
             tail = turn.sealed_tail(sent, await _in_worker(screen.end))
             await self._arecord(run, "context", turn.d_ctx)
             await self._arecord(run, "output", turn.d_out)

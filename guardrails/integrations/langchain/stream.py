@@ -415,6 +415,100 @@ class ScreenedStream:
         return out
 
 
+#: consistent snapshots after which a stream is taken for one (only the latest is kept from then on)
+SNAPSHOT_COMMIT = 8
+#: how deep a chunk's JSON values are read when telling snapshots from deltas
+_JSON_DEPTH = 32
+
+
+class Snapshots:
+    """Tells a stream of snapshots from a stream of deltas, for chunks LangChain cannot add up.
+
+    A JSON parser that is not the chain's last step (``model | JsonOutputParser() | RunnablePassthrough()``) streams
+    the answer parsed so far, again and again; LangChain adds up such chunks by keeping the last. Screened as
+    deltas, their text would be repeated, so the guard holds back a stream whose first chunk is a plain JSON value
+    (a dict, a list, a parsed model) while each chunk repeats the one before and extends its text. If the stream ends
+    so, its last chunk is the answer, checked whole and yielded once, as ``invoke`` returns it. At the first chunk
+    that does not (a generator's stream of ``{"output": token}`` dicts), the chunks held so far and every later one
+    go on as deltas. After :data:`SNAPSHOT_COMMIT` consistent chunks, only the latest is kept; a later chunk that
+    does not extend it replaces it, as LangChain's own addition does.
+    """
+
+    def __init__(self) -> None:
+        self.held: list[Any] = []
+        self.watching: bool | None = None  # None: no chunk seen yet
+        self.consistent = 0
+
+    def take(self, chunk: Any) -> list[Any]:
+        """The chunks to screen as deltas now: none while ``chunk`` may be one more snapshot."""
+        if self.watching is None:
+            self.watching = _json_like(chunk, 0)
+        if not self.watching:
+            return [chunk]
+        if not self.held:
+            self.held.append(chunk)
+            return []
+        if _extends(self.held[-1], chunk):
+            self.consistent += 1
+            self.held = [chunk] if self.consistent >= SNAPSHOT_COMMIT else [*self.held, chunk]
+            return []
+        if self.consistent >= SNAPSHOT_COMMIT:
+            self.held = [chunk]
+            return []
+        self.watching = False
+        out, self.held = [*self.held, chunk], []
+        return out
+
+    @property
+    def answer(self) -> Any:
+        """The answer when the stream was snapshots of it (ended while watching); else None."""
+        return self.held[-1] if self.watching and self.held else None
+
+
+def _json_like(value: Any, depth: int) -> bool:
+    """A plain dict or list of JSON values, or a parsed model (not a message): what a parser's snapshot is."""
+    if depth == 0 and isinstance(value, BaseModel):
+        return not isinstance(value, BaseMessage)
+    if depth >= _JSON_DEPTH:
+        return False
+    if type(value) is dict:
+        return all(isinstance(k, str) and _json_like(v, depth + 1) for k, v in value.items())
+    if type(value) is list:
+        return all(_json_like(v, depth + 1) for v in value)
+    return depth > 0 and (value is None or isinstance(value, (str, int, float, bool)))
+
+
+def _extends(old: Any, new: Any) -> bool:
+    """``new`` repeats ``old`` and adds to it: a later snapshot of one parsed answer (a parser yields one only when
+    what it has parsed changed, while a stream of deltas repeats itself: ``{"output": "word "}`` twice)."""
+    if isinstance(old, BaseModel) or isinstance(new, BaseModel):
+        if type(old) is not type(new):
+            return False
+        old, new = old.model_dump(), new.model_dump()
+    return _json_like(new, 1) and _contains(old, new, 0) and old != new
+
+
+def _contains(old: Any, new: Any, depth: int) -> bool:
+    """``old`` is a prefix of ``new``: its keys kept, its texts extended, its lists lengthened."""
+    if depth >= _JSON_DEPTH:
+        return False
+    if isinstance(old, str):
+        return isinstance(new, str) and new.startswith(old)
+    if isinstance(old, dict):
+        return isinstance(new, dict) and all(k in new and _contains(v, new[k], depth + 1) for k, v in old.items())
+    if isinstance(old, list):
+        return (
+            isinstance(new, list)
+            and len(new) >= len(old)
+            and all(_contains(a, b, depth + 1) for a, b in zip(old, new, strict=False))
+        )
+    if isinstance(old, bool) or isinstance(new, bool):
+        return old is new or type(old) is type(new)
+    if isinstance(old, (int, float)):  # a parser may still be reading a number: 1, 12, 12.5
+        return isinstance(new, (int, float))
+    return old is None  # null, then whatever the parser read there
+
+
 def _message_pair(chunk: Any) -> bool:
     """A ``(message, metadata)`` pair, as LangGraph's ``stream_mode="messages"`` yields."""
     return (

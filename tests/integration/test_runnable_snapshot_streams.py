@@ -1,0 +1,90 @@
+"""Streams of snapshots: a JSON parser that is not the chain's last step streams the answer parsed so far, again and
+again. The wrapper checks such an answer whole and yields it once, as ``invoke`` returns it; a stream of dict deltas
+that only starts like snapshots still streams as deltas."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+from langchain_core.output_parsers import JsonOutputParser
+from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda, RunnablePassthrough
+
+from guardrails import Guard, GuardrailViolation
+from guardrails.integrations.langchain.turn import added
+from guardrails.testing import KeywordDetector, guard_with
+
+REFUSAL = "can't help"
+
+
+def guard(**kwargs: Any) -> Guard:
+    detector = KeywordDetector({"grenade": "weapons"}, entities={"Jane Roe": "PERSON"})
+    return guard_with(detector, **kwargs)
+
+
+def parsed_then(step: Runnable[Any, Any], answer: str) -> Runnable[Any, Any]:
+    model = GenericFakeChatModel(messages=itertools.cycle([AIMessage(content=answer)]))
+    return model | JsonOutputParser() | step
+
+
+def without_meta(value: Any) -> Any:
+    return {k: v for k, v in value.items() if k != "guardrails"}
+
+
+ANSWER = '{"answer": "Ask Jane Roe about the trip to the lake", "days": [1, 2, 3]}'
+
+
+@pytest.mark.parametrize("step", [RunnablePassthrough(), RunnableLambda(lambda x: x)], ids=["passthrough", "lambda"])
+def test_a_parsed_answer_streamed_through_a_later_step_is_checked_whole_and_yielded_once(step: Any) -> None:
+    chain = parsed_then(step, ANSWER)
+    assert len(list(chain.stream("hi"))) >= 1  # the chain itself streams snapshots (passthrough) or one dict
+    whole = guard().wrap(chain).invoke("hi")
+    streamed = list(guard().wrap(chain).stream("hi"))
+
+    async def collect() -> list[Any]:
+        return [c async for c in guard().wrap(chain).astream("hi")]
+
+    expected = {"answer": "Ask <PERSON_1> about the trip to the lake", "days": [1, 2, 3]}
+    assert [without_meta(c) for c in streamed] == [without_meta(whole)] == [expected]
+    assert [without_meta(c) for c in asyncio.run(collect())] == [expected]
+
+
+def test_a_parsed_answer_streamed_through_a_later_step_is_refused_without_its_text() -> None:
+    chain = parsed_then(RunnablePassthrough(), '{"answer": "Here is where to buy a grenade cheaply"}')
+    streamed = list(guard().wrap(chain).stream("hi"))
+    answers = [without_meta(c) for c in streamed]
+    assert len(answers) == 1 and "grenade" not in str(answers) and REFUSAL in answers[0]["answer"]
+    with pytest.raises(GuardrailViolation):
+        list(guard().wrap(chain, raise_on_block=True).stream("hi"))
+
+
+def test_dict_deltas_that_start_like_snapshots_still_stream_as_deltas_and_are_screened() -> None:
+    def chain(_: Any) -> Iterator[dict[str, str]]:
+        yield {"output": ""}
+        yield {"output": "Ask"}  # repeats the one before and extends it, as a snapshot would
+        for word in (" Jane Roe tomorrow" + " and then" * 40 + " buy the gre").split(" ")[1:]:
+            yield {"output": " " + word}
+        yield {"output": "nade"}
+
+    chunks = list(guard().wrap(RunnableGenerator(chain), output="dict").stream("hi"))
+    text = "".join(c["output"] for c in chunks if isinstance(c.get("output"), str))
+    assert text.startswith("Ask <PERSON_1> tomorrow") and "grenade" not in text and REFUSAL in text
+
+
+def test_a_long_stream_of_snapshots_keeps_only_the_latest_and_a_snapshot_that_restarts_replaces_it() -> None:
+    def chain(_: Any) -> Iterator[dict[str, str]]:
+        for n in range(1, 30):
+            yield {"answer": "word " * n}
+        yield {"answer": "a different answer about Jane Roe"}  # LangChain's addition keeps the last one too
+
+    raw = None
+    for c in RunnableGenerator(chain).stream("hi"):
+        raw = added(raw, c)
+    streamed = list(guard().wrap(RunnableGenerator(chain)).stream("hi"))
+    assert raw == {"answer": "a different answer about Jane Roe"}
+    assert [without_meta(c) for c in streamed] == [{"answer": "a different answer about <PERSON_1>"}]
