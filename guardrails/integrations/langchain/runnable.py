@@ -61,7 +61,7 @@ from guardrails.errors import GuardrailsWarning, ProfileError, brief
 from guardrails.guard import Guard
 from guardrails.integrations.langchain import history, shapes
 from guardrails.integrations.langchain.callbacks import DEFAULT_CACHE_SIZE, _Judged
-from guardrails.integrations.langchain.stream import ScreenedStream, Snapshots
+from guardrails.integrations.langchain.stream import GraphParts, ScreenedStream, Snapshots
 from guardrails.integrations.langchain.turn import WITHHELD, Turn, added
 from guardrails.profiles import Profile, load_profile
 from guardrails.redaction import Numbering, redaction_scope
@@ -532,12 +532,13 @@ class GuardedRunnable(Runnable[Any, Any]):
             yield self._answer(run, config, input, turn, **kwargs)
             return
         turns = turn.turns(input)
+        parts = GraphParts.of(kwargs)
         d_in = self._judge_input(run, turn, turns)
         if turn.stops_chain(d_in):
             turn.traced_input = turn.withheld_input(input, d_in)
-            yield turn.sealed(turn.early_answer(d_in, chunk=True))  # one chunk: the whole answer
+            yield turn.early_stream_answer(d_in, parts)
             return
-        screen = ScreenedStream(turn)
+        screen = ScreenedStream(turn, parts=parts)
         new_input = turn.rewritten_input(input, turns, d_in)
         inner = self.bound.stream(new_input, self._inner_config(config, run), **kwargs)
         # whatever ends the stream (its end, a block, the caller, an error), each lane is audited once
@@ -548,7 +549,7 @@ class GuardedRunnable(Runnable[Any, Any]):
                 for chunk in inner:
                     for part in snapshots.take(chunk):
                         for item in screen.feed(part):
-                            sent = added(sent, item)
+                            sent = added(sent, screen.answer_part(item))
                             yield item
                         if screen.blocked is not None:
                             break
@@ -561,7 +562,7 @@ class GuardedRunnable(Runnable[Any, Any]):
             if snapshots.answer is not None:
                 yield self._checked(run, turn, snapshots.answer)
                 return
-            tail = turn.sealed_tail(sent, screen.end())
+            tail = screen.sealed_tail(sent, screen.end())
             self._record(run, "context", turn.d_ctx)  # as invoke traces them: the documents' check, the answer's
             self._record(run, "output", turn.d_out)
             yield from tail
@@ -593,12 +594,13 @@ class GuardedRunnable(Runnable[Any, Any]):
             yield await self._aanswer(run, config, input, turn, **kwargs)
             return
         turns = turn.turns(input)
+        parts = GraphParts.of(kwargs)
         d_in = await self._ajudge_input(run, turn, turns)
         if turn.stops_chain(d_in):
             turn.traced_input = turn.withheld_input(input, d_in)
-            yield turn.sealed(turn.early_answer(d_in, chunk=True))  # one chunk: the whole answer
+            yield turn.early_stream_answer(d_in, parts)
             return
-        screen = ScreenedStream(turn)
+        screen = ScreenedStream(turn, parts=parts)
         new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, d_in)
         inner = self.bound.astream(new_input, self._inner_config(config, run), **kwargs)
         sent: Any = None  # as in ``_stream``
@@ -608,7 +610,7 @@ class GuardedRunnable(Runnable[Any, Any]):
                 async for chunk in inner:
                     for part in snapshots.take(chunk):
                         for item in await _in_worker(screen.feed, part):
-                            sent = added(sent, item)
+                            sent = added(sent, screen.answer_part(item))
                             yield item
                         if screen.blocked is not None:
                             break
@@ -621,7 +623,7 @@ class GuardedRunnable(Runnable[Any, Any]):
             if snapshots.answer is not None:
                 yield await self._achecked(run, turn, snapshots.answer)
                 return
-            tail = turn.sealed_tail(sent, await _in_worker(screen.end))
+            tail = screen.sealed_tail(sent, await _in_worker(screen.end))
             await self._arecord(run, "context", turn.d_ctx)
             await self._arecord(run, "output", turn.d_out)
             for item in tail:

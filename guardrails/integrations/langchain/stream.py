@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from guardrails.errors import AuditError, GuardrailViolation
 from guardrails.integrations.langchain import shapes
-from guardrails.integrations.langchain.turn import Turn
+from guardrails.integrations.langchain.turn import Turn, added
 from guardrails.streaming import StreamScreen
 from guardrails.types import Action, Decision, DetectorFailure, Stage
 
@@ -42,6 +42,65 @@ def _structured(value: Any) -> bool:
     if isinstance(value, Mapping):  # a graph's update ({"messages": [...]}), not a nested stream of str tokens
         return any(_structured(v) for v in value.values())
     return isinstance(value, BaseModel) and not isinstance(value, BaseMessage)
+
+
+@dataclass(frozen=True)
+class GraphParts:
+    """How a LangGraph app's stream wraps each payload, from the arguments it was streamed with: ``(mode, data)``
+    for a list of ``stream_mode``s, ``(namespace, data)`` with ``subgraphs=True`` (``(namespace, mode, data)`` with
+    both), ``{"type": mode, "ns": namespace, "data": data, ...}`` with ``version="v2"``. The payload is screened
+    as a stream of that mode is, and what the guard yields for it goes back into the same wrapping."""
+
+    modes: tuple[str, ...]
+    multi: bool
+    subgraphs: bool
+    v2: bool
+
+    @classmethod
+    def of(cls, kwargs: Mapping[str, Any]) -> GraphParts | None:
+        """The parts the arguments of a stream ask for; None when they name no LangGraph stream mode."""
+        mode = kwargs.get("stream_mode")
+        multi = isinstance(mode, (list, tuple))
+        listed: tuple[Any, ...] = tuple(mode) if isinstance(mode, (list, tuple)) else (mode,)
+        modes = tuple(m for m in listed if isinstance(m, str))
+        subgraphs, v2 = kwargs.get("subgraphs") is True, kwargs.get("version") == "v2"
+        if not (modes or multi or subgraphs or v2):
+            return None
+        return cls(modes=modes, multi=multi, subgraphs=subgraphs, v2=v2)
+
+    @property
+    def wrapped(self) -> bool:
+        """Each payload comes wrapped (in a tuple or a dict); else the chunks are the payloads."""
+        return self.multi or self.subgraphs or self.v2
+
+    def split(self, chunk: Any) -> tuple[Any, Any] | None:
+        """(the wrapping, the payload) of one part; None for a chunk not so wrapped."""
+        if self.v2:
+            if isinstance(chunk, Mapping) and "type" in chunk and "data" in chunk:
+                return {k: v for k, v in chunk.items() if k != "data"}, chunk["data"]
+            return None
+        size = 1 + self.multi + self.subgraphs
+        if size > 1 and isinstance(chunk, tuple) and len(chunk) == size:
+            return chunk[:-1], chunk[-1]
+        return None
+
+    def join(self, tag: Any, payload: Any) -> Any:
+        """``payload`` in the wrapping ``tag``."""
+        return {**tag, "data": payload} if isinstance(tag, dict) else (*tag, payload)
+
+    @property
+    def answer_mode(self) -> str:
+        """The mode a refusal of the user's turn is yielded in: ``messages`` when streamed, else the first mode (a
+        graph streams ``values`` unless told otherwise)."""
+        return "messages" if "messages" in self.modes else next(iter(self.modes), "values")
+
+    def wrapping(self, mode: str) -> Any:
+        """The wrapping of a part of ``mode`` from the root graph; None when the payloads come bare."""
+        if not self.wrapped:
+            return None
+        if self.v2:
+            return {"type": mode, "ns": ()}
+        return (*((),) * self.subgraphs, *(mode,) * self.multi)
 
 
 @dataclass(repr=False)  # it holds the answer's and the user's words: never shown
@@ -96,6 +155,11 @@ class ScreenedStream:
     #: message is screened, the latest metadata goes with what is yielded for it (its run ids and node names are
     #: no answer text)
     pair_meta: Mapping[str, Any] | None = None
+    #: a LangGraph app's parts wrap their payloads (``GraphParts``): the wrapping of the part being fed, and of the
+    #: last part that fed each lane (what the guard yields for a lane at the end goes back into that wrapping)
+    parts: GraphParts | None = None
+    tag: Any = None
+    tags: dict[Any, Any] = field(default_factory=dict)
 
     def _paired(self, out: list[Any]) -> list[Any]:
         if self.pair_meta is None:
@@ -195,8 +259,53 @@ class ScreenedStream:
                 return key, lane.screen.blocked
         return next(((key, d) for key, d in self.whole_decisions if d.blocked), None)
 
+    def _tagged(self, out: list[Any]) -> list[Any]:
+        """``out`` back in the wrapping of the parts its lanes were fed by (see ``parts``)."""
+        if self.parts is None or self.tag is None:
+            return out
+        tagged = []
+        for o in out:
+            key = next(iter(o), _WHOLE) if isinstance(o, Mapping) else _WHOLE
+            tagged.append(self.parts.join(self.tags.get(key, self.tag), o))
+        return tagged
+
     def feed(self, chunk: Any) -> list[Any]:
         """What to yield for one chunk of the wrapped runnable's stream."""
+        split = None if self.parts is None else self.parts.split(chunk)
+        if split is None:
+            return self._fed(chunk)
+        self.tag, payload = split
+        return self._tagged(self._fed(payload))
+
+    def answer_part(self, item: Any) -> Any:
+        """The part of a yielded item that is the answer's words: the message of a ``(message, metadata)`` pair, in
+        its wrapping or not; the item itself in a stream of answers; None for another mode's part (an update)."""
+        split = None if self.parts is None else self.parts.split(item)
+        if split is not None:
+            item = split[1]
+            if not _message_pair(item):
+                return None
+        return item[0] if _message_pair(item) else item
+
+    def sealed_tail(self, sent: Any, tail: list[Any]) -> list[Any]:
+        """The stream's last items with the seals of the whole answer (``Turn.sealed_tail``) on the decision's
+        chunk, which may come paired and wrapped."""
+        if not tail:
+            return tail
+        *rest, last = tail
+        split = None if self.parts is None else self.parts.split(last)
+        inner = split[1] if split is not None else last
+        meta = inner[1] if _message_pair(inner) else None
+        message = inner[0] if meta is not None else inner
+        for item in rest:
+            part = self.answer_part(item)
+            sent = sent if part is None else added(sent, part)
+        sealed = self.turn.sealed_tail(sent, [message])[-1]
+        if meta is not None:
+            sealed = (sealed, meta)
+        return [*rest, sealed if split is None or self.parts is None else self.parts.join(split[0], sealed)]
+
+    def _fed(self, chunk: Any) -> list[Any]:
         if _message_pair(chunk):
             if not isinstance(chunk[0], AIMessage):  # a tool's result, a user turn: no part of the answer's words
                 redacted = self._redacted_apart(chunk[0])
@@ -211,6 +320,8 @@ class ScreenedStream:
         parts = list(chunk.items()) if isinstance(chunk, Mapping) else [(_WHOLE, chunk)]
         out: dict[Any, Any] = {}
         for key, value in parts:
+            if self.tag is not None:
+                self.tags[key] = self.tag
             if key == shapes.META_KEY and shapes.own_metadata(value):
                 out[key] = value  # decisions of a nested guard: no text
                 continue
@@ -276,7 +387,7 @@ class ScreenedStream:
                     sample = lane.calls_sample
                     value = shapes.chunk_like(sample, "", output_key=self.turn.wrapper.output_key, calls=calls)
                     out.append(self.wrap(key, lane, value))
-        return self._paired(out + self.tail())
+        return self._tagged(self._paired(out + self.tail()))
 
     def _redacted_apart(self, message: BaseMessage) -> BaseMessage | None:
         """A graph's message that is not the answer (a tool's result) streamed beside it: redacted as retrieved

@@ -27,6 +27,7 @@ from guardrails.types import Action, Decision, Finding, Stage
 
 if TYPE_CHECKING:
     from guardrails.integrations.langchain.runnable import GuardedRunnable
+    from guardrails.integrations.langchain.stream import GraphParts
 
 #: what the wrapper's run records as its input until the chain has been called (never the raw input)
 WITHHELD = {"input": "<withheld by guardrails>"}
@@ -343,6 +344,23 @@ class Turn:
         return shapes.make_output(
             self.kind, text, output_key=self.wrapper.answer_key, metadata=self.metadata(), chunk=chunk
         )
+
+    def early_stream_answer(self, d_in: Decision, parts: GraphParts | None) -> Any:
+        """The one item a stream yields for a turn answered without the chain: the early answer, sealed, and in
+        the shape of a LangGraph app's stream when it was asked for one (``parts``, a ``GraphParts``): a
+        ``(message, metadata)`` pair in ``messages`` mode, wrapped as that stream wraps its parts."""
+        if parts is None:
+            return self.sealed(self.early_answer(d_in, chunk=True))
+        mode = parts.answer_mode
+        if mode == "messages":
+            answer = self.early_answer(d_in, chunk=True)  # raises where a refusal must be raised
+            text = d_in.response_text() or ""
+            message = shapes.make_output("message", text, output_key="", metadata=self.metadata(), chunk=True)
+            answer = (self.sealed(message), {})
+        else:
+            answer = self.sealed(self.early_answer(d_in, chunk=True))
+        tag = parts.wrapping(mode)
+        return answer if tag is None else parts.join(tag, answer)
 
     # ---- output
     def read(self, output: Any, *, streamed: bool = False) -> shapes.OutputText:
