@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
     from guardrails.types import Decision
@@ -18,6 +18,16 @@ def brief(value: object, limit: int = 40) -> str:
         return f"a list of {len(value)} items"
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def raise_detached(error: BaseException) -> NoReturn:
+    """Raise ``error`` with no exception chained to it. ``raise ... from None`` only hides the exception being
+    handled: ``__context__`` still holds it, message and all, and the one a chain input, a parser or a detector
+    raised may quote the user's text or the model's answer."""
+    try:
+        raise error from None
+    finally:
+        error.__context__ = None
 
 
 class GuardrailsError(Exception):

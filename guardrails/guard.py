@@ -43,6 +43,7 @@ from guardrails.errors import (
     InputError,
     ProfileError,
     brief,
+    raise_detached,
 )
 from guardrails.policy import Policy, Verdict
 from guardrails.profiles import Profile, checked_profile, load_profile
@@ -667,8 +668,8 @@ class Guard:
                 _log.warning("detector %s failed while redacting (%s); on_error: allow", name, failure.error)
                 continue
             if isinstance(exc, DetectorError):
-                raise exc from None  # its cause may quote the text
-            raise DetectorError(failure.message, detector=name) from None  # the cause's message may quote the text
+                raise_detached(exc)  # what it was raised from may quote the text
+            raise_detached(DetectorError(failure.message, detector=name))  # the error's message may quote the text
         return redacted
 
     def _redact_texts(
@@ -1056,8 +1057,13 @@ class Guard:
         if req.redact_only:  # entities only: a redacting detector's categories are not asked for here
             findings = entities
         redacted = False
-        if entities and (result := self._redaction(req, entities)) is not None:
-            text, blocked_entities, redacted = result.text, result.blocked_entities, result.replaced > 0
+        unredacted = any(f.detector in req.redactors for f in req.failures)  # a redacting detector failed
+        if entities:
+            result = self._redaction(req, entities)
+            if result is None:
+                unredacted = True
+            else:
+                text, blocked_entities, redacted = result.text, result.blocked_entities, result.replaced > 0
         verdict = self.policy.decide(
             stage=req.stage,
             findings=findings,
@@ -1078,6 +1084,8 @@ class Guard:
             and self.profile.crisis_mode == "refer_and_continue"
         )
         disclaimer_pairs = self.policy.disclaimer_texts(verdict.domains, locale=req.ctx.locale) if answered else ()
+        if unredacted and not answered:  # a stopped text that could not be redacted: not carried by its decision
+            text = ""
         timings["total"] = (time.perf_counter() - req.started) * 1000
         return Decision(
             action=verdict.action,

@@ -45,7 +45,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from guardrails.detectors.base import BaseDetector, DetectContext
-from guardrails.errors import DetectorError, DetectorUnavailable
+from guardrails.errors import DetectorError, DetectorUnavailable, raise_detached
 from guardrails.taxonomy import Taxonomy, load_taxonomy
 from guardrails.types import Finding, Stage
 
@@ -430,7 +430,7 @@ class LLMJudgeDetector(BaseDetector):
             )
         if "error" in box:
             exc = box["error"]
-            raise DetectorError(f"the judge model failed ({type(exc).__name__})", detector=self.name) from None
+            raise_detached(DetectorError(f"the judge model failed ({type(exc).__name__})", detector=self.name))
         return box["reply"]
 
     async def adetect(self, text: str, ctx: DetectContext) -> list[Finding]:
@@ -453,7 +453,7 @@ class LLMJudgeDetector(BaseDetector):
                 f"the judge model gave no reply within {self.options.timeout_s:g} s", detector=self.name
             ) from None
         except Exception as exc:
-            raise DetectorError(f"the judge model failed ({type(exc).__name__})", detector=self.name) from None
+            raise_detached(DetectorError(f"the judge model failed ({type(exc).__name__})", detector=self.name))
         return reply
 
 

@@ -52,14 +52,15 @@ import os
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from guardrails.detectors.base import BaseDetector, DetectContext
-from guardrails.errors import DetectorError, DetectorUnavailable
+from guardrails.errors import DetectorError, DetectorUnavailable, raise_detached
 from guardrails.pii.dates import DateTimeRule, yield_dates
 from guardrails.pii.repeats import repeated_values
 from guardrails.pii.spans import resolve_nested
@@ -299,6 +300,19 @@ class _Engine:
     language: str
     has_ner: bool
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@contextmanager
+def _memory_zones(engine: _Engine) -> Iterator[None]:
+    """spaCy's memory zones of the engine's pipelines (each has its own string store): what they take in within
+    it is dropped when it ends. A spaCy without them (before 3.8) keeps the words, as it always did."""
+    with ExitStack() as stack:
+        for nlp in dict.fromkeys((id(engine.nlp), id(engine.blank))):
+            pipeline = engine.nlp if nlp == id(engine.nlp) else engine.blank
+            zone = getattr(pipeline, "memory_zone", None)
+            if zone is not None:
+                stack.enter_context(zone())
+        yield
 
 
 _ENGINES: dict[tuple[Any, ...], _Engine] = {}
@@ -698,6 +712,8 @@ class PIIDetector(BaseDetector):
         ]
 
     def _detect_local(self, texts: Sequence[str]) -> list[list[Finding]]:
+        from guardrails.pii.recognizers import analysis_scope
+
         engine = _get_engine(self.config)
         opts = self.options
         jobs: list[tuple[int, int, str, bool]] = []  # (text index, offset, window text, with NER)
@@ -718,10 +734,14 @@ class PIIDetector(BaseDetector):
                 jobs.append((ti, rest, text[rest:e], False))
             if engine.has_ner and cut < len(text):
                 read_to[ti] = cut
-        docs = self._docs(engine, jobs)
         per_text: list[list[Finding]] = [[] for _ in texts]
-        for (ti, offset, window, _), doc in zip(jobs, docs, strict=True):
-            per_text[ti].extend(self._analyze(engine, window, doc, offset))
+        # spaCy adds every new word it meets to its string store, for good: the texts' words (names, e-mail
+        # addresses) would stay in the process, so the analysis runs in a memory zone, which drops them (and the
+        # docs) when it ends; the zone and the shared string store need the engine to itself
+        with engine.lock, _memory_zones(engine), analysis_scope():
+            docs = self._docs(engine, jobs)
+            for (ti, offset, window, _), doc in zip(jobs, docs, strict=True):
+                per_text[ti].extend(self._analyze(engine, window, doc, offset))
         out = [self._finish(texts[i], found) for i, found in enumerate(per_text)]
         for ti, end in read_to.items():
             unread = round((len(clean_texts[ti]) - end) / len(clean_texts[ti]), 4)
@@ -749,17 +769,16 @@ class PIIDetector(BaseDetector):
     def _docs(self, engine: _Engine, jobs: list[tuple[int, int, str, bool]]) -> list[Any]:
         ner_idx = [i for i, j in enumerate(jobs) if j[3]]
         docs: list[Any] = [None] * len(jobs)
-        try:
-            with engine.lock:
-                if ner_idx:
-                    piped = engine.nlp.pipe((jobs[i][2] for i in ner_idx), batch_size=self.options.batch_size)
-                    for i, doc in zip(ner_idx, piped, strict=True):
-                        docs[i] = doc
-                for i, job in enumerate(jobs):
-                    if docs[i] is None:
-                        docs[i] = engine.blank(job[2])
+        try:  # under the engine's lock (``_detect_local``)
+            if ner_idx:
+                piped = engine.nlp.pipe((jobs[i][2] for i in ner_idx), batch_size=self.options.batch_size)
+                for i, doc in zip(ner_idx, piped, strict=True):
+                    docs[i] = doc
+            for i, job in enumerate(jobs):
+                if docs[i] is None:
+                    docs[i] = engine.blank(job[2])
         except Exception as exc:  # spaCy failures must not leak text
-            raise DetectorError(f"spaCy failed: {type(exc).__name__}", detector="pii") from None
+            raise_detached(DetectorError(f"spaCy failed: {type(exc).__name__}", detector="pii"))
         return docs
 
     def _analyze(self, engine: _Engine, window: str, doc: Any, offset: int) -> Iterable[Finding]:
@@ -769,7 +788,7 @@ class PIIDetector(BaseDetector):
                 text=window, language=engine.language, entities=list(self.config.entities), nlp_artifacts=artifacts
             )
         except Exception as exc:
-            raise DetectorError(f"Presidio failed: {type(exc).__name__}", detector="pii") from None
+            raise_detached(DetectorError(f"Presidio failed: {type(exc).__name__}", detector="pii"))
         for r in results:
             floor = float(self.config.thresholds.get(r.entity_type, self._default_floor))
             if r.score < floor or r.end <= r.start:

@@ -53,7 +53,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from guardrails._lru import LRU
 from guardrails.audit import salted_hash
 from guardrails.detectors.base import BaseDetector, DetectContext
-from guardrails.errors import DetectorError, DetectorUnavailable
+from guardrails.errors import DetectorError, DetectorUnavailable, raise_detached
 from guardrails.language import detect_language, load_identifier
 from guardrails.taxonomy import Taxonomy, load_taxonomy
 from guardrails.types import Finding, Stage
@@ -406,7 +406,7 @@ class SemanticDetector(BaseDetector):
         except DetectorError:
             raise
         except Exception as exc:
-            raise DetectorError(f"encoder failed: {type(exc).__name__}", detector=self.name) from exc
+            raise_detached(DetectorError(f"encoder failed: {type(exc).__name__}", detector=self.name))
         window_scores = head.model.scores(vecs) if len(vecs) else np.zeros((0, len(head.model.categories)))
         for k, s in enumerate(uniq):
             rows = owner == k

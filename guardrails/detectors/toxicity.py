@@ -81,7 +81,7 @@ from guardrails._paths import configs_dir
 from guardrails._threads import default_threads
 from guardrails._yaml import describe_yaml_error, load_strict
 from guardrails.detectors.base import BaseDetector, DetectContext
-from guardrails.errors import DetectorError, DetectorUnavailable
+from guardrails.errors import DetectorError, DetectorUnavailable, raise_detached
 from guardrails.taxonomy import Taxonomy
 from guardrails.types import Finding
 
@@ -673,7 +673,7 @@ class ToxicityDetector(BaseDetector):
                 enc = tok(windows, add_special_tokens=True, truncation=False, padding=False)
         except Exception as exc:
             # its message or a chained cause may quote the input: keep only the type
-            raise DetectorError(f"tokenizing failed ({type(exc).__name__})", detector=self.name) from None
+            raise_detached(DetectorError(f"tokenizing failed ({type(exc).__name__})", detector=self.name))
         return [len(ids) for ids in enc["input_ids"]]
 
     def _predict(self, windows: list[str], loaded: _Loaded) -> list[dict[str, float]]:
@@ -690,7 +690,7 @@ class ToxicityDetector(BaseDetector):
                     raw = loaded.detoxify.predict(batch)
             except Exception as exc:
                 # its message or a chained cause may quote the input: keep only the type
-                raise DetectorError(f"Detoxify prediction failed ({type(exc).__name__})", detector=self.name) from None
+                raise_detached(DetectorError(f"Detoxify prediction failed ({type(exc).__name__})", detector=self.name))
             for label in loaded.labels:
                 values = raw[label]
                 if not isinstance(values, list):

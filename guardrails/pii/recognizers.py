@@ -44,8 +44,10 @@ import ipaddress
 import os
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
@@ -147,10 +149,38 @@ class _FoldedText:
         return start + bisect.bisect_right(self.removed, start), end + bisect.bisect_right(self.removed, end - 1)
 
 
-@lru_cache(maxsize=8)
+@dataclass
+class _Memo:
+    """What the recognizers work out once per text (or value) while one analysis runs; it holds the user's text
+    and values, so it lives only as long as the analysis (:func:`analysis_scope`), never in a process-wide cache."""
+
+    folded: dict[str, _FoldedText] = field(default_factory=dict)
+    phones: dict[str, tuple[bool, bool]] = field(default_factory=dict)
+
+
+_MEMO: ContextVar[_Memo | None] = ContextVar("guardrails_pii_memo", default=None)
+
+
+@contextmanager
+def analysis_scope() -> Iterator[None]:
+    """Within it, each text is folded once for all the recognizers and each phone-shaped value validated once;
+    all of it is dropped when it ends. Outside one, nothing is remembered."""
+    token = _MEMO.set(_Memo())
+    try:
+        yield
+    finally:
+        _MEMO.reset(token)
+
+
 def _folded(text: str) -> _FoldedText:
-    """:meth:`_FoldedText.of`, once per text for all the pattern recognizers."""
-    return _FoldedText.of(text)
+    """:meth:`_FoldedText.of`, once per text for all the pattern recognizers of an analysis."""
+    memo = _MEMO.get()
+    if memo is None:
+        return _FoldedText.of(text)
+    folded = memo.folded.get(text)
+    if folded is None:
+        folded = memo.folded[text] = _FoldedText.of(text)
+    return folded
 
 
 class _OwnScoring(LocalRecognizer):
@@ -860,9 +890,18 @@ def _isbn_ok(core: str) -> bool:
     return False
 
 
-@lru_cache(maxsize=4096)
 def _phone_validity(candidate: str) -> tuple[bool, bool]:
-    """(valid somewhere, possible somewhere) for a phone-shaped string."""
+    """(valid somewhere, possible somewhere) for a phone-shaped string; once per value in an analysis."""
+    memo = _MEMO.get()
+    if memo is None:
+        return _phone_validity_of(candidate)
+    known = memo.phones.get(candidate)
+    if known is None:
+        known = memo.phones[candidate] = _phone_validity_of(candidate)
+    return known
+
+
+def _phone_validity_of(candidate: str) -> tuple[bool, bool]:
     possible = False
     regions: Sequence[str | None] = (None,) if candidate.startswith("+") else _PHONE_REGIONS
     for region in regions:

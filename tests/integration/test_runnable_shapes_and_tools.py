@@ -620,7 +620,7 @@ def test_a_malformed_message_list_error_names_the_shape_never_the_content() -> N
     with pytest.raises(InputError) as info:
         chain.invoke([{"role": "user", "text": "I am Jane Roe, 555-0100"}], config={"callbacks": [spy]})
     assert "list of dict" in str(info.value)
-    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert info.value.__cause__ is None and info.value.__context__ is None  # no chained error quoting the input
     for text in [str(info.value), *spy.errors]:
         assert "Jane Roe" not in text and "555-0100" not in text
 

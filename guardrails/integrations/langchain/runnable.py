@@ -47,6 +47,7 @@ from types import FrameType
 from typing import Any, Literal, TypeVar, overload
 
 from langchain_core.callbacks import AsyncCallbackManagerForChainRun, CallbackManagerForChainRun
+from langchain_core.exceptions import OutputParserException
 from langchain_core.runnables import ConfigurableFieldSpec, Runnable, RunnableConfig
 from langchain_core.runnables.config import (
     ensure_config,
@@ -57,7 +58,7 @@ from langchain_core.runnables.config import (
 from langchain_core.runnables.schema import StreamEvent
 from langchain_core.utils.pydantic import TypeBaseModel
 
-from guardrails.errors import GuardrailsWarning, ProfileError, brief
+from guardrails.errors import GuardrailsWarning, ProfileError, brief, raise_detached
 from guardrails.guard import Guard
 from guardrails.integrations.langchain import history, shapes
 from guardrails.integrations.langchain.callbacks import DEFAULT_CACHE_SIZE, _Judged
@@ -439,8 +440,11 @@ class GuardedRunnable(Runnable[Any, Any]):
         try:
             result = self._answer(run, config, input, turn, **kwargs)
         except BaseException as exc:
-            run.on_chain_error(exc)
-            raise
+            clean = _withheld(exc)
+            run.on_chain_error(clean)
+            if clean is exc:
+                raise
+            raise_detached(clean)
         result = turn.delivered(result)
         run.on_chain_end(turn.traced_output(result), inputs=turn.traced_input)
         return result
@@ -477,8 +481,11 @@ class GuardedRunnable(Runnable[Any, Any]):
         try:
             result = await self._aanswer(run, config, input, turn, **kwargs)
         except BaseException as exc:
-            await run.on_chain_error(exc)
-            raise
+            clean = _withheld(exc)
+            await run.on_chain_error(clean)
+            if clean is exc:
+                raise
+            raise_detached(clean)
         result = turn.delivered(result)
         await run.on_chain_end(turn.traced_output(result), inputs=turn.traced_input)
         return result
@@ -520,8 +527,11 @@ class GuardedRunnable(Runnable[Any, Any]):
                     shown = added(shown, item)
                     yield item
         except BaseException as exc:
-            run.on_chain_error(exc)
-            raise
+            clean = _withheld(exc)
+            run.on_chain_error(clean)
+            if clean is exc:
+                raise
+            raise_detached(clean)
         turn.delivered(shown)
         run.on_chain_end(turn.traced_output(shown), inputs=turn.traced_input)
 
@@ -580,8 +590,11 @@ class GuardedRunnable(Runnable[Any, Any]):
                 shown = added(shown, item)
                 yield item
         except BaseException as exc:
-            await run.on_chain_error(exc)
-            raise
+            clean = _withheld(exc)
+            await run.on_chain_error(clean)
+            if clean is exc:
+                raise
+            raise_detached(clean)
         finally:
             await items.aclose()
         turn.delivered(shown)
@@ -699,6 +712,30 @@ async def _without_raw_input(events: AsyncIterator[StreamEvent], raw: Any) -> As
             event = {**event, "data": {**data, "input": WITHHELD}}  # type: ignore[typeddict-item]
         first = False
         yield event
+
+
+#: what a parser's error says in place of the model's answer it quotes
+PARSE_ERROR_WITHHELD = (
+    "the answer could not be parsed ({kind}); its text and the parser's message are withheld by guardrails, "
+    "since an answer that fails to parse was never screened"
+)
+
+
+def _withheld(exc: BaseException) -> BaseException:
+    """The error the wrapper raises for ``exc``, raised by the wrapped chain: a parser's error quotes the model's
+    answer (in its message and ``llm_output``), which no check has seen, so it is raised as a new error of its
+    type (the caller's ``except OutputParserException`` still catches it) without the answer. Others as they are."""
+    if not isinstance(exc, OutputParserException):
+        return exc
+    message = PARSE_ERROR_WITHHELD.format(kind=type(exc).__name__)
+    try:
+        clean = type(exc)(message)
+    except Exception:  # a subclass with another signature
+        clean = OutputParserException(message)
+    if not isinstance(clean, OutputParserException) or clean.llm_output is not None:
+        clean = OutputParserException(message)
+    clean.send_to_llm = False
+    return clean
 
 
 def _is_raw(value: Any, raw: Any) -> bool:

@@ -53,7 +53,7 @@ from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.prompt_values import ChatPromptValue, PromptValue, StringPromptValue
 from pydantic import BaseModel
 
-from guardrails.errors import GuardrailsError, InputError
+from guardrails.errors import GuardrailsError, InputError, raise_detached
 from guardrails.types import Finding
 
 #: the keys of a dict input that may hold the user's turn (see ``turn_keys``: a string turn comes before a message list)
@@ -360,10 +360,12 @@ def _decoded(where: Path, media_type: str, payload: str | bytes, prefix: str) ->
         text = data.decode(charset)
     except (binascii.Error, ValueError, LookupError) as exc:  # UnicodeDecodeError is a ValueError
         what = media_type.split(";")[0].strip()
-        raise InputError(
-            f"cannot screen an attached {what} file: its base64 payload does not decode as {charset} text "
-            f"({type(exc).__name__}); send it as text, or in the charset its media type names"
-        ) from None
+        raise_detached(
+            InputError(
+                f"cannot screen an attached {what} file: its base64 payload does not decode as {charset} text "
+                f"({type(exc).__name__}); send it as text, or in the charset its media type names"
+            )
+        )
     return _EncodedText(where, text, prefix, charset, altchars, raw=isinstance(payload, bytes))
 
 
@@ -861,11 +863,13 @@ def _as_messages(value: Any) -> list[BaseMessage] | None:
         except Exception as exc:
             # LangChain's coercion errors quote the offending message: name only the types
             kinds = sorted({type(item).__name__ for item in value})
-            raise InputError(
-                f"cannot read the chain input ({type(value).__name__} of {', '.join(kinds) or 'nothing'}) as messages "
-                f"({type(exc).__name__}): each item must be a message, a (role, content) pair, or a dict with "
-                "'role' and 'content'"
-            ) from None
+            raise_detached(
+                InputError(
+                    f"cannot read the chain input ({type(value).__name__} of {', '.join(kinds) or 'nothing'}) as "
+                    f"messages ({type(exc).__name__}): each item must be a message, a (role, content) pair, or a dict "
+                    "with 'role' and 'content'"
+                )
+            )
     return None
 
 
