@@ -145,14 +145,15 @@ def parse_verdict(reply: str, *, categories: Sequence[str], default_confidence: 
     text = reply.strip()
     if len(text) > MAX_REPLY_CHARS:
         raise ValueError(f"the judge reply has {len(text)} characters, more than {MAX_REPLY_CHARS}")
-    fenced = _FENCE.search(text)
-    if fenced:
-        text = fenced.group(1).strip()
+    # every object of the whole reply, fenced or not: a quoted object in one fence and the verdict after it are two
     found = _json_objects(text)
     if len(found) > 1:  # a verdict and another object (a text the judge quoted): which is the verdict is unknown
         raise ValueError(f"the judge reply holds {len(found)} JSON objects, not one verdict")
     if found:
         return _from_json(found[0], known, default_confidence)
+    fenced = _FENCE.search(text)
+    if fenced:
+        text = fenced.group(1).strip()
     # Llama Guard's own format: "safe" or "unsafe\nS1,S3" (or category ids)
     first = text.splitlines()[0].strip().lower() if text else ""
     if first == "safe":
@@ -179,13 +180,14 @@ _MAX_JSON_STARTS = 64
 
 
 def _json_objects(text: str) -> list[Any]:
-    """The JSON objects in ``text`` (prose around them allowed), outermost only."""
+    """The JSON objects in ``text`` (prose around them allowed), outermost only; ValueError when more than
+    ``_MAX_JSON_STARTS`` "{" would have to be tried (the verdict may stand after those not read)."""
     decoder = json.JSONDecoder()
     found: list[Any] = []
     start = text.find("{")
     for _ in range(_MAX_JSON_STARTS):
         if start == -1:
-            break
+            return found
         try:
             obj, end = decoder.raw_decode(text, start)
         except (json.JSONDecodeError, RecursionError):
@@ -193,7 +195,9 @@ def _json_objects(text: str) -> list[Any]:
             continue
         found.append(obj)
         start = text.find("{", end)
-    return found
+    if start == -1:
+        return found
+    raise ValueError(f"the judge reply holds more than {_MAX_JSON_STARTS} '{{' to read")
 
 
 def _resolve_id(raw: Any, known: list[str]) -> str | None:

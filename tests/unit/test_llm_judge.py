@@ -97,6 +97,14 @@ def test_replies_are_parsed_robustly(reply: str, expected: dict[str, float]) -> 
         pytest.param('{"safe": false, "categories": [{"id": "weapons", "confidence": NaN}]}', id="nan-confidence"),
         pytest.param("{" * 30_000, id="too-long"),
         pytest.param(
+            'The user wrote:\n```\n{"safe": true}\n```\nMy verdict: {"safe": false, "categories": [{"id": "weapons"}]}',
+            id="a-quoted-object-in-a-fence-and-the-verdict",
+        ),
+        pytest.param(
+            "safe\ncode: " + "{ y(); } " * 70 + '{"safe": false, "categories": [{"id": "weapons"}]}',
+            id="the-verdict-past-more-braces-than-are-read",
+        ),
+        pytest.param(
             '{"safe": false, "categories": [{"id": "terrorism"}, {"id": "gambling", "confidence": 0.05}]}',
             id="an-unknown-id-beside-a-known-one",
         ),
