@@ -61,6 +61,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from guardrails.detectors.base import BaseDetector, DetectContext
 from guardrails.errors import DetectorError, DetectorUnavailable, raise_detached
+from guardrails.normalize import INVISIBLE_CHARS
 from guardrails.pii.dates import DateTimeRule, yield_dates
 from guardrails.pii.repeats import repeated_values
 from guardrails.pii.spans import resolve_nested
@@ -511,15 +512,27 @@ _SANITIZE.update(
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
-def _composed(text: str) -> tuple[str, list[tuple[int, int]] | None]:
-    """``text`` with each letter and the combining marks after it composed (NFC, starter by starter), and for
-    each character of it the span of ``text`` it came from; None when composing changes nothing."""
-    if unicodedata.is_normalized("NFC", text):
+#: blank characters a text may have in place of a space (braille blank, Hangul fillers, Khmer inherent vowels): left
+#: where they are, since inside a value ("jane.doe\u3164@example.com") they must go, and the pattern recognizers drop
+#: them there, while between two names NER would need a space
+_FILLERS = "\u115f\u1160\u17b4\u17b5\u2800\u3164\uffa0"
+_INVISIBLE = re.compile(f"[{INVISIBLE_CHARS}]")
+
+
+def _readable(text: str) -> tuple[str, list[tuple[int, int]] | None]:
+    """``text`` as every recognizer and NER read it, and for each character of it the span of ``text`` it came from
+    (None when nothing changes): invisible characters dropped ("Jo\u200bhn" is a name; the span of a value with
+    one inside covers it), blank fillers kept (``_FILLERS``), and each letter with the combining marks after it
+    composed (NFC, starter by starter: accents as macOS often stores them)."""
+    if unicodedata.is_normalized("NFC", text) and not _INVISIBLE.search(text):
         return text, None
     parts: list[str] = []
     spans: list[tuple[int, int]] = []
     i, n = 0, len(text)
     while i < n:
+        if text[i] not in _FILLERS and _INVISIBLE.match(text, i):
+            i += 1
+            continue
         j = i + 1
         while j < n and unicodedata.combining(text[j]):
             j += 1
@@ -531,7 +544,7 @@ def _composed(text: str) -> tuple[str, list[tuple[int, int]] | None]:
 
 
 def _mapped(finding: Finding, spans: list[tuple[int, int]]) -> Finding:
-    """``finding`` with its offsets into the composed text moved to the text it was composed from."""
+    """``finding`` with its offsets into the readable text moved to the text it was read from (``_readable``)."""
     if finding.start is None or finding.end is None or finding.end <= finding.start:
         return finding
     return replace(finding, start=spans[finding.start][0], end=spans[finding.end - 1][1])
@@ -695,9 +708,8 @@ class PIIDetector(BaseDetector):
             raise ValueError(f"detect_batch got {len(texts)} texts but {len(ctxs)} contexts")
         if not any(t and not t.isspace() for t in texts):
             return [[] for _ in texts]
-        # accents written as a letter and a combining mark (as macOS often stores them) are read composed: the
-        # recognizers' and NER's word characters are composed letters; offsets are mapped back to the text
-        composed = [_composed(t) if t else (t, None) for t in texts]
+        # read without invisible characters and with composed accents (``_readable``); offsets are mapped back
+        composed = [_readable(t) if t else (t, None) for t in texts]
         readable = [c for c, _ in composed]
         found = None
         if len(texts) >= self.options.parallel_min_batch and self.batch_workers:

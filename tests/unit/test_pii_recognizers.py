@@ -590,6 +590,21 @@ def test_accents_written_as_combining_marks_are_read_as_composed_letters_with_of
 
 
 @pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Hi, I'm Jo\u200bhn", "Jo\u200bhn"),
+        ("My name is Ma\u200bria.", "Ma\u200bria"),
+        ("Ma\u2060ria Lopez called about the invoice", "Ma\u2060ria Lopez"),
+        ("Patient: SMITH, Jo\u00adhn", "SMITH, Jo\u00adhn"),
+    ],
+)
+def test_an_invisible_character_inside_a_name_hides_it_from_no_recognizer(
+    detector: PIIDetector, text: str, name: str
+) -> None:
+    assert labels_of(detector, text).get("PERSON") == [name]
+
+
+@pytest.mark.parametrize(
     ("text", "address"),
     [
         ("send it to 77 rue de Rivoli, 75001 Paris", "77 rue de Rivoli, 75001 Paris"),
