@@ -455,11 +455,16 @@ def _final_answer(m: BaseMessage) -> bool:
     return isinstance(m, ChatMessage) and m.role.lower() in ("assistant", "ai", "model")
 
 
-def content_text(content: Any, *, documents: bool = True) -> str:
+def content_text(content: Any, *, documents: bool = True, others: bool = True) -> str:
     """The text of a message's content: the str itself, or every str block and every block's words (``block_words``:
     a text block's ``text``, a document's; reasoning and the other blocks screened as slots of their own excluded, see
     ``extra_slots``). ``documents=False`` leaves a document block's words out (a profile's ``attached_documents:
-    redact``: they are only redacted, not judged)."""
+    redact``: they are only redacted, not judged).
+
+    ``others`` (a user's or a tool's message): the words of blocks the library does not know, and of keys of known
+    blocks it does not read as words (a ``note`` block, a ``text`` that is ``{"value": ...}``, an image's
+    ``caption``), as an answer's are read (``block_slots``); never a tool's output or a citation's quote. An answer's
+    reader passes False: it reads those as slots of their own (``extra_slots``)."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
@@ -467,10 +472,17 @@ def content_text(content: Any, *, documents: bool = True) -> str:
         for block in content:
             if isinstance(block, str):
                 parts.append(block)
-            elif not _is_slot_block(block) and (documents or not is_attached_document(block)):
-                parts.extend(text for _, text in block_words(block))
+            elif documents or not is_attached_document(block):
+                if not _is_slot_block(block):
+                    parts.extend(text for _, text in block_words(block))
+                if others and not _is_reasoning_block(block):
+                    parts.extend(s.text for s in block_slots(block) if s.kind in _USER_SLOT_KINDS)
         return "\n".join(parts)
     return ""
+
+
+#: the slots of a user's content block that are the user's words (not a tool's output, not a quoted source)
+_USER_SLOT_KINDS = frozenset({"words", "provider", "call"})
 
 
 def _leaves(
@@ -979,10 +991,13 @@ def extract_turns(
         continued = any(isinstance(m, ToolMessage) for m in messages[last + 1 :])
         latest, history = user_turns(messages, documents=documents)
         return Turns(latest=latest, history=history, has_user_turn=True, continued=continued)
-    # no user turn: judge what the chain would read (tool results, other non-system text)
+    # no user turn: judge what the chain would read (tool results, other non-system text); with nothing but system
+    # messages, their text (the user's words may have been rendered into one: nothing reaches the chain unjudged)
     others = [
         content_text(m.content, documents=documents) for m in messages if not isinstance(m, (SystemMessage, AIMessage))
     ]
+    if not any(t.strip() for t in others) and all(isinstance(m, SystemMessage) for m in messages):
+        others = [content_text(m.content, documents=documents) for m in messages]
     return Turns(latest="\n".join(t for t in others if t), history=(), has_user_turn=False)
 
 
@@ -1169,17 +1184,20 @@ def message_texts(m: BaseMessage, *, results: bool = True) -> list[str]:
 
 def content_texts(content: Any) -> list[str]:
     """A message content's texts, in order: the str itself, or its str blocks, every block's ``text`` and a document's
-    words (``block_words``)."""
+    words (``block_words``), and the words ``content_text`` reads in a user's other blocks and keys."""
     if isinstance(content, str):
         return [content]
     out: list[str] = []
     for b in content:
         if isinstance(b, str):
             out.append(b)
-        elif isinstance(b, Mapping) and isinstance(b.get("text"), str) and not _is_text_block(b):
+            continue
+        if isinstance(b, Mapping) and isinstance(b.get("text"), str) and not _is_text_block(b):
             out.append(b["text"])  # a slot block's (a reasoning block with a ``text``)
         else:
             out.extend(text for _, text in block_words(b))
+        if isinstance(b, Mapping) and not _is_reasoning_block(b):
+            out.extend(s.text for s in block_slots(b) if s.kind in _USER_SLOT_KINDS and s.text not in out)
     return out
 
 
@@ -1950,7 +1968,7 @@ class _Walk:
         )
 
     def message(self, m: BaseMessage, path: Path) -> BaseMessage:
-        old = content_text(m.content)
+        old = content_text(m.content, others=False)  # the other blocks' words: slots of their own
         new = self.visit((*path, "content"), "", old)
         if self.fresh:  # streamed: a bare chunk (reasoning, tool calls and metadata left out)
             chunk = AIMessageChunk(content=new, id=m.id)
