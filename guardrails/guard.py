@@ -51,6 +51,7 @@ from guardrails.types import Action, Decision, DetectorFailure, Finding, Stage
 
 if TYPE_CHECKING:
     from guardrails.redaction import RedactionResult, Redactor
+    from guardrails.taxonomy import Taxonomy
 
 _log = logging.getLogger("guardrails")
 
@@ -156,6 +157,8 @@ class Guard:
         self._refused: dict[Stage, LRU[str, bool]] = {s: LRU(REFUSED_KEPT) for s in Stage}
         self._judged: dict[Stage, LRU[str, bool]] = {s: LRU(REFUSED_KEPT) for s in Stage}
         self._delivered: LRU[str, bool] = LRU(REFUSED_KEPT)  # salted hashes of answers as an adapter delivered them
+        #: salted hashes of user turns that showed a crisis in their own words, with its kinds (``crisis_kinds``)
+        self._crises: LRU[str, tuple[str, ...]] = LRU(REFUSED_KEPT)
         self._seal_key: bytes | None = None  # derived from the salt on first use (see ``_seal``)
         self._redactor: Redactor | None = None
         #: the entities a redacting detector found in a text only redacted (an earlier turn, a tool result), by the
@@ -279,26 +282,32 @@ class Guard:
     def _detect(self, det: Detector, text: str, ctx: DetectContext) -> list[Finding]:
         limit = self._limit(det)
         if limit is None:
-            return _checked_findings(det.name, det.detect(text, ctx))
+            return self._valid(det.name, det.detect(text, ctx), text)
         self._warm_up(det)
-        return _checked_findings(det.name, limit.run(det.detect, text, ctx))
+        return self._valid(det.name, limit.run(det.detect, text, ctx), text)
 
     async def _adetect(self, det: Detector, text: str, ctx: DetectContext) -> list[Finding]:
         limit = self._limit(det)
         if limit is None:
-            return _checked_findings(det.name, await det.adetect(text, ctx))
+            return self._valid(det.name, await det.adetect(text, ctx), text)
         if det.name not in self._warm:
             await asyncio.to_thread(self._warm_up, det)
         if _threaded_adetect(det):  # adetect would only run detect on a thread: run it on the limit's own
-            return _checked_findings(det.name, await limit.arun(det.detect, text, ctx))
-        return _checked_findings(det.name, await limit.await_(lambda: det.adetect(text, ctx)))
+            return self._valid(det.name, await limit.arun(det.detect, text, ctx), text)
+        return self._valid(det.name, await limit.await_(lambda: det.adetect(text, ctx)), text)
 
     def _detect_batch(self, det: Detector, texts: list[str], ctxs: list[DetectContext]) -> list[list[Finding]]:
         limit = self._limit(det)
         if limit is None:
-            return _checked_batch(det.name, det.detect_batch(texts, ctxs), len(texts))
+            return self._valid_batch(det.name, det.detect_batch(texts, ctxs), texts)
         self._warm_up(det)
-        return _checked_batch(det.name, limit.run(det.detect_batch, texts, ctxs, scale=len(texts)), len(texts))
+        return self._valid_batch(det.name, limit.run(det.detect_batch, texts, ctxs, scale=len(texts)), texts)
+
+    def _valid(self, name: str, out: object, text: str) -> list[Finding]:
+        return _checked_findings(name, out, text=text, taxonomy=self.taxonomy)
+
+    def _valid_batch(self, name: str, out: object, texts: list[str]) -> list[list[Finding]]:
+        return _checked_batch(name, out, texts, taxonomy=self.taxonomy)
 
     def wrap(self, runnable: Any, **kwargs: Any) -> Any:
         """Wrap a LangChain Runnable so every turn passes this guard (see GuardedRunnable)."""
@@ -398,14 +407,19 @@ class Guard:
     def _remember_refused(self, decision: Decision, text: object) -> Decision:
         """Keep (a salted hash of) a user turn, or an answer, refused (blocked or referred) for a prohibited category
         found in the text itself, and of every other text judged (for ``screen_earlier``); see :meth:`was_refused`.
-        A turn refused only through its history (the category found in the joined turns) is not kept: the same
-        words may be harmless after other turns. A text left unjudged (too long, or decided by a failed detector
+        A turn refused only through its history (the category found in the joined turns) is kept as neither: the
+        same words may be harmless after other turns, and whether they are refused alone is judged when they come
+        back. A text left unjudged (too long, or decided by a failed detector
         whose ``on_error`` blocks) is not kept either: judged again, it may be judged then. ``text`` is kept as the
         check read it (bytes decoded, a lone surrogate replaced), as :meth:`was_refused` looks it up."""
         clean = _coerce_text(text)  # the check accepted it: a str, bytes or bytearray
         if self._unjudged(decision, clean):
             return decision
         key = self._refused_key(clean)
+        if decision.stage is Stage.INPUT and decision.referral is not None:
+            kinds = self._own_crises(decision)
+            if kinds:
+                self._crises.put(key, kinds)
         prohibited = {  # those the profile refuses (a prohibited category it allows or disclaims refuses nothing)
             c
             for c in decision.categories
@@ -414,16 +428,38 @@ class Guard:
             and self.profile.action_for(c, k.kind) >= Action.REFER
         }
         # refused: blocked, or referred (a self-harm methods request gets the crisis referral) for a prohibited category
-        if decision.action >= Action.REFER and any(
-            f.category in prohibited and f.view != "history" and self.policy.counts(f, decision.stage)
-            for f in decision.findings
-        ):
+        counted = [f for f in decision.findings if f.category in prohibited and self.policy.counts(f, decision.stage)]
+        if decision.action >= Action.REFER and any(f.view != "history" for f in counted):
             self._refused[decision.stage].put(key, True)
+        elif decision.action >= Action.REFER and counted:
+            # refused through its history: a detector keeps the best view of a category, so whether the words
+            # alone are refused is not known. Neither kept: ``screen_earlier`` judges them alone when they come back
+            pass
         else:
             # judged, not refused as prohibited (allowed, referred, a blocked entity, a refusal through history):
             # ``screen_earlier`` does not judge it again
             self._judged[decision.stage].put(key, True)
         return decision
+
+    def _own_crises(self, decision: Decision) -> tuple[str, ...]:
+        """The crisis kinds a referred user turn showed in its own words (a finding not through its history): its
+        crisis categories, and the crisis a prohibited category it was referred for lends (``referral:``)."""
+        kinds: list[str] = []
+        for f in decision.findings:
+            if f.category not in decision.categories or f.view == "history" or not self.policy.counts(f, Stage.INPUT):
+                continue
+            cat = self.taxonomy.get(f.category)
+            if cat is not None and cat.kind == "crisis":
+                kinds.append(f.category)
+            elif (lent := self.profile.rule(f.category).referral) is not None:
+                kinds.append(str(lent))
+        return tuple(dict.fromkeys(kinds))
+
+    def crisis_kinds(self, text: str) -> tuple[str, ...]:
+        """The crisis kinds this guard found in ``text`` as a user turn, in its own words (the last
+        ``REFUSED_KEPT`` such turns, as salted hashes): an adapter keeps such an earlier turn's crisis in force as a
+        saved referred turn's marker does, and withholds its words from the model as that marker does."""
+        return self._crises.get(self._refused_key(_coerce_text(text))) or ()
 
     def _unjudged(self, decision: Decision, text: str) -> bool:
         """True when ``decision`` did not judge ``text`` (as the check read it): too long to read, or a detector
@@ -858,7 +894,8 @@ class Guard:
         apart = _coerce_pieces(pieces, clean)
         turns = _coerce_history(history)
         window = self.profile.history_window
-        hist = tuple(_coerce_text(h) for h in turns[-window:]) if window else ()
+        # a turn with no text (an image alone, a blank message) is no turn: it takes no place in the window
+        hist = tuple(t for t in map(_coerce_text, turns) if t.strip())[-window:] if window else ()
         loc = _optional_str("locale", locale) or None  # "" names no locale: the profile's applies
         conv = _optional_str("conversation_id", conversation_id)
         from guardrails.normalize import views
@@ -1054,8 +1091,8 @@ class Guard:
         text = req.text
         blocked_entities: tuple[str, ...] = ()
         entities = _entities(findings)
-        if req.redact_only:  # entities only: a redacting detector's categories are not asked for here
-            findings = entities
+        if req.redact_only:  # entities (and notes such as NER's limit) only: no category is asked for here
+            findings = [f for f in findings if f.category is None]
         redacted = False
         unredacted = any(f.detector in req.redactors for f in req.failures)  # a redacting detector failed
         if entities:
@@ -1074,8 +1111,9 @@ class Guard:
         # a counted crisis always carries its referral, whatever the action; REFER always has one
         referral = self._referral(req, verdict) if verdict.crisis or verdict.action is Action.REFER else None
         refusal = self.policy.refusal_text(verdict, blocked_entities=blocked_entities)
-        if refusal is not None and referral is not None and req.stage is Stage.INPUT:
-            # a BLOCKed turn that shows a crisis: the person sees the referral first, never only a "no"
+        if refusal is not None and referral is not None:
+            # a BLOCKed turn that shows a crisis (or an answer blocked for a category referred as one): the person
+            # sees the referral first, never only a "no"
             refusal = f"{referral}\n\n{refusal}"
         # an answer is coming: below REFER, and a REFER of the input that calls the chain (refer_and_continue)
         answered = verdict.action < Action.REFER or (
@@ -1335,26 +1373,40 @@ def _shape(out: object) -> str:
     return f"a {type(out).__name__}"
 
 
-def _checked_findings(name: str, out: object) -> list[Finding]:
-    """``out``, what the detector ``name`` returned for one text, as a list of Finding; InvalidDetectorOutput
-    (naming its shape) for anything else."""
+def _checked_findings(name: str, out: object, *, text: str, taxonomy: Taxonomy) -> list[Finding]:
+    """``out``, what the detector ``name`` returned for ``text``, as a list of Finding; InvalidDetectorOutput
+    (naming its shape, never the text) for anything else: a category the taxonomy does not hold (a typo would
+    otherwise block nothing), or an entity whose span is not in the text (it would be left in clear)."""
     if not isinstance(out, (list, tuple)) or not all(isinstance(f, Finding) for f in out):
         raise InvalidDetectorOutput(f"returned {_shape(out)}, not a list of Finding", detector=name)
+    for f in out:
+        if f.category is not None and (not isinstance(f.category, str) or f.category not in taxonomy):
+            raise InvalidDetectorOutput(
+                f"found the category {brief(f.category)}, which is not in the taxonomy (declare new ones under "
+                "custom_categories)",
+                detector=name,
+            )
+        if f.category is None and f.label and f.end is not None and f.end > len(text):
+            raise InvalidDetectorOutput(
+                f"found a {brief(f.label)} at ({f.start}, {f.end}), past the end of a text of {len(text)} characters",
+                detector=name,
+            )
     return list(out)
 
 
-def _checked_batch(name: str, out: object, count: int) -> list[list[Finding]]:
-    """``out``, what the detector ``name`` returned for a batch of ``count`` texts, as one list of Finding per
-    text; InvalidDetectorOutput (naming its shape) for anything else."""
+def _checked_batch(name: str, out: object, texts: list[str], *, taxonomy: Taxonomy) -> list[list[Finding]]:
+    """``out``, what the detector ``name`` returned for a batch of texts, as one list of Finding per text (each as
+    :func:`_checked_findings` checks it); InvalidDetectorOutput (naming its shape) for anything else."""
+    count = len(texts)
     if not isinstance(out, (list, tuple)) or len(out) != count:
         raise InvalidDetectorOutput(
             f"returned {_shape(out)} for a batch of {count} texts, not one list of Finding per text", detector=name
         )
     results: list[list[Finding] | None] = []
     error: InvalidDetectorOutput | None = None
-    for found in out:
+    for found, text in zip(out, texts, strict=True):
         try:
-            results.append(_checked_findings(name, found))
+            results.append(_checked_findings(name, found, text=text, taxonomy=taxonomy))
         except InvalidDetectorOutput as exc:
             results.append(None)
             error = exc

@@ -125,12 +125,9 @@ class Policy:
             if self.taxonomy[c].kind == "crisis"
             and (actions[c] is Action.REFER or (stage is Stage.INPUT and actions[c] is Action.BLOCK))
         )
-        # a category referred as a crisis (``referral:``, self-harm methods as crisis_self_harm) gets that referral
-        lent = [
-            r
-            for c in categories
-            if stage is Stage.INPUT and configured[c] is Action.REFER and (r := self.profile.rule(c).referral)
-        ]
+        # a category referred as a crisis (``referral:``, self-harm methods as crisis_self_harm) gets that referral,
+        # on an answer too (blocked, with the referral first: whoever it was written for may be the one at risk)
+        lent = [r for c in categories if configured[c] is Action.REFER and (r := self.profile.rule(c).referral)]
         crisis = (*crisis, *(r for r in dict.fromkeys(lent) if r not in crisis))
         # (a crisis category the profile blocks keeps its block: the referral comes first in the refusal)
         crisis_blocked = any(actions[c] is Action.BLOCK for c in crisis if c in actions)

@@ -6,10 +6,13 @@ never an exception; only the adapters raise (``GuardrailViolation``).
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum, IntEnum
 from typing import Any
+
+from guardrails.errors import brief
 
 
 class Action(IntEnum):
@@ -77,8 +80,9 @@ class Finding:
     view: str = "raw"
 
     def __post_init__(self) -> None:
-        if not 0.0 <= float(self.score) <= 1.0:
-            raise ValueError(f"Finding.score must be within [0, 1], got {self.score!r}")
+        # a number (a str "0.99" compares with no threshold); NaN is not within [0, 1]
+        if isinstance(self.score, bool) or not isinstance(self.score, numbers.Real) or not 0.0 <= self.score <= 1.0:
+            raise ValueError(f"Finding.score must be a number within [0, 1], got {brief(self.score)}")
         if (self.start is None) != (self.end is None):
             raise ValueError("Finding.start and Finding.end must both be set or both be None")
         if self.start is not None and self.end is not None and not 0 <= self.start <= self.end:

@@ -397,12 +397,6 @@ def test_under_refer_and_continue_a_self_harm_methods_request_is_refused_with_th
     assert d.action is Action.BLOCK and d.referral == guard.referral_for(["crisis_self_harm"], locale="en-GB")
 
 
-def test_a_blocked_answer_promoting_self_harm_carries_no_referral_of_its_own() -> None:
-    guard = guard_with(KeywordDetector({"pills": "self_harm_promotion"}))
-    d = guard.check("take all the pills at once", stage="output")
-    assert d.action is Action.BLOCK and d.referral is None
-
-
 def test_a_crisis_turn_counting_a_prohibited_category_the_profile_allows_is_not_remembered_as_refused() -> None:
     guard = guard_with(
         KeywordDetector({"end it all": "crisis_self_harm", "grenade": "weapons"}),

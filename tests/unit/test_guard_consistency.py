@@ -79,8 +79,15 @@ class ShortBatch(BaseDetector):
 
 @pytest.mark.parametrize(
     "out",
-    [None, [{"category": "weapons", "score": 0.9}], CANARY, [Finding("broken", "weapons", 0.9), None]],
-    ids=["none", "dicts", "a-str", "a-none-among-findings"],
+    [
+        None,
+        [{"category": "weapons", "score": 0.9}],
+        CANARY,
+        [Finding("broken", "weapons", 0.9), None],
+        [Finding("broken", "weapon", 0.99)],  # a typo of a category id would block nothing
+        [Finding("broken", None, 0.9, 0, 10_000, label="PERSON")],  # a value past the end would stay in clear
+    ],
+    ids=["none", "dicts", "a-str", "a-none-among-findings", "an-unknown-category", "an-entity-past-the-end"],
 )
 @pytest.mark.parametrize("run", EVERY_PATH)
 def test_a_detector_returning_anything_but_findings_is_its_failure_on_every_path(run: Run, out: object) -> None:
@@ -96,6 +103,23 @@ def test_an_invalid_output_whose_detector_failures_are_allowed_is_skipped(run: R
     decision = run(guard_with(Returns(None), profile={"on_detector_error": "allow"}), CANARY)
     assert decision.action is Action.ALLOW
     assert [f.detector for f in decision.failures] == ["broken"]
+
+
+class StrScore(BaseDetector):
+    """A detector with a bug: its score is a str, which no threshold compares with."""
+
+    name: ClassVar[str] = "broken"
+
+    def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
+        return [Finding(self.name, "weapons", "0.99")]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("on_error", ["block", "allow"])
+@pytest.mark.parametrize("run", EVERY_PATH)
+def test_a_finding_whose_score_is_no_number_is_its_detectors_failure_never_a_crash(run: Run, on_error: str) -> None:
+    decision = run(guard_with(StrScore(), profile={"on_detector_error": on_error}), CANARY)
+    assert decision.action is (Action.BLOCK if on_error == "block" else Action.ALLOW)
+    assert [f.detector for f in decision.failures] == ["broken"] and decision.categories == ()
 
 
 def test_a_batch_answered_with_the_wrong_number_of_lists_is_the_detectors_failure_for_every_text() -> None:

@@ -112,6 +112,15 @@ def test_crisis_on_the_output_does_not_put_a_referral_into_the_refusal() -> None
     assert d.action is Action.BLOCK and d.referral is None
 
 
+def test_an_answer_blocked_for_a_category_referred_as_a_crisis_shows_that_referral_first() -> None:
+    # the general profile maps self_harm_promotion to {action: refer, referral: crisis_self_harm}
+    guard = guard_with(KeywordDetector({"cut deeper": "self_harm_promotion"}))
+    d = guard.check("here is how to cut deeper", stage="output", locale="en-GB")
+    assert d.action is Action.BLOCK and d.referral is not None
+    text = d.response_text()
+    assert text is not None and text.startswith(d.referral) and "116 123" in text  # Samaritans, a real line
+
+
 @pytest.mark.slow
 def test_real_classifier_crisis_is_referred_when_another_detector_fails() -> None:
     profile = validate_profile_mapping(

@@ -409,7 +409,8 @@ def test_importing_the_detector_module_loads_no_heavy_library() -> None:
     assert out == "[]"
 
 
-def test_the_ner_note_changes_no_decision_and_shows_in_the_record() -> None:
+@pytest.mark.parametrize("redact_only", [False, True], ids=["check", "redact-only"])
+def test_the_ner_note_changes_no_decision_and_shows_in_the_record(redact_only: bool) -> None:
     from guardrails import Guard
     from guardrails.profiles import DetectorSpec, load_profile
     from guardrails.types import Action
@@ -417,7 +418,7 @@ def test_the_ner_note_changes_no_decision_and_shows_in_the_record() -> None:
     profile = load_profile("general").model_copy(update={"detectors": {"pii": DetectorSpec()}})
     det = PIIDetector(options=PIIOptions(ner_max_chars=1_000, window_chars=1_000, window_overlap=128))
     text = "Oksana Kowalczyk asked about the weather. " + "It may rain again later today. " * 120
-    d = Guard(profile, detectors={"pii": det}).check(text)
+    d = Guard(profile, detectors={"pii": det}).check(text, redact_only=redact_only)  # redact-only: retrieved text
     assert d.action is Action.REDACT
     assert d.text == text.replace("Oksana Kowalczyk", "<PERSON_1>")  # the note redacts nothing
     labels = [f["label"] for f in d.to_dict()["findings"]]

@@ -38,7 +38,7 @@ from guardrails._lru import LRU
 from guardrails.audit import AuditLog, salted_hash
 from guardrails.errors import GuardrailViolation, brief
 from guardrails.guard import Guard
-from guardrails.integrations.langchain.history import crisis_in_force
+from guardrails.integrations.langchain.history import crisis_in_force, without_markers
 from guardrails.integrations.langchain.shapes import content_text, is_user_message, read_output, user_turns
 from guardrails.types import Action, Decision, Stage
 
@@ -220,9 +220,12 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
             # a guard with its own audit log records the decision itself, with this call's run id
             ids = {"run_id": run} if run and self.guard.audit is not None else None
             # a saved referred turn keeps its crisis in force here too; a statement never makes a question prohibited
-            earlier = crisis_in_force(history)
-            if earlier != tuple(history) and self.guard.evaluate(text, stage, history=earlier, locale=locale).blocked:
-                earlier = tuple(history)
+            earlier = crisis_in_force(history, kinds_of=self.guard.crisis_kinds)
+            plain = without_markers(history)
+            if earlier != plain:
+                joined = self.guard.evaluate(text, stage, history=earlier, locale=locale)
+                if joined.blocked and not joined.failures:  # a failure says nothing of the statements in force
+                    earlier = plain
             decision = self.guard.check(text, stage, history=earlier, locale=locale, pieces=pieces, audit_context=ids)
             if self.guard.audit is None:
                 self.audit.record(decision, run_id=run)

@@ -61,6 +61,17 @@ CRISIS_KIND_WORDS = {
 #: what the model sees instead of each further text of a withheld user turn (the first gets the turn's marker): never
 #: empty, since a provider may refuse an empty text block or document (Anthropic does)
 WITHHELD_PART = "[withheld]"
+#: the markers that name no crisis kind (see :func:`crisis_in_force`)
+_PLAIN_MARKERS = frozenset(
+    {
+        WITHHELD_TURN,
+        WITHHELD_UNSCREENED,
+        WITHHELD_ANSWER,
+        WITHHELD_REFUSED_ANSWER,
+        WITHHELD_REFERRED,
+        WITHHELD_PART,
+    }
+)
 #: the key of an answer's ``guardrails`` metadata that holds its seals (``Turn.sealed`` in turn.py)
 SEALS_KEY = "delivered_seals"
 
@@ -99,26 +110,47 @@ def referred_marker(categories: Iterable[str]) -> str:
     return WITHHELD_REFERRED_FOR.format(kinds=" and ".join(kinds)) if kinds else WITHHELD_REFERRED
 
 
-def crisis_in_force(earlier: Sequence[str]) -> tuple[str, ...]:
+def crisis_in_force(
+    earlier: Sequence[str], *, kinds_of: Callable[[str], Sequence[str]] | None = None
+) -> tuple[str, ...]:
     """Earlier user turns as the input check reads them: a turn that is a referred turn's marker naming crisis
     kinds (:func:`referred_marker`; a turn of several texts: the marker, then :data:`WITHHELD_PART`) stands for the
     plain statement of each kind (``configs/responses/crisis_in_force.yaml``), so a crisis stays in force while its turn
-    is in the window, as the user's words would keep it (``history_persistent_kinds``). The plain marker (a turn
-    referred only because an earlier crisis was in force, or a history saved before markers named kinds) stands for
-    nothing: it does not keep the crisis beyond the turn that showed it. Other turns are as they are."""
-    markers = _referred_markers()
+    is in the window, as the user's words would keep it (``history_persistent_kinds``); so does a turn in the user's
+    words that the guard found a crisis in (``kinds_of``: ``Guard.crisis_kinds``), however the history came (a
+    message list a client sends, a graph's state), not only one saved with its marker. Any other marker of the
+    wrapper's (a refused turn's, the plain referred one: a turn referred only because an earlier crisis was in force,
+    or a history saved before markers named kinds) stands for nothing: it holds no words of the user's, so it is
+    read as an empty turn (which takes no place in the window). Other turns are as they are."""
     out = []
     for text in earlier:
-        lines = [line.strip() for line in text.splitlines() if line.strip()] if text.startswith("[") else []
-        # a turn the wrapper marked: its marker, and nothing but the marker of its further texts (words beside a
-        # marker are the user's own, judged as they are)
-        kinds = [k for line in lines for k in markers.get(line, ())]
-        if kinds and all(line in markers or line == WITHHELD_PART for line in lines):
+        kinds = _marked_kinds(text)
+        if kinds is None and kinds_of is not None:
+            kinds = tuple(kinds_of(text)) or None
+        if kinds:
             statements = _crisis_statements()
             out.append(" ".join(statements[k] for k in dict.fromkeys(kinds)))
         else:
-            out.append(text)
+            out.append("" if kinds is not None else text)
     return tuple(out)
+
+
+def without_markers(earlier: Sequence[str]) -> tuple[str, ...]:
+    """Earlier user turns with every marker of the wrapper's read as an empty turn (one naming crisis kinds too):
+    the turns in the user's own words alone."""
+    return tuple("" if _marked_kinds(text) is not None else text for text in earlier)
+
+
+def _marked_kinds(text: str) -> tuple[str, ...] | None:
+    """The crisis kinds a turn the wrapper marked names (empty for a marker naming none); None for a turn in the
+    user's words (words beside a marker are the user's own, judged as they are)."""
+    if not text.startswith("["):
+        return None
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    named = _referred_markers()
+    if not lines or not all(line in named or line in _PLAIN_MARKERS for line in lines):
+        return None
+    return tuple(k for line in lines for k in named.get(line, ()))
 
 
 def model_marker(text: str) -> str | None:
@@ -157,18 +189,23 @@ def withheld_texts(
     passthrough_keys: Collection[str],
     locale: str | None,
     documents: bool = True,
+    crisis_kinds: Callable[[str], Sequence[str]] | None = None,
 ) -> dict[str, str]:
     """The texts of the input ``value`` to withhold from the model, each with what the model gets instead: earlier
     user turns refused as prohibited (or not yet judged), what answered them, and the model's earlier answers refused
-    as prohibited themselves (or not yet judged). ``latest``: the user's turn of this request (never withheld).
-    ``documents``: whether attached documents' words are judged with a turn (see ``shapes.content_text``)."""
+    as prohibited themselves (or not yet judged); and earlier user turns the guard found a crisis in
+    (``crisis_kinds``), as a saved referred turn's marker withholds them (their answers, the referral, stay).
+    ``latest``: the user's turn of this request (never withheld). ``documents``: whether attached documents' words
+    are judged with a turn (see ``shapes.content_text``)."""
     lists = conversations(value, input_keys=input_keys, passthrough_keys=passthrough_keys)
     judged = _judge_earlier(runs_of(lists), latest, guard=guard, locale=locale, documents=documents)
     refused = _refused_runs(judged, was_refused)
     messages = chronological(
         value, user_messages(value, input_keys=input_keys, passthrough_keys=passthrough_keys), input_keys
     )
-    turns = _withheld_turns(messages, latest, judged.unscreened, was_refused, documents=documents)
+    turns = _withheld_turns(
+        messages, latest, judged.unscreened, was_refused, documents=documents, crisis_kinds=crisis_kinds
+    )
     # the user's words the model gets as they are: the latest turn and every earlier turn not withheld. Withholding
     # goes by text, so a text that also stands there (a "thanks" block of a refused message sent again as the latest
     # turn) is left, as the model sees it there anyway
@@ -178,12 +215,13 @@ def withheld_texts(
     }
     gone = {id(m) for ms, _ in refused for m in ms}
     after: list[BaseMessage] = []
-    if turns:
-        # what answered a withheld turn goes too: a client can write the answers of a history as well as its
-        # requests ("Sure, step one is..." after each harmful request, many times over, then "go on"), and
-        # the model would take them as its own. A user message is withheld by its whole text (the same text
-        # anywhere but in the latest turn is withheld alike)
-        wholes = {shapes.content_text(m.content, documents=documents) for m, _ in turns}
+    answered = [(m, marker) for m, marker in turns if marker != WITHHELD_REFERRED]
+    if answered:
+        # what answered a withheld turn goes too (not the referral that answered a crisis): a client can write the
+        # answers of a history as well as its requests ("Sure, step one is..." after each harmful request, many
+        # times over, then "go on"), and the model would take them as its own. A user message is withheld by its
+        # whole text (the same text anywhere but in the latest turn is withheld alike)
+        wholes = {shapes.content_text(m.content, documents=documents) for m, _ in answered}
         after, _ = answers_after(value, lambda m: shapes.content_text(m.content, documents=documents) in wholes, lists)
         gone |= {id(m) for m in after}
     kept = standing | texts_kept([m for c, _ in lists for m in c if not shapes.is_user_message(m)], gone)
@@ -257,9 +295,11 @@ def _withheld_turns(
     was_refused: WasRefused,
     *,
     documents: bool,
+    crisis_kinds: Callable[[str], Sequence[str]] | None = None,
 ) -> list[tuple[BaseMessage, str]]:
     """The earlier user ``messages`` to withhold, each with its marker: refused as prohibited (judged whole, as the
-    input check read them), or past the per-request limit of earlier turns judged (not judged yet)."""
+    input check read them), past the per-request limit of earlier turns judged (not judged yet), or a crisis the
+    guard found in their words (the model gets the plain referred marker, as for a saved referred turn)."""
     out: list[tuple[BaseMessage, str]] = []
     for m in messages:
         whole = shapes.content_text(m.content, documents=documents)
@@ -269,6 +309,8 @@ def _withheld_turns(
             out.append((m, WITHHELD_UNSCREENED))
         elif was_refused(whole):
             out.append((m, WITHHELD_TURN))
+        elif crisis_kinds is not None and crisis_kinds(whole):
+            out.append((m, WITHHELD_REFERRED))
     return out
 
 
@@ -407,7 +449,7 @@ def sealed_text(m: BaseMessage) -> str:
     other slots (an audio transcript, a refusal, server-side tool calls and results, provider blocks, each by its
     place), each part tagged (a seal of "Step one. Step two" does not cover "Step one." with "Step two" moved into the
     reasoning); a message of words alone is its words, as a str answer stored as a message is."""
-    words = shapes.content_text(m.content)
+    words = shapes.content_text(m.content, others=False)  # the other blocks' words are among its slots
     calls = m.tool_calls if isinstance(m, AIMessage) else []
     reasoning = [text for _, text in shapes.reasoning_slots(m)]
     extra = [f"{s.kind} {json.dumps(s.where)} {s.text}" for s in shapes.extra_slots(m, earlier=True)]

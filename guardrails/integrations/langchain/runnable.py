@@ -390,6 +390,18 @@ class GuardedRunnable(Runnable[Any, Any]):
         await step.on_chain_end(decision.to_dict())
         return decision
 
+    def crisis_kinds(self, text: str) -> tuple[str, ...]:
+        """The crisis kinds one of this wrapper's guards found in ``text`` as a user turn (``Guard.crisis_kinds``)."""
+        return tuple(dict.fromkeys(k for g in tuple(self._guards) for k in g.crisis_kinds(text)))
+
+    def _earlier(self, turns: shapes.Turns) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The earlier turns as the input check reads them, with a crisis in force (``history.crisis_in_force``),
+        and in the user's own words alone (when the statements, joined with the turn, make it read as prohibited)."""
+        return (
+            history.crisis_in_force(turns.history, kinds_of=self.crisis_kinds),
+            history.without_markers(turns.history),
+        )
+
     def _input_check(self, turn: Turn, turns: shapes.Turns) -> Callable[[], Decision]:
         """The check of the user's turn. Its redaction is provisional (only a judge sees it): the turn's values
         are numbered and stored when the chain's input is redacted, in order (``Turn.rewritten_input``).
@@ -400,32 +412,28 @@ class GuardedRunnable(Runnable[Any, Any]):
         statement keeps a crisis in force, it never makes a harmless question prohibited."""
 
         def check() -> Decision:
-            earlier, plain = history.crisis_in_force(turns.history), tuple(turns.history)
+            earlier, plain = self._earlier(turns)
             loc, conv, g = turn.locale, turn.conversation_id, turn.guard
             with redaction_scope(Numbering(), provisional=True):
-                read = earlier != plain
-                if (
-                    read
-                    and g.evaluate(turns.latest, Stage.INPUT, history=earlier, locale=loc, conversation_id=conv).blocked
-                ):
-                    earlier = plain
+                if earlier != plain:
+                    joined = g.evaluate(turns.latest, Stage.INPUT, history=earlier, locale=loc, conversation_id=conv)
+                    if _joined_only(joined):
+                        earlier = plain
                 return g.check(turns.latest, Stage.INPUT, history=earlier, locale=loc, conversation_id=conv)
 
         return check
 
     def _ainput_check(self, turn: Turn, turns: shapes.Turns) -> Callable[[], Any]:
         async def check() -> Decision:
-            earlier, plain = history.crisis_in_force(turns.history), tuple(turns.history)
+            earlier, plain = self._earlier(turns)
             loc, conv, g = turn.locale, turn.conversation_id, turn.guard
             with redaction_scope(Numbering(), provisional=True):
-                read = earlier != plain
-                if (
-                    read
-                    and (
-                        await g.aevaluate(turns.latest, Stage.INPUT, history=earlier, locale=loc, conversation_id=conv)
-                    ).blocked
-                ):
-                    earlier = plain
+                if earlier != plain:
+                    joined = await g.aevaluate(
+                        turns.latest, Stage.INPUT, history=earlier, locale=loc, conversation_id=conv
+                    )
+                    if _joined_only(joined):
+                        earlier = plain
                 return await g.acheck(turns.latest, Stage.INPUT, history=earlier, locale=loc, conversation_id=conv)
 
         return check
@@ -736,6 +744,13 @@ def _withheld(exc: BaseException) -> BaseException:
         clean = OutputParserException(message)
     clean.send_to_llm = False
     return clean
+
+
+def _joined_only(decision: Decision) -> bool:
+    """The check with the crisis statements in force blocked the turn by what it found (a question the statement
+    makes read as prohibited, "how do I start a car?" after a danger statement), not by a detector's failure: a
+    failure says nothing of the statements, and judging without them would drop the crisis they keep in force."""
+    return decision.blocked and not decision.failures
 
 
 def _is_raw(value: Any, raw: Any) -> bool:

@@ -120,7 +120,10 @@ class Turn:
         :data:`WITHHELD_TURN` (or :data:`WITHHELD_REFERRED`), every other text by ``<withheld by guardrails>``."""
         keys, passthrough = self.wrapper.input_keys, self.wrapper.passthrough_keys
         latest = history.latest_texts(value, input_keys=keys)
-        marker = WITHHELD_TURN if d_in.blocked else history.referred_marker(self._referred_kinds(value, d_in))
+        # a refused turn that showed a crisis too (blocked, with the referral first) is marked as referred: that
+        # marker withholds its words as well, and keeps its crisis in force for the window
+        kinds = self._referred_kinds(value, d_in) if d_in.referral is not None else []
+        marker = WITHHELD_TURN if d_in.blocked and not kinds else history.referred_marker(kinds)
         marked = False
 
         def withheld(text: str) -> str:
@@ -167,6 +170,7 @@ class Turn:
             passthrough_keys=self.wrapper.passthrough_keys,
             locale=self.locale,
             documents=self.guard.profile.attached_documents == "judge",
+            crisis_kinds=self.wrapper.crisis_kinds,
         )
 
     def _redacted(self, text: str, *, user: bool, d_in: Decision | None) -> str:
