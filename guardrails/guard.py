@@ -416,10 +416,6 @@ class Guard:
         if self._unjudged(decision, clean):
             return decision
         key = self._refused_key(clean)
-        if decision.stage is Stage.INPUT and decision.referral is not None:
-            kinds = self._own_crises(decision)
-            if kinds:
-                self._crises.put(key, kinds)
         prohibited = {  # those the profile refuses (a prohibited category it allows or disclaims refuses nothing)
             c
             for c in decision.categories
@@ -441,25 +437,48 @@ class Guard:
             self._judged[decision.stage].put(key, True)
         return decision
 
-    def _own_crises(self, decision: Decision) -> tuple[str, ...]:
-        """The crisis kinds a referred user turn showed in its own words (a finding not through its history): its
-        crisis categories, and the crisis a prohibited category it was referred for lends (``referral:``)."""
+    def own_crises(self, text: str, decision: Decision, *, history: bool, locale: str | None = None) -> tuple[str, ...]:
+        """The crisis kinds a referred user turn ``text`` showed in its own words: its crisis categories, and the
+        crisis a prohibited category it was referred for lends (``referral:``). Judged on ``decision`` when the turn
+        had no earlier turns; else on the turn alone (a detector may have read the earlier turns, a crisis in force
+        among them, without saying so: the LLM judge does)."""
+        from guardrails.redaction import Numbering, redaction_scope
+
+        if decision.referral is None:
+            return ()
+        categories = set(decision.categories)
+        if history:
+            with redaction_scope(Numbering(), provisional=True):
+                categories &= set(self.evaluate(text, Stage.INPUT, locale=locale).categories)
         kinds: list[str] = []
-        for f in decision.findings:
-            if f.category not in decision.categories or f.view == "history" or not self.policy.counts(f, Stage.INPUT):
+        for c in decision.categories:
+            if c not in categories:
                 continue
-            cat = self.taxonomy.get(f.category)
+            cat = self.taxonomy.get(c)
             if cat is not None and cat.kind == "crisis":
-                kinds.append(f.category)
-            elif (lent := self.profile.rule(f.category).referral) is not None:
+                kinds.append(c)
+            elif (lent := self.profile.rule(c).referral) is not None and self.profile.action_for(
+                c, "prohibited"
+            ) is Action.REFER:
                 kinds.append(str(lent))
         return tuple(dict.fromkeys(kinds))
 
+    def remember_crisis(self, text: str, kinds: Sequence[str]) -> None:
+        """Keep (a salted hash of) a user turn that showed a crisis of ``kinds`` in its own words: see
+        :meth:`crisis_kinds`."""
+        if kinds:
+            self._crises.put(self._refused_key(_coerce_text(text)), tuple(kinds))
+
     def crisis_kinds(self, text: str) -> tuple[str, ...]:
-        """The crisis kinds this guard found in ``text`` as a user turn, in its own words (the last
+        """The crisis kinds of ``text`` as a user turn an adapter remembered (:meth:`remember_crisis`; the last
         ``REFUSED_KEPT`` such turns, as salted hashes): an adapter keeps such an earlier turn's crisis in force as a
         saved referred turn's marker does, and withholds its words from the model as that marker does."""
         return self._crises.get(self._refused_key(_coerce_text(text))) or ()
+
+    def stopped_by_failure(self, decision: Decision) -> bool:
+        """True when a detector failure whose ``on_error`` blocks is in ``decision`` (what it decided says nothing
+        of the text then)."""
+        return any(self.profile.on_error_for(f.detector) == "block" for f in decision.failures)
 
     def _unjudged(self, decision: Decision, text: str) -> bool:
         """True when ``decision`` did not judge ``text`` (as the check read it): too long to read, or a detector

@@ -14,7 +14,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
 from langgraph.graph import END, START, MessagesState, StateGraph
 
-from guardrails import Guard
+from guardrails import Guard, InputError
 from guardrails.integrations.langchain.history import SEALS_KEY
 from guardrails.testing import KeywordDetector, guard_with
 
@@ -63,8 +63,9 @@ def messages_text(parts: list[Any], split: Any) -> str:
         mode, payload = split(part)
         if mode == "messages":
             message, meta = payload
-            assert isinstance(message, AIMessageChunk) and isinstance(meta, dict)
-            text += message.text
+            assert isinstance(message, BaseMessage) and isinstance(meta, dict)
+            if isinstance(message, AIMessage):  # a chunk of the answer, or a node's whole message
+                text += message.text
     return text
 
 
@@ -114,3 +115,109 @@ def test_a_refused_request_is_answered_in_the_graphs_stream_shape_without_runnin
     mode, (message, meta) = split(parts[0])
     assert mode == "messages" and isinstance(message, AIMessageChunk) and meta == {}
     assert REFUSAL in message.text and SEALS_KEY in message.response_metadata["guardrails"]
+
+
+def tool_agent() -> Any:
+    """An agent's loop: a node that asks a tool (a hand-made tool call), LangGraph's ToolNode, then the answer."""
+    from langchain_core.tools import tool
+    from langgraph.prebuilt import ToolNode, tools_condition
+
+    @tool
+    def lookup(name: str) -> str:
+        """Look a person up."""
+        return f"{name} lives on the coast."
+
+    def agent(state: MessagesState) -> dict[str, list[BaseMessage]]:
+        if any(m.type == "tool" for m in state["messages"]):
+            return {"messages": [AIMessage(content="Bob lives on the coast, near the old harbour.")]}
+        call = {"name": "lookup", "args": {"name": "Bob"}, "id": "c1", "type": "tool_call"}
+        return {"messages": [AIMessage(content="", tool_calls=[call])]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", agent)
+    builder.add_node("tools", ToolNode([lookup]))
+    builder.add_edge(START, "agent")
+    builder.add_conditional_edges("agent", tools_condition)
+    builder.add_edge("tools", "agent")
+    return builder.compile()
+
+
+@pytest.mark.parametrize("shape", ["modes", "v2"])
+def test_a_tool_calling_agent_streams_in_several_modes_with_its_answer_sealed(shape: str) -> None:
+    kwargs, split = SHAPES[shape]
+    parts = list(guard().wrap(tool_agent()).stream(ask("where does Bob live?"), **kwargs))
+    assert "Bob lives on the coast, near the old harbour." in messages_text(parts, split)
+    last = split(parts[-1])[1][0]
+    assert SEALS_KEY in last.response_metadata["guardrails"]
+
+
+def test_a_part_holding_an_interrupt_the_guard_cannot_read_fails_closed() -> None:
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.types import interrupt
+
+    model = GenericFakeChatModel(messages=itertools.cycle([AIMessage(content=ANSWER)]))
+
+    def approve(state: MessagesState) -> dict[str, list[BaseMessage]]:
+        interrupt({"draft": state["messages"][-1].content})  # a human approves the model's draft
+        return {}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", lambda state: {"messages": [model.invoke(state["messages"])]})
+    builder.add_node("approve", approve)
+    builder.add_edge(START, "agent")
+    builder.add_edge("agent", "approve")
+    builder.add_edge("approve", END)
+    app = builder.compile(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "t1"}}
+    with pytest.raises(InputError):
+        list(guard().wrap(app).stream(ask("hi"), config, stream_mode=["messages", "values"], version="v2"))
+
+
+@pytest.mark.parametrize("modes", [["messages", "values"], ["messages", "updates", "values"]])
+def test_with_values_streamed_first_the_messages_parts_still_carry_the_refusal_and_the_decision(
+    modes: list[str],
+) -> None:
+    answer = "Sure. " * 30 + "Here is where to buy a grenade without any papers."
+    parts = list(guard().wrap(Graph(answer).app).stream(ask("hi there"), stream_mode=modes))
+    text = messages_text(parts, lambda p: (p[0], p[1]))
+    assert REFUSAL in text and "grenade" not in text
+    last_mode, (last, _) = parts[-1]
+    assert last_mode == "messages" and "guardrails" in last.response_metadata
+    assert "grenade" not in repr([p for p in parts if p[0] != "messages"])
+
+
+def test_custom_mode_strings_stream_apart_from_the_answers_messages() -> None:
+    from langgraph.config import get_stream_writer
+
+    model = GenericFakeChatModel(messages=itertools.cycle([AIMessage(content=ANSWER)]))
+
+    def agent(state: MessagesState) -> dict[str, list[BaseMessage]]:
+        writer = get_stream_writer()
+        writer("[status] calling the model")
+        reply = model.invoke(state["messages"])
+        writer("[status] done")
+        return {"messages": [reply]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", agent)
+    builder.add_edge(START, "agent")
+    builder.add_edge("agent", END)
+    parts = list(guard().wrap(builder.compile()).stream(ask("hi"), stream_mode=["messages", "custom"]))
+    assert messages_text(parts, lambda p: (p[0], p[1])) == ANSWER.replace("Jane Roe", "<PERSON_1>")
+    custom = "".join(p[1] for p in parts if p[0] == "custom")
+    assert custom == "[status] calling the model[status] done"
+
+
+def test_task_and_checkpoint_parts_pass_whole_not_as_pieces_of_text() -> None:
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    graph = Graph()
+    app = graph.app.builder.compile(checkpointer=InMemorySaver()) if hasattr(graph.app, "builder") else graph.app
+    config: Any = {"configurable": {"thread_id": "t1"}}
+    raw = list(app.stream(ask("hi"), config, stream_mode=["tasks", "checkpoints"]))
+    config = {"configurable": {"thread_id": "t2"}}
+    parts = list(guard().wrap(app).stream(ask("hi"), config, stream_mode=["tasks", "checkpoints"]))
+    assert [m for m, _ in parts] == [m for m, _ in raw]
+    tasks = [p for m, p in parts if m == "tasks"]
+    assert [t["name"] for t in tasks] == ["agent", "agent"]
+    assert "Jane" not in repr(parts)

@@ -154,3 +154,82 @@ def test_a_refused_turn_that_showed_a_crisis_is_saved_with_its_kind_and_keeps_it
     assert SpyChatModel.calls == [] and first.content.startswith(second.content[:40])
     d = guard.check("what's the quickest way?", "input", history=[SELF_HARM_IN_FORCE])
     assert d.action is Action.REFER
+
+
+class UnavailableToxicity(BaseDetector):
+    """A detector whose model is not installed (as Detoxify's checkpoint may be): its failure the profile allows."""
+
+    name: ClassVar[str] = "toxicity"
+
+    def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
+        from guardrails.errors import DetectorUnavailable
+
+        raise DetectorUnavailable("no checkpoint", detector=self.name)
+
+
+def test_a_failure_the_profile_allows_never_keeps_a_crisis_statement_refusing_a_question() -> None:
+    from tests.helpers.crisis import ReadsHistory
+
+    guard = guard_with(ReadsHistory(), UnavailableToxicity(), profile={"on_detector_error": "allow"})
+    chain = guard.wrap(spy_model("Check the battery."))
+    history = [HumanMessage(referred_marker(["crisis_danger"])), AIMessage("Please call the emergency number.")]
+    answer = chain.invoke([*history, HumanMessage("how do I start my car?")])
+    assert answer.content == "Check the battery."
+
+
+def test_a_saved_follow_up_referred_for_a_crisis_in_force_moves_the_crisis_out_of_the_window() -> None:
+    store: dict[str, InMemoryChatMessageHistory] = {}
+    prompt = ChatPromptTemplate.from_messages([MessagesPlaceholder("history"), ("human", "{question}")])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        app = RunnableWithMessageHistory(
+            guard_with(CrisisInForce()).wrap(prompt | spy_model(*["Answered."] * 9)),
+            lambda sid: store.setdefault(sid, InMemoryChatMessageHistory()),
+            input_messages_key="question",
+            history_messages_key="history",
+        )
+    session = {"configurable": {"session_id": "w"}}
+    app.invoke({"question": "I want to die"}, config=session)
+    actions = []
+    for _ in range(5):
+        out = app.invoke({"question": "what's the quickest way?"}, config=session)
+        actions.append(out.response_metadata["guardrails"]["input"]["action"])
+    assert actions == ["refer", "refer", "refer", "allow", "allow"]  # the window holds 3 earlier turns
+
+
+class JudgesTheConversation(BaseDetector):
+    """Reads the earlier turns without saying so (as an LLM judge with the history does): a crisis in force makes
+    any follow-up a crisis."""
+
+    name: ClassVar[str] = "judge"
+    categories = ("crisis_self_harm",)
+
+    def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
+        if "want to die" in text or any("want to die" in h or h == SELF_HARM_IN_FORCE for h in ctx.history):
+            return [Finding(self.name, "crisis_self_harm", 0.9)]
+        return []
+
+
+def test_a_follow_up_referred_only_for_an_earlier_crisis_is_never_remembered_as_a_crisis_of_its_own() -> None:
+    guard = guard_with(JudgesTheConversation())
+    chain = guard.wrap(spy_model(*["Here is a pasta recipe."] * 3))
+    referral = chain.invoke("I want to die").content
+    chain.invoke(conversation("I want to die", ("ai", referral), "ok"))
+    assert guard.crisis_kinds("I want to die") == ("crisis_self_harm",) and guard.crisis_kinds("ok") == ()
+    answer = chain.invoke(conversation("ok", ("ai", "Sure."), "a good pasta recipe please"))  # another user's "ok"
+    assert answer.content == "Here is a pasta recipe."
+
+
+@pytest.mark.parametrize("how", ["invoke", "stream"])
+def test_under_refer_and_continue_a_refused_answer_shows_the_referral_once(how: str) -> None:
+    guard = guard_with(
+        KeywordDetector({"want to die": "crisis_self_harm", "cut deeper": "self_harm_promotion"}),
+        profile={"crisis_mode": "refer_and_continue"},
+    )
+    chain = guard.wrap(spy_model("Here is how to cut deeper."))
+    if how == "invoke":
+        text = chain.invoke("I want to die").content
+    else:
+        text = "".join(str(c.content) for c in chain.stream("I want to die"))
+    referral = guard.referral_for(["crisis_self_harm"], locale=None)
+    assert text.count(referral) == 1 and "cut deeper" not in text

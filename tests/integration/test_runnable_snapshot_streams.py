@@ -88,3 +88,15 @@ def test_a_long_stream_of_snapshots_keeps_only_the_latest_and_a_snapshot_that_re
     streamed = list(guard().wrap(RunnableGenerator(chain)).stream("hi"))
     assert raw == {"answer": "a different answer about Jane Roe"}
     assert [without_meta(c) for c in streamed] == [{"answer": "a different answer about <PERSON_1>"}]
+
+
+def test_dicts_whose_numbers_change_before_text_deltas_still_stream_every_delta() -> None:
+    def chain(_: Any) -> Iterator[dict[str, Any]]:
+        for i in range(10):
+            yield {"progress": i / 10}  # a counter: repeats its keys, changes a number, adds no text
+        for token in ("The ", "coastal ", "route ", "is ", "lovely."):
+            yield {"output": token}
+
+    chunks = list(guard().wrap(RunnableGenerator(chain), output="dict").stream("hi"))
+    assert "".join(c["output"] for c in chunks if "output" in c) == "The coastal route is lovely."
+    assert [c["progress"] for c in chunks if "progress" in c] == [i / 10 for i in range(10)]

@@ -38,7 +38,7 @@ from guardrails._lru import LRU
 from guardrails.audit import AuditLog, salted_hash
 from guardrails.errors import GuardrailViolation, brief
 from guardrails.guard import Guard
-from guardrails.integrations.langchain.history import crisis_in_force, without_markers
+from guardrails.integrations.langchain.history import CRISIS_KIND_WORDS, crisis_in_force, in_window, without_markers
 from guardrails.integrations.langchain.shapes import content_text, is_user_message, read_output, user_turns
 from guardrails.types import Action, Decision, Stage
 
@@ -220,13 +220,18 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
             # a guard with its own audit log records the decision itself, with this call's run id
             ids = {"run_id": run} if run and self.guard.audit is not None else None
             # a saved referred turn keeps its crisis in force here too; a statement never makes a question prohibited
-            earlier = crisis_in_force(history, kinds_of=self.guard.crisis_kinds)
-            plain = without_markers(history)
+            window = in_window(history, self.guard.profile.history_window)
+            earlier = crisis_in_force(window, kinds_of=self.guard.crisis_kinds)
+            plain = without_markers(window)
             if earlier != plain:
                 joined = self.guard.evaluate(text, stage, history=earlier, locale=locale)
-                if joined.blocked and not joined.failures:  # a failure says nothing of the statements in force
+                if joined.blocked and not self.guard.stopped_by_failure(joined):  # a failure says nothing of them
                     earlier = plain
             decision = self.guard.check(text, stage, history=earlier, locale=locale, pieces=pieces, audit_context=ids)
+            if stage is Stage.INPUT and decision.referral is not None and isinstance(text, str):
+                # a crisis in the turn's own words stays in force however the next prompt holds it
+                own = self.guard.own_crises(text, decision, history=bool(window), locale=locale)
+                self.guard.remember_crisis(text, [k for k in own if k in CRISIS_KIND_WORDS])
             if self.guard.audit is None:
                 self.audit.record(decision, run_id=run)
             if self.on_decision is not None:

@@ -135,6 +135,14 @@ def crisis_in_force(
     return tuple(out)
 
 
+def in_window(earlier: Sequence[str], window: int) -> tuple[str, ...]:
+    """The last ``window`` earlier user turns the input check reads: a turn with no text (an image alone, blanks)
+    takes no place, a turn the wrapper marked does (a follow-up referred while a crisis was in force, saved with the
+    plain marker, moves the crisis's turn along, so it lapses)."""
+    turns = [t for t in earlier if t.strip()]
+    return tuple(turns[-window:]) if window > 0 else ()
+
+
 def without_markers(earlier: Sequence[str]) -> tuple[str, ...]:
     """Earlier user turns with every marker of the wrapper's read as an empty turn (one naming crisis kinds too):
     the turns in the user's own words alone."""

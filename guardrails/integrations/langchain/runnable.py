@@ -394,13 +394,13 @@ class GuardedRunnable(Runnable[Any, Any]):
         """The crisis kinds one of this wrapper's guards found in ``text`` as a user turn (``Guard.crisis_kinds``)."""
         return tuple(dict.fromkeys(k for g in tuple(self._guards) for k in g.crisis_kinds(text)))
 
-    def _earlier(self, turns: shapes.Turns) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """The earlier turns as the input check reads them, with a crisis in force (``history.crisis_in_force``),
-        and in the user's own words alone (when the statements, joined with the turn, make it read as prohibited)."""
-        return (
-            history.crisis_in_force(turns.history, kinds_of=self.crisis_kinds),
-            history.without_markers(turns.history),
-        )
+    def _earlier(self, turns: shapes.Turns, guard: Guard) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The earlier turns of the window as the input check reads them, with a crisis in force
+        (``history.crisis_in_force``), and in the user's own words alone (when the statements, joined with the turn,
+        make it read as prohibited: a statement keeps a crisis in force, it never blocks a question; a failure
+        that blocks says nothing of that, so the statements stay)."""
+        window = history.in_window(turns.history, guard.profile.history_window)
+        return history.crisis_in_force(window, kinds_of=self.crisis_kinds), history.without_markers(window)
 
     def _input_check(self, turn: Turn, turns: shapes.Turns) -> Callable[[], Decision]:
         """The check of the user's turn. Its redaction is provisional (only a judge sees it): the turn's values
@@ -412,12 +412,12 @@ class GuardedRunnable(Runnable[Any, Any]):
         statement keeps a crisis in force, it never makes a harmless question prohibited."""
 
         def check() -> Decision:
-            earlier, plain = self._earlier(turns)
             loc, conv, g = turn.locale, turn.conversation_id, turn.guard
+            earlier, plain = self._earlier(turns, g)
             with redaction_scope(Numbering(), provisional=True):
                 if earlier != plain:
                     joined = g.evaluate(turns.latest, Stage.INPUT, history=earlier, locale=loc, conversation_id=conv)
-                    if _joined_only(joined):
+                    if joined.blocked and not g.stopped_by_failure(joined):
                         earlier = plain
                 return g.check(turns.latest, Stage.INPUT, history=earlier, locale=loc, conversation_id=conv)
 
@@ -425,14 +425,14 @@ class GuardedRunnable(Runnable[Any, Any]):
 
     def _ainput_check(self, turn: Turn, turns: shapes.Turns) -> Callable[[], Any]:
         async def check() -> Decision:
-            earlier, plain = self._earlier(turns)
             loc, conv, g = turn.locale, turn.conversation_id, turn.guard
+            earlier, plain = self._earlier(turns, g)
             with redaction_scope(Numbering(), provisional=True):
                 if earlier != plain:
                     joined = await g.aevaluate(
                         turns.latest, Stage.INPUT, history=earlier, locale=loc, conversation_id=conv
                     )
-                    if _joined_only(joined):
+                    if joined.blocked and not g.stopped_by_failure(joined):
                         earlier = plain
                 return await g.acheck(turns.latest, Stage.INPUT, history=earlier, locale=loc, conversation_id=conv)
 
@@ -567,7 +567,8 @@ class GuardedRunnable(Runnable[Any, Any]):
                 for chunk in inner:
                     for part in snapshots.take(chunk):
                         for item in screen.feed(part):
-                            sent = added(sent, screen.answer_part(item))
+                            words = screen.answer_part(item)
+                            sent = sent if words is None else added(sent, words)
                             yield item
                         if screen.blocked is not None:
                             break
@@ -631,7 +632,8 @@ class GuardedRunnable(Runnable[Any, Any]):
                 async for chunk in inner:
                     for part in snapshots.take(chunk):
                         for item in await _in_worker(screen.feed, part):
-                            sent = added(sent, screen.answer_part(item))
+                            words = screen.answer_part(item)
+                            sent = sent if words is None else added(sent, words)
                             yield item
                         if screen.blocked is not None:
                             break
@@ -744,13 +746,6 @@ def _withheld(exc: BaseException) -> BaseException:
         clean = OutputParserException(message)
     clean.send_to_llm = False
     return clean
-
-
-def _joined_only(decision: Decision) -> bool:
-    """The check with the crisis statements in force blocked the turn by what it found (a question the statement
-    makes read as prohibited, "how do I start a car?" after a danger statement), not by a detector's failure: a
-    failure says nothing of the statements, and judging without them would drop the crisis they keep in force."""
-    return decision.blocked and not decision.failures
 
 
 def _is_raw(value: Any, raw: Any) -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from pydantic import BaseModel
 
-from guardrails.errors import AuditError, GuardrailViolation
+from guardrails.errors import AuditError, GuardrailViolation, InputError
 from guardrails.integrations.langchain import shapes
 from guardrails.integrations.langchain.turn import Turn, added
 from guardrails.streaming import StreamScreen
@@ -31,8 +31,22 @@ UNJUDGED_NOTE = (
     "its decision is not in this record; none of its text was shown"
 )
 
-#: lane key of a stream whose chunks are not dicts
+#: lane key of a stream whose chunks are not dicts (a LangGraph app's ``messages`` parts among them)
 _WHOLE = object()
+#: the modes of a LangGraph app's stream whose parts are records, not an answer's pieces: each checked whole
+RECORD_MODES = frozenset({"tasks", "checkpoints", "debug"})
+
+
+@dataclass(frozen=True)
+class _ModeLane:
+    """Lane key of the parts of one LangGraph stream mode that are not dicts (``custom`` mode's strings): a stream
+    of their own, never joined to the answer's ``messages`` parts."""
+
+    mode: str
+
+
+def _is_whole(key: Any) -> bool:
+    return key is _WHOLE or isinstance(key, _ModeLane)
 
 
 def _structured(value: Any) -> bool:
@@ -76,9 +90,15 @@ class GraphParts:
     def split(self, chunk: Any) -> tuple[Any, Any] | None:
         """(the wrapping, the payload) of one part; None for a chunk not so wrapped."""
         if self.v2:
-            if isinstance(chunk, Mapping) and "type" in chunk and "data" in chunk:
-                return {k: v for k, v in chunk.items() if k != "data"}, chunk["data"]
-            return None
+            if not (isinstance(chunk, Mapping) and "type" in chunk and "data" in chunk):
+                return None
+            unread = [k for k, v in chunk.items() if k not in ("type", "ns", "data") and v]
+            if unread:  # an interrupt's value (a draft for a human to approve) is no wrapping: never passed unread
+                raise InputError(
+                    f"cannot screen a LangGraph stream part's {', '.join(map(str, unread))}: the guard reads only its "
+                    "data; stream without interrupts, or read them from the graph's state"
+                )
+            return {k: v for k, v in chunk.items() if k != "data"}, chunk["data"]
         size = 1 + self.multi + self.subgraphs
         if size > 1 and isinstance(chunk, tuple) and len(chunk) == size:
             return chunk[:-1], chunk[-1]
@@ -87,6 +107,16 @@ class GraphParts:
     def join(self, tag: Any, payload: Any) -> Any:
         """``payload`` in the wrapping ``tag``."""
         return {**tag, "data": payload} if isinstance(tag, dict) else (*tag, payload)
+
+    def mode_of(self, tag: Any) -> str | None:
+        """The mode of a part in the wrapping ``tag`` (of the parts of a stream of one mode: that mode)."""
+        if isinstance(tag, dict):
+            mode = tag.get("type")
+        elif self.multi and isinstance(tag, tuple) and tag:
+            mode = tag[-1]
+        else:
+            mode = self.modes[0] if len(self.modes) == 1 else None
+        return mode if isinstance(mode, str) else None
 
     @property
     def answer_mode(self) -> str:
@@ -162,9 +192,14 @@ class ScreenedStream:
     tags: dict[Any, Any] = field(default_factory=dict)
 
     def _paired(self, out: list[Any]) -> list[Any]:
-        if self.pair_meta is None:
+        if self.pair_meta is None and not self.messages_mode:
             return out
-        return [(o, self.pair_meta) if isinstance(o, BaseMessage) else o for o in out]
+        return [(o, self.pair_meta or {}) if isinstance(o, BaseMessage) else o for o in out]
+
+    @property
+    def messages_mode(self) -> bool:
+        """A LangGraph app streamed with its ``messages`` mode: the answer streams in ``(message, metadata)`` pairs."""
+        return self.parts is not None and "messages" in self.parts.modes
 
     def _head(self, chunk: Any) -> list[Any]:
         """The head before ``chunk`` when it is the chain's first with text or tool calls (see ``head_due``)."""
@@ -184,7 +219,7 @@ class ScreenedStream:
     def _first(self, chunk: Any) -> None:
         """The chain's first chunk: the kind of its answers is learned."""
         self.fed = True
-        self.messages = isinstance(chunk, BaseMessage)
+        self.messages = isinstance(chunk, BaseMessage) or self.messages_mode
         self.turn.wrapper.learn(chunk)
 
     @property
@@ -259,33 +294,63 @@ class ScreenedStream:
                 return key, lane.screen.blocked
         return next(((key, d) for key, d in self.whole_decisions if d.blocked), None)
 
-    def _tagged(self, out: list[Any]) -> list[Any]:
-        """``out`` back in the wrapping of the parts its lanes were fed by (see ``parts``)."""
-        if self.parts is None or self.tag is None:
-            return out
-        tagged = []
-        for o in out:
-            key = next(iter(o), _WHOLE) if isinstance(o, Mapping) else _WHOLE
-            tagged.append(self.parts.join(self.tags.get(key, self.tag), o))
-        return tagged
+    def _final(self, items: list[tuple[Any, Any]]) -> list[Any]:
+        """What the guard yields at the end (``(lane key, value)``): a message of the answer's lane paired in
+        ``messages`` mode, each in the wrapping of the last part that fed its lane (the answer's lane: the root
+        graph's ``messages`` wrapping when no part fed it)."""
+        out = []
+        for key, value in items:
+            if key is _WHOLE:
+                value = self._paired([value])[0]
+            if self.parts is not None and self.parts.wrapped:
+                tag = self.tags.get(key)
+                if tag is None:
+                    tag = self.parts.wrapping("messages") if key is _WHOLE and self.messages_mode else self.tag
+                if tag is not None:
+                    value = self.parts.join(tag, value)
+            out.append(value)
+        return out
 
     def feed(self, chunk: Any) -> list[Any]:
         """What to yield for one chunk of the wrapped runnable's stream."""
         split = None if self.parts is None else self.parts.split(chunk)
         if split is None:
-            return self._fed(chunk)
+            mode = None if self.parts is None else self.parts.mode_of(None)
+            return self._fed_mode(mode, chunk)
+        assert self.parts is not None
         self.tag, payload = split
-        return self._tagged(self._fed(payload))
+        return [self.parts.join(self.tag, o) for o in self._fed_mode(self.parts.mode_of(self.tag), payload)]
+
+    def _fed_mode(self, mode: str | None, payload: Any) -> list[Any]:
+        """What to yield for one payload of a LangGraph stream of ``mode`` (None: any other stream's chunk)."""
+        if mode in RECORD_MODES:  # a task's or a checkpoint's record: checked whole, passed on whole
+            self.fed = True
+            key = _ModeLane(mode)
+            if self.tag is not None:
+                self.tags[key] = self.tag
+            if key not in self.lanes:
+                self.lanes[key] = Lane(screen=self.turn.screen(context=False), container=None)
+            checked = self.checked_whole(key, payload)
+            return [] if checked is None else [checked]
+        if mode is not None and mode != "messages" and not isinstance(payload, Mapping):
+            return self._fed(payload, whole=_ModeLane(mode))  # a custom mode's strings: a stream of their own
+        return self._fed(payload)
 
     def answer_part(self, item: Any) -> Any:
-        """The part of a yielded item that is the answer's words: the message of a ``(message, metadata)`` pair, in
-        its wrapping or not; the item itself in a stream of answers; None for another mode's part (an update)."""
+        """The part of a yielded item that is the answer's words, for its seals: the model's message chunk of a
+        ``(message, metadata)`` pair, in its wrapping or not; the item itself in a stream of answers; None for
+        anything else (another mode's part, a tool's result)."""
         split = None if self.parts is None else self.parts.split(item)
         if split is not None:
             item = split[1]
-            if not _message_pair(item):
-                return None
-        return item[0] if _message_pair(item) else item
+        if _message_pair(item):
+            message = item[0]
+            if isinstance(message, AIMessageChunk):
+                return message
+            if isinstance(message, AIMessage):  # a node's whole message: as a chunk, which adds up
+                return AIMessageChunk(content=message.content, additional_kwargs=message.additional_kwargs)
+            return None
+        return None if split is not None or self.messages_mode else item
 
     def sealed_tail(self, sent: Any, tail: list[Any]) -> list[Any]:
         """The stream's last items with the seals of the whole answer (``Turn.sealed_tail``) on the decision's
@@ -305,7 +370,7 @@ class ScreenedStream:
             sealed = (sealed, meta)
         return [*rest, sealed if split is None or self.parts is None else self.parts.join(split[0], sealed)]
 
-    def _fed(self, chunk: Any) -> list[Any]:
+    def _fed(self, chunk: Any, *, whole: Any = _WHOLE) -> list[Any]:
         if _message_pair(chunk):
             if not isinstance(chunk[0], AIMessage):  # a tool's result, a user turn: no part of the answer's words
                 redacted = self._redacted_apart(chunk[0])
@@ -313,11 +378,14 @@ class ScreenedStream:
             chunk, self.pair_meta = chunk
         if not self.fed:
             self._first(chunk)
-        head = self._head(chunk) if self.head_due else []
-        return self._paired(head + self._feed(chunk))
+        # in messages mode the head goes before the answer's first message, never into another mode's part
+        due = self.head_due and (not self.messages_mode or (whole is _WHOLE and isinstance(chunk, BaseMessage)))
+        head = self._head(chunk) if due else []
+        out = head + self._feed(chunk, whole)
+        return self._paired(out) if whole is _WHOLE else out
 
-    def _feed(self, chunk: Any) -> list[Any]:
-        parts = list(chunk.items()) if isinstance(chunk, Mapping) else [(_WHOLE, chunk)]
+    def _feed(self, chunk: Any, whole: Any = _WHOLE) -> list[Any]:
+        parts = list(chunk.items()) if isinstance(chunk, Mapping) else [(whole, chunk)]
         out: dict[Any, Any] = {}
         for key, value in parts:
             if self.tag is not None:
@@ -333,9 +401,9 @@ class ScreenedStream:
                 continue
             lane = self.lanes.get(key)
             if lane is None:
-                container = chunk if key is not _WHOLE else None
+                container = chunk if not _is_whole(key) else None
                 lane = self.lanes[key] = Lane(screen=self.turn.screen(context=self._context(key)), container=container)
-            if key is not _WHOLE and _structured(value):
+            if not _is_whole(key) and _structured(value):
                 # a whole structured value of a dict chunk (retrieved documents, a graph's message list):
                 # checked as it is and passed on in its own shape, never folded into a text stream
                 checked = self.checked_whole(key, value)
@@ -360,24 +428,24 @@ class ScreenedStream:
                     out[key] = shapes.chunk_like(value, released, output_key=self.turn.wrapper.output_key)
                 if lane.screen.blocked is not None:
                     break
-        return [] if not out else [out[_WHOLE] if _WHOLE in out else shapes.remap(chunk, out)]
+        return [] if not out else [out[whole] if whole in out else shapes.remap(chunk, out)]
 
     def end(self) -> list[Any]:
         """What to yield after the wrapped stream ended (or was stopped by a BLOCK)."""
-        out: list[Any] = []
+        out: list[tuple[Any, Any]] = []
         if self.head_due:  # the chain yielded no text or tool call: the head in the kind its answers take
             self.head_due = False
             head = self.turn.stream_head()
             if head:
                 self.altered = True
-                out.append(self.turn.stream_chunk(None, head))
+                out.append((_WHOLE, self.emit(_WHOLE, self.lanes.get(_WHOLE), head)))
         for key, lane in self.lanes.items():
             if self.blocked is not None:
                 break
             rest = self._released(lane, lane.screen.released, lane.screen.flush())
             if rest:
                 lane.released = True
-                out.append(self.emit(key, lane, rest))
+                out.append((key, self.emit(key, lane, rest)))
         for key, lane in self.lanes.items():
             if self.blocked is not None:
                 break
@@ -386,8 +454,8 @@ class ScreenedStream:
                 if calls is not None:
                     sample = lane.calls_sample
                     value = shapes.chunk_like(sample, "", output_key=self.turn.wrapper.output_key, calls=calls)
-                    out.append(self.wrap(key, lane, value))
-        return self._tagged(self._paired(out + self.tail()))
+                    out.append((key, self.wrap(key, lane, value)))
+        return self._final(out + self.tail())
 
     def _redacted_apart(self, message: BaseMessage) -> BaseMessage | None:
         """A graph's message that is not the answer (a tool's result) streamed beside it: redacted as retrieved
@@ -449,6 +517,8 @@ class ScreenedStream:
     def emit(self, key: Any, lane: Lane | None, text: str) -> Any:
         """A chunk the guard writes (rest of the screened text, refusal, disclaimers) in the lane's shape."""
         sample = None if lane is None else (lane.sample if lane.sample is not None else lane.calls_sample)
+        if key is _WHOLE and self.messages_mode and sample is None:  # the answer's lane of a graph: a message
+            return AIMessageChunk(content=text)
         if sample is None and lane is not None and lane.whole is not None:
             # a structured lane (a graph's message list): the text in that shape, only its answer slot kept
             turn = self.turn
@@ -459,10 +529,12 @@ class ScreenedStream:
 
     def _context(self, key: Any) -> bool:
         """True for the lane of a context key (retrieved documents: redacted, not judged)."""
-        return key is not _WHOLE and key in self.turn.wrapper.context_keys
+        return not _is_whole(key) and key in self.turn.wrapper.context_keys
 
     def primary(self) -> tuple[Any, Lane | None]:
         """The lane the answer streams in: where a refusal or a late disclaimer goes (never a context lane)."""
+        if self.messages_mode:  # a graph's answer streams in its messages parts, whatever other modes say
+            return _WHOLE, self.lanes.get(_WHOLE)
         key = self.turn.wrapper.output_key
         for name in (key, *shapes.ANSWER_KEYS):  # as for a whole dict: the configured key, then answer keys
             if name in self.lanes and not self._context(name):
@@ -471,7 +543,9 @@ class ScreenedStream:
         released = [(k, lane) for k, lane in answer if lane.released]
         return next(iter(released or answer), (key if self.lanes else _WHOLE, None))
 
-    def tail(self) -> list[Any]:
+    def tail(self) -> list[tuple[Any, Any]]:
+        """The last items of the stream, each with its lane key: the refusal or the late disclaimers, the chunks
+        held back, the decision."""
         turn = self.turn
         answer: list[Decision] = []
         context: list[Decision] = []  # the context keys' lanes: redaction checks, not judgements
@@ -493,7 +567,7 @@ class ScreenedStream:
                 turn.d_ctx = blocked[1]
             else:
                 turn.d_out = blocked[1]
-        out: list[Any] = []
+        out: list[tuple[Any, Any]] = []
         late: tuple[str, ...] = ()
         if blocked is not None:
             key, decision = blocked
@@ -501,15 +575,21 @@ class ScreenedStream:
             if turn.wrapper.raise_on_block or turn.kind == "raise":
                 raise GuardrailViolation(decision)
             where: tuple[Any, Lane | None] = self.primary() if by_context else (key, self.lanes[key])
-            lane = where[1]
-            gap = "\n\n" if lane is not None and lane.released else ""
-            out.append(self.emit(where[0], lane, gap + (decision.refusal or "")))
+            refusal = decision.refusal or ""
+            shown = turn.d_in.referral if turn.d_in is not None else None  # in the head, before the answer
+            if shown and refusal.startswith(shown):
+                refusal = refusal[len(shown) :].lstrip()
+            places = [where] + ([self.primary()] if self.messages_mode and self.primary()[0] != where[0] else [])
+            for name, lane in places:  # a graph's blocked update is refused in its part, and in its messages too
+                gap = "\n\n" if lane is not None and lane.released else ""
+                out.append((name, self.emit(name, lane, gap + refusal)))
         else:
             if turn.d_out is not None:
                 turn.notify(turn.d_out)
             late = () if self.tool_step else turn.take_disclaimers(turn.output_domains)
             if late:
-                out.append(self.emit(*self.primary(), "\n\n" + "\n\n".join(late)))
+                where = self.primary()
+                out.append((where[0], self.emit(*where, "\n\n" + "\n\n".join(late))))
         # a structured answer's parsed value, logprobs and the like only with the answer's text as the model wrote it
         intact = blocked is None and not self.altered and not late
         held = [
@@ -518,11 +598,11 @@ class ScreenedStream:
         ]
         if blocked is not None:  # a refused answer's images and other media go with its words
             held = [(key, chunk, shapes.without_media(value)) for key, chunk, value in held]
-        out += [value if key is _WHOLE else shapes.remap(chunk, {key: value}) for key, chunk, value in held]
+        out += [(key, value if _is_whole(key) else shapes.remap(chunk, {key: value})) for key, chunk, value in held]
         # the decision last (as before any held metadata was passed on here), in a chunk of the stream's own type:
         # only a stream of messages gets one (others have on_decision, the audit log and the run's outputs)
         if self.messages or (not self.fed and turn.kind == "message"):
-            out.append(AIMessageChunk(content="", response_metadata={shapes.META_KEY: turn.metadata()}))
+            out.append((_WHOLE, AIMessageChunk(content="", response_metadata={shapes.META_KEY: turn.metadata()})))
         return out
 
 
@@ -559,7 +639,8 @@ class Snapshots:
         if not self.held:
             self.held.append(chunk)
             return []
-        if _extends(self.held[-1], chunk):
+        step = _extends(self.held[-1], chunk)
+        if step == "grows" or (step == "changes" and self.consistent):
             self.consistent += 1
             self.held = [chunk] if self.consistent >= SNAPSHOT_COMMIT else [*self.held, chunk]
             return []
@@ -589,35 +670,48 @@ def _json_like(value: Any, depth: int) -> bool:
     return depth > 0 and (value is None or isinstance(value, (str, int, float, bool)))
 
 
-def _extends(old: Any, new: Any) -> bool:
-    """``new`` repeats ``old`` and adds to it: a later snapshot of one parsed answer (a parser yields one only when
-    what it has parsed changed, while a stream of deltas repeats itself: ``{"output": "word "}`` twice)."""
+def _extends(old: Any, new: Any) -> str | None:
+    """How ``new`` follows ``old``: ``grows`` when it repeats it and adds to its structure or text (a text extended,
+    a key or an item added: a parser's later snapshot of one answer), ``changes`` when it repeats it with only a
+    number, flag or null changed (a parser still reading a number, or a progress counter), None otherwise (a stream
+    of deltas: ``{"output": "word "}`` twice, or another text)."""
     if isinstance(old, BaseModel) or isinstance(new, BaseModel):
         if type(old) is not type(new):
-            return False
+            return None
         old, new = old.model_dump(), new.model_dump()
-    return _json_like(new, 1) and _contains(old, new, 0) and old != new
+    if not _json_like(new, 1) or old == new:
+        return None
+    grown = _grows(old, new, 0)
+    return None if grown is None else "grows" if grown else "changes"
 
 
-def _contains(old: Any, new: Any, depth: int) -> bool:
-    """``old`` is a prefix of ``new``: its keys kept, its texts extended, its lists lengthened."""
+def _grows(old: Any, new: Any, depth: int) -> bool | None:
+    """None when ``old`` is no prefix of ``new`` (keys kept, texts extended, lists lengthened); else whether ``new``
+    adds text, a key or an item to it."""
     if depth >= _JSON_DEPTH:
-        return False
+        return None
     if isinstance(old, str):
-        return isinstance(new, str) and new.startswith(old)
+        return len(new) > len(old) if isinstance(new, str) and new.startswith(old) else None
     if isinstance(old, dict):
-        return isinstance(new, dict) and all(k in new and _contains(v, new[k], depth + 1) for k, v in old.items())
-    if isinstance(old, list):
-        return (
-            isinstance(new, list)
-            and len(new) >= len(old)
-            and all(_contains(a, b, depth + 1) for a, b in zip(old, new, strict=False))
-        )
-    if isinstance(old, bool) or isinstance(new, bool):
-        return old is new or type(old) is type(new)
-    if isinstance(old, (int, float)):  # a parser may still be reading a number: 1, 12, 12.5
-        return isinstance(new, (int, float))
-    return old is None  # null, then whatever the parser read there
+        if not isinstance(new, dict) or not all(k in new for k in old):
+            return None
+        pairs, grown = [(v, new[k]) for k, v in old.items()], len(new) > len(old)
+    elif isinstance(old, list):
+        if not isinstance(new, list) or len(new) < len(old):
+            return None
+        pairs, grown = list(zip(old, new, strict=False)), len(new) > len(old)
+    elif isinstance(old, bool) or isinstance(new, bool):
+        return False if old is new or type(old) is type(new) else None
+    elif isinstance(old, (int, float)):  # a parser may still be reading a number: 1, 12, 12.5
+        return False if isinstance(new, (int, float)) else None
+    else:
+        return False if old is None else None  # null, then whatever the parser read there
+    for a, b in pairs:
+        inner = _grows(a, b, depth + 1)
+        if inner is None:
+            return None
+        grown = grown or inner
+    return grown
 
 
 def _message_pair(chunk: Any) -> bool:

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import AIMessageChunk, BaseMessage
 
-from guardrails.detectors.semantic import HISTORY_VIEW
 from guardrails.errors import GuardrailViolation
 from guardrails.guard import Guard
 from guardrails.integrations.langchain import history, shapes
@@ -87,6 +86,8 @@ class Turn:
         values from tool results, earlier answers and documents never reach an answer in reversible mode."""
         keys, passthrough = self.wrapper.input_keys, self.wrapper.passthrough_keys
         latest = turns.latest if turns.has_user_turn else None
+        if d_in.referral is not None and turns.has_user_turn:  # the chain is called after a referral: remembered
+            self._referred_kinds(value, d_in)
         users = history.user_texts(value, input_keys=keys, passthrough_keys=passthrough)
         # the earlier messages to withhold (refused or not yet judged user turns, what answered them, refused
         # answers), each text with what the model gets instead (see history.withheld_texts)
@@ -138,25 +139,14 @@ class Turn:
         return shapes.rewrite_input(value, withheld, input_keys=keys, passthrough_keys=passthrough)
 
     def _referred_kinds(self, value: Any, d_in: Decision) -> list[str]:
-        """The crisis kinds the turn's own words were referred for: its crisis categories, and the crisis a category
-        the profile refers lends its referral (``referral:``), each reached by the turn itself, not only through an
-        earlier turn in force (that crisis is marked already). A category whose best view joined earlier turns (the
-        semantic detector's ``history`` view) is judged again on the turn alone: its own words may reach it too."""
-        own = {f.category for f in d_in.findings if f.category is not None and f.view != HISTORY_VIEW}
-        joined = {f.category for f in d_in.findings if f.view == HISTORY_VIEW} - own
-        if joined & set(d_in.categories):
-            with redaction_scope(Numbering(), provisional=True):
-                alone = self.guard.evaluate(self.turns(value).latest, Stage.INPUT, locale=self.locale)
-            own |= set(alone.categories)
-        kinds = []
-        for c in d_in.categories:
-            if c not in own:
-                continue
-            if c in history.CRISIS_KIND_WORDS:
-                kinds.append(c)
-            elif (lent := self.guard.profile.rule(c).referral) in history.CRISIS_KIND_WORDS:
-                kinds.append(str(lent))
-        return list(dict.fromkeys(kinds))
+        """The crisis kinds the turn's own words were referred for (``Guard.own_crises``: judged alone when it had
+        earlier turns, since a crisis in force among them is marked already), of those a marker names; remembered
+        by the guard, so that the turn keeps its crisis in force however a later request's history holds it."""
+        turns = self.turns(value)
+        own = self.guard.own_crises(turns.latest, d_in, history=bool(turns.history), locale=self.locale)
+        kinds = [k for k in own if k in history.CRISIS_KIND_WORDS]
+        self.guard.remember_crisis(turns.latest, kinds)
+        return kinds
 
     def _withheld(self, value: Any, latest: str | None) -> dict[str, str]:
         """The texts of the input to withhold from the model, each with what the model gets instead (see
@@ -425,8 +415,9 @@ class Turn:
             disclaimers = self.take_disclaimers(d_out.disclaimer_categories) if not d_out.blocked else ()
         settings = self.guard.profile.disclaimers
         parts = [*disclaimers, body] if settings.placement == "prepend" else [body, *disclaimers]
-        if self.d_in is not None and self.d_in.referral is not None:
-            parts.insert(0, self.d_in.referral)
+        referral = self.d_in.referral if self.d_in is not None else None
+        if referral is not None and not body.startswith(referral):  # a refused answer may lead with it already
+            parts.insert(0, referral)
         return "\n\n".join(p for p in parts if p.strip())
 
     def take_disclaimers(self, extra: Sequence[str] = ()) -> tuple[str, ...]:
@@ -564,5 +555,5 @@ def added(total: Any, item: Any) -> Any:
         return item
     try:
         return total + item
-    except TypeError:
+    except (TypeError, NotImplementedError):  # a message added to what no message adds up with
         return item
