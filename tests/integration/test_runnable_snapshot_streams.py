@@ -100,3 +100,20 @@ def test_dicts_whose_numbers_change_before_text_deltas_still_stream_every_delta(
     chunks = list(guard().wrap(RunnableGenerator(chain), output="dict").stream("hi"))
     assert "".join(c["output"] for c in chunks if "output" in c) == "The coastal route is lovely."
     assert [c["progress"] for c in chunks if "progress" in c] == [i / 10 for i in range(10)]
+
+
+def test_a_parser_in_one_branch_of_a_dict_chain_is_checked_whole_and_yielded_once() -> None:
+    from langchain_core.runnables import RunnableParallel
+
+    def chain(answer: str) -> Runnable[Any, Any]:
+        docs = RunnableLambda(lambda _: "a page about the lake")
+        return RunnableParallel(answer=parsed_then(RunnablePassthrough(), answer), docs=docs)
+
+    raw = [c["answer"] for c in chain(ANSWER).stream("hi") if "answer" in c]
+    assert len(raw) > 2  # the branch streams the answer parsed so far, again and again
+    chunks = list(guard().wrap(chain(ANSWER)).stream("hi"))
+    answers = [c["answer"] for c in chunks if "answer" in c]
+    assert answers == [{"answer": "Ask <PERSON_1> about the trip to the lake", "days": [1, 2, 3]}]
+    assert "".join(c["docs"] for c in chunks if "docs" in c) == "a page about the lake"
+    refused = list(guard().wrap(chain('{"answer": "Here is where to buy a grenade cheaply"}')).stream("hi"))
+    assert "grenade" not in str([c.get("answer") for c in refused]) and REFUSAL in str(refused)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.runnables.utils import AddableDict
 from pydantic import BaseModel
 
 from guardrails.errors import AuditError, GuardrailViolation, InputError
@@ -190,6 +191,10 @@ class ScreenedStream:
     parts: GraphParts | None = None
     tag: Any = None
     tags: dict[Any, Any] = field(default_factory=dict)
+    #: the keys of a stream of LangChain's addable dicts whose values are a parser's snapshots (a JSON parser in a
+    #: branch of a dict chain), each watched as a whole stream's chunks are (``Snapshots``), with the first chunk
+    #: that held the key (the shape its answer is yielded in)
+    key_snapshots: dict[Any, tuple[Snapshots, Mapping[Any, Any]]] = field(default_factory=dict)
 
     def _paired(self, out: list[Any]) -> list[Any]:
         if self.pair_meta is None and not self.messages_mode:
@@ -381,8 +386,28 @@ class ScreenedStream:
         # in messages mode the head goes before the answer's first message, never into another mode's part
         due = self.head_due and (not self.messages_mode or (whole is _WHOLE and isinstance(chunk, BaseMessage)))
         head = self._head(chunk) if due else []
-        out = head + self._feed(chunk, whole)
+        chunk, released = self._watched(chunk)
+        out = head + released + ([] if chunk is None else self._feed(chunk, whole))
         return self._paired(out) if whole is _WHOLE else out
+
+    def _watched(self, chunk: Any) -> tuple[Any, list[Any]]:
+        """``chunk`` without the values of the keys whose values may be a parser's snapshots (held back, see
+        ``key_snapshots``; None when nothing is left), and what to yield for the values a key's watch released as
+        deltas (its values were no snapshots after all)."""
+        if not isinstance(chunk, AddableDict):
+            return chunk, []
+        keep: dict[Any, Any] = {}
+        out: list[Any] = []
+        for key, value in chunk.items():
+            watch = self.key_snapshots.get(key)
+            if watch is None and key != shapes.META_KEY and not isinstance(value, str) and _json_like(value, 0):
+                watch = self.key_snapshots[key] = (Snapshots(), chunk)
+            if watch is None or watch[0].watching is False:
+                keep[key] = value
+                continue
+            for released in watch[0].take(value):
+                out += self._feed(shapes.remap(chunk, {key: released}))
+        return (shapes.remap(chunk, keep) if keep else None), out
 
     def _feed(self, chunk: Any, whole: Any = _WHOLE) -> list[Any]:
         parts = list(chunk.items()) if isinstance(chunk, Mapping) else [(whole, chunk)]
@@ -439,6 +464,15 @@ class ScreenedStream:
             if head:
                 self.altered = True
                 out.append((_WHOLE, self.emit(_WHOLE, self.lanes.get(_WHOLE), head)))
+        for key, (watch, container) in self.key_snapshots.items():
+            if self.blocked is not None:
+                break
+            if watch.answer is not None:  # a key's snapshots: its last value is its answer, checked whole
+                if key not in self.lanes:
+                    self.lanes[key] = Lane(screen=self.turn.screen(context=self._context(key)), container=container)
+                checked = self.checked_whole(key, watch.answer)
+                if checked is not None:
+                    out.append((key, shapes.remap(container, {key: checked})))
         for key, lane in self.lanes.items():
             if self.blocked is not None:
                 break
