@@ -221,3 +221,35 @@ def test_task_and_checkpoint_parts_pass_whole_not_as_pieces_of_text() -> None:
     tasks = [p for m, p in parts if m == "tasks"]
     assert [t["name"] for t in tasks] == ["agent", "agent"]
     assert "Jane" not in repr(parts)
+
+
+@pytest.mark.parametrize("modes", ["messages", ["messages", "updates"], "updates", "values"])
+def test_under_refer_and_continue_an_agents_stream_shows_the_referral_once_though_it_starts_with_a_tool_call(
+    modes: Any,
+) -> None:
+    guard = guard_with(
+        KeywordDetector({"want to die": "crisis_self_harm"}), profile={"crisis_mode": "refer_and_continue"}
+    )
+    referral = guard.referral_for(["crisis_self_harm"], locale=None)
+    parts = list(guard.wrap(tool_agent()).stream(ask("I want to die, where does Bob live?"), stream_mode=modes))
+    assert repr(parts).count(referral.splitlines()[0]) == 1
+
+
+@pytest.mark.parametrize("modes", [["tasks", "messages"], ["checkpoints", "messages"], ["debug", "messages"]])
+def test_with_a_record_mode_streamed_first_the_last_messages_part_still_carries_the_decision_and_seals(
+    modes: list[str],
+) -> None:
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    app = Graph().app.builder.compile(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "r"}}
+    parts = list(guard().wrap(app).stream(ask("hi there"), config, stream_mode=modes))
+    _, (last, _) = [p for p in parts if p[0] == "messages"][-1]
+    assert SEALS_KEY in last.response_metadata["guardrails"]
+
+
+def test_a_chain_that_is_no_graph_given_stream_mode_streams_as_it_always_does() -> None:
+    model = GenericFakeChatModel(messages=itertools.cycle([AIMessage(content=ANSWER)]))
+    chunks = list(guard().wrap(model).stream("hi", stream_mode=["messages", "updates"]))
+    assert all(isinstance(c, AIMessageChunk) for c in chunks)
+    assert "".join(c.text for c in chunks) == ANSWER.replace("Jane Roe", "<PERSON_1>")

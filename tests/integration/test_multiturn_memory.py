@@ -233,3 +233,23 @@ def test_under_refer_and_continue_a_refused_answer_shows_the_referral_once(how: 
         text = "".join(str(c.content) for c in chain.stream("I want to die"))
     referral = guard.referral_for(["crisis_self_harm"], locale=None)
     assert text.count(referral) == 1 and "cut deeper" not in text
+
+
+def test_a_crisis_in_one_of_several_texts_of_a_turn_is_remembered_for_that_text_alone() -> None:
+    guard = guard_with(CrisisInForce())
+    chain = guard.wrap(spy_model("never"), input_keys=("question", "details"))
+    chain.invoke({"question": "I want to die", "details": "I am at home"})
+    assert guard.crisis_kinds("I want to die") == ("crisis_self_harm",) and guard.crisis_kinds("I am at home") == ()
+
+
+def test_the_callback_handler_remembers_a_crisis_in_one_of_several_unanswered_messages() -> None:
+    from guardrails import GuardrailsCallbackHandler, GuardrailViolation
+
+    guard = guard_with(CrisisInForce())
+    handler = GuardrailsCallbackHandler(guard)
+    model = spy_model("never", "never").with_config(callbacks=[handler])
+    with pytest.raises(GuardrailViolation):
+        model.invoke([HumanMessage("I want to die"), HumanMessage("also, hello")])
+    assert guard.crisis_kinds("I want to die") == ("crisis_self_harm",) and guard.crisis_kinds("also, hello") == ()
+    with pytest.raises(GuardrailViolation):  # its crisis stays in force however the next prompt holds it
+        model.invoke(conversation("I want to die", "also, hello", ("ai", "Please call."), "what's the quickest way?"))

@@ -117,3 +117,14 @@ def test_a_parser_in_one_branch_of_a_dict_chain_is_checked_whole_and_yielded_onc
     assert "".join(c["docs"] for c in chunks if "docs" in c) == "a page about the lake"
     refused = list(guard().wrap(chain('{"answer": "Here is where to buy a grenade cheaply"}')).stream("hi"))
     assert "grenade" not in str([c.get("answer") for c in refused]) and REFUSAL in str(refused)
+
+
+def test_a_parsers_snapshots_that_start_with_a_number_still_read_as_snapshots() -> None:
+    def chain(_: Any) -> Iterator[dict[str, Any]]:
+        yield {"confidence": 12}
+        yield {"confidence": 12.5}  # the parser was still reading the number
+        for end in (8, 28, 48):
+            yield {"confidence": 12.5, "answer": "Please ask Jane Roe about the trip to the lake"[:end]}
+
+    streamed = [without_meta(c) for c in guard().wrap(RunnableGenerator(chain)).stream("hi")]
+    assert streamed == [{"confidence": 12.5, "answer": "Please ask <PERSON_1> about the trip to the lake"}]

@@ -206,8 +206,10 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
         run_id: UUID | None,
         requested: Any = None,
         pieces: Sequence[str] = (),
+        parts: Sequence[str] = (),
     ) -> None:
-        """Judge one text; ``requested``: the request's own locale, if it named one."""
+        """Judge one text; ``requested``: the request's own locale, if it named one; ``parts``: the user messages a
+        turn of several was joined from (each remembered alone if it showed a crisis)."""
         locale = requested or self.locale
         # answers differ, so each one is judged; a text or locale of another type is left to the guard's check,
         # which names it
@@ -230,8 +232,10 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
             decision = self.guard.check(text, stage, history=earlier, locale=locale, pieces=pieces, audit_context=ids)
             if stage is Stage.INPUT and decision.referral is not None and isinstance(text, str):
                 # a crisis in the turn's own words stays in force however the next prompt holds it
-                own = self.guard.own_crises(text, decision, history=bool(window), locale=locale)
-                self.guard.remember_crisis(text, [k for k in own if k in CRISIS_KIND_WORDS])
+                for said in dict.fromkeys([text, *parts]):  # a later prompt may hold the messages apart
+                    alone = bool(window) or said != text
+                    own = self.guard.own_crises(said, decision, history=alone, locale=locale)
+                    self.guard.remember_crisis(said, [k for k in own if k in CRISIS_KIND_WORDS])
             if self.guard.audit is None:
                 self.audit.record(decision, run_id=run)
             if self.on_decision is not None:
@@ -260,8 +264,11 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
         requested = _requested_locale(kwargs.get("metadata"))
         for conversation in messages:
             # every conversation is judged once: a prompt without a user message is judged on its other text
-            text, history = turn_of(conversation, documents=self.guard.profile.attached_documents == "judge")
-            self._judge(text, Stage.INPUT, history, run_id, requested)
+            documents = self.guard.profile.attached_documents == "judge"
+            text, history = turn_of(conversation, documents=documents)
+            users = [content_text(m.content, documents=documents) for m in conversation if is_user_message(m)]
+            parts = [t for t in users if t.strip() and t != text and t in text] if "\n" in text else []
+            self._judge(text, Stage.INPUT, history, run_id, requested, parts=parts)
         self._keep_locale(run_id, requested)
 
     def on_llm_start(self, serialized: dict[str, Any], prompts: list[str], *, run_id: UUID, **kwargs: Any) -> None:

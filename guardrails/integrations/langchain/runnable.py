@@ -550,7 +550,7 @@ class GuardedRunnable(Runnable[Any, Any]):
             yield self._answer(run, config, input, turn, **kwargs)
             return
         turns = turn.turns(input)
-        parts = GraphParts.of(kwargs)
+        parts = GraphParts.of(kwargs) if _is_graph(self.bound) else None  # LangGraph's stream arguments
         d_in = self._judge_input(run, turn, turns)
         if turn.stops_chain(d_in):
             turn.traced_input = turn.withheld_input(input, d_in)
@@ -616,7 +616,7 @@ class GuardedRunnable(Runnable[Any, Any]):
             yield await self._aanswer(run, config, input, turn, **kwargs)
             return
         turns = turn.turns(input)
-        parts = GraphParts.of(kwargs)
+        parts = GraphParts.of(kwargs) if _is_graph(self.bound) else None  # LangGraph's stream arguments
         d_in = await self._ajudge_input(run, turn, turns)
         if turn.stops_chain(d_in):
             turn.traced_input = turn.withheld_input(input, d_in)
@@ -729,6 +729,18 @@ PARSE_ERROR_WITHHELD = (
     "the answer could not be parsed ({kind}); its text and the parser's message are withheld by guardrails, "
     "since an answer that fails to parse was never screened"
 )
+
+
+def _is_graph(runnable: Any) -> bool:
+    """True for a LangGraph app (a ``Pregel``), bound with a config or not: its stream's arguments say how it wraps
+    its parts (another runnable given ``stream_mode`` streams as it always does)."""
+    for _ in range(8):
+        if any(cls.__name__ == "Pregel" for cls in type(runnable).__mro__):
+            return True
+        runnable = getattr(runnable, "bound", None)
+        if runnable is None:
+            return False
+    return False
 
 
 def _withheld(exc: BaseException) -> BaseException:

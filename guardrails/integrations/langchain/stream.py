@@ -175,6 +175,8 @@ class ScreenedStream:
     #: disclaimers) is still to come: it goes before the chain's first chunk with text, in that chunk's type, and
     #: is held for the final answer when the first chunk holds only tool calls (a tool-calling step of an agent)
     head_due: bool = True
+    #: the head was yielded (a refusal then need not repeat the referral it led with)
+    head_shown: bool = False
     #: the chain has yielded a chunk; its chunks are messages (then the decision ends the stream in one)
     fed: bool = False
     messages: bool = False
@@ -210,13 +212,13 @@ class ScreenedStream:
         """The head before ``chunk`` when it is the chain's first with text or tool calls (see ``head_due``)."""
         turn = self.turn
         text = any(p.text for p in turn.read(chunk, streamed=True).pieces)
-        if not text and shapes.held_calls(chunk) is None:
+        if not text:  # tool calls alone (an agent's step) get no head: a later chunk of text in this stream does
             return []
         self.head_due = False
-        head = turn.stream_head() if text else ""
+        head = turn.stream_head()
         if not head:
             return []
-        self.altered = True
+        self.altered = self.head_shown = True
         # in the type of the chain's chunks (a chain that declares no output type streams what it streams)
         kind = turn.kind if turn.wrapper.output_forced else shapes.kind_of(chunk) or turn.kind
         return [shapes.make_output(kind, head, output_key=turn.wrapper.answer_key, metadata={}, chunk=True)]
@@ -329,7 +331,8 @@ class ScreenedStream:
     def _fed_mode(self, mode: str | None, payload: Any) -> list[Any]:
         """What to yield for one payload of a LangGraph stream of ``mode`` (None: any other stream's chunk)."""
         if mode in RECORD_MODES:  # a task's or a checkpoint's record: checked whole, passed on whole
-            self.fed = True
+            if not self.fed:
+                self.fed, self.messages = True, self.messages_mode
             key = _ModeLane(mode)
             if self.tag is not None:
                 self.tags[key] = self.tag
@@ -458,11 +461,13 @@ class ScreenedStream:
     def end(self) -> list[Any]:
         """What to yield after the wrapped stream ended (or was stopped by a BLOCK)."""
         out: list[tuple[Any, Any]] = []
-        if self.head_due:  # the chain yielded no text or tool call: the head in the kind its answers take
+        # the chain yielded no text: the head in the kind its answers take, unless the stream was an agent's tool
+        # step (the head goes with the final answer, a later call)
+        if self.head_due and not self.tool_step:
             self.head_due = False
             head = self.turn.stream_head()
             if head:
-                self.altered = True
+                self.altered = self.head_shown = True
                 out.append((_WHOLE, self.emit(_WHOLE, self.lanes.get(_WHOLE), head)))
         for key, (watch, container) in self.key_snapshots.items():
             if self.blocked is not None:
@@ -610,7 +615,7 @@ class ScreenedStream:
                 raise GuardrailViolation(decision)
             where: tuple[Any, Lane | None] = self.primary() if by_context else (key, self.lanes[key])
             refusal = decision.refusal or ""
-            shown = turn.d_in.referral if turn.d_in is not None else None  # in the head, before the answer
+            shown = turn.d_in.referral if turn.d_in is not None and self.head_shown else None  # led the answer
             if shown and refusal.startswith(shown):
                 refusal = refusal[len(shown) :].lstrip()
             places = [where] + ([self.primary()] if self.messages_mode and self.primary()[0] != where[0] else [])
@@ -642,6 +647,9 @@ class ScreenedStream:
 
 #: consistent snapshots after which a stream is taken for one (only the latest is kept from then on)
 SNAPSHOT_COMMIT = 8
+#: chunks that change only a number (a parser reading ``12``, ``12.5``) held before the first that grows; a stream
+#: that changes numbers longer (a progress counter) is no parser's
+SNAPSHOT_NUMBER_STEPS = 3
 #: how deep a chunk's JSON values are read when telling snapshots from deltas
 _JSON_DEPTH = 32
 
@@ -663,6 +671,7 @@ class Snapshots:
         self.held: list[Any] = []
         self.watching: bool | None = None  # None: no chunk seen yet
         self.consistent = 0
+        self.changes = 0  # chunks that changed only a number before the first that grew
 
     def take(self, chunk: Any) -> list[Any]:
         """The chunks to screen as deltas now: none while ``chunk`` may be one more snapshot."""
@@ -674,6 +683,10 @@ class Snapshots:
             self.held.append(chunk)
             return []
         step = _extends(self.held[-1], chunk)
+        if step == "changes" and not self.consistent and self.changes < SNAPSHOT_NUMBER_STEPS:
+            self.changes += 1  # a parser still reading a number before any text; a counter would go on
+            self.held.append(chunk)
+            return []
         if step == "grows" or (step == "changes" and self.consistent):
             self.consistent += 1
             self.held = [chunk] if self.consistent >= SNAPSHOT_COMMIT else [*self.held, chunk]
