@@ -253,3 +253,37 @@ def test_a_chain_that_is_no_graph_given_stream_mode_streams_as_it_always_does() 
     chunks = list(guard().wrap(model).stream("hi", stream_mode=["messages", "updates"]))
     assert all(isinstance(c, AIMessageChunk) for c in chunks)
     assert "".join(c.text for c in chunks) == ANSWER.replace("Jane Roe", "<PERSON_1>")
+
+
+def test_a_graph_behind_fallbacks_still_has_its_parts_taken_apart_and_screened() -> None:
+    kwargs, split = SHAPES["modes"]
+    chain = guard().wrap(Graph().app).with_fallbacks([Graph().app])
+    parts = list(chain.stream(ask("hi there"), **kwargs))
+    assert "Jane" not in repr(parts) and messages_text(parts, split) == ANSWER.replace("Jane Roe", "<PERSON_1>")
+
+
+def test_an_agent_graph_that_ends_on_its_tool_step_still_shows_the_referral_once() -> None:
+    from langchain_core.tools import tool
+    from langgraph.prebuilt import ToolNode
+
+    @tool
+    def lookup(name: str) -> str:
+        """Look a person up."""
+        return f"{name} lives on the coast."
+
+    def agent(state: MessagesState) -> dict[str, list[BaseMessage]]:
+        call = {"name": "lookup", "args": {"name": "Bob"}, "id": "c1", "type": "tool_call"}
+        return {"messages": [AIMessage(content="", tool_calls=[call])]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", agent)
+    builder.add_node("tools", ToolNode([lookup]))
+    builder.add_edge(START, "agent")
+    builder.add_edge("agent", "tools")
+    builder.add_edge("tools", END)  # the tool's result is the answer (return_direct)
+    guard = guard_with(
+        KeywordDetector({"want to die": "crisis_self_harm"}), profile={"crisis_mode": "refer_and_continue"}
+    )
+    referral = guard.referral_for(["crisis_self_harm"], locale=None)
+    parts = list(guard.wrap(builder.compile()).stream(ask("I want to die, where is Bob?"), stream_mode="messages"))
+    assert repr(parts).count(referral.splitlines()[0]) == 1

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import pytest
 from langchain_core.chat_history import InMemoryChatMessageHistory
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from langchain_core.runnables.history import RunnableWithMessageHistory
 
@@ -253,3 +253,35 @@ def test_the_callback_handler_remembers_a_crisis_in_one_of_several_unanswered_me
     assert guard.crisis_kinds("I want to die") == ("crisis_self_harm",) and guard.crisis_kinds("also, hello") == ()
     with pytest.raises(GuardrailViolation):  # its crisis stays in force however the next prompt holds it
         model.invoke(conversation("I want to die", "also, hello", ("ai", "Please call."), "what's the quickest way?"))
+
+
+def _tool_step_model(args: dict[str, str], text: str = "") -> Any:
+    import json
+
+    from tests.integration.test_runnable_shapes_and_tools import StreamedChatModel
+
+    call = {"name": "search", "args": json.dumps(args), "id": "c1", "index": 0}
+    chunks = [AIMessageChunk(content="", tool_call_chunks=[call])]
+    if text:
+        chunks.append(AIMessageChunk(content=text))
+    return StreamedChatModel(messages=iter([AIMessage("unused")]), chunks=chunks)
+
+
+def test_a_models_tool_step_streamed_under_refer_and_continue_leaves_the_referral_to_the_final_answer() -> None:
+    guard = guard_with(
+        KeywordDetector({"want to die": "crisis_self_harm"}), profile={"crisis_mode": "refer_and_continue"}
+    )
+    referral = guard.referral_for(["crisis_self_harm"], locale=None)
+    step = list(guard.wrap(_tool_step_model({"q": "helplines"}, text="Searching now.")).stream("I want to die"))
+    assert referral not in "".join(str(c.content) for c in step)
+
+
+def test_a_blocked_tool_step_streamed_under_refer_and_continue_is_refused_with_the_referral() -> None:
+    guard = guard_with(
+        KeywordDetector({"want to die": "crisis_self_harm", "grenade": "weapons"}),
+        profile={"crisis_mode": "refer_and_continue"},
+    )
+    referral = guard.referral_for(["crisis_self_harm"], locale=None)
+    chunks = list(guard.wrap(_tool_step_model({"item": "grenade"})).stream("I want to die"))
+    text = "".join(str(c.content) for c in chunks)
+    assert text.count(referral) == 1 and "grenade" not in text

@@ -102,23 +102,6 @@ def test_dicts_whose_numbers_change_before_text_deltas_still_stream_every_delta(
     assert [c["progress"] for c in chunks if "progress" in c] == [i / 10 for i in range(10)]
 
 
-def test_a_parser_in_one_branch_of_a_dict_chain_is_checked_whole_and_yielded_once() -> None:
-    from langchain_core.runnables import RunnableParallel
-
-    def chain(answer: str) -> Runnable[Any, Any]:
-        docs = RunnableLambda(lambda _: "a page about the lake")
-        return RunnableParallel(answer=parsed_then(RunnablePassthrough(), answer), docs=docs)
-
-    raw = [c["answer"] for c in chain(ANSWER).stream("hi") if "answer" in c]
-    assert len(raw) > 2  # the branch streams the answer parsed so far, again and again
-    chunks = list(guard().wrap(chain(ANSWER)).stream("hi"))
-    answers = [c["answer"] for c in chunks if "answer" in c]
-    assert answers == [{"answer": "Ask <PERSON_1> about the trip to the lake", "days": [1, 2, 3]}]
-    assert "".join(c["docs"] for c in chunks if "docs" in c) == "a page about the lake"
-    refused = list(guard().wrap(chain('{"answer": "Here is where to buy a grenade cheaply"}')).stream("hi"))
-    assert "grenade" not in str([c.get("answer") for c in refused]) and REFUSAL in str(refused)
-
-
 def test_a_parsers_snapshots_that_start_with_a_number_still_read_as_snapshots() -> None:
     def chain(_: Any) -> Iterator[dict[str, Any]]:
         yield {"confidence": 12}
@@ -128,3 +111,10 @@ def test_a_parsers_snapshots_that_start_with_a_number_still_read_as_snapshots() 
 
     streamed = [without_meta(c) for c in guard().wrap(RunnableGenerator(chain)).stream("hi")]
     assert streamed == [{"confidence": 12.5, "answer": "Please ask <PERSON_1> about the trip to the lake"}]
+
+
+def test_lists_whose_numbers_change_are_no_snapshots_and_every_one_streams() -> None:
+    def chain(_: Any) -> Iterator[list[int]]:
+        yield from ([101], [102], [103])  # a parser still reading a number would extend its digits
+
+    assert list(guard().wrap(RunnableGenerator(chain), output="dict").stream("hi")) == [[101], [102], [103]]

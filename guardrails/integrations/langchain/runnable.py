@@ -550,13 +550,13 @@ class GuardedRunnable(Runnable[Any, Any]):
             yield self._answer(run, config, input, turn, **kwargs)
             return
         turns = turn.turns(input)
-        parts = GraphParts.of(kwargs) if _is_graph(self.bound) else None  # LangGraph's stream arguments
+        parts, graph = GraphParts.of(kwargs), _is_graph(self.bound)  # LangGraph's stream arguments
         d_in = self._judge_input(run, turn, turns)
         if turn.stops_chain(d_in):
             turn.traced_input = turn.withheld_input(input, d_in)
-            yield turn.early_stream_answer(d_in, parts)
+            yield turn.early_stream_answer(d_in, parts if graph else None)
             return
-        screen = ScreenedStream(turn, parts=parts)
+        screen = ScreenedStream(turn, parts=parts, graph=graph)
         new_input = turn.rewritten_input(input, turns, d_in)
         inner = self.bound.stream(new_input, self._inner_config(config, run), **kwargs)
         # whatever ends the stream (its end, a block, the caller, an error), each lane is audited once
@@ -616,13 +616,13 @@ class GuardedRunnable(Runnable[Any, Any]):
             yield await self._aanswer(run, config, input, turn, **kwargs)
             return
         turns = turn.turns(input)
-        parts = GraphParts.of(kwargs) if _is_graph(self.bound) else None  # LangGraph's stream arguments
+        parts, graph = GraphParts.of(kwargs), _is_graph(self.bound)  # LangGraph's stream arguments
         d_in = await self._ajudge_input(run, turn, turns)
         if turn.stops_chain(d_in):
             turn.traced_input = turn.withheld_input(input, d_in)
-            yield turn.early_stream_answer(d_in, parts)
+            yield turn.early_stream_answer(d_in, parts if graph else None)
             return
-        screen = ScreenedStream(turn, parts=parts)
+        screen = ScreenedStream(turn, parts=parts, graph=graph)
         new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, d_in)
         inner = self.bound.astream(new_input, self._inner_config(config, run), **kwargs)
         sent: Any = None  # as in ``_stream``
@@ -731,16 +731,20 @@ PARSE_ERROR_WITHHELD = (
 )
 
 
-def _is_graph(runnable: Any) -> bool:
-    """True for a LangGraph app (a ``Pregel``), bound with a config or not: its stream's arguments say how it wraps
-    its parts (another runnable given ``stream_mode`` streams as it always does)."""
-    for _ in range(8):
-        if any(cls.__name__ == "Pregel" for cls in type(runnable).__mro__):
-            return True
-        runnable = getattr(runnable, "bound", None)
-        if runnable is None:
-            return False
-    return False
+#: the classes of a LangGraph app, local or remote
+_GRAPH_CLASSES = frozenset({"Pregel", "PregelProtocol", "RemoteGraph"})
+
+
+def _is_graph(runnable: Any, depth: int = 0) -> bool:
+    """True for a LangGraph app (local or remote), bound with a config, behind fallbacks or at the end of a
+    sequence: its stream's arguments say how it wraps its parts before any part has come (a refusal of the input in
+    its ``messages`` shape). Any other runnable given ``stream_mode`` is read by its chunks."""
+    if depth > 8 or runnable is None:
+        return False
+    if any(cls.__name__ in _GRAPH_CLASSES for cls in type(runnable).__mro__):
+        return True
+    inner = [getattr(runnable, name, None) for name in ("bound", "runnable", "last")]
+    return any(_is_graph(r, depth + 1) for r in inner if isinstance(r, Runnable))
 
 
 def _withheld(exc: BaseException) -> BaseException:

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from langchain_core.runnables.utils import AddableDict
 from pydantic import BaseModel
 
 from guardrails.errors import AuditError, GuardrailViolation, InputError
@@ -193,10 +192,10 @@ class ScreenedStream:
     parts: GraphParts | None = None
     tag: Any = None
     tags: dict[Any, Any] = field(default_factory=dict)
-    #: the keys of a stream of LangChain's addable dicts whose values are a parser's snapshots (a JSON parser in a
-    #: branch of a dict chain), each watched as a whole stream's chunks are (``Snapshots``), with the first chunk
-    #: that held the key (the shape its answer is yielded in)
-    key_snapshots: dict[Any, tuple[Snapshots, Mapping[Any, Any]]] = field(default_factory=dict)
+    #: the wrapped runnable is a LangGraph app (``runnable._is_graph``); else its stream's arguments are trusted only
+    #: as far as its chunks bear them out (a ``(message, metadata)`` pair came: ``pairs_seen``)
+    graph: bool = False
+    pairs_seen: bool = False
 
     def _paired(self, out: list[Any]) -> list[Any]:
         if self.pair_meta is None and not self.messages_mode:
@@ -206,14 +205,17 @@ class ScreenedStream:
     @property
     def messages_mode(self) -> bool:
         """A LangGraph app streamed with its ``messages`` mode: the answer streams in ``(message, metadata)`` pairs."""
-        return self.parts is not None and "messages" in self.parts.modes
+        return self.parts is not None and "messages" in self.parts.modes and (self.graph or self.pairs_seen)
 
     def _head(self, chunk: Any) -> list[Any]:
         """The head before ``chunk`` when it is the chain's first with text or tool calls (see ``head_due``)."""
         turn = self.turn
         text = any(p.text for p in turn.read(chunk, streamed=True).pieces)
-        if not text:  # tool calls alone (an agent's step) get no head: a later chunk of text in this stream does
-            return []
+        if not text:
+            if shapes.held_calls(chunk) is not None and not (self.graph or self.pairs_seen):
+                # a model's tool step (a step of an agent's loop): the head goes with its final answer, a later call
+                self.head_due = False
+            return []  # in a graph's stream, its final answer comes in this stream: the head goes before its text
         self.head_due = False
         head = turn.stream_head()
         if not head:
@@ -322,7 +324,7 @@ class ScreenedStream:
         """What to yield for one chunk of the wrapped runnable's stream."""
         split = None if self.parts is None else self.parts.split(chunk)
         if split is None:
-            mode = None if self.parts is None else self.parts.mode_of(None)
+            mode = self.parts.mode_of(None) if self.parts is not None and self.graph else None
             return self._fed_mode(mode, chunk)
         assert self.parts is not None
         self.tag, payload = split
@@ -384,33 +386,14 @@ class ScreenedStream:
                 redacted = self._redacted_apart(chunk[0])
                 return [] if redacted is None else [(redacted, chunk[1])]
             chunk, self.pair_meta = chunk
+            self.pairs_seen = True
         if not self.fed:
             self._first(chunk)
         # in messages mode the head goes before the answer's first message, never into another mode's part
         due = self.head_due and (not self.messages_mode or (whole is _WHOLE and isinstance(chunk, BaseMessage)))
         head = self._head(chunk) if due else []
-        chunk, released = self._watched(chunk)
-        out = head + released + ([] if chunk is None else self._feed(chunk, whole))
+        out = head + self._feed(chunk, whole)
         return self._paired(out) if whole is _WHOLE else out
-
-    def _watched(self, chunk: Any) -> tuple[Any, list[Any]]:
-        """``chunk`` without the values of the keys whose values may be a parser's snapshots (held back, see
-        ``key_snapshots``; None when nothing is left), and what to yield for the values a key's watch released as
-        deltas (its values were no snapshots after all)."""
-        if not isinstance(chunk, AddableDict):
-            return chunk, []
-        keep: dict[Any, Any] = {}
-        out: list[Any] = []
-        for key, value in chunk.items():
-            watch = self.key_snapshots.get(key)
-            if watch is None and key != shapes.META_KEY and not isinstance(value, str) and _json_like(value, 0):
-                watch = self.key_snapshots[key] = (Snapshots(), chunk)
-            if watch is None or watch[0].watching is False:
-                keep[key] = value
-                continue
-            for released in watch[0].take(value):
-                out += self._feed(shapes.remap(chunk, {key: released}))
-        return (shapes.remap(chunk, keep) if keep else None), out
 
     def _feed(self, chunk: Any, whole: Any = _WHOLE) -> list[Any]:
         parts = list(chunk.items()) if isinstance(chunk, Mapping) else [(whole, chunk)]
@@ -461,23 +444,13 @@ class ScreenedStream:
     def end(self) -> list[Any]:
         """What to yield after the wrapped stream ended (or was stopped by a BLOCK)."""
         out: list[tuple[Any, Any]] = []
-        # the chain yielded no text: the head in the kind its answers take, unless the stream was an agent's tool
-        # step (the head goes with the final answer, a later call)
-        if self.head_due and not self.tool_step:
+        # the chain yielded no text: the head in the kind its answers take (a model's tool step has none, see _head)
+        if self.head_due:
             self.head_due = False
             head = self.turn.stream_head()
             if head:
                 self.altered = self.head_shown = True
                 out.append((_WHOLE, self.emit(_WHOLE, self.lanes.get(_WHOLE), head)))
-        for key, (watch, container) in self.key_snapshots.items():
-            if self.blocked is not None:
-                break
-            if watch.answer is not None:  # a key's snapshots: its last value is its answer, checked whole
-                if key not in self.lanes:
-                    self.lanes[key] = Lane(screen=self.turn.screen(context=self._context(key)), container=container)
-                checked = self.checked_whole(key, watch.answer)
-                if checked is not None:
-                    out.append((key, shapes.remap(container, {key: checked})))
         for key, lane in self.lanes.items():
             if self.blocked is not None:
                 break
@@ -615,9 +588,11 @@ class ScreenedStream:
                 raise GuardrailViolation(decision)
             where: tuple[Any, Lane | None] = self.primary() if by_context else (key, self.lanes[key])
             refusal = decision.refusal or ""
-            shown = turn.d_in.referral if turn.d_in is not None and self.head_shown else None  # led the answer
-            if shown and refusal.startswith(shown):
-                refusal = refusal[len(shown) :].lstrip()
+            referral = turn.d_in.referral if turn.d_in is not None else None
+            if referral and self.head_shown and refusal.startswith(referral):  # it led the answer already
+                refusal = refusal[len(referral) :].lstrip()
+            elif referral and not self.head_shown and not refusal.startswith(referral):  # never shown: it leads
+                refusal = f"{referral}\n\n{refusal}"
             places = [where] + ([self.primary()] if self.messages_mode and self.primary()[0] != where[0] else [])
             for name, lane in places:  # a graph's blocked update is refused in its part, and in its messages too
                 gap = "\n\n" if lane is not None and lane.released else ""
@@ -749,8 +724,8 @@ def _grows(old: Any, new: Any, depth: int) -> bool | None:
         pairs, grown = list(zip(old, new, strict=False)), len(new) > len(old)
     elif isinstance(old, bool) or isinstance(new, bool):
         return False if old is new or type(old) is type(new) else None
-    elif isinstance(old, (int, float)):  # a parser may still be reading a number: 1, 12, 12.5
-        return False if isinstance(new, (int, float)) else None
+    elif isinstance(old, (int, float)):  # a parser still reading a number extends its digits: 1, 12, 12.5
+        return False if isinstance(new, (int, float)) and str(new).startswith(str(old)) else None
     else:
         return False if old is None else None  # null, then whatever the parser read there
     for a, b in pairs:
