@@ -285,3 +285,20 @@ def test_a_blocked_tool_step_streamed_under_refer_and_continue_is_refused_with_t
     chunks = list(guard.wrap(_tool_step_model({"item": "grenade"})).stream("I want to die"))
     text = "".join(str(c.content) for c in chunks)
     assert text.count(referral) == 1 and "grenade" not in text
+
+
+def test_an_agent_stream_holding_its_tool_step_and_its_final_answer_shows_the_referral_once() -> None:
+    from langchain_core.runnables import RunnableGenerator
+
+    def agent(_: Any) -> Any:  # an agent executor's stream: its tool step, then its final answer
+        yield {
+            "messages": [AIMessageChunk(content="", tool_call_chunks=[{"name": "search", "args": "{}", "id": "c1"}])]
+        }
+        yield {"output": "Here is what I found about the lake."}
+
+    guard = guard_with(
+        KeywordDetector({"want to die": "crisis_self_harm"}), profile={"crisis_mode": "refer_and_continue"}
+    )
+    referral = guard.referral_for(["crisis_self_harm"], locale=None)
+    chunks = list(guard.wrap(RunnableGenerator(agent), output="dict").stream("I want to die"))
+    assert repr(chunks).count(referral.splitlines()[0]) == 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -118,3 +119,26 @@ def test_lists_whose_numbers_change_are_no_snapshots_and_every_one_streams() -> 
         yield from ([101], [102], [103])  # a parser still reading a number would extend its digits
 
     assert list(guard().wrap(RunnableGenerator(chain), output="dict").stream("hi")) == [[101], [102], [103]]
+
+
+def test_a_parser_in_a_branch_of_a_dict_chain_streams_each_text_once_and_no_value_in_pieces() -> None:
+    from langchain_core.messages import AIMessageChunk
+    from langchain_core.runnables import RunnableParallel
+
+    from guardrails.detectors.pii import PIIDetector, PIIOptions
+    from tests.helpers.answers import StreamedChatModel
+
+    answer = '{"answer": "Write to jane.roe@example.com or call +1 415 555 0132 about the trip"}'
+    model = StreamedChatModel(messages=iter([AIMessage(answer)]), chunks=[AIMessageChunk(content=c) for c in answer])
+    chain = RunnableParallel(answer=model | JsonOutputParser(), stats=RunnableLambda(lambda _: {"n": 3}))
+    chunks = list(guard_with(PIIDetector(options=PIIOptions(pattern_only=True))).wrap(chain).stream("hi"))
+    text = "".join(c["answer"]["answer"] for c in chunks if "answer" in c)
+    assert text == "Write to <EMAIL_ADDRESS_1> or call <PHONE_NUMBER_1> about the trip"
+    assert [c["stats"] for c in chunks if "stats" in c] == [{"n": 3}]  # a branch's dict with no text, whole
+
+
+@pytest.mark.parametrize("number", ["-0.5", "0.00001", "-12", "10"])
+def test_a_parsers_snapshots_reading_a_number_of_any_form_stay_snapshots(number: str) -> None:
+    chain = parsed_then(RunnablePassthrough(), f'{{"score": {number}, "answer": "Ask Jane Roe about the lake"}}')
+    streamed = [without_meta(c) for c in guard().wrap(chain).stream("hi")]
+    assert streamed == [{"score": json.loads(number), "answer": "Ask <PERSON_1> about the lake"}]

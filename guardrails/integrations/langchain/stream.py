@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.runnables.utils import AddableDict
 from pydantic import BaseModel
 
 from guardrails.errors import AuditError, GuardrailViolation, InputError
@@ -196,6 +197,10 @@ class ScreenedStream:
     #: as far as its chunks bear them out (a ``(message, metadata)`` pair came: ``pairs_seen``)
     graph: bool = False
     pairs_seen: bool = False
+    #: the text of the last plain dict under each key of a stream of LangChain's addable dicts (see ``_feed``)
+    key_texts: dict[Any, str] = field(default_factory=dict)
+    #: the last such dict that brought no new text, per key: passed on at the end when its key streamed no text
+    key_blank: dict[Any, tuple[Any, Any]] = field(default_factory=dict)
 
     def _paired(self, out: list[Any]) -> list[Any]:
         if self.pair_meta is None and not self.messages_mode:
@@ -212,10 +217,12 @@ class ScreenedStream:
         turn = self.turn
         text = any(p.text for p in turn.read(chunk, streamed=True).pieces)
         if not text:
-            if shapes.held_calls(chunk) is not None and not (self.graph or self.pairs_seen):
-                # a model's tool step (a step of an agent's loop): the head goes with its final answer, a later call
+            if shapes.held_calls(chunk) is not None and self.messages and not (self.graph or self.pairs_seen):
+                # one model's message that calls a tool: a step of an agent's loop whose final answer, a later call,
+                # gets the head (an agent's own stream, of dicts or a graph's parts, holds its final answer: the
+                # head goes before its first text)
                 self.head_due = False
-            return []  # in a graph's stream, its final answer comes in this stream: the head goes before its text
+            return []
         self.head_due = False
         head = turn.stream_head()
         if not head:
@@ -405,7 +412,16 @@ class ScreenedStream:
                 out[key] = value  # decisions of a nested guard: no text
                 continue
             text = "".join(p.text for p in self.turn.read(value, streamed=True).pieces)
+            if type(value) is dict and isinstance(chunk, AddableDict):
+                # LangChain adds a plain dict under a key by keeping the last (a JSON parser's snapshots, in a branch
+                # of a dict chain): the text a snapshot repeats is no new text, only what it adds is screened
+                before, self.key_texts[key] = self.key_texts.get(key, ""), text
+                if text.startswith(before):
+                    text = text[len(before) :]
             calls = shapes.held_calls(value)
+            if not text and calls is None and type(value) is dict and isinstance(chunk, AddableDict):
+                self.key_blank[key] = (chunk, value)  # a snapshot with no new text: only the last, if no text came
+                continue
             if not text and calls is None:
                 if not (isinstance(value, str) and not value):
                     self.held.append((key, chunk, shapes.without_slots(value)))  # nothing to screen
@@ -444,13 +460,6 @@ class ScreenedStream:
     def end(self) -> list[Any]:
         """What to yield after the wrapped stream ended (or was stopped by a BLOCK)."""
         out: list[tuple[Any, Any]] = []
-        # the chain yielded no text: the head in the kind its answers take (a model's tool step has none, see _head)
-        if self.head_due:
-            self.head_due = False
-            head = self.turn.stream_head()
-            if head:
-                self.altered = self.head_shown = True
-                out.append((_WHOLE, self.emit(_WHOLE, self.lanes.get(_WHOLE), head)))
         for key, lane in self.lanes.items():
             if self.blocked is not None:
                 break
@@ -467,6 +476,15 @@ class ScreenedStream:
                     sample = lane.calls_sample
                     value = shapes.chunk_like(sample, "", output_key=self.turn.wrapper.output_key, calls=calls)
                     out.append((key, self.wrap(key, lane, value)))
+        # the chain yielded no text: the head in the kind its answers take, first; a model's tool step leaves it to
+        # its final answer, a later call (a graph's stream that ended on a tool step has no later call); a refused
+        # answer takes no disclaimers (its refusal leads with the referral, see tail)
+        if self.head_due and self.blocked is None and (not self.tool_step or self.graph or self.pairs_seen):
+            self.head_due = False
+            head = self.turn.stream_head()
+            if head:
+                self.altered = self.head_shown = True
+                out.insert(0, (_WHOLE, self.emit(_WHOLE, self.lanes.get(_WHOLE), head)))
         return self._final(out + self.tail())
 
     def _redacted_apart(self, message: BaseMessage) -> BaseMessage | None:
@@ -606,9 +624,10 @@ class ScreenedStream:
                 out.append((where[0], self.emit(*where, "\n\n" + "\n\n".join(late))))
         # a structured answer's parsed value, logprobs and the like only with the answer's text as the model wrote it
         intact = blocked is None and not self.altered and not late
+        blank = [(key, chunk, value) for key, (chunk, value) in self.key_blank.items() if key not in self.lanes]
         held = [
             (key, chunk, value if intact else shapes.without_old_words(value, refused=blocked is not None))
-            for key, chunk, value in self.held
+            for key, chunk, value in [*self.held, *blank]
         ]
         if blocked is not None:  # a refused answer's images and other media go with its words
             held = [(key, chunk, shapes.without_media(value)) for key, chunk, value in held]
@@ -724,8 +743,10 @@ def _grows(old: Any, new: Any, depth: int) -> bool | None:
         pairs, grown = list(zip(old, new, strict=False)), len(new) > len(old)
     elif isinstance(old, bool) or isinstance(new, bool):
         return False if old is new or type(old) is type(new) else None
-    elif isinstance(old, (int, float)):  # a parser still reading a number extends its digits: 1, 12, 12.5
-        return False if isinstance(new, (int, float)) and str(new).startswith(str(old)) else None
+    elif isinstance(old, (int, float)):  # a parser still reading a number extends its digits: 0, -0.5; 1, 12, 12.5
+        if isinstance(new, (int, float)) and (old == 0 or str(abs(new)).startswith(str(abs(old)))):
+            return False
+        return None
     else:
         return False if old is None else None  # null, then whatever the parser read there
     for a, b in pairs:
