@@ -132,7 +132,7 @@ def test_a_parser_in_a_branch_of_a_dict_chain_streams_each_text_once_and_no_valu
     model = StreamedChatModel(messages=iter([AIMessage(answer)]), chunks=[AIMessageChunk(content=c) for c in answer])
     chain = RunnableParallel(answer=model | JsonOutputParser(), stats=RunnableLambda(lambda _: {"n": 3}))
     chunks = list(guard_with(PIIDetector(options=PIIOptions(pattern_only=True))).wrap(chain).stream("hi"))
-    text = "".join(c["answer"]["answer"] for c in chunks if "answer" in c)
+    text = "".join(c["answer"].get("answer", "") for c in chunks if "answer" in c)
     assert text == "Write to <EMAIL_ADDRESS_1> or call <PHONE_NUMBER_1> about the trip"
     assert [c["stats"] for c in chunks if "stats" in c] == [{"n": 3}]  # a branch's dict with no text, whole
 
@@ -142,3 +142,24 @@ def test_a_parsers_snapshots_reading_a_number_of_any_form_stay_snapshots(number:
     chain = parsed_then(RunnablePassthrough(), f'{{"score": {number}, "answer": "Ask Jane Roe about the lake"}}')
     streamed = [without_meta(c) for c in guard().wrap(chain).stream("hi")]
     assert streamed == [{"score": json.loads(number), "answer": "Ask <PERSON_1> about the lake"}]
+
+
+def test_dict_deltas_in_a_branch_of_a_dict_chain_keep_every_token_and_every_dict_without_text() -> None:
+    def tokens(_: Any) -> Iterator[dict[str, Any]]:
+        yield {"step": 1}
+        for t in ["Take", " 1", "0", "0", "0", " mg", " every", " day", "."]:
+            yield {"token": t}  # a token that repeats or extends the last one is a delta, not a snapshot
+        yield {"usage": {"total_tokens": 12}}
+
+    chunks = list(guard().wrap(RunnablePassthrough.assign(answer=RunnableGenerator(tokens))).stream({"input": "hi"}))
+    answers = [c["answer"] for c in chunks if "answer" in c]
+    assert "".join(a.get("token", "") for a in answers) == "Take 1000 mg every day."
+    assert {"step": 1} in answers and {"usage": {"total_tokens": 12}} in answers
+
+
+def test_number_dicts_that_flip_sign_or_leave_zero_are_no_snapshots() -> None:
+    def chain(_: Any) -> Iterator[dict[str, Any]]:
+        yield from ({"reading": 0}, {"reading": 7}, {"reading": -7})
+
+    out = list(guard().wrap(RunnableGenerator(chain), output="dict").stream("hi"))
+    assert [c["reading"] for c in out if "reading" in c] == [0, 7, -7]

@@ -736,16 +736,15 @@ _GRAPH_CLASSES = frozenset({"Pregel", "PregelProtocol", "RemoteGraph"})
 
 
 def _is_graph(runnable: Any, depth: int = 0) -> bool:
-    """True for a LangGraph app (local or remote), bound with a config, behind fallbacks or first in a sequence (the
-    step a sequence gives the stream's arguments): they say how it wraps its parts before any part has come (a
-    refusal of the input in its ``messages`` shape). Any other runnable given ``stream_mode`` is read by its
-    chunks."""
+    """True for a LangGraph app (local or remote), bound with a config or behind fallbacks: its stream's arguments
+    say how it wraps its parts before any part has come (a refusal of the input in its ``messages`` shape). Any
+    other runnable given ``stream_mode`` (a sequence with a graph in it, whose other steps may reshape the parts) is
+    read by its chunks."""
     if depth > 8 or runnable is None:
         return False
     if any(cls.__name__ in _GRAPH_CLASSES for cls in type(runnable).__mro__):
         return True
-    # a sequence hands the stream's arguments to its first step
-    inner = [getattr(runnable, name, None) for name in ("bound", "runnable", "first")]
+    inner = [getattr(runnable, name, None) for name in ("bound", "runnable")]  # a sequence is read by its chunks
     return any(_is_graph(r, depth + 1) for r in inner if isinstance(r, Runnable))
 
 

@@ -197,10 +197,8 @@ class ScreenedStream:
     #: as far as its chunks bear them out (a ``(message, metadata)`` pair came: ``pairs_seen``)
     graph: bool = False
     pairs_seen: bool = False
-    #: the text of the last plain dict under each key of a stream of LangChain's addable dicts (see ``_feed``)
-    key_texts: dict[Any, str] = field(default_factory=dict)
-    #: the last such dict that brought no new text, per key: passed on at the end when its key streamed no text
-    key_blank: dict[Any, tuple[Any, Any]] = field(default_factory=dict)
+    #: the last plain dict under each key of a stream of LangChain's addable dicts, with its text (see ``_feed``)
+    key_values: dict[Any, tuple[Any, str]] = field(default_factory=dict)
 
     def _paired(self, out: list[Any]) -> list[Any]:
         if self.pair_meta is None and not self.messages_mode:
@@ -412,16 +410,15 @@ class ScreenedStream:
                 out[key] = value  # decisions of a nested guard: no text
                 continue
             text = "".join(p.text for p in self.turn.read(value, streamed=True).pieces)
-            if type(value) is dict and isinstance(chunk, AddableDict):
-                # LangChain adds a plain dict under a key by keeping the last (a JSON parser's snapshots, in a branch
-                # of a dict chain): the text a snapshot repeats is no new text, only what it adds is screened
-                before, self.key_texts[key] = self.key_texts.get(key, ""), text
-                if text.startswith(before):
-                    text = text[len(before) :]
+            if type(value) is dict and isinstance(chunk, AddableDict) and not _structured(value):
+                # a plain dict under a key that repeats the last one and grows it (a JSON parser's snapshots, in a
+                # branch of a dict chain): the text it repeats is no new text, only what it adds is screened
+                last, self.key_values[key] = self.key_values.get(key), (value, text)
+                if last is not None and _extends(last[0], value) == "grows" and text.startswith(last[1]):
+                    text = text[len(last[1]) :]
+                    if not text:
+                        continue  # a snapshot that added no text (a number, a key with no words yet)
             calls = shapes.held_calls(value)
-            if not text and calls is None and type(value) is dict and isinstance(chunk, AddableDict):
-                self.key_blank[key] = (chunk, value)  # a snapshot with no new text: only the last, if no text came
-                continue
             if not text and calls is None:
                 if not (isinstance(value, str) and not value):
                     self.held.append((key, chunk, shapes.without_slots(value)))  # nothing to screen
@@ -624,10 +621,9 @@ class ScreenedStream:
                 out.append((where[0], self.emit(*where, "\n\n" + "\n\n".join(late))))
         # a structured answer's parsed value, logprobs and the like only with the answer's text as the model wrote it
         intact = blocked is None and not self.altered and not late
-        blank = [(key, chunk, value) for key, (chunk, value) in self.key_blank.items() if key not in self.lanes]
         held = [
             (key, chunk, value if intact else shapes.without_old_words(value, refused=blocked is not None))
-            for key, chunk, value in [*self.held, *blank]
+            for key, chunk, value in self.held
         ]
         if blocked is not None:  # a refused answer's images and other media go with its words
             held = [(key, chunk, shapes.without_media(value)) for key, chunk, value in held]
@@ -743,10 +739,12 @@ def _grows(old: Any, new: Any, depth: int) -> bool | None:
         pairs, grown = list(zip(old, new, strict=False)), len(new) > len(old)
     elif isinstance(old, bool) or isinstance(new, bool):
         return False if old is new or type(old) is type(new) else None
-    elif isinstance(old, (int, float)):  # a parser still reading a number extends its digits: 0, -0.5; 1, 12, 12.5
-        if isinstance(new, (int, float)) and (old == 0 or str(abs(new)).startswith(str(abs(old)))):
-            return False
-        return None
+    elif isinstance(old, (int, float)):  # a parser still reading a number extends its digits: 1, 12, 12.5; 0, -0.5
+        if not isinstance(new, (int, float)):
+            return None
+        if old == 0:
+            return False if abs(new) < 1 else None
+        return False if (old < 0) == (new < 0) and str(abs(new)).startswith(str(abs(old))) else None
     else:
         return False if old is None else None  # null, then whatever the parser read there
     for a, b in pairs:
