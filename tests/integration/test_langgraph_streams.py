@@ -117,8 +117,9 @@ def test_a_refused_request_is_answered_in_the_graphs_stream_shape_without_runnin
     assert REFUSAL in message.text and SEALS_KEY in message.response_metadata["guardrails"]
 
 
-def tool_agent() -> Any:
-    """An agent's loop: a node that asks a tool (a hand-made tool call), LangGraph's ToolNode, then the answer."""
+def tool_agent(*, ends_on_tool: bool = False) -> Any:
+    """An agent's loop: a node that asks a tool (a hand-made tool call), LangGraph's ToolNode, then the answer (or,
+    ``ends_on_tool``, the tool's result is the answer, as with ``return_direct``)."""
     from langchain_core.tools import tool
     from langgraph.prebuilt import ToolNode, tools_condition
 
@@ -137,8 +138,12 @@ def tool_agent() -> Any:
     builder.add_node("agent", agent)
     builder.add_node("tools", ToolNode([lookup]))
     builder.add_edge(START, "agent")
-    builder.add_conditional_edges("agent", tools_condition)
-    builder.add_edge("tools", "agent")
+    if ends_on_tool:
+        builder.add_edge("agent", "tools")
+        builder.add_edge("tools", END)
+    else:
+        builder.add_conditional_edges("agent", tools_condition)
+        builder.add_edge("tools", "agent")
     return builder.compile()
 
 
@@ -263,27 +268,10 @@ def test_a_graph_behind_fallbacks_still_has_its_parts_taken_apart_and_screened()
 
 
 def test_an_agent_graph_that_ends_on_its_tool_step_still_shows_the_referral_once() -> None:
-    from langchain_core.tools import tool
-    from langgraph.prebuilt import ToolNode
-
-    @tool
-    def lookup(name: str) -> str:
-        """Look a person up."""
-        return f"{name} lives on the coast."
-
-    def agent(state: MessagesState) -> dict[str, list[BaseMessage]]:
-        call = {"name": "lookup", "args": {"name": "Bob"}, "id": "c1", "type": "tool_call"}
-        return {"messages": [AIMessage(content="", tool_calls=[call])]}
-
-    builder = StateGraph(MessagesState)
-    builder.add_node("agent", agent)
-    builder.add_node("tools", ToolNode([lookup]))
-    builder.add_edge(START, "agent")
-    builder.add_edge("agent", "tools")
-    builder.add_edge("tools", END)  # the tool's result is the answer (return_direct)
     guard = guard_with(
         KeywordDetector({"want to die": "crisis_self_harm"}), profile={"crisis_mode": "refer_and_continue"}
     )
     referral = guard.referral_for(["crisis_self_harm"], locale=None)
-    parts = list(guard.wrap(builder.compile()).stream(ask("I want to die, where is Bob?"), stream_mode="messages"))
+    app = tool_agent(ends_on_tool=True)
+    parts = list(guard.wrap(app).stream(ask("I want to die, where is Bob?"), stream_mode="messages"))
     assert repr(parts).count(referral.splitlines()[0]) == 1
