@@ -38,7 +38,7 @@ from guardrails._lru import LRU
 from guardrails.audit import AuditLog, salted_hash
 from guardrails.errors import GuardrailViolation, brief
 from guardrails.guard import Guard
-from guardrails.integrations.langchain.history import CRISIS_KIND_WORDS, crisis_in_force, in_window, without_markers
+from guardrails.integrations.langchain.history import crisis_in_force, in_window, remember_crises, without_markers
 from guardrails.integrations.langchain.shapes import content_text, is_user_message, read_output, user_turns
 from guardrails.types import Action, Decision, Stage
 
@@ -232,10 +232,7 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
             decision = self.guard.check(text, stage, history=earlier, locale=locale, pieces=pieces, audit_context=ids)
             if stage is Stage.INPUT and decision.referral is not None and isinstance(text, str):
                 # a crisis in the turn's own words stays in force however the next prompt holds it
-                for said in dict.fromkeys([text, *parts]):  # a later prompt may hold the messages apart
-                    alone = bool(window) or said != text
-                    own = self.guard.own_crises(said, decision, history=alone, locale=locale)
-                    self.guard.remember_crisis(said, [k for k in own if k in CRISIS_KIND_WORDS])
+                remember_crises(self.guard, text, parts, decision, history=bool(window), locale=locale)
             if self.guard.audit is None:
                 self.audit.record(decision, run_id=run)
             if self.on_decision is not None:

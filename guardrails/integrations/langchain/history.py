@@ -35,7 +35,7 @@ from guardrails._yaml import load_strict
 from guardrails.guard import Guard
 from guardrails.integrations.langchain import shapes
 from guardrails.redaction import Numbering, redaction_scope
-from guardrails.types import Stage
+from guardrails.types import Decision, Stage
 
 #: what the model sees instead of an earlier user turn the guard refused as prohibited; also what the wrapper's run
 #: records as a refused turn (so a chat history saved from the run, ``RunnableWithMessageHistory``, holds this)
@@ -133,6 +133,21 @@ def crisis_in_force(
         else:
             out.append("" if kinds is not None else text)
     return tuple(out)
+
+
+def remember_crises(
+    guard: Guard, turn: str, parts: Iterable[str], decision: Decision, *, history: bool, locale: str | None
+) -> list[str]:
+    """Remember the crisis kinds (those a marker names) a referred user ``turn`` showed in its own words
+    (``Guard.own_crises``: judged alone when it had earlier turns), and those each of the texts it was joined from
+    (``parts``: two unanswered messages, two input keys) showed alone, as a later history holds them apart. Returns
+    the turn's kinds."""
+    kinds = [k for k in guard.own_crises(turn, decision, history=history, locale=locale) if k in CRISIS_KIND_WORDS]
+    guard.remember_crisis(turn, kinds)
+    for part in sorted({p for p in parts if p.strip() and p != turn}):
+        alone = guard.own_crises(part, decision, history=True, locale=locale)
+        guard.remember_crisis(part, [k for k in alone if k in CRISIS_KIND_WORDS])
+    return kinds
 
 
 def in_window(earlier: Sequence[str], window: int) -> tuple[str, ...]:

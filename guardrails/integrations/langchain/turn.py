@@ -143,14 +143,10 @@ class Turn:
         earlier turns, since a crisis in force among them is marked already), of those a marker names; remembered
         by the guard, so that the turn keeps its crisis in force however a later request's history holds it."""
         turns = self.turns(value)
-        own = self.guard.own_crises(turns.latest, d_in, history=bool(turns.history), locale=self.locale)
-        kinds = [k for k in own if k in history.CRISIS_KIND_WORDS]
-        self.guard.remember_crisis(turns.latest, kinds)
-        parts = history.latest_texts(value, input_keys=self.wrapper.input_keys) - {turns.latest}
-        for part in sorted(p for p in parts if p.strip()):  # a later request's history may hold them apart
-            alone = self.guard.own_crises(part, d_in, history=True, locale=self.locale)
-            self.guard.remember_crisis(part, [k for k in alone if k in history.CRISIS_KIND_WORDS])
-        return kinds
+        parts = history.latest_texts(value, input_keys=self.wrapper.input_keys)
+        return history.remember_crises(
+            self.guard, turns.latest, parts, d_in, history=bool(turns.history), locale=self.locale
+        )
 
     def _withheld(self, value: Any, latest: str | None) -> dict[str, str]:
         """The texts of the input to withhold from the model, each with what the model gets instead (see
