@@ -62,6 +62,21 @@ def median_ms(fn: Callable[[], object], repeat: int) -> float:
     return statistics.median(times)
 
 
+def interleaved_medians(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
+    """Median ms of each function, timed in rounds that call every function once (in a rotating order), so a
+    burst of load on a shared machine hits every row alike and their ratios stay comparable."""
+    names = list(fns)
+    for name in names:
+        fns[name]()  # warm
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(repeat):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            t0 = time.perf_counter()
+            fns[name]()
+            times[name].append((time.perf_counter() - t0) * 1000.0)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=50)
@@ -84,17 +99,24 @@ def main() -> None:
     enc = get_encoder(adapter=adapter).load()
     fp32 = Encoder(adapter=adapter, quantize=False).load()
     rows: list[tuple[str, float, str]] = []
-    base = median_ms(lambda: enc.encode([MESSAGE]), args.repeat)
-    rows.append((f"encoder.encode, 1 text ({enc.backend}, int8)", base, "ms p50"))
-    fp32_ms = median_ms(lambda: fp32.encode([MESSAGE]), args.repeat)
-    rows.append((f"encoder.encode, 1 text ({fp32.backend}, float32 baseline)", fp32_ms, "ms p50"))
-    rows.append(("normalize.views, 1 text", median_ms(lambda: views(MESSAGE), args.repeat), "ms p50"))
-    det_ms = median_ms(lambda: det.detect(MESSAGE, DetectContext(views=views(MESSAGE))), args.repeat)
-    rows.append(("SemanticDetector.detect, 1 text", det_ms, "ms p50"))
-    # baseline in the same run: the same detector without the crisis model's second pass of the heads
+    # baseline in the same rounds: the same detector without the crisis model's second pass of the heads
     alone = SemanticDetector(options=SemanticOptions(model=args.model, crisis_model="none"))
     alone.warmup()
-    alone_ms = median_ms(lambda: alone.detect(MESSAGE, DetectContext(views=views(MESSAGE))), args.repeat)
+    ms = interleaved_medians(
+        {
+            "int8": lambda: enc.encode([MESSAGE]),
+            "fp32": lambda: fp32.encode([MESSAGE]),
+            "views": lambda: views(MESSAGE),
+            "detect": lambda: det.detect(MESSAGE, DetectContext(views=views(MESSAGE))),
+            "alone": lambda: alone.detect(MESSAGE, DetectContext(views=views(MESSAGE))),
+        },
+        args.repeat,
+    )
+    base, fp32_ms, det_ms, alone_ms = ms["int8"], ms["fp32"], ms["detect"], ms["alone"]
+    rows.append((f"encoder.encode, 1 text ({enc.backend}, int8)", base, "ms p50"))
+    rows.append((f"encoder.encode, 1 text ({fp32.backend}, float32 baseline)", fp32_ms, "ms p50"))
+    rows.append(("normalize.views, 1 text", ms["views"], "ms p50"))
+    rows.append(("SemanticDetector.detect, 1 text", det_ms, "ms p50"))
     rows.append(("SemanticDetector.detect, 1 text, crisis_model: none (baseline)", alone_ms, "ms p50"))
     texts = batch_texts(args.batch)
     ctxs = [DetectContext(views=views(t)) for t in texts]
@@ -150,7 +172,7 @@ def main() -> None:
     width = max(len(r[0]) for r in rows)
     for name, value, unit in rows:
         print(f"{name:{width}s}  {value:9.2f} {unit}")
-    print(f"detector overhead over the bare encoder: {det_ms / base:.2f}x")
+    print(f"detector overhead over the bare encoder: {det_ms / base:.2f}x ({det_ms - base:.2f} ms)")
     print(f"crisis model cost (same run): {det_ms / alone_ms:.2f}x the detector without it")
     print(f"int8 speed-up over float32 (same run): {fp32_ms / base:.2f}x")
     print(f"detect_batch over the one-by-one encoder baseline (same run): {batch_rate / serial_rate:.2f}x")

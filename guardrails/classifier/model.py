@@ -188,8 +188,11 @@ class ClassifierModel:
             self._rows = np.ascontiguousarray(rows, dtype=np.int8)
             self._scales = scales.astype(np.float32)
             self._basis = np.ascontiguousarray(basis, dtype=np.float32)
-            # the rows on the candidate search's directions (float32, 4 bytes x INDEX_DIMS each)
-            self._projected = np.ascontiguousarray((rows.astype(np.float32) * self._scales[:, None]) @ self._basis)
+            # the rows on the candidate search's directions (float32, 4 bytes x INDEX_DIMS each), stored one
+            # direction per row: a query times this (INDEX_DIMS, n) matrix reads it in order, about 3x faster
+            # for one text than the (n, INDEX_DIMS) layout
+            projected = (rows.astype(np.float32) * self._scales[:, None]) @ self._basis
+            self._projected = np.ascontiguousarray(projected.T)
             self._labels = labels
             self._k = min(int(k), len(rows))
             self._candidates = min(int(candidates), len(rows))
@@ -279,7 +282,7 @@ class ClassifierModel:
         """Class shares among the ``k`` nearest index rows (cosine; the embeddings are unit length)."""
         assert self._projected is not None
         q = x @ self._basis
-        rough = np.einsum("nd,md->nm", q, self._projected) if len(x) <= self.SMALL_QUERY else q @ self._projected.T
+        rough = np.einsum("nd,dm->nm", q, self._projected) if len(x) <= self.SMALL_QUERY else q @ self._projected
         c, k = self._candidates, self._k
         cands = np.argpartition(rough, -c, axis=1)[:, -c:] if c < rough.shape[1] else np.argsort(rough, axis=1)
         out = np.zeros((len(x), len(self.classes)), dtype=np.float32)
