@@ -18,7 +18,10 @@ fitted threshold maps to 0.5 (the profiles' default threshold).
   earlier turns joined, and where none of those earlier turns (alone or joined) already
   reached ``history_handled_score``: that turn was judged, and refused, referred or
   disclaimed, when it was the latest, so it does not re-trigger on its own (a benign
-  follow-up to a refused request is judged as itself). Each turn is read in its most
+  follow-up to a refused request is judged as itself). Where the earlier turns showed no harm of their own,
+  a join that would decide a category that is not persistent counts only where it also beats those turns joined
+  with each of ``history_neutral_turns`` (follow-ups that say nothing: the latest turn must add to the join).
+  Each turn is read in its most
   de-obfuscated view, and only its last (the latest turn: first) ``HISTORY_TURN_CHARS``
   characters join. Scores of earlier turns are kept in a small LRU keyed by salted
   hashes, so a conversation's turns are not embedded again at every step.
@@ -48,7 +51,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from guardrails._lru import LRU
 from guardrails.audit import salted_hash
@@ -136,6 +139,12 @@ class SemanticOptions(BaseModel):
     history: bool = True
     #: a joined text must beat the latest turn alone and its earlier turns (alone and joined) by at least this much
     history_margin: float = Field(default=0.0, ge=0.0, le=1.0)
+    #: follow-ups that say nothing: a join of earlier turns with the latest that reaches ``history_handled_score``
+    #: for a category that is not persistent counts only where it beats each of these joined with the same turns
+    #: (the encoder reads "can you make it shorter?" after a question about a genocide as violent); empty: no test
+    history_neutral_turns: tuple[str, ...] = Field(
+        default=("ok", "thanks", "tell me more", "can you make it shorter?"), max_length=8
+    )
     #: an earlier turn (or join of earlier turns) scoring at least this for a category was judged for it already
     #: (0.5 is each category's calibrated threshold); it does not make a later turn count for that category
     history_handled_score: float = Field(default=0.5, gt=0.0, le=1.0)
@@ -170,6 +179,14 @@ class SemanticOptions(BaseModel):
     language_min_confidence: float = Field(default=0.9, ge=0.0, le=1.0)
     backend: Literal["auto", "onnx", "torch"] = "auto"
     batch_size: int = Field(default=64, ge=1, le=1024)
+
+    @field_validator("history_neutral_turns")
+    @classmethod
+    def _short_plain_turns(cls, turns: tuple[str, ...]) -> tuple[str, ...]:
+        for t in turns:
+            if not t.strip() or len(t) > 200:
+                raise ValueError(f"history_neutral_turns: each must be 1-200 characters of text, got {t!r}")
+        return turns
 
 
 def _all_ids() -> tuple[str, ...]:
@@ -376,6 +393,7 @@ class SemanticDetector(BaseDetector):
                     self._keep_scores(artefact, key, known[key])
         scored.update(known)
         self._join_kept_sentences(head, plans, mats, scored)
+        self._neutral_joins(head, artefact, plans, mats, scored)
         return [
             self._judge(head, text, ctx, plan, mats, scored) for text, ctx, plan in zip(texts, ctxs, plans, strict=True)
         ]
@@ -395,6 +413,57 @@ class SemanticDetector(BaseDetector):
                     if plan.join((x,)) not in scored:
                         joins.setdefault(plan.join((x,)), None)
         self._embed(head, list(joins), mats, scored)
+
+    def _neutral_joins(
+        self,
+        head: _Head,
+        artefact: str,
+        plans: Sequence[_Plan],
+        mats: dict[str, np.ndarray],
+        scored: dict[str, np.ndarray],
+    ) -> None:
+        """The earlier turns of a join that would decide a category that is not persistent (it reaches
+        ``history_handled_score`` above what those turns scored, which was below it), where those turns showed
+        no harm of their own (:meth:`_showed_harm`), joined with each of
+        ``history_neutral_turns`` instead of the latest turn: the join counts only where the latest turn takes it
+        above all of those (a "thanks" after a question about a bombing adds nothing; "which of these is
+        untraceable?" after a question about poisons does). Those joins depend on earlier turns alone, so they are
+        kept in the LRU. A small second round of embedding, only for those."""
+        handled_at = self.options.history_handled_score
+        wanted: dict[str, None] = {}
+        known: dict[str, np.ndarray] = {}
+        keys: list[str] = []
+        for plan in plans:
+            for group in plan.groups():
+                earlier = self._earlier(plan, group, scored)
+                joined = scored[plan.join(group)]
+                deciding = ~head.persistent & (joined >= handled_at) & (joined > earlier) & (earlier < handled_at)
+                if bool(deciding.any()) and not self._showed_harm(head, earlier):
+                    for key in plan.neutral(group, self.options.history_neutral_turns):
+                        keys.append(key)
+                        self._recall(artefact, key, key, known, wanted)
+        uniq = [s for s in wanted if s not in scored]
+        self._embed(head, uniq, mats, scored)
+        for key in keys:
+            if key in known:
+                scored[key] = known[key]
+            elif key in scored:
+                self._keep_scores(artefact, key, scored[key])
+
+    def _showed_harm(self, head: _Head, earlier: np.ndarray) -> bool:
+        """True when earlier turns reached a prohibited or crisis category (they were refused or referred): the
+        latest turn is read with them as before, without the neutral test, since a follow-up to a harmful request
+        needs to add nothing of its own to go on with it ("how long does a wooden porch take to catch?")."""
+        return bool((head.harmful & (earlier >= self.options.history_handled_score)).any())
+
+    def _earlier(self, plan: _Plan, group: tuple[str, ...], scored: dict[str, np.ndarray]) -> np.ndarray:
+        """What a group's earlier turns scored when they were judged: each alone, (two or more) joined without the
+        latest turn and, with ``sentences``, each turn's sentences."""
+        parts = [scored[t] for t in group]
+        if len(group) >= 2:
+            parts.append(scored["\n".join(group)])
+        alone = [scored[_SENTENCE_KEY + x] for t in group for x in plan.sentences.get(t, ())]
+        return np.asarray(np.max([*parts, *alone], axis=0))
 
     def _embed(self, head: _Head, uniq: list[str], mats: dict[str, np.ndarray], scored: dict[str, np.ndarray]) -> None:
         """Embed each string's windows into ``mats`` and score them into ``scored``: one scoring pass over every
@@ -590,11 +659,13 @@ class SemanticDetector(BaseDetector):
                 parts.append(scored["\n".join(group)])
             whole = np.max(parts, axis=0)
             # with ``sentences``, each turn's sentences too, as the turn was judged when it was the latest
-            alone = [scored[_SENTENCE_KEY + x] for t in group for x in plan.sentences.get(t, ())]
-            earlier = np.max([whole, *alone], axis=0)
+            earlier = self._earlier(plan, group, scored)
             handled = earlier >= handled_at
             joined = scored[plan.join(group)]
             adds = (joined > np.maximum(latest, earlier) + margin) & ~handled
+            neutral = [scored[k] for k in plan.neutral(group, self.options.history_neutral_turns) if k in scored]
+            if neutral and not self._showed_harm(head, earlier):  # a join counts only where the latest turn adds
+                adds &= head.persistent | (joined > np.max(neutral, axis=0) + margin)
             # a persistent kind (a crisis) already shown stays in force while its turn is in the window and the
             # latest turn goes on with it; shown only through one of the turn's sentences (the turn padded), it is
             # that sentence that joins the latest turn
@@ -706,6 +777,10 @@ class _Plan:
 
     def join(self, group: tuple[str, ...]) -> str:
         return "\n".join((*group, self.latest))
+
+    def neutral(self, group: tuple[str, ...], turns: Sequence[str]) -> list[str]:
+        """The group's turns joined with each follow-up that says nothing (``history_neutral_turns``)."""
+        return ["\n".join((*group, t)) for t in turns]
 
 
 __all__ = ["HISTORY_VIEW", "LANGUAGE_LABEL", "SemanticDetector", "SemanticOptions"]

@@ -1,7 +1,9 @@
 """``guardrails eval FILE``: measure a profile on a labelled JSON Lines file.
 
 Rows are ``{"id", "text", "label", "category"}``; ``id`` and ``category`` are strings or integers, and a row
-without an id (absent or null) is named by its line number. Tasks and labels:
+without an id (absent or null) is named by its line number. A row may add ``"history"``, a list of the user's
+earlier turns (oldest first): its text is judged as the latest turn after them, as a chat's next request is
+(multi-turn rows; the report counts them as ``rows_with_history``). Tasks and labels:
 
 * ``policy``: ``unsafe``/``safe``; a row is caught when the decision blocks or refers it;
 * ``crisis``: ``crisis``/``safe``; a row is caught (a safe row flagged) when its decision carries a crisis referral,
@@ -69,6 +71,8 @@ class Row:
     text: str
     label: str
     category: str | None
+    #: the user's earlier turns, oldest first: the row's text is judged as the latest turn after them
+    history: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -113,7 +117,15 @@ def read_rows(path: Path, *, task: str, limit: int | None = None) -> list[Row]:
         if rid in seen:  # named by its lines: an id column filled in by mistake may hold a user's text
             raise ValueError(f"{path}:{n}: the id of this row is also on line {seen[rid]}; ids must be unique")
         seen[rid] = n
-        rows.append(Row(rid, obj["text"], label, row_name(obj, "category", f"{path}:{n}")))
+        history = obj.get("history")
+        if history is None:
+            history = []
+        if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
+            raise ValueError(
+                f"{path}:{n}: 'history' must be a list of strings (the user's earlier turns, oldest first); "
+                f"got {shown(history)}"
+            )
+        rows.append(Row(rid, obj["text"], label, row_name(obj, "category", f"{path}:{n}"), tuple(history)))
         if limit is not None and len(rows) >= limit:
             break
     if not rows:
@@ -147,7 +159,8 @@ class _Progress:
         self.stream.flush()
 
 
-Checker = Callable[[str], Decision]
+#: ``check(text)`` for a row without history, ``check(text, history=turns)`` for one with
+Checker = Callable[..., Decision]
 #: a detector's failure policy (``Profile.on_error_for``): "block" or "allow"
 OnError = Callable[[str], str]
 
@@ -162,9 +175,9 @@ def _guard_checker(profile: str, stage: str = "input") -> tuple[Checker, OnError
     except DetectorError as exc:  # the profile's on_error policy applies during the checks
         print(f"guardrails eval: warning: {exc}", file=sys.stderr)
 
-    def check(text: str) -> Decision:
+    def check(text: str, history: Sequence[str] = ()) -> Decision:
         # evaluate: the decision of check without its audit record (a profile's audit log is no place for test rows)
-        return guard.evaluate(text, stage=stage)
+        return guard.evaluate(text, stage=stage, history=history)
 
     return check, guard.profile.on_error_for
 
@@ -181,7 +194,7 @@ def run(
     out: list[Outcome] = []
     for row in rows:
         t0 = time.perf_counter()
-        d = check(row.text)
+        d = check(row.text, history=row.history) if row.history else check(row.text)
         ms = (time.perf_counter() - t0) * 1000.0
         scores: dict[str, float] = {}
         for f in d.findings:
@@ -432,6 +445,8 @@ def format_report(rep: dict[str, Any]) -> str:
         f"task: {rep['task']}   rows: {rep['rows']}   profile: {rep.get('profile', '?')}   "
         f"stage: {rep.get('stage', 'input')}   file: {rep.get('file', '?')}"
     ]
+    if rep.get("rows_with_history"):
+        lines.append(f"rows judged after their history (multi-turn): {rep['rows_with_history']}")
     if rep["task"] == "domain":
         lines.append(
             f"accuracy: {rep['accuracy']:.3f}{_ci(rep.get('accuracy_ci95'))}   "
@@ -582,6 +597,7 @@ def evaluate(
     kinds = _kind_of(loaded.taxonomy())  # the profile's custom categories too
     rep = domain_report(outcomes, kinds=kinds) if task == "domain" else binary_report(outcomes, task=task, kinds=kinds)
     rep["rows_too_long"] = sum(1 for r in rows if len(r.text) > loaded.max_text_chars)
+    rep["rows_with_history"] = sum(1 for r in rows if r.history)
     rep["file"] = str(path)
     rep["profile"] = profile
     rep["stage"] = stage
@@ -596,6 +612,9 @@ how a row is scored:
           among the safe rows flagged
   domain  the prediction is the highest-scoring domain category of the decision, or none
   pii     spans found by overlap with a prediction of the same mapped type
+
+a row may hold "history": a list of the user's earlier turns, oldest first; its text is then judged as the
+latest turn after them (the profile's history_window applies), as a chat's next request is
 """
 
 
@@ -606,7 +625,7 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=_EPILOG,
     )
-    p.add_argument("file", type=Path, help="JSON Lines rows {id, text, label, category}")
+    p.add_argument("file", type=Path, help="JSON Lines rows {id, text, label, category[, history]}")
     p.add_argument("--task", choices=TASKS, default="policy", help="what the labels mean (default: policy)")
     p.add_argument("--profile", default="general", help="built-in profile name or YAML path (default: general)")
     p.add_argument(

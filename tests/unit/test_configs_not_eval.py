@@ -85,11 +85,12 @@ def test_no_config_text_contains_an_evaluation_text() -> None:
 
 
 def _row_texts(line: str) -> list[str]:
-    """The texts of one of our evaluation rows: its ``text``, or a tool call's arguments of 4 words or more (a
-    shorter one, such as "1" or a city, is no sentence a training row could hold out)."""
+    """The texts of one of our evaluation rows: its ``text`` and the earlier turns of its ``history``, or a tool
+    call's arguments of 4 words or more (a shorter one, such as "1" or a city, is no sentence a training row could
+    hold out)."""
     row = json.loads(line)
     if "text" in row:
-        return [row["text"]]
+        return [row["text"], *row.get("history", ())]
     return [v for v in row["args"].values() if len(v.split()) >= 4]
 
 
