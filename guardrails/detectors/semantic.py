@@ -141,7 +141,8 @@ class SemanticOptions(BaseModel):
     history_margin: float = Field(default=0.0, ge=0.0, le=1.0)
     #: follow-ups that say nothing: a join of earlier turns with the latest that reaches ``history_handled_score``
     #: for a category that is not persistent counts only where it beats each of these joined with the same turns
-    #: (the encoder reads "can you make it shorter?" after a question about a genocide as violent); empty: no test
+    #: (the encoder reads "can you make it shorter?" after a question about a genocide as violent); empty: no test.
+    #: A join below ``history_handled_score`` is not tested (a profile with lower thresholds lowers that score too)
     history_neutral_turns: tuple[str, ...] = Field(
         default=("ok", "thanks", "tell me more", "can you make it shorter?"), max_length=8
     )
@@ -439,7 +440,8 @@ class SemanticDetector(BaseDetector):
                 joined = scored[plan.join(group)]
                 deciding = ~head.persistent & (joined >= handled_at) & (joined > earlier) & (earlier < handled_at)
                 if bool(deciding.any()) and not self._showed_harm(head, earlier):
-                    for key in plan.neutral(group, self.options.history_neutral_turns):
+                    plan.tested[group] = plan.neutral(group, self.options.history_neutral_turns)
+                    for key in plan.tested[group]:
                         keys.append(key)
                         self._recall(artefact, key, key, known, wanted)
         uniq = [s for s in wanted if s not in scored]
@@ -663,9 +665,9 @@ class SemanticDetector(BaseDetector):
             handled = earlier >= handled_at
             joined = scored[plan.join(group)]
             adds = (joined > np.maximum(latest, earlier) + margin) & ~handled
-            neutral = [scored[k] for k in plan.neutral(group, self.options.history_neutral_turns) if k in scored]
-            if neutral and not self._showed_harm(head, earlier):  # a join counts only where the latest turn adds
-                adds &= head.persistent | (joined > np.max(neutral, axis=0) + margin)
+            tested = plan.tested.get(group)
+            if tested:  # a join that would decide counts only where the latest turn adds to it (``_neutral_joins``)
+                adds &= head.persistent | (joined > np.max([scored[k] for k in tested], axis=0) + margin)
             # a persistent kind (a crisis) already shown stays in force while its turn is in the window and the
             # latest turn goes on with it; shown only through one of the turn's sentences (the turn padded), it is
             # that sentence that joins the latest turn
@@ -756,6 +758,9 @@ class _Plan:
     sentences: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: those of them that reached a persistent kind (see ``SemanticDetector._join_kept_sentences``)
     kept_sentences: set[str] = field(default_factory=set)
+    #: the groups whose join is put to the neutral test, each with its neutral joins (``_neutral_joins``): only
+    #: those, so a check in a batch is judged as it is alone
+    tested: dict[tuple[str, ...], list[str]] = field(default_factory=dict)
 
     def turn_sentences(self) -> list[str]:
         """Every sentence of the earlier turns, once."""

@@ -73,6 +73,8 @@ class Row:
     category: str | None
     #: the user's earlier turns, oldest first: the row's text is judged as the latest turn after them
     history: tuple[str, ...] = ()
+    #: the row's line in its file (errors name it; a row's id may hold text put there by mistake)
+    line: int | None = None
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,7 @@ def read_rows(path: Path, *, task: str, limit: int | None = None) -> list[Row]:
                 f"{path}:{n}: 'history' must be a list of strings (the user's earlier turns, oldest first); "
                 f"got {shown(history)}"
             )
-        rows.append(Row(rid, obj["text"], label, row_name(obj, "category", f"{path}:{n}"), tuple(history)))
+        rows.append(Row(rid, obj["text"], label, row_name(obj, "category", f"{path}:{n}"), tuple(history), n))
         if limit is not None and len(rows) >= limit:
             break
     if not rows:
@@ -190,6 +192,10 @@ def run(
     ``on_error`` says which failures block (the profile's ``on_error_for``); without it every failure is taken
     to block, as ``on_detector_error``'s default does.
     """
+    first = next((i for i, r in enumerate(rows) if r.history), None)
+    if first is not None and not _takes_history(check):
+        where = f"line {rows[first].line}" if rows[first].line is not None else f"row {first + 1}"
+        raise ValueError(f"{where} (and maybe others) has a 'history', but the checker takes no history= argument")
     bar = _Progress(len(rows)) if progress else None
     out: list[Outcome] = []
     for row in rows:
@@ -206,6 +212,18 @@ def run(
         if bar is not None:
             bar.step()
     return out
+
+
+def _takes_history(check: Checker) -> bool:
+    """True when ``check`` accepts ``history=`` (a parameter of that name or ``**kwargs``; unknown: assumed)."""
+    import inspect
+
+    try:
+        params = inspect.signature(check).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    by_name = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return any((p.name == "history" and p.kind in by_name) or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
 
 
 def _prf(tp: int, fp: int, fn: int) -> dict[str, float | None]:
@@ -587,6 +605,12 @@ def evaluate(
     if stage not in STAGES:
         raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
     rows = read_rows(path, task=task, limit=limit)
+    first = next((r for r in rows if r.history), None)
+    if first is not None and stage == "output":
+        raise ValueError(
+            f"{path}:{first.line}: a row with a 'history' is a user turn after earlier ones; with stage output the "
+            "rows are the model's answers, which the guard never reads joined with the user's earlier turns"
+        )
     on_error: OnError | None = None
     if check is None:
         check, on_error = _guard_checker(profile, stage)

@@ -909,6 +909,44 @@ def test_a_row_with_history_is_judged_as_the_latest_turn_after_those_turns(tmp_p
     assert "rows judged after their history (multi-turn): 1" in format_report({**rep, "file": "x"})
 
 
+def test_rows_with_history_and_a_checker_that_takes_none_is_an_error_before_any_row_is_checked(tmp_path: Path) -> None:
+    calls: list[str] = []
+
+    def check(text: str) -> Decision:
+        calls.append(text)
+        return _VERDICTS[text]
+
+    rows: list[dict[str, object]] = [
+        {"id": "1", "text": "fine one", "label": "safe"},
+        {"id": "2", "text": "bad one", "label": "unsafe", "history": ["earlier"]},
+    ]
+    path = tmp_path / "h.jsonl"
+    path.write_text("\n".join(["", json.dumps(rows[0]), "", json.dumps(rows[1])]) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"line 4 .*'history'.*no history= argument"):
+        evaluate(path, task="policy", profile="general", check=check, progress=False)
+
+    def positional_only(text: str, history: tuple[str, ...] = (), /) -> Decision:
+        calls.append(text)
+        return _VERDICTS[text]
+
+    with pytest.raises(ValueError, match=r"line 4 .*'history'.*no history= argument"):
+        evaluate(path, task="policy", profile="general", check=positional_only, progress=False)
+    assert calls == []
+
+
+def test_rows_with_history_are_refused_for_the_output_stage_whose_answers_are_never_joined_with_turns(
+    tmp_path: Path,
+) -> None:
+    rows: list[dict[str, object]] = [
+        {"id": "1", "text": "fine one", "label": "safe"},
+        {"id": "2", "text": "bad one", "label": "unsafe", "history": ["earlier"]},
+    ]
+    path = _write(tmp_path / "h.jsonl", rows)
+    with pytest.raises(ValueError, match=r"h\.jsonl:2: a row with a 'history'.*stage output"):
+        evaluate(path, task="policy", profile="general", stage="output", check=_check, progress=False)
+    assert main([str(path), "--stage", "output"]) == 2
+
+
 @pytest.mark.parametrize("history", ["just one string", [1, 2], [["nested"]], {"turn": "x"}])
 def test_a_history_that_is_not_a_list_of_strings_is_an_error_naming_the_line(tmp_path: Path, history: object) -> None:
     rows: list[dict[str, object]] = [

@@ -19,7 +19,7 @@ from guardrails.embeddings import DIM, get_encoder
 from guardrails.errors import DetectorError, DetectorUnavailable
 from guardrails.normalize import views
 from guardrails.taxonomy import load_taxonomy
-from guardrails.types import Stage
+from guardrails.types import Finding, Stage
 
 pytestmark = pytest.mark.skipif(not default_model_path().is_file(), reason="classifier artefact not built")
 
@@ -195,6 +195,19 @@ def test_a_generic_follow_up_to_an_allowed_question_on_a_dark_topic_is_not_refus
     # the join of the two reads as violent, but no more than the question joined with "ok" or "tell me more"
     assert not any(_kind(c) == "prohibited" for c in _flagged(detector, DARK_HISTORY))
     assert not _prohibited_by_history(detector, follow_up, (DARK_HISTORY,))
+
+
+def test_a_conversation_in_a_batch_is_put_to_the_neutral_test_as_it_is_alone(detector: SemanticDetector) -> None:
+    # the second conversation's join ("...\nok") is one of the first one's neutral joins; the first is not tested
+    # alone (its join stays below 0.5), so it must not be tested in the batch either
+    texts = ["what did he use?", "ok"]
+    ctxs = [_ctx(t, (DARK_HISTORY,)) for t in texts]
+
+    def scores(findings: list[Finding]) -> dict[str | None, tuple[float, str | None]]:
+        return {f.category: (f.score, f.view) for f in findings}
+
+    alone = [scores(detector.detect(t, c)) for t, c in zip(texts, ctxs, strict=True)]
+    assert [scores(f) for f in detector.detect_batch(texts, ctxs)] == alone
 
 
 def test_without_neutral_follow_ups_a_join_that_reads_as_prohibited_decides_alone() -> None:
