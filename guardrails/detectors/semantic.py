@@ -21,6 +21,8 @@ fitted threshold maps to 0.5 (the profiles' default threshold).
   follow-up to a refused request is judged as itself). Where the earlier turns showed no harm of their own,
   a join that would decide a category that is not persistent counts only where it also beats those turns joined
   with each of ``history_neutral_turns`` (follow-ups that say nothing: the latest turn must add to the join).
+  A persistent kind (a crisis) an earlier turn showed stays in force while the latest turn goes on with it (their
+  join reaches it) or leans towards harm (``history_persistent_lean``).
   Each turn is read in its most
   de-obfuscated view, and only its last (the latest turn: first) ``HISTORY_TURN_CHARS``
   characters join. Scores of earlier turns are kept in a small LRU keyed by salted
@@ -146,6 +148,10 @@ class SemanticOptions(BaseModel):
     history_neutral_turns: tuple[str, ...] = Field(
         default=("ok", "thanks", "tell me more", "can you make it shorter?"), max_length=8
     )
+    #: a persistent kind (a crisis) that an earlier turn in the window showed also stays in force, whatever the join
+    #: scores for it, when the latest turn, alone or joined with that turn, scores at least this for any prohibited
+    #: category: a follow-up that leans towards harm ("which bridge is the tallest?"); None: only the join keeps it
+    history_persistent_lean: float | None = Field(default=0.3, gt=0.0, le=1.0)
     #: an earlier turn (or join of earlier turns) scoring at least this for a category was judged for it already
     #: (0.5 is each category's calibrated threshold); it does not make a later turn count for that category
     history_handled_score: float = Field(default=0.5, gt=0.0, le=1.0)
@@ -344,7 +350,9 @@ class SemanticDetector(BaseDetector):
             self._langid_loaded = True
         persistent = np.array([self._kind(c) in self.options.history_persistent_kinds for c in model.categories])
         harmful = np.array([self._kind(c) in ("prohibited", "crisis") for c in model.categories])
-        return _Head(model=model, encoder=encoder, emit=emit, persistent=persistent, harmful=harmful)
+        # what a follow-up leans towards (``history_persistent_lean``): the prohibited categories, persistent or not
+        leaning = np.array([self._kind(c) == "prohibited" for c in model.categories])
+        return _Head(model=model, encoder=encoder, emit=emit, persistent=persistent, harmful=harmful, leaning=leaning)
 
     # ------------------------------------------------------------------ detection
     def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
@@ -654,6 +662,7 @@ class SemanticDetector(BaseDetector):
             best_view[better] = name
         latest = best.copy()
         margin, handled_at = self.options.history_margin, self.options.history_handled_score
+        lean = self.options.history_persistent_lean
         for group in plan.groups():
             # the group's earlier turns: each alone, and (two or more) joined without the latest turn
             parts = [scored[t] for t in group]
@@ -673,11 +682,22 @@ class SemanticDetector(BaseDetector):
             # that sentence that joins the latest turn
             stays = head.persistent & handled & (joined >= handled_at)
             value = joined
+            if lean is not None and len(group) == 1:
+                # a follow-up that leans towards harm keeps the crisis an earlier turn showed in force whatever the
+                # join scores for it ("does it still work after years in a closet?" after a mention of a gun reads
+                # as a question about an old gun, joined or not); the lean must be the follow-up's own (it scores
+                # so alone, or takes the join above the earlier turn), and the crisis one turn's own, as judged
+                # when it was the latest (a join of several earlier turns was never judged)
+                own = (latest >= lean) | ((joined >= lean) & (joined > earlier + margin))
+                if bool((head.leaning & own).any()):
+                    extra = head.persistent & handled & ~stays
+                    value = np.where(extra, np.maximum(joined, earlier), joined)
+                    stays = stays | extra
             kept = [x for t in group for x in plan.sentences.get(t, ()) if x in plan.kept_sentences]
             if kept:
                 via = np.max([scored[plan.join((x,))] for x in kept], axis=0)
                 by_sentence = head.persistent & handled & (whole < handled_at) & (via >= handled_at) & ~stays
-                value = np.where(by_sentence, via, joined)
+                value = np.where(by_sentence, via, value)
                 stays = stays | by_sentence
             counts = (adds | stays) & (value > best)
             best[counts] = value[counts]
@@ -737,6 +757,8 @@ class _Head:
     persistent: np.ndarray
     #: the prohibited and crisis categories: what a sentence judged alone may count for, with support
     harmful: np.ndarray
+    #: the prohibited categories: a follow-up leaning towards one keeps a crisis in force
+    leaning: np.ndarray
 
 
 @dataclass
