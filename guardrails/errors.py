@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
@@ -18,6 +19,35 @@ def brief(value: object, limit: int = 40) -> str:
         return f"a list of {len(value)} items"
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+#: a short token a client may send in a request's settings (a locale, a profile name or path, a charset) ...
+_TOKEN = re.compile(r"[A-Za-z0-9_.=+/~-]{1,64}")
+#: ... with no run of three digits: an SSN, a card or a phone number is never one
+_DIGIT_RUN = re.compile(r"\d{3}")
+
+
+def brief_token(value: object) -> str:
+    """A value a client sent where a short token belongs (a locale, a profile name or path, a charset), for a log
+    line or an error: as written when it is such a token (up to 64 letters, digits or ``_.=+/~-``, with at most four
+    digits and no run of three; no space, no ``@``), or a small number, a bool or None; else only its type (and a
+    string's length), since it may hold the user's text or PII."""
+    if is_token(value):
+        return repr(value)
+    if isinstance(value, str):
+        return f"a string of {len(value)} characters"
+    return f"a value of type {type(value).__name__}"
+
+
+def is_token(value: object) -> bool:
+    """True when :func:`brief_token` shows ``value`` as written."""
+    if value is None or isinstance(value, bool):
+        return True
+    if isinstance(value, (int, float)):
+        value = str(value)
+    elif not isinstance(value, str) or _TOKEN.fullmatch(value) is None:
+        return False
+    return _DIGIT_RUN.search(value) is None and sum(c.isdigit() for c in value) <= 4
 
 
 def raise_detached(error: BaseException) -> NoReturn:

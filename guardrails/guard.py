@@ -43,6 +43,8 @@ from guardrails.errors import (
     InputError,
     ProfileError,
     brief,
+    brief_token,
+    is_token,
     raise_detached,
 )
 from guardrails.policy import Policy, Verdict
@@ -882,7 +884,9 @@ class Guard:
                     return
                 self._warned_locales.add(locale)
             _log.warning(
-                "locale %s is not usable (%s): crisis referrals use the international directory", brief(locale), exc
+                "locale %s is not usable (%s): crisis referrals use the international directory",
+                brief_token(locale),
+                exc if is_token(locale) else "not a locale",
             )
 
     def _referral(self, req: _Request, verdict: Verdict) -> str:

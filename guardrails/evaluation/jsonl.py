@@ -8,8 +8,6 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from guardrails.errors import brief
-
 __all__ = ["jsonl_objects", "row_id", "row_name", "shown"]
 
 #: a value an error may repeat as it is: a name such as a label, an entity type or a category (a letter, then up to
@@ -31,10 +29,19 @@ def _is_name(value: str) -> bool:
 def shown(value: object) -> str:
     """A value of an eval file for an error message: a name (a label, a type, a category: "unsafe",
     "EMAIL_ADDRESS", "domain_medical") as written, any other string by its length only (a column filled in by
-    mistake may hold a user's text, an SSN or a card number), anything else in brief."""
+    mistake may hold a user's text, an SSN or a card number), a number likewise (one of many digits by its type
+    only), anything else by its shape."""
     if isinstance(value, str):
         return repr(value) if _is_name(value) else f"a string of {len(value)} characters"
-    return brief(value, 24)
+    if value is None or isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, (int, float)):  # a card or an SSN written as a number is no name either
+        return repr(value) if _is_name(f"n{value}".replace(".", "_").replace("-", "_")) else "a number"
+    if isinstance(value, Mapping):
+        return f"a mapping of {len(value)} keys"
+    if isinstance(value, (list, tuple)):
+        return f"a list of {len(value)} items"
+    return f"a {type(value).__name__}"
 
 
 def row_name(row: Mapping[str, Any], key: str, where: str) -> str | None:

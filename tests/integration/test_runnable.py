@@ -233,6 +233,16 @@ def test_a_request_may_not_pick_a_built_in_profile_the_wrapper_was_not_given() -
         chain.invoke("hi", config={"configurable": {"guardrails_profile": "general"}})
 
 
+def test_a_requested_profile_that_is_no_short_token_is_named_by_its_length_only() -> None:
+    from guardrails.errors import ProfileError
+
+    chain = with_guardrails(model("Rest and fluids."), profile="healthcare")
+    odd = "Jane Roe jane.roe@example.com 078-05-1120"
+    with pytest.raises(ProfileError, match=f"a string of {len(odd)} characters is not a profile") as info:
+        chain.invoke("hi", config={"configurable": {"guardrails_profile": odd}})
+    assert "Jane" not in str(info.value) and info.value.value is None
+
+
 def test_raise_on_block_raises_violation_with_the_decision() -> None:
     chain = guard().wrap(model("x"), raise_on_block=True)
     with pytest.raises(GuardrailViolation) as info:
@@ -436,3 +446,27 @@ def test_a_streaming_handler_in_the_callers_config_never_sees_the_inner_models_r
     out = wrapped.invoke("hello", config={"callbacks": [tap]})
     assert "grenade" not in out.content
     assert "grenade" not in "".join(tap.tokens) and "555-0100" not in "".join(tap.tokens)
+
+
+def test_a_user_messages_name_and_extra_fields_reach_the_model_and_traces_redacted_as_its_content() -> None:
+    from langchain_core.tracers.run_collector import RunCollectorCallbackHandler
+
+    from guardrails import Guard
+
+    chain = Guard.from_profile("general").wrap(spy_model("Sure."))
+    turn = [
+        {
+            "role": "user",
+            "content": "I'm Jane Roe, help me with my tax form",
+            "name": "Jane Roe",
+            "contact": "jane.roe@example.com",
+        }
+    ]
+    runs = RunCollectorCallbackHandler()
+    chain.invoke(turn, config={"callbacks": [runs]})
+    (sent,) = SpyChatModel.calls[-1]
+    assert isinstance(sent, HumanMessage) and "Jane" not in str(sent.content)
+    assert sent.name is not None and sent.name.startswith("PERSON") and sent.name.replace("_", "").isalnum()
+    assert "jane.roe" not in json.dumps(sent.additional_kwargs)
+    traced = repr(runs.traced_runs[0].inputs)
+    assert "Jane" not in traced and "jane.roe" not in traced

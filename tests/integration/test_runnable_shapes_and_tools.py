@@ -932,6 +932,14 @@ def test_a_text_file_whose_bytes_cannot_be_read_is_an_input_error_naming_its_med
     assert "Jane Roe" not in str(info.value) and SpyChatModel.calls == []
 
 
+def test_a_charset_that_is_no_short_token_is_named_by_its_length_only() -> None:
+    odd = "jane-roe-078-05-1120"
+    block = {"type": "file", "base64": b64("hello"), "mime_type": f"text/plain; charset={odd}"}
+    with pytest.raises(InputError, match=f"a string of {len(odd)} characters") as info:
+        guard().wrap(spy_model("never")).invoke([HumanMessage(content=[block])])
+    assert "jane" not in str(info.value) and "078" not in str(info.value)
+
+
 def test_a_pdf_sent_base64_encoded_passes_as_media() -> None:
     pdf = {"type": "file", "base64": b64("%PDF-1.4 Jane Roe"), "mime_type": "application/pdf"}
     guard().wrap(spy_model("ok")).invoke([HumanMessage(content=[{"type": "text", "text": "read"}, pdf])])

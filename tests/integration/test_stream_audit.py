@@ -110,8 +110,9 @@ def test_the_streamed_answers_metadata_carries_the_decision_the_audit_log_record
     shown = _collect(chain, "hi", mode)
     meta = shown[-1].response_metadata["guardrails"]["output"]
     output = _records(path)[-1]
-    assert meta["text_hash"] == output["text_hash"] == salted_hash(ANSWER, SALT)
-    assert seen[-1] == output["text_hash"]
+    assert seen[-1] == output["text_hash"] == salted_hash(ANSWER, SALT)
+    # no hash reaches the client: it could hash guesses under the same salt and compare (an oracle)
+    assert "text_hash" not in meta
     assert meta["categories"] == output["categories"] and meta["action"] == output["action"]
 
 
@@ -387,3 +388,21 @@ async def test_an_async_stream_cancelled_again_while_a_window_is_judged_says_so_
     assert "unjudged" in output["explanation"]
     assert "stream" in [f["detector"] for f in output["failures"]]  # a check that did not complete, as failures say
     assert len(shown) > 0
+
+
+def test_no_decision_a_client_is_shown_carries_a_hash_of_its_text(tmp_path: Path) -> None:
+    # a client that saw the salted hash of a blocked or redacted answer could send guesses as its own input and
+    # compare their hashes: neither a message's metadata nor a dict output's decisions hold one
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+    from langchain_core.runnables import RunnableLambda
+
+    guard = _guard(tmp_path / "audit.jsonl")
+    reply = guard.wrap(FakeListChatModel(responses=[ANSWER])).invoke("hi")
+    shown = reply.response_metadata["guardrails"]
+    assert shown["input"] and shown["output"]
+    assert "text_hash" not in shown["input"] and "text_hash" not in shown["output"]
+    out = guard.wrap(RunnableLambda(lambda _: {"answer": ANSWER})).invoke({"question": "hi"})
+    assert out["guardrails"]["input"] and all(
+        "text_hash" not in (d or {}) for d in out["guardrails"].values() if isinstance(d, dict)
+    )
+    assert all(r["text_hash"] for r in _records(tmp_path / "audit.jsonl"))  # the audit log keeps them

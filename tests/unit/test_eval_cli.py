@@ -310,8 +310,8 @@ def test_a_row_without_an_id_or_with_a_null_id_is_named_by_its_line_number_and_a
         ("id", True, "True"),
         ("id", 1.5, "1.5"),
         ("id", ["a", "b"], "a list of 2 items"),
-        ("id", {"note": "call me on 555 0100"}, "a mapping with keys note"),
-        ("category", {"note": "call me"}, "a mapping with keys note"),
+        ("id", {"note": "call me on 555 0100"}, "a mapping of 1 keys"),
+        ("category", {"Jane Roe jane.roe@example.com": "x"}, "a mapping of 1 keys"),
         ("category", False, "False"),
     ],
     ids=["id-bool", "id-fraction", "id-list", "id-object", "category-object", "category-bool"],
@@ -326,7 +326,14 @@ def test_an_id_or_category_that_is_not_a_string_or_an_integer_is_rejected_naming
         ValueError, match=f"p.jsonl:2: '{key}' must be a string or an integer, got {re.escape(shape)}"
     ) as info:
         read_rows(f, task="policy")
-    assert "555" not in str(info.value)
+    assert "555" not in str(info.value) and "Jane" not in str(info.value)
+
+
+def test_a_label_written_as_a_long_number_is_named_by_its_type_only(tmp_path: Path) -> None:
+    f = _write(tmp_path / "p.jsonl", [{"id": "a", "text": "x", "label": 4111111111111111}])
+    with pytest.raises(ValueError, match="got a number") as info:
+        read_rows(f, task="policy")
+    assert "4111" not in str(info.value)
 
 
 def test_benign_prompts_altered_by_pii_redaction_are_named_by_id_or_line_number(tmp_path: Path) -> None:

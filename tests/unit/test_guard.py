@@ -67,6 +67,15 @@ def test_a_request_locale_naming_no_country_gets_the_international_referral_and_
     assert "end it all" not in caplog.text
 
 
+def test_a_locale_that_is_no_short_token_is_warned_of_by_its_length_only(caplog: pytest.LogCaptureFixture) -> None:
+    guard = guard_with(KeywordDetector({"end it all": "crisis_self_harm"}))
+    odd = "My name is Jane Roe and my SSN is 078-05-1120"
+    with caplog.at_level(logging.WARNING, logger="guardrails"):
+        assert guard.check("i want to end it all", locale=odd).referral is not None
+    assert f"a string of {len(odd)} characters" in caplog.text
+    assert "Jane" not in caplog.text and "078" not in caplog.text
+
+
 def test_crisis_wins_over_block_so_a_person_gets_resources() -> None:
     guard = guard_with(KeywordDetector({"end it all": "crisis_self_harm", "grenade": "weapons"}))
     d = guard.check("where to get a grenade to end it all", locale="en-GB")

@@ -58,7 +58,7 @@ from langchain_core.runnables.config import (
 from langchain_core.runnables.schema import StreamEvent
 from langchain_core.utils.pydantic import TypeBaseModel
 
-from guardrails.errors import GuardrailsWarning, ProfileError, brief, raise_detached
+from guardrails.errors import GuardrailsWarning, ProfileError, brief, brief_token, is_token, raise_detached
 from guardrails.guard import Guard
 from guardrails.integrations.langchain import history, shapes
 from guardrails.integrations.langchain.callbacks import DEFAULT_CACHE_SIZE, _Judged
@@ -288,10 +288,10 @@ class GuardedRunnable(Runnable[Any, Any]):
         if not isinstance(profile, str) or profile not in self.profiles:
             given = ", ".join(sorted(self.profiles)) or "none"
             raise ProfileError(
-                f"guardrails_profile {brief(profile)} is not a profile this wrapper may use: a request may name only "
-                f"one given to wrap(profiles=...) ({given}; a built-in one too only when listed there)",
+                f"guardrails_profile {brief_token(profile)} is not a profile this wrapper may use: a request may name "
+                f"only one given to wrap(profiles=...) ({given}; a built-in one too only when listed there)",
                 source="<request>",
-                value=profile,
+                value=profile if is_token(profile) else None,  # a request's value may hold the user's text
             )
         with self._guards_lock:
             guard = self._request_guards.get(profile)

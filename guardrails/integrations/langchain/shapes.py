@@ -53,7 +53,7 @@ from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.prompt_values import ChatPromptValue, PromptValue, StringPromptValue
 from pydantic import BaseModel
 
-from guardrails.errors import GuardrailsError, InputError, raise_detached
+from guardrails.errors import GuardrailsError, InputError, brief_token, raise_detached
 from guardrails.types import Finding
 
 #: the keys of a dict input that may hold the user's turn (see ``turn_keys``: a string turn comes before a message list)
@@ -359,11 +359,12 @@ def _decoded(where: Path, media_type: str, payload: str | bytes, prefix: str) ->
         data = payload if isinstance(payload, bytes) else base64.b64decode(compact, altchars=altchars, validate=True)
         text = data.decode(charset)
     except (binascii.Error, ValueError, LookupError) as exc:  # UnicodeDecodeError is a ValueError
-        what = media_type.split(";")[0].strip()
+        what = brief_token(media_type.split(";")[0].strip())
         raise_detached(
             InputError(
-                f"cannot screen an attached {what} file: its base64 payload does not decode as {charset} text "
-                f"({type(exc).__name__}); send it as text, or in the charset its media type names"
+                f"cannot screen an attached file ({what}): its base64 payload does not decode as text in the "
+                f"charset {brief_token(charset)} ({type(exc).__name__}); send it as text, or in the charset its media "
+                "type names"
             )
         )
     return _EncodedText(where, text, prefix, charset, altchars, raw=isinstance(payload, bytes))
@@ -1132,13 +1133,38 @@ def _transcript_as_text(fields: dict[str, Any]) -> dict[str, Any]:
     return {**fields, "content": content, "additional_kwargs": rest}
 
 
-def _rewrite_messages(messages: Sequence[BaseMessage], fn: Rewrite) -> list[BaseMessage]:
+#: what a provider accepts as a message's ``name`` (OpenAI: letters, digits, ``_`` and ``-``)
+_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def _user_extras(m: BaseMessage, fn: Rewrite) -> dict[str, Any]:
+    """A user message's other words, passed through ``fn`` as its content is: its ``name`` (a client may send the
+    user's own name there, and OpenAI sends it on; a changed one keeps only the characters a name may hold, so
+    ``<PERSON_1>`` goes as ``PERSON_1``) and the strings of its ``additional_kwargs``."""
+    update: dict[str, Any] = {}
+    if isinstance(m.name, str) and m.name:
+        name = fn(m.name)
+        if name != m.name:
+            update["name"] = _NAME_UNSAFE.sub("", name) or None
+    if m.additional_kwargs:
+        kwargs = _rewrite_other(m.additional_kwargs, fn)
+        if kwargs != m.additional_kwargs:
+            update["additional_kwargs"] = kwargs
+    return update
+
+
+def _rewrite_messages(messages: Sequence[BaseMessage], fn: Rewrite, *, extras: bool = True) -> list[BaseMessage]:
+    """``messages`` with their texts passed through ``fn``; ``extras``: a user message's name and
+    ``additional_kwargs`` as well (see :func:`_user_extras`; not read as texts of the turn)."""
     out: list[BaseMessage] = []
     for m in messages:
         if isinstance(m, (HumanMessage, ToolMessage, FunctionMessage)) or (
             isinstance(m, ChatMessage) and m.role.lower() != "system"
         ):
-            out.append(m.model_copy(update={"content": _rewrite_content(m.content, fn)}))
+            update = {"content": _rewrite_content(m.content, fn)}
+            if extras and is_user_message(m):
+                update.update(_user_extras(m, fn))
+            out.append(m.model_copy(update=update))
         elif isinstance(m, AIMessage):
             # earlier answers too: in reversible mode they hold the user's restored values
             update = _Walk(lambda _path, _label, text: fn(text), output_key="").calls_update(m, ())
@@ -1177,7 +1203,7 @@ def message_texts(m: BaseMessage, *, results: bool = True) -> list[str]:
     if hidden:  # blanked where they are: a blank text is no text to judge
         fields = {"content": m.content, "additional_kwargs": m.additional_kwargs}
         m = m.model_copy(update=with_reasoning(fields, hidden))
-    _rewrite_messages([m], keep)
+    _rewrite_messages([m], keep, extras=False)
     content = [t for t in seen if t in content_texts(m.content)]
     return content + [t for t in seen if t not in content]  # its words first, then arguments and reasoning
 

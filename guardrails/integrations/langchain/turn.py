@@ -212,14 +212,17 @@ class Turn:
         return self._redacted(clean, user=True, d_in=None)
 
     def metadata(self) -> dict[str, Any]:
-        meta = {
-            "input": self.d_in.to_dict() if self.d_in is not None else None,
-            "output": self.d_out.to_dict() if self.d_out is not None else None,
+        """The turn's decisions as the client sees them (an answer's metadata): without ``text_hash``, which would
+        let a client hash texts of its choice under the guard's salt and compare them with a hash of a blocked or
+        redacted answer (the audit log and ``on_decision`` keep it)."""
+        meta: dict[str, Any] = {
+            "input": _shown(self.d_in),
+            "output": _shown(self.d_out),
             "disclaimers": list(self.shown_disclaimers),
             "referral": self.d_in is not None and self.d_in.referral is not None,
         }
         if self.d_ctx is not None:
-            meta["context"] = self.d_ctx.to_dict()
+            meta["context"] = _shown(self.d_ctx)
         return meta
 
     def restore(self, text: str) -> str:
@@ -557,3 +560,12 @@ def added(total: Any, item: Any) -> Any:
         return total + item
     except (TypeError, NotImplementedError):  # a message added to what no message adds up with
         return item
+
+
+def _shown(decision: Decision | None) -> dict[str, Any] | None:
+    """A decision's summary for a client: ``to_dict()`` without the salted hash of its text."""
+    if decision is None:
+        return None
+    out = decision.to_dict()
+    out.pop("text_hash", None)
+    return out
