@@ -1557,12 +1557,18 @@ class PersonRecognizer(_OwnScoring):
                 continue
             if a in g.ambiguous or b in g.ambiguous or a in _NOT_AFTER_NAME or doc[i].is_stop or doc[i + 1].is_stop:
                 continue
-            if a in g.first and b in g.last and b not in g.first:
+            if a in g.first and (b in g.last or b in g.first):
                 s, e = doc[i].idx, doc[i + 1].idx + len(b)
                 before = text[max(0, s - 40) : s]
                 line_start = not before.rsplit("\n", 1)[-1].strip(" \t>-*\"'")
-                if not (line_start or _NAME_CUE.search(before) or _WEAK_NAME_CUE.search(before)):
+                cue = bool(_NAME_CUE.search(before))
+                weak_cue = bool(_WEAK_NAME_CUE.search(before))
+                if not (line_start or cue or weak_cue):
                     continue  # lower-case words are names only after a cue or at the start of a line
+                # a surname that is a first name too ("sarah connor", "emily clark") only after a cue; two first
+                # names only after a strong one ("name: anna maria")
+                if b in g.first and not (cue or (weak_cue and b in g.last)):
+                    continue
                 if not any(x < e and s < y for x, y in taken):
                     out.append(self._result(s, e, 0.5, "lower-case first + last name"))
         return out

@@ -632,3 +632,24 @@ def test_an_ethereum_address_is_crypto_and_a_commit_hash_or_short_hex_is_not(det
     assert labels_of(detector, f"send it to my wallet {address} please").get("CRYPTO") == [address]
     assert "CRYPTO" not in labels_of(detector, "the commit 3f2a9c0d1e4b5a6978c0d1e2f3a4b5c6d7e8f901 fixed it")
     assert "CRYPTO" not in labels_of(detector, "set the colour to 0xFFAA00")
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("i am sarah connor and i need help with taxes", "sarah connor"),
+        ("name: emily clark, dob 1990", "emily clark"),
+        ("name: anna maria", "anna maria"),
+    ],
+)
+def test_a_lower_case_name_whose_surname_is_also_a_first_name_is_found_after_a_cue(
+    detector: PIIDetector, text: str, name: str
+) -> None:
+    assert labels_of(detector, text).get("PERSON") == [name]
+
+
+@pytest.mark.parametrize("text", ["talk to april may about it", "i am happy today", "with rose garden views"])
+def test_lower_case_first_names_after_a_weak_cue_or_none_are_not_a_name_by_that_alone(
+    detector: PIIDetector, text: str
+) -> None:
+    assert "PERSON" not in labels_of(detector, text)
