@@ -175,6 +175,14 @@ class Decision:
             return self.referral
         return None
 
+    def to_client_dict(self) -> dict[str, Any]:
+        """:meth:`to_dict` without ``text_hash``: what a client may see (an answer's metadata, the check runs that
+        ``astream_events`` streams). A client that saw the salted hash of a blocked or redacted answer could hash
+        guesses of its own, sent as input, under the same salt and compare; the audit log keeps the hash."""
+        out = self.to_dict()
+        del out["text_hash"]
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe summary with no raw user text."""
         return {

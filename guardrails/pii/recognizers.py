@@ -1070,6 +1070,8 @@ _WEAK_NAME_CUE = re.compile(
     r"manager|boss|neighbor|neighbour|kid|child|patient|client|customer)\b[,:]?\s*$",
     re.IGNORECASE,
 )
+#: a self-introduction right before a name typed in lower case ("i am sarah connor", "i'm emily clark")
+_SELF_INTRO = re.compile(r"\b(?:I\s+am|I'm|I’m|im)\s*$", re.IGNORECASE)
 _LOCATION_CUE = re.compile(
     r"\b(?:live|lives|lived|living|reside|resides|resided|residing|address|moved|relocated|home|located|born|"
     r"staying|stays|ship|shipped|deliver|delivered|mail|mailed|apartment|zip|postcode|postal)\b",
@@ -1562,12 +1564,12 @@ class PersonRecognizer(_OwnScoring):
                 before = text[max(0, s - 40) : s]
                 line_start = not before.rsplit("\n", 1)[-1].strip(" \t>-*\"'")
                 cue = bool(_NAME_CUE.search(before))
-                weak_cue = bool(_WEAK_NAME_CUE.search(before))
-                if not (line_start or cue or weak_cue):
+                if not (line_start or cue or _WEAK_NAME_CUE.search(before)):
                     continue  # lower-case words are names only after a cue or at the start of a line
-                # a surname that is a first name too ("sarah connor", "emily clark") only after a cue; two first
-                # names only after a strong one ("name: anna maria")
-                if b in g.first and not (cue or (weak_cue and b in g.last)):
+                # a surname that is a first name too ("sarah connor", "emily clark") only after a name cue or a
+                # self-introduction (after "to", "with", "from" it is as often a place or a verb: "to forest hill",
+                # "to sue baker"); two first names only after a name cue ("name: anna maria")
+                if b in g.first and not (cue or (_SELF_INTRO.search(before) and b in g.last)):
                     continue
                 if not any(x < e and s < y for x, y in taken):
                     out.append(self._result(s, e, 0.5, "lower-case first + last name"))

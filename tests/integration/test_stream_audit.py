@@ -406,3 +406,19 @@ def test_no_decision_a_client_is_shown_carries_a_hash_of_its_text(tmp_path: Path
         "text_hash" not in (d or {}) for d in out["guardrails"].values() if isinstance(d, dict)
     )
     assert all(r["text_hash"] for r in _records(tmp_path / "audit.jsonl"))  # the audit log keeps them
+
+
+def test_the_check_runs_astream_events_streams_carry_no_hash_of_a_text(tmp_path: Path) -> None:
+    import asyncio
+
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    chain = _guard(tmp_path / "audit.jsonl").wrap(FakeListChatModel(responses=[ANSWER]))
+
+    async def events() -> list[dict[str, Any]]:
+        return [e async for e in chain.astream_events("hi", version="v2")]
+
+    ends = [e for e in asyncio.run(events()) if e["event"] == "on_chain_end" and e["name"].startswith("guardrails.")]
+    checks = [e["data"]["output"] for e in ends if isinstance(e["data"].get("output"), dict)]
+    assert {c.get("stage") for c in checks} >= {"input", "output"}
+    assert all("text_hash" not in c for c in checks)

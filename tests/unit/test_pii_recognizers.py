@@ -653,3 +653,18 @@ def test_lower_case_first_names_after_a_weak_cue_or_none_are_not_a_name_by_that_
     detector: PIIDetector, text: str
 ) -> None:
     assert "PERSON" not in labels_of(detector, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "we moved from forest hill last year",
+        "they threatened to sue fisher price over the toy recall",
+        "the bus goes from north park to downtown",
+        "tell little porter to carry the bags",
+    ],
+)
+def test_two_lower_case_words_that_are_also_names_after_a_preposition_or_verb_are_no_name(
+    detector: PIIDetector, text: str
+) -> None:
+    assert "PERSON" not in labels_of(detector, text)

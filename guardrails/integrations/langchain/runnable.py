@@ -343,7 +343,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         except BaseException as exc:
             step.on_chain_error(exc)
             raise
-        step.on_chain_end(decision.to_dict())
+        step.on_chain_end(decision.to_client_dict())
         return decision
 
     @staticmethod
@@ -353,7 +353,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         """A finished check (the streamed answer's last screening, a reused decision) as a child run."""
         if decision is not None:
             step = run.get_child().on_chain_start(None, {"stage": stage}, name=f"guardrails.{stage}_check")
-            step.on_chain_end({**decision.to_dict(), "reused": True} if reused else decision.to_dict())
+            step.on_chain_end({**decision.to_client_dict(), "reused": True} if reused else decision.to_client_dict())
 
     @staticmethod
     async def _arecord(
@@ -361,7 +361,9 @@ class GuardedRunnable(Runnable[Any, Any]):
     ) -> None:
         if decision is not None:
             step = await run.get_child().on_chain_start(None, {"stage": stage}, name=f"guardrails.{stage}_check")
-            await step.on_chain_end({**decision.to_dict(), "reused": True} if reused else decision.to_dict())
+            await step.on_chain_end(
+                {**decision.to_client_dict(), "reused": True} if reused else decision.to_client_dict()
+            )
 
     def _judge_input(self, run: CallbackManagerForChainRun, turn: Turn, turns: shapes.Turns) -> Decision:
         """The user turn's decision: reused in a later step of an agent's loop (``Turn.reused``; traced as a
@@ -387,7 +389,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         except BaseException as exc:
             await step.on_chain_error(exc)
             raise
-        await step.on_chain_end(decision.to_dict())
+        await step.on_chain_end(decision.to_client_dict())
         return decision
 
     def crisis_kinds(self, text: str) -> tuple[str, ...]:

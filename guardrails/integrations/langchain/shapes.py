@@ -1135,6 +1135,8 @@ def _transcript_as_text(fields: dict[str, Any]) -> dict[str, Any]:
 
 #: what a provider accepts as a message's ``name`` (OpenAI: letters, digits, ``_`` and ``-``)
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+#: a redaction placeholder ("<PERSON_1>"; as ``guardrails.redaction.PLACEHOLDER``)
+_PLACEHOLDER_IN_NAME = re.compile(r"<[A-Z][A-Z0-9_]*_\d{1,9}>")
 
 
 def _user_extras(m: BaseMessage, fn: Rewrite) -> dict[str, Any]:
@@ -1144,8 +1146,8 @@ def _user_extras(m: BaseMessage, fn: Rewrite) -> dict[str, Any]:
     update: dict[str, Any] = {}
     if isinstance(m.name, str) and m.name:
         name = fn(m.name)
-        if name != m.name:
-            update["name"] = _NAME_UNSAFE.sub("", name) or None
+        if name != m.name:  # redacted: its placeholder as a name; withheld (a marker, no placeholder): none
+            update["name"] = _NAME_UNSAFE.sub("", name) if _PLACEHOLDER_IN_NAME.search(name) else None
     if m.additional_kwargs:
         kwargs = _rewrite_other(m.additional_kwargs, fn)
         if kwargs != m.additional_kwargs:

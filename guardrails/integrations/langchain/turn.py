@@ -214,7 +214,7 @@ class Turn:
     def metadata(self) -> dict[str, Any]:
         """The turn's decisions as the client sees them (an answer's metadata): without ``text_hash``, which would
         let a client hash texts of its choice under the guard's salt and compare them with a hash of a blocked or
-        redacted answer (the audit log and ``on_decision`` keep it)."""
+        redacted answer (the audit log and ``on_decision`` keep it; see ``Decision.to_client_dict``)."""
         meta: dict[str, Any] = {
             "input": _shown(self.d_in),
             "output": _shown(self.d_out),
@@ -563,9 +563,4 @@ def added(total: Any, item: Any) -> Any:
 
 
 def _shown(decision: Decision | None) -> dict[str, Any] | None:
-    """A decision's summary for a client: ``to_dict()`` without the salted hash of its text."""
-    if decision is None:
-        return None
-    out = decision.to_dict()
-    out.pop("text_hash", None)
-    return out
+    return None if decision is None else decision.to_client_dict()
