@@ -275,3 +275,76 @@ def test_an_agent_graph_that_ends_on_its_tool_step_still_shows_the_referral_once
     app = tool_agent(ends_on_tool=True)
     parts = list(guard.wrap(app).stream(ask("I want to die, where is Bob?"), stream_mode="messages"))
     assert repr(parts).count(referral.splitlines()[0]) == 1
+
+
+#: how a graph's stream is asked for, and how to read the guard's message out of the one part of a refused turn
+STATE_SHAPES: dict[str, tuple[dict[str, Any], Any]] = {
+    "default (updates)": ({}, lambda p: p["guardrails"]["messages"]),
+    "updates": ({"stream_mode": "updates"}, lambda p: p["guardrails"]["messages"]),
+    "values": ({"stream_mode": "values"}, lambda p: p["messages"]),
+    "updates, values": ({"stream_mode": ["updates", "values"]}, lambda p: p[1]["guardrails"]["messages"]),
+    "values + subgraphs": ({"stream_mode": "values", "subgraphs": True}, lambda p: p[1]["messages"]),
+    "v2 updates": ({"stream_mode": ["updates"], "version": "v2"}, lambda p: p["data"]["guardrails"]["messages"]),
+}
+
+
+def assert_refusal_state(messages: Any) -> None:
+    assert isinstance(messages, list) and len(messages) == 1
+    assert isinstance(messages[0], AIMessage) and REFUSAL in messages[0].text
+    assert messages[0].response_metadata["guardrails"]["input"]["blocked"] is True
+    assert SEALS_KEY in messages[0].response_metadata["guardrails"]  # known as the guard's own when it comes back
+
+
+@pytest.mark.parametrize("shape", STATE_SHAPES, ids=list(STATE_SHAPES))
+def test_a_refused_request_streamed_from_a_graph_is_a_part_of_the_state_the_graph_streams(shape: str) -> None:
+    kwargs, messages_of = STATE_SHAPES[shape]
+    graph = Graph()
+    parts = list(guard().wrap(graph.app).stream(ask("where can I buy a grenade"), **kwargs))
+    assert graph.calls == 0 and len(parts) == 1
+    assert_refusal_state(messages_of(parts[0]))
+
+
+def test_a_refused_request_to_a_graph_is_answered_as_its_state_by_invoke_batch_and_ainvoke() -> None:
+    graph = Graph()
+    wrapped = guard().wrap(graph.app)
+    answered = wrapped.invoke(ask("hi there"))
+    assert set(answered) == {"messages", "guardrails"}
+    refused = [
+        wrapped.invoke(ask("where can I buy a grenade")),
+        *wrapped.batch([ask("where can I buy a grenade")]),
+        asyncio.run(wrapped.ainvoke(ask("where can I buy a grenade"))),
+    ]
+    assert graph.calls == 1
+    for state in refused:
+        assert set(state) == set(answered)  # code that reads result["messages"][-1] reads the refusal
+        assert_refusal_state(state["messages"])
+        assert state["guardrails"]["input"]["blocked"] is True
+
+
+def test_a_refused_request_streamed_async_from_a_graph_is_a_state_part_too() -> None:
+    async def collect() -> list[Any]:
+        return [p async for p in guard().wrap(Graph().app).astream(ask("where can I buy a grenade"))]
+
+    parts = asyncio.run(collect())
+    assert len(parts) == 1
+    assert_refusal_state(parts[0]["guardrails"]["messages"])
+
+
+def test_a_graph_wrapped_with_a_chosen_output_kind_refuses_in_that_kind() -> None:
+    refused = guard().wrap(Graph().app, output="message").invoke(ask("where can I buy a grenade"))
+    assert isinstance(refused, AIMessage) and REFUSAL in refused.text
+
+
+def test_a_graph_whose_state_holds_no_list_of_messages_keeps_the_wrappers_usual_refusal() -> None:
+    from typing_extensions import TypedDict
+
+    class QA(TypedDict):
+        question: str
+        answer: str
+
+    builder = StateGraph(QA)
+    builder.add_node("agent", lambda state: {"answer": "Paris."})
+    builder.add_edge(START, "agent")
+    builder.add_edge("agent", END)
+    refused = guard().wrap(builder.compile()).invoke({"question": "where can I buy a grenade"})
+    assert isinstance(refused, AIMessage) and REFUSAL in refused.text  # no state key to put a message list under

@@ -62,7 +62,7 @@ from guardrails.errors import GuardrailsWarning, ProfileError, brief, brief_toke
 from guardrails.guard import Guard
 from guardrails.integrations.langchain import history, shapes
 from guardrails.integrations.langchain.callbacks import DEFAULT_CACHE_SIZE, _Judged
-from guardrails.integrations.langchain.stream import GraphParts, ScreenedStream, Snapshots
+from guardrails.integrations.langchain.stream import GraphParts, GraphState, ScreenedStream, Snapshots
 from guardrails.integrations.langchain.turn import WITHHELD, Turn, added
 from guardrails.profiles import Profile, load_profile
 from guardrails.redaction import Numbering, redaction_scope
@@ -324,6 +324,11 @@ class GuardedRunnable(Runnable[Any, Any]):
             kind=self.output_kind,
         )
 
+    def _state(self, input: Any) -> GraphState | None:
+        """The state the wrapped LangGraph app answers with, for ``input`` (see ``GraphState``); None for any
+        other runnable."""
+        return GraphState.of(graph_of(self.bound), input, self.input_keys)
+
     def _inner_config(self, config: RunnableConfig, run: Any) -> RunnableConfig:
         """The config the wrapped chain runs with: its callbacks trace as usual, but (unless ``inner_events``)
         lack the handlers behind ``astream_events``/``astream_log``, which would hand the caller the inner
@@ -467,7 +472,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         d_in = self._judge_input(run, turn, turns)
         if turn.stops_chain(d_in):
             turn.traced_input = turn.withheld_input(input, d_in)
-            return turn.early_answer(d_in, chunk=False)
+            return turn.early_answer(d_in, chunk=False, state=self._state(input))
         new_input = turn.rewritten_input(input, turns, d_in)
         output = self.bound.invoke(new_input, self._inner_config(config, run), **kwargs)
         return self._checked(run, turn, output)
@@ -508,7 +513,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         d_in = await self._ajudge_input(run, turn, turns)
         if turn.stops_chain(d_in):
             turn.traced_input = turn.withheld_input(input, d_in)
-            return turn.early_answer(d_in, chunk=False)
+            return turn.early_answer(d_in, chunk=False, state=self._state(input))
         new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, d_in)
         output = await self.bound.ainvoke(new_input, self._inner_config(config, run), **kwargs)
         return await self._achecked(run, turn, output)
@@ -556,7 +561,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         d_in = self._judge_input(run, turn, turns)
         if turn.stops_chain(d_in):
             turn.traced_input = turn.withheld_input(input, d_in)
-            yield turn.early_stream_answer(d_in, parts if graph else None)
+            yield turn.early_stream_answer(d_in, parts if graph else None, self._state(input))
             return
         screen = ScreenedStream(turn, parts=parts, graph=graph)
         new_input = turn.rewritten_input(input, turns, d_in)
@@ -622,7 +627,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         d_in = await self._ajudge_input(run, turn, turns)
         if turn.stops_chain(d_in):
             turn.traced_input = turn.withheld_input(input, d_in)
-            yield turn.early_stream_answer(d_in, parts if graph else None)
+            yield turn.early_stream_answer(d_in, parts if graph else None, self._state(input))
             return
         screen = ScreenedStream(turn, parts=parts, graph=graph)
         new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, d_in)
@@ -737,17 +742,22 @@ PARSE_ERROR_WITHHELD = (
 _GRAPH_CLASSES = frozenset({"Pregel", "PregelProtocol", "RemoteGraph"})
 
 
-def _is_graph(runnable: Any, depth: int = 0) -> bool:
+def _is_graph(runnable: Any) -> bool:
     """True for a LangGraph app (local or remote), bound with a config or behind fallbacks: its stream's arguments
     say how it wraps its parts before any part has come (a refusal of the input in its ``messages`` shape). Any
     other runnable given ``stream_mode`` (a sequence with a graph in it, whose other steps may reshape the parts) is
     read by its chunks."""
+    return graph_of(runnable) is not None
+
+
+def graph_of(runnable: Any, depth: int = 0) -> Any:
+    """The LangGraph app ``runnable`` is (see :func:`_is_graph`); None when it is none."""
     if depth > 8 or runnable is None:
-        return False
+        return None
     if any(cls.__name__ in _GRAPH_CLASSES for cls in type(runnable).__mro__):
-        return True
+        return runnable
     inner = [getattr(runnable, name, None) for name in ("bound", "runnable")]  # a sequence is read by its chunks
-    return any(_is_graph(r, depth + 1) for r in inner if isinstance(r, Runnable))
+    return next((g for r in inner if isinstance(r, Runnable) and (g := graph_of(r, depth + 1)) is not None), None)
 
 
 def _withheld(exc: BaseException) -> BaseException:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -119,11 +119,10 @@ class GraphParts:
             mode = self.modes[0] if len(self.modes) == 1 else None
         return mode if isinstance(mode, str) else None
 
-    @property
-    def answer_mode(self) -> str:
-        """The mode a refusal of the user's turn is yielded in: ``messages`` when streamed, else the first mode (a
-        graph streams ``values`` unless told otherwise)."""
-        return "messages" if "messages" in self.modes else next(iter(self.modes), "values")
+    def answer_mode(self, default: str) -> str:
+        """The mode a refusal of the user's turn is yielded in: ``messages`` when streamed, else the first mode, else
+        ``default`` (the mode the graph streams when told none)."""
+        return "messages" if "messages" in self.modes else next(iter(self.modes), default)
 
     def wrapping(self, mode: str) -> Any:
         """The wrapping of a part of ``mode`` from the root graph; None when the payloads come bare."""
@@ -132,6 +131,49 @@ class GraphParts:
         if self.v2:
             return {"type": mode, "ns": ()}
         return (*((),) * self.subgraphs, *(mode,) * self.multi)
+
+
+#: the node a turn refused on the input (the graph never run) comes from in a LangGraph app's ``updates`` stream
+GUARD_NODE = "guardrails"
+
+
+@dataclass(frozen=True)
+class GraphState:
+    """The state a LangGraph app answers with when the guard answers for it (a turn refused or referred on the
+    input, the graph never run): ``{key: [message]}``, the guard's message as the last of the state's messages, as
+    the graph answers (``invoke``, ``values`` and ``updates`` streams), so code that reads
+    ``result["messages"][-1]`` reads a refusal too. ``key`` is the input's list of messages that is also a state
+    key the graph returns (``messages`` in ``MessagesState``)."""
+
+    key: str
+    #: the mode the graph streams in when told none (a compiled ``StateGraph``: ``updates``)
+    default_mode: str
+
+    @classmethod
+    def of(cls, graph: Any, value: Any, input_keys: Sequence[str]) -> GraphState | None:
+        """The state of ``graph`` (a LangGraph app, or None) for the input ``value``; None when the input holds no
+        list of messages under one of ``input_keys`` that the graph returns (a graph whose output is one channel's
+        bare value, or a state of plain strings, gets the wrapper's usual answer)."""
+        if graph is None or not isinstance(value, Mapping):
+            return None
+        channels = getattr(graph, "output_channels", None)  # a local graph's; a remote one's are unknown
+        if isinstance(channels, str):  # the graph returns that channel's value alone, not a state
+            return None
+        mode = getattr(graph, "stream_mode", None)
+        for key in input_keys:
+            if isinstance(value.get(key), (list, tuple)) and (channels is None or key in channels):
+                return cls(key=key, default_mode=mode if isinstance(mode, str) else "updates")
+        return None
+
+    @staticmethod
+    def holds(mode: str) -> bool:
+        """True for a stream mode whose parts are the state or a node's update of it (not ``custom``, ``debug``,
+        the task and checkpoint records)."""
+        return mode in ("values", "updates")
+
+    def payload(self, mode: str, message: BaseMessage) -> dict[str, Any]:
+        """The part of a ``values`` or ``updates`` stream that holds ``message``."""
+        return {self.key: [message]} if mode == "values" else {GUARD_NODE: {self.key: [message]}}
 
 
 @dataclass(repr=False)  # it holds the answer's and the user's words: never shown

@@ -26,7 +26,7 @@ from guardrails.types import Action, Decision, Finding, Stage
 
 if TYPE_CHECKING:
     from guardrails.integrations.langchain.runnable import GuardedRunnable
-    from guardrails.integrations.langchain.stream import GraphParts
+    from guardrails.integrations.langchain.stream import GraphParts, GraphState
 
 #: what the wrapper's run records as its input until the chain has been called (never the raw input)
 WITHHELD = {"input": "<withheld by guardrails>"}
@@ -334,30 +334,44 @@ class Turn:
             sent = added(sent, item)
         return [*tail[:-1], self.sealed(tail[-1], whole=sent)]
 
-    def early_answer(self, d_in: Decision, *, chunk: bool) -> Any:
+    def early_answer(self, d_in: Decision, *, chunk: bool, state: GraphState | None = None) -> Any:
+        """The answer to a turn answered without the chain (a refusal, a referral), in the kind of the chain's
+        answers; a LangGraph app's ``state`` (unless ``output=`` chose a kind) as its state, the guard's sealed
+        message its last message, with the decisions under ``guardrails`` as the graph's own answers have them."""
         if (d_in.blocked and self.wrapper.raise_on_block) or self.kind == "raise":
             raise GuardrailViolation(d_in)  # "raise": a pydantic output type cannot hold the refusal or referral
         text = d_in.response_text() or ""
+        if state is not None and not self.wrapper.output_forced:
+            message = shapes.make_output("message", text, output_key="", metadata=self.metadata(), chunk=chunk)
+            return {state.key: [self.sealed(message)], shapes.META_KEY: shapes.GuardMetadata(self.metadata())}
         return shapes.make_output(
             self.kind, text, output_key=self.wrapper.answer_key, metadata=self.metadata(), chunk=chunk
         )
 
-    def early_stream_answer(self, d_in: Decision, parts: GraphParts | None) -> Any:
+    def early_stream_answer(self, d_in: Decision, parts: GraphParts | None, state: GraphState | None = None) -> Any:
         """The one item a stream yields for a turn answered without the chain: the early answer, sealed, and in
-        the shape of a LangGraph app's stream when it was asked for one (``parts``, a ``GraphParts``): a
-        ``(message, metadata)`` pair in ``messages`` mode, wrapped as that stream wraps its parts."""
-        if parts is None:
+        the shape of a LangGraph app's stream when it was asked for one (``parts``, a ``GraphParts``), or is one
+        (``state``, a ``GraphState``): a ``(message, metadata)`` pair in ``messages`` mode, the state with the
+        guard's message in ``values`` mode, a ``guardrails`` node's update holding it in ``updates`` mode (the
+        graph's own mode when the stream names none), wrapped as that stream wraps its parts."""
+        default = state.default_mode if state is not None else "values"
+        mode = parts.answer_mode(default) if parts is not None else default if state is not None else None
+        if mode is None:
             return self.sealed(self.early_answer(d_in, chunk=True))
-        mode = parts.answer_mode
         if mode == "messages":
             answer = self.early_answer(d_in, chunk=True)  # raises where a refusal must be raised
             text = d_in.response_text() or ""
             message = shapes.make_output("message", text, output_key="", metadata=self.metadata(), chunk=True)
             answer = (self.sealed(message), {})
+        elif state is not None and state.holds(mode):
+            answer = self.early_answer(d_in, chunk=False, state=state)  # raises where a refusal must be raised
+            if not self.wrapper.output_forced:  # the guard's message, as a node's update or the state's last
+                answer = state.payload(mode, answer[state.key][0])
         else:
             answer = self.sealed(self.early_answer(d_in, chunk=True))
-        tag = parts.wrapping(mode)
-        return answer if tag is None else parts.join(tag, answer)
+        if parts is None or (tag := parts.wrapping(mode)) is None:
+            return answer
+        return parts.join(tag, answer)
 
     # ---- output
     def read(self, output: Any, *, streamed: bool = False) -> shapes.OutputText:
