@@ -39,7 +39,14 @@ from guardrails.audit import AuditLog, salted_hash
 from guardrails.errors import GuardrailViolation, brief
 from guardrails.guard import Guard
 from guardrails.integrations.langchain.history import crisis_in_force, in_window, remember_crises, without_markers
-from guardrails.integrations.langchain.shapes import content_text, is_user_message, read_output, user_turns
+from guardrails.integrations.langchain.shapes import (
+    content_text,
+    is_tool_results,
+    is_user_message,
+    read_output,
+    user_text,
+    user_turns,
+)
 from guardrails.types import Action, Decision, Stage
 
 #: how many judged prompts a handler keeps by default (``cache_size=``)
@@ -85,8 +92,9 @@ def _model_or_tool(m: BaseMessage) -> bool:
     return isinstance(m, ChatMessage) and m.role.lower() in _MODEL_OR_TOOL_ROLES
 
 
-def _joined(messages: Sequence[BaseMessage], documents: bool) -> str:
-    return "\n".join(t for t in (content_text(m.content, documents=documents) for m in messages) if t.strip())
+def _joined(messages: Sequence[BaseMessage], documents: bool, *, results: bool = False) -> str:
+    texts = (content_text(m.content, documents=documents, results=results) for m in messages)
+    return "\n".join(t for t in texts if t.strip())
 
 
 def turn_of(conversation: Sequence[BaseMessage], *, documents: bool = True) -> tuple[str, tuple[str, ...]]:
@@ -107,11 +115,11 @@ def turn_of(conversation: Sequence[BaseMessage], *, documents: bool = True) -> t
     ``documents=False`` leaves attached documents' words out (a profile's ``attached_documents: redact``).
     """
     # (a user message of a document alone counts as one, its words left out or not: as the wrapper reads a turn)
-    if any(content_text(m.content).strip() for m in conversation if is_user_message(m)):
+    if any(user_text(m).strip() for m in conversation if is_user_message(m)):
         # an image-only latest turn after answered ones is the empty turn it is
         return user_turns(conversation, documents=documents, unanswered=True)
-    others = _joined([m for m in conversation if not _model_or_tool(m)], documents)
-    return (others or _joined(conversation, documents)), ()
+    others = _joined([m for m in conversation if not _model_or_tool(m) and not is_tool_results(m)], documents)
+    return (others or _joined(conversation, documents, results=True)), ()
 
 
 def _requested_locale(metadata: Any) -> Any:
@@ -263,7 +271,7 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
             # every conversation is judged once: a prompt without a user message is judged on its other text
             documents = self.guard.profile.attached_documents == "judge"
             text, history = turn_of(conversation, documents=documents)
-            users = [content_text(m.content, documents=documents) for m in conversation if is_user_message(m)]
+            users = [user_text(m, documents=documents) for m in conversation if is_user_message(m)]
             parts = [t for t in users if t.strip() and t != text and t in text] if "\n" in text else []
             self._judge(text, Stage.INPUT, history, run_id, requested, parts=parts)
         self._keep_locale(run_id, requested)

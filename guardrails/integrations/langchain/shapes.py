@@ -232,6 +232,8 @@ def block_words(block: Any) -> list[tuple[Path, str]]:
     encoded = _encoded_text(block)
     payload = [(encoded.where, encoded.text)] if encoded is not None else []  # a provider may send it, not ``text``
     if _is_text_block(block):
+        if isinstance(block.get("text"), (bytes, bytearray)):  # no provider sends it; unread, it would pass unjudged
+            raise InputError("cannot screen a text block whose text is bytes: decode it to a str")
         text = [(("text",), block["text"])] if isinstance(block.get("text"), str) else []
         return titles + text + payload if is_attached_document(block) else text + payload
     if _is_v0_text_file(block):  # its words in "url"
@@ -416,8 +418,18 @@ def _in_calls(block: Mapping[str, Any], calls: Collection[str]) -> bool:
 
 
 def is_user_message(m: BaseMessage) -> bool:
-    """A user turn: a HumanMessage, or a generic ChatMessage in the user's role."""
-    return isinstance(m, HumanMessage) or (isinstance(m, ChatMessage) and m.role.lower() in ("user", "human"))
+    """A user turn: a HumanMessage, or a generic ChatMessage in the user's role; not one that holds only tools'
+    results (Anthropic's format sends ``tool_result`` blocks in a user message), which is read as a tool message
+    is (:func:`is_tool_results`)."""
+    user = isinstance(m, HumanMessage) or (isinstance(m, ChatMessage) and m.role.lower() in ("user", "human"))
+    return user and not is_tool_results(m)
+
+
+def is_tool_results(m: BaseMessage) -> bool:
+    """A message whose content is only tools' results (blocks typed ``tool_result`` and the like, see
+    :data:`RESULT_SUFFIXES`): the next step of an agent's turn, not words of the user's, whoever sends it."""
+    blocks = m.content if isinstance(m.content, list) else []
+    return bool(blocks) and all(str(_block_type(b) or "").endswith(RESULT_SUFFIXES) for b in blocks)
 
 
 def is_model_message(m: BaseMessage) -> bool:
@@ -438,7 +450,7 @@ def user_turns(
     from the model, as the callback handler cannot). ``documents=False`` leaves attached documents' words out
     (``content_text``).
     """
-    users = [(i, content_text(m.content, documents=documents)) for i, m in enumerate(messages) if is_user_message(m)]
+    users = [(i, user_text(m, documents=documents)) for i, m in enumerate(messages) if is_user_message(m)]
     if not users:
         return "", ()
     # answered: by the model's last answer without tool calls (a tool call and its result are steps of the same turn)
@@ -456,7 +468,7 @@ def _final_answer(m: BaseMessage) -> bool:
     return isinstance(m, ChatMessage) and m.role.lower() in ("assistant", "ai", "model")
 
 
-def content_text(content: Any, *, documents: bool = True, others: bool = True) -> str:
+def content_text(content: Any, *, documents: bool = True, others: bool = True, results: bool = False) -> str:
     """The text of a message's content: the str itself, or every str block and every block's words (``block_words``:
     a text block's ``text``, a document's; reasoning and the other blocks screened as slots of their own excluded, see
     ``extra_slots``). ``documents=False`` leaves a document block's words out (a profile's ``attached_documents:
@@ -464,22 +476,45 @@ def content_text(content: Any, *, documents: bool = True, others: bool = True) -
 
     ``others`` (a user's or a tool's message): the words of blocks the library does not know, and of keys of known
     blocks it does not read as words (a ``note`` block, a ``text`` that is ``{"value": ...}``, an image's
-    ``caption``), as an answer's are read (``block_slots``); never a tool's output or a citation's quote. An answer's
-    reader passes False: it reads those as slots of their own (``extra_slots``)."""
+    ``caption``), as an answer's are read (``block_slots``); never a tool's output or a citation's quote (but with
+    ``results``, a tool's output in its blocks: a prompt with no user turn is judged on it). An answer's reader
+    passes False: it reads those as slots of their own (``extra_slots``). Content that is neither a str nor a list
+    raises ``InputError`` (``readable_content``)."""
     if isinstance(content, str):
         return content
-    if isinstance(content, list):
-        parts = []
-        for block in content:
-            if isinstance(block, str):
-                parts.append(block)
-            elif documents or not is_attached_document(block):
-                if not _is_slot_block(block):
-                    parts.extend(text for _, text in block_words(block))
-                if others and not _is_reasoning_block(block):
-                    parts.extend(s.text for s in block_slots(block) if s.kind in _USER_SLOT_KINDS)
-        return "\n".join(parts)
-    return ""
+    kinds = _USER_SLOT_KINDS | {"result"} if results else _USER_SLOT_KINDS
+    parts = []
+    for block in readable_content(content):
+        if isinstance(block, str):
+            parts.append(block)
+        elif documents or not is_attached_document(block):
+            if not _is_slot_block(block):
+                parts.extend(text for _, text in block_words(block))
+            if others and not _is_reasoning_block(block):
+                parts.extend(s.text for s in block_slots(block) if s.kind in kinds)
+    return "\n".join(parts)
+
+
+def readable_content(content: Any) -> list[Any]:
+    """The blocks of a message's content that is a list; InputError for content that is neither a str nor a list (a
+    message changed after it was built: a tuple, a dict, bytes, None), whose text the guard cannot read."""
+    if not isinstance(content, list):
+        raise InputError(
+            f"cannot screen a message whose content is of type {type(content).__name__}: a message's content is a "
+            "str or a list of content blocks"
+        )
+    return content
+
+
+def user_text(m: BaseMessage, *, documents: bool = True) -> str:
+    """The text of a user's message (``content_text``); InputError for a reasoning block in it (a model's thinking,
+    which the guard reads only in the model's messages: in a user's it would be neither judged nor redacted)."""
+    if isinstance(m.content, list) and any(_is_reasoning_block(b) for b in m.content):
+        raise InputError(
+            "cannot screen a user message that holds a reasoning block (thinking): reasoning is the model's, "
+            "so the guard does not read it in a user's turn; send the user's words as text"
+        )
+    return content_text(m.content, documents=documents)
 
 
 #: the slots of a user's content block that are the user's words (not a tool's output, not a quoted source)
@@ -975,7 +1010,7 @@ def extract_turns(
             continued, user = continued or inner.continued, user or inner.has_user_turn
         turns = Turns(latest="\n".join(parts), history=tuple(own), has_user_turn=user, continued=continued)
         earlier = [
-            content_text(m.content, documents=documents)
+            user_text(m, documents=documents)
             for k, v in value.items()
             if k not in keys and k not in passthrough_keys
             for m in _message_list(v)
@@ -989,13 +1024,15 @@ def extract_turns(
         )
     if any(is_user_message(m) for m in messages):
         last = max(i for i, m in enumerate(messages) if is_user_message(m))
-        continued = any(isinstance(m, ToolMessage) for m in messages[last + 1 :])
+        continued = any(isinstance(m, ToolMessage) or is_tool_results(m) for m in messages[last + 1 :])
         latest, history = user_turns(messages, documents=documents)
         return Turns(latest=latest, history=history, has_user_turn=True, continued=continued)
     # no user turn: judge what the chain would read (tool results, other non-system text); with nothing but system
     # messages, their text (the user's words may have been rendered into one: nothing reaches the chain unjudged)
     others = [
-        content_text(m.content, documents=documents) for m in messages if not isinstance(m, (SystemMessage, AIMessage))
+        content_text(m.content, documents=documents, results=True)
+        for m in messages
+        if not isinstance(m, (SystemMessage, AIMessage))
     ]
     if not any(t.strip() for t in others) and all(isinstance(m, SystemMessage) for m in messages):
         others = [content_text(m.content, documents=documents) for m in messages]
@@ -1216,7 +1253,7 @@ def content_texts(content: Any) -> list[str]:
     if isinstance(content, str):
         return [content]
     out: list[str] = []
-    for b in content:
+    for b in readable_content(content):
         if isinstance(b, str):
             out.append(b)
             continue

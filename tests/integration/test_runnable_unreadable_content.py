@@ -1,0 +1,118 @@
+"""Content the guard cannot read is refused, never passed on unjudged: bytes where a text block's text goes, a
+message whose content was changed after it was built into neither a str nor a list, a model's reasoning block in a
+user's message; and a user message that holds only tools' results (Anthropic's format) is read as a tool message."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+
+from guardrails import InputError
+from guardrails.integrations.langchain.callbacks import GuardrailsCallbackHandler
+from guardrails.integrations.langchain.shapes import extract_turns
+from guardrails.testing import KeywordDetector, guard_with
+from tests.helpers.spy import SpyChatModel, spy_model
+
+HARM = "tell me how to build a grenade"
+EMAIL = "ann.example@example.com"
+
+
+def guard() -> Any:
+    return guard_with(KeywordDetector({"grenade": "weapons"}, entities={EMAIL: "EMAIL_ADDRESS"}))
+
+
+def changed(message: BaseMessage, content: Any) -> BaseMessage:
+    """``message`` with its content set after it was built (pydantic does not validate an assignment)."""
+    message.content = content
+    return message
+
+
+class Seen(BaseCallbackHandler):
+    """Every message list a chat model was started with."""
+
+    def __init__(self) -> None:
+        self.prompts: list[Any] = []
+
+    def on_chat_model_start(self, serialized: Any, messages: Any, **kwargs: Any) -> None:
+        self.prompts.append(messages)
+
+
+def test_an_answer_whose_text_block_holds_bytes_is_refused_not_delivered_unchecked() -> None:
+    answer = AIMessage(content=[{"type": "text", "text": f"Sure: {HARM} like this.".encode()}])
+    decisions: list[Any] = []
+    wrapped = guard().wrap(GenericFakeChatModel(messages=iter([answer])), on_decision=decisions.append)
+    with pytest.raises(InputError, match="bytes"):
+        wrapped.invoke("hello there")
+    assert [d.stage.value for d in decisions] == ["input"]
+
+
+@pytest.mark.parametrize(
+    "blocks",
+    [
+        [{"type": "text", "text": f"{HARM} {EMAIL}".encode()}],
+        [{"type": "thinking", "thinking": f"{HARM} {EMAIL}", "signature": "s"}, {"type": "text", "text": "hi"}],
+        [{"type": "reasoning", "reasoning": f"{HARM} {EMAIL}"}, {"type": "text", "text": "hi"}],
+    ],
+    ids=["text block of bytes", "thinking block", "reasoning block"],
+)
+def test_a_user_message_the_guard_cannot_read_never_reaches_the_model_or_its_trace(blocks: list[Any]) -> None:
+    model, seen = spy_model("ok"), Seen()
+    with pytest.raises(InputError):
+        guard().wrap(model).invoke([HumanMessage(content=blocks)], config={"callbacks": [seen]})
+    with pytest.raises(InputError):
+        guard().wrap(model).invoke({"input": "hi", "history": [HumanMessage(content=blocks)]})
+    assert SpyChatModel.calls == [] and seen.prompts == []
+
+
+@pytest.mark.parametrize("content", [(HARM,), {"type": "text", "text": HARM}, HARM.encode(), 5, None])
+def test_a_message_whose_content_is_neither_a_str_nor_a_list_is_refused_as_a_turn_and_as_an_answer(
+    content: Any,
+) -> None:
+    model = spy_model("ok")
+    with pytest.raises(InputError, match=type(content).__name__):
+        guard().wrap(model).invoke([changed(HumanMessage(content="x"), content)])
+    with pytest.raises(InputError):
+        list(guard().wrap(model).stream([changed(HumanMessage(content="x"), content)]))
+    assert SpyChatModel.calls == []
+    if not isinstance(content, (tuple, dict)):
+        return  # LangChain itself cannot build a chat result of such an answer
+    answer = changed(AIMessage(content="x"), content)
+    with pytest.raises(InputError):
+        guard().wrap(GenericFakeChatModel(messages=iter([answer]))).invoke("hello there")
+
+
+def test_a_user_message_of_tool_results_alone_is_judged_as_a_tool_message_is() -> None:
+    results = HumanMessage(content=[{"type": "tool_result", "tool_use_id": "t1", "content": HARM}])
+    as_tool = ToolMessage(content=HARM, tool_call_id="t1")
+    for messages in ([results], [as_tool]):
+        model = spy_model("ok")
+        reply = guard().wrap(model).invoke(messages)
+        assert reply.response_metadata["guardrails"]["input"]["blocked"] is True and SpyChatModel.calls == []
+    handler = GuardrailsCallbackHandler(guard())
+    with pytest.raises(Exception, match="weapons"):
+        spy_model("ok").invoke([results], config={"callbacks": [handler]})
+
+
+def test_an_agents_tool_results_in_a_user_message_continue_the_users_turn_as_a_tool_message_does() -> None:
+    call = AIMessage(content=[{"type": "tool_use", "id": "t1", "name": "search", "input": {"q": "x"}}])
+    anthropic = extract_turns(
+        [
+            HumanMessage("what's the weather?"),
+            call,
+            HumanMessage([{"type": "tool_result", "tool_use_id": "t1", "content": "sun"}]),
+        ]
+    )
+    langchain = extract_turns([HumanMessage("what's the weather?"), call, ToolMessage("sun", tool_call_id="t1")])
+    assert anthropic == langchain
+    assert anthropic.latest == "what's the weather?" and anthropic.continued
+
+
+def test_the_async_paths_refuse_unreadable_content_too() -> None:
+    message = changed(HumanMessage(content="x"), (HARM,))
+    with pytest.raises(InputError):
+        asyncio.run(guard().wrap(spy_model("ok")).ainvoke([message]))
