@@ -60,9 +60,9 @@ from langchain_core.utils.pydantic import TypeBaseModel
 
 from guardrails.errors import GuardrailsWarning, ProfileError, brief, brief_token, is_token, raise_detached
 from guardrails.guard import Guard
-from guardrails.integrations.langchain import history, shapes
+from guardrails.integrations.langchain import graphs, history, shapes
 from guardrails.integrations.langchain.callbacks import DEFAULT_CACHE_SIZE, _Judged
-from guardrails.integrations.langchain.stream import GraphParts, GraphState, ScreenedStream, Snapshots
+from guardrails.integrations.langchain.stream import GraphParts, ScreenedStream, Snapshots
 from guardrails.integrations.langchain.turn import WITHHELD, Turn, added
 from guardrails.profiles import Profile, load_profile
 from guardrails.redaction import Numbering, redaction_scope
@@ -153,6 +153,8 @@ class GuardedRunnable(Runnable[Any, Any]):
             "profiles": profiles,
         }
         self.bound = bound
+        #: the LangGraph app the wrapped runnable is (bound, behind fallbacks), or None
+        self.graph = graphs.graph_of(bound)
         self.guard = guard
         self.input_keys = tuple(input_keys)
         self.passthrough_keys = tuple(passthrough_keys)
@@ -324,10 +326,10 @@ class GuardedRunnable(Runnable[Any, Any]):
             kind=self.output_kind,
         )
 
-    def _state(self, input: Any) -> GraphState | None:
+    def _state(self, input: Any) -> graphs.GraphState | None:
         """The state the wrapped LangGraph app answers with, for ``input`` (see ``GraphState``); None for any
         other runnable."""
-        return GraphState.of(graph_of(self.bound), input, self.input_keys)
+        return graphs.GraphState.of(self.graph, input, self.input_keys)
 
     def _inner_config(self, config: RunnableConfig, run: Any) -> RunnableConfig:
         """The config the wrapped chain runs with: its callbacks trace as usual, but (unless ``inner_events``)
@@ -468,11 +470,14 @@ class GuardedRunnable(Runnable[Any, Any]):
         self, run: CallbackManagerForChainRun, config: RunnableConfig, input: Any, turn: Turn, **kwargs: Any
     ) -> Any:
         """One checked, non-streamed answer of ``turn`` within ``run``."""
+        state = self._state(input)
+        turn.stored = graphs.stored_turns(self.graph, config, state)
         turns = turn.turns(input)
         d_in = self._judge_input(run, turn, turns)
         if turn.stops_chain(d_in):
             turn.traced_input = turn.withheld_input(input, d_in)
-            return turn.early_answer(d_in, chunk=False, state=self._state(input))
+            graphs.record(self.graph, config, state, turn.recorded_turn(d_in))
+            return turn.early_answer(d_in, chunk=False, state=state)
         new_input = turn.rewritten_input(input, turns, d_in)
         output = self.bound.invoke(new_input, self._inner_config(config, run), **kwargs)
         return self._checked(run, turn, output)
@@ -509,11 +514,14 @@ class GuardedRunnable(Runnable[Any, Any]):
         self, run: AsyncCallbackManagerForChainRun, config: RunnableConfig, input: Any, turn: Turn, **kwargs: Any
     ) -> Any:
         """The async twin of :meth:`_answer`."""
+        state = self._state(input)
+        turn.stored = await graphs.astored_turns(self.graph, config, state)
         turns = turn.turns(input)
         d_in = await self._ajudge_input(run, turn, turns)
         if turn.stops_chain(d_in):
             turn.traced_input = turn.withheld_input(input, d_in)
-            return turn.early_answer(d_in, chunk=False, state=self._state(input))
+            await graphs.arecord(self.graph, config, state, turn.recorded_turn(d_in))
+            return turn.early_answer(d_in, chunk=False, state=state)
         new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, d_in)
         output = await self.bound.ainvoke(new_input, self._inner_config(config, run), **kwargs)
         return await self._achecked(run, turn, output)
@@ -556,12 +564,15 @@ class GuardedRunnable(Runnable[Any, Any]):
         if self.schema_output:  # checked whole, yielded once (see ``schema_output``)
             yield self._answer(run, config, input, turn, **kwargs)
             return
+        state = self._state(input)
+        turn.stored = graphs.stored_turns(self.graph, config, state)
         turns = turn.turns(input)
-        parts, graph = GraphParts.of(kwargs), _is_graph(self.bound)  # LangGraph's stream arguments
+        parts, graph = GraphParts.of(kwargs), self.graph is not None  # LangGraph's stream arguments
         d_in = self._judge_input(run, turn, turns)
         if turn.stops_chain(d_in):
             turn.traced_input = turn.withheld_input(input, d_in)
-            yield turn.early_stream_answer(d_in, parts if graph else None, self._state(input))
+            graphs.record(self.graph, config, state, turn.recorded_turn(d_in))
+            yield turn.early_stream_answer(d_in, parts if graph else None, state)
             return
         screen = ScreenedStream(turn, parts=parts, graph=graph)
         new_input = turn.rewritten_input(input, turns, d_in)
@@ -622,12 +633,15 @@ class GuardedRunnable(Runnable[Any, Any]):
         if self.schema_output:  # checked whole, yielded once (see ``schema_output``)
             yield await self._aanswer(run, config, input, turn, **kwargs)
             return
+        state = self._state(input)
+        turn.stored = await graphs.astored_turns(self.graph, config, state)
         turns = turn.turns(input)
-        parts, graph = GraphParts.of(kwargs), _is_graph(self.bound)  # LangGraph's stream arguments
+        parts, graph = GraphParts.of(kwargs), self.graph is not None  # LangGraph's stream arguments
         d_in = await self._ajudge_input(run, turn, turns)
         if turn.stops_chain(d_in):
             turn.traced_input = turn.withheld_input(input, d_in)
-            yield turn.early_stream_answer(d_in, parts if graph else None, self._state(input))
+            await graphs.arecord(self.graph, config, state, turn.recorded_turn(d_in))
+            yield turn.early_stream_answer(d_in, parts if graph else None, state)
             return
         screen = ScreenedStream(turn, parts=parts, graph=graph)
         new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, d_in)
@@ -736,28 +750,6 @@ PARSE_ERROR_WITHHELD = (
     "the answer could not be parsed ({kind}); its text and the parser's message are withheld by guardrails, "
     "since an answer that fails to parse was never screened"
 )
-
-
-#: the classes of a LangGraph app, local or remote
-_GRAPH_CLASSES = frozenset({"Pregel", "PregelProtocol", "RemoteGraph"})
-
-
-def _is_graph(runnable: Any) -> bool:
-    """True for a LangGraph app (local or remote), bound with a config or behind fallbacks: its stream's arguments
-    say how it wraps its parts before any part has come (a refusal of the input in its ``messages`` shape). Any
-    other runnable given ``stream_mode`` (a sequence with a graph in it, whose other steps may reshape the parts) is
-    read by its chunks."""
-    return graph_of(runnable) is not None
-
-
-def graph_of(runnable: Any, depth: int = 0) -> Any:
-    """The LangGraph app ``runnable`` is (see :func:`_is_graph`); None when it is none."""
-    if depth > 8 or runnable is None:
-        return None
-    if any(cls.__name__ in _GRAPH_CLASSES for cls in type(runnable).__mro__):
-        return runnable
-    inner = [getattr(runnable, name, None) for name in ("bound", "runnable")]  # a sequence is read by its chunks
-    return next((g for r in inner if isinstance(r, Runnable) and (g := graph_of(r, depth + 1)) is not None), None)
 
 
 def _withheld(exc: BaseException) -> BaseException:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -133,49 +133,6 @@ class GraphParts:
         return (*((),) * self.subgraphs, *(mode,) * self.multi)
 
 
-#: the node a turn refused on the input (the graph never run) comes from in a LangGraph app's ``updates`` stream
-GUARD_NODE = "guardrails"
-
-
-@dataclass(frozen=True)
-class GraphState:
-    """The state a LangGraph app answers with when the guard answers for it (a turn refused or referred on the
-    input, the graph never run): ``{key: [message]}``, the guard's message as the last of the state's messages, as
-    the graph answers (``invoke``, ``values`` and ``updates`` streams), so code that reads
-    ``result["messages"][-1]`` reads a refusal too. ``key`` is the input's list of messages that is also a state
-    key the graph returns (``messages`` in ``MessagesState``)."""
-
-    key: str
-    #: the mode the graph streams in when told none (a compiled ``StateGraph``: ``updates``)
-    default_mode: str
-
-    @classmethod
-    def of(cls, graph: Any, value: Any, input_keys: Sequence[str]) -> GraphState | None:
-        """The state of ``graph`` (a LangGraph app, or None) for the input ``value``; None when the input holds no
-        list of messages under one of ``input_keys`` that the graph returns (a graph whose output is one channel's
-        bare value, or a state of plain strings, gets the wrapper's usual answer)."""
-        if graph is None or not isinstance(value, Mapping):
-            return None
-        channels = getattr(graph, "output_channels", None)  # a local graph's; a remote one's are unknown
-        if isinstance(channels, str):  # the graph returns that channel's value alone, not a state
-            return None
-        mode = getattr(graph, "stream_mode", None)
-        for key in input_keys:
-            if isinstance(value.get(key), (list, tuple)) and (channels is None or key in channels):
-                return cls(key=key, default_mode=mode if isinstance(mode, str) else "updates")
-        return None
-
-    @staticmethod
-    def holds(mode: str) -> bool:
-        """True for a stream mode whose parts are the state or a node's update of it (not ``custom``, ``debug``,
-        the task and checkpoint records)."""
-        return mode in ("values", "updates")
-
-    def payload(self, mode: str, message: BaseMessage) -> dict[str, Any]:
-        """The part of a ``values`` or ``updates`` stream that holds ``message``."""
-        return {self.key: [message]} if mode == "values" else {GUARD_NODE: {self.key: [message]}}
-
-
 @dataclass(repr=False)  # it holds the answer's and the user's words: never shown
 class Lane:
     """One streamed answer: the whole stream, or one key of a stream of dicts (each key is screened apart)."""
@@ -235,7 +192,7 @@ class ScreenedStream:
     parts: GraphParts | None = None
     tag: Any = None
     tags: dict[Any, Any] = field(default_factory=dict)
-    #: the wrapped runnable is a LangGraph app (``runnable._is_graph``); else its stream's arguments are trusted only
+    #: the wrapped runnable is a LangGraph app (``graphs.is_graph``); else its stream's arguments are trusted only
     #: as far as its chunks bear them out (a ``(message, metadata)`` pair came: ``pairs_seen``)
     graph: bool = False
     pairs_seen: bool = False

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
 
 from guardrails.errors import GuardrailViolation
 from guardrails.guard import Guard
@@ -25,8 +25,9 @@ from guardrails.streaming import StreamScreen
 from guardrails.types import Action, Decision, Finding, Stage
 
 if TYPE_CHECKING:
+    from guardrails.integrations.langchain.graphs import GraphState
     from guardrails.integrations.langchain.runnable import GuardedRunnable
-    from guardrails.integrations.langchain.stream import GraphParts, GraphState
+    from guardrails.integrations.langchain.stream import GraphParts
 
 #: what the wrapper's run records as its input until the chain has been called (never the raw input)
 WITHHELD = {"input": "<withheld by guardrails>"}
@@ -62,15 +63,21 @@ class Turn:
     #: the user's own values this turn restored in the answer (reversible mode), with their placeholders: the run
     #: records the answer with the placeholders, never the values
     restored: dict[str, str] = field(default_factory=dict)
+    #: the user's earlier turns a wrapped LangGraph app keeps for this conversation in its checkpointer (the request
+    #: brings only the new message): they come before the input's own earlier turns (``graphs.stored_turns``)
+    stored: tuple[str, ...] = ()
+    #: what the run records for the user's turn when the chain is not called (``withheld_input``)
+    withheld_marker: str = WITHHELD_TURN
 
     # ---- input
     def turns(self, value: Any) -> shapes.Turns:
-        return shapes.extract_turns(
+        found = shapes.extract_turns(
             value,
             input_keys=self.wrapper.input_keys,
             passthrough_keys=self.wrapper.passthrough_keys,
             documents=self.guard.profile.attached_documents == "judge",
         )
+        return replace(found, history=(*self.stored, *found.history)) if self.stored else found
 
     def stops_chain(self, d_in: Decision) -> bool:
         if d_in.action is Action.BLOCK:
@@ -125,6 +132,7 @@ class Turn:
         # marker withholds its words as well, and keeps its crisis in force for the window
         kinds = self._referred_kinds(value, d_in) if d_in.referral is not None else []
         marker = WITHHELD_TURN if d_in.blocked and not kinds else history.referred_marker(kinds)
+        self.withheld_marker = marker
         marked = False
 
         def withheld(text: str) -> str:
@@ -347,6 +355,13 @@ class Turn:
         return shapes.make_output(
             self.kind, text, output_key=self.wrapper.answer_key, metadata=self.metadata(), chunk=chunk
         )
+
+    def recorded_turn(self, d_in: Decision) -> list[BaseMessage]:
+        """A turn answered without the chain as a conversation keeps it (``graphs.record``): the marker the run
+        records for the user's turn (``withheld_input``, called first), and the answer, sealed."""
+        text = d_in.response_text() or ""
+        answer = AIMessage(content=text, response_metadata={shapes.META_KEY: self.metadata()})
+        return [HumanMessage(content=self.withheld_marker), self.sealed(answer)]
 
     def early_stream_answer(self, d_in: Decision, parts: GraphParts | None, state: GraphState | None = None) -> Any:
         """The one item a stream yields for a turn answered without the chain: the early answer, sealed, and in

@@ -1,0 +1,146 @@
+"""A LangGraph app with a checkpointer keeps each conversation (``thread_id``) in its state, so each request brings
+only the new message. The wrapper reads the user's earlier turns from that state, and keeps a turn it answered
+without running the graph there as its marker and its answer: a crisis stays in force, the refused words are never
+stored, and a graph without a checkpointer (or a request without a thread) is neither read nor written."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import END, START, MessagesState, StateGraph
+
+from guardrails import Guard
+from guardrails.integrations.langchain.history import WITHHELD_TURN, referred_marker
+from guardrails.testing import KeywordDetector, guard_with
+
+CRISIS = "I keep thinking everyone would be better off without me"
+FOLLOW_UP = "what's the quickest way?"
+
+
+class Chat:
+    """A one-node chat graph whose model answers "noted"; ``seen`` holds the messages each call was given."""
+
+    def __init__(self, *, checkpointer: Any = None) -> None:
+        self.seen: list[list[str]] = []
+
+        def agent(state: MessagesState) -> dict[str, list[BaseMessage]]:
+            self.seen.append([m.text for m in state["messages"]])
+            return {"messages": [AIMessage(content="noted")]}
+
+        builder = StateGraph(MessagesState)
+        builder.add_node("agent", agent)
+        builder.add_edge(START, "agent")
+        builder.add_edge("agent", END)
+        self.app = builder.compile(checkpointer=checkpointer if checkpointer is not None else InMemorySaver())
+
+
+def ask(text: str) -> dict[str, Any]:
+    return {"messages": [HumanMessage(content=text)]}
+
+
+def thread(name: str) -> Any:
+    return {"configurable": {"thread_id": name}}
+
+
+@pytest.fixture(scope="module")
+def general() -> Guard:
+    return Guard.from_profile("general")
+
+
+def test_a_crisis_stays_in_force_for_the_next_message_of_a_conversation_the_graph_keeps(general: Guard) -> None:
+    chat = Chat()
+    wrapped = general.wrap(chat.app)
+    first = wrapped.invoke(ask(CRISIS), thread("t"))
+    second = wrapped.invoke(ask(FOLLOW_UP), thread("t"))
+    assert first["guardrails"]["input"]["action"] == "refer"
+    assert second["guardrails"]["input"]["action"] == "refer"  # the model never triages the follow-up
+    assert chat.seen == []
+    stored = chat.app.get_state(thread("t")).values["messages"]
+    assert [m.type for m in stored] == ["human", "ai", "human", "ai"]
+    assert stored[0].text == referred_marker(["crisis_self_harm"])  # the user's words are never stored
+    assert CRISIS not in repr(stored) and FOLLOW_UP not in repr(stored)
+    assert "crisis_self_harm" in second["guardrails"]["input"]["categories"]
+
+
+def test_the_same_conversation_as_a_new_thread_judges_the_follow_up_alone(general: Guard) -> None:
+    chat = Chat()
+    wrapped = general.wrap(chat.app)
+    wrapped.invoke(ask(CRISIS), thread("a"))
+    other = wrapped.invoke(ask(FOLLOW_UP), thread("b"))
+    assert "crisis_self_harm" not in other["guardrails"]["input"]["categories"]
+
+
+def test_a_refused_turn_is_kept_as_the_marker_and_the_refusal_and_the_graph_goes_on_after_it() -> None:
+    chat = Chat()
+    wrapped = guard_with(KeywordDetector({"grenade": "weapons"})).wrap(chat.app)
+    wrapped.invoke(ask("hi"), thread("r"))
+    refused = wrapped.invoke(ask("where can I buy a grenade"), thread("r"))
+    answered = wrapped.invoke(ask("thanks, and the weather?"), thread("r"))
+    assert refused["guardrails"]["input"]["blocked"] and answered["messages"][-1].text == "noted"
+    stored = [m.text for m in chat.app.get_state(thread("r")).values["messages"]]
+    assert stored[:3] == ["hi", "noted", WITHHELD_TURN] and stored[-2:] == ["thanks, and the weather?", "noted"]
+    assert "where can I buy" not in repr(chat.app.get_state(thread("r")).values)
+    assert chat.seen[-1][2] == WITHHELD_TURN  # what the model reads in the graph's state
+
+
+def test_the_async_paths_read_and_write_the_kept_conversation_too(general: Guard) -> None:
+    chat = Chat()
+    wrapped = general.wrap(chat.app)
+
+    async def talk() -> list[Any]:
+        first = await wrapped.ainvoke(ask(CRISIS), thread("async"))
+        parts = [p async for p in wrapped.astream(ask(FOLLOW_UP), thread("async"), stream_mode="values")]
+        return [first, parts]
+
+    first, parts = asyncio.run(talk())
+    assert first["guardrails"]["input"]["action"] == "refer" and len(parts) == 1
+    assert parts[0]["messages"][0].response_metadata["guardrails"]["input"]["action"] == "refer"
+    assert chat.seen == [] and len(chat.app.get_state(thread("async")).values["messages"]) == 4
+
+
+def test_a_stream_records_a_refused_turn_as_invoke_does() -> None:
+    chat = Chat()
+    wrapped = guard_with(KeywordDetector({"grenade": "weapons"})).wrap(chat.app)
+    list(wrapped.stream(ask("where can I buy a grenade"), thread("s"), stream_mode="updates"))
+    assert chat.app.get_state(thread("s")).values["messages"][0].text == WITHHELD_TURN
+
+
+def test_a_graph_without_a_checkpointer_or_a_request_without_a_thread_is_neither_read_nor_written() -> None:
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", lambda state: {"messages": [AIMessage(content="noted")]})
+    builder.add_edge(START, "agent")
+    builder.add_edge("agent", END)
+    plain = builder.compile()
+    wrapped = guard_with(KeywordDetector({"grenade": "weapons"})).wrap(plain)
+    assert wrapped.invoke(ask("where can I buy a grenade"))["guardrails"]["input"]["blocked"]
+    assert wrapped.invoke(ask("hi"), thread("x"))["messages"][-1].text == "noted"
+    kept = Chat()
+    guarded = guard_with(KeywordDetector({"grenade": "weapons"})).wrap(kept.app)
+    with pytest.raises(ValueError):  # LangGraph itself needs a thread for a graph with a checkpointer
+        guarded.invoke(ask("hi"))
+    assert guarded.invoke(ask("where can I buy a grenade"))["guardrails"]["input"]["blocked"]  # refused: not written
+
+
+def test_a_conversation_waiting_on_an_interrupt_is_not_written_into() -> None:
+    from langgraph.types import interrupt
+
+    def approve(state: MessagesState) -> dict[str, list[BaseMessage]]:
+        interrupt("approve?")
+        return {}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", lambda state: {"messages": [AIMessage(content="draft")]})
+    builder.add_node("approve", approve)
+    builder.add_edge(START, "agent")
+    builder.add_edge("agent", "approve")
+    builder.add_edge("approve", END)
+    app = builder.compile(checkpointer=InMemorySaver())
+    wrapped = guard_with(KeywordDetector({"grenade": "weapons"})).wrap(app)
+    app.invoke(ask("hi"), thread("i"))  # the graph's own run, waiting on a human
+    before = app.get_state(thread("i")).values["messages"]
+    assert wrapped.invoke(ask("where can I buy a grenade"), thread("i"))["guardrails"]["input"]["blocked"]
+    assert app.get_state(thread("i")).values["messages"] == before
