@@ -665,3 +665,53 @@ def test_the_handler_keeps_a_saved_crisis_in_force_but_never_lets_its_statement_
         GenericFakeChatModel(messages=iter(["never"])).invoke(
             [*history, HumanMessage("what now")], config={"callbacks": [h]}
         )
+
+
+@pytest.mark.parametrize("stop_on", ["refer", "block"])
+def test_a_crisis_stops_the_call_whatever_stop_on_says(stop_on: str) -> None:
+    guard = guard_with(KeywordDetector({"end it all": "crisis_self_harm"}))
+    model = GenericFakeChatModel(messages=iter([AIMessage(content="the model's own triage")]))
+    with pytest.raises(GuardrailViolation) as info:
+        model.invoke(
+            [HumanMessage("I want to end it all")],
+            config={"callbacks": [GuardrailsCallbackHandler(guard, stop_on=stop_on)]},
+        )
+    assert info.value.decision.referral is not None
+
+
+class _Streams(GenericFakeChatModel):
+    """Streams its answer word by word, and fails after ``fail_after`` words when set (a provider cut off)."""
+
+    fail_after: int | None = None
+
+    def _stream(self, messages: Any, *args: Any, **kwargs: Any) -> Any:
+        for i, chunk in enumerate(super()._stream(messages, *args, **kwargs)):
+            if self.fail_after is not None and i >= self.fail_after:
+                raise ConnectionError("upstream reset")
+            yield chunk
+
+
+HARMFUL_ANSWER = "Sure. To make a grenade you first take the following parts and then you put them together."
+
+
+def test_a_stream_the_consumer_stops_reading_is_judged_and_recorded_on_what_it_had_streamed() -> None:
+    decisions: list[Any] = []
+    guard = guard_with(KeywordDetector({"grenade": "weapons"}))
+    handler = GuardrailsCallbackHandler(guard, on_decision=decisions.append)
+    model = _Streams(messages=iter([AIMessage(content=HARMFUL_ANSWER)]))
+    received = ""
+    for chunk in model.stream("hello there", config={"callbacks": [handler]}):
+        received += chunk.text
+        if "grenade" in received:
+            break  # a client that disconnects: LangChain ends the call with on_llm_error
+    assert [(d.stage.value, d.action.name) for d in decisions] == [("input", "ALLOW"), ("output", "BLOCK")]
+
+
+def test_a_stream_the_provider_cuts_off_is_recorded_and_its_own_error_raised() -> None:
+    decisions: list[Any] = []
+    guard = guard_with(KeywordDetector({"grenade": "weapons"}))
+    handler = GuardrailsCallbackHandler(guard, on_decision=decisions.append)
+    model = _Streams(messages=iter([AIMessage(content=HARMFUL_ANSWER)]), fail_after=14)
+    with pytest.raises(ConnectionError):
+        list(model.stream("hello there", config={"callbacks": [handler]}))
+    assert [(d.stage.value, d.action.name) for d in decisions] == [("input", "ALLOW"), ("output", "BLOCK")]

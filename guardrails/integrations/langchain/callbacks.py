@@ -215,9 +215,12 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
         requested: Any = None,
         pieces: Sequence[str] = (),
         parts: Sequence[str] = (),
+        *,
+        stop: bool = True,
     ) -> None:
         """Judge one text; ``requested``: the request's own locale, if it named one; ``parts``: the user messages a
-        turn of several was joined from (each remembered alone if it showed a crisis)."""
+        turn of several was joined from (each remembered alone if it showed a crisis); ``stop=False``: record the
+        decision, raise nothing (a call that has ended already)."""
         locale = requested or self.locale
         # answers differ, so each one is judged; a text or locale of another type is left to the guard's check,
         # which names it
@@ -250,18 +253,14 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
         elif self._stops(decision):
             # each stopped attempt is on record, marked as a reuse: a refused request sent again is a new attempt
             self.audit.record(decision, run_id=run, reused=True)
-        if self._stops(decision):
+        if stop and self._stops(decision):
             raise GuardrailViolation(decision)
 
     def _stops(self, decision: Decision) -> bool:
-        """``stop_on`` reached, or a request referred for a prohibited category (a self-harm methods request is
-        referred, not blocked): the model must not answer it, whatever ``stop_on`` says."""
-        if decision.action >= self.stop_on:
-            return True
-        taxonomy = self.guard.taxonomy
-        return decision.action is Action.REFER and any(
-            (k := taxonomy.get(c)) is not None and k.kind == "prohibited" for c in decision.categories
-        )
+        """``stop_on`` reached, or any referral (a crisis, or a self-harm methods request referred rather than
+        blocked): the model must never triage it, whatever ``stop_on`` says, and a handler cannot put the
+        no-triage instruction of ``crisis_mode: refer_and_continue`` into the prompt."""
+        return decision.action >= self.stop_on or decision.action is Action.REFER
 
     def on_chat_model_start(
         self, serialized: dict[str, Any], messages: list[list[BaseMessage]], *, run_id: UUID, **kwargs: Any
@@ -288,12 +287,21 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
             self._run_locales.put(run_id, requested)
 
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        self._run_locales.pop(run_id)
+        """A call that ended early (the consumer stopped reading a stream, the request was cancelled, the provider
+        failed half-way): what the model had streamed until then (LangChain's ``response``) already reached the
+        caller, so it is judged and recorded (audit log, ``on_decision``) as an answer is, but nothing is raised:
+        the call has failed already, and its own error is the one to see."""
+        requested = self._run_locales.pop(run_id)
+        response = kwargs.get("response")
+        if self.screen_output and isinstance(response, LLMResult):
+            self._judge_answers(response, run_id, requested, stop=False)
 
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
         requested = self._run_locales.pop(run_id)
-        if not self.screen_output:
-            return
+        if self.screen_output:
+            self._judge_answers(response, run_id, requested, stop=True)
+
+    def _judge_answers(self, response: LLMResult, run_id: UUID, requested: Any, *, stop: bool) -> None:
         for generations in response.generations:
             for gen in generations:
                 message = getattr(gen, "message", None)
@@ -303,4 +311,4 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
                 text = read.text if read is not None else gen.text
                 if text.strip():
                     pieces = read.apart if read is not None else ()
-                    self._judge(text, Stage.OUTPUT, (), run_id, requested, pieces)
+                    self._judge(text, Stage.OUTPUT, (), run_id, requested, pieces, stop=stop)
