@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
 
 from guardrails import InputError
 from guardrails.integrations.langchain.callbacks import GuardrailsCallbackHandler
@@ -116,3 +118,49 @@ def test_the_async_paths_refuse_unreadable_content_too() -> None:
     message = changed(HumanMessage(content="x"), (HARM,))
     with pytest.raises(InputError):
         asyncio.run(guard().wrap(spy_model("ok")).ainvoke([message]))
+
+
+def nested(levels: int) -> Any:
+    value: Any = "x"
+    for _ in range(levels):
+        value = {"k": value}
+    return value
+
+
+def looped() -> dict[str, Any]:
+    value: dict[str, Any] = {"k": "x"}
+    value["self"] = value
+    return value
+
+
+@pytest.mark.parametrize(
+    "extra", [nested(600), [[[[nested(200)]]]], looped()], ids=["600 deep", "list of deep", "holds itself"]
+)
+def test_an_input_nested_too_deep_or_holding_itself_is_refused_not_a_recursion_error(extra: Any) -> None:
+    model = spy_model("ok")
+    with pytest.raises(InputError, match="nests deeper"):
+        guard().wrap(model).invoke({"input": "hi", "extra": extra})
+    assert SpyChatModel.calls == []
+
+
+class CallsTool(BaseChatModel):
+    """Answers with one tool call of the given arguments; it has no _stream, so LangChain streams its one answer."""
+
+    args: Any = None
+
+    @property
+    def _llm_type(self) -> str:
+        return "calls-tool"
+
+    def _generate(self, messages: Any, *args: Any, **kwargs: Any) -> ChatResult:
+        call = {"id": "1", "name": "lookup", "args": self.args}
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content="", tool_calls=[call]))])
+
+
+@pytest.mark.parametrize("args", [nested(600), {"q": b"abc"}, {"q": {"abc"}}], ids=["600 deep", "bytes", "set"])
+def test_tool_call_arguments_the_guard_cannot_read_are_refused_when_streamed_as_when_invoked(args: Any) -> None:
+    wrapped = guard().wrap(CallsTool(args=args))
+    with pytest.raises(InputError):
+        wrapped.invoke("hi")
+    with pytest.raises(InputError):
+        list(wrapped.stream("hi"))

@@ -40,6 +40,7 @@ from guardrails.errors import GuardrailViolation, brief
 from guardrails.guard import Guard
 from guardrails.integrations.langchain.history import crisis_in_force, in_window, remember_crises, without_markers
 from guardrails.integrations.langchain.shapes import (
+    check_depth,
     content_text,
     is_tool_results,
     is_user_message,
@@ -267,6 +268,7 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
     ) -> None:
         requested = _requested_locale(kwargs.get("metadata"))
         for conversation in messages:
+            check_depth(conversation, what="the prompt")
             # every conversation is judged once: a prompt without a user message is judged on its other text
             documents = self.guard.profile.attached_documents == "judge"
             text, history = turn_of(conversation, documents=documents)

@@ -1609,6 +1609,7 @@ def read_output(
     lists, tuples and pydantic models. Any other value (not a number, date, id or enum)
     raises :class:`InputError`: an output the guard cannot read is never passed unscreened.
     """
+    check_depth(output, what="the chain's output")
     pieces: list[Piece] = []
 
     top = isinstance(output, Mapping)
@@ -1844,6 +1845,46 @@ def _messages(value: Any) -> Iterator[BaseMessage]:
             yield from _messages(v)
 
 
+#: how deep a value the guard reads may nest (dicts, lists, tuples, messages, pydantic models, each a level): a
+#: deeper one is refused with ``InputError``, as is a value that holds itself, rather than exhausting Python's
+#: recursion limit half-way through a check (a JSON body 600 levels deep did); no chat input or answer nests so deep
+MAX_DEPTH = 100
+_NESTED = (Mapping, list, tuple, BaseMessage, BaseModel)
+
+
+def check_depth(value: Any, *, what: str) -> None:
+    """InputError when ``value`` nests deeper than :data:`MAX_DEPTH` levels (or holds itself); read without
+    recursion."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise InputError(f"cannot screen {what}: it nests deeper than {MAX_DEPTH} levels (or holds itself)")
+        if isinstance(item, BaseMessage):
+            children: Iterable[Any] = (item.content, item.additional_kwargs, *(getattr(item, "tool_calls", None) or ()))
+        elif isinstance(item, Mapping):
+            children = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        elif isinstance(item, BaseModel):
+            children = [getattr(item, name, None) for name in type(item).model_fields]
+        else:
+            continue
+        stack.extend((child, depth + 1) for child in children if isinstance(child, _NESTED))
+
+
+def _json_arguments(args: Any) -> str:
+    """A tool call's arguments as the JSON a streamed tool-call chunk holds; InputError for arguments that are not
+    JSON (bytes, a set), as ``invoke`` refuses them."""
+    try:
+        return json.dumps(args, ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        raise InputError(
+            f"cannot screen a tool call's arguments: they hold a value JSON cannot hold ({type(exc).__name__}); "
+            "return str, numbers, or dicts and lists of them"
+        ) from None
+
+
 def _calls_chunk(m: BaseMessage) -> AIMessageChunk | None:
     if not isinstance(m, AIMessage):
         return None
@@ -1852,7 +1893,7 @@ def _calls_chunk(m: BaseMessage) -> AIMessageChunk | None:
         chunks = list(m.tool_call_chunks)
     else:
         chunks = [
-            tool_call_chunk(name=c["name"], args=json.dumps(c["args"], ensure_ascii=False), id=c.get("id"), index=i)
+            tool_call_chunk(name=c["name"], args=_json_arguments(c["args"]), id=c.get("id"), index=i)
             for i, c in enumerate(m.tool_calls)
         ]
         chunks += [

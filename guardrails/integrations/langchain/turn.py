@@ -71,6 +71,7 @@ class Turn:
 
     # ---- input
     def turns(self, value: Any) -> shapes.Turns:
+        shapes.check_depth(value, what="the chain's input")
         found = shapes.extract_turns(
             value,
             input_keys=self.wrapper.input_keys,
