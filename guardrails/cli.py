@@ -11,8 +11,12 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from guardrails.errors import GuardrailsError
+
+if TYPE_CHECKING:
+    from guardrails.profiles import Profile
 
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
@@ -55,6 +59,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a terminal that is not UTF-8 still gets every referral, escaped
+        reconfigure = getattr(stream, "reconfigure", None)
+        if callable(reconfigure):
+            reconfigure(errors="backslashreplace")
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list and args_list[0] == "eval":
         from guardrails.evaluation.cli import main as eval_main
@@ -117,21 +125,39 @@ def _profiles(args: argparse.Namespace) -> int:
             detectors = ", ".join(profile.detectors_for("input")) or "-"
             print(f"{name:12s} {profile.description}  [input detectors: {detectors}]")
         return 0
+    if Path(args.file).is_dir():
+        print(f"guardrails: error: {args.file} is a folder, not a profile file", file=sys.stderr)
+        return 2
     profile = load_profile(args.file)
-    print(f"ok: {args.file} (profile {profile.name!r}, detectors: {', '.join(profile.detectors) or '-'})")
     audit = profile.audit.path
+    warnings: list[str] = []
     if profile.audit.enabled and audit is not None:
         where = Path(audit).expanduser()  # as the guard reads it
         if where.is_dir():
             print(f"guardrails: error: audit.path: {audit} is a folder; name a file in it", file=sys.stderr)
             return 2
-        if not where.parent.is_dir():
-            # valid where that folder exists; a guard built here refuses to start
-            print(
-                f"guardrails: warning: audit.path: the folder of {audit} does not exist on this machine",
-                file=sys.stderr,
-            )
+        if not where.parent.is_dir():  # valid where that folder exists; a guard built here refuses to start
+            warnings.append(f"audit.path: the folder of {audit} does not exist on this machine")
+    warnings += _missing_models(profile)
+    print(f"ok: {args.file} (profile {profile.name!r}, detectors: {', '.join(profile.detectors) or '-'})")
+    for warning in warnings:
+        print(f"guardrails: warning: {warning}", file=sys.stderr)
     return 0
+
+
+def _missing_models(profile: Profile) -> list[str]:
+    """The machine-dependent gaps of ``profile`` a guard built here would start with: a spaCy model its PII
+    detector names that is not installed (every check would then fail, and block)."""
+    import importlib.util
+
+    pii = profile.detectors.get("pii")
+    options = getattr(pii, "options", None) or {}
+    model = options.get("ner_model") if isinstance(options, dict) else None
+    if pii is None or not getattr(pii, "enabled", True) or not isinstance(model, str):
+        return []
+    if importlib.util.find_spec(model) is None:
+        return [f"detectors.pii.options.ner_model: the spaCy model {model!r} is not installed on this machine"]
+    return []
 
 
 if __name__ == "__main__":  # pragma: no cover

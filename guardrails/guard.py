@@ -259,7 +259,25 @@ class Guard:
             else:
                 with self._lock:
                     self._warm.add(det.name)
+        self._warn_unreported()
         return skipped
+
+    def _warn_unreported(self) -> None:
+        """A ``GuardrailsWarning`` naming the profile's custom categories that none of the loaded detectors can
+        report (the shipped classifier knows only the policy's own): such a category never fires, whatever action
+        the profile gives it."""
+        reported = {c for name in self._warm for c in getattr(self.detector(name), "categories", ()) or ()}
+        unreported = [c.id for c in self.profile.custom_categories if c.id not in reported]
+        if unreported:
+            warnings.warn(
+                GuardrailsWarning(
+                    f"custom categories {unreported} of profile {self.profile.name!r} can be reported by none of its "
+                    "detectors, so they never fire: refit the classifier with their exemplars (python -m "
+                    "guardrails.classifier.fit --profile P, see the README), enable the LLM judge, or inject a "
+                    "detector that reports them"
+                ),
+                stacklevel=2,
+            )
 
     # ------------------------------------------------------------------ time limits
     def _limit(self, det: Detector) -> TimeLimit | None:

@@ -310,9 +310,34 @@ def checked_profile(profile: Profile, *, injected: Collection[str] = (), injecte
     instances given beside the profile, of which it cannot know what they do (which redacts, which detects the
     language): the rule about redaction is then left to the caller, and ``injected_language`` says whether one of
     them detects the language (``detects_language``)."""
+    _check_built(profile, source=profile.source, path=())
+    audit = profile.audit
+    if audit.path is not None and not audit.enabled and "enabled" not in audit.model_fields_set:
+        raise ProfileError(
+            "a path is set but audit.enabled is false (the default): nothing would be written there; set enabled=True",
+            source=profile.source,
+            field="audit.path",
+            value=audit.path,
+        )
     return _validate(
         profile.model_dump(), source=profile.source, injected=bool(injected), injected_language=injected_language
     )
+
+
+def _check_built(model: BaseModel, *, source: str, path: tuple[str, ...]) -> None:
+    """A field ``model_copy(update=...)`` set that the model does not have (a misspelled name): pydantic keeps it
+    unchecked and ``model_dump`` drops it, so the setting would silently not apply."""
+    known = type(model).model_fields
+    for name, value in vars(model).items():
+        if name not in known:
+            raise ProfileError(
+                f"unknown field {name!r} (a model_copy update names no such setting)",
+                source=source,
+                field=".".join((*path, name)),
+                value=name,
+            )
+        if isinstance(value, BaseModel):
+            _check_built(value, source=source, path=(*path, name))
 
 
 def _resolve(ref: str, *, base: Path | None, referrer: str | None) -> Path:
@@ -567,8 +592,11 @@ def _validate(raw: dict[str, Any], *, source: str, injected: bool = False, injec
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"])
+        hint = ""
+        if err.get("type") == "string_type" and isinstance(err.get("input"), bool):  # locale: no (Norwegian)
+            hint = "; YAML reads yes/no, on/off and true/false as booleans: quote the text ('no')"
         raise ProfileError(
-            f"{err['msg']} (got {brief(err.get('input'))})", source=source, field=field, value=err.get("input")
+            f"{err['msg']} (got {brief(err.get('input'))}{hint})", source=source, field=field, value=err.get("input")
         ) from None
     _check_no_coercion(raw, profile, source=source, path=())
     audit = raw.get("audit")

@@ -426,3 +426,45 @@ def test_an_error_in_an_entitys_operator_mapping_names_the_entity_and_the_field(
     )
     error = _refused(_write(tmp_path, body))
     assert error.field == "redaction.input.US_SSN.keep_lst"
+
+
+def test_a_profile_built_in_code_with_an_audit_path_but_no_enabled_is_refused_as_a_loaded_one_is(
+    tmp_path: Path,
+) -> None:
+    from guardrails import Guard
+    from guardrails.profiles import AuditSettings
+
+    base = load_profile("general")
+    lexical = {"lexical": base.detectors["lexical"]}
+    path = str(tmp_path / "audit.jsonl")
+    with pytest.raises(ProfileError, match=r"audit\.enabled") as info:
+        Guard(base.model_copy(update={"detectors": lexical, "audit": AuditSettings(path=path)}))
+    assert info.value.field == "audit.path"
+    kept = Guard(base.model_copy(update={"detectors": lexical, "audit": AuditSettings(path=path, enabled=False)}))
+    assert kept.audit is None  # an explicit enabled=False keeps a path for later, as in YAML
+
+
+def test_a_misspelled_setting_in_a_model_copy_update_is_refused_not_dropped() -> None:
+    from guardrails import Guard
+
+    base = load_profile("general")
+    update = {"detectors": {"lexical": base.detectors["lexical"]}, "default_treshold": 0.9}
+    with pytest.raises(ProfileError, match="default_treshold") as info:
+        Guard(base.model_copy(update=update))
+    assert info.value.field == "default_treshold"
+
+
+def test_warmup_warns_naming_a_custom_category_that_no_detector_reports() -> None:
+    import warnings
+
+    from guardrails import GuardrailsWarning
+    from guardrails.testing import KeywordDetector, guard_with
+
+    custom = {"custom_categories": [{"id": "competitor_talk", "kind": "prohibited", "clause": "Rival products"}]}
+    silent = guard_with(KeywordDetector({"grenade": "weapons"}), profile=custom)
+    with pytest.warns(GuardrailsWarning, match="competitor_talk"):
+        silent.warmup()
+    reporting = guard_with(KeywordDetector({"rivalco": "competitor_talk"}), profile=custom)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", GuardrailsWarning)
+        reporting.warmup()
