@@ -94,3 +94,34 @@ def test_check_prints_why_a_detector_is_unavailable(tmp_path: Path, capsys: pyte
     path.write_text("extends: general\nname: s\ndetectors:\n  pii: {options: {ner_model: no_such_spacy_model}}\n")
     main(["check", "What is a good sourdough routine?", "--profile", str(path)])
     assert "no_such_spacy_model" in capsys.readouterr().out
+
+
+def test_validate_says_ok_only_for_a_profile_it_does_not_refuse(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profile = tmp_path / "p.yaml"
+    profile.write_text(f"name: p\nextends: general\naudit: {{enabled: true, path: {tmp_path}}}\n", encoding="utf-8")
+    assert main(["profiles", "validate", str(profile)]) == 2
+    assert "ok:" not in capsys.readouterr().out
+    assert main(["profiles", "validate", str(tmp_path)]) == 2
+    assert "is a folder, not a profile file" in capsys.readouterr().err
+
+
+def test_validate_warns_of_a_spacy_model_this_machine_does_not_have(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profile = tmp_path / "p.yaml"
+    body = "name: p\nextends: general\ndetectors:\n  pii: {options: {ner_model: en_core_web_nonexistent_zz}}\n"
+    profile.write_text(body, encoding="utf-8")
+    assert main(["profiles", "validate", str(profile)]) == 0
+    captured = capsys.readouterr()
+    assert "ok:" in captured.out and "en_core_web_nonexistent_zz" in captured.err and "not installed" in captured.err
+
+
+def test_check_prints_a_referral_on_a_terminal_that_is_not_utf8(monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = io.BytesIO()
+    ascii_out = io.TextIOWrapper(raw, encoding="ascii")
+    monkeypatch.setattr(sys, "stdout", ascii_out)
+    assert main(["check", "I'm going to kill myself tonight", "--locale", "ja-JP"]) == 1
+    ascii_out.flush()
+    assert b"0120-279-338" in raw.getvalue()  # the Japanese line's number, its name escaped
