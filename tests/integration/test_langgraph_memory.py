@@ -22,14 +22,16 @@ FOLLOW_UP = "what's the quickest way?"
 
 
 class Chat:
-    """A one-node chat graph whose model answers "noted"; ``seen`` holds the messages each call was given."""
+    """A one-node chat graph whose model answers ``answers`` in turn, then "noted"; ``seen`` holds the messages each
+    call was given."""
 
-    def __init__(self, *, checkpointer: Any = None) -> None:
+    def __init__(self, *answers: str, checkpointer: Any = None) -> None:
         self.seen: list[list[str]] = []
+        queue = list(answers)
 
         def agent(state: MessagesState) -> dict[str, list[BaseMessage]]:
             self.seen.append([m.text for m in state["messages"]])
-            return {"messages": [AIMessage(content="noted")]}
+            return {"messages": [AIMessage(content=queue.pop(0) if queue else "noted")]}
 
         builder = StateGraph(MessagesState)
         builder.add_node("agent", agent)
@@ -144,3 +146,86 @@ def test_a_conversation_waiting_on_an_interrupt_is_not_written_into() -> None:
     before = app.get_state(thread("i")).values["messages"]
     assert wrapped.invoke(ask("where can I buy a grenade"), thread("i"))["guardrails"]["input"]["blocked"]
     assert app.get_state(thread("i")).values["messages"] == before
+
+
+def keyword_guard(**kwargs: Any) -> Guard:
+    return guard_with(KeywordDetector({"grenade": "weapons"}, entities={"Jane Roe": "PERSON"}), **kwargs)
+
+
+def test_after_a_crisis_the_conversation_the_graph_keeps_is_not_judged_again_as_each_answer(general: Guard) -> None:
+    chat = Chat()
+    wrapped = general.wrap(chat.app)
+    wrapped.invoke(ask(CRISIS), thread("later"))
+    later = [wrapped.invoke(ask(q), thread("later")) for q in ("hi", "what's the capital of France?", "and of Peru?")]
+    later += [wrapped.invoke(ask(q), thread("later")) for q in ("and of Chile?", "what is 2+2?")]
+    assert [r["messages"][-1].text for r in later[-2:]] == ["noted", "noted"]  # the referral text is not re-judged
+    assert later[-1]["guardrails"]["output"]["action"] == "allow"
+
+
+def test_messages_the_state_held_before_the_turn_are_returned_as_they_are_not_judged_as_its_answer() -> None:
+    chat = Chat()
+    chat.app.update_state(thread("old"), {"messages": [HumanMessage("hi"), AIMessage("a grenade story")]})
+    wrapped = keyword_guard().wrap(chat.app)
+    result = wrapped.invoke(ask("thanks"), thread("old"))
+    assert [m.text for m in result["messages"]] == ["hi", "a grenade story", "thanks", "noted"]
+    assert result["guardrails"]["output"]["action"] == "allow"
+    parts = list(wrapped.stream(ask("and now?"), thread("old"), stream_mode="values"))
+    assert [m.text for m in parts[-1]["messages"]][-2:] == ["and now?", "noted"]
+    assert "refus" not in repr(parts).lower()
+
+
+def test_a_blocked_answer_is_replaced_by_its_refusal_in_the_conversation_the_graph_keeps() -> None:
+    chat = Chat("sure: a grenade can be bought at the market", "Paris")
+    wrapped = keyword_guard().wrap(chat.app)
+    refused = wrapped.invoke(ask("tell me about shopping"), thread("b"))
+    answered = wrapped.invoke(ask("what's the capital of France?"), thread("b"))
+    assert refused["guardrails"]["output"]["blocked"] and answered["messages"][-1].text == "Paris"
+    stored = [m.text for m in chat.app.get_state(thread("b")).values["messages"]]
+    assert "grenade" not in repr(stored) and "grenade" not in repr(chat.seen[-1])  # the model never reads it again
+    assert stored[1] == refused["messages"][-1].text
+
+
+def test_an_answer_redacted_for_the_caller_is_kept_redacted() -> None:
+    chat = Chat("Ask Jane Roe, she planned the route.")
+    keyword_guard().wrap(chat.app).invoke(ask("who planned the trip?"), thread("p"))
+    stored = [m.text for m in chat.app.get_state(thread("p")).values["messages"]]
+    assert stored[1] == "Ask <PERSON_1>, she planned the route."
+
+
+def test_a_thread_bound_with_with_config_is_read_and_written_as_one_given_per_request(general: Guard) -> None:
+    chat = Chat()
+    wrapped = general.wrap(chat.app.with_config(configurable={"thread_id": "bound"}))
+    first, second = wrapped.invoke(ask(CRISIS)), wrapped.invoke(ask(FOLLOW_UP))
+    assert first["guardrails"]["input"]["action"] == second["guardrails"]["input"]["action"] == "refer"
+    assert chat.seen == []
+
+
+def test_a_state_whose_messages_are_a_plain_list_is_never_overwritten() -> None:
+    from typing_extensions import TypedDict
+
+    class Plain(TypedDict):
+        messages: list[BaseMessage]
+
+    builder = StateGraph(Plain)
+    builder.add_node("agent", lambda state: {"messages": [*state["messages"], AIMessage(content="noted")]})
+    builder.add_edge(START, "agent")
+    builder.add_edge("agent", END)
+    app = builder.compile(checkpointer=InMemorySaver())
+    app.invoke(ask("my order has not arrived"), thread("plain"))
+    before = app.get_state(thread("plain")).values["messages"]
+    assert (
+        keyword_guard()
+        .wrap(app)
+        .invoke(ask("where can I buy a grenade"), thread("plain"))["guardrails"]["input"]["blocked"]
+    )
+    assert app.get_state(thread("plain")).values["messages"] == before
+
+
+def test_a_refusal_raised_to_the_caller_is_kept_as_the_marker_alone() -> None:
+    from guardrails import GuardrailViolation
+
+    chat = Chat()
+    wrapped = keyword_guard().wrap(chat.app, raise_on_block=True)
+    with pytest.raises(GuardrailViolation):
+        wrapped.invoke(ask("where can I buy a grenade"), thread("raised"))
+    assert [m.text for m in chat.app.get_state(thread("raised")).values["messages"]] == [WITHHELD_TURN]

@@ -164,3 +164,13 @@ def test_tool_call_arguments_the_guard_cannot_read_are_refused_when_streamed_as_
         wrapped.invoke("hi")
     with pytest.raises(InputError):
         list(wrapped.stream("hi"))
+
+
+def test_a_key_of_a_dict_under_another_input_key_is_redacted_as_its_values_are() -> None:
+    from langchain_core.runnables import RunnableLambda
+
+    seen: list[Any] = []
+    chain = RunnableLambda(lambda value: seen.append(value) or "ok")
+    guard().wrap(chain).invoke({"input": "hi", "extra": {EMAIL: "a contact", "plain": EMAIL}})
+    assert EMAIL not in repr(seen)
+    assert seen[0]["extra"] == {"<EMAIL_ADDRESS_1>": "a contact", "plain": "<EMAIL_ADDRESS_1>"}

@@ -10,6 +10,7 @@ the conversation stays whole, the refused words are never stored, and a crisis s
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,12 +24,17 @@ __all__ = [
     "GUARD_NODE",
     "STORED_TURNS_READ",
     "GraphState",
+    "Kept",
+    "akept",
     "arecord",
-    "astored_turns",
+    "awrite_back",
+    "bound_config",
     "graph_of",
     "is_graph",
+    "kept",
     "record",
-    "stored_turns",
+    "with_ids",
+    "write_back",
 ]
 
 #: the classes of a LangGraph app, local or remote
@@ -96,45 +102,94 @@ class GraphState:
         return {self.key: [message]} if mode == "values" else {GUARD_NODE: {self.key: [message]}}
 
 
-def _persists(graph: Any, config: Mapping[str, Any], state: GraphState | None) -> bool:
+@dataclass(frozen=True)
+class Kept:
+    """The conversation a graph keeps for this request (its checkpointer's state for the request's ``thread_id``),
+    read once before the turn."""
+
+    #: what it is read and written with: the request's config over the config the graph is bound with
+    config: dict[str, Any]
+    #: the state key of its messages
+    key: str
+    #: the texts of the latest user turns in it (oldest first)
+    turns: tuple[str, ...]
+    #: the ids of every message in it: in the state the graph returns, those are not this turn's answer
+    ids: frozenset[str]
+    #: its stored run waits on an interrupt (a human's approval): the guard writes nothing into it
+    interrupted: bool
+    #: its messages channel adds messages by id (``add_messages``), so the guard can add, replace and remove them;
+    #: a plain list would be overwritten by what the guard writes
+    writable: bool
+
+
+def bound_config(runnable: Any, config: Mapping[str, Any], depth: int = 0) -> dict[str, Any]:
+    """``config`` over the config ``runnable`` is bound with on its way to its graph (``with_config``), as LangChain
+    merges them: the request's ``configurable`` wins over a binding's, an outer binding's over an inner one's."""
+    bound: dict[str, Any] = {}
+    inner: Any = runnable
+    layers: list[Mapping[str, Any]] = []
+    while inner is not None and depth <= 8 and graph_of(inner) is not None:
+        own = getattr(inner, "config", None)
+        if isinstance(own, Mapping) and isinstance(own.get("configurable"), Mapping):
+            layers.append(own["configurable"])
+        nxt = [getattr(inner, name, None) for name in ("bound", "runnable")]
+        inner = next((n for n in nxt if isinstance(n, Runnable)), None)
+        depth += 1
+    for layer in reversed(layers):  # the innermost first, each outer one over it
+        bound.update(layer)
+    request = config.get("configurable")
+    return {**config, "configurable": {**bound, **(request if isinstance(request, Mapping) else {})}}
+
+
+def _keeps(graph: Any, config: Mapping[str, Any], state: GraphState | None) -> bool:
     """True when ``graph`` keeps this request's conversation: a local graph with a checkpointer, a ``thread_id`` in
-    the request's config, and an input of messages (``state``)."""
+    the config, and an input of messages (``state``)."""
     conf = config.get("configurable")
     thread = conf.get("thread_id") if isinstance(conf, Mapping) else None
     saver = getattr(graph, "checkpointer", None)
     return state is not None and thread is not None and callable(getattr(saver, "get_tuple", None))
 
 
-def _user_turns(snapshot: Any, key: str) -> tuple[str, ...]:
-    """The texts of the latest user turns among the stored state's messages under ``key`` (oldest first)."""
+def _writable(graph: Any, key: str) -> bool:
+    """True when the graph's ``key`` channel adds messages by id (LangGraph's ``add_messages`` reducer)."""
+    channels = getattr(graph, "channels", None)
+    channel = channels.get(key) if isinstance(channels, Mapping) else None
+    return "add_messages" in getattr(getattr(channel, "operator", None), "__name__", "")
+
+
+def _kept(graph: Any, config: dict[str, Any], key: str, snapshot: Any) -> Kept:
     values = getattr(snapshot, "values", None)
     messages = values.get(key) if isinstance(values, Mapping) else None
-    if not isinstance(messages, (list, tuple)):
-        return ()
-    users = [m for m in messages if isinstance(m, BaseMessage) and shapes.is_user_message(m)]
-    return tuple(t for m in users[-STORED_TURNS_READ:] if (t := shapes.user_text(m)).strip())
+    messages = [m for m in messages if isinstance(m, BaseMessage)] if isinstance(messages, (list, tuple)) else []
+    users = [m for m in messages if shapes.is_user_message(m)]
+    return Kept(
+        config=config,
+        key=key,
+        turns=tuple(t for m in users[-STORED_TURNS_READ:] if (t := shapes.user_text(m)).strip()),
+        ids=frozenset(m.id for m in messages if m.id),
+        interrupted=any(getattr(task, "interrupts", ()) for task in getattr(snapshot, "tasks", ()) or ()),
+        writable=_writable(graph, key),
+    )
 
 
-def stored_turns(graph: Any, config: Mapping[str, Any], state: GraphState | None) -> tuple[str, ...]:
-    """The user's earlier turns that ``graph`` keeps for this request's conversation (see :func:`_persists`); ()
-    when it keeps none."""
-    if not _persists(graph, config, state):
-        return ()
+def kept(runnable: Any, config: Mapping[str, Any], state: GraphState | None) -> Kept | None:
+    """The conversation the graph ``runnable`` is (or wraps) keeps for this request; None when it keeps none."""
+    graph = graph_of(runnable)
+    merged = bound_config(runnable, config)
+    if not _keeps(graph, merged, state):
+        return None
     assert state is not None
-    return _user_turns(graph.get_state(config), state.key)
+    return _kept(graph, merged, state.key, graph.get_state(merged))
 
 
-async def astored_turns(graph: Any, config: Mapping[str, Any], state: GraphState | None) -> tuple[str, ...]:
-    """The async twin of :func:`stored_turns`."""
-    if not _persists(graph, config, state):
-        return ()
+async def akept(runnable: Any, config: Mapping[str, Any], state: GraphState | None) -> Kept | None:
+    """The async twin of :func:`kept`."""
+    graph = graph_of(runnable)
+    merged = bound_config(runnable, config)
+    if not _keeps(graph, merged, state):
+        return None
     assert state is not None
-    return _user_turns(await graph.aget_state(config), state.key)
-
-
-def _interrupted(snapshot: Any) -> bool:
-    """True when the stored run waits on an interrupt (a human's approval): the guard writes nothing into it."""
-    return any(getattr(task, "interrupts", ()) for task in getattr(snapshot, "tasks", ()) or ())
+    return _kept(graph, merged, state.key, await graph.aget_state(merged))
 
 
 def _update(graph: Any, config: Mapping[str, Any], values: dict[str, Any]) -> Any:
@@ -155,20 +210,72 @@ async def _aupdate(graph: Any, config: Mapping[str, Any], values: dict[str, Any]
         return await graph.aupdate_state(config, values, as_node="__start__")
 
 
-def record(graph: Any, config: Mapping[str, Any], state: GraphState | None, messages: Sequence[BaseMessage]) -> None:
-    """Write ``messages`` (the wrapper's marker for a turn it answered without the graph, and that answer) into the
-    conversation ``graph`` keeps, unless it keeps none or its stored run waits on an interrupt."""
-    if not _persists(graph, config, state) or _interrupted(graph.get_state(config)):
-        return
-    assert state is not None
-    _update(graph, config, {state.key: list(messages)})
+def _may_write(kept: Kept | None) -> bool:
+    return kept is not None and kept.writable and not kept.interrupted
 
 
-async def arecord(
-    graph: Any, config: Mapping[str, Any], state: GraphState | None, messages: Sequence[BaseMessage]
-) -> None:
+def record(runnable: Any, kept: Kept | None, messages: Sequence[BaseMessage]) -> None:
+    """Add ``messages`` (the wrapper's marker for a turn it answered without the graph, and that answer) to the
+    conversation the graph keeps, unless it keeps none, waits on an interrupt, or keeps its messages as a plain
+    list (which this would overwrite)."""
+    if _may_write(kept):
+        assert kept is not None
+        _update(graph_of(runnable), kept.config, {kept.key: list(messages)})
+
+
+async def arecord(runnable: Any, kept: Kept | None, messages: Sequence[BaseMessage]) -> None:
     """The async twin of :func:`record`."""
-    if not _persists(graph, config, state) or _interrupted(await graph.aget_state(config)):
-        return
-    assert state is not None
-    await _aupdate(graph, config, {state.key: list(messages)})
+    if _may_write(kept):
+        assert kept is not None
+        await _aupdate(graph_of(runnable), kept.config, {kept.key: list(messages)})
+
+
+def _words(m: BaseMessage) -> tuple[Any, ...]:
+    return (m.content, getattr(m, "tool_calls", None))
+
+
+def _corrections(before: Sequence[Any], after: Sequence[Any]) -> list[BaseMessage]:
+    """What turns the turn's messages as the graph stored them (``before``) into the ones the caller got
+    (``after``): one gone removed by id, one whose words changed replaced (same id), one the guard wrote added;
+    none when the words are the same (the guard's metadata alone is not written)."""
+    from langchain_core.messages import RemoveMessage
+
+    stored = {m.id: m for m in before if isinstance(m, BaseMessage) and m.id}
+    shown = [m for m in after if isinstance(m, BaseMessage)]
+    ids = {m.id for m in shown if m.id}
+    removed: list[BaseMessage] = [RemoveMessage(id=i) for i in stored if i not in ids]
+    changed = [
+        m if m.id else m.model_copy(update={"id": str(uuid.uuid4())})
+        for m in shown
+        if not (m.id in stored and _words(m) == _words(stored[m.id]))
+    ]
+    return [*removed, *changed]
+
+
+def write_back(runnable: Any, kept: Kept | None, before: Sequence[Any], after: Sequence[Any]) -> None:
+    """Make the conversation the graph keeps hold this turn's answer as the caller got it (``after``: refused,
+    redacted, with disclaimers), not as the graph stored it (``before``): a refused answer's words would otherwise
+    reach the model again next turn."""
+    if _may_write(kept) and (fix := _corrections(before, after)):
+        assert kept is not None
+        _update(graph_of(runnable), kept.config, {kept.key: fix})
+
+
+async def awrite_back(runnable: Any, kept: Kept | None, before: Sequence[Any], after: Sequence[Any]) -> None:
+    """The async twin of :func:`write_back`."""
+    if _may_write(kept) and (fix := _corrections(before, after)):
+        assert kept is not None
+        await _aupdate(graph_of(runnable), kept.config, {kept.key: fix})
+
+
+def with_ids(value: Any, state: GraphState | None) -> tuple[Any, frozenset[str]]:
+    """The graph's input with an id on each message under the state's key (LangGraph would give them ids of its
+    own), and those ids: in the state the graph returns, they are the input's messages, not its answer."""
+    if state is None or not isinstance(value, Mapping) or not isinstance(value.get(state.key), (list, tuple)):
+        return value, frozenset()
+    from langchain_core.messages import convert_to_messages
+
+    messages = [
+        m if m.id else m.model_copy(update={"id": str(uuid.uuid4())}) for m in convert_to_messages(value[state.key])
+    ]
+    return {**value, state.key: messages}, frozenset(m.id for m in messages if m.id)

@@ -471,26 +471,40 @@ class GuardedRunnable(Runnable[Any, Any]):
     ) -> Any:
         """One checked, non-streamed answer of ``turn`` within ``run``."""
         state = self._state(input)
-        turn.stored = graphs.stored_turns(self.graph, config, state)
+        kept = graphs.kept(self.bound, config, state)
+        turn.stored = kept.turns if kept is not None else ()
         turns = turn.turns(input)
         d_in = self._judge_input(run, turn, turns)
         if turn.stops_chain(d_in):
             turn.traced_input = turn.withheld_input(input, d_in)
-            graphs.record(self.graph, config, state, turn.recorded_turn(d_in))
+            graphs.record(self.bound, kept, turn.recorded_turn(d_in))
             return turn.early_answer(d_in, chunk=False, state=state)
-        new_input = turn.rewritten_input(input, turns, d_in)
+        new_input = self._for_graph(turn, state, kept, turn.rewritten_input(input, turns, d_in))
         output = self.bound.invoke(new_input, self._inner_config(config, run), **kwargs)
-        return self._checked(run, turn, output)
+        result = self._checked(run, turn, output)
+        graphs.write_back(self.bound, kept, turn.answer_messages(output), turn.answer_messages(result))
+        return result
+
+    @staticmethod
+    def _for_graph(turn: Turn, state: graphs.GraphState | None, kept: graphs.Kept | None, new_input: Any) -> Any:
+        """The input a LangGraph app gets, its messages given ids: in the state it returns, those and the
+        conversation it keeps are not this turn's answer, so they are not judged again (``Turn.split_earlier``)."""
+        new_input, ids = graphs.with_ids(new_input, state)
+        turn.state_key = state.key if state is not None else None
+        turn.earlier_ids = ids | (kept.ids if kept is not None else frozenset())
+        return new_input
 
     def _checked(self, run: CallbackManagerForChainRun, turn: Turn, output: Any) -> Any:
-        """The chain's whole answer, checked: what ``invoke`` returns for it."""
+        """The chain's whole answer, checked: what ``invoke`` returns for it (of a LangGraph app's state, the
+        messages of this turn: ``Turn.split_earlier``)."""
+        earlier, output = turn.split_earlier(output)
         read = turn.read(output)
         if read.context_text.strip():
             turn.d_ctx = self._step(run, "context", turn.context_check(read))
         d_out = None
         if read.text.strip():
             d_out = self._step(run, "output", turn.output_check(read.text, pieces=read.apart))
-        return turn.finish(output, read, d_out)
+        return turn.join_earlier(turn.finish(output, read, d_out), earlier)
 
     async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         config = ensure_config(config)
@@ -515,26 +529,31 @@ class GuardedRunnable(Runnable[Any, Any]):
     ) -> Any:
         """The async twin of :meth:`_answer`."""
         state = self._state(input)
-        turn.stored = await graphs.astored_turns(self.graph, config, state)
+        kept = await graphs.akept(self.bound, config, state)
+        turn.stored = kept.turns if kept is not None else ()
         turns = turn.turns(input)
         d_in = await self._ajudge_input(run, turn, turns)
         if turn.stops_chain(d_in):
             turn.traced_input = turn.withheld_input(input, d_in)
-            await graphs.arecord(self.graph, config, state, turn.recorded_turn(d_in))
+            await graphs.arecord(self.bound, kept, turn.recorded_turn(d_in))
             return turn.early_answer(d_in, chunk=False, state=state)
         new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, d_in)
+        new_input = self._for_graph(turn, state, kept, new_input)
         output = await self.bound.ainvoke(new_input, self._inner_config(config, run), **kwargs)
-        return await self._achecked(run, turn, output)
+        result = await self._achecked(run, turn, output)
+        await graphs.awrite_back(self.bound, kept, turn.answer_messages(output), turn.answer_messages(result))
+        return result
 
     async def _achecked(self, run: AsyncCallbackManagerForChainRun, turn: Turn, output: Any) -> Any:
         """The async twin of :meth:`_checked`."""
+        earlier, output = turn.split_earlier(output)
         read = turn.read(output)
         if read.context_text.strip():
             turn.d_ctx = await self._astep(run, "context", turn.acontext_check(read))
         d_out = None
         if read.text.strip():
             d_out = await self._astep(run, "output", turn.aoutput_check(read.text, pieces=read.apart))
-        return turn.finish(output, read, d_out)
+        return turn.join_earlier(turn.finish(output, read, d_out), earlier)
 
     # ------------------------------------------------------------------ stream
     def stream(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Iterator[Any]:
@@ -565,17 +584,18 @@ class GuardedRunnable(Runnable[Any, Any]):
             yield self._answer(run, config, input, turn, **kwargs)
             return
         state = self._state(input)
-        turn.stored = graphs.stored_turns(self.graph, config, state)
+        kept = graphs.kept(self.bound, config, state)
+        turn.stored = kept.turns if kept is not None else ()
         turns = turn.turns(input)
         parts, graph = GraphParts.of(kwargs), self.graph is not None  # LangGraph's stream arguments
         d_in = self._judge_input(run, turn, turns)
         if turn.stops_chain(d_in):
             turn.traced_input = turn.withheld_input(input, d_in)
-            graphs.record(self.graph, config, state, turn.recorded_turn(d_in))
+            graphs.record(self.bound, kept, turn.recorded_turn(d_in))
             yield turn.early_stream_answer(d_in, parts if graph else None, state)
             return
         screen = ScreenedStream(turn, parts=parts, graph=graph)
-        new_input = turn.rewritten_input(input, turns, d_in)
+        new_input = self._for_graph(turn, state, kept, turn.rewritten_input(input, turns, d_in))
         inner = self.bound.stream(new_input, self._inner_config(config, run), **kwargs)
         # whatever ends the stream (its end, a block, the caller, an error), each lane is audited once
         sent: Any = None  # the chunks yielded, added up: the answer the tail's seals are of
@@ -583,11 +603,16 @@ class GuardedRunnable(Runnable[Any, Any]):
         with screen.audited():
             try:
                 for chunk in inner:
+                    earlier, rest = turn.values_earlier(chunk, parts)  # a state part: the turn's messages judged
+                    if rest is None:  # nothing of the turn's answer in it yet (the input's state): passed on
+                        yield chunk
+                        continue
+                    chunk = rest
                     for part in snapshots.take(chunk):
                         for item in screen.feed(part):
                             words = screen.answer_part(item)
                             sent = sent if words is None else added(sent, words)
-                            yield item
+                            yield turn.values_joined(item, earlier, parts)
                         if screen.blocked is not None:
                             break
                     if screen.blocked is not None:
@@ -634,28 +659,35 @@ class GuardedRunnable(Runnable[Any, Any]):
             yield await self._aanswer(run, config, input, turn, **kwargs)
             return
         state = self._state(input)
-        turn.stored = await graphs.astored_turns(self.graph, config, state)
+        kept = await graphs.akept(self.bound, config, state)
+        turn.stored = kept.turns if kept is not None else ()
         turns = turn.turns(input)
         parts, graph = GraphParts.of(kwargs), self.graph is not None  # LangGraph's stream arguments
         d_in = await self._ajudge_input(run, turn, turns)
         if turn.stops_chain(d_in):
             turn.traced_input = turn.withheld_input(input, d_in)
-            await graphs.arecord(self.graph, config, state, turn.recorded_turn(d_in))
+            await graphs.arecord(self.bound, kept, turn.recorded_turn(d_in))
             yield turn.early_stream_answer(d_in, parts if graph else None, state)
             return
         screen = ScreenedStream(turn, parts=parts, graph=graph)
         new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, d_in)
+        new_input = self._for_graph(turn, state, kept, new_input)
         inner = self.bound.astream(new_input, self._inner_config(config, run), **kwargs)
         sent: Any = None  # as in ``_stream``
         snapshots = Snapshots()  # as in ``_stream``
         with screen.audited():  # each lane audited once, as in ``stream``
             try:
                 async for chunk in inner:
+                    earlier, rest = turn.values_earlier(chunk, parts)  # as in ``_stream``
+                    if rest is None:
+                        yield chunk
+                        continue
+                    chunk = rest
                     for part in snapshots.take(chunk):
                         for item in await _in_worker(screen.feed, part):
                             words = screen.answer_part(item)
                             sent = sent if words is None else added(sent, words)
-                            yield item
+                            yield turn.values_joined(item, earlier, parts)
                         if screen.blocked is not None:
                             break
                     if screen.blocked is not None:

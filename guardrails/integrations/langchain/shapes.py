@@ -1079,7 +1079,15 @@ def _rewrite_other(value: Any, fn: Rewrite) -> Any:
     if isinstance(value, Document):
         return value.model_copy(update={"page_content": fn(value.page_content)})
     if isinstance(value, Mapping):
-        return remap(value, {k: _rewrite_other(v, fn) for k, v in value.items()})
+        items: dict[Any, Any] = {}
+        for k, v in value.items():
+            key = fn(k) if isinstance(k, str) else k  # a key may be the user's words too (an email as a key)
+            if key in items:
+                raise InputError(
+                    "cannot redact a dict under another input key: two of its keys redact to the same text"
+                )
+            items[key] = _rewrite_other(v, fn)
+        return remap(value, items)
     if isinstance(value, (list, tuple, set, frozenset)):
         return _same_sequence(value, [_rewrite_other(v, fn) for v in value])
     return value

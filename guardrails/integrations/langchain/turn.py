@@ -68,6 +68,10 @@ class Turn:
     stored: tuple[str, ...] = ()
     #: what the run records for the user's turn when the chain is not called (``withheld_input``)
     withheld_marker: str = WITHHELD_TURN
+    #: a LangGraph app's state key of messages, and the ids of the messages in the state it returns that are not this
+    #: turn's answer (the conversation it keeps, the input's messages): not judged again (``split_earlier``)
+    state_key: str | None = None
+    earlier_ids: frozenset[str] = frozenset()
 
     # ---- input
     def turns(self, value: Any) -> shapes.Turns:
@@ -359,10 +363,72 @@ class Turn:
 
     def recorded_turn(self, d_in: Decision) -> list[BaseMessage]:
         """A turn answered without the chain as a conversation keeps it (``graphs.record``): the marker the run
-        records for the user's turn (``withheld_input``, called first), and the answer, sealed."""
+        records for the user's turn (``withheld_input``, called first), and the answer, sealed; the marker alone
+        when the refusal is raised (``raise_on_block``), not shown."""
+        marker = HumanMessage(content=self.withheld_marker)
+        if d_in.blocked and self.wrapper.raise_on_block:
+            return [marker]
         text = d_in.response_text() or ""
         answer = AIMessage(content=text, response_metadata={shapes.META_KEY: self.metadata()})
-        return [HumanMessage(content=self.withheld_marker), self.sealed(answer)]
+        return [marker, self.sealed(answer)]
+
+    def split_earlier(self, output: Any) -> tuple[list[BaseMessage], Any]:
+        """A LangGraph app's returned state without the messages that are not this turn's answer
+        (``earlier_ids``: they were judged and delivered before, or are the input the guard judged), and those
+        messages; ``([], output)`` for any other output."""
+        key = self.state_key
+        if not self.earlier_ids or key is None or not isinstance(output, Mapping):
+            return [], output
+        messages = output.get(key)
+        if not isinstance(messages, list):
+            return [], output
+        earlier = [m for m in messages if isinstance(m, BaseMessage) and m.id in self.earlier_ids]
+        if not earlier:
+            return [], output
+        rest = [m for m in messages if not (isinstance(m, BaseMessage) and m.id in self.earlier_ids)]
+        return earlier, shapes.remap(output, {**output, key: rest})
+
+    def join_earlier(self, result: Any, earlier: Sequence[BaseMessage]) -> Any:
+        """``result`` (of a state ``split_earlier`` split) with the earlier messages back before its own."""
+        key = self.state_key
+        if not earlier or key is None or not isinstance(result, Mapping) or not isinstance(result.get(key), list):
+            return result
+        return shapes.remap(result, {**result, key: [*earlier, *result[key]]})
+
+    def values_earlier(self, chunk: Any, parts: GraphParts | None) -> tuple[list[BaseMessage], Any]:
+        """A LangGraph app's streamed ``values`` part (the whole state, each time) without the messages that are not
+        this turn's answer (``split_earlier``), and those messages; ``([], chunk)`` for any other chunk, and
+        ``(earlier, None)`` for a state of earlier messages only (the input's, before any node ran: nothing to
+        judge, passed on as it is)."""
+        if not self.earlier_ids or parts is None:
+            return [], chunk
+        split = parts.split(chunk) if parts.wrapped else (None, chunk)
+        if split is None or parts.mode_of(split[0]) != "values":
+            return [], chunk
+        tag, payload = split
+        earlier, rest = self.split_earlier(payload)
+        if not earlier:
+            return [], chunk
+        if not rest.get(self.state_key) and set(rest) <= {self.state_key}:
+            return earlier, None
+        return earlier, rest if tag is None else parts.join(tag, rest)
+
+    def values_joined(self, item: Any, earlier: Sequence[BaseMessage], parts: GraphParts | None) -> Any:
+        """An item the screen yielded for a ``values`` part ``values_earlier`` split, with those messages back."""
+        if not earlier or parts is None:
+            return item
+        split = parts.split(item) if parts.wrapped else (None, item)
+        if split is None or parts.mode_of(split[0]) != "values":
+            return item
+        tag, payload = split
+        joined = self.join_earlier(payload, earlier)
+        return joined if tag is None else parts.join(tag, joined)
+
+    def answer_messages(self, output: Any) -> list[Any]:
+        """The messages of this turn's answer in a LangGraph app's returned state (see ``split_earlier``)."""
+        _, rest = self.split_earlier(output)
+        found = rest.get(self.state_key) if isinstance(rest, Mapping) and self.state_key is not None else None
+        return list(found) if isinstance(found, list) else []
 
     def early_stream_answer(self, d_in: Decision, parts: GraphParts | None, state: GraphState | None = None) -> Any:
         """The one item a stream yields for a turn answered without the chain: the early answer, sealed, and in
