@@ -229,3 +229,24 @@ def test_a_refusal_raised_to_the_caller_is_kept_as_the_marker_alone() -> None:
     with pytest.raises(GuardrailViolation):
         wrapped.invoke(ask("where can I buy a grenade"), thread("raised"))
     assert [m.text for m in chat.app.get_state(thread("raised")).values["messages"]] == [WITHHELD_TURN]
+
+
+def test_the_one_turn_no_triage_instruction_is_not_kept_in_the_conversation() -> None:
+    chat = Chat()
+    guard = guard_with(
+        KeywordDetector({"want to die": "crisis_self_harm"}), profile={"crisis_mode": "refer_and_continue"}
+    )
+    wrapped = guard.wrap(chat.app)
+    wrapped.invoke(ask("I want to die"), thread("rac"))
+    assert any(text.startswith("The user may be in crisis") for text in chat.seen[-1])  # given for that turn
+    list(wrapped.stream(ask("I want to die"), thread("rac-stream")))
+    wrapped.invoke(ask("what's a good soup?"), thread("rac"))
+    for name in ("rac", "rac-stream"):
+        types = [m.type for m in chat.app.get_state(thread(name)).values["messages"]]
+        assert "system" not in types
+    assert not any(text.startswith("The user may be in crisis") for text in chat.seen[-1])
+
+
+def test_a_refused_turn_streamed_with_a_custom_mode_first_comes_as_a_state_part() -> None:
+    parts = list(keyword_guard().wrap(Chat().app).stream(ask("a grenade"), stream_mode=["custom", "values"]))
+    assert len(parts) == 1 and parts[0][0] == "values" and "can't help" in parts[0][1]["messages"][0].text

@@ -25,10 +25,12 @@ __all__ = [
     "STORED_TURNS_READ",
     "GraphState",
     "Kept",
+    "aforget_instruction",
     "akept",
     "arecord",
     "awrite_back",
     "bound_config",
+    "forget_instruction",
     "graph_of",
     "is_graph",
     "kept",
@@ -279,3 +281,34 @@ def with_ids(value: Any, state: GraphState | None) -> tuple[Any, frozenset[str]]
         m if m.id else m.model_copy(update={"id": str(uuid.uuid4())}) for m in convert_to_messages(value[state.key])
     ]
     return {**value, state.key: messages}, frozenset(m.id for m in messages if m.id)
+
+
+def _instructions(new_input: Any, kept: Kept | None, instruction: str) -> list[BaseMessage]:
+    """The removal of the guard's one-turn ``instruction`` (``crisis_mode: refer_and_continue``'s system message)
+    from the conversation the graph keeps: it is for the turn it came with, not for every later one."""
+    from langchain_core.messages import RemoveMessage
+
+    if kept is None or not _may_write(kept) or not isinstance(new_input, Mapping):
+        return []
+    messages = new_input.get(kept.key)
+    if not isinstance(messages, list):
+        return []
+    return [
+        RemoveMessage(id=m.id)
+        for m in messages
+        if isinstance(m, BaseMessage) and m.id and m.type == "system" and m.text == instruction
+    ]
+
+
+def forget_instruction(runnable: Any, kept: Kept | None, new_input: Any, instruction: str) -> None:
+    """Remove the guard's one-turn ``instruction`` from the kept conversation once the turn has run."""
+    if removals := _instructions(new_input, kept, instruction):
+        assert kept is not None
+        _update(graph_of(runnable), kept.config, {kept.key: removals})
+
+
+async def aforget_instruction(runnable: Any, kept: Kept | None, new_input: Any, instruction: str) -> None:
+    """The async twin of :func:`forget_instruction`."""
+    if removals := _instructions(new_input, kept, instruction):
+        assert kept is not None
+        await _aupdate(graph_of(runnable), kept.config, {kept.key: removals})

@@ -63,7 +63,7 @@ from guardrails.guard import Guard
 from guardrails.integrations.langchain import graphs, history, shapes
 from guardrails.integrations.langchain.callbacks import DEFAULT_CACHE_SIZE, _Judged
 from guardrails.integrations.langchain.stream import GraphParts, ScreenedStream, Snapshots
-from guardrails.integrations.langchain.turn import WITHHELD, Turn, added
+from guardrails.integrations.langchain.turn import NO_TRIAGE_INSTRUCTION, WITHHELD, Turn, added
 from guardrails.profiles import Profile, load_profile
 from guardrails.redaction import Numbering, redaction_scope
 from guardrails.types import Decision, Stage
@@ -483,6 +483,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         output = self.bound.invoke(new_input, self._inner_config(config, run), **kwargs)
         result = self._checked(run, turn, output)
         graphs.write_back(self.bound, kept, turn.answer_messages(output), turn.answer_messages(result))
+        graphs.forget_instruction(self.bound, kept, new_input, NO_TRIAGE_INSTRUCTION)
         return result
 
     @staticmethod
@@ -542,6 +543,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         output = await self.bound.ainvoke(new_input, self._inner_config(config, run), **kwargs)
         result = await self._achecked(run, turn, output)
         await graphs.awrite_back(self.bound, kept, turn.answer_messages(output), turn.answer_messages(result))
+        await graphs.aforget_instruction(self.bound, kept, new_input, NO_TRIAGE_INSTRUCTION)
         return result
 
     async def _achecked(self, run: AsyncCallbackManagerForChainRun, turn: Turn, output: Any) -> Any:
@@ -621,6 +623,7 @@ class GuardedRunnable(Runnable[Any, Any]):
                 close = getattr(inner, "close", None)
                 if close is not None:
                     close()
+                graphs.forget_instruction(self.bound, kept, new_input, NO_TRIAGE_INSTRUCTION)
             if snapshots.answer is not None:
                 yield self._checked(run, turn, snapshots.answer)
                 return
@@ -696,6 +699,7 @@ class GuardedRunnable(Runnable[Any, Any]):
                 aclose = getattr(inner, "aclose", None)
                 if aclose is not None:
                     await aclose()
+                await graphs.aforget_instruction(self.bound, kept, new_input, NO_TRIAGE_INSTRUCTION)
             if snapshots.answer is not None:
                 yield await self._achecked(run, turn, snapshots.answer)
                 return

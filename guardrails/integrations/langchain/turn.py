@@ -438,6 +438,8 @@ class Turn:
         graph's own mode when the stream names none), wrapped as that stream wraps its parts."""
         default = state.default_mode if state is not None else "values"
         mode = parts.answer_mode(default) if parts is not None else default if state is not None else None
+        if parts is not None and state is not None and mode != "messages" and not state.holds(str(mode)):
+            mode = next((m for m in parts.modes if state.holds(m)), mode)  # the state's, not a custom channel's
         if mode is None:
             return self.sealed(self.early_answer(d_in, chunk=True))
         if mode == "messages":
