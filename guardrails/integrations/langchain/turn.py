@@ -311,7 +311,8 @@ class Turn:
         its seals when it is a message (see ``sealed``)."""
         if answer is None:
             return answer
-        for shown in self._versions(answer):
+        _, own = self.split_earlier(answer)  # a graph's state: its earlier messages were noted when they came
+        for shown in self._versions(own):
             # the answer's slots, not retrieved documents (only redacted, never judged)
             for text in [p.text for p in self.read(shown).pieces if not p.context]:
                 self.guard.delivered(text)
