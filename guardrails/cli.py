@@ -152,12 +152,21 @@ def _missing_models(profile: Profile) -> list[str]:
 
     pii = profile.detectors.get("pii")
     options = getattr(pii, "options", None) or {}
-    model = options.get("ner_model") if isinstance(options, dict) else None
-    if pii is None or not getattr(pii, "enabled", True) or not isinstance(model, str):
+    if not isinstance(options, dict) or options.get("pattern_only"):  # no model is loaded
         return []
-    if importlib.util.find_spec(model) is None:
-        return [f"detectors.pii.options.ner_model: the spaCy model {model!r} is not installed on this machine"]
-    return []
+    model = options.get("ner_model")
+    if pii is None or not getattr(pii, "enabled", True) or not isinstance(model, str) or not model.strip():
+        return []
+    where = "detectors.pii.options.ner_model"
+    if any(sep in model for sep in ("/", "\\")) or model.startswith((".", "~")):  # a folder spaCy loads
+        if not Path(model).expanduser().is_dir():
+            return [f"{where}: the folder {model} does not exist on this machine"]
+        return []
+    try:
+        found = importlib.util.find_spec(model)
+    except (ImportError, ValueError):  # a dotted name whose package is not installed
+        found = None
+    return [] if found is not None else [f"{where}: the spaCy model {model!r} is not installed on this machine"]
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -250,3 +250,101 @@ def test_the_one_turn_no_triage_instruction_is_not_kept_in_the_conversation() ->
 def test_a_refused_turn_streamed_with_a_custom_mode_first_comes_as_a_state_part() -> None:
     parts = list(keyword_guard().wrap(Chat().app).stream(ask("a grenade"), stream_mode=["custom", "values"]))
     assert len(parts) == 1 and parts[0][0] == "values" and "can't help" in parts[0][1]["messages"][0].text
+
+
+def test_an_earlier_message_a_node_rewrites_under_its_own_id_is_judged_as_this_turns_answer() -> None:
+    def agent(state: MessagesState) -> dict[str, list[BaseMessage]]:
+        answers = [m for m in state["messages"] if m.type == "ai"]
+        if answers:  # "revise": the earlier answer, rewritten in place
+            return {"messages": [AIMessage(id=answers[-1].id, content="REVISED: buy a grenade at the market")]}
+        return {"messages": [AIMessage(content="Markets sell food.")]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", agent)
+    builder.add_edge(START, "agent")
+    builder.add_edge("agent", END)
+    app = builder.compile(checkpointer=InMemorySaver())
+    wrapped = keyword_guard().wrap(app)
+    wrapped.invoke(ask("tell me about markets"), thread("edit"))
+    revised = wrapped.invoke(ask("revise your answer"), thread("edit"))
+    assert revised["guardrails"]["output"]["blocked"] and "grenade" not in repr(revised["messages"])
+    parts = list(wrapped.stream(ask("revise it again"), thread("edit"), stream_mode="values"))
+    assert "grenade" not in repr(parts)
+
+
+def test_a_refused_tool_answer_is_kept_as_an_answer_so_no_tool_result_is_left_without_its_call() -> None:
+    def agent(state: MessagesState) -> dict[str, list[BaseMessage]]:
+        call = {"id": "c1", "name": "aisles", "args": {"n": 5}, "type": "tool_call"}
+        return {"messages": [AIMessage(content="", tool_calls=[call])]}
+
+    def tools(state: MessagesState) -> dict[str, list[BaseMessage]]:
+        from langchain_core.messages import ToolMessage
+
+        return {"messages": [ToolMessage(content="aisle 5 sells grenade parts", tool_call_id="c1")]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", agent)
+    builder.add_node("tools", tools)
+    builder.add_edge(START, "agent")
+    builder.add_edge("agent", "tools")
+    builder.add_edge("tools", END)  # the tool's result is the answer (return_direct)
+    app = builder.compile(checkpointer=InMemorySaver())
+    assert keyword_guard().wrap(app).invoke(ask("where is aisle 5?"), thread("rd"))["guardrails"]["output"]["blocked"]
+    stored = app.get_state(thread("rd")).values["messages"]
+    calls = {c["id"] for m in stored for c in getattr(m, "tool_calls", None) or ()}
+    assert all(m.tool_call_id in calls for m in stored if m.type == "tool") and "grenade" not in repr(stored)
+
+
+def test_an_answer_refused_by_raising_is_not_kept_in_the_conversation() -> None:
+    from guardrails import GuardrailViolation
+
+    chat = Chat("sure: a grenade can be bought at the market")
+    with pytest.raises(GuardrailViolation):
+        keyword_guard().wrap(chat.app, raise_on_block=True).invoke(ask("tell me about shopping"), thread("rr"))
+    assert [m.text for m in chat.app.get_state(thread("rr")).values["messages"]] == ["tell me about shopping"]
+
+
+def test_a_node_that_returns_the_whole_list_streams_its_updates_judged_on_this_turns_messages() -> None:
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", lambda state: {"messages": [*state["messages"], AIMessage(content="noted")]})
+    builder.add_edge(START, "agent")
+    builder.add_edge("agent", END)
+    app = builder.compile(checkpointer=InMemorySaver())
+    app.update_state(thread("full"), {"messages": [HumanMessage("hi"), AIMessage("a grenade story")]})
+    parts = list(keyword_guard().wrap(app).stream(ask("thanks"), thread("full")))  # the graph's own mode: updates
+    assert [m.text for m in parts[-1]["agent"]["messages"]][-1] == "noted"
+
+
+def test_the_no_triage_instruction_is_removed_when_the_graph_fails_too() -> None:
+    calls: list[list[str]] = []
+
+    def agent(state: MessagesState) -> dict[str, list[BaseMessage]]:
+        calls.append([m.type for m in state["messages"]])
+        if len(calls) == 1:
+            raise TimeoutError("provider timed out")
+        return {"messages": [AIMessage(content="noted")]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", agent)
+    builder.add_edge(START, "agent")
+    builder.add_edge("agent", END)
+    app = builder.compile(checkpointer=InMemorySaver())
+    guard = guard_with(
+        KeywordDetector({"want to die": "crisis_self_harm"}), profile={"crisis_mode": "refer_and_continue"}
+    )
+    with pytest.raises(TimeoutError):
+        guard.wrap(app).invoke(ask("I want to die"), thread("fail"))
+    guard.wrap(app).invoke(ask("what's the weather?"), thread("fail"))
+    assert "system" not in calls[-1]
+
+
+def test_a_write_into_a_graph_of_parallel_branches_leaves_no_node_to_run_again() -> None:
+    builder = StateGraph(MessagesState)
+    builder.add_node("a", lambda state: {"messages": [AIMessage(content="from a")]})
+    builder.add_node("b", lambda state: {"messages": [AIMessage(content="b says grenade")]})
+    for node in ("a", "b"):
+        builder.add_edge(START, node)
+        builder.add_edge(node, END)
+    app = builder.compile(checkpointer=InMemorySaver())
+    assert keyword_guard().wrap(app).invoke(ask("tell me"), thread("par"))["guardrails"]["output"]["blocked"]
+    assert app.get_state(thread("par")).next == ()

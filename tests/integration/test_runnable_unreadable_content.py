@@ -174,3 +174,14 @@ def test_a_key_of_a_dict_under_another_input_key_is_redacted_as_its_values_are()
     guard().wrap(chain).invoke({"input": "hi", "extra": {EMAIL: "a contact", "plain": EMAIL}})
     assert EMAIL not in repr(seen)
     assert seen[0]["extra"] == {"<EMAIL_ADDRESS_1>": "a contact", "plain": "<EMAIL_ADDRESS_1>"}
+
+
+def test_streamed_tool_call_arguments_of_dates_decimals_and_ids_are_read_as_invoke_reads_them() -> None:
+    import datetime
+    import decimal
+    import uuid
+
+    args = {"when": datetime.date(2026, 1, 2), "amount": decimal.Decimal("1.50"), "ref": uuid.UUID(int=1)}
+    wrapped = guard().wrap(CallsTool(args=args))
+    assert wrapped.invoke("hi").tool_calls
+    assert any(getattr(chunk, "tool_call_chunks", None) for chunk in wrapped.stream("hi"))

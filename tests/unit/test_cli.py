@@ -125,3 +125,31 @@ def test_check_prints_a_referral_on_a_terminal_that_is_not_utf8(monkeypatch: pyt
     assert main(["check", "I'm going to kill myself tonight", "--locale", "ja-JP"]) == 1
     ascii_out.flush()
     assert b"0120-279-338" in raw.getvalue()  # the Japanese line's number, its name escaped
+
+
+@pytest.mark.parametrize(
+    ("options", "warned"),
+    [("ner_model: acme.models.ner_en", True), ("{ner_model: no_such_model_zz, pattern_only: true}", False)],
+)
+def test_validate_reads_a_dotted_or_unused_spacy_model_without_crashing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], options: str, warned: bool
+) -> None:
+    profile = tmp_path / "p.yaml"
+    inner = options if options.startswith("{") else "{" + options + "}"
+    profile.write_text(f"name: p\nextends: general\ndetectors:\n  pii: {{options: {inner}}}\n", encoding="utf-8")
+    assert main(["profiles", "validate", str(profile)]) == 0
+    assert ("not installed" in capsys.readouterr().err) is warned
+
+
+def test_validate_takes_a_spacy_model_folder_that_exists(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "my_model"
+    folder.mkdir()
+    profile = tmp_path / "p.yaml"
+    profile.write_text(f"name: p\nextends: general\ndetectors:\n  pii: {{options: {{ner_model: {folder}}}}}\n", "utf-8")
+    assert main(["profiles", "validate", str(profile)]) == 0
+    assert "warning" not in capsys.readouterr().err
+    profile.write_text(
+        f"name: p\nextends: general\ndetectors:\n  pii: {{options: {{ner_model: {folder}x}}}}\n", "utf-8"
+    )
+    assert main(["profiles", "validate", str(profile)]) == 0
+    assert "does not exist" in capsys.readouterr().err

@@ -36,6 +36,7 @@ __all__ = [
     "kept",
     "record",
     "with_ids",
+    "words",
     "write_back",
 ]
 
@@ -115,8 +116,9 @@ class Kept:
     key: str
     #: the texts of the latest user turns in it (oldest first)
     turns: tuple[str, ...]
-    #: the ids of every message in it: in the state the graph returns, those are not this turn's answer
-    ids: frozenset[str]
+    #: every message in it, by id, as its words (``words``): in the state the graph returns, a message with one of
+    #: these ids and the same words is not this turn's answer (one a node rewrote under its id is)
+    ids: Mapping[str, str]
     #: its stored run waits on an interrupt (a human's approval): the guard writes nothing into it
     interrupted: bool
     #: its messages channel adds messages by id (``add_messages``), so the guard can add, replace and remove them;
@@ -168,7 +170,7 @@ def _kept(graph: Any, config: dict[str, Any], key: str, snapshot: Any) -> Kept:
         config=config,
         key=key,
         turns=tuple(t for m in users[-STORED_TURNS_READ:] if (t := shapes.user_text(m)).strip()),
-        ids=frozenset(m.id for m in messages if m.id),
+        ids={m.id: words(m) for m in messages if m.id},
         interrupted=any(getattr(task, "interrupts", ()) for task in getattr(snapshot, "tasks", ()) or ()),
         writable=_writable(graph, key),
     )
@@ -194,22 +196,37 @@ async def akept(runnable: Any, config: Mapping[str, Any], state: GraphState | No
     return _kept(graph, merged, state.key, await graph.aget_state(merged))
 
 
+def _final_nodes(graph: Any) -> list[str]:
+    """The nodes of a graph built with ``StateGraph`` that have an edge to its end: a write as one of them leaves no
+    node to run again."""
+    edges = getattr(getattr(graph, "builder", None), "edges", None)
+    found = [str(start) for start, end in edges if end == "__end__"] if isinstance(edges, (set, frozenset)) else []
+    return sorted(found)
+
+
 def _update(graph: Any, config: Mapping[str, Any], values: dict[str, Any]) -> Any:
+    """``values`` written into the kept state as the node LangGraph takes for the last writer; where several wrote
+    last (parallel branches), as one of them that ends the graph (none is left to run again), else as the input."""
     from langgraph.errors import InvalidUpdateError
 
-    try:
-        return graph.update_state(config, values)
-    except InvalidUpdateError:  # no single node updated the state last (parallel branches): written as input
-        return graph.update_state(config, values, as_node="__start__")
+    for node in [None, *_final_nodes(graph), "__start__"]:
+        try:
+            return graph.update_state(config, values, as_node=node)
+        except InvalidUpdateError:
+            continue
+    return None
 
 
 async def _aupdate(graph: Any, config: Mapping[str, Any], values: dict[str, Any]) -> Any:
+    """The async twin of :func:`_update`."""
     from langgraph.errors import InvalidUpdateError
 
-    try:
-        return await graph.aupdate_state(config, values)
-    except InvalidUpdateError:
-        return await graph.aupdate_state(config, values, as_node="__start__")
+    for node in [None, *_final_nodes(graph), "__start__"]:
+        try:
+            return await graph.aupdate_state(config, values, as_node=node)
+        except InvalidUpdateError:
+            continue
+    return None
 
 
 def _may_write(kept: Kept | None) -> bool:
@@ -232,8 +249,10 @@ async def arecord(runnable: Any, kept: Kept | None, messages: Sequence[BaseMessa
         await _aupdate(graph_of(runnable), kept.config, {kept.key: list(messages)})
 
 
-def _words(m: BaseMessage) -> tuple[Any, ...]:
-    return (m.content, getattr(m, "tool_calls", None))
+def words(m: BaseMessage) -> str:
+    """What a message says, as one string (its type, content and tool calls): a message whose id is known but whose
+    words are not is new."""
+    return repr((m.type, m.content, getattr(m, "tool_calls", None)))
 
 
 def _corrections(before: Sequence[Any], after: Sequence[Any]) -> list[BaseMessage]:
@@ -243,15 +262,32 @@ def _corrections(before: Sequence[Any], after: Sequence[Any]) -> list[BaseMessag
     from langchain_core.messages import RemoveMessage
 
     stored = {m.id: m for m in before if isinstance(m, BaseMessage) and m.id}
-    shown = [m for m in after if isinstance(m, BaseMessage)]
+    dropped = _calls(before) - _calls(after)  # tool calls the guard took out (with a refused answer)
+    shown = [_paired(m, dropped) for m in after if isinstance(m, BaseMessage)]
     ids = {m.id for m in shown if m.id}
     removed: list[BaseMessage] = [RemoveMessage(id=i) for i in stored if i not in ids]
     changed = [
         m if m.id else m.model_copy(update={"id": str(uuid.uuid4())})
         for m in shown
-        if not (m.id in stored and _words(m) == _words(stored[m.id]))
+        if not (m.id in stored and words(m) == words(stored[m.id]))
     ]
     return [*removed, *changed]
+
+
+def _calls(messages: Sequence[Any]) -> set[Any]:
+    """The ids of the tool calls among ``messages``."""
+    return {c.get("id") for m in messages if isinstance(m, BaseMessage) for c in getattr(m, "tool_calls", None) or ()}
+
+
+def _paired(m: BaseMessage, dropped: set[Any]) -> BaseMessage:
+    """``m``, or, for a tool's result whose call the guard took out (a refusal put where a ``return_direct`` tool's
+    answer was, its call dropped with the refused answer), the same words as an answer of the model's: a history
+    with a tool result and no call is one a provider refuses."""
+    if m.type != "tool" or getattr(m, "tool_call_id", None) not in dropped:
+        return m
+    from langchain_core.messages import AIMessage
+
+    return AIMessage(content=m.content, response_metadata=dict(m.response_metadata), id=str(uuid.uuid4()))
 
 
 def write_back(runnable: Any, kept: Kept | None, before: Sequence[Any], after: Sequence[Any]) -> None:
@@ -270,17 +306,17 @@ async def awrite_back(runnable: Any, kept: Kept | None, before: Sequence[Any], a
         await _aupdate(graph_of(runnable), kept.config, {kept.key: fix})
 
 
-def with_ids(value: Any, state: GraphState | None) -> tuple[Any, frozenset[str]]:
+def with_ids(value: Any, state: GraphState | None) -> tuple[Any, dict[str, str]]:
     """The graph's input with an id on each message under the state's key (LangGraph would give them ids of its
-    own), and those ids: in the state the graph returns, they are the input's messages, not its answer."""
+    own), and their words by id: in the state the graph returns, they are the input's messages, not its answer."""
     if state is None or not isinstance(value, Mapping) or not isinstance(value.get(state.key), (list, tuple)):
-        return value, frozenset()
+        return value, {}
     from langchain_core.messages import convert_to_messages
 
     messages = [
         m if m.id else m.model_copy(update={"id": str(uuid.uuid4())}) for m in convert_to_messages(value[state.key])
     ]
-    return {**value, state.key: messages}, frozenset(m.id for m in messages if m.id)
+    return {**value, state.key: messages}, {m.id: words(m) for m in messages if m.id}
 
 
 def _instructions(new_input: Any, kept: Kept | None, instruction: str) -> list[BaseMessage]:

@@ -478,7 +478,7 @@ def sealed_text(m: BaseMessage) -> str:
     extra = [f"{s.kind} {json.dumps(s.where)} {s.text}" for s in shapes.extra_slots(m, earlier=True)]
     if not calls and not reasoning and not extra:
         return words
-    parts = [words, *(f"call {c['name']} {json.dumps(c.get('args'), sort_keys=True)}" for c in calls)]
+    parts = [words, *(f"call {c['name']} {json.dumps(c.get('args'), sort_keys=True, default=str)}" for c in calls)]
     return "\0".join([*parts, *(f"reasoning {r}" for r in reasoning), *extra])
 
 

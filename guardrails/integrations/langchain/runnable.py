@@ -58,7 +58,15 @@ from langchain_core.runnables.config import (
 from langchain_core.runnables.schema import StreamEvent
 from langchain_core.utils.pydantic import TypeBaseModel
 
-from guardrails.errors import GuardrailsWarning, ProfileError, brief, brief_token, is_token, raise_detached
+from guardrails.errors import (
+    GuardrailsWarning,
+    GuardrailViolation,
+    ProfileError,
+    brief,
+    brief_token,
+    is_token,
+    raise_detached,
+)
 from guardrails.guard import Guard
 from guardrails.integrations.langchain import graphs, history, shapes
 from guardrails.integrations.langchain.callbacks import DEFAULT_CACHE_SIZE, _Judged
@@ -480,10 +488,16 @@ class GuardedRunnable(Runnable[Any, Any]):
             graphs.record(self.bound, kept, turn.recorded_turn(d_in))
             return turn.early_answer(d_in, chunk=False, state=state)
         new_input = self._for_graph(turn, state, kept, turn.rewritten_input(input, turns, d_in))
-        output = self.bound.invoke(new_input, self._inner_config(config, run), **kwargs)
-        result = self._checked(run, turn, output)
-        graphs.write_back(self.bound, kept, turn.answer_messages(output), turn.answer_messages(result))
-        graphs.forget_instruction(self.bound, kept, new_input, NO_TRIAGE_INSTRUCTION)
+        try:
+            output = self.bound.invoke(new_input, self._inner_config(config, run), **kwargs)
+            try:
+                result = self._checked(run, turn, output)
+            except GuardrailViolation:  # raised, not shown: the refused answer is not kept either
+                graphs.write_back(self.bound, kept, turn.answer_messages(output), [])
+                raise
+            graphs.write_back(self.bound, kept, turn.answer_messages(output), turn.answer_messages(result))
+        finally:
+            graphs.forget_instruction(self.bound, kept, new_input, NO_TRIAGE_INSTRUCTION)
         return result
 
     @staticmethod
@@ -492,7 +506,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         conversation it keeps are not this turn's answer, so they are not judged again (``Turn.split_earlier``)."""
         new_input, ids = graphs.with_ids(new_input, state)
         turn.state_key = state.key if state is not None else None
-        turn.earlier_ids = ids | (kept.ids if kept is not None else frozenset())
+        turn.earlier_ids = {**(kept.ids if kept is not None else {}), **ids}
         return new_input
 
     def _checked(self, run: CallbackManagerForChainRun, turn: Turn, output: Any) -> Any:
@@ -540,10 +554,16 @@ class GuardedRunnable(Runnable[Any, Any]):
             return turn.early_answer(d_in, chunk=False, state=state)
         new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, d_in)
         new_input = self._for_graph(turn, state, kept, new_input)
-        output = await self.bound.ainvoke(new_input, self._inner_config(config, run), **kwargs)
-        result = await self._achecked(run, turn, output)
-        await graphs.awrite_back(self.bound, kept, turn.answer_messages(output), turn.answer_messages(result))
-        await graphs.aforget_instruction(self.bound, kept, new_input, NO_TRIAGE_INSTRUCTION)
+        try:
+            output = await self.bound.ainvoke(new_input, self._inner_config(config, run), **kwargs)
+            try:
+                result = await self._achecked(run, turn, output)
+            except GuardrailViolation:  # as in ``_answer``
+                await graphs.awrite_back(self.bound, kept, turn.answer_messages(output), [])
+                raise
+            await graphs.awrite_back(self.bound, kept, turn.answer_messages(output), turn.answer_messages(result))
+        finally:
+            await graphs.aforget_instruction(self.bound, kept, new_input, NO_TRIAGE_INSTRUCTION)
         return result
 
     async def _achecked(self, run: AsyncCallbackManagerForChainRun, turn: Turn, output: Any) -> Any:
@@ -598,6 +618,7 @@ class GuardedRunnable(Runnable[Any, Any]):
             return
         screen = ScreenedStream(turn, parts=parts, graph=graph)
         new_input = self._for_graph(turn, state, kept, turn.rewritten_input(input, turns, d_in))
+        state_parts = parts or (GraphParts.single(state.default_mode) if state is not None else None)
         inner = self.bound.stream(new_input, self._inner_config(config, run), **kwargs)
         # whatever ends the stream (its end, a block, the caller, an error), each lane is audited once
         sent: Any = None  # the chunks yielded, added up: the answer the tail's seals are of
@@ -605,7 +626,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         with screen.audited():
             try:
                 for chunk in inner:
-                    earlier, rest = turn.values_earlier(chunk, parts)  # a state part: the turn's messages judged
+                    earlier, rest = turn.values_earlier(chunk, state_parts)  # a state part: the turn's messages judged
                     if rest is None:  # nothing of the turn's answer in it yet (the input's state): passed on
                         yield chunk
                         continue
@@ -614,7 +635,7 @@ class GuardedRunnable(Runnable[Any, Any]):
                         for item in screen.feed(part):
                             words = screen.answer_part(item)
                             sent = sent if words is None else added(sent, words)
-                            yield turn.values_joined(item, earlier, parts)
+                            yield turn.values_joined(item, earlier, state_parts)
                         if screen.blocked is not None:
                             break
                     if screen.blocked is not None:
@@ -675,13 +696,14 @@ class GuardedRunnable(Runnable[Any, Any]):
         screen = ScreenedStream(turn, parts=parts, graph=graph)
         new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, d_in)
         new_input = self._for_graph(turn, state, kept, new_input)
+        state_parts = parts or (GraphParts.single(state.default_mode) if state is not None else None)
         inner = self.bound.astream(new_input, self._inner_config(config, run), **kwargs)
         sent: Any = None  # as in ``_stream``
         snapshots = Snapshots()  # as in ``_stream``
         with screen.audited():  # each lane audited once, as in ``stream``
             try:
                 async for chunk in inner:
-                    earlier, rest = turn.values_earlier(chunk, parts)  # as in ``_stream``
+                    earlier, rest = turn.values_earlier(chunk, state_parts)  # as in ``_stream``
                     if rest is None:
                         yield chunk
                         continue
@@ -690,7 +712,7 @@ class GuardedRunnable(Runnable[Any, Any]):
                         for item in await _in_worker(screen.feed, part):
                             words = screen.answer_part(item)
                             sent = sent if words is None else added(sent, words)
-                            yield turn.values_joined(item, earlier, parts)
+                            yield turn.values_joined(item, earlier, state_parts)
                         if screen.blocked is not None:
                             break
                     if screen.blocked is not None:

@@ -1884,8 +1884,14 @@ def check_depth(value: Any, *, what: str) -> None:
 def _json_arguments(args: Any) -> str:
     """A tool call's arguments as the JSON a streamed tool-call chunk holds; InputError for arguments that are not
     JSON (bytes, a set), as ``invoke`` refuses them."""
+
+    def inert(value: Any) -> Any:  # a date, a number type, an id or an enum: read as text, as invoke reads them
+        if isinstance(value, _INERT):
+            return value.value if isinstance(value, Enum) else str(value)
+        raise TypeError(type(value).__name__)
+
     try:
-        return json.dumps(args, ensure_ascii=False)
+        return json.dumps(args, ensure_ascii=False, default=inert)
     except (TypeError, ValueError) as exc:
         raise InputError(
             f"cannot screen a tool call's arguments: they hold a value JSON cannot hold ({type(exc).__name__}); "

@@ -83,6 +83,11 @@ class GraphParts:
             return None
         return cls(modes=modes, multi=multi, subgraphs=subgraphs, v2=v2)
 
+    @classmethod
+    def single(cls, mode: str) -> GraphParts:
+        """The parts of a stream of one mode, bare: a graph's stream given no ``stream_mode`` (its own mode)."""
+        return cls(modes=(mode,), multi=False, subgraphs=False, v2=False)
+
     @property
     def wrapped(self) -> bool:
         """Each payload comes wrapped (in a tuple or a dict); else the chunks are the payloads."""

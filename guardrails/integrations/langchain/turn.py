@@ -71,7 +71,7 @@ class Turn:
     #: a LangGraph app's state key of messages, and the ids of the messages in the state it returns that are not this
     #: turn's answer (the conversation it keeps, the input's messages): not judged again (``split_earlier``)
     state_key: str | None = None
-    earlier_ids: frozenset[str] = frozenset()
+    earlier_ids: Mapping[str, str] = field(default_factory=dict)
 
     # ---- input
     def turns(self, value: Any) -> shapes.Turns:
@@ -383,11 +383,19 @@ class Turn:
         messages = output.get(key)
         if not isinstance(messages, list):
             return [], output
-        earlier = [m for m in messages if isinstance(m, BaseMessage) and m.id in self.earlier_ids]
+        earlier = [m for m in messages if self._earlier(m)]
         if not earlier:
             return [], output
-        rest = [m for m in messages if not (isinstance(m, BaseMessage) and m.id in self.earlier_ids)]
+        rest = [m for m in messages if not self._earlier(m)]
         return earlier, shapes.remap(output, {**output, key: rest})
+
+    def _earlier(self, m: Any) -> bool:
+        """A message of a graph's state the turn began with, its words unchanged (see ``earlier_ids``)."""
+        if not isinstance(m, BaseMessage) or m.id is None or m.id not in self.earlier_ids:
+            return False
+        from guardrails.integrations.langchain.graphs import words
+
+        return self.earlier_ids[m.id] == words(m)
 
     def join_earlier(self, result: Any, earlier: Sequence[BaseMessage]) -> Any:
         """``result`` (of a state ``split_earlier`` split) with the earlier messages back before its own."""
@@ -396,33 +404,56 @@ class Turn:
             return result
         return shapes.remap(result, {**result, key: [*earlier, *result[key]]})
 
-    def values_earlier(self, chunk: Any, parts: GraphParts | None) -> tuple[list[BaseMessage], Any]:
-        """A LangGraph app's streamed ``values`` part (the whole state, each time) without the messages that are not
-        this turn's answer (``split_earlier``), and those messages; ``([], chunk)`` for any other chunk, and
-        ``(earlier, None)`` for a state of earlier messages only (the input's, before any node ran: nothing to
-        judge, passed on as it is)."""
+    def values_earlier(self, chunk: Any, parts: GraphParts | None) -> tuple[Any, Any]:
+        """A LangGraph app's streamed state part without the messages that are not this turn's answer
+        (``split_earlier``), and those messages: of a ``values`` part (the whole state, each time) a list, of an
+        ``updates`` part a list per node (a node may return the whole list of messages). ``(None, chunk)`` for any
+        other chunk, and ``(earlier, None)`` for a part of earlier messages only (the input's state before any node
+        ran: nothing to judge, passed on as it is)."""
         if not self.earlier_ids or parts is None:
-            return [], chunk
+            return None, chunk
         split = parts.split(chunk) if parts.wrapped else (None, chunk)
-        if split is None or parts.mode_of(split[0]) != "values":
-            return [], chunk
+        mode = parts.mode_of(split[0]) if split is not None else None
+        if split is None or mode not in ("values", "updates"):
+            return None, chunk
         tag, payload = split
-        earlier, rest = self.split_earlier(payload)
+        earlier: Any
+        if mode == "values":
+            earlier, rest = self.split_earlier(payload)
+            only = bool(earlier) and not rest.get(self.state_key) and set(rest) <= {self.state_key}
+        elif isinstance(payload, Mapping):
+            found = {node: self.split_earlier(update) for node, update in payload.items()}
+            earlier = {node: e for node, (e, _) in found.items() if e}
+            rest = shapes.remap(payload, {node: r for node, (_, r) in found.items()})
+            only = bool(earlier) and all(
+                isinstance(r, Mapping) and not r.get(self.state_key) and set(r) <= {self.state_key}
+                for r in rest.values()
+            )
+        else:
+            return None, chunk
         if not earlier:
-            return [], chunk
-        if not rest.get(self.state_key) and set(rest) <= {self.state_key}:
+            return None, chunk
+        if only:
             return earlier, None
         return earlier, rest if tag is None else parts.join(tag, rest)
 
-    def values_joined(self, item: Any, earlier: Sequence[BaseMessage], parts: GraphParts | None) -> Any:
-        """An item the screen yielded for a ``values`` part ``values_earlier`` split, with those messages back."""
+    def values_joined(self, item: Any, earlier: Any, parts: GraphParts | None) -> Any:
+        """An item the screen yielded for a state part ``values_earlier`` split, with those messages back."""
         if not earlier or parts is None:
             return item
         split = parts.split(item) if parts.wrapped else (None, item)
-        if split is None or parts.mode_of(split[0]) != "values":
+        mode = parts.mode_of(split[0]) if split is not None else None
+        if split is None or mode not in ("values", "updates"):
             return item
         tag, payload = split
-        joined = self.join_earlier(payload, earlier)
+        if mode == "values" and isinstance(earlier, list):
+            joined = self.join_earlier(payload, earlier)
+        elif mode == "updates" and isinstance(earlier, Mapping) and isinstance(payload, Mapping):
+            joined = shapes.remap(
+                payload, {node: self.join_earlier(u, earlier.get(node, [])) for node, u in payload.items()}
+            )
+        else:
+            return item
         return joined if tag is None else parts.join(tag, joined)
 
     def answer_messages(self, output: Any) -> list[Any]:
