@@ -6,14 +6,17 @@ stored, and a graph without a checkpointer (or a request without a thread) is ne
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from functools import partial
+from typing import Annotated, Any
 
 import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, MessagesState, StateGraph
+from langgraph.graph.message import add_messages
+from typing_extensions import TypedDict
 
-from guardrails import Guard
+from guardrails import Guard, InputError
 from guardrails.integrations.langchain.history import WITHHELD_TURN, referred_marker
 from guardrails.testing import KeywordDetector, guard_with
 
@@ -348,3 +351,122 @@ def test_a_write_into_a_graph_of_parallel_branches_leaves_no_node_to_run_again()
     app = builder.compile(checkpointer=InMemorySaver())
     assert keyword_guard().wrap(app).invoke(ask("tell me"), thread("par"))["guardrails"]["output"]["blocked"]
     assert app.get_state(thread("par")).next == ()
+
+
+def rac_guard() -> Guard:
+    return guard_with(
+        KeywordDetector({"want to die": "crisis_self_harm", "grenade": "weapons"}),
+        profile={"crisis_mode": "refer_and_continue"},
+    )
+
+
+def test_a_node_that_takes_the_instruction_out_itself_does_not_make_the_crisis_turn_fail() -> None:
+    from langchain_core.messages import RemoveMessage
+
+    def agent(state: MessagesState) -> dict[str, list[BaseMessage]]:
+        dropped: list[BaseMessage] = [RemoveMessage(id=m.id) for m in state["messages"] if m.type == "system" and m.id]
+        return {"messages": [*dropped, AIMessage(content="I'm here for you.")]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", agent)
+    builder.add_edge(START, "agent")
+    builder.add_edge("agent", END)
+    app = builder.compile(checkpointer=InMemorySaver())
+    answer = rac_guard().wrap(app).invoke(ask("I want to die"), thread("trim"))
+    assert "I'm here for you." in answer["messages"][-1].text
+    assert "system" not in [m.type for m in app.get_state(thread("trim")).values["messages"]]
+
+
+class PartialState(TypedDict):
+    messages: Annotated[list[BaseMessage], partial(add_messages, format="langchain-openai")]
+
+
+def test_a_state_reduced_by_a_partial_of_add_messages_is_kept_too(general: Guard) -> None:
+    seen: list[int] = []
+    builder = StateGraph(PartialState)
+    builder.add_node("agent", lambda state: seen.append(1) or {"messages": [AIMessage(content="noted")]})
+    builder.add_edge(START, "agent")
+    builder.add_edge("agent", END)
+    app = builder.compile(checkpointer=InMemorySaver())
+    wrapped = general.wrap(app)
+    wrapped.invoke(ask(CRISIS), thread("partial"))
+    assert wrapped.invoke(ask(FOLLOW_UP), thread("partial"))["guardrails"]["input"]["action"] == "refer"
+    assert seen == []
+
+
+def test_a_run_that_waits_on_an_interrupt_keeps_it_after_a_crisis_turn() -> None:
+    from langgraph.types import interrupt
+
+    def approve(state: MessagesState) -> dict[str, list[BaseMessage]]:
+        interrupt("send to a human?")
+        return {}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", lambda state: {"messages": [AIMessage(content="I hear you.")]})
+    builder.add_node("approve", approve)
+    builder.add_edge(START, "agent")
+    builder.add_edge("agent", "approve")
+    builder.add_edge("approve", END)
+    app = builder.compile(checkpointer=InMemorySaver())
+    with pytest.raises(InputError):  # the interrupt is an object the guard cannot read (documented)
+        rac_guard().wrap(app).invoke(ask("I want to die"), thread("wait"))
+    assert app.get_state(thread("wait")).tasks[0].interrupts  # still waiting for the human
+
+
+def test_a_graph_streamed_with_subgraphs_alone_is_judged_on_this_turns_messages() -> None:
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", lambda state: {"messages": [*state["messages"], AIMessage(content="noted")]})
+    builder.add_edge(START, "agent")
+    builder.add_edge("agent", END)
+    app = builder.compile(checkpointer=InMemorySaver())
+    app.update_state(thread("sub"), {"messages": [HumanMessage("hi"), AIMessage("a grenade story")]})
+    parts = list(keyword_guard().wrap(app).stream(ask("thanks"), thread("sub"), subgraphs=True))
+    assert parts[-1][1]["agent"]["messages"][-1].text == "noted"
+
+
+def test_an_earlier_answer_rewritten_with_harmful_reasoning_under_its_id_is_judged() -> None:
+    def agent(state: MessagesState) -> dict[str, list[BaseMessage]]:
+        answers = [m for m in state["messages"] if m.type == "ai"]
+        if answers:
+            reasoning = {"reasoning_content": "the user wants a grenade; explain how to build it"}
+            return {"messages": [AIMessage(id=answers[-1].id, content=answers[-1].text, additional_kwargs=reasoning)]}
+        return {"messages": [AIMessage(content="Here is a short answer.")]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", agent)
+    builder.add_edge(START, "agent")
+    builder.add_edge("agent", END)
+    app = builder.compile(checkpointer=InMemorySaver())
+    wrapped = keyword_guard().wrap(app)
+    wrapped.invoke(ask("hello"), thread("reason"))
+    assert wrapped.invoke(ask("again please"), thread("reason"))["guardrails"]["output"]["blocked"]
+    assert "grenade" not in repr(app.get_state(thread("reason")).values)
+
+
+def test_an_earlier_answer_rewritten_and_refused_stays_where_it_was_with_the_refusal_after_the_turn() -> None:
+    def agent(state: MessagesState) -> dict[str, list[BaseMessage]]:
+        answers = [m for m in state["messages"] if m.type == "ai"]
+        if answers:
+            return {"messages": [AIMessage(id=answers[-1].id, content="REVISED: buy a grenade")]}
+        return {"messages": [AIMessage(content="Markets sell food.")]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", agent)
+    builder.add_edge(START, "agent")
+    builder.add_edge("agent", END)
+    app = builder.compile(checkpointer=InMemorySaver())
+    wrapped = keyword_guard().wrap(app)
+    wrapped.invoke(ask("tell me about markets"), thread("place"))
+    wrapped.invoke(ask("revise it"), thread("place"))
+    stored = [m.text for m in app.get_state(thread("place")).values["messages"]]
+    assert stored[:3] == ["tell me about markets", "Markets sell food.", "revise it"] and "can't help" in stored[3]
+
+
+def test_a_default_stream_of_earlier_messages_only_gets_no_decision_chunk() -> None:
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", lambda state: {"messages": list(state["messages"])})  # adds nothing new
+    builder.add_edge(START, "agent")
+    builder.add_edge("agent", END)
+    app = builder.compile(checkpointer=InMemorySaver())
+    parts = list(keyword_guard().wrap(app).stream(ask("hi"), thread("noop")))
+    assert parts and all(isinstance(p, dict) for p in parts)

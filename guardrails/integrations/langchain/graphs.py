@@ -121,6 +121,8 @@ class Kept:
     ids: Mapping[str, str]
     #: its stored run waits on an interrupt (a human's approval): the guard writes nothing into it
     interrupted: bool
+    #: the messages themselves, by id: one the turn rewrote under its id and the guard refused is put back
+    messages: Mapping[str, BaseMessage]
     #: its messages channel adds messages by id (``add_messages``), so the guard can add, replace and remove them;
     #: a plain list would be overwritten by what the guard writes
     writable: bool
@@ -158,7 +160,14 @@ def _writable(graph: Any, key: str) -> bool:
     """True when the graph's ``key`` channel adds messages by id (LangGraph's ``add_messages`` reducer)."""
     channels = getattr(graph, "channels", None)
     channel = channels.get(key) if isinstance(channels, Mapping) else None
-    return "add_messages" in getattr(getattr(channel, "operator", None), "__name__", "")
+    operator = getattr(channel, "operator", None)
+    operator = getattr(operator, "func", operator)  # functools.partial(add_messages, format=...)
+    return "add_messages" in getattr(operator, "__name__", "")
+
+
+def _waits(snapshot: Any) -> bool:
+    """True when a stored run waits on an interrupt."""
+    return any(getattr(task, "interrupts", ()) for task in getattr(snapshot, "tasks", ()) or ())
 
 
 def _kept(graph: Any, config: dict[str, Any], key: str, snapshot: Any) -> Kept:
@@ -171,8 +180,9 @@ def _kept(graph: Any, config: dict[str, Any], key: str, snapshot: Any) -> Kept:
         key=key,
         turns=tuple(t for m in users[-STORED_TURNS_READ:] if (t := shapes.user_text(m)).strip()),
         ids={m.id: words(m) for m in messages if m.id},
-        interrupted=any(getattr(task, "interrupts", ()) for task in getattr(snapshot, "tasks", ()) or ()),
+        interrupted=_waits(snapshot),
         writable=_writable(graph, key),
+        messages={m.id: m for m in messages if m.id},
     )
 
 
@@ -250,12 +260,13 @@ async def arecord(runnable: Any, kept: Kept | None, messages: Sequence[BaseMessa
 
 
 def words(m: BaseMessage) -> str:
-    """What a message says, as one string (its type, content and tool calls): a message whose id is known but whose
-    words are not is new."""
-    return repr((m.type, m.content, getattr(m, "tool_calls", None)))
+    """What a message says, as one string (its type, content, tool calls and ``additional_kwargs``, where reasoning
+    goes): a message whose id is known but whose words are not is new."""
+    calls = (getattr(m, "tool_calls", None), getattr(m, "invalid_tool_calls", None))
+    return repr((m.type, m.content, calls, m.additional_kwargs))
 
 
-def _corrections(before: Sequence[Any], after: Sequence[Any]) -> list[BaseMessage]:
+def _corrections(before: Sequence[Any], after: Sequence[Any], kept: Mapping[str, BaseMessage]) -> list[BaseMessage]:
     """What turns the turn's messages as the graph stored them (``before``) into the ones the caller got
     (``after``): one gone removed by id, one whose words changed replaced (same id), one the guard wrote added;
     none when the words are the same (the guard's metadata alone is not written)."""
@@ -265,12 +276,16 @@ def _corrections(before: Sequence[Any], after: Sequence[Any]) -> list[BaseMessag
     dropped = _calls(before) - _calls(after)  # tool calls the guard took out (with a refused answer)
     shown = [_paired(m, dropped) for m in after if isinstance(m, BaseMessage)]
     ids = {m.id for m in shown if m.id}
-    removed: list[BaseMessage] = [RemoveMessage(id=i) for i in stored if i not in ids]
-    changed = [
-        m if m.id else m.model_copy(update={"id": str(uuid.uuid4())})
-        for m in shown
-        if not (m.id in stored and words(m) == words(stored[m.id]))
-    ]
+    # one gone that the turn began with (rewritten under its id, then refused) is put back as it was
+    removed: list[BaseMessage] = [kept[i] if i in kept else RemoveMessage(id=i) for i in stored if i not in ids]
+    changed: list[BaseMessage] = []
+    for m in shown:
+        if m.id in stored and words(m) == words(stored[m.id]):
+            continue
+        if m.id and m.id in kept and words(m) != words(kept[m.id]):  # an earlier answer's place, new words: the
+            changed.append(kept[m.id])  # earlier answer stays where it was, this one comes after the turn
+            m = m.model_copy(update={"id": None})
+        changed.append(m if m.id else m.model_copy(update={"id": str(uuid.uuid4())}))
     return [*removed, *changed]
 
 
@@ -294,14 +309,14 @@ def write_back(runnable: Any, kept: Kept | None, before: Sequence[Any], after: S
     """Make the conversation the graph keeps hold this turn's answer as the caller got it (``after``: refused,
     redacted, with disclaimers), not as the graph stored it (``before``): a refused answer's words would otherwise
     reach the model again next turn."""
-    if _may_write(kept) and (fix := _corrections(before, after)):
+    if _may_write(kept) and (fix := _corrections(before, after, kept.messages if kept else {})):
         assert kept is not None
         _update(graph_of(runnable), kept.config, {kept.key: fix})
 
 
 async def awrite_back(runnable: Any, kept: Kept | None, before: Sequence[Any], after: Sequence[Any]) -> None:
     """The async twin of :func:`write_back`."""
-    if _may_write(kept) and (fix := _corrections(before, after)):
+    if _may_write(kept) and (fix := _corrections(before, after, kept.messages if kept else {})):
         assert kept is not None
         await _aupdate(graph_of(runnable), kept.config, {kept.key: fix})
 
@@ -319,32 +334,54 @@ def with_ids(value: Any, state: GraphState | None) -> tuple[Any, dict[str, str]]
     return {**value, state.key: messages}, {m.id: words(m) for m in messages if m.id}
 
 
-def _instructions(new_input: Any, kept: Kept | None, instruction: str) -> list[BaseMessage]:
+def _instructions(new_input: Any, kept: Kept | None, instruction: str, snapshot: Any) -> list[BaseMessage]:
     """The removal of the guard's one-turn ``instruction`` (``crisis_mode: refer_and_continue``'s system message)
-    from the conversation the graph keeps: it is for the turn it came with, not for every later one."""
+    from the conversation the graph keeps (``snapshot``, read after the turn ran): it is for the turn it came with,
+    not for every later one. None when the run waits on an interrupt now, and none for an instruction a node took
+    out already (removing it again would fail)."""
     from langchain_core.messages import RemoveMessage
 
-    if kept is None or not _may_write(kept) or not isinstance(new_input, Mapping):
+    if kept is None or not _may_write(kept) or not isinstance(new_input, Mapping) or _waits(snapshot):
         return []
     messages = new_input.get(kept.key)
+    values = getattr(snapshot, "values", None)
+    stored = values.get(kept.key) if isinstance(values, Mapping) else None
+    present = {m.id for m in stored if isinstance(m, BaseMessage)} if isinstance(stored, (list, tuple)) else set()
     if not isinstance(messages, list):
         return []
     return [
         RemoveMessage(id=m.id)
         for m in messages
-        if isinstance(m, BaseMessage) and m.id and m.type == "system" and m.text == instruction
+        if isinstance(m, BaseMessage) and m.id and m.id in present and m.type == "system" and m.text == instruction
     ]
+
+
+def _says(new_input: Any, kept: Kept | None, instruction: str) -> bool:
+    """True when the graph's input carried the instruction into a conversation the guard may write (so there is
+    something to remove, and the state is read for it)."""
+    if kept is None or not _may_write(kept) or not isinstance(new_input, Mapping):
+        return False
+    messages = new_input.get(kept.key)
+    return isinstance(messages, list) and any(
+        isinstance(m, BaseMessage) and m.type == "system" and m.text == instruction for m in messages
+    )
 
 
 def forget_instruction(runnable: Any, kept: Kept | None, new_input: Any, instruction: str) -> None:
     """Remove the guard's one-turn ``instruction`` from the kept conversation once the turn has run."""
-    if removals := _instructions(new_input, kept, instruction):
-        assert kept is not None
-        _update(graph_of(runnable), kept.config, {kept.key: removals})
+    if not _says(new_input, kept, instruction):
+        return
+    assert kept is not None
+    graph = graph_of(runnable)
+    if removals := _instructions(new_input, kept, instruction, graph.get_state(kept.config)):
+        _update(graph, kept.config, {kept.key: removals})
 
 
 async def aforget_instruction(runnable: Any, kept: Kept | None, new_input: Any, instruction: str) -> None:
     """The async twin of :func:`forget_instruction`."""
-    if removals := _instructions(new_input, kept, instruction):
-        assert kept is not None
-        await _aupdate(graph_of(runnable), kept.config, {kept.key: removals})
+    if not _says(new_input, kept, instruction):
+        return
+    assert kept is not None
+    graph = graph_of(runnable)
+    if removals := _instructions(new_input, kept, instruction, await graph.aget_state(kept.config)):
+        await _aupdate(graph, kept.config, {kept.key: removals})

@@ -618,7 +618,7 @@ class GuardedRunnable(Runnable[Any, Any]):
             return
         screen = ScreenedStream(turn, parts=parts, graph=graph)
         new_input = self._for_graph(turn, state, kept, turn.rewritten_input(input, turns, d_in))
-        state_parts = parts or (GraphParts.single(state.default_mode) if state is not None else None)
+        state_parts = GraphParts.for_state(parts, state.default_mode if state is not None else None)
         inner = self.bound.stream(new_input, self._inner_config(config, run), **kwargs)
         # whatever ends the stream (its end, a block, the caller, an error), each lane is audited once
         sent: Any = None  # the chunks yielded, added up: the answer the tail's seals are of
@@ -628,6 +628,7 @@ class GuardedRunnable(Runnable[Any, Any]):
                 for chunk in inner:
                     earlier, rest = turn.values_earlier(chunk, state_parts)  # a state part: the turn's messages judged
                     if rest is None:  # nothing of the turn's answer in it yet (the input's state): passed on
+                        screen.passed(chunk)
                         yield chunk
                         continue
                     chunk = rest
@@ -696,7 +697,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         screen = ScreenedStream(turn, parts=parts, graph=graph)
         new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, d_in)
         new_input = self._for_graph(turn, state, kept, new_input)
-        state_parts = parts or (GraphParts.single(state.default_mode) if state is not None else None)
+        state_parts = GraphParts.for_state(parts, state.default_mode if state is not None else None)
         inner = self.bound.astream(new_input, self._inner_config(config, run), **kwargs)
         sent: Any = None  # as in ``_stream``
         snapshots = Snapshots()  # as in ``_stream``
@@ -705,6 +706,7 @@ class GuardedRunnable(Runnable[Any, Any]):
                 async for chunk in inner:
                     earlier, rest = turn.values_earlier(chunk, state_parts)  # as in ``_stream``
                     if rest is None:
+                        screen.passed(chunk)
                         yield chunk
                         continue
                     chunk = rest

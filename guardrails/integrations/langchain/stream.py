@@ -84,9 +84,14 @@ class GraphParts:
         return cls(modes=modes, multi=multi, subgraphs=subgraphs, v2=v2)
 
     @classmethod
-    def single(cls, mode: str) -> GraphParts:
-        """The parts of a stream of one mode, bare: a graph's stream given no ``stream_mode`` (its own mode)."""
-        return cls(modes=(mode,), multi=False, subgraphs=False, v2=False)
+    def for_state(cls, parts: GraphParts | None, mode: str | None) -> GraphParts | None:
+        """``parts`` as a graph streams them, ``mode`` (the graph's own, for a stream that names none) standing in
+        for the modes they do not name (no ``stream_mode``, or ``subgraphs=True`` alone); None without a graph."""
+        if mode is None:
+            return parts
+        if parts is None:
+            return cls(modes=(mode,), multi=False, subgraphs=False, v2=False)
+        return parts if parts.modes else replace(parts, modes=(mode,))
 
     @property
     def wrapped(self) -> bool:
@@ -233,6 +238,13 @@ class ScreenedStream:
         # in the type of the chain's chunks (a chain that declares no output type streams what it streams)
         kind = turn.kind if turn.wrapper.output_forced else shapes.kind_of(chunk) or turn.kind
         return [shapes.make_output(kind, head, output_key=turn.wrapper.answer_key, metadata={}, chunk=True)]
+
+    def passed(self, chunk: Any) -> None:
+        """A part passed on unscreened (a graph's state part of earlier messages only): the stream's shape is
+        learned from it as from a part that was fed (a stream of dicts gets no decision chunk at its end)."""
+        split = None if self.parts is None else self.parts.split(chunk)
+        if not self.fed:
+            self._first(chunk if split is None else split[1])
 
     def _first(self, chunk: Any) -> None:
         """The chain's first chunk: the kind of its answers is learned."""
