@@ -381,17 +381,16 @@ class PartialState(TypedDict):
     messages: Annotated[list[BaseMessage], partial(add_messages, format="langchain-openai")]
 
 
-def test_a_state_reduced_by_a_partial_of_add_messages_is_kept_too(general: Guard) -> None:
-    seen: list[int] = []
+def test_a_state_reduced_by_add_messages_with_a_format_is_never_written_since_it_drops_the_ids() -> None:
     builder = StateGraph(PartialState)
-    builder.add_node("agent", lambda state: seen.append(1) or {"messages": [AIMessage(content="noted")]})
+    builder.add_node("agent", lambda state: {"messages": [AIMessage(content="noted")]})
     builder.add_edge(START, "agent")
     builder.add_edge("agent", END)
     app = builder.compile(checkpointer=InMemorySaver())
-    wrapped = general.wrap(app)
-    wrapped.invoke(ask(CRISIS), thread("partial"))
-    assert wrapped.invoke(ask(FOLLOW_UP), thread("partial"))["guardrails"]["input"]["action"] == "refer"
-    assert seen == []
+    app.invoke(ask("hi"), thread("partial"))
+    before = app.get_state(thread("partial")).values["messages"]
+    assert keyword_guard().wrap(app).invoke(ask("a grenade"), thread("partial"))["guardrails"]["input"]["blocked"]
+    assert app.get_state(thread("partial")).values["messages"] == before
 
 
 def test_a_run_that_waits_on_an_interrupt_keeps_it_after_a_crisis_turn() -> None:
@@ -470,3 +469,48 @@ def test_a_default_stream_of_earlier_messages_only_gets_no_decision_chunk() -> N
     app = builder.compile(checkpointer=InMemorySaver())
     parts = list(keyword_guard().wrap(app).stream(ask("hi"), thread("noop")))
     assert parts and all(isinstance(p, dict) for p in parts)
+
+
+def test_a_node_that_copies_the_messages_with_metadata_of_its_own_does_not_make_them_new() -> None:
+    def agent(state: MessagesState) -> dict[str, list[BaseMessage]]:
+        copies = [m.model_copy(update={"additional_kwargs": {"seen_by": "agent"}}) for m in state["messages"]]
+        return {"messages": [*copies, AIMessage(content="noted")]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", agent)
+    builder.add_edge(START, "agent")
+    builder.add_edge("agent", END)
+    app = builder.compile(checkpointer=InMemorySaver())
+    app.update_state(thread("copy"), {"messages": [HumanMessage("hi"), AIMessage("a grenade story")]})
+    result = keyword_guard().wrap(app).invoke(ask("thanks"), thread("copy"))
+    assert result["guardrails"]["output"]["action"] == "allow" and result["messages"][-1].text == "noted"
+
+
+def test_an_instruction_left_by_a_turn_that_waited_on_an_interrupt_is_removed_at_the_next_turn() -> None:
+    from langchain_core.messages import SystemMessage
+
+    from guardrails.integrations.langchain.turn import NO_TRIAGE_INSTRUCTION
+
+    chat = Chat()
+    chat.app.update_state(thread("left"), {"messages": [SystemMessage(NO_TRIAGE_INSTRUCTION), HumanMessage("hi")]})
+    keyword_guard().wrap(chat.app).invoke(ask("what's the weather?"), thread("left"))
+    assert NO_TRIAGE_INSTRUCTION not in chat.seen[-1]
+
+
+def test_an_earlier_answer_rewritten_and_only_redacted_stays_in_its_place_redacted() -> None:
+    def agent(state: MessagesState) -> dict[str, list[BaseMessage]]:
+        answers = [m for m in state["messages"] if m.type == "ai"]
+        if answers:
+            return {"messages": [AIMessage(id=answers[-1].id, content="Markets sell food. Ask Jane Roe.")]}
+        return {"messages": [AIMessage(content="Markets sell food.")]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", agent)
+    builder.add_edge(START, "agent")
+    builder.add_edge("agent", END)
+    app = builder.compile(checkpointer=InMemorySaver())
+    wrapped = keyword_guard().wrap(app)
+    wrapped.invoke(ask("tell me about markets"), thread("inplace"))
+    wrapped.invoke(ask("revise it"), thread("inplace"))
+    stored = [m.text for m in app.get_state(thread("inplace")).values["messages"]]
+    assert stored == ["tell me about markets", "Markets sell food. Ask <PERSON_1>.", "revise it"]

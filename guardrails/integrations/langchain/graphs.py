@@ -26,11 +26,13 @@ __all__ = [
     "GraphState",
     "Kept",
     "aforget_instruction",
+    "aforget_stale_instructions",
     "akept",
     "arecord",
     "awrite_back",
     "bound_config",
     "forget_instruction",
+    "forget_stale_instructions",
     "graph_of",
     "is_graph",
     "kept",
@@ -161,7 +163,9 @@ def _writable(graph: Any, key: str) -> bool:
     channels = getattr(graph, "channels", None)
     channel = channels.get(key) if isinstance(channels, Mapping) else None
     operator = getattr(channel, "operator", None)
-    operator = getattr(operator, "func", operator)  # functools.partial(add_messages, format=...)
+    if getattr(operator, "keywords", None):  # partial(add_messages, format="langchain-openai") stores messages
+        return False  # without their ids: nothing could be replaced or told apart by id
+    operator = getattr(operator, "func", operator)  # a partial with no arguments is add_messages itself
     return "add_messages" in getattr(operator, "__name__", "")
 
 
@@ -260,13 +264,20 @@ async def arecord(runnable: Any, kept: Kept | None, messages: Sequence[BaseMessa
 
 
 def words(m: BaseMessage) -> str:
-    """What a message says, as one string (its type, content, tool calls and ``additional_kwargs``, where reasoning
-    goes): a message whose id is known but whose words are not is new."""
+    """What a message says, as one string: its type, content, tool calls and reasoning (not the rest of its
+    ``additional_kwargs``, which a node may change when it copies a message). A message whose id is known but whose
+    words are not is new."""
     calls = (getattr(m, "tool_calls", None), getattr(m, "invalid_tool_calls", None))
-    return repr((m.type, m.content, calls, m.additional_kwargs))
+    try:
+        reasoning = [text for _, text in shapes.reasoning_slots(m)]
+    except Exception:  # reasoning the guard cannot read: the message is read, and refused, as new
+        reasoning = [repr(m.additional_kwargs)]
+    return repr((m.type, m.content, calls, reasoning))
 
 
-def _corrections(before: Sequence[Any], after: Sequence[Any], kept: Mapping[str, BaseMessage]) -> list[BaseMessage]:
+def _corrections(
+    before: Sequence[Any], after: Sequence[Any], kept: Mapping[str, BaseMessage], *, refused: bool
+) -> list[BaseMessage]:
     """What turns the turn's messages as the graph stored them (``before``) into the ones the caller got
     (``after``): one gone removed by id, one whose words changed replaced (same id), one the guard wrote added;
     none when the words are the same (the guard's metadata alone is not written)."""
@@ -282,8 +293,8 @@ def _corrections(before: Sequence[Any], after: Sequence[Any], kept: Mapping[str,
     for m in shown:
         if m.id in stored and words(m) == words(stored[m.id]):
             continue
-        if m.id and m.id in kept and words(m) != words(kept[m.id]):  # an earlier answer's place, new words: the
-            changed.append(kept[m.id])  # earlier answer stays where it was, this one comes after the turn
+        if refused and m.id and m.id in kept and words(m) != words(kept[m.id]):  # an earlier answer rewritten and
+            changed.append(kept[m.id])  # refused: the earlier answer stays where it was, the refusal after the turn
             m = m.model_copy(update={"id": None})
         changed.append(m if m.id else m.model_copy(update={"id": str(uuid.uuid4())}))
     return [*removed, *changed]
@@ -305,18 +316,22 @@ def _paired(m: BaseMessage, dropped: set[Any]) -> BaseMessage:
     return AIMessage(content=m.content, response_metadata=dict(m.response_metadata), id=str(uuid.uuid4()))
 
 
-def write_back(runnable: Any, kept: Kept | None, before: Sequence[Any], after: Sequence[Any]) -> None:
+def write_back(
+    runnable: Any, kept: Kept | None, before: Sequence[Any], after: Sequence[Any], *, refused: bool = False
+) -> None:
     """Make the conversation the graph keeps hold this turn's answer as the caller got it (``after``: refused,
     redacted, with disclaimers), not as the graph stored it (``before``): a refused answer's words would otherwise
     reach the model again next turn."""
-    if _may_write(kept) and (fix := _corrections(before, after, kept.messages if kept else {})):
+    if _may_write(kept) and (fix := _corrections(before, after, kept.messages if kept else {}, refused=refused)):
         assert kept is not None
         _update(graph_of(runnable), kept.config, {kept.key: fix})
 
 
-async def awrite_back(runnable: Any, kept: Kept | None, before: Sequence[Any], after: Sequence[Any]) -> None:
+async def awrite_back(
+    runnable: Any, kept: Kept | None, before: Sequence[Any], after: Sequence[Any], *, refused: bool = False
+) -> None:
     """The async twin of :func:`write_back`."""
-    if _may_write(kept) and (fix := _corrections(before, after, kept.messages if kept else {})):
+    if _may_write(kept) and (fix := _corrections(before, after, kept.messages if kept else {}, refused=refused)):
         assert kept is not None
         await _aupdate(graph_of(runnable), kept.config, {kept.key: fix})
 
@@ -385,3 +400,26 @@ async def aforget_instruction(runnable: Any, kept: Kept | None, new_input: Any, 
     graph = graph_of(runnable)
     if removals := _instructions(new_input, kept, instruction, await graph.aget_state(kept.config)):
         await _aupdate(graph, kept.config, {kept.key: removals})
+
+
+def forget_stale_instructions(runnable: Any, kept: Kept | None, instruction: str) -> None:
+    """Remove the guard's one-turn ``instruction`` that an earlier turn left in the kept conversation (its run waited
+    on an interrupt then, and was resumed past the guard), before this turn runs."""
+    if _may_write(kept) and (stale := _stale(kept, instruction)):
+        assert kept is not None
+        _update(graph_of(runnable), kept.config, {kept.key: stale})
+
+
+async def aforget_stale_instructions(runnable: Any, kept: Kept | None, instruction: str) -> None:
+    """The async twin of :func:`forget_stale_instructions`."""
+    if _may_write(kept) and (stale := _stale(kept, instruction)):
+        assert kept is not None
+        await _aupdate(graph_of(runnable), kept.config, {kept.key: stale})
+
+
+def _stale(kept: Kept | None, instruction: str) -> list[BaseMessage]:
+    from langchain_core.messages import RemoveMessage
+
+    if kept is None:
+        return []
+    return [RemoveMessage(id=i) for i, m in kept.messages.items() if m.type == "system" and m.text == instruction]

@@ -488,14 +488,18 @@ class GuardedRunnable(Runnable[Any, Any]):
             graphs.record(self.bound, kept, turn.recorded_turn(d_in))
             return turn.early_answer(d_in, chunk=False, state=state)
         new_input = self._for_graph(turn, state, kept, turn.rewritten_input(input, turns, d_in))
+        graphs.forget_stale_instructions(self.bound, kept, NO_TRIAGE_INSTRUCTION)
         try:
             output = self.bound.invoke(new_input, self._inner_config(config, run), **kwargs)
             try:
                 result = self._checked(run, turn, output)
             except GuardrailViolation:  # raised, not shown: the refused answer is not kept either
-                graphs.write_back(self.bound, kept, turn.answer_messages(output), [])
+                graphs.write_back(self.bound, kept, turn.answer_messages(output), [], refused=True)
                 raise
-            graphs.write_back(self.bound, kept, turn.answer_messages(output), turn.answer_messages(result))
+            refused = turn.d_out is not None and turn.d_out.blocked
+            graphs.write_back(
+                self.bound, kept, turn.answer_messages(output), turn.answer_messages(result), refused=refused
+            )
         finally:
             graphs.forget_instruction(self.bound, kept, new_input, NO_TRIAGE_INSTRUCTION)
         return result
@@ -554,14 +558,18 @@ class GuardedRunnable(Runnable[Any, Any]):
             return turn.early_answer(d_in, chunk=False, state=state)
         new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, d_in)
         new_input = self._for_graph(turn, state, kept, new_input)
+        await graphs.aforget_stale_instructions(self.bound, kept, NO_TRIAGE_INSTRUCTION)
         try:
             output = await self.bound.ainvoke(new_input, self._inner_config(config, run), **kwargs)
             try:
                 result = await self._achecked(run, turn, output)
             except GuardrailViolation:  # as in ``_answer``
-                await graphs.awrite_back(self.bound, kept, turn.answer_messages(output), [])
+                await graphs.awrite_back(self.bound, kept, turn.answer_messages(output), [], refused=True)
                 raise
-            await graphs.awrite_back(self.bound, kept, turn.answer_messages(output), turn.answer_messages(result))
+            refused = turn.d_out is not None and turn.d_out.blocked
+            await graphs.awrite_back(
+                self.bound, kept, turn.answer_messages(output), turn.answer_messages(result), refused=refused
+            )
         finally:
             await graphs.aforget_instruction(self.bound, kept, new_input, NO_TRIAGE_INSTRUCTION)
         return result
@@ -618,6 +626,7 @@ class GuardedRunnable(Runnable[Any, Any]):
             return
         screen = ScreenedStream(turn, parts=parts, graph=graph)
         new_input = self._for_graph(turn, state, kept, turn.rewritten_input(input, turns, d_in))
+        graphs.forget_stale_instructions(self.bound, kept, NO_TRIAGE_INSTRUCTION)
         state_parts = GraphParts.for_state(parts, state.default_mode if state is not None else None)
         inner = self.bound.stream(new_input, self._inner_config(config, run), **kwargs)
         # whatever ends the stream (its end, a block, the caller, an error), each lane is audited once
@@ -697,6 +706,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         screen = ScreenedStream(turn, parts=parts, graph=graph)
         new_input = await asyncio.to_thread(turn.rewritten_input, input, turns, d_in)
         new_input = self._for_graph(turn, state, kept, new_input)
+        await graphs.aforget_stale_instructions(self.bound, kept, NO_TRIAGE_INSTRUCTION)
         state_parts = GraphParts.for_state(parts, state.default_mode if state is not None else None)
         inner = self.bound.astream(new_input, self._inner_config(config, run), **kwargs)
         sent: Any = None  # as in ``_stream``
