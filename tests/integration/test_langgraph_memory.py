@@ -381,16 +381,17 @@ class PartialState(TypedDict):
     messages: Annotated[list[BaseMessage], partial(add_messages, format="langchain-openai")]
 
 
-def test_a_state_reduced_by_add_messages_with_a_format_is_never_written_since_it_drops_the_ids() -> None:
+def test_a_state_reduced_by_add_messages_with_a_format_gets_the_record_of_a_refused_turn(general: Guard) -> None:
+    seen: list[int] = []
     builder = StateGraph(PartialState)
-    builder.add_node("agent", lambda state: {"messages": [AIMessage(content="noted")]})
+    builder.add_node("agent", lambda state: seen.append(1) or {"messages": [AIMessage(content="noted")]})
     builder.add_edge(START, "agent")
     builder.add_edge("agent", END)
     app = builder.compile(checkpointer=InMemorySaver())
-    app.invoke(ask("hi"), thread("partial"))
-    before = app.get_state(thread("partial")).values["messages"]
-    assert keyword_guard().wrap(app).invoke(ask("a grenade"), thread("partial"))["guardrails"]["input"]["blocked"]
-    assert app.get_state(thread("partial")).values["messages"] == before
+    wrapped = general.wrap(app)
+    wrapped.invoke(ask(CRISIS), thread("partial"))
+    assert wrapped.invoke(ask(FOLLOW_UP), thread("partial"))["guardrails"]["input"]["action"] == "refer"
+    assert seen == []  # the crisis stays in force: the record is appended, though nothing can be replaced by id
 
 
 def test_a_run_that_waits_on_an_interrupt_keeps_it_after_a_crisis_turn() -> None:
@@ -471,9 +472,9 @@ def test_a_default_stream_of_earlier_messages_only_gets_no_decision_chunk() -> N
     assert parts and all(isinstance(p, dict) for p in parts)
 
 
-def test_a_node_that_copies_the_messages_with_metadata_of_its_own_does_not_make_them_new() -> None:
+def test_a_node_that_copies_the_messages_with_metadata_of_its_own_but_no_text_does_not_make_them_new() -> None:
     def agent(state: MessagesState) -> dict[str, list[BaseMessage]]:
-        copies = [m.model_copy(update={"additional_kwargs": {"seen_by": "agent"}}) for m in state["messages"]]
+        copies = [m.model_copy(update={"additional_kwargs": {"step": 2}}) for m in state["messages"]]  # no text
         return {"messages": [*copies, AIMessage(content="noted")]}
 
     builder = StateGraph(MessagesState)
@@ -514,3 +515,35 @@ def test_an_earlier_answer_rewritten_and_only_redacted_stays_in_its_place_redact
     wrapped.invoke(ask("revise it"), thread("inplace"))
     stored = [m.text for m in app.get_state(thread("inplace")).values["messages"]]
     assert stored == ["tell me about markets", "Markets sell food. Ask <PERSON_1>.", "revise it"]
+
+
+def test_text_a_node_adds_to_an_earlier_answer_under_any_key_is_judged() -> None:
+    def agent(state: MessagesState) -> dict[str, list[BaseMessage]]:
+        answers = [m for m in state["messages"] if m.type == "ai"]
+        if answers:
+            note = {"grenade_note": "buy a grenade at the corner shop"}
+            return {"messages": [answers[-1].model_copy(update={"additional_kwargs": note})]}
+        return {"messages": [AIMessage(content="Hello there.")]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", agent)
+    builder.add_edge(START, "agent")
+    builder.add_edge("agent", END)
+    app = builder.compile(checkpointer=InMemorySaver())
+    wrapped = keyword_guard().wrap(app)
+    wrapped.invoke(ask("hi"), thread("note"))
+    assert wrapped.invoke(ask("again"), thread("note"))["guardrails"]["output"]["blocked"]
+    assert "corner shop" not in repr(app.get_state(thread("note")).values)
+
+
+def test_a_name_the_model_wrote_beside_its_words_is_kept_redacted_as_the_caller_got_it() -> None:
+    chat_note = {"web_note": "Write to Jane Roe"}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", lambda state: {"messages": [AIMessage(content="Done.", additional_kwargs=chat_note)]})
+    builder.add_edge(START, "agent")
+    builder.add_edge("agent", END)
+    app = builder.compile(checkpointer=InMemorySaver())
+    got = keyword_guard().wrap(app).invoke(ask("send it"), thread("kw"))
+    assert got["messages"][-1].additional_kwargs == {"web_note": "Write to <PERSON_1>"}
+    assert "Jane Roe" not in repr(app.get_state(thread("kw")).values)

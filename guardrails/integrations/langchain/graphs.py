@@ -128,6 +128,9 @@ class Kept:
     #: its messages channel adds messages by id (``add_messages``), so the guard can add, replace and remove them;
     #: a plain list would be overwritten by what the guard writes
     writable: bool
+    #: its messages channel adds messages (``add_messages``, with a ``format=`` too, which drops their ids: then the
+    #: guard only adds its record of a turn it answered, and replaces or removes nothing)
+    appends: bool
 
 
 def bound_config(runnable: Any, config: Mapping[str, Any], depth: int = 0) -> dict[str, Any]:
@@ -158,15 +161,16 @@ def _keeps(graph: Any, config: Mapping[str, Any], state: GraphState | None) -> b
     return state is not None and thread is not None and callable(getattr(saver, "get_tuple", None))
 
 
-def _writable(graph: Any, key: str) -> bool:
-    """True when the graph's ``key`` channel adds messages by id (LangGraph's ``add_messages`` reducer)."""
+def _reducer(graph: Any, key: str) -> tuple[bool, bool]:
+    """Whether the graph's ``key`` channel adds messages (LangGraph's ``add_messages``), and whether it keeps their
+    ids (not so with ``partial(add_messages, format="langchain-openai")``, which stores them without)."""
     channels = getattr(graph, "channels", None)
     channel = channels.get(key) if isinstance(channels, Mapping) else None
     operator = getattr(channel, "operator", None)
-    if getattr(operator, "keywords", None):  # partial(add_messages, format="langchain-openai") stores messages
-        return False  # without their ids: nothing could be replaced or told apart by id
-    operator = getattr(operator, "func", operator)  # a partial with no arguments is add_messages itself
-    return "add_messages" in getattr(operator, "__name__", "")
+    formatted = bool(getattr(operator, "keywords", None))
+    operator = getattr(operator, "func", operator)  # a partial of add_messages
+    appends = "add_messages" in getattr(operator, "__name__", "")
+    return appends, appends and not formatted
 
 
 def _waits(snapshot: Any) -> bool:
@@ -185,7 +189,8 @@ def _kept(graph: Any, config: dict[str, Any], key: str, snapshot: Any) -> Kept:
         turns=tuple(t for m in users[-STORED_TURNS_READ:] if (t := shapes.user_text(m)).strip()),
         ids={m.id: words(m) for m in messages if m.id},
         interrupted=_waits(snapshot),
-        writable=_writable(graph, key),
+        appends=_reducer(graph, key)[0],
+        writable=_reducer(graph, key)[1],
         messages={m.id: m for m in messages if m.id},
     )
 
@@ -251,28 +256,27 @@ def record(runnable: Any, kept: Kept | None, messages: Sequence[BaseMessage]) ->
     """Add ``messages`` (the wrapper's marker for a turn it answered without the graph, and that answer) to the
     conversation the graph keeps, unless it keeps none, waits on an interrupt, or keeps its messages as a plain
     list (which this would overwrite)."""
-    if _may_write(kept):
-        assert kept is not None
+    if kept is not None and kept.appends and not kept.interrupted:
         _update(graph_of(runnable), kept.config, {kept.key: list(messages)})
 
 
 async def arecord(runnable: Any, kept: Kept | None, messages: Sequence[BaseMessage]) -> None:
     """The async twin of :func:`record`."""
-    if _may_write(kept):
-        assert kept is not None
+    if kept is not None and kept.appends and not kept.interrupted:
         await _aupdate(graph_of(runnable), kept.config, {kept.key: list(messages)})
 
 
 def words(m: BaseMessage) -> str:
-    """What a message says, as one string: its type, content, tool calls and reasoning (not the rest of its
-    ``additional_kwargs``, which a node may change when it copies a message). A message whose id is known but whose
-    words are not is new."""
-    calls = (getattr(m, "tool_calls", None), getattr(m, "invalid_tool_calls", None))
+    """What a message says, as one string: everything of it the guard reads (its content, tool calls, reasoning and
+    other slots, ``history.sealed_text``), tagged with its type. A message whose id is known but whose words are
+    not is new, and judged (so is one a node copies with text of its own added, under any key)."""
+    from guardrails.integrations.langchain.history import sealed_text
+
     try:
-        reasoning = [text for _, text in shapes.reasoning_slots(m)]
-    except Exception:  # reasoning the guard cannot read: the message is read, and refused, as new
-        reasoning = [repr(m.additional_kwargs)]
-    return repr((m.type, m.content, calls, reasoning))
+        said = sealed_text(m)
+    except Exception:  # a part the guard cannot read: the message is new (its check refuses it)
+        said = repr((m.content, m.additional_kwargs))
+    return repr((m.type, said))
 
 
 def _corrections(
@@ -349,37 +353,31 @@ def with_ids(value: Any, state: GraphState | None) -> tuple[Any, dict[str, str]]
     return {**value, state.key: messages}, {m.id: words(m) for m in messages if m.id}
 
 
-def _instructions(new_input: Any, kept: Kept | None, instruction: str, snapshot: Any) -> list[BaseMessage]:
-    """The removal of the guard's one-turn ``instruction`` (``crisis_mode: refer_and_continue``'s system message)
-    from the conversation the graph keeps (``snapshot``, read after the turn ran): it is for the turn it came with,
-    not for every later one. None when the run waits on an interrupt now, and none for an instruction a node took
-    out already (removing it again would fail)."""
+def _instructions(kept: Kept | None, instruction: str, snapshot: Any) -> list[BaseMessage]:
+    """The removal of every copy of the guard's one-turn ``instruction`` (``crisis_mode: refer_and_continue``'s
+    system message) still in the conversation the graph keeps (``snapshot``, read after the turn ran): it is for the
+    turn it came with, not for later ones. None while the run waits on an interrupt (a write would clear it); one a
+    node took out already is not removed again (that would fail)."""
     from langchain_core.messages import RemoveMessage
 
-    if kept is None or not _may_write(kept) or not isinstance(new_input, Mapping) or _waits(snapshot):
+    if kept is None or not kept.writable or _waits(snapshot):
         return []
-    messages = new_input.get(kept.key)
     values = getattr(snapshot, "values", None)
     stored = values.get(kept.key) if isinstance(values, Mapping) else None
-    present = {m.id for m in stored if isinstance(m, BaseMessage)} if isinstance(stored, (list, tuple)) else set()
-    if not isinstance(messages, list):
-        return []
-    return [
-        RemoveMessage(id=m.id)
-        for m in messages
-        if isinstance(m, BaseMessage) and m.id and m.id in present and m.type == "system" and m.text == instruction
-    ]
+    messages = [m for m in stored if isinstance(m, BaseMessage)] if isinstance(stored, (list, tuple)) else []
+    return [RemoveMessage(id=m.id) for m in messages if m.id and m.type == "system" and m.text == instruction]
 
 
 def _says(new_input: Any, kept: Kept | None, instruction: str) -> bool:
-    """True when the graph's input carried the instruction into a conversation the guard may write (so there is
-    something to remove, and the state is read for it)."""
-    if kept is None or not _may_write(kept) or not isinstance(new_input, Mapping):
+    """True when the graph's input, or the conversation kept before the turn (a turn that waited on an interrupt
+    left it), holds the instruction, in a state the guard may write: then the state is read after the turn for it."""
+    if kept is None or not kept.writable:  # (waiting on an interrupt before the turn: the turn may have ended it)
         return False
-    messages = new_input.get(kept.key)
-    return isinstance(messages, list) and any(
+    messages = new_input.get(kept.key) if isinstance(new_input, Mapping) else None
+    carried = isinstance(messages, list) and any(
         isinstance(m, BaseMessage) and m.type == "system" and m.text == instruction for m in messages
     )
+    return carried or any(m.type == "system" and m.text == instruction for m in kept.messages.values())
 
 
 def forget_instruction(runnable: Any, kept: Kept | None, new_input: Any, instruction: str) -> None:
@@ -388,7 +386,7 @@ def forget_instruction(runnable: Any, kept: Kept | None, new_input: Any, instruc
         return
     assert kept is not None
     graph = graph_of(runnable)
-    if removals := _instructions(new_input, kept, instruction, graph.get_state(kept.config)):
+    if removals := _instructions(kept, instruction, graph.get_state(kept.config)):
         _update(graph, kept.config, {kept.key: removals})
 
 
@@ -398,7 +396,7 @@ async def aforget_instruction(runnable: Any, kept: Kept | None, new_input: Any, 
         return
     assert kept is not None
     graph = graph_of(runnable)
-    if removals := _instructions(new_input, kept, instruction, await graph.aget_state(kept.config)):
+    if removals := _instructions(kept, instruction, await graph.aget_state(kept.config)):
         await _aupdate(graph, kept.config, {kept.key: removals})
 
 

@@ -496,7 +496,7 @@ class GuardedRunnable(Runnable[Any, Any]):
             except GuardrailViolation:  # raised, not shown: the refused answer is not kept either
                 graphs.write_back(self.bound, kept, turn.answer_messages(output), [], refused=True)
                 raise
-            refused = turn.d_out is not None and turn.d_out.blocked
+            refused = any(d is not None and d.blocked for d in (turn.d_out, turn.d_ctx))
             graphs.write_back(
                 self.bound, kept, turn.answer_messages(output), turn.answer_messages(result), refused=refused
             )
@@ -566,7 +566,7 @@ class GuardedRunnable(Runnable[Any, Any]):
             except GuardrailViolation:  # as in ``_answer``
                 await graphs.awrite_back(self.bound, kept, turn.answer_messages(output), [], refused=True)
                 raise
-            refused = turn.d_out is not None and turn.d_out.blocked
+            refused = any(d is not None and d.blocked for d in (turn.d_out, turn.d_ctx))
             await graphs.awrite_back(
                 self.bound, kept, turn.answer_messages(output), turn.answer_messages(result), refused=refused
             )
