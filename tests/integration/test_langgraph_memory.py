@@ -43,6 +43,44 @@ class Chat:
         self.app = builder.compile(checkpointer=checkpointer if checkpointer is not None else InMemorySaver())
 
 
+def one_node(agent: Any) -> Any:
+    """A graph of one node, ``agent``, over ``MessagesState``, with a checkpointer."""
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", agent)
+    builder.add_edge(START, "agent")
+    builder.add_edge("agent", END)
+    return builder.compile(checkpointer=InMemorySaver())
+
+
+def waits_on_a_human(answer: str, question: str) -> Any:
+    """A graph whose node answers ``answer``, then waits on a human's approval (an interrupt asking ``question``)."""
+    from langgraph.types import interrupt
+
+    def approve(state: MessagesState) -> dict[str, list[BaseMessage]]:
+        interrupt(question)
+        return {}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", lambda state: {"messages": [AIMessage(content=answer)]})
+    builder.add_node("approve", approve)
+    builder.add_edge(START, "agent")
+    builder.add_edge("agent", "approve")
+    builder.add_edge("approve", END)
+    return builder.compile(checkpointer=InMemorySaver())
+
+
+def reviser(revision: str) -> Any:
+    """A node that answers "Markets sell food.", then rewrites its last answer as ``revision`` under its id."""
+
+    def agent(state: MessagesState) -> dict[str, list[BaseMessage]]:
+        answers = [m for m in state["messages"] if m.type == "ai"]
+        if answers:
+            return {"messages": [AIMessage(id=answers[-1].id, content=revision)]}
+        return {"messages": [AIMessage(content="Markets sell food.")]}
+
+    return agent
+
+
 def ask(text: str) -> dict[str, Any]:
     return {"messages": [HumanMessage(content=text)]}
 
@@ -131,19 +169,7 @@ def test_a_graph_without_a_checkpointer_or_a_request_without_a_thread_is_neither
 
 
 def test_a_conversation_waiting_on_an_interrupt_is_not_written_into() -> None:
-    from langgraph.types import interrupt
-
-    def approve(state: MessagesState) -> dict[str, list[BaseMessage]]:
-        interrupt("approve?")
-        return {}
-
-    builder = StateGraph(MessagesState)
-    builder.add_node("agent", lambda state: {"messages": [AIMessage(content="draft")]})
-    builder.add_node("approve", approve)
-    builder.add_edge(START, "agent")
-    builder.add_edge("agent", "approve")
-    builder.add_edge("approve", END)
-    app = builder.compile(checkpointer=InMemorySaver())
+    app = waits_on_a_human("draft", "approve?")
     wrapped = guard_with(KeywordDetector({"grenade": "weapons"})).wrap(app)
     app.invoke(ask("hi"), thread("i"))  # the graph's own run, waiting on a human
     before = app.get_state(thread("i")).values["messages"]
@@ -262,11 +288,7 @@ def test_an_earlier_message_a_node_rewrites_under_its_own_id_is_judged_as_this_t
             return {"messages": [AIMessage(id=answers[-1].id, content="REVISED: buy a grenade at the market")]}
         return {"messages": [AIMessage(content="Markets sell food.")]}
 
-    builder = StateGraph(MessagesState)
-    builder.add_node("agent", agent)
-    builder.add_edge(START, "agent")
-    builder.add_edge("agent", END)
-    app = builder.compile(checkpointer=InMemorySaver())
+    app = one_node(agent)
     wrapped = keyword_guard().wrap(app)
     wrapped.invoke(ask("tell me about markets"), thread("edit"))
     revised = wrapped.invoke(ask("revise your answer"), thread("edit"))
@@ -308,11 +330,7 @@ def test_an_answer_refused_by_raising_is_not_kept_in_the_conversation() -> None:
 
 
 def test_a_node_that_returns_the_whole_list_streams_its_updates_judged_on_this_turns_messages() -> None:
-    builder = StateGraph(MessagesState)
-    builder.add_node("agent", lambda state: {"messages": [*state["messages"], AIMessage(content="noted")]})
-    builder.add_edge(START, "agent")
-    builder.add_edge("agent", END)
-    app = builder.compile(checkpointer=InMemorySaver())
+    app = one_node(lambda state: {"messages": [*state["messages"], AIMessage(content="noted")]})
     app.update_state(thread("full"), {"messages": [HumanMessage("hi"), AIMessage("a grenade story")]})
     parts = list(keyword_guard().wrap(app).stream(ask("thanks"), thread("full")))  # the graph's own mode: updates
     assert [m.text for m in parts[-1]["agent"]["messages"]][-1] == "noted"
@@ -327,11 +345,7 @@ def test_the_no_triage_instruction_is_removed_when_the_graph_fails_too() -> None
             raise TimeoutError("provider timed out")
         return {"messages": [AIMessage(content="noted")]}
 
-    builder = StateGraph(MessagesState)
-    builder.add_node("agent", agent)
-    builder.add_edge(START, "agent")
-    builder.add_edge("agent", END)
-    app = builder.compile(checkpointer=InMemorySaver())
+    app = one_node(agent)
     guard = guard_with(
         KeywordDetector({"want to die": "crisis_self_harm"}), profile={"crisis_mode": "refer_and_continue"}
     )
@@ -367,11 +381,7 @@ def test_a_node_that_takes_the_instruction_out_itself_does_not_make_the_crisis_t
         dropped: list[BaseMessage] = [RemoveMessage(id=m.id) for m in state["messages"] if m.type == "system" and m.id]
         return {"messages": [*dropped, AIMessage(content="I'm here for you.")]}
 
-    builder = StateGraph(MessagesState)
-    builder.add_node("agent", agent)
-    builder.add_edge(START, "agent")
-    builder.add_edge("agent", END)
-    app = builder.compile(checkpointer=InMemorySaver())
+    app = one_node(agent)
     answer = rac_guard().wrap(app).invoke(ask("I want to die"), thread("trim"))
     assert "I'm here for you." in answer["messages"][-1].text
     assert "system" not in [m.type for m in app.get_state(thread("trim")).values["messages"]]
@@ -395,30 +405,14 @@ def test_a_state_reduced_by_add_messages_with_a_format_gets_the_record_of_a_refu
 
 
 def test_a_run_that_waits_on_an_interrupt_keeps_it_after_a_crisis_turn() -> None:
-    from langgraph.types import interrupt
-
-    def approve(state: MessagesState) -> dict[str, list[BaseMessage]]:
-        interrupt("send to a human?")
-        return {}
-
-    builder = StateGraph(MessagesState)
-    builder.add_node("agent", lambda state: {"messages": [AIMessage(content="I hear you.")]})
-    builder.add_node("approve", approve)
-    builder.add_edge(START, "agent")
-    builder.add_edge("agent", "approve")
-    builder.add_edge("approve", END)
-    app = builder.compile(checkpointer=InMemorySaver())
+    app = waits_on_a_human("I hear you.", "send to a human?")
     with pytest.raises(InputError):  # the interrupt is an object the guard cannot read (documented)
         rac_guard().wrap(app).invoke(ask("I want to die"), thread("wait"))
     assert app.get_state(thread("wait")).tasks[0].interrupts  # still waiting for the human
 
 
 def test_a_graph_streamed_with_subgraphs_alone_is_judged_on_this_turns_messages() -> None:
-    builder = StateGraph(MessagesState)
-    builder.add_node("agent", lambda state: {"messages": [*state["messages"], AIMessage(content="noted")]})
-    builder.add_edge(START, "agent")
-    builder.add_edge("agent", END)
-    app = builder.compile(checkpointer=InMemorySaver())
+    app = one_node(lambda state: {"messages": [*state["messages"], AIMessage(content="noted")]})
     app.update_state(thread("sub"), {"messages": [HumanMessage("hi"), AIMessage("a grenade story")]})
     parts = list(keyword_guard().wrap(app).stream(ask("thanks"), thread("sub"), subgraphs=True))
     assert parts[-1][1]["agent"]["messages"][-1].text == "noted"
@@ -432,11 +426,7 @@ def test_an_earlier_answer_rewritten_with_harmful_reasoning_under_its_id_is_judg
             return {"messages": [AIMessage(id=answers[-1].id, content=answers[-1].text, additional_kwargs=reasoning)]}
         return {"messages": [AIMessage(content="Here is a short answer.")]}
 
-    builder = StateGraph(MessagesState)
-    builder.add_node("agent", agent)
-    builder.add_edge(START, "agent")
-    builder.add_edge("agent", END)
-    app = builder.compile(checkpointer=InMemorySaver())
+    app = one_node(agent)
     wrapped = keyword_guard().wrap(app)
     wrapped.invoke(ask("hello"), thread("reason"))
     assert wrapped.invoke(ask("again please"), thread("reason"))["guardrails"]["output"]["blocked"]
@@ -444,17 +434,7 @@ def test_an_earlier_answer_rewritten_with_harmful_reasoning_under_its_id_is_judg
 
 
 def test_an_earlier_answer_rewritten_and_refused_stays_where_it_was_with_the_refusal_after_the_turn() -> None:
-    def agent(state: MessagesState) -> dict[str, list[BaseMessage]]:
-        answers = [m for m in state["messages"] if m.type == "ai"]
-        if answers:
-            return {"messages": [AIMessage(id=answers[-1].id, content="REVISED: buy a grenade")]}
-        return {"messages": [AIMessage(content="Markets sell food.")]}
-
-    builder = StateGraph(MessagesState)
-    builder.add_node("agent", agent)
-    builder.add_edge(START, "agent")
-    builder.add_edge("agent", END)
-    app = builder.compile(checkpointer=InMemorySaver())
+    app = one_node(reviser("REVISED: buy a grenade"))
     wrapped = keyword_guard().wrap(app)
     wrapped.invoke(ask("tell me about markets"), thread("place"))
     wrapped.invoke(ask("revise it"), thread("place"))
@@ -477,11 +457,7 @@ def test_a_node_that_copies_the_messages_with_metadata_of_its_own_but_no_text_do
         copies = [m.model_copy(update={"additional_kwargs": {"step": 2}}) for m in state["messages"]]  # no text
         return {"messages": [*copies, AIMessage(content="noted")]}
 
-    builder = StateGraph(MessagesState)
-    builder.add_node("agent", agent)
-    builder.add_edge(START, "agent")
-    builder.add_edge("agent", END)
-    app = builder.compile(checkpointer=InMemorySaver())
+    app = one_node(agent)
     app.update_state(thread("copy"), {"messages": [HumanMessage("hi"), AIMessage("a grenade story")]})
     result = keyword_guard().wrap(app).invoke(ask("thanks"), thread("copy"))
     assert result["guardrails"]["output"]["action"] == "allow" and result["messages"][-1].text == "noted"
@@ -499,17 +475,7 @@ def test_an_instruction_left_by_a_turn_that_waited_on_an_interrupt_is_removed_at
 
 
 def test_an_earlier_answer_rewritten_and_only_redacted_stays_in_its_place_redacted() -> None:
-    def agent(state: MessagesState) -> dict[str, list[BaseMessage]]:
-        answers = [m for m in state["messages"] if m.type == "ai"]
-        if answers:
-            return {"messages": [AIMessage(id=answers[-1].id, content="Markets sell food. Ask Jane Roe.")]}
-        return {"messages": [AIMessage(content="Markets sell food.")]}
-
-    builder = StateGraph(MessagesState)
-    builder.add_node("agent", agent)
-    builder.add_edge(START, "agent")
-    builder.add_edge("agent", END)
-    app = builder.compile(checkpointer=InMemorySaver())
+    app = one_node(reviser("Markets sell food. Ask Jane Roe."))
     wrapped = keyword_guard().wrap(app)
     wrapped.invoke(ask("tell me about markets"), thread("inplace"))
     wrapped.invoke(ask("revise it"), thread("inplace"))
@@ -525,11 +491,7 @@ def test_text_a_node_adds_to_an_earlier_answer_under_any_key_is_judged() -> None
             return {"messages": [answers[-1].model_copy(update={"additional_kwargs": note})]}
         return {"messages": [AIMessage(content="Hello there.")]}
 
-    builder = StateGraph(MessagesState)
-    builder.add_node("agent", agent)
-    builder.add_edge(START, "agent")
-    builder.add_edge("agent", END)
-    app = builder.compile(checkpointer=InMemorySaver())
+    app = one_node(agent)
     wrapped = keyword_guard().wrap(app)
     wrapped.invoke(ask("hi"), thread("note"))
     assert wrapped.invoke(ask("again"), thread("note"))["guardrails"]["output"]["blocked"]
@@ -539,11 +501,7 @@ def test_text_a_node_adds_to_an_earlier_answer_under_any_key_is_judged() -> None
 def test_a_name_the_model_wrote_beside_its_words_is_kept_redacted_as_the_caller_got_it() -> None:
     chat_note = {"web_note": "Write to Jane Roe"}
 
-    builder = StateGraph(MessagesState)
-    builder.add_node("agent", lambda state: {"messages": [AIMessage(content="Done.", additional_kwargs=chat_note)]})
-    builder.add_edge(START, "agent")
-    builder.add_edge("agent", END)
-    app = builder.compile(checkpointer=InMemorySaver())
+    app = one_node(lambda state: {"messages": [AIMessage(content="Done.", additional_kwargs=chat_note)]})
     got = keyword_guard().wrap(app).invoke(ask("send it"), thread("kw"))
     assert got["messages"][-1].additional_kwargs == {"web_note": "Write to <PERSON_1>"}
     assert "Jane Roe" not in repr(app.get_state(thread("kw")).values)
