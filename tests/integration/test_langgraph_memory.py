@@ -483,21 +483,6 @@ def test_an_earlier_answer_rewritten_and_only_redacted_stays_in_its_place_redact
     assert stored == ["tell me about markets", "Markets sell food. Ask <PERSON_1>.", "revise it"]
 
 
-def test_text_a_node_adds_to_an_earlier_answer_under_any_key_is_judged() -> None:
-    def agent(state: MessagesState) -> dict[str, list[BaseMessage]]:
-        answers = [m for m in state["messages"] if m.type == "ai"]
-        if answers:
-            note = {"grenade_note": "buy a grenade at the corner shop"}
-            return {"messages": [answers[-1].model_copy(update={"additional_kwargs": note})]}
-        return {"messages": [AIMessage(content="Hello there.")]}
-
-    app = one_node(agent)
-    wrapped = keyword_guard().wrap(app)
-    wrapped.invoke(ask("hi"), thread("note"))
-    assert wrapped.invoke(ask("again"), thread("note"))["guardrails"]["output"]["blocked"]
-    assert "corner shop" not in repr(app.get_state(thread("note")).values)
-
-
 def test_a_name_the_model_wrote_beside_its_words_is_kept_redacted_as_the_caller_got_it() -> None:
     chat_note = {"web_note": "Write to Jane Roe"}
 

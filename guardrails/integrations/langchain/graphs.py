@@ -131,6 +131,8 @@ class Kept:
     #: its messages channel adds messages (``add_messages``, with a ``format=`` too, which drops their ids: then the
     #: guard only adds its record of a turn it answered, and replaces or removes nothing)
     appends: bool
+    #: the words of its messages that have no id (``add_messages`` with ``format=`` stores them so)
+    unnamed: tuple[str, ...] = ()
 
 
 def bound_config(runnable: Any, config: Mapping[str, Any], depth: int = 0) -> dict[str, Any]:
@@ -192,6 +194,7 @@ def _kept(graph: Any, config: dict[str, Any], key: str, snapshot: Any) -> Kept:
         appends=_reducer(graph, key)[0],
         writable=_reducer(graph, key)[1],
         messages={m.id: m for m in messages if m.id},
+        unnamed=tuple(words(m) for m in messages if not m.id),
     )
 
 
@@ -267,16 +270,26 @@ async def arecord(runnable: Any, kept: Kept | None, messages: Sequence[BaseMessa
 
 
 def words(m: BaseMessage) -> str:
-    """What a message says, as one string: everything of it the guard reads (its content, tool calls, reasoning and
-    other slots, ``history.sealed_text``), tagged with its type. A message whose id is known but whose words are
-    not is new, and judged (so is one a node copies with text of its own added, under any key)."""
+    """What a message says, as one string: its type, content, tool calls (valid or not) and reasoning. Not the rest
+    of its ``additional_kwargs``, where a node that copies messages may add ids and timestamps: such a copy of an
+    earlier message is still that message. A message whose id is known but whose words are not is new."""
+    calls = (getattr(m, "tool_calls", None), getattr(m, "invalid_tool_calls", None))
+    try:
+        reasoning = [text for _, text in shapes.reasoning_slots(m)]
+    except Exception:  # reasoning the guard cannot read: the message is new (its check refuses it)
+        reasoning = [repr(m.additional_kwargs)]
+    return repr((m.type, m.content, calls, reasoning))
+
+
+def _all_said(m: BaseMessage) -> str:
+    """Everything of a message the guard reads (``history.sealed_text``): an answer the guard changed anywhere (a
+    redacted name in a transcript) is written back."""
     from guardrails.integrations.langchain.history import sealed_text
 
     try:
-        said = sealed_text(m)
-    except Exception:  # a part the guard cannot read: the message is new (its check refuses it)
-        said = repr((m.content, m.additional_kwargs))
-    return repr((m.type, said))
+        return repr((words(m), sealed_text(m)))
+    except Exception:
+        return repr((words(m), m.additional_kwargs))
 
 
 def _corrections(
@@ -295,7 +308,7 @@ def _corrections(
     removed: list[BaseMessage] = [kept[i] if i in kept else RemoveMessage(id=i) for i in stored if i not in ids]
     changed: list[BaseMessage] = []
     for m in shown:
-        if m.id in stored and words(m) == words(stored[m.id]):
+        if m.id in stored and _all_said(m) == _all_said(stored[m.id]):
             continue
         if refused and m.id and m.id in kept and words(m) != words(kept[m.id]):  # an earlier answer rewritten and
             changed.append(kept[m.id])  # refused: the earlier answer stays where it was, the refusal after the turn

@@ -30,6 +30,7 @@ import os
 import sys
 import threading
 import warnings
+from collections import Counter
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
@@ -511,6 +512,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         new_input, ids = graphs.with_ids(new_input, state)
         turn.state_key = state.key if state is not None else None
         turn.earlier_ids = {**(kept.ids if kept is not None else {}), **ids}
+        turn.earlier_unnamed = Counter([*(kept.unnamed if kept is not None else ()), *ids.values()])
         return new_input
 
     def _checked(self, run: CallbackManagerForChainRun, turn: Turn, output: Any) -> Any:

@@ -9,6 +9,7 @@ referral and disclaimers, the decisions put in its metadata, and the delivered a
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -72,6 +73,8 @@ class Turn:
     #: turn's answer (the conversation it keeps, the input's messages): not judged again (``split_earlier``)
     state_key: str | None = None
     earlier_ids: Mapping[str, str] = field(default_factory=dict)
+    #: the words of earlier messages a reducer may return without their ids (``add_messages`` with ``format=``)
+    earlier_unnamed: Counter[str] = field(default_factory=Counter)
 
     # ---- input
     def turns(self, value: Any) -> shapes.Turns:
@@ -378,24 +381,39 @@ class Turn:
         (``earlier_ids``: they were judged and delivered before, or are the input the guard judged), and those
         messages; ``([], output)`` for any other output."""
         key = self.state_key
-        if not self.earlier_ids or key is None or not isinstance(output, Mapping):
+        if not (self.earlier_ids or self.earlier_unnamed) or key is None or not isinstance(output, Mapping):
             return [], output
         messages = output.get(key)
         if not isinstance(messages, list):
             return [], output
-        earlier = [m for m in messages if self._earlier(m)]
-        if not earlier:
+        flags = self._earlier_flags(messages)
+        if not any(flags):
             return [], output
-        rest = [m for m in messages if not self._earlier(m)]
+        earlier = [m for m, e in zip(messages, flags, strict=True) if e]
+        rest = [m for m, e in zip(messages, flags, strict=True) if not e]
         return earlier, shapes.remap(output, {**output, key: rest})
 
-    def _earlier(self, m: Any) -> bool:
-        """A message of a graph's state the turn began with, its words unchanged (see ``earlier_ids``)."""
-        if not isinstance(m, BaseMessage) or m.id is None or m.id not in self.earlier_ids:
-            return False
+    def _earlier_flags(self, messages: Sequence[Any]) -> list[bool]:
+        """Which of a graph's returned messages the turn began with (see ``earlier_ids``): one with a known id and its
+        words unchanged (``graphs.words``: content, tool calls, reasoning); a user's or the app's message with a
+        known id (judged as input, never the answer, whatever a node tagged it with); and, for messages a reducer
+        stored without their ids (``add_messages`` with ``format=``), one whose words match an earlier message's,
+        each earlier message matched once."""
         from guardrails.integrations.langchain.graphs import words
 
-        return self.earlier_ids[m.id] == words(m)
+        unmatched = Counter(self.earlier_unnamed)
+        flags: list[bool] = []
+        for m in messages:
+            said = words(m) if isinstance(m, BaseMessage) else None
+            known = isinstance(m, BaseMessage) and m.id is not None and m.id in self.earlier_ids
+            if known and (self.earlier_ids[m.id] == said or m.type in ("human", "system")):
+                flags.append(True)
+            elif said is not None and m.id is None and unmatched[said] > 0:  # a reducer that dropped the ids
+                unmatched[said] -= 1
+                flags.append(True)
+            else:
+                flags.append(False)
+        return flags
 
     def join_earlier(self, result: Any, earlier: Sequence[BaseMessage]) -> Any:
         """``result`` (of a state ``split_earlier`` split) with the earlier messages back before its own."""
