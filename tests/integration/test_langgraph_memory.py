@@ -490,3 +490,33 @@ def test_a_name_the_model_wrote_beside_its_words_is_kept_redacted_as_the_caller_
     got = keyword_guard().wrap(app).invoke(ask("send it"), thread("kw"))
     assert got["messages"][-1].additional_kwargs == {"web_note": "Write to <PERSON_1>"}
     assert "Jane Roe" not in repr(app.get_state(thread("kw")).values)
+
+
+def test_copies_a_node_tags_with_run_ids_stay_earlier_and_a_refusal_keeps_the_users_question() -> None:
+    answers = iter(["Markets were calm today.", "a grenade is sold at the corner", "Rain tomorrow."])
+
+    def agent(state: MessagesState) -> dict[str, list[BaseMessage]]:
+        tagged = [m.model_copy(update={"additional_kwargs": {"run_id": "3f2c9a1e-run"}}) for m in state["messages"]]
+        return {"messages": [*tagged, AIMessage(content=next(answers))]}
+
+    app = one_node(agent)
+    app.update_state(thread("tag"), {"messages": [HumanMessage("hi"), AIMessage("a grenade story, told before")]})
+    wrapped = keyword_guard().wrap(app)
+    assert wrapped.invoke(ask("how were markets?"), thread("tag"))["guardrails"]["output"]["action"] == "allow"
+    assert wrapped.invoke(ask("where can I shop?"), thread("tag"))["guardrails"]["output"]["blocked"]
+    last = wrapped.invoke(ask("weather tomorrow?"), thread("tag"))
+    assert last["messages"][-1].text == "Rain tomorrow."
+    stored = [m.text for m in app.get_state(thread("tag")).values["messages"]]
+    assert "where can I shop?" in stored and "a grenade is sold at the corner" not in stored
+
+
+def test_after_a_referral_a_format_reducer_thread_answers_again_once_the_crisis_lapses(general: Guard) -> None:
+    builder = StateGraph(PartialState)
+    builder.add_node("agent", lambda state: {"messages": [AIMessage(content="Paris is the capital of France.")]})
+    builder.add_edge(START, "agent")
+    builder.add_edge("agent", END)
+    app = builder.compile(checkpointer=InMemorySaver())
+    wrapped = general.wrap(app)
+    wrapped.invoke(ask(CRISIS), thread("fmt"))
+    later = [wrapped.invoke(ask(q), thread("fmt")) for q in ("hi", "capital of France?", "and of Peru?", "thanks!")]
+    assert later[-1]["guardrails"]["output"]["action"] == "allow"
