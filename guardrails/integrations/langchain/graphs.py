@@ -34,7 +34,6 @@ __all__ = [
     "forget_instruction",
     "forget_stale_instructions",
     "graph_of",
-    "is_graph",
     "kept",
     "record",
     "with_ids",
@@ -50,16 +49,11 @@ GUARD_NODE = "guardrails"
 STORED_TURNS_READ = 20
 
 
-def is_graph(runnable: Any) -> bool:
-    """True for a LangGraph app (local or remote), bound with a config or behind fallbacks: its stream's arguments
-    say how it wraps its parts before any part has come (a refusal of the input in its ``messages`` shape). Any
-    other runnable given ``stream_mode`` (a sequence with a graph in it, whose other steps may reshape the parts) is
-    read by its chunks."""
-    return graph_of(runnable) is not None
-
-
 def graph_of(runnable: Any, depth: int = 0) -> Any:
-    """The LangGraph app ``runnable`` is (see :func:`is_graph`); None when it is none."""
+    """The LangGraph app (local or remote) ``runnable`` is, bound with a config or behind fallbacks; None when it is
+    none. Such an app's stream arguments say how it wraps its parts before any part has come (a refusal of the input
+    in its ``messages`` shape); any other runnable given ``stream_mode`` (a sequence with a graph in it, whose other
+    steps may reshape the parts) is read by its chunks."""
     if depth > 8 or runnable is None:
         return None
     if any(cls.__name__ in _GRAPH_CLASSES for cls in type(runnable).__mro__):

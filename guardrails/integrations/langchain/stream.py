@@ -202,7 +202,7 @@ class ScreenedStream:
     parts: GraphParts | None = None
     tag: Any = None
     tags: dict[Any, Any] = field(default_factory=dict)
-    #: the wrapped runnable is a LangGraph app (``graphs.is_graph``); else its stream's arguments are trusted only
+    #: the wrapped runnable is a LangGraph app (``graphs.graph_of``); else its stream's arguments are trusted only
     #: as far as its chunks bear them out (a ``(message, metadata)`` pair came: ``pairs_seen``)
     graph: bool = False
     pairs_seen: bool = False
