@@ -520,3 +520,30 @@ def test_after_a_referral_a_format_reducer_thread_answers_again_once_the_crisis_
     wrapped.invoke(ask(CRISIS), thread("fmt"))
     later = [wrapped.invoke(ask(q), thread("fmt")) for q in ("hi", "capital of France?", "and of Peru?", "thanks!")]
     assert later[-1]["guardrails"]["output"]["action"] == "allow"
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{}, {"stream_mode": "values"}, {"stream_mode": "messages"}], ids=["default", "values", "messages"]
+)
+def test_a_streamed_answer_refused_is_replaced_by_its_refusal_in_the_kept_conversation(kwargs: dict[str, Any]) -> None:
+    chat = Chat("sure: a grenade can be bought at the market", "Paris")
+    wrapped = keyword_guard().wrap(chat.app)
+    list(wrapped.stream(ask("tell me about shopping"), thread("st"), **kwargs))
+    stored = [m.text for m in chat.app.get_state(thread("st")).values["messages"]]
+    assert "grenade" not in repr(stored) and "can't help" in stored[-1]
+    list(wrapped.stream(ask("capital of France?"), thread("st"), **kwargs))
+    assert "grenade" not in repr(chat.seen[-1])  # the model never reads the refused words again
+
+
+def test_a_streamed_answer_redacted_is_kept_redacted_sync_and_async() -> None:
+    chat = Chat("Ask Jane Roe, she planned the route.", "Ask Jane Roe again.")
+    wrapped = keyword_guard().wrap(chat.app)
+    list(wrapped.stream(ask("who planned it?"), thread("sr"), stream_mode="messages"))
+
+    async def again() -> None:
+        async for _ in wrapped.astream(ask("and who else?"), thread("sr")):
+            pass
+
+    asyncio.run(again())
+    stored = [m.text for m in chat.app.get_state(thread("sr")).values["messages"]]
+    assert "Jane Roe" not in repr(stored) and "<PERSON_1>" in stored[1]

@@ -49,6 +49,7 @@ from typing import Any, Literal, TypeVar, overload
 
 from langchain_core.callbacks import AsyncCallbackManagerForChainRun, CallbackManagerForChainRun
 from langchain_core.exceptions import OutputParserException
+from langchain_core.messages import AIMessage
 from langchain_core.runnables import ConfigurableFieldSpec, Runnable, RunnableConfig
 from langchain_core.runnables.config import (
     ensure_config,
@@ -75,7 +76,7 @@ from guardrails.integrations.langchain.stream import GraphParts, ScreenedStream,
 from guardrails.integrations.langchain.turn import NO_TRIAGE_INSTRUCTION, WITHHELD, Turn, added
 from guardrails.profiles import Profile, load_profile
 from guardrails.redaction import Numbering, redaction_scope
-from guardrails.types import Decision, Stage
+from guardrails.types import Action, Decision, Stage
 
 
 def _request_profiles(profiles: object) -> dict[str, Profile]:
@@ -663,6 +664,7 @@ class GuardedRunnable(Runnable[Any, Any]):
             tail = screen.sealed_tail(sent, screen.end())
             self._record(run, "context", turn.d_ctx)  # as invoke traces them: the documents' check, the answer's
             self._record(run, "output", turn.d_out)
+            self._streamed_back(turn, kept)
             yield from tail
 
     async def astream(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> AsyncIterator[Any]:
@@ -742,8 +744,52 @@ class GuardedRunnable(Runnable[Any, Any]):
             tail = screen.sealed_tail(sent, await _in_worker(screen.end))
             await self._arecord(run, "context", turn.d_ctx)
             await self._arecord(run, "output", turn.d_out)
+            await self._astreamed_back(turn, kept)
             for item in tail:
                 yield item
+
+    @staticmethod
+    def _streamed_answer(turn: Turn, before: list[Any]) -> tuple[list[Any], bool] | None:
+        """The turn's messages as a stream's caller got them, to write back into the conversation a graph keeps
+        (``graphs.write_back``), and whether the answer was refused; None when the stream changed nothing of them.
+        A refused answer is its refusal; a redacted one is redacted as the stream redacted it (restorable values
+        kept as placeholders, as the run records them)."""
+        decisions = [d for d in (turn.d_out, turn.d_ctx) if d is not None]
+        refused = next((d for d in decisions if d.blocked), None)
+        if refused is not None:
+            return [AIMessage(content=refused.response_text() or "")], True
+        if not any(d.action is Action.REDACT for d in decisions):
+            return None
+
+        def redact(text: str) -> str:  # numbered as the stream numbered the turn's values
+            with redaction_scope(turn.numbering, restorable=False):
+                return turn.guard.redact(text, Stage.OUTPUT, conversation_id=turn.conversation_id, restorable=False)
+
+        return [shapes.map_texts(m, redact) for m in before], False
+
+    def _streamed_back(self, turn: Turn, kept: graphs.Kept | None) -> None:
+        """After a stream, the conversation a graph keeps holds its answer as the caller got it: refused, redacted
+        (``invoke`` writes back the same way, ``_answer``)."""
+        if kept is None or not kept.writable or kept.interrupted or self.graph is None:
+            return
+        if self._streamed_answer(turn, []) is None:
+            return
+        before = turn.answer_messages(getattr(self.graph.get_state(kept.config), "values", None))
+        after = self._streamed_answer(turn, before)
+        if after is not None:
+            graphs.write_back(self.bound, kept, before, after[0], refused=after[1])
+
+    async def _astreamed_back(self, turn: Turn, kept: graphs.Kept | None) -> None:
+        """The async twin of :meth:`_streamed_back`."""
+        if kept is None or not kept.writable or kept.interrupted or self.graph is None:
+            return
+        if self._streamed_answer(turn, []) is None:
+            return
+        snapshot = await self.graph.aget_state(kept.config)
+        before = turn.answer_messages(getattr(snapshot, "values", None))
+        after = await asyncio.to_thread(self._streamed_answer, turn, before)
+        if after is not None:
+            await graphs.awrite_back(self.bound, kept, before, after[0], refused=after[1])
 
     @overload
     def astream_events(
