@@ -547,3 +547,45 @@ def test_a_streamed_answer_redacted_is_kept_redacted_sync_and_async() -> None:
     asyncio.run(again())
     stored = [m.text for m in chat.app.get_state(thread("sr")).values["messages"]]
     assert "Jane Roe" not in repr(stored) and "<PERSON_1>" in stored[1]
+
+
+def test_a_streamed_answer_refused_by_raising_is_taken_out_of_the_kept_conversation() -> None:
+    from guardrails import GuardrailViolation
+
+    chat = Chat("sure: a grenade can be bought at the market")
+    with pytest.raises(GuardrailViolation):
+        list(keyword_guard().wrap(chat.app, raise_on_block=True).stream(ask("where?"), thread("sraise")))
+    assert [m.text for m in chat.app.get_state(thread("sraise")).values["messages"]] == ["where?"]
+
+
+def test_a_stream_the_caller_stops_reading_keeps_its_values_redacted() -> None:
+    chat = Chat("Write to Jane Roe today.")
+    stream = keyword_guard().wrap(chat.app).stream(ask("who?"), thread("brk"), stream_mode="values")
+    for part in stream:
+        if part["messages"][-1].type == "ai":  # the redacted answer has come: the client goes away
+            break
+    stream.close()
+    assert "Jane Roe" not in repr(chat.app.get_state(thread("brk")).values)
+
+
+def test_a_run_paused_before_its_tools_keeps_a_redacted_call_as_it_is_and_loses_a_refused_one() -> None:
+    from langchain_core.messages import ToolMessage
+
+    def agent(state: MessagesState) -> dict[str, list[BaseMessage]]:
+        asked = state["messages"][-1].text  # the model writes the name itself (the user's turn is redacted)
+        call = {"id": "c1", "name": "send", "args": {"q": "buy a grenade" if "buy" in asked else "mail Jane Roe"}}
+        return {"messages": [AIMessage(content="", tool_calls=[call])]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", agent)
+    builder.add_node("tools", lambda state: {"messages": [ToolMessage(content="Done.", tool_call_id="c1")]})
+    builder.add_edge(START, "agent")
+    builder.add_edge("agent", "tools")
+    builder.add_edge("tools", END)
+    app = builder.compile(checkpointer=InMemorySaver(), interrupt_before=["tools"])
+    wrapped = keyword_guard().wrap(app)
+    list(wrapped.stream(ask("mail my friend"), thread("tool-pii")))
+    assert app.get_state(thread("tool-pii")).values["messages"][-1].tool_calls[0]["args"] == {"q": "mail Jane Roe"}
+    list(wrapped.stream(ask("buy something for me"), thread("tool-bad")))
+    kept_calls = [m.tool_calls for m in app.get_state(thread("tool-bad")).values["messages"] if m.type == "ai"]
+    assert "grenade" not in repr(kept_calls)  # the refused call is gone: it never runs when the run resumes

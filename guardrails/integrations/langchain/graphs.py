@@ -10,6 +10,7 @@ the conversation stays whole, the refused words are never stored, and a crisis s
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -35,12 +36,14 @@ __all__ = [
     "forget_stale_instructions",
     "graph_of",
     "kept",
+    "paused",
     "record",
     "with_ids",
     "words",
     "write_back",
 ]
 
+logger = logging.getLogger("guardrails")
 #: the classes of a LangGraph app, local or remote
 _GRAPH_CLASSES = frozenset({"Pregel", "PregelProtocol", "RemoteGraph"})
 #: the node a turn refused on the input (the graph never run) comes from in a LangGraph app's ``updates`` stream
@@ -167,6 +170,13 @@ def _reducer(graph: Any, key: str) -> tuple[bool, bool]:
     operator = getattr(operator, "func", operator)  # a partial of add_messages
     appends = "add_messages" in getattr(operator, "__name__", "")
     return appends, appends and not formatted
+
+
+def paused(snapshot: Any, *, stopped: bool = False) -> bool:
+    """True when the stored run waits on an interrupt, or, for a run that was not ``stopped`` by its caller, when
+    it paused before a node (a breakpoint, ``interrupt_before``: ``next`` is set): nothing is written into it, as a
+    write would change what runs when it resumes."""
+    return _waits(snapshot) or (not stopped and bool(getattr(snapshot, "next", ())))
 
 
 def _waits(snapshot: Any) -> bool:
@@ -328,23 +338,50 @@ def _paired(m: BaseMessage, dropped: set[Any]) -> BaseMessage:
 
 
 def write_back(
-    runnable: Any, kept: Kept | None, before: Sequence[Any], after: Sequence[Any], *, refused: bool = False
+    runnable: Any,
+    kept: Kept | None,
+    before: Sequence[Any],
+    after: Sequence[Any],
+    *,
+    refused: bool = False,
+    stopped: bool = False,
 ) -> None:
     """Make the conversation the graph keeps hold this turn's answer as the caller got it (``after``: refused,
     redacted, with disclaimers), not as the graph stored it (``before``): a refused answer's words would otherwise
-    reach the model again next turn."""
-    if _may_write(kept) and (fix := _corrections(before, after, kept.messages if kept else {}, refused=refused)):
-        assert kept is not None
-        _update(graph_of(runnable), kept.config, {kept.key: fix})
+    reach the model again next turn. An answer only changed (redacted) is not written into a run that paused before
+    a node (a breakpoint: a write would change what runs when it resumes; a run its caller ``stopped`` is no pause);
+    a refused one is, so that a refused tool call never runs when the run resumes. A write LangGraph refuses is logged,
+    never raised: the caller's answer stands."""
+    if not _may_write(kept) or not (fix := _corrections(before, after, kept.messages if kept else {}, refused=refused)):
+        return
+    assert kept is not None
+    graph = graph_of(runnable)
+    try:
+        if refused or not paused(graph.get_state(kept.config), stopped=stopped):
+            _update(graph, kept.config, {kept.key: fix})
+    except Exception as exc:
+        logger.warning("guardrails: the answer was not written back into the graph's state (%s)", type(exc).__name__)
 
 
 async def awrite_back(
-    runnable: Any, kept: Kept | None, before: Sequence[Any], after: Sequence[Any], *, refused: bool = False
+    runnable: Any,
+    kept: Kept | None,
+    before: Sequence[Any],
+    after: Sequence[Any],
+    *,
+    refused: bool = False,
+    stopped: bool = False,
 ) -> None:
     """The async twin of :func:`write_back`."""
-    if _may_write(kept) and (fix := _corrections(before, after, kept.messages if kept else {}, refused=refused)):
-        assert kept is not None
-        await _aupdate(graph_of(runnable), kept.config, {kept.key: fix})
+    if not _may_write(kept) or not (fix := _corrections(before, after, kept.messages if kept else {}, refused=refused)):
+        return
+    assert kept is not None
+    graph = graph_of(runnable)
+    try:
+        if refused or not paused(await graph.aget_state(kept.config), stopped=stopped):
+            await _aupdate(graph, kept.config, {kept.key: fix})
+    except Exception as exc:
+        logger.warning("guardrails: the answer was not written back into the graph's state (%s)", type(exc).__name__)
 
 
 def with_ids(value: Any, state: GraphState | None) -> tuple[Any, dict[str, str]]:

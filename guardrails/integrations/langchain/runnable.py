@@ -26,6 +26,7 @@ Per-request settings come from ``config["configurable"]``: ``locale`` (BCP 47, e
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 import threading
@@ -77,6 +78,8 @@ from guardrails.integrations.langchain.turn import NO_TRIAGE_INSTRUCTION, WITHHE
 from guardrails.profiles import Profile, load_profile
 from guardrails.redaction import Numbering, redaction_scope
 from guardrails.types import Action, Decision, Stage
+
+logger = logging.getLogger("guardrails")
 
 
 def _request_profiles(profiles: object) -> dict[str, Profile]:
@@ -635,37 +638,47 @@ class GuardedRunnable(Runnable[Any, Any]):
         # whatever ends the stream (its end, a block, the caller, an error), each lane is audited once
         sent: Any = None  # the chunks yielded, added up: the answer the tail's seals are of
         snapshots = Snapshots()  # a parser's snapshots of one answer are checked whole (see ``Snapshots``)
-        with screen.audited():
-            try:
-                for chunk in inner:
-                    earlier, rest = turn.values_earlier(chunk, state_parts)  # a state part: the turn's messages judged
-                    if rest is None:  # nothing of the turn's answer in it yet (the input's state): passed on
-                        screen.passed(chunk)
-                        yield chunk
-                        continue
-                    chunk = rest
-                    for part in snapshots.take(chunk):
-                        for item in screen.feed(part):
-                            words = screen.answer_part(item)
-                            sent = sent if words is None else added(sent, words)
-                            yield turn.values_joined(item, earlier, state_parts)
+        written = False  # the turn's answer written back into the conversation a graph keeps (``_streamed_back``)
+        try:
+            with screen.audited():
+                try:
+                    for chunk in inner:
+                        earlier, rest = turn.values_earlier(
+                            chunk, state_parts
+                        )  # a state part: the turn's messages judged
+                        if rest is None:  # nothing of the turn's answer in it yet (the input's state): passed on
+                            screen.passed(chunk)
+                            yield chunk
+                            continue
+                        chunk = rest
+                        for part in snapshots.take(chunk):
+                            for item in screen.feed(part):
+                                words = screen.answer_part(item)
+                                sent = sent if words is None else added(sent, words)
+                                yield turn.values_joined(item, earlier, state_parts)
+                            if screen.blocked is not None:
+                                break
                         if screen.blocked is not None:
                             break
-                    if screen.blocked is not None:
-                        break
-            finally:
-                close = getattr(inner, "close", None)
-                if close is not None:
-                    close()
-                graphs.forget_instruction(self.bound, kept, new_input, NO_TRIAGE_INSTRUCTION)
-            if snapshots.answer is not None:
-                yield self._checked(run, turn, snapshots.answer)
-                return
-            tail = screen.sealed_tail(sent, screen.end())
-            self._record(run, "context", turn.d_ctx)  # as invoke traces them: the documents' check, the answer's
-            self._record(run, "output", turn.d_out)
-            self._streamed_back(turn, kept)
-            yield from tail
+                finally:
+                    close = getattr(inner, "close", None)
+                    if close is not None:
+                        close()
+                    graphs.forget_instruction(self.bound, kept, new_input, NO_TRIAGE_INSTRUCTION)
+                if snapshots.answer is not None:
+                    yield self._checked(run, turn, snapshots.answer)
+                    return
+                tail = screen.sealed_tail(sent, screen.end())
+                self._record(run, "context", turn.d_ctx)  # as invoke traces them: the documents' check, the answer's
+                self._record(run, "output", turn.d_out)
+                written = self._streamed_back(turn, kept, screen, "end")
+                yield from tail
+        except GuardrailViolation:  # refused by raising (raise_on_block): nothing is kept in its place
+            written = self._streamed_back(turn, kept, screen, "raised")
+            raise
+        finally:
+            if not written:  # stopped before its end (the caller, an error): what the screen did is kept
+                self._streamed_back(turn, kept, screen, "early")
 
     async def astream(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> AsyncIterator[Any]:
         config = ensure_config(config)
@@ -715,50 +728,66 @@ class GuardedRunnable(Runnable[Any, Any]):
         inner = self.bound.astream(new_input, self._inner_config(config, run), **kwargs)
         sent: Any = None  # as in ``_stream``
         snapshots = Snapshots()  # as in ``_stream``
-        with screen.audited():  # each lane audited once, as in ``stream``
-            try:
-                async for chunk in inner:
-                    earlier, rest = turn.values_earlier(chunk, state_parts)  # as in ``_stream``
-                    if rest is None:
-                        screen.passed(chunk)
-                        yield chunk
-                        continue
-                    chunk = rest
-                    for part in snapshots.take(chunk):
-                        for item in await _in_worker(screen.feed, part):
-                            words = screen.answer_part(item)
-                            sent = sent if words is None else added(sent, words)
-                            yield turn.values_joined(item, earlier, state_parts)
+        written = False  # as in ``_stream``
+        try:
+            with screen.audited():  # each lane audited once, as in ``stream``
+                try:
+                    async for chunk in inner:
+                        earlier, rest = turn.values_earlier(chunk, state_parts)  # as in ``_stream``
+                        if rest is None:
+                            screen.passed(chunk)
+                            yield chunk
+                            continue
+                        chunk = rest
+                        for part in snapshots.take(chunk):
+                            for item in await _in_worker(screen.feed, part):
+                                words = screen.answer_part(item)
+                                sent = sent if words is None else added(sent, words)
+                                yield turn.values_joined(item, earlier, state_parts)
+                            if screen.blocked is not None:
+                                break
                         if screen.blocked is not None:
                             break
-                    if screen.blocked is not None:
-                        break
-            finally:
-                aclose = getattr(inner, "aclose", None)
-                if aclose is not None:
-                    await aclose()
-                await graphs.aforget_instruction(self.bound, kept, new_input, NO_TRIAGE_INSTRUCTION)
-            if snapshots.answer is not None:
-                yield await self._achecked(run, turn, snapshots.answer)
-                return
-            tail = screen.sealed_tail(sent, await _in_worker(screen.end))
-            await self._arecord(run, "context", turn.d_ctx)
-            await self._arecord(run, "output", turn.d_out)
-            await self._astreamed_back(turn, kept)
-            for item in tail:
-                yield item
+                finally:
+                    aclose = getattr(inner, "aclose", None)
+                    if aclose is not None:
+                        await aclose()
+                    await graphs.aforget_instruction(self.bound, kept, new_input, NO_TRIAGE_INSTRUCTION)
+                if snapshots.answer is not None:
+                    yield await self._achecked(run, turn, snapshots.answer)
+                    return
+                tail = screen.sealed_tail(sent, await _in_worker(screen.end))
+                await self._arecord(run, "context", turn.d_ctx)
+                await self._arecord(run, "output", turn.d_out)
+                written = await self._astreamed_back(turn, kept, screen, "end")
+                for item in tail:
+                    yield item
+        except GuardrailViolation:  # as in ``_stream``
+            written = await self._astreamed_back(turn, kept, screen, "raised")
+            raise
+        finally:
+            if not written:
+                await self._astreamed_back(turn, kept, screen, "early")
 
     @staticmethod
-    def _streamed_answer(turn: Turn, before: list[Any]) -> tuple[list[Any], bool] | None:
+    def _streamed_answer(
+        turn: Turn, screen: ScreenedStream, how: str, before: list[Any]
+    ) -> tuple[list[Any], bool] | None:
         """The turn's messages as a stream's caller got them, to write back into the conversation a graph keeps
-        (``graphs.write_back``), and whether the answer was refused; None when the stream changed nothing of them.
-        A refused answer is its refusal; a redacted one is redacted as the stream redacted it (restorable values
-        kept as placeholders, as the run records them)."""
-        decisions = [d for d in (turn.d_out, turn.d_ctx) if d is not None]
+        (``graphs.write_back``), and whether the answer was refused; None when there is nothing to write. ``how``
+        the stream ended: ``end`` (its decisions made: a refused answer is its refusal, a redacted one redacted as
+        the stream redacted it, restorable values as placeholders, as the run records them), ``raised`` (refused by
+        raising: nothing in its place), ``early`` (stopped before its end: the refusal if the screen had refused,
+        else every value redacted, since the check of the whole answer never came)."""
+        if how == "raised":
+            return [], True
+        decisions = [d for d in (turn.d_out, turn.d_ctx) if d is not None] if how == "end" else []
+        if how == "early" and screen.blocked is not None:
+            decisions = [screen.blocked[1]]
         refused = next((d for d in decisions if d.blocked), None)
         if refused is not None:
             return [AIMessage(content=refused.response_text() or "")], True
-        if not any(d.action is Action.REDACT for d in decisions):
+        if how == "end" and not any(d.action is Action.REDACT for d in decisions):
             return None
 
         def redact(text: str) -> str:  # numbered as the stream numbered the turn's values
@@ -767,29 +796,40 @@ class GuardedRunnable(Runnable[Any, Any]):
 
         return [shapes.map_texts(m, redact) for m in before], False
 
-    def _streamed_back(self, turn: Turn, kept: graphs.Kept | None) -> None:
-        """After a stream, the conversation a graph keeps holds its answer as the caller got it: refused, redacted
-        (``invoke`` writes back the same way, ``_answer``)."""
+    def _streamed_back(self, turn: Turn, kept: graphs.Kept | None, screen: ScreenedStream, how: str) -> bool:
+        """After a stream, the conversation a graph keeps holds its answer as the caller got it (``invoke`` writes
+        back the same way, ``_answer``; ``graphs.write_back`` leaves a paused run as it is unless the answer was
+        refused). A write LangGraph refuses (a node's update it handed out before saving it,
+        when the graph was stopped) is logged, never raised: the caller still gets the refusal. Returns True."""
         if kept is None or not kept.writable or kept.interrupted or self.graph is None:
-            return
-        if self._streamed_answer(turn, []) is None:
-            return
-        before = turn.answer_messages(getattr(self.graph.get_state(kept.config), "values", None))
-        after = self._streamed_answer(turn, before)
-        if after is not None:
-            graphs.write_back(self.bound, kept, before, after[0], refused=after[1])
+            return True
+        try:
+            snapshot = self.graph.get_state(kept.config)
+            before = turn.answer_messages(getattr(snapshot, "values", None))
+            after = self._streamed_answer(turn, screen, how, before)
+            if after is not None:
+                graphs.write_back(self.bound, kept, before, after[0], refused=after[1], stopped=how != "end")
+        except Exception as exc:  # the stream's own outcome stands
+            logger.warning(
+                "guardrails: the streamed answer was not written back into the graph's state (%s)", type(exc).__name__
+            )
+        return True
 
-    async def _astreamed_back(self, turn: Turn, kept: graphs.Kept | None) -> None:
+    async def _astreamed_back(self, turn: Turn, kept: graphs.Kept | None, screen: ScreenedStream, how: str) -> bool:
         """The async twin of :meth:`_streamed_back`."""
         if kept is None or not kept.writable or kept.interrupted or self.graph is None:
-            return
-        if self._streamed_answer(turn, []) is None:
-            return
-        snapshot = await self.graph.aget_state(kept.config)
-        before = turn.answer_messages(getattr(snapshot, "values", None))
-        after = await asyncio.to_thread(self._streamed_answer, turn, before)
-        if after is not None:
-            await graphs.awrite_back(self.bound, kept, before, after[0], refused=after[1])
+            return True
+        try:
+            snapshot = await self.graph.aget_state(kept.config)
+            before = turn.answer_messages(getattr(snapshot, "values", None))
+            after = await asyncio.to_thread(self._streamed_answer, turn, screen, how, before)
+            if after is not None:
+                await graphs.awrite_back(self.bound, kept, before, after[0], refused=after[1], stopped=how != "end")
+        except Exception as exc:
+            logger.warning(
+                "guardrails: the streamed answer was not written back into the graph's state (%s)", type(exc).__name__
+            )
+        return True
 
     @overload
     def astream_events(
