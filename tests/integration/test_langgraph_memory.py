@@ -589,3 +589,31 @@ def test_a_run_paused_before_its_tools_keeps_a_redacted_call_as_it_is_and_loses_
     list(wrapped.stream(ask("buy something for me"), thread("tool-bad")))
     kept_calls = [m.tool_calls for m in app.get_state(thread("tool-bad")).values["messages"] if m.type == "ai"]
     assert "grenade" not in repr(kept_calls)  # the refused call is gone: it never runs when the run resumes
+
+
+def test_a_stream_whose_graph_fails_at_a_tool_keeps_the_real_values_for_the_retry() -> None:
+    from langchain_core.messages import ToolMessage
+
+    got: list[str] = []
+
+    def agent(state: MessagesState) -> dict[str, list[BaseMessage]]:
+        call = {"id": "c1", "name": "send", "args": {"to": "Jane Roe"}, "type": "tool_call"}
+        return {"messages": [AIMessage(content="", tool_calls=[call])]}
+
+    def tools(state: MessagesState) -> dict[str, list[BaseMessage]]:
+        got.append(state["messages"][-1].tool_calls[0]["args"]["to"])
+        if len(got) == 1:
+            raise ConnectionError("the mail server is down")
+        return {"messages": [ToolMessage(content="Sent.", tool_call_id="c1")]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", agent)
+    builder.add_node("tools", tools)
+    builder.add_edge(START, "agent")
+    builder.add_edge("agent", "tools")
+    builder.add_edge("tools", END)
+    app = builder.compile(checkpointer=InMemorySaver())
+    with pytest.raises(ConnectionError):
+        list(keyword_guard().wrap(app).stream(ask("send the note"), thread("retry"), stream_mode="values"))
+    app.invoke(None, thread("retry"))  # LangGraph's retry of the failed node
+    assert got == ["Jane Roe", "Jane Roe"]

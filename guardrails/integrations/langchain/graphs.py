@@ -172,11 +172,11 @@ def _reducer(graph: Any, key: str) -> tuple[bool, bool]:
     return appends, appends and not formatted
 
 
-def paused(snapshot: Any, *, stopped: bool = False) -> bool:
-    """True when the stored run waits on an interrupt, or, for a run that was not ``stopped`` by its caller, when
-    it paused before a node (a breakpoint, ``interrupt_before``: ``next`` is set): nothing is written into it, as a
-    write would change what runs when it resumes."""
-    return _waits(snapshot) or (not stopped and bool(getattr(snapshot, "next", ())))
+def paused(snapshot: Any) -> bool:
+    """True when the stored run waits on an interrupt, or has a node still to run (a breakpoint, ``interrupt_before``;
+    a node that failed; a run its caller stopped): an answer only redacted is not written into it, as a write would
+    change what runs when it resumes (the tool must get the real values)."""
+    return _waits(snapshot) or bool(getattr(snapshot, "next", ()))
 
 
 def _waits(snapshot: Any) -> bool:
@@ -344,20 +344,18 @@ def write_back(
     after: Sequence[Any],
     *,
     refused: bool = False,
-    stopped: bool = False,
 ) -> None:
     """Make the conversation the graph keeps hold this turn's answer as the caller got it (``after``: refused,
     redacted, with disclaimers), not as the graph stored it (``before``): a refused answer's words would otherwise
-    reach the model again next turn. An answer only changed (redacted) is not written into a run that paused before
-    a node (a breakpoint: a write would change what runs when it resumes; a run its caller ``stopped`` is no pause);
-    a refused one is, so that a refused tool call never runs when the run resumes. A write LangGraph refuses is logged,
-    never raised: the caller's answer stands."""
+    reach the model again next turn. An answer only changed (redacted) is not written into a run with a node still
+    to run (``paused``); a refused one is, so that a refused tool call never runs when the run resumes. A write
+    LangGraph refuses is logged, never raised: the caller's answer stands."""
     if not _may_write(kept) or not (fix := _corrections(before, after, kept.messages if kept else {}, refused=refused)):
         return
     assert kept is not None
     graph = graph_of(runnable)
     try:
-        if refused or not paused(graph.get_state(kept.config), stopped=stopped):
+        if refused or not paused(graph.get_state(kept.config)):
             _update(graph, kept.config, {kept.key: fix})
     except Exception as exc:
         logger.warning("guardrails: the answer was not written back into the graph's state (%s)", type(exc).__name__)
@@ -370,7 +368,6 @@ async def awrite_back(
     after: Sequence[Any],
     *,
     refused: bool = False,
-    stopped: bool = False,
 ) -> None:
     """The async twin of :func:`write_back`."""
     if not _may_write(kept) or not (fix := _corrections(before, after, kept.messages if kept else {}, refused=refused)):
@@ -378,7 +375,7 @@ async def awrite_back(
     assert kept is not None
     graph = graph_of(runnable)
     try:
-        if refused or not paused(await graph.aget_state(kept.config), stopped=stopped):
+        if refused or not paused(await graph.aget_state(kept.config)):
             await _aupdate(graph, kept.config, {kept.key: fix})
     except Exception as exc:
         logger.warning("guardrails: the answer was not written back into the graph's state (%s)", type(exc).__name__)

@@ -777,8 +777,9 @@ class GuardedRunnable(Runnable[Any, Any]):
         (``graphs.write_back``), and whether the answer was refused; None when there is nothing to write. ``how``
         the stream ended: ``end`` (its decisions made: a refused answer is its refusal, a redacted one redacted as
         the stream redacted it, restorable values as placeholders, as the run records them), ``raised`` (refused by
-        raising: nothing in its place), ``early`` (stopped before its end: the refusal if the screen had refused,
-        else every value redacted, since the check of the whole answer never came)."""
+        raising: nothing in its place), ``early`` (stopped before its end, by its caller or an error: the refusal if
+        the screen had refused, else every value redacted, since the check of the whole answer never came; a
+        redaction is not written into a run with a node still to run, ``graphs.paused``)."""
         if how == "raised":
             return [], True
         decisions = [d for d in (turn.d_out, turn.d_ctx) if d is not None] if how == "end" else []
@@ -808,7 +809,7 @@ class GuardedRunnable(Runnable[Any, Any]):
             before = turn.answer_messages(getattr(snapshot, "values", None))
             after = self._streamed_answer(turn, screen, how, before)
             if after is not None:
-                graphs.write_back(self.bound, kept, before, after[0], refused=after[1], stopped=how != "end")
+                graphs.write_back(self.bound, kept, before, after[0], refused=after[1])
         except Exception as exc:  # the stream's own outcome stands
             logger.warning(
                 "guardrails: the streamed answer was not written back into the graph's state (%s)", type(exc).__name__
@@ -824,7 +825,7 @@ class GuardedRunnable(Runnable[Any, Any]):
             before = turn.answer_messages(getattr(snapshot, "values", None))
             after = await asyncio.to_thread(self._streamed_answer, turn, screen, how, before)
             if after is not None:
-                await graphs.awrite_back(self.bound, kept, before, after[0], refused=after[1], stopped=how != "end")
+                await graphs.awrite_back(self.bound, kept, before, after[0], refused=after[1])
         except Exception as exc:
             logger.warning(
                 "guardrails: the streamed answer was not written back into the graph's state (%s)", type(exc).__name__
