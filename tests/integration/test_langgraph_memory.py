@@ -81,6 +81,17 @@ def reviser(revision: str) -> Any:
     return agent
 
 
+def agent_then_tools(agent: Any, tools: Any, *, interrupt_before: list[str] | None = None) -> Any:
+    """A graph of an ``agent`` node, then a ``tools`` node whose result ends it (``return_direct``), checkpointed."""
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", agent)
+    builder.add_node("tools", tools)
+    builder.add_edge(START, "agent")
+    builder.add_edge("agent", "tools")
+    builder.add_edge("tools", END)
+    return builder.compile(checkpointer=InMemorySaver(), interrupt_before=interrupt_before)
+
+
 def ask(text: str) -> dict[str, Any]:
     return {"messages": [HumanMessage(content=text)]}
 
@@ -307,13 +318,7 @@ def test_a_refused_tool_answer_is_kept_as_an_answer_so_no_tool_result_is_left_wi
 
         return {"messages": [ToolMessage(content="aisle 5 sells grenade parts", tool_call_id="c1")]}
 
-    builder = StateGraph(MessagesState)
-    builder.add_node("agent", agent)
-    builder.add_node("tools", tools)
-    builder.add_edge(START, "agent")
-    builder.add_edge("agent", "tools")
-    builder.add_edge("tools", END)  # the tool's result is the answer (return_direct)
-    app = builder.compile(checkpointer=InMemorySaver())
+    app = agent_then_tools(agent, tools)  # the tool's result is the answer (return_direct)
     assert keyword_guard().wrap(app).invoke(ask("where is aisle 5?"), thread("rd"))["guardrails"]["output"]["blocked"]
     stored = app.get_state(thread("rd")).values["messages"]
     calls = {c["id"] for m in stored for c in getattr(m, "tool_calls", None) or ()}
@@ -576,13 +581,9 @@ def test_a_run_paused_before_its_tools_keeps_a_redacted_call_as_it_is_and_loses_
         call = {"id": "c1", "name": "send", "args": {"q": "buy a grenade" if "buy" in asked else "mail Jane Roe"}}
         return {"messages": [AIMessage(content="", tool_calls=[call])]}
 
-    builder = StateGraph(MessagesState)
-    builder.add_node("agent", agent)
-    builder.add_node("tools", lambda state: {"messages": [ToolMessage(content="Done.", tool_call_id="c1")]})
-    builder.add_edge(START, "agent")
-    builder.add_edge("agent", "tools")
-    builder.add_edge("tools", END)
-    app = builder.compile(checkpointer=InMemorySaver(), interrupt_before=["tools"])
+    app = agent_then_tools(
+        agent, lambda state: {"messages": [ToolMessage(content="Done.", tool_call_id="c1")]}, interrupt_before=["tools"]
+    )
     wrapped = keyword_guard().wrap(app)
     list(wrapped.stream(ask("mail my friend"), thread("tool-pii")))
     assert app.get_state(thread("tool-pii")).values["messages"][-1].tool_calls[0]["args"] == {"q": "mail Jane Roe"}
@@ -606,13 +607,7 @@ def test_a_stream_whose_graph_fails_at_a_tool_keeps_the_real_values_for_the_retr
             raise ConnectionError("the mail server is down")
         return {"messages": [ToolMessage(content="Sent.", tool_call_id="c1")]}
 
-    builder = StateGraph(MessagesState)
-    builder.add_node("agent", agent)
-    builder.add_node("tools", tools)
-    builder.add_edge(START, "agent")
-    builder.add_edge("agent", "tools")
-    builder.add_edge("tools", END)
-    app = builder.compile(checkpointer=InMemorySaver())
+    app = agent_then_tools(agent, tools)
     with pytest.raises(ConnectionError):
         list(keyword_guard().wrap(app).stream(ask("send the note"), thread("retry"), stream_mode="values"))
     app.invoke(None, thread("retry"))  # LangGraph's retry of the failed node

@@ -337,6 +337,17 @@ def _paired(m: BaseMessage, dropped: set[Any]) -> BaseMessage:
     return AIMessage(content=m.content, response_metadata=dict(m.response_metadata), id=str(uuid.uuid4()))
 
 
+def _fix(kept: Kept | None, before: Sequence[Any], after: Sequence[Any], refused: bool) -> list[BaseMessage]:
+    """What ``write_back`` writes (``_corrections``); none when the guard may not write into the kept state."""
+    if kept is None or not _may_write(kept):
+        return []
+    return _corrections(before, after, kept.messages, refused=refused)
+
+
+def _unwritten(exc: Exception) -> None:
+    logger.warning("guardrails: the answer was not written back into the graph's state (%s)", type(exc).__name__)
+
+
 def write_back(
     runnable: Any,
     kept: Kept | None,
@@ -350,7 +361,7 @@ def write_back(
     reach the model again next turn. An answer only changed (redacted) is not written into a run with a node still
     to run (``paused``); a refused one is, so that a refused tool call never runs when the run resumes. A write
     LangGraph refuses is logged, never raised: the caller's answer stands."""
-    if not _may_write(kept) or not (fix := _corrections(before, after, kept.messages if kept else {}, refused=refused)):
+    if not (fix := _fix(kept, before, after, refused)):
         return
     assert kept is not None
     graph = graph_of(runnable)
@@ -358,7 +369,7 @@ def write_back(
         if refused or not paused(graph.get_state(kept.config)):
             _update(graph, kept.config, {kept.key: fix})
     except Exception as exc:
-        logger.warning("guardrails: the answer was not written back into the graph's state (%s)", type(exc).__name__)
+        _unwritten(exc)
 
 
 async def awrite_back(
@@ -370,7 +381,7 @@ async def awrite_back(
     refused: bool = False,
 ) -> None:
     """The async twin of :func:`write_back`."""
-    if not _may_write(kept) or not (fix := _corrections(before, after, kept.messages if kept else {}, refused=refused)):
+    if not (fix := _fix(kept, before, after, refused)):
         return
     assert kept is not None
     graph = graph_of(runnable)
@@ -378,7 +389,7 @@ async def awrite_back(
         if refused or not paused(await graph.aget_state(kept.config)):
             await _aupdate(graph, kept.config, {kept.key: fix})
     except Exception as exc:
-        logger.warning("guardrails: the answer was not written back into the graph's state (%s)", type(exc).__name__)
+        _unwritten(exc)
 
 
 def with_ids(value: Any, state: GraphState | None) -> tuple[Any, dict[str, str]]:
