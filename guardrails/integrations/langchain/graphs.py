@@ -10,16 +10,20 @@ the conversation stays whole, the refused words are never stored, and a crisis s
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import Runnable
 
 from guardrails.integrations.langchain import shapes
+
+if TYPE_CHECKING:
+    from guardrails.integrations.langchain.turn import Turn
 
 __all__ = [
     "GUARD_NODE",
@@ -30,6 +34,7 @@ __all__ = [
     "aforget_stale_instructions",
     "akept",
     "arecord",
+    "astream_back",
     "awrite_back",
     "bound_config",
     "forget_instruction",
@@ -38,6 +43,7 @@ __all__ = [
     "kept",
     "paused",
     "record",
+    "stream_back",
     "with_ids",
     "words",
     "write_back",
@@ -473,3 +479,35 @@ def _stale(kept: Kept | None, instruction: str) -> list[BaseMessage]:
     if kept is None:
         return []
     return [RemoveMessage(id=i) for i, m in kept.messages.items() if m.type == "system" and m.text == instruction]
+
+
+def stream_back(runnable: Any, kept: Kept | None, turn: Turn, how: str, blocked: Any) -> bool:
+    """After a stream, the conversation the graph keeps holds its answer as the caller got it
+    (``Turn.streamed_answer``; ``invoke`` writes back the same way, ``write_back`` leaving a paused run as it is
+    unless the answer was refused). A write LangGraph refuses (a node's update it handed out before saving it, when
+    the graph was stopped) is logged, never raised: the caller still gets the refusal. Returns True (written)."""
+    graph = graph_of(runnable)
+    if kept is None or not kept.writable or kept.interrupted or graph is None:
+        return True
+    try:
+        before = turn.answer_messages(getattr(graph.get_state(kept.config), "values", None))
+        if (after := turn.streamed_answer(how, blocked, before)) is not None:
+            write_back(runnable, kept, before, after[0], refused=after[1])
+    except Exception as exc:  # the stream's own outcome stands
+        _unwritten(exc)
+    return True
+
+
+async def astream_back(runnable: Any, kept: Kept | None, turn: Turn, how: str, blocked: Any) -> bool:
+    """The async twin of :func:`stream_back`."""
+    graph = graph_of(runnable)
+    if kept is None or not kept.writable or kept.interrupted or graph is None:
+        return True
+    try:
+        before = turn.answer_messages(getattr(await graph.aget_state(kept.config), "values", None))
+        after = await asyncio.to_thread(turn.streamed_answer, how, blocked, before)
+        if after is not None:
+            await awrite_back(runnable, kept, before, after[0], refused=after[1])
+    except Exception as exc:
+        _unwritten(exc)
+    return True

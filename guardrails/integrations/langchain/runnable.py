@@ -26,7 +26,6 @@ Per-request settings come from ``config["configurable"]``: ``locale`` (BCP 47, e
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import sys
 import threading
@@ -50,7 +49,6 @@ from typing import Any, Literal, TypeVar, overload
 
 from langchain_core.callbacks import AsyncCallbackManagerForChainRun, CallbackManagerForChainRun
 from langchain_core.exceptions import OutputParserException
-from langchain_core.messages import AIMessage
 from langchain_core.runnables import ConfigurableFieldSpec, Runnable, RunnableConfig
 from langchain_core.runnables.config import (
     ensure_config,
@@ -77,9 +75,7 @@ from guardrails.integrations.langchain.stream import GraphParts, ScreenedStream,
 from guardrails.integrations.langchain.turn import NO_TRIAGE_INSTRUCTION, WITHHELD, Turn, added
 from guardrails.profiles import Profile, load_profile
 from guardrails.redaction import Numbering, redaction_scope
-from guardrails.types import Action, Decision, Stage
-
-logger = logging.getLogger("guardrails")
+from guardrails.types import Decision, Stage
 
 
 def _request_profiles(profiles: object) -> dict[str, Profile]:
@@ -638,7 +634,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         # whatever ends the stream (its end, a block, the caller, an error), each lane is audited once
         sent: Any = None  # the chunks yielded, added up: the answer the tail's seals are of
         snapshots = Snapshots()  # a parser's snapshots of one answer are checked whole (see ``Snapshots``)
-        written = False  # the turn's answer written back into the conversation a graph keeps (``_streamed_back``)
+        written = False  # the turn's answer written back into the conversation a graph keeps (``graphs.stream_back``)
         try:
             with screen.audited():
                 try:
@@ -671,14 +667,14 @@ class GuardedRunnable(Runnable[Any, Any]):
                 tail = screen.sealed_tail(sent, screen.end())
                 self._record(run, "context", turn.d_ctx)  # as invoke traces them: the documents' check, the answer's
                 self._record(run, "output", turn.d_out)
-                written = self._streamed_back(turn, kept, screen, "end")
+                written = graphs.stream_back(self.bound, kept, turn, "end", screen.blocked)
                 yield from tail
         except GuardrailViolation:  # refused by raising (raise_on_block): nothing is kept in its place
-            written = self._streamed_back(turn, kept, screen, "raised")
+            written = graphs.stream_back(self.bound, kept, turn, "raised", screen.blocked)
             raise
         finally:
             if not written:  # stopped before its end (the caller, an error): what the screen did is kept
-                self._streamed_back(turn, kept, screen, "early")
+                graphs.stream_back(self.bound, kept, turn, "early", screen.blocked)
 
     async def astream(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> AsyncIterator[Any]:
         config = ensure_config(config)
@@ -759,78 +755,15 @@ class GuardedRunnable(Runnable[Any, Any]):
                 tail = screen.sealed_tail(sent, await _in_worker(screen.end))
                 await self._arecord(run, "context", turn.d_ctx)
                 await self._arecord(run, "output", turn.d_out)
-                written = await self._astreamed_back(turn, kept, screen, "end")
+                written = await graphs.astream_back(self.bound, kept, turn, "end", screen.blocked)
                 for item in tail:
                     yield item
         except GuardrailViolation:  # as in ``_stream``
-            written = await self._astreamed_back(turn, kept, screen, "raised")
+            written = await graphs.astream_back(self.bound, kept, turn, "raised", screen.blocked)
             raise
         finally:
             if not written:
-                await self._astreamed_back(turn, kept, screen, "early")
-
-    @staticmethod
-    def _streamed_answer(
-        turn: Turn, screen: ScreenedStream, how: str, before: list[Any]
-    ) -> tuple[list[Any], bool] | None:
-        """The turn's messages as a stream's caller got them, to write back into the conversation a graph keeps
-        (``graphs.write_back``), and whether the answer was refused; None when there is nothing to write. ``how``
-        the stream ended: ``end`` (its decisions made: a refused answer is its refusal, a redacted one redacted as
-        the stream redacted it, restorable values as placeholders, as the run records them), ``raised`` (refused by
-        raising: nothing in its place), ``early`` (stopped before its end, by its caller or an error: the refusal if
-        the screen had refused, else every value redacted, since the check of the whole answer never came; a
-        redaction is not written into a run with a node still to run, ``graphs.paused``)."""
-        if how == "raised":
-            return [], True
-        decisions = [d for d in (turn.d_out, turn.d_ctx) if d is not None] if how == "end" else []
-        if how == "early" and screen.blocked is not None:
-            decisions = [screen.blocked[1]]
-        refused = next((d for d in decisions if d.blocked), None)
-        if refused is not None:
-            return [AIMessage(content=refused.response_text() or "")], True
-        if how == "end" and not any(d.action is Action.REDACT for d in decisions):
-            return None
-
-        def redact(text: str) -> str:  # numbered as the stream numbered the turn's values
-            with redaction_scope(turn.numbering, restorable=False):
-                return turn.guard.redact(text, Stage.OUTPUT, conversation_id=turn.conversation_id, restorable=False)
-
-        return [shapes.map_texts(m, redact) for m in before], False
-
-    def _streamed_back(self, turn: Turn, kept: graphs.Kept | None, screen: ScreenedStream, how: str) -> bool:
-        """After a stream, the conversation a graph keeps holds its answer as the caller got it (``invoke`` writes
-        back the same way, ``_answer``; ``graphs.write_back`` leaves a paused run as it is unless the answer was
-        refused). A write LangGraph refuses (a node's update it handed out before saving it,
-        when the graph was stopped) is logged, never raised: the caller still gets the refusal. Returns True."""
-        if kept is None or not kept.writable or kept.interrupted or self.graph is None:
-            return True
-        try:
-            snapshot = self.graph.get_state(kept.config)
-            before = turn.answer_messages(getattr(snapshot, "values", None))
-            after = self._streamed_answer(turn, screen, how, before)
-            if after is not None:
-                graphs.write_back(self.bound, kept, before, after[0], refused=after[1])
-        except Exception as exc:  # the stream's own outcome stands
-            logger.warning(
-                "guardrails: the streamed answer was not written back into the graph's state (%s)", type(exc).__name__
-            )
-        return True
-
-    async def _astreamed_back(self, turn: Turn, kept: graphs.Kept | None, screen: ScreenedStream, how: str) -> bool:
-        """The async twin of :meth:`_streamed_back`."""
-        if kept is None or not kept.writable or kept.interrupted or self.graph is None:
-            return True
-        try:
-            snapshot = await self.graph.aget_state(kept.config)
-            before = turn.answer_messages(getattr(snapshot, "values", None))
-            after = await asyncio.to_thread(self._streamed_answer, turn, screen, how, before)
-            if after is not None:
-                await graphs.awrite_back(self.bound, kept, before, after[0], refused=after[1])
-        except Exception as exc:
-            logger.warning(
-                "guardrails: the streamed answer was not written back into the graph's state (%s)", type(exc).__name__
-            )
-        return True
+                await graphs.astream_back(self.bound, kept, turn, "early", screen.blocked)
 
     @overload
     def astream_events(

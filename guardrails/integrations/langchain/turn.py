@@ -474,6 +474,34 @@ class Turn:
             return item
         return joined if tag is None else parts.join(tag, joined)
 
+    def streamed_answer(
+        self, how: str, blocked: tuple[Any, Decision] | None, before: list[Any]
+    ) -> tuple[list[Any], bool] | None:
+        """This turn's messages (``before``, as a graph stored them) as a stream's caller got them, to write back into
+        the conversation the graph keeps (``graphs.stream_back``), and whether the answer was refused; None when
+        there is nothing to write. ``how`` the stream ended: ``end`` (its decisions made: a refused answer is its
+        refusal, a redacted one redacted as the stream redacted it, restorable values as placeholders, as the run
+        records them), ``raised`` (refused by raising: nothing in its place), ``early`` (stopped before its end, by
+        its caller or an error: the refusal if the screen had refused, ``blocked``, else every value redacted, since
+        the check of the whole answer never came; a redaction is not written into a run with a node still to run,
+        ``graphs.paused``)."""
+        if how == "raised":
+            return [], True
+        decisions = [d for d in (self.d_out, self.d_ctx) if d is not None] if how == "end" else []
+        if how == "early" and blocked is not None:
+            decisions = [blocked[1]]
+        refused = next((d for d in decisions if d.blocked), None)
+        if refused is not None:
+            return [AIMessage(content=refused.response_text() or "")], True
+        if how == "end" and not any(d.action is Action.REDACT for d in decisions):
+            return None
+
+        def redact(text: str) -> str:  # numbered as the stream numbered the turn's values
+            with redaction_scope(self.numbering, restorable=False):
+                return self.guard.redact(text, Stage.OUTPUT, conversation_id=self.conversation_id, restorable=False)
+
+        return [shapes.map_texts(m, redact) for m in before], False
+
     def answer_messages(self, output: Any) -> list[Any]:
         """The messages of this turn's answer in a LangGraph app's returned state (see ``split_earlier``)."""
         _, rest = self.split_earlier(output)
