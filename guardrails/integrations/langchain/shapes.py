@@ -30,6 +30,7 @@ import codecs
 import datetime
 import json
 import re
+import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -1967,6 +1968,17 @@ def _free_text(model: BaseModel, name: str) -> bool:
     if ann is str or ann == str | None:  # typing.Optional[str] compares equal too
         return not field.metadata
     return not isinstance(getattr(model, name), str)
+
+
+def with_new_ids(value: Any) -> Any:
+    """``value`` with each message in it (in dicts and lists, as a graph's state holds them) given an id of its own."""
+    if isinstance(value, BaseMessage):
+        return value.model_copy(update={"id": str(uuid.uuid4())})
+    if isinstance(value, Mapping):
+        return remap(value, {k: with_new_ids(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return [with_new_ids(v) for v in value]
+    return value
 
 
 def remap(original: Mapping[Any, Any], items: Mapping[Any, Any]) -> Any:

@@ -239,6 +239,17 @@ class ScreenedStream:
         kind = turn.kind if turn.wrapper.output_forced else shapes.kind_of(chunk) or turn.kind
         return [shapes.make_output(kind, head, output_key=turn.wrapper.answer_key, metadata={}, chunk=True)]
 
+    def _in_place(self, chunk: Any, head: list[Any]) -> list[Any]:
+        """The head of a graph's state part (``values``, ``updates``) in that part's shape: a message in the answer's
+        own place, as late disclaimers come, not a dict of the guard's own that code reading the state trips on."""
+        if not head or not isinstance(chunk, Mapping) or not (self.graph or self.parts is not None):
+            return head
+        for key in chunk:
+            lane = self.lanes.get(key)
+            if lane is not None and lane.whole is not None and lane.sample is None and not self._context(key):
+                return [self.emit(key, lane, self.turn.streamed_head, added=True)]
+        return head
+
     def passed(self, chunk: Any) -> None:
         """A part passed on unscreened (a graph's state part of earlier messages only): the stream's shape is
         learned from it as from a part that was fed (a stream of dicts gets no decision chunk at its end)."""
@@ -413,7 +424,8 @@ class ScreenedStream:
         # in messages mode the head goes before the answer's first message, never into another mode's part
         due = self.head_due and (not self.messages_mode or (whole is _WHOLE and isinstance(chunk, BaseMessage)))
         head = self._head(chunk) if due else []
-        out = head + self._feed(chunk, whole)
+        fed = self._feed(chunk, whole)
+        out = self._in_place(chunk, head) + fed
         return self._paired(out) if whole is _WHOLE else out
 
     def _feed(self, chunk: Any, whole: Any = _WHOLE) -> list[Any]:
@@ -497,7 +509,7 @@ class ScreenedStream:
             head = self.turn.stream_head()
             if head:
                 self.altered = self.head_shown = True
-                out.insert(0, (_WHOLE, self.emit(_WHOLE, self.lanes.get(_WHOLE), head)))
+                out.insert(0, (_WHOLE, self.emit(_WHOLE, self.lanes.get(_WHOLE), head, added=True)))
         return self._final(out + self.tail())
 
     def _redacted_apart(self, message: BaseMessage) -> BaseMessage | None:
@@ -557,8 +569,10 @@ class ScreenedStream:
     def wrap(self, key: Any, lane: Lane, value: Any) -> Any:
         return value if lane.container is None else shapes.remap(lane.container, {key: value})
 
-    def emit(self, key: Any, lane: Lane | None, text: str) -> Any:
-        """A chunk the guard writes (rest of the screened text, refusal, disclaimers) in the lane's shape."""
+    def emit(self, key: Any, lane: Lane | None, text: str, *, added: bool = False) -> Any:
+        """A chunk the guard writes (rest of the screened text, refusal, disclaimers) in the lane's shape. ``added``:
+        text beside the answer (a referral, disclaimers), which in a structured lane gets a message id of its own:
+        a client that merges a graph's updates by id would otherwise replace the answer with it."""
         sample = None if lane is None else (lane.sample if lane.sample is not None else lane.calls_sample)
         if key is _WHOLE and self.messages_mode and sample is None:  # the answer's lane of a graph: a message
             return AIMessageChunk(content=text)
@@ -566,7 +580,7 @@ class ScreenedStream:
             # a structured lane (a graph's message list): the text in that shape, only its answer slot kept
             turn = self.turn
             whole = shapes.blocked_output(lane.whole, text, kind=turn.kind, output_key="", metadata={})
-            return self.wrap(key, lane, whole)
+            return self.wrap(key, lane, shapes.with_new_ids(whole) if added else whole)
         value = self.turn.stream_chunk(sample, text)
         return value if lane is None else self.wrap(key, lane, value)
 
@@ -634,7 +648,8 @@ class ScreenedStream:
             late = () if self.tool_step else turn.take_disclaimers(turn.output_domains)
             if late:
                 where = self.primary()
-                out.append((where[0], self.emit(*where, "\n\n" + "\n\n".join(late))))
+                turn.streamed_late = "\n\n" + "\n\n".join(late)
+                out.append((where[0], self.emit(*where, turn.streamed_late, added=True)))
         # a structured answer's parsed value, logprobs and the like only with the answer's text as the model wrote it
         intact = blocked is None and not self.altered and not late
         held = [

@@ -53,6 +53,9 @@ class Turn:
     d_out: Decision | None = None
     d_ctx: Decision | None = None  # the redaction check of the output's context slots (retrieved documents)
     shown_disclaimers: tuple[str, ...] = ()
+    #: what a stream gave before the model's words (a referral, disclaimers) and after them (late disclaimers)
+    streamed_head: str = ""
+    streamed_late: str = ""
     #: the placeholder numbers of this turn, shared by the chain's input (the user's turn, the history, tool
     #: results) and the answer (streamed pieces alike): kept here when there is no conversation id, in the
     #: vault when there is (then this counts the turn's new vault entries)
@@ -493,14 +496,36 @@ class Turn:
         refused = next((d for d in decisions if d.blocked), None)
         if refused is not None:
             return [AIMessage(content=refused.response_text() or "")], True
-        if how == "end" and not any(d.action is Action.REDACT for d in decisions):
+        framed = how == "end" and bool(self.streamed_head or self.streamed_late)
+        if how == "end" and not framed and not any(d.action is Action.REDACT for d in decisions):
             return None
 
         def redact(text: str) -> str:  # numbered as the stream numbered the turn's values
             with redaction_scope(self.numbering, restorable=False):
                 return self.guard.redact(text, Stage.OUTPUT, conversation_id=self.conversation_id, restorable=False)
 
-        return [shapes.map_texts(m, redact) for m in before], False
+        after = [shapes.map_texts(m, redact) for m in before]
+        return (self._framed(after) if framed else after), False
+
+    def _framed(self, messages: list[Any]) -> list[Any]:
+        """A stream's answer messages with what the stream gave around the model's words: the head (a referral,
+        disclaimers) before the first answer's text, the late disclaimers after the last one's, as ``invoke``
+        keeps them."""
+
+        def answer_text(message: Any) -> tuple[shapes.Path, str] | None:
+            read = self.read(message) if isinstance(message, AIMessage) else None
+            text = next((p.text for p in read.pieces if p.path == read.primary), "") if read is not None else ""
+            return (read.primary, text) if read is not None and read.primary is not None and text.strip() else None
+
+        spoken = [i for i, m in enumerate(messages) if answer_text(m) is not None]
+        out = list(messages)
+        for i, head, late in ((spoken[:1], self.streamed_head, ""), (spoken[-1:], "", self.streamed_late)):
+            slot = answer_text(out[i[0]]) if i and (head or late) else None
+            if slot is not None:
+                out[i[0]] = shapes.rebuild_output(
+                    out[i[0]], {slot[0]: head + slot[1] + late}, output_key="", metadata=None
+                )
+        return out
 
     def answer_messages(self, output: Any) -> list[Any]:
         """The messages of this turn's answer in a LangGraph app's returned state (see ``split_earlier``)."""
@@ -725,7 +750,8 @@ class Turn:
         if self.d_in is not None and self.d_in.referral is not None:
             head.append(self.d_in.referral)
         head.extend(self.take_disclaimers())
-        return "\n\n".join(head) + "\n\n" if head else ""
+        self.streamed_head = "\n\n".join(head) + "\n\n" if head else ""
+        return self.streamed_head
 
 
 def added(total: Any, item: Any) -> Any:
