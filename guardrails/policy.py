@@ -21,6 +21,7 @@ Rules, in order:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -55,8 +56,17 @@ class Policy:
         self.taxonomy = taxonomy
         self.supported_languages = frozenset(supported_languages)
 
+    def as_stage(self, finding: Finding, stage: Stage) -> Finding:
+        """``finding`` as the policy reads it on ``stage``: on the output stage a crisis category with ``output_as``
+        is that prohibited category (an answer that reads as a self-harm crisis is self-harm content)."""
+        rule = self.profile.rule(finding.category) if finding.category is not None else None
+        if stage is Stage.OUTPUT and rule is not None and rule.output_as is not None:
+            return dataclasses.replace(finding, category=rule.output_as)
+        return finding
+
     def counts(self, finding: Finding, stage: Stage) -> bool:
         """Whether a category finding counts on this stage under the profile."""
+        finding = self.as_stage(finding, stage)
         if finding.category is None:
             return False
         cat = self.taxonomy.get(finding.category)
@@ -79,7 +89,7 @@ class Policy:
         blocked_entities: Sequence[str] = (),
         redacted: bool = False,
     ) -> Verdict:
-        counted = [f for f in findings if self.counts(f, stage)]
+        counted = [self.as_stage(f, stage) for f in findings if self.counts(f, stage)]
         categories = tuple(c for c in self.taxonomy if any(f.category == c for f in counted))
         configured = {c: self.profile.action_for(c, self.taxonomy[c].kind) for c in categories}
         actions = dict(configured)

@@ -90,6 +90,9 @@ class CategoryRule(_Strict):
     #: a crisis id whose referral this category gets (with action refer: a request for self-harm methods is answered
     #: with the self-harm resources, as that crisis would be, and on the input it outweighs a block as a crisis does)
     referral: str | None = None
+    #: a prohibited id this crisis category counts as on the output stage, at that category's threshold: an answer
+    #: that reads as a self-harm crisis speaks it or urges it (crisis_self_harm: {output_as: self_harm_promotion})
+    output_as: str | None = None
 
     @field_validator("action")
     @classmethod
@@ -708,6 +711,16 @@ def _check_ids(profile: Profile, *, source: str) -> None:
                 source=source,
                 field=f"categories.{cat_id}.referral",
                 value=rule.referral,
+            )
+        if rule.output_as is not None and (
+            kind != "crisis" or rule.output_as not in taxonomy or taxonomy[rule.output_as].kind != "prohibited"
+        ):
+            raise ProfileError(
+                f"output_as is for a crisis category and names a prohibited category id (e.g. crisis_self_harm: "
+                f"{{output_as: self_harm_promotion}}), not {rule.output_as!r} on {cat_id!r}",
+                source=source,
+                field=f"categories.{cat_id}.output_as",
+                value=rule.output_as,
             )
     for key in profile.refusals:
         if key != "default" and key not in taxonomy:

@@ -31,3 +31,44 @@ def test_a_crisis_category_on_the_input_stage_or_acting_otherwise_on_the_output_
         )
     )
     assert profile.categories["crisis_danger"].action == "block"
+
+
+def test_an_answer_that_reads_as_a_self_harm_crisis_counts_as_self_harm_promotion_on_the_output_only() -> None:
+    from guardrails.policy import Policy
+    from guardrails.types import Action, Finding, Stage
+
+    profile = validate_profile_mapping(_profile())
+    policy = Policy(profile=profile, taxonomy=profile.taxonomy())
+    found = [Finding(detector="semantic", category="crisis_self_harm", score=0.9)]
+    answer = policy.decide(stage=Stage.OUTPUT, findings=found)
+    assert answer.action is Action.BLOCK and answer.blocking == ("self_harm_promotion",)
+    assert answer.crisis == ("crisis_self_harm",)  # blocked with the self-harm referral, as a promotion is
+    request = policy.decide(stage=Stage.INPUT, findings=found)
+    assert request.action is Action.REFER and request.categories == ("crisis_self_harm",)
+    low = policy.decide(
+        stage=Stage.OUTPUT, findings=[Finding(detector="semantic", category="crisis_self_harm", score=0.3)]
+    )
+    assert low.action is Action.ALLOW
+
+
+def test_a_profile_may_keep_a_self_harm_crisis_on_the_output_from_counting() -> None:
+    from guardrails.policy import Policy
+    from guardrails.types import Action, Finding, Stage
+
+    profile = validate_profile_mapping(_profile(crisis_self_harm={"output_as": None}))
+    policy = Policy(profile=profile, taxonomy=profile.taxonomy())
+    found = [Finding(detector="semantic", category="crisis_self_harm", score=0.9)]
+    assert policy.decide(stage=Stage.OUTPUT, findings=found).action is Action.ALLOW
+
+
+@pytest.mark.parametrize(
+    ("category", "output_as"),
+    [("weapons", "self_harm_promotion"), ("crisis_self_harm", "crisis_danger"), ("crisis_danger", "no_such_id")],
+)
+def test_output_as_names_a_prohibited_id_for_a_crisis_category_or_the_profile_is_refused(
+    category: str, output_as: str
+) -> None:
+    with pytest.raises(
+        ProfileError, match=rf"categories\.{category}\.output_as: output_as is for a crisis .*{output_as}"
+    ):
+        validate_profile_mapping(_profile(**{category: {"output_as": output_as}}))
