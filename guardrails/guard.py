@@ -837,6 +837,7 @@ class Guard:
         With ``frequency: first`` a domain's disclaimer is shown on the first answer of a
         conversation only (per conversation id; always shown when there is no id).
         """
+        locale = _optional_str("locale", locale)
         pairs = self.policy.disclaimer_texts(_category_ids("categories", categories), locale=locale)
         if self.profile.disclaimers.frequency == "every" or conversation_id is None:
             return tuple(t for _, t in pairs)
@@ -858,6 +859,7 @@ class Guard:
         of the taxonomy (a profile's custom one) alone gets the general crisis referral for the
         country. None when no category is a crisis.
         """
+        locale = _optional_str("locale", locale)
         cats = set(_category_ids("categories", categories))
         kinds = [cat for cat in _CRISIS_ORDER if cat in cats]
         if kinds:

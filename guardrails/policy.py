@@ -197,7 +197,7 @@ class Policy:
         settings = self.profile.disclaimers
         language = settings.language
         if language == "auto":
-            language = (locale or self.profile.locale or "en").replace("_", "-").split("-")[0]
+            language = _language_of(locale, self.profile.locale)
         wanted = [*settings.always, *domains]
         out: list[tuple[str, str]] = []
         for cat in dict.fromkeys(wanted):
@@ -205,6 +205,23 @@ class Policy:
             if text is not None:
                 out.append((cat, text))
         return tuple(out)
+
+
+def _language_of(*locales: str | None) -> str:
+    """The language of the first locale that names one, else "en": a bare country ("MX", "CA") names none, so the
+    next locale's language stands (it is not Catalan for Canada); a malformed tag is read by its first subtag."""
+    from guardrails.locales import parse_locale
+
+    for locale in locales:
+        if locale is None or not locale.strip():
+            continue
+        try:
+            language = parse_locale(locale)[0]
+        except ValueError:
+            language = locale.strip().replace("_", "-").split("-")[0]
+        if language:
+            return language.lower()
+    return "en"
 
 
 def _language(findings: Sequence[Finding]) -> str | None:

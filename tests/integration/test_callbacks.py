@@ -119,6 +119,19 @@ def test_a_crisis_referral_follows_the_locale_of_the_handler_or_of_the_request(t
     assert uk_line in _referral(GuardrailsCallbackHandler(guard, locale="en-GB"), {})
 
 
+@pytest.mark.parametrize("requested", ["es", "en", "  "])
+def test_a_request_locale_naming_only_a_language_keeps_the_handlers_country(requested: str) -> None:
+    guard = guard_with(KeywordDetector({"end it all": "crisis_self_harm"}))
+    referral = _referral(GuardrailsCallbackHandler(guard, locale="en-GB"), {"metadata": {"locale": requested}})
+    assert "116 123" in referral
+
+
+def test_a_handler_locale_naming_no_real_country_is_refused_naming_it() -> None:
+    guard = guard_with(KeywordDetector({"end it all": "crisis_self_harm"}))
+    with pytest.raises(ValueError, match=r"locale 'en-UK' is not usable: .*did you mean 'GB'"):
+        GuardrailsCallbackHandler(guard, locale="en-UK")
+
+
 def test_each_decision_reaches_on_decision_and_no_list_of_them_is_kept(tmp_path: Path) -> None:
     seen: list[str] = []
     guard = guard_with(KeywordDetector({"grenade": "weapons"}))

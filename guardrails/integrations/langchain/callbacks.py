@@ -190,6 +190,13 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
             )
         if locale is not None and not isinstance(locale, str):
             raise ValueError(f"locale must be a BCP 47 string such as 'en-GB', got {locale!r}")
+        if locale is not None and locale.strip():
+            from guardrails.locales import parse_locale
+
+            try:
+                parse_locale(locale)
+            except ValueError as exc:  # as a profile's locale is refused at load ("en-UK": did you mean 'GB'?)
+                raise ValueError(f"locale {brief(locale)} is not usable: {exc}") from None
         if on_decision is not None and not callable(on_decision):
             raise ValueError(f"on_decision must be callable, got {type(on_decision).__name__}")
         if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 0:
@@ -222,7 +229,7 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
         """Judge one text; ``requested``: the request's own locale, if it named one; ``parts``: the user messages a
         turn of several was joined from (each remembered alone if it showed a crisis); ``stop=False``: record the
         decision, raise nothing (a call that has ended already)."""
-        locale = requested or self.locale
+        locale = _merged_locale(requested, self.locale)
         # answers differ, so each one is judged; a text or locale of another type is left to the guard's check,
         # which names it
         keep = stage is Stage.INPUT and isinstance(text, str) and (locale is None or isinstance(locale, str))
@@ -314,3 +321,23 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
                 if text.strip():
                     pieces = read.apart if read is not None else ()
                     self._judge(text, Stage.OUTPUT, (), run_id, requested, pieces, stop=stop)
+
+
+def _merged_locale(requested: Any, own: str | None) -> Any:
+    """The locale a request is judged in: its own (``requested``) where it names a country; one that names only a
+    language ("es") keeps the handler's country ("es-US" for a handler made with "en-US"); a blank one names none. A
+    value of another type is left to the guard's check, which names it."""
+    if not isinstance(requested, str) or own is None:
+        return requested or own
+    if not requested.strip():
+        return own
+    from guardrails.locales import parse_locale
+
+    try:
+        language, region = parse_locale(requested)
+        own_region = parse_locale(own)[1]
+    except ValueError:
+        return requested
+    if region is not None or own_region is None or not language:
+        return requested
+    return f"{language}-{own_region}"
