@@ -218,3 +218,21 @@ def test_the_values_of_the_answer_count_towards_the_same_cap() -> None:
     answer = chain.invoke("I'm Jane Roe", config=conversation("capped-answer"))
     assert answer.content == "Hi Jane Roe: <PERSON_2> and <PERSON_3> called."
     assert g.redactor.vault.total_entries == 2
+
+
+def test_a_reversible_call_that_names_no_conversation_is_warned_of_once(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    wrapped = guard(reversible=True).wrap(spy_model("Noted.", "Noted.", "Noted."))
+    with caplog.at_level(logging.WARNING, logger="guardrails"):
+        wrapped.invoke("Call Jane Roe")
+        wrapped.invoke("Call John Doe")
+        wrapped.invoke("Call Ann Lee", config=conversation("c1"))
+    warned = [r.getMessage() for r in caplog.records if "names none" in r.getMessage()]
+    assert len(warned) == 1 and "Jane" not in warned[0]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="guardrails"):
+        guard().wrap(spy_model("Noted.", "Noted.", "Noted.")).invoke(
+            "Call Jane Roe"
+        )  # not reversible: nothing to warn of
+    assert not [r for r in caplog.records if "names none" in r.getMessage()]

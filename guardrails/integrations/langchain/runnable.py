@@ -26,6 +26,7 @@ Per-request settings come from ``config["configurable"]``: ``locale`` (BCP 47, e
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 import threading
@@ -105,6 +106,9 @@ def _request_profiles(profiles: object) -> dict[str, Profile]:
 def _check_str_keys(what: str, keys: object) -> None:
     if isinstance(keys, str) or not isinstance(keys, Collection) or not all(isinstance(k, str) for k in keys):
         raise ValueError(f"{what} must be a sequence of str keys, got {keys!r}")
+
+
+_log = logging.getLogger("guardrails")
 
 
 class GuardedRunnable(Runnable[Any, Any]):
@@ -187,6 +191,8 @@ class GuardedRunnable(Runnable[Any, Any]):
         if not isinstance(inner_events, bool):
             raise ValueError(f"inner_events must be True or False, got {inner_events!r}")
         self.inner_events = inner_events
+        #: a reversible profile's call named no conversation: warned of once (its answer keeps the placeholders)
+        self.warned_unrestorable = False
         #: decisions on user turns, for the later steps of an agent's loop (see ``Turn.reused``): salted hashes and
         #: decisions without their text, as the callback handler keeps them
         self.judged = _Judged(DEFAULT_CACHE_SIZE)
@@ -327,6 +333,12 @@ class GuardedRunnable(Runnable[Any, Any]):
         guard = self.guard_for(conf.get("guardrails_profile"))
         # LangGraph's thread_id, RunnableWithMessageHistory's session_id: the same conversation
         conv = conf.get("conversation_id") or conf.get("thread_id") or conf.get("session_id")
+        if conv is None and guard.reversible and not self.warned_unrestorable:
+            self.warned_unrestorable = True
+            _log.warning(
+                "guardrails: reversible redaction restores a user's values per conversation, and this call names "
+                "none (configurable conversation_id, thread_id or session_id): its answer keeps the placeholders"
+            )
         return Turn(
             wrapper=self,
             guard=guard,
