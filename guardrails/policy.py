@@ -58,9 +58,11 @@ class Policy:
 
     def as_stage(self, finding: Finding, stage: Stage) -> Finding:
         """``finding`` as the policy reads it on ``stage``: on the output stage a crisis category with ``output_as``
-        is that prohibited category (an answer that reads as a self-harm crisis is self-harm content)."""
+        is that prohibited category (an answer that reads as a self-harm crisis is self-harm content), unless the
+        profile has it count there as itself (``stages`` naming output)."""
         rule = self.profile.rule(finding.category) if finding.category is not None else None
-        if stage is Stage.OUTPUT and rule is not None and rule.output_as is not None:
+        counts_as_itself = rule is not None and rule.stages is not None and "output" in rule.stages
+        if stage is Stage.OUTPUT and rule is not None and rule.output_as is not None and not counts_as_itself:
             return dataclasses.replace(finding, category=rule.output_as)
         return finding
 

@@ -647,6 +647,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         sent: Any = None  # the chunks yielded, added up: the answer the tail's seals are of
         snapshots = Snapshots()  # a parser's snapshots of one answer are checked whole (see ``Snapshots``)
         written = False  # the turn's answer written back into the conversation a graph keeps (``graphs.stream_back``)
+        last_values: Any = None  # the earlier messages of the last ``values`` part: the tail's state holds them too
         try:
             with screen.audited():
                 try:
@@ -654,6 +655,7 @@ class GuardedRunnable(Runnable[Any, Any]):
                         earlier, rest = turn.values_earlier(
                             chunk, state_parts
                         )  # a state part: the turn's messages judged
+                        last_values = earlier if isinstance(earlier, list) else last_values
                         if rest is None:  # nothing of the turn's answer in it yet (the input's state): passed on
                             screen.passed(chunk)
                             yield chunk
@@ -680,7 +682,7 @@ class GuardedRunnable(Runnable[Any, Any]):
                 self._record(run, "context", turn.d_ctx)  # as invoke traces them: the documents' check, the answer's
                 self._record(run, "output", turn.d_out)
                 written = graphs.stream_back(self.bound, kept, turn, "end", screen.blocked)
-                yield from tail
+                yield from (turn.values_joined(item, last_values, state_parts) for item in tail)
         except GuardrailViolation:  # refused by raising (raise_on_block): nothing is kept in its place
             written = graphs.stream_back(self.bound, kept, turn, "raised", screen.blocked)
             raise
@@ -737,11 +739,13 @@ class GuardedRunnable(Runnable[Any, Any]):
         sent: Any = None  # as in ``_stream``
         snapshots = Snapshots()  # as in ``_stream``
         written = False  # as in ``_stream``
+        last_values: Any = None  # as in ``_stream``
         try:
             with screen.audited():  # each lane audited once, as in ``stream``
                 try:
                     async for chunk in inner:
                         earlier, rest = turn.values_earlier(chunk, state_parts)  # as in ``_stream``
+                        last_values = earlier if isinstance(earlier, list) else last_values
                         if rest is None:
                             screen.passed(chunk)
                             yield chunk
@@ -769,7 +773,7 @@ class GuardedRunnable(Runnable[Any, Any]):
                 await self._arecord(run, "output", turn.d_out)
                 written = await graphs.astream_back(self.bound, kept, turn, "end", screen.blocked)
                 for item in tail:
-                    yield item
+                    yield turn.values_joined(item, last_values, state_parts)
         except GuardrailViolation:  # as in ``_stream``
             written = await graphs.astream_back(self.bound, kept, turn, "raised", screen.blocked)
             raise

@@ -154,6 +154,8 @@ class Lane:
     calls: AIMessageChunk | None = None  # tool-call chunks held until the whole call has been checked
     calls_sample: Any = None
     whole: Any = None  # the last structured value checked whole: the shape a refusal in this lane takes
+    released_whole: Any = None  # that value as it was released (screened)
+    values: bool = False  # a lane of a graph's ``values`` parts (the whole state each time)
     decision: Decision | None = None  # the screen's summary once in the audit log (ScreenedStream.recorded)
 
 
@@ -208,6 +210,10 @@ class ScreenedStream:
     pairs_seen: bool = False
     #: the last plain dict under each key of a stream of LangChain's addable dicts, with its text (see ``_feed``)
     key_values: dict[Any, tuple[Any, str]] = field(default_factory=dict)
+    #: the LangGraph mode of the payload being fed (None: not a graph's part)
+    mode: str | None = None
+    #: a head due in a ``values`` part: merged into the first text of the answer that part holds (``checked_whole``)
+    pending_head: str = ""
 
     def _paired(self, out: list[Any]) -> list[Any]:
         if self.pair_meta is None and not self.messages_mode:
@@ -235,7 +241,11 @@ class ScreenedStream:
         if not head:
             return []
         self.altered = self.head_shown = True
-        # in the type of the chain's chunks (a chain that declares no output type streams what it streams)
+        return self._made_head(chunk, head)
+
+    def _made_head(self, chunk: Any, head: str) -> list[Any]:
+        """The head as a chunk of the chain's type (a chain that declares no output type streams what it streams)."""
+        turn = self.turn
         kind = turn.kind if turn.wrapper.output_forced else shapes.kind_of(chunk) or turn.kind
         return [shapes.make_output(kind, head, output_key=turn.wrapper.answer_key, metadata={}, chunk=True)]
 
@@ -364,6 +374,7 @@ class ScreenedStream:
 
     def _fed_mode(self, mode: str | None, payload: Any) -> list[Any]:
         """What to yield for one payload of a LangGraph stream of ``mode`` (None: any other stream's chunk)."""
+        self.mode = mode
         if mode in RECORD_MODES:  # a task's or a checkpoint's record: checked whole, passed on whole
             if not self.fed:
                 self.fed, self.messages = True, self.messages_mode
@@ -424,7 +435,12 @@ class ScreenedStream:
         # in messages mode the head goes before the answer's first message, never into another mode's part
         due = self.head_due and (not self.messages_mode or (whole is _WHOLE and isinstance(chunk, BaseMessage)))
         head = self._head(chunk) if due else []
+        if head and self.mode == "values" and isinstance(chunk, Mapping):
+            # the whole state each time: the head goes into the answer's text, as invoke returns it
+            head, self.pending_head = [], self.turn.streamed_head
         fed = self._feed(chunk, whole)
+        if self.pending_head:  # no answer's text in the part after all: the head on its own, as before
+            head, self.pending_head = self._in_place(chunk, self._made_head(chunk, self.pending_head)), ""
         out = self._in_place(chunk, head) + fed
         return self._paired(out) if whole is _WHOLE else out
 
@@ -540,6 +556,12 @@ class ScreenedStream:
         context = read.context_text
         d_ctx = turn.output_check(context, redact_only=True, record=False)() if context.strip() else None
         rebuilt = shapes.rebuild_output(value, turn.screened(read, d, d_ctx), output_key="", metadata=None)
+        if self.pending_head and self.mode == "values":
+            framed = self.turn.framed_messages(rebuilt, self.pending_head, "")
+            if framed != rebuilt:  # placed (a part whose messages hold no answer's text yet leaves it to _fed)
+                rebuilt, self.pending_head = framed, ""
+        self.lanes[key].values = self.mode == "values"
+        self.lanes[key].released_whole = rebuilt
         self.altered = self.altered or rebuilt != value
         return rebuilt
 
@@ -580,6 +602,10 @@ class ScreenedStream:
             # a structured lane (a graph's message list): the text in that shape, only its answer slot kept
             turn = self.turn
             whole = shapes.blocked_output(lane.whole, text, kind=turn.kind, output_key="", metadata={})
+            if added and lane.values and isinstance(whole, list) and isinstance(lane.released_whole, list):
+                # the whole state each time: the last part stays the whole state, with the text after the answer
+                whole = [*lane.released_whole, *shapes.with_new_ids(whole)]
+                return self.wrap(key, lane, whole)
             return self.wrap(key, lane, shapes.with_new_ids(whole) if added else whole)
         value = self.turn.stream_chunk(sample, text)
         return value if lane is None else self.wrap(key, lane, value)

@@ -505,12 +505,14 @@ class Turn:
                 return self.guard.redact(text, Stage.OUTPUT, conversation_id=self.conversation_id, restorable=False)
 
         after = [shapes.map_texts(m, redact) for m in before]
-        return (self._framed(after) if framed else after), False
+        return (self.framed_messages(after, self.streamed_head, self.streamed_late) if framed else after), False
 
-    def _framed(self, messages: list[Any]) -> list[Any]:
-        """A stream's answer messages with what the stream gave around the model's words: the head (a referral,
-        disclaimers) before the first answer's text, the late disclaimers after the last one's, as ``invoke``
-        keeps them."""
+    def framed_messages(self, messages: Any, head: str, late: str) -> Any:
+        """Messages of this turn's answer with what a stream gave around the model's words: ``head`` (a referral,
+        disclaimers) before the first answer's text, ``late`` (disclaimers) after the last one's, as ``invoke``
+        keeps them (anything but a list of messages comes back as it is)."""
+        if not isinstance(messages, list):
+            return messages
 
         def answer_text(message: Any) -> tuple[shapes.Path, str] | None:
             read = self.read(message) if isinstance(message, AIMessage) else None
@@ -519,12 +521,11 @@ class Turn:
 
         spoken = [i for i, m in enumerate(messages) if answer_text(m) is not None]
         out = list(messages)
-        for i, head, late in ((spoken[:1], self.streamed_head, ""), (spoken[-1:], "", self.streamed_late)):
-            slot = answer_text(out[i[0]]) if i and (head or late) else None
+        for i, before, after in ((spoken[:1], head, ""), (spoken[-1:], "", late)):
+            slot = answer_text(out[i[0]]) if i and (before or after) else None
             if slot is not None:
-                out[i[0]] = shapes.rebuild_output(
-                    out[i[0]], {slot[0]: head + slot[1] + late}, output_key="", metadata=None
-                )
+                texts = {slot[0]: before + slot[1] + after}
+                out[i[0]] = shapes.rebuild_output(out[i[0]], texts, output_key="", metadata=None)
         return out
 
     def answer_messages(self, output: Any) -> list[Any]:
