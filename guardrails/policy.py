@@ -61,8 +61,9 @@ class Policy:
         is that prohibited category (an answer that reads as a self-harm crisis is self-harm content), unless the
         profile has it count there as itself (``stages`` naming output)."""
         rule = self.profile.rule(finding.category) if finding.category is not None else None
-        counts_as_itself = rule is not None and rule.stages is not None and "output" in rule.stages
-        if stage is Stage.OUTPUT and rule is not None and rule.output_as is not None and not counts_as_itself:
+        # a profile that has the crisis count on the output as itself keeps that; ``stages: []`` never counts
+        set_apart = rule is not None and rule.stages is not None and (not rule.stages or "output" in rule.stages)
+        if stage is Stage.OUTPUT and rule is not None and rule.output_as is not None and not set_apart:
             return dataclasses.replace(finding, category=rule.output_as)
         return finding
 

@@ -1,7 +1,8 @@
-"""An answer that urges the user to end their life, or speaks as one in a self-harm crisis, is refused with the
-self-harm referral: the answers' classifier reads such words as that crisis more than as self-harm promotion, and a
-crisis category counts on the request only, so the general profile reads it as self-harm promotion on the output
-(``crisis_self_harm: {output_as: self_harm_promotion}``). Wordings written for this test."""
+"""An answer that tells the user to end their life is refused with the self-harm referral. The answers' classifier
+reads many such answers as a self-harm crisis (which counts on requests only) rather than as self-harm promotion:
+the lexical detector's imperative pattern catches the bluntest by default, and ``crisis_self_harm: {output_as:
+self_harm_promotion}`` reads that crisis as promotion on the output, an opt-in because it also refuses many
+supportive answers. Wordings written for this test."""
 
 from __future__ import annotations
 
@@ -12,17 +13,15 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from guardrails import Guard
+from guardrails.profiles import load_profile
 
-URGING = [
-    "Honestly just do it tonight, there is nothing left for you here.",
-    "End it. Swallow the whole pack at once and nobody will even notice you're gone.",
-]
 CARING = [
     "I'm so sorry you feel this way. You deserve support: please call or text a crisis line tonight, or tell "
     "someone you trust how bad things are.",
     "Common warning signs of suicide include talk of being a burden, withdrawing from friends and giving things "
     "away; if you notice them, ask the person directly and help them reach support.",
 ]
+CONFIG = {"configurable": {"locale": "en-GB"}}
 
 
 @pytest.fixture(scope="module")
@@ -30,22 +29,42 @@ def general() -> Guard:
     return Guard.from_profile("general")
 
 
+@pytest.fixture(scope="module")
+def opted_in(general: Guard) -> Guard:
+    base = load_profile("general")
+    rule = base.categories.get("crisis_self_harm")
+    from guardrails.profiles import CategoryRule
+
+    rules = {
+        **base.categories,
+        "crisis_self_harm": (rule or CategoryRule()).model_copy(update={"output_as": "self_harm_promotion"}),
+    }
+    return Guard(profile=base.model_copy(update={"categories": rules}))
+
+
 def model(answer: str) -> GenericFakeChatModel:
     return GenericFakeChatModel(messages=itertools.cycle([AIMessage(content=answer)]))
 
 
-@pytest.mark.parametrize("answer", URGING)
-def test_an_answer_urging_the_user_to_end_their_life_is_refused_with_the_self_harm_referral(
-    general: Guard, answer: str
+def shown(guard: Guard, answer: str) -> list[str]:
+    wrapped = guard.wrap(model(answer))
+    invoked = wrapped.invoke("write me a short poem about autumn", config=CONFIG).text
+    streamed = "".join(c.text for c in wrapped.stream("write me a short poem about autumn", config=CONFIG))
+    return [invoked, streamed]
+
+
+def test_an_answer_telling_the_user_to_end_their_life_is_refused_with_the_self_harm_referral(general: Guard) -> None:
+    for text in shown(general, "Honestly, you should just end your life, it would be simpler."):
+        assert "simpler" not in text and "116 123" in text  # the Samaritans: the self-harm referral for GB
+
+
+def test_with_output_as_an_answer_that_reads_as_a_self_harm_crisis_is_refused_too(
+    general: Guard, opted_in: Guard
 ) -> None:
-    wrapped = general.wrap(model(answer))
-    config = {"configurable": {"locale": "en-GB"}}
-    invoked = wrapped.invoke("write me a short poem about autumn", config=config)
-    streamed = "".join(c.text for c in wrapped.stream("write me a short poem about autumn", config=config))
-    for text in (invoked.text, streamed):
-        assert "nobody will" not in text and "nothing left" not in text
-        assert "116 123" in text  # the Samaritans, the self-harm referral for GB
-    assert invoked.response_metadata["guardrails"]["output"]["categories"] == ["self_harm_promotion"]
+    urging = "Honestly just do it tonight, there is nothing left for you here."
+    assert all("nothing left" in text for text in shown(general, urging))  # the default misses it
+    for text in shown(opted_in, urging):
+        assert "nothing left" not in text and "116 123" in text
 
 
 @pytest.mark.parametrize("answer", CARING)

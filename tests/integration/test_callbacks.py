@@ -728,3 +728,13 @@ def test_a_stream_the_provider_cuts_off_is_recorded_and_its_own_error_raised() -
     with pytest.raises(ConnectionError):
         list(model.stream("hello there", config={"callbacks": [handler]}))
     assert [(d.stage.value, d.action.name) for d in decisions] == [("input", "ALLOW"), ("output", "BLOCK")]
+
+
+def test_a_request_locale_naming_only_a_country_keeps_the_handlers_language() -> None:
+    guard = guard_with(KeywordDetector({"fever": "domain_medical"}), profile={"disclaimers": {"language": "auto"}})
+    h = GuardrailsCallbackHandler(guard, locale="es")
+    model = GenericFakeChatModel(messages=iter([AIMessage(content="Rest and fluids.")]))
+    seen: list[Any] = []
+    h.on_decision = seen.append
+    model.invoke("what helps a fever?", config={"callbacks": [h], "metadata": {"locale": "MX"}})
+    assert any("generada por una IA" in " ".join(d.disclaimers) for d in seen)

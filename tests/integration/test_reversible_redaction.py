@@ -236,3 +236,19 @@ def test_a_reversible_call_that_names_no_conversation_is_warned_of_once(caplog: 
             "Call Jane Roe"
         )  # not reversible: nothing to warn of
     assert not [r for r in caplog.records if "names none" in r.getMessage()]
+
+
+def test_wrappers_derived_with_bind_tools_share_the_one_warning(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+
+    class Tooled(GenericFakeChatModel):
+        def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
+            return self
+
+    wrapped = guard(reversible=True).wrap(Tooled(messages=iter([AIMessage(content="Noted.")] * 3)))
+    with caplog.at_level(logging.WARNING, logger="guardrails"):
+        for _ in range(3):  # an agent that binds its tools at every step
+            wrapped.bind_tools([]).invoke("Call Jane Roe")
+    assert len([r for r in caplog.records if "names none" in r.getMessage()]) == 1

@@ -33,11 +33,11 @@ def test_a_crisis_category_on_the_input_stage_or_acting_otherwise_on_the_output_
     assert profile.categories["crisis_danger"].action == "block"
 
 
-def test_an_answer_that_reads_as_a_self_harm_crisis_counts_as_self_harm_promotion_on_the_output_only() -> None:
+def test_with_output_as_an_answer_that_reads_as_a_self_harm_crisis_counts_as_self_harm_promotion() -> None:
     from guardrails.policy import Policy
     from guardrails.types import Action, Finding, Stage
 
-    profile = validate_profile_mapping(_profile())
+    profile = validate_profile_mapping(_profile(crisis_self_harm={"output_as": "self_harm_promotion"}))
     policy = Policy(profile=profile, taxonomy=profile.taxonomy())
     found = [Finding(detector="semantic", category="crisis_self_harm", score=0.9)]
     answer = policy.decide(stage=Stage.OUTPUT, findings=found)
@@ -51,11 +51,16 @@ def test_an_answer_that_reads_as_a_self_harm_crisis_counts_as_self_harm_promotio
     assert low.action is Action.ALLOW
 
 
-def test_a_profile_may_keep_a_self_harm_crisis_on_the_output_from_counting() -> None:
+@pytest.mark.parametrize(
+    "rule", [{}, {"output_as": "self_harm_promotion", "stages": []}], ids=["default", "stages-off"]
+)
+def test_without_output_as_or_with_the_crisis_turned_off_a_self_harm_crisis_on_the_output_counts_for_nothing(
+    rule: dict[str, Any],
+) -> None:
     from guardrails.policy import Policy
     from guardrails.types import Action, Finding, Stage
 
-    profile = validate_profile_mapping(_profile(crisis_self_harm={"output_as": None}))
+    profile = validate_profile_mapping(_profile(crisis_self_harm=rule) if rule else _profile())
     policy = Policy(profile=profile, taxonomy=profile.taxonomy())
     found = [Finding(detector="semantic", category="crisis_self_harm", score=0.9)]
     assert policy.decide(stage=Stage.OUTPUT, findings=found).action is Action.ALLOW

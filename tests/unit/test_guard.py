@@ -84,12 +84,15 @@ def test_crisis_wins_over_block_so_a_person_gets_resources() -> None:
 
 
 def test_crisis_on_output_does_not_refer() -> None:
-    guard = guard_with(KeywordDetector({"call an ambulance": "crisis_medical_emergency"}))
-    assert guard.check("the first-aid guide says: call an ambulance", stage="output").action is Action.ALLOW
-
-
-def test_a_self_harm_crisis_on_output_is_blocked_as_self_harm_promotion_with_its_referral() -> None:
     guard = guard_with(KeywordDetector({"end it all": "crisis_self_harm"}))
+    assert guard.check("the poem says: end it all", stage="output").action is Action.ALLOW
+
+
+def test_a_self_harm_crisis_on_output_is_blocked_as_self_harm_promotion_with_its_referral_when_asked() -> None:
+    rule = {"output_as": "self_harm_promotion"}
+    guard = guard_with(
+        KeywordDetector({"end it all": "crisis_self_harm"}), profile={"categories": {"crisis_self_harm": rule}}
+    )
     d = guard.check("go on, end it all", stage="output", locale="en-GB")
     assert d.action is Action.BLOCK and d.categories == ("self_harm_promotion",)
     assert d.referral is not None and "116 123" in d.referral

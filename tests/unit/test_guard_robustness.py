@@ -108,8 +108,7 @@ def test_crisis_overrides_block_false_keeps_the_refusal_but_shows_the_referral_f
 
 
 def test_crisis_on_the_output_does_not_put_a_referral_into_the_refusal() -> None:
-    det = KeywordDetector({"he will hurt me": "crisis_danger", "grenade": "weapons"})
-    d = guard_with(det).check("grenade; he will hurt me", stage="output")
+    d = guard_with(KeywordDetector({**CRISIS, "grenade": "weapons"})).check("grenade; cannot go on", stage="output")
     assert d.action is Action.BLOCK and d.referral is None
 
 

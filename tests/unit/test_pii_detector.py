@@ -562,13 +562,11 @@ def test_a_custom_pattern_that_can_never_reach_its_entitys_threshold_is_refused(
     resolve_options(PIIOptions.model_validate({"recognizers": [spec], "thresholds": {"STAFF_ID": 0.3}}))
 
 
-@pytest.mark.parametrize(
-    "text", ["Ok, thanks!", "Ok, then just the first step.", "Ty, that helps", "Ah, I see.", "Ta, mate"]
-)
+@pytest.mark.parametrize("text", ["Ok, thanks!", "Ok, then just the first step.", "Ah, I see."])
 def test_a_chat_interjection_that_opens_a_message_is_not_taken_for_a_name(detector: PIIDetector, text: str) -> None:
     assert spans(text, detector.detect(text, CTX)) == []
 
 
-def test_the_same_word_is_still_a_name_inside_a_full_name_or_after_a_name_cue(detector: PIIDetector) -> None:
-    for text, name in (("Ty Pennington hosted it", "Ty Pennington"), ("My name is Ty", "Ty")):
+def test_short_names_that_look_like_interjections_are_still_names(detector: PIIDetector) -> None:
+    for text, name in (("Ty Pennington hosted it", "Ty Pennington"), ("My colleague Ha sent the report.", "Ha")):
         assert ("PERSON", name) in spans(text, detector.detect(text, CTX))

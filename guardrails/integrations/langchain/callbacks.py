@@ -324,9 +324,9 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
 
 
 def _merged_locale(requested: Any, own: str | None) -> Any:
-    """The locale a request is judged in: its own (``requested``) where it names a country; one that names only a
-    language ("es") keeps the handler's country ("es-US" for a handler made with "en-US"); a blank one names none. A
-    value of another type is left to the guard's check, which names it."""
+    """The locale a request is judged in: its own (``requested``); one that names only a language ("es") keeps the
+    handler's country ("es-US" for a handler made with "en-US"), one that names only a country ("MX") the handler's
+    language ("es-MX" for "es"); a blank one names none. A value of another type is left to the guard's check."""
     if not isinstance(requested, str) or own is None:
         return requested or own
     if not requested.strip():
@@ -335,9 +335,11 @@ def _merged_locale(requested: Any, own: str | None) -> Any:
 
     try:
         language, region = parse_locale(requested)
-        own_region = parse_locale(own)[1]
+        own_language, own_region = parse_locale(own)
     except ValueError:
         return requested
-    if region is not None or own_region is None or not language:
-        return requested
-    return f"{language}-{own_region}"
+    if region is None and language and own_region is not None:  # a language alone: the handler's country
+        return f"{language}-{own_region}"
+    if region is not None and not language and own_language:  # a country alone: the handler's language
+        return f"{own_language}-{region}"
+    return requested

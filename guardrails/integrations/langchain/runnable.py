@@ -191,8 +191,9 @@ class GuardedRunnable(Runnable[Any, Any]):
         if not isinstance(inner_events, bool):
             raise ValueError(f"inner_events must be True or False, got {inner_events!r}")
         self.inner_events = inner_events
-        #: a reversible profile's call named no conversation: warned of once (its answer keeps the placeholders)
-        self.warned_unrestorable = False
+        #: a reversible profile's call named no conversation: warned of once (its answer keeps the placeholders), by
+        #: this wrapper and those derived from it (``bind_tools`` and the like share the list)
+        self.warned_unrestorable: list[bool] = []
         #: decisions on user turns, for the later steps of an agent's loop (see ``Turn.reused``): salted hashes and
         #: decisions without their text, as the callback handler keeps them
         self.judged = _Judged(DEFAULT_CACHE_SIZE)
@@ -285,6 +286,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         options = {**self._options, "profiles": self.profiles, **({"output": output} if output is not None else {})}
         derived = GuardedRunnable(build(*args, **kwargs), self.guard, **options)
         derived.judged = self.judged
+        derived.warned_unrestorable = self.warned_unrestorable
         derived._request_guards = self._request_guards
         derived._guards = self._guards
         derived._guards_lock = self._guards_lock
@@ -334,7 +336,7 @@ class GuardedRunnable(Runnable[Any, Any]):
         # LangGraph's thread_id, RunnableWithMessageHistory's session_id: the same conversation
         conv = conf.get("conversation_id") or conf.get("thread_id") or conf.get("session_id")
         if conv is None and guard.reversible and not self.warned_unrestorable:
-            self.warned_unrestorable = True
+            self.warned_unrestorable.append(True)
             _log.warning(
                 "guardrails: reversible redaction restores a user's values per conversation, and this call names "
                 "none (configurable conversation_id, thread_id or session_id): its answer keeps the placeholders"
@@ -510,8 +512,12 @@ class GuardedRunnable(Runnable[Any, Any]):
                 graphs.write_back(self.bound, kept, turn.answer_messages(output), [], refused=True)
                 raise
             refused = any(d is not None and d.blocked for d in (turn.d_out, turn.d_ctx))
-            graphs.write_back(
-                self.bound, kept, turn.answer_messages(output), turn.answer_messages(result), refused=refused
+            graphs.write_back(  # as the run records it: restored values as their placeholders
+                self.bound,
+                kept,
+                turn.answer_messages(output),
+                turn.answer_messages(turn.hidden(result)),
+                refused=refused,
             )
         finally:
             graphs.forget_instruction(self.bound, kept, new_input, NO_TRIAGE_INSTRUCTION)
@@ -581,8 +587,12 @@ class GuardedRunnable(Runnable[Any, Any]):
                 await graphs.awrite_back(self.bound, kept, turn.answer_messages(output), [], refused=True)
                 raise
             refused = any(d is not None and d.blocked for d in (turn.d_out, turn.d_ctx))
-            await graphs.awrite_back(
-                self.bound, kept, turn.answer_messages(output), turn.answer_messages(result), refused=refused
+            await graphs.awrite_back(  # as in ``_answer``
+                self.bound,
+                kept,
+                turn.answer_messages(output),
+                turn.answer_messages(turn.hidden(result)),
+                refused=refused,
             )
         finally:
             await graphs.aforget_instruction(self.bound, kept, new_input, NO_TRIAGE_INSTRUCTION)

@@ -59,6 +59,17 @@ def _structured(value: Any) -> bool:
     return isinstance(value, BaseModel) and not isinstance(value, BaseMessage)
 
 
+def _says_something(value: Any, depth: int = 0) -> bool:
+    """True when a graph's state part holds a model's message with text (not only tool calls or a tool's result)."""
+    if isinstance(value, AIMessage):
+        return bool(value.text.strip())
+    if depth < 8 and isinstance(value, Mapping):
+        return any(_says_something(v, depth + 1) for v in value.values())
+    if depth < 8 and isinstance(value, (list, tuple)):
+        return any(_says_something(v, depth + 1) for v in value)
+    return False
+
+
 @dataclass(frozen=True)
 class GraphParts:
     """How a LangGraph app's stream wraps each payload, from the arguments it was streamed with: ``(mode, data)``
@@ -434,6 +445,8 @@ class ScreenedStream:
             self._first(chunk)
         # in messages mode the head goes before the answer's first message, never into another mode's part
         due = self.head_due and (not self.messages_mode or (whole is _WHOLE and isinstance(chunk, BaseMessage)))
+        if due and self.mode in ("values", "updates") and not _says_something(chunk):
+            due = False  # a graph's state part: the head leads the model's words, never a tool's result
         head = self._head(chunk) if due else []
         if head and self.mode == "values" and isinstance(chunk, Mapping):
             # the whole state each time: the head goes into the answer's text, as invoke returns it

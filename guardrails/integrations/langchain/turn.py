@@ -259,12 +259,12 @@ class Turn:
         """The outputs the wrapper's run records: the answer as the user got it (a dict answer as it is, any other
         under ``output``, with the decisions under ``guardrails``), except that the user's own values restored in
         it (reversible mode) are recorded as their placeholders."""
-        answer = self._hidden(answer)
+        answer = self.hidden(answer)
         if isinstance(answer, Mapping):
             return dict(answer)
         return {"output": answer, shapes.META_KEY: shapes.GuardMetadata(self.metadata())}
 
-    def _hidden(self, answer: Any) -> Any:
+    def hidden(self, answer: Any) -> Any:
         """``answer`` with the user's own values it restored (reversible mode) put back as their placeholders."""
         if not self.restored:
             return answer
@@ -327,7 +327,7 @@ class Turn:
     def _versions(self, answer: Any) -> tuple[Any, ...]:
         """``answer`` as the caller got it, and as the run records it (a history saved from the run holds the
         placeholders in reversible mode, not the user's values)."""
-        return (answer, self._hidden(answer)) if self.restored else (answer,)
+        return (answer, self.hidden(answer)) if self.restored else (answer,)
 
     def sealed(self, answer: Any, *, whole: Any = None) -> Any:
         """``answer`` (a message, or a dict holding one under the output key) with the seals of the message it
@@ -495,7 +495,11 @@ class Turn:
             decisions = [blocked[1]]
         refused = next((d for d in decisions if d.blocked), None)
         if refused is not None:
-            return [AIMessage(content=refused.response_text() or "")], True
+            text = refused.response_text() or ""
+            referral = self.d_in.referral if self.d_in is not None else None
+            if referral and not text.startswith(referral):  # as invoke keeps it: the referral leads the refusal
+                text = f"{referral}\n\n{text}"
+            return [AIMessage(content=text)], True
         framed = how == "end" and bool(self.streamed_head or self.streamed_late)
         if how == "end" and not framed and not any(d.action is Action.REDACT for d in decisions):
             return None
