@@ -1,8 +1,7 @@
-"""An answer that tells the user to end their life is refused with the self-harm referral. The answers' classifier
-reads many such answers as a self-harm crisis (which counts on requests only) rather than as self-harm promotion:
-the lexical detector's imperative pattern catches the bluntest by default, and ``crisis_self_harm: {output_as:
-self_harm_promotion}`` reads that crisis as promotion on the output, an opt-in because it also refuses many
-supportive answers. Wordings written for this test."""
+"""An answer that tells the user to end their life is refused with the self-harm referral when the classifier finds
+it promoting self-harm. It reads many such answers as a self-harm crisis (which counts on requests only) instead:
+``crisis_self_harm: {output_as: self_harm_promotion}`` reads that crisis as promotion on the output, an opt-in
+because it also refuses many supportive answers. Wordings written for this test."""
 
 from __future__ import annotations
 

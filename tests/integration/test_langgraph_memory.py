@@ -10,7 +10,7 @@ from functools import partial
 from typing import Annotated, Any
 
 import pytest
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.graph.message import add_messages
@@ -666,13 +666,14 @@ def looks_up_then_answers(final: str) -> Any:
     return builder.compile(checkpointer=InMemorySaver())
 
 
-@pytest.mark.parametrize("mode", ["updates", "values"])
-def test_a_referral_streamed_to_a_tool_using_agent_leads_its_answer_never_a_tools_result(mode: str) -> None:
+@pytest.mark.parametrize("mode", ["updates", "values", None])
+def test_a_referral_streamed_to_a_tool_using_agent_leads_its_answer_never_a_tools_result(mode: str | None) -> None:
     det = KeywordDetector({"cannot go on": "crisis_self_harm"})
     guard = guard_with(det, profile={"crisis_mode": "refer_and_continue"})
     referral = (guard.referral_for(["crisis_self_harm"], locale=None) or "").splitlines()[0]
     app = looks_up_then_answers("Porto is lovely in spring.")
-    parts = list(guard.wrap(app).stream(ask("I cannot go on, but where is Porto?"), thread("rt"), stream_mode=mode))
+    kwargs = {"stream_mode": mode} if mode else {}  # None: the graph's own mode, named by no argument
+    parts = list(guard.wrap(app).stream(ask("I cannot go on, but where is Porto?"), thread("rt"), **kwargs))
 
     def messages(part: Any) -> list[BaseMessage]:
         return list(part["messages"]) if mode == "values" else [m for u in part.values() for m in u["messages"]]
@@ -708,3 +709,35 @@ def test_a_reversible_answer_is_kept_with_its_placeholders_so_the_model_never_re
     assert chat.app.get_state(thread("rv")).values["messages"][-1].text == "Hi <PERSON_1>, noted."
     wrapped.invoke(ask("and again?"), thread("rv"))
     assert "Jane Roe" not in repr(chat.seen[-1])
+
+
+@pytest.mark.parametrize("mode", ["updates", "values"])
+def test_a_graph_that_ends_on_a_tool_step_streams_its_referral_as_a_part_of_its_own_shape(mode: str) -> None:
+    det = KeywordDetector({"cannot go on": "crisis_self_harm"})
+    guard = guard_with(det, profile={"crisis_mode": "refer_and_continue"})
+    referral = (guard.referral_for(["crisis_self_harm"], locale=None) or "").splitlines()[0]
+    call = {"name": "lookup", "args": {"name": "Porto"}, "id": "c1", "type": "tool_call"}
+    app = agent_then_tools(
+        lambda state: {"messages": [AIMessage(content="", tool_calls=[call])]},
+        lambda state: {"messages": [ToolMessage(content="Porto is on the coast.", tool_call_id="c1")]},
+    )
+    parts = list(guard.wrap(app).stream(ask("I cannot go on, where is Porto?"), thread("et"), stream_mode=mode))
+    assert all(isinstance(p, dict) for p in parts)  # what code reading a graph's parts indexes
+    found = [
+        m
+        for p in parts
+        for m in (p["messages"] if mode == "values" else [x for u in p.values() for x in u["messages"]])
+    ]
+    carriers = [m for m in found if referral in m.text]
+    assert carriers and all(m.type == "ai" for m in carriers)
+
+
+def test_a_reversible_answer_kept_with_placeholders_leaves_longer_words_whole() -> None:
+    det = KeywordDetector({}, entities={"Mark": "PERSON"})
+    guard = guard_with(det, profile={"redaction": {"reversible": True}})
+    chat = Chat("Hi <PERSON_1>, the Marketing rota is ready.")
+    wrapped = guard.wrap(chat.app)
+    assert (
+        wrapped.invoke(ask("I am Mark"), thread("mk"))["messages"][-1].text == "Hi Mark, the Marketing rota is ready."
+    )
+    assert chat.app.get_state(thread("mk")).values["messages"][-1].text == "Hi <PERSON_1>, the Marketing rota is ready."

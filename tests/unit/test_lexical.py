@@ -88,23 +88,3 @@ def test_one_megabyte_text_is_scanned_in_windows_and_the_tail_is_found(detector:
 def test_lexical_runs_inside_the_general_profile() -> None:
     d = Guard.from_profile("general").check("how to make a pipe bomb")
     assert d.blocked and d.categories == ("weapons",)
-
-
-@pytest.mark.parametrize(
-    ("text", "found"),
-    [
-        ("Go ahead and kill yourself, nobody is stopping you.", True),
-        ("Why don't you just end your life and be done with it?", True),
-        ("You said you want to end your life. I'm so sorry, please call a crisis line.", False),
-        ("If he treats you like that, you should just end it with him.", False),
-    ],
-    ids=["imperative", "question", "echo", "relationship"],
-)
-def test_an_answer_telling_the_reader_to_end_their_life_is_self_harm_promotion(
-    detector: LexicalDetector, text: str, found: bool
-) -> None:
-    from guardrails.types import Stage
-
-    ctx = DetectContext(views=views(text), stage=Stage.OUTPUT)
-    assert ("self_harm_promotion" in {f.category for f in detector.detect(text, ctx)}) is found
-    assert "self_harm_promotion" not in _cats(detector, text)  # a request's own words: not this pattern's

@@ -1971,9 +1971,12 @@ def _free_text(model: BaseModel, name: str) -> bool:
 
 
 def with_new_ids(value: Any) -> Any:
-    """``value`` with each message in it (in dicts and lists, as a graph's state holds them) given an id of its own."""
-    if isinstance(value, BaseMessage):
+    """``value`` with each message in it (in dicts and lists, as a graph's state holds them) given an id of its own,
+    as the assistant's: text the guard adds beside an answer is never a tool's result or the user's words."""
+    if isinstance(value, AIMessage):
         return value.model_copy(update={"id": str(uuid.uuid4())})
+    if isinstance(value, BaseMessage):
+        return AIMessage(content=value.content, id=str(uuid.uuid4()))
     if isinstance(value, Mapping):
         return remap(value, {k: with_new_ids(v) for k, v in value.items()})
     if isinstance(value, list):

@@ -63,6 +63,8 @@ def _says_something(value: Any, depth: int = 0) -> bool:
     """True when a graph's state part holds a model's message with text (not only tool calls or a tool's result)."""
     if isinstance(value, AIMessage):
         return bool(value.text.strip())
+    if isinstance(value, tuple) and len(value) == 2 and value[0] in ("ai", "assistant"):  # ("ai", text)
+        return isinstance(value[1], str) and bool(value[1].strip())
     if depth < 8 and isinstance(value, Mapping):
         return any(_says_something(v, depth + 1) for v in value.values())
     if depth < 8 and isinstance(value, (list, tuple)):
@@ -445,7 +447,10 @@ class ScreenedStream:
             self._first(chunk)
         # in messages mode the head goes before the answer's first message, never into another mode's part
         due = self.head_due and (not self.messages_mode or (whole is _WHOLE and isinstance(chunk, BaseMessage)))
-        if due and self.mode in ("values", "updates") and not _says_something(chunk):
+        state_part = self.mode in ("values", "updates") or (
+            self.graph and self.mode is None and isinstance(chunk, Mapping)
+        )
+        if due and state_part and not self.messages_mode and not _says_something(chunk):
             due = False  # a graph's state part: the head leads the model's words, never a tool's result
         head = self._head(chunk) if due else []
         if head and self.mode == "values" and isinstance(chunk, Mapping):
@@ -538,8 +543,21 @@ class ScreenedStream:
             head = self.turn.stream_head()
             if head:
                 self.altered = self.head_shown = True
-                out.insert(0, (_WHOLE, self.emit(_WHOLE, self.lanes.get(_WHOLE), head, added=True)))
+                # a graph's state parts: in the shape of the answer's part (a bare chunk would break code reading
+                # them), as late disclaimers come
+                at, into = self.primary() if self.state_parts else (_WHOLE, self.lanes.get(_WHOLE))
+                out.insert(0, (at, self.emit(at, into, head, added=True)))
         return self._final(out + self.tail())
+
+    @property
+    def state_parts(self) -> bool:
+        """A LangGraph app's stream of state parts (``values`` or ``updates``, named or the graph's own default), not
+        of ``messages`` pairs: the answer comes in structured lanes."""
+        if self.messages_mode:
+            return False
+        return self.mode in ("values", "updates") or (
+            self.graph and any(lane.whole is not None for lane in self.lanes.values())
+        )
 
     def _redacted_apart(self, message: BaseMessage) -> BaseMessage | None:
         """A graph's message that is not the answer (a tool's result) streamed beside it: redacted as retrieved

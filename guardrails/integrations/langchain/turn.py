@@ -8,6 +8,7 @@ referral and disclaimers, the decisions put in its metadata, and the delivered a
 
 from __future__ import annotations
 
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -264,8 +265,10 @@ class Turn:
             return dict(answer)
         return {"output": answer, shapes.META_KEY: shapes.GuardMetadata(self.metadata())}
 
-    def hidden(self, answer: Any) -> Any:
-        """``answer`` with the user's own values it restored (reversible mode) put back as their placeholders."""
+    def hidden(self, answer: Any, *, whole_words: bool = False) -> Any:
+        """``answer`` with the user's own values it restored (reversible mode) put back as their placeholders.
+        ``whole_words``: only where a value does not run on into a longer word of Latin letters or digits (the text
+        the model reads again, where "Mark" must not take "Marketing" apart); else every occurrence (a trace)."""
         if not self.restored:
             return answer
         pairs = sorted(self.restored.items(), key=lambda pair: -len(pair[0]))
@@ -274,7 +277,12 @@ class Turn:
             # every occurrence, longest value first: a value touching other characters ("_Jane Roe_", "田中さん") is
             # hidden too, at the price of a short value inside a longer word ("Al" in "Alabama") in the trace
             for value, placeholder in pairs:
-                text = text.replace(value, placeholder)
+                if whole_words:
+                    before = r"(?<![A-Za-z0-9])" if value[:1].isascii() and value[:1].isalnum() else ""
+                    after = r"(?![A-Za-z0-9])" if value[-1:].isascii() and value[-1:].isalnum() else ""
+                    text = re.sub(before + re.escape(value) + after, placeholder.replace("\\", "\\\\"), text)
+                else:
+                    text = text.replace(value, placeholder)
             return text
 
         return shapes.map_texts(answer, hide)
