@@ -732,12 +732,24 @@ def test_a_graph_that_ends_on_a_tool_step_streams_its_referral_as_a_part_of_its_
     assert carriers and all(m.type == "ai" for m in carriers)
 
 
-def test_a_reversible_answer_kept_with_placeholders_leaves_longer_words_whole() -> None:
-    det = KeywordDetector({}, entities={"Mark": "PERSON"})
-    guard = guard_with(det, profile={"redaction": {"reversible": True}})
+def test_a_reversible_answer_kept_with_placeholders_leaves_longer_words_whole(general: Guard) -> None:
+    redaction = {**general.profile.redaction, "reversible": True}
+    guard = Guard(profile=general.profile.model_copy(update={"redaction": redaction}))  # Presidio's whole-word names
     chat = Chat("Hi <PERSON_1>, the Marketing rota is ready.")
     wrapped = guard.wrap(chat.app)
     assert (
-        wrapped.invoke(ask("I am Mark"), thread("mk"))["messages"][-1].text == "Hi Mark, the Marketing rota is ready."
+        wrapped.invoke(ask("My name is Mark"), thread("mk"))["messages"][-1].text
+        == "Hi Mark, the Marketing rota is ready."
     )
     assert chat.app.get_state(thread("mk")).values["messages"][-1].text == "Hi <PERSON_1>, the Marketing rota is ready."
+
+
+def test_a_reversible_value_the_model_wrote_inside_a_longer_word_is_still_kept_as_its_placeholder() -> None:
+    guard = guard_with(KeywordDetector({}, entities={"Anna": "PERSON"}), profile={"redaction": {"reversible": True}})
+    chat = Chat("Hallo <PERSON_1>, <PERSON_1>s Termin ist morgen.", "Noted.")
+    wrapped = guard.wrap(chat.app)
+    assert (
+        wrapped.invoke(ask("Ich bin Anna"), thread("an"))["messages"][-1].text == "Hallo Anna, Annas Termin ist morgen."
+    )
+    wrapped.invoke(ask("und dann?"), thread("an"))
+    assert "Anna" not in repr(chat.seen[-1])  # the model never reads the value, whatever word it stands in

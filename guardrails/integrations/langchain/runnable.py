@@ -516,7 +516,7 @@ class GuardedRunnable(Runnable[Any, Any]):
                 self.bound,
                 kept,
                 turn.answer_messages(output),
-                turn.answer_messages(turn.hidden(result, whole_words=True)),
+                turn.answer_messages(turn.hidden(result, exact=True)),
                 refused=refused,
             )
         finally:
@@ -591,7 +591,7 @@ class GuardedRunnable(Runnable[Any, Any]):
                 self.bound,
                 kept,
                 turn.answer_messages(output),
-                turn.answer_messages(turn.hidden(result, whole_words=True)),
+                turn.answer_messages(turn.hidden(result, exact=True)),
                 refused=refused,
             )
         finally:

@@ -59,6 +59,17 @@ def _structured(value: Any) -> bool:
     return isinstance(value, BaseModel) and not isinstance(value, BaseMessage)
 
 
+def _holds_messages(value: Any, depth: int = 0) -> bool:
+    """True when a part (a dict of state keys or node updates) holds a list of messages or a message."""
+    if isinstance(value, BaseMessage):
+        return True
+    if depth < 8 and isinstance(value, Mapping):
+        return any(_holds_messages(v, depth + 1) for v in value.values())
+    if depth < 8 and isinstance(value, list):
+        return any(isinstance(v, BaseMessage) or _holds_messages(v, depth + 1) for v in value)
+    return False
+
+
 def _says_something(value: Any, depth: int = 0) -> bool:
     """True when a graph's state part holds a model's message with text (not only tool calls or a tool's result)."""
     if isinstance(value, AIMessage):
@@ -269,7 +280,13 @@ class ScreenedStream:
             return head
         for key in chunk:
             lane = self.lanes.get(key)
-            if lane is not None and lane.whole is not None and lane.sample is None and not self._context(key):
+            if (
+                lane is not None
+                and lane.whole is not None
+                and lane.sample is None
+                and not self._context(key)
+                and _holds_messages(lane.whole)
+            ):
                 return [self.emit(key, lane, self.turn.streamed_head, added=True)]
         return head
 
@@ -447,8 +464,9 @@ class ScreenedStream:
             self._first(chunk)
         # in messages mode the head goes before the answer's first message, never into another mode's part
         due = self.head_due and (not self.messages_mode or (whole is _WHOLE and isinstance(chunk, BaseMessage)))
-        state_part = self.mode in ("values", "updates") or (
-            self.graph and self.mode is None and isinstance(chunk, Mapping)
+        # a graph's state part that holds messages (not a state of plain strings, whose text streams as before)
+        state_part = (self.mode in ("values", "updates") or (self.graph and self.mode is None)) and _holds_messages(
+            chunk
         )
         if due and state_part and not self.messages_mode and not _says_something(chunk):
             due = False  # a graph's state part: the head leads the model's words, never a tool's result
@@ -545,19 +563,25 @@ class ScreenedStream:
                 self.altered = self.head_shown = True
                 # a graph's state parts: in the shape of the answer's part (a bare chunk would break code reading
                 # them), as late disclaimers come
-                at, into = self.primary() if self.state_parts else (_WHOLE, self.lanes.get(_WHOLE))
+                at, into = self.message_lane() or (_WHOLE, self.lanes.get(_WHOLE))
                 out.insert(0, (at, self.emit(at, into, head, added=True)))
         return self._final(out + self.tail())
 
-    @property
-    def state_parts(self) -> bool:
-        """A LangGraph app's stream of state parts (``values`` or ``updates``, named or the graph's own default), not
-        of ``messages`` pairs: the answer comes in structured lanes."""
-        if self.messages_mode:
-            return False
-        return self.mode in ("values", "updates") or (
-            self.graph and any(lane.whole is not None for lane in self.lanes.values())
-        )
+    def message_lane(self) -> tuple[Any, Lane] | None:
+        """In a LangGraph app's stream of state parts (not ``messages`` pairs), the last lane whose value held
+        messages (a state's or a node's list of them; never a record mode's, a context key's or a text key's): where
+        a head still due at the end goes, as a message of the graph's shape. None for any other stream."""
+        if self.messages_mode or not self.graph:
+            return None
+        found = [
+            (key, lane)
+            for key, lane in self.lanes.items()
+            if not isinstance(key, _ModeLane)
+            and not self._context(key)
+            and lane.whole is not None
+            and _holds_messages(lane.whole)
+        ]
+        return found[-1] if found else None
 
     def _redacted_apart(self, message: BaseMessage) -> BaseMessage | None:
         """A graph's message that is not the answer (a tool's result) streamed beside it: redacted as retrieved

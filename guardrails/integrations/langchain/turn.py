@@ -8,7 +8,6 @@ referral and disclaimers, the decisions put in its metadata, and the delivered a
 
 from __future__ import annotations
 
-import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -68,6 +67,8 @@ class Turn:
     #: the user's own values this turn restored in the answer (reversible mode), with their placeholders: the run
     #: records the answer with the placeholders, never the values
     restored: dict[str, str] = field(default_factory=dict)
+    #: each text the answer's values were restored in, with the text before (its placeholders where they stood)
+    unrestored: dict[str, str] = field(default_factory=dict)
     #: the user's earlier turns a wrapped LangGraph app keeps for this conversation in its checkpointer (the request
     #: brings only the new message): they come before the input's own earlier turns (``graphs.stored_turns``)
     stored: tuple[str, ...] = ()
@@ -250,6 +251,7 @@ class Turn:
         guard, conv = self.guard, self.conversation_id
         out = guard.restore(text, conversation_id=conv)
         if out != text:
+            self.unrestored[out] = text
             for m in PLACEHOLDER.finditer(text):
                 value = guard.restore(m.group(0), conversation_id=conv)
                 if value and value != m.group(0):
@@ -265,24 +267,27 @@ class Turn:
             return dict(answer)
         return {"output": answer, shapes.META_KEY: shapes.GuardMetadata(self.metadata())}
 
-    def hidden(self, answer: Any, *, whole_words: bool = False) -> Any:
+    def hidden(self, answer: Any, *, exact: bool = False) -> Any:
         """``answer`` with the user's own values it restored (reversible mode) put back as their placeholders.
-        ``whole_words``: only where a value does not run on into a longer word of Latin letters or digits (the text
-        the model reads again, where "Mark" must not take "Marketing" apart); else every occurrence (a trace)."""
+        ``exact``: a text that holds one this turn restored gets back that text's placeholders where they stood (the
+        text the model reads again: "Mark" must not take "Marketing" apart); anything else, and every trace, has every
+        occurrence of a value hidden."""
         if not self.restored:
             return answer
         pairs = sorted(self.restored.items(), key=lambda pair: -len(pair[0]))
+        texts = sorted(self.unrestored.items(), key=lambda pair: -len(pair[0])) if exact else []
 
         def hide(text: str) -> str:
+            found = False
+            for restored, before in texts:
+                if restored in text:
+                    text, found = text.replace(restored, before), True
+            if found:
+                return text
             # every occurrence, longest value first: a value touching other characters ("_Jane Roe_", "田中さん") is
             # hidden too, at the price of a short value inside a longer word ("Al" in "Alabama") in the trace
             for value, placeholder in pairs:
-                if whole_words:
-                    before = r"(?<![A-Za-z0-9])" if value[:1].isascii() and value[:1].isalnum() else ""
-                    after = r"(?![A-Za-z0-9])" if value[-1:].isascii() and value[-1:].isalnum() else ""
-                    text = re.sub(before + re.escape(value) + after, placeholder.replace("\\", "\\\\"), text)
-                else:
-                    text = text.replace(value, placeholder)
+                text = text.replace(value, placeholder)
             return text
 
         return shapes.map_texts(answer, hide)
