@@ -8,6 +8,7 @@ referral and disclaimers, the decisions put in its metadata, and the delivered a
 
 from __future__ import annotations
 
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -275,20 +276,24 @@ class Turn:
         if not self.restored:
             return answer
         pairs = sorted(self.restored.items(), key=lambda pair: -len(pair[0]))
-        texts = sorted(self.unrestored.items(), key=lambda pair: -len(pair[0])) if exact else []
+        texts = sorted(self.unrestored, key=len, reverse=True) if exact else []
+        whole = re.compile("|".join(re.escape(t) for t in texts)) if texts else None
 
-        def hide(text: str) -> str:
-            found = False
-            for restored, before in texts:
-                if restored in text:
-                    text, found = text.replace(restored, before), True
-            if found:
-                return text
+        def values_hidden(text: str) -> str:
             # every occurrence, longest value first: a value touching other characters ("_Jane Roe_", "田中さん") is
             # hidden too, at the price of a short value inside a longer word ("Al" in "Alabama") in the trace
             for value, placeholder in pairs:
                 text = text.replace(value, placeholder)
             return text
+
+        def hide(text: str) -> str:
+            if whole is None:
+                return values_hidden(text)
+            out, pos = [], 0
+            for m in whole.finditer(text):  # a restored text back as it was; whatever is around it, hidden
+                out += [values_hidden(text[pos : m.start()]), self.unrestored[m.group(0)]]
+                pos = m.end()
+            return "".join([*out, values_hidden(text[pos:])])
 
         return shapes.map_texts(answer, hide)
 
