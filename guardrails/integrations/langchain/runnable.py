@@ -511,14 +511,8 @@ class GuardedRunnable(Runnable[Any, Any]):
             except GuardrailViolation:  # raised, not shown: the refused answer is not kept either
                 graphs.write_back(self.bound, kept, turn.answer_messages(output), [], refused=True)
                 raise
-            refused = any(d is not None and d.blocked for d in (turn.d_out, turn.d_ctx))
-            graphs.write_back(  # as the run records it: restored values as their placeholders
-                self.bound,
-                kept,
-                turn.answer_messages(output),
-                turn.answer_messages(turn.hidden(result, exact=True)),
-                refused=refused,
-            )
+            before, after, refused = turn.kept_answer(output, result)
+            graphs.write_back(self.bound, kept, before, after, refused=refused)
         finally:
             graphs.forget_instruction(self.bound, kept, new_input, NO_TRIAGE_INSTRUCTION)
         return result
@@ -586,14 +580,8 @@ class GuardedRunnable(Runnable[Any, Any]):
             except GuardrailViolation:  # as in ``_answer``
                 await graphs.awrite_back(self.bound, kept, turn.answer_messages(output), [], refused=True)
                 raise
-            refused = any(d is not None and d.blocked for d in (turn.d_out, turn.d_ctx))
-            await graphs.awrite_back(  # as in ``_answer``
-                self.bound,
-                kept,
-                turn.answer_messages(output),
-                turn.answer_messages(turn.hidden(result, exact=True)),
-                refused=refused,
-            )
+            before, after, refused = turn.kept_answer(output, result)
+            await graphs.awrite_back(self.bound, kept, before, after, refused=refused)
         finally:
             await graphs.aforget_instruction(self.bound, kept, new_input, NO_TRIAGE_INSTRUCTION)
         return result

@@ -550,6 +550,13 @@ class Turn:
                 out[i[0]] = shapes.rebuild_output(out[i[0]], texts, output_key="", metadata=None)
         return out
 
+    def kept_answer(self, output: Any, result: Any) -> tuple[list[Any], list[Any], bool]:
+        """What the conversation a graph keeps gets for this turn's answer after ``invoke``: its messages as the graph
+        stored them (``output``), as the caller got them (``result``, restored values as the placeholders the model
+        wrote, so the model never reads them next turn), and whether the answer was refused."""
+        refused = any(d is not None and d.blocked for d in (self.d_out, self.d_ctx))
+        return self.answer_messages(output), self.answer_messages(self.hidden(result, exact=True)), refused
+
     def answer_messages(self, output: Any) -> list[Any]:
         """The messages of this turn's answer in a LangGraph app's returned state (see ``split_earlier``)."""
         _, rest = self.split_earlier(output)
