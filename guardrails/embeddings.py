@@ -320,7 +320,7 @@ class Encoder:
         return self._session is not None and self._quantize
 
     # ------------------------------------------------------------------ encoding
-    def _windows(self, texts: Sequence[str]) -> tuple[list[list[int]], np.ndarray]:
+    def _windows(self, texts: Sequence[str], context_tokens: int | None = None) -> tuple[list[list[int]], np.ndarray]:
         """Token id windows (with [CLS]/[SEP]) and, for each, the index of its text.
 
         A text that fits the model is one window. A longer text is judged sentence by
@@ -334,7 +334,7 @@ class Encoder:
         sep_id = tok.token_to_id("[SEP]")
         windows: list[list[int]] = []
         owner: list[int] = []
-        for i, pieces in enumerate(self._pieces(texts)):
+        for i, pieces in enumerate(self._pieces(texts, context_tokens)):
             if len(pieces) > MAX_WINDOWS_PER_TEXT:
                 from guardrails.errors import DetectorError
 
@@ -349,22 +349,22 @@ class Encoder:
                 owner.append(i)
         return windows, np.asarray(owner, dtype=np.int64)
 
-    def _pieces(self, texts: Sequence[str]) -> list[list[list[int]]]:
+    def _pieces(self, texts: Sequence[str], context_tokens: int | None = None) -> list[list[list[int]]]:
         """Per text, the token ids of each of its windows (without [CLS]/[SEP])."""
         inner = self.max_tokens - 2
         encs = self._tokenizer.encode_batch([t if t.strip() else "" for t in texts], add_special_tokens=False)
         return [
-            [list(enc.ids)] if len(enc.ids) <= inner else self._long_text_pieces(text)
+            [list(enc.ids)] if len(enc.ids) <= inner else self._long_text_pieces(text, context_tokens)
             for text, enc in zip(texts, encs, strict=True)
         ]
 
-    def count_windows(self, texts: Sequence[str]) -> list[int]:
+    def count_windows(self, texts: Sequence[str], *, context_tokens: int | None = None) -> list[int]:
         """How many windows :meth:`encode_windows` embeds for each text (tokenization only, no model run).
 
         A count above :data:`MAX_WINDOWS_PER_TEXT` is a text that :meth:`encode_windows` refuses.
         """
         self.load()
-        return [len(p) for p in self._pieces(texts)]
+        return [len(p) for p in self._pieces(texts, _checked_context(context_tokens, self.max_tokens))]
 
     def fits_one_window(self, text: str) -> bool:
         """True when the text is one window (at most ``max_tokens - 2`` tokens), whatever its sentences."""
@@ -402,14 +402,30 @@ class Encoder:
         unique = list(dict.fromkeys(out))
         return unique if len(unique) >= 2 else []
 
-    def _long_text_pieces(self, text: str) -> list[list[int]]:
-        """Every distinct window of a long text, in order (nothing is cut off here; see :meth:`_windows`)."""
+    def _long_text_pieces(self, text: str, context_tokens: int | None = None) -> list[list[int]]:
+        """Every distinct window of a long text, in order (nothing is cut off here; see :meth:`_windows`).
+
+        Its sentences are the units (one shorter than :data:`MIN_SENTENCE_TOKENS` tokens joins the next). Without
+        ``context_tokens`` each unit is read alone, one longer than :data:`LONG_TEXT_WINDOW` tokens in overlapping
+        pieces. With it, from each unit on, as many whole units as fit in ``context_tokens`` tokens make one window
+        (a sliding window with its sentences' context); a unit longer than that is a window of its own, cut into
+        pieces only beyond one model window. The last window is the one that reaches the end of the text.
+        """
         sentences = [s for s in _SENTENCE_SPLIT.split(_unwrapped(text)) if s.strip()]
         encs = self._tokenizer.encode_batch(sentences, add_special_tokens=False)
+        units: list[list[int]] = []
+        pending: list[int] = []
+        for enc in encs:
+            ids = pending + enc.ids
+            if len(ids) < MIN_SENTENCE_TOKENS:
+                pending = ids
+                continue
+            pending = []
+            units.append(ids)
+        if pending:
+            units.append(pending)
         pieces: list[list[int]] = []
         seen: set[tuple[int, ...]] = set()
-        pending: list[int] = []
-        stride = LONG_TEXT_WINDOW - WINDOW_OVERLAP
 
         def add(piece: list[int]) -> None:
             key = tuple(piece)
@@ -417,16 +433,32 @@ class Encoder:
                 seen.add(key)
                 pieces.append(piece)
 
-        for enc in encs:
-            ids = pending + enc.ids
-            if len(ids) < MIN_SENTENCE_TOKENS:
-                pending = ids
-                continue
-            pending = []
+        def cut(ids: list[int]) -> None:
+            stride = LONG_TEXT_WINDOW - WINDOW_OVERLAP
             for start in range(0, max(1, len(ids) - WINDOW_OVERLAP), stride):
                 add(ids[start : start + LONG_TEXT_WINDOW])
-        if pending:
-            add(pending)
+
+        if context_tokens is None:
+            for unit in units:
+                cut(unit)
+            return pieces
+        inner = self.max_tokens - 2
+        for i, unit in enumerate(units):
+            window: list[int] = []
+            end = i
+            while end < len(units) and len(window) + len(units[end]) <= context_tokens:
+                window += units[end]
+                end += 1
+            if end == i:  # one unit longer than the context: alone, cut only beyond one model window
+                end = i + 1
+                if len(unit) <= inner:
+                    add(unit)
+                else:
+                    cut(unit)
+            else:
+                add(window)
+            if end >= len(units):
+                break
         return pieces
 
     def _batch_lanes(self) -> tuple[list[Any], Any] | None:
@@ -488,13 +520,17 @@ class Encoder:
         result: np.ndarray = out.numpy().astype(np.float32)
         return result
 
-    def encode_windows(self, texts: Sequence[str], batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    def encode_windows(
+        self, texts: Sequence[str], batch_size: int = 64, *, context_tokens: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Embed every window of every text.
 
         Returns ``(vectors, owner)``: a float32 ``(n_windows, 384)`` matrix of unit
         vectors and, per row, the index in ``texts`` it belongs to. A text of at most
         254 tokens has exactly one window; a longer one has one window per sentence
-        (identical ones once); an empty text embeds as ``[CLS][SEP]``. A text that needs
+        (identical ones once) or, with ``context_tokens``, one per sentence with the sentences
+        after it up to that many tokens (see :meth:`_long_text_pieces`); an empty text embeds as
+        ``[CLS][SEP]``. A text that needs
         more than :data:`MAX_WINDOWS_PER_TEXT` windows raises
         :class:`~guardrails.errors.DetectorError` before anything is embedded. Windows that
         several texts share are run through the model once and their vector is repeated.
@@ -504,7 +540,7 @@ class Encoder:
         self.load()
         if not texts:
             return np.zeros((0, DIM), dtype=np.float32), np.zeros((0,), dtype=np.int64)
-        windows, owner = self._windows(texts)
+        windows, owner = self._windows(texts, _checked_context(context_tokens, self.max_tokens))
         distinct, index = _distinct(windows)
         out = np.empty((len(distinct), DIM), dtype=np.float32)
         if self.quantized:
@@ -533,6 +569,19 @@ class Encoder:
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         unit: np.ndarray = (out / np.maximum(norms, 1e-12)).astype(np.float32)
         return unit
+
+
+def _checked_context(context_tokens: int | None, max_tokens: int) -> int | None:
+    """``context_tokens`` validated: None, or a window size from :data:`MIN_SENTENCE_TOKENS` to one model window."""
+    if context_tokens is None:
+        return None
+    if isinstance(context_tokens, bool) or not isinstance(context_tokens, int):
+        raise TypeError(f"context_tokens must be an int or None, got {type(context_tokens).__name__}")
+    if not MIN_SENTENCE_TOKENS <= context_tokens <= max_tokens - 2:
+        raise ValueError(
+            f"context_tokens must be within [{MIN_SENTENCE_TOKENS}, {max_tokens - 2}], got {context_tokens!r}"
+        )
+    return context_tokens
 
 
 def _distinct(windows: list[list[int]]) -> tuple[list[list[int]], np.ndarray | None]:

@@ -10,7 +10,9 @@ fitted threshold maps to 0.5 (the profiles' default threshold).
   rot13) is judged in its decoded view and masked (``[encoded text]``) in the others: the
   classifier reads undecoded gibberish as anything but harmless. Encoded data that decodes to no
   text (a data: URI's image, a checksum, a key) is masked (``[encoded data]``) in every view.
-* **Long texts** are embedded in 256-token windows; the worst window wins.
+* **Long texts** are embedded in 256-token windows; the worst window wins. A user's text longer than one window
+  is read sentence by sentence; an answer's in sliding windows of whole sentences (``long_answer_window_tokens``),
+  each counting for a harmful category only at ``long_answer_min_score`` or more.
 * **Multi-turn**: with history, the latest turn is also judged joined with each earlier user
   turn alone (a benign turn in between does not dilute the turn that carries the intent) and
   with all of them (intent spread over the whole window). For a category, a joined text counts only
@@ -44,6 +46,7 @@ Heavy modules (onnxruntime, tokenizers, torch) load lazily on first use.
 
 from __future__ import annotations
 
+import inspect
 import re
 import secrets
 import threading
@@ -179,6 +182,16 @@ class SemanticOptions(BaseModel):
     #: counts every window, so a harmful sentence in pages of anything is caught, at the price of refusing most
     #: long documents (README, "Long documents")
     long_text_min_support: float = Field(default=0.0, ge=0.0, le=1.0)
+    #: an answer (the output stage) longer than one window is read in sliding windows: from each of its sentences
+    #: on, the whole sentences that fit in this many word pieces; None reads it sentence by sentence, as a user's
+    #: long text. A sentence of an ordinary answer out of its context is text the answers' classifier never saw, and
+    #: with one test per sentence nearly every long answer was refused (24 of 30 ordinary answers of 300-400 words;
+    #: README, "Long answers")
+    long_answer_window_tokens: int | None = Field(default=80, ge=6, le=254)
+    #: a window of such an answer counts for a prohibited or crisis category only at this score or more (0.5 is
+    #: the calibrated threshold, 0 counts every window): the more windows an answer has, the more chances one of
+    #: them has to cross the threshold by chance
+    long_answer_min_score: float = Field(default=0.9, ge=0.0, le=1.0)
     #: noise floor: scores below it are not reported
     min_score: float = Field(default=0.05, ge=0.0, le=1.0)
     #: detect non-English text and report it as a ``language:<code>`` finding
@@ -352,7 +365,15 @@ class SemanticDetector(BaseDetector):
         harmful = np.array([self._kind(c) in ("prohibited", "crisis") for c in model.categories])
         # what a follow-up leans towards (``history_persistent_lean``): the prohibited categories, persistent or not
         leaning = np.array([self._kind(c) == "prohibited" for c in model.categories])
-        return _Head(model=model, encoder=encoder, emit=emit, persistent=persistent, harmful=harmful, leaning=leaning)
+        return _Head(
+            model=model,
+            encoder=encoder,
+            emit=emit,
+            persistent=persistent,
+            harmful=harmful,
+            leaning=leaning,
+            context_windows=_takes(getattr(encoder, "encode_windows", None), "context_tokens"),
+        )
 
     # ------------------------------------------------------------------ detection
     def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
@@ -373,7 +394,10 @@ class SemanticDetector(BaseDetector):
 
     def _detect_with(self, head: _Head, texts: Sequence[str], ctxs: Sequence[DetectContext]) -> list[list[Finding]]:
         plans = [self._plan(head, t, c) for t, c in zip(texts, ctxs, strict=True)]
+        answer = bool(ctxs) and ctxs[0].stage is Stage.OUTPUT  # one stage per call
         artefact = str(head.model.meta.get("loaded_sha256") or id(head))
+        if answer:  # an artefact judging both stages reads a long text differently in each: kept scores apart
+            artefact += "|answer"
         # embed every distinct string once; earlier turns (and their joins) come from the LRU when kept there
         wanted: dict[str, None] = {}
         known: dict[str, np.ndarray] = {}
@@ -389,7 +413,7 @@ class SemanticDetector(BaseDetector):
                 self._recall(artefact, _SENTENCE_KEY + s, s, known, wanted)
         mats: dict[str, np.ndarray] = {}
         scored: dict[str, np.ndarray] = {}
-        self._embed(head, list(wanted), mats, scored)
+        self._embed(head, list(wanted), mats, scored, answer=answer)
         for plan in plans:
             for s in plan.earlier():
                 if s not in known:
@@ -475,13 +499,27 @@ class SemanticDetector(BaseDetector):
         alone = [scored[_SENTENCE_KEY + x] for t in group for x in plan.sentences.get(t, ())]
         return np.asarray(np.max([*parts, *alone], axis=0))
 
-    def _embed(self, head: _Head, uniq: list[str], mats: dict[str, np.ndarray], scored: dict[str, np.ndarray]) -> None:
+    def _embed(
+        self,
+        head: _Head,
+        uniq: list[str],
+        mats: dict[str, np.ndarray],
+        scored: dict[str, np.ndarray],
+        *,
+        answer: bool = False,
+    ) -> None:
         """Embed each string's windows into ``mats`` and score them into ``scored``: one scoring pass over every
-        window of the batch, the worst window of each string winning."""
+        window of the batch, the worst window of each string winning. An answer's long strings are read in
+        sliding windows (``long_answer_window_tokens``) by an encoder that takes ``context_tokens``; an injected
+        one that does not windows them its own way."""
         if not uniq:
             return
+        extra: dict[str, Any] = {}
+        tokens = self.options.long_answer_window_tokens
+        if answer and tokens is not None and head.context_windows:
+            extra["context_tokens"] = tokens
         try:
-            vecs, owner = head.encoder.encode_windows(uniq, batch_size=self.options.batch_size)
+            vecs, owner = head.encoder.encode_windows(uniq, batch_size=self.options.batch_size, **extra)
         except DetectorError:
             raise
         except Exception as exc:
@@ -490,7 +528,7 @@ class SemanticDetector(BaseDetector):
         for k, s in enumerate(uniq):
             rows = owner == k
             mats[s] = vecs[rows]
-            scored[s] = self._worst(head, s, vecs[rows], window_scores[rows])
+            scored[s] = self._worst(head, s, vecs[rows], window_scores[rows], answer=answer)
 
     def _recall(self, artefact: str, key: str, s: str, known: dict[str, np.ndarray], wanted: dict[str, None]) -> None:
         """The kept scores of ``key`` into ``known``, or ``s`` into the strings to embed when none are kept."""
@@ -522,14 +560,20 @@ class SemanticDetector(BaseDetector):
                     return found[name]
         return [v for n, v in found.items() if n not in _DECODED_VIEWS][-1]
 
-    def _worst(self, head: _Head, s: str, mat: np.ndarray, window_scores: np.ndarray) -> np.ndarray:
+    def _worst(
+        self, head: _Head, s: str, mat: np.ndarray, window_scores: np.ndarray, *, answer: bool = False
+    ) -> np.ndarray:
         """The worst window of a string wins; of a long text (more than one window's tokens, however few distinct
         windows it has) with ``long_text_min_support``, a window counts for a prohibited or crisis category only
-        where it resembles a harmful exemplar."""
+        where it resembles a harmful exemplar, and of a long answer only at ``long_answer_min_score`` or more."""
         floor = self.options.long_text_min_support
-        if floor > 0 and (len(mat) > 1 or not self._encoder_call(head, "fits_one_window")(s)):
-            far = head.model.support(mat) < floor
-            window_scores = np.where(far[:, None] & head.harmful[None, :], 0.0, window_scores)
+        least = self.options.long_answer_min_score if answer else 0.0
+        if (floor > 0 or least > 0) and (len(mat) > 1 or not self._encoder_call(head, "fits_one_window")(s)):
+            if floor > 0:
+                far = head.model.support(mat) < floor
+                window_scores = np.where(far[:, None] & head.harmful[None, :], 0.0, window_scores)
+            if least > 0:
+                window_scores = np.where(head.harmful[None, :] & (window_scores < least), 0.0, window_scores)
         return np.asarray(window_scores.max(axis=0))
 
     def _sentence_alone(self, head: _Head, mat: np.ndarray, sc: np.ndarray) -> np.ndarray:
@@ -630,7 +674,7 @@ class SemanticDetector(BaseDetector):
             ctx.cache[key] = mats[s]
             mat, sc = mats[s], scored[s]
         else:
-            sc = self._worst(head, s, mat, head.model.scores(mat))  # the worst window wins
+            sc = self._worst(head, s, mat, head.model.scores(mat), answer=ctx.stage is Stage.OUTPUT)  # the worst wins
         if name.startswith(SENTENCE_VIEW):
             sc = self._sentence_alone(head, mat, sc)
         return sc
@@ -745,6 +789,17 @@ class SemanticDetector(BaseDetector):
         return out
 
 
+def _takes(fn: object, name: str) -> bool:
+    """True when the callable ``fn`` accepts the keyword argument ``name``."""
+    if not callable(fn):
+        return False
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
 @dataclass(frozen=True)
 class _Head:
     """One artefact ready to judge: the classifier, its adapted encoder, which of its categories to emit, and
@@ -759,6 +814,8 @@ class _Head:
     harmful: np.ndarray
     #: the prohibited categories: a follow-up leaning towards one keeps a crisis in force
     leaning: np.ndarray
+    #: the encoder's ``encode_windows`` takes ``context_tokens`` (the shipped one does; an injected one may not)
+    context_windows: bool = False
 
 
 @dataclass

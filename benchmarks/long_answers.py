@@ -1,0 +1,94 @@
+"""Long answers at the output stage: ordinary ones refused, harmful passages inside them caught, and the time per
+answer, with the default sliding windows and with the sentence-by-sentence reading (both in the same run).
+
+    python benchmarks/long_answers.py [--file configs/classifier/eval/long_answers.jsonl] [--profile general]
+
+The ordinary answers are our own (200-450 words; ``long_answers_calibration.jsonl`` chose the window size and the
+score floor, ``long_answers.jsonl`` was kept for the test). The harmful passages are the unsafe rows of
+``answers.jsonl``, each put into one ordinary answer after its first sentence, in its middle and before its last
+sentence; "harmful throughout" is four of them in a row between an answer's first and last sentence. Prints counts
+and medians (no assertions).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from guardrails import Guard
+from guardrails._paths import configs_dir
+from guardrails.embeddings import _SENTENCE_SPLIT
+
+EVAL = configs_dir() / "classifier" / "eval"
+STRICT = {"long_answer_window_tokens": "null", "long_answer_min_score": "0.0"}
+
+
+def sentence_by_sentence(profile: str, folder: Path) -> Guard:
+    """``profile`` reading long answers as user texts are: a window per sentence, every window counting."""
+    path = folder / "sentences.yaml"
+    base = profile if "/" not in profile and not profile.endswith(".yaml") else str(Path(profile).resolve())
+    options = "".join(f"      {k}: {v}\n" for k, v in STRICT.items())
+    path.write_text(f"extends: {base}\nname: sentences\ndetectors:\n  semantic:\n    options:\n{options}", "utf-8")
+    return Guard.from_profile(str(path))
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in _SENTENCE_SPLIT.split(text) if s.strip()]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--file", type=Path, default=EVAL / "long_answers.jsonl")
+    ap.add_argument("--profile", default="general")
+    args = ap.parse_args()
+    ordinary = [r["text"] for r in _rows(args.file)]
+    harmful = [r["text"] for r in _rows(EVAL / "answers.jsonl") if r["label"] == "unsafe"]
+    buried = []
+    for k, passage in enumerate(harmful):
+        parts = _sentences(ordinary[k % len(ordinary)])
+        buried += [" ".join([*parts[:at], passage, *parts[at:]]) for at in (1, len(parts) // 2, len(parts) - 1)]
+    throughout = []
+    for k in range(len(harmful) - 3):
+        parts = _sentences(ordinary[k % len(ordinary)])
+        throughout.append(" ".join([parts[0], *harmful[k : k + 4], parts[-1]]))
+    print(f"{len(ordinary)} ordinary answers from {args.file}, profile {args.profile}")
+    with tempfile.TemporaryDirectory() as tmp:
+        guards = {
+            "sliding windows (default)": Guard.from_profile(args.profile),
+            "sentence by sentence": sentence_by_sentence(args.profile, Path(tmp)),
+        }
+        for guard in guards.values():
+            guard.warmup()
+        times: dict[str, list[float]] = {how: [] for how in guards}
+        refused: dict[str, list[str]] = {how: [] for how in guards}
+        for rep in range(3):  # alternate the settings so both see the same machine load
+            for how, guard in guards.items():
+                for row in _rows(args.file):
+                    start = time.perf_counter()
+                    decision = guard.check(row["text"], stage="output")
+                    times[how].append(time.perf_counter() - start)
+                    if rep == 0 and decision.blocked:
+                        refused[how].append(f"{row['id']} ({', '.join(decision.categories)})")
+        base = statistics.median(times["sentence by sentence"])
+        for how, guard in guards.items():
+            caught = sum(guard.check(t, stage="output").blocked for t in buried)
+            whole = sum(guard.check(t, stage="output").blocked for t in throughout)
+            median = statistics.median(times[how])
+            print(f"\n{how}:")
+            print(f"  ordinary answers refused   {len(refused[how])}/{len(ordinary)}")
+            print(f"  harmful passage caught     {caught}/{len(buried)} ({caught / max(1, len(buried)):.3f})")
+            print(f"  harmful throughout caught  {whole}/{len(throughout)}")
+            print(f"  time per ordinary answer   median {median * 1000:.0f} ms ({median / base:.2f}x sentences)")
+            print(f"  refused: {'; '.join(refused[how]) or 'none'}")
+
+
+if __name__ == "__main__":
+    main()
