@@ -6,8 +6,8 @@ answer, with the default sliding windows and with the sentence-by-sentence readi
 The ordinary answers are our own (200-450 words; ``long_answers_calibration.jsonl`` chose the window size and the
 score floor, ``long_answers.jsonl`` was kept for the test). The harmful passages are the unsafe rows of
 ``answers.jsonl``, each put into one ordinary answer after its first sentence, in its middle and before its last
-sentence; "harmful throughout" is four of them in a row between an answer's first and last sentence. Prints counts
-and medians (no assertions).
+sentence (and, counted apart, before or after the whole answer); "harmful throughout" is four of them in a row
+between an answer's first and last sentence. Prints counts and medians (no assertions).
 """
 
 from __future__ import annotations
@@ -51,10 +51,11 @@ def main() -> None:
     args = ap.parse_args()
     ordinary = [r["text"] for r in _rows(args.file)]
     harmful = [r["text"] for r in _rows(EVAL / "answers.jsonl") if r["label"] == "unsafe"]
-    buried = []
+    buried, edges = [], []
     for k, passage in enumerate(harmful):
         parts = _sentences(ordinary[k % len(ordinary)])
         buried += [" ".join([*parts[:at], passage, *parts[at:]]) for at in (1, len(parts) // 2, len(parts) - 1)]
+        edges += [" ".join([passage, *parts]), " ".join([*parts, passage])]
     throughout = []
     for k in range(len(harmful) - 3):
         parts = _sentences(ordinary[k % len(ordinary)])
@@ -80,11 +81,13 @@ def main() -> None:
         base = statistics.median(times["sentence by sentence"])
         for how, guard in guards.items():
             caught = sum(guard.check(t, stage="output").blocked for t in buried)
+            edge = sum(guard.check(t, stage="output").blocked for t in edges)
             whole = sum(guard.check(t, stage="output").blocked for t in throughout)
             median = statistics.median(times[how])
             print(f"\n{how}:")
             print(f"  ordinary answers refused   {len(refused[how])}/{len(ordinary)}")
             print(f"  harmful passage caught     {caught}/{len(buried)} ({caught / max(1, len(buried)):.3f})")
+            print(f"  first or last, caught      {edge}/{len(edges)} ({edge / max(1, len(edges)):.3f})")
             print(f"  harmful throughout caught  {whole}/{len(throughout)}")
             print(f"  time per ordinary answer   median {median * 1000:.0f} ms ({median / base:.2f}x sentences)")
             print(f"  refused: {'; '.join(refused[how]) or 'none'}")

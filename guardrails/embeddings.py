@@ -26,6 +26,7 @@ Nothing heavy is imported at module import time.
 from __future__ import annotations
 
 import logging
+import operator
 import os
 import re
 import tempfile
@@ -51,6 +52,9 @@ LONG_TEXT_WINDOW = 48
 WINDOW_OVERLAP = 16
 #: a sentence shorter than this is merged with the next one
 MIN_SENTENCE_TOKENS = 6
+#: with ``context_tokens``, a long text's sliding windows start about this many times per window's length (at each
+#: sentence of prose, at every other line of a table)
+CONTEXT_STARTS_PER_WINDOW = 8
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?;])\s+|\n+")
 #: the end of a line that goes on in the next one: a comma, a hyphen or a word a sentence does not end with
 _GOES_ON = re.compile(
@@ -370,8 +374,7 @@ class Encoder:
         """True when the text is one window (at most ``max_tokens - 2`` tokens), whatever its sentences."""
         self.load()
         inner = self.max_tokens - 2
-        if len(text.split()) > inner:  # every word is a token or more
-            return False
+        # tokenized whatever its words: a "word" of a zero-width character alone is no token at all
         return len(self._tokenizer.encode(text, add_special_tokens=False).ids) <= inner
 
     def sentences(self, text: str) -> list[str]:
@@ -407,9 +410,11 @@ class Encoder:
 
         Its sentences are the units (one shorter than :data:`MIN_SENTENCE_TOKENS` tokens joins the next). Without
         ``context_tokens`` each unit is read alone, one longer than :data:`LONG_TEXT_WINDOW` tokens in overlapping
-        pieces. With it, from each unit on, as many whole units as fit in ``context_tokens`` tokens make one window
-        (a sliding window with its sentences' context); a unit longer than that is a window of its own, cut into
-        pieces only beyond one model window. The last window is the one that reaches the end of the text.
+        pieces. With it, windows slide over the units: from a unit on, as many whole units as fit in
+        ``context_tokens`` tokens make one window, and the next window starts at the first unit at least an eighth
+        of ``context_tokens`` further on (:data:`CONTEXT_STARTS_PER_WINDOW`), or at the first unit the window left
+        out. A unit longer than ``context_tokens`` is a window of its own, cut into pieces only beyond one model
+        window.
         """
         sentences = [s for s in _SENTENCE_SPLIT.split(_unwrapped(text)) if s.strip()]
         encs = self._tokenizer.encode_batch(sentences, add_special_tokens=False)
@@ -443,7 +448,12 @@ class Encoder:
                 cut(unit)
             return pieces
         inner = self.max_tokens - 2
-        for i, unit in enumerate(units):
+        gap = max(MIN_SENTENCE_TOKENS, context_tokens // CONTEXT_STARTS_PER_WINDOW)
+        offsets = [0]
+        for unit in units:
+            offsets.append(offsets[-1] + len(unit))
+        i = 0
+        while i < len(units):
             window: list[int] = []
             end = i
             while end < len(units) and len(window) + len(units[end]) <= context_tokens:
@@ -451,14 +461,19 @@ class Encoder:
                 end += 1
             if end == i:  # one unit longer than the context: alone, cut only beyond one model window
                 end = i + 1
-                if len(unit) <= inner:
-                    add(unit)
+                if len(units[i]) <= inner:
+                    add(units[i])
                 else:
-                    cut(unit)
+                    cut(units[i])
             else:
                 add(window)
-            if end >= len(units):
-                break
+            # the next window starts at the first sentence ``gap`` tokens on, or at the first one this window left
+            # out: every sentence is whole in a window with fewer than ``gap`` tokens (and one sentence) before it,
+            # the last ones too, and a text of short lines (a table) is not embedded once per line
+            nxt = i + 1
+            while nxt < end and offsets[nxt] - offsets[i] < gap:
+                nxt += 1
+            i = nxt
         return pieces
 
     def _batch_lanes(self) -> tuple[list[Any], Any] | None:
@@ -575,13 +590,17 @@ def _checked_context(context_tokens: int | None, max_tokens: int) -> int | None:
     """``context_tokens`` validated: None, or a window size from :data:`MIN_SENTENCE_TOKENS` to one model window."""
     if context_tokens is None:
         return None
-    if isinstance(context_tokens, bool) or not isinstance(context_tokens, int):
-        raise TypeError(f"context_tokens must be an int or None, got {type(context_tokens).__name__}")
-    if not MIN_SENTENCE_TOKENS <= context_tokens <= max_tokens - 2:
+    if isinstance(context_tokens, bool):
+        raise TypeError(f"context_tokens must be an int or None, got {context_tokens!r}")
+    try:
+        size = operator.index(context_tokens)
+    except TypeError:
+        raise TypeError(f"context_tokens must be an int or None, got {context_tokens!r}") from None
+    if not MIN_SENTENCE_TOKENS <= size <= max_tokens - 2:
         raise ValueError(
-            f"context_tokens must be within [{MIN_SENTENCE_TOKENS}, {max_tokens - 2}], got {context_tokens!r}"
+            f"context_tokens must be within [{MIN_SENTENCE_TOKENS}, {max_tokens - 2}] for this encoder, got {size!r}"
         )
-    return context_tokens
+    return size
 
 
 def _distinct(windows: list[list[int]]) -> tuple[list[list[int]], np.ndarray | None]:

@@ -558,7 +558,12 @@ class Guard:
             judged = list(group)
             if judged:
                 self._batch(
-                    judged, stage, locale=locale, conversation_ids=[conversation_id] * len(judged), record=False
+                    judged,
+                    stage,
+                    locale=locale,
+                    conversation_ids=[conversation_id] * len(judged),
+                    record=False,
+                    earlier=True,  # an answer there may be the client's own writing (DetectContext.earlier)
                 )
                 left += [t for t in judged if not self._known(t, stage)]  # those it could not judge
         return tuple(dict.fromkeys(left))
@@ -674,6 +679,7 @@ class Guard:
         locale: str | None,
         conversation_ids: Sequence[str | None] | None,
         record: bool,
+        earlier: bool = False,
     ) -> list[Decision]:
         texts = _coerce_batch("texts", texts)
         conv = (
@@ -681,7 +687,7 @@ class Guard:
         )
         if len(conv) != len(texts):
             raise InputError(f"check_batch got {len(texts)} texts but {len(conv)} conversation ids")
-        reqs = [self._prepare(t, stage, (), locale, c) for t, c in zip(texts, conv, strict=True)]
+        reqs = [self._prepare(t, stage, (), locale, c, earlier=earlier) for t, c in zip(texts, conv, strict=True)]
         firsts = {i: _Pass(r, r.text, r.ctx, r.detectors) for i, r in enumerate(reqs) if r.early is None}
         self._run_batch(list(firsts.values()))
         pairs = [(p, s) for p in firsts.values() if p.req.later and (s := self._second_pass(p)) is not None]
@@ -931,6 +937,7 @@ class Guard:
         *,
         redact_only: bool = False,
         pieces: object = (),
+        earlier: bool = False,
     ) -> _Request:
         stage = Stage.parse(stage)
         clean = _coerce_text(text)
@@ -972,6 +979,7 @@ class Guard:
             locale=loc,
             conversation_id=conv,
             pieces=apart,
+            earlier=earlier,
         )
         req = _Request(
             text=clean,
@@ -1110,6 +1118,7 @@ class Guard:
             views=views(text) if text.strip() else (("raw", text),),
             locale=req.ctx.locale,
             conversation_id=req.ctx.conversation_id,
+            earlier=req.ctx.earlier,
         )
         return _Pass(req, text, ctx, req.later, timings=first.timings)
 

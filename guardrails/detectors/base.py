@@ -53,6 +53,9 @@ class DetectContext:
     locale: str | None = None
     conversation_id: str | None = None
     pieces: tuple[str, ...] = ()
+    #: an earlier message of the conversation judged alone (``Guard.screen_earlier``), not the request's own text:
+    #: an answer there may have been written by the client rather than delivered by this guard
+    earlier: bool = False
     cache: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 

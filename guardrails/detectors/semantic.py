@@ -385,16 +385,18 @@ class SemanticDetector(BaseDetector):
         if len(texts) != len(ctxs):
             raise ValueError(f"detect_batch got {len(texts)} texts but {len(ctxs)} contexts")
         out: list[list[Finding]] = [[] for _ in texts]
-        for stage in dict.fromkeys(c.stage for c in ctxs):
-            idx = [i for i, c in enumerate(ctxs) if c.stage == stage]
-            found = self._detect_with(self._head(stage), [texts[i] for i in idx], [ctxs[i] for i in idx])
+        for stage, answer in dict.fromkeys((c.stage, _read_as_answer(c)) for c in ctxs):
+            idx = [i for i, c in enumerate(ctxs) if c.stage == stage and _read_as_answer(c) == answer]
+            found = self._detect_with(self._head(stage), [texts[i] for i in idx], [ctxs[i] for i in idx], answer=answer)
             for i, f in zip(idx, found, strict=True):
                 out[i] = f
         return out
 
-    def _detect_with(self, head: _Head, texts: Sequence[str], ctxs: Sequence[DetectContext]) -> list[list[Finding]]:
+    def _detect_with(
+        self, head: _Head, texts: Sequence[str], ctxs: Sequence[DetectContext], *, answer: bool = False
+    ) -> list[list[Finding]]:
+        """Findings for texts of one stage, read alike (``answer``: as an answer, see :func:`_read_as_answer`)."""
         plans = [self._plan(head, t, c) for t, c in zip(texts, ctxs, strict=True)]
-        answer = bool(ctxs) and ctxs[0].stage is Stage.OUTPUT  # one stage per call
         artefact = str(head.model.meta.get("loaded_sha256") or id(head))
         if answer:  # an artefact judging both stages reads a long text differently in each: kept scores apart
             artefact += "|answer"
@@ -425,14 +427,20 @@ class SemanticDetector(BaseDetector):
                     known[key] = self._sentence_alone(head, mats[s], scored[s])
                     self._keep_scores(artefact, key, known[key])
         scored.update(known)
-        self._join_kept_sentences(head, plans, mats, scored)
-        self._neutral_joins(head, artefact, plans, mats, scored)
+        self._join_kept_sentences(head, plans, mats, scored, answer=answer)
+        self._neutral_joins(head, artefact, plans, mats, scored, answer=answer)
         return [
             self._judge(head, text, ctx, plan, mats, scored) for text, ctx, plan in zip(texts, ctxs, plans, strict=True)
         ]
 
     def _join_kept_sentences(
-        self, head: _Head, plans: Sequence[_Plan], mats: dict[str, np.ndarray], scored: dict[str, np.ndarray]
+        self,
+        head: _Head,
+        plans: Sequence[_Plan],
+        mats: dict[str, np.ndarray],
+        scored: dict[str, np.ndarray],
+        *,
+        answer: bool = False,
     ) -> None:
         """With ``sentences``: an earlier turn's sentence that reached a persistent kind (a crisis) joins the latest
         turn, as a whole earlier turn does, so the kind stays in force only while the latest turn goes on with it
@@ -445,7 +453,7 @@ class SemanticDetector(BaseDetector):
                     plan.kept_sentences.add(x)
                     if plan.join((x,)) not in scored:
                         joins.setdefault(plan.join((x,)), None)
-        self._embed(head, list(joins), mats, scored)
+        self._embed(head, list(joins), mats, scored, answer=answer)
 
     def _neutral_joins(
         self,
@@ -454,6 +462,8 @@ class SemanticDetector(BaseDetector):
         plans: Sequence[_Plan],
         mats: dict[str, np.ndarray],
         scored: dict[str, np.ndarray],
+        *,
+        answer: bool = False,
     ) -> None:
         """The earlier turns of a join that would decide a category that is not persistent (it reaches
         ``history_handled_score`` above what those turns scored, which was below it), where those turns showed
@@ -477,7 +487,7 @@ class SemanticDetector(BaseDetector):
                         keys.append(key)
                         self._recall(artefact, key, key, known, wanted)
         uniq = [s for s in wanted if s not in scored]
-        self._embed(head, uniq, mats, scored)
+        self._embed(head, uniq, mats, scored, answer=answer)
         for key in keys:
             if key in known:
                 scored[key] = known[key]
@@ -567,13 +577,12 @@ class SemanticDetector(BaseDetector):
         windows it has) with ``long_text_min_support``, a window counts for a prohibited or crisis category only
         where it resembles a harmful exemplar, and of a long answer only at ``long_answer_min_score`` or more."""
         floor = self.options.long_text_min_support
+        if floor > 0 and (len(mat) > 1 or not self._encoder_call(head, "fits_one_window")(s)):
+            far = head.model.support(mat) < floor
+            window_scores = np.where(far[:, None] & head.harmful[None, :], 0.0, window_scores)
         least = self.options.long_answer_min_score if answer else 0.0
-        if (floor > 0 or least > 0) and (len(mat) > 1 or not self._encoder_call(head, "fits_one_window")(s)):
-            if floor > 0:
-                far = head.model.support(mat) < floor
-                window_scores = np.where(far[:, None] & head.harmful[None, :], 0.0, window_scores)
-            if least > 0:
-                window_scores = np.where(head.harmful[None, :] & (window_scores < least), 0.0, window_scores)
+        if least > 0 and (len(mat) > 1 or not _fits_one_window(head, s)):
+            window_scores = np.where(head.harmful[None, :] & (window_scores < least), 0.0, window_scores)
         return np.asarray(window_scores.max(axis=0))
 
     def _sentence_alone(self, head: _Head, mat: np.ndarray, sc: np.ndarray) -> np.ndarray:
@@ -674,7 +683,7 @@ class SemanticDetector(BaseDetector):
             ctx.cache[key] = mats[s]
             mat, sc = mats[s], scored[s]
         else:
-            sc = self._worst(head, s, mat, head.model.scores(mat), answer=ctx.stage is Stage.OUTPUT)  # the worst wins
+            sc = self._worst(head, s, mat, head.model.scores(mat), answer=_read_as_answer(ctx))  # the worst wins
         if name.startswith(SENTENCE_VIEW):
             sc = self._sentence_alone(head, mat, sc)
         return sc
@@ -787,6 +796,20 @@ class SemanticDetector(BaseDetector):
                     "backend": getattr(head.encoder, "backend", None),
                 }
         return out
+
+
+def _read_as_answer(ctx: DetectContext) -> bool:
+    """True when a text is read as an answer: the output stage's, but not an earlier message a client may have
+    written (``DetectContext.earlier``), which is read as a user's long text is, sentence by sentence, so that
+    filler written around a fabricated "compliant" answer cannot dilute it."""
+    return ctx.stage is Stage.OUTPUT and not ctx.earlier
+
+
+def _fits_one_window(head: _Head, text: str) -> bool:
+    """The encoder's ``fits_one_window``; an injected encoder without one: a text of one distinct window is read as
+    one window (it is judged whole either way)."""
+    fits = getattr(head.encoder, "fits_one_window", None)
+    return bool(fits(text)) if callable(fits) else True
 
 
 def _takes(fn: object, name: str) -> bool:
