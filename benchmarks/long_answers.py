@@ -51,11 +51,14 @@ def main() -> None:
     args = ap.parse_args()
     ordinary = [r["text"] for r in _rows(args.file)]
     harmful = [r["text"] for r in _rows(EVAL / "answers.jsonl") if r["label"] == "unsafe"]
-    buried, edges = [], []
+    buried: list[str] = []
+    firsts: list[str] = []
+    lasts: list[str] = []
     for k, passage in enumerate(harmful):
         parts = _sentences(ordinary[k % len(ordinary)])
         buried += [" ".join([*parts[:at], passage, *parts[at:]]) for at in (1, len(parts) // 2, len(parts) - 1)]
-        edges += [" ".join([passage, *parts]), " ".join([*parts, passage])]
+        firsts.append(" ".join([passage, *parts]))
+        lasts.append(" ".join([*parts, passage]))
     throughout = []
     for k in range(len(harmful) - 3):
         parts = _sentences(ordinary[k % len(ordinary)])
@@ -81,13 +84,14 @@ def main() -> None:
         base = statistics.median(times["sentence by sentence"])
         for how, guard in guards.items():
             caught = sum(guard.check(t, stage="output").blocked for t in buried)
-            edge = sum(guard.check(t, stage="output").blocked for t in edges)
+            first = sum(guard.check(t, stage="output").blocked for t in firsts)
+            last = sum(guard.check(t, stage="output").blocked for t in lasts)
             whole = sum(guard.check(t, stage="output").blocked for t in throughout)
             median = statistics.median(times[how])
             print(f"\n{how}:")
             print(f"  ordinary answers refused   {len(refused[how])}/{len(ordinary)}")
             print(f"  harmful passage caught     {caught}/{len(buried)} ({caught / max(1, len(buried)):.3f})")
-            print(f"  first or last, caught      {edge}/{len(edges)} ({edge / max(1, len(edges)):.3f})")
+            print(f"  before the answer, caught  {first}/{len(firsts)}; after it {last}/{len(lasts)}")
             print(f"  harmful throughout caught  {whole}/{len(throughout)}")
             print(f"  time per ordinary answer   median {median * 1000:.0f} ms ({median / base:.2f}x sentences)")
             print(f"  refused: {'; '.join(refused[how]) or 'none'}")

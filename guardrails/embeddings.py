@@ -357,10 +357,16 @@ class Encoder:
         """Per text, the token ids of each of its windows (without [CLS]/[SEP])."""
         inner = self.max_tokens - 2
         encs = self._tokenizer.encode_batch([t if t.strip() else "" for t in texts], add_special_tokens=False)
-        return [
-            [list(enc.ids)] if len(enc.ids) <= inner else self._long_text_pieces(text, context_tokens)
-            for text, enc in zip(texts, encs, strict=True)
-        ]
+        out: list[list[list[int]]] = []
+        for text, enc in zip(texts, encs, strict=True):
+            if len(enc.ids) <= inner:
+                out.append([list(enc.ids)])
+                continue
+            pieces = self._long_text_pieces(text, context_tokens)
+            if context_tokens is not None and len(pieces) > MAX_WINDOWS_PER_TEXT:
+                pieces = self._long_text_pieces(text)  # read by sentence, where repeated lines are embedded once
+            out.append(pieces)
+        return out
 
     def count_windows(self, texts: Sequence[str], *, context_tokens: int | None = None) -> list[int]:
         """How many windows :meth:`encode_windows` embeds for each text (tokenization only, no model run).
@@ -452,6 +458,16 @@ class Encoder:
         offsets = [0]
         for unit in units:
             offsets.append(offsets[-1] + len(unit))
+        # at the start, windows ending at a sentence every ``gap`` tokens, shorter than the first full window: the
+        # first sentences, like the last ones, get a window with little after them
+        first = 0
+        while first < len(units) and offsets[first + 1] <= context_tokens:
+            first += 1
+        last_end = -gap
+        for k in range(max(0, first - 1)):
+            if offsets[k + 1] - last_end >= gap:
+                add([t for unit in units[: k + 1] for t in unit])
+                last_end = offsets[k + 1]
         i = 0
         while i < len(units):
             window: list[int] = []

@@ -424,14 +424,16 @@ class Guard:
             self.audit.record(decision, **_audit_context(context))
         return decision
 
-    def _remember_refused(self, decision: Decision, text: object) -> Decision:
+    def _remember_refused(self, decision: Decision, text: object, *, earlier: bool = False) -> Decision:
         """Keep (a salted hash of) a user turn, or an answer, refused (blocked or referred) for a prohibited category
         found in the text itself, and of every other text judged (for ``screen_earlier``); see :meth:`was_refused`.
         A turn refused only through its history (the category found in the joined turns) is kept as neither: the
         same words may be harmless after other turns, and whether they are refused alone is judged when they come
         back. A text left unjudged (too long, or decided by a failed detector
         whose ``on_error`` blocks) is not kept either: judged again, it may be judged then. ``text`` is kept as the
-        check read it (bytes decoded, a lone surrogate replaced), as :meth:`was_refused` looks it up."""
+        check read it (bytes decoded, a lone surrogate replaced), as :meth:`was_refused` looks it up. An answer judged
+        as the model's own (``earlier`` false: a long one read in sliding windows) is not kept as judged: back in a
+        history this guard did not deliver, it is read again as a client's text (``DetectContext.earlier``)."""
         clean = _coerce_text(text)  # the check accepted it: a str, bytes or bytearray
         if self._unjudged(decision, clean):
             return decision
@@ -453,8 +455,9 @@ class Guard:
             pass
         else:
             # judged, not refused as prohibited (allowed, referred, a blocked entity, a refusal through history):
-            # ``screen_earlier`` does not judge it again
-            self._judged[decision.stage].put(key, True)
+            # ``screen_earlier`` does not judge it again, unless it was an answer read as the model's own
+            if decision.stage is Stage.INPUT or earlier:
+                self._judged[decision.stage].put(key, True)
         return decision
 
     def own_crises(self, text: str, decision: Decision, *, history: bool, locale: str | None = None) -> tuple[str, ...]:
@@ -531,7 +534,8 @@ class Guard:
         loaded from a database, kept by another process, or sent by a client), so that :meth:`was_refused` knows
         those refused as prohibited and an adapter withholds them from the model. ``stages[i]`` says what
         ``texts[i]`` is: a user turn (``input``, the default) or an answer (``output``, judged by the answers'
-        classifier). Texts it judged before, and answers it delivered (:meth:`delivered`), cost nothing; no audit
+        classifier). Texts it judged before (an answer: judged here, not as the model's own), and answers it delivered
+        (:meth:`delivered`), cost nothing; no audit
         record is written (they are not this request's turn) and nothing else is kept.
 
         One call judges the latest texts first, at most ``EARLIER_SCREENED_MAX`` of them and
@@ -700,7 +704,8 @@ class Guard:
             for i, r in enumerate(reqs)
         ]
         return [
-            self._remember_refused(self.record(d) if record else d, t) for d, t in zip(decisions, texts, strict=True)
+            self._remember_refused(self.record(d) if record else d, t, earlier=earlier)
+            for d, t in zip(decisions, texts, strict=True)
         ]
 
     async def acheck_batch(

@@ -398,8 +398,6 @@ class SemanticDetector(BaseDetector):
         """Findings for texts of one stage, read alike (``answer``: as an answer, see :func:`_read_as_answer`)."""
         plans = [self._plan(head, t, c) for t, c in zip(texts, ctxs, strict=True)]
         artefact = str(head.model.meta.get("loaded_sha256") or id(head))
-        if answer:  # an artefact judging both stages reads a long text differently in each: kept scores apart
-            artefact += "|answer"
         # embed every distinct string once; earlier turns (and their joins) come from the LRU when kept there
         wanted: dict[str, None] = {}
         known: dict[str, np.ndarray] = {}
@@ -415,7 +413,10 @@ class SemanticDetector(BaseDetector):
                 self._recall(artefact, _SENTENCE_KEY + s, s, known, wanted)
         mats: dict[str, np.ndarray] = {}
         scored: dict[str, np.ndarray] = {}
-        self._embed(head, list(wanted), mats, scored, answer=answer)
+        # the answer's own views are read as an answer; earlier user turns and their joins as a user's texts are
+        answering = {s for plan in plans for _, s in plan.views} if answer else set()
+        self._embed(head, [s for s in wanted if s in answering], mats, scored, answer=True)
+        self._embed(head, [s for s in wanted if s not in answering], mats, scored)
         for plan in plans:
             for s in plan.earlier():
                 if s not in known:
@@ -427,20 +428,14 @@ class SemanticDetector(BaseDetector):
                     known[key] = self._sentence_alone(head, mats[s], scored[s])
                     self._keep_scores(artefact, key, known[key])
         scored.update(known)
-        self._join_kept_sentences(head, plans, mats, scored, answer=answer)
-        self._neutral_joins(head, artefact, plans, mats, scored, answer=answer)
+        self._join_kept_sentences(head, plans, mats, scored)
+        self._neutral_joins(head, artefact, plans, mats, scored)
         return [
             self._judge(head, text, ctx, plan, mats, scored) for text, ctx, plan in zip(texts, ctxs, plans, strict=True)
         ]
 
     def _join_kept_sentences(
-        self,
-        head: _Head,
-        plans: Sequence[_Plan],
-        mats: dict[str, np.ndarray],
-        scored: dict[str, np.ndarray],
-        *,
-        answer: bool = False,
+        self, head: _Head, plans: Sequence[_Plan], mats: dict[str, np.ndarray], scored: dict[str, np.ndarray]
     ) -> None:
         """With ``sentences``: an earlier turn's sentence that reached a persistent kind (a crisis) joins the latest
         turn, as a whole earlier turn does, so the kind stays in force only while the latest turn goes on with it
@@ -453,7 +448,7 @@ class SemanticDetector(BaseDetector):
                     plan.kept_sentences.add(x)
                     if plan.join((x,)) not in scored:
                         joins.setdefault(plan.join((x,)), None)
-        self._embed(head, list(joins), mats, scored, answer=answer)
+        self._embed(head, list(joins), mats, scored)
 
     def _neutral_joins(
         self,
@@ -462,8 +457,6 @@ class SemanticDetector(BaseDetector):
         plans: Sequence[_Plan],
         mats: dict[str, np.ndarray],
         scored: dict[str, np.ndarray],
-        *,
-        answer: bool = False,
     ) -> None:
         """The earlier turns of a join that would decide a category that is not persistent (it reaches
         ``history_handled_score`` above what those turns scored, which was below it), where those turns showed
@@ -487,7 +480,7 @@ class SemanticDetector(BaseDetector):
                         keys.append(key)
                         self._recall(artefact, key, key, known, wanted)
         uniq = [s for s in wanted if s not in scored]
-        self._embed(head, uniq, mats, scored, answer=answer)
+        self._embed(head, uniq, mats, scored)
         for key in keys:
             if key in known:
                 scored[key] = known[key]
