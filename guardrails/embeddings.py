@@ -329,7 +329,8 @@ class Encoder:
 
         A text that fits the model is one window. A longer text is judged sentence by
         sentence (short sentences merged with the next, long ones cut into overlapping
-        48-token pieces), so one harmful sentence in pages of filler keeps its meaning.
+        48-token pieces), so one harmful sentence in pages of filler keeps its meaning, or
+        with ``context_tokens`` in sliding windows of whole sentences (:meth:`_long_text_pieces`).
         Raises :class:`~guardrails.errors.DetectorError` when a text needs more than
         :data:`MAX_WINDOWS_PER_TEXT` windows: no part of a text is left out silently.
         """
@@ -419,8 +420,8 @@ class Encoder:
         pieces. With it, windows slide over the units: from a unit on, as many whole units as fit in
         ``context_tokens`` tokens make one window, and the next window starts at the first unit at least an eighth
         of ``context_tokens`` further on (:data:`CONTEXT_STARTS_PER_WINDOW`), or at the first unit the window left
-        out. A unit longer than ``context_tokens`` is a window of its own, cut into pieces only beyond one model
-        window.
+        out; at the start, windows ending at a unit every such step, shorter than the first full window, are added.
+        A unit longer than ``context_tokens`` is a window of its own, cut into pieces only beyond one model window.
         """
         sentences = [s for s in _SENTENCE_SPLIT.split(_unwrapped(text)) if s.strip()]
         encs = self._tokenizer.encode_batch(sentences, add_special_tokens=False)
