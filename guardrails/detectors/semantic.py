@@ -182,8 +182,8 @@ class SemanticOptions(BaseModel):
     #: counts every window, so a harmful sentence in pages of anything is caught, at the price of refusing most
     #: long documents (README, "Long documents")
     long_text_min_support: float = Field(default=0.0, ge=0.0, le=1.0)
-    #: an answer (the output stage) longer than one window is read in sliding windows: from each of its sentences
-    #: on, the whole sentences that fit in this many word pieces; None reads it sentence by sentence, as a user's
+    #: an answer (the output stage) longer than one window is read in sliding windows of the whole sentences that
+    #: fit in this many word pieces (``Encoder._long_text_pieces``); None reads it sentence by sentence, as a user's
     #: long text. A sentence of an ordinary answer out of its context is text the answers' classifier never saw, and
     #: with one test per sentence nearly every long answer was refused (24 of 30 ordinary answers of 300-400 words;
     #: README, "Long answers")
