@@ -7,8 +7,6 @@ answer was refused somewhere (README, "Long answers").
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pytest
 
@@ -78,6 +76,26 @@ def _strict() -> SemanticDetector:
     return SemanticDetector(options=SemanticOptions(long_answer_window_tokens=None, long_answer_min_score=0.0))
 
 
+class _Recording:
+    """The shipped encoder, noting the window size (``context_tokens``) and the texts of each embedding call."""
+
+    def __init__(self) -> None:
+        self.inner = get_encoder().load()
+        self.calls: list[tuple[int | None, list[str]]] = []
+
+    def load(self) -> _Recording:
+        return self
+
+    def fits_one_window(self, text: str) -> bool:
+        return self.inner.fits_one_window(text)
+
+    def encode_windows(
+        self, texts: list[str], batch_size: int = 64, *, context_tokens: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        self.calls.append((context_tokens, list(texts)))
+        return self.inner.encode_windows(texts, batch_size, context_tokens=context_tokens)
+
+
 @pytest.fixture(scope="module")
 def detector() -> SemanticDetector:
     det = SemanticDetector()
@@ -144,30 +162,13 @@ def test_a_long_answer_harmful_throughout_is_refused(detector: SemanticDetector)
 
 
 def test_a_users_long_text_is_still_read_sentence_by_sentence(detector: SemanticDetector) -> None:
-    seen: list[dict[str, Any]] = []
+    recording = _Recording()
 
-    class Recording:
-        def __init__(self, inner: Encoder) -> None:
-            self.inner = inner
-
-        def load(self) -> Recording:
-            self.inner.load()
-            return self
-
-        def fits_one_window(self, text: str) -> bool:
-            return self.inner.fits_one_window(text)
-
-        def encode_windows(
-            self, texts: list[str], batch_size: int = 64, *, context_tokens: int | None = None
-        ) -> tuple[np.ndarray, np.ndarray]:
-            seen.append({"context_tokens": context_tokens})
-            return self.inner.encode_windows(texts, batch_size, context_tokens=context_tokens)
-
-    det = SemanticDetector(encoder=Recording(get_encoder().load()), options=SemanticOptions(history=False))
+    det = SemanticDetector(encoder=recording, options=SemanticOptions(history=False))
     for stage in (Stage.INPUT, Stage.OUTPUT):
         det.detect(CURRY, DetectContext(stage=stage))
 
-    assert seen == [{"context_tokens": None}, {"context_tokens": 80}]
+    assert [size for size, _ in recording.calls] == [None, 80]
 
 
 def test_an_injected_encoder_without_context_windows_still_judges_answers() -> None:
@@ -340,26 +341,11 @@ def test_zero_width_characters_do_not_make_a_short_text_long(encoder: Encoder) -
 
 
 def test_earlier_user_turns_beside_an_answer_are_read_as_user_texts() -> None:
-    calls: list[tuple[int | None, list[str]]] = []
-    inner = get_encoder().load()
-
-    class Recording:
-        def load(self) -> Recording:
-            return self
-
-        def fits_one_window(self, text: str) -> bool:
-            return inner.fits_one_window(text)
-
-        def encode_windows(
-            self, texts: list[str], batch_size: int = 64, *, context_tokens: int | None = None
-        ) -> tuple[np.ndarray, np.ndarray]:
-            calls.append((context_tokens, list(texts)))
-            return inner.encode_windows(texts, batch_size, context_tokens=context_tokens)
-
-    det = SemanticDetector(encoder=Recording())
+    recording = _Recording()
+    det = SemanticDetector(encoder=recording)
     det.detect(CURRY, DetectContext(stage=Stage.OUTPUT, history=(CAMPING,), views=(("raw", CURRY),)))
 
-    read_as = {t: size for size, texts in calls for t in texts}
+    read_as = {t: size for size, texts in recording.calls for t in texts}
     assert read_as[CURRY] == 80
     assert any(CAMPING[-200:] in t for t in read_as) and all(
         size is None for t, size in read_as.items() if CAMPING[-200:] in t
