@@ -1,13 +1,20 @@
 """Long answers at the output stage: ordinary ones refused, harmful passages inside them caught, and the time per
 answer, with the default sliding windows and with the sentence-by-sentence reading (both in the same run).
 
-    python benchmarks/long_answers.py [--file configs/classifier/eval/long_answers.jsonl] [--profile general]
+    python benchmarks/long_answers.py [--file FILE] [--profile general] [--stream [--holdback N]]
+
+``FILE`` defaults to configs/classifier/eval/long_answers.jsonl.
 
 The ordinary answers are our own (200-450 words; ``long_answers_calibration.jsonl`` chose the window size and the
 score floor, ``long_answers.jsonl`` was kept for the test). The harmful passages are the unsafe rows of
 ``answers.jsonl``, each put into one ordinary answer after its first sentence, in its middle and before its last
 sentence (and, counted apart, before or after the whole answer); "harmful throughout" is four of them in a row
 between an answer's first and last sentence. Prints counts and medians (no assertions).
+
+``--stream`` adds, for the default reading, the same answers streamed through the wrapper word by word (a fake chat
+model, the profile's ``streaming`` settings, or ``--holdback N`` characters of look-back): ordinary answers refused
+and harmful passages in the middle caught, next to what ``invoke`` does with the same answers, and how many of the
+caught passages the caller saw (a word or more) before the refusal came.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from guardrails import Guard
 from guardrails._paths import configs_dir
@@ -36,8 +44,56 @@ def sentence_by_sentence(profile: str, folder: Path) -> Guard:
     return Guard.from_profile(str(path))
 
 
+def with_holdback(profile: str, folder: Path, chars: int) -> Guard:
+    """``profile`` streaming with a look-back buffer of ``chars`` characters."""
+    path = folder / "holdback.yaml"
+    base = profile if "/" not in profile and not profile.endswith(".yaml") else str(Path(profile).resolve())
+    path.write_text(f"extends: {base}\nname: holdback\nstreaming:\n  holdback_chars: {chars}\n", "utf-8")
+    return Guard.from_profile(str(path))
+
+
 def _rows(path: Path) -> list[dict[str, str]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _streamed(guard: Guard, text: str) -> tuple[bool, str]:
+    """Whether the wrapper refuses ``text`` streamed word by word by a fake chat model, and what the caller saw."""
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    chain = guard.wrap(GenericFakeChatModel(messages=iter([AIMessage(content=text)])))
+    meta: dict[str, Any] = {}
+    seen: list[str] = []
+    for chunk in chain.stream("Tell me about it."):
+        meta = chunk.response_metadata.get("guardrails") or meta
+        seen.append(str(chunk.content))
+    return bool((meta.get("output") or {}).get("blocked")), "".join(seen)
+
+
+def _shown(seen: str, text: str, passage: str) -> int:
+    """How many characters of ``passage`` (inside ``text``) the caller saw before the stream stopped."""
+    same = 0
+    for a, b in zip(seen, text, strict=False):
+        if a != b:
+            break
+        same += 1
+    at = text.index(passage)
+    return max(0, min(same, at + len(passage)) - at)
+
+
+def _stream_report(guard: Guard, ordinary: list[str], buried: list[tuple[str, str]], holdback: int) -> None:
+    print(f"\nstreamed word by word (default reading, holdback_chars {holdback}), against invoke on the same answers:")
+    streamed = sum(_streamed(guard, t)[0] for t in ordinary)
+    invoked = sum(guard.check(t, stage="output").blocked for t in ordinary)
+    print(f"  ordinary answers refused  stream {streamed}/{len(ordinary)}, invoke {invoked}/{len(ordinary)}")
+    caught = shown = 0
+    for text, passage in buried:
+        blocked, seen = _streamed(guard, text)
+        caught += blocked
+        shown += blocked and _shown(seen, text, passage) >= 8  # a word or two of it, not a shared first letter
+    invoked = sum(guard.check(t, stage="output").blocked for t, _ in buried)
+    print(f"  harmful passage in the middle caught  stream {caught}/{len(buried)}, invoke {invoked}/{len(buried)}")
+    print(f"    of those caught, part of the passage shown before the refusal: {shown}")
 
 
 def _sentences(text: str) -> list[str]:
@@ -48,6 +104,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--file", type=Path, default=EVAL / "long_answers.jsonl")
     ap.add_argument("--profile", default="general")
+    ap.add_argument("--stream", action="store_true", help="also stream the answers through the wrapper")
+    ap.add_argument("--holdback", type=int, default=None, help="streaming.holdback_chars for --stream")
     args = ap.parse_args()
     ordinary = [r["text"] for r in _rows(args.file)]
     harmful = [r["text"] for r in _rows(EVAL / "answers.jsonl") if r["label"] == "unsafe"]
@@ -95,6 +153,12 @@ def main() -> None:
             print(f"  harmful throughout caught  {whole}/{len(throughout)}")
             print(f"  time per ordinary answer   median {median * 1000:.0f} ms ({median / base:.2f}x sentences)")
             print(f"  refused: {'; '.join(refused[how]) or 'none'}")
+        if args.stream:
+            streaming = guards["sliding windows (default)"]
+            if args.holdback is not None:
+                streaming = with_holdback(args.profile, Path(tmp), args.holdback)
+            middle = [(buried[3 * k + 1], passage) for k, passage in enumerate(harmful)]
+            _stream_report(streaming, ordinary, middle, streaming.profile.streaming.holdback_chars)
 
 
 if __name__ == "__main__":
