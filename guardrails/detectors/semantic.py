@@ -231,6 +231,8 @@ class SemanticDetector(BaseDetector):
         self.taxonomy = taxonomy or load_taxonomy()
         if self.options.categories is not None:
             self.categories = tuple(self.options.categories)
+        # an injected encoder (a test's, or another backend) serves both stages, so it must apply the encoder adapter
+        # of each stage's artefact it is used for (its ``adapter_sha256``): else that stage fails with a DetectorError
         self._injected_encoder = encoder
         self._heads: dict[str, _Head] = {}  # by artefact path: the input head, and the output one when it differs
         self._by_stage: dict[Stage, _Head] = {}
@@ -358,6 +360,8 @@ class SemanticDetector(BaseDetector):
             raise
         except ValueError as exc:  # a malformed adapter, or one for other base weights
             raise DetectorError(f"encoder: {exc}", detector=self.name) from None
+        if self._injected_encoder is not None:
+            self._check_injected_adapter(encoder, model.adapter, path)
         if self.options.language and not self._langid_loaded:
             self._lang = load_identifier()
             self._langid_loaded = True
@@ -374,6 +378,21 @@ class SemanticDetector(BaseDetector):
             leaning=leaning,
             context_windows=_takes(getattr(encoder, "encode_windows", None), "context_tokens"),
         )
+
+    def _check_injected_adapter(self, encoder: Any, adapter: Path | None, artefact: Path) -> None:
+        """An injected encoder must apply the adapter the artefact's heads were fitted on (its ``adapter_sha256``,
+        None for the frozen encoder): fed other embeddings, the heads' scores mean nothing, silently."""
+        from guardrails._files import file_sha256
+
+        want = file_sha256(adapter) if adapter is not None else None
+        got = getattr(encoder, "adapter_sha256", None)
+        if got != want:
+            raise DetectorError(
+                f"the injected encoder applies encoder adapter {got or 'none'}, but {artefact.name} was fitted on "
+                f"{adapter.name + ' (' + want[:12] + ')' if adapter is not None and want else 'the frozen encoder'}: "
+                "inject Encoder(adapter=<that file>) (or an encoder whose adapter_sha256 says it applies it)",
+                detector=self.name,
+            )
 
     # ------------------------------------------------------------------ detection
     def detect(self, text: str, ctx: DetectContext) -> list[Finding]:

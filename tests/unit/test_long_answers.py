@@ -7,13 +7,16 @@ answer was refused somewhere (README, "Long answers").
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from guardrails.classifier.model import default_model_path
+from guardrails.classifier.model import ClassifierModel, default_model_path, default_output_model_path
 from guardrails.detectors.base import DetectContext
 from guardrails.detectors.semantic import SemanticDetector, SemanticOptions
 from guardrails.embeddings import CONTEXT_STARTS_PER_WINDOW, MIN_SENTENCE_TOKENS, Encoder, get_encoder
+from guardrails.errors import DetectorError
 from guardrails.testing import guard_with
 from guardrails.types import Stage
 
@@ -76,11 +79,19 @@ def _strict() -> SemanticDetector:
     return SemanticDetector(options=SemanticOptions(long_answer_window_tokens=None, long_answer_min_score=0.0))
 
 
-class _Recording:
-    """The shipped encoder, noting the window size (``context_tokens``) and the texts of each embedding call."""
+def _answers_encoder(artefact: Path | None = None) -> Encoder:
+    """The shipped encoder with the adapter the answers' artefact (or ``artefact``) was fitted on, as its heads
+    expect."""
+    return get_encoder(adapter=ClassifierModel.load(artefact or default_output_model_path()).adapter).load()
 
-    def __init__(self) -> None:
-        self.inner = get_encoder().load()
+
+class _Recording:
+    """The answers' encoder (or ``artefact``'s), noting the window size (``context_tokens``) and the texts of each
+    embedding call."""
+
+    def __init__(self, artefact: Path | None = None) -> None:
+        self.inner = _answers_encoder(artefact)
+        self.adapter_sha256 = self.inner.adapter_sha256
         self.calls: list[tuple[int | None, list[str]]] = []
 
     def load(self) -> _Recording:
@@ -162,19 +173,22 @@ def test_a_long_answer_harmful_throughout_is_refused(detector: SemanticDetector)
 
 
 def test_a_users_long_text_is_still_read_sentence_by_sentence(detector: SemanticDetector) -> None:
-    recording = _Recording()
-
-    det = SemanticDetector(encoder=recording, options=SemanticOptions(history=False))
-    for stage in (Stage.INPUT, Stage.OUTPUT):
+    sizes = []
+    for stage, artefact in ((Stage.INPUT, default_model_path()), (Stage.OUTPUT, default_output_model_path())):
+        recording = _Recording(artefact)  # each stage's artefact has its own adapter
+        det = SemanticDetector(encoder=recording, options=SemanticOptions(history=False))
         det.detect(CURRY, DetectContext(stage=stage))
+        sizes += [size for size, _ in recording.calls]
 
-    assert [size for size, _ in recording.calls] == [None, 80]
+    assert sizes == [None, 80]
 
 
 def test_an_injected_encoder_without_context_windows_still_judges_answers() -> None:
-    inner = get_encoder().load()
+    inner = _answers_encoder()
 
     class Plain:
+        adapter_sha256 = inner.adapter_sha256
+
         def load(self) -> Plain:
             return self
 
@@ -318,9 +332,11 @@ def test_a_harmful_first_sentence_of_a_long_answer_is_refused(detector: Semantic
 
 
 def test_an_injected_encoder_without_fits_one_window_still_judges_short_answers() -> None:
-    inner = get_encoder().load()
+    inner = _answers_encoder()
 
     class Bare:
+        adapter_sha256 = inner.adapter_sha256
+
         def load(self) -> Bare:
             return self
 
@@ -350,3 +366,11 @@ def test_earlier_user_turns_beside_an_answer_are_read_as_user_texts() -> None:
     assert any(CAMPING[-200:] in t for t in read_as) and all(
         size is None for t, size in read_as.items() if CAMPING[-200:] in t
     )
+
+
+def test_an_injected_encoder_without_the_adapter_the_answers_artefact_was_fitted_on_is_refused_naming_it() -> None:
+    det = SemanticDetector(encoder=get_encoder(), options=SemanticOptions(history=False))  # the frozen encoder
+
+    with pytest.raises(DetectorError, match=r"output-model-adapter\.npz"):
+        det.detect(SCAM_SCRIPT, DetectContext(stage=Stage.OUTPUT))
+    assert guard_with(det).check(SCAM_SCRIPT, stage="output").blocked  # a guard fails closed on it

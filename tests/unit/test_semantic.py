@@ -470,6 +470,10 @@ class _CountingEncoder:
     def load(self) -> None:
         self.inner.load()  # type: ignore[attr-defined]
 
+    @property
+    def adapter_sha256(self) -> str | None:
+        return self.inner.adapter_sha256  # type: ignore[attr-defined,no-any-return]
+
     def encode_windows(self, texts: list[str], batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
         self.strings.extend(texts)
         return self.inner.encode_windows(texts, batch_size=batch_size)  # type: ignore[attr-defined,no-any-return]
@@ -922,6 +926,8 @@ def test_a_lender_without_a_neighbour_index_does_not_switch_the_support_floor_of
 def test_an_injected_encoder_without_sentences_is_a_detector_error_naming_what_is_missing() -> None:
 
     class Bare:
+        adapter_sha256 = get_encoder(adapter=ClassifierModel.load(default_model_path()).adapter).load().adapter_sha256
+
         def load(self) -> Bare:
             return self
 
