@@ -3,9 +3,10 @@
 The screen holds back the last ``holdback_chars`` characters of the answer (and any
 PII value or placeholder that straddles that point) until they have been checked in
 context, so no text reaches the caller before a check has read it. A check reads the
-answer so far, not the whole answer: one that passes a harmful passage a later check
-blocks (a long answer read whole while it is short, for one) lets the caller see it
-before the refusal (README, "Long answers"; a longer ``holdback_chars`` narrows this).
+answer so far (its last ``window_chars`` at most), not the whole answer: one that passes
+a harmful passage a later check blocks (a long answer read whole while it is short, for
+one) lets the caller see it before the refusal (README, "Long answers"; a longer
+``holdback_chars`` narrows this).
 Each check sees at most ``window_chars`` characters: the text not yet released plus
 some already-released context. The caller gets text only after a check that covered
 it; a BLOCK stops the stream and yields the refusal instead.

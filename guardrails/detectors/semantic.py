@@ -385,12 +385,18 @@ class SemanticDetector(BaseDetector):
         from guardrails._files import file_sha256
 
         want = file_sha256(adapter) if adapter is not None else None
-        got = getattr(encoder, "adapter_sha256", None)
+        got = getattr(encoder, "adapter_sha256", None)  # none said: taken as the frozen encoder
         if got != want:
+            applies = f"encoder adapter {str(got)[:12]}" if got else "no encoder adapter"
+            fitted = f"{adapter.name} ({str(want)[:12]})" if adapter is not None else "the frozen encoder"
+            fix = (
+                f"inject Encoder(adapter={adapter.name!r}), loaded by its load()"
+                if adapter is not None
+                else "inject an encoder without an adapter (get_encoder())"
+            )
             raise DetectorError(
-                f"the injected encoder applies encoder adapter {got or 'none'}, but {artefact.name} was fitted on "
-                f"{adapter.name + ' (' + want[:12] + ')' if adapter is not None and want else 'the frozen encoder'}: "
-                "inject Encoder(adapter=<that file>) (or an encoder whose adapter_sha256 says it applies it)",
+                f"the injected encoder applies {applies} (its adapter_sha256), but {artefact.name} was fitted on "
+                f"{fitted}: its scores would mean nothing; {fix}",
                 detector=self.name,
             )
 

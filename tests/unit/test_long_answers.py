@@ -373,4 +373,5 @@ def test_an_injected_encoder_without_the_adapter_the_answers_artefact_was_fitted
 
     with pytest.raises(DetectorError, match=r"output-model-adapter\.npz"):
         det.detect(SCAM_SCRIPT, DetectContext(stage=Stage.OUTPUT))
-    assert guard_with(det).check(SCAM_SCRIPT, stage="output").blocked  # a guard fails closed on it
+    decision = guard_with(det).check("Here is a simple pancake recipe for two.", stage="output")
+    assert decision.blocked and [f.detector for f in decision.failures] == ["semantic"]  # a guard fails closed
