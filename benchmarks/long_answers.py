@@ -1,7 +1,8 @@
 """Long answers at the output stage: ordinary ones refused, harmful passages inside them caught, and the time per
 answer, with the default sliding windows and with the sentence-by-sentence reading (both in the same run).
 
-    python benchmarks/long_answers.py [--file FILE] [--profile general] [--stream [--holdback N]]
+    python benchmarks/long_answers.py [--file FILE] [--profile general] [--stream | --stream-only]
+        [--holdback N]
 
 ``FILE`` defaults to configs/classifier/eval/long_answers.jsonl.
 
@@ -11,10 +12,11 @@ score floor, ``long_answers.jsonl`` was kept for the test). The harmful passages
 sentence (and, counted apart, before or after the whole answer); "harmful throughout" is four of them in a row
 between an answer's first and last sentence. Prints counts and medians (no assertions).
 
-``--stream`` adds, for the default reading, the same answers streamed through the wrapper word by word (a fake chat
-model, the profile's ``streaming`` settings, or ``--holdback N`` characters of look-back): ordinary answers refused
-and harmful passages in the middle caught, next to what ``invoke`` does with the same answers, and how many of the
-caught passages the caller saw (a word or more) before the refusal came.
+``--stream`` adds (``--stream-only`` measures only this), for the default reading, the same answers streamed
+through the wrapper word by word (a fake chat model, the profile's ``streaming`` settings, or ``--holdback N``
+characters of look-back): ordinary answers refused and harmful passages in the middle caught, next to what
+``invoke`` does with the same answers, and how many of the caught passages the caller saw (a word or more) before
+the refusal came.
 """
 
 from __future__ import annotations
@@ -105,6 +107,7 @@ def main() -> None:
     ap.add_argument("--file", type=Path, default=EVAL / "long_answers.jsonl")
     ap.add_argument("--profile", default="general")
     ap.add_argument("--stream", action="store_true", help="also stream the answers through the wrapper")
+    ap.add_argument("--stream-only", action="store_true", help="only stream them (no comparison of readings)")
     ap.add_argument("--holdback", type=int, default=None, help="streaming.holdback_chars for --stream")
     args = ap.parse_args()
     ordinary = [r["text"] for r in _rows(args.file)]
@@ -123,42 +126,58 @@ def main() -> None:
         throughout.append(" ".join([parts[0], *harmful[k : k + 4], parts[-1]]))
     print(f"{len(ordinary)} ordinary answers from {args.file}, profile {args.profile}")
     with tempfile.TemporaryDirectory() as tmp:
-        guards = {
-            "sliding windows (default)": Guard.from_profile(args.profile),
-            "sentence by sentence": sentence_by_sentence(args.profile, Path(tmp)),
-        }
-        for guard in guards.values():
-            guard.warmup()
-        times: dict[str, list[float]] = {how: [] for how in guards}
-        refused: dict[str, list[str]] = {how: [] for how in guards}
-        for rep in range(3):  # alternate the settings so both see the same machine load
-            for how, guard in guards.items():
-                for row in _rows(args.file):
-                    start = time.perf_counter()
-                    decision = guard.check(row["text"], stage="output")
-                    times[how].append(time.perf_counter() - start)
-                    if rep == 0 and decision.blocked:
-                        refused[how].append(f"{row['id']} ({', '.join(decision.categories)})")
-        base = statistics.median(times["sentence by sentence"])
-        for how, guard in guards.items():
-            caught = sum(guard.check(t, stage="output").blocked for t in buried)
-            first = sum(guard.check(t, stage="output").blocked for t in firsts)
-            last = sum(guard.check(t, stage="output").blocked for t in lasts)
-            whole = sum(guard.check(t, stage="output").blocked for t in throughout)
-            median = statistics.median(times[how])
-            print(f"\n{how}:")
-            print(f"  ordinary answers refused   {len(refused[how])}/{len(ordinary)}")
-            print(f"  harmful passage caught     {caught}/{len(buried)} ({caught / max(1, len(buried)):.3f})")
-            print(f"  before the answer, caught  {first}/{len(firsts)}; after it {last}/{len(lasts)}")
-            print(f"  harmful throughout caught  {whole}/{len(throughout)}")
-            print(f"  time per ordinary answer   median {median * 1000:.0f} ms ({median / base:.2f}x sentences)")
-            print(f"  refused: {'; '.join(refused[how]) or 'none'}")
-        if args.stream:
-            streaming = guards["sliding windows (default)"]
-            if args.holdback is not None:
+        if not args.stream_only:
+            _compare_readings(args, ordinary, buried, firsts, lasts, throughout, Path(tmp))
+        if args.stream or args.stream_only:
+            if args.holdback is None:
+                streaming = Guard.from_profile(args.profile)
+            else:
                 streaming = with_holdback(args.profile, Path(tmp), args.holdback)
+            streaming.warmup()
             middle = [(buried[3 * k + 1], passage) for k, passage in enumerate(harmful)]
             _stream_report(streaming, ordinary, middle, streaming.profile.streaming.holdback_chars)
+
+
+def _compare_readings(
+    args: argparse.Namespace,
+    ordinary: list[str],
+    buried: list[str],
+    firsts: list[str],
+    lasts: list[str],
+    throughout: list[str],
+    folder: Path,
+) -> None:
+    """The default sliding windows against the sentence-by-sentence reading, on the same answers and load."""
+    guards = {
+        "sliding windows (default)": Guard.from_profile(args.profile),
+        "sentence by sentence": sentence_by_sentence(args.profile, folder),
+    }
+    for guard in guards.values():
+        guard.warmup()
+    times: dict[str, list[float]] = {how: [] for how in guards}
+    refused: dict[str, list[str]] = {how: [] for how in guards}
+    for rep in range(3):  # alternate the settings so both see the same machine load
+        for how, guard in guards.items():
+            for row in _rows(args.file):
+                start = time.perf_counter()
+                decision = guard.check(row["text"], stage="output")
+                times[how].append(time.perf_counter() - start)
+                if rep == 0 and decision.blocked:
+                    refused[how].append(f"{row['id']} ({', '.join(decision.categories)})")
+    base = statistics.median(times["sentence by sentence"])
+    for how, guard in guards.items():
+        caught = sum(guard.check(t, stage="output").blocked for t in buried)
+        first = sum(guard.check(t, stage="output").blocked for t in firsts)
+        last = sum(guard.check(t, stage="output").blocked for t in lasts)
+        whole = sum(guard.check(t, stage="output").blocked for t in throughout)
+        median = statistics.median(times[how])
+        print(f"\n{how}:")
+        print(f"  ordinary answers refused   {len(refused[how])}/{len(ordinary)}")
+        print(f"  harmful passage caught     {caught}/{len(buried)} ({caught / max(1, len(buried)):.3f})")
+        print(f"  before the answer, caught  {first}/{len(firsts)}; after it {last}/{len(lasts)}")
+        print(f"  harmful throughout caught  {whole}/{len(throughout)}")
+        print(f"  time per ordinary answer   median {median * 1000:.0f} ms ({median / base:.2f}x sentences)")
+        print(f"  refused: {'; '.join(refused[how]) or 'none'}")
 
 
 if __name__ == "__main__":
