@@ -15,8 +15,9 @@ between an answer's first and last sentence. Prints counts and medians (no asser
 ``--stream`` adds (``--stream-only`` measures only this), for the default reading, the same answers streamed
 through the wrapper word by word (a fake chat model, the profile's ``streaming`` settings, or ``--holdback N``
 characters of look-back): ordinary answers refused and harmful passages in the middle caught, next to what
-``invoke`` does with the same answers, and how many of the caught passages the caller saw (a word or more) before
-the refusal came.
+``invoke`` does with the same answers, how many of the caught passages the caller saw (a word or more) before
+the refusal came, and how many characters the model had streamed when the caller got its first text; then the
+same for the short answers of ``answers.jsonl`` (each harmful one is its own passage).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from langchain_core.callbacks import BaseCallbackHandler
 
 from guardrails import Guard
 from guardrails._paths import configs_dir
@@ -58,18 +61,33 @@ def _rows(path: Path) -> list[dict[str, str]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def _streamed(guard: Guard, text: str) -> tuple[bool, str]:
-    """Whether the wrapper refuses ``text`` streamed word by word by a fake chat model, and what the caller saw."""
+class _Produced(BaseCallbackHandler):
+    """Counts the characters the model has streamed so far."""
+
+    def __init__(self) -> None:
+        self.chars = 0
+
+    def on_llm_new_token(self, token: str, **kwargs: Any) -> None:
+        self.chars += len(token)
+
+
+def _streamed(guard: Guard, text: str) -> tuple[bool, str, int | None]:
+    """Whether the wrapper refuses ``text`` streamed word by word by a fake chat model, what the caller saw, and how
+    many characters the model had streamed when the caller got its first text (None: it got none)."""
     from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
     from langchain_core.messages import AIMessage
 
     chain = guard.wrap(GenericFakeChatModel(messages=iter([AIMessage(content=text)])))
+    produced = _Produced()
     meta: dict[str, Any] = {}
     seen: list[str] = []
-    for chunk in chain.stream("Tell me about it."):
+    first: int | None = None
+    for chunk in chain.stream("Tell me about it.", config={"callbacks": [produced]}):
         meta = chunk.response_metadata.get("guardrails") or meta
         seen.append(str(chunk.content))
-    return bool((meta.get("output") or {}).get("blocked")), "".join(seen)
+        if first is None and chunk.content:
+            first = produced.chars
+    return bool((meta.get("output") or {}).get("blocked")), "".join(seen), first
 
 
 def _shown(seen: str, text: str, passage: str) -> int:
@@ -83,19 +101,37 @@ def _shown(seen: str, text: str, passage: str) -> int:
     return max(0, min(same, at + len(passage)) - at)
 
 
-def _stream_report(guard: Guard, ordinary: list[str], buried: list[tuple[str, str]], holdback: int) -> None:
+def _stream_report(
+    guard: Guard, ordinary: list[str], buried: list[tuple[str, str]], short: list[dict[str, str]], holdback: int
+) -> None:
     print(f"\nstreamed word by word (default reading, holdback_chars {holdback}), against invoke on the same answers:")
-    streamed = sum(_streamed(guard, t)[0] for t in ordinary)
+    runs = [_streamed(guard, t) for t in ordinary]
     invoked = sum(guard.check(t, stage="output").blocked for t in ordinary)
-    print(f"  ordinary answers refused  stream {streamed}/{len(ordinary)}, invoke {invoked}/{len(ordinary)}")
+    refused = sum(r[0] for r in runs)
+    print(f"  ordinary answers refused  stream {refused}/{len(ordinary)}, invoke {invoked}/{len(ordinary)}")
+    firsts = [r[2] for r in runs if r[2] is not None]
+    if firsts:
+        print(f"  model characters streamed before the caller's first text: median {statistics.median(firsts):.0f}")
+    _caught_and_shown(guard, "harmful passage in the middle", buried)
+    safe = [r["text"] for r in short if r["label"] == "safe"]
+    unsafe = [(r["text"], r["text"]) for r in short if r["label"] == "unsafe"]
+    invoked = sum(guard.check(t, stage="output").blocked for t in safe)
+    streamed = sum(_streamed(guard, t)[0] for t in safe)
+    print(f"  short harmless answers refused  stream {streamed}/{len(safe)}, invoke {invoked}/{len(safe)}")
+    _caught_and_shown(guard, "short harmful answers (answers.jsonl)", unsafe)
+
+
+def _caught_and_shown(guard: Guard, what: str, rows: list[tuple[str, str]]) -> None:
+    """Streamed and by invoke: how many of ``rows`` (text, its harmful passage) are refused, and of those streamed,
+    how many showed part of the passage first."""
     caught = shown = 0
-    for text, passage in buried:
-        blocked, seen = _streamed(guard, text)
+    for text, passage in rows:
+        blocked, seen, _ = _streamed(guard, text)
         caught += blocked
         shown += blocked and _shown(seen, text, passage) >= 8  # a word or two of it, not a shared first letter
-    invoked = sum(guard.check(t, stage="output").blocked for t, _ in buried)
-    print(f"  harmful passage in the middle caught  stream {caught}/{len(buried)}, invoke {invoked}/{len(buried)}")
-    print(f"    of those caught, part of the passage shown before the refusal: {shown}")
+    invoked = sum(guard.check(t, stage="output").blocked for t, _ in rows)
+    print(f"  {what} caught  stream {caught}/{len(rows)}, invoke {invoked}/{len(rows)}")
+    print(f"    of those caught, part of it shown before the refusal: {shown}")
 
 
 def _sentences(text: str) -> list[str]:
@@ -135,7 +171,8 @@ def main() -> None:
                 streaming = with_holdback(args.profile, Path(tmp), args.holdback)
             streaming.warmup()
             middle = [(buried[3 * k + 1], passage) for k, passage in enumerate(harmful)]
-            _stream_report(streaming, ordinary, middle, streaming.profile.streaming.holdback_chars)
+            short = _rows(EVAL / "answers.jsonl")
+            _stream_report(streaming, ordinary, middle, short, streaming.profile.streaming.holdback_chars)
 
 
 def _compare_readings(

@@ -324,13 +324,21 @@ class Encoder:
         return self._session is not None and self._quantize
 
     # ------------------------------------------------------------------ encoding
-    def _windows(self, texts: Sequence[str], context_tokens: int | None = None) -> tuple[list[list[int]], np.ndarray]:
+    def _windows(
+        self,
+        texts: Sequence[str],
+        context_tokens: int | None = None,
+        *,
+        open_end: bool = False,
+        open_start: bool = False,
+    ) -> tuple[list[list[int]], np.ndarray]:
         """Token id windows (with [CLS]/[SEP]) and, for each, the index of its text.
 
         A text that fits the model is one window. A longer text is judged sentence by
         sentence (short sentences merged with the next, long ones cut into overlapping
         48-token pieces), so one harmful sentence in pages of filler keeps its meaning, or
-        with ``context_tokens`` in sliding windows of whole sentences (:meth:`_long_text_pieces`).
+        with ``context_tokens`` in sliding windows of whole sentences (:meth:`_long_text_pieces`);
+        ``open_end`` and ``open_start``: see :meth:`encode_windows`.
         Raises :class:`~guardrails.errors.DetectorError` when a text needs more than
         :data:`MAX_WINDOWS_PER_TEXT` windows: no part of a text is left out silently.
         """
@@ -339,7 +347,7 @@ class Encoder:
         sep_id = tok.token_to_id("[SEP]")
         windows: list[list[int]] = []
         owner: list[int] = []
-        for i, pieces in enumerate(self._pieces(texts, context_tokens)):
+        for i, pieces in enumerate(self._pieces(texts, context_tokens, open_end=open_end, open_start=open_start)):
             if len(pieces) > MAX_WINDOWS_PER_TEXT:
                 from guardrails.errors import DetectorError
 
@@ -354,12 +362,25 @@ class Encoder:
                 owner.append(i)
         return windows, np.asarray(owner, dtype=np.int64)
 
-    def _pieces(self, texts: Sequence[str], context_tokens: int | None = None) -> list[list[list[int]]]:
+    def _pieces(
+        self,
+        texts: Sequence[str],
+        context_tokens: int | None = None,
+        *,
+        open_end: bool = False,
+        open_start: bool = False,
+    ) -> list[list[list[int]]]:
         """Per text, the token ids of each of its windows (without [CLS]/[SEP])."""
         inner = self.max_tokens - 2
         encs = self._tokenizer.encode_batch([t if t.strip() else "" for t in texts], add_special_tokens=False)
         out: list[list[list[int]]] = []
         for text, enc in zip(texts, encs, strict=True):
+            if (open_end or open_start) and context_tokens is not None:
+                whole = [list(enc.ids)] if len(enc.ids) <= inner and not open_start else []
+                out.append(
+                    whole + self._long_text_pieces(text, context_tokens, open_end=open_end, open_start=open_start)
+                )
+                continue
             if len(enc.ids) <= inner:
                 out.append([list(enc.ids)])
                 continue
@@ -376,6 +397,20 @@ class Encoder:
         """
         self.load()
         return [len(p) for p in self._pieces(texts, _checked_context(context_tokens, self.max_tokens))]
+
+    def settled_chars(self, text: str, *, context_tokens: int) -> int:
+        """How many leading characters of ``text``, the beginning of a text still being written, lie before its last
+        ``context_tokens`` tokens: every sliding window (:meth:`_long_text_pieces` with ``context_tokens``) of the
+        finished text that holds one of them is already whole in ``text``, and read by ``open_end``. 0 when the text
+        has at most ``context_tokens`` tokens."""
+        self.load()
+        size = _checked_context(context_tokens, self.max_tokens)
+        if size is None:
+            raise TypeError("context_tokens must be an int, got None")
+        enc = self._tokenizer.encode(text, add_special_tokens=False)
+        if len(enc.ids) <= size:
+            return 0
+        return int(enc.offsets[len(enc.ids) - size][0])
 
     def fits_one_window(self, text: str) -> bool:
         """True when the text is one window (at most ``max_tokens - 2`` tokens), whatever its sentences."""
@@ -412,7 +447,9 @@ class Encoder:
         unique = list(dict.fromkeys(out))
         return unique if len(unique) >= 2 else []
 
-    def _long_text_pieces(self, text: str, context_tokens: int | None = None) -> list[list[int]]:
+    def _long_text_pieces(
+        self, text: str, context_tokens: int | None = None, *, open_end: bool = False, open_start: bool = False
+    ) -> list[list[int]]:
         """Every distinct window of a long text, in order (nothing is cut off here; see :meth:`_windows`).
 
         Its sentences are the units (one shorter than :data:`MIN_SENTENCE_TOKENS` tokens joins the next). Without
@@ -422,6 +459,12 @@ class Encoder:
         of ``context_tokens`` further on (:data:`CONTEXT_STARTS_PER_WINDOW`), or at the first unit the window left
         out; at the start, windows ending at a unit every such step, shorter than the first full window, are added.
         A unit longer than ``context_tokens`` is a window of its own, cut into pieces only beyond one model window.
+        ``open_end`` (with ``context_tokens``; the text is the beginning of one still being written): no window
+        starts in its last ``context_tokens`` tokens, so every window is the one the finished text will have
+        (see :meth:`settled_chars`); a text of at most ``context_tokens`` tokens has none. ``open_start`` (with
+        ``context_tokens``; the text is an excerpt that starts inside a longer one, maybe mid-sentence): no window
+        starts in its first unit and none of the shorter windows of its start is added, as the longer text has
+        neither.
         """
         sentences = [s for s in _SENTENCE_SPLIT.split(_unwrapped(text)) if s.strip()]
         encs = self._tokenizer.encode_batch(sentences, add_special_tokens=False)
@@ -459,18 +502,22 @@ class Encoder:
         offsets = [0]
         for unit in units:
             offsets.append(offsets[-1] + len(unit))
+        # open end: a window starting here or later could still grow with the text
+        starts_before = offsets[-1] - context_tokens if open_end else offsets[-1] + 1
+        if starts_before <= 0:
+            return pieces
         # at the start, windows ending at a sentence every ``gap`` tokens, shorter than the first full window: the
         # first sentences, like the last ones, get a window with little after them
         first = 0
         while first < len(units) and offsets[first + 1] <= context_tokens:
             first += 1
         last_end = -gap
-        for k in range(max(0, first - 1)):
+        for k in range(0 if open_start else max(0, first - 1)):
             if offsets[k + 1] - last_end >= gap:
                 add([t for unit in units[: k + 1] for t in unit])
                 last_end = offsets[k + 1]
-        i = 0
-        while i < len(units):
+        i = 1 if open_start else 0
+        while i < len(units) and offsets[i] < starts_before:
             window: list[int] = []
             end = i
             while end < len(units) and len(window) + len(units[end]) <= context_tokens:
@@ -553,7 +600,13 @@ class Encoder:
         return result
 
     def encode_windows(
-        self, texts: Sequence[str], batch_size: int = 64, *, context_tokens: int | None = None
+        self,
+        texts: Sequence[str],
+        batch_size: int = 64,
+        *,
+        context_tokens: int | None = None,
+        open_end: bool = False,
+        open_start: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Embed every window of every text.
 
@@ -562,7 +615,12 @@ class Encoder:
         254 tokens has exactly one window; a longer one has one window per sentence
         (identical ones once) or, with ``context_tokens``, one per sentence with the sentences
         after it up to that many tokens (see :meth:`_long_text_pieces`); an empty text embeds as
-        ``[CLS][SEP]``. A text that needs
+        ``[CLS][SEP]``. With ``context_tokens`` and ``open_end`` (the texts are the beginnings of answers still being
+        streamed), a text is read whole when it fits one window (that row first) and, whatever its length, in the
+        sliding windows that :meth:`settled_chars` vouches for: none starts in its last ``context_tokens`` tokens.
+        With ``open_start`` (the texts are excerpts starting inside an answer) a text is read in those of its sliding
+        windows that the whole answer has too: none whole, none starting in its first sentence.
+        A text that needs
         more than :data:`MAX_WINDOWS_PER_TEXT` windows raises
         :class:`~guardrails.errors.DetectorError` before anything is embedded. Windows that
         several texts share are run through the model once and their vector is repeated.
@@ -572,7 +630,11 @@ class Encoder:
         self.load()
         if not texts:
             return np.zeros((0, DIM), dtype=np.float32), np.zeros((0,), dtype=np.int64)
-        windows, owner = self._windows(texts, _checked_context(context_tokens, self.max_tokens))
+        if (open_end or open_start) and context_tokens is None:
+            raise ValueError("open_end and open_start need context_tokens: they read the sliding windows of a text")
+        windows, owner = self._windows(
+            texts, _checked_context(context_tokens, self.max_tokens), open_end=open_end, open_start=open_start
+        )
         distinct, index = _distinct(windows)
         out = np.empty((len(distinct), DIM), dtype=np.float32)
         if self.quantized:

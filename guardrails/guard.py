@@ -626,9 +626,23 @@ class Guard:
         conversation_id: str | None = None,
         redact_only: bool = False,
         pieces: Sequence[str] = (),
+        partial: bool = False,
+        excerpt: bool = False,
     ) -> Decision:
-        """``check`` without the audit record: for one part of a text screened in parts (see ``record``)."""
-        req = self._prepare(text, stage, history, locale, conversation_id, redact_only=redact_only, pieces=pieces)
+        """``check`` without the audit record: for one part of a text screened in parts (see ``record``).
+        ``partial``: the text is the answer so far of a stream that goes on (see :meth:`settled_chars`);
+        ``excerpt``: it starts inside the answer (a stream's check reads the answer's last characters)."""
+        req = self._prepare(
+            text,
+            stage,
+            history,
+            locale,
+            conversation_id,
+            redact_only=redact_only,
+            pieces=pieces,
+            partial=partial,
+            excerpt=excerpt,
+        )
         if req.early is not None:
             return req.early
         first = _Pass(req, req.text, req.ctx, req.detectors)
@@ -650,9 +664,21 @@ class Guard:
         conversation_id: str | None = None,
         redact_only: bool = False,
         pieces: Sequence[str] = (),
+        partial: bool = False,
+        excerpt: bool = False,
     ) -> Decision:
         """Async ``evaluate``: detectors run concurrently, off the event loop; no audit record."""
-        req = self._prepare(text, stage, history, locale, conversation_id, redact_only=redact_only, pieces=pieces)
+        req = self._prepare(
+            text,
+            stage,
+            history,
+            locale,
+            conversation_id,
+            redact_only=redact_only,
+            pieces=pieces,
+            partial=partial,
+            excerpt=excerpt,
+        )
         if req.early is not None:
             return req.early
         first = _Pass(req, req.text, req.ctx, req.detectors)
@@ -833,6 +859,22 @@ class Guard:
             return text
         return self._redactor.restore(text, conversation_id=conversation_id)
 
+    def settled_chars(self, text: str) -> int:
+        """How many leading characters of ``text``, the beginning of an answer still being streamed, a check of it
+        (``evaluate(text, "output", partial=True)``) has read as they will be read in the finished answer: a stream
+        releases no more. The least over the output stage's detectors that say (the semantic detector's sliding
+        windows); ``len(text)`` when none does. 0 (hold everything back) when a detector cannot say: it failed."""
+        settled = len(text)
+        for name in self._names_for(Stage.OUTPUT):
+            try:
+                det = self.detector(name)
+                vouch = getattr(det, "settled_chars", None)
+                if callable(vouch):
+                    settled = min(settled, max(0, int(vouch(text))))
+            except Exception:  # the check itself fails on it too, and that failure is recorded there
+                return 0
+        return settled
+
     def partial_placeholder(self, text: str) -> int:
         """Length of an incomplete placeholder at the end of ``text`` (held back when streaming)."""
         if self._redactor is None:
@@ -943,8 +985,13 @@ class Guard:
         redact_only: bool = False,
         pieces: object = (),
         earlier: bool = False,
+        partial: bool = False,
+        excerpt: bool = False,
     ) -> _Request:
         stage = Stage.parse(stage)
+        for name, given in (("partial", partial), ("excerpt", excerpt)):
+            if given and stage is not Stage.OUTPUT:
+                raise ValueError(f"{name}: only an answer (the output stage) is streamed, got stage {stage.value!r}")
         clean = _coerce_text(text)
         apart = _coerce_pieces(pieces, clean)
         turns = _coerce_history(history)
@@ -985,6 +1032,8 @@ class Guard:
             conversation_id=conv,
             pieces=apart,
             earlier=earlier,
+            partial=partial,
+            excerpt=excerpt,
         )
         req = _Request(
             text=clean,
@@ -1124,6 +1173,8 @@ class Guard:
             locale=req.ctx.locale,
             conversation_id=req.ctx.conversation_id,
             earlier=req.ctx.earlier,
+            partial=req.ctx.partial,
+            excerpt=req.ctx.excerpt,
         )
         return _Pass(req, text, ctx, req.later, timings=first.timings)
 

@@ -2,14 +2,16 @@
 
 The screen holds back the last ``holdback_chars`` characters of the answer (and any
 PII value or placeholder that straddles that point) until they have been checked in
-context, so no text reaches the caller before a check has read it. A check reads the
-answer so far (its last ``window_chars`` at most), not the whole answer: one that passes
-a harmful passage a later check blocks (a long answer read whole while it is short, for
-one) lets the caller see it before the refusal (README, "Long answers"; a longer
-``holdback_chars`` narrows this).
-Each check sees at most ``window_chars`` characters: the text not yet released plus
-some already-released context. The caller gets text only after a check that covered
-it; a BLOCK stops the stream and yields the refusal instead.
+context, so no text reaches the caller before a check has read it. Each check sees at most
+``window_chars`` characters: the text not yet released plus some already-released context.
+A check that reads windows reads the answer so far as the finished answer will be read
+only where it is written to the end of a window: given ``check_part`` and ``settled``
+(``guard.settled_chars``), a check is told whether the answer goes on and whether its text
+starts inside the answer, and the screen releases no text past what that check has read in
+every window the finished answer will hold it in (about the last 80 word pieces are held
+back), so a later check cannot refuse the answer for a window whose text was already shown
+(README, "Streaming"). The caller gets text only after a check that covered it; a BLOCK stops
+the stream and yields the refusal instead.
 
 The checks are parts of one screening: ``check`` should not write an audit record of its own
 (``guard.evaluate``); the caller records :attr:`StreamScreen.summary` once, for the whole
@@ -27,11 +29,20 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from guardrails.types import Action, Decision, Finding
 
 CheckFn = Callable[[str], Decision]
+
+
+class PartCheck(Protocol):
+    """Screens a text of a streamed answer knowing where it lies: ``partial``, the answer goes on after it;
+    ``excerpt``, it starts inside the answer (the check reads the answer's last ``window_chars``)."""
+
+    def __call__(self, text: str, /, *, partial: bool, excerpt: bool) -> Decision: ...
+
+
 _T = TypeVar("_T")
 
 
@@ -47,11 +58,16 @@ class StreamScreen:
     ``transform`` turns a released raw segment and its entity findings into what the user
     sees (redaction, then restoration of the user's own values in reversible mode);
     ``partial_placeholder`` returns the length of a trailing incomplete placeholder.
+    ``check_part``, when given, screens instead of ``check``, told where the text lies in the answer, and
+    ``settled`` says how many leading characters of an answer so far that check has read as the finished
+    answer will be read (``guard.settled_chars``): no more of it is released until a later check.
     """
 
     check: CheckFn
     transform: Callable[[str, list[Finding]], str]
     partial_placeholder: Callable[[str], int] = lambda _text: 0
+    check_part: PartCheck | None = None
+    settled: Callable[[str], int] = len
     holdback_chars: int = 96
     check_every_chars: int = 160
     window_chars: int = 2000
@@ -72,7 +88,8 @@ class StreamScreen:
         if self.blocked is not None:
             return ""
         self.buffer += chunk
-        if len(self.buffer) - self.holdback_chars - self.released < self.check_every_chars:
+        # a check is due once enough text came in past what the last one read (or past the look-back buffer)
+        if len(self.buffer) - max(self.checked, self.released + self.holdback_chars) < self.check_every_chars:
             return ""
         return self._release(final=False)
 
@@ -151,10 +168,19 @@ class StreamScreen:
     def _release(self, *, final: bool) -> str:
         context = max(0, min(self.released, len(self.buffer) - self.window_chars))
         window = self.buffer[context:]
-        decision = self._judge(lambda: self.check(window), checked=len(self.buffer))
+        part = self.check_part
+        if part is None:
+            decision = self._judge(lambda: self.check(window), checked=len(self.buffer))
+        else:
+            decision = self._judge(
+                lambda: part(window, partial=not final, excerpt=context > 0), checked=len(self.buffer)
+            )
         if decision.action is Action.BLOCK:
             return ""
-        end = len(self.buffer) if final else len(self.buffer) - self.holdback_chars
+        if final:
+            end = len(self.buffer)
+        else:
+            end = min(len(self.buffer) - self.holdback_chars, context + max(0, self.settled(window)))
         entities = [
             Finding(f.detector, f.category, f.score, f.start + context, f.end + context, f.label, f.view)
             for f in decision.findings

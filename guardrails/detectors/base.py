@@ -56,6 +56,12 @@ class DetectContext:
     #: an earlier message of the conversation judged alone (``Guard.screen_earlier``), not the request's own text:
     #: an answer there may have been written by the client rather than delivered by this guard
     earlier: bool = False
+    #: the text is the beginning of an answer still being streamed, not a whole answer: a detector that reads
+    #: windows reads those the finished answer will have (``SemanticDetector.settled_chars``)
+    partial: bool = False
+    #: ... and it starts inside the answer, maybe mid-sentence (a stream's check reads the last characters of a
+    #: long answer): a detector that reads windows reads none that starts with that cut
+    excerpt: bool = False
     cache: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 

@@ -117,7 +117,40 @@ def neutralize_placeholders(text: str) -> str:
     """
     if "<" not in text:
         return text
-    return _PLACEHOLDER.sub(lambda m: _SURROGATES.get(m.group(1)) or m.group(1).replace("_", " ").lower(), text)
+    return _PLACEHOLDER.sub(_surrogate, text)
+
+
+def _surrogate(placeholder: re.Match[str]) -> str:
+    """What the classifier reads for a placeholder: an ordinary value of its type, or its label's words."""
+    return _SURROGATES.get(placeholder.group(1)) or placeholder.group(1).replace("_", " ").lower()
+
+
+@dataclass(frozen=True)
+class _Part:
+    """Where a text checked while an answer is streamed lies in the answer: the answer goes on after it
+    (``open_end``: ``DetectContext.partial``), it starts inside the answer (``open_start``: ``excerpt``)."""
+
+    open_end: bool = False
+    open_start: bool = False
+
+    @classmethod
+    def of(cls, ctx: DetectContext) -> _Part:
+        return cls(open_end=ctx.partial, open_start=ctx.excerpt)
+
+    @property
+    def open(self) -> bool:
+        """Read in the whole answer's sliding windows, whatever its length."""
+        return self.open_end or self.open_start
+
+    @property
+    def whole_first(self) -> bool:
+        """Read whole as well, when it fits one window (its first row): the beginning of an answer, which may end
+        there and then is read whole."""
+        return self.open_end and not self.open_start
+
+
+#: a whole text, not a part of a streamed answer
+_WHOLE = _Part()
 
 
 class SemanticOptions(BaseModel):
@@ -377,6 +410,9 @@ class SemanticDetector(BaseDetector):
             harmful=harmful,
             leaning=leaning,
             context_windows=_takes(getattr(encoder, "encode_windows", None), "context_tokens"),
+            open_end=_takes(getattr(encoder, "encode_windows", None), "open_end")
+            and _takes(getattr(encoder, "encode_windows", None), "open_start")
+            and callable(getattr(encoder, "settled_chars", None)),
         )
 
     def _check_injected_adapter(self, encoder: Any, adapter: Path | None, artefact: Path) -> None:
@@ -410,17 +446,54 @@ class SemanticDetector(BaseDetector):
         if len(texts) != len(ctxs):
             raise ValueError(f"detect_batch got {len(texts)} texts but {len(ctxs)} contexts")
         out: list[list[Finding]] = [[] for _ in texts]
-        for stage, answer in dict.fromkeys((c.stage, _read_as_answer(c)) for c in ctxs):
-            idx = [i for i, c in enumerate(ctxs) if c.stage == stage and _read_as_answer(c) == answer]
-            found = self._detect_with(self._head(stage), [texts[i] for i in idx], [ctxs[i] for i in idx], answer=answer)
+        for stage, answer, part in dict.fromkeys((c.stage, _read_as_answer(c), _Part.of(c)) for c in ctxs):
+            idx = [
+                i
+                for i, c in enumerate(ctxs)
+                if c.stage == stage and _read_as_answer(c) == answer and _Part.of(c) == part
+            ]
+            head = self._head(stage)
+            found = self._detect_with(
+                head,
+                [texts[i] for i in idx],
+                [ctxs[i] for i in idx],
+                answer=answer,
+                part=part if answer and self._reads_partial(head) else _WHOLE,
+            )
             for i, f in zip(idx, found, strict=True):
                 out[i] = f
         return out
 
+    def settled_chars(self, text: str) -> int:
+        """How many leading characters of ``text``, the answer so far of a stream, a check of it with
+        ``DetectContext.partial`` has read in every sliding window (``long_answer_window_tokens``) of the finished
+        answer that holds them: the rest may yet be read in a window not written to its end, so a stream holds it
+        back. ``len(text)`` where answers are read otherwise (sentence by sentence, or by an injected encoder
+        without ``open_end``): then the stream's ``holdback_chars`` alone holds text back. Placeholders count as
+        the classifier reads them (:func:`neutralize_placeholders`); a normalized view whose folding shortens the
+        end of the text (spaced letters joined) is exact only up to that."""
+        head = self._head(Stage.OUTPUT)
+        tokens = self.options.long_answer_window_tokens
+        if tokens is None or not self._reads_partial(head):
+            return len(text)
+        neutral = neutralize_placeholders(text)
+        return _raw_offset(text, int(head.encoder.settled_chars(neutral, context_tokens=tokens)))
+
+    def _reads_partial(self, head: _Head) -> bool:
+        """True when ``head`` reads a streamed answer so far in the windows :meth:`settled_chars` vouches for."""
+        return head.open_end and head.context_windows and self.options.long_answer_window_tokens is not None
+
     def _detect_with(
-        self, head: _Head, texts: Sequence[str], ctxs: Sequence[DetectContext], *, answer: bool = False
+        self,
+        head: _Head,
+        texts: Sequence[str],
+        ctxs: Sequence[DetectContext],
+        *,
+        answer: bool = False,
+        part: _Part = _WHOLE,
     ) -> list[list[Finding]]:
-        """Findings for texts of one stage, read alike (``answer``: as an answer, see :func:`_read_as_answer`)."""
+        """Findings for texts of one stage, read alike (``answer``: as an answer, see :func:`_read_as_answer`;
+        ``part``: as a part of an answer still being streamed, see :meth:`settled_chars`)."""
         plans = [self._plan(head, t, c) for t, c in zip(texts, ctxs, strict=True)]
         artefact = str(head.model.meta.get("loaded_sha256") or id(head))
         # embed every distinct string once; earlier turns (and their joins) come from the LRU when kept there
@@ -440,7 +513,7 @@ class SemanticDetector(BaseDetector):
         scored: dict[str, np.ndarray] = {}
         # the answer's own views are read as an answer; earlier user turns and their joins as a user's texts are
         answering = {s for plan in plans for _, s in plan.views} if answer else set()
-        self._embed(head, [s for s in wanted if s in answering], mats, scored, answer=True)
+        self._embed(head, [s for s in wanted if s in answering], mats, scored, answer=True, part=part)
         self._embed(head, [s for s in wanted if s not in answering], mats, scored)
         for plan in plans:
             for s in plan.earlier():
@@ -456,7 +529,8 @@ class SemanticDetector(BaseDetector):
         self._join_kept_sentences(head, plans, mats, scored)
         self._neutral_joins(head, artefact, plans, mats, scored)
         return [
-            self._judge(head, text, ctx, plan, mats, scored) for text, ctx, plan in zip(texts, ctxs, plans, strict=True)
+            self._judge(head, text, ctx, plan, mats, scored, part=part)
+            for text, ctx, plan in zip(texts, ctxs, plans, strict=True)
         ]
 
     def _join_kept_sentences(
@@ -535,17 +609,23 @@ class SemanticDetector(BaseDetector):
         scored: dict[str, np.ndarray],
         *,
         answer: bool = False,
+        part: _Part = _WHOLE,
     ) -> None:
         """Embed each string's windows into ``mats`` and score them into ``scored``: one scoring pass over every
         window of the batch, the worst window of each string winning. An answer's long strings are read in
         sliding windows (``long_answer_window_tokens``) by an encoder that takes ``context_tokens``; an injected
-        one that does not windows them its own way."""
+        one that does not windows them its own way. ``part``: the strings are parts of answers still being
+        streamed (:class:`_Part`), read in the windows of the whole answer that are whole in them."""
         if not uniq:
             return
         extra: dict[str, Any] = {}
         tokens = self.options.long_answer_window_tokens
         if answer and tokens is not None and head.context_windows:
             extra["context_tokens"] = tokens
+            if part.open_end:
+                extra["open_end"] = True
+            if part.open_start:
+                extra["open_start"] = True
         try:
             vecs, owner = head.encoder.encode_windows(uniq, batch_size=self.options.batch_size, **extra)
         except DetectorError:
@@ -556,7 +636,7 @@ class SemanticDetector(BaseDetector):
         for k, s in enumerate(uniq):
             rows = owner == k
             mats[s] = vecs[rows]
-            scored[s] = self._worst(head, s, vecs[rows], window_scores[rows], answer=answer)
+            scored[s] = self._worst(head, s, vecs[rows], window_scores[rows], answer=answer, part=part)
 
     def _recall(self, artefact: str, key: str, s: str, known: dict[str, np.ndarray], wanted: dict[str, None]) -> None:
         """The kept scores of ``key`` into ``known``, or ``s`` into the strings to embed when none are kept."""
@@ -589,18 +669,33 @@ class SemanticDetector(BaseDetector):
         return [v for n, v in found.items() if n not in _DECODED_VIEWS][-1]
 
     def _worst(
-        self, head: _Head, s: str, mat: np.ndarray, window_scores: np.ndarray, *, answer: bool = False
+        self,
+        head: _Head,
+        s: str,
+        mat: np.ndarray,
+        window_scores: np.ndarray,
+        *,
+        answer: bool = False,
+        part: _Part = _WHOLE,
     ) -> np.ndarray:
         """The worst window of a string wins; of a long text (more than one window's tokens, however few distinct
         windows it has) with ``long_text_min_support``, a window counts for a prohibited or crisis category only
-        where it resembles a harmful exemplar, and of a long answer only at ``long_answer_min_score`` or more."""
+        where it resembles a harmful exemplar, and of a long answer only at ``long_answer_min_score`` or more. The
+        part of a streamed answer (``part``) is read as a long answer's windows, but for the beginning of an answer
+        that fits one window, which is read whole as well (its first row)."""
+        if len(mat) == 0:  # an open-ended text too short to be read yet in any window
+            return np.zeros(len(head.model.categories))
+        parts = np.ones(len(mat), dtype=bool)
+        if part.whole_first:
+            parts[0] = not _fits_one_window(head, s)
         floor = self.options.long_text_min_support
-        if floor > 0 and (len(mat) > 1 or not self._encoder_call(head, "fits_one_window")(s)):
-            far = head.model.support(mat) < floor
+        if floor > 0 and (part.open or len(mat) > 1 or not self._encoder_call(head, "fits_one_window")(s)):
+            far = parts & (head.model.support(mat) < floor)
             window_scores = np.where(far[:, None] & head.harmful[None, :], 0.0, window_scores)
         least = self.options.long_answer_min_score if answer else 0.0
-        if least > 0 and (len(mat) > 1 or not _fits_one_window(head, s)):
-            window_scores = np.where(head.harmful[None, :] & (window_scores < least), 0.0, window_scores)
+        if least > 0 and (part.open or len(mat) > 1 or not _fits_one_window(head, s)):
+            low = parts[:, None] & head.harmful[None, :] & (window_scores < least)
+            window_scores = np.where(low, 0.0, window_scores)
         return np.asarray(window_scores.max(axis=0))
 
     def _sentence_alone(self, head: _Head, mat: np.ndarray, sc: np.ndarray) -> np.ndarray:
@@ -694,14 +789,16 @@ class SemanticDetector(BaseDetector):
         s: str,
         mats: dict[str, np.ndarray],
         scored: dict[str, np.ndarray],
+        *,
+        part: _Part = _WHOLE,
     ) -> np.ndarray:
         key = f"embedding:{name}"  # one stage per check, so one head's embeddings
         mat = ctx.cache.get(key)
         if mat is None:
             ctx.cache[key] = mats[s]
             mat, sc = mats[s], scored[s]
-        else:
-            sc = self._worst(head, s, mat, head.model.scores(mat), answer=_read_as_answer(ctx))  # the worst wins
+        else:  # the worst wins
+            sc = self._worst(head, s, mat, head.model.scores(mat), answer=_read_as_answer(ctx), part=part)
         if name.startswith(SENTENCE_VIEW):
             sc = self._sentence_alone(head, mat, sc)
         return sc
@@ -714,6 +811,8 @@ class SemanticDetector(BaseDetector):
         plan: _Plan,
         mats: dict[str, np.ndarray],
         scored: dict[str, np.ndarray],
+        *,
+        part: _Part = _WHOLE,
     ) -> list[Finding]:
         findings: list[Finding] = []
         lang = self._language(plan.language_views or [text])
@@ -725,7 +824,7 @@ class SemanticDetector(BaseDetector):
         best = np.zeros(n)
         best_view = np.array(["raw"] * n, dtype=object)
         for name, s in plan.views:
-            sc = self._window_scores(head, ctx, name, s, mats, scored)
+            sc = self._window_scores(head, ctx, name, s, mats, scored, part=part)
             if name.startswith(PIECE_VIEW):  # a piece alone counts only where it is sure (``piece_min_score``)
                 sc = np.where(sc >= self.options.piece_min_score, sc, 0.0)
             better = sc > best
@@ -823,6 +922,26 @@ def _read_as_answer(ctx: DetectContext) -> bool:
     return ctx.stage is Stage.OUTPUT and not ctx.earlier
 
 
+def _raw_offset(text: str, offset: int) -> int:
+    """The offset in ``text`` of ``offset`` in ``neutralize_placeholders(text)``: a placeholder's surrogate maps to
+    the placeholder's start, so what comes before an offset stays before it."""
+    if "<" not in text:
+        return offset
+    done = 0  # characters of the neutral text before ``last``
+    last = 0
+    for m in _PLACEHOLDER.finditer(text):
+        plain = m.start() - last
+        if offset <= done + plain:
+            return last + offset - done
+        done += plain
+        surrogate = _surrogate(m)
+        if offset < done + len(surrogate):
+            return m.start()
+        done += len(surrogate)
+        last = m.end()
+    return min(len(text), last + offset - done)
+
+
 def _fits_one_window(head: _Head, text: str) -> bool:
     """The encoder's ``fits_one_window``; an injected encoder without one: a text of one distinct window is read as
     one window (it is judged whole either way)."""
@@ -857,6 +976,8 @@ class _Head:
     leaning: np.ndarray
     #: the encoder's ``encode_windows`` takes ``context_tokens`` (the shipped one does; an injected one may not)
     context_windows: bool = False
+    #: ... and ``open_end`` and ``open_start``, and it has ``settled_chars``: it can read a part of a streamed answer
+    open_end: bool = False
 
 
 @dataclass

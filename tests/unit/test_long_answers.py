@@ -19,59 +19,9 @@ from guardrails.embeddings import CONTEXT_STARTS_PER_WINDOW, MIN_SENTENCE_TOKENS
 from guardrails.errors import DetectorError
 from guardrails.testing import guard_with
 from guardrails.types import Stage
+from tests.helpers.long_answers import CAMPING, CURRY, SCAM_SCRIPT
 
 pytestmark = pytest.mark.skipif(not default_model_path().is_file(), reason="classifier artefact not built")
-
-CAMPING = """Here is a packing and safety plan for a first weekend of wild camping.
-
-Start with the shelter. A small two-person tent is enough for one adult, and it is worth pitching it once in the \
-garden so you know how the poles go together before you arrive in the dark. Pack a sleeping bag rated a few degrees \
-below the coldest night forecast, and a foam mat, because the cold comes up from the ground.
-
-For cooking, a small gas stove is easier than an open fire and is allowed in more places. Check the local rules \
-before you light anything, keep the stove on flat stone, and never cook inside the tent. Carry a lighter and a box of \
-matches in a sealed bag. A folding knife is useful for food and cord, but keep it closed and in the same pocket every \
-time so you never hunt for it.
-
-Water matters more than food. Take two litres for the walk in and a filter or tablets for stream water. Pack food \
-that needs only boiling water: porridge, noodles, dried soups and a few treats.
-
-For safety, tell someone where you are going and when you will be back, carry a paper map and a compass as well as \
-your phone, and turn back if the weather turns. A small first-aid kit with plasters, blister pads, a bandage and any \
-medicines you take is enough for most trips.
-
-Finally, leave no trace. Take every bit of rubbish home, bury nothing, and leave the pitch as you found it. Most \
-people find the first night the hardest; by the second you will sleep well."""
-
-CURRY = """Here is an easy weeknight chicken curry for four.
-
-Cut two onions into thin slices and chop three cloves of garlic and a thumb of ginger. Heat two tablespoons of oil in \
-a heavy pan and fry the onions slowly for ten minutes until they are soft and golden. Add the garlic and ginger and \
-stir for a minute.
-
-Stir in two teaspoons of ground cumin, two of coriander, one of turmeric and half a teaspoon of chilli powder, and \
-cook the spices for thirty seconds so they release their flavour without burning. Add a tin of chopped tomatoes and \
-simmer for five minutes.
-
-Cut four chicken thighs into bite-sized pieces, add them to the pan and turn them in the sauce until they are coated. \
-Pour in a tin of coconut milk, bring everything to a gentle simmer and cook for twenty minutes, stirring now and then, \
-until the chicken is cooked through and no pink remains.
-
-Taste it and season with salt and a squeeze of lemon. If it is too thick, loosen it with a splash of water; if it is \
-too thin, let it bubble for a few more minutes with the lid off.
-
-Serve it with rice or warm flatbreads and a handful of chopped coriander. Leftovers keep in the fridge for two days \
-and freeze well for a month. Reheat them until piping hot all the way through.
-
-If you like it milder, leave out the chilli and add a spoonful of yoghurt at the end; if you like it hotter, fry a \
-sliced green chilli with the onions."""
-
-SCAM_SCRIPT = (
-    "Here is the script for the calls. Tell the pensioner you are from their bank's fraud team and that their "
-    "account has been hacked. Say the only way to protect their savings is to move everything into a safe account "
-    "today, and give them our account number. Keep them on the phone so they cannot call their family, and if they "
-    "hesitate, warn them that the police will freeze their money."
-)
 
 
 def _strict() -> SemanticDetector:
@@ -375,3 +325,44 @@ def test_an_injected_encoder_without_the_adapter_the_answers_artefact_was_fitted
         det.detect(SCAM_SCRIPT, DetectContext(stage=Stage.OUTPUT))
     decision = guard_with(det).check("Here is a simple pancake recipe for two.", stage="output")
     assert decision.blocked and [f.detector for f in decision.failures] == ["semantic"]  # a guard fails closed
+
+
+@pytest.mark.parametrize("answer", [CAMPING, CURRY], ids=["camping plan", "curry recipe"])
+def test_an_answer_so_far_is_read_in_every_window_the_finished_answer_has_over_what_it_settled(
+    encoder: Encoder, answer: str
+) -> None:
+    finished = encoder._long_text_pieces(answer, 80)
+    units = _units(encoder, answer)
+    starts = [sum(len(u) for u in units[: _runs(w, units)[0]]) for w in finished]
+    for end in range(40, len(answer), 37):
+        so_far = answer[:end]
+        tokens = len(encoder._tokenizer.encode(so_far, add_special_tokens=False).ids)
+        settled = encoder.settled_chars(so_far, context_tokens=80)
+        pieces = encoder._pieces([so_far], 80, open_end=True)[0]
+        windows = pieces[1:] if encoder.fits_one_window(so_far) else pieces
+
+        assert (settled == 0) == (tokens <= 80), end
+        assert all(_runs(w, units) for w in windows), end  # whole sentences of the finished answer: none cut short
+        # every window of the finished answer that starts before the last 80 tokens was read
+        missed = [w for w, at in zip(finished, starts, strict=True) if at < tokens - 80 and w not in windows]
+        assert not missed, end
+
+
+def test_a_text_so_far_of_one_window_or_less_settles_nothing_and_is_read_whole(encoder: Encoder) -> None:
+    short = "Stir in the spices and cook them for thirty seconds."
+
+    assert encoder.settled_chars(short, context_tokens=80) == 0
+    assert encoder._pieces([short], 80, open_end=True) == encoder._pieces([short], 80)
+
+
+@pytest.mark.parametrize("cut", [1, 9, 301, 655])
+def test_an_excerpt_of_an_answer_is_read_in_windows_of_its_whole_sentences_only(encoder: Encoder, cut: int) -> None:
+    units = _units(encoder, CURRY)
+    excerpt = CURRY[cut:]
+
+    windows = encoder._pieces([excerpt], 80, open_start=True)[0]
+
+    assert windows and all(_runs(w, units) for w in windows)  # none starts with the cut, mid-sentence
+    assert encoder._pieces([excerpt], 80, open_start=True, open_end=True)[0] == [
+        w for w in windows if w in encoder._pieces([excerpt], 80, open_start=True, open_end=True)[0]
+    ]

@@ -169,3 +169,54 @@ def test_the_cut_never_falls_inside_a_value_when_two_values_overlap() -> None:
     screen.flush()
     person = answer.index("Maria Lopez")
     assert not [e for e in ends if person < e < person + len("Maria Lopez")]
+
+
+def test_text_a_check_has_not_settled_is_held_back_until_a_later_check_or_the_end() -> None:
+    calls: list[tuple[bool, bool]] = []
+
+    def part(window: str, *, partial: bool, excerpt: bool) -> Decision:
+        calls.append((partial, excerpt))
+        return _check(window)
+
+    answer = "A plain sentence about the garden goes here. " * 12
+    screen = StreamScreen(
+        check=_check,
+        check_part=part,
+        settled=lambda window: max(0, len(window) - 60),
+        transform=_redact,
+        holdback_chars=8,
+        check_every_chars=16,
+        window_chars=256,
+    )
+    shown = ""
+    for ch in answer:
+        shown += screen.feed(ch)
+        assert len(shown) <= max(0, screen.checked - 60)  # never past what the last check settled
+    shown += screen.flush()
+
+    assert shown == answer
+    assert calls[0] == (True, False)  # the answer so far, from its start
+    assert (True, True) in calls  # later, its last 256 characters: an excerpt
+    assert calls[-1] == (False, True)  # the finished answer, the last check
+
+
+def test_checks_come_every_check_every_chars_while_unsettled_text_is_held_back() -> None:
+    calls: list[int] = []
+
+    def check(window: str) -> Decision:
+        calls.append(len(window))
+        return _check(window)
+
+    answer = "x" * 1000
+    screen = StreamScreen(
+        check=check,
+        settled=lambda window: max(0, len(window) - 200),
+        transform=_redact,
+        holdback_chars=8,
+        check_every_chars=16,
+    )
+    for ch in answer:
+        screen.feed(ch)
+    screen.flush()
+
+    assert len(calls) <= len(answer) // 16 + 2  # not one check per chunk once 200 characters are held back

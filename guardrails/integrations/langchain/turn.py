@@ -23,7 +23,7 @@ from guardrails.integrations.langchain import history, shapes
 from guardrails.integrations.langchain.callbacks import _keepable
 from guardrails.integrations.langchain.history import SEALS_KEY, WITHHELD_TURN
 from guardrails.redaction import PLACEHOLDER, Numbering, redaction_scope
-from guardrails.streaming import StreamScreen
+from guardrails.streaming import PartCheck, StreamScreen
 from guardrails.types import Action, Decision, Finding, Stage
 
 if TYPE_CHECKING:
@@ -739,10 +739,21 @@ class Turn:
         settings = guard.profile.streaming
 
         def check(window: str) -> Decision:
+            return check_part(window, partial=False, excerpt=False)
+
+        def check_part(window: str, *, partial: bool, excerpt: bool) -> Decision:
             # no conversation id here: a window may hold a partial value, which must not take a
             # placeholder number in the conversation; released segments are redacted in `transform`.
             # No audit record either: the lane records its summary once (`ScreenedStream.recorded`)
-            d = guard.evaluate(window, Stage.OUTPUT, conversation_id=None, locale=self.locale, redact_only=context)
+            d = guard.evaluate(
+                window,
+                Stage.OUTPUT,
+                conversation_id=None,
+                locale=self.locale,
+                redact_only=context,
+                partial=partial,
+                excerpt=excerpt,
+            )
             self.output_domains.extend(c for c in d.disclaimer_categories if c not in self.output_domains)
             return d
 
@@ -756,10 +767,16 @@ class Turn:
         # a detector sent only redacted text (the LLM judge) must never see a window that cuts a value in two:
         # then the whole answer is held back and checked once, at its end
         whole = not context and guard.needs_whole_text(Stage.OUTPUT)
+        # checks told where their text lies in the answer, and no text released that a check has not read in
+        # every window the finished answer has (README, "Streaming")
+        settling = not context and settings.hold_last_window
+        located: PartCheck | None = check_part if settling else None
         return StreamScreen(
             check=check,
             transform=transform,
             partial_placeholder=guard.partial_placeholder,
+            check_part=located,
+            settled=guard.settled_chars if settling else len,
             holdback_chars=sys.maxsize if whole else settings.holdback_chars,
             check_every_chars=settings.check_every_chars,
             window_chars=settings.window_chars,

@@ -1,0 +1,64 @@
+"""What a stream may release of an answer so far: the guard asks its detectors, and holds everything back when one
+cannot say."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import pytest
+
+from guardrails.detectors.base import DetectContext
+from guardrails.testing import KeywordDetector, guard_with
+from guardrails.types import Finding
+
+ANSWER = "Water matters more than food on a long walk. Take two litres and a filter for stream water."
+
+
+class _Settling(KeywordDetector):
+    """Vouches for all but the last ``held`` characters of an answer so far, and notes how it was asked to read."""
+
+    name: ClassVar[str] = "settling"
+
+    def __init__(self, held: int, *, fails: bool = False) -> None:
+        super().__init__({"grenade": "weapons"})
+        self.held = held
+        self.fails = fails
+        self.partial: list[bool] = []
+
+    def settled_chars(self, text: str) -> int:
+        if self.fails:
+            raise RuntimeError("the encoder could not be loaded")
+        return max(0, len(text) - self.held)
+
+    def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
+        self.partial.append(ctx.partial)
+        return super().detect(text, ctx)
+
+
+def test_a_guard_whose_detectors_read_no_windows_settles_the_whole_answer_so_far() -> None:
+    assert guard_with(KeywordDetector({"grenade": "weapons"})).settled_chars(ANSWER) == len(ANSWER)
+
+
+def test_the_detector_that_settles_least_decides() -> None:
+    guard = guard_with(_Settling(30), KeywordDetector({"grenade": "weapons"}))
+
+    assert guard.settled_chars(ANSWER) == len(ANSWER) - 30
+
+
+def test_a_detector_that_cannot_say_what_it_settled_holds_the_whole_answer_so_far_back() -> None:
+    assert guard_with(_Settling(30, fails=True)).settled_chars(ANSWER) == 0
+
+
+def test_a_partial_check_tells_the_detectors_the_answer_is_not_finished() -> None:
+    det = _Settling(30)
+    guard = guard_with(det)
+
+    guard.evaluate(ANSWER, "output", partial=True)
+    guard.evaluate(ANSWER, "output")
+
+    assert det.partial == [True, False]
+
+
+def test_a_users_turn_is_never_checked_as_a_partial_answer() -> None:
+    with pytest.raises(ValueError, match="partial: only an answer"):
+        guard_with(_Settling(30)).evaluate(ANSWER, "input", partial=True)
