@@ -25,10 +25,12 @@ Nothing heavy is imported at module import time.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import operator
 import os
 import re
+import secrets
 import tempfile
 import threading
 from collections.abc import Sequence
@@ -607,6 +609,7 @@ class Encoder:
         context_tokens: int | None = None,
         open_end: bool = False,
         open_start: bool = False,
+        memo: WindowMemo | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Embed every window of every text.
 
@@ -632,21 +635,32 @@ class Encoder:
             return np.zeros((0, DIM), dtype=np.float32), np.zeros((0,), dtype=np.int64)
         if (open_end or open_start) and context_tokens is None:
             raise ValueError("open_end and open_start need context_tokens: they read the sliding windows of a text")
+        if memo is not None and memo.encoder is not self:
+            raise ValueError("memo: a WindowMemo keeps the vectors of the encoder it was made for, not this one")
         windows, owner = self._windows(
             texts, _checked_context(context_tokens, self.max_tokens), open_end=open_end, open_start=open_start
         )
         distinct, index = _distinct(windows)
         out = np.empty((len(distinct), DIM), dtype=np.float32)
+        keys = [memo.key(w) for w in distinct] if memo is not None else []
+        todo = list(range(len(distinct)))
+        if memo is not None:
+            todo = [k for k in todo if not memo.fill(keys[k], out, k)]
         if self.quantized:
             # int8 dynamic quantization scales activations per tensor, so a window's vector would
             # depend on its batch neighbours and their padding: each window runs alone (no padding
             # either), and a text embeds the same in check() and check_batch(), at fit and at run time
-            self._run_alone(distinct, out)
+            fresh = np.empty((len(todo), DIM), dtype=np.float32)
+            self._run_alone([distinct[k] for k in todo], fresh)
+            out[todo] = fresh
         else:
-            order = sorted(range(len(distinct)), key=lambda k: len(distinct[k]))
+            order = sorted(todo, key=lambda k: len(distinct[k]))
             for b in range(0, len(order), batch_size):
                 idx = order[b : b + batch_size]
                 out[idx] = self._run([distinct[k] for k in idx])
+        if memo is not None:
+            for k in todo:
+                memo.put(keys[k], out[k])
         return (out if index is None else out[index]), owner
 
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
@@ -663,6 +677,46 @@ class Encoder:
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         unit: np.ndarray = (out / np.maximum(norms, 1e-12)).astype(np.float32)
         return unit
+
+
+class WindowMemo:
+    """The vectors of windows one encoder embedded, by salted hash of their token ids (no text), for the checks of
+    one streamed answer, which read mostly the same windows again (``StreamPart.memo``). The oldest go first past
+    ``max_windows``. A window's vector is the same alone or in a batch where windows run alone (int8), so a vector
+    from the memo is the one the encoder would compute."""
+
+    def __init__(self, encoder: object, *, max_windows: int = 4096) -> None:
+        if isinstance(max_windows, bool) or not isinstance(max_windows, int) or max_windows < 1:
+            raise ValueError(f"max_windows must be a positive int, got {max_windows!r}")
+        self.encoder = encoder
+        self.max_windows = max_windows
+        self._salt = secrets.token_bytes(16)
+        self._vectors: dict[bytes, np.ndarray] = {}
+        #: windows run through the model since the memo was made (the rest came from it)
+        self.embedded = 0
+
+    def __repr__(self) -> str:
+        return f"WindowMemo({len(self._vectors)} windows)"
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+    def key(self, window: Sequence[int]) -> bytes:
+        return hashlib.blake2b(np.asarray(window, dtype=np.int64).tobytes(), digest_size=16, key=self._salt).digest()
+
+    def fill(self, key: bytes, out: np.ndarray, row: int) -> bool:
+        """Copy the vector kept under ``key`` into ``out[row]``; False when none is kept."""
+        found = self._vectors.get(key)
+        if found is None:
+            return False
+        out[row] = found
+        return True
+
+    def put(self, key: bytes, vector: np.ndarray) -> None:
+        self.embedded += 1
+        self._vectors[key] = np.array(vector, dtype=np.float32)
+        while len(self._vectors) > self.max_windows:
+            del self._vectors[next(iter(self._vectors))]
 
 
 def _checked_context(context_tokens: int | None, max_tokens: int) -> int | None:

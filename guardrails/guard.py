@@ -49,7 +49,7 @@ from guardrails.errors import (
 )
 from guardrails.policy import Policy, Verdict
 from guardrails.profiles import Profile, checked_profile, load_profile
-from guardrails.types import Action, Decision, DetectorFailure, Finding, Stage
+from guardrails.types import Action, Decision, DetectorFailure, Finding, Stage, StreamPart
 
 if TYPE_CHECKING:
     from guardrails.redaction import RedactionResult, Redactor
@@ -626,12 +626,11 @@ class Guard:
         conversation_id: str | None = None,
         redact_only: bool = False,
         pieces: Sequence[str] = (),
-        partial: bool = False,
-        excerpt: bool = False,
+        stream: StreamPart | None = None,
     ) -> Decision:
         """``check`` without the audit record: for one part of a text screened in parts (see ``record``).
-        ``partial``: the text is the answer so far of a stream that goes on (see :meth:`settled_chars`);
-        ``excerpt``: it starts inside the answer (a stream's check reads the answer's last characters)."""
+        ``stream``: the text is checked while an answer is streamed (see :class:`StreamPart` and
+        :meth:`settled_chars`)."""
         req = self._prepare(
             text,
             stage,
@@ -640,8 +639,7 @@ class Guard:
             conversation_id,
             redact_only=redact_only,
             pieces=pieces,
-            partial=partial,
-            excerpt=excerpt,
+            stream=stream,
         )
         if req.early is not None:
             return req.early
@@ -664,8 +662,7 @@ class Guard:
         conversation_id: str | None = None,
         redact_only: bool = False,
         pieces: Sequence[str] = (),
-        partial: bool = False,
-        excerpt: bool = False,
+        stream: StreamPart | None = None,
     ) -> Decision:
         """Async ``evaluate``: detectors run concurrently, off the event loop; no audit record."""
         req = self._prepare(
@@ -676,8 +673,7 @@ class Guard:
             conversation_id,
             redact_only=redact_only,
             pieces=pieces,
-            partial=partial,
-            excerpt=excerpt,
+            stream=stream,
         )
         if req.early is not None:
             return req.early
@@ -861,9 +857,10 @@ class Guard:
 
     def settled_chars(self, text: str) -> int:
         """How many leading characters of ``text``, the beginning of an answer still being streamed, a check of it
-        (``evaluate(text, "output", partial=True)``) has read as they will be read in the finished answer: a stream
-        releases no more. The least over the output stage's detectors that say (the semantic detector's sliding
-        windows); ``len(text)`` when none does. 0 (hold everything back) when a detector cannot say: it failed."""
+        (``evaluate(text, "output", stream=StreamPart(partial=True))``) has read as they will be read in the
+        finished answer: a stream releases no more. The least over the output stage's detectors that say (the
+        semantic detector's sliding windows); ``len(text)`` when none does. 0 (hold everything back) when a
+        detector cannot say: it failed."""
         settled = len(text)
         for name in self._names_for(Stage.OUTPUT):
             try:
@@ -985,13 +982,14 @@ class Guard:
         redact_only: bool = False,
         pieces: object = (),
         earlier: bool = False,
-        partial: bool = False,
-        excerpt: bool = False,
+        stream: StreamPart | None = None,
     ) -> _Request:
         stage = Stage.parse(stage)
-        for name, given in (("partial", partial), ("excerpt", excerpt)):
-            if given and stage is not Stage.OUTPUT:
-                raise ValueError(f"{name}: only an answer (the output stage) is streamed, got stage {stage.value!r}")
+        if stream is not None:
+            if not isinstance(stream, StreamPart):
+                raise TypeError(f"stream must be a StreamPart or None, got {type(stream).__name__}")
+            if stage is not Stage.OUTPUT:
+                raise ValueError(f"stream: only an answer (the output stage) is streamed, got stage {stage.value!r}")
         clean = _coerce_text(text)
         apart = _coerce_pieces(pieces, clean)
         turns = _coerce_history(history)
@@ -1032,8 +1030,7 @@ class Guard:
             conversation_id=conv,
             pieces=apart,
             earlier=earlier,
-            partial=partial,
-            excerpt=excerpt,
+            stream=stream,
         )
         req = _Request(
             text=clean,
@@ -1173,8 +1170,7 @@ class Guard:
             locale=req.ctx.locale,
             conversation_id=req.ctx.conversation_id,
             earlier=req.ctx.earlier,
-            partial=req.ctx.partial,
-            excerpt=req.ctx.excerpt,
+            stream=req.ctx.stream,
         )
         return _Pass(req, text, ctx, req.later, timings=first.timings)
 

@@ -1,4 +1,4 @@
-"""Core value types: Action, Stage, Finding, Decision.
+"""Core value types: Action, Stage, Finding, Decision, StreamPart.
 
 Plain frozen dataclasses and enums with no heavy imports. A verdict is a value,
 never an exception; only the adapters raise (``GuardrailViolation``).
@@ -57,6 +57,32 @@ class Stage(str, Enum):
 
     def __str__(self) -> str:
         return self.value
+
+
+@dataclass(frozen=True)
+class StreamPart:
+    """A text checked while an answer is streamed: where it lies in the answer, and what the checks of one stream
+    share.
+
+    ``partial``: the answer goes on after the text (it is the answer so far); ``excerpt``: the text starts inside
+    the answer (a check of its last characters). ``memo`` is scratch space the checks of one stream share, dropped
+    with the stream: the semantic detector keeps there the vectors of the windows it embedded, keyed by salted
+    hashes, so a check embeds only the windows that new text brings. Never shown: its repr names the flags only.
+    """
+
+    partial: bool = False
+    excerpt: bool = False
+    memo: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in ("partial", "excerpt"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"StreamPart.{name} must be a bool, got {getattr(self, name)!r}")
+        if not isinstance(self.memo, dict):
+            raise TypeError(f"StreamPart.memo must be a dict, got {type(self.memo).__name__}")
+
+    def __repr__(self) -> str:
+        return f"StreamPart(partial={self.partial}, excerpt={self.excerpt})"
 
 
 @dataclass(frozen=True, slots=True)

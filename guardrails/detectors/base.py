@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from guardrails.types import Finding, Stage
+from guardrails.types import Finding, Stage, StreamPart
 
 
 @dataclass(frozen=True)
@@ -56,12 +56,10 @@ class DetectContext:
     #: an earlier message of the conversation judged alone (``Guard.screen_earlier``), not the request's own text:
     #: an answer there may have been written by the client rather than delivered by this guard
     earlier: bool = False
-    #: the text is the beginning of an answer still being streamed, not a whole answer: a detector that reads
-    #: windows reads those the finished answer will have (``SemanticDetector.settled_chars``)
-    partial: bool = False
-    #: ... and it starts inside the answer, maybe mid-sentence (a stream's check reads the last characters of a
-    #: long answer): a detector that reads windows reads none that starts with that cut
-    excerpt: bool = False
+    #: a text checked while an answer is streamed (None: a whole text): where it lies in the answer (a detector that
+    #: reads windows reads those the finished answer will have, ``SemanticDetector.settled_chars``) and the scratch
+    #: space the stream's checks share
+    stream: StreamPart | None = None
     cache: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 

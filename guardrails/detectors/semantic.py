@@ -128,14 +128,15 @@ def _surrogate(placeholder: re.Match[str]) -> str:
 @dataclass(frozen=True)
 class _Part:
     """Where a text checked while an answer is streamed lies in the answer: the answer goes on after it
-    (``open_end``: ``DetectContext.partial``), it starts inside the answer (``open_start``: ``excerpt``)."""
+    (``open_end``: ``StreamPart.partial``), it starts inside the answer (``open_start``: ``excerpt``)."""
 
     open_end: bool = False
     open_start: bool = False
 
     @classmethod
     def of(cls, ctx: DetectContext) -> _Part:
-        return cls(open_end=ctx.partial, open_start=ctx.excerpt)
+        stream = ctx.stream
+        return _WHOLE if stream is None else cls(open_end=stream.partial, open_start=stream.excerpt)
 
     @property
     def open(self) -> bool:
@@ -413,6 +414,7 @@ class SemanticDetector(BaseDetector):
             open_end=_takes(getattr(encoder, "encode_windows", None), "open_end")
             and _takes(getattr(encoder, "encode_windows", None), "open_start")
             and callable(getattr(encoder, "settled_chars", None)),
+            memo_windows=_takes(getattr(encoder, "encode_windows", None), "memo"),
         )
 
     def _check_injected_adapter(self, encoder: Any, adapter: Path | None, artefact: Path) -> None:
@@ -466,7 +468,7 @@ class SemanticDetector(BaseDetector):
 
     def settled_chars(self, text: str) -> int:
         """How many leading characters of ``text``, the answer so far of a stream, a check of it with
-        ``DetectContext.partial`` has read in every sliding window (``long_answer_window_tokens``) of the finished
+        ``StreamPart.partial`` has read in every sliding window (``long_answer_window_tokens``) of the finished
         answer that holds them: the rest may yet be read in a window not written to its end, so a stream holds it
         back. ``len(text)`` where answers are read otherwise (sentence by sentence, or by an injected encoder
         without ``open_end``): then the stream's ``holdback_chars`` alone holds text back. Placeholders count as
@@ -478,6 +480,21 @@ class SemanticDetector(BaseDetector):
             return len(text)
         neutral = neutralize_placeholders(text)
         return _raw_offset(text, int(head.encoder.settled_chars(neutral, context_tokens=tokens)))
+
+    def _window_memo(self, head: _Head, ctxs: Sequence[DetectContext]) -> Any:
+        """The vectors of windows the checks of one stream already embedded (``StreamPart.memo``), when these texts
+        are checks of one stream and the encoder keeps them; else None."""
+        memos = {id(c.stream.memo): c.stream.memo for c in ctxs if c.stream is not None}
+        if len(memos) != 1 or len(ctxs) != sum(c.stream is not None for c in ctxs) or not head.memo_windows:
+            return None
+        from guardrails.embeddings import WindowMemo
+
+        shared = next(iter(memos.values()))
+        key = f"semantic:windows:{id(head.encoder)}"
+        found = shared.get(key)
+        if not isinstance(found, WindowMemo) or found.encoder is not head.encoder:
+            found = shared[key] = WindowMemo(head.encoder)
+        return found
 
     def _reads_partial(self, head: _Head) -> bool:
         """True when ``head`` reads a streamed answer so far in the windows :meth:`settled_chars` vouches for."""
@@ -513,7 +530,8 @@ class SemanticDetector(BaseDetector):
         scored: dict[str, np.ndarray] = {}
         # the answer's own views are read as an answer; earlier user turns and their joins as a user's texts are
         answering = {s for plan in plans for _, s in plan.views} if answer else set()
-        self._embed(head, [s for s in wanted if s in answering], mats, scored, answer=True, part=part)
+        memo = self._window_memo(head, ctxs)
+        self._embed(head, [s for s in wanted if s in answering], mats, scored, answer=True, part=part, memo=memo)
         self._embed(head, [s for s in wanted if s not in answering], mats, scored)
         for plan in plans:
             for s in plan.earlier():
@@ -610,12 +628,14 @@ class SemanticDetector(BaseDetector):
         *,
         answer: bool = False,
         part: _Part = _WHOLE,
+        memo: Any = None,
     ) -> None:
         """Embed each string's windows into ``mats`` and score them into ``scored``: one scoring pass over every
         window of the batch, the worst window of each string winning. An answer's long strings are read in
         sliding windows (``long_answer_window_tokens``) by an encoder that takes ``context_tokens``; an injected
         one that does not windows them its own way. ``part``: the strings are parts of answers still being
-        streamed (:class:`_Part`), read in the windows of the whole answer that are whole in them."""
+        streamed (:class:`_Part`), read in the windows of the whole answer that are whole in them; ``memo``: the
+        vectors of the windows earlier checks of the stream embedded."""
         if not uniq:
             return
         extra: dict[str, Any] = {}
@@ -626,6 +646,8 @@ class SemanticDetector(BaseDetector):
                 extra["open_end"] = True
             if part.open_start:
                 extra["open_start"] = True
+        if memo is not None:
+            extra["memo"] = memo
         try:
             vecs, owner = head.encoder.encode_windows(uniq, batch_size=self.options.batch_size, **extra)
         except DetectorError:
@@ -978,6 +1000,8 @@ class _Head:
     context_windows: bool = False
     #: ... and ``open_end`` and ``open_start``, and it has ``settled_chars``: it can read a part of a streamed answer
     open_end: bool = False
+    #: ... and ``memo``: it keeps the vectors of a stream's windows across its checks
+    memo_windows: bool = False
 
 
 @dataclass

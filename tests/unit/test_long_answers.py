@@ -15,10 +15,10 @@ import pytest
 from guardrails.classifier.model import ClassifierModel, default_model_path, default_output_model_path
 from guardrails.detectors.base import DetectContext
 from guardrails.detectors.semantic import SemanticDetector, SemanticOptions
-from guardrails.embeddings import CONTEXT_STARTS_PER_WINDOW, MIN_SENTENCE_TOKENS, Encoder, get_encoder
+from guardrails.embeddings import CONTEXT_STARTS_PER_WINDOW, MIN_SENTENCE_TOKENS, Encoder, WindowMemo, get_encoder
 from guardrails.errors import DetectorError
 from guardrails.testing import guard_with
-from guardrails.types import Stage
+from guardrails.types import Stage, StreamPart
 from tests.helpers.long_answers import CAMPING, CURRY, SCAM_SCRIPT
 
 pytestmark = pytest.mark.skipif(not default_model_path().is_file(), reason="classifier artefact not built")
@@ -366,3 +366,48 @@ def test_an_excerpt_of_an_answer_is_read_in_windows_of_its_whole_sentences_only(
     assert encoder._pieces([excerpt], 80, open_start=True, open_end=True)[0] == [
         w for w in windows if w in encoder._pieces([excerpt], 80, open_start=True, open_end=True)[0]
     ]
+
+
+def test_a_window_memo_gives_the_vectors_the_encoder_computes_and_embeds_each_window_once() -> None:
+    encoder = _answers_encoder()
+    memo = WindowMemo(encoder)
+    encoder.encode_windows([CURRY[:900]], context_tokens=80, open_end=True, memo=memo)
+    before = memo.embedded
+
+    vectors, _ = encoder.encode_windows([CURRY[:1300]], context_tokens=80, open_end=True, memo=memo)
+    fresh, _ = encoder.encode_windows([CURRY[:1300]], context_tokens=80, open_end=True)
+
+    assert np.array_equal(vectors, fresh)
+    assert 0 < memo.embedded - before < len(vectors)  # only the windows the new text brought
+
+
+def test_a_window_memo_serves_only_the_encoder_it_was_made_for_and_keeps_at_most_its_size() -> None:
+    encoder = _answers_encoder()
+    other = get_encoder().load()  # no adapter: other vectors for the same windows
+    small = WindowMemo(encoder, max_windows=3)
+
+    with pytest.raises(ValueError, match="the encoder it was made for"):
+        other.encode_windows([CURRY], context_tokens=80, memo=small)
+    encoder.encode_windows([CURRY], context_tokens=80, memo=small)
+
+    assert len(small) == 3 and small.embedded > 3
+    with pytest.raises(ValueError, match="max_windows must be a positive int"):
+        WindowMemo(encoder, max_windows=0)
+
+
+def test_the_checks_of_one_stream_share_the_windows_they_embedded_and_judge_as_without(
+    detector: SemanticDetector,
+) -> None:
+    memo: dict[str, object] = {}
+    for end in (700, 1000, 1300):
+        shared = DetectContext(stage=Stage.OUTPUT, stream=StreamPart(partial=True, memo=memo))
+        alone = DetectContext(stage=Stage.OUTPUT, stream=StreamPart(partial=True))
+
+        assert detector.detect(CAMPING[:end], shared) == detector.detect(CAMPING[:end], alone)
+
+    (kept,) = (m for m in memo.values() if isinstance(m, WindowMemo))
+    read = sum(
+        detector._head(Stage.OUTPUT).encoder.count_windows([CAMPING[:e]], context_tokens=80)[0]
+        for e in (700, 1000, 1300)
+    )
+    assert kept.embedded < read  # each window once, not once per check

@@ -9,7 +9,7 @@ import pytest
 
 from guardrails.detectors.base import DetectContext
 from guardrails.testing import KeywordDetector, guard_with
-from guardrails.types import Finding
+from guardrails.types import Finding, StreamPart
 
 ANSWER = "Water matters more than food on a long walk. Take two litres and a filter for stream water."
 
@@ -23,7 +23,7 @@ class _Settling(KeywordDetector):
         super().__init__({"grenade": "weapons"})
         self.held = held
         self.fails = fails
-        self.partial: list[bool] = []
+        self.partial: list[bool | None] = []
 
     def settled_chars(self, text: str) -> int:
         if self.fails:
@@ -31,7 +31,7 @@ class _Settling(KeywordDetector):
         return max(0, len(text) - self.held)
 
     def detect(self, text: str, ctx: DetectContext) -> list[Finding]:
-        self.partial.append(ctx.partial)
+        self.partial.append(None if ctx.stream is None else ctx.stream.partial)
         return super().detect(text, ctx)
 
 
@@ -53,12 +53,26 @@ def test_a_partial_check_tells_the_detectors_the_answer_is_not_finished() -> Non
     det = _Settling(30)
     guard = guard_with(det)
 
-    guard.evaluate(ANSWER, "output", partial=True)
+    guard.evaluate(ANSWER, "output", stream=StreamPart(partial=True))
     guard.evaluate(ANSWER, "output")
 
-    assert det.partial == [True, False]
+    assert det.partial == [True, None]
 
 
 def test_a_users_turn_is_never_checked_as_a_partial_answer() -> None:
-    with pytest.raises(ValueError, match="partial: only an answer"):
-        guard_with(_Settling(30)).evaluate(ANSWER, "input", partial=True)
+    with pytest.raises(ValueError, match="stream: only an answer"):
+        guard_with(_Settling(30)).evaluate(ANSWER, "input", stream=StreamPart(partial=True))
+
+
+@pytest.mark.parametrize("bad", [True, "partial", {"partial": True}])
+def test_a_stream_part_that_is_not_one_is_refused_naming_its_type(bad: object) -> None:
+    with pytest.raises(TypeError, match="stream must be a StreamPart"):
+        guard_with(_Settling(30)).evaluate(ANSWER, "output", stream=bad)  # type: ignore[arg-type]
+
+
+def test_a_stream_parts_repr_shows_its_flags_not_what_its_checks_keep() -> None:
+    part = StreamPart(partial=True, memo={"semantic:windows": "the answer so far, say"})
+
+    assert repr(part) == "StreamPart(partial=True, excerpt=False)"
+    with pytest.raises(TypeError, match="partial must be a bool"):
+        StreamPart(partial="yes")  # type: ignore[arg-type]

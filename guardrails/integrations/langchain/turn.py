@@ -24,7 +24,7 @@ from guardrails.integrations.langchain.callbacks import _keepable
 from guardrails.integrations.langchain.history import SEALS_KEY, WITHHELD_TURN
 from guardrails.redaction import PLACEHOLDER, Numbering, redaction_scope
 from guardrails.streaming import PartCheck, StreamScreen
-from guardrails.types import Action, Decision, Finding, Stage
+from guardrails.types import Action, Decision, Finding, Stage, StreamPart
 
 if TYPE_CHECKING:
     from guardrails.integrations.langchain.graphs import GraphState
@@ -738,6 +738,8 @@ class Turn:
         guard, conv = self.guard, self.conversation_id
         settings = guard.profile.streaming
 
+        memo: dict[str, Any] = {}  # what the checks of this lane share (StreamPart.memo), dropped with the lane
+
         def check(window: str) -> Decision:
             return check_part(window, partial=False, excerpt=False)
 
@@ -751,8 +753,7 @@ class Turn:
                 conversation_id=None,
                 locale=self.locale,
                 redact_only=context,
-                partial=partial,
-                excerpt=excerpt,
+                stream=StreamPart(partial=partial, excerpt=excerpt, memo=memo),
             )
             self.output_domains.extend(c for c in d.disclaimer_categories if c not in self.output_domains)
             return d
