@@ -106,32 +106,38 @@ def _stream_report(
 ) -> None:
     print(f"\nstreamed word by word (default reading, holdback_chars {holdback}), against invoke on the same answers:")
     runs = [_streamed(guard, t) for t in ordinary]
-    invoked = sum(guard.check(t, stage="output").blocked for t in ordinary)
-    refused = sum(r[0] for r in runs)
+    by_invoke = [guard.check(t, stage="output").blocked for t in ordinary]
+    refused, invoked = sum(r[0] for r in runs), sum(by_invoke)
+    differ = sum(r[0] != b for r, b in zip(runs, by_invoke, strict=True))
     print(f"  ordinary answers refused  stream {refused}/{len(ordinary)}, invoke {invoked}/{len(ordinary)}")
+    print(f"    answers the stream and invoke decide differently: {differ}")
     firsts = [r[2] for r in runs if r[2] is not None]
     if firsts:
         print(f"  model characters streamed before the caller's first text: median {statistics.median(firsts):.0f}")
     _caught_and_shown(guard, "harmful passage in the middle", buried)
     safe = [r["text"] for r in short if r["label"] == "safe"]
     unsafe = [(r["text"], r["text"]) for r in short if r["label"] == "unsafe"]
-    invoked = sum(guard.check(t, stage="output").blocked for t in safe)
-    streamed = sum(_streamed(guard, t)[0] for t in safe)
-    print(f"  short harmless answers refused  stream {streamed}/{len(safe)}, invoke {invoked}/{len(safe)}")
+    by_invoke = [guard.check(t, stage="output").blocked for t in safe]
+    by_stream = [_streamed(guard, t)[0] for t in safe]
+    differ = sum(a != b for a, b in zip(by_stream, by_invoke, strict=True))
+    print(f"  short harmless answers refused  stream {sum(by_stream)}/{len(safe)}, invoke {sum(by_invoke)}/{len(safe)}")
+    print(f"    answers the stream and invoke decide differently: {differ}")
     _caught_and_shown(guard, "short harmful answers (answers.jsonl)", unsafe)
 
 
 def _caught_and_shown(guard: Guard, what: str, rows: list[tuple[str, str]]) -> None:
     """Streamed and by invoke: how many of ``rows`` (text, its harmful passage) are refused, and of those streamed,
     how many showed part of the passage first."""
-    caught = shown = 0
+    caught = shown = differ = invoked = 0
     for text, passage in rows:
         blocked, seen, _ = _streamed(guard, text)
+        by_invoke = guard.check(text, stage="output").blocked
         caught += blocked
+        invoked += by_invoke
         shown += blocked and _shown(seen, text, passage) >= 8  # a word or two of it, not a shared first letter
-    invoked = sum(guard.check(t, stage="output").blocked for t, _ in rows)
+        differ += blocked != by_invoke
     print(f"  {what} caught  stream {caught}/{len(rows)}, invoke {invoked}/{len(rows)}")
-    print(f"    of those caught, part of it shown before the refusal: {shown}")
+    print(f"    of those caught, part of it shown before the refusal: {shown}; decided differently: {differ}")
 
 
 def _sentences(text: str) -> list[str]:

@@ -332,7 +332,6 @@ class Encoder:
         context_tokens: int | None = None,
         *,
         open_end: bool = False,
-        open_start: bool = False,
     ) -> tuple[list[list[int]], np.ndarray]:
         """Token id windows (with [CLS]/[SEP]) and, for each, the index of its text.
 
@@ -340,7 +339,7 @@ class Encoder:
         sentence (short sentences merged with the next, long ones cut into overlapping
         48-token pieces), so one harmful sentence in pages of filler keeps its meaning, or
         with ``context_tokens`` in sliding windows of whole sentences (:meth:`_long_text_pieces`);
-        ``open_end`` and ``open_start``: see :meth:`encode_windows`.
+        ``open_end``: see :meth:`encode_windows`.
         Raises :class:`~guardrails.errors.DetectorError` when a text needs more than
         :data:`MAX_WINDOWS_PER_TEXT` windows: no part of a text is left out silently.
         """
@@ -349,7 +348,7 @@ class Encoder:
         sep_id = tok.token_to_id("[SEP]")
         windows: list[list[int]] = []
         owner: list[int] = []
-        for i, pieces in enumerate(self._pieces(texts, context_tokens, open_end=open_end, open_start=open_start)):
+        for i, pieces in enumerate(self._pieces(texts, context_tokens, open_end=open_end)):
             if len(pieces) > MAX_WINDOWS_PER_TEXT:
                 from guardrails.errors import DetectorError
 
@@ -370,18 +369,15 @@ class Encoder:
         context_tokens: int | None = None,
         *,
         open_end: bool = False,
-        open_start: bool = False,
     ) -> list[list[list[int]]]:
         """Per text, the token ids of each of its windows (without [CLS]/[SEP])."""
         inner = self.max_tokens - 2
         encs = self._tokenizer.encode_batch([t if t.strip() else "" for t in texts], add_special_tokens=False)
         out: list[list[list[int]]] = []
         for text, enc in zip(texts, encs, strict=True):
-            if (open_end or open_start) and context_tokens is not None:
-                whole = [list(enc.ids)] if len(enc.ids) <= inner and not open_start else []
-                out.append(
-                    whole + self._long_text_pieces(text, context_tokens, open_end=open_end, open_start=open_start)
-                )
+            if open_end and context_tokens is not None:
+                whole = [list(enc.ids)] if len(enc.ids) <= inner else []
+                out.append(whole + self._long_text_pieces(text, context_tokens, open_end=True))
                 continue
             if len(enc.ids) <= inner:
                 out.append([list(enc.ids)])
@@ -402,17 +398,22 @@ class Encoder:
 
     def settled_chars(self, text: str, *, context_tokens: int) -> int:
         """How many leading characters of ``text``, the beginning of a text still being written, lie before its last
-        ``context_tokens`` tokens: every sliding window (:meth:`_long_text_pieces` with ``context_tokens``) of the
-        finished text that holds one of them is already whole in ``text``, and read by ``open_end``. 0 when the text
-        has at most ``context_tokens`` tokens."""
+        ``context_tokens`` tokens and before its last sentence when that one is longer (a sentence longer than a
+        window is read alone, whole, so none of it settles before it ends): every sliding window
+        (:meth:`_long_text_pieces` with ``context_tokens``) of the finished text that holds one of them is already
+        whole in ``text``, and read by ``open_end``. 0 when the text has at most ``context_tokens`` tokens."""
         self.load()
         size = _checked_context(context_tokens, self.max_tokens)
         if size is None:
             raise TypeError("context_tokens must be an int, got None")
         enc = self._tokenizer.encode(text, add_special_tokens=False)
-        if len(enc.ids) <= size:
+        total = len(enc.ids)
+        if total <= size:
             return 0
-        return int(enc.offsets[len(enc.ids) - size][0])
+        units = self._units(text)
+        last = len(units[-1]) if units else 0
+        first_held = total - max(size, last)
+        return int(enc.offsets[first_held][0]) if first_held > 0 else 0
 
     def fits_one_window(self, text: str) -> bool:
         """True when the text is one window (at most ``max_tokens - 2`` tokens), whatever its sentences."""
@@ -449,25 +450,9 @@ class Encoder:
         unique = list(dict.fromkeys(out))
         return unique if len(unique) >= 2 else []
 
-    def _long_text_pieces(
-        self, text: str, context_tokens: int | None = None, *, open_end: bool = False, open_start: bool = False
-    ) -> list[list[int]]:
-        """Every distinct window of a long text, in order (nothing is cut off here; see :meth:`_windows`).
-
-        Its sentences are the units (one shorter than :data:`MIN_SENTENCE_TOKENS` tokens joins the next). Without
-        ``context_tokens`` each unit is read alone, one longer than :data:`LONG_TEXT_WINDOW` tokens in overlapping
-        pieces. With it, windows slide over the units: from a unit on, as many whole units as fit in
-        ``context_tokens`` tokens make one window, and the next window starts at the first unit at least an eighth
-        of ``context_tokens`` further on (:data:`CONTEXT_STARTS_PER_WINDOW`), or at the first unit the window left
-        out; at the start, windows ending at a unit every such step, shorter than the first full window, are added.
-        A unit longer than ``context_tokens`` is a window of its own, cut into pieces only beyond one model window.
-        ``open_end`` (with ``context_tokens``; the text is the beginning of one still being written): no window
-        starts in its last ``context_tokens`` tokens, so every window is the one the finished text will have
-        (see :meth:`settled_chars`); a text of at most ``context_tokens`` tokens has none. ``open_start`` (with
-        ``context_tokens``; the text is an excerpt that starts inside a longer one, maybe mid-sentence): no window
-        starts in its first unit and none of the shorter windows of its start is added, as the longer text has
-        neither.
-        """
+    def _units(self, text: str) -> list[list[int]]:
+        """The token ids of the units a long text is read in: its sentences, one shorter than
+        :data:`MIN_SENTENCE_TOKENS` tokens joined to the next."""
         sentences = [s for s in _SENTENCE_SPLIT.split(_unwrapped(text)) if s.strip()]
         encs = self._tokenizer.encode_batch(sentences, add_special_tokens=False)
         units: list[list[int]] = []
@@ -481,6 +466,25 @@ class Encoder:
             units.append(ids)
         if pending:
             units.append(pending)
+        return units
+
+    def _long_text_pieces(
+        self, text: str, context_tokens: int | None = None, *, open_end: bool = False
+    ) -> list[list[int]]:
+        """Every distinct window of a long text, in order (nothing is cut off here; see :meth:`_windows`).
+
+        Its sentences are the units (one shorter than :data:`MIN_SENTENCE_TOKENS` tokens joins the next). Without
+        ``context_tokens`` each unit is read alone, one longer than :data:`LONG_TEXT_WINDOW` tokens in overlapping
+        pieces. With it, windows slide over the units: from a unit on, as many whole units as fit in
+        ``context_tokens`` tokens make one window, and the next window starts at the first unit at least an eighth
+        of ``context_tokens`` further on (:data:`CONTEXT_STARTS_PER_WINDOW`), or at the first unit the window left
+        out; at the start, windows ending at a unit every such step, shorter than the first full window, are added.
+        A unit longer than ``context_tokens`` is a window of its own, cut into pieces only beyond one model window.
+        ``open_end`` (with ``context_tokens``; the text is the beginning of one still being written): no window
+        starts in its last ``context_tokens`` tokens, so every window is the one the finished text will have
+        (see :meth:`settled_chars`); a text of at most ``context_tokens`` tokens has none.
+        """
+        units = self._units(text)
         pieces: list[list[int]] = []
         seen: set[tuple[int, ...]] = set()
 
@@ -514,11 +518,11 @@ class Encoder:
         while first < len(units) and offsets[first + 1] <= context_tokens:
             first += 1
         last_end = -gap
-        for k in range(0 if open_start else max(0, first - 1)):
+        for k in range(max(0, first - 1)):
             if offsets[k + 1] - last_end >= gap:
                 add([t for unit in units[: k + 1] for t in unit])
                 last_end = offsets[k + 1]
-        i = 1 if open_start else 0
+        i = 0
         while i < len(units) and offsets[i] < starts_before:
             window: list[int] = []
             end = i
@@ -608,7 +612,6 @@ class Encoder:
         *,
         context_tokens: int | None = None,
         open_end: bool = False,
-        open_start: bool = False,
         memo: WindowMemo | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Embed every window of every text.
@@ -621,8 +624,6 @@ class Encoder:
         ``[CLS][SEP]``. With ``context_tokens`` and ``open_end`` (the texts are the beginnings of answers still being
         streamed), a text is read whole when it fits one window (that row first) and, whatever its length, in the
         sliding windows that :meth:`settled_chars` vouches for: none starts in its last ``context_tokens`` tokens.
-        With ``open_start`` (the texts are excerpts starting inside an answer) a text is read in those of its sliding
-        windows that the whole answer has too: none whole, none starting in its first sentence.
         A text that needs
         more than :data:`MAX_WINDOWS_PER_TEXT` windows raises
         :class:`~guardrails.errors.DetectorError` before anything is embedded. Windows that
@@ -633,13 +634,11 @@ class Encoder:
         self.load()
         if not texts:
             return np.zeros((0, DIM), dtype=np.float32), np.zeros((0,), dtype=np.int64)
-        if (open_end or open_start) and context_tokens is None:
-            raise ValueError("open_end and open_start need context_tokens: they read the sliding windows of a text")
+        if open_end and context_tokens is None:
+            raise ValueError("open_end needs context_tokens: it reads the sliding windows of a text")
         if memo is not None and memo.encoder is not self:
             raise ValueError("memo: a WindowMemo keeps the vectors of the encoder it was made for, not this one")
-        windows, owner = self._windows(
-            texts, _checked_context(context_tokens, self.max_tokens), open_end=open_end, open_start=open_start
-        )
+        windows, owner = self._windows(texts, _checked_context(context_tokens, self.max_tokens), open_end=open_end)
         distinct, index = _distinct(windows)
         out = np.empty((len(distinct), DIM), dtype=np.float32)
         keys = [memo.key(w) for w in distinct] if memo is not None else []

@@ -868,7 +868,10 @@ class Guard:
                 vouch = getattr(det, "settled_chars", None)
                 if callable(vouch):
                     settled = min(settled, max(0, int(vouch(text))))
-            except Exception:  # the check itself fails on it too, and that failure is recorded there
+            except Exception as exc:  # nothing more is released; the checks record their own failures
+                _log.warning(
+                    "settled_chars of detector %s failed (%s): the stream holds its text back", name, type(exc).__name__
+                )
                 return 0
         return settled
 

@@ -4,13 +4,12 @@ The screen holds back the last ``holdback_chars`` characters of the answer (and 
 PII value or placeholder that straddles that point) until they have been checked in
 context, so no text reaches the caller before a check has read it. Each check sees at most
 ``window_chars`` characters: the text not yet released plus some already-released context.
-A check that reads windows reads the answer so far as the finished answer will be read
-only where it is written to the end of a window: given ``check_part`` and ``settled``
-(``guard.settled_chars``), a check is told whether the answer goes on and whether its text
-starts inside the answer, and the screen releases no text past what that check has read in
-every window the finished answer will hold it in (about the last 80 word pieces are held
-back), so a later check cannot refuse the answer for a window whose text was already shown
-(README, "Streaming"). The caller gets text only after a check that covered it; a BLOCK stops
+Given ``check_part`` and ``settled`` (``guard.settled_chars``), a check is told whether the
+answer goes on and what of it comes before its text (a detector that reads windows reads the
+whole answer so far), and the screen releases no text past what that check has read in every
+window the finished answer will hold it in (about the last 80 word pieces are held back), so a
+later check cannot refuse the answer for a window whose text was already shown (README,
+"Streaming"). The caller gets text only after a check that covered it; a BLOCK stops
 the stream and yields the refusal instead.
 
 The checks are parts of one screening: ``check`` should not write an audit record of its own
@@ -38,9 +37,9 @@ CheckFn = Callable[[str], Decision]
 
 class PartCheck(Protocol):
     """Screens a text of a streamed answer knowing where it lies: ``partial``, the answer goes on after it;
-    ``excerpt``, it starts inside the answer (the check reads the answer's last ``window_chars``)."""
+    ``head``, the answer's text before it (the check reads the answer's last ``window_chars``)."""
 
-    def __call__(self, text: str, /, *, partial: bool, excerpt: bool) -> Decision: ...
+    def __call__(self, text: str, /, *, partial: bool, head: str) -> Decision: ...
 
 
 _T = TypeVar("_T")
@@ -59,8 +58,8 @@ class StreamScreen:
     sees (redaction, then restoration of the user's own values in reversible mode);
     ``partial_placeholder`` returns the length of a trailing incomplete placeholder.
     ``check_part``, when given, screens instead of ``check``, told where the text lies in the answer, and
-    ``settled`` says how many leading characters of an answer so far that check has read as the finished
-    answer will be read (``guard.settled_chars``): no more of it is released until a later check.
+    ``settled`` says how many leading characters of the answer so far a check has read as the finished answer
+    will be read (``guard.settled_chars``): no more of it is released until a later check.
     """
 
     check: CheckFn
@@ -82,6 +81,13 @@ class StreamScreen:
     #: a check was started and has given no decision: it is still running (on another thread), or it raised
     unjudged: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
+    #: characters of new text before the next check: ``check_every_chars``, doubled after each check that read more
+    #: than ``window_chars`` (all the unreleased text) and could release nothing (a sentence longer than a window,
+    #: text without sentence ends), so that such checks cost a multiple of the answer's length, not its square
+    _every: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._every = self.check_every_chars
 
     def feed(self, chunk: str) -> str:
         """Add a chunk; return the text that may now be shown (possibly empty)."""
@@ -89,7 +95,7 @@ class StreamScreen:
             return ""
         self.buffer += chunk
         # a check is due once enough text came in past what the last one read (or past the look-back buffer)
-        if len(self.buffer) - max(self.checked, self.released + self.holdback_chars) < self.check_every_chars:
+        if len(self.buffer) - max(self.checked, self.released + self.holdback_chars) < self._every:
             return ""
         return self._release(final=False)
 
@@ -173,14 +179,15 @@ class StreamScreen:
             decision = self._judge(lambda: self.check(window), checked=len(self.buffer))
         else:
             decision = self._judge(
-                lambda: part(window, partial=not final, excerpt=context > 0), checked=len(self.buffer)
+                lambda: part(window, partial=not final, head=self.buffer[:context]), checked=len(self.buffer)
             )
         if decision.action is Action.BLOCK:
             return ""
         if final:
             end = len(self.buffer)
         else:
-            end = min(len(self.buffer) - self.holdback_chars, context + max(0, self.settled(window)))
+            # what the check read as the finished answer will be read, counted over the answer so far
+            end = min(len(self.buffer) - self.holdback_chars, max(0, self.settled(self.buffer)))
         entities = [
             Finding(f.detector, f.category, f.score, f.start + context, f.end + context, f.label, f.view)
             for f in decision.findings
@@ -195,7 +202,10 @@ class StreamScreen:
                         end, moved = f.start, True
             end -= self.partial_placeholder(self.buffer[:end])
         if end <= self.released:
+            if len(window) > self.window_chars:  # it had to read all the unreleased text, more than a window
+                self._every *= 2
             return ""
+        self._every = self.check_every_chars
         segment = self.buffer[self.released : end]
         # a value longer than the look-back may have had its head released before it could be recognised:
         # its unreleased rest is still redacted (clipped to this segment), never passed on raw

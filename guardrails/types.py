@@ -64,25 +64,27 @@ class StreamPart:
     """A text checked while an answer is streamed: where it lies in the answer, and what the checks of one stream
     share.
 
-    ``partial``: the answer goes on after the text (it is the answer so far); ``excerpt``: the text starts inside
-    the answer (a check of its last characters). ``memo`` is scratch space the checks of one stream share, dropped
-    with the stream: the semantic detector keeps there the vectors of the windows it embedded, keyed by salted
-    hashes, so a check embeds only the windows that new text brings. Never shown: its repr names the flags only.
+    ``partial``: the answer goes on after the text. ``head``: the answer's text before it, when the check reads only
+    the answer's last characters (``streaming.window_chars``); a detector that reads windows reads the whole answer
+    so far, ``head`` and text, and others the text alone. ``memo`` is scratch space the checks of one stream share,
+    dropped with the stream: the semantic detector keeps there the vectors of the windows it embedded, keyed by
+    salted hashes, so a check embeds only the windows new text brings. Never shown: its repr names no text.
     """
 
     partial: bool = False
-    excerpt: bool = False
+    head: str = ""
     memo: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
-        for name in ("partial", "excerpt"):
-            if not isinstance(getattr(self, name), bool):
-                raise TypeError(f"StreamPart.{name} must be a bool, got {getattr(self, name)!r}")
+        if not isinstance(self.partial, bool):
+            raise TypeError(f"StreamPart.partial must be a bool, got {self.partial!r}")
+        if not isinstance(self.head, str):
+            raise TypeError(f"StreamPart.head must be a str, got {type(self.head).__name__}")
         if not isinstance(self.memo, dict):
             raise TypeError(f"StreamPart.memo must be a dict, got {type(self.memo).__name__}")
 
     def __repr__(self) -> str:
-        return f"StreamPart(partial={self.partial}, excerpt={self.excerpt})"
+        return f"StreamPart(partial={self.partial}, head={len(self.head)} characters)"
 
 
 @dataclass(frozen=True, slots=True)

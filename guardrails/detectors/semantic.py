@@ -125,35 +125,6 @@ def _surrogate(placeholder: re.Match[str]) -> str:
     return _SURROGATES.get(placeholder.group(1)) or placeholder.group(1).replace("_", " ").lower()
 
 
-@dataclass(frozen=True)
-class _Part:
-    """Where a text checked while an answer is streamed lies in the answer: the answer goes on after it
-    (``open_end``: ``StreamPart.partial``), it starts inside the answer (``open_start``: ``excerpt``)."""
-
-    open_end: bool = False
-    open_start: bool = False
-
-    @classmethod
-    def of(cls, ctx: DetectContext) -> _Part:
-        stream = ctx.stream
-        return _WHOLE if stream is None else cls(open_end=stream.partial, open_start=stream.excerpt)
-
-    @property
-    def open(self) -> bool:
-        """Read in the whole answer's sliding windows, whatever its length."""
-        return self.open_end or self.open_start
-
-    @property
-    def whole_first(self) -> bool:
-        """Read whole as well, when it fits one window (its first row): the beginning of an answer, which may end
-        there and then is read whole."""
-        return self.open_end and not self.open_start
-
-
-#: a whole text, not a part of a streamed answer
-_WHOLE = _Part()
-
-
 class SemanticOptions(BaseModel):
     """Options of the semantic detector (``detectors.semantic.options`` in a profile)."""
 
@@ -412,7 +383,6 @@ class SemanticDetector(BaseDetector):
             leaning=leaning,
             context_windows=_takes(getattr(encoder, "encode_windows", None), "context_tokens"),
             open_end=_takes(getattr(encoder, "encode_windows", None), "open_end")
-            and _takes(getattr(encoder, "encode_windows", None), "open_start")
             and callable(getattr(encoder, "settled_chars", None)),
             memo_windows=_takes(getattr(encoder, "encode_windows", None), "memo"),
         )
@@ -448,11 +418,14 @@ class SemanticDetector(BaseDetector):
         if len(texts) != len(ctxs):
             raise ValueError(f"detect_batch got {len(texts)} texts but {len(ctxs)} contexts")
         out: list[list[Finding]] = [[] for _ in texts]
-        for stage, answer, part in dict.fromkeys((c.stage, _read_as_answer(c), _Part.of(c)) for c in ctxs):
+        # a stream's check of the answer's last characters reads the whole answer so far (``StreamPart.head``): its
+        # windows are the finished answer's, and those read before come from the stream's memo
+        texts = [t if c.stream is None else c.stream.head + t for t, c in zip(texts, ctxs, strict=True)]
+        for stage, answer, partial in dict.fromkeys((c.stage, _read_as_answer(c), _partial(c)) for c in ctxs):
             idx = [
                 i
                 for i, c in enumerate(ctxs)
-                if c.stage == stage and _read_as_answer(c) == answer and _Part.of(c) == part
+                if c.stage == stage and _read_as_answer(c) == answer and _partial(c) == partial
             ]
             head = self._head(stage)
             found = self._detect_with(
@@ -460,7 +433,7 @@ class SemanticDetector(BaseDetector):
                 [texts[i] for i in idx],
                 [ctxs[i] for i in idx],
                 answer=answer,
-                part=part if answer and self._reads_partial(head) else _WHOLE,
+                partial=partial and answer and self._reads_partial(head),
             )
             for i, f in zip(idx, found, strict=True):
                 out[i] = f
@@ -479,7 +452,17 @@ class SemanticDetector(BaseDetector):
         if tokens is None or not self._reads_partial(head):
             return len(text)
         neutral = neutralize_placeholders(text)
-        return _raw_offset(text, int(head.encoder.settled_chars(neutral, context_tokens=tokens)))
+        if self.options.views == "raw":
+            read = [neutral]
+        else:
+            from guardrails.normalize import views as make_views
+
+            read = [v for _, v in make_views(neutral, max_views=self.options.max_views, mask_encoded=True)]
+        settled = len(neutral)
+        for view in dict.fromkeys(read):  # each view as it is read (the raw one with encoded data masked)
+            at = int(head.encoder.settled_chars(view, context_tokens=tokens))
+            settled = min(settled, _aligned(neutral, view, at))
+        return _raw_offset(text, settled)
 
     def _window_memo(self, head: _Head, ctxs: Sequence[DetectContext]) -> Any:
         """The vectors of windows the checks of one stream already embedded (``StreamPart.memo``), when these texts
@@ -507,10 +490,10 @@ class SemanticDetector(BaseDetector):
         ctxs: Sequence[DetectContext],
         *,
         answer: bool = False,
-        part: _Part = _WHOLE,
+        partial: bool = False,
     ) -> list[list[Finding]]:
         """Findings for texts of one stage, read alike (``answer``: as an answer, see :func:`_read_as_answer`;
-        ``part``: as a part of an answer still being streamed, see :meth:`settled_chars`)."""
+        ``partial``: as the answer so far of a stream, see :meth:`settled_chars`)."""
         plans = [self._plan(head, t, c) for t, c in zip(texts, ctxs, strict=True)]
         artefact = str(head.model.meta.get("loaded_sha256") or id(head))
         # embed every distinct string once; earlier turns (and their joins) come from the LRU when kept there
@@ -531,7 +514,7 @@ class SemanticDetector(BaseDetector):
         # the answer's own views are read as an answer; earlier user turns and their joins as a user's texts are
         answering = {s for plan in plans for _, s in plan.views} if answer else set()
         memo = self._window_memo(head, ctxs)
-        self._embed(head, [s for s in wanted if s in answering], mats, scored, answer=True, part=part, memo=memo)
+        self._embed(head, [s for s in wanted if s in answering], mats, scored, answer=True, partial=partial, memo=memo)
         self._embed(head, [s for s in wanted if s not in answering], mats, scored)
         for plan in plans:
             for s in plan.earlier():
@@ -547,7 +530,7 @@ class SemanticDetector(BaseDetector):
         self._join_kept_sentences(head, plans, mats, scored)
         self._neutral_joins(head, artefact, plans, mats, scored)
         return [
-            self._judge(head, text, ctx, plan, mats, scored, part=part)
+            self._judge(head, text, ctx, plan, mats, scored, partial=partial)
             for text, ctx, plan in zip(texts, ctxs, plans, strict=True)
         ]
 
@@ -627,25 +610,23 @@ class SemanticDetector(BaseDetector):
         scored: dict[str, np.ndarray],
         *,
         answer: bool = False,
-        part: _Part = _WHOLE,
+        partial: bool = False,
         memo: Any = None,
     ) -> None:
         """Embed each string's windows into ``mats`` and score them into ``scored``: one scoring pass over every
         window of the batch, the worst window of each string winning. An answer's long strings are read in
         sliding windows (``long_answer_window_tokens``) by an encoder that takes ``context_tokens``; an injected
-        one that does not windows them its own way. ``part``: the strings are parts of answers still being
-        streamed (:class:`_Part`), read in the windows of the whole answer that are whole in them; ``memo``: the
-        vectors of the windows earlier checks of the stream embedded."""
+        one that does not windows them its own way. ``partial``: the strings are answers so far of streams,
+        read whole when they fit one window and in the sliding windows :meth:`settled_chars` vouches for; ``memo``:
+        the vectors of the windows earlier checks of the stream embedded."""
         if not uniq:
             return
         extra: dict[str, Any] = {}
         tokens = self.options.long_answer_window_tokens
         if answer and tokens is not None and head.context_windows:
             extra["context_tokens"] = tokens
-            if part.open_end:
+            if partial:
                 extra["open_end"] = True
-            if part.open_start:
-                extra["open_start"] = True
         if memo is not None:
             extra["memo"] = memo
         try:
@@ -658,7 +639,7 @@ class SemanticDetector(BaseDetector):
         for k, s in enumerate(uniq):
             rows = owner == k
             mats[s] = vecs[rows]
-            scored[s] = self._worst(head, s, vecs[rows], window_scores[rows], answer=answer, part=part)
+            scored[s] = self._worst(head, s, vecs[rows], window_scores[rows], answer=answer, partial=partial)
 
     def _recall(self, artefact: str, key: str, s: str, known: dict[str, np.ndarray], wanted: dict[str, None]) -> None:
         """The kept scores of ``key`` into ``known``, or ``s`` into the strings to embed when none are kept."""
@@ -698,24 +679,24 @@ class SemanticDetector(BaseDetector):
         window_scores: np.ndarray,
         *,
         answer: bool = False,
-        part: _Part = _WHOLE,
+        partial: bool = False,
     ) -> np.ndarray:
         """The worst window of a string wins; of a long text (more than one window's tokens, however few distinct
         windows it has) with ``long_text_min_support``, a window counts for a prohibited or crisis category only
         where it resembles a harmful exemplar, and of a long answer only at ``long_answer_min_score`` or more. The
-        part of a streamed answer (``part``) is read as a long answer's windows, but for the beginning of an answer
-        that fits one window, which is read whole as well (its first row)."""
+        answer so far of a stream (``partial``) is read as a long answer's windows and, when it fits one window,
+        whole as well (its first row)."""
         if len(mat) == 0:  # an open-ended text too short to be read yet in any window
             return np.zeros(len(head.model.categories))
         parts = np.ones(len(mat), dtype=bool)
-        if part.whole_first:
+        if partial:
             parts[0] = not _fits_one_window(head, s)
         floor = self.options.long_text_min_support
-        if floor > 0 and (part.open or len(mat) > 1 or not self._encoder_call(head, "fits_one_window")(s)):
+        if floor > 0 and (partial or len(mat) > 1 or not self._encoder_call(head, "fits_one_window")(s)):
             far = parts & (head.model.support(mat) < floor)
             window_scores = np.where(far[:, None] & head.harmful[None, :], 0.0, window_scores)
         least = self.options.long_answer_min_score if answer else 0.0
-        if least > 0 and (part.open or len(mat) > 1 or not _fits_one_window(head, s)):
+        if least > 0 and (partial or len(mat) > 1 or not _fits_one_window(head, s)):
             low = parts[:, None] & head.harmful[None, :] & (window_scores < least)
             window_scores = np.where(low, 0.0, window_scores)
         return np.asarray(window_scores.max(axis=0))
@@ -812,7 +793,7 @@ class SemanticDetector(BaseDetector):
         mats: dict[str, np.ndarray],
         scored: dict[str, np.ndarray],
         *,
-        part: _Part = _WHOLE,
+        partial: bool = False,
     ) -> np.ndarray:
         key = f"embedding:{name}"  # one stage per check, so one head's embeddings
         mat = ctx.cache.get(key)
@@ -820,7 +801,7 @@ class SemanticDetector(BaseDetector):
             ctx.cache[key] = mats[s]
             mat, sc = mats[s], scored[s]
         else:  # the worst wins
-            sc = self._worst(head, s, mat, head.model.scores(mat), answer=_read_as_answer(ctx), part=part)
+            sc = self._worst(head, s, mat, head.model.scores(mat), answer=_read_as_answer(ctx), partial=partial)
         if name.startswith(SENTENCE_VIEW):
             sc = self._sentence_alone(head, mat, sc)
         return sc
@@ -834,7 +815,7 @@ class SemanticDetector(BaseDetector):
         mats: dict[str, np.ndarray],
         scored: dict[str, np.ndarray],
         *,
-        part: _Part = _WHOLE,
+        partial: bool = False,
     ) -> list[Finding]:
         findings: list[Finding] = []
         lang = self._language(plan.language_views or [text])
@@ -846,7 +827,7 @@ class SemanticDetector(BaseDetector):
         best = np.zeros(n)
         best_view = np.array(["raw"] * n, dtype=object)
         for name, s in plan.views:
-            sc = self._window_scores(head, ctx, name, s, mats, scored, part=part)
+            sc = self._window_scores(head, ctx, name, s, mats, scored, partial=partial)
             if name.startswith(PIECE_VIEW):  # a piece alone counts only where it is sure (``piece_min_score``)
                 sc = np.where(sc >= self.options.piece_min_score, sc, 0.0)
             better = sc > best
@@ -944,6 +925,32 @@ def _read_as_answer(ctx: DetectContext) -> bool:
     return ctx.stage is Stage.OUTPUT and not ctx.earlier
 
 
+def _partial(ctx: DetectContext) -> bool:
+    """True when the text is the answer so far of a stream that goes on (``StreamPart.partial``)."""
+    return ctx.stream is not None and ctx.stream.partial
+
+
+def _aligned(text: str, view: str, offset: int) -> int:
+    """The offset in ``text`` of ``offset`` in ``view``, a normalized view of it, where that can be told: inside the
+    start they share, or inside the end they share (counted from the end); else, conservatively, where they first
+    differ."""
+    if view == text:
+        return offset
+    same = 0
+    for a, b in zip(text, view, strict=False):
+        if a != b:
+            break
+        same += 1
+    if offset <= same:
+        return offset
+    tail = 0
+    while tail < min(len(text), len(view)) - same and text[-1 - tail] == view[-1 - tail]:
+        tail += 1
+    if offset >= len(view) - tail:
+        return len(text) - (len(view) - offset)
+    return same
+
+
 def _raw_offset(text: str, offset: int) -> int:
     """The offset in ``text`` of ``offset`` in ``neutralize_placeholders(text)``: a placeholder's surrogate maps to
     the placeholder's start, so what comes before an offset stays before it."""
@@ -998,7 +1005,7 @@ class _Head:
     leaning: np.ndarray
     #: the encoder's ``encode_windows`` takes ``context_tokens`` (the shipped one does; an injected one may not)
     context_windows: bool = False
-    #: ... and ``open_end`` and ``open_start``, and it has ``settled_chars``: it can read a part of a streamed answer
+    #: ... and ``open_end``, and it has ``settled_chars``: it can read the answer so far of a stream
     open_end: bool = False
     #: ... and ``memo``: it keeps the vectors of a stream's windows across its checks
     memo_windows: bool = False

@@ -103,3 +103,77 @@ def test_the_first_text_comes_once_the_model_has_written_more_than_one_window(de
     _, _, lax = _stream(guard_with(detector, profile={"streaming": {"hold_last_window": False}}), CAMPING)
 
     assert held > window > lax > 0  # holding the last window back is what makes text come later
+
+
+_STEPS = [
+    "water the tomatoes in the morning",
+    "mulch the beds with straw",
+    "pinch out the side shoots every week",
+    "sow lettuce every two weeks for a steady supply",
+    "use a small gas stove rather than an open fire",
+    "keep the stove on flat stone",
+    "never cook inside the tent",
+    "carry a lighter and matches in a sealed bag",
+    "add garlic and ginger and stir for a minute",
+    "stir in cumin, coriander and turmeric",
+    "add a tin of chopped tomatoes",
+    "simmer for five minutes",
+    "add the chicken and coat it in the sauce",
+    "pour in coconut milk and simmer for twenty minutes",
+    "season with salt and lemon",
+    "serve with rice or flatbreads",
+]
+#: the scam script with its sentence ends made dashes, as the rest of ``RUN_ON``
+SCAM_RUN_ON = SCAM_SCRIPT.split(". ", 1)[1].replace(". ", " - ").rstrip(".").lower()
+#: tips without one sentence end: one sentence to the encoder; the scam comes after more than a stream check's window
+RUN_ON = " - ".join([*_STEPS * 4, SCAM_RUN_ON, *_STEPS[:6]])
+
+
+def _chunked_stream(guard: Guard, chunks: list[str]) -> tuple[str, bool]:
+    from tests.helpers.spy import chunked_model
+
+    seen, blocked = "", False
+    for chunk in guard.wrap(chunked_model(chunks)).stream("Tell me about it."):
+        blocked = blocked or bool((chunk.response_metadata.get("guardrails") or {}).get("output", {}).get("blocked"))
+        seen += str(chunk.content)
+    return seen, blocked
+
+
+def test_an_answer_with_no_sentence_ends_is_held_back_until_it_can_be_read_whole(detector: SemanticDetector) -> None:
+    guard = guard_with(detector)
+    assert len(RUN_ON) > guard.profile.streaming.window_chars
+    assert guard.check(RUN_ON, stage="output").blocked
+
+    seen, blocked, _ = _stream(guard, RUN_ON)
+
+    assert blocked and "can't help" in seen
+    assert _shown_of(seen, RUN_ON, SCAM_RUN_ON) == 0
+
+
+def test_a_harmful_passage_is_not_shown_whatever_two_chunks_the_answer_comes_in(detector: SemanticDetector) -> None:
+    answer = "\n\n".join([CAMPING, SCAM_SCRIPT, CURRY])
+    guard = guard_with(detector)
+    assert guard.check(answer, stage="output").blocked
+    at = answer.index(SCAM_SCRIPT)
+
+    for cut in range(at - 900, at + len(SCAM_SCRIPT), 61):  # big first chunks, ending before and inside the passage
+        seen, blocked = _chunked_stream(guard, [answer[:cut], answer[cut:]])
+
+        assert blocked and _shown_of(seen, answer, SCAM_SCRIPT) == 0, cut
+
+
+def test_a_harmful_sentence_longer_than_a_window_is_not_shown_before_it_ends(detector: SemanticDetector) -> None:
+    lead = (
+        "For the calls this week, work through the list of numbers in the order given, use the quiet room at the "
+        "back, wear the headset, note every answer on the sheet, take a break every hour, drink water, keep the "
+        "window closed so there is no street noise, speak slowly and clearly, sit up straight in the chair, keep a "
+        "notepad by the phone, check the time zone before you dial, let it ring six times before you hang up, and "
+    )
+    sentence = lead + SCAM_SCRIPT.split(". ", 1)[1].replace(". ", ", and ").rstrip(".").lower() + "."
+    answer = "\n\n".join([CURRY.split("\n\n")[0], sentence, *CURRY.split("\n\n")[1:]])
+    guard = guard_with(detector)
+    assert guard.check(answer, stage="output").blocked
+
+    seen, blocked, _ = _stream(guard, answer)
+
+    assert blocked and _shown_of(seen, answer, sentence) == 0

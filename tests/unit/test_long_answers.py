@@ -355,17 +355,30 @@ def test_a_text_so_far_of_one_window_or_less_settles_nothing_and_is_read_whole(e
     assert encoder._pieces([short], 80, open_end=True) == encoder._pieces([short], 80)
 
 
-@pytest.mark.parametrize("cut", [1, 9, 301, 655])
-def test_an_excerpt_of_an_answer_is_read_in_windows_of_its_whole_sentences_only(encoder: Encoder, cut: int) -> None:
-    units = _units(encoder, CURRY)
-    excerpt = CURRY[cut:]
+def test_a_sentence_longer_than_a_window_settles_only_once_it_ends(encoder: Encoder) -> None:
+    lead = "Here is how the plan works, step by step, for the team that makes the calls, "
+    sentence = lead + ", and then ".join(
+        f"in round {i} you repeat the same words to the next person" for i in range(12)
+    )
+    so_far = "Read this first. " + sentence  # one unit of well over 80 word pieces, still being written
 
-    windows = encoder._pieces([excerpt], 80, open_start=True)[0]
+    assert len(encoder._units(so_far)[-1]) > 80
+    assert encoder.settled_chars(so_far, context_tokens=80) <= so_far.index(lead)  # none of it before it ends
 
-    assert windows and all(_runs(w, units) for w in windows)  # none starts with the cut, mid-sentence
-    assert encoder._pieces([excerpt], 80, open_start=True, open_end=True)[0] == [
-        w for w in windows if w in encoder._pieces([excerpt], 80, open_start=True, open_end=True)[0]
-    ]
+
+def test_encoded_data_near_the_end_does_not_let_text_read_only_in_the_masked_view_settle(
+    detector: SemanticDetector, encoder: Encoder
+) -> None:
+    from guardrails.normalize import views
+
+    digest = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+    text = CURRY[:700] + f" Checksums: {digest} and {digest[::-1]}"
+    masked = views(text, mask_encoded=True)[0][1]
+    assert digest not in masked  # the classifier reads a marker for each, far fewer word pieces
+
+    settled = detector.settled_chars(text)
+
+    assert settled <= encoder.settled_chars(masked, context_tokens=80) < encoder.settled_chars(text, context_tokens=80)
 
 
 def test_a_window_memo_gives_the_vectors_the_encoder_computes_and_embeds_each_window_once() -> None:
@@ -411,3 +424,14 @@ def test_the_checks_of_one_stream_share_the_windows_they_embedded_and_judge_as_w
         for e in (700, 1000, 1300)
     )
     assert kept.embedded < read  # each window once, not once per check
+
+
+def test_a_check_of_an_answers_last_characters_reads_the_whole_answer_so_far(detector: SemanticDetector) -> None:
+    answer = "\n\n".join([CAMPING, SCAM_SCRIPT, CURRY])
+    so_far = answer[: answer.index(SCAM_SCRIPT) + 200]
+    for cut in (40, 777, 1503, 1800):  # mid-word, mid-sentence, at a sentence's end, just before the passage
+        head, text = so_far[:cut], so_far[cut:]
+
+        read = detector.detect(text, DetectContext(stage=Stage.OUTPUT, stream=StreamPart(partial=True, head=head)))
+
+        assert read == detector.detect(so_far, DetectContext(stage=Stage.OUTPUT, stream=StreamPart(partial=True))), cut

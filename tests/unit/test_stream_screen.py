@@ -172,17 +172,17 @@ def test_the_cut_never_falls_inside_a_value_when_two_values_overlap() -> None:
 
 
 def test_text_a_check_has_not_settled_is_held_back_until_a_later_check_or_the_end() -> None:
-    calls: list[tuple[bool, bool]] = []
+    calls: list[tuple[bool, str, str]] = []
 
-    def part(window: str, *, partial: bool, excerpt: bool) -> Decision:
-        calls.append((partial, excerpt))
+    def part(window: str, *, partial: bool, head: str) -> Decision:
+        calls.append((partial, head, window))
         return _check(window)
 
     answer = "A plain sentence about the garden goes here. " * 12
     screen = StreamScreen(
         check=_check,
         check_part=part,
-        settled=lambda window: max(0, len(window) - 60),
+        settled=lambda so_far: max(0, len(so_far) - 60),
         transform=_redact,
         holdback_chars=8,
         check_every_chars=16,
@@ -195,9 +195,10 @@ def test_text_a_check_has_not_settled_is_held_back_until_a_later_check_or_the_en
     shown += screen.flush()
 
     assert shown == answer
-    assert calls[0] == (True, False)  # the answer so far, from its start
-    assert (True, True) in calls  # later, its last 256 characters: an excerpt
-    assert calls[-1] == (False, True)  # the finished answer, the last check
+    assert calls[0][:2] == (True, "")  # the answer so far, from its start
+    assert all(head + window == answer[: len(head + window)] for _, head, window in calls)  # told what came before
+    assert any(head for _, head, _ in calls)  # later checks read its last 256 characters
+    assert calls[-1][0] is False and calls[-1][1] + calls[-1][2] == answer  # the last one: the finished answer
 
 
 def test_checks_come_every_check_every_chars_while_unsettled_text_is_held_back() -> None:
@@ -220,3 +221,24 @@ def test_checks_come_every_check_every_chars_while_unsettled_text_is_held_back()
     screen.flush()
 
     assert len(calls) <= len(answer) // 16 + 2  # not one check per chunk once 200 characters are held back
+
+
+def test_checks_that_can_release_nothing_come_less_and_less_often() -> None:
+    calls: list[int] = []
+
+    def check(window: str) -> Decision:
+        calls.append(len(window))
+        return _check(window)
+
+    answer = "x" * 20_000
+    screen = StreamScreen(
+        check=check, settled=lambda so_far: 0, transform=_redact, holdback_chars=8, check_every_chars=16
+    )
+    for ch in answer:
+        screen.feed(ch)
+    shown = screen.flush()
+
+    assert shown == answer
+    longer = [n for n in calls if n > 2000]  # past window_chars, each check reads all the unreleased text
+    assert len(longer) <= 12  # doubling intervals: about log2(18,000 / 16), not 1,125 checks of the whole text
+    assert sum(longer) <= 4 * len(answer)  # a multiple of the length, not its square (1,125 x ~11,000)

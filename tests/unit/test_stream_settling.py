@@ -70,9 +70,11 @@ def test_a_stream_part_that_is_not_one_is_refused_naming_its_type(bad: object) -
         guard_with(_Settling(30)).evaluate(ANSWER, "output", stream=bad)  # type: ignore[arg-type]
 
 
-def test_a_stream_parts_repr_shows_its_flags_not_what_its_checks_keep() -> None:
-    part = StreamPart(partial=True, memo={"semantic:windows": "the answer so far, say"})
+def test_a_stream_parts_repr_shows_no_text_of_the_answer() -> None:
+    part = StreamPart(partial=True, head="Call Jane Roe on 555-0100", memo={"semantic:windows": "kept"})
 
-    assert repr(part) == "StreamPart(partial=True, excerpt=False)"
+    assert repr(part) == "StreamPart(partial=True, head=25 characters)"
     with pytest.raises(TypeError, match="partial must be a bool"):
         StreamPart(partial="yes")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="head must be a str"):
+        StreamPart(head=None)  # type: ignore[arg-type]

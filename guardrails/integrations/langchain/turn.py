@@ -741,9 +741,9 @@ class Turn:
         memo: dict[str, Any] = {}  # what the checks of this lane share (StreamPart.memo), dropped with the lane
 
         def check(window: str) -> Decision:
-            return check_part(window, partial=False, excerpt=False)
+            return check_part(window, partial=False, head="")
 
-        def check_part(window: str, *, partial: bool, excerpt: bool) -> Decision:
+        def check_part(window: str, *, partial: bool, head: str) -> Decision:
             # no conversation id here: a window may hold a partial value, which must not take a
             # placeholder number in the conversation; released segments are redacted in `transform`.
             # No audit record either: the lane records its summary once (`ScreenedStream.recorded`)
@@ -753,7 +753,7 @@ class Turn:
                 conversation_id=None,
                 locale=self.locale,
                 redact_only=context,
-                stream=StreamPart(partial=partial, excerpt=excerpt, memo=memo),
+                stream=StreamPart(partial=partial, head=head, memo=memo),
             )
             self.output_domains.extend(c for c in d.disclaimer_categories if c not in self.output_domains)
             return d
