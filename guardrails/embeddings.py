@@ -63,6 +63,8 @@ _GOES_ON = re.compile(
     r"(?:[,(-]|\b(?:the|a|an|and|or|of|to|in|on|for|with|by|as|at|from|that|is|are|be|any|this))$", re.IGNORECASE
 )
 _FIRST_WORD = re.compile(r"\S+")
+#: the whitespace before the last word of a text (or at its end)
+_LAST_SPACE = re.compile(r"\s+\S*\Z")
 
 
 def _unwrapped(text: str) -> str:
@@ -401,11 +403,15 @@ class Encoder:
         ``context_tokens`` tokens and before its last sentence when that one is longer (a sentence longer than a
         window is read alone, whole, so none of it settles before it ends): every sliding window
         (:meth:`_long_text_pieces` with ``context_tokens``) of the finished text that holds one of them is already
-        whole in ``text``, and read by ``open_end``. 0 when the text has at most ``context_tokens`` tokens."""
+        whole in ``text``, and read by ``open_end``. 0 when the text has at most ``context_tokens`` tokens. Counted
+        without a last word still being written: its word pieces may change as it goes on (a word of over 100
+        characters is one unknown token), and with them which sentences a window reaches."""
         self.load()
         size = _checked_context(context_tokens, self.max_tokens)
         if size is None:
             raise TypeError("context_tokens must be an int, got None")
+        words = _LAST_SPACE.search(text)
+        text = text[: words.start()] if words is not None else ""
         enc = self._tokenizer.encode(text, add_special_tokens=False)
         total = len(enc.ids)
         if total <= size:

@@ -327,24 +327,37 @@ def test_an_injected_encoder_without_the_adapter_the_answers_artefact_was_fitted
     assert decision.blocked and [f.detector for f in decision.failures] == ["semantic"]  # a guard fails closed
 
 
-@pytest.mark.parametrize("answer", [CAMPING, CURRY], ids=["camping plan", "curry recipe"])
+#: a word of over 100 characters (one unknown token once whole, many word pieces while it is written) and a sentence
+#: of over 80 word pieces in the camping plan
+ODD_WORDS = CAMPING.replace(
+    "Water matters more than food.",
+    "Water matters more than food. They sang "
+    + "la" * 60
+    + " all the way home. As a rule of thumb carry "
+    + ", then ".join(f"{n} litres for a {n * 5} kilometre walk in warm weather" for n in range(1, 8))
+    + ".",
+)
+
+
+@pytest.mark.parametrize("answer", [CAMPING, CURRY, ODD_WORDS], ids=["camping plan", "curry recipe", "odd words"])
 def test_an_answer_so_far_is_read_in_every_window_the_finished_answer_has_over_what_it_settled(
     encoder: Encoder, answer: str
 ) -> None:
     finished = encoder._long_text_pieces(answer, 80)
     units = _units(encoder, answer)
     starts = [sum(len(u) for u in units[: _runs(w, units)[0]]) for w in finished]
-    for end in range(40, len(answer), 37):
+    offsets = encoder._tokenizer.encode(answer, add_special_tokens=False).offsets
+    ends = sorted({*range(40, len(answer), 37), *range(answer.find("lala") - 200, answer.find("lala") + 200)})
+    for end in (e for e in ends if e > 0):
         so_far = answer[:end]
-        tokens = len(encoder._tokenizer.encode(so_far, add_special_tokens=False).ids)
         settled = encoder.settled_chars(so_far, context_tokens=80)
         pieces = encoder._pieces([so_far], 80, open_end=True)[0]
         windows = pieces[1:] if encoder.fits_one_window(so_far) else pieces
+        released = sum(1 for start, _ in offsets if start < settled)  # word pieces of the finished answer released
 
-        assert (settled == 0) == (tokens <= 80), end
-        assert all(_runs(w, units) for w in windows), end  # whole sentences of the finished answer: none cut short
-        # every window of the finished answer that starts before the last 80 tokens was read
-        missed = [w for w, at in zip(finished, starts, strict=True) if at < tokens - 80 and w not in windows]
+        assert 0 <= settled <= end
+        # every window of the finished answer that holds released text was read, as the finished answer has it
+        missed = [w for w, at in zip(finished, starts, strict=True) if at < released and w not in windows]
         assert not missed, end
 
 
