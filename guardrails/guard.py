@@ -1023,8 +1023,10 @@ class Guard:
             elif redact_only:
                 continue
             (later if getattr(det, "needs_redacted_text", False) else detectors).append(det)
-        # no views of a text that is refused unread (empty, or too long: building them would cost seconds)
-        unread = not clean.strip() or len(clean) > self.profile.max_text_chars
+        # no views of a text that is refused unread (empty, or too long: building them would cost seconds); a
+        # stream's check counts the whole answer so far, as invoke would
+        length = len(clean) + (len(stream.head) if stream is not None else 0)
+        unread = not clean.strip() or length > self.profile.max_text_chars
         ctx = DetectContext(
             stage=stage,
             history=hist,
@@ -1050,8 +1052,8 @@ class Guard:
             req.later = []
             req.failures = []
             req.early = self._finish(req, [], {}, note="empty text")
-        elif len(clean) > self.profile.max_text_chars:
-            req.early = self._too_long(req)
+        elif length > self.profile.max_text_chars:
+            req.early = self._too_long(req, length)
         return req
 
     def _run(self, p: _Pass) -> None:
@@ -1250,7 +1252,7 @@ class Guard:
             language=verdict.language,
         )
 
-    def _too_long(self, req: _Request) -> Decision:
+    def _too_long(self, req: _Request, length: int) -> Decision:
         from guardrails import responses
 
         verdict = Verdict(
@@ -1259,7 +1261,7 @@ class Guard:
             blocking=(),
             crisis=(),
             domains=(),
-            explanation=f"text of {len(req.text)} characters exceeds max_text_chars={self.profile.max_text_chars}",
+            explanation=f"text of {length} characters exceeds max_text_chars={self.profile.max_text_chars}",
         )
         return Decision(
             action=verdict.action,

@@ -183,10 +183,12 @@ class StreamingSettings(_Strict):
     streamed answer are held back from the caller until they have been screened in
     context (a PII value or a placeholder split across chunks is never released
     half-checked). ``check_every_chars`` sets how often the accumulated answer is
-    screened; ``window_chars`` bounds how much of it each screening sees. ``hold_last_window`` also holds
-    back the end of the answer so far that a check could not yet read as the finished answer's check will
-    (its last ``long_answer_window_tokens`` word pieces, about 400 characters: README, "Streaming"); off,
-    text arrives sooner, but a harmful passage may be partly shown before a later check refuses it.
+    screened; ``window_chars`` bounds how much of it each screening's detectors see, but for the semantic
+    detector with ``hold_last_window``, which reads the whole answer so far (checks then come at most every
+    sixteenth of it). ``hold_last_window`` also holds back the end of the answer so far that a check could not
+    yet read as the finished answer's check will (its last ``long_answer_window_tokens`` word pieces, about 400
+    characters: README, "Streaming"); off, text arrives sooner, but a harmful passage may be partly shown before
+    a later check refuses it.
     """
 
     holdback_chars: int = Field(default=96, ge=8, le=8192)

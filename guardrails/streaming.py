@@ -33,11 +33,14 @@ from typing import Protocol, TypeVar
 from guardrails.types import Action, Decision, Finding
 
 CheckFn = Callable[[str], Decision]
+#: with ``check_part``, a check comes at most this many times per doubling of the answer's length, and so on
+CHECK_SHARE = 16
 
 
 class PartCheck(Protocol):
     """Screens a text of a streamed answer knowing where it lies: ``partial``, the answer goes on after it;
-    ``head``, the answer's text before it (the check reads the answer's last ``window_chars``)."""
+    ``head``, the answer's text before it (the check's text is the answer's last ``window_chars``; a detector that reads
+    windows reads ``head`` too)."""
 
     def __call__(self, text: str, /, *, partial: bool, head: str) -> Decision: ...
 
@@ -95,7 +98,10 @@ class StreamScreen:
             return ""
         self.buffer += chunk
         # a check is due once enough text came in past what the last one read (or past the look-back buffer)
-        if len(self.buffer) - max(self.checked, self.released + self.holdback_chars) < self._every:
+        # ... and at least a sixteenth of the answer so far: a check that reads the whole answer so far (the semantic
+        # detector's, with ``check_part``) then costs a multiple of the answer's length in all, not its square
+        every = max(self._every, len(self.buffer) // CHECK_SHARE if self.check_part is not None else 0)
+        if len(self.buffer) - max(self.checked, self.released + self.holdback_chars) < every:
             return ""
         return self._release(final=False)
 

@@ -931,24 +931,45 @@ def _partial(ctx: DetectContext) -> bool:
 
 
 def _aligned(text: str, view: str, offset: int) -> int:
-    """The offset in ``text`` of ``offset`` in ``view``, a normalized view of it, where that can be told: inside the
-    start they share, or inside the end they share (counted from the end); else, conservatively, where they first
-    differ."""
+    """The offset in ``text`` of ``offset`` in ``view``, a normalized view of it: walked side by side, resuming after
+    each change where the next :data:`_ALIGN_RUN` characters agree again within :data:`_ALIGN_REACH` characters (an
+    ellipsis folded to three dots, a name joined, a non-breaking space made plain leave the rest in step). Inside a
+    change, or where none resumes, the text's offset where the change starts: nothing after ``offset`` in the view
+    is counted before it."""
     if view == text:
         return offset
-    same = 0
-    for a, b in zip(text, view, strict=False):
-        if a != b:
-            break
-        same += 1
-    if offset <= same:
-        return offset
-    tail = 0
-    while tail < min(len(text), len(view)) - same and text[-1 - tail] == view[-1 - tail]:
-        tail += 1
-    if offset >= len(view) - tail:
-        return len(text) - (len(view) - offset)
-    return same
+    i = j = 0
+    while j < offset:
+        if i < len(text) and text[i] == view[j]:
+            i, j = i + 1, j + 1
+            continue
+        step = _resume(text, view, i, j)
+        if step is None or j + step[1] > offset:
+            return i
+        i, j = i + step[0], j + step[1]
+    return i
+
+
+#: characters that must agree again after a change for :func:`_aligned` to walk on
+_ALIGN_RUN = 8
+#: how far past a change :func:`_aligned` looks for them (in both texts together)
+_ALIGN_REACH = 128
+
+
+def _resume(text: str, view: str, i: int, j: int) -> tuple[int, int] | None:
+    """The least skip ``(in text, in view)`` after which the two agree for :data:`_ALIGN_RUN` characters (or to both
+    ends), or None within :data:`_ALIGN_REACH`."""
+    for reach in range(1, _ALIGN_REACH + 1):
+        for di in range(reach + 1):
+            a, b = i + di, j + reach - di
+            if a > len(text) or b > len(view):
+                continue
+            run = text[a : a + _ALIGN_RUN]
+            if run == view[b : b + _ALIGN_RUN] and (
+                len(run) == _ALIGN_RUN or (a + len(run), b + len(run)) == (len(text), len(view))
+            ):
+                return di, reach - di
+    return None
 
 
 def _raw_offset(text: str, offset: int) -> int:

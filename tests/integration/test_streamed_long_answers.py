@@ -4,6 +4,7 @@ none of a harmful passage first."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -177,3 +178,47 @@ def test_a_harmful_sentence_longer_than_a_window_is_not_shown_before_it_ends(det
     seen, blocked, _ = _stream(guard, answer)
 
     assert blocked and _shown_of(seen, answer, sentence) == 0
+
+
+def test_a_streamed_answer_longer_than_max_text_chars_is_refused_as_invoke_refuses_it(
+    detector: SemanticDetector,
+) -> None:
+    guard = guard_with(detector, profile={"max_text_chars": 2500})
+    answer = CAMPING + "\n\n" + CURRY
+    assert len(answer) > 2500 and guard.check(answer, stage="output").blocked  # too long to check
+
+    seen, blocked, _ = _stream(guard, answer)
+
+    assert blocked and len(seen) < 2500
+
+
+def _lag(guard: Guard, answer: str) -> int:
+    """The most characters the caller was behind the model while it streamed ``answer`` word by word."""
+    chain = guard.wrap(GenericFakeChatModel(messages=iter([AIMessage(content=answer)])))
+    produced = _Produced()
+    seen = worst = 0
+    for chunk in chain.stream("Tell me about it.", config={"callbacks": [produced]}):
+        seen += len(str(chunk.content))
+        worst = max(worst, produced.chars - seen)
+    return worst
+
+
+@pytest.mark.parametrize(
+    "fold",
+    [
+        lambda p: p + " Set hold_last_window in the config.",  # a name the joined view reads as words
+        lambda p: p.replace(". A", "\u2026 A").replace(". T", "\u2026 T"),  # ellipses, three dots when folded
+        lambda p: p.replace(" minutes", "\u00a0minutes").replace(" litres", "\u00a0litres"),  # non-breaking spaces
+    ],
+    ids=["identifier", "ellipsis", "non-breaking space"],
+)
+def test_ordinary_characters_the_classifiers_views_fold_do_not_hold_the_answer_back(
+    detector: SemanticDetector, fold: Callable[[str], str]
+) -> None:
+    plain = "\n\n".join([CAMPING, CURRY])
+    folded = "\n\n".join(fold(p) for p in plain.split("\n\n"))
+    guard = guard_with(detector)
+    assert folded != plain and not guard.check(folded, stage="output").blocked
+
+    # about 80 word pieces and a check's interval behind the model, as the plain answer is
+    assert _lag(guard, folded) <= _lag(guard, plain) + 40

@@ -242,3 +242,18 @@ def test_checks_that_can_release_nothing_come_less_and_less_often() -> None:
     longer = [n for n in calls if n > 2000]  # past window_chars, each check reads all the unreleased text
     assert len(longer) <= 12  # doubling intervals: about log2(18,000 / 16), not 1,125 checks of the whole text
     assert sum(longer) <= 4 * len(answer)  # a multiple of the length, not its square (1,125 x ~11,000)
+
+
+def test_checks_that_read_the_whole_answer_so_far_come_at_most_every_sixteenth_of_it() -> None:
+    reads: list[int] = []
+
+    def part(window: str, *, partial: bool, head: str) -> Decision:
+        reads.append(len(head) + len(window))
+        return _check(window)
+
+    answer = "A plain sentence about the garden goes here. " * 1300  # 58,500 characters
+    screen = StreamScreen(check=_check, check_part=part, transform=_redact, holdback_chars=8, check_every_chars=16)
+    shown = "".join(screen.feed(ch) for ch in answer) + screen.flush()
+
+    assert shown == answer
+    assert sum(reads) <= 20 * len(answer)  # a multiple of the length (every 16 characters: some 3,600 times it)
