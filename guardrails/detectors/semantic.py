@@ -445,8 +445,9 @@ class SemanticDetector(BaseDetector):
         answer that holds them: the rest may yet be read in a window not written to its end, so a stream holds it
         back. ``len(text)`` where answers are read otherwise (sentence by sentence, or by an injected encoder
         without ``open_end``): then the stream's ``holdback_chars`` alone holds text back. Placeholders count as
-        the classifier reads them (:func:`neutralize_placeholders`); a normalized view whose folding shortens the
-        end of the text (spaced letters joined) is exact only up to that."""
+        the classifier reads them (:func:`neutralize_placeholders`), and so does each normalized view (the least
+        over them, mapped back by :func:`_aligned`); a view decided over the whole text (look-alike letters folded
+        where Latin letters are most of it) can still change as the answer grows (README, "Streaming")."""
         head = self._head(Stage.OUTPUT)
         tokens = self.options.long_answer_window_tokens
         if tokens is None or not self._reads_partial(head):
@@ -686,7 +687,7 @@ class SemanticDetector(BaseDetector):
         where it resembles a harmful exemplar, and of a long answer only at ``long_answer_min_score`` or more. The
         answer so far of a stream (``partial``) is read as a long answer's windows and, when it fits one window,
         whole as well (its first row)."""
-        if len(mat) == 0:  # an open-ended text too short to be read yet in any window
+        if len(mat) == 0:  # no window at all (an injected encoder may give none for a text): nothing found
             return np.zeros(len(head.model.categories))
         parts = np.ones(len(mat), dtype=bool)
         if partial:
