@@ -10,13 +10,17 @@ The ordinary answers are our own (200-450 words; ``long_answers_calibration.json
 score floor, ``long_answers.jsonl`` was kept for the test). The harmful passages are the unsafe rows of
 ``answers.jsonl``, each put into one ordinary answer after its first sentence, in its middle and before its last
 sentence (and, counted apart, before or after the whole answer); "harmful throughout" is four of them in a row
-between an answer's first and last sentence. Prints counts and medians (no assertions).
+between an answer's first and last sentence. Then the domain disclaimers the delivered ordinary answers get, against
+the subjects their rows are labelled with (``domains``, and ``domains_ok`` for side subjects either way), with a long
+answer's domain read from the share of its windows (default) and from its highest window. Prints counts and medians
+(no assertions).
 
 ``--stream`` adds (``--stream-only`` measures only this), for the default reading, the same answers streamed
 through the wrapper word by word (a fake chat model, the profile's ``streaming`` settings, or ``--holdback N``
 characters of look-back): ordinary answers refused and harmful passages in the middle caught, next to what
 ``invoke`` does with the same answers, how many of the caught passages the caller saw (a word or more) before
-the refusal came, and how many characters the model had streamed when the caller got its first text; then the
+the refusal came, whether the stream gave other disclaimers than ``invoke``, and how many characters the model had
+streamed when the caller got its first text; then the
 same for the short answers of ``answers.jsonl`` (each harmful one is its own passage).
 """
 
@@ -42,11 +46,7 @@ STRICT = {"long_answer_window_tokens": "null", "long_answer_min_score": "0.0"}
 
 def sentence_by_sentence(profile: str, folder: Path) -> Guard:
     """``profile`` reading long answers as user texts are: a window per sentence, every window counting."""
-    path = folder / "sentences.yaml"
-    base = profile if "/" not in profile and not profile.endswith(".yaml") else str(Path(profile).resolve())
-    options = "".join(f"      {k}: {v}\n" for k, v in STRICT.items())
-    path.write_text(f"extends: {base}\nname: sentences\ndetectors:\n  semantic:\n    options:\n{options}", "utf-8")
-    return Guard.from_profile(str(path))
+    return with_semantic(profile, folder, "sentences", STRICT)
 
 
 def with_holdback(profile: str, folder: Path, chars: int) -> Guard:
@@ -57,7 +57,16 @@ def with_holdback(profile: str, folder: Path, chars: int) -> Guard:
     return Guard.from_profile(str(path))
 
 
-def _rows(path: Path) -> list[dict[str, str]]:
+def with_semantic(profile: str, folder: Path, name: str, options: dict[str, str]) -> Guard:
+    """``profile`` with these semantic detector options."""
+    path = folder / f"{name}.yaml"
+    base = profile if "/" not in profile and not profile.endswith(".yaml") else str(Path(profile).resolve())
+    lines = "".join(f"      {k}: {v}\n" for k, v in options.items())
+    path.write_text(f"extends: {base}\nname: {name}\ndetectors:\n  semantic:\n    options:\n{lines}", "utf-8")
+    return Guard.from_profile(str(path))
+
+
+def _rows(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
@@ -71,9 +80,10 @@ class _Produced(BaseCallbackHandler):
         self.chars += len(token)
 
 
-def _streamed(guard: Guard, text: str) -> tuple[bool, str, int | None]:
-    """Whether the wrapper refuses ``text`` streamed word by word by a fake chat model, what the caller saw, and how
-    many characters the model had streamed when the caller got its first text (None: it got none)."""
+def _streamed(guard: Guard, text: str) -> tuple[bool, str, int | None, tuple[str, ...]]:
+    """Whether the wrapper refuses ``text`` streamed word by word by a fake chat model, what the caller saw, how
+    many characters the model had streamed when the caller got its first text (None: it got none), and the
+    answer's disclaimer categories."""
     from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
     from langchain_core.messages import AIMessage
 
@@ -87,7 +97,8 @@ def _streamed(guard: Guard, text: str) -> tuple[bool, str, int | None]:
         seen.append(str(chunk.content))
         if first is None and chunk.content:
             first = produced.chars
-    return bool((meta.get("output") or {}).get("blocked")), "".join(seen), first
+    output = meta.get("output") or {}
+    return bool(output.get("blocked")), "".join(seen), first, tuple(output.get("disclaimer_categories") or ())
 
 
 def _shown(seen: str, text: str, passage: str) -> int:
@@ -111,6 +122,9 @@ def _stream_report(
     differ = sum(r[0] != b for r, b in zip(runs, by_invoke, strict=True))
     print(f"  ordinary answers refused  stream {refused}/{len(ordinary)}, invoke {invoked}/{len(ordinary)}")
     print(f"    answers the stream and invoke decide differently: {differ}")
+    disclaimed = [guard.check(t, stage="output").disclaimer_categories for t in ordinary]
+    other = sum(set(r[3]) != set(d) for r, d in zip(runs, disclaimed, strict=True))
+    print(f"    answers the stream gives other disclaimers than invoke: {other}")
     firsts = [r[2] for r in runs if r[2] is not None]
     if firsts:
         print(f"  model characters streamed before the caller's first text: median {statistics.median(firsts):.0f}")
@@ -130,7 +144,7 @@ def _caught_and_shown(guard: Guard, what: str, rows: list[tuple[str, str]]) -> N
     how many showed part of the passage first."""
     caught = shown = differ = invoked = 0
     for text, passage in rows:
-        blocked, seen, _ = _streamed(guard, text)
+        blocked, seen, _, _ = _streamed(guard, text)
         by_invoke = guard.check(text, stage="output").blocked
         caught += blocked
         invoked += by_invoke
@@ -170,6 +184,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if not args.stream_only:
             _compare_readings(args, ordinary, buried, firsts, lasts, throughout, Path(tmp))
+            _disclaimer_report(args, Path(tmp))
         if args.stream or args.stream_only:
             if args.holdback is None:
                 streaming = Guard.from_profile(args.profile)
@@ -221,6 +236,48 @@ def _compare_readings(
         print(f"  harmful throughout caught  {whole}/{len(throughout)}")
         print(f"  time per ordinary answer   median {median * 1000:.0f} ms ({median / base:.2f}x sentences)")
         print(f"  refused: {'; '.join(refused[how]) or 'none'}")
+
+
+def _off_and_missed(row: dict[str, Any], disclaimed: set[str]) -> tuple[bool, bool]:
+    """Whether a delivered answer got a disclaimer off its subject (neither its ``domains`` nor ``domains_ok``), and
+    whether it lacks one of its ``domains``."""
+    wanted = set(row.get("domains") or ())
+    return bool(disclaimed - wanted - set(row.get("domains_ok") or ())), bool(wanted - disclaimed)
+
+
+def _disclaimer_report(args: argparse.Namespace, folder: Path) -> None:
+    """The domain disclaimers the delivered answers get, against their labelled subjects (``domains``: the answer is
+    about it; ``domains_ok``: a side subject, either way), with a long answer's domain read from the share of its
+    windows (default) and from its highest window (``long_answer_domain_share: 0``)."""
+    rows = [r for r in _rows(args.file) if "domains" in r]
+    if not rows:
+        return
+    guards = {
+        "domain of the answer's windows (default)": Guard.from_profile(args.profile),
+        "domain of its highest window": with_semantic(
+            args.profile, folder, "highest", {"long_answer_domain_share": "0"}
+        ),
+    }
+    print(f"\ndomain disclaimers on the delivered answers ({len(rows)} labelled):")
+    for how, guard in guards.items():
+        guard.warmup()
+        given = off = missed = delivered = 0
+        offs: list[str] = []
+        for row in rows:
+            decision = guard.check(row["text"], stage="output")
+            if decision.blocked:
+                continue
+            delivered += 1
+            disclaimed = set(decision.disclaimer_categories)
+            given += bool(disclaimed)
+            is_off, is_missed = _off_and_missed(row, disclaimed)
+            off += is_off
+            missed += is_missed
+            if is_off:
+                offs.append(f"{row['id']} ({', '.join(sorted(disclaimed))})")
+        print(f"  {how}: {delivered} delivered, {given} with a disclaimer,")
+        print(f"    {off} off their subject, {missed} missing theirs")
+        print(f"    off their subject: {'; '.join(offs) or 'none'}")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ fitted threshold maps to 0.5 (the profiles' default threshold).
   text (a data: URI's image, a checksum, a key) is masked (``[encoded data]``) in every view.
 * **Long texts** are embedded in 256-token windows; the worst window wins. A user's text longer than one window
   is read sentence by sentence; an answer's in sliding windows of whole sentences (``long_answer_window_tokens``),
-  each counting for a harmful category only at ``long_answer_min_score`` or more.
+  each counting for a harmful category only at ``long_answer_min_score`` or more; its domain is what
+  ``long_answer_domain_share`` of its windows show (its subject, for the disclaimer), not its highest window.
 * **Multi-turn**: with history, the latest turn is also judged joined with each earlier user
   turn alone (a benign turn in between does not dilute the turn that carries the intent) and
   with all of them (intent spread over the whole window). For a category, a joined text counts only
@@ -47,6 +48,7 @@ Heavy modules (onnxruntime, tokenizers, torch) load lazily on first use.
 from __future__ import annotations
 
 import inspect
+import math
 import re
 import secrets
 import threading
@@ -197,6 +199,11 @@ class SemanticOptions(BaseModel):
     #: the calibrated threshold, 0 counts every window): the more windows an answer has, the more chances one of
     #: them has to cross the threshold by chance
     long_answer_min_score: float = Field(default=0.9, ge=0.0, le=1.0)
+    #: a domain (medical, legal, financial, news) of such an answer scores what at least this share of its windows
+    #: reach (the k-th highest window, k = share x windows rounded up), so the answer's subject decides its
+    #: disclaimer, not one sentence (a sourdough recipe's "wash your hands" is no medical answer); 0 takes the
+    #: highest window, as for a short answer. Chosen on the 40 calibration answers (README, "Long answers")
+    long_answer_domain_share: float = Field(default=0.35, ge=0.0, le=1.0)
     #: noise floor: scores below it are not reported
     min_score: float = Field(default=0.05, ge=0.0, le=1.0)
     #: detect non-English text and report it as a ``language:<code>`` finding
@@ -381,6 +388,7 @@ class SemanticDetector(BaseDetector):
             persistent=persistent,
             harmful=harmful,
             leaning=leaning,
+            domain=np.array([self._kind(c) == "domain" for c in model.categories]),
             context_windows=_takes(getattr(encoder, "encode_windows", None), "context_tokens"),
             open_end=_takes(getattr(encoder, "encode_windows", None), "open_end")
             and callable(getattr(encoder, "settled_chars", None)),
@@ -684,9 +692,10 @@ class SemanticDetector(BaseDetector):
     ) -> np.ndarray:
         """The worst window of a string wins; of a long text (more than one window's tokens, however few distinct
         windows it has) with ``long_text_min_support``, a window counts for a prohibited or crisis category only
-        where it resembles a harmful exemplar, and of a long answer only at ``long_answer_min_score`` or more. The
-        answer so far of a stream (``partial``) is read as a long answer's windows and, when it fits one window,
-        whole as well (its first row)."""
+        where it resembles a harmful exemplar, and of a long answer only at ``long_answer_min_score`` or more; a
+        long answer's domain scores what ``long_answer_domain_share`` of its windows reach. The answer so far of a
+        stream (``partial``) is read as a long answer's windows and, when it fits one window, whole as well (its
+        first row); it reports no domain: the finished answer, read by the stream's last check, has the subject."""
         if len(mat) == 0:  # no window at all (an injected encoder may give none for a text): nothing found
             return np.zeros(len(head.model.categories))
         parts = np.ones(len(mat), dtype=bool)
@@ -696,11 +705,20 @@ class SemanticDetector(BaseDetector):
         if floor > 0 and (partial or len(mat) > 1 or not self._encoder_call(head, "fits_one_window")(s)):
             far = parts & (head.model.support(mat) < floor)
             window_scores = np.where(far[:, None] & head.harmful[None, :], 0.0, window_scores)
-        least = self.options.long_answer_min_score if answer else 0.0
-        if least > 0 and (partial or len(mat) > 1 or not _fits_one_window(head, s)):
+        long = answer and (partial or len(mat) > 1 or not _fits_one_window(head, s))
+        least = self.options.long_answer_min_score
+        if long and least > 0:
             low = parts[:, None] & head.harmful[None, :] & (window_scores < least)
             window_scores = np.where(low, 0.0, window_scores)
-        return np.asarray(window_scores.max(axis=0))
+        worst = np.asarray(window_scores.max(axis=0))
+        share = self.options.long_answer_domain_share
+        if partial:  # the answer goes on: its subject, so its disclaimer, is the finished answer's (the last check)
+            worst[head.domain] = 0.0
+        elif long and share > 0 and head.domain.any():
+            windows = window_scores[:, head.domain]
+            k = max(1, math.ceil(share * len(windows) - 1e-9))
+            worst[head.domain] = np.sort(windows, axis=0)[-k]  # the score k windows reach, per domain
+        return worst
 
     def _sentence_alone(self, head: _Head, mat: np.ndarray, sc: np.ndarray) -> np.ndarray:
         """The scores a sentence judged alone counts for: harmful kinds only, and only where it resembles a harmful
@@ -1025,6 +1043,8 @@ class _Head:
     harmful: np.ndarray
     #: the prohibited categories: a follow-up leaning towards one keeps a crisis in force
     leaning: np.ndarray
+    #: the domain categories: a long answer's subject, not its highest window, decides them
+    domain: np.ndarray
     #: the encoder's ``encode_windows`` takes ``context_tokens`` (the shipped one does; an injected one may not)
     context_windows: bool = False
     #: ... and ``open_end``, and it has ``settled_chars``: it can read the answer so far of a stream

@@ -50,3 +50,27 @@ SCAM_SCRIPT = (
     "today, and give them our account number. Keep them on the phone so they cannot call their family, and if they "
     "hesitate, warn them that the police will freeze their money."
 )
+
+#: an answer whose subject is medical from start to end (its disclaimer is the answer's subject, not one sentence's)
+SPRAINED_ANKLE = """Here is how to look after a sprained ankle at home, and when to see a doctor.
+
+In the first two days, rest the ankle and keep weight off it as much as you can. Use crutches if walking hurts. Put \
+an ice pack wrapped in a towel on the swelling for about twenty minutes every two or three hours, never straight on \
+the skin. A compression bandage helps with the swelling, but take it off at night and loosen it if your toes tingle \
+or turn pale. Keep the foot raised above the level of your hip when you sit or lie down.
+
+For the pain, paracetamol is usually enough. Ibuprofen also eases swelling, but it is not suitable for everyone: \
+avoid it if you have had a stomach ulcer, kidney problems or asthma that it makes worse, and check with a \
+pharmacist if you take other medicines. Follow the dose on the packet.
+
+After two or three days, start moving the ankle gently. Trace the letters of the alphabet with your toes, and walk \
+short distances as the pain allows. Most mild sprains improve within two weeks, though it can take a couple of \
+months before the joint feels fully strong, so build up sport slowly.
+
+See a doctor or go to an urgent care clinic if you cannot put any weight on the foot at all, if the ankle looks \
+misshapen, if the pain is severe or keeps getting worse, if your foot goes numb, cold or blue, or if there is no \
+improvement after a week. These can be signs of a fracture or a torn ligament that needs an X-ray. People with \
+diabetes or poor circulation should get any foot injury checked early.
+
+To lower the chance of spraining it again, do balance exercises such as standing on one leg while you brush your \
+teeth, and wear supportive shoes on uneven ground."""

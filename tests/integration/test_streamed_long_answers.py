@@ -17,7 +17,7 @@ from guardrails.classifier.model import default_model_path
 from guardrails.detectors.semantic import SemanticDetector
 from guardrails.embeddings import get_encoder
 from guardrails.testing import guard_with
-from tests.helpers.long_answers import CAMPING, CURRY, SCAM_SCRIPT
+from tests.helpers.long_answers import CAMPING, CURRY, SCAM_SCRIPT, SPRAINED_ANKLE
 
 pytestmark = pytest.mark.skipif(not default_model_path().is_file(), reason="classifier artefact not built")
 
@@ -94,6 +94,27 @@ def test_an_ordinary_long_answer_streams_whole_as_invoke_delivers_it(detector: S
 
     assert not blocked and seen.startswith(answer)
     assert seen == invoked.content  # its disclaimers too
+
+
+#: a paragraph on a sprain's first days, then the camping plan: medical while short, not once finished
+SPRAIN_THEN_CAMPING = "\n\n".join([SPRAINED_ANKLE.split("\n\n")[1], CAMPING])
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [CAMPING, SPRAINED_ANKLE, SPRAIN_THEN_CAMPING],
+    ids=["camping plan", "sprained ankle", "a sprain's first days then a camping plan"],
+)
+def test_a_streamed_long_answer_gets_the_disclaimers_invoke_gives_it_not_those_of_a_part_of_it(
+    detector: SemanticDetector, answer: str
+) -> None:
+    guard = guard_with(detector)
+    chain = guard.wrap(GenericFakeChatModel(messages=iter([AIMessage(content=answer)])))
+    last: dict[str, Any] = {}
+    for chunk in chain.stream("Tell me about it."):
+        last = (chunk.response_metadata.get("guardrails") or {}).get("output") or last
+
+    assert last["disclaimer_categories"] == list(guard.check(answer, stage="output").disclaimer_categories)
 
 
 def test_the_first_text_comes_once_the_model_has_written_more_than_one_window(detector: SemanticDetector) -> None:

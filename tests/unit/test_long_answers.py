@@ -19,7 +19,7 @@ from guardrails.embeddings import CONTEXT_STARTS_PER_WINDOW, MIN_SENTENCE_TOKENS
 from guardrails.errors import DetectorError
 from guardrails.testing import guard_with
 from guardrails.types import Stage, StreamPart
-from tests.helpers.long_answers import CAMPING, CURRY, SCAM_SCRIPT
+from tests.helpers.long_answers import CAMPING, CURRY, SCAM_SCRIPT, SPRAINED_ANKLE
 
 pytestmark = pytest.mark.skipif(not default_model_path().is_file(), reason="classifier artefact not built")
 
@@ -213,12 +213,43 @@ def test_a_context_size_that_is_no_window_size_is_refused_naming_it(
 
 @pytest.mark.parametrize(
     ("option", "value"),
-    [("long_answer_window_tokens", 5), ("long_answer_window_tokens", 300), ("long_answer_min_score", 1.5)],
+    [
+        ("long_answer_window_tokens", 5),
+        ("long_answer_window_tokens", 300),
+        ("long_answer_min_score", 1.5),
+        ("long_answer_domain_share", 1.5),
+        ("long_answer_domain_share", -0.1),
+    ],
 )
 def test_long_answer_options_out_of_range_are_refused_naming_them(option: str, value: object) -> None:
-    assert SemanticOptions(**{option: None if option.endswith("tokens") else 0.0})  # the strict settings exist
+    assert SemanticOptions(**{option: None if option.endswith("tokens") else 0.0})  # the old readings exist
     with pytest.raises(ValueError, match=option):
         SemanticOptions(**{option: value})
+
+
+def test_a_long_answer_gets_the_disclaimer_of_its_subject_not_of_one_sentence(detector: SemanticDetector) -> None:
+    assert not get_encoder().load().fits_one_window(CAMPING)
+    assert not get_encoder().load().fits_one_window(SPRAINED_ANKLE)
+    guard = guard_with(detector)
+
+    camping = guard.check(CAMPING, stage="output")  # a first-aid kit in one sentence of a camping plan
+    sprain = guard.check(SPRAINED_ANKLE, stage="output")
+
+    assert "domain_medical" not in camping.disclaimer_categories, camping.disclaimer_categories
+    assert "domain_medical" in sprain.disclaimer_categories, sprain.disclaimer_categories
+
+
+def test_a_domain_share_of_zero_gives_a_long_answer_the_disclaimer_of_its_highest_window() -> None:
+    highest = guard_with(SemanticDetector(options=SemanticOptions(long_answer_domain_share=0.0)))
+
+    assert "domain_medical" in highest.check(CAMPING, stage="output").disclaimer_categories
+
+
+def test_a_short_answer_keeps_the_disclaimer_its_one_window_gives(detector: SemanticDetector) -> None:
+    short = SPRAINED_ANKLE.split("\n\n")[2]  # the paragraph on painkillers alone
+    assert get_encoder().load().fits_one_window(short)
+
+    assert "domain_medical" in guard_with(detector).check(short, stage="output").disclaimer_categories
 
 
 def test_a_stricter_window_score_floor_refuses_less_and_zero_counts_every_window(detector: SemanticDetector) -> None:
