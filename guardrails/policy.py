@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from guardrails import responses
 from guardrails.profiles import Profile
 from guardrails.taxonomy import Taxonomy
-from guardrails.types import Action, DetectorFailure, Finding, Stage
+from guardrails.types import PASSAGE_LABEL, Action, DetectorFailure, Finding, Stage
 
 #: label prefix of the language finding emitted by the semantic detector
 LANGUAGE_LABEL = "language:"
@@ -76,6 +76,11 @@ class Policy:
         if cat is None:
             return False
         rule = self.profile.rule(finding.category)
+        # a passage of a long answer: not what the answer is about, so no disclaimer; a block or referral of the
+        # domain acts on any passage of it
+        passage = finding.label is not None and finding.label.startswith(PASSAGE_LABEL)
+        if passage and self.profile.action_for(finding.category, cat.kind) < Action.REFER:
+            return False
         stages = (
             rule.stages if rule.stages is not None else (("input",) if cat.kind == "crisis" else ("input", "output"))
         )

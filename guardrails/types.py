@@ -87,6 +87,12 @@ class StreamPart:
         return f"StreamPart(partial={self.partial}, head={len(self.head)} characters)"
 
 
+#: the label prefix of a finding that a passage of a long answer shows a domain category the answer as a whole is not
+#: about (the semantic detector's highest window; the whole answer's score is the category's plain finding): a domain
+#: disclaimer follows the answer's subject, a profile that blocks or refers a domain acts on any passage of it
+PASSAGE_LABEL = "passage:"
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One thing a detector found.

@@ -66,7 +66,7 @@ from guardrails.detectors.base import BaseDetector, DetectContext
 from guardrails.errors import DetectorError, DetectorUnavailable, raise_detached
 from guardrails.language import detect_language, load_identifier
 from guardrails.taxonomy import Taxonomy, load_taxonomy
-from guardrails.types import Finding, Stage
+from guardrails.types import PASSAGE_LABEL, Finding, Stage
 
 #: the view name of the latest turn joined with the history window
 HISTORY_VIEW = "history"
@@ -84,6 +84,8 @@ SENTENCE_VIEW = "sentence"
 #: the key of an earlier turn's sentence among the scored strings (and in the LRU of kept scores): its scores as
 #: a sentence alone counts for, which differ from the same string's as a whole turn
 _SENTENCE_KEY = "\x00sentence\x00"
+#: ``scored[_PASSAGE_KEY + s]``: a long answer's highest window per domain category (``long_answer_domain_share``)
+_PASSAGE_KEY = "\x00passage\x00"
 _ALNUM = re.compile(r"[^\W_]", re.UNICODE)
 #: a letter: a text with none in any view (digits, punctuation, emoji) is not judged by the classifier
 _LETTER = re.compile(r"[^\W\d_]")
@@ -649,6 +651,9 @@ class SemanticDetector(BaseDetector):
             rows = owner == k
             mats[s] = vecs[rows]
             scored[s] = self._worst(head, s, vecs[rows], window_scores[rows], answer=answer, partial=partial)
+            passage = self._passage(head, s, vecs[rows], window_scores[rows], answer=answer, partial=partial)
+            if passage is not None:
+                scored[_PASSAGE_KEY + s] = passage
 
     def _recall(self, artefact: str, key: str, s: str, known: dict[str, np.ndarray], wanted: dict[str, None]) -> None:
         """The kept scores of ``key`` into ``known``, or ``s`` into the strings to embed when none are kept."""
@@ -693,9 +698,10 @@ class SemanticDetector(BaseDetector):
         """The worst window of a string wins; of a long text (more than one window's tokens, however few distinct
         windows it has) with ``long_text_min_support``, a window counts for a prohibited or crisis category only
         where it resembles a harmful exemplar, and of a long answer only at ``long_answer_min_score`` or more; a
-        long answer's domain scores what ``long_answer_domain_share`` of its windows reach. The answer so far of a
-        stream (``partial``) is read as a long answer's windows and, when it fits one window, whole as well (its
-        first row); it reports no domain: the finished answer, read by the stream's last check, has the subject."""
+        long answer's domain scores what ``long_answer_domain_share`` of its windows reach (:meth:`_passage` keeps
+        its highest window). The answer so far of a stream (``partial``) is read as a long answer's windows and, when
+        it fits one window, whole as well (its first row); it reports no domain but its passages: the finished
+        answer, read by the stream's last check, has the subject."""
         if len(mat) == 0:  # no window at all (an injected encoder may give none for a text): nothing found
             return np.zeros(len(head.model.categories))
         parts = np.ones(len(mat), dtype=bool)
@@ -705,20 +711,39 @@ class SemanticDetector(BaseDetector):
         if floor > 0 and (partial or len(mat) > 1 or not self._encoder_call(head, "fits_one_window")(s)):
             far = parts & (head.model.support(mat) < floor)
             window_scores = np.where(far[:, None] & head.harmful[None, :], 0.0, window_scores)
-        long = answer and (partial or len(mat) > 1 or not _fits_one_window(head, s))
-        least = self.options.long_answer_min_score
-        if long and least > 0:
+        least = self.options.long_answer_min_score if answer else 0.0
+        if least > 0 and (partial or len(mat) > 1 or not _fits_one_window(head, s)):
             low = parts[:, None] & head.harmful[None, :] & (window_scores < least)
             window_scores = np.where(low, 0.0, window_scores)
         worst = np.asarray(window_scores.max(axis=0))
-        share = self.options.long_answer_domain_share
         if partial:  # the answer goes on: its subject, so its disclaimer, is the finished answer's (the last check)
             worst[head.domain] = 0.0
-        elif long and share > 0 and head.domain.any():
+        elif self._by_subject(head, s, mat, answer=answer, partial=partial):
             windows = window_scores[:, head.domain]
-            k = max(1, math.ceil(share * len(windows) - 1e-9))
+            k = max(1, math.ceil(self.options.long_answer_domain_share * len(windows) - 1e-9))
             worst[head.domain] = np.sort(windows, axis=0)[-k]  # the score k windows reach, per domain
         return worst
+
+    def _by_subject(self, head: _Head, s: str, mat: np.ndarray, *, answer: bool, partial: bool) -> bool:
+        """Whether the domains of ``s`` are read by the share of its windows (``long_answer_domain_share``): a
+        finished answer longer than one window."""
+        if partial or not answer or self.options.long_answer_domain_share <= 0 or not head.domain.any():
+            return False
+        return len(mat) > 1 or (len(mat) == 1 and not _fits_one_window(head, s))
+
+    def _passage(
+        self, head: _Head, s: str, mat: np.ndarray, window_scores: np.ndarray, *, answer: bool, partial: bool
+    ) -> np.ndarray | None:
+        """The highest window of each domain category of a long answer whose domains are read by their share of its
+        windows, or of a stream's answer so far, which reports no domain of its own (zeros elsewhere): a passage a
+        blocking profile acts on (:data:`PASSAGE_LABEL`). None otherwise."""
+        if not head.domain.any() or len(mat) == 0:
+            return None
+        if not partial and not self._by_subject(head, s, mat, answer=answer, partial=partial):
+            return None
+        out = np.zeros(len(head.model.categories))
+        out[head.domain] = window_scores[:, head.domain].max(axis=0)
+        return out
 
     def _sentence_alone(self, head: _Head, mat: np.ndarray, sc: np.ndarray) -> np.ndarray:
         """The scores a sentence judged alone counts for: harmful kinds only, and only where it resembles a harmful
@@ -820,7 +845,12 @@ class SemanticDetector(BaseDetector):
             ctx.cache[key] = mats[s]
             mat, sc = mats[s], scored[s]
         else:  # the worst wins
-            sc = self._worst(head, s, mat, head.model.scores(mat), answer=_read_as_answer(ctx), partial=partial)
+            answer, window_scores = _read_as_answer(ctx), head.model.scores(mat)
+            sc = self._worst(head, s, mat, window_scores, answer=answer, partial=partial)
+            passage = self._passage(head, s, mat, window_scores, answer=answer, partial=partial)
+            scored.pop(_PASSAGE_KEY + s, None)
+            if passage is not None:
+                scored[_PASSAGE_KEY + s] = passage
         if name.startswith(SENTENCE_VIEW):
             sc = self._sentence_alone(head, mat, sc)
         return sc
@@ -845,6 +875,8 @@ class SemanticDetector(BaseDetector):
         n = len(head.model.categories)
         best = np.zeros(n)
         best_view = np.array(["raw"] * n, dtype=object)
+        passage = np.zeros(n)
+        passage_view = np.array(["raw"] * n, dtype=object)
         for name, s in plan.views:
             sc = self._window_scores(head, ctx, name, s, mats, scored, partial=partial)
             if name.startswith(PIECE_VIEW):  # a piece alone counts only where it is sure (``piece_min_score``)
@@ -852,6 +884,11 @@ class SemanticDetector(BaseDetector):
             better = sc > best
             best[better] = sc[better]
             best_view[better] = name
+            if not name.startswith(PIECE_VIEW) and (_PASSAGE_KEY + s) in scored:
+                pv = scored[_PASSAGE_KEY + s]
+                higher = pv > passage
+                passage[higher] = pv[higher]
+                passage_view[higher] = name
         latest = best.copy()
         margin, handled_at = self.options.history_margin, self.options.history_handled_score
         lean = self.options.history_persistent_lean
@@ -900,6 +937,12 @@ class SemanticDetector(BaseDetector):
                 continue
             view = str(best_view[j])
             findings.append(Finding(self.name, cid, min(1.0, round(score, 4)), label=f"view:{view}", view=view))
+        # a domain a passage of a long answer shows more than the whole answer does: what a blocking profile acts on
+        for k in np.flatnonzero(head.emit & (passage > np.maximum(best, self.options.min_score))).tolist():
+            view = str(passage_view[k])
+            score = min(1.0, round(float(passage[k]), 4))
+            label = f"{PASSAGE_LABEL}view:{view}"
+            findings.append(Finding(self.name, head.model.categories[k], score, label=label, view=view))
         return findings
 
     def _kind(self, category: str) -> str:

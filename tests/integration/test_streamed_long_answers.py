@@ -4,7 +4,9 @@ none of a harmful passage first."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +15,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from guardrails import Guard
+from guardrails.audit import AuditLog
 from guardrails.classifier.model import default_model_path
 from guardrails.detectors.semantic import SemanticDetector
 from guardrails.embeddings import get_encoder
@@ -114,7 +117,51 @@ def test_a_streamed_long_answer_gets_the_disclaimers_invoke_gives_it_not_those_o
     for chunk in chain.stream("Tell me about it."):
         last = (chunk.response_metadata.get("guardrails") or {}).get("output") or last
 
-    assert last["disclaimer_categories"] == list(guard.check(answer, stage="output").disclaimer_categories)
+    invoked = guard.check(answer, stage="output")
+    assert last["disclaimer_categories"] == list(invoked.disclaimer_categories)
+    assert last["categories"] == list(invoked.categories)
+
+
+#: a sprain's painkiller paragraph inside a camping plan: a passage, not the answer's subject
+PAINKILLERS_IN_CAMPING = "\n\n".join(
+    [*CAMPING.split("\n\n")[:3], SPRAINED_ANKLE.split("\n\n")[2], *CAMPING.split("\n\n")[3:]]
+)
+
+
+def test_a_profile_that_blocks_a_domain_refuses_a_streamed_passage_of_it_before_showing_any_of_it(
+    detector: SemanticDetector,
+) -> None:
+    blocking = guard_with(detector, profile={"categories": {"domain_medical": {"action": "block"}}})
+    passage = SPRAINED_ANKLE.split("\n\n")[2]
+    assert blocking.check(PAINKILLERS_IN_CAMPING, stage="output").blocked
+
+    seen, blocked, _ = _stream(blocking, PAINKILLERS_IN_CAMPING)
+
+    assert blocked and _shown_of(seen, PAINKILLERS_IN_CAMPING, passage) == 0
+
+
+def test_a_stream_the_caller_stops_reading_early_is_recorded_with_the_passages_it_read_and_no_disclaimer(
+    detector: SemanticDetector, tmp_path: Path
+) -> None:
+    path = tmp_path / "audit.jsonl"
+    assert "domain_medical" in guard_with(detector).check(SPRAINED_ANKLE, stage="output").disclaimer_categories
+    guard = guard_with(detector, audit=AuditLog(path=path))
+    stream = guard.wrap(GenericFakeChatModel(messages=iter([AIMessage(content=SPRAINED_ANKLE)]))).stream("Hi.")
+    shown = ""
+    for chunk in stream:
+        shown += str(chunk.content)
+        if len(shown) > 200:
+            break
+    stream.close()
+
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    (output,) = [r for r in records if r["stage"] == "output"]
+    passages = [
+        f for f in output["findings"] if f["category"] == "domain_medical" and f["label"].startswith("passage:")
+    ]
+    assert len(shown) < len(SPRAINED_ANKLE)
+    assert passages and passages[0]["score"] >= 0.5  # what its checks read is on record
+    assert output["disclaimer_categories"] == []  # the disclaimer comes with the end, which the caller never read
 
 
 def test_the_first_text_comes_once_the_model_has_written_more_than_one_window(detector: SemanticDetector) -> None:

@@ -7,6 +7,7 @@ answer was refused somewhere (README, "Long answers").
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -479,3 +480,70 @@ def test_a_check_of_an_answers_last_characters_reads_the_whole_answer_so_far(det
         read = detector.detect(text, DetectContext(stage=Stage.OUTPUT, stream=StreamPart(partial=True, head=head)))
 
         assert read == detector.detect(so_far, DetectContext(stage=Stage.OUTPUT, stream=StreamPart(partial=True))), cut
+
+
+def _medical_windows(detector: SemanticDetector, text: str) -> np.ndarray:
+    """The medical score of each window the detector reads an answer in."""
+    head = detector._head(Stage.OUTPUT)
+    vecs, _ = head.encoder.encode_windows([text], context_tokens=detector.options.long_answer_window_tokens)
+    return np.asarray(head.model.scores(vecs))[:, head.model.categories.index("domain_medical")]
+
+
+def _medical_findings(detector: SemanticDetector, text: str) -> dict[str, float]:
+    """The answer's medical findings by kind: the whole answer's, and a passage's (``passage:``) if any."""
+    found = detector.detect(text, DetectContext(stage=Stage.OUTPUT))
+    return {
+        ("passage" if (f.label or "").startswith("passage:") else "answer"): f.score
+        for f in found
+        if f.category == "domain_medical"
+    }
+
+
+#: an answer about a sprain for about a third of it, then a camping plan
+SPRAIN_AND_CAMPING = "\n\n".join([*SPRAINED_ANKLE.split("\n\n")[1:3], CAMPING])
+
+
+@pytest.mark.parametrize("share", [0.2, 0.35, 0.5])
+def test_a_long_answers_domain_scores_what_its_share_of_windows_reach_and_its_highest_window_is_a_passage(
+    share: float,
+) -> None:
+    detector = SemanticDetector(options=SemanticOptions(long_answer_domain_share=share, min_score=0.0))
+    windows = np.sort(_medical_windows(detector, SPRAIN_AND_CAMPING))[::-1]
+    k = math.ceil(share * len(windows) - 1e-9)  # at least that share of the windows
+    assert len(windows) >= 6 and windows[k - 1] > windows[k] and windows[k - 2] > windows[k - 1]  # no ties near k
+
+    found = _medical_findings(detector, SPRAIN_AND_CAMPING)
+
+    assert found["answer"] == pytest.approx(windows[k - 1], abs=1e-4)
+    assert found["passage"] == pytest.approx(windows[0], abs=1e-4)
+
+
+def test_a_users_long_text_is_not_read_by_the_share_of_its_windows(detector: SemanticDetector) -> None:
+    lowest = SemanticDetector(options=SemanticOptions(long_answer_domain_share=1.0))
+    as_document = DetectContext(stage=Stage.INPUT)
+
+    found = detector.detect(SPRAIN_AND_CAMPING, as_document)
+
+    assert [f for f in found if f.category == "domain_medical"]
+    assert found == lowest.detect(SPRAIN_AND_CAMPING, as_document)  # its highest sentence, whatever the share
+    assert not [f for f in found if (f.label or "").startswith("passage:")]
+    as_answers = [_medical_findings(d, SPRAIN_AND_CAMPING).get("answer", 0.0) for d in (lowest, detector)]
+    assert as_answers[0] < as_answers[1]  # while an answer is
+
+
+#: a sprain's painkiller paragraph inside a camping plan, padded with more and more of a curry recipe
+PADDED_MEDICAL = [
+    "\n\n".join([*CAMPING.split("\n\n")[:3], SPRAINED_ANKLE.split("\n\n")[2], *CAMPING.split("\n\n")[3:], *[CURRY] * n])
+    for n in (0, 1, 3)
+]
+
+
+@pytest.mark.parametrize("answer", PADDED_MEDICAL, ids=["camping", "camping and curry", "camping and curry x3"])
+def test_a_profile_that_blocks_a_domain_blocks_a_passage_of_it_however_much_else_the_answer_says(
+    detector: SemanticDetector, answer: str
+) -> None:
+    general = guard_with(detector).check(answer, stage="output")
+    blocking = guard_with(detector, profile={"categories": {"domain_medical": {"action": "block"}}})
+
+    assert "domain_medical" not in general.disclaimer_categories and not general.blocked  # not its subject
+    assert blocking.check(answer, stage="output").blocked
