@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/toxicity.py [--repeats 20] [--models original,unbiased]
                                             [--checkpoint PATH --config DIR]
+    .venv/bin/python benchmarks/toxicity.py --stream N [--window-chars CHARS]
 
 For each requested model the detector loads as a profile would configure it (checkpoint in
 the torch hub cache, or ``--checkpoint``/``--config``); a model that cannot be loaded prints
@@ -9,11 +10,20 @@ the torch hub cache, or ``--checkpoint``/``--config``); a model that cannot be l
 is timed in the same run as a labelled plumbing baseline: it measures windowing, batching,
 tokenization and Detoxify's predict path, not a real model's cost; real-model rows also
 print their ratio to it. Medians over ``--repeats`` runs (machines here are shared and noisy).
+
+``--stream N`` counts instead what a streamed answer costs the detector against ``invoke``: the first N ordinary
+answers of ``configs/classifier/eval/long_answers_calibration.jsonl`` go through the general profile (the tiny
+checkpoint, taking 512 tokens as the real ones do, in place of ``original``) by a fake chat model, invoked and
+streamed word by word, and the windows and characters the detector scores are counted (``--window-chars`` sets
+``streaming.window_chars``). A real model's time grows with both (one window of up to 1,000 characters, about 250
+word pieces, costs a BERT-base model some 250-340 ms here, README "Toxicity"); counts, not times, so the machine's
+noise does not enter.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import statistics
 import sys
@@ -21,6 +31,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -30,7 +41,7 @@ from guardrails.detectors.base import DetectContext  # noqa: E402
 from guardrails.detectors.toxicity import RELEASES, ToxicityDetector, ToxicityOptions  # noqa: E402
 from guardrails.errors import DetectorError, DetectorUnavailable  # noqa: E402
 from guardrails.taxonomy import load_taxonomy  # noqa: E402
-from tests.helpers.tiny_detoxify import build_tiny_detoxify, filler_text  # noqa: E402
+from tests.helpers.tiny_detoxify import TinyDetoxify, build_tiny_detoxify, filler_text  # noqa: E402
 
 CTX = DetectContext()
 SHORT = "Could you help me plan a three-day trip to Lisbon with a mix of museums, food and a day at the beach?"
@@ -78,18 +89,102 @@ def _row(label: str, m: dict[str, float], base: dict[str, float] | None) -> str:
     return line
 
 
+class _Counted:
+    """Counts the windows and characters ``ToxicityDetector`` scores while installed."""
+
+    def __init__(self) -> None:
+        self.windows = 0
+        self.chars = 0
+        self._inner = ToxicityDetector._predict
+
+    def __enter__(self) -> _Counted:
+        inner = self._inner
+
+        def counting(det: ToxicityDetector, windows: list[str], loaded: Any) -> list[dict[str, float]]:
+            self.windows += len(windows)
+            self.chars += sum(len(w) for w in windows)
+            return inner(det, windows, loaded)
+
+        ToxicityDetector._predict = counting  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        ToxicityDetector._predict = self._inner  # type: ignore[method-assign]
+
+
+def _stream_costs(tiny: TinyDetoxify, folder: Path, n: int, window_chars: int | None) -> None:
+    """Windows and characters the toxicity detector scores for answers invoked and streamed (``--stream``)."""
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    from guardrails import Guard
+    from guardrails._paths import configs_dir
+
+    rows = (configs_dir() / "classifier" / "eval" / "long_answers_calibration.jsonl").read_text("utf-8").splitlines()
+    answers = [json.loads(r)["text"] for r in rows if r.strip()][:n]
+    profile = folder / "tiny-toxicity.yaml"
+    profile.write_text(
+        "extends: general\nname: tiny-toxicity\ndetectors:\n  toxicity:\n    on_error: block\n    options:\n"
+        f"      checkpoint: {tiny.checkpoint}\n      huggingface_config_path: {tiny.config_dir}\n"
+        + (f"streaming:\n  window_chars: {window_chars}\n" if window_chars else ""),
+        "utf-8",
+    )
+    guard = Guard.from_profile(str(profile))
+    ratios: list[float] = []
+    char_ratios: list[float] = []
+    totals = [0, 0, 0, 0]
+    for text in answers:
+        counts = []
+        for mode in ("invoke", "stream"):
+            chain = guard.wrap(GenericFakeChatModel(messages=iter([AIMessage(content=text)])))
+            with _Counted() as c:
+                if mode == "invoke":
+                    chain.invoke("Tell me about it.")
+                else:
+                    for _ in chain.stream("Tell me about it."):
+                        pass
+            counts.append((c.windows, c.chars))
+        (wi, ci), (ws, cs) = counts
+        totals = [totals[0] + wi, totals[1] + ws, totals[2] + ci, totals[3] + cs]
+        ratios.append(ws / wi)
+        char_ratios.append(cs / ci)
+    lengths = sorted(len(a) for a in answers)
+    print(
+        f"{len(answers)} answers of {lengths[0]}-{lengths[-1]} characters (median {statistics.median(lengths):.0f}), "
+        f"general profile, input and output checks, streaming.window_chars {window_chars or 'default'}"
+    )
+    print(
+        f"windows scored: invoke {totals[0]}, stream {totals[1]}; per answer stream/invoke median "
+        f"{statistics.median(ratios):.1f}x (range {min(ratios):.1f}-{max(ratios):.1f})"
+    )
+    print(
+        f"characters scored: invoke {totals[2]}, stream {totals[3]}; per answer stream/invoke median "
+        f"{statistics.median(char_ratios):.1f}x"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--models", default=",".join(RELEASES), help="comma-separated Detoxify model names")
     parser.add_argument("--checkpoint", type=Path, help="a local Detoxify checkpoint to time as well")
     parser.add_argument("--config", type=Path, help="its local config/tokenizer folder")
+    parser.add_argument("--stream", type=int, default=0, help="count the windows N streamed answers cost instead")
+    parser.add_argument("--window-chars", type=int, default=None, help="streaming.window_chars for --stream")
     args = parser.parse_args()
     logging.getLogger("guardrails").setLevel(logging.ERROR)  # the unavailable rows say it already
     taxonomy = load_taxonomy()
 
     with tempfile.TemporaryDirectory() as tmp:
         tiny = build_tiny_detoxify(Path(tmp))
+        if args.stream > 0:  # windows of the real models' size: 512 tokens, as Detoxify's BERT and ALBERT take
+            _stream_costs(
+                build_tiny_detoxify(Path(tmp), model_max_length=512, name="tiny512"),
+                Path(tmp),
+                args.stream,
+                args.window_chars,
+            )
+            return
         tiny_det = ToxicityDetector.from_options(
             ToxicityOptions(checkpoint=tiny.checkpoint, download=False), taxonomy=taxonomy
         )
