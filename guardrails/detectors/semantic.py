@@ -736,13 +736,19 @@ class SemanticDetector(BaseDetector):
     ) -> np.ndarray | None:
         """The highest window of each domain category of a long answer whose domains are read by their share of its
         windows, or of a stream's answer so far, which reports no domain of its own (zeros elsewhere): a passage a
-        blocking profile acts on (:data:`PASSAGE_LABEL`). None otherwise."""
+        blocking profile acts on (:data:`PASSAGE_LABEL`). None otherwise. While the answer so far fits one window
+        the finished answer may too, and ``invoke`` reads such an answer whole: its windows count only at
+        ``long_answer_min_score`` or more (the stream refuses a sure passage before showing it, not a sentence the
+        whole answer reads in context)."""
         if not head.domain.any() or len(mat) == 0:
             return None
-        if not partial and not self._by_subject(head, s, mat, answer=answer, partial=partial):
+        windows = window_scores[:, head.domain]
+        if partial and _fits_one_window(head, s):
+            windows = np.where(windows[1:] >= self.options.long_answer_min_score, windows[1:], 0.0)  # not the whole
+        elif not partial and not self._by_subject(head, s, mat, answer=answer, partial=partial):
             return None
         out = np.zeros(len(head.model.categories))
-        out[head.domain] = window_scores[:, head.domain].max(axis=0)
+        out[head.domain] = windows.max(axis=0, initial=0.0)
         return out
 
     def _sentence_alone(self, head: _Head, mat: np.ndarray, sc: np.ndarray) -> np.ndarray:

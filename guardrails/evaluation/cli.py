@@ -50,7 +50,7 @@ from guardrails.evaluation.intervals import wilson_interval
 from guardrails.evaluation.jsonl import jsonl_objects, row_id, row_name, shown
 from guardrails.evaluation.latency import latency_summary
 from guardrails.taxonomy import Category
-from guardrails.types import Action, Decision
+from guardrails.types import PASSAGE_LABEL, Action, Decision
 
 TASKS = ("policy", "crisis", "domain", "pii")
 STAGES = ("input", "output")
@@ -203,8 +203,8 @@ def run(
         d = check(row.text, history=row.history) if row.history else check(row.text)
         ms = (time.perf_counter() - t0) * 1000.0
         scores: dict[str, float] = {}
-        for f in d.findings:
-            if f.category is not None:
+        for f in d.findings:  # a passage of a long answer is not its subject: the domain task predicts the subject
+            if f.category is not None and not (f.label or "").startswith(PASSAGE_LABEL):
                 scores[f.category] = max(scores.get(f.category, 0.0), float(f.score))
         failed = tuple(dict.fromkeys(f.detector for f in d.failures))
         blocked = any((on_error(name) if on_error is not None else "block") == "block" for name in failed)

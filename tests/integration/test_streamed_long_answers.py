@@ -128,16 +128,36 @@ PAINKILLERS_IN_CAMPING = "\n\n".join(
 )
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [PAINKILLERS_IN_CAMPING, "\n\n".join([SPRAINED_ANKLE.split("\n\n")[2], CAMPING])],
+    ids=["in the middle", "at the start"],
+)
 def test_a_profile_that_blocks_a_domain_refuses_a_streamed_passage_of_it_before_showing_any_of_it(
-    detector: SemanticDetector,
+    detector: SemanticDetector, answer: str
 ) -> None:
     blocking = guard_with(detector, profile={"categories": {"domain_medical": {"action": "block"}}})
     passage = SPRAINED_ANKLE.split("\n\n")[2]
-    assert blocking.check(PAINKILLERS_IN_CAMPING, stage="output").blocked
+    assert blocking.check(answer, stage="output").blocked
 
-    seen, blocked, _ = _stream(blocking, PAINKILLERS_IN_CAMPING)
+    seen, blocked, _ = _stream(blocking, answer)
 
-    assert blocked and _shown_of(seen, PAINKILLERS_IN_CAMPING, passage) == 0
+    assert blocked and _shown_of(seen, answer, passage) == 0
+
+
+def test_a_profile_that_blocks_a_domain_delivers_a_streamed_one_window_answer_as_invoke_does(
+    detector: SemanticDetector,
+) -> None:
+    paragraphs = CURRY.split("\n\n")
+    answer = "\n\n".join([paragraphs[0], paragraphs[1] + " Hope the headache is gone.", *paragraphs[2:4]])
+    assert get_encoder().load().fits_one_window(answer)  # read whole by invoke, in windows while it is written
+    blocking = guard_with(detector, profile={"categories": {"domain_medical": {"action": "block"}}})
+    invoked = blocking.check(answer, stage="output")
+
+    seen, blocked, _ = _stream(blocking, answer)
+
+    assert blocked == invoked.blocked
+    assert not blocked and seen.startswith(answer)
 
 
 def test_a_stream_the_caller_stops_reading_early_is_recorded_with_the_passages_it_read_and_no_disclaimer(

@@ -210,6 +210,25 @@ def test_domain_report_takes_the_top_scoring_domain(tmp_path: Path) -> None:
     assert "rows labelled none given a domain: 0.000 [0.000-0.793]" in format_report(rep)
 
 
+def test_a_long_answers_domain_is_predicted_by_its_subject_not_by_a_passage(tmp_path: Path) -> None:
+    f = _write(tmp_path / "d.jsonl", [{"id": "1", "text": "sprain then deposit", "label": "medical", "category": None}])
+    answer = Decision(
+        action=Action.DISCLAIM,
+        stage=Stage.OUTPUT,
+        text="",
+        categories=("domain_medical", "domain_legal"),
+        findings=(
+            Finding("semantic", "domain_medical", 0.99, label="view:raw"),
+            Finding("semantic", "domain_legal", 0.98, label="view:raw"),
+            Finding("semantic", "domain_legal", 0.999, label="passage:view:raw"),  # its most legal window
+        ),
+    )
+
+    rep = evaluate(f, task="domain", profile="general", check=lambda text: answer, progress=False)
+
+    assert rep["accuracy"] == 1.0, rep["confusion"]
+
+
 def test_score_curve_ranks_rows_by_their_highest_policy_score_and_ignores_domains(tmp_path: Path) -> None:
     f = _write(
         tmp_path / "p.jsonl",
