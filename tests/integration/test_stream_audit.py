@@ -26,6 +26,7 @@ from guardrails.detectors.base import BaseDetector, DetectContext
 from guardrails.testing import KeywordDetector, guard_with
 from guardrails.types import Finding, Stage
 from tests.helpers.spy import chunked_model
+from tests.helpers.streams import read_then_close
 
 SALT = b"stream-audit-salt"
 SECRET_NAME = "Jane Roe"
@@ -132,13 +133,7 @@ def test_a_blocked_stream_leaves_one_output_record_holding_the_block(tmp_path: P
 def test_a_stream_the_caller_stops_reading_still_records_what_was_checked(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     answer = "Rest, drink water and keep warm for a while. " * 40
-    stream = _guard(path).wrap(chunked_model(_pieces(answer))).stream("hi")
-    shown = ""
-    for chunk in stream:
-        shown += str(chunk.content)
-        if len(shown) > 100:
-            break
-    stream.close()
+    shown = read_then_close(_guard(path).wrap(chunked_model(_pieces(answer))).stream("hi"), more_than=100)
     records = _records(path)
     assert [(r["stage"], r["action"]) for r in records] == [("input", "allow"), ("output", "allow")]
     # the hash of the answer's head that the checks covered: at least all that was shown, not the whole answer

@@ -21,6 +21,7 @@ from guardrails.detectors.semantic import SemanticDetector
 from guardrails.embeddings import get_encoder
 from guardrails.testing import guard_with
 from tests.helpers.long_answers import CAMPING, CURRY, SCAM_SCRIPT, SPRAINED_ANKLE
+from tests.helpers.streams import read_then_close
 
 pytestmark = pytest.mark.skipif(not default_model_path().is_file(), reason="classifier artefact not built")
 
@@ -166,13 +167,10 @@ def test_a_stream_the_caller_stops_reading_early_is_recorded_with_the_passages_i
     path = tmp_path / "audit.jsonl"
     assert "domain_medical" in guard_with(detector).check(SPRAINED_ANKLE, stage="output").disclaimer_categories
     guard = guard_with(detector, audit=AuditLog(path=path))
-    stream = guard.wrap(GenericFakeChatModel(messages=iter([AIMessage(content=SPRAINED_ANKLE)]))).stream("Hi.")
-    shown = ""
-    for chunk in stream:
-        shown += str(chunk.content)
-        if len(shown) > 200:
-            break
-    stream.close()
+    shown = read_then_close(
+        guard.wrap(GenericFakeChatModel(messages=iter([AIMessage(content=SPRAINED_ANKLE)]))).stream("Hi."),
+        more_than=200,
+    )
 
     records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     (output,) = [r for r in records if r["stage"] == "output"]
