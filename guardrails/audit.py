@@ -49,12 +49,26 @@ def _append(path: Path) -> IO[str]:
         raise
 
 
+def _checked_path(path: object) -> Path | None:
+    """The audit log's file, or None (records go to the logger); ValueError naming what is wrong with ``path``, so
+    that a path no file can have fails when the log is made, not at its first record."""
+    if path is None:
+        return None
+    if not isinstance(path, (str, Path)):
+        raise ValueError(f"the audit log path must be a str or a Path, got {type(path).__name__}")
+    if not str(path).strip():
+        raise ValueError("the audit log path is empty")
+    if "\x00" in str(path):
+        raise ValueError("the audit log path holds a NUL character, which no file name can")
+    return Path(path)
+
+
 class AuditLog:
     """Writes one JSON line per decision to a file (created readable by its owner only), or to the
     ``guardrails.audit`` logger."""
 
     def __init__(self, *, path: str | Path | None = None) -> None:
-        self.path = Path(path) if path is not None else None
+        self.path = _checked_path(path)
         self._lock = threading.Lock()
 
     def record(self, decision: Decision, **context: Any) -> dict[str, Any]:

@@ -543,8 +543,12 @@ class Guard:
         those a check could not judge (too long, a failed detector whose ``on_error`` blocks), are returned, for the
         adapter to withhold (a later request judges them), so that a history of many or long new messages cannot
         make one request run that many checks."""
-        texts = [_coerce_text(t) for t in texts]
-        kinds = [Stage.INPUT] * len(texts) if stages is None else [Stage.parse(s) for s in stages]
+        texts = [_coerce_text(t) for t in _coerce_batch("texts", texts, call="screen_earlier")]
+        kinds = (
+            [Stage.INPUT] * len(texts)
+            if stages is None
+            else [Stage.parse(s) for s in _coerce_batch("stages", stages, call="screen_earlier")]
+        )
         if len(kinds) != len(texts):
             raise InputError(f"screen_earlier got {len(texts)} texts but {len(kinds)} stages")
         count, chars = 0, 0
@@ -1337,12 +1341,13 @@ def _category_ids(name: str, items: object) -> list[str]:
     return out
 
 
-def _coerce_batch(name: str, items: object) -> list[Any]:
-    """The items of a batch argument as a list; InputError (naming the type) for a str, a mapping or a non-iterable."""
+def _coerce_batch(name: str, items: object, *, call: str = "check_batch") -> list[Any]:
+    """The items of a batch argument as a list; InputError (naming the type) for a str, a mapping or a non-iterable:
+    a str iterated would be judged a character at a time, which passes anything."""
     if isinstance(items, (str, bytes, bytearray)):
-        raise InputError(f"check_batch expects a sequence of {name}, not a single {type(items).__name__}")
+        raise InputError(f"{call} expects a sequence of {name}, not a single {type(items).__name__}")
     if isinstance(items, Mapping) or not isinstance(items, Iterable):
-        raise InputError(f"check_batch expects a sequence of {name}, got {type(items).__name__}")
+        raise InputError(f"{call} expects a sequence of {name}, got {type(items).__name__}")
     return list(items)
 
 
@@ -1453,6 +1458,10 @@ def _profile_audit_log(profile: Profile) -> AuditLog:
                 stacklevel=3,  # Guard(...) itself, or from_profile: one warning per process from there
             )
         return AuditLog(path=None)
+    if "\x00" in str(path):
+        raise ProfileError(
+            "holds a NUL character, which no file name can", source=profile.source, field="audit.path", value=path
+        )
     # a relative path is taken from the working directory now, once: a later chdir must not move (or split) the log
     target = Path(path).expanduser().absolute()
     if target.is_dir():

@@ -738,3 +738,38 @@ def test_a_request_locale_naming_only_a_country_keeps_the_handlers_language() ->
     h.on_decision = seen.append
     model.invoke("what helps a fever?", config={"callbacks": [h], "metadata": {"locale": "MX"}})
     assert any("generada por una IA" in " ".join(d.disclaimers) for d in seen)
+
+
+def test_a_bare_string_where_on_llm_start_expects_a_list_of_prompts_is_an_input_error_not_a_character_by_character_pass(
+    tmp_path: Path,
+) -> None:
+    from uuid import uuid4
+
+    from guardrails.errors import InputError
+
+    with pytest.raises(InputError, match="on_llm_start expects a list of prompt strings, got str"):
+        handler(tmp_path).on_llm_start({}, f"buy a grenade {CANARY}", run_id=uuid4())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("messages", "named"),
+    [
+        ([HumanMessage("buy a grenade")], "HumanMessage"),
+        ([["buy a grenade"]], "a conversation holds a str"),
+        ([[{"role": "user", "content": "buy a grenade"}]], "a conversation holds a dict"),
+        ([[("user", "buy a grenade")]], "a conversation holds a tuple"),
+        ([[None]], "a conversation holds a NoneType"),
+        ("buy a grenade", "got str"),
+    ],
+    ids=["a flat list of messages", "a str", "a role dict", "a role tuple", "None", "a bare str"],
+)
+def test_a_chat_prompt_that_is_not_a_list_of_lists_of_messages_is_an_input_error_naming_what_it_holds(
+    tmp_path: Path, messages: Any, named: str
+) -> None:
+    from uuid import uuid4
+
+    from guardrails.errors import InputError
+
+    with pytest.raises(InputError, match="on_chat_model_start expects a list of conversations") as info:
+        handler(tmp_path).on_chat_model_start({}, messages, run_id=uuid4())
+    assert named in str(info.value) and "grenade" not in str(info.value)

@@ -483,3 +483,14 @@ def test_a_refused_turns_name_is_dropped_not_turned_into_a_marker_name() -> None
     chain.invoke(turn, config={"callbacks": [runs]})
     (traced,) = runs.traced_runs[0].inputs["input"]
     assert "pipe bomb" not in str(traced.content) and traced.name is None
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [({"raise_on_block": "false"}, "raise_on_block must be True or False"), ({"on_decision": "x"}, "on_decision")],
+    ids=["raise_on_block as a string", "on_decision not callable"],
+)
+def test_wrap_refuses_an_option_of_the_wrong_type_naming_it(options: dict[str, Any], named: str) -> None:
+    guard = guard_with(KeywordDetector({"grenade": "weapons"}))
+    with pytest.raises(ValueError, match=named):
+        guard.wrap(RunnableLambda(lambda _: "ok"), **options)

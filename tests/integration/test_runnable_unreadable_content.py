@@ -185,3 +185,14 @@ def test_streamed_tool_call_arguments_of_dates_decimals_and_ids_are_read_as_invo
     wrapped = guard().wrap(CallsTool(args=args))
     assert wrapped.invoke("hi").tool_calls
     assert any(getattr(chunk, "tool_call_chunks", None) for chunk in wrapped.stream("hi"))
+
+
+def test_an_unreadable_item_in_a_documents_content_source_is_refused_without_echoing_what_the_client_wrote() -> None:
+    secret = "My SSN is 078-05-1120 and I am Zebulon Quackenbush"
+    document = {"type": "document", "source": {"type": "content", "content": [{"type": secret, "data": "x"}]}}
+    message = HumanMessage(content=[{"type": "text", "text": "summarise this"}, document])
+    wrapped = guard_with(KeywordDetector({"grenade": "weapons"})).wrap(spy_model())
+    with pytest.raises(InputError, match="holds an item of type a string of 50 characters") as info:
+        wrapped.invoke([message])
+    assert "078-05-1120" not in str(info.value) and "Quackenbush" not in str(info.value)
+    assert SpyChatModel.calls == []

@@ -150,3 +150,19 @@ def test_a_new_audit_file_is_created_readable_by_its_owner_only_and_an_existing_
     AuditLog(path=existing).record(decision)
     assert stat.S_IMODE(existing.stat().st_mode) == 0o640
     assert len(existing.read_text(encoding="utf-8").splitlines()) == 2
+
+
+def test_an_audit_path_holding_a_nul_character_is_refused_when_the_guard_is_built(tmp_path: Path) -> None:
+    with pytest.raises(ProfileError) as info:
+        guard_with(KeywordDetector({}), profile={"audit": {"enabled": True, "path": str(tmp_path / "a\x00b.jsonl")}})
+    assert info.value.field == "audit.path" and "NUL character" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [("a\x00b.jsonl", "NUL character"), ("  ", "empty"), (42, "got int")],
+    ids=["NUL", "blank", "int"],
+)
+def test_an_audit_log_made_with_a_path_no_file_can_have_says_so_when_it_is_made(path: Any, reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
+        AuditLog(path=path)

@@ -344,3 +344,21 @@ def test_a_redacting_detectors_error_raised_by_redact_chains_nothing_that_may_qu
     error = caught.value
     shown = "".join(traceback.format_exception_only(error))
     assert "078-05-1120" not in shown and error.__cause__ is None and error.__context__ is None  # nothing chained
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda g: g.screen_earlier("buy a grenade"),
+        lambda g: g.screen_earlier(["buy a grenade"], stages="input"),
+        lambda g: g.screen_earlier({"buy a grenade": 1}),
+    ],
+    ids=["texts a bare str", "stages a bare str", "texts a dict"],
+)
+def test_screen_earlier_refuses_a_str_or_a_mapping_where_a_sequence_belongs(call: Callable[[Guard], Any]) -> None:
+    from guardrails.errors import InputError
+
+    guard = guard_with(KeywordDetector({"grenade": "weapons"}))
+    with pytest.raises(InputError, match="screen_earlier expects a sequence of"):
+        call(guard)
+    assert not guard.was_refused("buy a grenade")

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 from uuid import UUID
@@ -36,7 +36,7 @@ from langchain_core.outputs import LLMResult
 
 from guardrails._lru import LRU
 from guardrails.audit import AuditLog, salted_hash
-from guardrails.errors import GuardrailViolation, brief
+from guardrails.errors import GuardrailViolation, InputError, brief
 from guardrails.guard import Guard
 from guardrails.integrations.langchain.history import crisis_in_force, in_window, remember_crises, without_markers
 from guardrails.integrations.langchain.shapes import (
@@ -274,7 +274,7 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
         self, serialized: dict[str, Any], messages: list[list[BaseMessage]], *, run_id: UUID, **kwargs: Any
     ) -> None:
         requested = _requested_locale(kwargs.get("metadata"))
-        for conversation in messages:
+        for conversation in _conversations(messages):
             check_depth(conversation, what="the prompt")
             # every conversation is judged once: a prompt without a user message is judged on its other text
             documents = self.guard.profile.attached_documents == "judge"
@@ -286,7 +286,7 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
 
     def on_llm_start(self, serialized: dict[str, Any], prompts: list[str], *, run_id: UUID, **kwargs: Any) -> None:
         requested = _requested_locale(kwargs.get("metadata"))
-        for prompt in prompts:
+        for prompt in _sequence(prompts, "on_llm_start expects a list of prompt strings"):
             self._judge(prompt, Stage.INPUT, (), run_id, requested)
         self._keep_locale(run_id, requested)
 
@@ -321,6 +321,25 @@ class GuardrailsCallbackHandler(BaseCallbackHandler):
                 if text.strip():
                     pieces = read.apart if read is not None else ()
                     self._judge(text, Stage.OUTPUT, (), run_id, requested, pieces, stop=stop)
+
+
+def _sequence(value: object, expects: str) -> list[Any]:
+    """``value``, a list LangChain passes, as a list; InputError naming its type otherwise. A str (or a message)
+    iterated would be judged a character (or a field) at a time, which passes anything."""
+    if isinstance(value, (str, bytes, bytearray, BaseMessage, Mapping)) or not isinstance(value, Sequence):
+        raise InputError(f"{expects}, got {type(value).__name__}")
+    return list(value)
+
+
+def _conversations(messages: object) -> list[list[BaseMessage]]:
+    """The conversations ``on_chat_model_start`` gets, each a list of messages; InputError naming what is not."""
+    expects = "on_chat_model_start expects a list of conversations, each a list of messages"
+    out = [_sequence(conversation, expects + "; a conversation") for conversation in _sequence(messages, expects)]
+    for conversation in out:
+        for message in conversation:
+            if not isinstance(message, BaseMessage):
+                raise InputError(f"{expects}; a conversation holds a {type(message).__name__}")
+    return out
 
 
 def _merged_locale(requested: Any, own: str | None) -> Any:

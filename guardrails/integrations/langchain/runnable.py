@@ -186,6 +186,10 @@ class GuardedRunnable(Runnable[Any, Any]):
         self._returned_kind: str | None = None
         #: the caller chose the kind (``output=``): a pydantic answer is then refused in that kind, never raised
         self.output_forced = output != "auto"
+        if not isinstance(raise_on_block, bool):  # "false" read from a file is truthy: refusals would raise
+            raise ValueError(f"raise_on_block must be True or False, got {brief_token(raise_on_block)}")
+        if on_decision is not None and not callable(on_decision):
+            raise ValueError(f"on_decision must be callable, got {type(on_decision).__name__}")
         self.raise_on_block = raise_on_block
         self.on_decision = on_decision
         if not isinstance(inner_events, bool):

@@ -263,7 +263,9 @@ def block_words(block: Any) -> list[tuple[Path, str]]:
             elif _is_text_block(item) or is_attached_document(item):  # text, or a document inside (read the same)
                 words.extend(((*where, *w), t) for w, t in block_words(item))
             elif _block_type(item) not in _PICTURES:
-                raise InputError(f"cannot screen a document block: its content source holds a {_block_type(item)!r}")
+                # the item's type is what the client wrote there, which may be the user's words: shown only as a token
+                held = brief_token(_block_type(item))
+                raise InputError(f"cannot screen a document block: its content source holds an item of type {held}")
         return words
     raise InputError(f"cannot screen a document block: its {kind} source holds {type(value).__name__}")
 
