@@ -17,7 +17,12 @@ checkpoint, taking 512 tokens as the real ones do, in place of ``original``) by 
 streamed word by word, and the windows and characters the detector scores are counted (``--window-chars`` sets
 ``streaming.window_chars``). A real model's time grows with both (one window of up to 1,000 characters, about 250
 word pieces, costs a BERT-base model some 250-340 ms here, README "Toxicity"); counts, not times, so the machine's
-noise does not enter.
+noise does not enter. It prints as well the wall time the streamed answers took (seconds, total and median per
+answer, the first answer's stream run once before to load the models; and the part of it spent in the toxicity
+detector's checks), how many characters were shown before the answer ended (the rest waits for the last check),
+and ``--decisions PATH`` writes per answer
+the final decisions of invoke and stream (action and categories of each stage's last decision, no text) as JSON
+lines, to compare two versions of the detector.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ if str(ROOT) not in sys.path:
 from guardrails.detectors.base import DetectContext  # noqa: E402
 from guardrails.detectors.toxicity import RELEASES, ToxicityDetector, ToxicityOptions  # noqa: E402
 from guardrails.errors import DetectorError, DetectorUnavailable  # noqa: E402
+from guardrails.streaming import StreamScreen  # noqa: E402
 from guardrails.taxonomy import load_taxonomy  # noqa: E402
 from tests.helpers.tiny_detoxify import TinyDetoxify, build_tiny_detoxify, filler_text  # noqa: E402
 
@@ -90,29 +96,73 @@ def _row(label: str, m: dict[str, float], base: dict[str, float] | None) -> str:
 
 
 class _Counted:
-    """Counts the windows and characters ``ToxicityDetector`` scores while installed."""
+    """Counts the windows and characters ``ToxicityDetector`` scores while installed, and the seconds its checks
+    take (``detect_batch``)."""
 
     def __init__(self) -> None:
         self.windows = 0
         self.chars = 0
+        self.seconds = 0.0
         self._inner = ToxicityDetector._predict
+        self._detect = ToxicityDetector.detect_batch
 
     def __enter__(self) -> _Counted:
-        inner = self._inner
+        inner, detect = self._inner, self._detect
 
         def counting(det: ToxicityDetector, windows: list[str], loaded: Any) -> list[dict[str, float]]:
             self.windows += len(windows)
             self.chars += sum(len(w) for w in windows)
             return inner(det, windows, loaded)
 
+        def timed(det: ToxicityDetector, texts: Any, ctxs: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return detect(det, texts, ctxs)
+            finally:
+                self.seconds += time.perf_counter() - t0
+
         ToxicityDetector._predict = counting  # type: ignore[method-assign]
+        ToxicityDetector.detect_batch = timed  # type: ignore[method-assign]
         return self
 
     def __exit__(self, *exc: object) -> None:
         ToxicityDetector._predict = self._inner  # type: ignore[method-assign]
+        ToxicityDetector.detect_batch = self._detect  # type: ignore[method-assign]
 
 
-def _stream_costs(tiny: TinyDetoxify, folder: Path, n: int, window_chars: int | None) -> None:
+class _Flushes:
+    """Adds up, while installed, the characters streams had shown when their answer ended (``StreamScreen.flush``)."""
+
+    def __init__(self) -> None:
+        self.released = 0
+        self._inner = StreamScreen.flush
+
+    def __enter__(self) -> _Flushes:
+        inner = self._inner
+
+        def flush(screen: StreamScreen) -> str:
+            if screen.check_part is not None:  # the answer's lane, not a context key's
+                self.released += screen.released
+            return inner(screen)
+
+        StreamScreen.flush = flush  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        StreamScreen.flush = self._inner  # type: ignore[method-assign]
+
+
+def _final(decisions: list[Any]) -> dict[str, list[Any]]:
+    """Per stage, the action and categories of the last decision of ``decisions`` (no text)."""
+    out: dict[str, list[Any]] = {}
+    for d in decisions:
+        out[d.stage.value] = [d.action.name, sorted(d.categories)]
+    return out
+
+
+def _stream_costs(
+    tiny: TinyDetoxify, folder: Path, n: int, window_chars: int | None, *, decisions: Path | None = None
+) -> None:
     """Windows and characters the toxicity detector scores for answers invoked and streamed (``--stream``)."""
     from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
     from langchain_core.messages import AIMessage
@@ -130,20 +180,36 @@ def _stream_costs(tiny: TinyDetoxify, folder: Path, n: int, window_chars: int | 
         "utf-8",
     )
     guard = Guard.from_profile(str(profile))
+    warm = guard.wrap(GenericFakeChatModel(messages=iter([AIMessage(content=answers[0])])))
+    for _ in warm.stream("Tell me about it."):  # models load here, outside the timed runs
+        pass
+    seconds: list[float] = []
+    detector_seconds: list[float] = []
+    shown_early = [0, 0]  # characters shown before the stream's last chunk, characters shown
+    records: list[dict[str, Any]] = []
     ratios: list[float] = []
     char_ratios: list[float] = []
     totals = [0, 0, 0, 0]
     for text in answers:
         counts = []
+        record: dict[str, Any] = {}
         for mode in ("invoke", "stream"):
-            chain = guard.wrap(GenericFakeChatModel(messages=iter([AIMessage(content=text)])))
+            made: list[Any] = []
+            chain = guard.wrap(GenericFakeChatModel(messages=iter([AIMessage(content=text)])), on_decision=made.append)
             with _Counted() as c:
                 if mode == "invoke":
                     chain.invoke("Tell me about it.")
                 else:
-                    for _ in chain.stream("Tell me about it."):
-                        pass
+                    t0 = time.perf_counter()
+                    with _Flushes() as f:
+                        for _ in chain.stream("Tell me about it."):
+                            pass
+                    seconds.append(time.perf_counter() - t0)
+                    detector_seconds.append(c.seconds)
+                    shown_early = [shown_early[0] + f.released, shown_early[1] + len(text)]
             counts.append((c.windows, c.chars))
+            record[mode] = _final(made)
+        records.append(record)
         (wi, ci), (ws, cs) = counts
         totals = [totals[0] + wi, totals[1] + ws, totals[2] + ci, totals[3] + cs]
         ratios.append(ws / wi)
@@ -161,6 +227,14 @@ def _stream_costs(tiny: TinyDetoxify, folder: Path, n: int, window_chars: int | 
         f"characters scored: invoke {totals[2]}, stream {totals[3]}; per answer stream/invoke median "
         f"{statistics.median(char_ratios):.1f}x"
     )
+    print(
+        f"stream wall time: total {sum(seconds):.2f} s, per answer median {statistics.median(seconds):.3f} s; "
+        f"in the toxicity detector: total {sum(detector_seconds):.3f} s, per answer median "
+        f"{statistics.median(detector_seconds) * 1000:.1f} ms"
+    )
+    print(f"characters shown before the answer ended: {shown_early[0]} of {shown_early[1]}")
+    if decisions is not None:
+        decisions.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in records), "utf-8")
 
 
 def main() -> None:
@@ -171,6 +245,7 @@ def main() -> None:
     parser.add_argument("--config", type=Path, help="its local config/tokenizer folder")
     parser.add_argument("--stream", type=int, default=0, help="count the windows N streamed answers cost instead")
     parser.add_argument("--window-chars", type=int, default=None, help="streaming.window_chars for --stream")
+    parser.add_argument("--decisions", type=Path, default=None, help="with --stream: write the final decisions here")
     args = parser.parse_args()
     logging.getLogger("guardrails").setLevel(logging.ERROR)  # the unavailable rows say it already
     taxonomy = load_taxonomy()
@@ -183,6 +258,7 @@ def main() -> None:
                 Path(tmp),
                 args.stream,
                 args.window_chars,
+                decisions=args.decisions,
             )
             return
         tiny_det = ToxicityDetector.from_options(
