@@ -65,10 +65,11 @@ class StreamPart:
     share.
 
     ``partial``: the answer goes on after the text. ``head``: the answer's text before it, when the check reads only
-    the answer's last characters (``streaming.window_chars``); a detector that reads windows reads the whole answer
-    so far, ``head`` and text, and others the text alone. ``memo`` is scratch space the checks of one stream share,
-    dropped with the stream: the semantic detector keeps there the vectors of the windows it embedded, keyed by
-    salted hashes, so a check embeds only the windows new text brings. Never shown: its repr names no text.
+    the answer's last characters (``streaming.window_chars``); a detector that reads windows (the semantic and the
+    toxicity detectors) reads the whole answer so far, ``head`` and text, and others the text alone. ``memo`` is
+    scratch space the checks of one stream share, dropped with the stream: the semantic detector keeps there the
+    vectors of the windows it embedded and the toxicity detector the scores of the windows it scored, keyed by
+    salted hashes, so a check reads only the windows new text brings. Never shown: its repr names no text.
     """
 
     partial: bool = False

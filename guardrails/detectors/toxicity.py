@@ -22,6 +22,17 @@ and the last), which bounds the time for a 1 MB text at the price of not reading
 (the default 32 windows of 1,000 characters, 200 overlap, read a text of up to 25,800
 characters whole; of a 200,000-character text, which needs 250 windows, they read about 16%).
 
+**Streams.** A stream's check (``DetectContext.stream``) reads the whole answer so far, the check's text after
+``StreamPart.head``, and its views as the guard built them for the check's text. While the answer goes on
+(``partial``) it reads the answer so far up to the last multiple of half a window step it goes past
+(:func:`stream_read_chars`, every 400 characters by default), in :func:`open_windows`: the windows the finished
+answer is read in that this text holds whole, and the rest as one open window; :meth:`ToxicityDetector.settled_chars`
+tells the stream it may show no more, so no text is shown that a check has not scored. Windows are scored once per
+stream (:class:`ScoreMemo` in ``StreamPart.memo``, keyed by salted hashes, no text), so a check scores a window only
+when the answer has crossed such a step since the last one, and the stream's last check, which reads the finished
+answer as a single check does, finds its windows but the last scored. While the answer goes on no window is sampled
+away (``max_windows`` applies to the last check, as to a single one).
+
 **A text not read whole says so.** When a text needs more windows than ``max_windows``, or a
 piece the model still truncates after the split budget is spent, its findings carry a note:
 category ``None``, no span, label ``window_limit:<windows read whole>/<windows needed>``, score
@@ -64,6 +75,7 @@ import logging
 import math
 import os
 import re
+import secrets
 import threading
 import unicodedata
 import warnings
@@ -71,19 +83,22 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from guardrails._files import file_sha256
+from guardrails._lru import LRU
 from guardrails._paths import configs_dir
 from guardrails._threads import default_threads
 from guardrails._yaml import describe_yaml_error, load_strict
+from guardrails.audit import salted_hash
 from guardrails.detectors.base import BaseDetector, DetectContext
 from guardrails.errors import DetectorError, DetectorUnavailable, raise_detached
 from guardrails.taxonomy import Taxonomy
-from guardrails.types import Finding
+from guardrails.types import Finding, StreamPart
 
 logger = logging.getLogger(__name__)
 
@@ -362,6 +377,90 @@ def _all_windows(text: str, *, window_chars: int, overlap: int) -> list[tuple[in
     return spans
 
 
+def open_windows(text: str, *, window_chars: int, overlap: int) -> list[tuple[int, int]]:
+    """The windows a stream's check reads of ``text``, the answer so far while it goes on: every window reading the
+    finished answer takes that ``text`` already holds whole (they start every ``window_chars - overlap``
+    characters; the last window of a finished text is aligned to its end instead, and is not known yet), and the
+    rest, from where the next of them starts, as one open window (shorter than ``window_chars``). So each character
+    is read in a window as the finished answer reads it or in a part of one, and a check scores only the open window
+    and windows completed since the last check (:class:`ScoreMemo`). No window is sampled away: every part of the
+    answer is read before it is shown."""
+    n = len(text)
+    if not text.strip():
+        return []
+    if n <= window_chars:
+        return [(0, n)]
+    step = window_chars - overlap
+    snap = overlap // 4
+    spans: list[tuple[int, int]] = []
+    start = 0
+    while start + window_chars < n:
+        s2, e2 = _snap_start(text, start, snap), _snap_end(text, start + window_chars, snap)
+        if e2 <= s2:
+            s2, e2 = start, start + window_chars
+        if not text[s2:e2].isspace():
+            spans.append((s2, e2))
+        start += step
+    s2 = _snap_start(text, start, snap)
+    if not text[s2:].isspace():
+        spans.append((s2, n))
+    return spans
+
+
+def stream_read_chars(text: str, *, window_chars: int, overlap: int) -> int:
+    """How many leading characters of ``text``, the answer so far of a stream, a check of it reads
+    (:func:`stream_windows`): up to the last multiple of half a window step (``(window_chars - overlap) // 2``, 400
+    characters by default) that ``text`` goes past, moved back to a whitespace within ``overlap // 4`` characters.
+    It moves only when the answer crosses the next multiple, so checks between two crossings read the same text,
+    which the stream's memo holds scored; a stream releases no text past it (:meth:`ToxicityDetector.settled_chars`)
+    before a later check or the last one has read it."""
+    grid = max(1, (window_chars - overlap) // 2)
+    mark = (len(text) - 1) // grid * grid
+    if mark <= 0:
+        return 0
+    return _snap_end(text, mark, overlap // 4)
+
+
+def stream_windows(text: str, *, window_chars: int, overlap: int, settled: bool = True) -> list[tuple[int, int]]:
+    """The windows a check of ``text``, the answer so far of a stream, scores: :func:`open_windows` of the
+    characters :func:`stream_read_chars` says it reads (``settled``), or of all of it (a view of the check's text,
+    which no settling holds back)."""
+    end = stream_read_chars(text, window_chars=window_chars, overlap=overlap) if settled else len(text)
+    return open_windows(text[:end], window_chars=window_chars, overlap=overlap)
+
+
+class ScoreMemo:
+    """The scores of the windows the checks of one streamed answer scored, by salted hash of the window (no text):
+    per window the worst score of each label over its pieces, and whether a piece was truncated. So a check neither
+    tokenizes nor scores a window an earlier check read (``StreamPart.memo``). The least recently used go past
+    ``max_windows``."""
+
+    def __init__(self, *, max_windows: int = 4096) -> None:
+        self._salt = secrets.token_bytes(16)
+        self._scores: LRU[str, tuple[Mapping[str, float], bool]] = LRU(max_windows)
+        #: windows scored by the model since the memo was made (the rest came from it)
+        self.scored = 0
+
+    def __repr__(self) -> str:
+        return f"ScoreMemo({len(self._scores)} windows)"
+
+    def __len__(self) -> int:
+        return len(self._scores)
+
+    def key(self, window: str) -> str:
+        """The salted hash a window's scores are kept under."""
+        return salted_hash(window, self._salt)
+
+    def get(self, key: str) -> tuple[Mapping[str, float], bool] | None:
+        """The window's worst scores and whether a piece of it was truncated; None when not kept."""
+        return self._scores.get(key)
+
+    def put(self, key: str, scores: Mapping[str, float], *, truncated: bool = False) -> None:
+        """Keep a window's worst scores (a read-only copy)."""
+        self.scored += 1
+        self._scores.put(key, (MappingProxyType(dict(scores)), truncated))
+
+
 def _covered(spans: Sequence[tuple[int, int]]) -> int:
     """How many characters the (sorted, possibly overlapping) spans cover together."""
     total, reach = 0, 0
@@ -487,6 +586,14 @@ class ToxicityDetector(BaseDetector):
         o = self.options
         return plan_windows(text, window_chars=o.window_chars, overlap=o.window_overlap, max_windows=o.max_windows)
 
+    def settled_chars(self, text: str) -> int:
+        """How many leading characters of ``text``, the answer so far of a stream, a check of it with
+        ``StreamPart.partial`` has scored (:func:`stream_read_chars`): a stream releases no more until a later
+        check has read it (``guard.settled_chars``). Windows of up to half a window step are so held back beyond
+        what the stream holds anyway, and checks between two such steps score no window (README, "Streaming")."""
+        o = self.options
+        return stream_read_chars(text, window_chars=o.window_chars, overlap=o.window_overlap)
+
     def warmup(self) -> None:
         """Load the model now (raises DetectorUnavailable/DetectorError like the first check would)."""
         self._model()
@@ -508,9 +615,16 @@ class ToxicityDetector(BaseDetector):
                 raise TypeError(f"toxicity detector expects str texts, got {type(t).__name__}")
         units: list[str] = []
         owner: list[int] = []
+        streams: list[StreamPart | None] = []
+        raw: list[bool] = []
         for i, (text, ctx) in enumerate(zip(texts, ctxs, strict=True)):
-            units.append(text)
+            # a stream's check of the answer's last characters reads the whole answer so far (its windows scored by
+            # an earlier check come from the stream's memo); its views are those of the check's text, as the guard
+            # built them (rebuilding them over the whole answer at each check would cost more than it reads)
+            units.append(text if ctx.stream is None else ctx.stream.head + text)
             owner.append(i)
+            streams.append(ctx.stream)
+            raw.append(True)
             words = set(_WORDS.findall(text.casefold()))
             for name, view in ctx.views if self.options.views == "all" else ():
                 # a view is scored when it reads a word the text does not have (a folded "z0rp", "z o r p"): one
@@ -523,7 +637,9 @@ class ToxicityDetector(BaseDetector):
                     words |= new
                     units.append(view)
                     owner.append(i)
-        scored = self._score(units, owner, texts)
+                    streams.append(ctx.stream)
+                    raw.append(False)
+        scored = self._score(units, owner, texts, streams, raw)
         out: list[list[Finding]] = [[] for _ in texts]
         for k, found in enumerate(scored):
             i = owner[k]
@@ -535,22 +651,49 @@ class ToxicityDetector(BaseDetector):
                 out[i] = found
         return out
 
-    def _score(self, texts: Sequence[str], owner: Sequence[int], originals: Sequence[str]) -> list[list[Finding]]:
+    def _score(
+        self,
+        texts: Sequence[str],
+        owner: Sequence[int],
+        originals: Sequence[str],
+        streams: Sequence[StreamPart | None] | None = None,
+        raw: Sequence[bool] | None = None,
+    ) -> list[list[Finding]]:
         """One findings list per text of ``texts``; ``owner[k]``: the index in ``originals`` text ``k`` stands for
-        (errors name it)."""
+        (errors name it); ``streams[k]``: text ``k`` is the answer so far of a stream, or a view of the check's text
+        when ``raw[k]`` is False (see :func:`stream_windows`)."""
         o = self.options
-        # per text: the windows reading it whole takes, and those scored (all, or an even sample)
+        parts = list(streams) if streams is not None else [None] * len(texts)
+        is_raw = list(raw) if raw is not None else [True] * len(texts)
+        # per text: the windows reading it whole takes, and those scored (all, or an even sample; the answer so far
+        # of a stream that goes on: its windows up to where the check reads, see stream_windows)
         needed = [_all_windows(t, window_chars=o.window_chars, overlap=o.window_overlap) for t in texts]
-        plans = [_sample(spans, o.max_windows) for spans in needed]
+        plans = [
+            stream_windows(t, window_chars=o.window_chars, overlap=o.window_overlap, settled=r)
+            if part is not None and part.partial
+            else _sample(spans, o.max_windows)
+            for t, spans, part, r in zip(texts, needed, parts, is_raw, strict=True)
+        ]
         if o.on_partial == "fail":  # before the model loads or runs: refused texts cost no scoring
-            for i, (spans, all_spans) in enumerate(zip(plans, needed, strict=True)):
+            for i, all_spans in enumerate(needed):
+                spans = _sample(all_spans, o.max_windows)  # what reading it as a finished text would read
                 if len(spans) < len(all_spans):
                     why = f"needs {len(all_spans)} windows, more than max_windows={o.max_windows}"
                     raise self._partial_error(owner[i], originals, why, len(spans), len(all_spans))
+        # the answer so far of a stream is read in all the windows planned: none is sampled away, none noted
+        needed = [
+            plan if part is not None and part.partial else spans
+            for plan, spans, part in zip(plans, needed, parts, strict=True)
+        ]
         if not any(plans):
             return [[] for _ in texts]
         loaded = self._model()
-        fitted = [self._fit(text, spans, loaded) for text, spans in zip(texts, plans, strict=True)]
+        memo = self._memo(parts)
+        rows_of: list[list[Mapping[str, float]]] | None = None
+        if memo is None:
+            fitted = [self._fit(text, spans, loaded) for text, spans in zip(texts, plans, strict=True)]
+        else:  # a stream's checks score each window once
+            fitted, rows_of = self._remembered(texts, plans, loaded, memo)
         if o.on_partial == "fail":
             for i, (spans, all_spans, (_, truncated)) in enumerate(zip(plans, needed, fitted, strict=True)):
                 if truncated:
@@ -559,22 +702,73 @@ class ToxicityDetector(BaseDetector):
                         f"splitting ({4 * o.max_windows} pieces at most)"
                     )
                     raise self._partial_error(owner[i], originals, why, len(spans) - len(truncated), len(all_spans))
-        unique: dict[str, int] = {}
-        for ws, _ in fitted:
-            for w in ws:
-                unique.setdefault(w, len(unique))
-        scores = self._predict(list(unique), loaded)
+        if rows_of is None:  # refused texts cost no scoring
+            rows_of = self._scored_rows(fitted, loaded)
         out: list[list[Finding]] = []
-        for (ws, truncated), spans, all_spans in zip(fitted, plans, needed, strict=True):
+        for rows, (_, truncated), spans, all_spans in zip(rows_of, fitted, plans, needed, strict=True):
             found: list[Finding] = []
-            if ws:
-                rows = [scores[unique[w]] for w in ws]
+            if rows:
                 found = self._findings({label: max(r[label] for r in rows) for label in loaded.labels})
             whole = [sp for k, sp in enumerate(spans) if k not in truncated]
             if len(whole) < len(all_spans):
                 found.append(self._window_note(whole, all_spans))
             out.append(found)
         return out
+
+    def _scored_rows(
+        self, fitted: Sequence[tuple[list[str], set[int]]], loaded: _Loaded
+    ) -> list[list[Mapping[str, float]]]:
+        """Per text, the scores of its window pieces (``fitted``, from :meth:`_fit`), identical pieces scored once."""
+        unique: dict[str, int] = {}
+        for ws, _ in fitted:
+            for w in ws:
+                unique.setdefault(w, len(unique))
+        scores = self._predict(list(unique), loaded)
+        return [[scores[unique[w]] for w in ws] for ws, _ in fitted]
+
+    def _memo(self, parts: Sequence[StreamPart | None]) -> ScoreMemo | None:
+        """The scores of windows the checks of one stream already scored (``StreamPart.memo``), when the texts
+        scored together are the checks of one stream."""
+        memos = {id(p.memo): p.memo for p in parts if p is not None}
+        if len(memos) != 1 or any(p is None for p in parts):
+            return None
+        shared = next(iter(memos.values()))
+        key = f"toxicity:scores:{id(self)}"
+        found = shared.get(key)
+        if not isinstance(found, ScoreMemo):
+            found = shared[key] = ScoreMemo()
+        return found
+
+    def _remembered(
+        self, texts: Sequence[str], plans: Sequence[Sequence[tuple[int, int]]], loaded: _Loaded, memo: ScoreMemo
+    ) -> tuple[list[tuple[list[str], set[int]]], list[list[Mapping[str, float]]]]:
+        """:meth:`_fit` and :meth:`_scored_rows` for the texts of one stream's check: a window ``memo`` keeps (its
+        pieces' worst scores, and whether one was truncated) is neither tokenized nor scored again; the others are,
+        and are kept. Returns, per text, its window pieces (none for the windows kept; the indices of the windows
+        with a truncated piece) and the scores of its windows."""
+        keys = [[memo.key(text[s:e]) for s, e in spans] for text, spans in zip(texts, plans, strict=True)]
+        todo: list[list[int]] = []
+        fitted: list[tuple[list[str], set[int]]] = []
+        pieces_of: list[list[list[str]]] = []
+        for text, spans, ks in zip(texts, plans, keys, strict=True):
+            missing = [j for j, k in enumerate(ks) if memo.get(k) is None]
+            todo.append(missing)
+            pieces, truncated = self._fit_each(text, [spans[j] for j in missing], loaded)
+            pieces_of.append(pieces)
+            fitted.append(([w for ws in pieces for w in ws], {missing[j] for j in truncated}))
+        rows_of = self._scored_rows(fitted, loaded)
+        out: list[list[Mapping[str, float]]] = []
+        for ks, missing, pieces, rows, (_, truncated) in zip(keys, todo, pieces_of, rows_of, fitted, strict=True):
+            at = 0
+            for j, ws in zip(missing, pieces, strict=True):
+                window_rows = rows[at : at + len(ws)]
+                at += len(ws)
+                worst = {label: max(r[label] for r in window_rows) for label in loaded.labels}
+                memo.put(ks[j], worst, truncated=j in truncated)
+            kept = [memo.get(k) for k in ks]
+            out.append([found[0] for found in kept if found is not None])
+            truncated.update(j for j, found in enumerate(kept) if found is not None and found[1])
+        return fitted, out
 
     def score_windows(self, windows: Sequence[str]) -> list[dict[str, float]]:
         """Detoxify's scores for each given window text (symbols spaced as in :meth:`detect`), unmapped.
@@ -642,8 +836,25 @@ class ToxicityDetector(BaseDetector):
     def _fit(self, text: str, spans: Sequence[tuple[int, int]], loaded: _Loaded) -> tuple[list[str], set[int]]:
         """Window texts, split further where a window tokenizes longer than the model accepts, and the indices
         of the ``spans`` that keep a piece the model will truncate (split budget spent)."""
+        done, truncated = self._fit_pieces(text, spans, loaded)
+        return [w for _, w in done], truncated
+
+    def _fit_each(
+        self, text: str, spans: Sequence[tuple[int, int]], loaded: _Loaded
+    ) -> tuple[list[list[str]], set[int]]:
+        """:meth:`_fit`, with the pieces of each span apart (in the order of ``spans``)."""
+        done, truncated = self._fit_pieces(text, spans, loaded)
+        pieces: list[list[str]] = [[] for _ in spans]
+        for k, w in done:
+            pieces[k].append(w)
+        return pieces, truncated
+
+    def _fit_pieces(
+        self, text: str, spans: Sequence[tuple[int, int]], loaded: _Loaded
+    ) -> tuple[list[tuple[int, str]], set[int]]:
+        """:meth:`_fit`'s pieces, each with the index of its span."""
         pending = [(k, separate_symbols(text[s:e])) for k, (s, e) in enumerate(spans)]
-        done: list[str] = []
+        done: list[tuple[int, str]] = []
         truncated: set[int] = set()
         budget = 4 * self.options.max_windows  # splitting never more than quadruples the work per text
         for round_ in range(_SPLIT_ROUNDS + 1):  # the last round only measures the last split's pieces
@@ -653,11 +864,11 @@ class ToxicityDetector(BaseDetector):
             again: list[tuple[int, str]] = []
             for i, ((k, w), n) in enumerate(zip(pending, lengths, strict=True)):
                 if n <= loaded.max_tokens:
-                    done.append(w)
+                    done.append((k, w))
                     continue
                 room = budget - len(done) - len(again) - (len(pending) - i)
                 if round_ == _SPLIT_ROUNDS or len(w) < 16 or room < 1:
-                    done.append(w)  # Detoxify truncates this one
+                    done.append((k, w))  # Detoxify truncates this one
                     truncated.add(k)
                 else:
                     half, pad = len(w) // 2, min(len(w) // 8, self.options.window_overlap // 2)

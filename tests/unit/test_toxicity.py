@@ -1003,3 +1003,121 @@ def test_models_fetch_sets_a_damaged_checkpoint_aside_and_fetches_it_again(
     assert models.main(["fetch", "--to", str(tmp_path)], out=io.StringIO(), err=err) == 1
     assert fetched == [folder] and (folder / (release.filename + ".damaged")).is_file()
     assert "needs network access" in err.getvalue()
+
+
+# --------------------------------------------------------------------------- streams
+
+
+def _counting(detector: ToxicityDetector, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The window texts the real model is asked to score from now on (a counting wrapper, the model untouched)."""
+    scored: list[str] = []
+    real = detector._predict
+
+    def counting(windows: list[str], loaded: Any) -> list[dict[str, float]]:
+        scored.extend(windows)
+        return real(windows, loaded)
+
+    monkeypatch.setattr(detector, "_predict", counting)
+    return scored
+
+
+def _stream_checks(detector: ToxicityDetector, answer: str, *, every: int = 160) -> list[tuple[int, list[Any]]]:
+    """The checks a stream makes of ``answer`` growing by ``every`` characters (the answer so far, the last one the
+    finished answer), sharing one memo as a stream's checks do: per check, its length and findings."""
+    from guardrails.types import StreamPart
+
+    memo: dict[str, Any] = {}
+    out: list[tuple[int, list[Any]]] = []
+    for n in [*range(every, len(answer), every), len(answer)]:
+        part = StreamPart(partial=n < len(answer), memo=memo)
+        out.append((n, detector.detect(answer[:n], DetectContext(stream=part))))
+    return out
+
+
+def test_a_streamed_answers_checks_score_each_window_once(
+    detector: ToxicityDetector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answer = filler_text(3000, seed=21)
+    scored = _counting(detector, monkeypatch)
+    _stream_checks(detector, answer)
+    assert scored and len(scored) == len(set(scored))
+
+
+def test_a_streamed_check_that_reads_no_new_text_scores_no_window(
+    detector: ToxicityDetector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from guardrails.types import StreamPart
+
+    answer = filler_text(2000, seed=22)
+    at = detector.settled_chars(answer[:1200])
+    n = next(n for n in range(1201, 2000) if detector.settled_chars(answer[:n]) != at)  # the next step's start
+    memo: dict[str, Any] = {}
+    scored = _counting(detector, monkeypatch)
+    detector.detect(answer[:n], DetectContext(stream=StreamPart(partial=True, memo=memo)))
+    assert scored
+    scored.clear()
+    later = n + 40  # the same text read: nothing to score
+    assert detector.settled_chars(answer[:later]) == detector.settled_chars(answer[:n])
+    detector.detect(answer[:later], DetectContext(stream=StreamPart(partial=True, memo=memo)))
+    assert scored == []
+
+
+def test_checking_a_streamed_answer_four_times_as_often_scores_hardly_more_windows(
+    detector: ToxicityDetector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answer = filler_text(3000, seed=23)
+    scored = _counting(detector, monkeypatch)
+    _stream_checks(detector, answer, every=160)
+    seldom = len(scored)
+    scored.clear()
+    _stream_checks(detector, answer, every=40)
+    assert len(scored) <= seldom + seldom // 4  # each check's open window ends at one of the same steps
+
+
+@pytest.mark.parametrize("at", [150, 390, 700, 1130, 1490])
+def test_a_streamed_check_has_scored_every_character_it_vouches_for(detector: ToxicityDetector, at: int) -> None:
+    answer = filler_text(at, seed=24) + " zorp " + filler_text(1800 - at, seed=25)
+    start = answer.index("zorp")
+    found_by: int | None = None
+    for n, findings in _stream_checks(detector, answer, every=37):
+        if n == len(answer):
+            break
+        settled = detector.settled_chars(answer[:n])
+        assert 0 <= settled <= n
+        if "threat" in by_label(findings):
+            found_by = found_by or n
+        elif settled > start:  # a stream would show the trigger: its check must have scored it
+            pytest.fail(f"check of {n} characters vouched for {settled} without scoring the trigger at {start}")
+    assert found_by is not None  # found before the answer ended
+
+
+def test_a_stream_through_the_guard_refuses_a_trigger_before_showing_it_and_scores_half_as_many_windows(
+    tiny: TinyDetoxify, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    guard = _guard({"options": {"checkpoint": str(tiny.checkpoint)}})  # windows of 1,000 characters, as shipped
+    det = guard.detector("toxicity")
+    clean = filler_text(2400, seed=26)
+    harmful = clean[:1700] + " zorp " + clean[1700:]
+
+    def stream(answer: str) -> tuple[str, bool]:
+        chain = guard.wrap(GenericFakeChatModel(messages=iter([AIMessage(content=answer)])))
+        seen, blocked = "", False
+        for chunk in chain.stream("Tell me about it."):
+            meta = (chunk.response_metadata.get("guardrails") or {}).get("output", {})
+            blocked = blocked or bool(meta.get("blocked"))
+            seen += str(chunk.content)
+        return seen, blocked
+
+    scored = _counting(det, monkeypatch)
+    seen, blocked = stream(harmful)
+    assert blocked and "zorp" not in seen
+    scored.clear()
+    seen, blocked = stream(clean)
+    assert not blocked and seen == clean
+    streamed = len(scored)
+    scored.clear()
+    guard.wrap(GenericFakeChatModel(messages=iter([AIMessage(content=clean)]))).invoke("Tell me about it.")
+    assert streamed <= 2 * len(scored)
