@@ -365,10 +365,14 @@ def _all_windows(text: str, *, window_chars: int, overlap: int) -> list[tuple[in
     step = window_chars - overlap
     count = -(-(n - window_chars) // step) + 1
     starts = [i * step for i in range(count - 1)] + [n - window_chars]
-    snap = overlap // 4
+    return _snapped(text, [(s, min(n, s + window_chars)) for s in starts], overlap // 4)
+
+
+def _snapped(text: str, bounds: Sequence[tuple[int, int]], snap: int) -> list[tuple[int, int]]:
+    """The windows ``bounds`` with their edges moved to the nearest whitespace within ``snap`` characters (kept
+    where that would empty a window), those of whitespace only dropped."""
     spans: list[tuple[int, int]] = []
-    for s in starts:
-        e = min(n, s + window_chars)
+    for s, e in bounds:
         s2, e2 = _snap_start(text, s, snap), _snap_end(text, e, snap)
         if e2 <= s2:
             s2, e2 = s, e
@@ -386,21 +390,12 @@ def open_windows(text: str, *, window_chars: int, overlap: int) -> list[tuple[in
     and windows completed since the last check (:class:`ScoreMemo`). No window is sampled away: every part of the
     answer is read before it is shown."""
     n = len(text)
-    if not text.strip():
-        return []
-    if n <= window_chars:
-        return [(0, n)]
-    step = window_chars - overlap
-    snap = overlap // 4
-    spans: list[tuple[int, int]] = []
-    start = 0
-    while start + window_chars < n:
-        s2, e2 = _snap_start(text, start, snap), _snap_end(text, start + window_chars, snap)
-        if e2 <= s2:
-            s2, e2 = start, start + window_chars
-        if not text[s2:e2].isspace():
-            spans.append((s2, e2))
-        start += step
+    if n <= window_chars or not text.strip():  # no window or one, as for a finished text
+        return _all_windows(text, window_chars=window_chars, overlap=overlap)
+    step, snap = window_chars - overlap, overlap // 4
+    whole = range(0, n - window_chars, step)  # the finished answer's windows this text holds whole
+    spans = _snapped(text, [(start, start + window_chars) for start in whole], snap)
+    start = len(whole) * step  # the open window: from where the next of them starts
     s2 = _snap_start(text, start, snap)
     if not text[s2:].isspace():
         spans.append((s2, n))
