@@ -67,7 +67,8 @@ def _untraced() -> Iterator[None]:
         tracing_v2_callback_var.reset(token)
 
 
-#: sync judge calls still running past their time limit (threads cannot be stopped), and the most allowed
+#: sync judge calls still running past their time limit (threads cannot be stopped), and the most allowed; calls
+#: still within their limit are not counted, however many run at once
 _PENDING = [0]
 _PENDING_LOCK = threading.Lock()
 MAX_PENDING = 16
@@ -409,26 +410,33 @@ class LLMJudgeDetector(BaseDetector):
             except BaseException as exc:  # handed over to the calling thread
                 box["error"] = exc
 
-        # a daemon thread, so that a judge that never answers can neither hang the check nor the exit; calls that
-        # outlive their time limit are counted, and past MAX_PENDING the judge refuses new work (fails closed)
+        # a daemon thread, so that a judge that never answers can neither hang the check nor the exit; a call that
+        # outlives its time limit is counted until it ends, and past MAX_PENDING such calls the judge refuses new
+        # work (fails closed); calls within their limit are not counted, however many run at once
         with _PENDING_LOCK:
             if _PENDING[0] >= MAX_PENDING:
                 raise DetectorError(
                     f"{_PENDING[0]} earlier judge calls are still running past their time limit", detector=self.name
                 )
-            _PENDING[0] += 1
 
         def counted() -> None:
             try:
                 call()
             finally:
                 with _PENDING_LOCK:
-                    _PENDING[0] -= 1
+                    box["done"] = True
+                    if box.get("overdue"):
+                        _PENDING[0] -= 1
 
         worker = threading.Thread(target=counted, name="guardrails-llm-judge", daemon=True)
         worker.start()
         worker.join(self.options.timeout_s)
-        if worker.is_alive():
+        with _PENDING_LOCK:
+            overdue = not box.get("done")
+            if overdue:
+                box["overdue"] = True
+                _PENDING[0] += 1
+        if overdue:
             raise DetectorError(
                 f"the judge model gave no reply within {self.options.timeout_s:g} s", detector=self.name
             )
