@@ -101,6 +101,16 @@ class TimeLimit:
         self._lock = threading.Lock()
         self._workers = 0  # worker threads alive (each runs one call at a time, or waits for one)
         self._pending = 0  # calls queued or running, abandoned ones included
+        from guardrails._forks import forget_threads_in_child
+
+        forget_threads_in_child(self, TimeLimit._forget_threads)
+
+    def _forget_threads(self) -> None:
+        """In a fork child: none of the parent's workers came along, nor the calls they were running."""
+        self._queue = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._workers = 0
+        self._pending = 0
 
     def _timeout(self, seconds: float, why: str = "") -> DetectorTimeout:
         extra = f"; {why}" if why else ""

@@ -168,6 +168,15 @@ class Encoder:
         self._torch_model: Any = None
         self.backend: str | None = None
         self.weights_sha256: str | None = None
+        from guardrails._forks import forget_threads_in_child
+
+        forget_threads_in_child(self, Encoder._forget_threads)
+
+    def _forget_threads(self) -> None:
+        """In a fork child: the batch lanes' pool has no threads there (its sessions are made again on first use)."""
+        self._lock = threading.Lock()
+        self._lanes = None
+        self._lane_pool = None
 
     # ------------------------------------------------------------------ loading
     def load(self) -> Encoder:
@@ -319,7 +328,10 @@ class Encoder:
     def _load_torch(self, path: Path, adapter: dict[str, np.ndarray] | None) -> Any:
         import torch
 
-        torch.set_num_threads(self._threads)
+        from guardrails._forks import torch_threads, torch_threads_started
+
+        torch_threads_started()
+        torch.set_num_threads(torch_threads(self._threads))
         return self._pooled_module(path, adapter)
 
     @property

@@ -1239,10 +1239,13 @@ _threads_lock = threading.Lock()
 def _configure_torch_threads(torch: Any, requested: int | None) -> None:
     """Set torch's intra-op threads once per process, when a model first loads (never at import)."""
     global _threads_configured
+    from guardrails._forks import torch_threads, torch_threads_started
+
     with _threads_lock:
+        torch_threads_started()
         if _threads_configured and requested is None:
             return
-        wanted = requested or default_threads()
+        wanted = torch_threads(requested or default_threads())
         if requested is not None or torch.get_num_threads() > wanted:
             torch.set_num_threads(wanted)
         _threads_configured = True
