@@ -853,11 +853,13 @@ class Guard:
         """True when the profile restores the user's own values in answers."""
         return bool(self.profile.redaction.get("reversible", False))
 
-    def restore(self, text: str, *, conversation_id: str | None) -> str:
-        """Put the user's own values back in place of placeholders (reversible mode only)."""
+    def restore(self, text: str, *, conversation_id: str | None, epoch: int | None = None) -> str:
+        """Put the user's own values back in place of placeholders (reversible mode only). ``epoch``: the
+        ``Numbering.epoch`` of the request that redacted them, so that a conversation the vault forgot and started
+        again meanwhile does not lend its values (its numbers start again at 1)."""
         if not self.reversible or self._redactor is None:
             return text
-        return self._redactor.restore(text, conversation_id=conversation_id)
+        return self._redactor.restore(text, conversation_id=conversation_id, epoch=epoch)
 
     def settled_chars(self, text: str) -> int:
         """How many leading characters of ``text``, the beginning of an answer still being streamed, a check of it

@@ -190,6 +190,9 @@ class Numbering:
     counts: dict[str, int] = field(default_factory=dict)
     new_entries: int = 0
     reserved: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: the vault's epoch of the conversation when this request first numbered a value in it (see
+    #: ``Vault.lookup``): its answer restores only that life's values
+    epoch: int | None = None
 
     def bump(self, label: str, number: int) -> None:
         """Make the next number given for ``label`` greater than ``number``."""
@@ -334,7 +337,7 @@ class Redactor:
             else:
                 numbering.bump(label, number)
 
-    def restore(self, text: str, *, conversation_id: str | None) -> str:
+    def restore(self, text: str, *, conversation_id: str | None, epoch: int | None = None) -> str:
         """Put the user's own values of that conversation back in place of placeholders (reversible mode only),
         each through the output stage's operator of its entity, as a value the model wrote would be.
 
@@ -342,13 +345,14 @@ class Redactor:
         removes the placeholder; ``block`` keeps the placeholder (the value must not reach an
         answer; the model named it only by its placeholder, so the answer is not refused).
         Unknown placeholders, placeholders of values that are not the user's own, and everything
-        when the mode is not reversible or there is no conversation id, stay as they are.
+        when the mode is not reversible or there is no conversation id, stay as they are. ``epoch``
+        (``Numbering.epoch`` of the request): placeholders of another life of the conversation stay too.
         """
         if not self.config.reversible or not conversation_id or "<" not in text:
             return text
 
         def swap(m: re.Match[str]) -> str:
-            value = self.vault.lookup(conversation_id, m.group(0))
+            value = self.vault.lookup(conversation_id, m.group(0), epoch=epoch)
             if value is None:
                 return m.group(0)
             label = m.group(1)
@@ -401,9 +405,11 @@ class Redactor:
             if placeholder is not None:
                 return placeholder
             allowed = numbering.new_entries < self.config.vault.max_new_entries_per_request
-            placeholder, how = self.vault.assign(
+            placeholder, how, epoch = self.vault.assign(
                 conversation_id, label, key[:_VAULT_KEY_CHARS], value, restorable=keep, create=allowed
             )
+            if numbering.epoch is None:
+                numbering.epoch = epoch
             if how == "stored":
                 numbering.new_entries += 1
             elif how == "reserved":

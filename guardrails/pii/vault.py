@@ -28,6 +28,7 @@ Thread-safe: one lock guards all state. Values are never logged: the vault has n
 from __future__ import annotations
 
 import hashlib
+import itertools
 import threading
 import time
 from collections import OrderedDict
@@ -81,6 +82,7 @@ class _Entry:
 @dataclass(slots=True)
 class _Conversation:
     last_used: float
+    epoch: int  # which life of the conversation id this is: one forgotten and started again is another
     by_key: OrderedDict[str, _Entry] = field(default_factory=OrderedDict)  # _key(label, value hash)
     by_placeholder: dict[str, _Entry] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
@@ -111,6 +113,7 @@ class Vault:
         self._lock = threading.Lock()
         self._convs: OrderedDict[bytes, _Conversation] = OrderedDict()  # by a digest of the id: ids of any length
         self._total = 0  # entries across all conversations
+        self._epochs = itertools.count(1)
         # one conversation never holds more than the whole vault may
         self._per_conversation = min(max_entries, max_total_entries)
 
@@ -151,10 +154,11 @@ class Vault:
         *,
         restorable: bool,
         create: bool = True,
-    ) -> tuple[str, Assigned]:
+    ) -> tuple[str, Assigned, int]:
         """As :meth:`placeholder`, saying how: ``found`` (an existing entry), ``stored`` (a new entry) or,
         with ``create=False`` and no entry, ``reserved``: the next number, taken (never given again in
         the conversation) but not remembered, so the value is neither restorable nor numbered alike later.
+        Third, the conversation's epoch (see :meth:`lookup`).
         """
         with self._lock:
             now = self._clock()
@@ -165,12 +169,12 @@ class Vault:
                 conv.by_key.move_to_end(k)
                 if restorable and value is not None and entry.value is None:
                     entry.value = Secret(value)
-                return entry.placeholder, "found"
+                return entry.placeholder, "found", conv.epoch
             n = conv.counters.get(label, 0) + 1
             conv.counters[label] = n
             placeholder = f"<{label}_{n}>"
             if not create:
-                return placeholder, "reserved"
+                return placeholder, "reserved", conv.epoch
             entry = _Entry(placeholder=placeholder, value=Secret(value) if restorable and value is not None else None)
             conv.by_key[k] = entry
             conv.by_placeholder[placeholder] = entry
@@ -182,7 +186,7 @@ class Vault:
             # whole conversations out, least recently used first (this one was just moved to the end)
             while self._total > self.max_total_entries and len(self._convs) > 1:
                 self._drop(next(iter(self._convs)))
-            return placeholder, "stored"
+            return placeholder, "stored", conv.epoch
 
     def peek(self, conversation_id: str, label: str, key: str) -> tuple[str | None, int]:
         """The placeholder of ``(label, key)`` if known, and the last number given for ``label``; changes nothing."""
@@ -208,13 +212,18 @@ class Vault:
             if number > conv.counters.get(label, 0):
                 conv.counters[label] = number
 
-    def lookup(self, conversation_id: str, placeholder: str) -> str | None:
-        """The user's value behind a placeholder, or None (unknown, expired, or not restorable)."""
+    def lookup(self, conversation_id: str, placeholder: str, *, epoch: int | None = None) -> str | None:
+        """The user's value behind a placeholder, or None (unknown, expired, or not restorable).
+
+        ``epoch``: the one :meth:`assign` gave when the placeholder was handed out. A conversation the vault
+        forgot (too many conversations, or idle past its time) and then started again numbers its values from 1
+        again, so its ``<PERSON_1>`` may be another value: with ``epoch`` given, such a placeholder is unknown.
+        """
         with self._lock:
             now = self._clock()
             self._sweep(now)
             conv = self._convs.get(_conv_key(conversation_id))
-            if conv is None:
+            if conv is None or (epoch is not None and conv.epoch != epoch):
                 return None
             conv.last_used = now
             self._convs.move_to_end(_conv_key(conversation_id))
@@ -244,7 +253,7 @@ class Vault:
         key = _conv_key(conversation_id)
         conv = self._convs.get(key)
         if conv is None:
-            conv = _Conversation(last_used=now)
+            conv = _Conversation(last_used=now, epoch=next(self._epochs))
             self._convs[key] = conv
             while len(self._convs) > self.max_conversations:
                 self._drop(next(iter(self._convs)))

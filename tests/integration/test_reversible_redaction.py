@@ -186,6 +186,27 @@ def test_after_the_vault_forgets_a_conversation_its_history_is_numbered_as_befor
     assert sent() == ["I'm <PERSON_1>", "Hi <PERSON_1>.", "my friend is <PERSON_2>"]
 
 
+@pytest.mark.parametrize("streamed", [False, True], ids=["invoke", "stream"])
+def test_an_answer_never_gets_a_value_of_a_later_turn_after_the_vault_forgot_its_conversation(streamed: bool) -> None:
+    # while turn 1 of a conversation waits on the model, other conversations push it out of the vault and its
+    # turn 2 starts it again, numbering its values from 1: turn 1's <PERSON_1> must not come back as turn 2's value
+    g = guard(reversible=True, vault={"max_conversations": 2})
+    later: dict[str, str] = {}
+
+    def model(messages: Any) -> AIMessage:
+        text = str(messages[-1].content) if isinstance(messages, list) else str(messages)
+        if text.startswith("first"):
+            for other in ("other-1", "other-2"):
+                chain.invoke("I'm Ann Lee", config=conversation(other))
+            later["answer"] = str(chain.invoke("second: I'm John Doe", config=conversation("X")).content)
+        return AIMessage(f"You said: {text}")
+
+    chain = g.wrap(RunnableLambda(model))
+    first = shown(chain, "first: I'm Jane Roe", conversation("X"), streamed=streamed)
+    assert first == "You said: first: I'm <PERSON_1>"  # the forgotten conversation's placeholder stays (README)
+    assert later["answer"] == "You said: second: I'm John Doe"
+
+
 @pytest.mark.parametrize("cid", ["fresh", None], ids=["forgotten-vault", "no-conversation"])
 def test_a_new_value_never_takes_a_placeholder_an_earlier_answer_shows(cid: str | None) -> None:
     chain = guard().wrap(spy_model("ok"))

@@ -305,6 +305,16 @@ def test_vault_keeps_at_most_max_conversations_least_recently_used_out_first() -
     assert v.lookup("a", "<PERSON_1>") == "A" and v.lookup("c", "<PERSON_1>") == "C"
 
 
+def test_a_placeholder_of_a_forgotten_conversation_is_unknown_to_its_next_life_when_asked_with_its_epoch() -> None:
+    v = Vault(max_conversations=1)
+    ph, _, first = v.assign("x", "PERSON", "k1", "Jane", restorable=True)
+    v.placeholder("y", "PERSON", "k", "Other", restorable=True)  # x is forgotten
+    again, _, second = v.assign("x", "PERSON", "k2", "John", restorable=True)
+    assert ph == again == "<PERSON_1>" and first != second  # numbered from 1 again
+    assert v.lookup("x", ph, epoch=first) is None
+    assert v.lookup("x", ph, epoch=second) == v.lookup("x", ph) == "John"
+
+
 def test_vault_keeps_at_most_max_entries_per_conversation_without_reusing_numbers() -> None:
     v = Vault(max_entries=2)
     phs = [v.placeholder("c", "PERSON", f"k{i}", f"name{i}", restorable=True) for i in range(3)]

@@ -249,12 +249,12 @@ class Turn:
 
     def restore(self, text: str) -> str:
         """``text`` with the user's own values put back (reversible mode), noting each value restored."""
-        guard, conv = self.guard, self.conversation_id
-        out = guard.restore(text, conversation_id=conv)
+        guard, conv, epoch = self.guard, self.conversation_id, self.numbering.epoch
+        out = guard.restore(text, conversation_id=conv, epoch=epoch)
         if out != text:
             self.unrestored[out] = text
             for m in PLACEHOLDER.finditer(text):
-                value = guard.restore(m.group(0), conversation_id=conv)
+                value = guard.restore(m.group(0), conversation_id=conv, epoch=epoch)
                 if value and value != m.group(0):
                     self.restored[value] = m.group(0)
         return out
