@@ -46,6 +46,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from guardrails._forks import forget_threads_in_child
 from guardrails.errors import DetectorError
 from guardrails.types import Finding
 
@@ -438,11 +439,11 @@ def shutdown_all() -> None:
         pool.shutdown()
 
 
-def _after_fork_in_child() -> None:
+def _forget_pools(state: _State) -> None:
     # a forked child has copies of the parent's executors but none of their threads: never use them
-    _STATE.lock = threading.Lock()
-    _STATE.pools = {}
+    state.lock = threading.Lock()
+    state.pools = {}
 
 
 atexit.register(shutdown_all)
-os.register_at_fork(after_in_child=_after_fork_in_child)
+forget_threads_in_child(_STATE, _forget_pools)
