@@ -14,7 +14,7 @@ import secrets
 import threading
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from guardrails.errors import AuditError
 from guardrails.types import Decision
@@ -39,14 +39,20 @@ def salted_hash(text: str, salt: bytes) -> str:
 AUDIT_FILE_MODE = 0o600
 
 
-def _append(path: Path) -> IO[str]:
-    """``path`` opened to append UTF-8 text, created with :data:`AUDIT_FILE_MODE` when it does not exist."""
+def _append(path: Path, data: bytes) -> int:
+    """Append ``data`` to ``path`` (created with :data:`AUDIT_FILE_MODE` when it does not exist); return how many
+    bytes were written when an OSError interrupts it (raised with ``written`` set on the exception)."""
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, AUDIT_FILE_MODE)
+    view = memoryview(data)
     try:
-        return os.fdopen(fd, "a", encoding="utf-8")
-    except BaseException:
-        os.close(fd)
+        while view:
+            view = view[os.write(fd, view) :]
+    except OSError as exc:
+        exc.written = len(data) - len(view)  # type: ignore[attr-defined]
         raise
+    finally:
+        os.close(fd)
+    return len(data)
 
 
 def _checked_path(path: object) -> Path | None:
@@ -70,6 +76,7 @@ class AuditLog:
     def __init__(self, *, path: str | Path | None = None) -> None:
         self.path = _checked_path(path)
         self._lock = threading.Lock()
+        self._torn = False  # the last record was written in part: the file does not end with a line break
 
     def record(self, decision: Decision, **context: Any) -> dict[str, Any]:
         """Write and return the record. ``context`` must hold ids only (run id, conversation id hash).
@@ -82,9 +89,15 @@ class AuditLog:
         if self.path is None:
             logger.info(line)
             return entry
-        try:
-            with self._lock, _append(self.path) as fh:
-                fh.write(line + "\n")
-        except OSError as exc:
-            raise AuditError(f"cannot write the audit log {self.path}: {exc.strerror or type(exc).__name__}") from exc
+        with self._lock:
+            # a record cut short (the disk filled up) is ended by the next one's line break, so that record parses
+            data = (b"\n" if self._torn else b"") + (line + "\n").encode("utf-8")
+            try:
+                _append(self.path, data)
+            except OSError as exc:
+                self._torn = self._torn or getattr(exc, "written", 0) > 0
+                raise AuditError(
+                    f"cannot write the audit log {self.path}: {exc.strerror or type(exc).__name__}"
+                ) from exc
+            self._torn = False
         return entry

@@ -201,12 +201,21 @@ class Encoder:
                     self._session = self._load_onnx(path, sha, adapter)
                     chosen = "onnx"
                 except Exception as exc:
-                    if backend == "onnx":
+                    if backend == "onnx" or not isinstance(exc, ImportError):
+                        # the classifier is fitted on this int8 ONNX encoder: torch's float32 vectors would change
+                        # its decisions and cost about a hundred times as much, so a broken cache fails, saying why
                         from guardrails.errors import DetectorUnavailable
 
-                        raise DetectorUnavailable(f"ONNX encoder unavailable: {exc}", detector="semantic") from exc
+                        raise DetectorUnavailable(
+                            f"ONNX encoder unavailable ({type(exc).__name__}: {exc}); its file is "
+                            f"{self._onnx_path(sha)}: make that folder writable or set GUARDRAILS_CACHE to one that "
+                            "is, or build the file ahead where it is writable (guard.warmup(), e.g. when the image is "
+                            "built); backend: torch runs without it (slower, and the classifier's scores differ)",
+                            detector="semantic",
+                        ) from exc
                     logger.warning(
-                        "guardrails: ONNX encoder unavailable (%s); falling back to torch", type(exc).__name__
+                        "guardrails: ONNX Runtime is not installed; the encoder runs on torch (slower, and the "
+                        "classifier's scores differ from those of the int8 ONNX encoder it was fitted on)"
                     )
                     chosen = "torch"
             else:
@@ -242,10 +251,21 @@ class Encoder:
         import onnxruntime  # noqa: F401  (fail before the costly export when ONNX Runtime is missing)
 
         target = self._onnx_path(sha)
-        if not target.is_file():
+        if target.is_file():
+            try:
+                session = self._onnx_session(target, self._threads)
+            except Exception as exc:  # cut short (a full disk, a killed export): built again
+                logger.warning(
+                    "guardrails: the cached ONNX encoder is unreadable (%s); building it again", type(exc).__name__
+                )
+                target.unlink()
+                self._export_onnx(path, target, adapter)
+                session = self._onnx_session(target, self._threads)
+        else:
             self._export_onnx(path, target, adapter)
+            session = self._onnx_session(target, self._threads)
         self._onnx_file = target
-        return self._onnx_session(target, self._threads)
+        return session
 
     @staticmethod
     def _onnx_session(target: Path, threads: int) -> Any:

@@ -166,3 +166,34 @@ def test_an_audit_path_holding_a_nul_character_is_refused_when_the_guard_is_buil
 def test_an_audit_log_made_with_a_path_no_file_can_have_says_so_when_it_is_made(path: Any, reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
         AuditLog(path=path)
+
+
+def test_a_record_cut_short_by_a_full_disk_leaves_the_next_record_on_a_line_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import json
+
+    import guardrails.audit as audit
+
+    log = AuditLog(path=tmp_path / "audit.jsonl")
+    decision = Decision(action=Action.ALLOW, stage=Stage.INPUT, text="")
+    log.record(decision, n=1)
+    real_write = os.write
+
+    def disk_fills_up(fd: int, data: Any) -> int:  # the disk fills after 10 bytes of the record
+        monkeypatch.setattr(audit.os, "write", lambda fd, data: _raise(OSError(errno.ENOSPC, "No space left")))
+        return real_write(fd, bytes(data[:10]))
+
+    monkeypatch.setattr(audit.os, "write", disk_fills_up)
+    with pytest.raises(AuditError, match="No space left"):
+        log.record(decision, n=2)
+    monkeypatch.setattr(audit.os, "write", real_write)  # space freed
+    log.record(decision, n=3)
+    lines = (tmp_path / "audit.jsonl").read_text().splitlines()
+    assert [json.loads(lines[0])["n"], json.loads(lines[-1])["n"]] == [1, 3]  # the last record parses
+    assert len(lines) == 3  # the cut one alone on its line
+
+
+def _raise(exc: BaseException) -> Any:
+    raise exc
