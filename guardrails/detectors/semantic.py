@@ -367,7 +367,12 @@ class SemanticDetector(BaseDetector):
 
             backend = self.options.backend
             adapter = model.adapter
-            encoder = get_encoder(adapter=adapter) if backend == "auto" else Encoder(backend=backend, adapter=adapter)
+            try:
+                encoder = (
+                    get_encoder(adapter=adapter) if backend == "auto" else Encoder(backend=backend, adapter=adapter)
+                )
+            except ValueError as exc:  # a bad $GUARDRAILS_THREADS, say
+                raise DetectorError(f"encoder: {exc}", detector=self.name) from None
         try:
             encoder.load()
         except (DetectorError, DetectorUnavailable):

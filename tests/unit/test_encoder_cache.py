@@ -35,3 +35,18 @@ def test_a_cached_model_file_cut_short_is_built_again(tmp_path: Path) -> None:
     assert target.stat().st_size > 1_000_000
     text = ["how do I repot a fern"]
     assert np.allclose(encoder.encode(text), shipped.encode(text), atol=1e-6)
+
+
+@pytest.mark.parametrize("value", ["abc", "2.5", "0", "-1", "65"])
+def test_a_bad_guardrails_threads_value_is_a_detector_error_naming_the_variable(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from guardrails.detectors.base import DetectContext
+    from guardrails.detectors.semantic import SemanticDetector, SemanticOptions
+    from guardrails.errors import DetectorError
+
+    monkeypatch.setenv("GUARDRAILS_THREADS", value)
+    # backend onnx builds an encoder of its own (the shared one may already exist in this process)
+    detector = SemanticDetector(options=SemanticOptions(backend="onnx", crisis_model="none"))
+    with pytest.raises(DetectorError, match="GUARDRAILS_THREADS must be a whole number from 1 to 64"):
+        detector.detect("hello there", DetectContext())
