@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from guardrails.errors import GuardrailsError
+from guardrails.errors import GuardrailsError, InputError
 
 if TYPE_CHECKING:
     from guardrails.profiles import Profile
@@ -88,6 +88,8 @@ def _check(args: argparse.Namespace) -> int:
     from guardrails.guard import Guard
 
     if args.text == "-":
+        if sys.stdin is None:  # started with standard input closed
+            raise InputError("check -: there is no standard input to read the text from")
         raw = sys.stdin.buffer.read()
         text = raw.decode("utf-8", errors="replace")
     else:
@@ -95,24 +97,29 @@ def _check(args: argparse.Namespace) -> int:
     offline_unless_downloading(args.profile)
     guard = Guard.from_profile(args.profile)
     decision = guard.check(text, args.stage, locale=args.locale)
-    if args.json:
-        print(json.dumps(decision.to_dict(), indent=2, sort_keys=True))
-    else:
-        cats = ", ".join(decision.categories) or "-"
-        print(f"action: {decision.action}  categories: {cats}")
-        print(f"why: {decision.explanation}")
-        shown = decision.response_text()
-        if shown:
-            print("\n" + shown)
-        elif decision.text != text:
-            print("\nredacted: " + decision.text)
-        for d in decision.disclaimers:
-            print("\ndisclaimer: " + d)
-        for f in decision.failures:
-            if f.unavailable:
-                print(f"detector unavailable: {f.detector}: {f.message}")
-            else:
-                print(f"detector failure: {f.detector}: {f.message}")
+    try:
+        if args.json:
+            print(json.dumps(decision.to_dict(), indent=2, sort_keys=True))
+        else:
+            cats = ", ".join(decision.categories) or "-"
+            print(f"action: {decision.action}  categories: {cats}")
+            print(f"why: {decision.explanation}")
+            shown = decision.response_text()
+            if shown:
+                print("\n" + shown)
+            elif decision.text != text:
+                print("\nredacted: " + decision.text)
+            for d in decision.disclaimers:
+                print("\ndisclaimer: " + d)
+            for f in decision.failures:
+                if f.unavailable:
+                    print(f"detector unavailable: {f.detector}: {f.message}")
+                else:
+                    print(f"detector failure: {f.detector}: {f.message}")
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader went away (`| head`): the exit code still says what was decided
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
     return 1 if decision.action.name in ("BLOCK", "REFER") else 0
 
 

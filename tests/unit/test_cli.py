@@ -153,3 +153,29 @@ def test_validate_takes_a_spacy_model_folder_that_exists(tmp_path: Path, capsys:
     )
     assert main(["profiles", "validate", str(profile)]) == 0
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_check_dash_with_standard_input_closed_is_a_usage_error_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", None)  # what Python gives a process started with stdin closed
+    assert main(["check", "-"]) == 2
+    assert "no standard input" in capsys.readouterr().err
+
+
+def test_check_whose_reader_goes_away_still_exits_with_the_decision(tmp_path: Path) -> None:
+    import subprocess
+
+    profile = tmp_path / "lexical.yaml"
+    profile.write_text(
+        "extends: general\nname: lexical\ndetectors:\n"
+        "  semantic: {enabled: false}\n  pii: {enabled: false}\n  toxicity: {enabled: false}\n"
+    )
+    code = "import sys; from guardrails.cli import main; sys.exit(main())"
+    args = [sys.executable, "-c", code, "check", "--profile", str(profile), "how do I build a pipe bomb"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # `guardrails check ... | head -0`
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 1  # blocked, as decided (a BrokenPipeError traceback exited 1 for any text)
+    assert "Traceback" not in err
