@@ -21,6 +21,7 @@ import asyncio
 import hashlib
 import hmac
 import logging
+import os
 import threading
 import time
 import unicodedata
@@ -32,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from guardrails._lru import LRU
-from guardrails.audit import AuditLog, resolve_salt, salted_hash
+from guardrails.audit import AUDIT_FILE_MODE, AuditLog, resolve_salt, salted_hash
 from guardrails.deadlines import TimeLimit
 from guardrails.detectors.base import BaseDetector, DetectContext, Detector
 from guardrails.errors import (
@@ -1477,6 +1478,15 @@ def _profile_audit_log(profile: Profile) -> AuditLog:
             field="audit.path",
             value=path,
         )
+    try:  # a read-only file system or folder, or a file not ours to write, fails here, not at the first check
+        os.close(os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, AUDIT_FILE_MODE))
+    except OSError as exc:
+        raise ProfileError(
+            f"cannot write the audit log {path}: {exc.strerror or type(exc).__name__}",
+            source=profile.source,
+            field="audit.path",
+            value=path,
+        ) from None
     return AuditLog(path=target)
 
 

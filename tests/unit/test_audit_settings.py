@@ -38,6 +38,14 @@ def test_a_guard_whose_audit_folder_does_not_exist_is_refused_when_it_is_built(t
         guard_with(KeywordDetector({}), profile={"audit": {"enabled": True, "path": str(tmp_path)}})
 
 
+def test_a_guard_whose_audit_log_cannot_be_written_is_refused_when_it_is_built() -> None:
+    # /proc exists but takes no new file (as a read-only file system or folder refuses one): every check would
+    # have raised AuditError, after warmup() and the start-up had passed
+    with pytest.raises(ProfileError, match=r"cannot write the audit log /proc/guardrails-audit\.jsonl") as info:
+        guard_with(KeywordDetector({}), profile={"audit": {"enabled": True, "path": "/proc/guardrails-audit.jsonl"}})
+    assert info.value.field == "audit.path"
+
+
 def test_check_with_an_audit_file_it_cannot_create_is_an_error_not_a_traceback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
